@@ -1,0 +1,210 @@
+"""HTTP client base: a ``requests.Session`` with timeouts, retries and error classification.
+
+Retriable: 429, 5xx, connection errors and timeouts (exponential backoff with full jitter, ``Retry-After``
+honoured). Fatal: every other 4xx, raised at once with the API's own message. Connectors subclass
+:class:`HttpClient` and override the small hooks (auth, error message, retriable check) for their API.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from narrowcast.http.rate_limit import TokenBucket
+
+log = logging.getLogger(__name__)
+
+_SECRET_PARAM = re.compile(r"(access_token|token|key|secret|password|signature)=[^&\s]+", re.IGNORECASE)
+
+
+def redact(url: str) -> str:
+    """A URL safe for logs: secrets in the query string replaced."""
+    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", url)
+
+
+def parse_money(value: Any, *, where: str = "value") -> Decimal:
+    """Money as ``Decimal`` (APIs send strings such as ``"19.90"``); a clear error names the bad value."""
+    if isinstance(value, Decimal):
+        return value
+    if value is None or value == "":
+        raise ValueError(f"{where}: money amount is missing")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"{where}: {value!r} is not a money amount") from exc
+
+
+class ApiError(Exception):
+    """An API call failed; ``str()`` names the API, the request and the API's own message."""
+
+    def __init__(self, api: str, method: str, url: str, status: int | None, message: str, body: Any = None):
+        self.api = api
+        self.method = method
+        self.url = redact(url)
+        self.status = status
+        self.message = message
+        self.body = body
+        status_text = f"HTTP {status}" if status is not None else "no response"
+        super().__init__(f"{api}: {method} {urlsplit(self.url).path} failed ({status_text}): {message}")
+
+
+class FatalApiError(ApiError):
+    """Not worth retrying: bad request, auth failure, not found, validation error."""
+
+
+class RetriableApiError(ApiError):
+    """Retries were exhausted on a retriable failure (429, 5xx, timeout)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    # Never wait longer than this for a single Retry-After, whatever the server says.
+    max_retry_after: float = 120.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter exponential backoff for the given (1-based) failed attempt."""
+        cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
+        return rng.uniform(cap / 2, cap)
+
+
+class HttpClient:
+    """Base client: connectors set ``api_name`` and override the hooks they need."""
+
+    api_name = "api"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        timeout: float | tuple[float, float] = (5.0, 60.0),
+        retry: RetryPolicy | None = None,
+        rate_limiter: TokenBucket | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        seed: int | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.session.headers.update(headers or {})
+        self.default_params = dict(params or {})
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.rate_limiter = rate_limiter
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self.calls = 0  # HTTP requests actually sent, retries included
+        self.retries = 0
+
+    # ---- hooks -------------------------------------------------------------------------------------
+    def is_retriable(self, response: requests.Response) -> bool:
+        return response.status_code == 429 or response.status_code >= 500
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """Seconds to wait as the server asked (``Retry-After`` as seconds or an HTTP date)."""
+        value = response.headers.get("Retry-After")
+        if not value:
+            return None
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value)
+            return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+    def error_message(self, response: requests.Response) -> str:
+        """The API's own message; subclasses read their error envelope."""
+        try:
+            body = response.json()
+        except ValueError:
+            return (response.text or response.reason or "").strip()[:500]
+        if isinstance(body, dict):
+            for key in ("errors", "error", "message"):
+                if key in body:
+                    return str(body[key])[:500]
+        return str(body)[:500]
+
+    # ---- core --------------------------------------------------------------------------------------
+    def url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            return path_or_url
+        return f"{self.base_url}/{path_or_url.lstrip('/')}"
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+        ok_statuses: tuple[int, ...] = (),
+    ) -> requests.Response:
+        """Send one request, retrying retriable failures; returns the successful response."""
+        url = self.url(path_or_url)
+        merged_params = {**self.default_params, **(params or {})} if not path_or_url.startswith("http") else params
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.rate_limiter is not None:
+                self.rate_limiter.acquire()
+            self.calls += 1
+            try:
+                response = self.session.request(
+                    method, url, params=merged_params, json=json, data=data, headers=headers, timeout=self.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt >= self.retry.max_attempts:
+                    raise RetriableApiError(
+                        self.api_name, method, url, None, f"{type(exc).__name__} after {attempt} attempts"
+                    ) from exc
+                self._wait(attempt, None, method, url, type(exc).__name__)
+                continue
+            if response.ok or response.status_code in ok_statuses:
+                return response
+            message = self.error_message(response)
+            if not self.is_retriable(response):
+                raise FatalApiError(self.api_name, method, url, response.status_code, message, _body(response))
+            if attempt >= self.retry.max_attempts:
+                raise RetriableApiError(
+                    self.api_name, method, url, response.status_code,
+                    f"{message} (gave up after {attempt} attempts)", _body(response),
+                )
+            self._wait(attempt, self.retry_after(response), method, url, f"HTTP {response.status_code}")
+
+    def _wait(self, attempt: int, retry_after: float | None, method: str, url: str, reason: str) -> None:
+        delay = self.retry.backoff(attempt, self._rng)
+        if retry_after is not None:
+            delay = max(delay, min(retry_after, self.retry.max_retry_after))
+        self.retries += 1
+        log.info("%s: %s %s -> %s, retry %d in %.2fs", self.api_name, method, urlsplit(redact(url)).path,
+                 reason, attempt, delay)
+        self._sleep(delay)
+
+    def get_json(self, path_or_url: str, **kwargs: Any) -> Any:
+        return self.request("GET", path_or_url, **kwargs).json()
+
+    def post_json(self, path_or_url: str, body: Any, **kwargs: Any) -> Any:
+        response = self.request("POST", path_or_url, json=body, **kwargs)
+        return response.json() if response.content else None
+
+
+def _body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:2000]

@@ -1,0 +1,103 @@
+"""Run the sandbox: ``python -m narrowcast.sandbox.server --port 8765 --world data/world``.
+
+Also usable from tests: :class:`SandboxServer` starts it in a background thread on a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import requests
+import uvicorn
+
+from narrowcast import settings
+from narrowcast.sandbox.framework import create_app
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE
+    return False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class SandboxServer:
+    """The sandbox in a background thread (for tests and benchmarks)."""
+
+    def __init__(self, world_dir: Path | None, host: str = "127.0.0.1", port: int | None = None,
+                 only: list[str] | None = None) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.app = create_app(world_dir, only=only)
+        config = uvicorn.Config(self.app, host=host, port=self.port, log_level="warning", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> SandboxServer:
+        self._thread.start()
+        wait_until_up(self.url)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+
+    def faults(self, api: str, **faults: float | bool) -> None:
+        requests.put(f"{self.url}/_sandbox/faults/{api}", json=faults, timeout=5).raise_for_status()
+
+    def received(self, api: str):
+        return requests.get(f"{self.url}/_sandbox/received/{api}", timeout=30).json()
+
+
+def wait_until_up(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(f"{url}/_sandbox/health", timeout=2).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"sandbox at {url} did not answer within {timeout:.0f}s")
+        time.sleep(0.1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the Narrowcast API sandbox on loopback.")
+    parser.add_argument("--host", default=settings.SANDBOX_HOST)
+    parser.add_argument("--port", type=int, default=settings.SANDBOX_PORT)
+    parser.add_argument("--world", type=Path, default=None, help="generator output (default: $DATA_DIR/world)")
+    args = parser.parse_args(argv)
+    world = args.world or settings.paths().world
+    if not world.is_dir():
+        print(f"error: world directory {world} not found; run `narrowcast generate` first", file=sys.stderr)
+        return 2
+    if port_in_use(args.host, args.port):
+        print(f"error: port {args.port} on {args.host} is already in use; stop the other process or pass "
+              f"--port (and set NARROWCAST_SANDBOX_PORT)", file=sys.stderr)
+        return 2
+    uvicorn.run(create_app(world), host=args.host, port=args.port, log_level="warning", access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

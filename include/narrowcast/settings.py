@@ -1,0 +1,118 @@
+"""Project-wide settings: where local state lives and which defaults apply, read from the environment.
+
+One settings module for the whole package (no other module reads ``os.environ`` for these values).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names it and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every folder Narrowcast writes, all under one data directory."""
+
+    data_dir: Path
+
+    @property
+    def world(self) -> Path:
+        """Synthetic shop produced by the generator: what the sandbox APIs serve."""
+        return self.data_dir / "world"
+
+    @property
+    def inbox(self) -> Path:
+        """File drops (orders export, ERP stock, budget plan, listings, privacy requests)."""
+        return self.data_dir / "inbox"
+
+    @property
+    def ga4_exports(self) -> Path:
+        """GA4 BigQuery-export files delivered per day (NDJSON or Parquet)."""
+        return self.data_dir / "exports" / "ga4"
+
+    @property
+    def landing(self) -> Path:
+        """Immutable landing zone: Parquet partitioned by source/entity/date/batch."""
+        return self.data_dir / "landing"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.data_dir / "warehouse"
+
+    @property
+    def warehouse(self) -> Path:
+        """The embedded DuckDB warehouse file."""
+        return Path(os.environ.get("NARROWCAST_WAREHOUSE", self.warehouse_dir / "narrowcast.duckdb"))
+
+    @property
+    def logs(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def alerts(self) -> Path:
+        """Default alert sink: one JSON line per alert."""
+        return self.logs / "alerts.jsonl"
+
+    def ensure(self) -> Paths:
+        for folder in (self.world, self.inbox, self.ga4_exports, self.landing, self.warehouse_dir, self.logs):
+            folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def data_dir() -> Path:
+    """The data directory from ``NARROWCAST_DATA_DIR`` (default ``./data`` in the project)."""
+    raw = os.environ.get("NARROWCAST_DATA_DIR")
+    return Path(raw).expanduser().resolve() if raw else PROJECT_ROOT / "data"
+
+
+def paths() -> Paths:
+    return Paths(data_dir())
+
+
+def require_data_dir() -> Paths:
+    """Paths, failing with a one-line fix when the data directory does not exist yet."""
+    p = paths()
+    if not p.data_dir.is_dir():
+        raise ConfigError(
+            f"data directory {p.data_dir} does not exist: run `make demo` (or `narrowcast generate`) first, "
+            "or point NARROWCAST_DATA_DIR at an existing directory"
+        )
+    return p
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from exc
+
+
+# Quality gate: share of failing rows above which a batch fails the task.
+QUARANTINE_THRESHOLD = env_float("NARROWCAST_QUARANTINE_THRESHOLD", 0.05)
+# Timestamps up to this far in the future are tolerated (clock skew).
+FUTURE_TOLERANCE_MINUTES = env_int("NARROWCAST_FUTURE_TOLERANCE_MINUTES", 60)
+# Activation: share of rejected rows above which a sync run fails loudly.
+REJECTED_THRESHOLD = env_float("NARROWCAST_REJECTED_THRESHOLD", 0.05)
+# Default sandbox address (every AIRFLOW_CONN_* of the demo points here).
+SANDBOX_HOST = os.environ.get("NARROWCAST_SANDBOX_HOST", "127.0.0.1")
+SANDBOX_PORT = env_int("NARROWCAST_SANDBOX_PORT", 8765)

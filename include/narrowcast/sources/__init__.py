@@ -1,0 +1,1 @@
+"""Source connectors: plain-Python extractors speaking each real API's wire format."""
