@@ -35,7 +35,8 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
                 self._last = now
-                if self._tokens >= tokens:
+                # The epsilon absorbs float rounding so a wait never shrinks towards zero forever.
+                if self._tokens >= tokens - 1e-9:
                     self._tokens -= tokens
                     return
                 wait = (tokens - self._tokens) / self.rate

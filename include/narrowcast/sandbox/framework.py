@@ -24,9 +24,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from narrowcast.sandbox_token import SANDBOX_TOKEN  # noqa: F401  (re-exported for emulators)
+
 log = logging.getLogger(__name__)
 
-SANDBOX_TOKEN = "sandbox-token"  # the credential every emulator accepts (nothing secret: loopback only)
 
 
 @dataclass

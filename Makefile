@@ -1,0 +1,50 @@
+# Narrowcast — two commands: `make demo` (whole pipeline on demo data) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# The environment is rebuilt only when the lock or the package metadata change.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml 2>/dev/null | sha256sum | cut -c1-12)
+export NARROWCAST_DATA_DIR ?= $(CURDIR)/data
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export DO_NOT_TRACK := 1
+export SCARF_NO_ANALYTICS := true
+
+.PHONY: setup demo test lint ui docs manifest sandbox bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
+	@test -x $(BIN)/python || $(PYTHON) -m uv venv -q -p $(PYTHON) $(VENV)
+	VIRTUAL_ENV=$(VENV) $(PYTHON) -m uv pip install -q -r requirements.txt
+	VIRTUAL_ENV=$(VENV) $(PYTHON) -m uv pip install -q --no-deps -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+
+setup: $(STAMP) ## create .venv from the lock file (no-op when nothing changed)
+
+demo: setup ## generate → extract → transform → activate on demo data, then print a summary
+	$(BIN)/python -m narrowcast.demo
+
+test: setup ## lint + the whole test suite (what CI runs)
+	bash scripts/test.sh
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/sqlfluff lint dbt_project/models --disable-progress-bar
+
+manifest: setup ## dbt manifest Cosmos renders the transform DAG from
+	$(BIN)/python -m narrowcast.cli manifest
+
+ui: setup ## Airflow UI (standalone) on the project's DAGs and plugins, sandbox connections configured
+	$(BIN)/python -m narrowcast.cli ui
+
+docs: setup ## generate and serve dbt docs on http://localhost:8081
+	$(BIN)/python -m narrowcast.cli docs
+
+sandbox: setup ## serve the API emulators on 127.0.0.1:8765
+	$(BIN)/python -m narrowcast.sandbox.server
+
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
+
+clean:
+	rm -rf .airflow data test-output dbt_project/target dbt_project/logs

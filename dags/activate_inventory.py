@@ -1,0 +1,72 @@
+"""
+### Activate stock and prices: listing feed → eBay, Amazon and the shop
+
+List once, sync everywhere, withdraw at zero stock. Runs every 10 minutes, and at once when dbt publishes a new
+`marketplace_listing_feed` or a new ERP stock file lands. First rebuilds the feed (available = ERP on-hand −
+open orders of every channel, per-marketplace share/max/buffer, price rules), then pushes only the
+quantities and prices that changed: eBay `bulk_update_price_quantity` (withdraw/publish offers), Amazon
+`patchListingsItem` (or a JSON_LISTINGS_FEED for large changes), Shopify inventory levels.
+Run conf `{"dry_run": true}` plans without sending.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+
+from narrowcast_airflow.assets import MART_ASSETS, raw_asset
+from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
+DBT = Path(sys.executable).parent / "dbt"
+
+
+@dag(
+    dag_id="activate_inventory",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/10 * * * *", timezone="UTC"),
+        assets=MART_ASSETS["marketplace_listing_feed"] | raw_asset("file_erp_stock"),
+    ),
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["narrowcast", "activate", "marketplaces"],
+    doc_md=__doc__,
+)
+def activate_inventory():
+    refresh_feed = BashOperator(
+        task_id="refresh_listing_feed",
+        bash_command=(
+            f"{DBT} build --select marketplace_listing_feed --project-dir {DBT_DIR} --profiles-dir {DBT_DIR}"
+            " --target ${NARROWCAST_DBT_TARGET:-duckdb} --vars '{as_of_date: \"{{ data_interval_end | ds }}\"}'"
+        ),
+        env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+        append_env=True,
+        pool=WAREHOUSE_POOL,
+    )
+
+    @task
+    def inventory_syncs() -> list[str]:
+        from narrowcast_airflow.tasks import list_sync_ids
+
+        return list_sync_ids("inventory")
+
+    @task(pool=WAREHOUSE_POOL, map_index_template="{{ sync_id }}")
+    def sync(sync_id: str, **context):
+        from narrowcast_airflow.tasks import run_sync
+
+        return run_sync(sync_id, context)
+
+    syncs = inventory_syncs()
+    refresh_feed >> syncs
+    sync.expand(sync_id=syncs)
+
+
+activate_inventory()

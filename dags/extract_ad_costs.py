@@ -1,0 +1,49 @@
+"""
+### Extract ad costs (Meta Marketing API Insights, Google Ads searchStream)
+
+Daily campaign stats for the data interval plus a 7-day restatement lookback (ad platforms revise recent
+days): Meta `act_{id}/insights?level=campaign&time_increment=1` and Google Ads GAQL over `campaign` with
+`metrics.cost_micros`. Each day in the window is replaced in `raw.meta_ad_insights` /
+`raw.google_ads_campaign_stats`, so re-runs and restatements never duplicate.
+
+Connections: `narrowcast_meta`, `narrowcast_google_ads`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from narrowcast_airflow.assets import raw_asset
+from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+
+
+@dag(
+    dag_id="extract_ad_costs",
+    schedule="@daily",
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["narrowcast", "extract", "ads"],
+    doc_md=__doc__,
+)
+def extract_ad_costs():
+    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("meta_ad_insights")])
+    def extract_meta(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("meta_ads", "narrowcast_meta", context)
+
+    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("google_ads_campaign_stats")])
+    def extract_google_ads(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("google_ads", "narrowcast_google_ads", context)
+
+    extract_meta()
+    extract_google_ads()
+
+
+extract_ad_costs()

@@ -1,0 +1,40 @@
+"""
+### Load file drops from the inbox (orders export, ERP stock, budget plan, listings, privacy requests)
+
+Every file in `$NARROWCAST_DATA_DIR/inbox` is loaded exactly once, recognised by name + SHA-256: a changed
+file with the same name is a new version, loaded and logged in `meta.files`. A malformed file (schema drift,
+truncation) fails the task naming the file and position and stays in the inbox. A new ERP stock file emits
+`raw.file_erp_stock`, which triggers the stock/price sync.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from narrowcast_airflow.assets import raw_assets
+from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+
+
+@dag(
+    dag_id="extract_inbox",
+    schedule="*/15 * * * *",
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["narrowcast", "extract", "files"],
+    doc_md=__doc__,
+)
+def extract_inbox():
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("inbox"))
+    def load_inbox(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("inbox", None, context)
+
+    load_inbox()
+
+
+extract_inbox()

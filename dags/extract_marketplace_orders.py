@@ -1,0 +1,48 @@
+"""
+### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API getOrders)
+
+Orders modified in the data interval (eBay `filter=lastmodifieddate:[..]`, Amazon `LastUpdatedAfter/Before`
+with `NextToken` paging and `getOrderItems`), merged on order and line ids. Open (unshipped) marketplace orders
+reduce the stock every marketplace may publish, so this runs often.
+
+Connections: `narrowcast_ebay`, `narrowcast_amazon`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from narrowcast_airflow.assets import raw_asset
+from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+
+
+@dag(
+    dag_id="extract_marketplace_orders",
+    schedule="@hourly",
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["narrowcast", "extract", "marketplaces"],
+    doc_md=__doc__,
+)
+def extract_marketplace_orders():
+    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("ebay_orders"), raw_asset("ebay_order_lines")])
+    def extract_ebay(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("ebay", "narrowcast_ebay", context)
+
+    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("amazon_orders"), raw_asset("amazon_order_items")])
+    def extract_amazon(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("amazon", "narrowcast_amazon", context)
+
+    extract_ebay()
+    extract_amazon()
+
+
+extract_marketplace_orders()

@@ -1,0 +1,43 @@
+"""
+### Extract the shop: orders, customers, products (Shopify Admin REST)
+
+Pulls records updated in the run's data interval `[start, end)` (Shopify `updated_at_min/max`), lands them as
+Parquet, validates them with the Great Expectations quality gate (bad rows go to `meta.quarantine`) and merges
+them into `raw.shop_*` on their ids — re-running an interval changes nothing. Backfill with
+`airflow backfill create --dag-id extract_shop --from-date ... --to-date ...`, or trigger with run conf
+`{"start": "2026-08-01", "end": "2026-11-01"}` for an arbitrary window.
+
+Connection: `narrowcast_shopify`. Emits the `raw.shop_*` assets (row counts in the asset-event extra).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from narrowcast_airflow.assets import raw_assets
+from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+
+
+@dag(
+    dag_id="extract_shop",
+    schedule="@hourly",
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["narrowcast", "extract", "shopify"],
+    doc_md=__doc__,
+)
+def extract_shop():
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("shop"))
+    def extract_shopify(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("shopify", "narrowcast_shopify", context)
+
+    extract_shopify()
+
+
+extract_shop()

@@ -1,0 +1,42 @@
+"""
+### Extract web events (GA4 BigQuery export files)
+
+Reads the GA4 export files (`events_YYYYMMDD.ndjson` or `.parquet`) for each `event_date` in the data interval,
+re-reading the previous 3 days for late events, validates them (known event names, no future timestamps, keys
+present) and replaces those dates in `raw.ga4_events`, `raw.ga4_event_params`, `raw.ga4_event_items`.
+A truncated or unparsable file fails the task with its name and position and loads nothing of it.
+
+Backfillable per day. Emits the `raw.ga4_*` assets.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from airflow.sdk import dag, task
+
+from narrowcast_airflow.assets import raw_assets
+from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+
+
+@dag(
+    dag_id="extract_web_events",
+    schedule="@daily",
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["narrowcast", "extract", "ga4"],
+    doc_md=__doc__,
+)
+def extract_web_events():
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("web_events"))
+    def extract_ga4(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("ga4", None, context)
+
+    extract_ga4()
+
+
+extract_web_events()

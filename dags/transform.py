@@ -1,0 +1,91 @@
+"""
+### Transform: the dbt project (staging → intermediate → marts), rendered by Cosmos
+
+Runs when any raw dataset is updated. Cosmos renders every dbt model, seed and test as an Airflow task from the
+manifest produced at setup (`make manifest`, `LoadMode.DBT_MANIFEST`: no `dbt ls` at parse time). dbt writes the
+DuckDB warehouse, so the dbt tasks run in the one-slot `narrowcast_warehouse` pool.
+
+Run conf: `{"as_of_date": "2026-10-31"}` pins the date RFM recency and segment windows are computed at
+(default: the data interval end). `{"full_refresh": true}` rebuilds incremental models from scratch.
+
+The last task publishes the mart assets only when every model and test succeeded, so activation never runs
+after a failed dbt build.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from airflow.sdk import dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
+from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
+DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET", "duckdb")
+AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or data_interval_end | ds }}"
+
+
+def _any(assets):
+    schedule = assets[0]
+    for asset in assets[1:]:
+        schedule = schedule | asset
+    return schedule
+
+
+@dag(
+    dag_id="transform",
+    schedule=_any(ALL_RAW_ASSETS),
+    start_date=datetime(2026, 8, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    tags=["narrowcast", "transform", "dbt"],
+    doc_md=__doc__,
+)
+def transform():
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_DIR,
+            manifest_path=DBT_DIR / "target" / "manifest.json",
+            env_vars={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+        ),
+        profile_config=ProfileConfig(
+            profile_name="narrowcast",
+            target_name=DBT_TARGET,
+            profiles_yml_filepath=DBT_DIR / "profiles.yml",
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            dbt_executable_path=str(Path(sys.executable).parent / "dbt"),
+        ),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            exclude=["path:models/exposures"],
+        ),
+        operator_args={
+            "pool": WAREHOUSE_POOL,
+            "vars": {"as_of_date": AS_OF_DATE},
+            "full_refresh": "{{ dag_run.conf.get('full_refresh', False) }}",
+            "install_deps": False,
+        },
+    )
+
+    @task(outlets=list(MART_ASSETS.values()))
+    def publish_marts() -> list[str]:
+        """Marks every mart asset updated (only reached when all dbt models and tests passed)."""
+        return sorted(MART_ASSETS)
+
+    dbt >> publish_marts()
+
+
+transform()

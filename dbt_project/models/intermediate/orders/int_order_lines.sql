@@ -1,0 +1,118 @@
+{#- One row per order line from every channel (shop, file import, eBay, Amazon), with refunded quantities
+    netted out and the ERP unit cost of the sku. order_key = '<source>:<order id>'. -#}
+with
+
+shop_lines as (
+    select * from {{ ref('stg_shop__order_lines') }}
+),
+
+shop_refunds as (
+    select * from {{ ref('stg_shop__refunds') }}
+),
+
+file_lines as (
+    select * from {{ ref('stg_files__order_lines') }}
+),
+
+ebay_lines as (
+    select * from {{ ref('stg_ebay__order_lines') }}
+),
+
+amazon_items as (
+    select * from {{ ref('stg_amazon__order_items') }}
+),
+
+products as (
+    select * from {{ ref('int_products') }}
+),
+
+refunded_per_line as (
+    select
+        order_line_id,
+        sum(quantity) as refunded_quantity,
+        sum(refunded_amount) as refunded_amount
+    from shop_refunds
+    group by order_line_id
+),
+
+shop as (
+    select
+        'shop:' || cast(shop_lines.order_id as {{ dbt.type_string() }}) as order_key,
+        'shop' as order_source,
+        cast(shop_lines.order_line_id as {{ dbt.type_string() }}) as line_ref,
+        shop_lines.sku,
+        shop_lines.quantity,
+        shop_lines.quantity - coalesce(refunded_per_line.refunded_quantity, 0) as net_quantity,
+        shop_lines.unit_price * shop_lines.quantity - coalesce(shop_lines.total_discount, 0)
+        - coalesce(refunded_per_line.refunded_amount, 0) as net_line_revenue
+    from shop_lines
+    left join refunded_per_line on shop_lines.order_line_id = refunded_per_line.order_line_id
+),
+
+-- The import's line_price is a unit price (as in Shopify's CSV export); files without lines have no sku.
+file_import as (
+    select
+        'file:' || order_id as order_key,
+        'file' as order_source,
+        cast(line_number as {{ dbt.type_string() }}) as line_ref,
+        sku,
+        coalesce(quantity, 1) as quantity,
+        coalesce(quantity, 1) as net_quantity,
+        line_amount * coalesce(quantity, 1) as net_line_revenue
+    from file_lines
+    where sku is not null
+),
+
+ebay as (
+    select
+        'ebay:' || order_id as order_key,
+        'ebay' as order_source,
+        order_line_id as line_ref,
+        sku,
+        quantity,
+        quantity as net_quantity,
+        line_amount as net_line_revenue
+    from ebay_lines
+),
+
+amazon as (
+    select
+        'amazon:' || order_id as order_key,
+        'amazon' as order_source,
+        order_item_id as line_ref,
+        sku,
+        quantity_ordered as quantity,
+        quantity_ordered as net_quantity,
+        line_amount as net_line_revenue
+    from amazon_items
+),
+
+unioned as (
+    select * from shop
+    union all
+    select * from file_import
+    union all
+    select * from ebay
+    union all
+    select * from amazon
+),
+
+final as (
+    select
+        unioned.order_key || '#' || unioned.line_ref as order_line_key,
+        unioned.order_key,
+        unioned.order_source,
+        unioned.line_ref,
+        unioned.sku,
+        products.product_title,
+        products.category,
+        unioned.quantity,
+        unioned.net_quantity,
+        cast(unioned.net_line_revenue as decimal(18, 2)) as net_line_revenue,
+        products.unit_cost,
+        cast(unioned.net_quantity * products.unit_cost as decimal(18, 2)) as cost_of_goods
+    from unioned
+    left join products on unioned.sku = products.sku
+)
+
+select * from final

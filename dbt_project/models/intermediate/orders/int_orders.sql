@@ -1,0 +1,236 @@
+{#- One row per order from every channel: shop (Shopify), file import, eBay and Amazon.
+    net_revenue = product revenue after discounts and refunds, before tax and shipping.
+    is_valid = not cancelled, not a test, not voided, not fully refunded (the orders RFM and KPIs count). -#}
+with
+
+shop_orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+shop_refunds as (
+    select * from {{ ref('stg_shop__refunds') }}
+),
+
+file_lines as (
+    select * from {{ ref('stg_files__order_lines') }}
+),
+
+ebay_orders as (
+    select * from {{ ref('stg_ebay__orders') }}
+),
+
+amazon_orders as (
+    select * from {{ ref('stg_amazon__orders') }}
+),
+
+order_lines as (
+    select * from {{ ref('int_order_lines') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers') }}
+),
+
+customer_by_email as (
+    select
+        email_normalized,
+        min(customer_id) as customer_id
+    from customers
+    where email_normalized is not null
+    group by email_normalized
+),
+
+refunds_per_order as (
+    select
+        order_id,
+        sum(refunded_amount) as refunded_amount
+    from shop_refunds
+    group by order_id
+),
+
+line_totals as (
+    select
+        order_key,
+        count(*) as line_count,
+        sum(net_line_revenue) as net_line_revenue,
+        sum(cost_of_goods) as cost_of_goods,
+        sum(case when cost_of_goods is null then 1 else 0 end) as lines_without_cost
+    from order_lines
+    group by order_key
+),
+
+-- Shopify's subtotal_price is already after discounts (and before tax and shipping).
+shop as (
+    select
+        'shop:' || cast(shop_orders.order_id as {{ dbt.type_string() }}) as order_key,
+        cast(shop_orders.order_id as {{ dbt.type_string() }}) as order_id,
+        'shop' as order_source,
+        shop_orders.customer_id,
+        {{ normalize_email('shop_orders.email') }} as email_normalized,
+        shop_orders.created_at as ordered_at,
+        shop_orders.currency,
+        shop_orders.subtotal_price + coalesce(shop_orders.total_discounts, 0) as gross_revenue,
+        coalesce(shop_orders.total_discounts, 0) as discounts,
+        coalesce(refunds_per_order.refunded_amount, 0) as refunds,
+        shop_orders.subtotal_price - coalesce(refunds_per_order.refunded_amount, 0) as net_revenue,
+        shop_orders.total_tax as tax,
+        shop_orders.total_shipping as shipping,
+        shop_orders.total_price,
+        shop_orders.cancelled_at is not null as is_cancelled,
+        shop_orders.is_test,
+        shop_orders.financial_status = 'voided' as is_voided,
+        (
+            shop_orders.financial_status = 'refunded'
+            or (shop_orders.subtotal_price > 0 and coalesce(refunds_per_order.refunded_amount, 0) >= shop_orders.subtotal_price)
+        ) as is_fully_refunded,
+        shop_orders.discount_codes
+    from shop_orders
+    left join refunds_per_order on shop_orders.order_id = refunds_per_order.order_id
+),
+
+file_orders as (
+    select
+        order_id,
+        max(customer_ref) as customer_ref,
+        max(email) as email,
+        min(ordered_at) as ordered_at,
+        max(currency) as currency,
+        max(order_total_price) as total_price,
+        max(order_discount_amount) as discounts,
+        max(order_refunded_amount) as refunds,
+        max(financial_status) as financial_status,
+        max(cancelled_at) as cancelled_at
+    from file_lines
+    group by order_id
+),
+
+-- The import's total_price is what the customer paid for the goods, after discounts.
+file_import as (
+    select
+        'file:' || file_orders.order_id as order_key,
+        file_orders.order_id,
+        'file' as order_source,
+        coalesce({{ try_cast_bigint('file_orders.customer_ref') }}, customer_by_email.customer_id) as customer_id,
+        {{ normalize_email('file_orders.email') }} as email_normalized,
+        file_orders.ordered_at,
+        file_orders.currency,
+        file_orders.total_price + coalesce(file_orders.discounts, 0) as gross_revenue,
+        coalesce(file_orders.discounts, 0) as discounts,
+        coalesce(file_orders.refunds, 0) as refunds,
+        file_orders.total_price - coalesce(file_orders.refunds, 0) as net_revenue,
+        cast(null as decimal(18, 2)) as tax,
+        cast(null as decimal(18, 2)) as shipping,
+        file_orders.total_price,
+        file_orders.cancelled_at is not null as is_cancelled,
+        false as is_test,
+        coalesce(file_orders.financial_status = 'voided', false) as is_voided,
+        (
+            coalesce(file_orders.financial_status = 'refunded', false)
+            or (file_orders.total_price > 0 and coalesce(file_orders.refunds, 0) >= file_orders.total_price)
+        ) as is_fully_refunded,
+        cast(null as {{ dbt.type_string() }}) as discount_codes
+    from file_orders
+    left join customer_by_email
+        on {{ normalize_email('file_orders.email') }} = customer_by_email.email_normalized
+),
+
+ebay as (
+    select
+        'ebay:' || ebay_orders.order_id as order_key,
+        ebay_orders.order_id,
+        'ebay' as order_source,
+        customer_by_email.customer_id,
+        {{ normalize_email('ebay_orders.buyer_email') }} as email_normalized,
+        ebay_orders.created_at as ordered_at,
+        ebay_orders.currency,
+        coalesce(line_totals.net_line_revenue, ebay_orders.total_price) as gross_revenue,
+        cast(0 as decimal(18, 2)) as discounts,
+        cast(0 as decimal(18, 2)) as refunds,
+        coalesce(line_totals.net_line_revenue, ebay_orders.total_price) as net_revenue,
+        cast(null as decimal(18, 2)) as tax,
+        cast(null as decimal(18, 2)) as shipping,
+        ebay_orders.total_price,
+        ebay_orders.cancel_state = 'CANCELED' as is_cancelled,
+        false as is_test,
+        false as is_voided,
+        coalesce(ebay_orders.payment_status = 'FULLY_REFUNDED', false) as is_fully_refunded,
+        cast(null as {{ dbt.type_string() }}) as discount_codes
+    from ebay_orders
+    left join line_totals on 'ebay:' || ebay_orders.order_id = line_totals.order_key
+    left join customer_by_email
+        on {{ normalize_email('ebay_orders.buyer_email') }} = customer_by_email.email_normalized
+),
+
+amazon as (
+    select
+        'amazon:' || amazon_orders.order_id as order_key,
+        amazon_orders.order_id,
+        'amazon' as order_source,
+        customer_by_email.customer_id,
+        {{ normalize_email('amazon_orders.buyer_email') }} as email_normalized,
+        amazon_orders.created_at as ordered_at,
+        amazon_orders.currency,
+        coalesce(line_totals.net_line_revenue, amazon_orders.total_price) as gross_revenue,
+        cast(0 as decimal(18, 2)) as discounts,
+        cast(0 as decimal(18, 2)) as refunds,
+        coalesce(line_totals.net_line_revenue, amazon_orders.total_price) as net_revenue,
+        cast(null as decimal(18, 2)) as tax,
+        cast(null as decimal(18, 2)) as shipping,
+        amazon_orders.total_price,
+        amazon_orders.order_status = 'Canceled' as is_cancelled,
+        false as is_test,
+        false as is_voided,
+        false as is_fully_refunded,
+        cast(null as {{ dbt.type_string() }}) as discount_codes
+    from amazon_orders
+    left join line_totals on 'amazon:' || amazon_orders.order_id = line_totals.order_key
+    left join customer_by_email
+        on {{ normalize_email('amazon_orders.buyer_email') }} = customer_by_email.email_normalized
+),
+
+unioned as (
+    select * from shop
+    union all
+    select * from file_import
+    union all
+    select * from ebay
+    union all
+    select * from amazon
+),
+
+final as (
+    select
+        unioned.order_key,
+        unioned.order_id,
+        unioned.order_source,
+        case when unioned.order_source in ('ebay', 'amazon') then 'marketplace' end as source_channel,
+        unioned.customer_id,
+        unioned.email_normalized,
+        unioned.ordered_at,
+        cast(unioned.ordered_at as date) as order_date,
+        unioned.currency,
+        cast(unioned.gross_revenue as decimal(18, 2)) as gross_revenue,
+        cast(unioned.discounts as decimal(18, 2)) as discounts,
+        cast(unioned.refunds as decimal(18, 2)) as refunds,
+        cast(unioned.net_revenue as decimal(18, 2)) as net_revenue,
+        cast(unioned.tax as decimal(18, 2)) as tax,
+        cast(unioned.shipping as decimal(18, 2)) as shipping,
+        cast(unioned.total_price as decimal(18, 2)) as total_price,
+        -- Margin only where every line has an ERP cost; a partial cost would overstate it.
+        cast(
+            case
+                when line_totals.line_count > 0 and line_totals.lines_without_cost = 0
+                    then unioned.net_revenue - line_totals.cost_of_goods
+            end as decimal(18, 2)
+        ) as gross_margin,
+        unioned.is_cancelled,
+        unioned.is_test,
+        unioned.is_voided,
+        unioned.is_fully_refunded,
+        not (unioned.is_cancelled or unioned.is_test or unioned.is_voided or unioned.is_fully_refunded) as is_valid,
+        unioned.discount_codes
+    from unioned
+    left join line_totals on unioned.order_key = line_totals.order_key
+)
+
+select * from final

@@ -1,0 +1,175 @@
+{#- Incremental: each run recomputes the sessions that started in the last var incremental_lookback_days days
+    (from the newest session already built) and replaces them by session_key. Events are read from one extra day
+    earlier so a session that crosses midnight is rebuilt whole; a session started before the cutoff is never
+    rebuilt, so late events up to the lookback give the same rows as a full refresh. -#}
+{{ config(unique_key='session_key') }}
+
+{%- set timeout_seconds = var('session_timeout_minutes') | int * 60 %}
+
+with
+
+events as (
+    select * from {{ ref('stg_ga4__events') }}
+    {% if is_incremental() %}
+        where event_date >= (
+            select {{ dbt.dateadd('day', -(var('incremental_lookback_days') | int) - 1, 'max(session_date)') }}
+            from {{ this }}
+        )
+    {% endif %}
+),
+
+channel_mapping as (
+    select * from {{ ref('channel_mapping') }}
+),
+
+-- GA4 sends ga_session_id on every event; when it is missing, fall back to a 30-minute inactivity rule.
+gaps as (
+    select
+        event_key,
+        case
+            when lag(event_at) over (partition by user_pseudo_id order by event_at, event_key) is null then 1
+            when {{ dbt.datediff(
+                'lag(event_at) over (partition by user_pseudo_id order by event_at, event_key)',
+                'event_at',
+                'second'
+            ) }} > {{ timeout_seconds }} then 1
+            else 0
+        end as starts_session
+    from events
+    where ga_session_id is null
+),
+
+fallback_sequence as (
+    select
+        events.event_key,
+        events.user_pseudo_id,
+        events.event_at,
+        sum(gaps.starts_session) over (
+            partition by events.user_pseudo_id
+            order by events.event_at, events.event_key
+            rows between unbounded preceding and current row
+        ) as session_sequence
+    from events
+    inner join gaps on events.event_key = gaps.event_key
+),
+
+fallback_sessions as (
+    select
+        event_key,
+        -- Same convention as GA4: the session id is the session start in epoch seconds.
+        {{ timestamp_to_epoch_seconds(
+            'min(event_at) over (partition by user_pseudo_id, session_sequence)'
+        ) }} as fallback_session_id
+    from fallback_sequence
+),
+
+sessionised as (
+    select
+        events.*,
+        coalesce(events.ga_session_id, fallback_sessions.fallback_session_id) as session_id,
+        events.user_pseudo_id || '-' || cast(
+            coalesce(events.ga_session_id, fallback_sessions.fallback_session_id) as {{ dbt.type_string() }}
+        ) as session_key,
+        case when events.ga_session_id is null then 1 else 0 end as is_fallback_session
+    from events
+    left join fallback_sessions on events.event_key = fallback_sessions.event_key
+),
+
+ordered as (
+    select
+        *,
+        row_number() over (partition by session_key order by event_at, event_key) as event_order,
+        row_number() over (
+            partition by session_key
+            order by case when traffic_source is null and gclid is null then 1 else 0 end, event_at, event_key
+        ) as traffic_order,
+        row_number() over (
+            partition by session_key
+            order by case when page_location is null then 1 else 0 end, event_at, event_key
+        ) as page_order
+    from sessionised
+),
+
+aggregated as (
+    select
+        session_key,
+        max(user_pseudo_id) as user_pseudo_id,
+        max(session_id) as session_id,
+        max(ga_session_number) as ga_session_number,
+        max(user_id) as user_id,
+        max(is_fallback_session) as is_fallback_session,
+        min(event_at) as started_at,
+        max(event_at) as ended_at,
+        count(*) as events,
+        sum(case when event_name = 'page_view' then 1 else 0 end) as page_views,
+        sum(case when event_name = 'view_item' then 1 else 0 end) as product_views,
+        sum(case when event_name = 'add_to_cart' then 1 else 0 end) as add_to_carts,
+        sum(case when event_name = 'begin_checkout' then 1 else 0 end) as begin_checkouts,
+        sum(case when event_name = 'purchase' then 1 else 0 end) as purchases,
+        max(case when page_order = 1 then page_location end) as landing_page,
+        max(case when page_order = 1 then page_referrer end) as landing_referrer,
+        -- A gclid without utm tags is a Google Ads click (auto-tagging).
+        max(case when traffic_order = 1 then coalesce(traffic_source, case when gclid is not null then 'google' end) end)
+            as traffic_source,
+        max(case when traffic_order = 1 then coalesce(traffic_medium, case when gclid is not null then 'cpc' end) end)
+            as traffic_medium,
+        max(case when traffic_order = 1 then traffic_campaign end) as traffic_campaign,
+        max(case when event_order = 1 then device_category end) as device_category,
+        max(case when event_order = 1 then geo_country end) as geo_country,
+        max(case when event_order = 1 then geo_region end) as geo_region,
+        max(case when event_order = 1 then geo_city end) as geo_city
+    from ordered
+    group by session_key
+),
+
+channel_candidates as (
+    select
+        aggregated.session_key,
+        channel_mapping.channel,
+        row_number() over (partition by aggregated.session_key order by channel_mapping.priority) as match_order
+    from aggregated
+    inner join channel_mapping
+        on coalesce(aggregated.traffic_source, '(direct)') like channel_mapping.source_pattern
+        and coalesce(aggregated.traffic_medium, '(none)') like channel_mapping.medium_pattern
+),
+
+final as (
+    select
+        aggregated.session_key,
+        aggregated.user_pseudo_id,
+        aggregated.session_id,
+        aggregated.ga_session_number,
+        aggregated.user_id,
+        aggregated.is_fallback_session = 1 as is_fallback_session,
+        aggregated.started_at,
+        aggregated.ended_at,
+        cast(aggregated.started_at as date) as session_date,
+        aggregated.events,
+        aggregated.page_views,
+        aggregated.product_views,
+        aggregated.add_to_carts,
+        aggregated.begin_checkouts,
+        aggregated.purchases,
+        aggregated.landing_page,
+        aggregated.landing_referrer,
+        coalesce(aggregated.traffic_source, '(direct)') as traffic_source,
+        coalesce(aggregated.traffic_medium, '(none)') as traffic_medium,
+        aggregated.traffic_campaign,
+        coalesce(channel_candidates.channel, 'direct') as channel,
+        aggregated.device_category,
+        aggregated.geo_country,
+        aggregated.geo_region,
+        aggregated.geo_city
+    from aggregated
+    left join channel_candidates
+        on aggregated.session_key = channel_candidates.session_key
+        and channel_candidates.match_order = 1
+    {% if is_incremental() %}
+        where cast(aggregated.started_at as date) >= (
+            select {{ dbt.dateadd('day', -(var('incremental_lookback_days') | int), 'max(session_date)') }}
+            from {{ this }}
+        )
+    {% endif %}
+)
+
+select * from final

@@ -1,0 +1,103 @@
+{#- One row per (audience, customer). Audiences are defined in the seed audiences (audience_id ->
+    segment_pattern, a SQL LIKE pattern over customer_segments.segment); an audience_id ending in '*' expands to
+    one audience per matched segment value, e.g. 'cross_sell_*' + 'cross_sell:%' -> cross_sell_<category>.
+    Privacy: customers with an opt_out/delete request, or with neither e-mail nor ads consent, never appear.
+    email is the normalised address only where the customer consented to e-mail; email_sha256/phone_sha256
+    (normalised, SHA-256 hex) only where the customer consented to ads. is_holdout is a deterministic
+    var holdout_share sample keyed on hash(customer_id || var holdout_salt): the same customers are held out
+    on every run and every warehouse. -#}
+with
+
+segments as (
+    select * from {{ ref('customer_segments') }}
+),
+
+audience_definitions as (
+    select * from {{ ref('audiences') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers') }}
+),
+
+rfm as (
+    select * from {{ ref('customer_rfm') }}
+),
+
+recommendations as (
+    select * from {{ ref('customer_recommendations') }}
+),
+
+matched as (
+    select
+        case
+            when audience_definitions.audience_id like '%*'
+                then replace(audience_definitions.audience_id, '*', '')
+                || {{ slugify(dbt.split_part('segments.segment', "':'", 2)) }}
+            else audience_definitions.audience_id
+        end as audience_id,
+        segments.customer_id,
+        audience_definitions.discount_code
+    from segments
+    inner join audience_definitions on segments.segment like audience_definitions.segment_pattern
+),
+
+deduplicated as (
+    select
+        audience_id,
+        customer_id,
+        max(discount_code) as discount_code
+    from matched
+    group by audience_id, customer_id
+),
+
+top_recommendations as (
+    select
+        customer_id,
+        {{ dbt.listagg('sku', "','", 'order by rank', var('recommended_skus_in_audience') | int) }}
+            as recommended_skus
+    from recommendations
+    where rank <= {{ var('recommended_skus_in_audience') | int }}
+    group by customer_id
+),
+
+eligible_customers as (
+    select * from customers
+    where not is_privacy_blocked
+        and (consent_email or consent_ads)
+),
+
+final as (
+    select
+        cast(deduplicated.audience_id as text) as audience_id,
+        deduplicated.customer_id,
+        cast(case when eligible_customers.consent_email then eligible_customers.email_normalized end as text) as email,
+        cast(
+            case
+                when eligible_customers.consent_ads and eligible_customers.email_normalized is not null
+                    then {{ sha256_hex('eligible_customers.email_normalized') }}
+            end as text
+        ) as email_sha256,
+        cast(
+            case
+                when eligible_customers.consent_ads and eligible_customers.phone_e164_digits is not null
+                    then {{ sha256_hex('eligible_customers.phone_e164_digits') }}
+            end as text
+        ) as phone_sha256,
+        cast(eligible_customers.country_code as text) as country_code,
+        cast(rfm.rfm_segment as text) as rfm_segment,
+        cast(top_recommendations.recommended_skus as text) as recommended_skus,
+        cast(deduplicated.discount_code as text) as discount_code,
+        {{ hash_bucket(
+            "cast(deduplicated.customer_id as " ~ dbt.type_string() ~ ") || '" ~ var('holdout_salt') ~ "'",
+            10000
+        ) }} < {{ (var('holdout_share') | float * 10000) | int }} as is_holdout,
+        eligible_customers.consent_email,
+        eligible_customers.consent_ads
+    from deduplicated
+    inner join eligible_customers on deduplicated.customer_id = eligible_customers.customer_id
+    left join rfm on deduplicated.customer_id = rfm.customer_id
+    left join top_recommendations on deduplicated.customer_id = top_recommendations.customer_id
+)
+
+select * from final

@@ -1,0 +1,138 @@
+{#- One row per (sku, marketplace) listed in raw.file_marketplace_listings (the shop itself included as
+    marketplace 'shop'). Rules per marketplace come from the seed marketplace_rules.
+    Stock: available = max(ERP on hand (latest snapshot) - open unshipped orders of every channel, 0);
+    available <= end_when_at_or_below -> quantity 0 (buffer against overselling);
+    else quantity = least(floor(available x stock_share), max_listed_quantity).
+    Price: base price x (1 + markup_pct) + fixed_fee, raised to the next price ending in price_ending
+    (macro round_to_price_ending), then clamped: never above the shop's compare-at price (the MAP/max) and
+    never below the minimum-margin price cost / (1 - min_margin_pct), rounded up to the cent; the floor wins.
+    status = 'withdrawn' with a reason when the quantity is 0, the listing is disabled, the product is not
+    active or has no ERP stock record; otherwise 'active'. -#}
+with
+
+listings as (
+    select * from {{ ref('stg_files__marketplace_listings') }}
+),
+
+products as (
+    select * from {{ ref('int_products') }}
+),
+
+open_orders as (
+    select * from {{ ref('int_open_order_quantities') }}
+),
+
+rules as (
+    select * from {{ ref('marketplace_rules') }}
+),
+
+latest_listing as (
+    select
+        *,
+        row_number() over (partition by sku, marketplace order by loaded_at desc, file_name desc) as listing_order
+    from listings
+),
+
+stocked as (
+    select
+        latest_listing.sku,
+        latest_listing.marketplace,
+        latest_listing.listing_id,
+        latest_listing.is_enabled,
+        products.sku is not null as is_known_product,
+        products.status as product_status,
+        products.price as base_price,
+        products.compare_at_price,
+        products.unit_cost,
+        products.on_hand,
+        coalesce(open_orders.open_order_quantity, 0) as open_order_quantity,
+        case
+            when products.on_hand is null then 0
+            when products.on_hand - coalesce(open_orders.open_order_quantity, 0) < 0 then 0
+            else products.on_hand - coalesce(open_orders.open_order_quantity, 0)
+        end as available_quantity,
+        rules.marketplace is not null as has_rules,
+        rules.stock_share,
+        rules.max_listed_quantity,
+        rules.end_when_at_or_below,
+        rules.markup_pct,
+        rules.fixed_fee,
+        rules.price_ending,
+        rules.min_margin_pct
+    from latest_listing
+    left join products on latest_listing.sku = products.sku
+    left join open_orders on latest_listing.sku = open_orders.sku
+    left join rules on latest_listing.marketplace = rules.marketplace
+    where latest_listing.listing_order = 1
+),
+
+quantified as (
+    select
+        *,
+        case
+            when available_quantity <= end_when_at_or_below then 0
+            when floor(available_quantity * stock_share) > max_listed_quantity then max_listed_quantity
+            else cast(floor(available_quantity * stock_share) as integer)
+        end as rule_quantity,
+        {{ round_to_price_ending('base_price * (1 + markup_pct) + fixed_fee', 'price_ending') }} as rounded_price,
+        cast(ceiling(unit_cost / (1 - min_margin_pct) * 100) / 100 as decimal(18, 2)) as min_margin_price
+    from stocked
+),
+
+priced as (
+    select
+        *,
+        case
+            when min_margin_price is not null and rounded_price < min_margin_price then min_margin_price
+            when compare_at_price is not null and rounded_price > compare_at_price
+                then case
+                    when min_margin_price is not null and compare_at_price < min_margin_price then min_margin_price
+                    else compare_at_price
+                end
+            else rounded_price
+        end as publish_price
+    from quantified
+),
+
+final as (
+    select
+        cast(sku as text) as sku,
+        cast(marketplace as text) as marketplace,
+        cast(listing_id as text) as listing_id,
+        cast(
+            case
+                when not is_enabled or not is_known_product or not has_rules
+                    or coalesce(product_status, '') <> 'active' or on_hand is null then 0
+                else rule_quantity
+            end as integer
+        ) as quantity,
+        cast(publish_price as decimal(18, 2)) as price,
+        cast('{{ var("listing_currency") }}' as text) as currency,
+        cast(case
+            when not is_enabled or not is_known_product or not has_rules
+                or coalesce(product_status, '') <> 'active' or on_hand is null then 'withdrawn'
+            when rule_quantity = 0 then 'withdrawn'
+            else 'active'
+        end as text) as status,
+        cast(case
+            when not is_enabled then 'listing disabled'
+            when not is_known_product then 'sku not in the shop catalogue'
+            when not has_rules then 'no rules for marketplace ' || marketplace
+            when coalesce(product_status, '') <> 'active' then 'product ' || coalesce(product_status, 'unknown')
+            when on_hand is null then 'no ERP stock record'
+            when available_quantity <= end_when_at_or_below
+                then 'available ' || cast(available_quantity as {{ dbt.type_string() }})
+                || ' <= end-when buffer ' || cast(end_when_at_or_below as {{ dbt.type_string() }})
+            when rule_quantity = 0 then 'share of available rounds down to 0'
+            when publish_price = min_margin_price and rounded_price < min_margin_price then 'price raised to minimum margin'
+            when compare_at_price is not null and rounded_price > compare_at_price then 'price capped at compare-at price'
+            else 'in stock'
+        end as text) as status_reason,
+        cast(available_quantity as integer) as available_quantity,
+        cast(on_hand as integer) as on_hand,
+        cast(open_order_quantity as integer) as open_order_quantity,
+        cast(base_price as decimal(18, 2)) as base_price
+    from priced
+)
+
+select * from final

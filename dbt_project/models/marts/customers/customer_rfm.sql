@@ -1,0 +1,88 @@
+{#- One row per customer with at least one valid order on or before as_of_date (see macro as_of_date()). -#}
+with
+
+orders as (
+    select * from {{ ref('int_orders') }}
+),
+
+segment_map as (
+    select * from {{ ref('rfm_segment_map') }}
+),
+
+valid_orders as (
+    select * from orders
+    where is_valid
+        and customer_id is not null
+        and order_date <= {{ as_of_date() }}
+),
+
+per_customer as (
+    select
+        customer_id,
+        min(ordered_at) as first_order_at,
+        max(ordered_at) as last_order_at,
+        count(*) as frequency,
+        sum(net_revenue) as monetary
+    from valid_orders
+    group by customer_id
+),
+
+measured as (
+    select
+        customer_id,
+        first_order_at,
+        last_order_at,
+        {{ dbt.datediff('cast(last_order_at as date)', as_of_date(), 'day') }} as recency_days,
+        frequency,
+        cast(monetary as decimal(18, 2)) as monetary,
+        cast(monetary / frequency as decimal(18, 2)) as avg_order_value
+    from per_customer
+),
+
+-- Ties share the lowest rank, so equal values always get equal scores. Recency is ranked by days descending:
+-- the most recent buyers (fewest days) get the highest percent rank.
+scored as (
+    select
+        *,
+        {{ quintile_score(percent_rank_tied('recency_days desc')) }} as r_score,
+        {{ quintile_score(percent_rank_tied('frequency')) }} as f_score,
+        {{ quintile_score(percent_rank_tied('monetary')) }} as m_score
+    from measured
+),
+
+segment_candidates as (
+    select
+        scored.customer_id,
+        segment_map.segment,
+        row_number() over (partition by scored.customer_id order by segment_map.priority) as match_order
+    from scored
+    inner join segment_map
+        on scored.r_score between segment_map.r_min and segment_map.r_max
+        and scored.f_score between segment_map.f_min and segment_map.f_max
+),
+
+final as (
+    select
+        scored.customer_id,
+        scored.first_order_at,
+        scored.last_order_at,
+        cast(scored.recency_days as integer) as recency_days,
+        cast(scored.frequency as integer) as frequency,
+        scored.monetary,
+        scored.avg_order_value,
+        cast(scored.r_score as integer) as r_score,
+        cast(scored.f_score as integer) as f_score,
+        cast(scored.m_score as integer) as m_score,
+        cast(
+            cast(scored.r_score as {{ dbt.type_string() }})
+            || cast(scored.f_score as {{ dbt.type_string() }})
+            || cast(scored.m_score as {{ dbt.type_string() }}) as text
+        ) as rfm_score,
+        cast(coalesce(segment_candidates.segment, 'Unclassified') as text) as rfm_segment
+    from scored
+    left join segment_candidates
+        on scored.customer_id = segment_candidates.customer_id
+        and segment_candidates.match_order = 1
+)
+
+select * from final

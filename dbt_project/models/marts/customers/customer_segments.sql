@@ -1,0 +1,290 @@
+{#- One row per (customer, segment). Rules (thresholds in dbt_project.yml vars, all relative to as_of_date):
+    - rfm:<segment>      every scored customer, from customer_rfm;
+    - abandoned_cart     add_to_cart or begin_checkout in the last var abandoned_cart_days days with no
+                         valid order at or after it;
+    - browse_abandoner   view_item in the last var browse_abandon_days days, no add_to_cart and no order after;
+    - high_intent        at least var high_intent_min_product_views product views in the last
+                         var high_intent_days days;
+    - cross_sell:<cat>   has a cross-sell recommendation in category <cat>;
+    - upsell             has an upsell recommendation;
+    - lapsed             last valid order more than var lapsed_days days ago;
+    - vip                m_score >= var vip_min_m_score and f_score >= var vip_min_f_score;
+    - new_customer       first valid order within the last var new_customer_days days;
+    - geo:<country>      the customer's country (ISO alpha-2);
+    - marketplace_only   every valid order came from a marketplace (eBay, Amazon);
+    - advocate           the first valid order came through the affiliate channel (partner/referral programmes).
+    Web behaviour is tied to customers by identity stitching (int_identity_map). -#}
+with
+
+rfm as (
+    select * from {{ ref('customer_rfm') }}
+),
+
+recommendations as (
+    select * from {{ ref('customer_recommendations') }}
+),
+
+customers as (
+    select * from {{ ref('int_customers') }}
+),
+
+orders as (
+    select * from {{ ref('int_orders') }}
+),
+
+attribution as (
+    select * from {{ ref('int_order_attribution') }}
+),
+
+events as (
+    select * from {{ ref('stg_ga4__events') }}
+),
+
+identity_map as (
+    select * from {{ ref('int_identity_map') }}
+),
+
+customer_events as (
+    select
+        identity_map.customer_id,
+        events.event_name,
+        events.event_at
+    from events
+    inner join identity_map on events.user_pseudo_id = identity_map.user_pseudo_id
+    where cast(events.event_at as date) <= {{ as_of_date() }}
+),
+
+last_order as (
+    select
+        customer_id,
+        max(ordered_at) as last_ordered_at
+    from orders
+    where is_valid
+        and customer_id is not null
+        and order_date <= {{ as_of_date() }}
+    group by customer_id
+),
+
+cart_activity as (
+    select
+        customer_id,
+        max(event_at) as last_cart_at
+    from customer_events
+    where event_name in ('add_to_cart', 'begin_checkout')
+        and cast(event_at as date) > {{ dbt.dateadd('day', -(var('abandoned_cart_days') | int), as_of_date()) }}
+    group by customer_id
+),
+
+abandoned_cart as (
+    select
+        cart_activity.customer_id,
+        'abandoned_cart' as segment,
+        'behaviour' as segment_type,
+        'cart activity in the last {{ var("abandoned_cart_days") }} days without a later order' as reason,
+        cart_activity.last_cart_at as qualified_at
+    from cart_activity
+    left join last_order on cart_activity.customer_id = last_order.customer_id
+    where last_order.last_ordered_at is null
+        or last_order.last_ordered_at < cart_activity.last_cart_at
+),
+
+browse_activity as (
+    select
+        customer_id,
+        max(case when event_name = 'view_item' then event_at end) as last_view_at,
+        max(case when event_name in ('add_to_cart', 'begin_checkout') then event_at end) as last_cart_at
+    from customer_events
+    where cast(event_at as date) > {{ dbt.dateadd('day', -(var('browse_abandon_days') | int), as_of_date()) }}
+    group by customer_id
+),
+
+browse_abandoner as (
+    select
+        browse_activity.customer_id,
+        'browse_abandoner' as segment,
+        'behaviour' as segment_type,
+        'viewed products in the last {{ var("browse_abandon_days") }} days without adding to cart or buying'
+            as reason,
+        browse_activity.last_view_at as qualified_at
+    from browse_activity
+    left join last_order on browse_activity.customer_id = last_order.customer_id
+    where browse_activity.last_view_at is not null
+        and browse_activity.last_cart_at is null
+        and (last_order.last_ordered_at is null or last_order.last_ordered_at < browse_activity.last_view_at)
+),
+
+high_intent as (
+    select
+        customer_id,
+        'high_intent' as segment,
+        'behaviour' as segment_type,
+        'at least {{ var("high_intent_min_product_views") }} product views in the last {{ var("high_intent_days") }} days'
+            as reason,
+        max(event_at) as qualified_at
+    from customer_events
+    where event_name = 'view_item'
+        and cast(event_at as date) > {{ dbt.dateadd('day', -(var('high_intent_days') | int), as_of_date()) }}
+    group by customer_id
+    having count(*) >= {{ var('high_intent_min_product_views') | int }}
+),
+
+rfm_segment as (
+    select
+        customer_id,
+        'rfm:' || rfm_segment as segment,
+        'rfm' as segment_type,
+        'RFM score ' || rfm_score as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from rfm
+),
+
+cross_sell as (
+    select distinct
+        customer_id,
+        'cross_sell:' || category as segment,
+        'product' as segment_type,
+        'has a cross-sell recommendation in ' || category as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from recommendations
+    where kind = 'cross_sell'
+),
+
+upsell as (
+    select distinct
+        customer_id,
+        'upsell' as segment,
+        'product' as segment_type,
+        'a pricier product exists in a category the customer buys' as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from recommendations
+    where kind = 'upsell'
+),
+
+lapsed as (
+    select
+        customer_id,
+        'lapsed' as segment,
+        'lifecycle' as segment_type,
+        'no valid order for more than {{ var("lapsed_days") }} days' as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from rfm
+    where recency_days > {{ var('lapsed_days') | int }}
+),
+
+vip as (
+    select
+        customer_id,
+        'vip' as segment,
+        'lifecycle' as segment_type,
+        'm_score >= {{ var("vip_min_m_score") }} and f_score >= {{ var("vip_min_f_score") }}' as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from rfm
+    where m_score >= {{ var('vip_min_m_score') | int }}
+        and f_score >= {{ var('vip_min_f_score') | int }}
+),
+
+new_customer as (
+    select
+        customer_id,
+        'new_customer' as segment,
+        'lifecycle' as segment_type,
+        'first valid order in the last {{ var("new_customer_days") }} days' as reason,
+        first_order_at as qualified_at
+    from rfm
+    where cast(first_order_at as date) > {{ dbt.dateadd('day', -(var('new_customer_days') | int), as_of_date()) }}
+),
+
+geo as (
+    select
+        customer_id,
+        'geo:' || country_code as segment,
+        'geo' as segment_type,
+        'customer country ' || country_code as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from customers
+    where country_code is not null
+),
+
+channel_mix as (
+    select
+        customer_id,
+        sum(case when order_source in ('ebay', 'amazon') then 0 else 1 end) as non_marketplace_orders,
+        count(*) as valid_orders
+    from orders
+    where is_valid
+        and customer_id is not null
+        and order_date <= {{ as_of_date() }}
+    group by customer_id
+),
+
+marketplace_only as (
+    select
+        customer_id,
+        'marketplace_only' as segment,
+        'channel' as segment_type,
+        'all ' || cast(valid_orders as {{ dbt.type_string() }}) || ' valid orders came from marketplaces' as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from channel_mix
+    where non_marketplace_orders = 0
+),
+
+first_orders as (
+    select
+        customer_id,
+        channel,
+        ordered_at,
+        row_number() over (partition by customer_id order by ordered_at, order_key) as order_sequence
+    from attribution
+    where customer_id is not null
+        and order_date <= {{ as_of_date() }}
+),
+
+advocate as (
+    select
+        customer_id,
+        'advocate' as segment,
+        'channel' as segment_type,
+        'first order came through the affiliate channel' as reason,
+        ordered_at as qualified_at
+    from first_orders
+    where order_sequence = 1
+        and channel = 'affiliate'
+),
+
+unioned as (
+    select * from rfm_segment
+    union all
+    select * from abandoned_cart
+    union all
+    select * from browse_abandoner
+    union all
+    select * from high_intent
+    union all
+    select * from cross_sell
+    union all
+    select * from upsell
+    union all
+    select * from lapsed
+    union all
+    select * from vip
+    union all
+    select * from new_customer
+    union all
+    select * from geo
+    union all
+    select * from marketplace_only
+    union all
+    select * from advocate
+),
+
+final as (
+    select
+        cast(customer_id as bigint) as customer_id,
+        cast(segment as text) as segment,
+        cast(segment_type as text) as segment_type,
+        cast(reason as text) as reason,
+        cast(qualified_at as timestamp) as qualified_at
+    from unioned
+)
+
+select * from final

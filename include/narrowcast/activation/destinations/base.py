@@ -1,0 +1,138 @@
+"""What every destination connector is: the contract between the sync engine and one API.
+
+A connector receives batches of planned changes and answers, per row, whether the destination accepted,
+rejected (with the API's reason) or skipped it. It must write idempotently (absolute quantities, set
+membership, upsert keys) because the engine re-sends whatever was not confirmed before a crash.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from narrowcast.connections import Connection
+from narrowcast.http import HttpClient, RetryPolicy, TokenBucket
+
+Operation = Literal["add", "change", "remove"]
+Outcome = Literal["accepted", "rejected", "skipped"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned row: ``payload`` is the mapped fields (for a remove, the last confirmed payload)."""
+
+    key: str
+    op: Operation
+    payload: Mapping[str, Any]
+    previous: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A group of changes sent together; ``seq``/``total`` number the batches of one kind within a run."""
+
+    run_id: str
+    kind: str
+    seq: int
+    total: int
+    changes: list[Change]
+
+
+@dataclass(frozen=True)
+class RowResult:
+    key: str
+    outcome: Outcome
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    """What a destination object needs from a sync declaration."""
+
+    required_fields: frozenset[str] = frozenset()
+    optional_fields: frozenset[str] | None = None  # None: any other field name is allowed
+    required_target: frozenset[str] = frozenset()
+    hashed_fields: frozenset[str] = frozenset()
+    default_mode: str = "upsert"
+    allowed_modes: frozenset[str] = frozenset({"upsert", "mirror", "add_only"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The API's hard limits and documented default rate, used to validate declarations."""
+
+    max_batch_size: int
+    default_rps: float
+    default_burst: float
+    max_concurrency: int = 8
+
+
+@dataclass
+class SendContext:
+    """Everything a connector needs at run time besides the batches."""
+
+    connection: Connection
+    target: Mapping[str, Any]
+    object: str
+    rate_limiter: TokenBucket
+    sleep: Callable[[float], None] = time.sleep
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Destination(ABC):
+    """Base connector. Subclasses declare ``name``, ``objects`` and ``limits`` and implement :meth:`send`."""
+
+    name: ClassVar[str]
+    objects: ClassVar[Mapping[str, ObjectSpec]]
+    limits: ClassVar[Limits]
+    client_class: ClassVar[type[HttpClient]] = HttpClient
+
+    def __init__(self, context: SendContext) -> None:
+        self.context = context
+        self.target = context.target
+        self.object = context.object
+        self.client = self.make_client(context)
+
+    def make_client(self, context: SendContext) -> HttpClient:
+        conn = context.connection
+        timeout = float(conn.extra.get("timeout_seconds", 60.0))
+        retry = RetryPolicy(
+            max_attempts=int(conn.extra.get("max_attempts", 6)),
+            base_delay=float(conn.extra.get("retry_base_delay", 0.5)),
+            max_delay=float(conn.extra.get("retry_max_delay", 30.0)),
+        )
+        return self.client_class(
+            conn.base_url,
+            headers=self.auth_headers(conn),
+            timeout=(min(5.0, timeout), timeout),
+            retry=retry,
+            rate_limiter=context.rate_limiter,
+            sleep=context.sleep,
+        )
+
+    @classmethod
+    def check_declaration(cls, object_name: str, target: Mapping[str, Any], fields: set[str]) -> str | None:
+        """A problem with a sync's target/fields beyond what :class:`ObjectSpec` expresses, or None."""
+        return None
+
+    def auth_headers(self, connection: Connection) -> dict[str, str]:
+        return {}
+
+    def batch_kind(self, change: Change) -> str:
+        """Changes of one kind share a request shape; default: removes apart from adds and changes."""
+        return "remove" if change.op == "remove" else "upsert"
+
+    @property
+    def api_calls(self) -> int:
+        return self.client.calls
+
+    @abstractmethod
+    def send(self, batch: Batch) -> list[RowResult]:
+        """Apply one batch; return one result per change (missing keys count as rejected by the engine)."""
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

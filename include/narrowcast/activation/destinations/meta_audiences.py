@@ -1,0 +1,153 @@
+"""Meta (Facebook) Custom Audiences: add/remove hashed users with ``POST/DELETE /{version}/{audience_id}/users``.
+
+Connection ``narrowcast_meta``: ``password`` = system-user access token; extra ``api_version`` (default v21.0).
+Wire format: ``{"payload": {"schema": [...], "data": [[...]]}, "session": {session_id, batch_seq,
+last_batch_flag, estimated_num_total}}``, ≤ 10,000 rows per request. Removals Meta refuses because the
+audience would become too small are reported as *skipped* (retried next run), not as a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from narrowcast.activation.destinations.base import (
+    Batch,
+    Change,
+    Destination,
+    Limits,
+    ObjectSpec,
+    RowResult,
+    SendContext,
+)
+from narrowcast.http import FatalApiError, HttpClient
+
+HASHED = frozenset({"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "GEN", "DOBY"})
+UNHASHED = frozenset({"EXTERN_ID", "MADID", "LOOKALIKE_VALUE"})
+# Graph error codes meaning "slow down": app/user/ad-account/business-use-case request limits.
+RATE_LIMIT_CODES = {4, 17, 32, 613, 80003, 80004}
+LOW_AUDIENCE_SIZE = "low audience size"
+ROUTE_FIELD = "audience"
+
+
+class MetaGraphClient(HttpClient):
+    api_name = "meta_custom_audiences"
+
+    def is_retriable(self, response: requests.Response) -> bool:
+        if response.status_code == 429 or response.status_code >= 500:
+            return True
+        return _error(response).get("code") in RATE_LIMIT_CODES
+
+    def error_message(self, response: requests.Response) -> str:
+        err = _error(response)
+        if err:
+            return (f"{err.get('message')} (code {err.get('code')}, subcode {err.get('error_subcode')}) "
+                    f"{err.get('error_user_msg') or ''}").strip()
+        return super().error_message(response)
+
+
+def _error(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body.get("error", {}) if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+
+
+class MetaCustomAudiences(Destination):
+    name = "meta_audiences"
+    objects = {
+        # One Meta audience (target.audience_id), or several routed by the row's ``audience`` field through
+        # target.audience_ids (e.g. one sync for every cross_sell_<category> audience of the mart).
+        "custom_audience": ObjectSpec(
+            optional_fields=HASHED | UNHASHED | {ROUTE_FIELD},
+            hashed_fields=HASHED,
+            default_mode="mirror",
+        )
+    }
+    limits = Limits(max_batch_size=10_000, default_rps=5.0, default_burst=5.0, max_concurrency=4)
+    client_class = MetaGraphClient
+
+    @classmethod
+    def check_declaration(cls, object_name: str, target: Mapping[str, Any], fields: set[str]) -> str | None:
+        if ("audience_id" in target) == ("audience_ids" in target):
+            return "needs exactly one of audience_id (one audience) or audience_ids (routing map)"
+        if "audience_ids" in target:
+            if not isinstance(target["audience_ids"], Mapping) or not target["audience_ids"]:
+                return "audience_ids must map the mart's audience_id values to Meta custom audience ids"
+            if ROUTE_FIELD not in fields:
+                return f"audience_ids routing needs a field {ROUTE_FIELD!r} mapped to the audience column"
+        if not fields & HASHED - {"COUNTRY", "GEN", "DOBY"} and "EXTERN_ID" not in fields and "MADID" not in fields:
+            return "needs at least one identifier field (EMAIL, PHONE, EXTERN_ID, ...)"
+        return None
+
+    def __init__(self, context: SendContext) -> None:
+        super().__init__(context)
+        token = context.connection.password
+        if not token:
+            raise ValueError(f"connection {context.connection.conn_id!r} needs the access token as password")
+        # In the body rather than the query string, so no URL (and no HTTP library debug line) carries it.
+        self.token = token
+        self.version = str(context.connection.extra.get("api_version", "v21.0"))
+
+    def send(self, batch: Batch) -> list[RowResult]:
+        routes = self.target.get("audience_ids")
+        if not routes:
+            return self._send(batch, str(self.target["audience_id"]), batch.changes)
+        results: list[RowResult] = []
+        groups: dict[str, list[Change]] = {}
+        for change in batch.changes:
+            audience = str(change.payload.get(ROUTE_FIELD))
+            if audience in routes:
+                groups.setdefault(str(routes[audience]), []).append(change)
+            else:
+                results.append(RowResult(change.key, "rejected",
+                                         f"no Meta audience id configured for audience {audience!r} (target.audience_ids)"))
+        for audience_id, changes in sorted(groups.items()):
+            results.extend(self._send(batch, audience_id, changes))
+        return results
+
+    def _send(self, batch: Batch, audience_id: str, changes: list[Change]) -> list[RowResult]:
+        removing = batch.kind == "remove"
+        skip = {ROUTE_FIELD, "LOOKALIKE_VALUE"} if removing else {ROUTE_FIELD}
+        fields = sorted({f for c in changes for f in c.payload if f not in skip})
+        # Meta's multi-key schema takes one column per key; an absent value is sent as an empty string.
+        data = [[_cell(c.payload.get(f)) for f in fields] for c in changes]
+        body = {
+            "access_token": self.token,
+            "payload": {"schema": fields if len(fields) > 1 else fields[0], "data": data},
+            "session": {
+                "session_id": _session_id(batch.run_id, f"{batch.kind}:{audience_id}"),
+                "batch_seq": batch.seq,
+                "last_batch_flag": batch.seq == batch.total,
+                "estimated_num_total": len(changes) * batch.total,
+            },
+        }
+        path = f"{self.version}/{audience_id}/users"
+        try:
+            response = self.client.request("DELETE" if removing else "POST", path, json=body)
+        except FatalApiError as exc:
+            if removing and LOW_AUDIENCE_SIZE in exc.message.lower():
+                reason = "Meta refused the removal: it would leave the audience below its minimum size"
+                return [RowResult(c.key, "skipped", reason) for c in changes]
+            raise
+        answer = response.json()
+        samples: dict[str, str] = answer.get("invalid_entry_samples") or {}
+        results = []
+        for change in changes:
+            bad = [str(samples[v]) for v in (change.payload.get(f) for f in fields) if isinstance(v, str) and v in samples]
+            results.append(RowResult(change.key, "rejected", f"Meta invalid entry: {bad[0]}") if bad
+                           else RowResult(change.key, "accepted"))
+        return results
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _session_id(run_id: str, kind: str) -> int:
+    """A client-chosen int64, stable within the run and distinct per request kind."""
+    return int.from_bytes(hashlib.sha256(f"{run_id}:{kind}".encode()).digest()[:7], "big")

@@ -1,0 +1,53 @@
+"""The outcome of one sync run, and the error raised when too many rows were rejected."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class SyncReport:
+    """Counts for one run, as written to ``activation.sync_runs``."""
+
+    run_id: str
+    sync_id: str
+    dry_run: bool
+    status: str = "running"
+    planned_adds: int = 0
+    planned_changes: int = 0
+    planned_removes: int = 0
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    api_calls: int = 0
+    duration_seconds: float = 0.0
+    error: str | None = None
+
+    @property
+    def planned(self) -> int:
+        return self.planned_adds + self.planned_changes + self.planned_removes
+
+    @property
+    def rejected_share(self) -> float:
+        return self.rejected / self.planned if self.planned else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        return (
+            f"{self.sync_id}{' (dry run)' if self.dry_run else ''}: {self.status}; planned +{self.planned_adds} "
+            f"~{self.planned_changes} -{self.planned_removes}; sent {self.sent}, accepted {self.accepted}, "
+            f"rejected {self.rejected}, skipped {self.skipped}; {self.api_calls} API calls in "
+            f"{self.duration_seconds:.2f}s"
+        )
+
+
+class SyncFailed(RuntimeError):
+    """A run finished with too many rejected rows (or could not run); state and run log are already written."""
+
+    def __init__(self, message: str, report: SyncReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report

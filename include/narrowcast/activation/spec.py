@@ -1,0 +1,229 @@
+"""Sync declarations: the YAML files under ``include/syncs/`` turned into validated :class:`SyncSpec` objects.
+
+Every problem is reported at load time with the file, the key and what is wrong, so a typo never becomes a
+half-run sync in production.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from narrowcast import settings
+
+SYNCS_DIR = settings.PROJECT_ROOT / "include" / "syncs"
+MODES = ("upsert", "mirror", "add_only")
+SCHEDULE_GROUPS = ("audiences", "inventory")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+_SYNC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_KNOWN_KEYS = {
+    "id", "description", "model", "destination", "connection", "object", "target", "mode", "key", "fields",
+    "pii", "filter", "schedule", "batch_size", "rate_limit", "owner",
+}
+
+
+class SyncConfigError(ValueError):
+    """A sync declaration is invalid; the message names the file, the key and the problem."""
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One destination field filled from one model column; ``optional`` fields are dropped if the column is absent."""
+
+    column: str
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    rps: float
+    burst: float
+    concurrency: int
+
+
+@dataclass(frozen=True)
+class SyncSpec:
+    id: str
+    path: Path | None
+    description: str
+    model: str
+    destination: str
+    connection: str
+    object: str
+    target: Mapping[str, Any]
+    mode: str
+    key: tuple[str, ...]
+    fields: Mapping[str, FieldMap]
+    pii: frozenset[str]
+    filter: Mapping[str, Any]
+    schedule: str
+    batch_size: int
+    rate_limit: RateLimit
+    owner: str = "marketing"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def where(self) -> str:
+        return f"{self.path or '<in-memory>'}"
+
+
+def load_syncs(directory: Path | None = None) -> list[SyncSpec]:
+    """Every ``*.yml``/``*.yaml`` sync under ``directory`` (default ``include/syncs``), validated, sorted by id."""
+    folder = Path(directory) if directory is not None else SYNCS_DIR
+    if not folder.is_dir():
+        raise SyncConfigError(f"sync directory {folder} does not exist")
+    specs: dict[str, SyncSpec] = {}
+    for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise SyncConfigError(f"{path}: not valid YAML: {exc}") from exc
+        spec = parse_sync(raw, path=path)
+        if spec.id in specs:
+            raise SyncConfigError(f"{path}: id {spec.id!r} is already declared in {specs[spec.id].path}")
+        specs[spec.id] = spec
+    return [specs[k] for k in sorted(specs)]
+
+
+def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
+    """Validate one declaration (a mapping as read from YAML)."""
+    from narrowcast.activation.destinations import DESTINATIONS
+
+    where = str(path) if path else "<in-memory sync>"
+
+    def fail(key: str, problem: str) -> SyncConfigError:
+        return SyncConfigError(f"{where}: key {key!r}: {problem}")
+
+    if not isinstance(raw, Mapping):
+        raise SyncConfigError(f"{where}: a sync declaration must be a mapping, got {type(raw).__name__}")
+    unknown = sorted(set(raw) - _KNOWN_KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown key (allowed: {', '.join(sorted(_KNOWN_KEYS))})")
+    for required in ("model", "destination", "connection", "object", "key", "fields", "schedule"):
+        if raw.get(required) in (None, "", [], {}):
+            raise fail(required, "is required")
+
+    sync_id = str(raw.get("id") or (path.stem if path else ""))
+    if not _SYNC_ID.match(sync_id):
+        raise fail("id", f"{sync_id!r} must be lowercase letters, digits and underscores")
+    model = str(raw["model"])
+    if not _QUALIFIED.match(model):
+        raise fail("model", f"{model!r} is not a table name (optionally schema.table)")
+
+    destination = str(raw["destination"])
+    if destination not in DESTINATIONS:
+        raise fail("destination", f"{destination!r} is unknown (known: {', '.join(sorted(DESTINATIONS))})")
+    dest_cls = DESTINATIONS[destination]
+    obj = str(raw["object"])
+    if obj not in dest_cls.objects:
+        raise fail("object", f"{obj!r} is not an object of {destination} (known: {', '.join(sorted(dest_cls.objects))})")
+    obj_spec = dest_cls.objects[obj]
+
+    mode = str(raw.get("mode") or obj_spec.default_mode)
+    if mode not in MODES:
+        raise fail("mode", f"{mode!r} must be one of {', '.join(MODES)}")
+    if mode not in obj_spec.allowed_modes:
+        raise fail("mode", f"{mode!r} is not supported by {destination}/{obj} (allowed: {', '.join(sorted(obj_spec.allowed_modes))})")
+
+    key = raw["key"]
+    key_cols = (key,) if isinstance(key, str) else tuple(key) if isinstance(key, list) else None
+    if not key_cols or not all(isinstance(k, str) and _IDENT.match(k) for k in key_cols):
+        raise fail("key", f"{key!r} must be a column name or a list of column names")
+
+    fields_raw = raw["fields"]
+    if not isinstance(fields_raw, Mapping):
+        raise fail("fields", "must map destination field -> model column")
+    fields: dict[str, FieldMap] = {}
+    for dest_field, source in fields_raw.items():
+        if isinstance(source, str):
+            column, optional = source, False
+        elif isinstance(source, Mapping) and isinstance(source.get("column"), str):
+            column, optional = source["column"], bool(source.get("optional", False))
+        else:
+            raise fail(f"fields.{dest_field}", "must be a column name or {column: ..., optional: true}")
+        if not _IDENT.match(column):
+            raise fail(f"fields.{dest_field}", f"{column!r} is not a column name")
+        fields[str(dest_field)] = FieldMap(column, optional)
+    missing = sorted(obj_spec.required_fields - {f for f, m in fields.items() if not m.optional})
+    if missing:
+        raise fail("fields", f"{destination}/{obj} needs field(s) {', '.join(missing)}")
+    if obj_spec.optional_fields is not None:
+        extra_fields = sorted(set(fields) - obj_spec.required_fields - obj_spec.optional_fields)
+        if extra_fields:
+            raise fail(f"fields.{extra_fields[0]}", f"is not a field {destination}/{obj} accepts")
+
+    pii = raw.get("pii") or []
+    if not isinstance(pii, list) or not set(pii) <= set(fields):
+        raise fail("pii", "must list destination fields declared under 'fields'")
+
+    target = raw.get("target") or {}
+    if not isinstance(target, Mapping):
+        raise fail("target", "must be a mapping")
+    missing_target = sorted(obj_spec.required_target - set(target))
+    if missing_target:
+        raise fail("target", f"{destination}/{obj} needs {', '.join(missing_target)}")
+
+    problem = dest_cls.check_declaration(obj, target, set(fields))
+    if problem:
+        raise fail("target", f"{destination}/{obj} {problem}")
+
+    filters = raw.get("filter") or {}
+    if not isinstance(filters, Mapping) or not all(isinstance(c, str) and _IDENT.match(c) for c in filters):
+        raise fail("filter", "must map column name -> value or list of values")
+    for column, value in filters.items():
+        if isinstance(value, Mapping):
+            if set(value) != {"like"} or not isinstance(value["like"], str):
+                raise fail(f"filter.{column}", "a mapping filter must be {like: 'pattern%'}")
+            continue
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(v, str | int | float | bool) for v in values):
+            raise fail(f"filter.{column}", "values must be scalars, a non-empty list of scalars, or {like: ...}")
+
+    schedule = str(raw["schedule"])
+    if schedule not in SCHEDULE_GROUPS:
+        raise fail("schedule", f"{schedule!r} must be one of {', '.join(SCHEDULE_GROUPS)}")
+
+    limits = dest_cls.limits
+    batch_size = raw.get("batch_size", limits.max_batch_size)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise fail("batch_size", f"{batch_size!r} must be a positive integer")
+    if batch_size > limits.max_batch_size:
+        raise fail("batch_size", f"{batch_size} exceeds the {destination} limit of {limits.max_batch_size} rows per request")
+
+    rl = raw.get("rate_limit") or {}
+    if not isinstance(rl, Mapping) or set(rl) - {"rps", "burst", "concurrency"}:
+        raise fail("rate_limit", "must be a mapping with rps, burst, concurrency")
+    rps = rl.get("rps", limits.default_rps)
+    burst = rl.get("burst", limits.default_burst)
+    concurrency = rl.get("concurrency", 1)
+    if not isinstance(rps, int | float) or rps <= 0:
+        raise fail("rate_limit.rps", f"{rps!r} must be a number > 0")
+    if not isinstance(burst, int | float) or burst < 1:
+        raise fail("rate_limit.burst", f"{burst!r} must be a number >= 1")
+    if not isinstance(concurrency, int) or not 1 <= concurrency <= limits.max_concurrency:
+        raise fail("rate_limit.concurrency", f"{concurrency!r} must be an integer in 1..{limits.max_concurrency}")
+
+    return SyncSpec(
+        id=sync_id,
+        path=path,
+        description=str(raw.get("description") or ""),
+        model=model,
+        destination=destination,
+        connection=str(raw["connection"]),
+        object=obj,
+        target=dict(target),
+        mode=mode,
+        key=key_cols,
+        fields=fields,
+        pii=frozenset(pii),
+        filter=dict(filters),
+        schedule=schedule,
+        batch_size=batch_size,
+        rate_limit=RateLimit(float(rps), float(burst), concurrency),
+        owner=str(raw.get("owner") or "marketing"),
+    )

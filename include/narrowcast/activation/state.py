@@ -1,0 +1,207 @@
+"""The engine's warehouse tables (``activation.*``) and the SQL that plans a run by diffing model vs state.
+
+The diff is one DuckDB query: the model's mapped rows are hashed and full-outer-joined to the hashes the
+destination last confirmed. Only the resulting plan (adds, changes, removes) ever reaches Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from narrowcast.activation.report import SyncFailed, SyncReport
+from narrowcast.activation.spec import SyncSpec
+
+DDL = (
+    """create table if not exists activation.sync_state (
+        sync_id varchar not null, record_key varchar not null, payload_hash varchar not null,
+        payload varchar, confirmed_at timestamp not null)""",
+    """create table if not exists activation.sync_runs (
+        run_id varchar not null, sync_id varchar not null, started_at timestamp not null, finished_at timestamp,
+        dry_run boolean not null, status varchar not null, planned_adds bigint, planned_changes bigint,
+        planned_removes bigint, sent bigint, accepted bigint, rejected bigint, skipped bigint, api_calls bigint,
+        duration_seconds double, error varchar)""",
+    """create table if not exists activation.sync_rejections (
+        run_id varchar not null, sync_id varchar not null, record_key varchar not null, operation varchar not null,
+        reason varchar, payload_hash varchar, rejected_at timestamp not null, resolved_at timestamp,
+        outcome varchar not null default 'rejected')""",
+)
+
+PLAN_TABLE = "activation_plan"
+_MODE_OPS = {"upsert": ("add", "change"), "mirror": ("add", "change", "remove"), "add_only": ("add",)}
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists activation")
+    for statement in DDL:
+        con.execute(statement)
+
+
+def _quote(identifier: str) -> str:
+    return ".".join('"' + part.replace('"', '""') + '"' for part in identifier.split("."))
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _condition(column: str, value: Any) -> str:
+    if isinstance(value, dict):
+        return f"{_quote(column)} like {_literal(value['like'])}"
+    values = value if isinstance(value, list) else [value]
+    return f"{_quote(column)} in ({', '.join(_literal(v) for v in values)})"
+
+
+def model_columns(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> set[str]:
+    try:
+        rows = con.execute(f"describe select * from {_quote(spec.model)}").fetchall()
+    except duckdb.CatalogException as exc:
+        raise SyncFailed(f"sync {spec.id}: model {spec.model!r} does not exist in the warehouse (run dbt first)") from exc
+    return {r[0] for r in rows}
+
+
+def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> dict[str, int]:
+    """Create the plan temp table for ``spec``; returns counts per operation."""
+    columns = model_columns(con, spec)
+    fields = {}
+    for dest_field, fmap in spec.fields.items():
+        if fmap.column in columns:
+            fields[dest_field] = fmap.column
+        elif not fmap.optional:
+            raise SyncFailed(f"sync {spec.id} ({spec.where()}): field {dest_field!r} maps column {fmap.column!r}, "
+                             f"which model {spec.model!r} does not have")
+    for column in (*spec.key, *spec.filter):
+        if column not in columns:
+            raise SyncFailed(f"sync {spec.id} ({spec.where()}): column {column!r} is not in model {spec.model!r}")
+
+    def json_object(names: list[str]) -> str:
+        if not names:
+            return "json_object()"
+        return "json_object(" + ", ".join(f"{_literal(n)}, {_quote(fields[n])}" for n in names) + ")"
+
+    ordered = sorted(fields)
+    key_expr = "concat_ws('|', " + ", ".join(f"cast({_quote(k)} as varchar)" for k in spec.key) + ")"
+    where = " and ".join(_condition(c, v) for c, v in spec.filter.items()) or "true"
+    ops = ", ".join(_literal(o) for o in _MODE_OPS[spec.mode])
+    sql = f"""
+        create or replace temp table {PLAN_TABLE} as
+        with source_rows as (
+            select {key_expr} as record_key,
+                   {json_object(ordered)}::varchar as payload,
+                   {json_object([f for f in ordered if f not in spec.pii])}::varchar as stored
+            from {_quote(spec.model)}
+            where {where}
+        ),
+        current_rows as (
+            select record_key, payload, stored, sha256(payload) as payload_hash from source_rows
+        ),
+        confirmed as (
+            select record_key, payload_hash, payload from activation.sync_state where sync_id = $sync_id
+        ),
+        diffed as (
+            select coalesce(c.record_key, s.record_key) as record_key,
+                   case when s.record_key is null then 'add'
+                        when c.record_key is null then 'remove'
+                        when c.payload_hash <> s.payload_hash then 'change' end as op,
+                   coalesce(c.payload, s.payload) as payload,
+                   c.stored,
+                   c.payload_hash,
+                   s.payload as previous
+            from current_rows c
+            full outer join confirmed s on c.record_key = s.record_key
+        ),
+        planned as (
+            select *, case when op = 'remove' then 'remove' else 'upsert' end as kind
+            from diffed where op in ({ops})
+        )
+        select *, (row_number() over (partition by kind order by record_key) - 1) // {int(spec.batch_size)} as batch_no
+        from planned
+        order by kind, batch_no, record_key
+    """
+    dupes = con.execute(
+        f"select {key_expr} as k, count(*) from {_quote(spec.model)} where {where} group by 1 having count(*) > 1 limit 3"
+    ).fetchall()
+    if dupes:
+        raise SyncFailed(f"sync {spec.id}: key {list(spec.key)} is not unique in {spec.model} "
+                         f"(e.g. {dupes[0][0]!r} appears {dupes[0][1]} times)")
+    con.execute(sql, {"sync_id": spec.id})
+    counts = dict(con.execute(f"select op, count(*) from {PLAN_TABLE} group by op").fetchall())
+    return {op: int(counts.get(op, 0)) for op in ("add", "change", "remove")}
+
+
+def batch_numbers(con: duckdb.DuckDBPyConnection, kind: str) -> int:
+    row = con.execute(f"select coalesce(max(batch_no) + 1, 0) from {PLAN_TABLE} where kind = ?", [kind]).fetchone()
+    return int(row[0])
+
+
+def fetch_batch(con: duckdb.DuckDBPyConnection, kind: str, batch_no: int) -> list[tuple[str, str, str, str | None]]:
+    return con.execute(
+        f"select record_key, op, payload, previous from {PLAN_TABLE} where kind = ? and batch_no = ? order by record_key",
+        [kind, batch_no],
+    ).fetchall()
+
+
+def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str,
+                   results: list[tuple[str, str, str | None]]) -> None:
+    """Advance state for accepted rows and log the others, in one transaction (one commit per batch)."""
+    table = pa.table({
+        "record_key": pa.array([r[0] for r in results], pa.string()),
+        "outcome": pa.array([r[1] for r in results], pa.string()),
+        "reason": pa.array([r[2] for r in results], pa.string()),
+    })
+    con.register("batch_results", table)
+    try:
+        con.execute("begin transaction")
+        params = {"sync_id": spec.id}
+        con.execute(
+            """delete from activation.sync_state
+               where sync_id = $sync_id
+                 and record_key in (select record_key from batch_results where outcome = 'accepted')""",
+            params,
+        )
+        con.execute(
+            f"""insert into activation.sync_state
+                select $sync_id, p.record_key, p.payload_hash, p.stored, now()::timestamp
+                from batch_results r join {PLAN_TABLE} p using (record_key)
+                where r.outcome = 'accepted' and p.op <> 'remove'""",
+            params,
+        )
+        con.execute(
+            """update activation.sync_rejections set resolved_at = now()::timestamp
+               where sync_id = $sync_id and resolved_at is null
+                 and record_key in (select record_key from batch_results where outcome = 'accepted')""",
+            params,
+        )
+        con.execute(
+            f"""insert into activation.sync_rejections
+                  (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
+                select $run_id, $sync_id, p.record_key, p.op, r.reason,
+                       coalesce(p.payload_hash, sha256(p.payload)), now()::timestamp, null, r.outcome
+                from batch_results r join {PLAN_TABLE} p using (record_key)
+                where r.outcome in ('rejected', 'skipped')""",
+            {**params, "run_id": run_id},
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("batch_results")
+
+
+def write_run(con: duckdb.DuckDBPyConnection, report: SyncReport, *, finished: bool) -> None:
+    con.execute("delete from activation.sync_runs where run_id = ?", [report.run_id])
+    con.execute(
+        """insert into activation.sync_runs values
+           (?, ?, now()::timestamp - to_microseconds(cast(? * 1e6 as bigint)),
+            case when ? then now()::timestamp end, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [report.run_id, report.sync_id, report.duration_seconds, finished, report.dry_run, report.status,
+         report.planned_adds, report.planned_changes, report.planned_removes, report.sent, report.accepted,
+         report.rejected, report.skipped, report.api_calls, report.duration_seconds, report.error],
+    )

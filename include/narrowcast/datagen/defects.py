@@ -1,0 +1,157 @@
+"""Dirty mode: realistic defects injected on purpose, each bad row breaking exactly one rule, with a manifest.
+
+Rule names match the quality gate's: ``not_null:<col>``, ``unique:<key>`` (count = extra duplicate rows),
+``non_negative:<col>``, ``iso_currency:currency``, ``not_future:<col>``, ``known_event_name:event_name`` and the
+file-level ``schema:extra_column``, ``schema:missing_column``, ``parse:truncated`` (count 1 per broken file).
+The orders-export key is composite, so its duplicate rule is ``unique:order_id,line_number``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from narrowcast.datagen.catalog import Catalog
+from narrowcast.datagen.ga4_export import event_file_name
+from narrowcast.datagen.table_writer import TIMESTAMP
+
+Entry = dict[str, object]
+BOGUS_EVENT_NAMES = ("page_veiw", "pageview_legacy", "cta_click_v2")
+# Far enough ahead to be in the future whenever the gate runs; a clock-skewed device or a botched import.
+FUTURE_SHIFT_SECONDS = 10 * 365 * 86400
+ORDERS_WHERE = "world/orders.parquet (Shopify Admin API orders.json)"
+
+
+def _entry(target: str, rule: str, count: int, where: str) -> Entry:
+    return {"target": target, "rule": rule, "count": int(count), "where": where}
+
+
+def _share(n: int, rate: float) -> int:
+    return max(1, int(round(n * rate)))
+
+
+def corrupt_orders(rng: np.random.Generator, orders: pa.Table, end_s: int) -> tuple[pa.Table, list[Entry]]:
+    """Duplicate ids, negative totals, unknown currency and future created_at on disjoint non-test orders."""
+    n = orders.num_rows
+    pool = np.flatnonzero(~orders.column("test").to_numpy(zero_copy_only=False))
+    k = min(_share(n, 0.004), len(pool) // 4)
+    chosen = rng.choice(pool, 4 * k, replace=False)
+    dup, neg, cur, fut = (np.sort(chosen[i * k:(i + 1) * k]) for i in range(4))
+
+    def mask(rows: np.ndarray) -> pa.Array:
+        m = np.zeros(n, dtype=bool)
+        m[rows] = True
+        return pa.array(m)
+
+    total = orders.column("total_price")
+    orders = orders.set_column(orders.schema.get_field_index("total_price"), "total_price",
+                               pc.if_else(mask(neg), pc.negate(total), total))
+    currency = orders.column("currency")
+    orders = orders.set_column(orders.schema.get_field_index("currency"), "currency",
+                               pc.if_else(mask(cur), pa.scalar("XXX"), currency))
+    created = orders.column("created_at")
+    future = pa.scalar((end_s + FUTURE_SHIFT_SECONDS) * 1_000_000, pa.int64()).cast(TIMESTAMP)
+    orders = orders.set_column(orders.schema.get_field_index("created_at"), "created_at",
+                               pc.if_else(mask(fut), future, created))
+    order = np.sort(np.concatenate([np.arange(n), dup]), kind="stable")  # copies sit next to their originals
+    orders = orders.take(pa.array(order))
+    return orders, [
+        _entry("shop_orders", "unique:id", k, ORDERS_WHERE),
+        _entry("shop_orders", "non_negative:total_price", k, ORDERS_WHERE),
+        _entry("shop_orders", "iso_currency:currency", k, ORDERS_WHERE),
+        _entry("shop_orders", "not_future:created_at", k, ORDERS_WHERE),
+    ]
+
+
+def corrupt_inbox(rng: np.random.Generator, files: dict[str, pa.Table], catalog: Catalog,
+                  last_day: date) -> tuple[dict[str, pa.Table], list[Entry]]:
+    """An orders export with duplicates and negative amounts, an ERP file with an extra column and a budget
+    draft with a missing column. Returns replaced/added files and their manifest entries."""
+    out: dict[str, pa.Table] = {}
+    entries: list[Entry] = []
+    export_name = next(name for name in files if name.startswith("orders_export_"))
+    export = files[export_name]
+    n = export.num_rows
+    k = min(_share(n, 0.01), n // 2)
+    chosen = rng.choice(n, 2 * k, replace=False)
+    dup, neg = np.sort(chosen[:k]), np.sort(chosen[k:])
+    m = np.zeros(n, dtype=bool)
+    m[neg] = True
+    total = export.column("total_price")
+    export = export.set_column(export.schema.get_field_index("total_price"), "total_price",
+                               pc.if_else(pa.array(m), pc.negate(total), total))
+    out[export_name] = export.take(pa.array(np.sort(np.concatenate([np.arange(n), dup]), kind="stable")))
+    entries += [_entry("file_orders", "unique:order_id,line_number", k, export_name),
+                _entry("file_orders", "non_negative:total_price", k, export_name)]
+
+    erp_name = next(name for name in files if name.startswith("erp_stock_"))
+    erp = files[erp_name]
+    earlier = f"erp_stock_{last_day - timedelta(days=1):%Y%m%d}.csv"
+    bins = pc.binary_join_element_wise("BIN-", pa.array((rng.integers(1, 400, erp.num_rows)).astype(str)), "")
+    out[earlier] = erp.append_column("bin_location", bins)
+    entries.append(_entry("file_erp_stock", "schema:extra_column", 1, earlier))
+
+    budget_names = sorted(name for name in files if name.startswith("budget_plan_"))
+    plan = files[budget_names[-1]]
+    next_year = int(budget_names[-1][len("budget_plan_"):-4]) + 1
+    months = pc.binary_join_element_wise(str(next_year), pc.utf8_slice_codeunits(plan.column("month"), 4, 7), "")
+    draft = plan.set_column(0, "month", months).drop_columns(["planned_revenue"])
+    draft_name = f"budget_plan_{next_year}.csv"
+    out[draft_name] = draft
+    entries.append(_entry("file_budget_plan", "schema:missing_column", 1, draft_name))
+    return out, entries
+
+
+class Ga4Defects:
+    """Per-day hook for the GA4 writer: unknown event names, future timestamps and null user_pseudo_id on
+    page_view rows; after writing, :meth:`finish` cuts the last line of one file mid-JSON."""
+
+    def __init__(self, seed: int, start: date, days: int) -> None:
+        self.seed = seed
+        self.start = start
+        self.truncated_day = start + timedelta(days=days // 2)
+        self.entries: list[Entry] = []
+
+    def __call__(self, day: date, table: pa.Table) -> pa.Table:
+        n = table.num_rows
+        rng = np.random.default_rng([self.seed, 103, (day - self.start).days])
+        names = table.column("event_name").to_numpy(zero_copy_only=False)
+        # Never the last row: it may be the one truncated, and a row must break one rule only.
+        pool = np.flatnonzero(names[:-1] == "page_view")
+        k = min(_share(n, 0.004), len(pool) // 3)
+        if k == 0:
+            return table
+        chosen = rng.choice(pool, 3 * k, replace=False)
+        bad_name, future, no_user = (chosen[i * k:(i + 1) * k] for i in range(3))
+        where = event_file_name(day)
+
+        def mask(rows: np.ndarray) -> pa.Array:
+            m = np.zeros(n, dtype=bool)
+            m[rows] = True
+            return pa.array(m)
+
+        bogus = pa.array(np.array(BOGUS_EVENT_NAMES, dtype=object)[rng.integers(0, 3, n)], pa.string())
+        table = table.set_column(table.schema.get_field_index("event_name"), "event_name",
+                                 pc.if_else(mask(bad_name), bogus, table.column("event_name")))
+        ts = table.column("event_timestamp")
+        table = table.set_column(table.schema.get_field_index("event_timestamp"), "event_timestamp",
+                                 pc.if_else(mask(future), pc.add(ts, FUTURE_SHIFT_SECONDS * 1_000_000), ts))
+        uid = table.column("user_pseudo_id")
+        table = table.set_column(table.schema.get_field_index("user_pseudo_id"), "user_pseudo_id",
+                                 pc.if_else(mask(no_user), pa.nulls(n, pa.string()), uid))
+        self.entries += [_entry("ga4_events", "known_event_name:event_name", k, where),
+                         _entry("ga4_events", "not_future:event_timestamp", k, where),
+                         _entry("ga4_events", "not_null:user_pseudo_id", k, where)]
+        return table
+
+    def finish(self, ga4_dir: Path) -> list[Entry]:
+        path = ga4_dir / event_file_name(self.truncated_day)
+        data = path.read_bytes()
+        body = data.rstrip(b"\n")
+        last_start = body.rfind(b"\n") + 1
+        path.write_bytes(body[: last_start + (len(body) - last_start) // 2])
+        return [*self.entries, _entry("ga4_events", "parse:truncated", 1, path.name)]

@@ -1,0 +1,221 @@
+"""``generate``: build the whole synthetic shop world for a seed and write every output file.
+
+Each stage draws from its own random stream (``default_rng([seed, stage])``), so outputs depend only on the seed
+and the arguments, never on the date, the machine or the order other stages consume randomness in.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from narrowcast.datagen import defects as dirt
+from narrowcast.datagen.ad_stats import build_ad_stats
+from narrowcast.datagen.catalog import build_catalog, products_table
+from narrowcast.datagen.customers import build_customers
+from narrowcast.datagen.ga4_export import event_file_name, write_ga4_exports
+from narrowcast.datagen.inbox import budget_plan, erp_stock, month_labels, orders_export, privacy_requests
+from narrowcast.datagen.marketplaces import build_amazon_orders, build_ebay_orders, build_listings
+from narrowcast.datagen.report import GenerationError, GenerationReport
+from narrowcast.datagen.sessions import build_sessions, pseudo_ids, sessions_table
+from narrowcast.datagen.table_writer import write_csv, write_parquet
+from narrowcast.datagen.traffic import AFFILIATE, CHANNELS, campaigns, traffic_sources
+from narrowcast.datagen.web_orders import build_web_orders, with_sites
+
+MIN_CUSTOMERS, MAX_CUSTOMERS = 50, 20_000_000
+MIN_DAYS, MAX_DAYS = 7, 731
+MIN_START, MAX_START = date(2000, 1, 1), date(2099, 1, 1)
+AFFILIATE_COMMISSION = 0.08
+# Generator-owned file patterns, cleared before a run so a folder always holds exactly one run's output.
+OWNED = {"world": ("*.parquet", "defects.json"), "exports/ga4": ("events_*.ndjson",),
+         "inbox": ("erp_stock_*.csv", "budget_plan_*.csv", "marketplace_listings.csv", "privacy_requests_*.csv",
+                   "orders_export_*.csv")}
+
+
+def validate(customers: int, days: int, start: date, seed: int) -> None:
+    """Raise GenerationError naming the bad argument and the accepted range."""
+    if isinstance(customers, bool) or not isinstance(customers, int) or not MIN_CUSTOMERS <= customers <= MAX_CUSTOMERS:
+        raise GenerationError(f"customers={customers!r} is out of range: use an integer from {MIN_CUSTOMERS:,} "
+                              f"to {MAX_CUSTOMERS:,}")
+    if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
+        raise GenerationError(f"days={days!r} is out of range: use an integer from {MIN_DAYS} to {MAX_DAYS}")
+    if not isinstance(start, date) or not MIN_START <= start <= MAX_START:
+        raise GenerationError(f"start={start!r} is out of range: use a date from {MIN_START} to {MAX_START} "
+                              "(YYYY-MM-DD)")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise GenerationError(f"seed={seed!r} is invalid: use a non-negative integer below 2**63")
+
+
+def _prepare(data_dir: Path) -> dict[str, Path]:
+    folders = {name: data_dir / name for name in OWNED}
+    try:
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / ".narrowcast-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        for name, patterns in OWNED.items():
+            for pattern in patterns:
+                for old in folders[name].glob(pattern):
+                    old.unlink()
+    except OSError as exc:
+        raise GenerationError(f"data directory {data_dir} is not writable ({exc.strerror or exc}): pass a "
+                              "writable --data-dir or set NARROWCAST_DATA_DIR") from exc
+    return folders
+
+
+def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: date = date(2026, 8, 1),
+             seed: int = 42, dirty: bool = False,
+             progress: Callable[[str], None] | None = None) -> GenerationReport:
+    """Write the world (Parquet), GA4 export files and inbox drops under ``data_dir``; see docs/data-contracts.md."""
+    validate(customers, days, start, seed)
+    began = time.monotonic()
+    say = progress or (lambda _msg: None)
+    data_dir = Path(data_dir)
+    folders = _prepare(data_dir)
+    world, ga4_dir, inbox = folders["world"], folders["exports/ga4"], folders["inbox"]
+    report = GenerationReport(data_dir, customers, days, start, seed, dirty)
+
+    def rng(stage: int) -> np.random.Generator:
+        return np.random.default_rng([seed, stage])
+
+    def record(path: Path, rows: int) -> None:
+        report.rows[path.relative_to(data_dir).as_posix()] = rows
+
+    def parquet(name: str, table: pa.Table) -> None:
+        path = world / f"{name}.parquet"
+        record(path, write_parquet(table, path))
+
+    start_s = int((np.datetime64(start, "s") - np.datetime64(0, "s")).astype(np.int64))
+    end_s = start_s + days * 86400
+    last_day = start + timedelta(days=days - 1)
+
+    say(f"catalogue and {customers:,} customers")
+    catalog = build_catalog(rng(1), customers)
+    parquet("products", products_table(catalog, rng(2), start))
+    parquet("product_pairs", catalog.pairs)
+    people = build_customers(rng(3), customers, start_s, end_s)
+    parquet("customers", people.table)
+
+    say("web orders")
+    orders = build_web_orders(rng(4), people, catalog, start_s, end_s)
+    all_campaigns = campaigns(days)
+    sources = traffic_sources(all_campaigns)
+    say(f"{orders.size:,} orders; sessions")
+    sessions = build_sessions(rng(5), people, orders, catalog, all_campaigns, sources, start_s, days)
+    say(f"{sessions.size:,} sessions; ad platform statistics")
+    meta, google = build_ad_stats(rng(6), sessions, orders, all_campaigns, sources, start_s, days)
+
+    # The converting session decides the order's landing and referring site.
+    landing, referring = _order_sites(sessions, orders.size, sources)
+    orders_table = with_sites(orders.orders, landing, referring)
+    if dirty:
+        orders_table, entries = dirt.corrupt_orders(rng(101), orders_table, end_s)
+        report.defects += entries
+    parquet("orders", orders_table)
+    parquet("order_lines", orders.lines)
+    parquet("refunds", orders.refunds)
+    parquet("meta_insights", meta)
+    parquet("google_ads_stats", google)
+    parquet("ga4_sessions", sessions_table(sessions, people, sources, pseudo_ids(sessions.visitor,
+                                                                                 sessions.first_touch)))
+
+    say("marketplace orders and listings")
+    ebay = build_ebay_orders(rng(8), people, catalog, max(5, orders.size // 7), start_s, end_s)
+    amazon = build_amazon_orders(rng(9), people, catalog, max(5, orders.size // 4), start_s, end_s)
+    listings = build_listings(rng(10), catalog)
+    parquet("ebay_orders", ebay)
+    parquet("amazon_orders", amazon)
+    parquet("listings", listings)
+
+    say("inbox files")
+    inbox_files: dict[str, pa.Table] = {
+        f"erp_stock_{last_day:%Y%m%d}.csv": erp_stock(rng(11), catalog, end_s - 19 * 3600),
+        "marketplace_listings.csv": listings,
+        f"privacy_requests_{last_day:%Y%m%d}.csv": privacy_requests(rng(12), people, end_s),
+        f"orders_export_{last_day:%Y%m%d}.csv": orders_export(rng(13), people, catalog, start_s, end_s,
+                                                              max(10, orders.size // 30)),
+    }
+    months = month_labels(start, days)
+    plan = budget_plan(rng(14), months, _actuals(months, sessions, orders, sources, meta, google, ebay, amazon,
+                                                 start_s))
+    for year in sorted({m[:4] for m in months}):
+        inbox_files[f"budget_plan_{year}.csv"] = plan.filter(pc.starts_with(plan.column("month"), year))
+    if dirty:
+        extra, entries = dirt.corrupt_inbox(rng(102), inbox_files, catalog, last_day)
+        inbox_files.update(extra)
+        report.defects += entries
+    for name, table in sorted(inbox_files.items()):
+        path = inbox / name
+        record(path, write_csv(table, path))
+
+    say(f"GA4 export files for {days} days")
+    hook = dirt.Ga4Defects(seed, start, days) if dirty else None
+    per_day = write_ga4_exports(ga4_dir, seed, sessions, people, orders, catalog, sources, start, days,
+                                hook=hook, progress=say)
+    for day, rows in per_day.items():
+        record(ga4_dir / event_file_name(day), rows)
+    if hook is not None:
+        report.defects += hook.finish(ga4_dir)
+    if dirty:
+        report.defects.sort(key=lambda e: (str(e["target"]), str(e["where"]), str(e["rule"])))
+        (world / "defects.json").write_text(json.dumps(report.defects, indent=2) + "\n", encoding="utf-8")
+    report.seconds = time.monotonic() - began
+    say(report.summary())
+    return report
+
+
+def _order_sites(sessions, n_orders: int, sources) -> tuple[pa.Array, pa.Array]:
+    bought = sessions.order >= 0
+    src = np.zeros(n_orders, dtype=np.int64)
+    has = np.zeros(n_orders, dtype=bool)
+    src[sessions.order[bought]] = sessions.source[bought]
+    has[sessions.order[bought]] = True
+    landing = pa.array(["/" + t.landing_query.replace("?gclid=", "") for t in sources], pa.string())
+    referrer = pa.array([t.referrer for t in sources], pa.string())
+    idx = pa.array(src, mask=~has)  # test orders have no session
+    return landing.take(idx), referrer.take(idx)
+
+
+def _actuals(months: list[str], sessions, orders, sources, meta: pa.Table, google: pa.Table, ebay: pa.Table,
+             amazon: pa.Table, start_s: int) -> dict[str, np.ndarray]:
+    """What really happened per month × channel, the basis the budget plan is drawn around."""
+    n_m, n_c = len(months), len(CHANNELS)
+    first_month = np.datetime64(months[0], "M")
+
+    def month_of(epoch_s: np.ndarray) -> np.ndarray:
+        return (np.asarray(epoch_s).astype("datetime64[s]").astype("datetime64[M]") - first_month).astype(np.int64)
+
+    channel_of = np.array([t.channel for t in sources])
+    s_month = np.clip(month_of(sessions.start), 0, n_m - 1)
+    s_chan = channel_of[sessions.source]
+    sess = np.bincount(s_month * n_c + s_chan, minlength=n_m * n_c).reshape(n_m, n_c)
+    bought = sessions.order >= 0
+    o = sessions.order[bought]
+    o_key = np.clip(month_of(orders.created_at[o]), 0, n_m - 1) * n_c + s_chan[bought]
+    n_orders = np.bincount(o_key, minlength=n_m * n_c).reshape(n_m, n_c)
+    revenue = np.bincount(o_key, weights=orders.total_cents[o], minlength=n_m * n_c).reshape(n_m, n_c)
+    spend = np.zeros((n_m, n_c))
+    for table, col, chan, scale in ((meta, "spend", 0, 100), (google, "cost_micros", 1, 1 / 10_000)):
+        days_ = table.column("date").cast(pa.int32()).to_numpy().astype(np.int64) * 86400
+        values = table.column(col).cast(pa.float64()).to_numpy() * scale
+        spend[:, chan] += np.bincount(np.clip(month_of(days_), 0, n_m - 1), weights=values, minlength=n_m)
+    spend[:, AFFILIATE] = revenue[:, AFFILIATE] * AFFILIATE_COMMISSION
+    mp = CHANNELS.index("marketplace")
+    for table, id_col, time_col, price_col in ((ebay, "order_id", "creation_date", "line_item_cost"),
+                                               (amazon, "amazon_order_id", "purchase_date", "item_price")):
+        t_s = table.column(time_col).cast(pa.int64()).to_numpy() // 1_000_000
+        m = np.clip(month_of(t_s), 0, n_m - 1)
+        revenue[:, mp] += np.bincount(m, weights=table.column(price_col).cast(pa.float64()).to_numpy() * 100,
+                                      minlength=n_m)
+        ids = table.column(id_col).to_numpy(zero_copy_only=False)
+        _, first = np.unique(ids, return_index=True)
+        n_orders[:, mp] += np.bincount(m[first], minlength=n_m)
+    return {"spend_cents": spend, "sessions": sess, "orders": n_orders, "revenue_cents": revenue}

@@ -1,0 +1,5 @@
+"""The immutable landing zone: extracted pages and files as partitioned Parquet batches."""
+
+from narrowcast.landing.zone import Batch, LandingZone, records_to_table, utc_naive
+
+__all__ = ["Batch", "LandingZone", "records_to_table", "utc_naive"]

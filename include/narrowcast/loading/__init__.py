@@ -1,0 +1,1 @@
+"""Loading landed batches into the warehouse raw schema (DDL, merge, replace-by-partition)."""

@@ -1,0 +1,139 @@
+"""Load a checked, landed batch into ``raw.<entity>``: quarantine, merge or replace, and book-keep, atomically.
+
+One transaction per batch: the quarantine rows, the delete of what the batch replaces, the insert of its valid
+rows and its ``meta.batches`` row either all happen or none does. Rows are moved by DuckDB straight from the
+landed Parquet (never row by row through Python).
+
+- ``merge``: rows whose key is in the batch are deleted, then the batch inserted (keys are unique within a
+  batch, the gate quarantines duplicates). With a ``partition_column`` (files: ``_file_name``) every row of the
+  partitions in the batch is deleted first, so a new version of a file replaces the old one entirely.
+- ``replace_partition``: every row of the window's dates and of the dates present in the batch is deleted,
+  then the batch inserted, so a restated day is replaced whole and a rerun never duplicates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import duckdb
+import pyarrow as pa
+
+from narrowcast.landing.zone import utc_naive
+from narrowcast.loading.ddl import ensure_meta_tables, ensure_raw_table, quote
+from narrowcast.loading.staging import StagedBatch
+from narrowcast.sources.base import Window
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    batch_id: str
+    entity: str
+    received: int
+    loaded: int
+    quarantined: int
+    status: str
+
+
+def window_dates(window: Window) -> list[date]:
+    """The dates a half-open window touches: every day d with midnight(d) < end and d >= start's date."""
+    start, end = utc_naive(window.start), utc_naive(window.end)
+    day, days = start.date(), []
+    while datetime.combine(day, datetime.min.time()) < end:
+        days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def load_batch(
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedBatch,
+    failures: pa.Table,
+    *,
+    replace_window: Window | None = None,
+    started_at: datetime | None = None,
+    status: str = "loaded",
+    error: str | None = None,
+) -> LoadResult:
+    """Write quarantine rows and (unless ``status`` is ``failed``) the valid rows of ``staged``.
+
+    ``failures`` has columns ``_row`` (BIGINT), ``rule``, ``column_name`` — one row per quarantined row.
+    ``replace_window`` is the (widened) extraction window whose dates a ``replace_partition`` load replaces.
+    A ``failed`` batch writes its quarantine rows and its ``meta.batches`` row but loads nothing.
+    """
+    spec, batch = staged.spec, staged.batch
+    ensure_meta_tables(con)
+    ensure_raw_table(con, spec)
+    now = utc_naive(datetime.now().astimezone())
+    con.register("_nc_failures", failures)
+    con.execute("begin transaction")
+    try:
+        con.execute(
+            f"""insert into meta.quarantine
+                select $batch, $source, $entity, f.rule, f.column_name, r._source_ref,
+                       to_json(r)::varchar, $now
+                from {staged.raw_source} r join _nc_failures f on f._row = r._row
+                order by r._row""",
+            {"batch": batch.batch_id, "source": batch.source, "entity": spec.name, "now": now},
+        )
+        quarantined = len(failures)
+        loaded = 0
+        if status != "failed":
+            loaded = _replace_rows(con, staged, replace_window)
+        con.execute(
+            "insert or replace into meta.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                batch.batch_id,
+                batch.source,
+                spec.name,
+                utc_naive(batch.window.start),
+                utc_naive(batch.window.end),
+                batch.rows,
+                loaded,
+                quarantined,
+                status,
+                str(batch.path),
+                utc_naive(started_at) if started_at else batch.loaded_at,
+                now,
+                error,
+            ],
+        )
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        con.unregister("_nc_failures")
+    return LoadResult(batch.batch_id, spec.name, batch.rows, loaded, quarantined, status)
+
+
+def _replace_rows(con: duckdb.DuckDBPyConnection, staged: StagedBatch, replace_window: Window | None) -> int:
+    spec, batch = staged.spec, staged.batch
+    col_list = ", ".join(quote(c) for c in spec.columns)
+    # A subquery, not a temp table: DuckDB streams it from the landed Parquet, so memory stays flat.
+    valid = (
+        f"(select * from {staged.view} s "
+        f"where not exists (select 1 from _nc_failures f where f._row = s._row))"
+    )
+    if spec.partition_column:
+        part = quote(spec.partition_column)
+        # Partitions come from every row of the batch: a file whose rows were all quarantined still
+        # withdraws its previous version.
+        con.execute(
+            f"delete from {spec.table} where {part} in "
+            f"(select distinct {part} from {staged.view} where {part} is not null)"
+        )
+        if spec.load_mode == "replace_partition" and replace_window is not None:
+            con.execute(
+                f"delete from {spec.table} where {part} in (select unnest($dates::date[]))",
+                {"dates": window_dates(replace_window)},
+            )
+    if spec.load_mode == "merge":
+        match = " and ".join(f"t.{quote(k)} = v.{quote(k)}" for k in spec.key)
+        con.execute(f"delete from {spec.table} t where exists (select 1 from {valid} v where {match})")
+    inserted = con.execute(
+        f"""insert into {spec.table} ({col_list}, _batch_id, _loaded_at, _source)
+            select {col_list}, $batch, $loaded::timestamp, $source from {valid}""",
+        {"batch": batch.batch_id, "loaded": batch.loaded_at, "source": batch.source},
+    ).fetchone()
+    return int(inserted[0]) if inserted else 0

@@ -1,0 +1,89 @@
+"""A typed view over a landed batch: registry types applied with TRY_CAST, plus one flag per failed cast.
+
+Both the quality gate and the loader read the batch through this view, so what is checked is exactly what
+loads. Text timestamps with an offset (``...+02:00``, ``...Z``) are converted to UTC; without one they are
+taken as UTC already.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from narrowcast.landing.zone import Batch
+from narrowcast.loading.ddl import quote
+from narrowcast.sources.registry import EntitySpec
+
+_OFFSET_PATTERN = r"([+-]\d\d(:?\d\d)?|Z)$"
+
+
+@dataclass(frozen=True)
+class StagedBatch:
+    """A landed batch as the typed temp view ``view``; ``present`` are the registry columns the batch carries."""
+
+    batch: Batch
+    spec: EntitySpec
+    view: str
+    present: tuple[str, ...]
+    landed_columns: tuple[str, ...]
+
+    @property
+    def missing_required(self) -> tuple[str, ...]:
+        if not self.batch.parts:  # an empty batch has no schema to check
+            return ()
+        return tuple(c for c in self.spec.required_columns if c not in self.present)
+
+    @property
+    def raw_source(self) -> str:
+        """The landed Parquet as a table expression (untyped, as extracted)."""
+        return landed_source(self.batch)
+
+    def type_flag(self, column: str) -> str:
+        return f"__type_{column}"
+
+
+def landed_source(batch: Batch) -> str:
+    if not batch.parts:
+        return "(select null::bigint as _row, null::varchar as _source_ref where false)"
+    return f"read_parquet('{batch.glob}', union_by_name = true)"
+
+
+def _cast(expr: str, landed_type: str, target: str) -> str:
+    landed_type = landed_type.upper()
+    if target == "TIMESTAMP":
+        if landed_type.startswith("TIMESTAMP WITH TIME ZONE"):
+            return f"timezone('UTC', {expr})"
+        if landed_type == "VARCHAR":
+            return (
+                f"case when regexp_matches(trim({expr}), '{_OFFSET_PATTERN}') "
+                f"then timezone('UTC', try_cast(trim({expr}) as timestamptz)) "
+                f"else try_cast(trim({expr}) as timestamp) end"
+            )
+    if target == "DATE" and landed_type == "VARCHAR":
+        # GA4 writes dates as YYYYMMDD; everything else is ISO.
+        return f"coalesce(try_cast(trim({expr}) as date), try_strptime(trim({expr}), '%Y%m%d')::date)"
+    if landed_type == "VARCHAR" and target != "VARCHAR":
+        return f"try_cast(nullif(trim({expr}), '') as {target})"
+    return f"try_cast({expr} as {target})"
+
+
+def stage_batch(con: duckdb.DuckDBPyConnection, batch: Batch, spec: EntitySpec) -> StagedBatch:
+    """Create the temp view ``stage_<entity>`` over ``batch`` and describe what it carries."""
+    view = f"stage_{spec.name}"
+    source = landed_source(batch)
+    landed = {row[0]: row[1] for row in con.execute(f"describe select * from {source}").fetchall()}
+    selects = ["_row", "_source_ref"]
+    present = []
+    for name, target in spec.columns.items():
+        if name in landed:
+            present.append(name)
+            typed = _cast(quote(name), landed[name], target)
+            selects.append(f"{typed} as {quote(name)}")
+            blank = f" and trim({quote(name)}) <> ''" if landed[name].upper() == "VARCHAR" else ""
+            selects.append(f"({quote(name)} is not null{blank} and {typed} is null) as {quote('__type_' + name)}")
+        else:
+            selects.append(f"null::{target} as {quote(name)}")
+            selects.append(f"false as {quote('__type_' + name)}")
+    con.execute(f"create or replace temp view {view} as select {', '.join(selects)} from {source}")
+    return StagedBatch(batch, spec, view, tuple(present), tuple(landed))

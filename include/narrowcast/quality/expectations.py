@@ -1,0 +1,94 @@
+"""Run a rule list as a Great Expectations (GX Core 1.x) suite over a pandas frame and get the failing rows.
+
+GX is imported inside the functions (its import takes seconds) and one ephemeral context with one pandas
+datasource is reused for the process. The frame's index is the landed ``_row``, so GX's
+``unexpected_index_list`` (result format COMPLETE) names the failing rows directly.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from narrowcast.quality.ga4_event_names import KNOWN_GA4_EVENT_NAMES
+from narrowcast.quality.iso_currencies import ISO_4217_CODES
+from narrowcast.quality.rules import LINE_TOTAL_TOLERANCE, Rule
+
+
+@functools.cache
+def _batch_definition() -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    asset = context.data_sources.add_pandas("narrowcast_quality").add_dataframe_asset("landed_batch")
+    return asset.add_batch_definition_whole_dataframe("whole_batch")
+
+
+def _expectation(rule: Rule, future_limits: dict[str, Any]) -> Any:
+    import great_expectations.expectations as gxe
+
+    column = rule.columns[0]
+    match rule.kind:
+        case "type":
+            return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[False])
+        case "not_null":
+            return gxe.ExpectColumnValuesToNotBeNull(column=column)
+        case "unique" if len(rule.columns) == 1:
+            return gxe.ExpectColumnValuesToBeUnique(column=column)
+        case "unique":
+            return gxe.ExpectCompoundColumnsToBeUnique(column_list=list(rule.columns))
+        case "non_negative":
+            return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0)
+        case "iso_currency":
+            return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(ISO_4217_CODES))
+        case "not_future":
+            return gxe.ExpectColumnValuesToBeBetween(column=column, max_value=future_limits[rule.column_name])
+        case "known_event_name":
+            return gxe.ExpectColumnValuesToBeInSet(column=column, value_set=sorted(KNOWN_GA4_EVENT_NAMES))
+        case "line_totals":
+            # The derived column holds |subtotal − Σ lines|; half a cent guards float noise around one cent.
+            return gxe.ExpectColumnValuesToBeBetween(column=column, max_value=LINE_TOTAL_TOLERANCE + 0.005)
+    raise ValueError(f"no expectation for rule kind {rule.kind!r}")
+
+
+def failing_rows(frame: pd.DataFrame, rules: list[Rule], future_limits: dict[str, Any]) -> dict[str, list[int]]:
+    """Per rule name, the index values (landed ``_row``) of the rows GX finds failing it."""
+    if frame.empty or not rules:
+        return {rule.name: [] for rule in rules}
+    import great_expectations as gx
+
+    batch_definition = _batch_definition()  # creates the context a suite needs
+    suite = gx.ExpectationSuite(name="narrowcast_batch")
+    limits = _gx_limits(future_limits)
+    for rule in rules:
+        expectation = _expectation(rule, limits)
+        expectation.meta = {"rule": rule.name}
+        suite.add_expectation(expectation)
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+    failures: dict[str, list[int]] = {}
+    for outcome in result.results:
+        name = (outcome.expectation_config.meta or {})["rule"]
+        info = outcome.exception_info or {}
+        if info.get("raised_exception"):
+            raise RuntimeError(f"GX could not evaluate rule {name}: {info.get('exception_message')}")
+        failures[name] = [_row_of(i) for i in (outcome.result.get("unexpected_index_list") or [])]
+    missing = {rule.name for rule in rules} - failures.keys()
+    if missing:
+        raise RuntimeError(f"GX returned no result for rules {sorted(missing)}")
+    return failures
+
+
+def _row_of(index_entry: Any) -> int:
+    # A named index makes GX report {"_row": n, <column>: value}; an unnamed one the bare index value.
+    return int(index_entry["_row"] if isinstance(index_entry, dict) else index_entry)
+
+
+def _gx_limits(future_limits: dict[str, Any]) -> dict[str, Any]:
+    # Pandas compares datetime64 columns with datetime bounds; BIGINT µs columns with ints.
+    return {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in future_limits.items()}

@@ -1,0 +1,178 @@
+"""Emulator of Google Ads Customer Match (OfflineUserDataJobService), the activation destination.
+
+Job life cycle create → addOperations (n×) → run; addOperations after run is refused; ≤ 100,000 identifiers
+per request and ≤ 20 per user (``TOO_MANY_USER_IDENTIFIERS``); hashed identifiers must be 64-hex, reported
+per operation index in ``partialFailureError`` when ``enablePartialFailure`` is set. ``run`` applies the
+job's operations to the user list, whose members :meth:`snapshot` returns.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+
+MAX_IDENTIFIERS = 100_000
+MAX_PER_USER = 20
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+_FAILURE_TYPE = "type.googleapis.com/google.ads.googleads.v18.errors.GoogleAdsFailure"
+
+
+def google_error(status_code: int, status: str, message: str, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": status_code, "message": message, "status": status,
+                      "details": [{"@type": _FAILURE_TYPE, "errors": errors or [], "requestId": "sandbox"}]}}
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+class GoogleCustomerMatchEmulator(Emulator):
+    name = "google_customer_match"
+    prefix = "google_ads"
+
+    def __init__(self, world_dir: Path | None) -> None:
+        super().__init__(world_dir)
+        self._ids = itertools.count(1)
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.user_lists: dict[str, dict[str, list[dict[str, str]]]] = {}
+        self.invalid_values: list[str] = []
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()
+            self.jobs.clear()
+            self.user_lists.clear()
+            self.invalid_values.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "user_lists": {name: sorted(members) for name, members in self.user_lists.items()},
+            "jobs": {name: job["status"] for name, job in self.jobs.items()},
+            "invalid_values": list(self.invalid_values),
+        }
+
+    def rate_limited(self, retry_after: float) -> Response:
+        return google_error(429, "RESOURCE_EXHAUSTED", "Too many requests.", [{
+            "errorCode": {"quotaError": "RESOURCE_TEMPORARILY_EXHAUSTED"}, "message": "Too many requests.",
+            "details": {"quotaErrorDetails": {"rateScope": "DEVELOPER", "retryDelay": f"{retry_after:g}s"}}}],
+            headers={"Retry-After": f"{retry_after:g}"})
+
+    def server_error(self) -> Response:
+        return google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
+
+    def unauthorized(self) -> Response:
+        return google_error(401, "UNAUTHENTICATED", "Request is missing required authentication credential.")
+
+    def _auth(self, request: Request) -> Response | None:
+        if request.headers.get("authorization") != f"Bearer {SANDBOX_TOKEN}":
+            return self.unauthorized()
+        if not request.headers.get("developer-token"):
+            return google_error(401, "UNAUTHENTICATED", "developer-token header is missing.",
+                                [{"errorCode": {"authenticationError": "DEVELOPER_TOKEN_PARAMETER_MISSING"},
+                                  "message": "developer-token header is missing."}])
+        return None
+
+    def routes(self, router: APIRouter) -> None:
+        @router.post("/{version}/customers/{cid}/offlineUserDataJobs:create")
+        async def create(version: str, cid: str, request: Request) -> Response:
+            if (denied := self._auth(request)) is not None:
+                return denied
+            body = await request.json()
+            job = body.get("job") or {}
+            user_list = (job.get("customerMatchUserListMetadata") or {}).get("userList")
+            if job.get("type") != "CUSTOMER_MATCH_USER_LIST" or not user_list:
+                return google_error(400, "INVALID_ARGUMENT", "job.type CUSTOMER_MATCH_USER_LIST and userList required.")
+            with self.lock:
+                name = f"customers/{cid}/offlineUserDataJobs/{next(self._ids)}"
+                self.jobs[name] = {"status": "PENDING", "user_list": user_list, "operations": []}
+            return JSONResponse({"resourceName": name})
+
+        @router.post("/{version}/customers/{cid}/offlineUserDataJobs/{job_action}")
+        async def job_action(version: str, cid: str, job_action: str, request: Request) -> Response:
+            if (denied := self._auth(request)) is not None:
+                return denied
+            job_id, _, action = job_action.partition(":")
+            name = f"customers/{cid}/offlineUserDataJobs/{job_id}"
+            with self.lock:
+                job = self.jobs.get(name)
+            if job is None:
+                return google_error(404, "NOT_FOUND", f"Resource {name} was not found.")
+            if action == "addOperations":
+                return self._add_operations(job, await request.json())
+            if action == "run":
+                return self._run(name, job)
+            return google_error(404, "NOT_FOUND", f"Unknown method {action!r}.")
+
+    def _add_operations(self, job: dict[str, Any], body: dict[str, Any]) -> Response:
+        operations = body.get("operations") or []
+        total = sum(len(_user(op)) for op in operations)
+        if total > MAX_IDENTIFIERS or any(len(_user(op)) > MAX_PER_USER for op in operations):
+            return google_error(400, "INVALID_ARGUMENT", "Too many user identifiers.", [{
+                "errorCode": {"offlineUserDataJobError": "TOO_MANY_USER_IDENTIFIERS"},
+                "message": f"At most {MAX_IDENTIFIERS} identifiers per request and {MAX_PER_USER} per user."}])
+        errors = []
+        accepted = []
+        for index, op in enumerate(operations):
+            problem = _problem(op)
+            if problem:
+                errors.append({"errorCode": {"offlineUserDataJobError": problem[0]}, "message": problem[1],
+                               "location": {"fieldPathElements": [{"fieldName": "operations", "index": index}]}})
+                self.invalid_values.extend(problem[2])
+            else:
+                accepted.append(op)
+        with self.lock:
+            if job["status"] != "PENDING":
+                return google_error(400, "INVALID_ARGUMENT", "Operations cannot be added to a job that has run.", [{
+                    "errorCode": {"offlineUserDataJobError": "INVALID_JOB_STATUS"}, "message": "job already run"}])
+            if errors and not body.get("enablePartialFailure"):
+                return google_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.", errors)
+            job["operations"].extend(accepted)
+        if errors:
+            return JSONResponse({"partialFailureError": {"code": 3, "message": f"{len(errors)} operations failed",
+                                                         "details": [{"@type": _FAILURE_TYPE, "errors": errors}]}})
+        return JSONResponse({})
+
+    def _run(self, name: str, job: dict[str, Any]) -> Response:
+        with self.lock:
+            if job["status"] != "PENDING":
+                return google_error(400, "INVALID_ARGUMENT", "Job has already run.")
+            members = self.user_lists.setdefault(job["user_list"], {})
+            for op in job["operations"]:
+                identifiers = _user(op)
+                member = next((v for i in identifiers for k, v in i.items() if k == "hashedEmail"),
+                              next(iter(identifiers[0].values())) if identifiers else None)
+                if member is None:
+                    continue
+                if "create" in op:
+                    members[member] = identifiers
+                else:
+                    members.pop(member, None)
+            job["status"] = "SUCCESS"
+            self.received.append({"job": name, "operations": len(job["operations"])})
+        return JSONResponse({"name": name.replace("offlineUserDataJobs", "operations")})
+
+
+def _user(op: dict[str, Any]) -> list[dict[str, str]]:
+    inner = op.get("create") or op.get("remove") or {}
+    return list(inner.get("userIdentifiers") or [])
+
+
+def _problem(op: dict[str, Any]) -> tuple[str, str, list[str]] | None:
+    if "create" not in op and "remove" not in op:
+        return "INVALID_OPERATION", "operation must be create or remove", []
+    identifiers = _user(op)
+    if not identifiers:
+        return "MISSING_USER_IDENTIFIER", "user has no identifier", []
+    for identifier in identifiers:
+        for key, value in identifier.items():
+            if key.startswith("hashed") and not (isinstance(value, str) and _SHA.match(value)):
+                return "INVALID_SHA256_FORMAT", f"{key} is not a SHA-256 hex digest", [str(value)]
+    return None
+
+
+EMULATOR = GoogleCustomerMatchEmulator

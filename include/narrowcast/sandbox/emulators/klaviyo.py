@@ -1,0 +1,257 @@
+"""Emulator of Klaviyo's JSON:API (profile bulk-import jobs, list relationships, profiles lookup, events).
+
+Requires ``Authorization: Klaviyo-API-Key …`` and the ``revision`` header; enforces ≤ 10,000 profiles /
+5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account fixed windows (burst per
+second, steady per minute) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
+bad rows (invalid e-mail) under ``import-errors``. Events are de-duplicated by ``unique_id``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+
+MAX_PROFILES = 10_000
+MAX_BYTES = 5 * 1024 * 1024
+LIST_LIMIT = 1_000
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ANY = re.compile(r'^(any|equals)\((external_id|email|id),\s*(.+)\)$')
+
+
+def api_error(status: int, title: str, detail: str, code: str = "invalid",
+              headers: dict[str, str] | None = None, pointer: str | None = None) -> JSONResponse:
+    error: dict[str, Any] = {"id": "sandbox", "status": status, "code": code, "title": title, "detail": detail}
+    if pointer:
+        error["source"] = {"pointer": pointer}
+    return JSONResponse({"errors": [error]}, status_code=status, headers=headers)
+
+
+class KlaviyoEmulator(Emulator):
+    name = "klaviyo"
+    prefix = "klaviyo"
+
+    def __init__(self, world_dir: Path | None) -> None:
+        super().__init__(world_dir)
+        self.burst_per_second = 75  # tier L; set lower in a test to exercise 429s
+        self.steady_per_minute = 700
+        self._windows: dict[str, tuple[int, int]] = {}
+        self._ids = itertools.count(1)
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.lists: dict[str, set[str]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.events: dict[str, dict[str, Any]] = {}
+        self.duplicate_events = 0
+        self._by_external: dict[str, str] = {}
+        self._by_email: dict[str, str] = {}
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()
+            self.profiles.clear()
+            self.lists.clear()
+            self.jobs.clear()
+            self.events.clear()
+            self._windows.clear()
+            self._by_external.clear()
+            self._by_email.clear()
+            self.duplicate_events = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        by_id = self.profiles
+        return {
+            "lists": {lid: sorted(str(by_id[p].get("external_id")) for p in members) for lid, members in self.lists.items()},
+            "profiles": {str(p.get("external_id")): p for p in by_id.values()},
+            "events": sorted(self.events.values(), key=lambda e: e["unique_id"]),
+            "duplicate_events": self.duplicate_events,
+        }
+
+    def rate_limited(self, retry_after: float) -> Response:
+        return api_error(429, "Request was throttled.", "Request was throttled. Expected available in 1 second.",
+                         code="throttled", headers={"Retry-After": f"{retry_after:g}"})
+
+    def server_error(self) -> Response:
+        return api_error(503, "Service Unavailable", "A server error occurred.", code="error")
+
+    def unauthorized(self) -> Response:
+        return api_error(401, "Incorrect authentication credentials.", "Missing or invalid private key.",
+                         code="not_authenticated")
+
+    # ---- gatekeeping -----------------------------------------------------------------------------
+    def _gate(self, request: Request) -> Response | None:
+        if request.headers.get("authorization") != f"Klaviyo-API-Key {SANDBOX_TOKEN}":
+            return self.unauthorized()
+        if not request.headers.get("revision"):
+            return api_error(400, "Missing revision header", "The 'revision' header is required.")
+        now = time.time()
+        second, minute = int(now), int(now // 60)
+        with self.lock:
+            s_key, s_count = self._windows.get("s", (second, 0))
+            m_key, m_count = self._windows.get("m", (minute, 0))
+            s_count = s_count + 1 if s_key == second else 1
+            m_count = m_count + 1 if m_key == minute else 1
+            self._windows["s"], self._windows["m"] = (second, s_count), (minute, m_count)
+        if s_count > self.burst_per_second:
+            return self.rate_limited(max(0.05, math.ceil(now) - now))
+        if m_count > self.steady_per_minute:
+            return self.rate_limited(max(1.0, (minute + 1) * 60 - now))
+        return None
+
+    # ---- routes ----------------------------------------------------------------------------------
+    def routes(self, router: APIRouter) -> None:
+        @router.post("/api/profile-bulk-import-jobs")
+        @router.post("/api/profile-bulk-import-jobs/")
+        async def create_job(request: Request) -> Response:
+            if (denied := self._gate(request)) is not None:
+                return denied
+            raw = await request.body()
+            if len(raw) > MAX_BYTES:
+                return api_error(413, "Payload too large", f"Bulk import payloads are limited to {MAX_BYTES} bytes.")
+            body = json.loads(raw)
+            attrs = body.get("data", {}).get("attributes", {})
+            profiles = attrs.get("profiles", {}).get("data", [])
+            if len(profiles) > MAX_PROFILES:
+                return api_error(413, "Too many profiles", f"At most {MAX_PROFILES} profiles per job.")
+            lists = [rel["id"] for rel in body["data"].get("relationships", {}).get("lists", {}).get("data", [])]
+            return JSONResponse({"data": {"type": "profile-bulk-import-job", "id": self._import(profiles, lists),
+                                          "attributes": {"status": "queued", "total_count": len(profiles)}}},
+                                status_code=202)
+
+        @router.get("/api/profile-bulk-import-jobs/{job_id}")
+        def get_job(job_id: str, request: Request) -> Response:
+            if (denied := self._gate(request)) is not None:
+                return denied
+            with self.lock:
+                job = self.jobs.get(job_id)
+                if job is None:
+                    return api_error(404, "Not found", f"Job {job_id} does not exist.", code="not_found")
+                job["polls"] += 1
+                status = "processing" if job["polls"] == 1 else "complete"
+            return JSONResponse({"data": {"type": "profile-bulk-import-job", "id": job_id, "attributes": {
+                "status": status, "total_count": job["total"], "completed_count": job["total"] - len(job["errors"]),
+                "failed_count": len(job["errors"])}}})
+
+        @router.get("/api/profile-bulk-import-jobs/{job_id}/import-errors")
+        def import_errors(job_id: str, request: Request) -> Response:
+            if (denied := self._gate(request)) is not None:
+                return denied
+            job = self.jobs.get(job_id)
+            if job is None:
+                return api_error(404, "Not found", f"Job {job_id} does not exist.", code="not_found")
+            return JSONResponse({"data": job["errors"], "links": {"next": None}})
+
+        @router.post("/api/lists/{list_id}/relationships/profiles")
+        @router.delete("/api/lists/{list_id}/relationships/profiles")
+        async def relationships(list_id: str, request: Request) -> Response:
+            if (denied := self._gate(request)) is not None:
+                return denied
+            ids = [item.get("id") for item in (await request.json()).get("data", [])]
+            if len(ids) > LIST_LIMIT:
+                return api_error(400, "Too many profiles", f"At most {LIST_LIMIT} profiles per request.")
+            with self.lock:
+                unknown = [i for i in ids if i not in self.profiles]
+                if unknown:
+                    return api_error(404, "Profile not found", f"Profile {unknown[0]} does not exist.", code="not_found")
+                members = self.lists.setdefault(list_id, set())
+                if request.method == "POST":
+                    members.update(ids)
+                else:
+                    members.difference_update(ids)
+            return Response(status_code=204)
+
+        @router.get("/api/profiles")
+        @router.get("/api/profiles/")
+        def profiles(request: Request) -> Response:
+            if (denied := self._gate(request)) is not None:
+                return denied
+            match = _ANY.match(request.query_params.get("filter", ""))
+            if not match:
+                return api_error(400, "Invalid filter", "Supported: any(external_id,[...]) or equals(field,value).")
+            field, values = match.group(2), json.loads(match.group(3))
+            wanted = {str(v) for v in (values if isinstance(values, list) else [values])}
+            size = int(request.query_params.get("page[size]", 20))
+            if size > 100:
+                return api_error(400, "Invalid page size", "page[size] must be at most 100.")
+            index = {"external_id": self._by_external, "email": self._by_email}.get(field)
+            with self.lock:
+                if index is None:
+                    found = [pid for pid in wanted if pid in self.profiles]
+                else:
+                    found = [index[v] for v in sorted(wanted) if v in index]
+            return JSONResponse({"data": [{"type": "profile", "id": pid,
+                                           "attributes": {"external_id": self.profiles[pid].get("external_id")}}
+                                          for pid in found[:size]], "links": {"next": None}})
+
+        @router.post("/api/events")
+        @router.post("/api/events/")
+        async def create_event(request: Request) -> Response:
+            if (denied := self._gate(request)) is not None:
+                return denied
+            attrs = (await request.json()).get("data", {}).get("attributes", {})
+            metric = attrs.get("metric", {}).get("data", {}).get("attributes", {}).get("name")
+            profile = attrs.get("profile", {}).get("data", {}).get("attributes", {})
+            if not metric or not profile:
+                return api_error(400, "Invalid input.", "metric name and profile are required.",
+                                 pointer="/data/attributes/metric")
+            unique_id = str(attrs.get("unique_id") or f"auto-{next(self._ids)}")
+            with self.lock:
+                if unique_id in self.events:
+                    self.duplicate_events += 1
+                else:
+                    pid = self._upsert_profile(profile)
+                    self.events[unique_id] = {"unique_id": unique_id, "metric": metric,
+                                              "external_id": self.profiles[pid].get("external_id"),
+                                              "properties": attrs.get("properties", {}), "time": attrs.get("time")}
+            return Response(status_code=202)
+
+    # ---- state changes ---------------------------------------------------------------------------
+    def _import(self, profiles: list[dict[str, Any]], lists: list[str]) -> str:
+        with self.lock:
+            job_id = f"job{next(self._ids)}"
+            errors = []
+            for index, item in enumerate(profiles):
+                attrs = item.get("attributes", {})
+                email = attrs.get("email")
+                if email is not None and not _EMAIL.match(str(email)):
+                    errors.append({"type": "import-error", "id": f"{job_id}-{index}", "attributes": {
+                        "code": "invalid", "title": "Invalid email address", "detail": "The email is not valid.",
+                        "source": {"pointer": f"/data/attributes/profiles/data/{index}/attributes/email"},
+                        "original_payload": {"external_id": attrs.get("external_id")}}})
+                    continue
+                pid = self._upsert_profile(attrs)
+                for list_id in lists:
+                    self.lists.setdefault(list_id, set()).add(pid)
+            self.jobs[job_id] = {"total": len(profiles), "errors": errors, "polls": 0}
+            self.received.append({"job": job_id, "profiles": len(profiles), "lists": lists})
+        return job_id
+
+    def _upsert_profile(self, attrs: dict[str, Any]) -> str:
+        external_id, email = attrs.get("external_id"), attrs.get("email")
+        pid = self._by_external.get(str(external_id)) if external_id else None
+        if pid is None and email:
+            pid = self._by_email.get(str(email).lower())
+        if pid is None:
+            pid = f"01SANDBOX{next(self._ids):08d}"
+            self.profiles[pid] = {}
+        if external_id:
+            self._by_external[str(external_id)] = pid
+        if email:
+            self._by_email[str(email).lower()] = pid
+        profile = self.profiles[pid]
+        properties = {**profile.get("properties", {}), **(attrs.get("properties") or {})}
+        profile.update({k: v for k, v in attrs.items() if k != "properties" and v is not None})
+        if properties:
+            profile["properties"] = properties
+        return pid
+
+
+EMULATOR = KlaviyoEmulator

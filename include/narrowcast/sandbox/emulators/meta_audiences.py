@@ -1,0 +1,186 @@
+"""Emulator of Meta Custom Audiences users (``/{version}/{audience_id}/users``), the activation destination.
+
+Faithful where the engine depends on it: ``payload`` schema/data, ≤ 10,000 rows per request, SHA-256 hex
+required for hashed keys (others counted in ``num_invalid_entries`` with samples), multi-batch sessions
+(no batch after ``last_batch_flag``), and the refusal to remove users when the audience would drop below
+``min_audience_size``. Holds the members per audience for :meth:`snapshot`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+
+MAX_ROWS = 10_000
+HASHED = {"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "GEN", "DOBY", "DOBM", "DOBD", "FI"}
+KNOWN = HASHED | {"EXTERN_ID", "MADID", "LOOKALIKE_VALUE", "PAGEUID"}
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def graph_error(message: str, code: int, status: int = 400, subcode: int | None = None,
+                user_msg: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AsandboxTrace"}
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    if user_msg:
+        error["error_user_title"], error["error_user_msg"] = "Audience update refused", user_msg
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+class MetaAudiencesEmulator(Emulator):
+    name = "meta_audiences"
+    prefix = "meta"
+
+    def __init__(self, world_dir: Path | None) -> None:
+        super().__init__(world_dir)
+        self.min_audience_size = 100  # Meta refuses removals that would leave fewer matched users
+        self.audiences: dict[str, dict[str, list[Any]]] = {}
+        self.sessions: dict[tuple[str, int], dict[str, Any]] = {}
+        self.invalid_values: list[str] = []
+        self.requests_by_method: dict[str, int] = {}
+        self.duplicate_adds = 0
+
+    def reset(self) -> None:
+        with self.lock:
+            super().reset()
+            self.audiences.clear()
+            self.sessions.clear()
+            self.invalid_values.clear()
+            self.requests_by_method.clear()
+            self.duplicate_adds = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "audiences": {aid: sorted(members) for aid, members in self.audiences.items()},
+            "rows": {aid: dict(members) for aid, members in self.audiences.items()},
+            "invalid_values": list(self.invalid_values),
+            "requests": dict(self.requests_by_method),
+            "duplicate_adds": self.duplicate_adds,
+        }
+
+    def rate_limited(self, retry_after: float) -> Response:
+        return graph_error("(#17) User request limit reached", 17, subcode=2446079,
+                           headers={"Retry-After": f"{retry_after:g}",
+                                    "X-Business-Use-Case-Usage": json.dumps({"0": [{"type": "custom_audience",
+                                                                                    "call_count": 100}]})})
+
+    def server_error(self) -> Response:
+        return graph_error("An unknown error has occurred.", 1, status=500)
+
+    def unauthorized(self) -> Response:
+        return graph_error("Invalid OAuth access token.", 190, status=401)
+
+    def routes(self, router: APIRouter) -> None:
+        @router.post("/{version}/{audience_id}/users")
+        async def add_users(version: str, audience_id: str, request: Request) -> Response:
+            return await self._users(audience_id, request, removing=False)
+
+        @router.delete("/{version}/{audience_id}/users")
+        async def remove_users(version: str, audience_id: str, request: Request) -> Response:
+            return await self._users(audience_id, request, removing=True)
+
+        @router.get("/{version}/{audience_id}")
+        def audience(version: str, audience_id: str, request: Request) -> Response:
+            if request.query_params.get("access_token") != SANDBOX_TOKEN:
+                return self.unauthorized()
+            with self.lock:
+                size = len(self.audiences.get(audience_id, {}))
+            return JSONResponse({"id": audience_id, "approximate_count_lower_bound": size})
+
+    async def _users(self, audience_id: str, request: Request, *, removing: bool) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            form = await request.form()
+            body = {k: json.loads(str(v)) for k, v in form.items() if k in ("payload", "session")}
+            body["access_token"] = form.get("access_token")
+        token = request.query_params.get("access_token") or body.get("access_token")
+        if token != SANDBOX_TOKEN:
+            return self.unauthorized()
+        payload, session = body.get("payload"), body.get("session")
+        if not isinstance(payload, dict) or "schema" not in payload or not isinstance(payload.get("data"), list):
+            return graph_error("(#100) The parameter payload is required: {schema, data}", 100)
+        schema = payload["schema"] if isinstance(payload["schema"], list) else [payload["schema"]]
+        unknown = [k for k in schema if k not in KNOWN]
+        if unknown:
+            return graph_error(f"(#100) Invalid schema key: {unknown[0]}", 100)
+        data = payload["data"]
+        if len(data) > MAX_ROWS:
+            return graph_error(f"(#100) Too many users: at most {MAX_ROWS} per request, got {len(data)}", 100)
+        with self.lock:
+            self.requests_by_method[request.method] = self.requests_by_method.get(request.method, 0) + 1
+            if session is not None:
+                refusal = self._check_session(audience_id, session)
+                if refusal is not None:
+                    return refusal
+            valid, samples = self._validate(schema, data)
+            members = self.audiences.setdefault(audience_id, {})
+            if removing:
+                leaving = [m for m, _ in valid if m in members]
+                if leaving and len(members) - len(leaving) < self.min_audience_size:
+                    return graph_error(
+                        "(#100) You cannot remove users from this audience because it will result in a low "
+                        "audience size", 100, subcode=1870034,
+                        user_msg="You cannot remove users from this audience because it will result in a low audience size.")
+                for member in leaving:
+                    del members[member]
+            else:
+                for member, row in valid:
+                    if member in members:
+                        self.duplicate_adds += 1
+                    members[member] = row
+            self.received.append({"audience_id": audience_id, "method": request.method, "rows": len(data),
+                                  "session": session})
+        answer: dict[str, Any] = {"audience_id": audience_id, "num_received": len(data),
+                                  "num_invalid_entries": len(data) - len(valid), "invalid_entry_samples": samples}
+        if session is not None:
+            answer["session_id"] = str(session.get("session_id"))
+        return JSONResponse(answer)
+
+    def _check_session(self, audience_id: str, session: dict[str, Any]) -> Response | None:
+        try:
+            sid, seq = int(session["session_id"]), int(session["batch_seq"])
+        except (KeyError, TypeError, ValueError):
+            return graph_error("(#100) session needs integer session_id and batch_seq", 100)
+        state = self.sessions.setdefault((audience_id, sid), {"closed_at": None, "batches": 0})
+        if state["closed_at"] is not None and seq > state["closed_at"]:
+            return graph_error(f"(#100) Session {sid} already ended at batch {state['closed_at']}", 100,
+                               subcode=1870065)
+        state["batches"] += 1
+        if session.get("last_batch_flag"):
+            state["closed_at"] = seq
+        return None
+
+    def _validate(self, schema: list[str], data: list[Any]) -> tuple[list[tuple[str, list[Any]]], dict[str, str]]:
+        valid: list[tuple[str, list[Any]]] = []
+        samples: dict[str, str] = {}
+        for row in data:
+            if not isinstance(row, list) or len(row) != len(schema):
+                samples[json.dumps(row)[:64]] = "row length does not match schema"
+                continue
+            problem = None
+            for key, value in zip(schema, row, strict=True):
+                if key in HASHED and value not in ("", None) and not (isinstance(value, str) and _SHA.match(value)):
+                    problem = (str(value), f"{key} is not a SHA-256 hash")
+                    break
+            if problem:
+                self.invalid_values.append(problem[0])
+                samples[problem[0]] = problem[1]
+                continue
+            identity = next((str(v) for k, v in zip(schema, row, strict=True)
+                             if k != "LOOKALIKE_VALUE" and v not in ("", None)), None)
+            if identity is None:
+                samples["<empty>"] = "no identifier in row"
+                continue
+            valid.append((identity, row))
+        return valid, samples
+
+
+EMULATOR = MetaAudiencesEmulator

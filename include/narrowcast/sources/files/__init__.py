@@ -1,0 +1,1 @@
+"""The file inbox: orders exports, ERP stock, budget plan, marketplace listings, privacy requests."""

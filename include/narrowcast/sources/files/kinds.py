@@ -1,0 +1,65 @@
+"""The file kinds the inbox accepts: name pattern, target raw table, required and optional columns."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FileKind:
+    entity: str
+    patterns: tuple[str, ...]
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+    # Present in the header → one row per order line, numbered per order (``line_number``).
+    line_columns: tuple[str, ...] = ()
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    def matches(self, file_name: str) -> bool:
+        return any(fnmatch.fnmatch(file_name, p) for p in self.patterns)
+
+
+def _both(stem: str) -> tuple[str, ...]:
+    return (f"{stem}.csv", f"{stem}.parquet")
+
+
+FILE_KINDS: tuple[FileKind, ...] = (
+    FileKind(
+        "file_orders",
+        _both("orders_export_*"),
+        required=("order_id", "customer_id", "ordered_at", "currency", "total_price"),
+        optional=(
+            "email", "financial_status", "cancelled_at", "refunded_amount", "discount_amount",
+            "sku", "quantity", "line_price",
+        ),
+        line_columns=("sku", "quantity", "line_price"),
+    ),
+    FileKind("file_erp_stock", _both("erp_stock_*"), required=("sku", "on_hand", "cost", "warehouse", "snapshot_at")),
+    FileKind(
+        "file_budget_plan",
+        _both("budget_plan_*"),
+        required=("month", "channel", "planned_spend", "planned_sessions", "planned_orders", "planned_revenue"),
+    ),
+    FileKind(
+        "file_marketplace_listings",
+        _both("marketplace_listings*"),
+        required=("sku", "marketplace", "listing_id", "enabled"),
+    ),
+    FileKind(
+        "file_privacy_requests",
+        _both("privacy_requests_*"),
+        required=("customer_id", "email", "request_type", "requested_at"),
+    ),
+)
+
+
+def kind_of(file_name: str) -> FileKind | None:
+    """The kind a file name belongs to, or None for a file the inbox does not take (left alone)."""
+    for kind in FILE_KINDS:
+        if kind.matches(file_name):
+            return kind
+    return None

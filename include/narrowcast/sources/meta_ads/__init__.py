@@ -1,0 +1,11 @@
+"""Meta Marketing API Insights source: daily spend, clicks and purchases per campaign.
+
+Connection ``narrowcast_meta``: ``base_url`` = ``https://graph.facebook.com`` (sandbox
+``http://127.0.0.1:<port>/meta``), ``password`` = the access token (system-user token recommended), extra
+``ad_account_id`` (digits, with or without ``act_``) and ``api_version`` (default ``v21.0``).
+"""
+
+from narrowcast.sources.meta_ads.client import MetaClient
+from narrowcast.sources.meta_ads.extract import ENTITIES, extract
+
+__all__ = ["ENTITIES", "MetaClient", "extract"]

@@ -1,0 +1,114 @@
+"""Meta Graph API client: ``access_token`` auth, the Graph error envelope, rate-limit codes as retriable."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import requests
+
+from narrowcast.connections import Connection
+from narrowcast.http import FatalApiError, HttpClient
+from narrowcast.sources.meta_ads.settings import (
+    DEFAULT_API_VERSION,
+    INSIGHT_FIELDS,
+    PAGE_LIMIT,
+    RATE_LIMIT_CODES,
+    TRANSIENT_CODES,
+)
+
+
+def graph_error(response: requests.Response) -> dict[str, Any]:
+    """The ``error`` object of a Graph response, or ``{}`` when the body is not the Graph envelope."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+class MetaClient(HttpClient):
+    """Graph API for one ad account (``base_url`` e.g. ``https://graph.facebook.com``)."""
+
+    api_name = "meta"
+
+    def __init__(self, base_url: str, access_token: str, *, api_version: str = DEFAULT_API_VERSION,
+                 **http: Any) -> None:
+        # Graph takes the token as a query parameter; HttpClient redacts it from every logged URL.
+        super().__init__(base_url, params={"access_token": access_token}, **http)
+        self.api_version = api_version
+
+    @classmethod
+    def from_connection(cls, conn: Connection, **http: Any) -> MetaClient:
+        if not conn.password:
+            raise ValueError(f"connection {conn.conn_id!r} has no password; put the Marketing API access token there")
+        return cls(conn.base_url, conn.password, api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION,
+                   **http)
+
+    def is_retriable(self, response: requests.Response) -> bool:
+        if super().is_retriable(response):
+            return True
+        error = graph_error(response)
+        return error.get("code") in RATE_LIMIT_CODES | TRANSIENT_CODES or bool(error.get("is_transient"))
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        explicit = super().retry_after(response)
+        if explicit is not None:
+            return explicit
+        return _buc_wait_seconds(response.headers.get("X-Business-Use-Case-Usage"))
+
+    def error_message(self, response: requests.Response) -> str:
+        error = graph_error(response)
+        if not error:
+            return super().error_message(response)
+        details = [f"type {error.get('type')}", f"code {error.get('code')}"]
+        if error.get("error_subcode"):
+            details.append(f"subcode {error['error_subcode']}")
+        if error.get("fbtrace_id"):
+            details.append(f"fbtrace_id {error['fbtrace_id']}")
+        return f"{error.get('message', '')} ({', '.join(details)})"[:500]
+
+    def insights(self, account_id: str, since: date, until: date) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        """Daily campaign insights of ``act_{account_id}`` for ``since..until`` (inclusive), page by page."""
+        path = f"{self.api_version}/act_{account_id}/insights"
+        params: dict[str, Any] = {
+            "level": "campaign",
+            "time_increment": 1,
+            "fields": ",".join(INSIGHT_FIELDS),
+            "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()},
+                                     separators=(",", ":")),
+            "limit": PAGE_LIMIT,
+        }
+        page = 0
+        while True:
+            page += 1
+            response = self.request("GET", path, params=params)
+            ref = f"GET /{path} page {page}"
+            try:
+                body = response.json()
+                rows = body["data"]
+            except (ValueError, KeyError, TypeError) as exc:
+                raise FatalApiError(self.api_name, "GET", response.url, response.status_code,
+                                    f"{ref}: response has no 'data' list") from exc
+            yield rows, ref
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            # Graph signals the last page by leaving out paging.next (the cursors stay).
+            if not paging.get("next") or not after:
+                return
+            params = {**params, "after": after}
+
+
+def _buc_wait_seconds(header: str | None) -> float | None:
+    """Seconds until access is regained, from ``X-Business-Use-Case-Usage`` (given in minutes)."""
+    if not header:
+        return None
+    try:
+        usage = json.loads(header)
+        minutes = [float(entry.get("estimated_time_to_regain_access") or 0)
+                   for entries in usage.values() for entry in entries]
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return max(minutes) * 60 if minutes and max(minutes) > 0 else None

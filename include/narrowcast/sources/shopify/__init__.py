@@ -1,0 +1,11 @@
+"""Shopify Admin REST source: orders with lines and refunds, customers, products.
+
+Connection ``narrowcast_shopify``: ``base_url`` = the shop URL (``https://{shop}.myshopify.com``; in the
+sandbox ``http://127.0.0.1:<port>/shopify``), ``password`` = the Admin API access token (sent as
+``X-Shopify-Access-Token``), extra ``api_version`` (default ``2024-10``).
+"""
+
+from narrowcast.sources.shopify.client import ShopifyClient
+from narrowcast.sources.shopify.extract import ENTITIES, extract
+
+__all__ = ["ENTITIES", "ShopifyClient", "extract"]

@@ -1,0 +1,50 @@
+"""Defaults every Narrowcast DAG shares: owner, retries, failure alerts, the warehouse pool, the window."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+# Every task that writes the DuckDB warehouse runs in this pool; it has one slot (DuckDB: one writer).
+WAREHOUSE_POOL = "narrowcast_warehouse"
+
+
+def default_args() -> dict[str, Any]:
+    from narrowcast_airflow.notifiers import NarrowcastFailureNotifier
+
+    return {
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": NarrowcastFailureNotifier(),
+    }
+
+
+def _parse(value: str, field: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"run conf {field}={value!r} is not an ISO date or timestamp") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def window_from_context(context: dict[str, Any]):
+    """The extraction window: run conf ``start``/``end`` when given (manual runs), else the data interval."""
+    from narrowcast.sources.base import Window
+
+    conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
+    if conf.get("start") and conf.get("end"):
+        start, end = _parse(conf["start"], "start"), _parse(conf["end"], "end")
+    else:
+        start = context["data_interval_start"]
+        end = context["data_interval_end"]
+    return Window(start.astimezone(UTC).replace(tzinfo=None), end.astimezone(UTC).replace(tzinfo=None))
+
+
+def as_of_date(context: dict[str, Any]) -> date:
+    """``as_of_date`` for dbt: run conf ``as_of_date`` when given, else the data interval end's date."""
+    conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
+    if conf.get("as_of_date"):
+        return _parse(conf["as_of_date"], "as_of_date").date()
+    return context["data_interval_end"].date()

@@ -1,0 +1,43 @@
+"""Bodies of Narrowcast's Airflow tasks: each is one or two calls into the ``narrowcast`` package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from airflow.sdk import Metadata
+
+from narrowcast_airflow.assets import raw_asset
+from narrowcast_airflow.connections import get_connection, get_connections
+from narrowcast_airflow.defaults import window_from_context
+
+
+def run_extract(source: str, conn_id: str | None, context: dict[str, Any]) -> Iterator[Metadata]:
+    """Extract one source for the run's window and emit row counts as asset-event metadata."""
+    from narrowcast.extract import run_source
+
+    conn = get_connection(conn_id) if conn_id else None
+    report = run_source(source, conn, window_from_context(context))
+    for entity, counts in report.entities.items():
+        yield Metadata(raw_asset(entity), {
+            "received": counts.received,
+            "loaded": counts.loaded,
+            "quarantined": counts.quarantined,
+            "window_start": report.window.start.isoformat(),
+            "window_end": report.window.end.isoformat(),
+        })
+
+
+def list_sync_ids(group: str) -> list[str]:
+    from narrowcast.activation import load_syncs
+
+    return [spec.sync_id for spec in load_syncs() if spec.group == group and spec.enabled]
+
+
+def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
+    """Run one sync; dry-run when the run conf says so. Returns the report (shown in XCom)."""
+    from narrowcast.activation import run_sync as run
+
+    conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
+    report = run(sync_id, connections=get_connections(), dry_run=bool(conf.get("dry_run", False)))
+    return report.as_dict()

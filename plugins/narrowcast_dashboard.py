@@ -1,0 +1,55 @@
+"""Airflow UI plugin: the Narrowcast marketing dashboard and the project's dbt docs, shown inside the Airflow UI.
+
+The FastAPI app (``narrowcast.dashboard.app``) is mounted on the API server under ``/narrowcast``; two external
+views with a ``url_route`` render it in an iframe inside the UI: the dashboard at the top of the nav and the
+dbt docs under Docs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from airflow.configuration import conf
+from airflow.plugins_manager import AirflowPlugin
+
+try:
+    from narrowcast.dashboard.app import create_app
+except ModuleNotFoundError:  # package not installed: use the repo's include/ folder, like the DAGs do
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
+    from narrowcast.dashboard.app import create_app
+
+URL_PREFIX = "/narrowcast"
+# Behind a reverse proxy the API server lives under a sub-path (AIRFLOW__API__BASE_URL); hrefs must include it.
+API_BASE_PATH = urlsplit(conf.get("api", "base_url", fallback="") or "").path.rstrip("/")
+
+_ICON_SVG = (
+    "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24' fill='none' stroke='currentColor' "
+    "stroke-width='2' stroke-linecap='round'><path d='M4 20V10M10 20V4M16 20v-7M22 20H2'/></svg>"
+)
+ICON = "data:image/svg+xml," + quote(_ICON_SVG)
+
+
+class NarrowcastDashboardPlugin(AirflowPlugin):
+    """Registers the dashboard app and its two views (dashboard, dbt docs)."""
+
+    name = "narrowcast_dashboard"
+    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Narrowcast dashboard"}]
+    external_views = [
+        {
+            "name": "Marketing dashboard",
+            "href": f"{API_BASE_PATH}{URL_PREFIX}/",
+            "destination": "nav",
+            "url_route": "narrowcast-dashboard",
+            "nav_top_level": True,
+            "icon": ICON,
+        },
+        {
+            "name": "dbt docs (Narrowcast)",
+            "href": f"{API_BASE_PATH}{URL_PREFIX}/dbt-docs/",
+            "destination": "nav",
+            "category": "docs",
+            "url_route": "narrowcast-dbt-docs",
+        },
+    ]

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The project's test command (README: `make test`; CI: .ci/run). Lint, then the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export DBT_SEND_ANONYMOUS_USAGE_STATS=False DO_NOT_TRACK=1 SCARF_NO_ANALYTICS=true
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY=False
+mkdir -p test-output
+
+echo "== ruff"
+$BIN/ruff check .
+
+echo "== sqlfluff"
+$BIN/sqlfluff lint dbt_project/models --disable-progress-bar --processes 2
+
+echo "== pytest"
+set +e
+$BIN/pytest -p no:cacheprovider --junitxml=test-output/junit.xml "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "error: pytest collected no tests" >&2
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,314 @@
+"""A small hand-written warehouse (raw schema only) whose every row was chosen to exercise one model rule.
+
+The scenario (as of 2026-03-31): eight shop customers with messy e-mails and phones, orders that are valid,
+cancelled, test, voided, fully and partly refunded, unfulfilled or dated after the reference day; a minimal
+orders-import file; eBay and Amazon orders (open, cancelled, shipped); GA4 sessions from paid social, paid
+search (utm and gclid-only), e-mail, affiliate, referral, organic and direct, one browser without
+ga_session_id; two days of Meta and Google Ads spend; ERP snapshots, listings, a budget plan and an opt-out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from dbt_raw_schema import RAW_TABLES, columns, create_table_sql
+
+AS_OF_DATE = "2026-03-31"
+LOADED_AT = datetime(2026, 3, 31, 23, 0, 0)
+
+
+def _ts(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _micros(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1_000_000)
+
+
+def _epoch_seconds(text: str) -> int:
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
+
+
+CUSTOMERS = [
+    # id, email, phone, first, last, accepts_marketing, consent state, country, province, city
+    (1, " Test.User@Example.com ", "+49 151 1234567", "Test", "User", True, "subscribed", "DE", "Bavaria", "Munich"),
+    (2, "anna@example.de", "0151 2345678", "Anna", "A", True, "subscribed", "DE", "Berlin", "Berlin"),
+    (3, "bob@example.fr", "06 12 34 56 78", "Bob", "B", True, "not_subscribed", "FR", "Ile-de-France", "Paris"),
+    (4, "carla@example.it", "333 1234567", "Carla", "C", False, "unsubscribed", "IT", "Lazio", "Rome"),
+    (5, "dirk@example.nl", None, "Dirk", "D", True, "subscribed", "NL", "Utrecht", "Utrecht"),
+    (6, "eve@example.at", "0043 664 1234567", "Eve", "E", True, "subscribed", "AT", "Vienna", "Vienna"),
+    (7, "frank@example.es", "612 345 678", "Frank", "F", True, "subscribed", "ES", "Catalonia", "Barcelona"),
+    (8, "gina@example.be", None, "Gina", "G", True, "subscribed", "BE", "Flanders", "Ghent"),
+]
+
+PRODUCTS = [
+    # product_id, sku, title, category, price, compare_at_price, status
+    (101, "MUG-01", "Stoneware mug", "Kitchen", "10.00", "15.00", "active"),
+    (102, "MUG-02", "Large mug", "Kitchen", "20.00", None, "active"),
+    (103, "TEA-01", "Green tea", "Pantry", "8.00", "9.00", "active"),
+    (104, "TEA-02", "Black tea", "Pantry", "12.00", None, "active"),
+    (105, "OLD-01", "Old teapot", "Kitchen", "30.00", None, "archived"),
+]
+
+SHOP_ORDERS = [
+    # id, customer, created_at, cancelled_at, financial, fulfillment, subtotal, discounts, test, lines
+    # lines: (line_id, sku, quantity, unit price, line discount)
+    (1001, 1, "2026-03-28 10:05:00", None, "paid", "fulfilled", "30.00", "0.00", False,
+     [(5001, "MUG-02", 1, "20.00", "0.00"), (5002, "MUG-01", 1, "10.00", "0.00")]),
+    (1002, 1, "2026-02-10 12:00:00", None, "paid", "fulfilled", "10.00", "0.00", False,
+     [(5003, "MUG-01", 1, "10.00", "0.00")]),
+    (1003, 1, "2026-01-05 18:00:00", None, "paid", "fulfilled", "16.00", "0.00", False,
+     [(5004, "TEA-01", 2, "8.00", "0.00")]),
+    (1004, 2, "2026-03-20 09:30:00", None, "partially_refunded", "fulfilled", "32.00", "2.00", False,
+     [(5005, "MUG-01", 1, "10.00", "0.00"), (5006, "TEA-02", 2, "12.00", "2.00")]),
+    (1005, 2, "2026-03-25 11:00:00", "2026-03-25 12:00:00", "voided", None, "20.00", "0.00", False,
+     [(5007, "MUG-02", 1, "20.00", "0.00")]),
+    (1006, 3, "2025-10-01 15:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5008, "TEA-01", 1, "8.00", "0.00")]),
+    (1007, 3, "2026-03-30 09:05:00", None, "paid", None, "24.00", "0.00", False,
+     [(5009, "TEA-02", 2, "12.00", "0.00")]),
+    (1008, 4, "2026-03-15 10:00:00", None, "paid", "fulfilled", "10.00", "0.00", True,
+     [(5010, "MUG-01", 1, "10.00", "0.00")]),
+    (1009, 4, "2025-12-01 10:00:00", None, "refunded", "fulfilled", "20.00", "0.00", False,
+     [(5011, "MUG-02", 1, "20.00", "0.00")]),
+    (1010, 5, "2026-03-29 16:00:00", None, "paid", "fulfilled", "12.00", "0.00", False,
+     [(5012, "TEA-02", 1, "12.00", "0.00")]),
+    (1011, 1, "2026-04-02 10:00:00", None, "paid", None, "10.00", "0.00", False,
+     [(5013, "MUG-01", 1, "10.00", "0.00")]),
+    (1012, None, "2026-03-27 20:10:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5014, "TEA-01", 1, "8.00", "0.00")]),
+    (1013, 2, "2026-03-31 08:00:00", None, "voided", None, "10.00", "0.00", False,
+     [(5015, "MUG-01", 1, "10.00", "0.00")]),
+    (1014, 7, "2026-03-30 14:00:00", None, "pending", "partial", "20.00", "0.00", False,
+     [(5016, "MUG-02", 1, "20.00", "0.00")]),
+]
+
+SHOP_REFUNDS = [
+    # id, order_id, created_at, line_item_id, quantity, subtotal
+    (9001, 1004, "2026-03-22 10:00:00", 5006, 1, "12.00"),
+    (9002, 1009, "2025-12-05 10:00:00", 5011, 1, "20.00"),
+]
+
+FILE_ORDERS = [
+    # order_id, customer_id, ordered_at, currency, total_price, email, financial_status, cancelled_at,
+    # refunded_amount, discount_amount, sku, quantity, line_price, line_number
+    ("F-1", "9", "2026-03-10 12:00:00", "EUR", "45.00", None, None, None, None, None, None, None, None, None),
+    ("F-2", "7", "2026-02-15 12:00:00", "EUR", "25.00", "frank@example.es", "paid", None, None, "1.00",
+     "TEA-01", 2, "8.00", 1),
+    ("F-2", "7", "2026-02-15 12:00:00", "EUR", "25.00", "frank@example.es", "paid", None, None, "1.00",
+     "MUG-01", 1, "10.00", 2),
+    ("F-3", "", "2026-03-01 12:00:00", "EUR", "18.00", " ANNA@example.de", "refunded", None, "18.00", None,
+     "TEA-01", 2, "9.00", 1),
+]
+
+EBAY_ORDERS = [
+    # order_id, created, fulfillment, payment, cancel_state, buyer email, total, lines (line id, sku, qty, cost)
+    ("E-1", "2026-03-26 08:00:00", "NOT_STARTED", "PAID", "NONE_REQUESTED", "eve@example.at", "30.00",
+     [("EL-1", "MUG-02", 1, "20.00"), ("EL-2", "MUG-01", 1, "10.00")]),
+    ("E-2", "2026-03-15 08:00:00", "FULFILLED", "PAID", "CANCELED", "unknown@ebay.test", "12.00",
+     [("EL-3", "TEA-02", 1, "12.00")]),
+    ("E-3", "2026-02-01 08:00:00", "FULFILLED", "PAID", "NONE_REQUESTED", "eve@example.at", "8.00",
+     [("EL-4", "TEA-01", 1, "8.00")]),
+]
+
+AMAZON_ORDERS = [
+    # order id, purchase date, status, buyer email, total, items (item id, sku, ordered, shipped, price)
+    ("A-1", "2026-03-29 07:00:00", "Unshipped", "xyz@marketplace.amazon.de", "24.00",
+     [("AI-1", "TEA-02", 2, 0, "24.00")]),
+    ("A-2", "2026-03-10 07:00:00", "Canceled", "frank@example.es", "10.00", [("AI-2", "MUG-01", 1, 0, "10.00")]),
+    ("A-3", "2026-03-12 07:00:00", "Shipped", "frank@example.es", "10.00", [("AI-3", "MUG-01", 1, 1, "10.00")]),
+]
+
+ERP_STOCK = [
+    # sku, on_hand, cost, warehouse, snapshot_at, file
+    ("MUG-01", 100, "4.00", "A", "2026-03-01 06:00:00", "erp_stock_20260301.csv"),
+    ("MUG-01", 10, "5.00", "A", "2026-03-30 06:00:00", "erp_stock_20260330.csv"),
+    ("MUG-01", 5, "5.00", "B", "2026-03-30 06:00:00", "erp_stock_20260330.csv"),
+    ("MUG-02", 20, "9.00", "A", "2026-03-30 06:00:00", "erp_stock_20260330.csv"),
+    ("TEA-01", 3, "8.50", "A", "2026-03-30 06:00:00", "erp_stock_20260330.csv"),
+    ("TEA-02", 50, "4.00", "A", "2026-03-30 06:00:00", "erp_stock_20260330.csv"),
+    ("OLD-01", 8, "10.00", "A", "2026-03-30 06:00:00", "erp_stock_20260330.csv"),
+]
+
+LISTINGS = [
+    ("MUG-01", "ebay", "EB-1", True), ("MUG-01", "amazon", "MUG-01", True), ("MUG-01", "shop", "301", True),
+    ("MUG-02", "ebay", "EB-2", True), ("MUG-02", "amazon", "MUG-02-AMZ", False),
+    ("TEA-01", "ebay", "EB-3", True), ("TEA-01", "amazon", "TEA-01", True),
+    ("TEA-02", "amazon", "TEA-02", True), ("OLD-01", "ebay", "EB-5", True),
+]
+
+BUDGET_PLAN = [
+    ("2026-03", "paid_social", "100.00", 10, 2, "200.00"),
+    ("2026-03", "paid_search", "10.00", 5, 1, "40.00"),
+    ("2026-03", "email", "0.00", 4, 1, "30.00"),
+]
+
+PRIVACY_REQUESTS = [(5, "dirk@example.nl", "opt_out", "2026-03-30 10:00:00")]
+
+META_INSIGHTS = [
+    # account, campaign, name, date, impressions, clicks, spend, purchases, purchase value
+    ("act_1", "111", "Spring Sale", "2026-03-28", 1000, 40, "50.00", 1, "30.00"),
+    ("act_1", "111", "Spring Sale", "2026-03-29", 500, 10, "20.00", 0, "0.00"),
+]
+
+GOOGLE_STATS = [
+    # customer, campaign, name, date, impressions, clicks, cost_micros, conversions, value
+    ("1234567890", "222", "Brand Search", "2026-02-09", 300, 20, 12_340_000, 1.0, 10.0),
+    ("1234567890", "222", "Brand Search", "2026-03-30", 100, 5, 5_500_000, 1.0, 20.0),
+]
+
+# GA4 sessions: (user_pseudo_id, user_id, ga_session_id or None, source, medium, campaign, gclid, events)
+# events: (timestamp, event_name, page_location, transaction_id, revenue)
+SESSIONS = [
+    ("u1", "1", "2026-03-27 09:00:00", "(direct)", "(none)", None, None,
+     [("2026-03-27 09:00:00", "page_view", "https://shop.example/", None, None)]),
+    ("u1", "1", "2026-03-28 10:00:00", "facebook", "cpc", "Spring Sale", None,
+     [("2026-03-28 10:00:00", "page_view", "https://shop.example/mugs?utm_source=facebook", None, None),
+      ("2026-03-28 10:02:00", "view_item", "https://shop.example/p/mug-02", None, None),
+      ("2026-03-28 10:03:00", "add_to_cart", "https://shop.example/p/mug-02", None, None),
+      ("2026-03-28 10:05:00", "purchase", "https://shop.example/thanks", "1001", 30.0)]),
+    ("u1", "1", "2026-02-09 20:00:00", "google", "cpc", "Brand Search", None,
+     [("2026-02-09 20:00:00", "page_view", "https://shop.example/?gclid=x", None, None)]),
+    ("u1", "1", "2026-02-10 11:50:00", "(direct)", "(none)", None, None,
+     [("2026-02-10 11:50:00", "page_view", "https://shop.example/", None, None),
+      ("2026-02-10 12:00:00", "purchase", "https://shop.example/thanks", "1002", 10.0)]),
+    ("u2", "2", "2026-03-20 09:00:00", "newsletter", "email", "march", None,
+     [("2026-03-20 09:00:00", "page_view", "https://shop.example/tea", None, None),
+      ("2026-03-20 09:30:00", "purchase", "https://shop.example/thanks", "#1004", 32.0)]),
+    ("u3", "3", "2025-09-30 18:00:00", "partnerblog", "affiliate", None, None,
+     [("2025-09-30 18:00:00", "page_view", "https://shop.example/tea", None, None)]),
+    ("u7", "7", "2026-03-30 13:50:00", None, None, "Brand Search", "gclid-abc",
+     [("2026-03-30 13:50:00", "page_view", "https://shop.example/mugs", None, None),
+      ("2026-03-30 14:00:00", "purchase", "https://shop.example/thanks", "1014", 20.0)]),
+    ("u8", "8", "2026-03-30 19:00:00", "newsletter", "email", "march", None,
+     [("2026-03-30 19:00:00", "view_item", "https://shop.example/p/tea-01", None, None),
+      ("2026-03-30 19:01:00", "view_item", "https://shop.example/p/tea-02", None, None),
+      ("2026-03-30 19:02:00", "view_item", "https://shop.example/p/mug-01", None, None),
+      ("2026-03-30 19:03:00", "add_to_cart", "https://shop.example/p/mug-01", None, None)]),
+    ("u9", None, "2026-03-29 21:00:00", "instagram", "paid", "Spring Sale", None,
+     [("2026-03-29 21:00:00", "page_view", "https://shop.example/", None, None),
+      ("2026-03-29 21:01:00", "view_item", "https://shop.example/p/mug-01", None, None)]),
+    ("u10", None, "2026-03-27 20:00:00", "blog.example.com", "referral", None, None,
+     [("2026-03-27 20:00:00", "page_view", "https://shop.example/tea", None, None),
+      ("2026-03-27 20:10:00", "purchase", "https://shop.example/thanks", "1012", 8.0)]),
+]
+
+# Browser u3 sends no ga_session_id: the 30-minute rule must split these events into two sessions.
+SESSIONLESS_EVENTS = [
+    # user_pseudo_id, user_id, timestamp, name, source, medium, page, transaction
+    ("u3", "3", "2026-03-30 08:00:00", "page_view", "google", "organic", "https://shop.example/", None),
+    ("u3", "3", "2026-03-30 08:10:00", "view_item", None, None, "https://shop.example/p/tea-02", None),
+    ("u3", "3", "2026-03-30 09:00:00", "page_view", None, None, "https://shop.example/tea", None),
+    ("u3", "3", "2026-03-30 09:05:00", "purchase", None, None, "https://shop.example/thanks", "1007"),
+]
+
+
+def _event_key(*parts: object) -> str:
+    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()
+
+
+def _ga4_rows() -> tuple[list[tuple], list[tuple]]:
+    events: list[tuple] = []
+    params: list[tuple] = []
+    for user, user_id, started, source, medium, campaign, gclid, session_events in SESSIONS:
+        session_id = _epoch_seconds(started)
+        for ts, name, page, transaction, revenue in session_events:
+            key = _event_key(user, ts, name)
+            day = date.fromisoformat(ts[:10])
+            events.append((key, day, _micros(ts), name, user, user_id, source, medium, campaign, gclid, source,
+                           medium, "Germany", "Bavaria", "Munich", "desktop", transaction, revenue))
+            params.append((key, day, "ga_session_id", None, session_id, None))
+            params.append((key, day, "ga_session_number", None, 1, None))
+            params.append((key, day, "page_location", page, None, None))
+    for user, user_id, ts, name, source, medium, page, transaction in SESSIONLESS_EVENTS:
+        key = _event_key(user, ts, name)
+        day = date.fromisoformat(ts[:10])
+        events.append((key, day, _micros(ts), name, user, user_id, source, medium, None, None, source, medium,
+                       "France", "Ile-de-France", "Paris", "mobile", transaction, None))
+        params.append((key, day, "page_location", page, None, None))
+    return events, params
+
+
+def rows() -> dict[str, list[tuple]]:
+    """Every raw table's rows (contract columns only, in contract order)."""
+    out: dict[str, list[tuple]] = {name: [] for name in RAW_TABLES}
+    for cid, email, phone, first, last, accepts, state, country, province, city in CUSTOMERS:
+        out["shop_customers"].append((cid, email, phone, first, last, accepts, state, country, province, city,
+                                      _ts("2025-01-01 00:00:00"), _ts("2026-03-01 00:00:00"), None))
+    for pid, sku, title, category, price, compare_at, status in PRODUCTS:
+        out["shop_products"].append((pid, pid + 100, pid + 200, sku, title, category, "Acme", price, compare_at,
+                                     status, _ts("2025-01-01 00:00:00"), _ts("2026-01-01 00:00:00")))
+    for oid, cust, created, cancelled, fin, fulfil, subtotal, discounts, test, lines in SHOP_ORDERS:
+        email = next((c[1] for c in CUSTOMERS if c[0] == cust), None)
+        total = f"{float(subtotal) * 1.19 + 4.90:.2f}"
+        out["shop_orders"].append((oid, str(oid), cust, email, _ts(created), _ts(created), _ts(created),
+                                   _ts(cancelled) if cancelled else None, fin, fulfil, "EUR", subtotal, discounts,
+                                   f"{float(subtotal) * 0.19:.2f}", "4.90", total, None, test, "web", "/", None,
+                                   "DE"))
+        for line_id, sku, qty, price, line_discount in lines:
+            product_id = next(p[0] for p in PRODUCTS if p[1] == sku)
+            out["shop_order_lines"].append((line_id, oid, product_id, product_id + 100, sku, sku, qty, price,
+                                            line_discount))
+    for rid, oid, created, line_id, qty, subtotal in SHOP_REFUNDS:
+        out["shop_refunds"].append((rid, oid, _ts(created), line_id, qty, subtotal))
+    for row in FILE_ORDERS:
+        oid, cust, ordered, currency, total, email, fin, cancelled, refunded, discount, sku, qty, price, line = row
+        out["file_orders"].append((oid, cust, _ts(ordered), currency, total, email, fin, cancelled, refunded,
+                                   discount, sku, qty, price, line, "orders_export_2026.csv"))
+    for oid, created, fulfil, payment, cancel, email, total, lines in EBAY_ORDERS:
+        out["ebay_orders"].append((oid, _ts(created), _ts(created), fulfil, payment, cancel, "buyer-" + oid, email,
+                                   total, "EUR", "EBAY_DE"))
+        for line_id, sku, qty, cost in lines:
+            out["ebay_order_lines"].append((line_id, oid, sku, qty, cost, fulfil))
+    for oid, purchased, status, email, total, items in AMAZON_ORDERS:
+        out["amazon_orders"].append((oid, _ts(purchased), _ts(purchased), status, "A1PA6795UKMFR9", email, total,
+                                     "EUR"))
+        for item_id, sku, ordered, shipped, price in items:
+            out["amazon_order_items"].append((item_id, oid, sku, ordered, shipped, price))
+    for sku, on_hand, cost, warehouse, snapshot, file_name in ERP_STOCK:
+        out["file_erp_stock"].append((sku, on_hand, cost, warehouse, _ts(snapshot), file_name))
+    for sku, marketplace, listing_id, enabled in LISTINGS:
+        out["file_marketplace_listings"].append((sku, marketplace, listing_id, enabled, "marketplace_listings.csv"))
+    for month, channel, spend, sessions, orders, revenue in BUDGET_PLAN:
+        out["file_budget_plan"].append((month, channel, spend, sessions, orders, revenue, "budget_plan_2026.csv"))
+    for cid, email, kind, requested in PRIVACY_REQUESTS:
+        out["file_privacy_requests"].append((cid, email, kind, _ts(requested), "privacy_requests_20260330.csv"))
+    for account, campaign, name, day, imps, clicks, spend, purchases, value in META_INSIGHTS:
+        d = date.fromisoformat(day)
+        out["meta_ad_insights"].append((account, campaign, name, d, d, imps, clicks, spend, purchases, value, "EUR"))
+    for customer, campaign, name, day, imps, clicks, micros, conversions, value in GOOGLE_STATS:
+        out["google_ads_campaign_stats"].append((customer, campaign, name, date.fromisoformat(day), imps, clicks,
+                                                 micros, conversions, value))
+    out["ga4_events"], out["ga4_event_params"] = _ga4_rows()
+    return out
+
+
+def write_rows(con: duckdb.DuckDBPyConnection, table: str, table_rows: list[tuple]) -> None:
+    """Create raw.<table> from the contract and insert rows (audit columns filled in)."""
+    con.execute(create_table_sql(table))
+    width = len(RAW_TABLES[table])
+    names = ", ".join(f'"{name}"' for name in columns(table))
+    placeholders = ", ".join(["?"] * (width + 3))
+    for row in table_rows:
+        if len(row) != width:
+            raise ValueError(f"raw.{table}: row has {len(row)} values, the contract has {width} columns: {row!r}")
+    if table_rows:
+        con.executemany(
+            f"insert into raw.{table} ({names}) values ({placeholders})",
+            [(*row, "fixture-batch", LOADED_AT, "fixture") for row in table_rows],
+        )
+
+
+def build(path: Path) -> Path:
+    """Write the fixture warehouse to ``path`` (replacing it) and return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema if not exists raw")
+        for table, table_rows in rows().items():
+            write_rows(con, table, table_rows)
+    return path

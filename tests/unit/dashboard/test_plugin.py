@@ -1,0 +1,38 @@
+"""The Airflow plugin mounts the dashboard app and links both of its pages inside the Airflow UI."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+PLUGIN_FILE = Path(__file__).resolve().parents[3] / "plugins" / "narrowcast_dashboard.py"
+
+
+def load_plugin() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("narrowcast_dashboard_plugin", PLUGIN_FILE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_both_views_render_inside_the_ui_and_point_at_the_mounted_app():
+    plugin = load_plugin().NarrowcastDashboardPlugin
+
+    (app_entry,) = plugin.fastapi_apps
+    views = {view["url_route"]: view for view in plugin.external_views}
+    assert set(views) == {"narrowcast-dashboard", "narrowcast-dbt-docs"}
+    assert views["narrowcast-dbt-docs"]["category"] == "docs"
+    assert all(view["destination"] == "nav" and view["href"].startswith(app_entry["url_prefix"]) for view in views.values())
+
+    # Airflow mounts the app under url_prefix; each view's href must answer there.
+    outer = FastAPI()
+    outer.mount(app_entry["url_prefix"], app_entry["app"])
+    client = TestClient(outer)
+    for view in views.values():
+        assert client.get(view["href"]).status_code == 200, view["href"]
+    assert '<base href="/narrowcast/">' in client.get(views["narrowcast-dashboard"]["href"]).text

@@ -1,0 +1,123 @@
+"""The GA4 export reader: real export rows flatten into the three ga4_* raw tables; bad files fail whole."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from ga4_export_lines import ndjson, page_view_event, purchase_event
+
+from narrowcast.landing.zone import LandingZone
+from narrowcast.sources.base import Window
+from narrowcast.sources.files.errors import InputFileError
+from narrowcast.sources.ga4.reader import land_exports
+
+DAY = Window(datetime(2024, 1, 5, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC))
+ENTITIES = ("ga4_events", "ga4_event_params", "ga4_event_items")
+
+
+def _land(tmp_path: Path, exports: Path) -> dict[str, list[dict]]:
+    zone = LandingZone(tmp_path / "landing")
+    batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
+    land_exports(exports, DAY, batches)
+    con = duckdb.connect()
+    out = {}
+    for entity, batch in batches.items():
+        if not batch.parts:
+            out[entity] = []
+            continue
+        cur = con.execute(f"select * exclude (_loaded_at) from read_parquet('{batch.glob}') order by _row")
+        names = [d[0] for d in cur.description]
+        out[entity] = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    return out
+
+
+@pytest.fixture
+def exports(tmp_path: Path) -> Path:
+    folder = tmp_path / "exports" / "ga4"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def test_a_purchase_in_the_real_export_shape_flattens_into_event_params_and_items(tmp_path: Path, exports: Path) -> None:
+    # GIVEN one day's export with a page_view and a purchase
+    (exports / "events_20240105.ndjson").write_text(ndjson([page_view_event(), purchase_event()]))
+    # WHEN it is landed
+    landed = _land(tmp_path, exports)
+    # THEN the event columns are the contract's, taken from the nested export fields
+    purchase = landed["ga4_events"][1]
+    assert {k: purchase[k] for k in (
+        "event_date", "event_timestamp", "event_name", "user_pseudo_id", "user_id", "collected_source",
+        "collected_medium", "collected_campaign_name", "collected_gclid", "first_user_source", "first_user_medium",
+        "geo_country", "geo_region", "geo_city", "device_category", "ecommerce_transaction_id",
+        "ecommerce_purchase_revenue", "_source_ref",
+    )} == {
+        "event_date": "20240105", "event_timestamp": "1704448800123456", "event_name": "purchase",
+        "user_pseudo_id": "1234567.7654321", "user_id": "c_42", "collected_source": "google",
+        "collected_medium": "cpc", "collected_campaign_name": "winter_sale", "collected_gclid": "Cj0KCQiA",
+        "first_user_source": "(direct)", "first_user_medium": "(none)", "geo_country": "Germany",
+        "geo_region": "Berlin", "geo_city": "Berlin", "device_category": "desktop",
+        "ecommerce_transaction_id": "1001", "ecommerce_purchase_revenue": "59.9",
+        "_source_ref": "events_20240105.ndjson:2",
+    }
+    assert landed["ga4_events"][0]["collected_source"] is None  # null collected_traffic_source
+    # AND every param keeps its value in the typed slot it had
+    params = {(p["event_key"], p["key"]): p for p in landed["ga4_event_params"]}
+    key = purchase["event_key"]
+    assert params[(key, "ga_session_id")]["int_value"] == "1704448000"
+    assert params[(key, "page_location")]["string_value"] == "https://shop.example/checkout"
+    assert params[(key, "value")]["double_value"] == "59.9"
+    assert len(landed["ga4_event_params"]) == 5
+    # AND the purchase's item is one row, index 1
+    assert [(i["event_key"], i["item_index"], i["item_id"], i["item_category"], i["price"], i["quantity"])
+            for i in landed["ga4_event_items"]] == [(key, 1, "SKU-1", "Kitchen", "29.95", "2")]
+
+
+def test_event_keys_are_stable_hashes_and_identical_lines_get_an_occurrence_suffix(tmp_path: Path, exports: Path) -> None:
+    (exports / "events_20240105.ndjson").write_text(ndjson([page_view_event(), page_view_event(), purchase_event()]))
+    first = [e["event_key"] for e in _land(tmp_path / "a", exports)["ga4_events"]]
+    again = [e["event_key"] for e in _land(tmp_path / "b", exports)["ga4_events"]]
+    assert first == again
+    assert first[1] == first[0] + "#2"
+    assert len(set(first)) == 3
+
+
+def test_a_parquet_export_lands_the_same_columns_as_the_ndjson_one(tmp_path: Path, exports: Path) -> None:
+    events = [page_view_event(), purchase_event()]
+    (exports / "events_20240105.ndjson").write_text(ndjson(events))
+    from_json = _land(tmp_path / "json", exports)
+    (exports / "events_20240105.ndjson").unlink()
+    pq.write_table(pa.Table.from_pylist(events), exports / "events_20240105.parquet")
+    from_parquet = _land(tmp_path / "parquet", exports)
+
+    def comparable(rows: list[dict]) -> list[dict]:
+        return [{k: v for k, v in r.items() if k not in ("event_key", "_batch_id", "_source_ref")} for r in rows]
+
+    for entity in ENTITIES:
+        assert comparable(from_parquet[entity]) == comparable(from_json[entity]), entity
+
+
+def test_a_truncated_export_fails_naming_the_file_line_and_byte_and_lands_nothing(tmp_path: Path, exports: Path) -> None:
+    good = ndjson([page_view_event(), purchase_event()])
+    cut = json.dumps(page_view_event(ts=1704448900000000))[:60]
+    (exports / "events_20240105.ndjson").write_text(good + cut)
+    zone = LandingZone(tmp_path / "landing")
+    batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
+    with pytest.raises(InputFileError) as caught:
+        land_exports(exports, DAY, batches)
+    message = str(caught.value)
+    assert message.startswith("events_20240105.ndjson: parse:truncated: line 3")
+    assert f"byte {len(good.encode())}" in message
+    assert all(not b.parts for b in batches.values())
+
+
+def test_a_window_reads_the_export_of_each_of_its_dates_only(tmp_path: Path, exports: Path) -> None:
+    for day in ("20240104", "20240105", "20240106"):
+        (exports / f"events_{day}.ndjson").write_text(ndjson([page_view_event(event_date=day)]))
+    landed = _land(tmp_path, exports)
+    assert [e["event_date"] for e in landed["ga4_events"]] == ["20240105"]

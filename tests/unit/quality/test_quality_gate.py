@@ -1,0 +1,127 @@
+"""The quality gate: exact quarantine per rule (first rule wins), counts add up, the threshold fails loudly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from narrowcast.landing.zone import LandingZone
+from narrowcast.loading.staging import stage_batch
+from narrowcast.quality.gate import QualityGateFailed, SchemaDriftError, check_batch, enforce_threshold
+from narrowcast.sources.base import Window
+from narrowcast.sources.registry import entity
+
+NOW = datetime(2024, 6, 1, 12, 0)
+WINDOW = Window(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC))
+PAGE = "GET /admin/api/2024-10/orders.json page 1"
+
+
+def _order(order_id: object, **overrides: object) -> dict[str, object]:
+    row = {
+        "id": order_id, "order_number": 1000, "customer_id": 7, "email": f"buyer{order_id}@example.com",
+        "created_at": "2024-05-01T10:00:00Z", "currency": "EUR", "subtotal_price": Decimal("20.00"),
+        "total_discounts": Decimal("0.00"), "total_price": Decimal("24.00"), "test": False,
+    }
+    return row | overrides
+
+
+DIRTY_ORDERS = [
+    _order(1),
+    _order("abc"),  # type:id (also null once typed: the first rule wins)
+    _order(None),  # not_null:id
+    _order(4), _order(4),  # unique:id, both copies
+    _order(5, total_price=Decimal("-5.00"), currency="EURO"),  # non_negative:total_price before iso_currency
+    _order(6, currency="EURO"),  # iso_currency:currency
+    _order(7, created_at="2024-06-02T10:00:00+00:00"),  # not_future:created_at (a day ahead of NOW)
+    _order(8, subtotal_price=Decimal("30.00")),  # line_totals:subtotal_price (lines sum to 20.00)
+    _order(9, subtotal_price=Decimal("18.00"), total_discounts=Decimal("2.00")),  # after discounts: fine
+    _order(10),
+]
+LINES = [
+    {"id": 100 + i, "order_id": i, "sku": "MUG", "quantity": 2, "price": Decimal("10.00"), "total_discount": Decimal("0")}
+    for i in (1, 4, 5, 6, 7, 8, 9, 10)
+]
+EXPECTED = {
+    "type:id": 1,
+    "not_null:id": 1,
+    "unique:id": 2,
+    "non_negative:total_price": 1,
+    "iso_currency:currency": 1,
+    "not_future:created_at": 1,
+    "line_totals:subtotal_price": 1,
+}
+
+
+@pytest.fixture
+def staged(tmp_path: Path):
+    zone = LandingZone(tmp_path / "landing")
+    con = duckdb.connect()
+    orders = zone.new_batch("shopify", "shop_orders", WINDOW)
+    orders.write_records(DIRTY_ORDERS, PAGE)
+    lines = zone.new_batch("shopify", "shop_order_lines", WINDOW)
+    lines.write_records(LINES, PAGE)
+    yield con, stage_batch(con, orders, entity("shop_orders")), stage_batch(con, lines, entity("shop_order_lines"))
+    con.close()
+
+
+@pytest.mark.parametrize(
+    "gx_full_max_rows",
+    [pytest.param(1_000, id="GX validates the whole batch"), pytest.param(0, id="GX validates pre-screened candidates")],
+)
+def test_each_dirty_row_is_quarantined_once_under_its_first_failing_rule(staged, gx_full_max_rows: int) -> None:
+    con, orders, lines = staged
+    result = check_batch(con, orders, lines=lines, now=NOW, gx_full_max_rows=gx_full_max_rows)
+    assert result.rule_counts == EXPECTED
+    assert result.received == len(DIRTY_ORDERS)
+    assert result.quarantined == sum(EXPECTED.values())
+    by_row = dict(zip(result.failures.column("_row").to_pylist(), result.failures.column("rule").to_pylist(), strict=True))
+    assert by_row[5] == "non_negative:total_price"
+    assert sorted(r for r, rule in by_row.items() if rule == "unique:id") == [3, 4]
+
+
+def test_a_batch_over_the_threshold_fails_naming_page_rule_count_and_keys_without_emails(staged) -> None:
+    con, orders, lines = staged
+    result = check_batch(con, orders, lines=lines, now=NOW)
+    with pytest.raises(QualityGateFailed) as caught:
+        enforce_threshold(con, orders, result, threshold=0.05)
+    message = str(caught.value)
+    assert "8 of 11 rows" in message
+    assert f"rule unique:id: 2 row(s) in {PAGE} (sample keys: id=4; id=4)" in message
+    assert "rule iso_currency:currency: 1 row(s)" in message
+    assert "@" not in message
+
+
+def test_a_batch_under_the_threshold_passes_the_gate(staged) -> None:
+    con, orders, lines = staged
+    result = check_batch(con, orders, lines=lines, now=NOW)
+    enforce_threshold(con, orders, result, threshold=0.9)
+
+
+def test_unknown_ga4_event_names_and_future_event_timestamps_are_quarantined(tmp_path: Path) -> None:
+    zone = LandingZone(tmp_path / "landing")
+    batch = zone.new_batch("ga4", "ga4_events", WINDOW)
+    now_us = int((NOW - datetime(1970, 1, 1)).total_seconds() * 1_000_000)
+    base = {"event_date": "20240501", "event_timestamp": now_us - 10**9, "user_pseudo_id": "u1"}
+    batch.write_records(
+        [
+            base | {"event_key": "a", "event_name": "page_view"},
+            base | {"event_key": "b", "event_name": "pageview"},
+            base | {"event_key": "c", "event_name": "purchase", "event_timestamp": now_us + 2 * 3600 * 10**6},
+        ],
+        "events_20240501.ndjson",
+    )
+    con = duckdb.connect()
+    result = check_batch(con, stage_batch(con, batch, entity("ga4_events")), now=NOW)
+    assert result.rule_counts == {"known_event_name:event_name": 1, "not_future:event_timestamp": 1}
+
+
+def test_a_batch_without_a_required_column_is_schema_drift(tmp_path: Path) -> None:
+    batch = LandingZone(tmp_path / "landing").new_batch("shopify", "shop_orders", WINDOW)
+    batch.write_records([{"id": 1, "currency": "EUR"}], PAGE)
+    con = duckdb.connect()
+    with pytest.raises(SchemaDriftError, match=r"schema:missing_column: shop_orders .* created_at, total_price"):
+        check_batch(con, stage_batch(con, batch, entity("shop_orders")), now=NOW)

@@ -1,0 +1,104 @@
+"""Amazon connector against a fake HTTP layer: getOrders filters, NextToken paging, order items, parsing."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+from conftest import FakeSession, fixture, reply
+
+from narrowcast.connections import Connection
+from narrowcast.sources.amazon import AmazonClient, extract
+from narrowcast.sources.amazon.client import marketplace_list
+from narrowcast.sources.base import Window
+
+CONN = Connection("narrowcast_amazon", "https://sellingpartnerapi-eu.amazon.com", password="Atza|secret",
+                  extra={"marketplace_ids": "A1PA6795UKMFR9, A13V1IB3VIYZZH", "seller_id": "A2SELLER"})
+WINDOW = Window(datetime(2024, 3, 1), datetime(2024, 3, 2))
+
+
+def run(session: FakeSession, http) -> list:
+    return list(extract(CONN, WINDOW, client=AmazonClient.from_connection(CONN, **http(session))))
+
+
+def orders_page(*order_ids: str, token: str | None = None, updated: str = "2024-03-01T12:00:00Z") -> dict:
+    template = fixture("amazon_orders_page.json")["payload"]["Orders"][0]
+    orders = [copy.deepcopy(template) | {"AmazonOrderId": oid, "LastUpdateDate": updated} for oid in order_ids]
+    payload: dict = {"Orders": orders}
+    if token:
+        payload["NextToken"] = token
+    return {"payload": payload}
+
+
+def items_page(order_id: str) -> dict:
+    body = fixture("amazon_order_items.json")
+    body["payload"]["AmazonOrderId"] = order_id
+    body["payload"]["OrderItems"][0]["OrderItemId"] = f"item-{order_id}"
+    return body
+
+
+def test_the_first_request_filters_on_last_update_and_marketplaces_with_the_lwa_header(http):
+    session = FakeSession(reply(body={"payload": {"Orders": []}}))
+    pages = run(session, http)
+    sent = session.sent[0]
+    assert sent.url == "https://sellingpartnerapi-eu.amazon.com/orders/v0/orders"
+    assert sent.query == {"MarketplaceIds": "A1PA6795UKMFR9,A13V1IB3VIYZZH", "LastUpdatedAfter":
+                          "2024-03-01T00:00:00Z", "LastUpdatedBefore": "2024-03-02T00:00:00Z",
+                          "MaxResultsPerPage": "100"}
+    assert sent.headers["x-amz-access-token"] == "Atza|secret"
+    assert [(p.entity, p.records) for p in pages] == [("amazon_orders", [])]
+
+
+def test_next_token_pages_carry_only_the_token_and_marketplaces_and_items_are_fetched_per_order(http):
+    session = FakeSession(
+        reply(body=orders_page("A-1", "A-2", token="tok2")), reply(body=items_page("A-1")),
+        reply(body=items_page("A-2")), reply(body=orders_page("A-3")), reply(body=items_page("A-3")),
+    )
+    pages = run(session, http)
+    assert session.sent[3].query == {"MarketplaceIds": "A1PA6795UKMFR9,A13V1IB3VIYZZH", "NextToken": "tok2"}
+    assert [s.path for s in session.sent if "orderItems" in s.path] == [
+        f"/orders/v0/orders/{oid}/orderItems" for oid in ("A-1", "A-2", "A-3")]
+    items = [r["order_item_id"] for p in pages if p.entity == "amazon_order_items" for r in p.records]
+    assert items == ["item-A-1", "item-A-2", "item-A-3"]
+
+
+def test_an_order_updated_exactly_at_the_window_end_is_left_to_the_next_window(http):
+    pages = run(FakeSession(reply(body=orders_page("A-9", updated="2024-03-02T00:00:00Z"))), http)
+    assert [(p.entity, p.records) for p in pages] == [("amazon_orders", [])]
+
+
+def test_orders_and_items_parse_into_the_raw_columns_and_unpriced_orders_have_no_total(http):
+    session = FakeSession(reply(body=fixture("amazon_orders_page.json")),
+                          reply(body=fixture("amazon_order_items.json")), reply(body={"payload": {"OrderItems": []}}))
+    pages = {p.entity: p.records for p in run(session, http)}
+    assert pages["amazon_orders"] == [
+        {"amazon_order_id": "302-3213453-6543210", "purchase_date": datetime(2024, 3, 1, 8, 15, 27),
+         "last_update_date": datetime(2024, 3, 1, 12, 1, 44), "order_status": "Shipped",
+         "marketplace_id": "A1PA6795UKMFR9", "buyer_email": "x7k2m9@marketplace.amazon.de",
+         "order_total": Decimal("64.80"), "currency": "EUR"},
+        {"amazon_order_id": "302-9988776-1122334", "purchase_date": datetime(2024, 3, 1, 9),
+         "last_update_date": datetime(2024, 3, 1, 9, 30), "order_status": "Canceled",
+         "marketplace_id": "A1PA6795UKMFR9", "buyer_email": None, "order_total": None, "currency": None},
+    ]
+    assert pages["amazon_order_items"] == [
+        {"order_item_id": "68828574383266", "amazon_order_id": "302-3213453-6543210", "seller_sku": "SKU-001",
+         "quantity_ordered": 2, "quantity_shipped": 2, "item_price": Decimal("64.80")}]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    pytest.param("A1PA6795UKMFR9", ["A1PA6795UKMFR9"], id="one id"),
+    pytest.param(" A1, A2 ,", ["A1", "A2"], id="a comma-separated string"),
+    pytest.param(["A1", "A2"], ["A1", "A2"], id="a JSON list from the connection extra"),
+])
+def test_marketplace_ids_come_as_a_list_or_a_comma_separated_string(value, expected):
+    assert marketplace_list(value) == expected
+
+
+def test_a_window_ending_less_than_two_minutes_ago_is_refused_before_any_request(http):
+    session = FakeSession()
+    with pytest.raises(ValueError, match="less than 2 minutes before now"):
+        list(extract(CONN, WINDOW, client=AmazonClient.from_connection(CONN, **http(session)),
+                     now=datetime(2024, 3, 2, 0, 1)))
+    assert session.sent == []

@@ -1,0 +1,57 @@
+"""The package is plain Python: it imports without Airflow and never imports the sandbox in production code."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "include" / "narrowcast"
+
+
+def test_importing_the_package_does_not_import_airflow():
+    code = (
+        "import sys, importlib, pkgutil, narrowcast\n"
+        "skip = ('narrowcast.sandbox', 'narrowcast.dashboard', 'narrowcast.datagen')\n"
+        "for m in pkgutil.walk_packages(narrowcast.__path__, 'narrowcast.'):\n"
+        "    if not m.name.startswith(skip) and not m.name.endswith('__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "assert 'airflow' not in sys.modules, [k for k in sys.modules if k.startswith('airflow')][:5]\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(ROOT / "include"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("ok")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_production_code_never_imports_the_sandbox():
+    # Local tooling (demo runner, CLI) may start the sandbox; the pipeline's code paths may not.
+    tooling = {"demo.py", "cli.py"}
+    offenders = []
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] in ("sandbox", "datagen") or rel.name in tooling:
+            continue
+        if any(n == "narrowcast.sandbox" or n.startswith("narrowcast.sandbox.") for n in _imports(path)):
+            offenders.append(str(rel))
+    assert offenders == []
+
+
+def test_nothing_in_the_package_imports_airflow():
+    offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                 if any(n == "airflow" or n.startswith("airflow.") for n in _imports(p))]
+    assert offenders == []
