@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 import requests
-from conftest import GOOGLE_CUSTOMER, META_ACCOUNT
+from tiny_world import GOOGLE_CUSTOMER, META_ACCOUNT
 
 from narrowcast.sandbox.emulators.google_ads import QueryError, parse_query
 from narrowcast.sandbox.framework import SANDBOX_TOKEN

@@ -10,7 +10,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import requests
-from conftest import GOOGLE_CUSTOMER, META_ACCOUNT, WORLD_DAYS, WORLD_START, sandbox_connection
+from tiny_world import GOOGLE_CUSTOMER, META_ACCOUNT, WORLD_DAYS, WORLD_START, sandbox_connection
 
 from narrowcast.http import RetryPolicy
 from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify

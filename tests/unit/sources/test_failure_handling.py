@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import FakeSession, fixture, reply
+from fake_http import FakeSession, fixture, reply
 
 from narrowcast.connections import Connection
 from narrowcast.http import FatalApiError, HttpClient, RetriableApiError

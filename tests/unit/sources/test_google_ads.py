@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from conftest import FakeSession, fixture, reply
+from fake_http import FakeSession, fixture, reply
 
 from narrowcast.connections import Connection
 from narrowcast.sources.base import Window

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from conftest import FakeSession, fixture, reply
+from fake_http import FakeSession, fixture, reply
 
 from narrowcast.connections import Connection
 from narrowcast.sources.base import Window
