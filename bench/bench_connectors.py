@@ -7,8 +7,13 @@ Prints, per connector: rows, HTTP requests, seconds, rows/s; plus sandbox start-
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,11 +22,25 @@ import pyarrow.parquet as pq
 from narrowcast.connections import Connection
 from narrowcast.datagen import generate
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
-from narrowcast.sandbox.server import SandboxServer
+from narrowcast.sandbox.server import free_port, wait_until_up
 from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
 from narrowcast.sources.base import Window
 
-EMULATORS = ["shopify", "meta_insights", "google_ads_reporting", "ebay_fulfillment", "amazon_orders"]
+
+@contextlib.contextmanager
+def sandbox_process(world: Path) -> Iterator[str]:
+    """The sandbox in its own process, as in the demo (in a thread it would share the client's GIL)."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "include")}
+    server = subprocess.Popen([sys.executable, "-m", "narrowcast.sandbox.server", "--port", str(port),
+                               "--world", str(world)], env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(url, timeout=120)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def first_value(world: Path, table: str, column: str) -> str:
@@ -56,9 +75,9 @@ def world_count(world: Path, entity: str) -> int | None:
     return len({tuple(r.values()) for r in rows})
 
 
-def connectors(server: SandboxServer, world: Path) -> list[tuple[str, object, type, Connection]]:
+def connectors(sandbox_url: str, world: Path) -> list[tuple[str, object, type, Connection]]:
     def conn(prefix: str, conn_id: str, **extra: object) -> Connection:
-        return Connection(conn_id, f"{server.url}/{prefix}", password=SANDBOX_TOKEN, extra=extra)
+        return Connection(conn_id, f"{sandbox_url}/{prefix}", password=SANDBOX_TOKEN, extra=extra)
 
     return [
         ("shopify", shopify, shopify.ShopifyClient, conn("shopify", "narrowcast_shopify")),
@@ -91,11 +110,11 @@ def main() -> None:
             print(f"generated world: {args.customers} customers, {args.days} days "
                   f"in {time.perf_counter() - began:.1f}s")
         began = time.perf_counter()
-        with SandboxServer(world, only=EMULATORS) as server:
+        with sandbox_process(world) as sandbox_url:
             print(f"sandbox up (world loaded) in {time.perf_counter() - began:.1f}s")
             window = Window(datetime(2000, 1, 1), datetime.now(UTC).replace(tzinfo=None) - timedelta(minutes=5))
             print(f"{'connector':<11} {'rows':>9} {'requests':>9} {'seconds':>8} {'rows/s':>9}  per entity")
-            for name, module, client_cls, conn in connectors(server, world):
+            for name, module, client_cls, conn in connectors(sandbox_url, world):
                 client = client_cls.from_connection(conn)
                 counts: dict[str, int] = {}
                 began = time.perf_counter()

@@ -34,6 +34,7 @@ from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
 from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold
 from narrowcast.sources.base import Page, Window
+from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.registry import SourceSpec
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import connect
@@ -104,7 +105,7 @@ def run_source(
         with connect(target) as con:
             ensure_meta_tables(con)
             landed = land_inbox(con, paths.inbox, zone, window)
-            report.errors += [f"{f.path.name}: {f.error}" for f in landed if f.error]
+            report.errors += [f.error for f in landed if f.error]
             for item in landed:
                 if item.batch is not None:
                     ok = _check_and_load(con, spec, [item.batch], wide, limit, now, report)
@@ -113,7 +114,14 @@ def run_source(
     else:
         batches = {e.name: zone.new_batch(source, e.name, window) for e in spec.entities}
         if spec.kind == "ga4":
-            spec.load_extractor()(paths.ga4_exports, wide, batches)
+            try:
+                spec.load_extractor()(paths.ga4_exports, wide, batches)
+            except InputFileError as exc:  # checked before anything landed: record the empty batches as failed
+                with connect(target) as con:
+                    for batch in batches.values():
+                        staged = stage_batch(con, batch, spec.entity(batch.entity))
+                        load_batch(con, staged, EMPTY_FAILURES, status="failed", error=str(exc))
+                raise ExtractFailed(f"{source} {window.start.isoformat()}..{window.end.isoformat()}: {exc}") from exc
         else:
             run = extractor or spec.load_extractor()
             _land_pages(spec, run(conn, wide), batches)

@@ -40,7 +40,7 @@ def test_incremental_run_with_late_events_equals_full_refresh(tmp_path: Path, db
     run_dbt(["run", *SELECT], warehouse=incremental, target_path=dbt_target_path)
     # AND a second warehouse with all events is built from scratch
     full = fixture.build(tmp_path / "full.duckdb")
-    run_dbt(["run", *SELECT, "--full-refresh"], warehouse=full, target_path=dbt_target_path)
+    run_dbt(["build", *SELECT, "--full-refresh"], warehouse=full, target_path=dbt_target_path)
     # THEN both hold exactly the same sessions
     pd.testing.assert_frame_equal(_sessions(incremental), _sessions(full))
     assert len(_sessions(full)) == 12

@@ -133,6 +133,8 @@ def airflow_standalone(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFac
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "PYTHONPATH": os.pathsep.join([str(REPO / "include"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         "NARROWCAST_DATA_DIR": str(demo_data_dir),
+        # standalone starts its components as `airflow ...` found on PATH: use this interpreter's.
+        "PATH": os.pathsep.join([str(Path(_airflow_executable()).parent), os.environ.get("PATH", "")]),
         "NO_PROXY": "*",
         "SCARF_NO_ANALYTICS": "true",
         "DO_NOT_TRACK": "1",

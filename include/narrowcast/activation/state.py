@@ -141,14 +141,15 @@ def batch_numbers(con: duckdb.DuckDBPyConnection, kind: str) -> int:
 
 
 def fetch_batch(con: duckdb.DuckDBPyConnection, kind: str, batch_no: int) -> list[tuple[str, str, str, str | None]]:
+    # The plan is stored ordered by (kind, batch_no): zone maps make this a range read, not a scan.
     return con.execute(
         f"select record_key, op, payload, previous from {PLAN_TABLE} where kind = ? and batch_no = ? order by record_key",
         [kind, batch_no],
     ).fetchall()
 
 
-def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str,
-                   results: list[tuple[str, str, str | None]]) -> None:
+def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, kind: str, batch_no: int,
+                   results: list[tuple[str, str, str | None]], *, open_rejections: bool = True) -> None:
     """Advance state for accepted rows and log the others, in one transaction (one commit per batch)."""
     table = pa.table({
         "record_key": pa.array([r[0] for r in results], pa.string()),
@@ -158,41 +159,54 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str,
     con.register("batch_results", table)
     try:
         con.execute("begin transaction")
-        params = {"sync_id": spec.id}
+        con.execute(
+            f"""create or replace temp table batch_outcome as
+                select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason
+                from (select * from {PLAN_TABLE} where kind = $kind and batch_no = $batch_no) p
+                join batch_results r using (record_key)""",
+            {"kind": kind, "batch_no": batch_no},
+        )
+        # Adds have no state row yet (else they would not be adds), so only changes and removes delete.
         con.execute(
             """delete from activation.sync_state
-               where sync_id = $sync_id
-                 and record_key in (select record_key from batch_results where outcome = 'accepted')""",
-            params,
+               where sync_id = $sync_id and record_key in (
+                   select record_key from batch_outcome where outcome = 'accepted' and op <> 'add')""",
+            {"sync_id": spec.id},
         )
         con.execute(
-            f"""insert into activation.sync_state
-                select $sync_id, p.record_key, p.payload_hash, p.stored, now()::timestamp
-                from batch_results r join {PLAN_TABLE} p using (record_key)
-                where r.outcome = 'accepted' and p.op <> 'remove'""",
-            params,
+            """insert into activation.sync_state
+               select $sync_id, record_key, payload_hash, stored, now()::timestamp
+               from batch_outcome where outcome = 'accepted' and op <> 'remove'""",
+            {"sync_id": spec.id},
         )
-        con.execute(
-            """update activation.sync_rejections set resolved_at = now()::timestamp
-               where sync_id = $sync_id and resolved_at is null
-                 and record_key in (select record_key from batch_results where outcome = 'accepted')""",
-            params,
-        )
-        con.execute(
-            f"""insert into activation.sync_rejections
-                  (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
-                select $run_id, $sync_id, p.record_key, p.op, r.reason,
-                       coalesce(p.payload_hash, sha256(p.payload)), now()::timestamp, null, r.outcome
-                from batch_results r join {PLAN_TABLE} p using (record_key)
-                where r.outcome in ('rejected', 'skipped')""",
-            {**params, "run_id": run_id},
-        )
+        if open_rejections:
+            con.execute(
+                """update activation.sync_rejections set resolved_at = now()::timestamp
+                   where sync_id = $sync_id and resolved_at is null
+                     and record_key in (select record_key from batch_outcome where outcome = 'accepted')""",
+                {"sync_id": spec.id},
+            )
+        if any(r[1] != "accepted" for r in results):
+            con.execute(
+                """insert into activation.sync_rejections
+                      (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
+                   select $run_id, $sync_id, record_key, op, reason, coalesce(payload_hash, sha256(payload)),
+                          now()::timestamp, null, outcome
+                   from batch_outcome where outcome in ('rejected', 'skipped')""",
+                {"sync_id": spec.id, "run_id": run_id},
+            )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     finally:
         con.unregister("batch_results")
+
+
+def has_open_rejections(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> bool:
+    row = con.execute("select count(*) from activation.sync_rejections where sync_id = ? and resolved_at is null",
+                      [spec.id]).fetchone()
+    return bool(row and row[0])
 
 
 def write_run(con: duckdb.DuckDBPyConnection, report: SyncReport, *, finished: bool) -> None:

@@ -8,6 +8,8 @@ The orders-export key is composite, so its duplicate rule is ``unique:order_id,l
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -107,27 +109,30 @@ def corrupt_inbox(rng: np.random.Generator, files: dict[str, pa.Table], catalog:
 
 
 class Ga4Defects:
-    """Per-day hook for the GA4 writer: unknown event names, future timestamps and null user_pseudo_id on
-    page_view rows; after writing, :meth:`finish` cuts the last line of one file mid-JSON."""
+    """Hook for the GA4 writer, called per chunk of a day's events: unknown event names, future timestamps and
+    null user_pseudo_id on page_view rows; after writing, :meth:`finish` cuts one file's last line mid-JSON."""
 
     def __init__(self, seed: int, start: date, days: int) -> None:
         self.seed = seed
         self.start = start
         self.truncated_day = start + timedelta(days=days // 2)
-        self.entries: list[Entry] = []
+        self.counts: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()  # days are written by two threads
 
     def __call__(self, day: date, table: pa.Table) -> pa.Table:
         n = table.num_rows
-        rng = np.random.default_rng([self.seed, 103, (day - self.start).days])
+        if n < 2:
+            return table
+        first_ts = int(table.column("event_timestamp")[0].as_py())
+        rng = np.random.default_rng([self.seed, 103, (day - self.start).days, first_ts])
         names = table.column("event_name").to_numpy(zero_copy_only=False)
-        # Never the last row: it may be the one truncated, and a row must break one rule only.
+        # Never a chunk's last row: it may be the file's last line, the one truncated (one rule per row).
         pool = np.flatnonzero(names[:-1] == "page_view")
         k = min(_share(n, 0.004), len(pool) // 3)
         if k == 0:
             return table
         chosen = rng.choice(pool, 3 * k, replace=False)
         bad_name, future, no_user = (chosen[i * k:(i + 1) * k] for i in range(3))
-        where = event_file_name(day)
 
         def mask(rows: np.ndarray) -> pa.Array:
             m = np.zeros(n, dtype=bool)
@@ -143,15 +148,16 @@ class Ga4Defects:
         uid = table.column("user_pseudo_id")
         table = table.set_column(table.schema.get_field_index("user_pseudo_id"), "user_pseudo_id",
                                  pc.if_else(mask(no_user), pa.nulls(n, pa.string()), uid))
-        self.entries += [_entry("ga4_events", "known_event_name:event_name", k, where),
-                         _entry("ga4_events", "not_future:event_timestamp", k, where),
-                         _entry("ga4_events", "not_null:user_pseudo_id", k, where)]
+        where = event_file_name(day)
+        with self._lock:
+            for rule in ("known_event_name:event_name", "not_future:event_timestamp", "not_null:user_pseudo_id"):
+                self.counts[where, rule] += k
         return table
 
     def finish(self, ga4_dir: Path) -> list[Entry]:
         path = ga4_dir / event_file_name(self.truncated_day)
-        data = path.read_bytes()
-        body = data.rstrip(b"\n")
+        body = path.read_bytes().rstrip(b"\n")
         last_start = body.rfind(b"\n") + 1
         path.write_bytes(body[: last_start + (len(body) - last_start) // 2])
-        return [*self.entries, _entry("ga4_events", "parse:truncated", 1, path.name)]
+        entries = [_entry("ga4_events", rule, count, where) for (where, rule), count in sorted(self.counts.items())]
+        return [*entries, _entry("ga4_events", "parse:truncated", 1, path.name)]

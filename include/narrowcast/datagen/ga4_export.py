@@ -1,13 +1,16 @@
 """GA4 BigQuery-export files (``events_YYYYMMDD.ndjson``), one per event date, built a day at a time.
 
-Events are assembled as Arrow arrays (nested ``event_params``/``items``/``ecommerce`` included) and serialised
-by the vectorised :mod:`narrowcast.datagen.ndjson` writer. Memory stays bounded by one day of events plus the few
-events of sessions that cross midnight.
+Nested parts (``event_params``, ``items``, ``ecommerce``, ``geo``, ``device``, traffic sources) are rendered to
+JSON text with Arrow string kernels, mostly by rendering a small vocabulary once (places, products, sources) and
+taking from it per event; :mod:`narrowcast.datagen.ndjson` writes the lines. Memory stays bounded by one day of
+events plus the few events of sessions that cross midnight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -18,7 +21,7 @@ import pyarrow.compute as pc
 from narrowcast.datagen.catalog import CATEGORIES, Catalog
 from narrowcast.datagen.customers import Customers
 from narrowcast.datagen.geography import COUNTRIES, places
-from narrowcast.datagen.ndjson import write_ndjson
+from narrowcast.datagen.ndjson import RAW_JSON, append_ndjson, json_double, json_string, to_json_text
 from narrowcast.datagen.sessions import DEVICES, Sessions, pseudo_ids
 from narrowcast.datagen.traffic import DIRECT, PAID_SEARCH, TrafficSource
 from narrowcast.datagen.web_orders import ORDER_ID_BASE, WebOrders
@@ -29,10 +32,10 @@ KNOWN_EVENT_NAMES = ("first_visit", "session_start", "page_view", "view_item", "
                      "purchase")
 FIRST_VISIT, SESSION_START, PAGE_VIEW, VIEW_ITEM, ADD_TO_CART, BEGIN_CHECKOUT, PURCHASE = range(7)
 _JITTER_US = 900_000
+# Longer than any session (at most 9 events, < 240 s apart): how far back a day looks for sessions spilling in.
+_MAX_SESSION_SECONDS = 7200
+SESSIONS_PER_CHUNK = 10_000
 
-_PARAM_VALUE = pa.struct([("string_value", pa.string()), ("int_value", pa.int64()),
-                          ("float_value", pa.float64()), ("double_value", pa.float64())])
-_PARAM = pa.struct([("key", pa.string()), ("value", _PARAM_VALUE)])
 
 DayHook = Callable[[date, pa.Table], pa.Table]
 
@@ -45,41 +48,109 @@ def write_ga4_exports(out_dir: Path, seed: int, s: Sessions, customers: Customer
                       catalog: Catalog, sources: list[TrafficSource], start: date, days: int,
                       hook: DayHook | None = None,
                       progress: Callable[[str], None] | None = None) -> dict[date, int]:
-    """Write one NDJSON file per day; ``hook`` may alter a day's table before it is written. Rows per day."""
+    """Write one NDJSON file per day; ``hook`` may alter a day's table before it is written. Rows per day.
+
+    Days are independent (per-event values come from a seeded hash, not a shared stream), so two worker threads
+    build and write them in parallel: Arrow's kernels release the GIL.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    total = 0
+    vocab = _Vocab.build(catalog, sources)
+    start_s = int((np.datetime64(start, "s") - np.datetime64(0, "s")).astype(np.int64))
+
+    def one_day(d: int) -> tuple[date, int]:
+        day = start + timedelta(days=d)
+        day_start_s = start_s + d * 86400
+        lo = int(np.searchsorted(s.start, day_start_s - _MAX_SESSION_SECONDS, side="left"))
+        hi = int(np.searchsorted(s.start, day_start_s + 86400, side="left"))
+        written = 0
+        with (out_dir / event_file_name(day)).open("wb") as fh:
+            # Sessions in chunks keep memory bounded; events stay grouped by session, sessions by start time.
+            for chunk_lo in range(lo, hi, SESSIONS_PER_CHUNK):
+                chunk_hi = min(chunk_lo + SESSIONS_PER_CHUNK, hi)
+                table = _events(seed, s, chunk_lo, chunk_hi, customers, orders, catalog, sources, vocab)
+                ts = table.column("event_timestamp").to_numpy()
+                today = (ts >= day_start_s * 1_000_000) & (ts < (day_start_s + 86400) * 1_000_000)
+                table = table.filter(pa.array(today))
+                if hook is not None:
+                    table = hook(day, table)
+                written += append_ndjson(table, fh)
+        return day, written
+
     rows: dict[date, int] = {}
-    for day, table in _days(seed, s, customers, orders, catalog, sources, start, days):
-        if hook is not None:
-            table = hook(day, table)
-        rows[day] = write_ndjson(table, out_dir / event_file_name(day))
-        total += rows[day]
-        if progress is not None and (day - start).days % 7 == 6:
-            progress(f"ga4: wrote {total:,} events up to {day:%Y-%m-%d}")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for day, count in pool.map(one_day, range(days)):
+            rows[day] = count
+            if progress is not None and (day - start).days % 7 == 6:
+                progress(f"ga4: wrote {sum(rows.values()):,} events up to {day:%Y-%m-%d}")
     return rows
 
 
-def _days(seed: int, s: Sessions, customers: Customers, orders: WebOrders, catalog: Catalog,
-          sources: list[TrafficSource], start: date, days: int) -> Iterator[tuple[date, pa.Table]]:
-    start_s = int((np.datetime64(start, "s") - np.datetime64(0, "s")).astype(np.int64))
-    carry: pa.Table | None = None
-    for d in range(days):
-        lo, hi = int(s.day_offsets[d]), int(s.day_offsets[d + 1])
-        rng = np.random.default_rng([seed, 7, d])
-        table = _events(rng, s, lo, hi, customers, orders, catalog, sources)
-        if carry is not None and carry.num_rows:
-            table = pa.concat_tables([carry, table])
-        ts = table.column("event_timestamp").to_numpy()
-        day_end_us = (start_s + (d + 1) * 86400) * 1_000_000
-        today = ts < day_end_us
-        carry = table.filter(pa.array(~today))
-        table = table.filter(pa.array(today))
-        order = np.argsort(table.column("event_timestamp").to_numpy(), kind="stable")
-        yield start + timedelta(days=d), table.take(pa.array(order))
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a well-spread 64-bit hash, so per-event values need no shared random stream."""
+    x = x.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
 
 
-def _events(rng: np.random.Generator, s: Sessions, lo: int, hi: int, customers: Customers, orders: WebOrders,
-            catalog: Catalog, sources: list[TrafficSource]) -> pa.Table:
+def _raw(arrays: dict[str, pa.Array]) -> pa.Table:
+    """A table whose text columns named in ``_RAW_COLUMNS`` are JSON to be written verbatim."""
+    fields = [pa.field(name, arr.type, metadata=RAW_JSON if name in _RAW_COLUMNS else None)
+              for name, arr in arrays.items()]
+    return pa.Table.from_arrays(list(arrays.values()), schema=pa.schema(fields))
+
+
+_RAW_COLUMNS = {"event_params", "device", "geo", "traffic_source", "ecommerce", "items", "collected_traffic_source"}
+_DEVICE_OS = (("Windows", "Chrome"), ("Macintosh", "Safari"), ("iOS", "Safari"), ("Android", "Chrome"))
+
+
+@dataclass(frozen=True)
+class _Vocab:
+    """JSON text rendered once per run for everything that comes from a small vocabulary."""
+
+    geo: pa.Array  # per place
+    device: pa.Array  # per device × 4 + os
+    traffic_source: pa.Array  # per source
+    collected: pa.Array  # per source, complete (no gclid)
+    collected_head: pa.Array  # per source, open before the gclid value
+    landing_query: pa.Array  # per source
+    item_head: pa.Array  # per product, open before the quantity
+    urls: pa.Array  # checkout, thank-you, per category collection, per product page
+    url_collection_base: int
+    url_product_base: int
+    price_cents: np.ndarray  # per product
+
+    @staticmethod
+    def build(catalog: Catalog, sources: list[TrafficSource]) -> _Vocab:
+        all_places = places()
+        geo = to_json_text(pa.array([{"continent": "Europe", "country": COUNTRIES[pl.country].name,
+                                      "region": pl.region, "city": pl.city} for pl in all_places]))
+        device = to_json_text(pa.array([{"category": d, "operating_system": o, "browser": b}
+                                        for d in DEVICES for o, b in _DEVICE_OS]))
+        traffic = to_json_text(pa.array([{"name": t.campaign, "medium": t.medium, "source": t.source}
+                                         for t in sources]))
+        collected_rows = [{"manual_campaign_id": t.campaign_id, "manual_campaign_name": t.campaign,
+                           "manual_source": t.source, "manual_medium": t.medium} for t in sources]
+        collected = to_json_text(pa.array(collected_rows))
+        collected_head = pc.binary_join_element_wise(pc.utf8_slice_codeunits(collected, 0, -1), ',"gclid":', "")
+        products = pa.array([{"item_id": sku, "item_name": title, "item_brand": brand,
+                              "item_category": CATEGORIES[cat][0], "price": price / 100.0}
+                             for sku, title, brand, cat, price in zip(catalog.sku, catalog.title, catalog.brand,
+                                                                      catalog.category, catalog.price_cents,
+                                                                      strict=True)])
+        item_head = pc.binary_join_element_wise(pc.utf8_slice_codeunits(to_json_text(products), 0, -1),
+                                                ',"quantity":', "")
+        urls = [f"{SITE}/checkout", f"{SITE}/checkout/thank-you"]
+        urls += [f"{SITE}/collections/{c[1].lower()}" for c in CATEGORIES]
+        urls += [f"{SITE}/products/{sku.lower()}" for sku in catalog.sku]
+        return _Vocab(geo, device, traffic, collected, collected_head,
+                      pa.array([t.landing_query for t in sources], pa.string()), item_head,
+                      pa.array(urls, pa.string()), 2, 2 + len(CATEGORIES), catalog.price_cents)
+
+
+def _events(seed: int, s: Sessions, lo: int, hi: int, customers: Customers, orders: WebOrders,
+            catalog: Catalog, sources: list[TrafficSource], vocab: _Vocab) -> pa.Table:
     sess = np.arange(lo, hi)
     k = len(sess)
     counts = s.event_count()[sess]
@@ -93,109 +164,71 @@ def _events(rng: np.random.Generator, s: Sessions, lo: int, hi: int, customers: 
     step = p - (1 + extra[ev])
     kind = np.where(p < 0, FIRST_VISIT, np.where(p == 0, SESSION_START,
                     np.where(step <= 0, PAGE_VIEW, PAGE_VIEW + step)))
-    pace = s.pace[sess]
     start = s.start[sess]
-    jitter = np.where(kind == PURCHASE, 0, rng.integers(0, _JITTER_US, n))
-    ts_us = (start[ev] + np.maximum(p, 0) * pace[ev]) * 1_000_000 + jitter
-    order = s.order[sess]
-    ev_order = order[ev]
+    salt = _mix(np.array([seed], dtype=np.uint64))[0]
+    event_hash = _mix((sess[ev].astype(np.uint64) << np.uint64(5)) + pos.astype(np.uint64) + salt)
+    jitter = np.where(kind == PURCHASE, 0, (event_hash % np.uint64(_JITTER_US)).astype(np.int64))
+    ts_us = (start[ev] + np.maximum(p, 0) * s.pace[sess][ev]) * 1_000_000 + jitter
+    ev_order = s.order[sess][ev]
     focus = s.focus_product[sess]
+    session_idx = pa.array(ev)
 
     src = s.source[sess]
     channel = np.array([t.channel for t in sources])[src]
+    paid_search = channel == PAID_SEARCH
     gclid = pc.binary_join_element_wise(
         "Cj0KCQjw", pa.array((sess.astype(np.uint64) * np.uint64(11400714819323198485)) >> np.uint64(12)
                              ).cast(pa.string()), "")
-    gclid = pc.if_else(pa.array(channel == PAID_SEARCH), gclid, pa.nulls(k, pa.string()))
-    landing = pc.binary_join_element_wise(SITE + "/", pa.array([t.landing_query for t in sources]).take(pa.array(src)),
-                                          pc.fill_null(gclid, ""), "")
-    session_idx = pa.array(ev)
-    product_urls = pa.array([f"{SITE}/products/{sku.lower()}" for sku in catalog.sku])
-    collection_urls = pa.array([f"{SITE}/collections/{c[1].lower()}" for c in CATEGORIES])
-    ev_focus = pa.array(focus[ev])
-    page_location = pc.choose(
-        pa.array(np.select([p <= 1, kind == PAGE_VIEW, kind <= ADD_TO_CART, kind == BEGIN_CHECKOUT],
-                           [0, 1, 2, 3], 4).astype(np.int8)),
-        landing.take(session_idx),
-        collection_urls.take(pa.array(catalog.category[focus[ev]])),
-        product_urls.take(ev_focus),
-        pa.array(np.full(n, f"{SITE}/checkout", dtype=object), pa.string()),
-        pa.array(np.full(n, f"{SITE}/checkout/thank-you", dtype=object), pa.string()),
-    )
-    page_title = pc.choose(
-        pa.array(np.select([p <= 1, kind == PAGE_VIEW, kind <= ADD_TO_CART, kind == BEGIN_CHECKOUT],
-                           [0, 1, 2, 3], 4).astype(np.int8)),
-        pa.array(np.full(n, "Narrowcast Coffee", dtype=object), pa.string()),
-        pa.array([c[0] for c in CATEGORIES]).take(pa.array(catalog.category[focus[ev]])),
-        pa.array(catalog.title, pa.string()).take(ev_focus),
-        pa.array(np.full(n, "Checkout", dtype=object), pa.string()),
-        pa.array(np.full(n, "Thank you", dtype=object), pa.string()),
-    )
+    gclid = pc.if_else(pa.array(paid_search), gclid, "")
+    src_idx = pa.array(src)
+    landing = pc.binary_join_element_wise(SITE + "/", vocab.landing_query.take(src_idx), gclid, "")
+    # One URL vocabulary for the day: the fixed pages, then this day's landing URLs (one per session).
+    urls = pa.concat_arrays([vocab.urls, landing])
+    url_code = np.select(
+        [p <= 1, kind == PAGE_VIEW, kind <= ADD_TO_CART, kind == BEGIN_CHECKOUT],
+        [len(vocab.urls) + ev, vocab.url_collection_base + catalog.category[focus[ev]],
+         vocab.url_product_base + focus[ev], 0], 1)
+    page_location = urls.take(pa.array(url_code))
 
-    items, item_value = _items(ev, kind, ev_order, focus, orders, catalog)
-    params = _params(n, ev, kind, p, s.start[sess], s.number[sess], page_location, page_title, ev_order,
-                     orders, item_value, rng)
-    ecommerce = _ecommerce(kind, ev_order, orders)
-
-    visitors = pseudo_ids(s.visitor[sess], s.first_touch[sess])
+    items, item_value = _items(ev, kind, ev_order, focus, orders, vocab)
+    params = _params(n, ev, kind, s.start[sess], s.number[sess], page_location, ev_order, orders, item_value,
+                     event_hash)
+    collected = pc.if_else(pa.array(paid_search),
+                           pc.binary_join_element_wise(vocab.collected_head.take(src_idx), '"', gclid, '"}', ""),
+                           vocab.collected.take(src_idx))
+    collected = pc.if_else(pa.array(channel == DIRECT), pa.scalar(None, pa.string()), collected)
     cust = s.customer[sess]
     user_id = pa.array(customers.customer_id[np.maximum(cust, 0)]).cast(pa.string())
-    user_id = pc.if_else(pa.array(s.logged_in[sess]), user_id, pa.nulls(k, pa.string()))
-    first_src = s.first_source[sess]
-    traffic_source = pa.StructArray.from_arrays(
-        [_vocab([t.campaign for t in sources], first_src), _vocab([t.medium for t in sources], first_src),
-         _vocab([t.source for t in sources], first_src)], names=["name", "medium", "source"])
-    camp_ids = [t.campaign_id for t in sources]
-    collected = pa.StructArray.from_arrays(
-        [pa.array(camp_ids, pa.string()).take(pa.array(src)), _vocab([t.campaign for t in sources], src),
-         _vocab([t.source for t in sources], src), _vocab([t.medium for t in sources], src), gclid],
-        names=["manual_campaign_id", "manual_campaign_name", "manual_source", "manual_medium", "gclid"],
-        mask=pa.array(channel == DIRECT))
-    all_places = places()
-    place = s.place[sess]
-    geo = pa.StructArray.from_arrays(
-        [pa.array(np.full(k, "Europe", dtype=object), pa.string()),
-         _vocab([COUNTRIES[pl.country].name for pl in all_places], place),
-         _vocab([pl.region for pl in all_places], place), _vocab([pl.city for pl in all_places], place)],
-        names=["continent", "country", "region", "city"])
-    dev = s.device[sess]
+    user_id = pc.if_else(pa.array(s.logged_in[sess]), user_id, pa.scalar(None, pa.string()))
     apple = (s.visitor[sess] % 3) == 0
-    os_code = np.where(dev == 0, np.where(apple, 1, 0), np.where(apple, 2, 3))
-    device = pa.StructArray.from_arrays(
-        [_vocab(list(DEVICES), dev), _vocab(["Windows", "Macintosh", "iOS", "Android"], os_code),
-         _vocab(["Chrome", "Safari", "Safari", "Chrome"], os_code)],
-        names=["category", "operating_system", "browser"])
-
+    dev = s.device[sess]
+    device_code = dev * 4 + np.where(dev == 0, np.where(apple, 1, 0), np.where(apple, 2, 3))
     event_date = pa.array((ts_us // 86_400_000_000).astype(np.int32), pa.date32())
-    return pa.table({
+    return _raw({
         "event_date": pc.strftime(event_date.cast(pa.timestamp("s")), format="%Y%m%d"),
         "event_timestamp": pa.array(ts_us),
-        "event_name": _vocab(list(KNOWN_EVENT_NAMES), kind),
+        "event_name": pa.array(list(KNOWN_EVENT_NAMES), pa.string()).take(pa.array(kind)),
         "event_params": params,
         "user_id": user_id.take(session_idx),
-        "user_pseudo_id": visitors.take(session_idx),
+        "user_pseudo_id": pseudo_ids(s.visitor[sess], s.first_touch[sess]).take(session_idx),
         "user_first_touch_timestamp": pa.array(s.first_touch[sess][ev] * 1_000_000),
-        "device": device.take(session_idx),
-        "geo": geo.take(session_idx),
-        "traffic_source": traffic_source.take(session_idx),
+        "device": vocab.device.take(pa.array(device_code[ev])),
+        "geo": vocab.geo.take(pa.array(s.place[sess][ev])),
+        "traffic_source": vocab.traffic_source.take(pa.array(s.first_source[sess][ev])),
         "stream_id": pa.array(np.full(n, STREAM_ID, dtype=object), pa.string()),
         "platform": pa.array(np.full(n, "WEB", dtype=object), pa.string()),
-        "ecommerce": ecommerce,
+        "ecommerce": _ecommerce(kind, ev_order, orders),
         "items": items,
         "collected_traffic_source": collected.take(session_idx),
     })
 
 
-def _vocab(labels: list[str], codes: np.ndarray) -> pa.Array:
-    return pa.array(labels, pa.string()).take(pa.array(np.asarray(codes, dtype=np.int64)))
-
-
 def _items(ev: np.ndarray, kind: np.ndarray, ev_order: np.ndarray, focus: np.ndarray, orders: WebOrders,
-           catalog: Catalog) -> tuple[pa.Array, np.ndarray]:
+           vocab: _Vocab) -> tuple[pa.Array, np.ndarray]:
     """Items per event: view_item → the focus product; cart/checkout/purchase → the order's lines (or focus)."""
     n = len(kind)
     with_order = (ev_order >= 0) & (kind >= ADD_TO_CART)
-    single = ((kind == VIEW_ITEM) | ((kind >= ADD_TO_CART) & (ev_order < 0)))
+    single = (kind == VIEW_ITEM) | ((kind >= ADD_TO_CART) & (ev_order < 0))
     s_ev = np.flatnonzero(single)
     o_ev = np.flatnonzero(with_order)
     o_ord = ev_order[o_ev]
@@ -209,69 +242,64 @@ def _items(ev: np.ndarray, kind: np.ndarray, ev_order: np.ndarray, focus: np.nda
     item_pos = np.concatenate([np.zeros(len(s_ev), dtype=np.int64), within])
     order = np.lexsort((item_pos, item_ev))
     item_ev, item_product, item_qty = item_ev[order], item_product[order], item_qty[order]
-    price = catalog.price_cents[item_product]
-    counts = np.bincount(item_ev, minlength=n)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    prod = pa.array(item_product)
-    values = pa.StructArray.from_arrays(
-        [pa.array(catalog.sku, pa.string()).take(prod), pa.array(catalog.title, pa.string()).take(prod),
-         pa.array(catalog.brand, pa.string()).take(prod),
-         pa.array([c[0] for c in CATEGORIES]).take(pa.array(catalog.category[item_product])),
-         pa.array(price / 100.0), pa.array(item_qty)],
-        names=["item_id", "item_name", "item_brand", "item_category", "price", "quantity"])
+    texts = pc.binary_join_element_wise(vocab.item_head.take(pa.array(item_product)),
+                                        pa.array(item_qty).cast(pa.string()), "}", "")
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(item_ev, minlength=n))]).astype(np.int32)
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), texts), ",")
+    price = vocab.price_cents[item_product]
     value_cents = np.bincount(item_ev, weights=price * item_qty, minlength=n)
-    return pa.ListArray.from_arrays(pa.array(offsets), values), value_cents
+    return pc.binary_join_element_wise("[", joined, "]", ""), value_cents
 
 
-def _params(n: int, ev: np.ndarray, kind: np.ndarray, p: np.ndarray, session_start: np.ndarray,
-            number: np.ndarray, page_location: pa.Array, page_title: pa.Array, ev_order: np.ndarray,
-            orders: WebOrders, item_value_cents: np.ndarray, rng: np.random.Generator) -> pa.Array:
-    """event_params as GA4 exports them: a list of {key, value{string_value,int_value,float_value,double_value}}."""
+def _params(n: int, ev: np.ndarray, kind: np.ndarray, session_start: np.ndarray, number: np.ndarray,
+            page_location: pa.Array, ev_order: np.ndarray, orders: WebOrders, item_value_cents: np.ndarray,
+            event_hash: np.ndarray) -> pa.Array:
+    """event_params as GA4 exports them: [{"key": ..., "value": {"<type>_value": ...}}, ...]."""
     all_ev = np.arange(n)
     engaged = np.flatnonzero(kind >= PAGE_VIEW)
     valued = np.flatnonzero(kind >= VIEW_ITEM)
     bought = np.flatnonzero(kind == PURCHASE)
     value_cents = np.where(kind == PURCHASE, orders.total_cents[np.maximum(ev_order, 0)], item_value_cents)
-    blocks = [  # (events, key, string values, int values, double values)
-        (all_ev, "ga_session_id", None, session_start[ev], None),
-        (all_ev, "ga_session_number", None, number[ev], None),
-        (all_ev, "page_location", page_location, None, None),
-        (all_ev, "page_title", page_title, None, None),
-        (engaged, "engagement_time_msec", None, rng.integers(800, 60_000, len(engaged)), None),
-        (valued, "currency", pa.array(np.full(len(valued), "EUR", dtype=object), pa.string()), None, None),
-        (valued, "value", None, None, value_cents[valued] / 100.0),
-        (bought, "transaction_id", pa.array(ORDER_ID_BASE + ev_order[bought]).cast(pa.string()), None, None),
+
+    def ints(values: np.ndarray) -> pa.Array:
+        return pa.array(values).cast(pa.string())
+
+    blocks = [  # (events, key, value type, JSON text of the values)
+        (all_ev, "ga_session_id", "int", ints(session_start[ev])),
+        (all_ev, "ga_session_number", "int", ints(number[ev])),
+        (all_ev, "page_location", "string", json_string(page_location)),
+        (engaged, "engagement_time_msec", "int",
+         ints(800 + ((event_hash[engaged] >> np.uint64(20)) % np.uint64(59_200)).astype(np.int64))),
+        (valued, "currency", "string", pa.array(np.full(len(valued), '"EUR"', dtype=object), pa.string())),
+        (valued, "value", "double", json_double(pa.array(value_cents[valued] / 100.0))),
+        (bought, "transaction_id", "string", json_string(ints(ORDER_ID_BASE + ev_order[bought]))),
     ]
-    ev_parts, rank_parts, keys, svals, ivals, dvals = [], [], [], [], [], []
-    for rank, (events, key, sv, iv, dv) in enumerate(blocks):
-        m = len(events)
+    ev_parts, rank_parts, texts = [], [], []
+    for rank, (events, key, kind_name, values) in enumerate(blocks):
         ev_parts.append(events)
-        rank_parts.append(np.full(m, rank))
-        keys.append(pa.array(np.full(m, key, dtype=object), pa.string()))
-        svals.append(sv.take(pa.array(events)) if sv is not None and len(sv) == n else
-                     (sv if sv is not None else pa.nulls(m, pa.string())))
-        ivals.append(pa.array(iv, pa.int64()) if iv is not None else pa.nulls(m, pa.int64()))
-        dvals.append(pa.array(dv, pa.float64()) if dv is not None else pa.nulls(m, pa.float64()))
+        rank_parts.append(np.full(len(events), rank))
+        texts.append(pc.binary_join_element_wise(f'{{"key":"{key}","value":{{"{kind_name}_value":', values,
+                                                 "}}", ""))
     p_ev = np.concatenate(ev_parts)
     order = pa.array(np.lexsort((np.concatenate(rank_parts), p_ev)))
-    value = pa.StructArray.from_arrays(
-        [pa.concat_arrays(svals).take(order), pa.concat_arrays(ivals).take(order),
-         pa.nulls(len(p_ev), pa.float64()), pa.concat_arrays(dvals).take(order)],
-        fields=list(_PARAM_VALUE))
-    flat = pa.StructArray.from_arrays([pa.concat_arrays(keys).take(order), value], fields=list(_PARAM))
+    flat = pa.concat_arrays(texts).take(order)
     offsets = np.concatenate([[0], np.cumsum(np.bincount(p_ev, minlength=n))]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), flat)
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), ",")
+    return pc.binary_join_element_wise("[", joined, "]", "")
 
 
 def _ecommerce(kind: np.ndarray, ev_order: np.ndarray, orders: WebOrders) -> pa.Array:
-    o = np.maximum(ev_order, 0)
-    is_purchase = kind == PURCHASE
-    qty = np.add.reduceat(orders.line_qty, orders.line_offsets[:-1]) if orders.size else np.zeros(0, np.int64)
-    lines = np.diff(orders.line_offsets)
-    mask = pa.array(~is_purchase)
-    return pa.StructArray.from_arrays(
-        [pa.array(qty[o]), pa.array(orders.total_cents[o] / 100.0), pa.array(orders.tax_cents[o] / 100.0),
-         pa.array(orders.shipping_cents[o] / 100.0), pa.array(lines[o]),
+    """The purchase's ecommerce object; null on every other event."""
+    bought = np.flatnonzero(kind == PURCHASE)
+    o = ev_order[bought]
+    qty = np.add.reduceat(orders.line_qty, orders.line_offsets[:-1])[o] if len(o) else np.zeros(0, np.int64)
+    lines = np.diff(orders.line_offsets)[o]
+    texts = to_json_text(pa.StructArray.from_arrays(
+        [pa.array(qty, pa.int64()), pa.array(orders.total_cents[o] / 100.0), pa.array(orders.tax_cents[o] / 100.0),
+         pa.array(orders.shipping_cents[o] / 100.0), pa.array(lines, pa.int64()),
          pa.array(ORDER_ID_BASE + o).cast(pa.string())],
         names=["total_item_quantity", "purchase_revenue", "tax_value", "shipping_value", "unique_items",
-               "transaction_id"], mask=mask)
+               "transaction_id"]))
+    index = np.full(len(kind), -1, dtype=np.int64)
+    index[bought] = np.arange(len(bought))
+    return texts.take(pa.array(index, mask=index < 0))

@@ -9,11 +9,25 @@ shortest round-trip form (always with a '.' or an exponent).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 _NULL = "null"
+
+
+RAW_JSON = {b"json": b"raw"}  # field metadata: the string column already holds JSON text, write it verbatim
+
+
+def json_string(arr: pa.Array) -> pa.Array:
+    """Quoted, escaped JSON strings ('null' for nulls)."""
+    return _string(arr)
+
+
+def json_double(arr: pa.Array) -> pa.Array:
+    """JSON numbers for doubles ('null' for nulls and non-finite values)."""
+    return _double(arr)
 
 
 def _string(arr: pa.Array) -> pa.Array:
@@ -74,15 +88,40 @@ def _struct(arr: pa.StructArray) -> pa.Array:
     return pc.if_else(pc.is_valid(arr), body, _NULL) if arr.null_count else body
 
 
+def _member(name: str, text: pa.Array, valid: pa.Array | None) -> pa.Array:
+    member = pc.binary_join_element_wise(f',"{name}":', text, "")
+    return member if valid is None else pc.if_else(valid, member, "")
+
+
 def write_ndjson(table: pa.Table, path: Path) -> int:
     """Write ``table`` as newline-delimited JSON, one object per row; returns the row count."""
-    rows = pa.StructArray.from_arrays([c.combine_chunks() for c in table.columns], names=table.column_names)
-    lines = pc.binary_join_element_wise(to_json_text(rows), "\n", "") if len(rows) else pa.array([], pa.string())
     with path.open("wb") as fh:
-        if len(lines):
-            offsets = lines.buffers()[1]
-            data = lines.buffers()[2]
-            first = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, offsets], offset=lines.offset)
-            start, end = first[0].as_py(), first[-1].as_py()
-            fh.write(memoryview(data)[start:end])
+        return append_ndjson(table, fh)
+
+
+def append_ndjson(table: pa.Table, fh: BinaryIO, batch_rows: int = 20_000) -> int:
+    """Append ``table`` to an open binary file as NDJSON, ``batch_rows`` at a time to bound memory.
+
+    Null columns are left out of a row; columns whose field metadata is :data:`RAW_JSON` hold ready JSON text.
+    """
+    for offset in range(0, table.num_rows, batch_rows):
+        _append_batch(table.slice(offset, batch_rows), fh)
     return table.num_rows
+
+
+def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
+    members: list[pa.Array] = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        column = column.combine_chunks()
+        if column.null_count == len(column):
+            continue
+        valid = pc.is_valid(column) if column.null_count else None
+        raw = field.metadata is not None and field.metadata.get(b"json") == b"raw"
+        members.append(_member(field.name, column if raw else to_json_text(column), valid))
+    if not members:
+        fh.write(b"{}\n" * table.num_rows)
+        return
+    lines = pc.binary_join_element_wise(
+        "{", pc.utf8_slice_codeunits(pc.binary_join_element_wise(*members, ""), 1), "}\n", "")
+    offsets = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, lines.buffers()[1]], offset=lines.offset)
+    fh.write(memoryview(lines.buffers()[2])[offsets[0].as_py():offsets[-1].as_py()])

@@ -29,7 +29,7 @@ from narrowcast.datagen.traffic import (
 )
 from narrowcast.datagen.web_orders import ORDER_ID_BASE, WebOrders
 
-BROWSE_SESSIONS_PER_ORDER = 7
+BROWSE_SESSIONS_PER_ORDER = 5
 ANONYMOUS_VISITORS_PER_CUSTOMER = 2
 # Funnel depth of sessions that do not buy: 0 page views only, 1 view_item, 2 add_to_cart, 3 begin_checkout.
 BROWSE_DEPTH = np.array([0.55, 0.25, 0.12, 0.08])
@@ -90,7 +90,7 @@ def build_sessions(rng: np.random.Generator, customers: Customers, orders: WebOr
     order = np.concatenate([buying, np.full(n_browse, -1)])
     depth = np.concatenate([np.full(n_buy, PURCHASE_DEPTH), rng.choice(4, n_browse, p=BROWSE_DEPTH)])
     logged_in = (customer >= 0) & (rng.random(n) < np.where(is_buy, 0.8, 0.5))
-    extra_pv = rng.choice(3, n, p=[0.5, 0.3, 0.2])
+    extra_pv = rng.choice(3, n, p=[0.6, 0.3, 0.1])
     pace = rng.integers(15, 240, n)
     # Events after session_start: page_view + extras + funnel steps; first_visit shares session_start's time.
     duration = (1 + extra_pv + depth) * pace

@@ -104,7 +104,7 @@ class Batch:
                 select q.*, $batch as _batch_id, $loaded::timestamp as _loaded_at, $source as _source{ref},
                        $offset + row_number() over () - 1 as _row
                 from ({sql}) q
-            ) to '{target}' (format parquet, compression zstd)""",
+            ) to '{str(target).replace("'", "''")}' (format parquet, compression zstd)""",
             params,
         )
         n = pq.ParquetFile(target).metadata.num_rows

@@ -46,7 +46,12 @@ class StagedBatch:
 def landed_source(batch: Batch) -> str:
     if not batch.parts:
         return "(select null::bigint as _row, null::varchar as _source_ref where false)"
-    return f"read_parquet('{batch.glob}', union_by_name = true)"
+    return f"read_parquet({sql_string(batch.glob)}, union_by_name = true)"
+
+
+def sql_string(text: str) -> str:
+    """A SQL string literal (paths are interpolated into DuckDB table functions, which take no parameters)."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def _cast(expr: str, landed_type: str, target: str) -> str:

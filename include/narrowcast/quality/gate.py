@@ -91,8 +91,10 @@ def check_batch(
     else:
         screen = " or ".join(f"({screen_predicate(r, sql_limits)})" for r in rules) or "false"
         candidates = con.execute(f"select * from ({query}) where {screen}").df()
+        # SAMPLE applies to its FROM clause, before WHERE: filter first, then sample the passing rows.
         sample = con.execute(
-            f"select * from ({query}) where not ({screen}) using sample reservoir({sample_rows} rows) repeatable (7)"
+            f"select * from (select * from ({query}) where not ({screen})) "
+            f"using sample reservoir({sample_rows} rows) repeatable (7)"
         ).df()
         sampled = set(sample["_row"].tolist())
         frame = pd.concat([candidates, sample], ignore_index=True).set_index("_row")

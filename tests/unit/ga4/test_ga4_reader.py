@@ -121,3 +121,16 @@ def test_a_window_reads_the_export_of_each_of_its_dates_only(tmp_path: Path, exp
         (exports / f"events_{day}.ndjson").write_text(ndjson([page_view_event(event_date=day)]))
     landed = _land(tmp_path, exports)
     assert [e["event_date"] for e in landed["ga4_events"]] == ["20240105"]
+
+
+def test_the_runner_records_the_ga4_batches_as_failed_and_loads_nothing_when_an_export_is_truncated(tmp_path: Path, exports: Path) -> None:
+    from narrowcast.extract import ExtractFailed, run_source
+
+    (exports / "events_20240104.ndjson").write_text(ndjson([page_view_event(event_date="20240104")]))
+    (exports / "events_20240105.ndjson").write_text(ndjson([page_view_event()])[:-30])
+    warehouse = tmp_path / "wh.duckdb"
+    with pytest.raises(ExtractFailed, match=r"events_20240105.ndjson: parse:truncated: line 1 \(byte 0\)"):
+        run_source("ga4", None, DAY, data_dir=tmp_path, warehouse=warehouse)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("select distinct status, loaded from meta.batches").fetchall() == [("failed", 0)]
+    assert con.execute("select count(*) from raw.ga4_events").fetchone()[0] == 0

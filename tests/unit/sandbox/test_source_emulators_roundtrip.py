@@ -3,8 +3,10 @@ windows partition the data, the same window twice gives the same records, and fa
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -12,7 +14,8 @@ import pytest
 import requests
 from tiny_world import GOOGLE_CUSTOMER, META_ACCOUNT, WORLD_DAYS, WORLD_START, sandbox_connection
 
-from narrowcast.http import RetryPolicy
+from narrowcast.connections import Connection
+from narrowcast.http import FatalApiError, RetryPolicy
 from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
 from narrowcast.sources.base import Window
 
@@ -161,3 +164,55 @@ def test_emulators_without_a_world_serve_empty_results(tmp_path):
     with SandboxServer(tmp_path, only=["shopify", "meta_insights"]) as empty:
         pulled = pull(empty, "shopify", WHOLE_WORLD)
         assert all(records == [] for records in pulled.values())
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    pytest.param("shopify", "Invalid API key or access token", id="shopify"),
+    pytest.param("meta", "Invalid OAuth access token", id="meta"),
+    pytest.param("google_ads", "UNAUTHENTICATED", id="google ads"),
+    pytest.param("ebay", "Invalid access token", id="ebay"),
+    pytest.param("amazon", "Access to requested resource is denied", id="amazon"),
+])
+def test_a_wrong_token_fails_the_connector_at_once_with_the_apis_message(sandbox, source, message):
+    module, prefix, conn_id, extra = SOURCES[source]
+    conn = Connection(conn_id, f"{sandbox.url}/{prefix}", password="wrong-token", extra=extra)
+    with pytest.raises(FatalApiError, match=message) as caught:
+        list(module.extract(conn, WHOLE_WORLD))
+    assert "wrong-token" not in str(caught.value)
+
+
+def test_slow_answers_past_the_client_timeout_are_retried(sandbox):
+    clean = pull(sandbox, "ebay", WHOLE_WORLD)
+    sandbox.faults("ebay", timeout_share=0.5, timeout_seconds=1.0, seed=1)
+    slow = pull(sandbox, "ebay", WHOLE_WORLD, timeout=(2.0, 0.3),
+                retry=RetryPolicy(max_attempts=8, base_delay=0, max_delay=0))
+    # The sandbox counts a slow answer once its sleep is over, after the client has already given up on it.
+    time.sleep(1.5)
+    injected = requests.get(f"{sandbox.url}/_sandbox/stats/ebay", timeout=5).json()["faults_injected"]
+    assert injected.get("timeout", 0) > 0
+    assert slow == clean
+
+
+PYTHON_TYPES = {"BIGINT": int, "INTEGER": int, "DOUBLE": float, "BOOLEAN": bool, "VARCHAR": str, "DATE": date,
+                "TIMESTAMP": datetime, "DECIMAL(18,2)": Decimal}
+
+
+@pytest.mark.parametrize("source", BY_SOURCE)
+def test_records_carry_exactly_the_raw_columns_keys_and_types_of_the_contract(sandbox, source):
+    from narrowcast.sources import registry
+
+    module = SOURCES[source][0]
+    for entity, records in pull(sandbox, source, WHOLE_WORLD).items():
+        spec = registry.entity(entity)
+        columns = {name: kind for name, kind in spec.columns.items() if not name.startswith("_")}
+        assert module.ENTITIES[entity] == spec.key, entity
+        assert records, f"{entity}: the tiny world should give rows"
+        for record in records:
+            assert set(record) == set(columns), f"{entity}: {set(record) ^ set(columns)}"
+            for name, value in record.items():
+                expected = PYTHON_TYPES[columns[name]]
+                # bool is an int and datetime a date in Python: the subclass only where the contract says so.
+                assert value is None or (isinstance(value, expected)
+                                         and (expected is bool or not isinstance(value, bool))
+                                         and (expected is datetime or not isinstance(value, datetime))), \
+                    (entity, name, value)

@@ -10,7 +10,7 @@ import binascii
 import json
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -46,10 +46,6 @@ def iso_z(moment: datetime | None, *, millis: bool = False) -> str | None:
     if millis:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def day_ordinal(value: date) -> int:
-    return value.toordinal()
 
 
 class KeyIndex:

@@ -74,14 +74,18 @@ def line_records(order: dict[str, Any], ref: str) -> list[dict[str, Any]]:
     return records
 
 
+def _modified_in(order: dict[str, Any], window: Window, ref: str) -> bool:
+    where = f"{ref} order {order.get('orderId')} lastModifiedDate"
+    modified = parse_timestamp(order.get("lastModifiedDate"), where=where)
+    if modified is None:
+        raise ValueError(f"{where}: missing")
+    return window.contains(modified)
+
+
 def extract(conn: Connection, window: Window, *, client: EbayClient | None = None) -> Iterator[Page]:
     """eBay orders and order lines modified in ``[window.start, window.end)``."""
     client = client or EbayClient.from_connection(conn)
     for body, ref in client.orders(window_filter(window)):
-        kept = []
-        for order in body.get("orders") or []:
-            modified = parse_timestamp(order.get("lastModifiedDate"), where=f"{ref} order {order.get('orderId')}")
-            if modified is None or window.contains(modified):
-                kept.append(order)
+        kept = [order for order in body.get("orders") or [] if _modified_in(order, window, ref)]
         yield Page("ebay_orders", [order_record(o, ref) for o in kept], ref)
         yield Page("ebay_order_lines", [line for o in kept for line in line_records(o, ref)], ref)

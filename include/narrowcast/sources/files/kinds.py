@@ -1,4 +1,16 @@
-"""The file kinds the inbox accepts: name pattern, target raw table, required and optional columns."""
+"""The file kinds the inbox accepts: name pattern, target raw table, required and optional columns.
+
+Generic orders export (``orders_export_*.csv`` or ``.parquet`` → ``raw.file_orders``), UTF-8, comma-separated,
+header row, empty cell = NULL:
+
+- required: ``order_id``, ``customer_id``, ``ordered_at`` (ISO date ``2024-03-30`` or timestamp, an offset
+  such as ``Z``/``+02:00`` is converted to UTC), ``currency`` (ISO 4217), ``total_price`` (≥ 0, ``.`` decimal)
+- optional: ``email``, ``financial_status``, ``cancelled_at``, ``refunded_amount``, ``discount_amount``,
+  ``sku``, ``quantity``, ``line_price``. With any of the last three the file has one row per order line (the
+  order columns repeated) and lines are numbered per order in file order; without them one row per order.
+
+Any other column rejects the file (``schema:extra_column``), see ``inbox.py`` for why.
+"""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from narrowcast.landing.zone import Batch
 from narrowcast.loading.loader import window_dates
+from narrowcast.loading.staging import sql_string
 from narrowcast.sources.base import Window
 from narrowcast.sources.files.errors import InputFileError
 
@@ -111,7 +112,7 @@ def land_exports(exports_dir: Path, window: Window, batches: dict[str, Batch]) -
     with tempfile.TemporaryDirectory(prefix="narrowcast-ga4-") as spill:
         con = duckdb.connect()
         try:
-            con.execute(f"set temp_directory = '{spill}'")  # a big day spills to disk instead of failing
+            con.execute(f"set temp_directory = {sql_string(spill)}")  # a big day spills to disk instead of failing
             for path in files:
                 _check_file(con, path)
             for path in files:
@@ -125,7 +126,7 @@ def _lines_sql(path: Path) -> str:
     """One row per physical line: ``line_no`` (1-based) and ``line`` (the raw text, without the newline)."""
     # JSON escapes every control character, so \x01 never occurs in valid NDJSON: each line is one field.
     return (
-        f"select ordinality as line_no, line from read_csv('{path}', columns = {{'line': 'VARCHAR'}}, "
+        f"select ordinality as line_no, line from read_csv({sql_string(path)}, columns = {{'line': 'VARCHAR'}}, "
         "delim = chr(1), quote = '', escape = '', header = false, auto_detect = false, "
         "strict_mode = false) with ordinality"
     )
@@ -136,7 +137,7 @@ def _parquet_lines_sql(path: Path) -> str:
     fields = ", ".join(f"'{n}': t.\"{n}\"" for n in names)
     return (
         f"select t.file_row_number + 1 as line_no, to_json({{{fields}}})::varchar as line "
-        f"from read_parquet('{path}', file_row_number = true) t"
+        f"from read_parquet({sql_string(path)}, file_row_number = true) t"
     )
 
 
@@ -178,7 +179,7 @@ def _land_file(con: duckdb.DuckDBPyConnection, path: Path, batches: dict[str, Ba
         f"""create or replace temp table ga4_parsed as
             select line_no, json_transform(line, '{structure}') as e,
                    h || case when n > 1 then '#' || n else '' end as event_key,
-                   '{path.name}:' || line_no as _source_ref
+                   {sql_string(path.name + ':')} || line_no as _source_ref
             from (select line_no, line, md5(line) as h,
                          row_number() over (partition by md5(line) order by line_no) as n
                   from ({lines}) where trim(line) <> '')"""

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from narrowcast.connections import Connection
-from narrowcast.sources.base import Page, Window, parse_timestamp
+from narrowcast.sources.base import Page, Window
 from narrowcast.sources.shopify.client import ShopifyClient
 from narrowcast.sources.shopify.records import (
     customer_record,
@@ -41,30 +41,26 @@ def _window_filters(window: Window) -> dict[str, str]:
     return {"updated_at_min": _iso(window.start), "updated_at_max": _iso(end)}
 
 
-def _in_window(item: dict, window: Window, ref: str) -> bool:
-    updated_at = parse_timestamp(item.get("updated_at"), where=f"{ref} id {item.get('id')} updated_at")
-    if updated_at is None:
-        raise ValueError(f"{ref}: id {item.get('id')} has no updated_at")
-    return window.contains(updated_at)
-
-
 def extract_orders(client: ShopifyClient, window: Window) -> Iterator[Page]:
     for orders, ref in client.paginate("orders", {"status": "any", **_window_filters(window)}):
-        kept = [order for order in orders if _in_window(order, window, ref)]
-        yield Page("shop_orders", [order_record(o, ref) for o in kept], ref)
-        yield Page("shop_order_lines", [line for o in kept for line in line_records(o, ref)], ref)
-        yield Page("shop_refunds", [refund for o in kept for refund in refund_records(o, ref)], ref)
+        parsed = [(order, order_record(order, ref)) for order in orders]
+        kept = [(order, record) for order, record in parsed if window.contains(record["updated_at"])]
+        yield Page("shop_orders", [record for _, record in kept], ref)
+        yield Page("shop_order_lines", [line for o, _ in kept for line in line_records(o, ref)], ref)
+        yield Page("shop_refunds", [refund for o, _ in kept for refund in refund_records(o, ref)], ref)
 
 
 def extract_customers(client: ShopifyClient, window: Window) -> Iterator[Page]:
     for customers, ref in client.paginate("customers", _window_filters(window)):
-        yield Page("shop_customers", [customer_record(c, ref) for c in customers if _in_window(c, window, ref)], ref)
+        records = [customer_record(c, ref) for c in customers]
+        yield Page("shop_customers", [r for r in records if window.contains(r["updated_at"])], ref)
 
 
 def extract_products(client: ShopifyClient, window: Window) -> Iterator[Page]:
     for products, ref in client.paginate("products", _window_filters(window)):
-        records = [r for p in products if _in_window(p, window, ref) for r in product_records(p, ref)]
-        yield Page("shop_products", records, ref)
+        # One product gives one record per variant, all with the product's updated_at.
+        records = [r for p in products for r in product_records(p, ref)]
+        yield Page("shop_products", [r for r in records if window.contains(r["updated_at"])], ref)
 
 
 def extract(conn: Connection, window: Window, *, client: ShopifyClient | None = None) -> Iterator[Page]:

@@ -1,0 +1,59 @@
+"""Benchmark the synthetic shop generator: wall time, rows per second and peak RSS at a given scale.
+
+    PYTHONPATH=include .venv/bin/python bench/bench_datagen.py --customers 1000000
+
+Writes into a temporary directory (removed afterwards unless --keep) and prints one line per phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from narrowcast.datagen import generate
+
+
+def _peak_rss_mib() -> float:
+    # ru_maxrss is KiB on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=92)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--dirty", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the output directory and print its path")
+    args = parser.parse_args(argv)
+    out = Path(tempfile.mkdtemp(prefix="narrowcast-bench-"))
+    began = time.monotonic()
+
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - began:7.1f}s rss {_peak_rss_mib():7.0f} MiB] {message}", flush=True)
+
+    try:
+        report = generate(out, customers=args.customers, days=args.days, start=date(2026, 8, 1), seed=args.seed,
+                          dirty=args.dirty, progress=progress)
+        seconds = time.monotonic() - began
+        size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        ga4 = sum(v for k, v in report.rows.items() if k.startswith("exports/ga4/"))
+        print(f"customers={args.customers:,} days={args.days} seconds={seconds:.1f} rows={report.total_rows:,} "
+              f"rows_per_s={report.total_rows / seconds:,.0f} ga4_events={ga4:,} "
+              f"output_mib={size / 2**20:,.0f} peak_rss_mib={_peak_rss_mib():,.0f}")
+    finally:
+        if args.keep:
+            print(f"output kept in {out}")
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The destination emulators enforce the real APIs' limits, so the connectors are tested against them."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from activation_fixtures import sha
+
+from narrowcast.sandbox.framework import SANDBOX_TOKEN
+
+KLAVIYO_HEADERS = {"Authorization": f"Klaviyo-API-Key {SANDBOX_TOKEN}", "revision": "2024-10-15"}
+
+
+def over_limit_requests(url: str) -> dict[str, tuple]:
+    return {
+        "meta-10001-rows": ("POST", f"{url}/meta/v21.0/1/users", {}, {
+            "access_token": SANDBOX_TOKEN, "payload": {"schema": ["EMAIL"], "data": [[sha(str(i))] for i in range(10_001)]}},
+            400, "Too many users"),
+        "ebay-26-items": ("POST", f"{url}/ebay/sell/inventory/v1/bulk_update_price_quantity",
+                          {"Authorization": f"Bearer {SANDBOX_TOKEN}"},
+                          {"requests": [{"sku": f"S{i}", "offers": [{"offerId": str(i), "availableQuantity": 1}]}
+                                        for i in range(26)]}, 400, "At most 25"),
+        "klaviyo-1001-list-members": ("POST", f"{url}/klaviyo/api/lists/L/relationships/profiles", KLAVIYO_HEADERS,
+                                      {"data": [{"type": "profile", "id": str(i)} for i in range(1_001)]}, 400,
+                                      "At most 1000"),
+        "klaviyo-without-revision": ("POST", f"{url}/klaviyo/api/events",
+                                     {"Authorization": KLAVIYO_HEADERS["Authorization"]}, {}, 400, "revision"),
+        "google-21-identifiers-per-user": (
+            "POST", f"{url}/google_ads/v18/customers/1/offlineUserDataJobs:create",
+            {"Authorization": f"Bearer {SANDBOX_TOKEN}", "developer-token": "d"},
+            {"job": {"type": "CUSTOMER_MATCH_USER_LIST",
+                     "customerMatchUserListMetadata": {"userList": "customers/1/userLists/2"}}}, 200, "resourceName"),
+    }
+
+
+@pytest.mark.parametrize("case", [
+    pytest.param("meta-10001-rows", id="meta-refuses-more-than-10000-rows"),
+    pytest.param("ebay-26-items", id="ebay-refuses-more-than-25-items"),
+    pytest.param("klaviyo-1001-list-members", id="klaviyo-refuses-more-than-1000-list-members"),
+    pytest.param("klaviyo-without-revision", id="klaviyo-requires-the-revision-header"),
+])
+def test_requests_over_the_api_limit_are_refused(sandbox, emulators, case):
+    method, url, headers, body, status, text = over_limit_requests(sandbox.url)[case]
+    response = requests.request(method, url, headers=headers, json=body, timeout=30)
+    assert response.status_code == status and text in response.text
+
+
+def test_google_refuses_more_than_twenty_identifiers_for_one_user(sandbox, emulators):
+    method, url, headers, body, _, _ = over_limit_requests(sandbox.url)["google-21-identifiers-per-user"]
+    job = requests.request(method, url, headers=headers, json=body, timeout=10).json()["resourceName"]
+    user = {"userIdentifiers": [{"hashedEmail": sha(str(i))} for i in range(21)]}
+    answer = requests.post(f"{sandbox.url}/google_ads/v18/{job}:addOperations", headers=headers,
+                           json={"enablePartialFailure": True, "operations": [{"create": user}]}, timeout=10)
+    assert answer.status_code == 400 and "TOO_MANY_USER_IDENTIFIERS" in answer.text
+
+
+def test_shopify_answers_429_with_retry_after_when_the_bucket_is_full(sandbox, emulators):
+    emulators["shopify_inventory"].bucket_size, emulators["shopify_inventory"].leak_rate = 2.0, 0.5
+    headers = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
+    body = {"location_id": 1, "inventory_item_id": 900000, "available": 3}
+    statuses = [requests.post(f"{sandbox.url}/shopify/admin/api/2024-10/inventory_levels/set.json", headers=headers,
+                              json=body, timeout=10) for _ in range(3)]
+    assert [r.status_code for r in statuses] == [200, 200, 429]
+    assert statuses[2].headers["Retry-After"] == "2"

@@ -1,0 +1,43 @@
+"""The vectorised NDJSON writer produces valid JSON that round-trips the Arrow values."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from narrowcast.datagen.ndjson import to_json_text, write_ndjson
+
+
+@pytest.mark.parametrize(
+    ("value", "arrow_type", "expected"),
+    [
+        pytest.param('say "hi"\\\n', pa.string(), 'say "hi"\\\n', id="quotes backslashes and newlines escaped"),
+        pytest.param("Köln – Straße", pa.string(), "Köln – Straße", id="non-ascii text kept"),
+        pytest.param(5.0, pa.float64(), 5.0, id="whole doubles stay doubles"),
+        pytest.param(0.1 + 0.2, pa.float64(), 0.1 + 0.2, id="doubles round-trip exactly"),
+        pytest.param(-42, pa.int64(), -42, id="integers"),
+        pytest.param(True, pa.bool_(), True, id="booleans"),
+    ],
+)
+def test_scalars_round_trip_through_json(value: object, arrow_type: pa.DataType, expected: object) -> None:
+    (text,) = to_json_text(pa.array([value], arrow_type)).to_pylist()
+    assert json.loads(text) == expected
+    if arrow_type == pa.float64():
+        assert "." in text or "e" in text
+
+
+def test_null_struct_fields_are_left_out_and_null_values_written_as_null() -> None:
+    arr = pa.array([{"a": 1, "b": None, "c": [{"k": "x"}]}, None, {"a": None, "b": "y", "c": []}])
+    assert [json.loads(t) for t in to_json_text(arr).to_pylist()] == [
+        {"a": 1, "c": [{"k": "x"}]}, None, {"b": "y", "c": []}]
+
+
+def test_a_table_is_written_one_object_per_line(tmp_path: Path) -> None:
+    table = pa.table({"id": [1, 2, 3], "tags": [["a"], None, ["b", "c"]]}).slice(1)
+    path = tmp_path / "rows.ndjson"
+    assert write_ndjson(table, path) == 2
+    assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == [
+        {"id": 2}, {"id": 3, "tags": ["b", "c"]}]
