@@ -178,6 +178,7 @@ def main() -> int:
                  ("narrowcast_amazon", "amazon", {"seller_id": "A2BENCH", "marketplace_id": "A1PA6795UKMFR9"}),
                  ("narrowcast_shopify", "shopify", {"location_id": 1})]}
     syncs = specs(args.meta_rps, args.ebay_rps, args.shop_rps)
+    setup_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"members={args.members:,} amazon_skus={args.skus:,} ebay_skus={args.ebay_skus:,} "
           f"shop_skus={args.shop_skus:,}; declared rps meta={args.meta_rps} ebay={args.ebay_rps} amazon=5 "
           f"shop={args.shop_rps}", flush=True)
@@ -207,7 +208,8 @@ def main() -> int:
         child.terminate()
         child.join(10)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"engine peak RSS: {peak_mb:,.0f} MB (sandbox runs in a separate process)")
+    print(f"engine process peak RSS: {peak_mb:,.0f} MB (after building the marts: {setup_mb:,.0f} MB; "
+          "the sandbox runs in a separate process)")
     return 0
 
 

@@ -92,6 +92,10 @@ def load(landing: Path, warehouse: Path, memory_limit: str, gx_rows: int) -> Non
     loaded = load_batch(con, staged, result.failures, replace_window=WINDOW)
     done = time.perf_counter()
     gx_seconds = _full_gx_seconds(con, staged, gx_rows)
+    # What this machine does without any typing or checks, for scale (load figures move with CPU contention).
+    plain_began = time.perf_counter()
+    con.execute(f"create table raw.plain_copy as select * from read_parquet('{batch_dir}/part-*.parquet')")
+    plain = time.perf_counter() - plain_began
     con.close()
     print(f"rows:                 {rows:,}")
     print(f"GX import + context:  {began - warm:8.2f} s (once per process)")
@@ -100,6 +104,7 @@ def load(landing: Path, warehouse: Path, memory_limit: str, gx_rows: int) -> Non
     print(f"load (typed insert):  {done - gated:8.2f} s  {rows / (done - gated):>12,.0f} rows/s")
     print(f"gate + load:          {done - began:8.2f} s  {rows / (done - began):>12,.0f} rows/s")
     print(f"loaded / quarantined: {loaded.loaded:,} / {loaded.quarantined:,}")
+    print(f"baseline plain copy:  {plain:8.2f} s  {rows / plain:>12,.0f} rows/s (read_parquet → table, no typing)")
     print(f"full GX suite on {gx_rows:,} rows (no pre-screen): {gx_seconds:.2f} s = {gx_rows / gx_seconds:,.0f} rows/s")
     print(f"peak RSS (this process, incl. GX import): {peak_rss_mb():,.0f} MiB; DuckDB memory_limit {memory_limit}")
 

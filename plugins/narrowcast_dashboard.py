@@ -2,7 +2,7 @@
 
 The FastAPI app (``narrowcast.dashboard.app``) is mounted on the API server under ``/narrowcast``; two external
 views with a ``url_route`` render it in an iframe inside the UI: the dashboard at the top of the nav and the
-dbt docs under Docs.
+dbt docs under Docs. Both need the same login as the Airflow UI.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from airflow.api_fastapi.core_api.security import requires_authenticated
 from airflow.configuration import conf
 from airflow.plugins_manager import AirflowPlugin
+from fastapi import Depends
 
 try:
     from narrowcast.dashboard.app import create_app
@@ -35,10 +37,15 @@ class NarrowcastDashboardPlugin(AirflowPlugin):
     """Registers the dashboard app and its two views (dashboard, dbt docs)."""
 
     name = "narrowcast_dashboard"
-    fastapi_apps = [{"app": create_app(), "url_prefix": URL_PREFIX, "name": "Narrowcast dashboard"}]
+    # Same login as the UI: the iframe sends the UI's JWT cookie, API clients a Bearer token.
+    fastapi_apps = [{
+        "app": create_app(dependencies=[Depends(requires_authenticated())]),
+        "url_prefix": URL_PREFIX,
+        "name": "Narrowcast dashboard",
+    }]
     external_views = [
         {
-            "name": "Marketing dashboard",
+            "name": "Marketing",
             "href": f"{API_BASE_PATH}{URL_PREFIX}/",
             "destination": "nav",
             "url_route": "narrowcast-dashboard",

@@ -142,8 +142,14 @@ def _post_webhook(alert: Alert, conn: Connection) -> None:
     client = _WebhookClient(conn.base_url, headers=headers, timeout=(5.0, 15.0), retry=RetryPolicy(max_attempts=3))
     try:
         client.request("POST", conn.base_url, json=alert.to_dict())
-    except (ApiError, requests.RequestException) as exc:
-        raise AlertError(f"connection {conn.conn_id!r}: webhook delivery failed: {scrub(str(exc))}") from exc
+    except ApiError as exc:
+        # Never echo the URL: webhook URLs (Slack, Teams) carry their secret in the path.
+        status = f"HTTP {exc.status}" if exc.status is not None else "no response"
+        raise AlertError(
+            f"connection {conn.conn_id!r}: webhook delivery failed ({status}): {scrub(exc.message)[:300]}"
+        ) from exc
+    except requests.RequestException as exc:
+        raise AlertError(f"connection {conn.conn_id!r}: webhook delivery failed: {type(exc).__name__}") from exc
 
 
 def _send_mail(alert: Alert, conn: Connection) -> None:

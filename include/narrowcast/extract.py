@@ -34,7 +34,6 @@ from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
 from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold
 from narrowcast.sources.base import Page, Window
-from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.registry import SourceSpec
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import connect
@@ -113,22 +112,19 @@ def run_source(
             _advance_watermarks(con, spec, report, window)
     else:
         batches = {e.name: zone.new_batch(source, e.name, window) for e in spec.entities}
+        keep_dates: list[date] = []
         if spec.kind == "ga4":
-            try:
-                spec.load_extractor()(paths.ga4_exports, wide, batches)
-            except InputFileError as exc:  # checked before anything landed: record the empty batches as failed
-                with connect(target) as con:
-                    for batch in batches.values():
-                        staged = stage_batch(con, batch, spec.entity(batch.entity))
-                        load_batch(con, staged, EMPTY_FAILURES, status="failed", error=str(exc))
-                raise ExtractFailed(f"{source} {window.start.isoformat()}..{window.end.isoformat()}: {exc}") from exc
+            ga4 = spec.load_extractor()(paths.ga4_exports, wide, batches)
+            report.errors += list(ga4.rejected.values())
+            keep_dates = ga4.rejected_dates
         else:
             run = extractor or spec.load_extractor()
             _land_pages(spec, run(conn, wide), batches)
         with connect(target) as con:
             ensure_meta_tables(con)
-            _check_and_load(con, spec, list(batches.values()), wide, limit, now, report)
-            _advance_watermarks(con, spec, report, window)
+            _check_and_load(con, spec, list(batches.values()), wide, limit, now, report, keep_dates)
+            if not keep_dates:  # a rejected export day must be re-read: the watermark waits for it
+                _advance_watermarks(con, spec, report, window)
 
     if report.errors:
         raise ExtractFailed(f"{source} {window.start.isoformat()}..{window.end.isoformat()}: " + " || ".join(report.errors))
@@ -153,6 +149,7 @@ def _check_and_load(
     threshold: float,
     now: datetime | None,
     report: ExtractReport,
+    keep_dates: list[date] | None = None,
 ) -> bool:
     """Gate and load each batch; returns False when any of them failed (its reason is in ``report.errors``)."""
     staged: dict[str, StagedBatch] = {b.entity: stage_batch(con, b, spec.entity(b.entity)) for b in batches}
@@ -178,7 +175,8 @@ def _check_and_load(
             log.error("%s", exc)
             all_ok = False
             continue
-        loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, started_at=started)
+        loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, keep_dates=keep_dates or (),
+                            started_at=started)
         entry.received += loaded.received
         entry.loaded += loaded.loaded
         entry.quarantined += loaded.quarantined

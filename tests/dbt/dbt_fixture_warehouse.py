@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
-
 from dbt_raw_schema import RAW_TABLES, columns, create_table_sql
 
 AS_OF_DATE = "2026-03-31"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import dbt_fixture_warehouse as fixture
@@ -10,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dbt_invocation import run_dbt
-from dbt_postgres_cluster import copy_schema, throwaway_cluster
+from dbt_postgres_cluster import Cluster, copy_schema, throwaway_cluster
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -26,20 +28,28 @@ KEY_MARTS = {
 }
 
 
+def _canonical(value: object) -> str:
+    """One text form per value whatever the driver returned (Decimal/float/int, date/Timestamp, bool, null)."""
+    if value is None or (not isinstance(value, (str, bytes)) and pd.isna(value)):
+        return "<null>"
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, float, np.integer, np.floating, Decimal)):
+        return f"{float(value):.6f}"
+    if isinstance(value, (date, datetime, pd.Timestamp)):
+        return pd.Timestamp(value).isoformat()
+    return str(value)
+
+
 def _normalised(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Same value, same representation: numbers as rounded floats, everything else as text."""
-    out = frame.copy()
-    for column in out.columns:
-        numeric = pd.to_numeric(out[column], errors="coerce")
-        is_number = out[column].dropna().map(lambda v: isinstance(v, (int, float, np.number))).all() or (
-            numeric.notna().sum() == out[column].notna().sum() and out[column].dtype != object)
-        if out[column].dtype == bool or str(out[column].dtype) == "boolean":
-            out[column] = out[column].astype("string")
-        elif is_number or out[column].map(lambda v: v.__class__.__name__ == "Decimal").any():
-            out[column] = pd.to_numeric(out[column]).astype(float).round(6)
-        else:
-            out[column] = out[column].astype("string")
+    out = frame.astype(object).map(_canonical)
     return out.sort_values(keys).reset_index(drop=True)
+
+
+def _read_postgres(cluster: Cluster, name: str) -> pd.DataFrame:
+    with cluster.connect() as pg, pg.cursor() as cur:
+        cur.execute(f"select * from main.{name}")
+        return pd.DataFrame(cur.fetchall(), columns=[column.name for column in cur.description])
 
 
 def test_postgres_build_matches_duckdb_marts(
@@ -52,12 +62,10 @@ def test_postgres_build_matches_duckdb_marts(
         # WHEN the whole project is built there (models, seeds, data tests, unit tests)
         run_dbt(["build"], warehouse=None, target_path=tmp_path / "pg_target", as_of_date=fixture.AS_OF_DATE,
                 target="postgres", env=cluster.env())
-        with cluster.connect() as pg:
-            postgres = {name: pd.read_sql(f"select * from main.{name}", pg) for name in KEY_MARTS}
+        postgres = {name: _read_postgres(cluster, name) for name in KEY_MARTS}
     # THEN every key mart has the same rows and values as the DuckDB build
     for name, keys in KEY_MARTS.items():
         duck = read_table(name)
         assert len(postgres[name]) == len(duck), f"{name}: row count differs"
         assert list(postgres[name].columns) == list(duck.columns), f"{name}: columns differ"
-        pd.testing.assert_frame_equal(_normalised(postgres[name], keys), _normalised(duck, keys),
-                                      check_dtype=False, obj=name)
+        pd.testing.assert_frame_equal(_normalised(postgres[name], keys), _normalised(duck, keys), obj=name)

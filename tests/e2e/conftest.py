@@ -2,7 +2,8 @@
 
 Airflow runs with an isolated ``AIRFLOW_HOME`` (tmp dir, SQLite metadata), the repo's ``dags/`` and
 ``plugins/``, no examples, and the simple auth manager's generated admin password. Starting it takes about a
-minute, so the server is session-scoped and shared by the browser and REST API tests.
+minute, so the server is session-scoped and shared by the browser and REST API tests. The scheduler creates
+no cron runs (``use_job_schedule=False``): only the runs a test triggers happen.
 """
 
 from __future__ import annotations
@@ -130,7 +131,11 @@ def airflow_standalone(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFac
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__CORE__PARALLELISM": "4",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        # Only runs the tests trigger: no cron runs appearing when a test unpauses a DAG.
+        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
+        # SQLite metadata on a busy machine answers slowly; the 5 s default made task start-up time out.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
         "PYTHONPATH": os.pathsep.join([str(REPO / "include"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
         "NARROWCAST_DATA_DIR": str(demo_data_dir),
         # standalone starts its components as `airflow ...` found on PATH: use this interpreter's.

@@ -54,7 +54,8 @@ def test_a_triggered_run_is_scheduled_and_its_state_can_be_read(api_client, pars
     DAGApi(api_client).patch_dag(TRIGGERED_DAG, DAGPatchBody(is_paused=False))
 
     # WHEN a run is triggered through the REST API
-    run = DagRunApi(api_client).trigger_dag_run(TRIGGERED_DAG, TriggerDAGRunPostBody(logical_date=None, conf={}))
+    window = {"start": "2026-10-30T00:00:00", "end": "2026-10-31T00:00:00"}  # a manual run's window comes from conf
+    run = DagRunApi(api_client).trigger_dag_run(TRIGGERED_DAG, TriggerDAGRunPostBody(logical_date=None, conf=window))
     assert run.state in ("queued", "running")
 
     # THEN the scheduler runs its task and the run's state is readable until the task has settled
@@ -70,3 +71,16 @@ def test_a_triggered_run_is_scheduled_and_its_state_can_be_read(api_client, pars
     assert task_states and set(task_states.values()) <= TASK_SETTLED, task_states
     assert current.dag_run_id == run.dag_run_id
     assert str(getattr(current.state, "value", current.state)) in ("running", "success", "failed")
+
+
+def test_the_dashboard_api_needs_a_token_and_then_returns_the_marts(airflow_standalone):
+    import requests
+
+    url = f"{airflow_standalone.base_url}/narrowcast/api/kpi"
+
+    anonymous = requests.get(url, timeout=30)
+    authorised = requests.get(url, headers={"Authorization": f"Bearer {airflow_standalone.token()}"}, timeout=30)
+
+    assert anonymous.status_code == 401
+    assert authorised.status_code == 200
+    assert authorised.json()["status"] == "ok" and authorised.json()["series"]

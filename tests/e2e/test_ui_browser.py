@@ -93,6 +93,15 @@ def test_the_dashboard_renders_every_chart_with_data_inside_the_airflow_ui(page,
     assert int(frame.get_attribute("#chart-roas", "data-points")) == 30  # one point per day of September
 
 
+def test_the_whole_dashboard_page_for_a_screenshot(page, airflow_standalone, test_output: Path):
+    # The page inside the frame scrolls on its own; open it directly (same login cookie) to capture all of it.
+    page.goto(f"{airflow_standalone.base_url}/narrowcast/")
+    page.wait_for_selector("body[data-loaded=true]")
+
+    assert page.is_hidden("#empty")
+    page.screenshot(path=str(test_output / "dashboard_full.png"), full_page=True)
+
+
 def test_the_dbt_docs_view_opens_inside_the_airflow_ui(page, airflow_standalone, test_output: Path):
     page.goto(f"{airflow_standalone.base_url}/plugin/narrowcast-dbt-docs")
     frame = page.wait_for_selector("iframe").content_frame()

@@ -184,14 +184,17 @@ def _send_one(destination: Destination, batch: Batch, hashed: frozenset[str]) ->
     by_key = {r.key: r for r in answered}
     for change in valid:
         results.append(by_key.get(change.key) or RowResult(change.key, "rejected", "destination gave no answer for row"))
-    return results, len(valid)
+    return results, sum(1 for r in answered if r.sent)
 
 
 def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport, batch: Batch,
              future: Future[tuple[list[RowResult], int]], open_rejections: bool) -> None:
     results, sent = future.result()
     state.record_results(con, spec, report.run_id, batch.kind, batch.seq - 1,
-                         [(r.key, r.outcome, r.reason) for r in results], open_rejections=open_rejections)
+                         # an API's reason may quote the rejected value (an e-mail): store it redacted
+                         [(r.key, r.outcome, redact_text(r.reason) if r.reason else None) for r in results],
+                         open_rejections=open_rejections,
+                         replaces_state=any(c.op != "add" for c in batch.changes))
     report.sent += sent
     for r in results:
         if r.outcome == "accepted":

@@ -28,7 +28,8 @@ def redact_text(text: str) -> str:
     text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}***", text)
     text = _SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
     text = _EMAIL.sub("<email>", text)
-    return _PHONE.sub(lambda m: "<phone>" if sum(c.isdigit() for c in m.group(0)) >= 7 else m.group(0), text)
+    # 9+ digits: national and E.164 numbers, while short API error codes (e.g. "4000001") stay readable.
+    return _PHONE.sub(lambda m: "<phone>" if sum(c.isdigit() for c in m.group(0)) >= 9 else m.group(0), text)
 
 
 class RedactingFilter(logging.Filter):

@@ -98,8 +98,9 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> dict[str, int]
             from {_quote(spec.model)}
             where {where}
         ),
+        -- md5 is a change detector here, not a protection: 3x cheaper than sha256 at a million rows.
         current_rows as (
-            select record_key, payload, stored, sha256(payload) as payload_hash from source_rows
+            select record_key, payload, stored, md5(payload) as payload_hash from source_rows
         ),
         confirmed as (
             select record_key, payload_hash, payload from activation.sync_state where sync_id = $sync_id
@@ -149,7 +150,8 @@ def fetch_batch(con: duckdb.DuckDBPyConnection, kind: str, batch_no: int) -> lis
 
 
 def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, kind: str, batch_no: int,
-                   results: list[tuple[str, str, str | None]], *, open_rejections: bool = True) -> None:
+                   results: list[tuple[str, str, str | None]], *, open_rejections: bool = True,
+                   replaces_state: bool = True) -> None:
     """Advance state for accepted rows and log the others, in one transaction (one commit per batch)."""
     table = pa.table({
         "record_key": pa.array([r[0] for r in results], pa.string()),
@@ -157,43 +159,46 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
         "reason": pa.array([r[2] for r in results], pa.string()),
     })
     con.register("batch_results", table)
+    # The batch's plan rows joined to the destination's answers (a CTE per statement: cheaper than a temp table).
+    outcome = f"""with batch_outcome as (
+            select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason
+            from (select * from {PLAN_TABLE} where kind = $kind and batch_no = $batch_no) p
+            join batch_results r using (record_key))"""
+    where = {"kind": kind, "batch_no": batch_no, "sync_id": spec.id}
     try:
         con.execute("begin transaction")
+        # Adds have no state row yet (else they would not be adds), so only changes and removes delete;
+        # a batch of adds skips the scan of sync_state altogether.
+        if replaces_state:
+            con.execute(
+                f"""delete from activation.sync_state
+                   where sync_id = $sync_id and record_key in (
+                       {outcome} select record_key from batch_outcome where outcome = 'accepted' and op <> 'add')""",
+                where,
+            )
         con.execute(
-            f"""create or replace temp table batch_outcome as
-                select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason
-                from (select * from {PLAN_TABLE} where kind = $kind and batch_no = $batch_no) p
-                join batch_results r using (record_key)""",
-            {"kind": kind, "batch_no": batch_no},
-        )
-        # Adds have no state row yet (else they would not be adds), so only changes and removes delete.
-        con.execute(
-            """delete from activation.sync_state
-               where sync_id = $sync_id and record_key in (
-                   select record_key from batch_outcome where outcome = 'accepted' and op <> 'add')""",
-            {"sync_id": spec.id},
-        )
-        con.execute(
-            """insert into activation.sync_state
+            f"""insert into activation.sync_state
+               {outcome}
                select $sync_id, record_key, payload_hash, stored, now()::timestamp
                from batch_outcome where outcome = 'accepted' and op <> 'remove'""",
-            {"sync_id": spec.id},
+            where,
         )
         if open_rejections:
             con.execute(
                 """update activation.sync_rejections set resolved_at = now()::timestamp
                    where sync_id = $sync_id and resolved_at is null
-                     and record_key in (select record_key from batch_outcome where outcome = 'accepted')""",
+                     and record_key in (select record_key from batch_results where outcome = 'accepted')""",
                 {"sync_id": spec.id},
             )
         if any(r[1] != "accepted" for r in results):
             con.execute(
-                """insert into activation.sync_rejections
+                f"""insert into activation.sync_rejections
                       (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
-                   select $run_id, $sync_id, record_key, op, reason, coalesce(payload_hash, sha256(payload)),
+                   {outcome}
+                   select $run_id, $sync_id, record_key, op, reason, coalesce(payload_hash, md5(payload)),
                           now()::timestamp, null, outcome
                    from batch_outcome where outcome in ('rejected', 'skipped')""",
-                {"sync_id": spec.id, "run_id": run_id},
+                {**where, "run_id": run_id},
             )
         con.execute("commit")
     except Exception:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +54,18 @@ def _empty(missing: list[str], message: str, extra: dict[str, Any]) -> JSONRespo
     return JSONResponse({"status": "empty", "message": message, "missing": missing, **extra})
 
 
-def create_app(warehouse: Path | None = None, dbt_target: Path | None = None) -> FastAPI:
-    """The dashboard app; ``warehouse``/``dbt_target`` default to the settings, read again on every request."""
-    app = FastAPI(title="Narrowcast dashboard", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+def create_app(
+    warehouse: Path | None = None, dbt_target: Path | None = None, dependencies: Sequence[Any] = ()
+) -> FastAPI:
+    """The dashboard app; ``warehouse``/``dbt_target`` default to the settings, read again on every request.
+
+    ``dependencies`` (FastAPI ``Depends(...)``) guard every route: the Airflow plugin passes Airflow's
+    "authenticated user" check so the pages and JSON need the same login as the UI around them.
+    """
+    app = FastAPI(
+        title="Narrowcast dashboard", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
+        dependencies=list(dependencies),
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     def warehouse_path() -> Path:

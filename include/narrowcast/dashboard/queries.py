@@ -108,8 +108,11 @@ def resolve_range(con: duckdb.DuckDBPyConnection, filters: Filters) -> Filters:
         return filters
     bounds = data_range(con)
     end = filters.end or (bounds[1] if bounds else dt.date.today())
-    start = filters.start or max(end - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1), bounds[0] if bounds else end)
-    if start > end:  # an explicit start after the data's last day: show that start's day only
+    default_start = end - dt.timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if bounds and bounds[0] <= end:
+        default_start = max(default_start, bounds[0])
+    start = filters.start or default_start
+    if start > end:  # only an explicit start after the data's last day: show from that start on
         end = start
     return filters.with_range(start, end)
 
@@ -130,6 +133,7 @@ def overview(con: duckdb.DuckDBPyConnection) -> Row:
         "status": "ok" if any(present.values()) else "empty",
         "message": None if any(present.values()) else NO_DATA_MESSAGE,
         "marts": present,
+        "missing": [f"{MARTS_SCHEMA}.{name}" for name, found in present.items() if not found],
         "data_start": bounds[0].isoformat() if bounds else None,
         "data_end": bounds[1].isoformat() if bounds else None,
     }

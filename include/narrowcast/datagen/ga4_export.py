@@ -2,8 +2,9 @@
 
 Nested parts (``event_params``, ``items``, ``ecommerce``, ``geo``, ``device``, traffic sources) are rendered to
 JSON text with Arrow string kernels, mostly by rendering a small vocabulary once (places, products, sources) and
-taking from it per event; :mod:`narrowcast.datagen.ndjson` writes the lines. Memory stays bounded by one day of
-events plus the few events of sessions that cross midnight.
+taking from it per event; :mod:`narrowcast.datagen.ndjson` writes the lines. A day's file holds the events of
+sessions that started that day or spilled over midnight into it, grouped by session in session start order.
+Memory stays bounded by ``SESSIONS_PER_CHUNK`` sessions per worker thread.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ import pyarrow.compute as pc
 from narrowcast.datagen.catalog import CATEGORIES, Catalog
 from narrowcast.datagen.customers import Customers
 from narrowcast.datagen.geography import COUNTRIES, places
-from narrowcast.datagen.ndjson import RAW_JSON, append_ndjson, json_double, json_string, to_json_text
+from narrowcast.datagen.ndjson import (
+    JSON_MEMBERS,
+    RAW_JSON,
+    append_ndjson,
+    json_double,
+    json_string,
+    to_json_text,
+)
 from narrowcast.datagen.sessions import DEVICES, Sessions, pseudo_ids
 from narrowcast.datagen.traffic import DIRECT, PAID_SEARCH, TrafficSource
 from narrowcast.datagen.web_orders import ORDER_ID_BASE, WebOrders
@@ -48,7 +56,8 @@ def write_ga4_exports(out_dir: Path, seed: int, s: Sessions, customers: Customer
                       catalog: Catalog, sources: list[TrafficSource], start: date, days: int,
                       hook: DayHook | None = None,
                       progress: Callable[[str], None] | None = None) -> dict[date, int]:
-    """Write one NDJSON file per day; ``hook`` may alter a day's table before it is written. Rows per day.
+    """Write one NDJSON file per day; ``hook`` may alter each chunk of a day's events before it is written.
+    Returns the rows written per day.
 
     Days are independent (per-event values come from a seeded hash, not a shared stream), so two worker threads
     build and write them in parallel: Arrow's kernels release the GIL.
@@ -95,13 +104,13 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _raw(arrays: dict[str, pa.Array]) -> pa.Table:
-    """A table whose text columns named in ``_RAW_COLUMNS`` are JSON to be written verbatim."""
-    fields = [pa.field(name, arr.type, metadata=RAW_JSON if name in _RAW_COLUMNS else None)
-              for name, arr in arrays.items()]
+    """A table whose text columns are JSON to write verbatim (``_RAW_COLUMNS``) or ready members (``session``)."""
+    fields = [pa.field(name, arr.type, metadata=JSON_MEMBERS if name == "session" else
+                       RAW_JSON if name in _RAW_COLUMNS else None) for name, arr in arrays.items()]
     return pa.Table.from_arrays(list(arrays.values()), schema=pa.schema(fields))
 
 
-_RAW_COLUMNS = {"event_params", "device", "geo", "traffic_source", "ecommerce", "items", "collected_traffic_source"}
+_RAW_COLUMNS = {"event_params", "ecommerce", "items"}
 _DEVICE_OS = (("Windows", "Chrome"), ("Macintosh", "Safari"), ("iOS", "Safari"), ("Android", "Chrome"))
 
 
@@ -196,30 +205,31 @@ def _events(seed: int, s: Sessions, lo: int, hi: int, customers: Customers, orde
     collected = pc.if_else(pa.array(paid_search),
                            pc.binary_join_element_wise(vocab.collected_head.take(src_idx), '"', gclid, '"}', ""),
                            vocab.collected.take(src_idx))
-    collected = pc.if_else(pa.array(channel == DIRECT), pa.scalar(None, pa.string()), collected)
     cust = s.customer[sess]
     user_id = pa.array(customers.customer_id[np.maximum(cust, 0)]).cast(pa.string())
-    user_id = pc.if_else(pa.array(s.logged_in[sess]), user_id, pa.scalar(None, pa.string()))
     apple = (s.visitor[sess] % 3) == 0
     dev = s.device[sess]
     device_code = dev * 4 + np.where(dev == 0, np.where(apple, 1, 0), np.where(apple, 2, 3))
+    # Everything that is the same for all events of a session is rendered once per session.
+    session_members = pc.binary_join_element_wise(
+        pc.if_else(pa.array(s.logged_in[sess]), pc.binary_join_element_wise('"user_id":"', user_id, '",', ""), ""),
+        '"user_first_touch_timestamp":', pa.array(s.first_touch[sess] * 1_000_000).cast(pa.string()),
+        ',"device":', vocab.device.take(pa.array(device_code)),
+        ',"geo":', vocab.geo.take(pa.array(s.place[sess])),
+        ',"traffic_source":', vocab.traffic_source.take(pa.array(s.first_source[sess])),
+        f',"stream_id":"{STREAM_ID}","platform":"WEB"',
+        pc.if_else(pa.array(channel == DIRECT), "",
+                   pc.binary_join_element_wise(',"collected_traffic_source":', collected, "")), "")
     event_date = pa.array((ts_us // 86_400_000_000).astype(np.int32), pa.date32())
     return _raw({
         "event_date": pc.strftime(event_date.cast(pa.timestamp("s")), format="%Y%m%d"),
         "event_timestamp": pa.array(ts_us),
         "event_name": pa.array(list(KNOWN_EVENT_NAMES), pa.string()).take(pa.array(kind)),
         "event_params": params,
-        "user_id": user_id.take(session_idx),
         "user_pseudo_id": pseudo_ids(s.visitor[sess], s.first_touch[sess]).take(session_idx),
-        "user_first_touch_timestamp": pa.array(s.first_touch[sess][ev] * 1_000_000),
-        "device": vocab.device.take(pa.array(device_code[ev])),
-        "geo": vocab.geo.take(pa.array(s.place[sess][ev])),
-        "traffic_source": vocab.traffic_source.take(pa.array(s.first_source[sess][ev])),
-        "stream_id": pa.array(np.full(n, STREAM_ID, dtype=object), pa.string()),
-        "platform": pa.array(np.full(n, "WEB", dtype=object), pa.string()),
+        "session": session_members.take(session_idx),
         "ecommerce": _ecommerce(kind, ev_order, orders),
         "items": items,
-        "collected_traffic_source": collected.take(session_idx),
     })
 
 

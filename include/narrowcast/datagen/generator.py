@@ -24,10 +24,10 @@ from narrowcast.datagen.ga4_export import event_file_name, write_ga4_exports
 from narrowcast.datagen.inbox import budget_plan, erp_stock, month_labels, orders_export, privacy_requests
 from narrowcast.datagen.marketplaces import build_amazon_orders, build_ebay_orders, build_listings
 from narrowcast.datagen.report import GenerationError, GenerationReport
-from narrowcast.datagen.sessions import build_sessions, pseudo_ids, sessions_table
+from narrowcast.datagen.sessions import Sessions, build_sessions, pseudo_ids, sessions_table
 from narrowcast.datagen.table_writer import write_csv, write_parquet
-from narrowcast.datagen.traffic import AFFILIATE, CHANNELS, campaigns, traffic_sources
-from narrowcast.datagen.web_orders import build_web_orders, with_sites
+from narrowcast.datagen.traffic import AFFILIATE, CHANNELS, TrafficSource, campaigns, traffic_sources
+from narrowcast.datagen.web_orders import WebOrders, build_web_orders, with_sites
 
 MIN_CUSTOMERS, MAX_CUSTOMERS = 50, 20_000_000
 MIN_DAYS, MAX_DAYS = 7, 731
@@ -144,8 +144,7 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
                                                               max(10, orders.size // 30)),
     }
     months = month_labels(start, days)
-    plan = budget_plan(rng(14), months, _actuals(months, sessions, orders, sources, meta, google, ebay, amazon,
-                                                 start_s))
+    plan = budget_plan(rng(14), months, _actuals(months, sessions, orders, sources, meta, google, ebay, amazon))
     for year in sorted({m[:4] for m in months}):
         inbox_files[f"budget_plan_{year}.csv"] = plan.filter(pc.starts_with(plan.column("month"), year))
     if dirty:
@@ -172,7 +171,7 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     return report
 
 
-def _order_sites(sessions, n_orders: int, sources) -> tuple[pa.Array, pa.Array]:
+def _order_sites(sessions: Sessions, n_orders: int, sources: list[TrafficSource]) -> tuple[pa.Array, pa.Array]:
     bought = sessions.order >= 0
     src = np.zeros(n_orders, dtype=np.int64)
     has = np.zeros(n_orders, dtype=bool)
@@ -184,8 +183,8 @@ def _order_sites(sessions, n_orders: int, sources) -> tuple[pa.Array, pa.Array]:
     return landing.take(idx), referrer.take(idx)
 
 
-def _actuals(months: list[str], sessions, orders, sources, meta: pa.Table, google: pa.Table, ebay: pa.Table,
-             amazon: pa.Table, start_s: int) -> dict[str, np.ndarray]:
+def _actuals(months: list[str], sessions: Sessions, orders: WebOrders, sources: list[TrafficSource],
+             meta: pa.Table, google: pa.Table, ebay: pa.Table, amazon: pa.Table) -> dict[str, np.ndarray]:
     """What really happened per month × channel, the basis the budget plan is drawn around."""
     n_m, n_c = len(months), len(CHANNELS)
     first_month = np.datetime64(months[0], "M")

@@ -18,6 +18,8 @@ _NULL = "null"
 
 
 RAW_JSON = {b"json": b"raw"}  # field metadata: the string column already holds JSON text, write it verbatim
+# Field metadata: the column holds ready '"key":value,...' members (the field name is not written).
+JSON_MEMBERS = {b"json": b"members"}
 
 
 def json_string(arr: pa.Array) -> pa.Array:
@@ -116,8 +118,11 @@ def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
         if column.null_count == len(column):
             continue
         valid = pc.is_valid(column) if column.null_count else None
-        raw = field.metadata is not None and field.metadata.get(b"json") == b"raw"
-        members.append(_member(field.name, column if raw else to_json_text(column), valid))
+        how = (field.metadata or {}).get(b"json")
+        if how == b"members":
+            members.append(pc.binary_join_element_wise(",", pc.fill_null(column, ""), ""))
+        else:
+            members.append(_member(field.name, column if how == b"raw" else to_json_text(column), valid))
     if not members:
         fh.write(b"{}\n" * table.num_rows)
         return

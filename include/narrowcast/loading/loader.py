@@ -13,6 +13,7 @@ landed Parquet (never row by row through Python).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -51,6 +52,7 @@ def load_batch(
     failures: pa.Table,
     *,
     replace_window: Window | None = None,
+    keep_dates: Collection[date] = (),
     started_at: datetime | None = None,
     status: str = "loaded",
     error: str | None = None,
@@ -58,7 +60,8 @@ def load_batch(
     """Write quarantine rows and (unless ``status`` is ``failed``) the valid rows of ``staged``.
 
     ``failures`` has columns ``_row`` (BIGINT), ``rule``, ``column_name`` — one row per quarantined row.
-    ``replace_window`` is the (widened) extraction window whose dates a ``replace_partition`` load replaces.
+    ``replace_window`` is the (widened) extraction window whose dates a ``replace_partition`` load replaces,
+    except ``keep_dates`` (days whose input could not be read this run: their earlier rows stay).
     A ``failed`` batch writes its quarantine rows and its ``meta.batches`` row but loads nothing.
     """
     spec, batch = staged.spec, staged.batch
@@ -79,7 +82,7 @@ def load_batch(
         quarantined = len(failures)
         loaded = 0
         if status != "failed":
-            loaded = _replace_rows(con, staged, replace_window)
+            loaded = _replace_rows(con, staged, replace_window, keep_dates)
         con.execute(
             "insert or replace into meta.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -107,7 +110,9 @@ def load_batch(
     return LoadResult(batch.batch_id, spec.name, batch.rows, loaded, quarantined, status)
 
 
-def _replace_rows(con: duckdb.DuckDBPyConnection, staged: StagedBatch, replace_window: Window | None) -> int:
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection, staged: StagedBatch, replace_window: Window | None, keep_dates: Collection[date]
+) -> int:
     spec, batch = staged.spec, staged.batch
     col_list = ", ".join(quote(c) for c in spec.columns)
     # A subquery, not a temp table: DuckDB streams it from the landed Parquet, so memory stays flat.
@@ -126,7 +131,7 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, staged: StagedBatch, replace_w
         if spec.load_mode == "replace_partition" and replace_window is not None:
             con.execute(
                 f"delete from {spec.table} where {part} in (select unnest($dates::date[]))",
-                {"dates": window_dates(replace_window)},
+                {"dates": [d for d in window_dates(replace_window) if d not in set(keep_dates)]},
             )
     if spec.load_mode == "merge":
         match = " and ".join(f"t.{quote(k)} = v.{quote(k)}" for k in spec.key)

@@ -10,6 +10,9 @@ entirely. Larger ones (a day of GA4 events) are pre-screened in DuckDB with one 
 true for every row that *may* fail it; GX then validates the candidates plus a random sample of the others.
 The result is still exact: a row outside the candidates passes every row rule by construction, and every copy
 of a duplicated key is a candidate (window count over the whole batch), so GX sees all duplicates together.
+
+Duplicates: GX flags every copy of a key; the gate quarantines the extra copies only (``unique:<key>`` counts
+the rows beyond the first, in landing order), so a record a paginated API served twice still loads once.
 The sample is a cross-check of the screen itself: if GX fails a sampled row, the screen is wrong and the gate
 raises instead of loading.
 """
@@ -99,6 +102,9 @@ def check_batch(
         sampled = set(sample["_row"].tolist())
         frame = pd.concat([candidates, sample], ignore_index=True).set_index("_row")
     by_rule = failing_rows(frame, rules, gx_limits)
+    for rule in rules:
+        if rule.kind == "unique":
+            by_rule[rule.name] = _extra_copies(frame, rule, by_rule[rule.name])
     wrongly_screened: set[int] = set()
     for rows in by_rule.values():
         wrongly_screened |= sampled.intersection(rows)
@@ -154,6 +160,14 @@ def enforce_threshold(
         f"quality gate failed for {spec.name} batch {result.batch_id}: {result.quarantined} of {result.received} "
         f"rows ({result.share:.1%}) failed, above the {threshold:.1%} threshold; " + " | ".join(parts)
     )
+
+
+def _extra_copies(frame: pd.DataFrame, rule: Rule, flagged: list[int]) -> list[int]:
+    """GX flags every copy of a duplicated key; the first copy (in landing order) is not a duplicate of anything."""
+    if not flagged:
+        return flagged
+    copies = frame.loc[sorted(flagged), list(rule.columns)]
+    return sorted(int(r) for r in copies.index[copies.duplicated(keep="first")])
 
 
 def _source_refs(con: duckdb.DuckDBPyConnection, staged: StagedBatch, limit: int = 3) -> str:

@@ -4,8 +4,9 @@ Order matters: a row failing several rules is quarantined once, under the first 
 counts add up to the quarantined total. The order goes from "the row is unusable" to "the row is doubtful":
 
 1. ``type:<col>`` — a value that does not cast to the registry type (columns in registry order)
-2. ``not_null:<key col>`` — each key column
-3. ``unique:<key>`` — key unique within the batch (compound keys: ``unique:a+b``); every copy is quarantined
+2. ``not_null:<col>`` — each key column, then the registry's other not-null columns
+3. ``unique:<key>`` — key unique within the batch (compound keys: ``unique:a,b``); the copies after the first
+   are quarantined (the first, in landing order, may load)
 4. ``non_negative:<col>`` — amounts and counts ≥ 0
 5. ``iso_currency:<col>`` — ISO-4217 code
 6. ``not_future:<col>`` — not after now + ``settings.FUTURE_TOLERANCE_MINUTES``
@@ -43,7 +44,7 @@ class Rule:
     @property
     def name(self) -> str:
         if self.kind == "unique":
-            return "unique:" + "+".join(self.columns)
+            return "unique:" + ",".join(self.columns)
         return f"{self.kind}:{self.column_name}"
 
     def param(self, key: str) -> Any:
@@ -54,7 +55,8 @@ def rules_for(spec: EntitySpec, present: tuple[str, ...], *, with_line_totals: b
     """The suite of ``spec``, restricted to the columns a batch carries (absent optional columns are NULL)."""
     rules = [Rule("type", (f"__type_{c}",), c) for c in spec.columns if c in present]
     rules += [Rule("not_null", (k,), k) for k in spec.key]
-    rules.append(Rule("unique", spec.key, "+".join(spec.key)))
+    rules += [Rule("not_null", (c,), c) for c in spec.not_null if c in present and c not in spec.key]
+    rules.append(Rule("unique", spec.key, ",".join(spec.key)))
     rules += [Rule("non_negative", (c,), c) for c in spec.non_negative if c in present]
     rules += [Rule("iso_currency", (c,), c) for c in spec.currency_columns if c in present]
     rules += [Rule("not_future", (c,), c, (("type", spec.columns[c]),)) for c in spec.not_future if c in present]

@@ -33,6 +33,8 @@ class EntitySpec:
     partition_column: str | None = None
     # Columns a batch must carry; the others of ``columns`` become NULL when a batch lacks them.
     required: tuple[str, ...] = ()
+    # Non-key columns that must hold a value (``not_null:<col>``, checked after the key's).
+    not_null: tuple[str, ...] = ()
     non_negative: tuple[str, ...] = ()
     # Columns checked against "now + tolerance"; BIGINT columns here hold microseconds since the epoch.
     not_future: tuple[str, ...] = ()
@@ -177,6 +179,7 @@ GA4_EVENTS = EntitySpec(
     load_mode="replace_partition",
     partition_column="event_date",
     required=("event_date", "event_timestamp", "user_pseudo_id"),
+    not_null=("event_date", "event_timestamp", "event_name", "user_pseudo_id"),
     non_negative=("ecommerce_purchase_revenue",),
     not_future=("event_timestamp", "event_date"),
     event_name_column="event_name",

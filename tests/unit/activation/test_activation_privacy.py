@@ -52,3 +52,7 @@ def test_the_activation_loggers_redact_messages_and_arguments(caplog):
     caplog.set_level(logging.INFO, logger="narrowcast.activation.test_probe")
     logger.info("row %s rejected: %s", "c1", "invalid email jane@example.com")
     assert caplog.records[0].getMessage() == "row c1 rejected: invalid email <email>"
+
+
+def test_short_api_error_codes_stay_readable_after_redaction():
+    assert redact_text("Amazon INVALID: 4000001: quantity must be >= 0") == "Amazon INVALID: 4000001: quantity must be >= 0"

@@ -25,7 +25,7 @@ def test_the_shipped_syncs_load_and_cover_every_default_activation():
     syncs = {s.id: s for s in load_syncs()}
     assert set(syncs) >= {
         "abandoned_cart_klaviyo_list", "abandoned_cart_klaviyo_event", "rfm_champions_loyal_meta",
-        "rfm_at_risk_google", "rfm_at_risk_klaviyo", "cross_sell_meta", "lapsed_google", "geo_meta",
+        "rfm_at_risk_google", "rfm_at_risk_klaviyo", "rfm_at_risk_klaviyo_event", "cross_sell_meta", "lapsed_google", "geo_meta",
         "stock_ebay", "stock_amazon", "stock_shop",
     }
     # ad-platform audiences are mirrored (so opted-out customers are removed) and never include the holdout

@@ -183,3 +183,26 @@ def test_meta_refusing_a_removal_for_low_audience_size_marks_rows_skipped_not_a_
     again = run_sync(spec, connections=connections, warehouse=warehouse.path)
     assert (again.planned_removes, again.accepted) == (5, 5)
     assert len(emulators["meta_audiences"].snapshot()["audiences"]["2385000001"]) == 96
+
+
+def test_a_group_runs_every_sync_even_when_one_fails_then_raises(tmp_path, emulators, connections, warehouse):
+    import yaml
+
+    from narrowcast.activation import run_group
+
+    folder = tmp_path / "syncs"
+    folder.mkdir()
+    base = {"model": "audience_members", "key": "customer_id", "filter": {"audience_id": "champions"},
+            "schedule": "audiences", "destination": "meta_audiences", "object": "custom_audience",
+            "fields": {"EMAIL": "email_sha256"}}
+    (folder / "a_unconfigured.yml").write_text(yaml.safe_dump(
+        {**base, "connection": "narrowcast_nowhere", "target": {"audience_id": "1"}}))
+    (folder / "b_meta.yml").write_text(yaml.safe_dump(
+        {**base, "connection": "narrowcast_meta", "target": {"audience_id": "2"}}))
+    warehouse.replace("audience_members", audience_rows("champions", range(5)))
+    with pytest.raises(SyncFailed, match="connection 'narrowcast_nowhere' is not configured"):
+        run_group("audiences", connections=connections, warehouse=warehouse.path, syncs_dir=folder)
+    # the failing sync did not stop the next one, and both are in the run log
+    assert len(emulators["meta_audiences"].snapshot()["audiences"]["2"]) == 5
+    assert sorted(warehouse.query("select sync_id, status from activation.sync_runs")) == [
+        ("a_unconfigured", "failed"), ("b_meta", "success")]

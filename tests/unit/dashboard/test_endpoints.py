@@ -226,3 +226,20 @@ def test_the_page_is_served_with_a_base_href_and_the_vendored_chart_library(clie
     assert 'src="static/chart.umd.js"' in page.text
     assert "cdn" not in page.text.lower()
     assert script.status_code == 200 and "Chart.js v4" in script.text[:200]
+
+
+def test_the_overview_of_a_warehouse_without_marts_names_every_missing_mart(tmp_path: Path):
+    warehouse = tmp_path / "raw_only.duckdb"
+    duckdb.connect(str(warehouse)).close()
+
+    body = TestClient(create_app(warehouse, tmp_path)).get("/api/overview").json()
+
+    assert body["status"] == "empty"
+    assert "main.kpi_channel_daily" in body["missing"] and "main.customer_rfm" in body["missing"]
+
+
+def test_an_end_before_the_data_keeps_the_requested_end(client: TestClient):
+    body = client.get("/api/kpi", params={"end": "2026-01-31"}).json()
+
+    assert body["filters"]["end"] == "2026-01-31"
+    assert body["series"] == [] and body["totals"]["roas"] is None

@@ -20,7 +20,7 @@ def load_plugin() -> ModuleType:
     return module
 
 
-def test_both_views_render_inside_the_ui_and_point_at_the_mounted_app():
+def test_both_views_render_inside_the_ui_and_need_the_ui_login():
     plugin = load_plugin().NarrowcastDashboardPlugin
 
     (app_entry,) = plugin.fastapi_apps
@@ -29,10 +29,11 @@ def test_both_views_render_inside_the_ui_and_point_at_the_mounted_app():
     assert views["narrowcast-dbt-docs"]["category"] == "docs"
     assert all(view["destination"] == "nav" and view["href"].startswith(app_entry["url_prefix"]) for view in views.values())
 
-    # Airflow mounts the app under url_prefix; each view's href must answer there.
+    # Airflow mounts the app under url_prefix; each view's href is served there, to logged-in users only.
     outer = FastAPI()
     outer.mount(app_entry["url_prefix"], app_entry["app"])
     client = TestClient(outer)
-    for view in views.values():
-        assert client.get(view["href"]).status_code == 200, view["href"]
-    assert '<base href="/narrowcast/">' in client.get(views["narrowcast-dashboard"]["href"]).text
+    for href in [*(view["href"] for view in views.values()), "/narrowcast/api/kpi"]:
+        response = client.get(href)
+        assert response.status_code == 401, href
+        assert response.json()["detail"] == "Not authenticated"

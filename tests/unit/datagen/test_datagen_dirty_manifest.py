@@ -86,6 +86,19 @@ def test_the_manifest_counts_equal_the_defects_found_in_the_files(dirty_world: G
         "unique:order_id,line_number", "schema:extra_column", "schema:missing_column"}
 
 
+def test_each_bad_order_row_breaks_exactly_one_rule(dirty_world: GenerationReport) -> None:
+    orders = pq.read_table(dirty_world.data_dir / "world" / "orders.parquet").to_pylist()
+    ids = Counter(o["order_id"] for o in orders)
+    broken = [(o["total_price"] < 0) + (o["currency"] != "EUR") + (o["created_at"] > NOW) + (ids[o["order_id"]] > 1)
+              for o in orders]
+    assert max(broken) == 1
+    copies: dict[int, list[dict]] = {}
+    for o in orders:
+        if ids[o["order_id"]] > 1:
+            copies.setdefault(o["order_id"], []).append(o)
+    assert copies and all(rows[0] == row for rows in copies.values() for row in rows)  # exact duplicates
+
+
 def test_defects_stay_a_small_share_of_the_rows(dirty_world: GenerationReport) -> None:
     row_rules = [e for e in dirty_world.defects if not str(e["rule"]).startswith(("schema:", "parse:"))]
     bad = sum(int(e["count"]) for e in row_rules)

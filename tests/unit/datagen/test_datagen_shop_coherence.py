@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-from conftest import SMALL
-from world_queries import PAIR_LIFT_SQL, RFM_SEGMENTS_SQL
+from datagen_helpers import SMALL
+from datagen_world_queries import PAIR_LIFT_SQL, RFM_SEGMENTS_SQL
 
 from narrowcast.datagen import GenerationReport
 from narrowcast.datagen.traffic import CHANNELS

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import duckdb
 import pyarrow.parquet as pq
-from conftest import param
+from datagen_helpers import param
 
 from narrowcast.datagen import GenerationReport
 from narrowcast.datagen.ga4_export import KNOWN_EVENT_NAMES

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -102,17 +102,17 @@ def test_a_parquet_export_lands_the_same_columns_as_the_ndjson_one(tmp_path: Pat
         assert comparable(from_parquet[entity]) == comparable(from_json[entity]), entity
 
 
-def test_a_truncated_export_fails_naming_the_file_line_and_byte_and_lands_nothing(tmp_path: Path, exports: Path) -> None:
+def test_a_truncated_export_is_rejected_naming_the_file_line_and_byte_and_lands_nothing(tmp_path: Path, exports: Path) -> None:
     good = ndjson([page_view_event(), purchase_event()])
     cut = json.dumps(page_view_event(ts=1704448900000000))[:60]
     (exports / "events_20240105.ndjson").write_text(good + cut)
     zone = LandingZone(tmp_path / "landing")
     batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
-    with pytest.raises(InputFileError) as caught:
-        land_exports(exports, DAY, batches)
-    message = str(caught.value)
+    outcome = land_exports(exports, DAY, batches)
+    message = outcome.rejected["events_20240105.ndjson"]
     assert message.startswith("events_20240105.ndjson: parse:truncated: line 3")
     assert f"byte {len(good.encode())}" in message
+    assert outcome.rejected_dates == [date(2024, 1, 5)] and outcome.landed == []
     assert all(not b.parts for b in batches.values())
 
 
@@ -123,14 +123,23 @@ def test_a_window_reads_the_export_of_each_of_its_dates_only(tmp_path: Path, exp
     assert [e["event_date"] for e in landed["ga4_events"]] == ["20240105"]
 
 
-def test_the_runner_records_the_ga4_batches_as_failed_and_loads_nothing_when_an_export_is_truncated(tmp_path: Path, exports: Path) -> None:
+def test_a_truncated_export_fails_the_run_but_keeps_that_day_s_earlier_rows_and_loads_the_other_days(
+    tmp_path: Path, exports: Path
+) -> None:
     from narrowcast.extract import ExtractFailed, run_source
 
-    (exports / "events_20240104.ndjson").write_text(ndjson([page_view_event(event_date="20240104")]))
-    (exports / "events_20240105.ndjson").write_text(ndjson([page_view_event()])[:-30])
     warehouse = tmp_path / "wh.duckdb"
-    with pytest.raises(ExtractFailed, match=r"events_20240105.ndjson: parse:truncated: line 1 \(byte 0\)"):
+    day5 = exports / "events_20240105.ndjson"
+    day5.write_text(ndjson([page_view_event()]))
+    run_source("ga4", None, DAY, data_dir=tmp_path, warehouse=warehouse)
+    # GIVEN the day is re-delivered truncated, and the day before arrives
+    day5.write_text(ndjson([page_view_event(), purchase_event()])[:-30])
+    (exports / "events_20240104.ndjson").write_text(ndjson([page_view_event(event_date="20240104")]))
+    # WHEN the interval is rerun THEN the run fails naming file, line and byte
+    with pytest.raises(ExtractFailed, match=r"events_20240105.ndjson: parse:truncated: line 2 \(byte \d+\)"):
         run_source("ga4", None, DAY, data_dir=tmp_path, warehouse=warehouse)
+    # AND nothing of the bad file loaded, Jan 5 keeps its first load, Jan 4 loaded
     con = duckdb.connect(str(warehouse), read_only=True)
-    assert con.execute("select distinct status, loaded from meta.batches").fetchall() == [("failed", 0)]
-    assert con.execute("select count(*) from raw.ga4_events").fetchone()[0] == 0
+    assert con.execute("select event_date, event_name from raw.ga4_events order by 1").fetchall() == [
+        (date(2024, 1, 4), "page_view"), (date(2024, 1, 5), "page_view"),
+    ]

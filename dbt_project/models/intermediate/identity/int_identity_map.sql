@@ -39,8 +39,9 @@ by_transaction as (
     inner join orders
         on replace(events.transaction_id, '#', '') = cast(orders.order_id as {{ dbt.type_string() }})
         or replace(events.transaction_id, '#', '') = orders.order_number
+    -- Only customers the shop export knows: an order can reference a customer not extracted yet.
+    inner join customers on orders.customer_id = customers.customer_id
     where events.event_name = 'purchase'
-        and orders.customer_id is not null
     group by events.user_pseudo_id, orders.customer_id
 ),
 

@@ -43,9 +43,12 @@ class Batch:
 
 @dataclass(frozen=True)
 class RowResult:
+    """The destination's answer for one row; ``sent`` is False when the connector decided without calling the API."""
+
     key: str
     outcome: Outcome
     reason: str | None = None
+    sent: bool = True
 
 
 @dataclass(frozen=True)

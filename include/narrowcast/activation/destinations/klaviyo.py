@@ -70,7 +70,8 @@ class Klaviyo(Destination):
     def send(self, batch: Batch) -> list[RowResult]:
         if self.object == "event":
             # Only entering the model is an event; a changed or departed row just updates what is confirmed.
-            return [self._event(c) if c.op == "add" else RowResult(c.key, "accepted") for c in batch.changes]
+            return [self._event(c) if c.op == "add" else RowResult(c.key, "accepted", sent=False)
+                    for c in batch.changes]
         if batch.kind == "remove":
             return self._remove(batch.changes)
         return self._import(batch.changes)

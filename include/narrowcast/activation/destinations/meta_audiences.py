@@ -104,8 +104,11 @@ class MetaCustomAudiences(Destination):
             if audience in routes:
                 groups.setdefault(str(routes[audience]), []).append(change)
             else:
-                results.append(RowResult(change.key, "rejected",
-                                         f"no Meta audience id configured for audience {audience!r} (target.audience_ids)"))
+                # A new category/country the merchant has not mapped yet: recorded and retried, not fatal to
+                # the other audiences of the sync.
+                results.append(RowResult(change.key, "skipped",
+                                         f"no Meta audience id configured for audience {audience!r} (target.audience_ids)",
+                                         sent=False))
         for audience_id, changes in sorted(groups.items()):
             results.extend(self._send(batch, audience_id, changes))
         return results
@@ -135,6 +138,11 @@ class MetaCustomAudiences(Destination):
                 return [RowResult(c.key, "skipped", reason) for c in changes]
             raise
         answer = response.json()
+        received = answer.get("num_received")
+        if isinstance(received, int) and received != len(data):
+            # Meta did not take the whole payload: nothing in it can be called confirmed, so resend it all.
+            reason = f"Meta received {received} of {len(data)} rows"
+            return [RowResult(c.key, "rejected", reason) for c in changes]
         samples: dict[str, str] = answer.get("invalid_entry_samples") or {}
         results = []
         for change in changes:

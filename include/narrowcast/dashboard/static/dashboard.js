@@ -333,6 +333,7 @@
     (overview.body.channels || []).forEach((c) => select.add(new Option(fmt.label(c), c)));
     if (overview.status !== 200 || overview.body.status === 'empty') {
       $('content').classList.add('hidden');
+      $('filters').classList.add('hidden');
       $('empty').classList.remove('hidden');
       $('empty-detail').textContent = overview.body.detail || `Missing: ${(overview.body.missing || []).join(', ')}`;
       document.body.setAttribute('data-loaded', 'true');

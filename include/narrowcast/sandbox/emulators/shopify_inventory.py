@@ -55,6 +55,7 @@ class ShopifyInventoryEmulator(Emulator):
             self.items.clear()
             self.levels.clear()
             self.calls = 0
+            self._level, self._last = 0.0, time.monotonic()
             self._load_world()
 
     def snapshot(self) -> dict[str, Any]:

@@ -195,7 +195,7 @@ def _finish(table: pa.Table, kind: FileKind, path: Path, refs: list[str], lines_
     n = table.num_rows
     table = table.append_column("_file_name", pa.array([path.name] * n, pa.string()))
     table = table.append_column("_source_ref", pa.array(refs, pa.string()))
-    if kind.entity == "file_orders":
+    if kind.entity == "file_orders" and "line_number" not in table.column_names:
         if any(c in table.column_names for c in kind.line_columns):
             numbers = []
             for order_id in table.column("order_id").to_pylist():

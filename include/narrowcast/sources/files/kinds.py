@@ -6,8 +6,9 @@ header row, empty cell = NULL:
 - required: ``order_id``, ``customer_id``, ``ordered_at`` (ISO date ``2024-03-30`` or timestamp, an offset
   such as ``Z``/``+02:00`` is converted to UTC), ``currency`` (ISO 4217), ``total_price`` (≥ 0, ``.`` decimal)
 - optional: ``email``, ``financial_status``, ``cancelled_at``, ``refunded_amount``, ``discount_amount``,
-  ``sku``, ``quantity``, ``line_price``. With any of the last three the file has one row per order line (the
-  order columns repeated) and lines are numbered per order in file order; without them one row per order.
+  ``sku``, ``quantity``, ``line_price``, ``line_number``. With any of ``sku``/``quantity``/``line_price`` the
+  file has one row per order line (the order columns repeated); lines are numbered per order in file order
+  unless the file gives ``line_number`` itself. Without them: one row per order (``line_number`` 1).
 
 Any other column rejects the file (``schema:extra_column``), see ``inbox.py`` for why.
 """
@@ -46,7 +47,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
         required=("order_id", "customer_id", "ordered_at", "currency", "total_price"),
         optional=(
             "email", "financial_status", "cancelled_at", "refunded_amount", "discount_amount",
-            "sku", "quantity", "line_price",
+            "sku", "quantity", "line_price", "line_number",
         ),
         line_columns=("sku", "quantity", "line_price"),
     ),

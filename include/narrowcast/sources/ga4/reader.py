@@ -9,8 +9,9 @@ its typed slot; GA4's ``float_value`` goes to ``double_value``, the contract's o
 ``#<n>`` for the n-th identical line of the file (n ≥ 2), so it is stable across reruns and unique per file.
 
 DuckDB does the reading, hashing and flattening and streams Parquet into the landing zone; no event passes
-through Python objects. Every file is checked before any is landed, so a truncated or unparsable file fails
-the run naming the file and the line/byte position, and nothing of the run loads. All leaves are extracted as
+through Python objects. Each file is checked whole before it is landed: a truncated or unparsable file is
+rejected naming the file and the line/byte position, nothing of it loads, its day keeps what an earlier run
+loaded, the other days load, and the run then fails. All leaves are extracted as
 text: the quality gate's typing (``type:<col>``) decides what loads, the same way as for every other source.
 """
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -106,20 +109,40 @@ def export_files(exports_dir: Path, window: Window) -> list[Path]:
     return found
 
 
-def land_exports(exports_dir: Path, window: Window, batches: dict[str, Batch]) -> list[Path]:
-    """Check then land every export file of ``window`` into the three ga4 batches; returns the files read."""
+@dataclass
+class Ga4Landing:
+    """What a run read: files landed, and files rejected whole (name → reason) with their event dates."""
+
+    landed: list[Path] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    rejected_dates: list[date] = field(default_factory=list)
+
+
+def land_exports(exports_dir: Path, window: Window, batches: dict[str, Batch]) -> Ga4Landing:
+    """Check each export file of ``window`` and land the good ones into the three ga4 batches.
+
+    A file that fails its check lands nothing and is reported in ``rejected``; its date goes to
+    ``rejected_dates`` so the loader keeps that day's previously loaded events instead of emptying it.
+    """
+    outcome = Ga4Landing()
     files = export_files(Path(exports_dir), window)
     with tempfile.TemporaryDirectory(prefix="narrowcast-ga4-") as spill:
         con = duckdb.connect()
         try:
             con.execute(f"set temp_directory = {sql_string(spill)}")  # a big day spills to disk instead of failing
             for path in files:
-                _check_file(con, path)
-            for path in files:
+                try:
+                    _check_file(con, path)
+                except InputFileError as exc:
+                    log.error("%s", exc)
+                    outcome.rejected[path.name] = str(exc)
+                    outcome.rejected_dates.append(datetime.strptime(path.stem.removeprefix("events_"), "%Y%m%d").date())
+                    continue
                 _land_file(con, path, batches)
+                outcome.landed.append(path)
         finally:
             con.close()
-    return files
+    return outcome
 
 
 def _lines_sql(path: Path) -> str:

@@ -1,0 +1,219 @@
+"""customer_rfm: the dbt build vs one hand-written DuckDB query vs a pandas groupby, on synthetic raw orders.
+
+Usage: ``.venv/bin/python bench/bench_rfm.py --customers 1000000 --orders 10000000``
+
+Writes a throwaway warehouse with every raw table of the contract (shop orders and refunds filled, the rest
+empty), then times, from the same raw tables to the same RFM rows:
+  1. dbt:      ``dbt run --select +customer_rfm`` (staging views, int_* tables, the mart), as run_results
+               execution time (the models' SQL) and as wall time of the whole dbt process;
+  2. DuckDB:   one hand-written query with the same rules;
+  3. pandas:   read the orders into pandas, groupby + rank(method='min').
+Prints the times and the ratios the project targets: dbt / hand-written <= 1.3, pandas / dbt >= 10.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "dbt"))
+
+from dbt_raw_schema import RAW_TABLES, create_table_sql  # noqa: E402
+
+AS_OF = "2026-03-31"
+SEGMENTS = ROOT / "dbt_project" / "seeds" / "rfm_segment_map.csv"
+
+
+def generate_raw(path: Path, customers: int, orders: int, events_per_order: int = 0) -> None:
+    """Synthetic raw tables: `orders` shop orders over two years for `customers` customers, 1% cancelled,
+    0.5% test, 2% fully refunded, 5% partly refunded; optional GA4 page_view events (one session per order)."""
+    path.unlink(missing_ok=True)
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        for table in RAW_TABLES:
+            con.execute(create_table_sql(table))
+        con.execute("select setseed(0.42)")
+        con.execute(f"""
+            insert into raw.shop_customers (id, email, phone, accepts_marketing, email_marketing_consent_state,
+                country_code, created_at, updated_at, _loaded_at)
+            select i, 'c' || i || '@example.com', '0151 ' || (1000000 + i), i % 3 <> 0,
+                case when i % 3 = 0 then 'not_subscribed' else 'subscribed' end, 'DE',
+                timestamp '2024-01-01', timestamp '2024-01-01', now()
+            from range(1, {customers} + 1) as t(i)
+        """)
+        con.execute(f"""
+            insert into raw.shop_orders (id, order_number, customer_id, created_at, updated_at, cancelled_at,
+                financial_status, fulfillment_status, currency, subtotal_price, total_discounts, total_tax,
+                total_shipping, total_price, test, _loaded_at)
+            select i, cast(i as varchar), 1 + cast(floor(random() * {customers}) as bigint) as customer_id,
+                timestamp '2024-04-01' + to_seconds(cast(floor(random() * 730 * 86400) as bigint)) as created_at,
+                timestamp '2026-03-31', case when i % 100 = 0 then timestamp '2026-01-01' end,
+                case when i % 50 = 1 then 'refunded' when i % 20 = 2 then 'partially_refunded' else 'paid' end,
+                'fulfilled', 'EUR', cast(5 + random() * 195 as decimal(18, 2)), 0, 0, 4.90, 0, i % 200 = 3, now()
+            from range(1, {orders} + 1) as t(i)
+        """)
+        con.execute("""
+            insert into raw.shop_refunds (id, order_id, created_at, line_item_id, quantity, subtotal, _loaded_at)
+            select id, id, created_at, id, 1,
+                case when financial_status = 'refunded' then subtotal_price else round(subtotal_price / 3, 2) end,
+                now()
+            from raw.shop_orders where financial_status in ('refunded', 'partially_refunded')
+        """)
+        if events_per_order:
+            con.execute(f"""
+                insert into raw.ga4_events (event_key, event_date, event_timestamp, event_name, user_pseudo_id,
+                    user_id, collected_source, collected_medium, _loaded_at)
+                select o.id || '-' || e, cast(o.created_at as date),
+                    epoch_us(o.created_at) - (e * 60000000), case when e = 0 then 'purchase' else 'page_view' end,
+                    'u' || o.customer_id, cast(o.customer_id as varchar),
+                    (['google', 'facebook', '(direct)', 'newsletter'])[1 + o.id % 4],
+                    (['cpc', 'cpc', '(none)', 'email'])[1 + o.id % 4], now()
+                from raw.shop_orders as o, range(0, {events_per_order}) as r(e)
+            """)
+            con.execute("""
+                insert into raw.ga4_event_params (event_key, event_date, key, int_value, _loaded_at)
+                select event_key, event_date, 'ga_session_id', epoch(max(event_timestamp) over (
+                    partition by split_part(event_key, '-', 1)) // 1000000)::bigint, now()
+                from raw.ga4_events
+            """)
+
+
+HAND_WRITTEN = """
+with refunds as (
+    select order_id, sum(subtotal) as refunded from raw.shop_refunds group by order_id
+),
+valid as (
+    select o.customer_id, o.created_at, o.subtotal_price - coalesce(r.refunded, 0) as net
+    from raw.shop_orders o left join refunds r on o.id = r.order_id
+    where o.cancelled_at is null and not o.test and o.financial_status not in ('voided', 'refunded')
+      and not (o.subtotal_price > 0 and coalesce(r.refunded, 0) >= o.subtotal_price)
+      and o.customer_id is not null and cast(o.created_at as date) <= date '{as_of}'
+),
+per as (
+    select customer_id, min(created_at) as first_order_at, max(created_at) as last_order_at,
+        date_diff('day', cast(max(created_at) as date), date '{as_of}') as recency_days,
+        count(*) as frequency, sum(net) as monetary
+    from valid group by customer_id
+),
+ranked as (
+    select *,
+        (rank() over (order by recency_days desc) - 1) / greatest(count(*) over () - 1, 1) as r_pr,
+        (rank() over (order by frequency) - 1) / greatest(count(*) over () - 1, 1) as f_pr,
+        (rank() over (order by monetary) - 1) / greatest(count(*) over () - 1, 1) as m_pr
+    from per
+),
+scored as (
+    select *,
+        case when r_pr >= 0.8 then 5 when r_pr >= 0.6 then 4 when r_pr >= 0.4 then 3 when r_pr >= 0.2 then 2 else 1 end as r,
+        case when f_pr >= 0.8 then 5 when f_pr >= 0.6 then 4 when f_pr >= 0.4 then 3 when f_pr >= 0.2 then 2 else 1 end as f,
+        case when m_pr >= 0.8 then 5 when m_pr >= 0.6 then 4 when m_pr >= 0.4 then 3 when m_pr >= 0.2 then 2 else 1 end as m
+    from ranked
+)
+select s.customer_id, s.first_order_at, s.last_order_at, s.recency_days, s.frequency, s.monetary,
+    s.monetary / s.frequency as avg_order_value, s.r, s.f, s.m, s.r || s.f || s.m as rfm_score,
+    coalesce(arg_min(g.segment, g.priority), 'Unclassified') as rfm_segment
+from scored s left join read_csv_auto('{segments}') g
+    on s.r between g.r_min and g.r_max and s.f between g.f_min and g.f_max
+group by all
+"""
+
+
+def time_hand_written(path: Path) -> tuple[float, int]:
+    with duckdb.connect(str(path)) as con:
+        started = time.perf_counter()
+        con.execute(f"create or replace table main.rfm_hand_written as {HAND_WRITTEN.format(as_of=AS_OF, segments=SEGMENTS)}")
+        elapsed = time.perf_counter() - started
+        rows = con.execute("select count(*) from main.rfm_hand_written").fetchone()[0]
+    return elapsed, rows
+
+
+def time_pandas(path: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    with duckdb.connect(str(path), read_only=True) as con:
+        orders = con.execute("select id, customer_id, created_at, cancelled_at, financial_status, subtotal_price, "
+                             "test from raw.shop_orders").df()
+        refunds = con.execute("select order_id, subtotal from raw.shop_refunds").df()
+    refunded = refunds.groupby("order_id")["subtotal"].sum().astype(float)
+    orders["refunded"] = orders["id"].map(refunded).fillna(0.0)
+    orders["net"] = orders["subtotal_price"].astype(float) - orders["refunded"]
+    as_of = pd.Timestamp(AS_OF)
+    valid = orders[orders["cancelled_at"].isna() & ~orders["test"] & ~orders["financial_status"].isin(["voided", "refunded"])
+                   & ~((orders["subtotal_price"].astype(float) > 0) & (orders["refunded"] >= orders["subtotal_price"].astype(float)))
+                   & (orders["created_at"].dt.normalize() <= as_of)]
+    per = valid.groupby("customer_id").agg(first=("created_at", "min"), last=("created_at", "max"),
+                                           frequency=("id", "count"), monetary=("net", "sum"))
+    per["recency_days"] = (as_of - per["last"].dt.normalize()).dt.days
+    n = max(len(per) - 1, 1)
+    scores = {}
+    for column, values in {"r": -per["recency_days"], "f": per["frequency"], "m": per["monetary"].round(2)}.items():
+        pr = (values.rank(method="min") - 1) / n
+        scores[column] = np.select([pr >= 0.8, pr >= 0.6, pr >= 0.4, pr >= 0.2], [5, 4, 3, 2], 1)
+    per = per.assign(**scores)
+    grid = pd.read_csv(SEGMENTS).sort_values("priority", ascending=False)
+    per["rfm_segment"] = "Unclassified"
+    for rule in grid.itertuples():  # lowest priority first, so the first match (highest priority) is written last
+        hit = per["r"].between(rule.r_min, rule.r_max) & per["f"].between(rule.f_min, rule.f_max)
+        per.loc[hit, "rfm_segment"] = rule.segment
+    return time.perf_counter() - started, len(per)
+
+
+def time_dbt(path: Path, target: Path) -> tuple[float, float, float, int]:
+    """(wall seconds of `dbt run --select +customer_rfm`, sum of its models' execution time, customer_rfm's own)."""
+    env = {"NARROWCAST_WAREHOUSE": str(path), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1",
+           "PATH": str(Path(sys.executable).parent)}
+    dbt = Path(sys.executable).with_name("dbt")
+    common = ["--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+              "--target-path", str(target), "--log-path", str(target / "logs"), "--vars", json.dumps({"as_of_date": AS_OF})]
+    subprocess.run([str(dbt), "seed", *common], env=env, check=True, capture_output=True)
+    subprocess.run([str(dbt), "parse", *common], env=env, check=True, capture_output=True)
+    started = time.perf_counter()
+    subprocess.run([str(dbt), "run", "--select", "+customer_rfm", *common], env=env, check=True, capture_output=True)
+    wall = time.perf_counter() - started
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    models = sum(r["execution_time"] for r in results)
+    own = next(r["execution_time"] for r in results if r["unique_id"].endswith(".customer_rfm"))
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute("select count(*) from main.customer_rfm").fetchone()[0]
+    return wall, models, own, rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=10_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-rfm-") as tmp:
+        path = Path(tmp) / "bench.duckdb"
+        started = time.perf_counter()
+        generate_raw(path, args.customers, args.orders)
+        print(f"generated {args.customers:,} customers / {args.orders:,} orders in {time.perf_counter() - started:.1f}s")
+        wall, models, own, dbt_rows = time_dbt(path, Path(tmp) / "target")
+        hand, hand_rows = time_hand_written(path)
+        pandas_s, pandas_rows = time_pandas(path)
+    if not dbt_rows == hand_rows == pandas_rows:
+        raise SystemExit(f"row counts differ: dbt {dbt_rows}, hand-written {hand_rows}, pandas {pandas_rows}")
+    print(f"rows (customers scored)           : {dbt_rows:,}")
+    print(f"dbt run +customer_rfm, wall        : {wall:8.2f} s  (process start, parse, 22 models)")
+    print(f"dbt run +customer_rfm, model SQL   : {models:8.2f} s  (customer_rfm itself {own:.2f} s)")
+    print(f"hand-written DuckDB query          : {hand:8.2f} s")
+    print(f"pandas read + groupby + rank       : {pandas_s:8.2f} s")
+    print(f"ratio dbt model SQL / hand-written : {models / hand:8.2f}   (target <= 1.3)")
+    print(f"ratio dbt wall / hand-written      : {wall / hand:8.2f}")
+    print(f"ratio pandas / dbt model SQL       : {pandas_s / models:8.2f}   (target >= 10)")
+    print(f"ratio pandas / dbt wall            : {pandas_s / wall:8.2f}")
+    print(f"date {date.today()}")
+
+
+if __name__ == "__main__":
+    main()

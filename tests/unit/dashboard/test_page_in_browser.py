@@ -1,0 +1,90 @@
+"""The dashboard page in headless Chromium, without Airflow: charts drawn, empty state, bad-filter message.
+
+Serves the app with uvicorn on a free loopback port; skipped when Chromium is not installed (the e2e browser
+test installs it).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from narrowcast.dashboard.app import create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def base_url(mart_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    empty_dir = tmp_path_factory.mktemp("no_warehouse")
+    outer = FastAPI()
+    outer.mount("/narrowcast", create_app(mart_warehouse, empty_dir))
+    outer.mount("/empty", create_app(empty_dir / "absent.duckdb", empty_dir))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(outer, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(base_url: str) -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(30_000)
+        yield page
+        browser.close()
+
+
+def test_every_chart_draws_points_and_the_page_logs_no_errors(page, base_url: str):
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+
+    page.goto(f"{base_url}/narrowcast/")
+    page.wait_for_selector("body[data-loaded=true]")
+
+    points = {c.get_attribute("id"): int(c.get_attribute("data-points")) for c in page.query_selector_all("canvas[data-chart]")}
+    assert len(points) == 9 and all(n > 0 for n in points.values()), points
+    assert page.inner_text("#cards").count("€") >= 3
+    assert errors == []
+
+
+def test_without_a_warehouse_the_page_says_to_run_the_pipeline(page, base_url: str):
+    page.goto(f"{base_url}/empty/")
+    page.wait_for_selector("body[data-loaded=true]")
+
+    assert page.is_visible("#empty") and page.is_hidden("#content")
+    assert "No data yet: run the pipeline (make demo)" in page.inner_text("#empty")
+
+
+def test_a_bad_filter_in_the_url_shows_the_apis_message(page, base_url: str):
+    page.goto(f"{base_url}/narrowcast/?start=2026-10-01&end=2026-09-01")
+    page.wait_for_selector("#error:not(.hidden)")
+
+    assert "start=2026-10-01 is after end=2026-09-01" in page.inner_text("#error")
