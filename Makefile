@@ -15,8 +15,8 @@ export SCARF_NO_ANALYTICS := true
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
 	@test -x $(BIN)/python || $(PYTHON) -m uv venv -q -p $(PYTHON) $(VENV)
-	VIRTUAL_ENV=$(VENV) $(PYTHON) -m uv pip install -q -r requirements.txt
-	VIRTUAL_ENV=$(VENV) $(PYTHON) -m uv pip install -q --no-deps -e .
+	$(PYTHON) -m uv pip install -q --python $(BIN)/python -r requirements.txt
+	$(PYTHON) -m uv pip install -q --python $(BIN)/python --no-deps -e .
 	@rm -f $(VENV)/.installed-*; touch $@
 
 setup: $(STAMP) ## create .venv from the lock file (no-op when nothing changed)

@@ -138,6 +138,17 @@ def time_hand_written(path: Path) -> tuple[float, int]:
     return elapsed, rows
 
 
+def count_disagreements(path: Path) -> int:
+    """Customers whose dbt row differs from the hand-written query's (measures, scores or segment)."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("""
+            select count(*) from main.customer_rfm d full join main.rfm_hand_written h using (customer_id)
+            where d.customer_id is null or h.customer_id is null or d.frequency <> h.frequency
+                or d.monetary <> h.monetary or d.recency_days <> h.recency_days
+                or d.rfm_score <> h.rfm_score or d.rfm_segment <> h.rfm_segment
+        """).fetchone()[0]
+
+
 def time_pandas(path: Path) -> tuple[float, int]:
     started = time.perf_counter()
     with duckdb.connect(str(path), read_only=True) as con:
@@ -183,6 +194,8 @@ def time_dbt(path: Path, target: Path) -> tuple[float, float, float, int]:
     results = json.loads((target / "run_results.json").read_text())["results"]
     models = sum(r["execution_time"] for r in results)
     own = next(r["execution_time"] for r in results if r["unique_id"].endswith(".customer_rfm"))
+    for r in sorted(results, key=lambda r: -r["execution_time"])[:5]:
+        print(f"  dbt node {r['execution_time']:7.2f} s  {r['unique_id']}")
     with duckdb.connect(str(path), read_only=True) as con:
         rows = con.execute("select count(*) from main.customer_rfm").fetchone()[0]
     return wall, models, own, rows
@@ -200,10 +213,13 @@ def main() -> None:
         print(f"generated {args.customers:,} customers / {args.orders:,} orders in {time.perf_counter() - started:.1f}s")
         wall, models, own, dbt_rows = time_dbt(path, Path(tmp) / "target")
         hand, hand_rows = time_hand_written(path)
+        disagreements = count_disagreements(path)
         pandas_s, pandas_rows = time_pandas(path)
     if not dbt_rows == hand_rows == pandas_rows:
         raise SystemExit(f"row counts differ: dbt {dbt_rows}, hand-written {hand_rows}, pandas {pandas_rows}")
-    print(f"rows (customers scored)           : {dbt_rows:,}")
+    if disagreements:
+        raise SystemExit(f"{disagreements} customers differ between dbt and the hand-written query")
+    print(f"rows (customers scored)           : {dbt_rows:,} (dbt rows identical to the hand-written query's)")
     print(f"dbt run +customer_rfm, wall        : {wall:8.2f} s  (process start, parse, 22 models)")
     print(f"dbt run +customer_rfm, model SQL   : {models:8.2f} s  (customer_rfm itself {own:.2f} s)")
     print(f"hand-written DuckDB query          : {hand:8.2f} s")

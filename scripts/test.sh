@@ -13,6 +13,9 @@ $BIN/ruff check .
 echo "== sqlfluff"
 $BIN/sqlfluff lint dbt_project/models --disable-progress-bar --processes 2
 
+echo "== dbt manifest (Cosmos renders the transform DAG from it)"
+$BIN/dbt parse --project-dir dbt_project --profiles-dir dbt_project --quiet
+
 echo "== pytest"
 set +e
 $BIN/pytest -p no:cacheprovider --junitxml=test-output/junit.xml "$@"

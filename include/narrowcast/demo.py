@@ -24,6 +24,8 @@ from narrowcast.runtime import airflow_env
 
 EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_ad_costs",
                 "extract_marketplace_orders")
+ENTITY_DAGS = ("extract_shop", "extract_marketplace_orders")
+FIRST_LOAD_START = "2020-01-01"
 ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
 WAREHOUSE_POOL = "narrowcast_warehouse"
 
@@ -159,10 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         ensure_airflow(env, log_dir)
         ensure_manifest(env, log_dir)
         window = {"start": world.start, "end": world.end.isoformat()}
+        # Entity sources (updated_at / last-modified watermarks) take everything up to the end on a first load.
+        full_history = {"start": FIRST_LOAD_START, "end": world.end.isoformat()}
         logical = world.end.isoformat()
         with sandbox(paths, env):
             for dag_id in EXTRACT_DAGS:
-                dags_test(dag_id, logical, window, env, log_dir)
+                conf = full_history if dag_id in ENTITY_DAGS else window
+                dags_test(dag_id, logical, conf, env, log_dir)
             dags_test("transform", logical, {"as_of_date": world.end.isoformat()}, env, log_dir)
             for dag_id in ACTIVATE_DAGS:
                 dags_test(dag_id, logical, {}, env, log_dir)

@@ -14,7 +14,7 @@ from airflow.dag_processing.dagbag import DagBag
 
 dags_folder = Path(sys.argv[1])
 started = time.monotonic()
-bag = DagBag(dag_folder=str(dags_folder), include_examples=False)
+bag = DagBag(dag_folder=str(dags_folder))
 elapsed = time.monotonic() - started
 out = {"import_errors": {k: str(v)[:2000] for k, v in bag.import_errors.items()}, "seconds": elapsed, "dags": {}}
 for dag_id, dag in bag.dags.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -34,7 +35,7 @@ def test_the_client_lists_the_project_dags_and_no_import_errors(api_client, pars
     assert errors.total_entries == 0, [e.filename for e in errors.import_errors]
 
 
-def test_a_triggered_run_is_scheduled_and_its_state_can_be_read(api_client, parsed_dags, project_dag_ids):
+def test_a_triggered_run_is_scheduled_and_its_state_can_be_read(api_client, parsed_dags, project_dag_ids, test_output):
     if TRIGGERED_DAG not in project_dag_ids:
         pytest.skip(f"{TRIGGERED_DAG} is not in dags/ yet")
     from airflow_client.client.api.dag_api import DAGApi
@@ -68,9 +69,13 @@ def test_a_triggered_run_is_scheduled_and_its_state_can_be_read(api_client, pars
         if current.state in ("success", "failed") or (task_states and set(task_states.values()) <= TASK_SETTLED):
             break
         time.sleep(3)
+    run_state = str(getattr(current.state, "value", current.state))
+    (test_output / "rest_api_triggered_run.json").write_text(
+        json.dumps({"dag_id": TRIGGERED_DAG, "run_id": run.dag_run_id, "state": run_state, "tasks": task_states}, indent=2)
+    )
     assert task_states and set(task_states.values()) <= TASK_SETTLED, task_states
     assert current.dag_run_id == run.dag_run_id
-    assert str(getattr(current.state, "value", current.state)) in ("running", "success", "failed")
+    assert run_state in ("running", "success", "failed")
 
 
 def test_the_dashboard_api_needs_a_token_and_then_returns_the_marts(airflow_standalone):

@@ -212,7 +212,9 @@ def _check_query(staged: StagedBatch, rules: list[Rule], lines: StagedBatch | No
     if any(r.kind == "line_totals" for r in rules) and lines is not None:
         # Shopify's subtotal_price is after order discounts; exports that state it before discounts pass too.
         joins = (
-            f" left join (select order_id, sum(price * quantity) as lines_total from {lines.view} "
+            # A line delivered twice (its order was duplicated) counts once: duplicates are the unique rule's.
+            f" left join (select order_id, sum(price * quantity) as lines_total "
+            f"from (select distinct on (id) id, order_id, price, quantity from {lines.view}) "
             f"group by order_id) l on l.order_id = s.id"
         )
         selects.append(

@@ -415,7 +415,7 @@ SOURCES: dict[str, SourceSpec] = {
             "narrowcast.sources.meta_ads:extract",
             (META_AD_INSIGHTS,),
             lookback=timedelta(days=7),  # ad platforms restate the last days' spend and clicks
-            connection_id="narrowcast_meta_ads",
+            connection_id="narrowcast_meta",
         ),
         SourceSpec(
             "google_ads",

@@ -119,3 +119,14 @@ def test_a_truncated_parquet_file_is_rejected_with_its_size(inbox: Path) -> None
     path.write_bytes(path.read_bytes()[:-20])
     with pytest.raises(InputFileError, match=r"parse:truncated: not a readable Parquet file at byte \d+"):
         check_file(path, kind_of(path.name))
+
+
+def test_an_export_giving_its_own_line_numbers_keeps_them_and_quarantines_only_the_extra_copy(tmp_path: Path, inbox: Path) -> None:
+    header = "order_id,customer_id,ordered_at,currency,total_price,sku,quantity,line_price,line_number\n"
+    line = "A-1,c1,2024-03-30,EUR,30.00,MUG,1,10.00,{n}\n"
+    (inbox / "orders_export_lines.csv").write_text(header + "".join(line.format(n=n) for n in (1, 2, 2, 3)))
+    run_source("inbox", None, WINDOW, data_dir=tmp_path, warehouse=tmp_path / "wh.duckdb", threshold=0.5)
+    assert _query(tmp_path, "select line_number from raw.file_orders order by 1") == [(1,), (2,), (3,)]
+    assert _query(tmp_path, "select rule, source_ref from meta.quarantine") == [
+        ("unique:order_id,line_number", "orders_export_lines.csv:4")
+    ]

@@ -14,7 +14,6 @@ from ga4_export_lines import ndjson, page_view_event, purchase_event
 
 from narrowcast.landing.zone import LandingZone
 from narrowcast.sources.base import Window
-from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.ga4.reader import land_exports
 
 DAY = Window(datetime(2024, 1, 5, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC))

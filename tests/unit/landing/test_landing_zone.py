@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
 from narrowcast.landing.zone import LandingZone, records_to_table
 from narrowcast.sources.base import Window
 

@@ -63,7 +63,7 @@ def staged(tmp_path: Path):
     orders = zone.new_batch("shopify", "shop_orders", WINDOW)
     orders.write_records(DIRTY_ORDERS, PAGE)
     lines = zone.new_batch("shopify", "shop_order_lines", WINDOW)
-    lines.write_records(LINES, PAGE)
+    lines.write_records(LINES + [LINES[1]], PAGE)  # order 4's line comes twice, with its duplicated order
     yield con, stage_batch(con, orders, entity("shop_orders")), stage_batch(con, lines, entity("shop_order_lines"))
     con.close()
 

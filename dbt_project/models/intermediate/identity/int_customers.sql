@@ -37,8 +37,8 @@ blocked as (
     from normalised
     inner join privacy_requests
         on (
-            privacy_requests.customer_id = normalised.customer_id
-            or {{ normalize_email('privacy_requests.email') }} = normalised.email_normalized
+            normalised.customer_id = privacy_requests.customer_id
+            or normalised.email_normalized = {{ normalize_email('privacy_requests.email') }}
         )
     where privacy_requests.request_type in ('opt_out', 'delete')
 ),

@@ -56,7 +56,7 @@ ranked as (
         *,
         row_number() over (
             partition by user_pseudo_id
-            order by evidence_strength, last_seen_at desc, customer_id
+            order by evidence_strength asc, last_seen_at desc, customer_id asc
         ) as evidence_order
     from evidence
 ),

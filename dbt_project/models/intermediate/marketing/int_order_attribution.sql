@@ -27,7 +27,10 @@ shop_orders as (
 ),
 
 web_orders as (
-    select * from orders
+    select
+        *,
+        {{ dbt.dateadd('day', -(var('attribution_lookback_days') | int), 'ordered_at') }} as window_start
+    from orders
     where is_valid
         and order_source in ('shop', 'file')
 ),
@@ -53,8 +56,20 @@ buyer_sessions as (
     inner join identity_map on web_orders.customer_id = identity_map.customer_id
     inner join sessions
         on identity_map.user_pseudo_id = sessions.user_pseudo_id
-        and sessions.started_at <= web_orders.ordered_at
-        and sessions.started_at >= {{ dbt.dateadd('day', -(var('attribution_lookback_days') | int), 'web_orders.ordered_at') }}
+        and web_orders.ordered_at >= sessions.started_at
+        and web_orders.window_start <= sessions.started_at
+),
+
+candidate_keys as (
+    select
+        order_key,
+        session_key
+    from purchase_sessions
+    union
+    select
+        order_key,
+        session_key
+    from buyer_sessions
 ),
 
 candidates as (
@@ -67,11 +82,7 @@ candidates as (
         sessions.traffic_medium,
         sessions.traffic_campaign,
         case when sessions.channel = 'direct' then 1 else 0 end as is_direct
-    from (
-        select order_key, session_key from purchase_sessions
-        union
-        select order_key, session_key from buyer_sessions
-    ) as candidate_keys
+    from candidate_keys
     inner join sessions on candidate_keys.session_key = sessions.session_key
 ),
 

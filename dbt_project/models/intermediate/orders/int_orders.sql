@@ -81,7 +81,10 @@ shop as (
         shop_orders.financial_status = 'voided' as is_voided,
         (
             shop_orders.financial_status = 'refunded'
-            or (shop_orders.subtotal_price > 0 and coalesce(refunds_per_order.refunded_amount, 0) >= shop_orders.subtotal_price)
+            or (
+                shop_orders.subtotal_price > 0
+                and coalesce(refunds_per_order.refunded_amount, 0) >= shop_orders.subtotal_price
+            )
         ) as is_fully_refunded,
         shop_orders.discount_codes
     from shop_orders
@@ -227,7 +230,10 @@ final as (
         unioned.is_test,
         unioned.is_voided,
         unioned.is_fully_refunded,
-        not (unioned.is_cancelled or unioned.is_test or unioned.is_voided or unioned.is_fully_refunded) as is_valid,
+        not unioned.is_cancelled
+        and not unioned.is_test
+        and not unioned.is_voided
+        and not unioned.is_fully_refunded as is_valid,
         unioned.discount_codes
     from unioned
     left join line_totals on unioned.order_key = line_totals.order_key

@@ -78,6 +78,8 @@ sessionised as (
 ordered as (
     select
         *,
+        case when gclid is not null then 'google' end as gclid_source,
+        case when gclid is not null then 'cpc' end as gclid_medium,
         row_number() over (partition by session_key order by event_at, event_key) as event_order,
         row_number() over (
             partition by session_key
@@ -109,10 +111,8 @@ aggregated as (
         max(case when page_order = 1 then page_location end) as landing_page,
         max(case when page_order = 1 then page_referrer end) as landing_referrer,
         -- A gclid without utm tags is a Google Ads click (auto-tagging).
-        max(case when traffic_order = 1 then coalesce(traffic_source, case when gclid is not null then 'google' end) end)
-            as traffic_source,
-        max(case when traffic_order = 1 then coalesce(traffic_medium, case when gclid is not null then 'cpc' end) end)
-            as traffic_medium,
+        max(case when traffic_order = 1 then coalesce(traffic_source, gclid_source) end) as traffic_source,
+        max(case when traffic_order = 1 then coalesce(traffic_medium, gclid_medium) end) as traffic_medium,
         max(case when traffic_order = 1 then traffic_campaign end) as traffic_campaign,
         max(case when event_order = 1 then device_category end) as device_category,
         max(case when event_order = 1 then geo_country end) as geo_country,

@@ -9,7 +9,10 @@
 with
 
 segments as (
-    select * from {{ ref('customer_segments') }}
+    select
+        *,
+        {{ slugify(dbt.split_part('segment', "':'", 2)) }} as segment_suffix
+    from {{ ref('customer_segments') }}
 ),
 
 audience_definitions as (
@@ -32,8 +35,7 @@ matched as (
     select
         case
             when audience_definitions.audience_id like '%*'
-                then replace(audience_definitions.audience_id, '*', '')
-                || {{ slugify(dbt.split_part('segments.segment', "':'", 2)) }}
+                then replace(audience_definitions.audience_id, '*', '') || segments.segment_suffix
             else audience_definitions.audience_id
         end as audience_id,
         segments.customer_id,

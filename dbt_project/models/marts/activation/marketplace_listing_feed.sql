@@ -75,7 +75,9 @@ quantified as (
             else cast(floor(available_quantity * stock_share) as integer)
         end as rule_quantity,
         {{ round_to_price_ending('base_price * (1 + markup_pct) + fixed_fee', 'price_ending') }} as rounded_price,
-        cast(ceiling(unit_cost / (1 - min_margin_pct) * 100) / 100 as decimal(18, 2)) as min_margin_price
+        cast(ceiling(unit_cost / (1 - min_margin_pct) * 100) / 100 as decimal(18, 2)) as min_margin_price,
+        'available ' || cast(available_quantity as {{ dbt.type_string() }})
+        || ' <= end-when buffer ' || cast(end_when_at_or_below as {{ dbt.type_string() }}) as buffer_reason
     from stocked
 ),
 
@@ -84,11 +86,10 @@ priced as (
         *,
         case
             when min_margin_price is not null and rounded_price < min_margin_price then min_margin_price
+            -- The floor was checked above, so here the compare-at price is only a cap when it is above the floor.
             when compare_at_price is not null and rounded_price > compare_at_price
-                then case
-                    when min_margin_price is not null and compare_at_price < min_margin_price then min_margin_price
-                    else compare_at_price
-                end
+                and (min_margin_price is null or compare_at_price >= min_margin_price) then compare_at_price
+            when compare_at_price is not null and rounded_price > compare_at_price then min_margin_price
             else rounded_price
         end as publish_price
     from quantified
@@ -120,12 +121,10 @@ final as (
             when not has_rules then 'no rules for marketplace ' || marketplace
             when coalesce(product_status, '') <> 'active' then 'product ' || coalesce(product_status, 'unknown')
             when on_hand is null then 'no ERP stock record'
-            when available_quantity <= end_when_at_or_below
-                then 'available ' || cast(available_quantity as {{ dbt.type_string() }})
-                || ' <= end-when buffer ' || cast(end_when_at_or_below as {{ dbt.type_string() }})
+            when available_quantity <= end_when_at_or_below then buffer_reason
             when rule_quantity = 0 then 'share of available rounds down to 0'
-            when publish_price = min_margin_price and rounded_price < min_margin_price then 'price raised to minimum margin'
-            when compare_at_price is not null and rounded_price > compare_at_price then 'price capped at compare-at price'
+            when rounded_price < min_margin_price then 'price raised to minimum margin'
+            when rounded_price > compare_at_price then 'price capped at compare-at price'
             else 'in stock'
         end as text) as status_reason,
         cast(available_quantity as integer) as available_quantity,

@@ -79,7 +79,7 @@ cross_sell_scored as (
         pair_stats.confidence,
         row_number() over (
             partition by baskets.customer_id, pair_stats.sku_b
-            order by pair_stats.lift desc, pair_stats.confidence desc, pair_stats.sku_a
+            order by pair_stats.lift desc, pair_stats.confidence desc, pair_stats.sku_a asc
         ) as evidence_order
     from baskets
     inner join pair_stats on baskets.sku = pair_stats.sku_a
@@ -124,7 +124,7 @@ upsell_candidates as (
     from top_price_per_category
     inner join products
         on top_price_per_category.category = products.category
-        and products.price > top_price_per_category.max_price_bought
+        and top_price_per_category.max_price_bought < products.price
         and products.status = 'active'
 ),
 
@@ -153,7 +153,7 @@ candidates as (
 ranked as (
     select
         *,
-        row_number() over (partition by customer_id order by score desc, kind, sku) as recommendation_rank
+        row_number() over (partition by customer_id order by score desc, kind asc, sku asc) as recommendation_rank
     from candidates
 ),
 

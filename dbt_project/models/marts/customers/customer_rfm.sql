@@ -21,6 +21,8 @@ per_customer as (
         customer_id,
         min(ordered_at) as first_order_at,
         max(ordered_at) as last_order_at,
+        max(order_date) as last_order_date,
+        {{ as_of_date() }} as as_of_date,
         count(*) as frequency,
         sum(net_revenue) as monetary
     from valid_orders
@@ -32,7 +34,7 @@ measured as (
         customer_id,
         first_order_at,
         last_order_at,
-        {{ dbt.datediff('cast(last_order_at as date)', as_of_date(), 'day') }} as recency_days,
+        {{ dbt.datediff('last_order_date', 'as_of_date', 'day') }} as recency_days,  -- noqa: LT05
         frequency,
         cast(monetary as decimal(18, 2)) as monetary,
         cast(monetary / frequency as decimal(18, 2)) as avg_order_value

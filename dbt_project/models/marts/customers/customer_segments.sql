@@ -118,8 +118,8 @@ high_intent as (
         customer_id,
         'high_intent' as segment,
         'behaviour' as segment_type,
-        'at least {{ var("high_intent_min_product_views") }} product views in the last {{ var("high_intent_days") }} days'
-            as reason,
+        'at least {{ var("high_intent_min_product_views") }} product views'
+        || ' in the last {{ var("high_intent_days") }} days' as reason,
         max(event_at) as qualified_at
     from customer_events
     where event_name = 'view_item'

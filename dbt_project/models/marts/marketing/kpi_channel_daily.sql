@@ -81,7 +81,10 @@ sessions_daily as (
     left join campaigns
         on sessions_platformed.platform = campaigns.platform
         and lower(sessions_platformed.traffic_campaign) = campaigns.campaign_name_key
-    group by sessions_platformed.session_date, sessions_platformed.channel, sessions_platformed.platform,
+    group by
+        sessions_platformed.session_date,
+        sessions_platformed.channel,
+        sessions_platformed.platform,
         campaigns.campaign_id
 ),
 

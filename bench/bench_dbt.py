@@ -1,0 +1,70 @@
+"""Wall time of a full `dbt build` (seeds, every model, data tests and unit tests) at a given scale.
+
+Usage: ``.venv/bin/python bench/bench_dbt.py --customers 100000 --orders 1000000 --events-per-order 3``
+or point it at an existing warehouse (copied first, never modified): ``--warehouse data/warehouse/narrowcast.duckdb``.
+
+Raw data comes from bench_rfm.generate_raw (shop customers, orders, refunds, GA4 events); prints the wall time
+of the dbt process, the summed node time and the slowest nodes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_rfm import ROOT, generate_raw  # noqa: E402
+
+
+def build(warehouse: Path, target: Path, as_of_date: str | None) -> tuple[float, list[dict[str, object]]]:
+    env = {"NARROWCAST_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1",
+           "PATH": str(Path(sys.executable).parent)}
+    args = [str(Path(sys.executable).with_name("dbt")), "build",
+            "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+            "--target-path", str(target), "--log-path", str(target / "logs")]
+    if as_of_date:
+        args += ["--vars", json.dumps({"as_of_date": as_of_date})]
+    started = time.perf_counter()
+    completed = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    if completed.returncode != 0:
+        failed = [f"{r['unique_id']}: {r['message']}" for r in results if r["status"] in {"error", "fail"}]
+        raise SystemExit("dbt build failed:\n" + ("\n".join(failed) or completed.stdout[-3000:]))
+    return wall, results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--events-per-order", type=int, default=3)
+    parser.add_argument("--warehouse", type=Path, help="existing warehouse to copy instead of generating one")
+    parser.add_argument("--as-of-date", default="2026-03-31")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp:
+        warehouse = Path(tmp) / "bench.duckdb"
+        if args.warehouse:
+            shutil.copyfile(args.warehouse, warehouse)
+            print(f"copied {args.warehouse}")
+        else:
+            started = time.perf_counter()
+            generate_raw(warehouse, args.customers, args.orders, args.events_per_order)
+            print(f"generated {args.customers:,} customers / {args.orders:,} orders / "
+                  f"{args.orders * args.events_per_order:,} GA4 events in {time.perf_counter() - started:.1f}s")
+        wall, results = build(warehouse, Path(tmp) / "target", args.as_of_date)
+    nodes = sum(r["execution_time"] for r in results)
+    print(f"dbt build wall time : {wall:8.1f} s  ({len(results)} nodes, summed node time {nodes:.1f} s, 2 threads)")
+    for r in sorted(results, key=lambda r: -r["execution_time"])[:8]:
+        print(f"  {r['execution_time']:7.2f} s  {r['unique_id']}")
+
+
+if __name__ == "__main__":
+    main()
