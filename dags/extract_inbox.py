@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from narrowcast_airflow.assets import raw_assets
 from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
@@ -19,7 +19,7 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 
 @dag(
     dag_id="extract_inbox",
-    schedule="*/15 * * * *",
+    schedule=CronDataIntervalTimetable("*/15 * * * *", timezone="UTC"),
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

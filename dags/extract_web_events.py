@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from airflow.sdk import dag, task
+from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from narrowcast_airflow.assets import raw_assets
 from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
@@ -21,7 +21,7 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 
 @dag(
     dag_id="extract_web_events",
-    schedule="@daily",
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=datetime(2026, 8, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,

@@ -64,6 +64,9 @@ class SandboxServer:
     def faults(self, api: str, **faults: float | bool) -> None:
         requests.put(f"{self.url}/_sandbox/faults/{api}", json=faults, timeout=5).raise_for_status()
 
+    def stats(self, api: str) -> dict:
+        return requests.get(f"{self.url}/_sandbox/stats/{api}", timeout=5).json()
+
     def received(self, api: str):
         return requests.get(f"{self.url}/_sandbox/received/{api}", timeout=30).json()
 
