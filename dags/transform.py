@@ -8,8 +8,8 @@ DuckDB warehouse, so the dbt tasks run in the one-slot `narrowcast_warehouse` po
 Run conf: `{"as_of_date": "2026-10-31"}` pins the date RFM recency and segment windows are computed at
 (default: the data interval end). `{"full_refresh": true}` rebuilds incremental models from scratch.
 
-The last task publishes the mart assets only when every model and test succeeded, so activation never runs
-after a failed dbt build.
+The mart assets are published only when every model and test succeeded, so activation never runs after a
+failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import dag, task
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
@@ -29,6 +30,7 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
 DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET", "duckdb")
+DBT_BIN = Path(sys.executable).parent / "dbt"
 AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or data_interval_end | ds }}"
 
 
@@ -65,7 +67,7 @@ def transform():
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
-            dbt_executable_path=str(Path(sys.executable).parent / "dbt"),
+            dbt_executable_path=str(DBT_BIN),
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -85,7 +87,18 @@ def transform():
         """Marks every mart asset updated (only reached when all dbt models and tests passed)."""
         return sorted(MART_ASSETS)
 
-    dbt >> publish_marts()
+    docs = BashOperator(
+        task_id="generate_dbt_docs",
+        bash_command=(
+            f"{DBT_BIN} docs generate --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --target {DBT_TARGET}"
+            " --vars '{as_of_date: \"" + AS_OF_DATE + "\"}'"
+        ),
+        env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+        append_env=True,
+        pool=WAREHOUSE_POOL,
+    )
+
+    dbt >> publish_marts() >> docs
 
 
 transform()

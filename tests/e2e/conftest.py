@@ -8,7 +8,6 @@ no cron runs (``use_job_schedule=False``): only the runs a test triggers happen.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -22,30 +21,46 @@ from pathlib import Path
 
 import pytest
 import requests
+from pipeline_run import PipelineRun, isolated_env, run_demo
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_OUTPUT = REPO / "test-output"
 STARTUP_TIMEOUT_SECONDS = 300
 
 
-def _load_mart_builder():
-    # The dashboard unit tests own the fixture warehouse; load it by path (tests/ is not a package).
-    path = REPO / "tests" / "unit" / "dashboard" / "mart_tables.py"
-    spec = importlib.util.spec_from_file_location("narrowcast_e2e_mart_tables", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build_mart_warehouse
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    """The real demo command, run once per session on a small shop in an isolated data dir and Airflow home."""
+    base = tmp_path_factory.mktemp("pipeline")
+    env = isolated_env(base, _free_port())
+    proc = run_demo(env)
+    output = proc.stdout + proc.stderr
+    (TEST_OUTPUT).mkdir(exist_ok=True)
+    (TEST_OUTPUT / "demo_output.txt").write_text(output)
+    return PipelineRun(base / "data", env, output, proc.returncode)
 
 
 @pytest.fixture(scope="session")
-def demo_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data dir whose warehouse holds every mart the dashboard reads (to be replaced by a small demo run)."""
-    data_dir = tmp_path_factory.mktemp("narrowcast_data")
-    for folder in ("world", "inbox", "exports/ga4", "landing", "logs"):
-        (data_dir / folder).mkdir(parents=True, exist_ok=True)
-    _load_mart_builder()(data_dir / "warehouse" / "narrowcast.duckdb")
-    return data_dir
+def sandbox(pipeline: PipelineRun) -> Iterator:
+    """The sandbox on the port the pipeline's connections point at, serving the same world."""
+    from narrowcast.sandbox.server import SandboxServer
+
+    with SandboxServer(pipeline.data_dir / "world", port=int(pipeline.env["NARROWCAST_SANDBOX_PORT"])) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def pipeline_second_run(pipeline: PipelineRun):
+    """The demo command run a second time on the same data dir (the faults test resets the sandbox after)."""
+    proc = run_demo(pipeline.env)
+    return proc, pipeline.warehouse
+
+
+@pytest.fixture(scope="session")
+def demo_data_dir(pipeline: PipelineRun) -> Path:
+    """A data dir after a real demo run: the warehouse holds every mart and the activation run log."""
+    assert pipeline.returncode == 0, pipeline.stdout[-3000:]
+    return pipeline.data_dir
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 
 import duckdb
 import pytest
-
 from pipeline_run import DEMO_DAYS, dags_test
 
 pytestmark = pytest.mark.e2e
@@ -88,6 +87,8 @@ def test_rerunning_every_extract_with_20pct_api_faults_and_a_5_day_backfill_chan
         assert proc.returncode == 0, proc.stdout[-3000:]
     injected = sum(sum(sandbox.stats(api)["faults_injected"].values())
                    for api in ("shopify", "meta", "google_ads", "ebay", "amazon"))
+    for api in ("shopify", "meta", "google_ads", "ebay", "amazon"):
+        sandbox.faults(api)  # back to no faults for the tests that follow
     assert injected > 0, "the faults must actually have been exercised"
     assert _raw_fingerprint(pipeline.warehouse) == before
 

@@ -85,12 +85,12 @@ def test_the_dashboard_renders_every_chart_with_data_inside_the_airflow_ui(page,
     frame_element.screenshot(path=str(test_output / "ui_dashboard_frame.png"))
 
     # A filter change redraws from the API: one channel, one month
-    frame.fill("#f-start", "2026-09-01")
-    frame.fill("#f-end", "2026-09-30")
+    frame.fill("#f-start", "2026-08-01")
+    frame.fill("#f-end", "2026-08-31")
     frame.select_option("#f-channel", "paid_social")
     frame.click("button[type=submit]")
-    frame.wait_for_function("document.querySelector('#range-note').textContent.includes('2026-09-01 to 2026-09-30')")
-    assert int(frame.get_attribute("#chart-roas", "data-points")) == 30  # one point per day of September
+    frame.wait_for_function("document.querySelector('#range-note').textContent.includes('2026-08-01 to 2026-08-31')")
+    assert int(frame.get_attribute("#chart-roas", "data-points")) == 31  # one point per day of August
 
 
 def test_the_whole_dashboard_page_for_a_screenshot(page, airflow_standalone, test_output: Path):

@@ -15,12 +15,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from narrowcast import settings
 from narrowcast.activation import state
 from narrowcast.activation.destinations import DESTINATIONS
 from narrowcast.activation.destinations.base import Batch, Change, Destination, RowResult, SendContext
-from narrowcast.activation.identifiers import is_sha256_hex
 from narrowcast.activation.redaction import get_logger, install_on_http_client, redact_text
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec, load_syncs
@@ -59,7 +60,8 @@ def run_sync(
     started = time.monotonic()
     with connect(warehouse) as con:
         state.ensure_tables(con)
-        counts = state.build_plan(con, spec)
+        hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
+        counts = state.build_plan(con, spec, hashed)
         report.planned_adds, report.planned_changes, report.planned_removes = (
             counts["add"], counts["change"], counts["remove"])
         if dry_run or report.planned == 0:
@@ -133,47 +135,72 @@ def _destination(spec: SyncSpec, connections: Mapping[str, Connection],
     return DESTINATIONS[spec.destination](context)
 
 
-def _batches(con: duckdb.DuckDBPyConnection, run_id: str, kind: str) -> Iterator[Batch]:
-    total = state.batch_numbers(con, kind)
-    for batch_no in range(total):
-        rows = state.fetch_batch(con, kind, batch_no)
-        # One decode per batch: far cheaper than a json.loads call per row at a million rows.
-        payloads = json.loads("[" + ",".join(r[2] for r in rows) + "]")
-        previous = json.loads("[" + ",".join(r[3] or "null" for r in rows) + "]")
-        changes = [Change(r[0], r[1], payloads[i], previous[i]) for i, r in enumerate(rows)]
-        yield Batch(run_id=run_id, kind=kind, seq=batch_no + 1, total=total, changes=changes)
+def _batches(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, batch_size: int,
+             rows: int) -> Iterator[tuple[Batch, pa.Table]]:
+    total = -(-rows // batch_size)
+    streamed = 0
+    for seq, planned in enumerate(state.stream_plan(con, kind, batch_size), start=1):
+        streamed += planned.num_rows
+        yield Batch(run_id=run_id, kind=kind, seq=seq, total=total, changes=_changes(planned)), planned
+    if streamed != rows:
+        # A stream cut short (e.g. by a statement run on its connection) must not pass for a finished run.
+        raise SyncFailed(f"the {kind} plan streamed {streamed} of {rows} rows; rerun the sync")
+
+
+def _changes(planned: pa.Table) -> list[Change]:
+    # One decode per batch: the JSON texts are joined inside arrow, so a million rows cost a hundred json.loads.
+    payloads = json.loads(_json_list(planned.column("payload")))
+    previous = json.loads(_json_list(planned.column("previous")))
+    keys = planned.column("record_key").to_pylist()
+    ops = planned.column("op").to_pylist()
+    return [Change(k, o, p, q) for k, o, p, q in zip(keys, ops, payloads, previous, strict=True)]
+
+
+def _json_list(column: pa.ChunkedArray) -> str:
+    """A column of JSON texts (null = JSON null) as the text of one JSON array."""
+    values = pc.fill_null(column.combine_chunks(), "null")
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(values)], pa.int32()), values), ",")
+    return "[" + joined[0].as_py() + "]"
 
 
 def _send_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destination, report: SyncReport) -> None:
-    hashed = destination.objects[spec.object].hashed_fields
     workers = spec.rate_limit.concurrency
-    in_flight: deque[tuple[Batch, Future[tuple[list[RowResult], int]]]] = deque()
+    in_flight: deque[tuple[Batch, pa.Table, Future[list[RowResult]]]] = deque()
+    rows = {"upsert": report.planned_adds + report.planned_changes, "remove": report.planned_removes}
     # Rejections of this run are inserted after this check, so only older ones can be resolved by it.
     open_rejections = state.has_open_rejections(con, spec)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool:
+    # The plan streams from ``con`` while state is written through a second connection to the same database:
+    # a statement on ``con`` would end the open stream.
+    writer = con.cursor()
+    with writer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool:
         for kind in KINDS:
             # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
-            for batch in _batches(con, report.run_id, kind):
-                in_flight.append((batch, pool.submit(_send_one, destination, batch, hashed)))
+            # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
+            # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
+            for batch, planned in _batches(con, report.run_id, kind, spec.batch_size, rows[kind]):
+                invalid = planned.column("invalid_fields")
+                rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
+                in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
                 while len(in_flight) >= workers * 2:
-                    _collect(con, spec, report, *in_flight.popleft(), open_rejections)
+                    _collect(writer, spec, report, *in_flight.popleft(), open_rejections)
             while in_flight:
-                _collect(con, spec, report, *in_flight.popleft(), open_rejections)
+                _collect(writer, spec, report, *in_flight.popleft(), open_rejections)
 
 
-def _send_one(destination: Destination, batch: Batch, hashed: frozenset[str]) -> tuple[list[RowResult], int]:
-    """Validate hashed identifiers locally, send the rest; returns (results, rows actually sent)."""
+def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] | None) -> list[RowResult]:
+    """Refuse rows whose hashed identifiers are not 64-hex SHA-256 (flagged by the plan), send the rest."""
     results: list[RowResult] = []
-    valid: list[Change] = []
-    for change in batch.changes:
-        bad = [f for f in hashed if change.payload.get(f) is not None and not is_sha256_hex(change.payload[f])]
-        if bad:
-            results.append(RowResult(change.key, "rejected",
-                                     f"refused to send: field(s) {', '.join(sorted(bad))} not a 64-hex SHA-256"))
-        else:
-            valid.append(change)
+    valid = batch.changes
+    if invalid is not None:
+        valid = []
+        for change, bad in zip(batch.changes, invalid, strict=True):
+            if bad:
+                results.append(RowResult(change.key, "rejected", f"refused to send: field(s) {bad} not a 64-hex SHA-256",
+                                         sent=False))
+            else:
+                valid.append(change)
     if not valid:
-        return results, 0
+        return results
     sub = Batch(batch.run_id, batch.kind, batch.seq, batch.total, valid)
     try:
         answered = destination.send(sub)
@@ -181,29 +208,30 @@ def _send_one(destination: Destination, batch: Batch, hashed: frozenset[str]) ->
         reason = redact_text(str(exc))[:1000]
         log.warning("batch %s/%d of %d failed: %s", batch.kind, batch.seq, batch.total, reason)
         answered = [RowResult(c.key, "rejected", reason) for c in valid]
+    if len(answered) == len(valid) and all(r.key == c.key for r, c in zip(answered, valid, strict=True)):
+        return results + answered  # the usual case: one answer per row, in order
     by_key = {r.key: r for r in answered}
     for change in valid:
         results.append(by_key.get(change.key) or RowResult(change.key, "rejected", "destination gave no answer for row"))
-    return results, sum(1 for r in answered if r.sent)
+    return results
 
 
-def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport, batch: Batch,
-             future: Future[tuple[list[RowResult], int]], open_rejections: bool) -> None:
-    results, sent = future.result()
-    state.record_results(con, spec, report.run_id, batch.kind, batch.seq - 1,
-                         # an API's reason may quote the rejected value (an e-mail): store it redacted
-                         [(r.key, r.outcome, redact_text(r.reason) if r.reason else None) for r in results],
-                         open_rejections=open_rejections,
+def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport, batch: Batch, planned: pa.Table,
+             future: Future[list[RowResult]], open_rejections: bool) -> None:
+    results = future.result()
+    outcomes = [r.outcome for r in results]
+    # an API's reason may quote the rejected value (an e-mail): store it redacted
+    reasons = [redact_text(r.reason) if r.reason else None for r in results]
+    answers = pa.table({"record_key": pa.array([r.key for r in results], pa.string()),
+                        "outcome": pa.array(outcomes, pa.string()), "reason": pa.array(reasons, pa.string())})
+    state.record_results(con, spec, report.run_id, planned, answers, open_rejections=open_rejections,
                          replaces_state=any(c.op != "add" for c in batch.changes))
-    report.sent += sent
-    for r in results:
-        if r.outcome == "accepted":
-            report.accepted += 1
-        elif r.outcome == "skipped":
-            report.skipped += 1
-        else:
-            report.rejected += 1
-    rejected = [r for r in results if r.outcome != "accepted"]
-    if rejected:
+    report.sent += sum(1 for r in results if r.sent)
+    accepted, skipped = outcomes.count("accepted"), outcomes.count("skipped")
+    report.accepted += accepted
+    report.skipped += skipped
+    report.rejected += len(outcomes) - accepted - skipped
+    if accepted < len(outcomes):
+        first = next(r for r in results if r.outcome != "accepted")
         log.warning("%s batch %s/%d: %d of %d rows not accepted, e.g. %s", spec.id, batch.kind, batch.seq,
-                    len(rejected), len(results), redact_text(rejected[0].reason or ""))
+                    len(outcomes) - accepted, len(results), redact_text(first.reason or ""))

@@ -1,15 +1,18 @@
 """The engine's warehouse tables (``activation.*``) and the SQL that plans a run by diffing model vs state.
 
 The diff is one DuckDB query: the model's mapped rows are hashed and full-outer-joined to the hashes the
-destination last confirmed. Only the resulting plan (adds, changes, removes) ever reaches Python.
+destination last confirmed. Only the resulting plan (adds, changes, removes) ever reaches Python, streamed as
+arrow batches; each batch's outcome goes back as arrow too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec
@@ -66,8 +69,13 @@ def model_columns(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> set[str]:
     return {r[0] for r in rows}
 
 
-def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> dict[str, int]:
-    """Create the plan temp table for ``spec``; returns counts per operation."""
+def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
+               hashed_fields: frozenset[str] = frozenset()) -> dict[str, int]:
+    """Create the plan temp table for ``spec``; returns counts per operation.
+
+    ``hashed_fields`` are destination fields that must hold a lowercase SHA-256 hex: rows where one does not are
+    flagged in the plan (``invalid_fields``) so the engine refuses them without a per-row check in Python.
+    """
     columns = model_columns(con, spec)
     fields = {}
     for dest_field, fmap in spec.fields.items():
@@ -89,18 +97,26 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> dict[str, int]
     key_expr = "concat_ws('|', " + ", ".join(f"cast({_quote(k)} as varchar)" for k in spec.key) + ")"
     where = " and ".join(_condition(c, v) for c, v in spec.filter.items()) or "true"
     ops = ", ".join(_literal(o) for o in _MODE_OPS[spec.mode])
+    # Without PII the stored payload is the sent one: null here (read back with coalesce) halves the plan's size.
+    stored = (f"{json_object([f for f in ordered if f not in spec.pii])}::varchar" if spec.pii & set(fields)
+              else "null::varchar")
+    checks = [f"case when {_quote(fields[f])} is not null and not regexp_full_match("
+              f"cast({_quote(fields[f])} as varchar), '[0-9a-f]{{64}}') then {_literal(f)} end"
+              for f in ordered if f in hashed_fields]
+    invalid = f"nullif(concat_ws(', ', {', '.join(checks)}), '')" if checks else "null::varchar"
     sql = f"""
         create or replace temp table {PLAN_TABLE} as
         with source_rows as (
             select {key_expr} as record_key,
                    {json_object(ordered)}::varchar as payload,
-                   {json_object([f for f in ordered if f not in spec.pii])}::varchar as stored
+                   {stored} as stored,
+                   {invalid} as invalid_fields
             from {_quote(spec.model)}
             where {where}
         ),
         -- md5 is a change detector here, not a protection: 3x cheaper than sha256 at a million rows.
         current_rows as (
-            select record_key, payload, stored, md5(payload) as payload_hash from source_rows
+            select *, md5(payload) as payload_hash from source_rows
         ),
         confirmed as (
             select record_key, payload_hash, payload from activation.sync_state where sync_id = $sync_id
@@ -113,17 +129,15 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> dict[str, int]
                    coalesce(c.payload, s.payload) as payload,
                    c.stored,
                    c.payload_hash,
-                   s.payload as previous
+                   s.payload as previous,
+                   c.invalid_fields
             from current_rows c
             full outer join confirmed s on c.record_key = s.record_key
-        ),
-        planned as (
-            select *, case when op = 'remove' then 'remove' else 'upsert' end as kind
-            from diffed where op in ({ops})
         )
-        select *, (row_number() over (partition by kind order by record_key) - 1) // {int(spec.batch_size)} as batch_no
-        from planned
-        order by kind, batch_no, record_key
+        -- Stored in send order, so the engine streams it with one scan instead of one query per batch.
+        select *, case when op = 'remove' then 'remove' else 'upsert' end as kind
+        from diffed where op in ({ops})
+        order by kind, record_key
     """
     dupes = con.execute(
         f"select {key_expr} as k, count(*) from {_quote(spec.model)} where {where} group by 1 having count(*) > 1 limit 3"
@@ -136,35 +150,49 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> dict[str, int]
     return {op: int(counts.get(op, 0)) for op in ("add", "change", "remove")}
 
 
-def batch_numbers(con: duckdb.DuckDBPyConnection, kind: str) -> int:
-    row = con.execute(f"select coalesce(max(batch_no) + 1, 0) from {PLAN_TABLE} where kind = ?", [kind]).fetchone()
-    return int(row[0])
+PLAN_COLUMNS = ("record_key", "op", "payload", "previous", "stored", "payload_hash", "invalid_fields")
 
 
-def fetch_batch(con: duckdb.DuckDBPyConnection, kind: str, batch_no: int) -> list[tuple[str, str, str, str | None]]:
-    # The plan is stored ordered by (kind, batch_no): zone maps make this a range read, not a scan.
-    return con.execute(
-        f"select record_key, op, payload, previous from {PLAN_TABLE} where kind = ? and batch_no = ? order by record_key",
-        [kind, batch_no],
-    ).fetchall()
+def stream_plan(con: duckdb.DuckDBPyConnection, kind: str, batch_size: int) -> Iterator[pa.Table]:
+    """The plan rows of one kind as arrow tables of exactly ``batch_size`` rows (the last may be shorter).
+
+    One streaming scan: DuckDB hands over arrow record batches, so at most a few batches are in Python at a time
+    whatever the plan's size.
+    """
+    reader = con.execute(
+        f"""select record_key, op, payload, previous, coalesce(stored, payload) as stored, payload_hash,
+                   invalid_fields
+            from {PLAN_TABLE} where kind = ?""",
+        [kind],
+    ).fetch_record_batch(batch_size)
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for chunk in reader:
+        pending.append(chunk)
+        held += chunk.num_rows
+        # DuckDB's chunks need not be batch_size long: re-cut them so batches are exactly the declared size.
+        while held >= batch_size:
+            table = pa.Table.from_batches(pending, schema=reader.schema)
+            yield table.slice(0, batch_size).combine_chunks()
+            rest = table.slice(batch_size)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending, schema=reader.schema).combine_chunks()
 
 
-def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, kind: str, batch_no: int,
-                   results: list[tuple[str, str, str | None]], *, open_rejections: bool = True,
-                   replaces_state: bool = True) -> None:
-    """Advance state for accepted rows and log the others, in one transaction (one commit per batch)."""
-    table = pa.table({
-        "record_key": pa.array([r[0] for r in results], pa.string()),
-        "outcome": pa.array([r[1] for r in results], pa.string()),
-        "reason": pa.array([r[2] for r in results], pa.string()),
-    })
-    con.register("batch_results", table)
-    # The batch's plan rows joined to the destination's answers (a CTE per statement: cheaper than a temp table).
-    outcome = f"""with batch_outcome as (
+def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, planned: pa.Table,
+                   results: pa.Table, *, open_rejections: bool = True, replaces_state: bool = True) -> None:
+    """Advance state for accepted rows and log the others, in one transaction (one commit per batch).
+
+    ``planned`` is the batch as streamed by :func:`stream_plan`; ``results`` has ``record_key``, ``outcome`` and
+    ``reason``. Both are arrow tables joined inside DuckDB, so no statement here loops over rows in Python.
+    """
+    con.register("batch_planned", planned)
+    con.register("batch_results", results)
+    outcome = """with batch_outcome as (
             select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason
-            from (select * from {PLAN_TABLE} where kind = $kind and batch_no = $batch_no) p
-            join batch_results r using (record_key))"""
-    where = {"kind": kind, "batch_no": batch_no, "sync_id": spec.id}
+            from batch_planned p join batch_results r using (record_key))"""
+    where = {"sync_id": spec.id}
     try:
         con.execute("begin transaction")
         # Adds have no state row yet (else they would not be adds), so only changes and removes delete;
@@ -188,9 +216,9 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
                 """update activation.sync_rejections set resolved_at = now()::timestamp
                    where sync_id = $sync_id and resolved_at is null
                      and record_key in (select record_key from batch_results where outcome = 'accepted')""",
-                {"sync_id": spec.id},
+                where,
             )
-        if any(r[1] != "accepted" for r in results):
+        if results.column("outcome").null_count or not pc.all(pc.equal(results.column("outcome"), "accepted")).as_py():
             con.execute(
                 f"""insert into activation.sync_rejections
                       (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
@@ -205,6 +233,7 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
         con.execute("rollback")
         raise
     finally:
+        con.unregister("batch_planned")
         con.unregister("batch_results")
 
 

@@ -116,7 +116,7 @@ class MetaCustomAudiences(Destination):
     def _send(self, batch: Batch, audience_id: str, changes: list[Change]) -> list[RowResult]:
         removing = batch.kind == "remove"
         skip = {ROUTE_FIELD, "LOOKALIKE_VALUE"} if removing else {ROUTE_FIELD}
-        fields = sorted({f for c in changes for f in c.payload if f not in skip})
+        fields = sorted(set().union(*(c.payload.keys() for c in changes)) - skip)
         # Meta's multi-key schema takes one column per key; an absent value is sent as an empty string.
         data = [[_cell(c.payload.get(f)) for f in fields] for c in changes]
         body = {
@@ -144,6 +144,8 @@ class MetaCustomAudiences(Destination):
             reason = f"Meta received {received} of {len(data)} rows"
             return [RowResult(c.key, "rejected", reason) for c in changes]
         samples: dict[str, str] = answer.get("invalid_entry_samples") or {}
+        if not samples:
+            return [RowResult(c.key, "accepted") for c in changes]
         results = []
         for change in changes:
             bad = [str(samples[v]) for v in (change.payload.get(f) for f in fields) if isinstance(v, str) and v in samples]
