@@ -1,16 +1,19 @@
-"""Loader throughput: GA4 events from landed Parquet into DuckDB ``raw.ga4_events``, with peak memory.
+"""Extract-path throughput: GA4 NDJSON export → landing Parquet → quality gate → ``raw.ga4_*``, with peak memory.
 
-Usage: ``PYTHONPATH=include .venv/bin/python bench/bench_loader.py --rows 10000000``
+Usage: ``PYTHONPATH=include .venv/bin/python bench/bench_loader.py [--rows 10000000 | --quick]``
 
-Phase 1 (a child process) lands a synthetic batch shaped like the GA4 reader's output (text leaves, 1M rows
-per part). Phase 2 (this process, fresh) types it, runs the quality gate and loads it, and prints rows/s per
-step and the process's peak RSS, so the figure is the loader's own memory, not the generator's.
+Phase 1 (a child process) writes one synthetic day of GA4 export in the real NDJSON shape (nested params and
+items, 0.1% unknown event names so the gate has rows to quarantine). Phase 2 (a fresh child process) runs the
+production functions step by step — ``land_exports``, then per table ``stage_batch`` + ``check_batch`` and
+``load_batch`` against a DuckDB file opened with ``narrowcast.warehouse.connect`` — and prints rows/s per step,
+end to end, and the process's peak RSS (after landing, and at the end including the GX import).
 """
 
 from __future__ import annotations
 
 import argparse
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,42 +23,58 @@ from pathlib import Path
 
 import duckdb
 
-from narrowcast.landing.zone import Batch, LandingZone
+from narrowcast.landing.zone import LandingZone
 from narrowcast.loading.loader import load_batch
-from narrowcast.loading.staging import StagedBatch, stage_batch
+from narrowcast.loading.staging import StagedBatch, sql_string, stage_batch
 from narrowcast.quality.expectations import _batch_definition, failing_rows
-from narrowcast.quality.gate import _check_query, check_batch
+from narrowcast.quality.gate import _check_query, check_batch, enforce_threshold
 from narrowcast.quality.rules import rules_for
 from narrowcast.sources.base import Window
+from narrowcast.sources.ga4.reader import land_exports
 from narrowcast.sources.registry import entity
+from narrowcast.warehouse import connect
 
 WINDOW = Window(datetime(2024, 1, 1), datetime(2024, 1, 2))
-PART_ROWS = 1_000_000
-EVENT_SQL = """
-    select md5(i::varchar) as event_key, '20240101' as event_date,
-           (1704067200000000 + i * 8)::varchar as event_timestamp,
-           (['page_view', 'session_start', 'view_item', 'add_to_cart', 'purchase'])[1 + i % 5] as event_name,
-           (i % 250000)::varchar || '.1704067200' as user_pseudo_id,
+NOW = datetime(2024, 6, 1)
+ENTITIES = ("ga4_events", "ga4_event_params", "ga4_event_items")
+QUICK_ROWS = 100_000
+# One export line per event: two params each, one item on every purchase (1 in 5), 0.1% unknown event names.
+EXPORT_SQL = """
+    select '20240101' as event_date, (1704067200000000 + i * 8)::varchar as event_timestamp,
+           case when i % 1000 = 999 then 'pageview'
+                else (['page_view', 'session_start', 'view_item', 'add_to_cart', 'purchase'])[1 + i % 5] end
+               as event_name,
+           [{'key': 'ga_session_id', 'value': {'string_value': null::varchar,
+                                                'int_value': (1704067200 + i // 20)::varchar,
+                                                'float_value': null::double, 'double_value': null::double}},
+            {'key': 'page_location', 'value': {'string_value': 'https://shop.example/p/' || (i % 500)::varchar,
+                                                'int_value': null::varchar, 'float_value': null::double,
+                                                'double_value': null::double}}] as event_params,
            case when i % 7 = 0 then 'c_' || (i % 50000)::varchar end as user_id,
-           (['google', 'facebook', 'newsletter', null])[1 + i % 4] as collected_source,
-           (['cpc', 'paid_social', 'email', null])[1 + i % 4] as collected_medium,
-           'winter_sale' as collected_campaign_name, null::varchar as collected_gclid,
-           '(direct)' as first_user_source, '(none)' as first_user_medium,
-           'Germany' as geo_country, 'Berlin' as geo_region, 'Berlin' as geo_city,
-           (['desktop', 'mobile', 'tablet'])[1 + i % 3] as device_category,
-           case when i % 5 = 4 then 'T' || i::varchar end as ecommerce_transaction_id,
-           case when i % 5 = 4 then '59.9' end as ecommerce_purchase_revenue,
-           'events_20240101.ndjson:' || (i + 1)::varchar as _source_ref
-    from range({start}, {stop}) t(i)
+           (i % 250000)::varchar || '.1704067200' as user_pseudo_id,
+           {'category': (['desktop', 'mobile', 'tablet'])[1 + i % 3]} as device,
+           {'city': 'Berlin', 'country': 'Germany', 'region': 'Berlin'} as geo,
+           {'name': '(direct)', 'medium': '(none)', 'source': '(direct)'} as traffic_source,
+           case when i % 5 = 4 then {'transaction_id': 'T' || i::varchar, 'purchase_revenue': 59.9} end
+               as ecommerce,
+           case when i % 5 = 4
+                then [{'item_id': 'SKU-' || (i % 100)::varchar, 'item_name': 'Mug', 'item_category': 'Kitchen',
+                       'price': 29.95, 'quantity': '2'}]
+                else [] end as items,
+           {'manual_source': (['google', 'facebook', 'newsletter', null])[1 + i % 4],
+            'manual_medium': (['cpc', 'paid_social', 'email', null])[1 + i % 4],
+            'manual_campaign_name': 'winter_sale', 'gclid': null::varchar} as collected_traffic_source
+    from range($rows) t(i)
 """
 
 
-def generate(landing: Path, rows: int) -> None:
-    batch = LandingZone(landing).new_batch("ga4", "ga4_events", WINDOW)
-    con = duckdb.connect()
-    for start in range(0, rows, PART_ROWS):
-        batch.write_query(con, EVENT_SQL.format(start=start, stop=min(rows, start + PART_ROWS)), "bench")
-    print(f"landed {batch.rows:,} events in {len(batch.parts)} part(s) under {batch.path}")
+def generate(exports: Path, rows: int) -> None:
+    exports.mkdir(parents=True, exist_ok=True)
+    target = exports / "events_20240101.ndjson"
+    duckdb.connect().execute(
+        f"copy ({EXPORT_SQL.replace('$rows', str(int(rows)))}) to {sql_string(target)} (format json)"
+    )
+    print(f"generated {rows:,} GA4 export lines ({target.stat().st_size / 2**20:,.0f} MiB) in {target}")
 
 
 def peak_rss_mb() -> float:
@@ -72,62 +91,89 @@ def _full_gx_seconds(con: duckdb.DuckDBPyConnection, staged: StagedBatch, rows: 
     return time.perf_counter() - began
 
 
-def load(landing: Path, warehouse: Path, memory_limit: str, gx_rows: int) -> None:
-    batch_dir = next(landing.glob("source=ga4/entity=ga4_events/date=*/batch=*"))
-    parts = sorted(batch_dir.glob("part-*.parquet"))
-    rows = duckdb.sql(f"select count(*) from read_parquet('{batch_dir}/part-*.parquet')").fetchone()[0]
-    batch = Batch(batch_dir.name.removeprefix("batch="), "ga4", "ga4_events", WINDOW, batch_dir,
-                  datetime(2024, 1, 2), parts, rows)
-    con = duckdb.connect(str(warehouse))
-    con.execute(f"set memory_limit = '{memory_limit}'")
-    for schema in ("raw", "meta"):
-        con.execute(f"create schema if not exists {schema}")
-    spec = entity("ga4_events")
-    staged = stage_batch(con, batch, spec)
+def _rate(rows: int, seconds: float) -> str:
+    return f"{seconds:8.2f} s  {rows / seconds if seconds else 0:>12,.0f} rows/s"
+
+
+def pipeline(workdir: Path, memory_limit: str, gx_rows: int) -> None:
+    exports, landing, warehouse = workdir / "exports", workdir / "landing", workdir / "bench.duckdb"
+    for leftover in (warehouse, Path(f"{warehouse}.wal")):  # a rerun on the same export starts from scratch
+        leftover.unlink(missing_ok=True)
+    shutil.rmtree(landing, ignore_errors=True)
+    zone = LandingZone(landing)
+    batches = {name: zone.new_batch("ga4", name, WINDOW) for name in ENTITIES}
+    began = time.perf_counter()
+    outcome = land_exports(exports, WINDOW, batches)
+    landing_seconds = time.perf_counter() - began
+    if outcome.rejected:
+        raise SystemExit(f"bench export was rejected: {outcome.rejected}")
+    rss_after_landing = peak_rss_mb()
+
     warm = time.perf_counter()
     _batch_definition()  # GX import + context, paid once per process, reported apart
-    began = time.perf_counter()
-    result = check_batch(con, staged, now=datetime(2024, 6, 1))
-    gated = time.perf_counter()
-    loaded = load_batch(con, staged, result.failures, replace_window=WINDOW)
-    done = time.perf_counter()
-    gx_seconds = _full_gx_seconds(con, staged, gx_rows)
-    # What this machine does without any typing or checks, for scale (load figures move with CPU contention).
-    plain_began = time.perf_counter()
-    con.execute(f"create table raw.plain_copy as select * from read_parquet('{batch_dir}/part-*.parquet')")
-    plain = time.perf_counter() - plain_began
-    con.close()
-    print(f"rows:                 {rows:,}")
-    print(f"GX import + context:  {began - warm:8.2f} s (once per process)")
-    print(f"quality gate:         {gated - began:8.2f} s  {rows / (gated - began):>12,.0f} rows/s "
-          f"(GX validated {result.gx_rows:,} rows: candidates + sample)")
-    print(f"load (typed insert):  {done - gated:8.2f} s  {rows / (done - gated):>12,.0f} rows/s")
-    print(f"gate + load:          {done - began:8.2f} s  {rows / (done - began):>12,.0f} rows/s")
-    print(f"loaded / quarantined: {loaded.loaded:,} / {loaded.quarantined:,}")
-    print(f"baseline plain copy:  {plain:8.2f} s  {rows / plain:>12,.0f} rows/s (read_parquet → table, no typing)")
-    print(f"full GX suite on {gx_rows:,} rows (no pre-screen): {gx_seconds:.2f} s = {gx_rows / gx_seconds:,.0f} rows/s")
-    print(f"peak RSS (this process, incl. GX import): {peak_rss_mb():,.0f} MiB; DuckDB memory_limit {memory_limit}")
+    gx_import = time.perf_counter() - warm
+
+    gate_seconds: dict[str, float] = {}
+    load_seconds: dict[str, float] = {}
+    results = {}
+    with connect(warehouse) as con:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+        for name in ENTITIES:
+            step = time.perf_counter()
+            staged = stage_batch(con, batches[name], entity(name))
+            result = check_batch(con, staged, now=NOW)
+            enforce_threshold(con, staged, result, 0.05)
+            gated = time.perf_counter()
+            results[name] = (result, load_batch(con, staged, result.failures, replace_window=WINDOW))
+            gate_seconds[name], load_seconds[name] = gated - step, time.perf_counter() - gated
+        events_staged = stage_batch(con, batches["ga4_events"], entity("ga4_events"))
+        gx_seconds = _full_gx_seconds(con, events_staged, gx_rows) if gx_rows else 0.0
+
+    events = batches["ga4_events"].rows
+    total = landing_seconds + sum(gate_seconds.values()) + sum(load_seconds.values())
+    gate, loaded = results["ga4_events"]
+    print(f"events:                 {events:,} (+ {batches['ga4_event_params'].rows:,} params, "
+          f"{batches['ga4_event_items'].rows:,} items)")
+    print(f"landing NDJSON→Parquet: {_rate(events, landing_seconds)} (events/s; all three tables landed)")
+    print(f"gate  ga4_events:       {_rate(events, gate_seconds['ga4_events'])} "
+          f"(GX validated {gate.gx_rows:,} rows: candidates + sample)")
+    print(f"load  ga4_events:       {_rate(events, load_seconds['ga4_events'])} (Parquet → raw.ga4_events)")
+    for name in ENTITIES[1:]:
+        rows = batches[name].rows
+        print(f"gate + load {name + ':':18s}{_rate(rows, gate_seconds[name] + load_seconds[name])}")
+    print(f"end to end:             {_rate(events, total)} (events/s: landing + gate + load of all three)")
+    print(f"loaded / quarantined:   {loaded.loaded:,} / {loaded.quarantined:,} events {gate.rule_counts}")
+    print(f"GX import + context:    {gx_import:8.2f} s (once per process, not in the figures above)")
+    if gx_rows:
+        print(f"full GX suite on {gx_rows:,} rows (no pre-screen): {gx_seconds:.2f} s = "
+              f"{gx_rows / gx_seconds:,.0f} rows/s")
+    print(f"peak RSS after landing: {rss_after_landing:,.0f} MiB; at the end (incl. GX): {peak_rss_mb():,.0f} MiB; "
+          f"DuckDB memory_limit {memory_limit}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="events in the synthetic export day")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} events (what `make bench` runs)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--memory-limit", default="2GB")
-    parser.add_argument("--gx-rows", type=int, default=100_000, help="rows for the full-GX overhead figure")
-    parser.add_argument("--phase", choices=("all", "generate", "load"), default="all")
+    parser.add_argument("--gx-rows", type=int, default=20_000, help="rows for the full-GX overhead figure (0: skip)")
+    parser.add_argument("--phase", choices=("all", "generate", "pipeline"), default="all")
     args = parser.parse_args()
+    rows = QUICK_ROWS if args.quick else args.rows
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="narrowcast-bench-"))
-    landing, warehouse = workdir / "landing", workdir / "bench.duckdb"
     if args.phase == "generate":
-        generate(landing, args.rows)
+        generate(workdir / "exports", rows)
         return
     if args.phase == "all":
-        subprocess.run(
-            [sys.executable, __file__, "--phase", "generate", "--rows", str(args.rows), "--workdir", str(workdir)],
-            check=True,
-        )
-    load(landing, warehouse, args.memory_limit, args.gx_rows)
+        for phase in ("generate", "pipeline"):  # fresh processes: the figures are the pipeline's own memory
+            subprocess.run(
+                [sys.executable, __file__, "--phase", phase, "--rows", str(rows), "--workdir", str(workdir),
+                 "--memory-limit", args.memory_limit, "--gx-rows", str(args.gx_rows)],
+                check=True,
+            )
+        return
+    pipeline(workdir, args.memory_limit, args.gx_rows)
 
 
 if __name__ == "__main__":

@@ -83,8 +83,8 @@ def generate_raw(path: Path, customers: int, orders: int, events_per_order: int 
             """)
             con.execute("""
                 insert into raw.ga4_event_params (event_key, event_date, key, int_value, _loaded_at)
-                select event_key, event_date, 'ga_session_id', epoch(max(event_timestamp) over (
-                    partition by split_part(event_key, '-', 1)) // 1000000)::bigint, now()
+                select event_key, event_date, 'ga_session_id', min(event_timestamp) over (
+                    partition by split_part(event_key, '-', 1)) // 1000000, now()
                 from raw.ga4_events
             """)
 

@@ -31,6 +31,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
 DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET", "duckdb")
 DBT_BIN = Path(sys.executable).parent / "dbt"
+# watcher: one `dbt build` process reports each node to its task (fast, one DuckDB writer);
+# local: one dbt process per node, serialised by the one-slot pool. See README "Transform: execution mode".
+EXECUTION_MODE = ExecutionMode(os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "local"))
 AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or data_interval_end | ds }}"
 
 
@@ -65,7 +68,7 @@ def transform():
             profiles_yml_filepath=DBT_DIR / "profiles.yml",
         ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
+            execution_mode=EXECUTION_MODE,
             invocation_mode=InvocationMode.DBT_RUNNER,
             dbt_executable_path=str(DBT_BIN),
         ),

@@ -78,6 +78,7 @@ def airflow_env(
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "NARROWCAST_DATA_DIR": str(data_dir or settings.data_dir()),
         "NARROWCAST_DBT_PROJECT_DIR": str(root / "dbt_project"),
+        "NARROWCAST_RETRY_DELAY_SECONDS": "5",
         "DBT_PROFILES_DIR": str(root / "dbt_project"),
         **TELEMETRY_OFF,
     }

@@ -10,12 +10,14 @@ WAREHOUSE_POOL = "narrowcast_warehouse"
 
 
 def default_args() -> dict[str, Any]:
+    from narrowcast import settings
     from narrowcast_airflow.notifiers import NarrowcastFailureNotifier
 
     return {
         "owner": "data-engineering",
         "retries": 2,
-        "retry_delay": timedelta(minutes=1),
+        # The demo and the end-to-end tests shorten the wait; production keeps a minute.
+        "retry_delay": timedelta(seconds=settings.env_int("NARROWCAST_RETRY_DELAY_SECONDS", 60)),
         "retry_exponential_backoff": True,
         "on_failure_callback": NarrowcastFailureNotifier(),
     }

@@ -208,7 +208,7 @@ def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] 
         reason = redact_text(str(exc))[:1000]
         log.warning("batch %s/%d of %d failed: %s", batch.kind, batch.seq, batch.total, reason)
         answered = [RowResult(c.key, "rejected", reason) for c in valid]
-    if len(answered) == len(valid) and all(r.key == c.key for r, c in zip(answered, valid, strict=True)):
+    if len(answered) == len(valid) and [r.key for r in answered] == [c.key for c in valid]:
         return results + answered  # the usual case: one answer per row, in order
     by_key = {r.key: r for r in answered}
     for change in valid:
@@ -220,14 +220,21 @@ def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport,
              future: Future[list[RowResult]], open_rejections: bool) -> None:
     results = future.result()
     outcomes = [r.outcome for r in results]
-    # an API's reason may quote the rejected value (an e-mail): store it redacted
-    reasons = [redact_text(r.reason) if r.reason else None for r in results]
-    answers = pa.table({"record_key": pa.array([r.key for r in results], pa.string()),
-                        "outcome": pa.array(outcomes, pa.string()), "reason": pa.array(reasons, pa.string())})
-    state.record_results(con, spec, report.run_id, planned, answers, open_rejections=open_rejections,
-                         replaces_state=any(c.op != "add" for c in batch.changes))
-    report.sent += sum(1 for r in results if r.sent)
     accepted, skipped = outcomes.count("accepted"), outcomes.count("skipped")
+    if accepted == len(results) == planned.num_rows:
+        # The usual case: every planned row accepted, so the answers are the plan's own keys.
+        answers = pa.table({"record_key": planned.column("record_key"),
+                            "outcome": pa.array(["accepted"] * accepted, pa.string()),
+                            "reason": pa.nulls(accepted, pa.string())})
+    else:
+        # an API's reason may quote the rejected value (an e-mail): store it redacted
+        reasons = [redact_text(r.reason) if r.reason else None for r in results]
+        answers = pa.table({"record_key": pa.array([r.key for r in results], pa.string()),
+                            "outcome": pa.array(outcomes, pa.string()), "reason": pa.array(reasons, pa.string())})
+    replaces_state = bool(pc.any(pc.not_equal(planned.column("op"), "add")).as_py())
+    state.record_results(con, spec, report.run_id, planned, answers, open_rejections=open_rejections,
+                         replaces_state=replaces_state)
+    report.sent += [r.sent for r in results].count(True)
     report.accepted += accepted
     report.skipped += skipped
     report.rejected += len(outcomes) - accepted - skipped

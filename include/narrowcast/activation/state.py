@@ -134,10 +134,10 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
             from current_rows c
             full outer join confirmed s on c.record_key = s.record_key
         )
-        -- Stored in send order, so the engine streams it with one scan instead of one query per batch.
+        -- Not sorted: the engine streams each kind with one scan, and batches need no key order (a sort of a
+        -- million payloads would cost more memory than the plan itself).
         select *, case when op = 'remove' then 'remove' else 'upsert' end as kind
         from diffed where op in ({ops})
-        order by kind, record_key
     """
     dupes = con.execute(
         f"select {key_expr} as k, count(*) from {_quote(spec.model)} where {where} group by 1 having count(*) > 1 limit 3"

@@ -11,6 +11,21 @@ orders as (
     select * from {{ ref('stg_shop__orders') }}
 ),
 
+-- GA4 transaction ids are the shop order id or its order number ('#1001'): one row per accepted spelling, so
+-- the join below stays an equi-join (an OR in a join condition becomes a nested loop).
+order_references as (
+    select
+        cast(order_id as {{ dbt.type_string() }}) as transaction_ref,
+        customer_id
+    from orders
+    union
+    select
+        order_number as transaction_ref,
+        customer_id
+    from orders
+    where order_number is not null
+),
+
 customers as (
     select * from {{ ref('stg_shop__customers') }}
 ),
@@ -31,18 +46,16 @@ by_user_id as (
 by_transaction as (
     select
         events.user_pseudo_id,
-        orders.customer_id,
+        order_references.customer_id,
         'transaction_id' as matched_by,
         2 as evidence_strength,
         max(events.event_at) as last_seen_at
     from events
-    inner join orders
-        on replace(events.transaction_id, '#', '') = cast(orders.order_id as {{ dbt.type_string() }})
-        or replace(events.transaction_id, '#', '') = orders.order_number
+    inner join order_references on replace(events.transaction_id, '#', '') = order_references.transaction_ref
     -- Only customers the shop export knows: an order can reference a customer not extracted yet.
-    inner join customers on orders.customer_id = customers.customer_id
+    inner join customers on order_references.customer_id = customers.customer_id
     where events.event_name = 'purchase'
-    group by events.user_pseudo_id, orders.customer_id
+    group by events.user_pseudo_id, order_references.customer_id
 ),
 
 evidence as (

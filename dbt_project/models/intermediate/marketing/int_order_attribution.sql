@@ -35,15 +35,27 @@ web_orders as (
         and order_source in ('shop', 'file')
 ),
 
+-- The purchase event's transaction id is the order id or its order number: two equi-joins, not an OR join.
+order_references as (
+    select
+        cast(order_id as {{ dbt.type_string() }}) as transaction_ref,
+        order_id
+    from shop_orders
+    union
+    select
+        order_number as transaction_ref,
+        order_id
+    from shop_orders
+    where order_number is not null
+),
+
 purchase_sessions as (
     select distinct
-        'shop:' || cast(shop_orders.order_id as {{ dbt.type_string() }}) as order_key,
+        'shop:' || cast(order_references.order_id as {{ dbt.type_string() }}) as order_key,
         events.user_pseudo_id
-        || '-' || cast(coalesce(events.ga_session_id, 0) as {{ dbt.type_string() }}) as session_key
+        || '-' || cast(events.ga_session_id as {{ dbt.type_string() }}) as session_key
     from events
-    inner join shop_orders
-        on replace(events.transaction_id, '#', '') = cast(shop_orders.order_id as {{ dbt.type_string() }})
-        or replace(events.transaction_id, '#', '') = shop_orders.order_number
+    inner join order_references on replace(events.transaction_id, '#', '') = order_references.transaction_ref
     where events.event_name = 'purchase'
         and events.ga_session_id is not null
 ),

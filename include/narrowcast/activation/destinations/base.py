@@ -11,7 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, NamedTuple
 
 from narrowcast.connections import Connection
 from narrowcast.http import HttpClient, RetryPolicy, TokenBucket
@@ -20,9 +20,11 @@ Operation = Literal["add", "change", "remove"]
 Outcome = Literal["accepted", "rejected", "skipped"]
 
 
-@dataclass(frozen=True)
-class Change:
-    """One planned row: ``payload`` is the mapped fields (for a remove, the last confirmed payload)."""
+class Change(NamedTuple):
+    """One planned row: ``payload`` is the mapped fields (for a remove, the last confirmed payload).
+
+    A named tuple rather than a frozen dataclass: a million of them are built per large sync, at a third of the cost.
+    """
 
     key: str
     op: Operation
@@ -41,8 +43,7 @@ class Batch:
     changes: list[Change]
 
 
-@dataclass(frozen=True)
-class RowResult:
+class RowResult(NamedTuple):
     """The destination's answer for one row; ``sent`` is False when the connector decided without calling the API."""
 
     key: str

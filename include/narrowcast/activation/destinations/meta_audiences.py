@@ -118,7 +118,7 @@ class MetaCustomAudiences(Destination):
         skip = {ROUTE_FIELD, "LOOKALIKE_VALUE"} if removing else {ROUTE_FIELD}
         fields = sorted(set().union(*(c.payload.keys() for c in changes)) - skip)
         # Meta's multi-key schema takes one column per key; an absent value is sent as an empty string.
-        data = [[_cell(c.payload.get(f)) for f in fields] for c in changes]
+        data = [["" if (v := c.payload.get(f)) is None else v for f in fields] for c in changes]
         body = {
             "access_token": self.token,
             "payload": {"schema": fields if len(fields) > 1 else fields[0], "data": data},
@@ -152,10 +152,6 @@ class MetaCustomAudiences(Destination):
             results.append(RowResult(change.key, "rejected", f"Meta invalid entry: {bad[0]}") if bad
                            else RowResult(change.key, "accepted"))
         return results
-
-
-def _cell(value: Any) -> Any:
-    return "" if value is None else value
 
 
 def _session_id(run_id: str, kind: str) -> int:

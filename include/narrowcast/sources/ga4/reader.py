@@ -62,6 +62,8 @@ EVENT_STRUCTURE = {
     "items": [{"item_id": _TEXT, "item_name": _TEXT, "item_category": _TEXT, "price": _TEXT, "quantity": _TEXT}],
 }
 
+# The three flattenings read the parsed export (``{src}``: one row per line, in line order, with ``line_no``,
+# the line's MD5 ``h``, ``event_key`` and the struct ``e``) and keep its order, so ``_row`` follows the file.
 _EVENTS_SQL = """
     select event_key, e.event_date, e.event_timestamp, e.event_name, e.user_pseudo_id, e.user_id,
            e.collected_traffic_source.manual_source as collected_source,
@@ -74,25 +76,26 @@ _EVENTS_SQL = """
            e.device.category as device_category,
            e.ecommerce.transaction_id as ecommerce_transaction_id,
            e.ecommerce.purchase_revenue as ecommerce_purchase_revenue,
-           _source_ref
-    from ga4_parsed order by line_no
+           {ref} as _source_ref
+    from {src}
 """
 _PARAMS_SQL = """
     select event_key, event_date, p.key as key, p.value.string_value as string_value,
            p.value.int_value as int_value, coalesce(p.value.double_value, p.value.float_value) as double_value,
            _source_ref
-    from (select line_no, event_key, e.event_date as event_date, unnest(e.event_params) as p, _source_ref
-          from ga4_parsed)
-    order by line_no
+    from (select event_key, e.event_date as event_date, unnest(e.event_params) as p, {ref} as _source_ref
+          from {src})
 """
 _ITEMS_SQL = """
     select event_key, event_date, item_index, it.item_id as item_id, it.item_name as item_name,
            it.item_category as item_category, it.price as price, it.quantity as quantity, _source_ref
-    from (select line_no, event_key, e.event_date as event_date, unnest(e.items) as it,
-                 generate_subscripts(e.items, 1) as item_index, _source_ref
-          from ga4_parsed)
-    order by line_no, item_index
+    from (select event_key, e.event_date as event_date, unnest(e.items) as it,
+                 generate_subscripts(e.items, 1) as item_index, {ref} as _source_ref
+          from {src})
 """
+# A day of events is parsed once into a Parquet file in the spill directory (streamed: memory stays flat
+# whatever the file's size) before anything lands; DuckDB may spill the duplicate search there too.
+LANDING_MEMORY_LIMIT = "2GB"
 
 
 def export_files(exports_dir: Path, window: Window) -> list[Path]:
@@ -130,15 +133,20 @@ def land_exports(exports_dir: Path, window: Window, batches: dict[str, Batch]) -
         con = duckdb.connect()
         try:
             con.execute(f"set temp_directory = {sql_string(spill)}")  # a big day spills to disk instead of failing
+            con.execute(f"set memory_limit = '{LANDING_MEMORY_LIMIT}'")
             for path in files:
+                parsed = Path(spill) / f"{path.name}.parsed.parquet"
                 try:
-                    _check_file(con, path)
+                    _parse_file(con, path, parsed)
                 except InputFileError as exc:
                     log.error("%s", exc)
                     outcome.rejected[path.name] = str(exc)
                     outcome.rejected_dates.append(datetime.strptime(path.stem.removeprefix("events_"), "%Y%m%d").date())
                     continue
-                _land_file(con, path, batches)
+                try:
+                    _land_file(con, path, parsed, batches)
+                finally:
+                    parsed.unlink(missing_ok=True)
                 outcome.landed.append(path)
         finally:
             con.close()
@@ -164,7 +172,13 @@ def _parquet_lines_sql(path: Path) -> str:
     )
 
 
-def _check_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def _parse_file(con: duckdb.DuckDBPyConnection, path: Path, parsed: Path) -> None:
+    """Parse every line of ``path`` once into ``parsed`` (Parquet), or reject the whole file naming its first bad line.
+
+    One pass reads, hashes and parses each line: ``json_transform`` fails on malformed JSON (caught per line by
+    ``try``, which leaves NULL) and a line not opening with ``{`` is no object; only a rejected file pays for
+    finding the byte position of its first bad line.
+    """
     if path.suffix == ".parquet":
         try:
             pq.ParquetFile(path).metadata  # noqa: B018 - reading the footer is the check
@@ -172,45 +186,65 @@ def _check_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             raise InputFileError(
                 path.name, "parse:truncated", f"not a readable Parquet file at byte {path.stat().st_size}: {exc}"
             ) from None
-        return
+        lines = _parquet_lines_sql(path)
+    else:
+        lines = _lines_sql(path)
+    structure = json.dumps(EVENT_STRUCTURE).replace("'", "''")
     try:
-        bad = con.execute(
-            f"""select line_no from ({_lines_sql(path)})
-                where trim(line) <> ''
-                  and not (case when json_valid(line) then json_type(line) = 'OBJECT' else false end)
-                order by line_no limit 1"""
-        ).fetchone()
+        con.execute(
+            f"""copy (
+                select line_no, md5(line) as h, e, e is null as bad
+                from (select line_no, line,
+                             case when starts_with(ltrim(line), '{{')
+                                  then try(json_transform(line, '{structure}')) end as e
+                      from ({lines}) where trim(line) <> '')
+            ) to {sql_string(parsed)} (format parquet, compression snappy)"""
+        )
     except duckdb.Error as exc:
+        parsed.unlink(missing_ok=True)
         raise InputFileError(path.name, "parse:truncated", f"cannot be read: {exc}") from None
+    bad = con.execute(f"select min(line_no) from read_parquet({sql_string(parsed)}) where bad").fetchone()[0]
     if bad is None:
         return
-    line_no = bad[0]
+    parsed.unlink()
+    line_no = bad
     offset = con.execute(
-        f"select coalesce(sum(strlen(line) + 1), 0) from ({_lines_sql(path)}) where line_no < ?", [line_no]
+        f"select coalesce(sum(strlen(line) + 1), 0) from ({lines}) where line_no < ?", [line_no]
     ).fetchone()[0]
+    valid_object = con.execute(
+        f"select case when json_valid(line) then json_type(line) = 'OBJECT' else false end "
+        f"from ({lines}) where line_no = ?",
+        [line_no],
+    ).fetchone()[0]
+    what = "does not match the GA4 export structure" if valid_object else "is not a complete JSON object"
     raise InputFileError(
         path.name,
         "parse:truncated",
-        f"line {line_no} (byte {offset}) is not a complete JSON object; nothing of the file was loaded",
+        f"line {line_no} (byte {offset}) {what}; nothing of the file was loaded",
     )
 
 
-def _land_file(con: duckdb.DuckDBPyConnection, path: Path, batches: dict[str, Batch]) -> None:
-    lines = _parquet_lines_sql(path) if path.suffix == ".parquet" else _lines_sql(path)
-    structure = json.dumps(EVENT_STRUCTURE).replace("'", "''")
+def _land_file(con: duckdb.DuckDBPyConnection, path: Path, parsed: Path, batches: dict[str, Batch]) -> None:
+    """Flatten the parsed export into the three batches, straight from ``parsed`` in line order."""
+    lines = f"read_parquet({sql_string(parsed)})"
+    # Identical lines are rare: find them with one hash aggregate, and number only their copies.
     con.execute(
-        f"""create or replace temp table ga4_parsed as
-            select line_no, json_transform(line, '{structure}') as e,
-                   h || case when n > 1 then '#' || n else '' end as event_key,
-                   {sql_string(path.name + ':')} || line_no as _source_ref
-            from (select line_no, line, md5(line) as h,
-                         row_number() over (partition by md5(line) order by line_no) as n
-                  from ({lines}) where trim(line) <> '')"""
+        f"""create or replace temp table ga4_duplicates as
+            select line_no, row_number() over (partition by h order by line_no) as n
+            from {lines} where h in (select h from {lines} group by h having count(*) > 1)"""
     )
     try:
+        if con.execute("select count(*) from ga4_duplicates where n > 1").fetchone()[0] == 0:
+            src = f"(select line_no, e, h as event_key from {lines})"
+        else:
+            src = (
+                f"(select p.line_no, p.e, p.h || case when d.n > 1 then '#' || d.n else '' end as event_key "
+                f"from {lines} p left join ga4_duplicates d on d.line_no = p.line_no order by p.line_no)"
+            )
+        ref = f"{sql_string(path.name + ':')} || line_no"
         for entity, sql in (("ga4_events", _EVENTS_SQL), ("ga4_event_params", _PARAMS_SQL),
                             ("ga4_event_items", _ITEMS_SQL)):
             if entity in batches:
-                batches[entity].write_query(con, sql, path.name)
+                batches[entity].write_query(con, sql.format(src=src, ref=ref), path.name)
     finally:
-        con.execute("drop table if exists ga4_parsed")
+        con.execute("drop table if exists ga4_duplicates")
