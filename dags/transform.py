@@ -33,7 +33,7 @@ DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET", "duckdb")
 DBT_BIN = Path(sys.executable).parent / "dbt"
 # watcher: one `dbt build` process reports each node to its task (fast, one DuckDB writer);
 # local: one dbt process per node, serialised by the one-slot pool. See README "Transform: execution mode".
-EXECUTION_MODE = ExecutionMode(os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "local"))
+EXECUTION_MODE = ExecutionMode(os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher"))
 AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or data_interval_end | ds }}"
 
 
@@ -100,6 +100,14 @@ def transform():
         append_env=True,
         pool=WAREHOUSE_POOL,
     )
+
+    if EXECUTION_MODE == ExecutionMode.WATCHER:
+        # Node tasks read the producer's per-node results. Ordering them after it keeps the one DuckDB writer
+        # alone and lets sequential runners (`airflow dags test`) run the producer first.
+        producer = next(t for t in dbt.get_roots() if t.task_id.endswith("dbt_producer_watcher"))
+        for root in dbt.get_roots():
+            if root is not producer:
+                producer >> root
 
     dbt >> publish_marts() >> docs
 

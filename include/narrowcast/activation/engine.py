@@ -6,6 +6,8 @@ answered, so a crash re-sends at most the batches in flight, and destinations ar
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import time
 import uuid
@@ -74,7 +76,8 @@ def run_sync(
         destination: Destination | None = None
         try:
             destination = _destination(spec, connections, sleep)
-            _send_plan(con, spec, destination, report)
+            with _fewer_gc_passes():
+                _send_plan(con, spec, destination, report)
         except BaseException as exc:  # interrupts too: the run log must not call a killed run a success
             report.status = "failed"
             report.error = redact_text(str(exc))[:2000]
@@ -122,6 +125,22 @@ def run_group(
     if failures:
         raise SyncFailed("; ".join(str(f) for f in failures), failures[0].report)
     return reports
+
+
+@contextlib.contextmanager
+def _fewer_gc_passes(first_generation: int = 50_000) -> Iterator[None]:
+    """Run the send loop with rarer cyclic-GC passes, restoring the process's thresholds afterwards.
+
+    Every batch builds tens of thousands of short-lived dicts, lists and tuples (none in reference cycles); at
+    the default threshold of 700 allocations the collector runs dozens of times per batch for nothing, which
+    measured 10-25 % of the engine's CPU on a large audience.
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(max(first_generation, thresholds[0]), *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _destination(spec: SyncSpec, connections: Mapping[str, Connection],

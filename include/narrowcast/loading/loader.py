@@ -71,18 +71,12 @@ def load_batch(
     con.register("_nc_failures", failures)
     con.execute("begin transaction")
     try:
-        con.execute(
-            f"""insert into meta.quarantine
-                select $batch, $source, $entity, f.rule, f.column_name, r._source_ref,
-                       to_json(r)::varchar, $now
-                from {staged.raw_source} r join _nc_failures f on f._row = r._row
-                order by r._row""",
-            {"batch": batch.batch_id, "source": batch.source, "entity": spec.name, "now": now},
-        )
+        if failures.num_rows:
+            _quarantine(con, staged, now)
         quarantined = len(failures)
         loaded = 0
         if status != "failed":
-            loaded = _replace_rows(con, staged, replace_window, keep_dates)
+            loaded = _replace_rows(con, staged, replace_window, keep_dates, has_failures=failures.num_rows > 0)
         con.execute(
             "insert or replace into meta.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -110,29 +104,51 @@ def load_batch(
     return LoadResult(batch.batch_id, spec.name, batch.rows, loaded, quarantined, status)
 
 
+def _quarantine(con: duckdb.DuckDBPyConnection, staged: StagedBatch, now: datetime) -> None:
+    """The failing rows as landed (untyped), each with its rule, from ``_nc_failures``."""
+    spec, batch = staged.spec, staged.batch
+    con.execute(
+        f"""insert into meta.quarantine
+            select $batch, $source, $entity, f.rule, f.column_name, r._source_ref, to_json(r)::varchar, $now
+            from {staged.raw_source} r join _nc_failures f on f._row = r._row
+            order by r._row""",
+        {"batch": batch.batch_id, "source": batch.source, "entity": spec.name, "now": now},
+    )
+
+
 def _replace_rows(
-    con: duckdb.DuckDBPyConnection, staged: StagedBatch, replace_window: Window | None, keep_dates: Collection[date]
+    con: duckdb.DuckDBPyConnection,
+    staged: StagedBatch,
+    replace_window: Window | None,
+    keep_dates: Collection[date],
+    *,
+    has_failures: bool,
 ) -> int:
     spec, batch = staged.spec, staged.batch
     col_list = ", ".join(quote(c) for c in spec.columns)
-    # A subquery, not a temp table: DuckDB streams it from the landed Parquet, so memory stays flat.
+    # A subquery, not a temp table: DuckDB streams it from the landed Parquet, so memory stays flat. Without
+    # failures there is nothing to skip and the batch goes straight from Parquet through the typed view.
     valid = (
-        f"(select * from {staged.view} s "
-        f"where not exists (select 1 from _nc_failures f where f._row = s._row))"
+        f"(select * from {staged.view} s where not exists (select 1 from _nc_failures f where f._row = s._row))"
+        if has_failures
+        else staged.view
     )
     if spec.partition_column:
         part = quote(spec.partition_column)
         # Partitions come from every row of the batch: a file whose rows were all quarantined still
         # withdraws its previous version.
-        con.execute(
-            f"delete from {spec.table} where {part} in "
-            f"(select distinct {part} from {staged.view} where {part} is not null)"
-        )
+        values = {
+            row[0]
+            for row in con.execute(staged.distinct_typed(spec.partition_column)).fetchall()
+            if row[0] is not None
+        }
         if spec.load_mode == "replace_partition" and replace_window is not None:
-            con.execute(
-                f"delete from {spec.table} where {part} in (select unnest($dates::date[]))",
-                {"dates": [d for d in window_dates(replace_window) if d not in set(keep_dates)]},
-            )
+            values |= {d for d in window_dates(replace_window) if d not in set(keep_dates)}
+        if values:
+            # One DELETE with constants: DuckDB prunes row groups by their min/max instead of joining.
+            ordered = sorted(values)
+            marks = ", ".join("?" for _ in ordered)
+            con.execute(f"delete from {spec.table} where {part} in ({marks})", ordered)
     if spec.load_mode == "merge":
         match = " and ".join(f"t.{quote(k)} = v.{quote(k)}" for k in spec.key)
         con.execute(f"delete from {spec.table} t where exists (select 1 from {valid} v where {match})")

@@ -7,7 +7,7 @@ taken as UTC already.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -27,6 +27,7 @@ class StagedBatch:
     view: str
     present: tuple[str, ...]
     landed_columns: tuple[str, ...]
+    landed_types: dict[str, str] = field(default_factory=dict)  # landed column → its Parquet (DuckDB) type
 
     @property
     def missing_required(self) -> tuple[str, ...]:
@@ -42,11 +43,20 @@ class StagedBatch:
     def type_flag(self, column: str) -> str:
         return f"__type_{column}"
 
+    def distinct_typed(self, column: str) -> str:
+        """A query for the distinct typed values of ``column``: the distinct landed values first, then the cast,
+        so a batch of millions of rows with one date casts one value, not millions."""
+        if column not in self.present:
+            return f"select null::{self.spec.columns[column]} as {quote(column)} where false"
+        typed = _cast(quote(column), self.landed_types[column], self.spec.columns[column])
+        return f"select distinct {typed} as {quote(column)} from (select distinct {quote(column)} from {self.raw_source})"
+
 
 def landed_source(batch: Batch) -> str:
     if not batch.parts:
         return "(select null::bigint as _row, null::varchar as _source_ref where false)"
-    return f"read_parquet({sql_string(batch.glob)}, union_by_name = true)"
+    # The landing layout's key=value directories are bookkeeping, not columns of the data.
+    return f"read_parquet({sql_string(batch.glob)}, union_by_name = true, hive_partitioning = false)"
 
 
 def sql_string(text: str) -> str:
@@ -66,8 +76,9 @@ def _cast(expr: str, landed_type: str, target: str) -> str:
                 f"else try_cast(trim({expr}) as timestamp) end"
             )
     if target == "DATE" and landed_type == "VARCHAR":
-        # GA4 writes dates as YYYYMMDD; everything else is ISO.
-        return f"coalesce(try_cast(trim({expr}) as date), try_strptime(trim({expr}), '%Y%m%d')::date)"
+        # GA4 writes dates as YYYYMMDD (millions of rows: tried first); everything else is ISO. No ISO text
+        # parses as %Y%m%d, so the order changes nothing but the cost.
+        return f"coalesce(try_strptime(trim({expr}), '%Y%m%d')::date, try_cast(trim({expr}) as date))"
     if landed_type == "VARCHAR" and target != "VARCHAR":
         return f"try_cast(nullif(trim({expr}), '') as {target})"
     return f"try_cast({expr} as {target})"
@@ -91,4 +102,4 @@ def stage_batch(con: duckdb.DuckDBPyConnection, batch: Batch, spec: EntitySpec) 
             selects.append(f"null::{target} as {quote(name)}")
             selects.append(f"false as {quote('__type_' + name)}")
     con.execute(f"create or replace temp view {view} as select {', '.join(selects)} from {source}")
-    return StagedBatch(batch, spec, view, tuple(present), tuple(landed))
+    return StagedBatch(batch, spec, view, tuple(present), tuple(landed), landed)

@@ -7,9 +7,10 @@ Every row of a batch ends up either loaded or quarantined (under its first faili
 GX cost and the large-batch strategy: GX's pandas engine validates roughly 50k rows/s with a full suite on
 this machine, far below the loader's 1M rows/s. Batches up to ``gx_full_max_rows`` are validated by GX
 entirely. Larger ones (a day of GA4 events) are pre-screened in DuckDB with one SQL predicate per rule that is
-true for every row that *may* fail it; GX then validates the candidates plus a random sample of the others.
-The result is still exact: a row outside the candidates passes every row rule by construction, and every copy
-of a duplicated key is a candidate (window count over the whole batch), so GX sees all duplicates together.
+true for every row that *may* fail it; GX then validates the candidates plus a sample of the others (rows
+picked by a hash of ``_row``), all fetched in one pass over the batch. The result is still exact: a row outside
+the candidates passes every row rule by construction, and every copy of a duplicated key is a candidate (a
+hash aggregate over the whole batch finds the duplicated keys), so GX sees all duplicates together.
 
 Duplicates: GX flags every copy of a key; the gate quarantines the extra copies only (``unique:<key>`` counts
 the rows beyond the first, in landing order), so a record a paginated API served twice still loads once.
@@ -32,7 +33,7 @@ from narrowcast.landing.zone import utc_naive
 from narrowcast.loading.ddl import quote
 from narrowcast.loading.staging import StagedBatch
 from narrowcast.quality.expectations import failing_rows
-from narrowcast.quality.rules import LINE_DIFF_COLUMN, Rule, rules_for, screen_predicate
+from narrowcast.quality.rules import DUPLICATE_COLUMN, LINE_DIFF_COLUMN, Rule, rules_for, screen_predicate
 
 GX_FULL_MAX_ROWS = 50_000
 SCREEN_SAMPLE_ROWS = 5_000
@@ -92,15 +93,16 @@ def check_batch(
         frame = con.execute(query).df().set_index("_row")
         sampled: set[int] = set()
     else:
+        # One pass over the batch: every candidate, plus about ``sample_rows`` of the others picked by a hash
+        # of ``_row`` (deterministic, spread over the whole batch) for the cross-check.
         screen = " or ".join(f"({screen_predicate(r, sql_limits)})" for r in rules) or "false"
-        candidates = con.execute(f"select * from ({query}) where {screen}").df()
-        # SAMPLE applies to its FROM clause, before WHERE: filter first, then sample the passing rows.
-        sample = con.execute(
-            f"select * from (select * from ({query}) where not ({screen})) "
-            f"using sample reservoir({sample_rows} rows) repeatable (7)"
+        stride = max(1, received // max(1, sample_rows))
+        picked = con.execute(
+            f"""select * from (select q.*, ({screen}) as __candidate from ({_screen_query(staged, query)}) q)
+                where __candidate or hash(_row) % {stride} = 0"""
         ).df()
-        sampled = set(sample["_row"].tolist())
-        frame = pd.concat([candidates, sample], ignore_index=True).set_index("_row")
+        sampled = set(picked.loc[~picked["__candidate"], "_row"].tolist())
+        frame = picked.drop(columns=["__candidate", DUPLICATE_COLUMN]).set_index("_row")
     by_rule = failing_rows(frame, rules, gx_limits)
     for rule in rules:
         if rule.kind == "unique":
@@ -194,8 +196,22 @@ def _future_limits(
     return gx_limits, sql_limits
 
 
+def _screen_query(staged: StagedBatch, query: str) -> str:
+    """``query`` plus ``__duplicate``: true for every copy of a key that occurs more than once in the batch.
+
+    A hash aggregate finds the duplicated keys (few) and a join flags their rows; a window count partitioned by
+    the key would sort the whole batch.
+    """
+    keys = ", ".join(quote(k) for k in staged.spec.key)
+    match = " and ".join(f"d.{quote(k)} = c.{quote(k)}" for k in staged.spec.key)
+    return (
+        f"select c.*, d.__one is not null as {DUPLICATE_COLUMN} from ({query}) c "
+        f"left join (select {keys}, 1 as __one from {staged.view} group by all having count(*) > 1) d on {match}"
+    )
+
+
 def _check_query(staged: StagedBatch, rules: list[Rule], lines: StagedBatch | None) -> str:
-    """One row per batch row: ``_row``, every column a rule reads, the duplicate count and the line difference."""
+    """One row per batch row: ``_row``, every column a rule reads and the line difference."""
     spec = staged.spec
     selects = ["s._row"]
     seen: set[str] = set()
@@ -206,8 +222,6 @@ def _check_query(staged: StagedBatch, rules: list[Rule], lines: StagedBatch | No
             seen.add(column)
             cast = "::timestamp" if spec.columns.get(column) == "DATE" else ""
             selects.append(f"s.{quote(column)}{cast} as {quote(column)}")
-    keys = ", ".join(f"s.{quote(k)}" for k in spec.key)
-    selects.append(f"count(*) over (partition by {keys}) as __dup_count")
     joins = ""
     if any(r.kind == "line_totals" for r in rules) and lines is not None:
         # Shopify's subtotal_price is after order discounts; exports that state it before discounts pass too.

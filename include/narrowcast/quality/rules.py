@@ -32,6 +32,7 @@ RuleKind = Literal[
 ]
 LINE_TOTAL_TOLERANCE = 0.01
 LINE_DIFF_COLUMN = "__line_diff"
+DUPLICATE_COLUMN = "__duplicate"  # the pre-screen's flag: the row's key occurs more than once in the batch
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def screen_predicate(rule: Rule, future_limits: dict[str, Any]) -> str:
         case "not_null":
             return f"{col} is null"
         case "unique":
-            return "__dup_count > 1"
+            return DUPLICATE_COLUMN
         case "non_negative":
             return f"{col} < 0"
         case "iso_currency":
