@@ -69,7 +69,8 @@ def transform():
         ),
         execution_config=ExecutionConfig(
             execution_mode=EXECUTION_MODE,
-            invocation_mode=InvocationMode.DBT_RUNNER,
+            # A dbt subprocess releases the DuckDB file when it exits; in-process dbt-duckdb keeps it open.
+            invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(DBT_BIN),
         ),
         render_config=RenderConfig(

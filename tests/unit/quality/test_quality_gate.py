@@ -69,12 +69,18 @@ def staged(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
-    "gx_full_max_rows",
-    [pytest.param(1_000, id="GX validates the whole batch"), pytest.param(0, id="GX validates pre-screened candidates")],
+    ("gx_full_max_rows", "sample_rows"),
+    [
+        pytest.param(1_000, 5_000, id="GX validates the whole batch"),
+        pytest.param(0, 5_000, id="GX validates pre-screened candidates and every other row"),
+        pytest.param(0, 3, id="GX validates pre-screened candidates and a sample of the others"),
+    ],
 )
-def test_each_dirty_row_is_quarantined_once_under_its_first_failing_rule(staged, gx_full_max_rows: int) -> None:
+def test_each_dirty_row_is_quarantined_once_under_its_first_failing_rule(
+    staged, gx_full_max_rows: int, sample_rows: int
+) -> None:
     con, orders, lines = staged
-    result = check_batch(con, orders, lines=lines, now=NOW, gx_full_max_rows=gx_full_max_rows)
+    result = check_batch(con, orders, lines=lines, now=NOW, gx_full_max_rows=gx_full_max_rows, sample_rows=sample_rows)
     assert result.rule_counts == EXPECTED
     assert result.received == len(DIRTY_ORDERS)
     assert result.quarantined == sum(EXPECTED.values())
