@@ -111,11 +111,18 @@ def sandbox(paths: settings.Paths, env: dict[str, str]):
 
 
 def ensure_airflow(env: dict[str, str], log_dir: Path) -> None:
+    """Migrate the metadata DB and create the one-slot pool, once per Airflow version."""
+    from importlib.metadata import version
+
     home = Path(env["AIRFLOW_HOME"])
     home.mkdir(parents=True, exist_ok=True)
+    stamp = home / f".narrowcast-initialised-{version('apache-airflow')}"
+    if stamp.exists():
+        return
     _run("airflow-db-migrate", [_bin("airflow"), "db", "migrate"], env, log_dir)
     _run("airflow-pool", [_bin("airflow"), "pools", "set", WAREHOUSE_POOL, "1",
                           "DuckDB takes one writer: every warehouse writer runs here"], env, log_dir)
+    stamp.touch()
 
 
 def ensure_manifest(env: dict[str, str], log_dir: Path) -> None:

@@ -31,7 +31,7 @@ def run_extract(source: str, conn_id: str | None, context: dict[str, Any]) -> It
 def list_sync_ids(group: str) -> list[str]:
     from narrowcast.activation import load_syncs
 
-    return [spec.sync_id for spec in load_syncs() if spec.group == group and spec.enabled]
+    return [spec.id for spec in load_syncs() if spec.schedule == group and spec.enabled]
 
 
 def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:

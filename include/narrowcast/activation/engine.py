@@ -110,7 +110,7 @@ def run_group(
     sleep: Callable[[float], None] = time.sleep,
 ) -> list[SyncReport]:
     """Run every sync of a schedule group; all run even if one fails, then the first failure is raised."""
-    specs = [s for s in load_syncs(syncs_dir) if s.schedule == group]
+    specs = [s for s in load_syncs(syncs_dir) if s.schedule == group and s.enabled]
     if not specs:
         raise SyncFailed(f"no sync declared with schedule {group!r}")
     reports: list[SyncReport] = []

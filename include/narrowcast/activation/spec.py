@@ -24,7 +24,7 @@ _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _SYNC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KNOWN_KEYS = {
     "id", "description", "model", "destination", "connection", "object", "target", "mode", "key", "fields",
-    "pii", "filter", "schedule", "batch_size", "rate_limit", "owner",
+    "pii", "filter", "schedule", "batch_size", "rate_limit", "owner", "enabled",
 }
 
 
@@ -67,6 +67,8 @@ class SyncSpec:
     rate_limit: RateLimit
     owner: str = "marketing"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # A paused sync (``enabled: false``) is validated but never run by the DAGs or a group run.
+    enabled: bool = True
 
     def where(self) -> str:
         return f"{self.path or '<in-memory>'}"
@@ -226,4 +228,11 @@ def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
         batch_size=batch_size,
         rate_limit=RateLimit(float(rps), float(burst), concurrency),
         owner=str(raw.get("owner") or "marketing"),
+        enabled=_enabled(raw.get("enabled", True), fail),
     )
+
+
+def _enabled(value: Any, fail) -> bool:
+    if not isinstance(value, bool):
+        raise fail("enabled", f"{value!r} must be true or false")
+    return value
