@@ -23,7 +23,7 @@ TELEMETRY_OFF = {
 
 # Extra fields of each sandbox connection; the same keys a user fills in for the real service.
 SANDBOX_CONNECTIONS: dict[str, tuple[str, dict[str, object]]] = {
-    "narrowcast_shopify": ("shopify", {"api_version": "2024-10", "location_id": "1001"}),
+    "narrowcast_shopify": ("shopify", {"api_version": "2024-10", "location_id": "1"}),
     "narrowcast_meta": ("meta", {"api_version": "v21.0", "ad_account_id": "act_1048576200001"}),
     "narrowcast_google_ads": (
         "google_ads",
@@ -32,7 +32,7 @@ SANDBOX_CONNECTIONS: dict[str, tuple[str, dict[str, object]]] = {
     ),
     "narrowcast_ebay": ("ebay", {"marketplace_id": "EBAY_DE"}),
     "narrowcast_amazon": ("amazon", {"marketplace_ids": "A1PA6795UKMFR9,A13V1IB3VIYZZH,A1F83G8C2ARO7P,APJ6JRA9NG5V4,A1RKKUPIHCS9HS",
-                           "seller_id": "A2SANDBOXSELLER"}),
+                           "marketplace_id": "A1PA6795UKMFR9", "seller_id": "A2SANDBOXSELLER"}),
     "narrowcast_klaviyo": ("klaviyo", {"revision": "2024-10-15"}),
 }
 

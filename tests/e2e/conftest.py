@@ -50,13 +50,6 @@ def sandbox(pipeline: PipelineRun) -> Iterator:
 
 
 @pytest.fixture(scope="session")
-def pipeline_second_run(pipeline: PipelineRun):
-    """The demo command run a second time on the same data dir (the faults test resets the sandbox after)."""
-    proc = run_demo(pipeline.env)
-    return proc, pipeline.warehouse
-
-
-@pytest.fixture(scope="session")
 def demo_data_dir(pipeline: PipelineRun) -> Path:
     """A data dir after a real demo run: the warehouse holds every mart and the activation run log."""
     assert pipeline.returncode == 0, pipeline.stdout[-3000:]

@@ -98,7 +98,9 @@ def check_batch(
         screen = " or ".join(f"({screen_predicate(r, sql_limits)})" for r in rules) or "false"
         stride = max(1, received // max(1, sample_rows))
         picked = con.execute(
-            f"""select * from (select q.*, ({screen}) as __candidate from ({_screen_query(staged, query)}) q)
+            # A NULL screen means every predicate is false or NULL (a NULL value, which GX passes): no candidate.
+            f"""select * from (select q.*, coalesce({screen}, false) as __candidate
+                               from ({_screen_query(staged, query)}) q)
                 where __candidate or hash(_row) % {stride} = 0"""
         ).df()
         sampled = set(picked.loc[~picked["__candidate"], "_row"].tolist())

@@ -62,8 +62,6 @@ EVENT_STRUCTURE = {
     "items": [{"item_id": _TEXT, "item_name": _TEXT, "item_category": _TEXT, "price": _TEXT, "quantity": _TEXT}],
 }
 
-
-
 # The three flattenings read the parsed export (``{src}``: one row per line, in line order, with ``line_no``,
 # the line's MD5 ``h``, ``event_key`` and the struct ``e``) and keep its order, so ``_row`` follows the file.
 _EVENTS_SQL = """
