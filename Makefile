@@ -29,7 +29,8 @@ test: setup ## lint + the whole test suite (what CI runs)
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/sqlfluff lint dbt_project/models --disable-progress-bar
+	@mkdir -p test-output
+	NARROWCAST_WAREHOUSE=$(CURDIR)/test-output/lint-warehouse.duckdb $(BIN)/sqlfluff lint dbt_project/models --disable-progress-bar
 
 manifest: setup ## dbt manifest Cosmos renders the transform DAG from
 	$(BIN)/python -m narrowcast.cli manifest

@@ -166,12 +166,16 @@ def main() -> None:
         generate(workdir / "exports", rows)
         return
     if args.phase == "all":
-        for phase in ("generate", "pipeline"):  # fresh processes: the figures are the pipeline's own memory
-            subprocess.run(
-                [sys.executable, __file__, "--phase", phase, "--rows", str(rows), "--workdir", str(workdir),
-                 "--memory-limit", args.memory_limit, "--gx-rows", str(args.gx_rows)],
-                check=True,
-            )
+        try:
+            for phase in ("generate", "pipeline"):  # fresh processes: the figures are the pipeline's own memory
+                subprocess.run(
+                    [sys.executable, __file__, "--phase", phase, "--rows", str(rows), "--workdir", str(workdir),
+                     "--memory-limit", args.memory_limit, "--gx-rows", str(args.gx_rows)],
+                    check=True,
+                )
+        finally:
+            if args.workdir is None:  # a temporary export of 10M events is ~7 GiB: never leave it behind
+                shutil.rmtree(workdir, ignore_errors=True)
         return
     pipeline(workdir, args.memory_limit, args.gx_rows)
 
