@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo(rest)
     if command == "manifest":
+        Path(env["NARROWCAST_WAREHOUSE"]).parent.mkdir(parents=True, exist_ok=True)
         return _dbt(["parse"], env)
     if command == "docs":
         settings.require_data_dir()
