@@ -80,15 +80,23 @@ class Emulator:
         self.world_dir = world_dir
         self.lock = threading.RLock()
         self.received: list[dict[str, Any]] = []  # destination emulators append what they accepted
+        self.load()
 
     # ---- to implement -------------------------------------------------------------------------------
     def routes(self, router: APIRouter) -> None:
         raise NotImplementedError
 
+    def load(self) -> None:
+        """Build the emulator's state from the world; called at the end of ``__init__`` and by :meth:`reset`.
+
+        Subclasses that keep their own attributes set them before calling ``super().__init__``.
+        """
+
     def reset(self) -> None:
         """Forget received data and reload from the world (called by ``POST /_sandbox/reset``)."""
         with self.lock:
             self.received.clear()
+            self.load()
 
     def snapshot(self) -> Any:
         """What the destination holds now, for assertions (default: everything received)."""

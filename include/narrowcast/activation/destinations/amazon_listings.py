@@ -13,37 +13,19 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
 from narrowcast.connections import Connection
-from narrowcast.http import FatalApiError, HttpClient
+from narrowcast.http import FatalApiError
+from narrowcast.sources.amazon.client import SellingPartnerApi
 
 FEED_LIMIT = 25_000
 LISTINGS = "listings/2021-08-01/items"
 FEEDS = "feeds/2021-06-30"
 
 
-class SellingPartnerClient(HttpClient):
+class SellingPartnerClient(SellingPartnerApi):
+    # Its own name in error messages, so a failure tells the Listings destination from the Orders source.
     api_name = "amazon_sp_api"
-
-    def retry_after(self, response: requests.Response) -> float | None:
-        """SP-API sends no Retry-After; ``x-amzn-RateLimit-Limit`` (requests/s) tells when a token is back."""
-        header = super().retry_after(response)
-        if header is not None:
-            return header
-        try:
-            rate = float(response.headers.get("x-amzn-RateLimit-Limit", ""))
-        except ValueError:
-            return None
-        return 1.0 / rate if rate > 0 else None
-
-    def error_message(self, response: requests.Response) -> str:
-        try:
-            errors = response.json().get("errors") or []
-        except (ValueError, AttributeError):
-            return super().error_message(response)
-        return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or super().error_message(response)
 
 
 class AmazonListings(Destination):
@@ -60,7 +42,7 @@ class AmazonListings(Destination):
     client_class = SellingPartnerClient
 
     def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return {"x-amz-access-token": str(connection.password), "Content-Type": "application/json"}
+        return {**SellingPartnerClient.auth_headers(str(connection.password)), "Content-Type": "application/json"}
 
     def send(self, batch: Batch) -> list[RowResult]:
         extra = self.context.connection.extra

@@ -14,21 +14,16 @@ from typing import Any
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
 from narrowcast.connections import Connection
-from narrowcast.http import FatalApiError, HttpClient
+from narrowcast.http import FatalApiError
+from narrowcast.sources.ebay.client import EbayApi
 
 BULK_LIMIT = 25
 NOT_PUBLISHED = 25_020  # errorId this project's eBay emulator (and connector) use for "offer is not published"
 
 
-class EbayClient(HttpClient):
+class EbayClient(EbayApi):
+    # Its own name in error messages, so a failure tells the Inventory destination from the orders source.
     api_name = "ebay_sell_inventory"
-
-    def error_message(self, response: Any) -> str:
-        try:
-            errors = response.json().get("errors") or []
-        except (ValueError, AttributeError):
-            return super().error_message(response)
-        return "; ".join(f"{e.get('errorId')}: {e.get('message')}" for e in errors) or super().error_message(response)
 
 
 class EbayInventory(Destination):
@@ -45,7 +40,7 @@ class EbayInventory(Destination):
     client_class = EbayClient
 
     def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return {"Authorization": f"Bearer {connection.password}", "Content-Type": "application/json",
+        return {**EbayClient.auth_headers(str(connection.password)), "Content-Type": "application/json",
                 "Content-Language": str(connection.extra.get("content_language", "en-US"))}
 
     def send(self, batch: Batch) -> list[RowResult]:

@@ -12,8 +12,6 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-import requests
-
 from narrowcast.activation.destinations.base import (
     Batch,
     Change,
@@ -23,38 +21,18 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     SendContext,
 )
-from narrowcast.http import FatalApiError, HttpClient
+from narrowcast.http import FatalApiError
+from narrowcast.sources.meta_ads.client import GraphApi
 
 HASHED = frozenset({"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "GEN", "DOBY"})
 UNHASHED = frozenset({"EXTERN_ID", "MADID", "LOOKALIKE_VALUE"})
-# Graph error codes meaning "slow down": app/user/ad-account/business-use-case request limits.
-RATE_LIMIT_CODES = {4, 17, 32, 613, 80003, 80004}
 LOW_AUDIENCE_SIZE = "low audience size"
 ROUTE_FIELD = "audience"
 
 
-class MetaGraphClient(HttpClient):
+class MetaGraphClient(GraphApi):
+    # Its own name in error messages, so a failure tells the audiences destination from the Insights source.
     api_name = "meta_custom_audiences"
-
-    def is_retriable(self, response: requests.Response) -> bool:
-        if response.status_code == 429 or response.status_code >= 500:
-            return True
-        return _error(response).get("code") in RATE_LIMIT_CODES
-
-    def error_message(self, response: requests.Response) -> str:
-        err = _error(response)
-        if err:
-            return (f"{err.get('message')} (code {err.get('code')}, subcode {err.get('error_subcode')}) "
-                    f"{err.get('error_user_msg') or ''}").strip()
-        return super().error_message(response)
-
-
-def _error(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body.get("error", {}) if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
 
 
 class MetaCustomAudiences(Destination):

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
 from narrowcast.connections import Connection
-from narrowcast.http import FatalApiError, HttpClient
+from narrowcast.http import FatalApiError
+from narrowcast.sources.shopify.client import ShopifyAdminApi
 
 
-class ShopifyAdminClient(HttpClient):
+class ShopifyAdminClient(ShopifyAdminApi):
+    # Its own name in error messages, so a failure tells the inventory destination from the shop source.
     api_name = "shopify_admin"
 
 
@@ -32,7 +34,7 @@ class ShopifyInventory(Destination):
     client_class = ShopifyAdminClient
 
     def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return {"X-Shopify-Access-Token": str(connection.password), "Content-Type": "application/json"}
+        return {**ShopifyAdminClient.auth_headers(str(connection.password)), "Content-Type": "application/json"}
 
     def send(self, batch: Batch) -> list[RowResult]:
         return [self._set(change) for change in batch.changes]

@@ -12,7 +12,6 @@ import json
 import zlib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -36,6 +35,11 @@ SETTLE_TIME = timedelta(minutes=2)
 _UNPRICED = {"Pending", "Canceled"}
 
 
+def amazon_authorized(request: Request) -> bool:
+    """The sandbox token in the header this API authenticates with (source and destination alike)."""
+    return request.headers.get("x-amz-access-token") == SANDBOX_TOKEN
+
+
 class AmazonErrors:
     """SP-API error envelope: ``{"errors": [{"code", "message", "details"}]}``."""
 
@@ -55,9 +59,6 @@ class AmazonErrors:
     def unauthorized(self) -> Response:
         return self.amazon_error(403, "Unauthorized", "Access to requested resource is denied.",
                                  "The access token you provided is revoked, malformed or invalid.")
-
-    def amazon_authorized(self, request: Request) -> bool:
-        return request.headers.get("x-amz-access-token") == SANDBOX_TOKEN
 
 
 def _order(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -92,15 +93,7 @@ class AmazonOrdersEmulator(AmazonErrors, Emulator):
     name = "amazon_orders"
     prefix = "amazon"
 
-    def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
-        self._load()
-
-    def reset(self) -> None:
-        super().reset()
-        self._load()
-
-    def _load(self) -> None:
+    def load(self) -> None:
         items: dict[str, list[dict]] = defaultdict(list)
         for row in read_world_table(self.world_dir, "amazon_orders"):
             items[row["amazon_order_id"]].append(row)
@@ -117,7 +110,7 @@ class AmazonOrdersEmulator(AmazonErrors, Emulator):
         router.add_api_route("/orders/v0/orders/{order_id}/orderItems", self.get_order_items, methods=["GET"])
 
     def get_orders(self, request: Request) -> Response:
-        if not self.amazon_authorized(request):
+        if not amazon_authorized(request):
             return self.unauthorized()
         query = request.query_params
         markets = {m for m in query.get("MarketplaceIds", "").split(",") if m}
@@ -162,7 +155,7 @@ class AmazonOrdersEmulator(AmazonErrors, Emulator):
         return Response(f'{{"payload":{payload}}}}}', media_type="application/json")
 
     def get_order_items(self, order_id: str, request: Request) -> Response:
-        if not self.amazon_authorized(request):
+        if not amazon_authorized(request):
             return self.unauthorized()
         body = self.items.get(order_id)
         if body is None:

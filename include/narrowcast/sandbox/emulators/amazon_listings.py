@@ -18,7 +18,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.emulators.amazon import amazon_authorized
+from narrowcast.sandbox.emulators.world_index import read_world_table
+from narrowcast.sandbox.framework import Emulator
 
 FEED_LIMIT = 25_000
 PATCH_RATE, PATCH_BURST = 5.0, 5.0
@@ -50,7 +52,6 @@ class AmazonListingsEmulator(Emulator):
     prefix = "amazon"
 
     def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
         self._ids = itertools.count(1)
         self.listings: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, Any] = {}
@@ -58,15 +59,10 @@ class AmazonListingsEmulator(Emulator):
         self.buckets: dict[str, _Bucket] = {}
         self.calls: dict[str, int] = {}
         self.patch_rate, self.patch_burst = PATCH_RATE, PATCH_BURST
-        self._load_world()
+        super().__init__(world_dir)
 
-    def _load_world(self) -> None:
-        path = self.world_dir / "listings.parquet" if self.world_dir else None
-        if path is None or not path.exists():
-            return
-        import pyarrow.parquet as pq
-
-        rows = pq.read_table(path, columns=["sku", "marketplace", "listing_id"]).to_pylist()
+    def load(self) -> None:
+        rows = read_world_table(self.world_dir, "listings", ["sku", "marketplace", "listing_id"])
         self.seed_listings([str(r["listing_id"]) for r in rows if r["marketplace"] == "amazon"])
 
     def seed_listings(self, skus: list[str]) -> None:
@@ -76,13 +72,12 @@ class AmazonListingsEmulator(Emulator):
 
     def reset(self) -> None:
         with self.lock:
-            super().reset()
             self.listings.clear()
             self.documents.clear()
             self.feeds.clear()
             self.buckets.clear()
             self.calls.clear()
-            self._load_world()
+            super().reset()
 
     def snapshot(self) -> dict[str, Any]:
         return {"listings": {sku: dict(v) for sku, v in self.listings.items()}, "calls": dict(self.calls)}
@@ -104,7 +99,7 @@ class AmazonListingsEmulator(Emulator):
     def routes(self, router: APIRouter) -> None:
         @router.patch("/listings/2021-08-01/items/{seller_id}/{sku:path}")
         async def patch(seller_id: str, sku: str, request: Request) -> Response:
-            if request.headers.get("x-amz-access-token") != SANDBOX_TOKEN:
+            if not amazon_authorized(request):
                 return self.unauthorized()
             bucket = self.buckets.setdefault(seller_id, _Bucket(self.patch_rate, self.patch_burst))
             if not bucket.take():
@@ -121,7 +116,7 @@ class AmazonListingsEmulator(Emulator):
 
         @router.post("/feeds/2021-06-30/documents")
         def create_document(request: Request) -> Response:
-            if request.headers.get("x-amz-access-token") != SANDBOX_TOKEN:
+            if not amazon_authorized(request):
                 return self.unauthorized()
             self._count("createFeedDocument")
             doc_id = f"amzn1.tortuga.sandbox.{next(self._ids)}"
@@ -148,7 +143,7 @@ class AmazonListingsEmulator(Emulator):
 
         @router.post("/feeds/2021-06-30/feeds")
         async def create_feed(request: Request) -> Response:
-            if request.headers.get("x-amz-access-token") != SANDBOX_TOKEN:
+            if not amazon_authorized(request):
                 return self.unauthorized()
             self._count("createFeed")
             body = await request.json()
@@ -180,7 +175,7 @@ class AmazonListingsEmulator(Emulator):
 
         @router.get("/feeds/2021-06-30/feeds/{feed_id}")
         def get_feed(feed_id: str, request: Request) -> Response:
-            if request.headers.get("x-amz-access-token") != SANDBOX_TOKEN:
+            if not amazon_authorized(request):
                 return self.unauthorized()
             self._count("getFeed")
             with self.lock:
@@ -197,7 +192,7 @@ class AmazonListingsEmulator(Emulator):
 
         @router.get("/feeds/2021-06-30/documents/{doc_id}")
         def get_document(doc_id: str, request: Request) -> Response:
-            if request.headers.get("x-amz-access-token") != SANDBOX_TOKEN:
+            if not amazon_authorized(request):
                 return self.unauthorized()
             self._count("getFeedDocument")
             if doc_id not in self.documents:

@@ -11,7 +11,6 @@ import json
 import re
 from collections import defaultdict
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +30,11 @@ from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 _FILTER = re.compile(r"^(?P<field>lastmodifieddate|creationdate):\[(?P<a>[^\]]*?)\.\.(?P<b>[^\]]*)\]$")
+
+
+def ebay_authorized(request: Request) -> bool:
+    """The sandbox token in the header this API authenticates with (source and destination alike)."""
+    return request.headers.get("Authorization") == f"Bearer {SANDBOX_TOKEN}"
 
 
 class EbayErrors:
@@ -55,9 +59,6 @@ class EbayErrors:
     def unauthorized(self) -> Response:
         return self.ebay_error(401, 1001, "OAuth", "REQUEST", "Invalid access token",
                                "Invalid access token. Check the value of the Authorization HTTP request header.")
-
-    def ebay_authorized(self, request: Request) -> bool:
-        return request.headers.get("Authorization") == f"Bearer {SANDBOX_TOKEN}"
 
 
 def _order(lines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -99,15 +100,7 @@ class EbayFulfillmentEmulator(EbayErrors, Emulator):
     name = "ebay_fulfillment"
     prefix = "ebay"
 
-    def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
-        self._load()
-
-    def reset(self) -> None:
-        super().reset()
-        self._load()
-
-    def _load(self) -> None:
+    def load(self) -> None:
         lines: dict[str, list[dict]] = defaultdict(list)
         for row in read_world_table(self.world_dir, "ebay_orders"):
             lines[row["order_id"]].append(row)
@@ -122,7 +115,7 @@ class EbayFulfillmentEmulator(EbayErrors, Emulator):
         router.add_api_route("/sell/fulfillment/v1/order", self.get_orders, methods=["GET"])
 
     def get_orders(self, request: Request) -> Response:
-        if not self.ebay_authorized(request):
+        if not ebay_authorized(request):
             return self.unauthorized()
         query = request.query_params
         field, low, high = "creationdate", None, None

@@ -15,7 +15,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.emulators.ebay import ebay_authorized
+from narrowcast.sandbox.emulators.world_index import read_world_table
+from narrowcast.sandbox.framework import Emulator
 
 BULK_LIMIT = 25
 MAX_REVISIONS_PER_DAY = 250
@@ -36,19 +38,13 @@ class EbayInventoryEmulator(Emulator):
     prefix = "ebay"
 
     def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
         self._listing_ids = itertools.count(110_000_000_000)
         self.offers: dict[str, dict[str, Any]] = {}
         self.calls: dict[str, int] = {}
-        self._load_world()
+        super().__init__(world_dir)
 
-    def _load_world(self) -> None:
-        path = self.world_dir / "listings.parquet" if self.world_dir else None
-        if path is None or not path.exists():
-            return
-        import pyarrow.parquet as pq
-
-        rows = pq.read_table(path, columns=["sku", "marketplace", "listing_id"]).to_pylist()
+    def load(self) -> None:
+        rows = read_world_table(self.world_dir, "listings", ["sku", "marketplace", "listing_id"])
         self.seed_offers([(str(r["listing_id"]), str(r["sku"])) for r in rows if r["marketplace"] == "ebay"])
 
     def seed_offers(self, offers: list[tuple[str, str]], *, published: bool = True) -> None:
@@ -60,10 +56,9 @@ class EbayInventoryEmulator(Emulator):
 
     def reset(self) -> None:
         with self.lock:
-            super().reset()
             self.offers.clear()
             self.calls.clear()
-            self._load_world()
+            super().reset()
 
     def snapshot(self) -> dict[str, Any]:
         return {"offers": {oid: dict(o) for oid, o in self.offers.items()}, "calls": dict(self.calls)}
@@ -86,7 +81,7 @@ class EbayInventoryEmulator(Emulator):
     def routes(self, router: APIRouter) -> None:
         @router.post("/sell/inventory/v1/bulk_update_price_quantity")
         async def bulk(request: Request) -> Response:
-            if request.headers.get("authorization") != f"Bearer {SANDBOX_TOKEN}":
+            if not ebay_authorized(request):
                 return self.unauthorized()
             self._count("bulk_update_price_quantity")
             items = (await request.json()).get("requests") or []
@@ -145,7 +140,7 @@ class EbayInventoryEmulator(Emulator):
         return out
 
     def _flip(self, offer_id: str, request: Request, *, publish: bool) -> Response:
-        if request.headers.get("authorization") != f"Bearer {SANDBOX_TOKEN}":
+        if not ebay_authorized(request):
             return self.unauthorized()
         self._count("publish" if publish else "withdraw")
         with self.lock:

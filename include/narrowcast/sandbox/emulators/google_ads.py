@@ -13,7 +13,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -189,15 +188,7 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
     name = "google_ads_reporting"
     prefix = "google_ads"
 
-    def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
-        self._load()
-
-    def reset(self) -> None:
-        super().reset()
-        self._load()
-
-    def _load(self) -> None:
+    def load(self) -> None:
         per_customer: dict[str, list[tuple[int, int, dict]]] = defaultdict(list)
         for row in read_world_table(self.world_dir, "google_ads_stats"):
             per_customer[str(row["customer_id"])].append((row["date"].toordinal(), row["campaign_id"], row))

@@ -13,7 +13,6 @@ import math
 import re
 from collections import defaultdict
 from datetime import date
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -103,15 +102,7 @@ class MetaInsightsEmulator(MetaErrors, Emulator):
     name = "meta_insights"
     prefix = "meta"
 
-    def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
-        self._load()
-
-    def reset(self) -> None:
-        super().reset()
-        self._load()
-
-    def _load(self) -> None:
+    def load(self) -> None:
         per_account: dict[str, list[tuple[int, int, dict]]] = defaultdict(list)
         for row in read_world_table(self.world_dir, "meta_insights"):
             per_account[str(row["account_id"])].append((row["date"].toordinal(), row["campaign_id"], _insight(row)))

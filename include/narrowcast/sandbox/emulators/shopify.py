@@ -74,17 +74,12 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
     prefix = "shopify"
 
     def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
         self._bucket = 0.0
         self._bucket_at = time.monotonic()
-        self._load()
-
-    def reset(self) -> None:
-        super().reset()
-        self._load()
+        super().__init__(world_dir)
 
     # ---- world → indexes -----------------------------------------------------------------------------
-    def _load(self) -> None:
+    def load(self) -> None:
         customers = read_world_table(self.world_dir, "customers")
         customer_json = {c["customer_id"]: _customer(c) for c in customers}
         lines: dict[int, list[dict]] = defaultdict(list)

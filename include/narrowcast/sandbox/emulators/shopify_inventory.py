@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from narrowcast.sandbox.emulators.world_index import read_world_table
 from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
 
 DEFAULT_LOCATION = 1
@@ -26,7 +27,6 @@ class ShopifyInventoryEmulator(Emulator):
     prefix = "shopify"
 
     def __init__(self, world_dir: Path | None) -> None:
-        super().__init__(world_dir)
         self.bucket_size, self.leak_rate = 40.0, 2.0
         self._level, self._last = 0.0, time.monotonic()
         self._bucket_lock = threading.Lock()
@@ -34,15 +34,10 @@ class ShopifyInventoryEmulator(Emulator):
         self.locations: set[int] = {DEFAULT_LOCATION}
         self.levels: dict[tuple[int, int], int] = {}
         self.calls = 0
-        self._load_world()
+        super().__init__(world_dir)
 
-    def _load_world(self) -> None:
-        path = self.world_dir / "listings.parquet" if self.world_dir else None
-        if path is None or not path.exists():
-            return
-        import pyarrow.parquet as pq
-
-        rows = pq.read_table(path, columns=["marketplace", "listing_id"]).to_pylist()
+    def load(self) -> None:
+        rows = read_world_table(self.world_dir, "listings", ["marketplace", "listing_id"])
         self.seed_items([int(r["listing_id"]) for r in rows if r["marketplace"] == "shop"])
 
     def seed_items(self, inventory_item_ids: list[int]) -> None:
@@ -51,12 +46,11 @@ class ShopifyInventoryEmulator(Emulator):
 
     def reset(self) -> None:
         with self.lock:
-            super().reset()
             self.items.clear()
             self.levels.clear()
             self.calls = 0
             self._level, self._last = 0.0, time.monotonic()
-            self._load_world()
+            super().reset()
 
     def snapshot(self) -> dict[str, Any]:
         return {"levels": {f"{item}@{loc}": qty for (item, loc), qty in self.levels.items()}, "calls": self.calls}

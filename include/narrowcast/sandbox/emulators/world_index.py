@@ -18,14 +18,17 @@ from typing import Any
 import pyarrow.parquet as pq
 
 
-def read_world_table(world_dir: Path | None, name: str) -> list[dict[str, Any]]:
-    """Rows of ``world_dir/{name}.parquet`` as plain Python values; no file (or no world) gives no rows."""
+def read_world_table(world_dir: Path | None, name: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
+    """Rows of ``world_dir/{name}.parquet`` as plain Python values; no file (or no world) gives no rows.
+
+    ``columns`` reads only those columns (all when None).
+    """
     if world_dir is None:
         return []
     path = Path(world_dir) / f"{name}.parquet"
     if not path.is_file():
         return []
-    return pq.read_table(path).to_pylist()
+    return pq.read_table(path, columns=columns).to_pylist()
 
 
 def money_text(value: Any) -> str:

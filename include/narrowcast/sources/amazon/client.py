@@ -23,20 +23,18 @@ def marketplace_list(value: Any) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-class AmazonClient(HttpClient):
-    """SP-API for one seller (``base_url`` e.g. ``https://sellingpartnerapi-eu.amazon.com``)."""
+class SellingPartnerApi(HttpClient):
+    """SP-API wire conventions shared by the Orders source and the Listings destination.
+
+    The LWA token header, the ``errors`` envelope and the rate header as the retry wait; the caller passes
+    the headers it builds with :meth:`auth_headers` to the constructor.
+    """
 
     api_name = "amazon"
 
-    def __init__(self, base_url: str, access_token: str, **http: Any) -> None:
-        super().__init__(base_url, headers={"x-amz-access-token": access_token, "Accept": "application/json"},
-                         **http)
-
-    @classmethod
-    def from_connection(cls, conn: Connection, **http: Any) -> AmazonClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the LWA access token there")
-        return cls(conn.base_url, conn.password, **http)
+    @staticmethod
+    def auth_headers(access_token: str) -> dict[str, str]:
+        return {"x-amz-access-token": access_token}
 
     def retry_after(self, response: requests.Response) -> float | None:
         explicit = super().retry_after(response)
@@ -58,6 +56,20 @@ class AmazonClient(HttpClient):
         return "; ".join(
             f"{e.get('code')}: {e.get('message')}" + (f" ({e['details']})" if e.get("details") else "")
             for e in errors if isinstance(e, dict))[:500]
+
+
+class AmazonClient(SellingPartnerApi):
+    """SP-API for one seller (``base_url`` e.g. ``https://sellingpartnerapi-eu.amazon.com``)."""
+
+    def __init__(self, base_url: str, access_token: str, **http: Any) -> None:
+        super().__init__(base_url, headers={**self.auth_headers(access_token), "Accept": "application/json"},
+                         **http)
+
+    @classmethod
+    def from_connection(cls, conn: Connection, **http: Any) -> AmazonClient:
+        if not conn.password:
+            raise ValueError(f"connection {conn.conn_id!r} has no password; put the LWA access token there")
+        return cls(conn.base_url, conn.password, **http)
 
     def _pages(self, path: str, params: dict[str, Any], items_key: str,
                next_params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:

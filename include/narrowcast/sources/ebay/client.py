@@ -12,20 +12,17 @@ from narrowcast.http import FatalApiError, HttpClient
 from narrowcast.sources.ebay.settings import ORDERS_PATH, PAGE_LIMIT
 
 
-class EbayClient(HttpClient):
-    """eBay Sell APIs (``base_url`` e.g. ``https://api.ebay.com``)."""
+class EbayApi(HttpClient):
+    """eBay REST conventions shared by the Fulfillment source and the Inventory destination.
+
+    User-token bearer auth (headers built with :meth:`auth_headers`) and the ErrorDetailV3 envelope.
+    """
 
     api_name = "ebay"
 
-    def __init__(self, base_url: str, user_token: str, **http: Any) -> None:
-        super().__init__(base_url, headers={"Authorization": f"Bearer {user_token}", "Accept": "application/json"},
-                         **http)
-
-    @classmethod
-    def from_connection(cls, conn: Connection, **http: Any) -> EbayClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the eBay user access token there")
-        return cls(conn.base_url, conn.password, **http)
+    @staticmethod
+    def auth_headers(user_token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {user_token}"}
 
     def error_message(self, response: requests.Response) -> str:
         try:
@@ -36,6 +33,19 @@ class EbayClient(HttpClient):
             return super().error_message(response)
         return "; ".join(f"errorId {e.get('errorId')} ({e.get('domain')}/{e.get('category')}): "
                          f"{e.get('longMessage') or e.get('message')}" for e in errors if isinstance(e, dict))[:500]
+
+
+class EbayClient(EbayApi):
+    """eBay Sell APIs (``base_url`` e.g. ``https://api.ebay.com``)."""
+
+    def __init__(self, base_url: str, user_token: str, **http: Any) -> None:
+        super().__init__(base_url, headers={**self.auth_headers(user_token), "Accept": "application/json"}, **http)
+
+    @classmethod
+    def from_connection(cls, conn: Connection, **http: Any) -> EbayClient:
+        if not conn.password:
+            raise ValueError(f"connection {conn.conn_id!r} has no password; put the eBay user access token there")
+        return cls(conn.base_url, conn.password, **http)
 
     def orders(self, order_filter: str) -> Iterator[tuple[dict[str, Any], str]]:
         """Every page of ``getOrders`` for ``order_filter`` as (page body, source_ref)."""

@@ -32,26 +32,21 @@ def digits(customer_id: Any) -> str:
     return str(customer_id).replace("-", "").strip()
 
 
-class GoogleAdsClient(HttpClient):
-    """GoogleAdsService over REST (``base_url`` e.g. ``https://googleads.googleapis.com``)."""
+class GoogleAdsApi(HttpClient):
+    """Google Ads REST conventions shared by the reporting source and the Customer Match destination.
+
+    OAuth bearer + developer token headers (built with :meth:`auth_headers`), Google's error envelope, its
+    retriable statuses and the ``retryDelay`` it sends in the body.
+    """
 
     api_name = "google_ads"
 
-    def __init__(self, base_url: str, access_token: str, developer_token: str, *,
-                 login_customer_id: str | None = None, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
+    @staticmethod
+    def auth_headers(access_token: str, developer_token: str, login_customer_id: Any = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {access_token}", "developer-token": developer_token}
         if login_customer_id:
             headers["login-customer-id"] = digits(login_customer_id)
-        super().__init__(base_url, headers=headers, **http)
-        self.api_version = api_version
-
-    @classmethod
-    def from_connection(cls, conn: Connection, **http: Any) -> GoogleAdsClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the OAuth access token there")
-        return cls(conn.base_url, conn.password, str(conn.require("developer_token")),
-                   login_customer_id=conn.extra.get("login_customer_id") or None,
-                   api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION, **http)
+        return headers
 
     def is_retriable(self, response: requests.Response) -> bool:
         return super().is_retriable(response) or google_error(response).get("status") in RETRIABLE_STATUSES
@@ -80,6 +75,24 @@ class GoogleAdsClient(HttpClient):
                 codes = ", ".join(f"{k}={v}" for k, v in (failure.get("errorCode") or {}).items())
                 parts.append(f"{codes}: {failure.get('message', '')}".strip(": "))
         return " | ".join(parts)[:500]
+
+
+class GoogleAdsClient(GoogleAdsApi):
+    """GoogleAdsService over REST (``base_url`` e.g. ``https://googleads.googleapis.com``)."""
+
+    def __init__(self, base_url: str, access_token: str, developer_token: str, *,
+                 login_customer_id: str | None = None, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
+        super().__init__(base_url, headers=self.auth_headers(access_token, developer_token, login_customer_id),
+                         **http)
+        self.api_version = api_version
+
+    @classmethod
+    def from_connection(cls, conn: Connection, **http: Any) -> GoogleAdsClient:
+        if not conn.password:
+            raise ValueError(f"connection {conn.conn_id!r} has no password; put the OAuth access token there")
+        return cls(conn.base_url, conn.password, str(conn.require("developer_token")),
+                   login_customer_id=conn.extra.get("login_customer_id") or None,
+                   api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION, **http)
 
     def search_stream(self, customer_id: str, query: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
         """Every batch of a GAQL ``searchStream`` call as (results, source_ref)."""

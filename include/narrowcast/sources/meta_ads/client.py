@@ -29,23 +29,14 @@ def graph_error(response: requests.Response) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
-class MetaClient(HttpClient):
-    """Graph API for one ad account (``base_url`` e.g. ``https://graph.facebook.com``)."""
+class GraphApi(HttpClient):
+    """Graph API conventions shared by the Insights source and the Custom Audiences destination.
+
+    The Graph error envelope, its rate-limit and transient codes as retriable, and the business-use-case
+    header as the retry wait. Auth differs per caller (query parameter here, request body for audiences).
+    """
 
     api_name = "meta"
-
-    def __init__(self, base_url: str, access_token: str, *, api_version: str = DEFAULT_API_VERSION,
-                 **http: Any) -> None:
-        # Graph takes the token as a query parameter; HttpClient redacts it from every logged URL.
-        super().__init__(base_url, params={"access_token": access_token}, **http)
-        self.api_version = api_version
-
-    @classmethod
-    def from_connection(cls, conn: Connection, **http: Any) -> MetaClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the Marketing API access token there")
-        return cls(conn.base_url, conn.password, api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION,
-                   **http)
 
     def is_retriable(self, response: requests.Response) -> bool:
         if super().is_retriable(response):
@@ -68,7 +59,26 @@ class MetaClient(HttpClient):
             details.append(f"subcode {error['error_subcode']}")
         if error.get("fbtrace_id"):
             details.append(f"fbtrace_id {error['fbtrace_id']}")
-        return f"{error.get('message', '')} ({', '.join(details)})"[:500]
+        # error_user_msg carries the reason Meta gives people (e.g. "low audience size" on a removal).
+        user_message = f" {error['error_user_msg']}" if error.get("error_user_msg") else ""
+        return f"{error.get('message', '')} ({', '.join(details)}){user_message}"[:500]
+
+
+class MetaClient(GraphApi):
+    """Graph API for one ad account (``base_url`` e.g. ``https://graph.facebook.com``)."""
+
+    def __init__(self, base_url: str, access_token: str, *, api_version: str = DEFAULT_API_VERSION,
+                 **http: Any) -> None:
+        # Graph takes the token as a query parameter; HttpClient redacts it from every logged URL.
+        super().__init__(base_url, params={"access_token": access_token}, **http)
+        self.api_version = api_version
+
+    @classmethod
+    def from_connection(cls, conn: Connection, **http: Any) -> MetaClient:
+        if not conn.password:
+            raise ValueError(f"connection {conn.conn_id!r} has no password; put the Marketing API access token there")
+        return cls(conn.base_url, conn.password, api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION,
+                   **http)
 
     def insights(self, account_id: str, since: date, until: date) -> Iterator[tuple[list[dict[str, Any]], str]]:
         """Daily campaign insights of ``act_{account_id}`` for ``since..until`` (inclusive), page by page."""

@@ -16,23 +16,17 @@ from narrowcast.sources.shopify.settings import DEFAULT_API_VERSION, PAGE_LIMIT
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
 
 
-class ShopifyClient(HttpClient):
-    """One shop's Admin REST API (``base_url`` is the shop URL, e.g. ``https://acme.myshopify.com``)."""
+class ShopifyAdminApi(HttpClient):
+    """Admin REST conventions shared by the shop source and the inventory destination.
+
+    Access-token auth (headers built with :meth:`auth_headers`) and Shopify's error envelope.
+    """
 
     api_name = "shopify"
 
-    def __init__(self, base_url: str, access_token: str, *, api_version: str = DEFAULT_API_VERSION,
-                 **http: Any) -> None:
-        super().__init__(base_url, headers={"X-Shopify-Access-Token": access_token,
-                                            "Accept": "application/json"}, **http)
-        self.api_version = api_version
-
-    @classmethod
-    def from_connection(cls, conn: Connection, **http: Any) -> ShopifyClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the Admin API access token there")
-        return cls(conn.base_url, conn.password, api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION,
-                   **http)
+    @staticmethod
+    def auth_headers(access_token: str) -> dict[str, str]:
+        return {"X-Shopify-Access-Token": access_token}
 
     def error_message(self, response: requests.Response) -> str:
         # Shopify's envelope is {"errors": "text"} or {"errors": {"field": ["text", ...]}}.
@@ -46,6 +40,23 @@ class ShopifyClient(HttpClient):
         if isinstance(errors, list):
             return "; ".join(map(str, errors))[:500]
         return str(errors)[:500] if errors else super().error_message(response)
+
+
+class ShopifyClient(ShopifyAdminApi):
+    """One shop's Admin REST API (``base_url`` is the shop URL, e.g. ``https://acme.myshopify.com``)."""
+
+    def __init__(self, base_url: str, access_token: str, *, api_version: str = DEFAULT_API_VERSION,
+                 **http: Any) -> None:
+        super().__init__(base_url, headers={**self.auth_headers(access_token), "Accept": "application/json"},
+                         **http)
+        self.api_version = api_version
+
+    @classmethod
+    def from_connection(cls, conn: Connection, **http: Any) -> ShopifyClient:
+        if not conn.password:
+            raise ValueError(f"connection {conn.conn_id!r} has no password; put the Admin API access token there")
+        return cls(conn.base_url, conn.password, api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION,
+                   **http)
 
     def resource_path(self, resource: str) -> str:
         return f"admin/api/{self.api_version}/{resource}.json"
