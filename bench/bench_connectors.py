@@ -99,7 +99,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=92)
     parser.add_argument("--world", type=Path, help="an existing world directory (skips generation)")
     parser.add_argument("--keep", type=Path, help="generate into this data directory and keep it")
+    parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
     args = parser.parse_args()
+    if args.quick:
+        args.customers, args.days = 500, 14
     with tempfile.TemporaryDirectory() as tmp:
         world = args.world
         if world is None:

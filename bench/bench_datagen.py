@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--dirty", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the output directory and print its path")
+    parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.customers = 20_000
     out = Path(tempfile.mkdtemp(prefix="narrowcast-bench-"))
     began = time.monotonic()
 

@@ -48,7 +48,10 @@ def main() -> None:
     parser.add_argument("--events-per-order", type=int, default=3)
     parser.add_argument("--warehouse", type=Path, help="existing warehouse to copy instead of generating one")
     parser.add_argument("--as-of-date", default="2026-03-31")
+    parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
     args = parser.parse_args()
+    if args.quick:
+        args.customers, args.orders = 2_000, 20_000
     with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp:
         warehouse = Path(tmp) / "bench.duckdb"
         if args.warehouse:

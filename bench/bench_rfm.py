@@ -205,7 +205,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=10_000_000)
+    parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
     args = parser.parse_args()
+    if args.quick:
+        args.customers, args.orders = 20_000, 200_000
     with tempfile.TemporaryDirectory(prefix="bench-rfm-") as tmp:
         path = Path(tmp) / "bench.duckdb"
         started = time.perf_counter()
