@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from narrowcast import settings
+from narrowcast.local_ports import port_in_use
 from narrowcast.runtime import airflow_env
 
 USAGE = """usage: narrowcast <command> [args]
@@ -36,8 +37,6 @@ def _dbt(args: list[str], env: dict[str, str]) -> int:
 
 
 def _port_free_or_exit(port: int, what: str) -> None:
-    from narrowcast.sandbox.server import port_in_use  # local tooling only
-
     if port_in_use("127.0.0.1", port):
         print(f"error: port {port} is already in use, so {what} cannot start; stop the process using it "
               f"(`lsof -i :{port}`) and retry", file=sys.stderr)
@@ -56,9 +55,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return generate(rest)
     if command == "sandbox":
-        from narrowcast.sandbox.server import main as serve
-
-        return serve(rest)
+        # A separate process: the package reaches the emulators only over HTTP.
+        return subprocess.call([sys.executable, "-m", "narrowcast.sandbox.server", *rest], env=env)
     if command == "extract":
         from narrowcast.extract import main as extract
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import requests
 
 from narrowcast import settings
+from narrowcast.local_ports import wait_until_up
 from narrowcast.runtime import airflow_env
 
 EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_ad_costs",
@@ -96,10 +97,8 @@ def sandbox(paths: settings.Paths, env: dict[str, str]):
         [sys.executable, "-m", "narrowcast.sandbox.server", "--world", str(paths.world),
          "--port", str(settings.SANDBOX_PORT)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        from narrowcast.sandbox.server import wait_until_up  # demo tooling only, never the pipeline
-
         try:
-            wait_until_up(url, timeout=60)
+            wait_until_up(f"{url}/_sandbox/health", timeout=60)
         except TimeoutError as exc:
             raise DemoError(f"sandbox did not start; see {paths.logs / 'sandbox.log'}") from exc
         print(f"  ✓ sandbox serving the APIs at {url}")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from narrowcast import settings
+from narrowcast.local_credentials import LOCAL_API_TOKEN
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -44,12 +45,10 @@ def sandbox_url() -> str:
 def sandbox_connection_json(conn_id: str, base_url: str | None = None) -> str:
     """The ``AIRFLOW_CONN_*`` value (Airflow's JSON form) pointing ``conn_id`` at the sandbox."""
     prefix, extra = SANDBOX_CONNECTIONS[conn_id]
-    from narrowcast.sandbox_token import SANDBOX_TOKEN
-
     return json.dumps({
         "conn_type": "http",
         "host": f"{base_url or sandbox_url()}/{prefix}",
-        "password": SANDBOX_TOKEN,
+        "password": LOCAL_API_TOKEN,
         "extra": extra,
     })
 

@@ -10,7 +10,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import duckdb
 import psycopg2
+
+from narrowcast.local_ports import free_port
 
 SERVER_USER = "postgres"
 DATABASE = "narrowcast"
@@ -60,12 +61,6 @@ def server_bin_dir() -> Path:
     return Path(found[-1]).parent
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _as_server_user(args: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return args
@@ -83,7 +78,7 @@ def throwaway_cluster() -> Iterator[Cluster]:
         owner = pwd.getpwnam(SERVER_USER)
         for path in (root, sockets):
             os.chown(path, owner.pw_uid, owner.pw_gid)
-    port = _free_port()
+    port = free_port()
     try:
         subprocess.run(_as_server_user([str(bin_dir / "initdb"), "-D", str(data), "-U", ROLE, "--auth=trust",
                                         "-E", "UTF8", "--no-sync"]), check=True, capture_output=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,8 @@ import pytest
 import requests
 from pipeline_run import PipelineRun, isolated_env, run_demo
 
+from narrowcast.local_ports import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 TEST_OUTPUT = REPO / "test-output"
 STARTUP_TIMEOUT_SECONDS = 300
@@ -32,7 +33,7 @@ STARTUP_TIMEOUT_SECONDS = 300
 def pipeline(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     """The real demo command, run once per session on a small shop in an isolated data dir and Airflow home."""
     base = tmp_path_factory.mktemp("pipeline")
-    env = isolated_env(base, _free_port())
+    env = isolated_env(base, free_port())
     proc = run_demo(env)
     output = proc.stdout + proc.stderr
     (TEST_OUTPUT).mkdir(exist_ok=True)
@@ -83,12 +84,6 @@ class AirflowServer:
         return response.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _airflow_executable() -> str:
     candidate = Path(sys.executable).with_name("airflow")
     return str(candidate) if candidate.exists() else "airflow"
@@ -123,7 +118,7 @@ def _admin_password(home: Path, log_path: Path) -> str:
 @pytest.fixture(scope="session")
 def airflow_standalone(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AirflowServer]:
     home = tmp_path_factory.mktemp("airflow_home")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,

@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from narrowcast.sandbox_token import SANDBOX_TOKEN  # noqa: F401  (re-exported for emulators)
+from narrowcast.local_credentials import LOCAL_API_TOKEN as SANDBOX_TOKEN  # noqa: F401  (for emulators)
 
 log = logging.getLogger(__name__)
 

@@ -6,34 +6,16 @@ Also usable from tests: :class:`SandboxServer` starts it in a background thread 
 from __future__ import annotations
 
 import argparse
-import errno
-import socket
 import sys
 import threading
-import time
 from pathlib import Path
 
 import requests
 import uvicorn
 
 from narrowcast import settings
+from narrowcast.local_ports import free_port, port_in_use, wait_until_up
 from narrowcast.sandbox.framework import create_app
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            return exc.errno == errno.EADDRINUSE
-    return False
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class SandboxServer:
@@ -54,7 +36,7 @@ class SandboxServer:
 
     def __enter__(self) -> SandboxServer:
         self._thread.start()
-        wait_until_up(self.url)
+        wait_until_up(f"{self.url}/_sandbox/health")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -69,19 +51,6 @@ class SandboxServer:
 
     def received(self, api: str):
         return requests.get(f"{self.url}/_sandbox/received/{api}", timeout=30).json()
-
-
-def wait_until_up(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if requests.get(f"{url}/_sandbox/health", timeout=2).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"sandbox at {url} did not answer within {timeout:.0f}s")
-        time.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:
