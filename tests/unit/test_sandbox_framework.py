@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import requests
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
@@ -84,4 +83,3 @@ def test_the_server_reports_a_busy_port_in_one_line(tmp_path, capsys):
         assert main(["--port", str(port), "--world", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"port {port}" in err and "already in use" in err
-    assert requests is not None
