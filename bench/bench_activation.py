@@ -41,12 +41,13 @@ EMULATORS = ["meta_audiences", "ebay_inventory", "amazon_listings", "shopify_inv
 
 
 def serve(world: Path, port: int, ready: Any) -> None:
-    """Child process: the sandbox with Plus-plan Shopify limits and Meta's minimum-size rule off."""
+    """Child process: the sandbox with Plus-plan Shopify GraphQL limits and Meta's minimum-size rule off."""
     from narrowcast.sandbox.server import SandboxServer
 
     server = SandboxServer(world, port=port, only=EMULATORS)
     found = server.app.state.emulators
-    found["shopify_inventory"].bucket_size, found["shopify_inventory"].leak_rate = 400.0, 40.0
+    # Plus restores 1,000 GraphQL cost points/s (Standard: 50-100); an inventorySetQuantities mutation costs 10
+    found["shopify_inventory"].bucket_size, found["shopify_inventory"].restore_rate = 2_000.0, 1_000.0
     with server:
         ready.set()
         while True:
@@ -124,7 +125,7 @@ def minimum_calls(name: str, rows: int, spec: SyncSpec) -> int:
     if name == "ebay":
         return math.ceil(rows / 25)
     if name == "shop":
-        return rows
+        return math.ceil(rows / 250)
     # Amazon: up to 500 rows one PATCH each; above, one feed per 25,000 messages needing createFeedDocument,
     # upload, createFeed, getFeed until DONE (this emulator answers IN_PROGRESS once), getFeedDocument, download.
     return rows if rows <= 500 else 7 * math.ceil(rows / 25_000)
@@ -134,7 +135,7 @@ def ceiling_rows_per_second(name: str, spec: SyncSpec, rows: int) -> float | Non
     """rps × rows per request; None for Amazon's feed path, which is limited by feeds per 5 minutes instead."""
     if name == "amazon" and rows > 500:
         return None
-    per_call = {"meta": 10_000, "ebay": 25, "shop": 1, "amazon": 1}[name]
+    per_call = {"meta": 10_000, "ebay": 25, "shop": 250, "amazon": 1}[name]
     return spec.rate_limit.rps * per_call
 
 
@@ -163,7 +164,7 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=1_000_000)
     parser.add_argument("--skus", type=int, default=100_000, help="SKUs on Amazon (feed path)")
     parser.add_argument("--ebay-skus", type=int, default=10_000, help="SKUs on eBay (25 per call)")
-    parser.add_argument("--shop-skus", type=int, default=600, help="SKUs in the shop (1 per call)")
+    parser.add_argument("--shop-skus", type=int, default=600, help="SKUs in the shop (250 per mutation)")
     parser.add_argument("--meta-rps", type=float, default=5.0)
     parser.add_argument("--ebay-rps", type=float, default=10.0)
     parser.add_argument("--shop-rps", type=float, default=20.0)

@@ -4,7 +4,9 @@ Usage: ``.venv/bin/python bench/bench_dbt.py --customers 100000 --orders 1000000
 or point it at an existing warehouse (copied first, never modified): ``--warehouse data/warehouse/narrowcast.duckdb``.
 
 Raw data comes from bench_rfm.generate_raw (shop customers, orders, refunds, GA4 events); prints the wall time
-of the dbt process, the summed node time and the slowest nodes.
+of the dbt process, the summed node time and the slowest nodes. ``--daily`` then appends one more day of orders
+and events (the generated average per day) and times the next day's ``dbt build`` on the same warehouse: the
+daily run, in which the event and session models are incremental (3-day lookback) and the rest rebuild.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
+
+import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -41,6 +46,39 @@ def build(warehouse: Path, target: Path, as_of_date: str | None) -> tuple[float,
     return wall, results
 
 
+def append_day(warehouse: Path, day: str, orders: int, events_per_order: int) -> None:
+    """One more day of shop orders (new ids, random existing customers) and their GA4 events."""
+    with duckdb.connect(str(warehouse)) as con:
+        customers, first_id = con.execute("select count(*), (select max(id) from raw.shop_orders) "
+                                          "from raw.shop_customers").fetchone()
+        con.execute(f"""
+            insert into raw.shop_orders (id, order_number, customer_id, created_at, updated_at, financial_status,
+                fulfillment_status, currency, subtotal_price, total_discounts, total_tax, total_shipping,
+                total_price, test, _loaded_at)
+            select {first_id} + i, cast({first_id} + i as varchar), 1 + cast(floor(random() * {customers}) as bigint),
+                timestamp '{day}' + to_seconds(cast(floor(random() * 86400) as bigint)), timestamp '{day}',
+                'paid', 'fulfilled', 'EUR', cast(5 + random() * 195 as decimal(18, 2)), 0, 0, 4.90, 0, false, now()
+            from range(1, {orders} + 1) as t(i)
+        """)
+        if events_per_order:
+            con.execute(f"""
+                insert into raw.ga4_events (event_key, event_date, event_timestamp, event_name, user_pseudo_id,
+                    user_id, collected_source, collected_medium, _loaded_at)
+                select o.id || '-' || e, cast(o.created_at as date), epoch_us(o.created_at) - (e * 60000000),
+                    case when e = 0 then 'purchase' else 'page_view' end, 'u' || o.customer_id,
+                    cast(o.customer_id as varchar), (['google', 'facebook', '(direct)', 'newsletter'])[1 + o.id % 4],
+                    (['cpc', 'cpc', '(none)', 'email'])[1 + o.id % 4], now()
+                from raw.shop_orders as o, range(0, {events_per_order}) as r(e)
+                where o.id > {first_id}
+            """)
+            con.execute(f"""
+                insert into raw.ga4_event_params (event_key, event_date, key, int_value, _loaded_at)
+                select event_key, event_date, 'ga_session_id', min(event_timestamp) over (
+                    partition by split_part(event_key, '-', 1)) // 1000000, now()
+                from raw.ga4_events where event_date = date '{day}'
+            """)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -49,6 +87,7 @@ def main() -> None:
     parser.add_argument("--warehouse", type=Path, help="existing warehouse to copy instead of generating one")
     parser.add_argument("--as-of-date", default="2026-03-31")
     parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
+    parser.add_argument("--daily", action="store_true", help="then time the next day's incremental build")
     args = parser.parse_args()
     if args.quick:
         args.customers, args.orders = 2_000, 20_000
@@ -63,10 +102,22 @@ def main() -> None:
             print(f"generated {args.customers:,} customers / {args.orders:,} orders / "
                   f"{args.orders * args.events_per_order:,} GA4 events in {time.perf_counter() - started:.1f}s")
         wall, results = build(warehouse, Path(tmp) / "target", args.as_of_date)
-    nodes = sum(r["execution_time"] for r in results)
-    print(f"dbt build wall time : {wall:8.1f} s  ({len(results)} nodes, summed node time {nodes:.1f} s, 2 threads)")
-    for r in sorted(results, key=lambda r: -r["execution_time"])[:8]:
-        print(f"  {r['execution_time']:7.2f} s  {r['unique_id']}")
+        report("full dbt build", wall, results)
+        if args.daily and not args.warehouse:
+            next_day = (date.fromisoformat(args.as_of_date) + timedelta(days=1)).isoformat()
+            per_day = max(args.orders // 730, 1)  # generate_raw spreads the orders over two years
+            append_day(warehouse, next_day, per_day, args.events_per_order)
+            print(f"appended {next_day}: {per_day:,} orders, {per_day * args.events_per_order:,} GA4 events")
+            wall, results = build(warehouse, Path(tmp) / "target", next_day)
+            report("daily dbt build", wall, results)
+
+
+def report(label: str, wall: float, results: list[dict[str, object]]) -> None:
+    nodes = sum(float(r["execution_time"]) for r in results)
+    print(f"{label + ' wall time':26s}: {wall:8.1f} s  ({len(results)} nodes, summed node time {nodes:.1f} s, "
+          "2 threads)")
+    for r in sorted(results, key=lambda r: -float(r["execution_time"]))[:8]:
+        print(f"  {float(r['execution_time']):7.2f} s  {r['unique_id']}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import date
 
@@ -103,3 +104,23 @@ def test_audience_members_exclude_opted_out_and_non_consenting_customers(read_ta
     ads_only = members[members["customer_id"] == 3]
     assert ads_only["email"].isna().all() and ads_only["email_sha256"].notna().all()
     assert {"rfm_champions_loyal", "abandoned_cart", "geo_de", "cross_sell_kitchen"} <= set(members["audience_id"])
+
+
+def test_audience_phone_hashes_follow_each_platforms_normalisation(read_table: ReadTable) -> None:
+    # GIVEN the normalised phones of int_customers, hashed here with hashlib
+    phones = read_table("int_customers").set_index("customer_id")["phone_e164_digits"].dropna()
+    members = read_table("audience_members")
+    with_phone = members[members["customer_id"].isin(phones.index) & members["consent_ads"]]
+    assert len(with_phone) > 0
+    digits = with_phone["customer_id"].map(phones)
+
+    def sha(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    # THEN Meta's column hashes the bare digits and Google's the E.164 form with its '+'
+    assert (with_phone["phone_sha256"] == digits.map(sha)).all()
+    assert (with_phone["phone_e164_sha256"] == ("+" + digits).map(sha)).all()
+    # AND a customer's value is their RFM monetary
+    rfm = read_table("customer_rfm").set_index("customer_id")["monetary"]
+    valued = members[members["customer_id"].isin(rfm.index)]
+    assert (valued["customer_value"].astype(float) == valued["customer_id"].map(rfm).astype(float)).all()

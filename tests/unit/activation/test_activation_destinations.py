@@ -94,8 +94,9 @@ def test_amazon_throttling_is_retried_until_every_patch_is_accepted(emulators, c
 
 def test_the_declared_request_rate_is_respected(emulators, connections, warehouse):
     warehouse.replace("marketplace_listing_feed", feed_rows(30, ("shop",)))
-    spec = feed_sync("shop", rate_limit={"rps": 20, "burst": 5, "concurrency": 2})
+    # one level per mutation, so that the 30 rows make 30 requests
+    spec = feed_sync("shop", batch_size=1, rate_limit={"rps": 20, "burst": 5, "concurrency": 2})
     started = time.monotonic()
     report = run_sync(spec, connections=connections, warehouse=warehouse.path)
-    # 30 single-item calls at 20/s after a burst of 5 take at least (30 - 5) / 20 s
+    # 30 single-level calls at 20/s after a burst of 5 take at least (30 - 5) / 20 s
     assert report.api_calls == 30 and time.monotonic() - started >= 25 / 20

@@ -9,6 +9,16 @@ from activation_fixtures import sha
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 
 KLAVIYO_HEADERS = {"Authorization": f"Klaviyo-API-Key {SANDBOX_TOKEN}", "revision": "2024-10-15"}
+SHOPIFY_HEADERS = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
+
+
+def set_quantities(items, quantity: int = 3) -> dict:
+    return {"query": "mutation inventorySet($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: "
+                     "$input) { userErrors { field message code } } }",
+            "variables": {"input": {"name": "available", "reason": "correction", "ignoreCompareQuantity": True,
+                                    "quantities": [{"inventoryItemId": f"gid://shopify/InventoryItem/{900000 + i}",
+                                                    "locationId": "gid://shopify/Location/1", "quantity": quantity}
+                                                   for i in items]}}}
 
 
 def over_limit_requests(url: str) -> dict[str, tuple]:
@@ -23,6 +33,10 @@ def over_limit_requests(url: str) -> dict[str, tuple]:
         "klaviyo-1001-list-members": ("POST", f"{url}/klaviyo/api/lists/L/relationships/profiles", KLAVIYO_HEADERS,
                                       {"data": [{"type": "profile", "id": str(i)} for i in range(1_001)]}, 400,
                                       "At most 1000"),
+        "shopify-251-quantities": ("POST", f"{url}/shopify/admin/api/2024-10/graphql.json", SHOPIFY_HEADERS,
+                                   set_quantities(range(251)), 200, "MAX_INPUT_SIZE_EXCEEDED"),
+        "shopify-other-graphql": ("POST", f"{url}/shopify/admin/api/2024-10/graphql.json", SHOPIFY_HEADERS,
+                                  {"query": "{ shop { name } }"}, 200, "only emulates the inventorySetQuantities"),
         "klaviyo-without-revision": ("POST", f"{url}/klaviyo/api/events",
                                      {"Authorization": KLAVIYO_HEADERS["Authorization"]}, {}, 400, "revision"),
         "google-21-identifiers-per-user": (
@@ -38,6 +52,8 @@ def over_limit_requests(url: str) -> dict[str, tuple]:
     pytest.param("ebay-26-items", id="ebay-refuses-more-than-25-items"),
     pytest.param("klaviyo-1001-list-members", id="klaviyo-refuses-more-than-1000-list-members"),
     pytest.param("klaviyo-without-revision", id="klaviyo-requires-the-revision-header"),
+    pytest.param("shopify-251-quantities", id="shopify-refuses-more-than-250-quantities"),
+    pytest.param("shopify-other-graphql", id="shopify-answers-a-graphql-error-for-other-queries"),
 ])
 def test_requests_over_the_api_limit_are_refused(sandbox, emulators, case):
     method, url, headers, body, status, text = over_limit_requests(sandbox.url)[case]
@@ -54,11 +70,41 @@ def test_google_refuses_more_than_twenty_identifiers_for_one_user(sandbox, emula
     assert answer.status_code == 400 and "TOO_MANY_USER_IDENTIFIERS" in answer.text
 
 
-def test_shopify_answers_429_with_retry_after_when_the_bucket_is_full(sandbox, emulators):
-    emulators["shopify_inventory"].bucket_size, emulators["shopify_inventory"].leak_rate = 2.0, 0.5
+def test_shopify_rest_answers_429_with_retry_after_when_the_bucket_is_full(sandbox, emulators):
+    emulators["shopify_inventory"].rest_bucket_size, emulators["shopify_inventory"].rest_leak_rate = 2.0, 0.5
     headers = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
     body = {"location_id": 1, "inventory_item_id": 900000, "available": 3}
     statuses = [requests.post(f"{sandbox.url}/shopify/admin/api/2024-10/inventory_levels/set.json", headers=headers,
                               json=body, timeout=10) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     assert statuses[2].headers["Retry-After"] == "2"
+
+
+def test_shopify_graphql_answers_throttled_with_the_cost_when_the_bucket_is_empty(sandbox, emulators):
+    # GIVEN a 25-point bucket restoring 0.5 points/s: two 10-point mutations fit, the third does not
+    emulators["shopify_inventory"].bucket_size, emulators["shopify_inventory"].restore_rate = 25.0, 0.5
+    url = f"{sandbox.url}/shopify/admin/api/2024-10/graphql.json"
+    answers = [requests.post(url, headers=SHOPIFY_HEADERS, json=set_quantities([i]), timeout=10) for i in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    first, third = answers[0].json(), answers[2].json()
+    assert first["data"]["inventorySetQuantities"]["userErrors"] == []
+    assert first["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 15
+    assert third["errors"] == [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]
+    assert "data" not in third
+    cost = third["extensions"]["cost"]
+    assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (10, None)
+    assert cost["throttleStatus"] == {"maximumAvailable": 25.0, "currentlyAvailable": 5, "restoreRate": 0.5}
+    assert emulators["shopify_inventory"].snapshot()["levels"] == {"900000@1": 3, "900001@1": 3}
+
+
+def test_shopify_graphql_sets_nothing_when_any_quantity_is_invalid(sandbox, emulators):
+    body = set_quantities([0, 1, 2, 3])
+    body["variables"]["input"]["quantities"][3]["inventoryItemId"] = "gid://shopify/InventoryItem/1"
+    body["variables"]["input"]["quantities"][1]["quantity"] = -1
+    answer = requests.post(f"{sandbox.url}/shopify/admin/api/2024-10/graphql.json", headers=SHOPIFY_HEADERS,
+                           json=body, timeout=10).json()["data"]["inventorySetQuantities"]
+    assert answer["inventoryAdjustmentGroup"] is None
+    assert [(e["field"], e["code"]) for e in answer["userErrors"]] == [
+        (["input", "quantities", "1", "quantity"], "INVALID_QUANTITY_NEGATIVE"),
+        (["input", "quantities", "3", "inventoryItemId"], "INVALID_INVENTORY_ITEM")]
+    assert emulators["shopify_inventory"].snapshot()["levels"] == {}

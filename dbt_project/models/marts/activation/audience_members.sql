@@ -2,8 +2,8 @@
     segment_pattern, a SQL LIKE pattern over customer_segments.segment); an audience_id ending in '*' expands to
     one audience per matched segment value, e.g. 'cross_sell_*' + 'cross_sell:%' -> cross_sell_<category>.
     Privacy: customers with an opt_out/delete request, or with neither e-mail nor ads consent, never appear.
-    email is the normalised address only where the customer consented to e-mail; email_sha256/phone_sha256
-    (normalised, SHA-256 hex) only where the customer consented to ads. is_holdout is a deterministic
+    email is the normalised address only where the customer consented to e-mail; email_sha256/phone_sha256/
+    phone_e164_sha256 (normalised, SHA-256 hex) only where the customer consented to ads. is_holdout is a deterministic
     var holdout_share sample keyed on hash(customer_id || var holdout_salt): the same customers are held out
     on every run and every warehouse. -#}
 with
@@ -86,8 +86,16 @@ final as (
                     then {{ sha256_hex('eligible_customers.phone_e164_digits') }}
             end as text
         ) as phone_sha256,
+        -- Google Customer Match hashes the E.164 form with its '+'; Meta hashes the digits alone.
+        cast(
+            case
+                when eligible_customers.consent_ads and eligible_customers.phone_e164_digits is not null
+                    then {{ sha256_hex("'+' || eligible_customers.phone_e164_digits") }}
+            end as text
+        ) as phone_e164_sha256,
         cast(eligible_customers.country_code as text) as country_code,
         cast(rfm.rfm_segment as text) as rfm_segment,
+        cast(rfm.monetary as decimal(18, 2)) as customer_value,
         cast(top_recommendations.recommended_skus as text) as recommended_skus,
         cast(deduplicated.discount_code as text) as discount_code,
         {{ hash_bucket(

@@ -10,7 +10,12 @@ segment_map as (
 ),
 
 valid_orders as (
-    select * from orders
+    select
+        customer_id,
+        ordered_at,
+        order_date,
+        net_revenue
+    from orders
     where is_valid
         and customer_id is not null
         and order_date <= {{ as_of_date() }}
@@ -42,25 +47,61 @@ measured as (
 ),
 
 -- Ties share the lowest rank, so equal values always get equal scores. Recency is ranked by days descending:
--- the most recent buyers (fewest days) get the highest percent rank.
+-- the most recent buyers (fewest days) get the highest percent rank. Each rank is computed once, then scored.
+ranked as (
+    select
+        *,
+        {{ percent_rank_tied('recency_days desc') }} as r_percent_rank,
+        {{ percent_rank_tied('frequency') }} as f_percent_rank,
+        {{ percent_rank_tied('monetary') }} as m_percent_rank
+    from measured
+),
+
 scored as (
     select
         *,
-        {{ quintile_score(percent_rank_tied('recency_days desc')) }} as r_score,
-        {{ quintile_score(percent_rank_tied('frequency')) }} as f_score,
-        {{ quintile_score(percent_rank_tied('monetary')) }} as m_score
-    from measured
+        {{ quintile_score('r_percent_rank') }} as r_score,
+        {{ quintile_score('f_percent_rank') }} as f_score,
+        {{ quintile_score('m_percent_rank') }} as m_score
+    from ranked
+),
+
+-- The segment map resolved once for each of the 25 (R, F) cells (first match by priority), so every
+-- customer needs one equality join instead of a range join and a window over all their matches.
+score_values as (
+    select 1 as score
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
 ),
 
 segment_candidates as (
     select
-        scored.customer_id,
+        r_values.score as r_score,
+        f_values.score as f_score,
         segment_map.segment,
-        row_number() over (partition by scored.customer_id order by segment_map.priority) as match_order
-    from scored
+        row_number() over (
+            partition by r_values.score, f_values.score order by segment_map.priority
+        ) as match_order
+    from score_values as r_values
+    cross join score_values as f_values
     inner join segment_map
-        on scored.r_score between segment_map.r_min and segment_map.r_max
-        and scored.f_score between segment_map.f_min and segment_map.f_max
+        on r_values.score between segment_map.r_min and segment_map.r_max
+        and f_values.score between segment_map.f_min and segment_map.f_max
+),
+
+segment_grid as (
+    select
+        r_score,
+        f_score,
+        segment
+    from segment_candidates
+    where match_order = 1
 ),
 
 final as (
@@ -80,11 +121,11 @@ final as (
             || cast(scored.f_score as {{ dbt.type_string() }})
             || cast(scored.m_score as {{ dbt.type_string() }}) as text
         ) as rfm_score,
-        cast(coalesce(segment_candidates.segment, 'Unclassified') as text) as rfm_segment
+        cast(coalesce(segment_grid.segment, 'Unclassified') as text) as rfm_segment
     from scored
-    left join segment_candidates
-        on scored.customer_id = segment_candidates.customer_id
-        and segment_candidates.match_order = 1
+    left join segment_grid
+        on scored.r_score = segment_grid.r_score
+        and scored.f_score = segment_grid.f_score
 )
 
 select * from final

@@ -1,22 +1,128 @@
-"""The merchant's own shop: Shopify inventory levels set absolutely with ``inventory_levels/set.json``.
+"""The merchant's own shop: Shopify inventory levels set absolutely with the GraphQL ``inventorySetQuantities``.
 
 Connection ``narrowcast_shopify``: ``password`` = Admin API access token (``X-Shopify-Access-Token``); extra
-``location_id`` (required unless the sync's target names one) and ``api_version`` (default 2024-10). One
-item per request (the REST endpoint takes one level); withdrawn rows and rows that left the feed are set
-to 0 because the shop keeps its product pages.
+``location_id`` (required unless the sync's target names one; a numeric id or ``gid://shopify/Location/<id>``)
+and ``api_version`` (default 2024-10). Up to 250 levels go in one mutation
+(``POST /admin/api/{version}/graphql.json``), as the ``available`` quantity with reason ``correction`` and
+``ignoreCompareQuantity`` (the feed is the truth, and absolute quantities keep a re-send harmless). Withdrawn
+rows and rows that left the feed are set to 0 because the shop keeps its product pages.
+
+The mutation is all-or-nothing: when Shopify names invalid quantities in ``userErrors`` (``field`` =
+``["input", "quantities", "<index>", ...]``) nothing is set, so exactly those rows are rejected with the error
+code and the rest of the batch is sent again in one more mutation. Throttling is cost-based (HTTP 200 with
+``errors[].extensions.code == "THROTTLED"``): the client waits (requested − currentlyAvailable) / restoreRate
+seconds and retries, at most ``max_attempts`` times. Any other top-level GraphQL error fails the batch with
+Shopify's message; HTTP 401/429/5xx go through the shared client's retries.
 """
 
 from __future__ import annotations
 
-from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from narrowcast.activation.destinations.base import (
+    Batch,
+    Change,
+    Destination,
+    Limits,
+    ObjectSpec,
+    RowResult,
+    chunks,
+)
 from narrowcast.connections import Connection
-from narrowcast.http import FatalApiError
+from narrowcast.http import FatalApiError, RetriableApiError
 from narrowcast.sources.shopify.client import ShopifyAdminApi
+
+log = logging.getLogger(__name__)
+
+MAX_QUANTITIES = 250  # Shopify refuses input arrays longer than 250
+QUANTITY_NAME = "available"
+REASON = "correction"
+SET_QUANTITIES = """mutation inventorySet($input: InventorySetQuantitiesInput!) {
+  inventorySetQuantities(input: $input) { inventoryAdjustmentGroup { reason } userErrors { field message code } }
+}"""
+# The first mutation, then the rows Shopify did not name once more; a third round only if the second names
+# rows too (e.g. an item deleted in between). Each round drops at least one row, so this always ends.
+MAX_ROUNDS = 3
+_NUMERIC = re.compile(r"[0-9]+")
+_GID = re.compile(r"gid://shopify/(\w+)/([0-9]+)")
+
+
+def to_gid(kind: str, value: Any) -> str | None:
+    """``gid://shopify/<kind>/<id>`` for a numeric id or for that gid itself; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if _NUMERIC.fullmatch(text):
+        return f"gid://shopify/{kind}/{int(text)}"
+    match = _GID.fullmatch(text)
+    return text if match and match.group(1) == kind else None
 
 
 class ShopifyAdminClient(ShopifyAdminApi):
     # Its own name in error messages, so a failure tells the inventory destination from the shop source.
     api_name = "shopify_admin"
+
+    def graphql(self, path: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``data`` of one GraphQL request; cost throttling is waited out, any other ``errors`` raised."""
+        url = self.url(path)
+        attempts = self.retry.max_attempts
+        for attempt in range(1, attempts + 1):
+            answer = self.post_json(path, {"query": query, "variables": dict(variables)})
+            if not isinstance(answer, dict):
+                raise FatalApiError(self.api_name, "POST", url, 200, "GraphQL answer is not a JSON object", answer)
+            errors = answer.get("errors")
+            if not errors:
+                data = answer.get("data")
+                if not isinstance(data, dict):
+                    raise FatalApiError(self.api_name, "POST", url, 200, "GraphQL answer has no data", answer)
+                return data
+            if not _throttled(errors):
+                raise FatalApiError(self.api_name, "POST", url, 200, f"GraphQL error: {_messages(errors)}", answer)
+            if attempt == attempts:
+                break
+            delay = self.throttle_wait(answer, attempt)
+            self.retries += 1
+            log.info("%s: POST /%s -> GraphQL THROTTLED, retry %d in %.2fs", self.api_name, path.lstrip("/"),
+                     attempt, delay)
+            self._sleep(delay)
+        raise RetriableApiError(self.api_name, "POST", url, 200,
+                                f"GraphQL Throttled: the query cost limit stayed exhausted (gave up after "
+                                f"{attempts} attempts)", answer)
+
+    def throttle_wait(self, answer: Mapping[str, Any], attempt: int) -> float:
+        """Seconds until the bucket holds the request's cost: (requested − currentlyAvailable) / restoreRate."""
+        cost = (answer.get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        try:
+            requested = float(cost["requestedQueryCost"])
+            available = float(status["currentlyAvailable"])
+            restore = float(status["restoreRate"])
+        except (KeyError, TypeError, ValueError):
+            return self.retry.backoff(attempt, self._rng)  # no cost figures: plain backoff
+        if restore <= 0:
+            return self.retry.backoff(attempt, self._rng)
+        return min(max(0.0, (requested - available) / restore), self.retry.max_retry_after)
+
+
+def _throttled(errors: Any) -> bool:
+    return isinstance(errors, list) and bool(errors) and all(
+        isinstance(e, Mapping) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+
+
+def _messages(errors: Any) -> str:
+    if not isinstance(errors, list):
+        return str(errors)[:500]
+    parts = []
+    for error in errors:
+        if isinstance(error, Mapping):
+            code = (error.get("extensions") or {}).get("code")
+            parts.append(f"{error.get('message')}" + (f" ({code})" if code else ""))
+        else:
+            parts.append(str(error))
+    return "; ".join(parts)[:500]
 
 
 class ShopifyInventory(Destination):
@@ -29,27 +135,113 @@ class ShopifyInventory(Destination):
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
     }
-    # Standard plans refill 2 requests/s into a 40-request bucket; Plus refills 20/s.
-    limits = Limits(max_batch_size=250, default_rps=2.0, default_burst=40.0, max_concurrency=4)
+    # GraphQL is limited by query cost. At the lowest restore rate Shopify has published (50 points/s into a
+    # 1,000-point bucket; current Standard plans list 100/s, Plus 1,000/s) a 10-point mutation can run 5 times a
+    # second (= 1,250 levels/s), so 5 requests/s is a default every plan sustains.
+    limits = Limits(max_batch_size=MAX_QUANTITIES, default_rps=5.0, default_burst=5.0, max_concurrency=4)
     client_class = ShopifyAdminClient
+
+    @classmethod
+    def check_declaration(cls, object_name: str, target: Mapping[str, Any], fields: set[str]) -> str | None:
+        if target.get("location_id") not in (None, "") and to_gid("Location", target["location_id"]) is None:
+            return "location_id must be a numeric Shopify location id or gid://shopify/Location/<id>"
+        return None
 
     def auth_headers(self, connection: Connection) -> dict[str, str]:
         return {**ShopifyAdminClient.auth_headers(str(connection.password)), "Content-Type": "application/json"}
 
     def send(self, batch: Batch) -> list[RowResult]:
-        return [self._set(change) for change in batch.changes]
+        location = self._location()
+        results: dict[str, RowResult] = {}
+        pending: list[tuple[Change, dict[str, Any]]] = []
+        for change in batch.changes:
+            quantity = self._quantity(change, location)
+            if isinstance(quantity, RowResult):
+                results[change.key] = quantity
+            else:
+                pending.append((change, quantity))
+        for chunk in chunks(pending, MAX_QUANTITIES):
+            results.update(self._set(chunk))
+        return [results[c.key] for c in batch.changes]
 
-    def _set(self, change: Change) -> RowResult:
+    def _location(self) -> str:
         conn = self.context.connection
-        version = str(conn.extra.get("api_version", "2024-10"))
-        location = self.target.get("location_id") or conn.require("location_id")
+        raw = self.target.get("location_id") or conn.require("location_id")
+        location = to_gid("Location", raw)
+        if location is None:
+            raise ValueError(f"connection {conn.conn_id!r} / sync target: location_id {raw!r} is neither a numeric "
+                             "Shopify location id nor gid://shopify/Location/<id>")
+        return location
+
+    @staticmethod
+    def _quantity(change: Change, location: str) -> dict[str, Any] | RowResult:
+        """The mutation's quantity entry for a row, or the row's rejection when it cannot be sent."""
         p = change.payload
-        available = 0 if change.op == "remove" or p.get("status") == "withdrawn" else int(p["available"])
-        body = {"location_id": int(location), "inventory_item_id": int(p["inventory_item_id"]), "available": available}
-        try:
-            self.client.post_json(f"admin/api/{version}/inventory_levels/set.json", body)
-        except FatalApiError as exc:
-            if exc.status in (404, 422):
-                return RowResult(change.key, "rejected", f"Shopify refused the level: {exc.message}")
-            raise
-        return RowResult(change.key, "accepted")
+        item = to_gid("InventoryItem", p.get("inventory_item_id"))
+        if item is None:
+            return RowResult(change.key, "rejected", "inventory_item_id is not a numeric Shopify inventory item id "
+                             "or gid://shopify/InventoryItem/<id>", sent=False)
+        if change.op == "remove" or p.get("status") == "withdrawn":
+            available = 0
+        else:
+            try:
+                available = int(p["available"])
+            except (KeyError, TypeError, ValueError):
+                return RowResult(change.key, "rejected", "available is not a whole number", sent=False)
+        return {"inventoryItemId": item, "locationId": location, "quantity": available}
+
+    def _set(self, chunk: list[tuple[Change, dict[str, Any]]]) -> dict[str, RowResult]:
+        """Set one chunk (≤ 250); rows Shopify names are rejected and the rest re-sent (all-or-nothing)."""
+        version = str(self.context.connection.extra.get("api_version", "2024-10"))
+        path = f"admin/api/{version}/graphql.json"
+        results: dict[str, RowResult] = {}
+        remaining = chunk
+        for _ in range(MAX_ROUNDS):
+            variables = {"input": {"name": QUANTITY_NAME, "reason": REASON, "ignoreCompareQuantity": True,
+                                   "quantities": [q for _, q in remaining]}}
+            data = self.client.graphql(path, SET_QUANTITIES, variables)
+            payload = data.get("inventorySetQuantities")
+            if not isinstance(payload, Mapping):
+                raise FatalApiError(self.client.api_name, "POST", self.client.url(path), 200,
+                                    "GraphQL answer has no inventorySetQuantities payload", data)
+            user_errors = [e for e in payload.get("userErrors") or [] if isinstance(e, Mapping)]
+            if not user_errors:
+                results.update((c.key, RowResult(c.key, "accepted")) for c, _ in remaining)
+                return results
+            named: dict[int, list[Mapping[str, Any]]] = {}
+            general: list[Mapping[str, Any]] = []
+            for error in user_errors:
+                index = _quantity_index(error.get("field"), len(remaining))
+                (named.setdefault(index, []) if index is not None else general).append(error)
+            if general or not named:
+                # An error about the whole input (name, reason, ...): re-sending would fail the same way.
+                reason = f"Shopify refused the mutation: {_user_errors(general or user_errors)}"
+                results.update((c.key, RowResult(c.key, "rejected", reason)) for c, _ in remaining)
+                return results
+            for index, errors in named.items():
+                change = remaining[index][0]
+                results[change.key] = RowResult(change.key, "rejected",
+                                                f"Shopify refused the level: {_user_errors(errors)}")
+            remaining = [entry for i, entry in enumerate(remaining) if i not in named]
+            if not remaining:
+                return results
+        reason = (f"not set: Shopify refused this batch {MAX_ROUNDS} times (the mutation is all-or-nothing); "
+                  "sent again next run")
+        results.update((c.key, RowResult(c.key, "rejected", reason)) for c, _ in remaining)
+        return results
+
+
+def _quantity_index(field: Any, size: int) -> int | None:
+    """The quantity a userError's ``field`` points at (``["input", "quantities", "3", ...]``), or None."""
+    if not isinstance(field, list) or len(field) < 3 or list(field[:2]) != ["input", "quantities"]:
+        return None
+    try:
+        index = int(field[2])
+    except (TypeError, ValueError):
+        return None
+    return index if 0 <= index < size else None
+
+
+def _user_errors(errors: list[Mapping[str, Any]]) -> str:
+    # code and message only: Shopify's messages name the input, never a person
+    return "; ".join(f"{e.get('code') or 'ERROR'}: {e.get('message')}" for e in errors)[:500]

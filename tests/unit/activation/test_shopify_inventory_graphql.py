@@ -1,0 +1,270 @@
+"""The shop destination sets up to 250 inventory levels per GraphQL ``inventorySetQuantities`` mutation.
+
+Against the sandbox emulator (request shape, batching, all-or-nothing userErrors, withdrawn rows) and against a
+fake HTTP layer where exact answers matter (cost throttling, top-level GraphQL errors).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from activation_fixtures import feed_rows, feed_sync, listing_id
+
+from narrowcast.activation import SyncConfigError, load_syncs, run_sync
+from narrowcast.activation.destinations.base import Batch, Change, SendContext
+from narrowcast.activation.destinations.shopify_inventory import ShopifyInventory
+from narrowcast.connections import Connection
+from narrowcast.http import FatalApiError, RetriableApiError, TokenBucket
+from narrowcast.sandbox.framework import SANDBOX_TOKEN
+
+ITEM = "gid://shopify/InventoryItem/{}"
+LOCATION = "gid://shopify/Location/1"
+
+
+def destination(connection: Connection, target: dict[str, Any] | None = None,
+                sleeps: list[float] | None = None) -> ShopifyInventory:
+    sleep = sleeps.append if sleeps is not None else (lambda _: None)
+    return ShopifyInventory(SendContext(connection=connection, target=target or {}, object="inventory_level",
+                                        rate_limiter=TokenBucket(1000, 1000), sleep=sleep))
+
+
+def sent_requests(dest: ShopifyInventory) -> list[requests.PreparedRequest]:
+    """Every request the destination's session puts on the wire (a response hook; the call still goes out)."""
+    seen: list[requests.PreparedRequest] = []
+    dest.client.session.hooks["response"].append(lambda response, *args, **kwargs: seen.append(response.request))
+    return seen
+
+
+def level(i: int, available: int = 5, **more: Any) -> Change:
+    return Change(f"SKU-{i:05d}", "add", {"inventory_item_id": listing_id("shop", i), "available": available, **more})
+
+
+def send(dest: ShopifyInventory, changes: list[Change]):
+    return dest.send(Batch("run", "upsert", 1, 1, changes))
+
+
+# ---- the request ------------------------------------------------------------------------------------
+
+def test_a_batch_is_one_graphql_mutation_with_gids_name_and_reason(emulators, connections):
+    dest = destination(connections["narrowcast_shopify"])
+    seen = sent_requests(dest)
+    results = send(dest, [level(0, 7), level(1, 0), level(2, 12)])
+    assert [r.outcome for r in results] == ["accepted"] * 3
+    (request,) = seen
+    assert request.method == "POST" and request.url.endswith("/shopify/admin/api/2024-10/graphql.json")
+    assert request.headers["X-Shopify-Access-Token"] == SANDBOX_TOKEN
+    body = json.loads(request.body)
+    assert "mutation inventorySet($input: InventorySetQuantitiesInput!)" in body["query"]
+    assert "inventorySetQuantities(input: $input)" in body["query"]
+    assert body["variables"] == {"input": {
+        "name": "available", "reason": "correction", "ignoreCompareQuantity": True,
+        "quantities": [{"inventoryItemId": ITEM.format(900000), "locationId": LOCATION, "quantity": 7},
+                       {"inventoryItemId": ITEM.format(900001), "locationId": LOCATION, "quantity": 0},
+                       {"inventoryItemId": ITEM.format(900002), "locationId": LOCATION, "quantity": 12}]}}
+    assert emulators["shopify_inventory"].snapshot() == {
+        "levels": {"900000@1": 7, "900001@1": 0, "900002@1": 12}, "calls": 1}
+
+
+@pytest.mark.parametrize("location", [1, "1", "gid://shopify/Location/1"], ids=["int", "numeric-text", "gid"])
+def test_the_location_may_be_a_numeric_id_or_a_gid(emulators, connections, location):
+    dest = destination(connections["narrowcast_shopify"], {"location_id": location})
+    seen = sent_requests(dest)
+    assert [r.outcome for r in send(dest, [level(3)])] == ["accepted"]
+    assert json.loads(seen[0].body)["variables"]["input"]["quantities"][0]["locationId"] == LOCATION
+
+
+def test_a_location_that_is_not_a_shopify_id_fails_the_declaration():
+    raw = {"id": "bad_location", "target": {"location_id": "Berlin warehouse"}}
+    with pytest.raises(SyncConfigError, match="location_id must be a numeric Shopify location id"):
+        feed_sync("shop", **raw)
+
+
+def test_the_shipped_shop_sync_fits_graphql_cost_limits():
+    (spec,) = [s for s in load_syncs() if s.id == "stock_shop"]
+    # 10-point mutations against a Standard plan's 50 points/s: at most 5 mutations/s
+    assert spec.batch_size == 250 and spec.rate_limit.rps <= 5 and spec.rate_limit.burst <= 10
+    assert ShopifyInventory.limits.max_batch_size == 250
+
+
+def test_600_rows_go_as_three_mutations_of_at_most_250(emulators, connections, warehouse):
+    emulator = emulators["shopify_inventory"]
+    emulator.seed_items([int(listing_id("shop", i)) for i in range(600)])
+    sizes: list[int] = []
+    apply = emulator.set_quantities
+    emulator.set_quantities = lambda data: (sizes.append(len(data["quantities"])), apply(data))[1]
+    try:
+        warehouse.replace("marketplace_listing_feed", feed_rows(600, ("shop",)))
+        report = run_sync(feed_sync("shop"), connections=connections, warehouse=warehouse.path)
+    finally:
+        del emulator.set_quantities
+    assert (report.accepted, report.rejected, report.api_calls) == (600, 0, 3)
+    assert sorted(sizes) == [100, 250, 250]
+    levels = emulator.snapshot()["levels"]
+    assert len(levels) == 600 and set(levels.values()) == {5}
+
+
+def test_more_than_250_rows_handed_to_the_connector_are_split(emulators, connections):
+    emulators["shopify_inventory"].seed_items([int(listing_id("shop", i)) for i in range(600)])
+    dest = destination(connections["narrowcast_shopify"])
+    seen = sent_requests(dest)
+    results = send(dest, [level(i) for i in range(600)])
+    assert {r.outcome for r in results} == {"accepted"} and len(results) == 600
+    assert [len(json.loads(r.body)["variables"]["input"]["quantities"]) for r in seen] == [250, 250, 100]
+
+
+# ---- all-or-nothing userErrors ------------------------------------------------------------------------
+
+def test_one_unknown_item_among_250_is_rejected_and_the_other_249_are_set_in_the_same_run(emulators, connections,
+                                                                                           warehouse):
+    rows = feed_rows(250, ("shop",))
+    rows[17]["listing_id"] = "123"  # no such inventory item in the shop
+    warehouse.replace("marketplace_listing_feed", rows)
+    report = run_sync(feed_sync("shop"), connections=connections, warehouse=warehouse.path)
+    # the first mutation set nothing (all-or-nothing); the second carried the 249 others
+    assert (report.accepted, report.rejected, report.api_calls) == (249, 1, 2)
+    shop = emulators["shopify_inventory"]
+    assert len(shop.snapshot()["levels"]) == 249 and "123@1" not in shop.snapshot()["levels"]
+    assert len(shop.received) == 249
+    (reason,) = warehouse.query("select reason from activation.sync_rejections where record_key = 'SKU-00017'")[0]
+    assert reason == "Shopify refused the level: INVALID_INVENTORY_ITEM: The specified inventory item could not be found."
+
+
+def test_every_row_shopify_names_is_rejected_with_its_own_code(emulators, connections):
+    dest = destination(connections["narrowcast_shopify"])
+    changes = [level(0), level(1, -3), Change("ghost", "add", {"inventory_item_id": "42", "available": 1}), level(2)]
+    results = send(dest, changes)
+    assert [(r.key, r.outcome) for r in results] == [
+        ("SKU-00000", "accepted"), ("SKU-00001", "rejected"), ("ghost", "rejected"), ("SKU-00002", "accepted")]
+    assert "INVALID_QUANTITY_NEGATIVE" in results[1].reason and "INVALID_INVENTORY_ITEM" in results[2].reason
+    assert dest.api_calls == 2
+    assert emulators["shopify_inventory"].snapshot()["levels"] == {"900000@1": 5, "900002@1": 5}
+
+
+def test_a_row_that_cannot_be_a_shopify_id_is_rejected_without_being_sent(emulators, connections):
+    dest = destination(connections["narrowcast_shopify"])
+    results = send(dest, [Change("odd", "add", {"inventory_item_id": "SKU-7", "available": 1}), level(4)])
+    assert (results[0].outcome, results[0].sent, results[1].outcome) == ("rejected", False, "accepted")
+    assert dest.api_calls == 1
+
+
+# ---- withdrawn rows and removes ----------------------------------------------------------------------
+
+def test_withdrawn_rows_and_removes_are_set_to_zero(emulators, connections):
+    dest = destination(connections["narrowcast_shopify"])
+    seen = sent_requests(dest)
+    changes = [level(0, 9, status="withdrawn"), Change("SKU-00001", "remove", {"inventory_item_id": "900001",
+                                                                                "available": 4, "status": "active"}),
+               level(2, 6, status="active")]
+    assert [r.outcome for r in send(dest, changes)] == ["accepted"] * 3
+    quantities = json.loads(seen[0].body)["variables"]["input"]["quantities"]
+    assert [q["quantity"] for q in quantities] == [0, 0, 6]
+    assert emulators["shopify_inventory"].snapshot()["levels"] == {"900000@1": 0, "900001@1": 0, "900002@1": 6}
+
+
+# ---- throttling and GraphQL errors (fake HTTP layer) --------------------------------------------------
+
+class FakeShopify(requests.adapters.BaseAdapter):
+    """Answers each request with the next canned (status, JSON body) and keeps what was sent."""
+
+    def __init__(self, answers: list[tuple[int, Any]]) -> None:
+        super().__init__()
+        self.answers = list(answers)
+        self.sent: list[requests.PreparedRequest] = []
+
+    def send(self, request, **kwargs):  # noqa: ANN001 - requests' adapter signature
+        self.sent.append(request)
+        status, body = self.answers.pop(0)
+        response = requests.Response()
+        response.status_code, response._content = status, json.dumps(body).encode()
+        response.headers["Content-Type"] = "application/json"
+        response.url, response.request = request.url, request
+        return response
+
+    def close(self) -> None:
+        pass
+
+
+def throttled(available: float = 3) -> dict[str, Any]:
+    return {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED",
+                                                               "documentation": "https://shopify.dev/api/usage/limits"}}],
+            "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": None,
+                                    "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": available,
+                                                       "restoreRate": 50.0}}}}
+
+
+def done(user_errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"data": {"inventorySetQuantities": {
+                "inventoryAdjustmentGroup": None if user_errors else {"reason": "Inventory correction"},
+                "userErrors": user_errors or []}},
+            "extensions": {"cost": {"requestedQueryCost": 10, "actualQueryCost": 10,
+                                    "throttleStatus": {"maximumAvailable": 1000.0, "currentlyAvailable": 990,
+                                                       "restoreRate": 50.0}}}}
+
+
+def faked(answers: list[tuple[int, Any]], sleeps: list[float], **extra: Any) -> tuple[ShopifyInventory, FakeShopify]:
+    conn = Connection("narrowcast_shopify", "https://acme.myshopify.test", password="shpat_test",
+                      extra={"location_id": "77", "retry_base_delay": 0.01, "retry_max_delay": 0.02, **extra})
+    dest = destination(conn, sleeps=sleeps)
+    fake = FakeShopify(answers)
+    dest.client.session.mount("https://acme.myshopify.test/", fake)
+    return dest, fake
+
+
+def test_a_throttled_mutation_waits_for_the_cost_to_be_restored_and_succeeds():
+    sleeps: list[float] = []
+    dest, fake = faked([(200, throttled(available=3)), (200, done())], sleeps)
+    results = send(dest, [level(0), level(1)])
+    assert [r.outcome for r in results] == ["accepted", "accepted"]
+    # (requested 10 - available 3) / restore 50 points per second
+    assert sleeps == [pytest.approx(0.14)]
+    assert len(fake.sent) == 2 and fake.sent[0].body == fake.sent[1].body and dest.api_calls == 2
+    assert fake.sent[0].headers["X-Shopify-Access-Token"] == "shpat_test"
+    assert json.loads(fake.sent[0].body)["variables"]["input"]["quantities"][0]["locationId"] == (
+        "gid://shopify/Location/77")
+
+
+def test_throttling_that_never_ends_gives_up_after_the_attempts_and_names_the_api():
+    sleeps: list[float] = []
+    dest, fake = faked([(200, throttled(available=0))] * 3, sleeps, max_attempts=3)
+    with pytest.raises(RetriableApiError) as error:
+        send(dest, [level(0)])
+    assert str(error.value).startswith("shopify_admin: POST /admin/api/2024-10/graphql.json failed")
+    assert "Throttled" in str(error.value) and "after 3 attempts" in str(error.value)
+    assert len(fake.sent) == 3 and sleeps == [pytest.approx(0.2)] * 2
+
+
+def test_a_graphql_error_other_than_throttling_fails_with_shopifys_message():
+    sleeps: list[float] = []
+    denied = {"errors": [{"message": "Access denied for inventorySetQuantities field. Required access: "
+                                     "`write_inventory` access scope.",
+                          "extensions": {"code": "ACCESS_DENIED"}}]}
+    dest, fake = faked([(200, denied)], sleeps)
+    with pytest.raises(FatalApiError) as error:
+        send(dest, [level(0)])
+    message = str(error.value)
+    assert message.startswith("shopify_admin: POST /admin/api/2024-10/graphql.json failed (HTTP 200): GraphQL error:")
+    assert "Access denied for inventorySetQuantities field" in message and "ACCESS_DENIED" in message
+    assert len(fake.sent) == 1 and sleeps == []
+
+
+def test_http_errors_still_go_through_the_shared_client():
+    sleeps: list[float] = []
+    dest, fake = faked([(503, {"errors": "Internal Server Error"}), (200, done())], sleeps)
+    assert [r.outcome for r in send(dest, [level(0)])] == ["accepted"]
+    assert len(fake.sent) == 2 and len(sleeps) == 1
+    dest, _ = faked([(401, {"errors": "[API] Invalid API key or access token"})], sleeps)
+    with pytest.raises(FatalApiError, match="HTTP 401.*Invalid API key"):
+        send(dest, [level(0)])
+
+
+def test_an_error_about_the_whole_input_rejects_the_batch_without_resending():
+    sleeps: list[float] = []
+    bad_reason = [{"field": ["input", "reason"], "message": "The specified reason is invalid.",
+                   "code": "INVALID_REASON"}]
+    dest, fake = faked([(200, done(bad_reason))], sleeps)
+    results = send(dest, [level(0), level(1)])
+    assert {r.outcome for r in results} == {"rejected"} and len(fake.sent) == 1
+    assert results[0].reason == "Shopify refused the mutation: INVALID_REASON: The specified reason is invalid."
