@@ -9,9 +9,12 @@ params as (
 ),
 
 -- event_params arrive as key + typed value; GA4 sometimes sends ids as strings, so both columns are read.
+-- Grouped and joined on event_date too (a param row carries its event's date): a date filter on this view
+-- (the incremental sessions' lookback) then reaches the params scan instead of pivoting every day ever loaded.
 pivoted_params as (
     select
         event_key,
+        event_date,
         max(case when key = 'ga_session_id' then coalesce(int_value, {{ try_cast_bigint('string_value') }}) end)
             as ga_session_id,
         max(case when key = 'ga_session_number' then coalesce(int_value, {{ try_cast_bigint('string_value') }}) end)
@@ -24,7 +27,7 @@ pivoted_params as (
         max(case when key = 'medium' then string_value end) as param_medium,
         max(case when key = 'campaign' then string_value end) as param_campaign
     from params
-    group by event_key
+    group by event_key, event_date
 ),
 
 renamed as (
@@ -55,7 +58,9 @@ renamed as (
         cast(events.ecommerce_purchase_revenue as decimal(18, 2)) as purchase_revenue,
         cast(events._loaded_at as timestamp) as loaded_at
     from events
-    left join pivoted_params on events.event_key = pivoted_params.event_key
+    left join pivoted_params
+        on events.event_key = pivoted_params.event_key
+        and events.event_date = pivoted_params.event_date
 )
 
 select * from renamed
