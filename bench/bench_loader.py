@@ -144,7 +144,7 @@ def pipeline(workdir: Path, memory_limit: str, gx_rows: int) -> None:
           f"(GX validated {gate.gx_rows:,} rows: candidates + sample)")
     print(f"load  ga4_events:       {_rate(events, load_seconds['ga4_events'])} (Parquet → raw.ga4_events)")
     print(f"DuckDB floor:           {_rate(events, floor_seconds)} (create table as select * from the landed "
-          f"Parquet; loader at {floor_seconds / load_seconds['ga4_events']:.0%} of it)")
+          f"Parquet; the loader takes {load_seconds['ga4_events'] / floor_seconds:.0%} of its time)")
     for name in ENTITIES[1:]:
         rows = batches[name].rows
         print(f"gate + load {name + ':':18s}{_rate(rows, gate_seconds[name] + load_seconds[name])}")
