@@ -1,20 +1,25 @@
 {#- Incremental: each run recomputes the sessions that started in the last var incremental_lookback_days days
     (from the newest session already built) and replaces them by session_key. Events are read from one extra day
     earlier so a session that crosses midnight is rebuilt whole; a session started before the cutoff is never
-    rebuilt, so late events up to the lookback give the same rows as a full refresh. -#}
+    rebuilt, so late events up to the lookback give the same rows as a full refresh. An empty existing table is
+    rebuilt whole. -#}
 {{ config(unique_key='session_key') }}
 
 {%- set timeout_seconds = var('session_timeout_minutes') | int * 60 %}
+{%- set lookback_days = var('incremental_lookback_days') | int %}
+{#- The newest session date already built, read before the model's SQL runs so the cutoffs below are literals:
+    a literal date filter reaches the event and param scans, a scalar subquery would scan every day loaded. #}
+{%- set newest_session_date = none %}
+{%- if is_incremental() and execute %}
+    {%- set newest_session_date = run_query('select max(session_date) from ' ~ this).columns[0].values()[0] %}
+{%- endif %}
 
 with
 
 events as (
     select * from {{ ref('stg_ga4__events') }}
-    {% if is_incremental() %}
-        where event_date >= (
-            select {{ dbt.dateadd('day', -(var('incremental_lookback_days') | int) - 1, 'max(session_date)') }}
-            from {{ this }}
-        )
+    {% if newest_session_date is not none %}
+        where event_date >= {{ dbt.dateadd('day', -lookback_days - 1, "cast('" ~ newest_session_date ~ "' as date)") }}
     {% endif %}
 ),
 
@@ -164,11 +169,9 @@ final as (
     left join channel_candidates
         on aggregated.session_key = channel_candidates.session_key
         and channel_candidates.match_order = 1
-    {% if is_incremental() %}
-        where cast(aggregated.started_at as date) >= (
-            select {{ dbt.dateadd('day', -(var('incremental_lookback_days') | int), 'max(session_date)') }}
-            from {{ this }}
-        )
+    {% if newest_session_date is not none %}
+        where cast(aggregated.started_at as date)
+            >= {{ dbt.dateadd('day', -lookback_days, "cast('" ~ newest_session_date ~ "' as date)") }}
     {% endif %}
 )
 
