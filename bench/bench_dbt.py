@@ -25,7 +25,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_rfm import ROOT, generate_raw  # noqa: E402
+from bench_rfm import ROOT, generate_raw, insert_events  # noqa: E402
 
 
 def build(warehouse: Path, target: Path, as_of_date: str | None) -> tuple[float, list[dict[str, object]]]:
@@ -61,22 +61,7 @@ def append_day(warehouse: Path, day: str, orders: int, events_per_order: int) ->
             from range(1, {orders} + 1) as t(i)
         """)
         if events_per_order:
-            con.execute(f"""
-                insert into raw.ga4_events (event_key, event_date, event_timestamp, event_name, user_pseudo_id,
-                    user_id, collected_source, collected_medium, _loaded_at)
-                select o.id || '-' || e, cast(o.created_at as date), epoch_us(o.created_at) - (e * 60000000),
-                    case when e = 0 then 'purchase' else 'page_view' end, 'u' || o.customer_id,
-                    cast(o.customer_id as varchar), (['google', 'facebook', '(direct)', 'newsletter'])[1 + o.id % 4],
-                    (['cpc', 'cpc', '(none)', 'email'])[1 + o.id % 4], now()
-                from raw.shop_orders as o, range(0, {events_per_order}) as r(e)
-                where o.id > {first_id}
-            """)
-            con.execute(f"""
-                insert into raw.ga4_event_params (event_key, event_date, key, int_value, _loaded_at)
-                select event_key, event_date, 'ga_session_id', min(event_timestamp) over (
-                    partition by split_part(event_key, '-', 1)) // 1000000, now()
-                from raw.ga4_events where event_date = date '{day}'
-            """)
+            insert_events(con, events_per_order, after_order_id=first_id)
 
 
 def main() -> None:

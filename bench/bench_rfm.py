@@ -77,22 +77,30 @@ def generate_raw(path: Path, customers: int, orders: int, events_per_order: int 
             from raw.shop_orders where financial_status in ('refunded', 'partially_refunded')
         """)
         if events_per_order:
-            con.execute(f"""
-                insert into raw.ga4_events (event_key, event_date, event_timestamp, event_name, user_pseudo_id,
-                    user_id, collected_source, collected_medium, _loaded_at)
-                select o.id || '-' || e, cast(o.created_at as date),
-                    epoch_us(o.created_at) - (e * 60000000), case when e = 0 then 'purchase' else 'page_view' end,
-                    'u' || o.customer_id, cast(o.customer_id as varchar),
-                    (['google', 'facebook', '(direct)', 'newsletter'])[1 + o.id % 4],
-                    (['cpc', 'cpc', '(none)', 'email'])[1 + o.id % 4], now()
-                from raw.shop_orders as o, range(0, {events_per_order}) as r(e)
-            """)
-            con.execute("""
-                insert into raw.ga4_event_params (event_key, event_date, key, int_value, _loaded_at)
-                select event_key, event_date, 'ga_session_id', min(event_timestamp) over (
-                    partition by split_part(event_key, '-', 1)) // 1000000, now()
-                from raw.ga4_events
-            """)
+            insert_events(con, events_per_order)
+
+
+def insert_events(con: duckdb.DuckDBPyConnection, events_per_order: int, after_order_id: int = 0) -> None:
+    """GA4 events for the shop orders with id > ``after_order_id``: a purchase and page views before it, one
+    session per order (its ga_session_id param)."""
+    con.execute(f"""
+        insert into raw.ga4_events (event_key, event_date, event_timestamp, event_name, user_pseudo_id,
+            user_id, collected_source, collected_medium, _loaded_at)
+        select o.id || '-' || e, cast(o.created_at as date),
+            epoch_us(o.created_at) - (e * 60000000), case when e = 0 then 'purchase' else 'page_view' end,
+            'u' || o.customer_id, cast(o.customer_id as varchar),
+            (['google', 'facebook', '(direct)', 'newsletter'])[1 + o.id % 4],
+            (['cpc', 'cpc', '(none)', 'email'])[1 + o.id % 4], now()
+        from raw.shop_orders as o, range(0, {int(events_per_order)}) as r(e)
+        where o.id > {int(after_order_id)}
+    """)
+    con.execute(f"""
+        insert into raw.ga4_event_params (event_key, event_date, key, int_value, _loaded_at)
+        select event_key, event_date, 'ga_session_id', min(event_timestamp) over (
+            partition by split_part(event_key, '-', 1)) // 1000000, now()
+        from raw.ga4_events
+        where cast(split_part(event_key, '-', 1) as bigint) > {int(after_order_id)}
+    """)
 
 
 VALID_FROM_RAW = """

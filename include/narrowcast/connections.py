@@ -60,6 +60,12 @@ class Connection:
             raise ValueError(f"connection {self.conn_id!r} has no extra field {key!r}; add it to the connection's extra JSON")
         return self.extra[key]
 
+    def require_password(self, what: str) -> str:
+        """The connection's secret (``what`` names it, e.g. "the OAuth access token"); the error names the connection."""
+        if not self.password:
+            raise ValueError(f"connection {self.conn_id!r} has no password; put {what} there")
+        return self.password
+
 
 def _scheme(conn_type: str) -> str:
     return "https" if conn_type in ("https",) else "http"

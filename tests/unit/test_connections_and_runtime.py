@@ -8,6 +8,7 @@ import pytest
 
 from narrowcast.connections import Connection
 from narrowcast.runtime import SANDBOX_CONNECTIONS, airflow_env
+from narrowcast.sources.shopify.client import ShopifyClient
 
 
 def test_a_uri_connection_keeps_path_token_and_extra():
@@ -32,6 +33,13 @@ def test_a_missing_extra_field_names_the_connection_and_field():
     conn = Connection("narrowcast_meta", "http://x")
     with pytest.raises(ValueError, match="narrowcast_meta.*ad_account_id"):
         conn.require("ad_account_id")
+
+
+def test_a_client_without_its_token_names_the_connection_and_the_token_it_needs():
+    conn = Connection("narrowcast_shopify", "http://x")
+    with pytest.raises(ValueError, match="narrowcast_shopify.*has no password; put the Admin API access token there"):
+        ShopifyClient.from_connection(conn)
+    assert Connection("c", "http://x", password="tok").require_password("the token") == "tok"
 
 
 def test_the_token_is_not_in_the_repr():

@@ -114,6 +114,11 @@ class HttpClient:
     def is_retriable(self, response: requests.Response) -> bool:
         return response.status_code == 429 or response.status_code >= 500
 
+    def is_throttled_answer(self, response: requests.Response) -> bool:
+        """A successful status that is in fact a rate-limit refusal (GraphQL APIs answer 200 + ``THROTTLED``);
+        retried like a 429, with :meth:`retry_after` as the wait."""
+        return False
+
     def retry_after(self, response: requests.Response) -> float | None:
         """Seconds to wait as the server asked (``Retry-After`` as seconds or an HTTP date)."""
         value = response.headers.get("Retry-After")
@@ -174,10 +179,11 @@ class HttpClient:
                     ) from exc
                 self._wait(attempt, None, method, url, type(exc).__name__)
                 continue
-            if response.ok or response.status_code in ok_statuses:
+            answered = response.ok or response.status_code in ok_statuses
+            if answered and not self.is_throttled_answer(response):
                 return response
             message = self.error_message(response)
-            if not self.is_retriable(response):
+            if not answered and not self.is_retriable(response):
                 raise FatalApiError(self.api_name, method, url, response.status_code, message, _body(response))
             if attempt >= self.retry.max_attempts:
                 raise RetriableApiError(

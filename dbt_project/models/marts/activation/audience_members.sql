@@ -74,25 +74,18 @@ final as (
         cast(deduplicated.audience_id as text) as audience_id,
         deduplicated.customer_id,
         cast(case when eligible_customers.consent_email then eligible_customers.email_normalized end as text) as email,
-        cast(
-            case
-                when eligible_customers.consent_ads and eligible_customers.email_normalized is not null
-                    then {{ sha256_hex('eligible_customers.email_normalized') }}
-            end as text
-        ) as email_sha256,
-        cast(
-            case
-                when eligible_customers.consent_ads and eligible_customers.phone_e164_digits is not null
-                    then {{ sha256_hex('eligible_customers.phone_e164_digits') }}
-            end as text
-        ) as phone_sha256,
+        cast({{ sha256_hex_with_consent(
+            'eligible_customers.consent_ads', 'eligible_customers.email_normalized'
+        ) }} as text) as email_sha256,
+        cast({{ sha256_hex_with_consent(
+            'eligible_customers.consent_ads', 'eligible_customers.phone_e164_digits'
+        ) }} as text) as phone_sha256,
         -- Google Customer Match hashes the E.164 form with its '+'; Meta hashes the digits alone.
-        cast(
-            case
-                when eligible_customers.consent_ads and eligible_customers.phone_e164_digits is not null
-                    then {{ sha256_hex("'+' || eligible_customers.phone_e164_digits") }}
-            end as text
-        ) as phone_e164_sha256,
+        cast({{ sha256_hex_with_consent(
+            'eligible_customers.consent_ads',
+            'eligible_customers.phone_e164_digits',
+            "'+' || eligible_customers.phone_e164_digits"
+        ) }} as text) as phone_e164_sha256,
         cast(eligible_customers.country_code as text) as country_code,
         cast(rfm.rfm_segment as text) as rfm_segment,
         cast(rfm.monetary as decimal(18, 2)) as customer_value,

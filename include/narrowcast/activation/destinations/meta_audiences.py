@@ -64,11 +64,8 @@ class MetaCustomAudiences(Destination):
 
     def __init__(self, context: SendContext) -> None:
         super().__init__(context)
-        token = context.connection.password
-        if not token:
-            raise ValueError(f"connection {context.connection.conn_id!r} needs the access token as password")
         # In the body rather than the query string, so no URL (and no HTTP library debug line) carries it.
-        self.token = token
+        self.token = context.connection.require_password("the system-user access token")
         self.version = str(context.connection.extra.get("api_version", "v21.0"))
 
     def send(self, batch: Batch) -> list[RowResult]:

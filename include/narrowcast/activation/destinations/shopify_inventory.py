@@ -10,17 +10,18 @@ rows and rows that left the feed are set to 0 because the shop keeps its product
 The mutation is all-or-nothing: when Shopify names invalid quantities in ``userErrors`` (``field`` =
 ``["input", "quantities", "<index>", ...]``) nothing is set, so exactly those rows are rejected with the error
 code and the rest of the batch is sent again in one more mutation. Throttling is cost-based (HTTP 200 with
-``errors[].extensions.code == "THROTTLED"``): the client waits (requested − currentlyAvailable) / restoreRate
-seconds and retries, at most ``max_attempts`` times. Any other top-level GraphQL error fails the batch with
-Shopify's message; HTTP 401/429/5xx go through the shared client's retries.
+``errors[].extensions.code == "THROTTLED"``): the shared client retries it like a 429, waiting
+(requested − currentlyAvailable) / restoreRate seconds, at most ``max_attempts`` times. Any other top-level
+GraphQL error fails the batch with Shopify's message; HTTP 401/429/5xx retry as for every API.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
+
+import requests
 
 from narrowcast.activation.destinations.base import (
     Batch,
@@ -32,10 +33,8 @@ from narrowcast.activation.destinations.base import (
     chunks,
 )
 from narrowcast.connections import Connection
-from narrowcast.http import FatalApiError, RetriableApiError
+from narrowcast.http import FatalApiError
 from narrowcast.sources.shopify.client import ShopifyAdminApi
-
-log = logging.getLogger(__name__)
 
 MAX_QUANTITIES = 250  # Shopify refuses input arrays longer than 250
 QUANTITY_NAME = "available"
@@ -66,45 +65,47 @@ class ShopifyAdminClient(ShopifyAdminApi):
     api_name = "shopify_admin"
 
     def graphql(self, path: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``data`` of one GraphQL request; cost throttling is waited out, any other ``errors`` raised."""
-        url = self.url(path)
-        attempts = self.retry.max_attempts
-        for attempt in range(1, attempts + 1):
-            answer = self.post_json(path, {"query": query, "variables": dict(variables)})
-            if not isinstance(answer, dict):
-                raise FatalApiError(self.api_name, "POST", url, 200, "GraphQL answer is not a JSON object", answer)
-            errors = answer.get("errors")
-            if not errors:
-                data = answer.get("data")
-                if not isinstance(data, dict):
-                    raise FatalApiError(self.api_name, "POST", url, 200, "GraphQL answer has no data", answer)
-                return data
-            if not _throttled(errors):
-                raise FatalApiError(self.api_name, "POST", url, 200, f"GraphQL error: {_messages(errors)}", answer)
-            if attempt == attempts:
-                break
-            delay = self.throttle_wait(answer, attempt)
-            self.retries += 1
-            log.info("%s: POST /%s -> GraphQL THROTTLED, retry %d in %.2fs", self.api_name, path.lstrip("/"),
-                     attempt, delay)
-            self._sleep(delay)
-        raise RetriableApiError(self.api_name, "POST", url, 200,
-                                f"GraphQL Throttled: the query cost limit stayed exhausted (gave up after "
-                                f"{attempts} attempts)", answer)
+        """The ``data`` of one GraphQL request; throttling is retried by the shared client, other ``errors`` raised."""
+        answer = self.post_json(path, {"query": query, "variables": dict(variables)})
+        if not isinstance(answer, dict):
+            raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer is not a JSON object", answer)
+        if answer.get("errors"):
+            raise FatalApiError(self.api_name, "POST", self.url(path), 200,
+                                f"GraphQL error: {_messages(answer['errors'])}", answer)
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer has no data", answer)
+        return data
 
-    def throttle_wait(self, answer: Mapping[str, Any], attempt: int) -> float:
-        """Seconds until the bucket holds the request's cost: (requested − currentlyAvailable) / restoreRate."""
-        cost = (answer.get("extensions") or {}).get("cost") or {}
+    def is_throttled_answer(self, response: requests.Response) -> bool:
+        return _throttled(_json_object(response).get("errors"))
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """For a THROTTLED answer, seconds until the bucket holds the request's cost:
+        (requested − currentlyAvailable) / restoreRate; otherwise the ``Retry-After`` header."""
+        cost = (_json_object(response).get("extensions") or {}).get("cost") or {}
         status = cost.get("throttleStatus") or {}
         try:
             requested = float(cost["requestedQueryCost"])
             available = float(status["currentlyAvailable"])
             restore = float(status["restoreRate"])
         except (KeyError, TypeError, ValueError):
-            return self.retry.backoff(attempt, self._rng)  # no cost figures: plain backoff
-        if restore <= 0:
-            return self.retry.backoff(attempt, self._rng)
-        return min(max(0.0, (requested - available) / restore), self.retry.max_retry_after)
+            return super().retry_after(response)
+        return max(0.0, (requested - available) / restore) if restore > 0 else super().retry_after(response)
+
+    def error_message(self, response: requests.Response) -> str:
+        errors = _json_object(response).get("errors")
+        if _throttled(errors):
+            return f"GraphQL {_messages(errors)}: the query cost limit stayed exhausted"
+        return super().error_message(response)
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _throttled(errors: Any) -> bool:

@@ -67,9 +67,7 @@ class AmazonClient(SellingPartnerApi):
 
     @classmethod
     def from_connection(cls, conn: Connection, **http: Any) -> AmazonClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the LWA access token there")
-        return cls(conn.base_url, conn.password, **http)
+        return cls(conn.base_url, conn.require_password("the LWA access token"), **http)
 
     def _pages(self, path: str, params: dict[str, Any], items_key: str,
                next_params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], str]]:

@@ -43,9 +43,7 @@ class EbayClient(EbayApi):
 
     @classmethod
     def from_connection(cls, conn: Connection, **http: Any) -> EbayClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the eBay user access token there")
-        return cls(conn.base_url, conn.password, **http)
+        return cls(conn.base_url, conn.require_password("the eBay user access token"), **http)
 
     def orders(self, order_filter: str) -> Iterator[tuple[dict[str, Any], str]]:
         """Every page of ``getOrders`` for ``order_filter`` as (page body, source_ref)."""

@@ -88,9 +88,8 @@ class GoogleAdsClient(GoogleAdsApi):
 
     @classmethod
     def from_connection(cls, conn: Connection, **http: Any) -> GoogleAdsClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the OAuth access token there")
-        return cls(conn.base_url, conn.password, str(conn.require("developer_token")),
+        return cls(conn.base_url, conn.require_password("the OAuth access token"),
+                   str(conn.require("developer_token")),
                    login_customer_id=conn.extra.get("login_customer_id") or None,
                    api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION, **http)
 

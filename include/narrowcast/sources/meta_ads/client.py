@@ -75,10 +75,8 @@ class MetaClient(GraphApi):
 
     @classmethod
     def from_connection(cls, conn: Connection, **http: Any) -> MetaClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the Marketing API access token there")
-        return cls(conn.base_url, conn.password, api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION,
-                   **http)
+        return cls(conn.base_url, conn.require_password("the Marketing API access token"),
+                   api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION, **http)
 
     def insights(self, account_id: str, since: date, until: date) -> Iterator[tuple[list[dict[str, Any]], str]]:
         """Daily campaign insights of ``act_{account_id}`` for ``since..until`` (inclusive), page by page."""

@@ -53,10 +53,8 @@ class ShopifyClient(ShopifyAdminApi):
 
     @classmethod
     def from_connection(cls, conn: Connection, **http: Any) -> ShopifyClient:
-        if not conn.password:
-            raise ValueError(f"connection {conn.conn_id!r} has no password; put the Admin API access token there")
-        return cls(conn.base_url, conn.password, api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION,
-                   **http)
+        return cls(conn.base_url, conn.require_password("the Admin API access token"),
+                   api_version=conn.extra.get("api_version") or DEFAULT_API_VERSION, **http)
 
     def resource_path(self, resource: str) -> str:
         return f"admin/api/{self.api_version}/{resource}.json"
