@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import dbt_fixture_warehouse as fixture
@@ -38,6 +39,11 @@ def test_incremental_run_with_late_events_equals_full_refresh(tmp_path: Path, db
         con.execute("drop table late_events")
         con.execute("drop table late_params")
     run_dbt(["run", *SELECT], warehouse=incremental, target_path=dbt_target_path)
+    # (the incremental cutoff is a literal date, so it reaches the event scans; no subquery on the model itself)
+    compiled = (dbt_target_path / "compiled" / "narrowcast" / "models" / "intermediate" / "web"
+                / "int_sessions.sql").read_text()
+    assert re.search(r"where event_date >=\s*\(cast\('2026-03-\d\d' as date\)", compiled)
+    assert "max(session_date)" not in compiled
     # AND a second warehouse with all events is built from scratch
     full = fixture.build(tmp_path / "full.duckdb")
     run_dbt(["build", *SELECT, "--full-refresh"], warehouse=full, target_path=dbt_target_path)

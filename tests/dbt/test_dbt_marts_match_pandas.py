@@ -123,4 +123,5 @@ def test_audience_phone_hashes_follow_each_platforms_normalisation(read_table: R
     # AND a customer's value is their RFM monetary
     rfm = read_table("customer_rfm").set_index("customer_id")["monetary"]
     valued = members[members["customer_id"].isin(rfm.index)]
+    assert len(valued) > 0
     assert (valued["customer_value"].astype(float) == valued["customer_id"].map(rfm).astype(float)).all()
