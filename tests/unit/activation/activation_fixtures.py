@@ -114,9 +114,8 @@ def emulators(sandbox: SandboxServer) -> dict[str, Any]:
     found["ebay_inventory"].seed_offers([(listing_id("ebay", i), f"SKU-{i:05d}") for i in range(300)])
     found["amazon_listings"].seed_listings([listing_id("amazon", i) for i in range(300)])
     found["shopify_inventory"].seed_items([int(listing_id("shop", i)) for i in range(300)])
-    # GraphQL cost bucket (points; a mutation costs 10) and the REST leaky bucket (requests) of the shop
+    # the shop's GraphQL cost bucket (points; a mutation costs 10)
     found["shopify_inventory"].bucket_size, found["shopify_inventory"].restore_rate = 10_000.0, 5_000.0
-    found["shopify_inventory"].rest_bucket_size, found["shopify_inventory"].rest_leak_rate = 400.0, 200.0
     found["amazon_listings"].patch_rate = found["amazon_listings"].patch_burst = 200.0
     return found
 

@@ -70,16 +70,6 @@ def test_google_refuses_more_than_twenty_identifiers_for_one_user(sandbox, emula
     assert answer.status_code == 400 and "TOO_MANY_USER_IDENTIFIERS" in answer.text
 
 
-def test_shopify_rest_answers_429_with_retry_after_when_the_bucket_is_full(sandbox, emulators):
-    emulators["shopify_inventory"].rest_bucket_size, emulators["shopify_inventory"].rest_leak_rate = 2.0, 0.5
-    headers = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
-    body = {"location_id": 1, "inventory_item_id": 900000, "available": 3}
-    statuses = [requests.post(f"{sandbox.url}/shopify/admin/api/2024-10/inventory_levels/set.json", headers=headers,
-                              json=body, timeout=10) for _ in range(3)]
-    assert [r.status_code for r in statuses] == [200, 200, 429]
-    assert statuses[2].headers["Retry-After"] == "2"
-
-
 def test_shopify_graphql_answers_throttled_with_the_cost_when_the_bucket_is_empty(sandbox, emulators):
     # GIVEN a 25-point bucket restoring 0.5 points/s: two 10-point mutations fit, the third does not
     emulators["shopify_inventory"].bucket_size, emulators["shopify_inventory"].restore_rate = 25.0, 0.5

@@ -1,20 +1,15 @@
-"""Emulator of Shopify's inventory writes (the shop destination): GraphQL ``inventorySetQuantities`` and REST.
+"""Emulator of Shopify's GraphQL ``inventorySetQuantities`` (the shop destination's inventory writes).
 
-``POST /admin/api/{version}/graphql.json`` (what the destination uses): checks ``X-Shopify-Access-Token``; the
-JSON body's ``query`` must mention ``inventorySetQuantities`` (the GraphQL text is not parsed further; anything
-else gets a GraphQL error). A cost bucket (``bucket_size`` points, default 1,000, refilled at ``restore_rate``
-points/s, default 50; each mutation costs ``mutation_cost`` = 10) answers HTTP 200 with Shopify's ``THROTTLED``
-error and ``extensions.cost`` when empty; every executed mutation carries ``extensions.cost``. Ill-typed
-variables (``INVALID_VARIABLE``) and more than 250 quantities (``MAX_INPUT_SIZE_EXCEEDED``) are refused as
-top-level GraphQL errors before the mutation runs (and cost nothing). Validation is all-or-nothing like
-Shopify's: unknown inventory items or locations, negative or too-high quantities, a bad name/reason or a
-missing/stale compareQuantity come back as ``userErrors`` (``field`` = ``["input", "quantities", "<i>", ...]``,
-``code``) and nothing is set.
-
-``POST /admin/api/{version}/inventory_levels/set.json`` (REST, one level per request) stays for other callers:
-a leaky bucket (``rest_bucket_size`` = 40 requests, ``rest_leak_rate`` = 2/s by default; Plus: 20/s) answers
-429 + ``Retry-After`` and reports ``X-Shopify-Shop-Api-Call-Limit``; unknown items or locations get 422 with
-Shopify's ``errors`` shape. Levels are held per (inventory_item_id, location_id) for :meth:`snapshot`.
+``POST /admin/api/{version}/graphql.json``: checks ``X-Shopify-Access-Token``; the JSON body's ``query`` must
+mention ``inventorySetQuantities`` (the GraphQL text is not parsed further; anything else gets a GraphQL error).
+A cost bucket (``bucket_size`` points, default 1,000, refilled at ``restore_rate`` points/s, default 50; each
+mutation costs ``mutation_cost`` = 10) answers HTTP 200 with Shopify's ``THROTTLED`` error and
+``extensions.cost`` when empty; every executed mutation carries ``extensions.cost``. Ill-typed variables
+(``INVALID_VARIABLE``) and more than 250 quantities (``MAX_INPUT_SIZE_EXCEEDED``) are refused as top-level
+GraphQL errors before the mutation runs (and cost nothing). Validation is all-or-nothing like Shopify's:
+unknown inventory items or locations, negative or too-high quantities, a bad name/reason or a missing/stale
+compareQuantity come back as ``userErrors`` (``field`` = ``["input", "quantities", "<i>", ...]``, ``code``) and
+nothing is set. Levels are held per (inventory_item_id, location_id) for :meth:`snapshot`.
 """
 
 from __future__ import annotations
@@ -61,14 +56,11 @@ class ShopifyInventoryEmulator(Emulator):
         # GraphQL cost bucket (points)
         self.bucket_size, self.restore_rate, self.mutation_cost = 1000.0, 50.0, 10.0
         self._used, self._refilled = 0.0, time.monotonic()  # points in use; available = bucket_size - used
-        # REST leaky bucket (requests)
-        self.rest_bucket_size, self.rest_leak_rate = 40.0, 2.0
-        self._level, self._last = 0.0, time.monotonic()
         self._bucket_lock = threading.Lock()
         self.items: set[int] = set()
         self.locations: set[int] = {DEFAULT_LOCATION}
         self.levels: dict[tuple[int, int], int] = {}
-        self.calls = 0  # admitted, well-formed requests on either route
+        self.calls = 0  # admitted, well-formed mutations
         self.throttled = 0  # GraphQL requests answered THROTTLED
         super().__init__(world_dir)
 
@@ -87,7 +79,6 @@ class ShopifyInventoryEmulator(Emulator):
             self.calls = self.throttled = 0
             with self._bucket_lock:
                 self._used, self._refilled = 0.0, time.monotonic()
-                self._level, self._last = 0.0, time.monotonic()
             super().reset()
 
     def snapshot(self) -> dict[str, Any]:
@@ -192,17 +183,6 @@ class ShopifyInventoryEmulator(Emulator):
                 self.received.append({"inventory_item_id": item, "available": quantity})
         return [], str(data["reason"])
 
-    # ---- REST --------------------------------------------------------------------------------------
-    def _admit(self) -> tuple[bool, str]:
-        with self._bucket_lock:
-            now = time.monotonic()
-            self._level = max(0.0, self._level - (now - self._last) * self.rest_leak_rate)
-            self._last = now
-            if self._level + 1 > self.rest_bucket_size:
-                return False, f"{int(self._level)}/{int(self.rest_bucket_size)}"
-            self._level += 1
-            return True, f"{int(self._level)}/{int(self.rest_bucket_size)}"
-
     def routes(self, router: APIRouter) -> None:
         @router.post("/admin/api/{version}/graphql.json")
         async def graphql(version: str, request: Request) -> Response:
@@ -232,37 +212,6 @@ class ShopifyInventoryEmulator(Emulator):
             return JSONResponse({"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group,
                                                                      "userErrors": user_errors}},
                                  "extensions": {"cost": cost}})
-
-        @router.post("/admin/api/{version}/inventory_levels/set.json")
-        async def set_level(version: str, request: Request) -> Response:
-            if request.headers.get("x-shopify-access-token") != SANDBOX_TOKEN:
-                return self.unauthorized()
-            admitted, usage = self._admit()
-            if not admitted:
-                response = self.rate_limited(1.0 / self.rest_leak_rate)
-                response.headers["X-Shopify-Shop-Api-Call-Limit"] = usage
-                return response
-            body = await request.json()
-            headers = {"X-Shopify-Shop-Api-Call-Limit": usage}
-            try:
-                item, location, available = (int(body["inventory_item_id"]), int(body["location_id"]),
-                                             int(body["available"]))
-            except (KeyError, TypeError, ValueError):
-                return JSONResponse({"errors": {"base": ["inventory_item_id, location_id and available are required"]}},
-                                    status_code=422, headers=headers)
-            with self.lock:
-                self.calls += 1
-                if item not in self.items:
-                    return JSONResponse({"errors": {"inventory_item_id": ["not found"]}}, status_code=422,
-                                        headers=headers)
-                if location not in self.locations:
-                    return JSONResponse({"errors": {"location_id": ["not found"]}}, status_code=422, headers=headers)
-                self.levels[(item, location)] = available
-                self.received.append({"inventory_item_id": item, "available": available})
-            return JSONResponse({"inventory_level": {"inventory_item_id": item, "location_id": location,
-                                                     "available": available,
-                                                     "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}},
-                                headers=headers)
 
 
 EMULATOR = ShopifyInventoryEmulator
