@@ -202,8 +202,7 @@ def time_pandas_on_int_orders(path: Path) -> tuple[float, int]:
     """pandas from int_orders (model level): the same input as the customer_rfm model."""
     started = time.perf_counter()
     with duckdb.connect(str(path), read_only=True) as con:
-        valid = con.execute(f"""select order_key as id, customer_id, ordered_at as created_at,
-                                       cast(net_revenue as double) as net
+        valid = con.execute(f"""select customer_id, ordered_at as created_at, cast(net_revenue as double) as net
                                 from main.int_orders
                                 where is_valid and customer_id is not null and order_date <= date '{AS_OF}'""").df()
     return _pandas_rfm(valid, pd.Timestamp(AS_OF), started)
@@ -211,7 +210,7 @@ def time_pandas_on_int_orders(path: Path) -> tuple[float, int]:
 
 def _pandas_rfm(valid: pd.DataFrame, as_of: pd.Timestamp, started: float) -> tuple[float, int]:
     per = valid.groupby("customer_id").agg(first=("created_at", "min"), last=("created_at", "max"),
-                                           frequency=("id", "count"), monetary=("net", "sum"))
+                                           frequency=("net", "size"), monetary=("net", "sum"))
     per["recency_days"] = (as_of - per["last"].dt.normalize()).dt.days
     n = max(len(per) - 1, 1)
     scores = {}
