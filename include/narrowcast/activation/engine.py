@@ -62,6 +62,11 @@ def run_sync(
     started = time.monotonic()
     with connect(warehouse) as con:
         state.ensure_tables(con)
+        destination: Destination | None = None
+        if not dry_run and state.pending_jobs(con, spec):
+            # Before planning, so the rows of a job that failed since the last run are planned again now.
+            destination = _destination(spec, connections, sleep)
+            _settle_jobs(con, spec, destination, report)
         hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
         counts = state.build_plan(con, spec, hashed)
         report.planned_adds, report.planned_changes, report.planned_removes = (
@@ -69,13 +74,15 @@ def run_sync(
         if dry_run or report.planned == 0:
             report.status = "planned" if dry_run else "success"
             report.duration_seconds = time.monotonic() - started
+            report.jobs_pending = len(state.pending_jobs(con, spec))
+            if destination is not None:
+                report.api_calls = destination.api_calls
             state.write_run(con, report, finished=True)
             log.info("%s", report.summary())
             return report
         state.write_run(con, report, finished=False)
-        destination: Destination | None = None
         try:
-            destination = _destination(spec, connections, sleep)
+            destination = destination or _destination(spec, connections, sleep)
             with _fewer_gc_passes():
                 _send_plan(con, spec, destination, report)
         except BaseException as exc:  # interrupts too: the run log must not call a killed run a success
@@ -86,6 +93,7 @@ def run_sync(
             if destination is not None:
                 report.api_calls = destination.api_calls
             report.duration_seconds = time.monotonic() - started
+            report.jobs_pending = len(state.pending_jobs(con, spec))
             if report.status == "running":
                 report.status = "success"
                 if report.rejected_share > threshold:
@@ -125,6 +133,25 @@ def run_group(
     if failures:
         raise SyncFailed("; ".join(str(f) for f in failures), failures[0].report)
     return reports
+
+
+def _settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destination,
+                 report: SyncReport) -> None:
+    """Ask the destination how its pending jobs ended; the rows of failed ones go back into this run's plan."""
+    jobs = state.pending_jobs(con, spec)
+    try:
+        statuses = destination.job_statuses(jobs)
+    except ApiError as exc:
+        log.warning("%s: could not read the state of %d pending job(s); asking again next run: %s", spec.id,
+                    len(jobs), redact_text(str(exc))[:500])
+        return
+    asked = set(jobs)
+    report.jobs_failed, report.rows_requeued = state.settle_jobs(
+        con, spec, report.run_id, {job: status for job, status in statuses.items() if job in asked})
+    if report.jobs_failed:
+        log.warning("%s: %d job(s) failed at the destination; their %d rows are planned again (reasons in "
+                    "activation.sync_rejections where run_id = '%s')", spec.id, report.jobs_failed,
+                    report.rows_requeued, report.run_id)
 
 
 @contextlib.contextmanager
@@ -250,6 +277,9 @@ def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport,
         reasons = [redact_text(r.reason) if r.reason else None for r in results]
         answers = pa.table({"record_key": pa.array([r.key for r in results], pa.string()),
                             "outcome": pa.array(outcomes, pa.string()), "reason": pa.array(reasons, pa.string())})
+    jobs = [r.job for r in results]
+    if any(jobs):
+        answers = answers.append_column("job", pa.array(jobs, pa.string()))
     replaces_state = bool(pc.any(pc.not_equal(planned.column("op"), "add")).as_py())
     state.record_results(con, spec, report.run_id, planned, answers, open_rejections=open_rejections,
                          replaces_state=replaces_state)

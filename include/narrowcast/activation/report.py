@@ -24,6 +24,9 @@ class SyncReport:
     api_calls: int = 0
     duration_seconds: float = 0.0
     error: str | None = None
+    jobs_pending: int = 0  # asynchronous jobs still without an outcome when the run ended
+    jobs_failed: int = 0  # earlier jobs found failed by this run
+    rows_requeued: int = 0  # rows of those jobs put back, so this run re-planned them
 
     @property
     def planned(self) -> int:
@@ -42,6 +45,8 @@ class SyncReport:
             f"~{self.planned_changes} -{self.planned_removes}; sent {self.sent}, accepted {self.accepted}, "
             f"rejected {self.rejected}, skipped {self.skipped}; {self.api_calls} API calls in "
             f"{self.duration_seconds:.2f}s"
+            + (f"; jobs: {self.jobs_pending} pending, {self.jobs_failed} failed ({self.rows_requeued} rows re-planned)"
+               if self.jobs_pending or self.jobs_failed else "")
         )
 
 

@@ -30,7 +30,23 @@ DDL = (
         run_id varchar not null, sync_id varchar not null, record_key varchar not null, operation varchar not null,
         reason varchar, payload_hash varchar, rejected_at timestamp not null, resolved_at timestamp,
         outcome varchar not null default 'rejected')""",
+    # Asynchronous jobs a destination accepted rows into (RowResult.job) and the state each row had before
+    # its job, so the rows of a job that fails later can be put back and re-planned.
+    """create table if not exists activation.sync_jobs (
+        sync_id varchar not null, job varchar not null, run_id varchar not null, submitted_at timestamp not null,
+        status varchar not null, checked_at timestamp, reason varchar)""",
+    """create table if not exists activation.sync_job_rows (
+        sync_id varchar not null, job varchar not null, record_key varchar not null, operation varchar not null,
+        payload_hash varchar, previous_hash varchar, previous_payload varchar)""",
 )
+# Columns added after the first release; existing warehouses gain them on the next run.
+MIGRATIONS = tuple(
+    f"alter table activation.sync_runs add column if not exists {column} bigint default 0"
+    for column in ("jobs_pending", "jobs_failed", "rows_requeued")
+)
+RUN_COLUMNS = ("run_id", "sync_id", "started_at", "finished_at", "dry_run", "status", "planned_adds",
+               "planned_changes", "planned_removes", "sent", "accepted", "rejected", "skipped", "api_calls",
+               "duration_seconds", "error", "jobs_pending", "jobs_failed", "rows_requeued")
 
 PLAN_TABLE = "activation_plan"
 _MODE_OPS = {"upsert": ("add", "change"), "mirror": ("add", "change", "remove"), "add_only": ("add",)}
@@ -38,7 +54,7 @@ _MODE_OPS = {"upsert": ("add", "change"), "mirror": ("add", "change", "remove"),
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists activation")
-    for statement in DDL:
+    for statement in (*DDL, *MIGRATIONS):
         con.execute(statement)
 
 
@@ -184,17 +200,37 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
                    results: pa.Table, *, open_rejections: bool = True, replaces_state: bool = True) -> None:
     """Advance state for accepted rows and log the others, in one transaction (one commit per batch).
 
-    ``planned`` is the batch as streamed by :func:`stream_plan`; ``results`` has ``record_key``, ``outcome`` and
-    ``reason``. Both are arrow tables joined inside DuckDB, so no statement here loops over rows in Python.
+    ``planned`` is the batch as streamed by :func:`stream_plan`; ``results`` has ``record_key``, ``outcome``,
+    ``reason`` and optionally ``job``. Both are arrow tables joined inside DuckDB, so no statement here loops over
+    rows in Python. Rows accepted into an asynchronous job also get their previous state kept with the job.
     """
     con.register("batch_planned", planned)
     con.register("batch_results", results)
-    outcome = """with batch_outcome as (
-            select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason
+    has_jobs = "job" in results.column_names and results.column("job").null_count < results.num_rows
+    outcome = f"""with batch_outcome as (
+            select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason,
+                   {'r.job' if has_jobs else 'null::varchar as job'}
             from batch_planned p join batch_results r using (record_key))"""
     where = {"sync_id": spec.id}
     try:
         con.execute("begin transaction")
+        if has_jobs:
+            con.execute(
+                f"""insert into activation.sync_job_rows
+                   {outcome}
+                   select $sync_id, o.job, o.record_key, o.op, o.payload_hash, s.payload_hash, s.payload
+                   from batch_outcome o
+                   left join activation.sync_state s on s.sync_id = $sync_id and s.record_key = o.record_key
+                   where o.outcome = 'accepted' and o.job is not null""",
+                where,
+            )
+            con.execute(
+                """insert into activation.sync_jobs (sync_id, job, run_id, submitted_at, status)
+                   select distinct $sync_id, job, $run_id, now()::timestamp, 'pending' from batch_results
+                   where outcome = 'accepted' and job is not null
+                     and job not in (select job from activation.sync_jobs where sync_id = $sync_id)""",
+                {**where, "run_id": run_id},
+            )
         # Adds have no state row yet (else they would not be adds), so only changes and removes delete;
         # a batch of adds skips the scan of sync_state altogether.
         if replaces_state:
@@ -243,13 +279,82 @@ def has_open_rejections(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> bool:
     return bool(row and row[0])
 
 
+def pending_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> list[str]:
+    """The sync's asynchronous jobs whose outcome is not known yet, oldest first."""
+    rows = con.execute("select job from activation.sync_jobs where sync_id = ? and status = 'pending' "
+                       "order by submitted_at, job", [spec.id]).fetchall()
+    return [r[0] for r in rows]
+
+
+def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str,
+                statuses: dict[str, tuple[str, str | None]]) -> tuple[int, int]:
+    """Record the outcome of asynchronous jobs; returns (jobs failed, rows put back into the plan).
+
+    A succeeded job only forgets its rows. A failed job's rows get the state they had before it (an add is
+    forgotten, a change or remove gets its previous row back), so the next plan sends them again; a row that a
+    later run already moved on is left as it is. Failed jobs are undone newest first, so a row that went through
+    several failed jobs ends at the state before the oldest. Each failed row is logged in sync_rejections.
+    """
+    where = {"sync_id": spec.id}
+    failed = [job for job in reversed(pending_jobs(con, spec)) if statuses.get(job, ("pending",))[0] == "failed"]
+    requeued = 0
+    try:
+        con.execute("begin transaction")
+        for job, (job_state, reason) in statuses.items():
+            if job_state == "succeeded":
+                con.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job",
+                            {**where, "job": job})
+            con.execute(
+                """update activation.sync_jobs set status = $status, checked_at = now()::timestamp, reason = $reason
+                   where sync_id = $sync_id and job = $job and status = 'pending'""",
+                {**where, "job": job, "status": job_state, "reason": reason},
+            )
+        for job in failed:
+            params = {**where, "job": job}
+            rows = "select * from activation.sync_job_rows where sync_id = $sync_id and job = $job"
+            con.execute(
+                f"""delete from activation.sync_state s
+                   where s.sync_id = $sync_id and exists (
+                       select 1 from ({rows}) r
+                       where r.record_key = s.record_key and r.operation <> 'remove'
+                         and r.payload_hash = s.payload_hash)""",
+                params,
+            )
+            con.execute(
+                f"""insert into activation.sync_state
+                   select $sync_id, r.record_key, r.previous_hash, r.previous_payload, now()::timestamp
+                   from ({rows}) r
+                   where r.previous_hash is not null and not exists (
+                       select 1 from activation.sync_state s
+                       where s.sync_id = $sync_id and s.record_key = r.record_key)""",
+                params,
+            )
+            reason = f"asynchronous job {job} failed: {statuses[job][1] or 'no reason given'}"
+            con.execute(
+                f"""insert into activation.sync_rejections
+                      (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
+                   select $run_id, $sync_id, record_key, operation, $reason, payload_hash, now()::timestamp, null,
+                          'rejected'
+                   from ({rows})""",
+                {**params, "run_id": run_id, "reason": reason},
+            )
+            requeued += con.execute(f"select count(*) from ({rows})", params).fetchone()[0]
+            con.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job", params)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return len(failed), requeued
+
+
 def write_run(con: duckdb.DuckDBPyConnection, report: SyncReport, *, finished: bool) -> None:
     con.execute("delete from activation.sync_runs where run_id = ?", [report.run_id])
     con.execute(
-        """insert into activation.sync_runs values
+        f"""insert into activation.sync_runs ({", ".join(RUN_COLUMNS)}) values
            (?, ?, now()::timestamp - to_microseconds(cast(? * 1e6 as bigint)),
-            case when ? then now()::timestamp end, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            case when ? then now()::timestamp end, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [report.run_id, report.sync_id, report.duration_seconds, finished, report.dry_run, report.status,
          report.planned_adds, report.planned_changes, report.planned_removes, report.sent, report.accepted,
-         report.rejected, report.skipped, report.api_calls, report.duration_seconds, report.error],
+         report.rejected, report.skipped, report.api_calls, report.duration_seconds, report.error,
+         report.jobs_pending, report.jobs_failed, report.rows_requeued],
     )

@@ -3,6 +3,10 @@
 A connector receives batches of planned changes and answers, per row, whether the destination accepted,
 rejected (with the API's reason) or skipped it. It must write idempotently (absolute quantities, set
 membership, upsert keys) because the engine re-sends whatever was not confirmed before a crash.
+
+An API that accepts rows into an asynchronous job and decides later (Google's Customer Match jobs run for
+hours) names the job in each row's result; the engine asks for the job's outcome on later runs
+(:meth:`Destination.job_statuses`) and re-plans the rows of a job that failed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from narrowcast.http import HttpClient, RetryPolicy, TokenBucket
 
 Operation = Literal["add", "change", "remove"]
 Outcome = Literal["accepted", "rejected", "skipped"]
+JobState = Literal["pending", "succeeded", "failed"]
 
 
 class Change(NamedTuple):
@@ -44,12 +49,23 @@ class Batch:
 
 
 class RowResult(NamedTuple):
-    """The destination's answer for one row; ``sent`` is False when the connector decided without calling the API."""
+    """The destination's answer for one row; ``sent`` is False when the connector decided without calling the API.
+
+    ``job``: the asynchronous job an accepted row went into, when the API only decides later.
+    """
 
     key: str
     outcome: Outcome
     reason: str | None = None
     sent: bool = True
+    job: str | None = None
+
+
+class JobStatus(NamedTuple):
+    """Where an asynchronous job stands; ``reason`` says why it failed."""
+
+    state: JobState
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,10 @@ class Destination(ABC):
     @abstractmethod
     def send(self, batch: Batch) -> list[RowResult]:
         """Apply one batch; return one result per change (missing keys count as rejected by the engine)."""
+
+    def job_statuses(self, jobs: list[str]) -> dict[str, JobStatus]:
+        """The state of jobs named in earlier :class:`RowResult` answers; a job left out stays pending."""
+        raise NotImplementedError(f"{self.name} names no asynchronous jobs")
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:

@@ -5,17 +5,34 @@ Connection ``narrowcast_google_ads``: ``password`` = OAuth access token; extra `
 adds/changes become ``create`` operations (a change first removes the previously confirmed identifiers),
 removals ``remove`` operations; ``enablePartialFailure`` lets Google reject single operations, which the
 connector maps back to rows through ``partialFailureError`` field-path indexes.
+
+Google processes a job for up to a day after ``run``, so the rows it accepts are answered with the job's
+resource name. On later runs the engine asks for those jobs' ``status`` (one GAQL ``googleAds:search`` on
+``offline_user_data_job`` per 100 jobs): SUCCESS confirms the rows, FAILED puts them back into the plan (with
+``failure_reason``), PENDING/RUNNING are asked again next run. Re-sending a failed job's rows is harmless:
+membership creates and removes are idempotent, and Google says a failed job may have applied some of them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.base import (
+    Batch,
+    Change,
+    Destination,
+    JobStatus,
+    Limits,
+    ObjectSpec,
+    RowResult,
+    chunks,
+)
 from narrowcast.connections import Connection
 from narrowcast.sources.google_ads.client import GoogleAdsApi
 
 FIELDS = {"hashedEmail", "hashedPhoneNumber"}
+JOBS_PER_QUERY = 100
+_JOB_STATES = {"SUCCESS": "succeeded", "FAILED": "failed"}  # PENDING, RUNNING (and UNKNOWN): ask again later
 
 
 class GoogleAdsClient(GoogleAdsApi):
@@ -41,9 +58,16 @@ class GoogleCustomerMatch(Destination):
         return GoogleAdsClient.auth_headers(str(connection.password), str(connection.require("developer_token")),
                                             connection.extra.get("login_customer_id"))
 
+    @property
+    def _version(self) -> str:
+        return str(self.context.connection.extra.get("api_version", "v18"))
+
+    @property
+    def _customer(self) -> str:
+        return str(self.target["customer_id"]).replace("-", "")
+
     def send(self, batch: Batch) -> list[RowResult]:
-        version = str(self.context.connection.extra.get("api_version", "v18"))
-        cid = str(self.target["customer_id"]).replace("-", "")
+        version, cid = self._version, self._customer
         operations: list[dict[str, Any]] = []
         owner: list[str] = []  # operation index -> record key
         for change in batch.changes:
@@ -68,8 +92,28 @@ class GoogleCustomerMatch(Destination):
         for index, message in failed.items():
             if 0 <= index < len(owner):
                 reasons.setdefault(owner[index], f"Google rejected operation: {message}")
-        return [RowResult(c.key, "rejected", reasons[c.key]) if c.key in reasons else RowResult(c.key, "accepted")
-                for c in batch.changes]
+        return [RowResult(c.key, "rejected", reasons[c.key]) if c.key in reasons
+                else RowResult(c.key, "accepted", job=resource) for c in batch.changes]
+
+    def job_statuses(self, jobs: list[str]) -> dict[str, JobStatus]:
+        """SUCCESS → succeeded, FAILED → failed (with ``failure_reason``); a job Google does not know → failed."""
+        statuses: dict[str, JobStatus] = {}
+        for group in chunks(jobs, JOBS_PER_QUERY):
+            names = ", ".join("'" + job.replace("'", "") + "'" for job in group)
+            query = ("SELECT offline_user_data_job.resource_name, offline_user_data_job.status, "
+                     "offline_user_data_job.failure_reason FROM offline_user_data_job "
+                     f"WHERE offline_user_data_job.resource_name IN ({names})")
+            answer = self.client.post_json(f"{self._version}/customers/{self._customer}/googleAds:search",
+                                           {"query": query}) or {}
+            for row in answer.get("results") or []:
+                job = row.get("offlineUserDataJob") or {}
+                status = str(job.get("status", "UNKNOWN"))
+                state = _JOB_STATES.get(status, "pending")
+                reason = f"{status} ({job.get('failureReason') or 'UNSPECIFIED'})" if state == "failed" else None
+                statuses[str(job.get("resourceName"))] = JobStatus(state, reason)
+            for job in group:
+                statuses.setdefault(job, JobStatus("failed", "job not found at Google Ads"))
+        return statuses
 
 
 def _identifiers(payload: Any) -> list[dict[str, str]]:

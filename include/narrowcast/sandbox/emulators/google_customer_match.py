@@ -4,6 +4,11 @@ Job life cycle create → addOperations (n×) → run; addOperations after run i
 per request and ≤ 20 per user (``TOO_MANY_USER_IDENTIFIERS``); hashed identifiers must be 64-hex, reported
 per operation index in ``partialFailureError`` when ``enablePartialFailure`` is set. ``run`` applies the
 job's operations to the user list, whose members :meth:`snapshot` returns.
+
+Like Google, a job can also stay RUNNING after ``run`` and end later: with ``hold_jobs`` set, ``run`` only marks
+it RUNNING, and :meth:`finish_jobs` ends every running job, SUCCESS (operations applied) or FAILED with a
+failure reason (nothing applied). ``googleAds:search`` answers GAQL queries on ``offline_user_data_job``
+(resource_name, status, failure_reason) for the jobs named in the WHERE clause.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ MAX_IDENTIFIERS = 100_000
 MAX_PER_USER = 20
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 _FAILURE_TYPE = "type.googleapis.com/google.ads.googleads.v18.errors.GoogleAdsFailure"
+_JOB_NAME = re.compile(r"'(customers/\d+/offlineUserDataJobs/\d+)'")
 
 
 def google_error(status_code: int, status: str, message: str, errors: list[dict[str, Any]] | None = None,
@@ -41,6 +47,7 @@ class GoogleCustomerMatchEmulator(Emulator):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.user_lists: dict[str, dict[str, list[dict[str, str]]]] = {}
         self.invalid_values: list[str] = []
+        self.hold_jobs = False
 
     def reset(self) -> None:
         with self.lock:
@@ -48,6 +55,20 @@ class GoogleCustomerMatchEmulator(Emulator):
             self.jobs.clear()
             self.user_lists.clear()
             self.invalid_values.clear()
+            self.hold_jobs = False
+
+    def finish_jobs(self, failure_reason: str | None = None) -> list[str]:
+        """End every RUNNING job: SUCCESS applies its operations, a ``failure_reason`` fails it; returns the jobs."""
+        with self.lock:
+            running = [name for name, job in self.jobs.items() if job["status"] == "RUNNING"]
+            for name in running:
+                job = self.jobs[name]
+                if failure_reason is None:
+                    self._apply(job)
+                    job["status"] = "SUCCESS"
+                else:
+                    job["status"], job["failure_reason"] = "FAILED", failure_reason
+        return running
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -108,6 +129,28 @@ class GoogleCustomerMatchEmulator(Emulator):
                 return self._run(name, job)
             return google_error(404, "NOT_FOUND", f"Unknown method {action!r}.")
 
+        @router.post("/{version}/customers/{cid}/googleAds:search")
+        async def search(version: str, cid: str, request: Request) -> Response:
+            if (denied := self._auth(request)) is not None:
+                return denied
+            query = str((await request.json()).get("query") or "")
+            if "from offline_user_data_job" not in " ".join(query.lower().split()):
+                return google_error(400, "INVALID_ARGUMENT", "Only offline_user_data_job is queryable here.", [{
+                    "errorCode": {"queryError": "PROHIBITED_RESOURCE_TYPE_IN_FROM_CLAUSE"},
+                    "message": "The sandbox answers GAQL on offline_user_data_job only."}])
+            results = []
+            with self.lock:
+                for name in _JOB_NAME.findall(query):
+                    job = self.jobs.get(name)
+                    if job is None or not name.startswith(f"customers/{cid}/"):
+                        continue
+                    row = {"resourceName": name, "status": job["status"]}
+                    if job.get("failure_reason"):
+                        row["failureReason"] = job["failure_reason"]
+                    results.append({"offlineUserDataJob": row})
+            return JSONResponse({"results": results, "fieldMask": "offlineUserDataJob.resourceName,"
+                                 "offlineUserDataJob.status,offlineUserDataJob.failureReason"})
+
     def _add_operations(self, job: dict[str, Any], body: dict[str, Any]) -> Response:
         operations = body.get("operations") or []
         total = sum(len(_user(op)) for op in operations)
@@ -141,20 +184,26 @@ class GoogleCustomerMatchEmulator(Emulator):
         with self.lock:
             if job["status"] != "PENDING":
                 return google_error(400, "INVALID_ARGUMENT", "Job has already run.")
-            members = self.user_lists.setdefault(job["user_list"], {})
-            for op in job["operations"]:
-                identifiers = _user(op)
-                member = next((v for i in identifiers for k, v in i.items() if k == "hashedEmail"),
-                              next(iter(identifiers[0].values())) if identifiers else None)
-                if member is None:
-                    continue
-                if "create" in op:
-                    members[member] = identifiers
-                else:
-                    members.pop(member, None)
-            job["status"] = "SUCCESS"
+            if self.hold_jobs:
+                job["status"] = "RUNNING"
+            else:
+                self._apply(job)
+                job["status"] = "SUCCESS"
             self.received.append({"job": name, "operations": len(job["operations"])})
         return JSONResponse({"name": name.replace("offlineUserDataJobs", "operations")})
+
+    def _apply(self, job: dict[str, Any]) -> None:
+        members = self.user_lists.setdefault(job["user_list"], {})
+        for op in job["operations"]:
+            identifiers = _user(op)
+            member = next((v for i in identifiers for k, v in i.items() if k == "hashedEmail"),
+                          next(iter(identifiers[0].values())) if identifiers else None)
+            if member is None:
+                continue
+            if "create" in op:
+                members[member] = identifiers
+            else:
+                members.pop(member, None)
 
 
 def _user(op: dict[str, Any]) -> list[dict[str, str]]:
