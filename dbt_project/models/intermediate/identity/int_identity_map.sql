@@ -4,7 +4,7 @@
 with
 
 events as (
-    select * from {{ ref('stg_ga4__events') }}
+    select * from {{ ref('int_web_events') }}
 ),
 
 orders as (

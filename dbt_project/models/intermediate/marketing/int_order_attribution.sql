@@ -19,7 +19,7 @@ identity_map as (
 ),
 
 events as (
-    select * from {{ ref('stg_ga4__events') }}
+    select * from {{ ref('int_web_events') }}
 ),
 
 shop_orders as (

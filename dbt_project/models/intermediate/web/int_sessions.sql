@@ -8,7 +8,7 @@
 {%- set timeout_seconds = var('session_timeout_minutes') | int * 60 %}
 {%- set lookback_days = var('incremental_lookback_days') | int %}
 {#- The newest session date already built, read before the model's SQL runs so the cutoffs below are literals:
-    a literal date filter reaches the event and param scans, a scalar subquery would scan every day loaded. #}
+    a literal date filter can skip the older days of int_web_events, a scalar subquery would scan every day. #}
 {%- set newest_session_date = none %}
 {%- if is_incremental() and execute %}
     {%- set newest_session_date = run_query('select max(session_date) from ' ~ this).columns[0].values()[0] %}
@@ -17,7 +17,7 @@
 with
 
 events as (
-    select * from {{ ref('stg_ga4__events') }}
+    select * from {{ ref('int_web_events') }}
     {% if newest_session_date is not none %}
         where event_date >= {{ dbt.dateadd('day', -lookback_days - 1, "cast('" ~ newest_session_date ~ "' as date)") }}
     {% endif %}

@@ -37,7 +37,7 @@ attribution as (
 ),
 
 events as (
-    select * from {{ ref('stg_ga4__events') }}
+    select * from {{ ref('int_web_events') }}
 ),
 
 identity_map as (
