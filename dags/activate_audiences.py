@@ -5,8 +5,10 @@ Runs when dbt has published fresh marts (`audience_members`, `customer_segments`
 `customer_recommendations`). One mapped task per audience sync declared in `include/syncs/` (group
 `audiences`): each computes added / changed / removed members against the state the destination last
 confirmed, sends only the difference in batches within the destination's rate limit, and logs every run in
-`activation.sync_runs`. Re-run one sync by clearing its mapped task; pause a sync with `enabled: false` in its
-YAML. Trigger with run conf `{"dry_run": true}` to plan without sending.
+`activation.sync_runs`. Google processes Customer Match uploads as jobs that finish hours later: each run first
+asks how the earlier jobs ended and sends the rows of a failed job again (`jobs_pending`, `jobs_failed` in
+`activation.sync_runs`, reasons in `activation.sync_rejections`). Re-run one sync by clearing its mapped task;
+pause a sync with `enabled: false` in its YAML. Trigger with run conf `{"dry_run": true}` to plan without sending.
 """
 
 from __future__ import annotations
