@@ -224,6 +224,13 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
                    where o.outcome = 'accepted' and o.job is not null""",
                 where,
             )
+            # A job name seen before and already settled is a new job (an API that reuses ids): it is pending again.
+            con.execute(
+                """delete from activation.sync_jobs
+                   where sync_id = $sync_id and status <> 'pending'
+                     and job in (select job from batch_results where outcome = 'accepted')""",
+                where,
+            )
             con.execute(
                 """insert into activation.sync_jobs (sync_id, job, run_id, submitted_at, status)
                    select distinct $sync_id, job, $run_id, now()::timestamp, 'pending' from batch_results

@@ -3,7 +3,10 @@ next runs; a job that fails later puts its rows back into the plan, whatever the
 
 from __future__ import annotations
 
+import itertools
+
 import duckdb
+import requests
 from activation_fixtures import audience_rows, audience_sync, sha
 
 from narrowcast.activation import run_sync
@@ -200,3 +203,23 @@ def test_a_row_through_two_failed_jobs_is_rewound_to_the_state_before_both(emula
     last = list(google.jobs.values())[-1]
     assert last["operations"][0]["remove"]["userIdentifiers"][1] == {"hashedPhoneNumber": first_phone}
     assert members(emulators)[rows[0]["email_sha256"]][1] == {"hashedPhoneNumber": sha("third")}
+
+
+def test_a_job_name_the_destination_hands_out_again_is_followed_as_a_new_job(sandbox, emulators, connections,
+                                                                             warehouse):
+    google = emulators["google_customer_match"]
+    warehouse.replace("audience_members", audience_rows("champions", range(3)))
+    spec = audience_sync("google")
+    google._ids = itertools.count(1)
+    run_sync(spec, connections=connections, warehouse=warehouse.path)  # job .../1
+    # WHEN the destination forgets its jobs and numbers them from 1 again (a restarted sandbox)
+    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
+    google._ids = itertools.count(1)
+    google.hold_jobs = True
+    report = run_sync(spec, connections=connections, warehouse=warehouse.path)
+    # THEN job 1 is unknown, its rows are sent again into a new job also named .../1, which is followed as pending
+    assert (report.jobs_failed, report.sent, report.jobs_pending) == (1, 3, 1)
+    assert jobs_table(warehouse) == [("pending", None)]
+    google.finish_jobs()
+    assert run_sync(spec, connections=connections, warehouse=warehouse.path).jobs_pending == 0
+    assert jobs_table(warehouse) == [("succeeded", None)]

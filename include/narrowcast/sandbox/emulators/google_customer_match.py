@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ class GoogleCustomerMatchEmulator(Emulator):
 
     def __init__(self, world_dir: Path | None) -> None:
         super().__init__(world_dir)
-        self._ids = itertools.count(1)
+        # Job ids unique across emulator processes, as Google's are: a restarted sandbox must not hand out the
+        # name of a job an earlier one ran.
+        self._ids = itertools.count(int(time.time() * 1000))
         self.jobs: dict[str, dict[str, Any]] = {}
         self.user_lists: dict[str, dict[str, list[dict[str, str]]]] = {}
         self.invalid_values: list[str] = []
