@@ -63,10 +63,11 @@ def run_sync(
     with connect(warehouse) as con:
         state.ensure_tables(con)
         destination: Destination | None = None
-        if not dry_run and state.pending_jobs(con, spec):
+        jobs = [] if dry_run else state.pending_jobs(con, spec)
+        if jobs:
             # Before planning, so the rows of a job that failed since the last run are planned again now.
             destination = _destination(spec, connections, sleep)
-            _settle_jobs(con, spec, destination, report)
+            _settle_jobs(con, spec, destination, jobs, report)
         hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
         counts = state.build_plan(con, spec, hashed)
         report.planned_adds, report.planned_changes, report.planned_removes = (
@@ -135,19 +136,16 @@ def run_group(
     return reports
 
 
-def _settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destination,
+def _settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destination, jobs: list[str],
                  report: SyncReport) -> None:
-    """Ask the destination how its pending jobs ended; the rows of failed ones go back into this run's plan."""
-    jobs = state.pending_jobs(con, spec)
+    """Ask the destination how its pending ``jobs`` ended; the rows of failed ones go back into this run's plan."""
     try:
         statuses = destination.job_statuses(jobs)
     except ApiError as exc:
         log.warning("%s: could not read the state of %d pending job(s); asking again next run: %s", spec.id,
                     len(jobs), redact_text(str(exc))[:500])
         return
-    asked = set(jobs)
-    report.jobs_failed, report.rows_requeued = state.settle_jobs(
-        con, spec, report.run_id, {job: status for job, status in statuses.items() if job in asked})
+    report.jobs_failed, report.rows_requeued = state.settle_jobs(con, spec, report.run_id, jobs, statuses)
     if report.jobs_failed:
         log.warning("%s: %d job(s) failed at the destination; their %d rows are planned again (reasons in "
                     "activation.sync_rejections where run_id = '%s')", spec.id, report.jobs_failed,

@@ -7,7 +7,7 @@ arrow batches; each batch's outcome goes back as arrow too.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import duckdb
@@ -293,9 +293,10 @@ def pending_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> list[str]:
     return [r[0] for r in rows]
 
 
-def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str,
-                statuses: dict[str, tuple[str, str | None]]) -> tuple[int, int]:
-    """Record the outcome of asynchronous jobs; returns (jobs failed, rows put back into the plan).
+def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, jobs: list[str],
+                statuses: Mapping[str, tuple[str, str | None]]) -> tuple[int, int]:
+    """Record how the pending ``jobs`` (oldest first) ended, as (state, reason) per job; a job without a status
+    stays pending. Returns (jobs failed, rows put back into the plan).
 
     A succeeded job only forgets its rows. A failed job's rows get the state they had before it (an add is
     forgotten, a change or remove gets its previous row back), so the next plan sends them again; a row that a
@@ -303,11 +304,12 @@ def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str,
     several failed jobs ends at the state before the oldest. Each failed row is logged in sync_rejections.
     """
     where = {"sync_id": spec.id}
-    failed = [job for job in reversed(pending_jobs(con, spec)) if statuses.get(job, ("pending",))[0] == "failed"]
+    answered = {job: statuses[job] for job in jobs if job in statuses}
+    failed = [job for job in reversed(jobs) if job in answered and answered[job][0] == "failed"]
     requeued = 0
     try:
         con.execute("begin transaction")
-        for job, (job_state, reason) in statuses.items():
+        for job, (job_state, reason) in answered.items():
             if job_state == "succeeded":
                 con.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job",
                             {**where, "job": job})

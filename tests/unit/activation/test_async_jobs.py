@@ -134,8 +134,11 @@ def test_an_unreadable_job_status_leaves_the_job_pending_and_the_sync_running(sa
     sandbox.faults("google_ads", error_share=1.0)
     try:
         report = run_sync(spec, connections=connections, warehouse=warehouse.path)
+        refused = sandbox.stats("google_ads")["faults_injected"]
     finally:
         sandbox.faults("google_ads")
+    # the status query was made (and retried) and every attempt refused; the job stays pending
+    assert sum(refused.values()) == report.api_calls > 1
     assert (report.status, report.jobs_pending, report.jobs_failed) == ("success", 1, 0)
     assert jobs_table(warehouse) == [("pending", None)]
 

@@ -7,19 +7,15 @@
 
 {%- set timeout_seconds = var('session_timeout_minutes') | int * 60 %}
 {%- set lookback_days = var('incremental_lookback_days') | int %}
-{#- The newest session date already built, read before the model's SQL runs so the cutoffs below are literals:
-    a literal date filter can skip the older days of int_web_events, a scalar subquery would scan every day. #}
-{%- set newest_session_date = none %}
-{%- if is_incremental() and execute %}
-    {%- set newest_session_date = run_query('select max(session_date) from ' ~ this).columns[0].values()[0] %}
-{%- endif %}
+{#- The newest session date already built; the cutoffs below are literal dates (see macro newest_built_value). #}
+{%- set newest_session_date = newest_built_value('session_date') %}
 
 with
 
 events as (
     select * from {{ ref('int_web_events') }}
     {% if newest_session_date is not none %}
-        where event_date >= {{ dbt.dateadd('day', -lookback_days - 1, "cast('" ~ newest_session_date ~ "' as date)") }}
+        where event_date >= {{ days_before(newest_session_date, lookback_days + 1) }}
     {% endif %}
 ),
 
@@ -171,7 +167,7 @@ final as (
         and channel_candidates.match_order = 1
     {% if newest_session_date is not none %}
         where cast(aggregated.started_at as date)
-            >= {{ dbt.dateadd('day', -lookback_days, "cast('" ~ newest_session_date ~ "' as date)") }}
+            >= {{ days_before(newest_session_date, lookback_days) }}
     {% endif %}
 )
 
