@@ -5,8 +5,9 @@ or point it at an existing warehouse (copied first, never modified): ``--warehou
 
 Raw data comes from bench_rfm.generate_raw (shop customers, orders, refunds, GA4 events); prints the wall time
 of the dbt process, the summed node time and the slowest nodes. ``--daily`` then appends one more day of orders
-and events (the generated average per day) and times the next day's ``dbt build`` on the same warehouse: the
-daily run, in which the event and session models are incremental (3-day lookback) and the rest rebuild.
+and events (the generated average per day) and times the next day's ``dbt build`` on the same warehouse (with
+``--warehouse`` too, whose data must then end at ``--as-of-date``): the daily run, in which the event and session
+models are incremental (3-day lookback) and the rest rebuild.
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ def main() -> None:
                   f"{args.orders * args.events_per_order:,} GA4 events in {time.perf_counter() - started:.1f}s")
         wall, results = build(warehouse, Path(tmp) / "target", args.as_of_date)
         report("full dbt build", wall, results)
-        if args.daily and not args.warehouse:
+        if args.daily:
             next_day = (date.fromisoformat(args.as_of_date) + timedelta(days=1)).isoformat()
-            per_day = max(args.orders // 730, 1)  # generate_raw spreads the orders over two years
+            with duckdb.connect(str(warehouse), read_only=True) as con:
+                orders = con.execute("select count(*) from raw.shop_orders").fetchone()[0]
+            per_day = max(orders // 730, 1)  # generate_raw spreads the orders over two years
             append_day(warehouse, next_day, per_day, args.events_per_order)
             print(f"appended {next_day}: {per_day:,} orders, {per_day * args.events_per_order:,} GA4 events")
             wall, results = build(warehouse, Path(tmp) / "target", next_day)

@@ -13,7 +13,8 @@ landed Parquet (never row by row through Python).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import contextlib
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -152,9 +153,27 @@ def _replace_rows(
     if spec.load_mode == "merge":
         match = " and ".join(f"t.{quote(k)} = v.{quote(k)}" for k in spec.key)
         con.execute(f"delete from {spec.table} t where exists (select 1 from {valid} v where {match})")
-    inserted = con.execute(
-        f"""insert into {spec.table} ({col_list}, _batch_id, _loaded_at, _source)
-            select {col_list}, $batch, $loaded::timestamp, $source from {valid}""",
-        {"batch": batch.batch_id, "loaded": batch.loaded_at, "source": batch.source},
-    ).fetchone()
+    with _insertion_order_free(con):
+        inserted = con.execute(
+            f"""insert into {spec.table} ({col_list}, _batch_id, _loaded_at, _source)
+                select {col_list}, $batch, $loaded::timestamp, $source from {valid}""",
+            {"batch": batch.batch_id, "loaded": batch.loaded_at, "source": batch.source},
+        ).fetchone()
     return int(inserted[0]) if inserted else 0
+
+
+@contextlib.contextmanager
+def _insertion_order_free(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Let DuckDB insert in any row order (raw tables have no meaningful order).
+
+    Keeping the landed order makes DuckDB write one row group per landed Parquet row group. Those rarely hold
+    exactly DuckDB's 122,880 rows, so each leaves a partial row group that the next checkpoint merges by
+    rewriting the whole batch: the load is paid twice. Without an order to keep, every thread fills whole
+    row groups and the checkpoint has nothing to rewrite.
+    """
+    before = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("set preserve_insertion_order = false")
+    try:
+        yield
+    finally:
+        con.execute(f"set preserve_insertion_order = {'true' if before else 'false'}")

@@ -46,6 +46,15 @@ def test_merge_replaces_rows_by_key_and_keeps_the_others(tmp_path: Path) -> None
     assert con.execute("select id, quantity from raw.shop_order_lines order by id").fetchall() == [(1, 1), (2, 5)]
 
 
+@pytest.mark.parametrize("setting", [True, False])
+def test_the_load_leaves_the_callers_insertion_order_setting_as_it_found_it(tmp_path: Path, setting: bool) -> None:
+    zone, con = LandingZone(tmp_path), duckdb.connect()
+    con.execute(f"set preserve_insertion_order = {str(setting).lower()}")
+    _load(con, zone, "shop_order_lines", [{"id": i, "order_id": 9, "quantity": 1} for i in range(3)])
+    assert con.execute("select current_setting('preserve_insertion_order')").fetchone()[0] is setting
+    assert con.execute("select count(*) from raw.shop_order_lines").fetchone()[0] == 3
+
+
 def test_replace_partition_replaces_every_date_of_the_window_even_when_the_batch_has_none(tmp_path: Path) -> None:
     zone, con = LandingZone(tmp_path), duckdb.connect()
     row = {"customer_id": 1, "campaign_id": 2, "segments_date": "2024-01-01", "cost_micros": 5}
