@@ -142,3 +142,23 @@ def test_a_truncated_export_fails_the_run_but_keeps_that_day_s_earlier_rows_and_
     assert con.execute("select event_date, event_name from raw.ga4_events order by 1").fetchall() == [
         (date(2024, 1, 4), "page_view"), (date(2024, 1, 5), "page_view"),
     ]
+
+
+def test_blank_lines_are_skipped_and_json_whitespace_may_indent_a_line(tmp_path: Path, exports: Path) -> None:
+    lines = [json.dumps(page_view_event()), "", "  \t ", "\t " + json.dumps(purchase_event())]
+    (exports / "events_20240105.ndjson").write_text("\r\n".join(lines) + "\r\n")
+    landed = _land(tmp_path, exports)
+    assert [e["event_name"] for e in landed["ga4_events"]] == ["page_view", "purchase"]
+    assert [e["_source_ref"] for e in landed["ga4_events"]] == ["events_20240105.ndjson:1", "events_20240105.ndjson:4"]
+
+
+@pytest.mark.parametrize("bad_line", ["[1, 2]", "x{}", "\u00a0{}"], ids=["array", "text before", "non-JSON space"])
+def test_a_line_that_is_no_json_object_rejects_the_file_naming_it(tmp_path: Path, exports: Path, bad_line: str) -> None:
+    first = json.dumps(page_view_event())
+    (exports / "events_20240105.ndjson").write_text(f"{first}\n{bad_line}\n")
+    zone = LandingZone(tmp_path / "landing")
+    batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
+    message = land_exports(exports, DAY, batches).rejected["events_20240105.ndjson"]
+    assert message.startswith("events_20240105.ndjson: parse:truncated: line 2")
+    assert f"byte {len(first) + 1}" in message
+    assert all(not b.parts for b in batches.values())

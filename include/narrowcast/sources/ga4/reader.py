@@ -93,6 +93,7 @@ _ITEMS_SQL = """
                  generate_subscripts(e.items, 1) as item_index, {ref} as _source_ref
           from {src})
 """
+_JSON_SPACE = r" \t\r\n"  # the whitespace JSON allows around a value (RFC 8259 §2), as a regex class body
 # A day of events is parsed once into a Parquet file in the spill directory (streamed: memory stays flat
 # whatever the file's size) before anything lands; DuckDB may spill the duplicate search there too.
 LANDING_MEMORY_LIMIT = "2GB"
@@ -190,14 +191,16 @@ def _parse_file(con: duckdb.DuckDBPyConnection, path: Path, parsed: Path) -> Non
     else:
         lines = _lines_sql(path)
     structure = json.dumps(EVENT_STRUCTURE).replace("'", "''")
+    # Blank lines (JSON whitespace only) are skipped; any other line must open with '{' after its whitespace.
+    # Regular expressions, not trim(): trimming copies every line (≈700 bytes each), which doubled the parse.
     try:
         con.execute(
             f"""copy (
                 select line_no, md5(line) as h, e, e is null as bad
                 from (select line_no, line,
-                             case when starts_with(ltrim(line), '{{')
+                             case when regexp_matches(line, '^[{_JSON_SPACE}]*\\{{')
                                   then try(json_transform(line, '{structure}')) end as e
-                      from ({lines}) where trim(line) <> '')
+                      from ({lines}) where regexp_matches(line, '[^{_JSON_SPACE}]'))
             ) to {sql_string(parsed)} (format parquet, compression snappy)"""
         )
     except duckdb.Error as exc:
