@@ -138,17 +138,10 @@ def pipeline(workdir: Path, memory_limit: str, gx_rows: int) -> None:
         # The engine's own floor on this machine: DuckDB copying the same landed file into a new table of the
         # same database, as landed (no casts, no gate, no delete), checkpointed — what any loader into this
         # file pays. DuckDB's defaults, except that the row order of the copy is left free, as the loader does.
-        step = time.perf_counter()
         con.execute("set preserve_insertion_order = false")
-        con.execute(f"create table main.bench_floor as select * from {events_staged.raw_source}")
-        con.execute("checkpoint")
-        floor_seconds = time.perf_counter() - step
+        floor_seconds = _timed_copy(con, "bench_floor", "*", events_staged.raw_source)
         # The same copy of the event's identity alone: how the floor scales with the table's width.
-        step = time.perf_counter()
-        con.execute(f"create table main.bench_floor_narrow as select {', '.join(NARROW_COLUMNS)} "
-                    f"from {events_staged.raw_source}")
-        con.execute("checkpoint")
-        narrow_seconds = time.perf_counter() - step
+        narrow_seconds = _timed_copy(con, "bench_floor_narrow", ", ".join(NARROW_COLUMNS), events_staged.raw_source)
         width = con.execute("select count(*) from duckdb_columns() where table_name = 'bench_floor'").fetchone()[0]
 
     events = batches["ga4_events"].rows
@@ -176,6 +169,14 @@ def pipeline(workdir: Path, memory_limit: str, gx_rows: int) -> None:
               f"{gx_rows / gx_seconds:,.0f} rows/s")
     print(f"peak RSS after landing: {rss_after_landing:,.0f} MiB; at the end (incl. GX): {peak_rss_mb():,.0f} MiB; "
           f"DuckDB memory_limit {memory_limit}")
+
+
+def _timed_copy(con: duckdb.DuckDBPyConnection, table: str, columns: str, source: str) -> float:
+    """Seconds to copy ``columns`` of ``source`` into a new table ``main.<table>``, checkpointed."""
+    started = time.perf_counter()
+    con.execute(f"create table main.{table} as select {columns} from {source}")
+    con.execute("checkpoint")
+    return time.perf_counter() - started
 
 
 def main() -> None:
