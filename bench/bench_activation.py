@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 
 from narrowcast.activation import run_sync  # noqa: E402
 from narrowcast.activation.spec import SyncSpec, parse_sync  # noqa: E402
-from narrowcast.connections import Connection  # noqa: E402
+from narrowcast.contracts.connections import Connection  # noqa: E402
 from narrowcast.sandbox.framework import SANDBOX_TOKEN  # noqa: E402
 
 EMULATORS = ["meta_audiences", "ebay_inventory", "amazon_listings", "shopify_inventory"]

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.datagen import generate
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sandbox.server import free_port, wait_until_up
 from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
-from narrowcast.sources.base import Window
 
 
 @contextlib.contextmanager

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import duckdb
 
+from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import LandingZone
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, sql_string, stage_batch
 from narrowcast.quality.expectations import _batch_definition, failing_rows
 from narrowcast.quality.gate import _check_query, check_batch, enforce_threshold
 from narrowcast.quality.rules import rules_for
-from narrowcast.sources.base import Window
 from narrowcast.sources.ga4.reader import land_exports
 from narrowcast.sources.registry import entity
 from narrowcast.warehouse import connect

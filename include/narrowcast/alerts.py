@@ -1,6 +1,6 @@
 """Alerts: what went wrong (DAG, task, run, reason) and where to send it (file, webhook or SMTP).
 
-The sink comes from a :class:`~narrowcast.connections.Connection` (Airflow connection ``narrowcast_alerts``
+The sink comes from a :class:`~narrowcast.contracts.connections.Connection` (Airflow connection ``narrowcast_alerts``
 when the DAG layer finds one); without one, alerts are appended as JSON lines to ``settings.paths().alerts``.
 Connection shapes:
 
@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import requests
 
 from narrowcast import settings
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import ApiError, HttpClient, RetryPolicy
 
 log = logging.getLogger(__name__)

@@ -27,14 +27,16 @@ import duckdb
 import pyarrow as pa
 
 from narrowcast import settings
-from narrowcast.connections import Connection
-from narrowcast.landing.zone import Batch, LandingZone, utc_naive
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.pages import Page
+from narrowcast.contracts.tables import SourceSpec
+from narrowcast.contracts.timestamps import utc_naive
+from narrowcast.contracts.windows import Window
+from narrowcast.landing.zone import Batch, LandingZone
 from narrowcast.loading.ddl import ensure_meta_tables
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
 from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold
-from narrowcast.sources.base import Page, Window
-from narrowcast.sources.registry import SourceSpec
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import connect
 

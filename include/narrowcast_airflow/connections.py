@@ -1,8 +1,8 @@
-"""Airflow connection → :class:`narrowcast.connections.Connection` (read inside tasks, never at parse time)."""
+"""Airflow connection → :class:`narrowcast.contracts.connections.Connection` (read inside tasks, never at parse time)."""
 
 from __future__ import annotations
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 
 CONNECTION_IDS = (
     "narrowcast_shopify",

@@ -33,7 +33,7 @@ def _parse(value: str, field: str) -> datetime:
 
 def window_from_context(context: dict[str, Any]):
     """The extraction window: run conf ``start``/``end`` when given (manual runs), else the data interval."""
-    from narrowcast.sources.base import Window
+    from narrowcast.contracts.windows import Window
 
     conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
     if conf.get("start") and conf.get("end"):

@@ -16,7 +16,7 @@ from airflow.sdk.bases.notifier import BaseNotifier
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from narrowcast.alerts import Alert, send_alert
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 
 DEFAULT_CONN_ID = "narrowcast_alerts"
 _SINK_BY_CONN_TYPE = {"smtp": "smtp", "email": "smtp", "fs": "file", "file": "file"}

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "activatio
 from activation_fixtures import AUDIENCE_SYNCS, audience_rows, emulators, sandbox, warehouse  # noqa: E402
 
 from narrowcast.activation import load_syncs, run_sync  # noqa: E402
-from narrowcast.connections import Connection  # noqa: E402
+from narrowcast.contracts.connections import Connection  # noqa: E402
 from narrowcast.sandbox.framework import SANDBOX_TOKEN  # noqa: E402
 
 pytestmark = pytest.mark.e2e

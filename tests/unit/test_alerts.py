@@ -20,7 +20,7 @@ from narrowcast.alerts import (
     scrub,
     send_alert,
 )
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 
 
 @pytest.fixture

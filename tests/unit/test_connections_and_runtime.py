@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.runtime import SANDBOX_CONNECTIONS, airflow_env
 from narrowcast.sources.shopify.client import ShopifyClient
 

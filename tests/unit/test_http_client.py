@@ -9,13 +9,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from narrowcast.contracts.money import parse_money
 from narrowcast.http import (
     FatalApiError,
     HttpClient,
     RetriableApiError,
     RetryPolicy,
     TokenBucket,
-    parse_money,
 )
 
 

@@ -53,3 +53,50 @@ def test_nothing_in_the_package_imports_airflow():
     offenders = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                  if any(n == "airflow" or n.startswith("airflow.") for n in _imports(p))]
     assert offenders == []
+
+
+def _package_graph() -> dict[str, set[str]]:
+    """Which top-level package of ``narrowcast`` imports which other (a module at the top is its own package)."""
+    graph: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        owner = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        deps = graph.setdefault(owner, set())
+        for name in _imports(path):
+            parts = name.split(".")
+            if parts[0] == "narrowcast" and len(parts) > 1 and parts[1] != owner:
+                deps.add(parts[1])
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if state.get(dep) == 1:
+                return path[path.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        path.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_package_imports_a_package_that_imports_it_back():
+    assert _cycle(_package_graph()) is None
+
+
+def test_the_cycle_check_finds_a_cycle():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == ["a", "b", "c", "a"]
+
+
+def test_the_contracts_layer_depends_on_no_other_package():
+    assert _package_graph()["contracts"] == set()

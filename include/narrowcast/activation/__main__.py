@@ -15,7 +15,7 @@ from pathlib import Path
 from narrowcast.activation.engine import run_group, run_sync
 from narrowcast.activation.report import SyncFailed
 from narrowcast.activation.spec import SyncConfigError, load_syncs
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 
 PREFIX = "AIRFLOW_CONN_"
 

@@ -27,7 +27,7 @@ from narrowcast.activation.destinations.base import Batch, Change, Destination, 
 from narrowcast.activation.redaction import get_logger, install_on_http_client, redact_text
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec, load_syncs
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import ApiError, TokenBucket
 from narrowcast.warehouse import connect
 

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec
+from narrowcast.contracts.sql import quote_qualified
 
 DDL = (
     """create table if not exists activation.sync_state (
@@ -58,10 +59,6 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(statement)
 
 
-def _quote(identifier: str) -> str:
-    return ".".join('"' + part.replace('"', '""') + '"' for part in identifier.split("."))
-
-
 def _literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -72,14 +69,14 @@ def _literal(value: Any) -> str:
 
 def _condition(column: str, value: Any) -> str:
     if isinstance(value, dict):
-        return f"{_quote(column)} like {_literal(value['like'])}"
+        return f"{quote_qualified(column)} like {_literal(value['like'])}"
     values = value if isinstance(value, list) else [value]
-    return f"{_quote(column)} in ({', '.join(_literal(v) for v in values)})"
+    return f"{quote_qualified(column)} in ({', '.join(_literal(v) for v in values)})"
 
 
 def model_columns(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> set[str]:
     try:
-        rows = con.execute(f"describe select * from {_quote(spec.model)}").fetchall()
+        rows = con.execute(f"describe select * from {quote_qualified(spec.model)}").fetchall()
     except duckdb.CatalogException as exc:
         raise SyncFailed(f"sync {spec.id}: model {spec.model!r} does not exist in the warehouse (run dbt first)") from exc
     return {r[0] for r in rows}
@@ -107,17 +104,17 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
     def json_object(names: list[str]) -> str:
         if not names:
             return "json_object()"
-        return "json_object(" + ", ".join(f"{_literal(n)}, {_quote(fields[n])}" for n in names) + ")"
+        return "json_object(" + ", ".join(f"{_literal(n)}, {quote_qualified(fields[n])}" for n in names) + ")"
 
     ordered = sorted(fields)
-    key_expr = "concat_ws('|', " + ", ".join(f"cast({_quote(k)} as varchar)" for k in spec.key) + ")"
+    key_expr = "concat_ws('|', " + ", ".join(f"cast({quote_qualified(k)} as varchar)" for k in spec.key) + ")"
     where = " and ".join(_condition(c, v) for c, v in spec.filter.items()) or "true"
     ops = ", ".join(_literal(o) for o in _MODE_OPS[spec.mode])
     # Without PII the stored payload is the sent one: null here (read back with coalesce) halves the plan's size.
     stored = (f"{json_object([f for f in ordered if f not in spec.pii])}::varchar" if spec.pii & set(fields)
               else "null::varchar")
-    checks = [f"case when {_quote(fields[f])} is not null and not regexp_full_match("
-              f"cast({_quote(fields[f])} as varchar), '[0-9a-f]{{64}}') then {_literal(f)} end"
+    checks = [f"case when {quote_qualified(fields[f])} is not null and not regexp_full_match("
+              f"cast({quote_qualified(fields[f])} as varchar), '[0-9a-f]{{64}}') then {_literal(f)} end"
               for f in ordered if f in hashed_fields]
     invalid = f"nullif(concat_ws(', ', {', '.join(checks)}), '')" if checks else "null::varchar"
     sql = f"""
@@ -127,7 +124,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
                    {json_object(ordered)}::varchar as payload,
                    {stored} as stored,
                    {invalid} as invalid_fields
-            from {_quote(spec.model)}
+            from {quote_qualified(spec.model)}
             where {where}
         ),
         -- md5 is a change detector here, not a protection: 3x cheaper than sha256 at a million rows.
@@ -156,7 +153,7 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
         from diffed where op in ({ops})
     """
     dupes = con.execute(
-        f"select {key_expr} as k, count(*) from {_quote(spec.model)} where {where} group by 1 having count(*) > 1 limit 3"
+        f"select {key_expr} as k, count(*) from {quote_qualified(spec.model)} where {where} group by 1 having count(*) > 1 limit 3"
     ).fetchall()
     if dupes:
         raise SyncFailed(f"sync {spec.id}: key {list(spec.key)} is not unique in {spec.model} "

@@ -6,7 +6,6 @@ from narrowcast.http.client import (
     HttpClient,
     RetriableApiError,
     RetryPolicy,
-    parse_money,
 )
 from narrowcast.http.rate_limit import TokenBucket
 
@@ -17,5 +16,4 @@ __all__ = [
     "RetriableApiError",
     "RetryPolicy",
     "TokenBucket",
-    "parse_money",
 ]

@@ -14,7 +14,6 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,18 +29,6 @@ _SECRET_PARAM = re.compile(r"(access_token|token|key|secret|password|signature)=
 def redact(url: str) -> str:
     """A URL safe for logs: secrets in the query string replaced."""
     return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", url)
-
-
-def parse_money(value: Any, *, where: str = "value") -> Decimal:
-    """Money as ``Decimal`` (APIs send strings such as ``"19.90"``); a clear error names the bad value."""
-    if isinstance(value, Decimal):
-        return value
-    if value is None or value == "":
-        raise ValueError(f"{where}: money amount is missing")
-    try:
-        return Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"{where}: {value!r} is not a money amount") from exc
 
 
 class ApiError(Exception):

@@ -28,14 +28,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from narrowcast.sources.base import Window
+from narrowcast.contracts.timestamps import utc_naive
+from narrowcast.contracts.windows import Window
 
 BOOKKEEPING_COLUMNS = ("_batch_id", "_loaded_at", "_source", "_source_ref", "_row")
-
-
-def utc_naive(moment: datetime) -> datetime:
-    """UTC without tzinfo, the warehouse convention; naive input is taken as UTC already."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _stamp(moment: datetime) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import duckdb
 
-from narrowcast.sources.registry import META_COLUMNS, EntitySpec
+from narrowcast.contracts.sql import quote_ident
+from narrowcast.contracts.tables import META_COLUMNS, EntitySpec
 
 META_TABLES: dict[str, str] = {
     "meta.batches": """
@@ -26,11 +27,6 @@ META_TABLES: dict[str, str] = {
 }
 
 
-def quote(name: str) -> str:
-    """A SQL identifier, quoted (raw column names such as ``key`` or ``month`` are keywords)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("create schema if not exists meta")
     for table, columns in META_TABLES.items():
@@ -41,7 +37,7 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     """Create ``raw.<entity>``, or add the columns a newer registry declares (never drops or retypes one)."""
     con.execute("create schema if not exists raw")
     columns = {**spec.columns, **META_COLUMNS}
-    body = ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in columns.items())
+    body = ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns.items())
     con.execute(f"create table if not exists {spec.table} ({body})")
     existing = {
         row[0]
@@ -52,4 +48,4 @@ def ensure_raw_table(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     }
     for name, sql_type in columns.items():
         if name not in existing:
-            con.execute(f"alter table {spec.table} add column {quote(name)} {sql_type}")
+            con.execute(f"alter table {spec.table} add column {quote_ident(name)} {sql_type}")

@@ -21,10 +21,11 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pyarrow as pa
 
-from narrowcast.landing.zone import utc_naive
-from narrowcast.loading.ddl import ensure_meta_tables, ensure_raw_table, quote
+from narrowcast.contracts.sql import quote_ident
+from narrowcast.contracts.timestamps import utc_naive
+from narrowcast.contracts.windows import Window
+from narrowcast.loading.ddl import ensure_meta_tables, ensure_raw_table
 from narrowcast.loading.staging import StagedBatch
-from narrowcast.sources.base import Window
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _replace_rows(
     has_failures: bool,
 ) -> int:
     spec, batch = staged.spec, staged.batch
-    col_list = ", ".join(quote(c) for c in spec.columns)
+    col_list = ", ".join(quote_ident(c) for c in spec.columns)
     # A subquery, not a temp table: DuckDB streams it from the landed Parquet, so memory stays flat. Without
     # failures there is nothing to skip and the batch goes straight from Parquet through the typed view.
     valid = (
@@ -135,7 +136,7 @@ def _replace_rows(
         else staged.view
     )
     if spec.partition_column:
-        part = quote(spec.partition_column)
+        part = quote_ident(spec.partition_column)
         # Partitions come from every row of the batch: a file whose rows were all quarantined still
         # withdraws its previous version.
         values = {
@@ -151,7 +152,7 @@ def _replace_rows(
             marks = ", ".join("?" for _ in ordered)
             con.execute(f"delete from {spec.table} where {part} in ({marks})", ordered)
     if spec.load_mode == "merge":
-        match = " and ".join(f"t.{quote(k)} = v.{quote(k)}" for k in spec.key)
+        match = " and ".join(f"t.{quote_ident(k)} = v.{quote_ident(k)}" for k in spec.key)
         con.execute(f"delete from {spec.table} t where exists (select 1 from {valid} v where {match})")
     with _insertion_order_free(con):
         inserted = con.execute(

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from narrowcast.contracts.sql import quote_ident
+from narrowcast.contracts.tables import EntitySpec
 from narrowcast.landing.zone import Batch
-from narrowcast.loading.ddl import quote
-from narrowcast.sources.registry import EntitySpec
 
 _OFFSET_PATTERN = r"([+-]\d\d(:?\d\d)?|Z)$"
 
@@ -47,9 +47,9 @@ class StagedBatch:
         """A query for the distinct typed values of ``column``: the distinct landed values first, then the cast,
         so a batch of millions of rows with one date casts one value, not millions."""
         if column not in self.present:
-            return f"select null::{self.spec.columns[column]} as {quote(column)} where false"
-        typed = _cast(quote(column), self.landed_types[column], self.spec.columns[column])
-        return f"select distinct {typed} as {quote(column)} from (select distinct {quote(column)} from {self.raw_source})"
+            return f"select null::{self.spec.columns[column]} as {quote_ident(column)} where false"
+        typed = _cast(quote_ident(column), self.landed_types[column], self.spec.columns[column])
+        return f"select distinct {typed} as {quote_ident(column)} from (select distinct {quote_ident(column)} from {self.raw_source})"
 
 
 def landed_source(batch: Batch) -> str:
@@ -94,12 +94,12 @@ def stage_batch(con: duckdb.DuckDBPyConnection, batch: Batch, spec: EntitySpec) 
     for name, target in spec.columns.items():
         if name in landed:
             present.append(name)
-            typed = _cast(quote(name), landed[name], target)
-            selects.append(f"{typed} as {quote(name)}")
-            blank = f" and trim({quote(name)}) <> ''" if landed[name].upper() == "VARCHAR" else ""
-            selects.append(f"({quote(name)} is not null{blank} and {typed} is null) as {quote('__type_' + name)}")
+            typed = _cast(quote_ident(name), landed[name], target)
+            selects.append(f"{typed} as {quote_ident(name)}")
+            blank = f" and trim({quote_ident(name)}) <> ''" if landed[name].upper() == "VARCHAR" else ""
+            selects.append(f"({quote_ident(name)} is not null{blank} and {typed} is null) as {quote_ident('__type_' + name)}")
         else:
-            selects.append(f"null::{target} as {quote(name)}")
-            selects.append(f"false as {quote('__type_' + name)}")
+            selects.append(f"null::{target} as {quote_ident(name)}")
+            selects.append(f"false as {quote_ident('__type_' + name)}")
     con.execute(f"create or replace temp view {view} as select {', '.join(selects)} from {source}")
     return StagedBatch(batch, spec, view, tuple(present), tuple(landed), landed)

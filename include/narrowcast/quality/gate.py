@@ -29,8 +29,8 @@ import pandas as pd
 import pyarrow as pa
 
 from narrowcast import settings
-from narrowcast.landing.zone import utc_naive
-from narrowcast.loading.ddl import quote
+from narrowcast.contracts.sql import quote_ident
+from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.loading.staging import StagedBatch
 from narrowcast.quality.expectations import failing_rows
 from narrowcast.quality.rules import DUPLICATE_COLUMN, LINE_DIFF_COLUMN, Rule, rules_for, screen_predicate
@@ -147,7 +147,7 @@ def enforce_threshold(
     try:
         parts = []
         for rule, count in sorted(result.rule_counts.items(), key=lambda kv: -kv[1]):
-            keys = ", ".join(quote(k) for k in spec.key)
+            keys = ", ".join(quote_ident(k) for k in spec.key)
             rows = con.execute(
                 f"""select s._source_ref, {keys} from {staged.view} s
                     join _nc_gate_failures f on f._row = s._row where f.rule = ? order by s._row limit ?""",
@@ -204,8 +204,8 @@ def _screen_query(staged: StagedBatch, query: str) -> str:
     A hash aggregate finds the duplicated keys (few) and a join flags their rows; a window count partitioned by
     the key would sort the whole batch.
     """
-    keys = ", ".join(quote(k) for k in staged.spec.key)
-    match = " and ".join(f"d.{quote(k)} = c.{quote(k)}" for k in staged.spec.key)
+    keys = ", ".join(quote_ident(k) for k in staged.spec.key)
+    match = " and ".join(f"d.{quote_ident(k)} = c.{quote_ident(k)}" for k in staged.spec.key)
     return (
         f"select c.*, d.__one is not null as {DUPLICATE_COLUMN} from ({query}) c "
         f"left join (select {keys}, 1 as __one from {staged.view} group by all having count(*) > 1) d on {match}"
@@ -223,7 +223,7 @@ def _check_query(staged: StagedBatch, rules: list[Rule], lines: StagedBatch | No
                 continue
             seen.add(column)
             cast = "::timestamp" if spec.columns.get(column) == "DATE" else ""
-            selects.append(f"s.{quote(column)}{cast} as {quote(column)}")
+            selects.append(f"s.{quote_ident(column)}{cast} as {quote_ident(column)}")
     joins = ""
     if any(r.kind == "line_totals" for r in rules) and lines is not None:
         # Shopify's subtotal_price is after order discounts; exports that state it before discounts pass too.

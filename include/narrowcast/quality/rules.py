@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from narrowcast.loading.ddl import quote
+from narrowcast.contracts.sql import quote_ident
+from narrowcast.contracts.tables import EntitySpec
 from narrowcast.quality.ga4_event_names import KNOWN_GA4_EVENT_NAMES
 from narrowcast.quality.iso_currencies import ISO_4217_CODES
-from narrowcast.sources.registry import EntitySpec
 
 RuleKind = Literal[
     "type", "not_null", "unique", "non_negative", "iso_currency", "not_future", "known_event_name", "line_totals"
@@ -70,7 +70,7 @@ def rules_for(spec: EntitySpec, present: tuple[str, ...], *, with_line_totals: b
 
 def screen_predicate(rule: Rule, future_limits: dict[str, Any]) -> str:
     """SQL true for every row that may fail ``rule`` (a superset of GX's failures; never narrower)."""
-    col = quote(rule.columns[0])
+    col = quote_ident(rule.columns[0])
     match rule.kind:
         case "type":
             return col

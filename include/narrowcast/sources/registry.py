@@ -7,95 +7,25 @@ registry (DAG parsing, the CLI's help) never pulls in an HTTP client or a heavy 
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Literal
 
-LoadMode = Literal["merge", "replace_partition"]
-SourceKind = Literal["api", "ga4", "inbox"]
-
-MONEY = "DECIMAL(18,2)"
-META_COLUMNS: dict[str, str] = {"_batch_id": "VARCHAR", "_loaded_at": "TIMESTAMP", "_source": "VARCHAR"}
-
-
-@dataclass(frozen=True)
-class EntitySpec:
-    """One raw table: its typed columns, key, load mode and which rules of the quality gate apply."""
-
-    name: str
-    columns: dict[str, str]
-    key: tuple[str, ...]
-    load_mode: LoadMode = "merge"
-    # replace_partition: the column whose values (dates) a run replaces; merge: optional column whose values
-    # present in the batch are replaced wholesale first (a new version of a file replaces the old one's rows).
-    partition_column: str | None = None
-    # Columns a batch must carry; the others of ``columns`` become NULL when a batch lacks them.
-    required: tuple[str, ...] = ()
-    # Non-key columns that must hold a value (``not_null:<col>``, checked after the key's).
-    not_null: tuple[str, ...] = ()
-    non_negative: tuple[str, ...] = ()
-    # Columns checked against "now + tolerance"; BIGINT columns here hold microseconds since the epoch.
-    not_future: tuple[str, ...] = ()
-    currency_columns: tuple[str, ...] = ()
-    event_name_column: str | None = None
-    line_totals: bool = False
-
-    @property
-    def table(self) -> str:
-        return f"raw.{self.name}"
-
-    @property
-    def required_columns(self) -> tuple[str, ...]:
-        """Key columns plus the explicitly required ones; every other column may be absent (loaded as NULL)."""
-        return tuple(dict.fromkeys((*self.key, *self.required)))
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """A source: how it is extracted and which raw tables it feeds."""
-
-    name: str
-    kind: SourceKind
-    extractor: str  # "module:function", imported on first use
-    entities: tuple[EntitySpec, ...]
-    lookback: timedelta = timedelta(0)
-    connection_id: str | None = None
-
-    def entity(self, name: str) -> EntitySpec:
-        for spec in self.entities:
-            if spec.name == name:
-                return spec
-        known = ", ".join(e.name for e in self.entities)
-        raise KeyError(f"source {self.name!r} has no entity {name!r} (known: {known})")
-
-    def load_extractor(self) -> Callable[..., Any]:
-        module_name, _, attr = self.extractor.partition(":")
-        module = importlib.import_module(module_name)
-        return getattr(module, attr)
-
-
-def _money(*names: str) -> dict[str, str]:
-    return dict.fromkeys(names, MONEY)
-
-
-def _ts(*names: str) -> dict[str, str]:
-    return dict.fromkeys(names, "TIMESTAMP")
-
-
-def _text(*names: str) -> dict[str, str]:
-    return dict.fromkeys(names, "VARCHAR")
-
+from narrowcast.contracts.tables import (
+    MONEY,
+    EntitySpec,
+    SourceSpec,
+    money_columns,
+    text_columns,
+    timestamp_columns,
+)
 
 SHOP_CUSTOMERS = EntitySpec(
     "shop_customers",
     {
         "id": "BIGINT",
-        **_text("email", "phone", "first_name", "last_name"),
+        **text_columns("email", "phone", "first_name", "last_name"),
         "accepts_marketing": "BOOLEAN",
-        **_text("email_marketing_consent_state", "country_code", "province", "city"),
-        **_ts("created_at", "updated_at"),
+        **text_columns("email_marketing_consent_state", "country_code", "province", "city"),
+        **timestamp_columns("created_at", "updated_at"),
         "tags": "VARCHAR",
     },
     key=("id",),
@@ -108,12 +38,12 @@ SHOP_ORDERS = EntitySpec(
         "order_number": "BIGINT",
         "customer_id": "BIGINT",
         "email": "VARCHAR",
-        **_ts("created_at", "updated_at", "processed_at", "cancelled_at"),
-        **_text("financial_status", "fulfillment_status", "currency"),
-        **_money("subtotal_price", "total_discounts", "total_tax", "total_shipping", "total_price"),
+        **timestamp_columns("created_at", "updated_at", "processed_at", "cancelled_at"),
+        **text_columns("financial_status", "fulfillment_status", "currency"),
+        **money_columns("subtotal_price", "total_discounts", "total_tax", "total_shipping", "total_price"),
         "discount_codes": "VARCHAR",
         "test": "BOOLEAN",
-        **_text("source_name", "landing_site", "referring_site", "billing_country_code"),
+        **text_columns("source_name", "landing_site", "referring_site", "billing_country_code"),
     },
     key=("id",),
     required=("created_at", "total_price"),
@@ -126,9 +56,9 @@ SHOP_ORDER_LINES = EntitySpec(
     "shop_order_lines",
     {
         **dict.fromkeys(("id", "order_id", "product_id", "variant_id"), "BIGINT"),
-        **_text("sku", "title"),
+        **text_columns("sku", "title"),
         "quantity": "INTEGER",
-        **_money("price", "total_discount"),
+        **money_columns("price", "total_discount"),
     },
     key=("id",),
     required=("order_id",),
@@ -153,10 +83,10 @@ SHOP_PRODUCTS = EntitySpec(
     "shop_products",
     {
         **dict.fromkeys(("product_id", "variant_id", "inventory_item_id"), "BIGINT"),
-        **_text("sku", "title", "product_type", "vendor"),
-        **_money("price", "compare_at_price"),
+        **text_columns("sku", "title", "product_type", "vendor"),
+        **money_columns("price", "compare_at_price"),
         "status": "VARCHAR",
-        **_ts("created_at", "updated_at"),
+        **timestamp_columns("created_at", "updated_at"),
     },
     key=("variant_id",),
     non_negative=("price", "compare_at_price"),
@@ -169,10 +99,10 @@ GA4_EVENTS = EntitySpec(
         "event_key": "VARCHAR",
         "event_date": "DATE",
         "event_timestamp": "BIGINT",
-        **_text("event_name", "user_pseudo_id", "user_id"),
-        **_text("collected_source", "collected_medium", "collected_campaign_name", "collected_gclid"),
-        **_text("first_user_source", "first_user_medium", "geo_country", "geo_region", "geo_city"),
-        **_text("device_category", "ecommerce_transaction_id"),
+        **text_columns("event_name", "user_pseudo_id", "user_id"),
+        **text_columns("collected_source", "collected_medium", "collected_campaign_name", "collected_gclid"),
+        **text_columns("first_user_source", "first_user_medium", "geo_country", "geo_region", "geo_city"),
+        **text_columns("device_category", "ecommerce_transaction_id"),
         "ecommerce_purchase_revenue": "DOUBLE",
     },
     key=("event_key",),
@@ -205,7 +135,7 @@ GA4_EVENT_ITEMS = EntitySpec(
         "event_key": "VARCHAR",
         "event_date": "DATE",
         "item_index": "INTEGER",
-        **_text("item_id", "item_name", "item_category"),
+        **text_columns("item_id", "item_name", "item_category"),
         "price": "DOUBLE",
         "quantity": "BIGINT",
     },
@@ -265,11 +195,11 @@ EBAY_ORDERS = EntitySpec(
     "ebay_orders",
     {
         "order_id": "VARCHAR",
-        **_ts("creation_date", "last_modified_date"),
-        **_text("order_fulfillment_status", "order_payment_status", "cancel_state", "buyer_username"),
+        **timestamp_columns("creation_date", "last_modified_date"),
+        **text_columns("order_fulfillment_status", "order_payment_status", "cancel_state", "buyer_username"),
         "buyer_email": "VARCHAR",
         "total": MONEY,
-        **_text("currency", "marketplace_id"),
+        **text_columns("currency", "marketplace_id"),
     },
     key=("order_id",),
     non_negative=("total",),
@@ -294,8 +224,8 @@ AMAZON_ORDERS = EntitySpec(
     "amazon_orders",
     {
         "amazon_order_id": "VARCHAR",
-        **_ts("purchase_date", "last_update_date"),
-        **_text("order_status", "marketplace_id", "buyer_email"),
+        **timestamp_columns("purchase_date", "last_update_date"),
+        **text_columns("order_status", "marketplace_id", "buyer_email"),
         "order_total": MONEY,
         "currency": "VARCHAR",
     },
@@ -331,7 +261,7 @@ FILE_ORDERS = EntitySpec(
         "email": "VARCHAR",
         "financial_status": "VARCHAR",
         "cancelled_at": "TIMESTAMP",
-        **_money("refunded_amount", "discount_amount"),
+        **money_columns("refunded_amount", "discount_amount"),
         "sku": "VARCHAR",
         "quantity": "INTEGER",
         "line_price": MONEY,
@@ -456,7 +386,6 @@ SOURCES: dict[str, SourceSpec] = {
 }
 
 ENTITIES: dict[str, EntitySpec] = {e.name: e for s in SOURCES.values() for e in s.entities}
-_SOURCE_OF: dict[str, str] = {e.name: s.name for s in SOURCES.values() for e in s.entities}
 
 
 def source(name: str) -> SourceSpec:
@@ -473,8 +402,4 @@ def entity(name: str) -> EntitySpec:
         return ENTITIES[name]
     except KeyError:
         raise KeyError(f"unknown raw table {name!r} (known: {', '.join(ENTITIES)})") from None
-
-
-def source_of(entity_name: str) -> str:
-    return _SOURCE_OF[entity(entity_name).name]
 

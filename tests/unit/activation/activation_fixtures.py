@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from narrowcast.activation.spec import SyncSpec, parse_sync
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sandbox.server import SandboxServer
 

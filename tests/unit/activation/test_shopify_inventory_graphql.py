@@ -16,7 +16,7 @@ from activation_fixtures import feed_rows, feed_sync, listing_id
 from narrowcast.activation import SyncConfigError, load_syncs, run_sync
 from narrowcast.activation.destinations.base import Batch, Change, SendContext
 from narrowcast.activation.destinations.shopify_inventory import ShopifyInventory
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError, RetriableApiError, TokenBucket
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 

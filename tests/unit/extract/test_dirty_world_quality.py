@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from narrowcast.contracts.windows import Window
 from narrowcast.extract import ExtractFailed, run_source
-from narrowcast.sources.base import Window
 
 FILE_RULES = ("schema:", "parse:")
 

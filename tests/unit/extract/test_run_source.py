@@ -11,9 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.pages import Page
+from narrowcast.contracts.windows import Window
 from narrowcast.extract import ExtractFailed, main, run_source
-from narrowcast.sources.base import Page, Window
 
 START = datetime(2024, 3, 1, tzinfo=UTC)
 

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from narrowcast.contracts.windows import Window
 from narrowcast.extract import ExtractFailed, run_source
-from narrowcast.sources.base import Window
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.inbox import check_file, read_file
 from narrowcast.sources.files.kinds import kind_of

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from ga4_export_lines import ndjson, page_view_event, purchase_event
 
+from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import LandingZone
-from narrowcast.sources.base import Window
 from narrowcast.sources.ga4.reader import land_exports
 
 DAY = Window(datetime(2024, 1, 5, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import LandingZone, records_to_table
-from narrowcast.sources.base import Window
 
 WINDOW = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
 

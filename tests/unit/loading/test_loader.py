@@ -9,10 +9,10 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import LandingZone
 from narrowcast.loading.loader import load_batch, window_dates
 from narrowcast.loading.staging import stage_batch
-from narrowcast.sources.base import Window
 from narrowcast.sources.registry import entity
 
 WINDOW = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))

@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import LandingZone
 from narrowcast.loading.staging import stage_batch
 from narrowcast.quality.gate import QualityGateFailed, SchemaDriftError, check_batch, enforce_threshold
-from narrowcast.sources.base import Window
 from narrowcast.sources.registry import entity
 
 NOW = datetime(2024, 6, 1, 12, 0)

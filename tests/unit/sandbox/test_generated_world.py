@@ -10,11 +10,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sandbox.server import SandboxServer
 from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
-from narrowcast.sources.base import Window
 
 pytestmark = pytest.mark.e2e
 

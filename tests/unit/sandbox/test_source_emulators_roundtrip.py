@@ -14,10 +14,10 @@ import pytest
 import requests
 from tiny_world import GOOGLE_CUSTOMER, META_ACCOUNT, WORLD_DAYS, WORLD_START, sandbox_connection
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError, RetryPolicy
 from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
-from narrowcast.sources.base import Window
 
 WHOLE_WORLD = Window(WORLD_START - timedelta(days=1), WORLD_START + timedelta(days=WORLD_DAYS + 1))
 

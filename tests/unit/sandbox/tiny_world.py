@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 
 WORLD_START = datetime(2024, 3, 1)

@@ -1,4 +1,4 @@
-"""The window and parsing helpers the API connectors share (added to ``narrowcast.sources.base``)."""
+"""The window and parsing helpers the API connectors share (``narrowcast.contracts``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from narrowcast.sources.base import Window, parse_day, parse_timestamp
+from narrowcast.contracts.timestamps import parse_day, parse_timestamp
+from narrowcast.contracts.windows import Window
 
 
 @pytest.mark.parametrize(("start", "end", "first", "last"), [

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from fake_http import FakeSession, fixture, reply
 
-from narrowcast.connections import Connection
-from narrowcast.sources.base import Window
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.ebay import EbayClient, extract
 
 CONN = Connection("narrowcast_ebay", "https://api.ebay.com", password="v^1.1#secret")

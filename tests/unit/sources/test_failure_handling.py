@@ -13,10 +13,10 @@ import pytest
 import requests
 from fake_http import FakeSession, fixture, reply
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError, HttpClient, RetriableApiError
 from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
-from narrowcast.sources.base import Window
 
 WINDOW = Window(datetime(2024, 3, 1), datetime(2024, 3, 2))
 TOKEN = "tok-do-not-log"

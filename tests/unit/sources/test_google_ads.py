@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 from fake_http import FakeSession, fixture, reply
 
-from narrowcast.connections import Connection
-from narrowcast.sources.base import Window
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.google_ads import GoogleAdsClient, extract
 
 CONN = Connection("narrowcast_google_ads", "https://googleads.googleapis.com", password="ya29.secret",

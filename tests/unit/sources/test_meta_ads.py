@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from fake_http import FakeSession, fixture, reply
 
-from narrowcast.connections import Connection
-from narrowcast.sources.base import Window
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.meta_ads import MetaClient, extract
 
 CONN = Connection("narrowcast_meta", "https://graph.facebook.com", password="EAAB-secret",

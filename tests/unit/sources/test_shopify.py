@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from fake_http import FakeSession, fixture, reply
 
-from narrowcast.connections import Connection
-from narrowcast.sources.base import Window
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.shopify import ENTITIES, ShopifyClient, extract
 from narrowcast.sources.shopify.client import next_page_info
 

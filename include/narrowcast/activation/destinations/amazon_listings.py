@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
 from narrowcast.sources.amazon.client import SellingPartnerApi
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
 from narrowcast.sources.ebay.client import EbayApi
 

@@ -27,7 +27,7 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     chunks,
 )
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.sources.google_ads.client import GoogleAdsApi
 
 FIELDS = {"hashedEmail", "hashedPhoneNumber"}

@@ -28,7 +28,7 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     chunks,
 )
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError, HttpClient
 
 LIST_LIMIT = 1_000

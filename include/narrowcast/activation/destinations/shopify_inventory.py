@@ -32,7 +32,7 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     chunks,
 )
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
 from narrowcast.sources.shopify.client import ShopifyAdminApi
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError, HttpClient
 from narrowcast.sources.amazon.settings import ORDERS_PATH, PAGE_LIMIT
 

@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from narrowcast.connections import Connection
-from narrowcast.http import parse_money
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.money import parse_money
+from narrowcast.contracts.pages import Page
+from narrowcast.contracts.timestamps import parse_timestamp
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.amazon.client import AmazonClient, marketplace_list
 from narrowcast.sources.amazon.settings import SETTLE_TIME
-from narrowcast.sources.base import Page, Window, parse_timestamp
 
 ENTITIES: dict[str, tuple[str, ...]] = {
     "amazon_orders": ("amazon_order_id",),

@@ -10,9 +10,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from narrowcast.connections import Connection
-from narrowcast.http import parse_money
-from narrowcast.sources.base import Page, Window, parse_timestamp
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.money import parse_money
+from narrowcast.contracts.pages import Page
+from narrowcast.contracts.timestamps import parse_timestamp
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.ebay.client import EbayClient
 
 ENTITIES: dict[str, tuple[str, ...]] = {

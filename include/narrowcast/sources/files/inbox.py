@@ -27,8 +27,9 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from narrowcast.landing.zone import Batch, LandingZone, utc_naive
-from narrowcast.sources.base import Window
+from narrowcast.contracts.timestamps import utc_naive
+from narrowcast.contracts.windows import Window
+from narrowcast.landing.zone import Batch, LandingZone
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.kinds import FileKind, kind_of
 

@@ -28,10 +28,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import Batch
 from narrowcast.loading.loader import window_dates
 from narrowcast.loading.staging import sql_string
-from narrowcast.sources.base import Window
 from narrowcast.sources.files.errors import InputFileError
 
 log = logging.getLogger(__name__)

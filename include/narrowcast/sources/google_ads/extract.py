@@ -9,8 +9,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from narrowcast.connections import Connection
-from narrowcast.sources.base import Page, Window, parse_day
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.pages import Page
+from narrowcast.contracts.timestamps import parse_day
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.google_ads.client import GoogleAdsClient, digits
 from narrowcast.sources.google_ads.settings import CAMPAIGN_STATS_QUERY
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError, HttpClient
 from narrowcast.sources.meta_ads.settings import (
     DEFAULT_API_VERSION,

@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from narrowcast.connections import Connection
-from narrowcast.http import parse_money
-from narrowcast.sources.base import Page, Window, parse_day
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.money import parse_money
+from narrowcast.contracts.pages import Page
+from narrowcast.contracts.timestamps import parse_day
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.meta_ads.client import MetaClient
 from narrowcast.sources.meta_ads.settings import PURCHASE_ACTION_TYPES
 

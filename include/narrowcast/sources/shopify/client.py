@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from narrowcast.connections import Connection
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError, HttpClient
 from narrowcast.sources.shopify.settings import DEFAULT_API_VERSION, PAGE_LIMIT
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from narrowcast.connections import Connection
-from narrowcast.sources.base import Page, Window
+from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.pages import Page
+from narrowcast.contracts.windows import Window
 from narrowcast.sources.shopify.client import ShopifyClient
 from narrowcast.sources.shopify.records import (
     customer_record,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from narrowcast.http import parse_money
-from narrowcast.sources.base import parse_timestamp
+from narrowcast.contracts.money import parse_money
+from narrowcast.contracts.timestamps import parse_timestamp
 
 
 def field(obj: dict[str, Any], key: str, where: str) -> Any:

@@ -1,0 +1,88 @@
+"""Table declarations: what a raw table is (typed columns, key, load mode, quality rules) and what a source is.
+
+A source package declares its tables with :class:`EntitySpec` next to the code that fetches them; the registry
+collects them, and the loader, the quality gate, the dbt test schema, the empty-table macro, the Airflow assets
+and ``docs/data-contracts.md`` are all derived from (or checked against) these declarations.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Literal
+
+LoadMode = Literal["merge", "replace_partition"]
+SourceKind = Literal["api", "ga4", "inbox"]
+
+MONEY = "DECIMAL(18,2)"
+META_COLUMNS: dict[str, str] = {"_batch_id": "VARCHAR", "_loaded_at": "TIMESTAMP", "_source": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One raw table: its typed columns, key, load mode and which rules of the quality gate apply."""
+
+    name: str
+    columns: dict[str, str]
+    key: tuple[str, ...]
+    load_mode: LoadMode = "merge"
+    # replace_partition: the column whose values (dates) a run replaces; merge: optional column whose values
+    # present in the batch are replaced wholesale first (a new version of a file replaces the old one's rows).
+    partition_column: str | None = None
+    # Columns a batch must carry; the others of ``columns`` become NULL when a batch lacks them.
+    required: tuple[str, ...] = ()
+    # Non-key columns that must hold a value (``not_null:<col>``, checked after the key's).
+    not_null: tuple[str, ...] = ()
+    non_negative: tuple[str, ...] = ()
+    # Columns checked against "now + tolerance"; BIGINT columns here hold microseconds since the epoch.
+    not_future: tuple[str, ...] = ()
+    currency_columns: tuple[str, ...] = ()
+    event_name_column: str | None = None
+    line_totals: bool = False
+
+    @property
+    def table(self) -> str:
+        return f"raw.{self.name}"
+
+    @property
+    def required_columns(self) -> tuple[str, ...]:
+        """Key columns plus the explicitly required ones; every other column may be absent (loaded as NULL)."""
+        return tuple(dict.fromkeys((*self.key, *self.required)))
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source: how it is extracted and which raw tables it feeds."""
+
+    name: str
+    kind: SourceKind
+    extractor: str  # "module:function", imported on first use
+    entities: tuple[EntitySpec, ...]
+    lookback: timedelta = timedelta(0)
+    connection_id: str | None = None
+
+    def entity(self, name: str) -> EntitySpec:
+        for spec in self.entities:
+            if spec.name == name:
+                return spec
+        known = ", ".join(e.name for e in self.entities)
+        raise KeyError(f"source {self.name!r} has no entity {name!r} (known: {known})")
+
+    def load_extractor(self) -> Callable[..., Any]:
+        module_name, _, attr = self.extractor.partition(":")
+        module = importlib.import_module(module_name)
+        return getattr(module, attr)
+
+
+def money_columns(*names: str) -> dict[str, str]:
+    return dict.fromkeys(names, MONEY)
+
+
+def timestamp_columns(*names: str) -> dict[str, str]:
+    return dict.fromkeys(names, "TIMESTAMP")
+
+
+def text_columns(*names: str) -> dict[str, str]:
+    return dict.fromkeys(names, "VARCHAR")
