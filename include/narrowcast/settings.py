@@ -111,6 +111,9 @@ def env_int(name: str, default: int) -> int:
 QUARANTINE_THRESHOLD = env_float("NARROWCAST_QUARANTINE_THRESHOLD", 0.05)
 # Timestamps up to this far in the future are tolerated (clock skew).
 FUTURE_TOLERANCE_MINUTES = env_int("NARROWCAST_FUTURE_TOLERANCE_MINUTES", 60)
+# Inbox: a file is read once its size and modification time have been unchanged this long (or it has a
+# <file>.done / <file>.ok marker), so a file still being written is never read half-way.
+INBOX_SETTLE_SECONDS = env_float("NARROWCAST_INBOX_SETTLE_SECONDS", 30.0)
 # Activation: share of rejected rows above which a sync run fails loudly.
 REJECTED_THRESHOLD = env_float("NARROWCAST_REJECTED_THRESHOLD", 0.05)
 # Default sandbox address (every AIRFLOW_CONN_* of the demo points here).

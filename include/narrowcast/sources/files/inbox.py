@@ -9,8 +9,12 @@ Header policy (checked before any row is read): a missing required column fails 
 ``schema:missing_column``; an unexpected extra column fails it with ``schema:extra_column`` too — we fail
 rather than quarantine-and-drop because in a hand-made export an unknown column is nearly always a renamed
 one (``total`` for ``total_price``), and silently dropping it would load wrong data. A row with fewer fields
-than the header, or an unterminated quote, fails the file with ``parse:truncated`` and its line number.
-Every file is read twice: once to check it whole, then to land it, so a bad file lands nothing.
+than the header, or an unterminated quote, fails the file with ``parse:truncated`` and its line number; so
+does a last line without a newline whose last field is cut (see ``readiness``). A column named twice fails it
+with ``schema:duplicate_column``. CSV dialects (separator, encoding, decimal comma, day-first dates) are
+detected or declared, and values normalised to the contract's forms, in ``dialect``. A file still being
+written is left for the next run. Every file is read twice: once to check it whole (and settle its dialect),
+then to land it, so a bad file lands nothing; a file that cannot be read fails alone, naming itself.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,13 +30,26 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import Batch, LandingZone
+from narrowcast.sources.files import readiness
+from narrowcast.sources.files.dialect import (
+    DECLARATIONS_FILE,
+    Dialect,
+    Evidence,
+    ValueColumns,
+    declaration_for,
+    detect_encoding,
+    normaliser,
+    sniff,
+)
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.kinds import FileKind, kind_of
+from narrowcast.sources.registry import entity
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +98,20 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, zone: LandingZone, w
         return []
     taken: list[InboxFile] = []
     for path in sorted(p for p in inbox.iterdir() if p.is_file()):
+        if readiness.is_marker(path) or path.name == DECLARATIONS_FILE:
+            continue
         kind = kind_of(path.name)
         if kind is None:
             log.info("inbox: %s matches no file kind, left alone", path.name)
             continue
-        item = InboxFile(path, kind, sha256_of(path), path.stat().st_size)
+        seen = readiness.Snapshot.of(path)
+        wait = readiness.unsettled_for(path, seen)
+        if wait:
+            log.info("inbox: %s changed %.0f s ago and may still be written: left for the next run "
+                     "(read once unchanged for another %.0f s, or at once with a %s.done marker)",
+                     path.name, time.time() - seen.mtime, wait, path.name)
+            continue
+        item = InboxFile(path, kind, sha256_of(path), seen.size)
         already = con.execute(
             "select count(*) from meta.files where file_name = ? and checksum = ? and status = 'loaded'",
             [path.name, item.checksum],
@@ -93,11 +120,15 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, zone: LandingZone, w
             log.info("inbox: %s (sha256 %s…) already loaded, skipped", path.name, item.checksum[:12])
             continue
         try:
-            check_file(path, kind)
+            dialect = check_file(path, kind)
             item.batch = zone.new_batch("inbox", kind.entity, window)
-            for table in read_file(path, kind):
+            for table in read_file(path, kind, dialect):
                 item.batch.write_table(table, path.name)
+            if not readiness.unchanged(path, seen):
+                log.info("inbox: %s changed while it was read: left for the next run", path.name)
+                continue
         except InputFileError as exc:
+            item.batch = None  # whatever was landed before the error must not load
             item.error = str(exc)
             item.record(con, status="failed", error=item.error)
             log.error("%s", exc)
@@ -105,11 +136,21 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, zone: LandingZone, w
     return taken
 
 
-def _header(path: Path, kind: FileKind, columns: list[str]) -> list[str]:
+def _header(path: Path, kind: FileKind, columns: list[str], dialect: Dialect | None = None) -> list[str]:
     names = [c.strip().lower() for c in columns]
+    twice = sorted({c for c in names if names.count(c) > 1})
+    if twice:
+        where = "; ".join(f"{c} (columns {', '.join(str(i + 1) for i, n in enumerate(names) if n == c)})" for c in twice)
+        raise InputFileError(path.name, "schema:duplicate_column", f"column(s) named more than once: {where}")
     missing = [c for c in kind.required if c not in names]
     if missing:
-        raise InputFileError(path.name, "schema:missing_column", f"required column(s) {', '.join(missing)} missing")
+        read_as = f"; read with {dialect.describe()}" if dialect else ""
+        raise InputFileError(
+            path.name,
+            "schema:missing_column",
+            f"required column(s) {', '.join(missing)} missing{read_as}, the header's {len(names)} column(s): "
+            + ", ".join(repr(c) for c in columns),
+        )
     extra = [c for c in names if c not in kind.allowed]
     if extra:
         raise InputFileError(
@@ -120,30 +161,69 @@ def _header(path: Path, kind: FileKind, columns: list[str]) -> list[str]:
     return names
 
 
-def check_file(path: Path, kind: FileKind) -> None:
-    """Read the whole file once; raise :class:`InputFileError` at the first problem."""
-    if path.suffix == ".parquet":
+def _value_columns(kind: FileKind) -> ValueColumns:
+    spec = entity(kind.entity)
+    return ValueColumns.of(spec.columns, spec.currency_columns)
+
+
+def _unreadable(path: Path, exc: Exception) -> InputFileError:
+    """Any other failure to read a file, as one line naming it (the rest of the inbox still loads)."""
+    return InputFileError(path.name, "parse:unreadable", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+def check_file(path: Path, kind: FileKind) -> Dialect | None:
+    """Read the whole file once; return the CSV's dialect (None for Parquet) or raise :class:`InputFileError` at
+    the first problem."""
+    try:
+        if path.suffix == ".parquet":
+            _check_parquet(path, kind)
+            return None
+        declared = declaration_for(path)
+        dialect = sniff(path, detect_encoding(path, declared), kind.allowed, declared)
+        evidence: Evidence | None = None
+        for line_num, header, fields in _csv_rows(path, kind, dialect):
+            if evidence is None:
+                evidence = Evidence(_value_columns(kind), header)
+            evidence.see(line_num, fields)
+        return evidence.resolve(dialect, declared, path.name) if evidence else dialect
+    except InputFileError:
+        raise
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _check_parquet(path: Path, kind: FileKind) -> None:
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise InputFileError(
+            path.name, "parse:truncated",
+            f"not a readable Parquet file at byte {path.stat().st_size}: {' '.join(str(exc).split())}",
+        ) from None
+    _header(path, kind, parquet.schema_arrow.names)
+    # A damaged page only shows when its row group is decoded: decode them all now, so it fails here, alone.
+    for group in range(parquet.num_row_groups):
         try:
-            schema = pq.ParquetFile(path).schema_arrow
-        except (pa.ArrowInvalid, OSError) as exc:
+            parquet.read_row_group(group)
+        except (pa.ArrowException, OSError) as exc:
             raise InputFileError(
-                path.name, "parse:truncated", f"not a readable Parquet file at byte {path.stat().st_size}: {exc}"
+                path.name, "parse:corrupt",
+                f"row group {group + 1} of {parquet.num_row_groups} cannot be decoded: {' '.join(str(exc).split())}",
             ) from None
-        _header(path, kind, schema.names)
-        return
-    for _ in _csv_rows(path, kind):
-        pass
 
 
-def _csv_rows(path: Path, kind: FileKind) -> Iterator[tuple[int, list[str], list[str]]]:
+def _csv_rows(path: Path, kind: FileKind, dialect: Dialect) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line number, header, fields) per data row, validating the shape as it goes."""
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, strict=True)
+    complete = readiness.ends_with_newline(path)
+    with path.open(newline="", encoding=dialect.encoding) as handle:
+        reader = csv.reader(handle, delimiter=dialect.separator, quotechar=dialect.quote, strict=True)
         try:
             first = next(reader, None)
             if first is None:
                 raise InputFileError(path.name, "schema:missing_column", "the file is empty (no header)")
-            header = _header(path, kind, first)
+            header = _header(path, kind, first, dialect)
+            last_field = readiness.LastFieldWatch()
+            held: tuple[int, list[str]] | None = None  # one row behind, to check the file's last row apart
             for fields in reader:
                 if not fields:
                     continue  # blank line
@@ -153,31 +233,63 @@ def _csv_rows(path: Path, kind: FileKind) -> Iterator[tuple[int, list[str], list
                         "parse:truncated",
                         f"line {reader.line_num} has {len(fields)} field(s), the header has {len(header)}",
                     )
-                yield reader.line_num, header, fields
+                if held is not None:
+                    last_field.see(held[1][-1])
+                    yield held[0], header, held[1]
+                held = (reader.line_num, fields)
+            if held is not None:
+                if not complete and last_field.looks_cut(held[1][-1]):
+                    raise InputFileError(
+                        path.name,
+                        "parse:truncated",
+                        f"line {held[0]} ends the file without a newline and its last field {header[-1]} "
+                        f"({held[1][-1]!r}) is shorter than in every other row: the file was cut mid-write",
+                    )
+                yield held[0], header, held[1]
         except csv.Error as exc:
             raise InputFileError(path.name, "parse:truncated", f"line {reader.line_num}: {exc}") from None
-        except UnicodeDecodeError as exc:
-            raise InputFileError(path.name, "parse:encoding", f"not UTF-8 at byte {exc.start}") from None
+        except UnicodeDecodeError as exc:  # detect_encoding read the same bytes: only a file changed meanwhile
+            raise InputFileError(path.name, "parse:encoding", f"not {dialect.encoding} near line {reader.line_num}: "
+                                                              f"{exc.reason}") from None
 
 
-def read_file(path: Path, kind: FileKind) -> Iterator[pa.Table]:
-    """The file as Arrow chunks with ``_file_name``, ``_source_ref`` (file:line) and, for orders, ``line_number``."""
+def read_file(path: Path, kind: FileKind, dialect: Dialect | None = None) -> Iterator[pa.Table]:
+    """The file as Arrow chunks with ``_file_name``, ``_source_ref`` (file:line) and, for orders, ``line_number``;
+    CSV values normalised to the contract's forms under ``dialect`` (checked by :func:`check_file` if not given)."""
+    try:
+        yield from _read(path, kind, dialect)
+    except InputFileError:
+        raise
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _unreadable(path, exc) from None
+
+
+def _read(path: Path, kind: FileKind, dialect: Dialect | None) -> Iterator[pa.Table]:
     lines_seen: dict[str, int] = {}  # order_id → lines so far, to number an order's lines 1..n
     if path.suffix == ".parquet":
         parquet = pq.ParquetFile(path)
         names = _header(path, kind, parquet.schema_arrow.names)
+        currencies = [c for c in _value_columns(kind).currencies if c in names]
         first_line = 1
         for chunk in parquet.iter_batches(batch_size=CHUNK_ROWS):
             table = pa.Table.from_batches([chunk]).rename_columns(names)
+            for name in currencies:
+                if pa.types.is_string(table.schema.field(name).type):
+                    at = table.schema.get_field_index(name)
+                    table = table.set_column(at, name, pc.utf8_upper(pc.utf8_trim_whitespace(table.column(name))))
             refs = [f"{path.name}:row {first_line + i}" for i in range(table.num_rows)]
             first_line += table.num_rows
             yield _finish(table, kind, path, refs, lines_seen)
         return
+    dialect = dialect or check_file(path, kind) or Dialect()
     header: list[str] = []
     buffer: list[list[str]] = []
     refs: list[str] = []
-    for line_num, header, fields in _csv_rows(path, kind):
-        buffer.append(fields)
+    normalise = None
+    for line_num, header, fields in _csv_rows(path, kind, dialect):
+        if normalise is None:
+            normalise = normaliser(_value_columns(kind), header, dialect)
+        buffer.append(normalise(fields))
         refs.append(f"{path.name}:{line_num}")
         if len(buffer) >= CHUNK_ROWS:
             yield _finish(_as_table(header, buffer), kind, path, refs, lines_seen)

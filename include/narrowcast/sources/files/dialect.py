@@ -1,0 +1,417 @@
+"""How a delivered CSV is written — separator, quote, encoding, decimal and date conventions — and the
+normalisation of its values to the forms the contract's types parse.
+
+Merchants' systems export in their locale: an Italian Excel save is ``;``-separated Windows-1252 with
+``59,90`` and ``01/08/2026``. What the bytes show is detected; what they cannot show is declared per file
+pattern in ``inbox/dialects.yml`` (see README "File drops"). Nothing ambiguous is guessed: a file whose dates
+all read both ways (every day ≤ 12), or whose amounts are all like ``1.234``, fails until it is declared.
+Values that do not parse are left as they are, so the quality gate quarantines the row with its file:line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import fnmatch
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import yaml
+
+from narrowcast.sources.files.errors import InputFileError
+
+DECLARATIONS_FILE = "dialects.yml"
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+DATE_ORDERS = ("dmy", "mdy", "ymd")
+_SEPARATOR_NAMES = {"tab": "\t", "\\t": "\t", **{s: s for s in SEPARATORS}}
+_READ_BLOCK = 1 << 20
+_SNIFF_CHARS = 64 * 1024
+_SNIFF_LINES = 50
+_UTF8_BOM = codecs.BOM_UTF8
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What ``dialects.yml`` states for the files matching ``pattern``; ``None`` means "detect it"."""
+
+    pattern: str = "*"
+    separator: str | None = None
+    quote: str | None = None
+    encoding: str | None = None
+    decimal: str | None = None
+    date_order: str | None = None
+
+
+def declaration_for(path: Path) -> Declaration:
+    """The first entry of the inbox's ``dialects.yml`` whose pattern matches the file (an empty one if none)."""
+    source = path.parent / DECLARATIONS_FILE
+    if not source.is_file():
+        return Declaration()
+    try:
+        entries = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputFileError(path.name, "dialect:invalid_declaration", f"{DECLARATIONS_FILE} is not valid YAML: "
+                             f"{' '.join(str(exc).split())}") from None
+    if not isinstance(entries, dict):
+        raise InputFileError(path.name, "dialect:invalid_declaration",
+                             f"{DECLARATIONS_FILE} must map file patterns to settings")
+    for pattern, settings in entries.items():
+        if fnmatch.fnmatch(path.name, str(pattern)):
+            return _declaration(path.name, str(pattern), settings)
+    return Declaration()
+
+
+def _declaration(file_name: str, pattern: str, settings: object) -> Declaration:
+    def bad(detail: str) -> InputFileError:
+        return InputFileError(file_name, "dialect:invalid_declaration", f"{DECLARATIONS_FILE} {pattern!r}: {detail}")
+
+    if not isinstance(settings, dict):
+        raise bad("expected settings such as `separator: \";\"`")
+    known = ("separator", "quote", "encoding", "decimal", "date_order")
+    unknown = [str(k) for k in settings if k not in known]
+    if unknown:
+        raise bad(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    values = {k: None if v is None else str(v) for k, v in settings.items()}
+    if values.get("separator") is not None:
+        if values["separator"] not in _SEPARATOR_NAMES:
+            raise bad(f"separator {values['separator']!r} is not one of , ; tab |")
+        values["separator"] = _SEPARATOR_NAMES[values["separator"]]
+    if values.get("quote") not in (None, '"', "'"):
+        raise bad(f"quote {values['quote']!r} is not \" or '")
+    if values.get("decimal") not in (None, ".", ","):
+        raise bad(f"decimal {values['decimal']!r} is not . or ,")
+    if values.get("date_order") is not None:
+        values["date_order"] = values["date_order"].lower()
+        if values["date_order"] not in DATE_ORDERS:
+            raise bad(f"date_order {values['date_order']!r} is not one of {', '.join(DATE_ORDERS)}")
+    if values.get("encoding") is not None:
+        try:
+            values["encoding"] = codecs.lookup(values["encoding"]).name
+        except LookupError:
+            raise bad(f"encoding {values['encoding']!r} is unknown") from None
+    return Declaration(pattern, **values)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one CSV file is read; ``declared`` names the settings that came from ``dialects.yml``."""
+
+    separator: str = ","
+    quote: str = '"'
+    encoding: str = "utf-8"
+    decimal: str = "."
+    date_order: str = "ymd"
+    declared: frozenset[str] = field(default_factory=frozenset)
+
+    def describe(self) -> str:
+        def how(name: str) -> str:
+            return "declared" if name in self.declared else "detected"
+
+        return (f"separator {SEPARATORS.get(self.separator, repr(self.separator))} ({how('separator')}), "
+                f"encoding {self.encoding} ({how('encoding')})")
+
+    @property
+    def thousands(self) -> str:
+        return "," if self.decimal == "." else "."
+
+
+# ---------------------------------------------------------------------------------------------------- encoding
+
+
+def detect_encoding(path: Path, declared: Declaration) -> str:
+    """UTF-8 (with or without BOM) unless the bytes are not UTF-8, then Windows-1252; a declared encoding is
+    checked, not trusted. Raises ``parse:encoding`` naming line, column and value of the first bad byte."""
+    if declared.encoding is not None:
+        bad = _first_undecodable(path, declared.encoding)
+        if bad is not None:
+            raise _encoding_error(path, declared.encoding, bad, f"is not valid {declared.encoding} (declared)")
+        return "utf-8-sig" if declared.encoding == "utf-8" else declared.encoding
+    bad_utf8 = _first_undecodable(path, "utf-8")
+    if bad_utf8 is None:
+        return "utf-8-sig"
+    if _starts_with_bom(path):  # a BOM says UTF-8 outright: a stray byte is an error, not another encoding
+        raise _encoding_error(path, "utf-8", bad_utf8, "is not valid UTF-8 (the file starts with a UTF-8 BOM)")
+    bad_1252 = _first_undecodable(path, "cp1252")
+    if bad_1252 is None:
+        return "cp1252"
+    first = _position(path, "utf-8", bad_utf8)
+    raise _encoding_error(path, "cp1252", bad_1252, f"is not valid UTF-8 (first at {first}) nor Windows-1252; "
+                                                    f"declare the encoding in {DECLARATIONS_FILE}")
+
+
+def _starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(len(_UTF8_BOM)) == _UTF8_BOM
+
+
+def _first_undecodable(path: Path, encoding: str) -> int | None:
+    """The file offset of the first byte ``encoding`` cannot decode, or None; reads in blocks."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(_READ_BLOCK)
+            pending = len(decoder.getstate()[0])  # bytes of a character split across blocks, kept by the decoder
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                return offset - pending + exc.start
+            if not block:
+                return None
+            offset += len(block)
+
+
+def _position(path: Path, encoding: str, offset: int) -> str:
+    """'byte 0xE0 at line 3, column 17' (1-based; the column counts the characters before it on its line)."""
+    with path.open("rb") as handle:
+        before = handle.read(offset + 1)
+    line_start = before.rfind(b"\n", 0, offset) + 1
+    column = len(before[line_start:offset].decode(encoding, errors="replace")) + 1
+    line = before.count(b"\n", 0, offset) + 1
+    return f"byte 0x{before[offset]:02X} at line {line}, column {column}"
+
+
+def _encoding_error(path: Path, encoding: str, offset: int, why: str) -> InputFileError:
+    return InputFileError(path.name, "parse:encoding", f"{_position(path, encoding, offset)} {why}")
+
+
+# ------------------------------------------------------------------------------------------ separator and quote
+
+
+def sniff(path: Path, encoding: str, expected: Iterable[str], declared: Declaration) -> Dialect:
+    """Separator and quote from the file's head: the separator that splits the header into the most expected
+    column names, then into consistent rows; a comma when nothing tells them apart."""
+    with path.open(encoding=encoding, newline="") as handle:
+        head = handle.read(_SNIFF_CHARS)
+    lines = head.splitlines()[:_SNIFF_LINES]
+    names = set(expected)
+    quote = declared.quote or _quote_of(lines)
+    candidates = [declared.separator] if declared.separator else list(SEPARATORS)
+
+    def score(separator: str) -> tuple[int, int, int]:
+        rows = [r for r in csv.reader(lines, delimiter=separator, quotechar=quote) if r]
+        if not rows:
+            return (0, 0, 0)
+        header = rows[0]
+        known = sum(c.strip().lower() in names for c in header)
+        consistent = sum(len(r) == len(header) for r in rows[1:])
+        return (known, consistent if len(header) > 1 else 0, len(header))
+
+    separator = max(candidates, key=score)  # max keeps the first on ties: the comma
+    chosen = {k for k in ("separator", "quote", "encoding", "decimal", "date_order") if getattr(declared, k)}
+    return Dialect(separator, quote, encoding, declared=frozenset(chosen))
+
+
+def _quote_of(lines: list[str]) -> str:
+    def wrapped(q: str) -> int:
+        pattern = re.compile(rf"(?:^|[,;\t|]){q}[^{q}]*{q}(?:[,;\t|]|$)")
+        return sum(len(pattern.findall(line)) for line in lines)
+
+    return "'" if wrapped('"') == 0 and wrapped("'") > 0 else '"'
+
+
+# --------------------------------------------------------------------------------------- numbers and dates
+
+_MONEY_NOISE = str.maketrans("", "", "€$£ \u00a0\u202f")
+_GROUPED = {
+    ".": re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"),
+    ",": re.compile(r"[-+]?\d{1,3}(?:\.\d{3})+(?:,\d+)?"),
+}
+_PLAIN_NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
+_MONTHS = {m: i for i, m in enumerate(
+    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_YEAR_FIRST = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ,]\s*(.+))?")
+_DAY_OR_MONTH_FIRST = re.compile(r"(\d{1,2})([/.\-])(\d{1,2})\2(\d{4})(?:[T ,]\s*(.+))?")
+_MONTH_NAMED = re.compile(r"([A-Za-z]{3})[a-z]*\.? (\d{1,2}), (\d{4})(?:,? (.+))?")  # Magento: Aug 1, 2026 2:03:45 PM
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:\s*([AaPp][Mm]))?(?:\s*(Z|[+-]\d{2}:?\d{2}))?")
+_ISO_PLAIN = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})?)?")
+
+
+def decimal_hint(text: str) -> str | None:
+    """'.' or ',' when the value shows its decimal separator, '?' when it could be either (``1.234``), None
+    when it says nothing (an integer, not a number)."""
+    s = text.translate(_MONEY_NOISE).lstrip("+-")
+    if not s or s.isdigit():
+        return None
+    dots, commas = s.count("."), s.count(",")
+    if dots and commas:
+        return "," if s.rfind(",") > s.rfind(".") else "."
+    if dots + commas > 1:
+        return "," if dots else "."  # only thousands separators repeat
+    separator = "." if dots else ","
+    whole, _, fraction = s.partition(separator)
+    if not fraction.isdigit() or not (whole == "" or whole.isdigit()):
+        return None
+    if len(fraction) == 3 and 1 <= len(whole) <= 3 and whole[0] != "0":
+        return "?"
+    return separator
+
+
+def normalise_number(text: str, decimal: str) -> str:
+    """``1.234,56`` → ``1234.56`` for ``decimal=','`` (currency symbols and spaces dropped); unparseable stays."""
+    s = text.translate(_MONEY_NOISE)
+    if _PLAIN_NUMBER.fullmatch(s) and (decimal == "." or "." not in s):
+        return s
+    thousands = "," if decimal == "." else "."
+    if thousands in s:
+        if not _GROUPED[decimal].fullmatch(s):
+            return text
+        s = s.replace(thousands, "")
+    s = s.replace(decimal, ".")
+    return s if _PLAIN_NUMBER.fullmatch(s) else text
+
+
+def date_hint(text: str) -> str | None:
+    """'dmy' or 'mdy' when a numeric date shows its order (a part above 12), '?' when it reads both ways."""
+    match = _DAY_OR_MONTH_FIRST.fullmatch(text.strip())
+    if match is None:
+        return None
+    first, second = int(match.group(1)), int(match.group(3))
+    if first == second or (first > 12 and second > 12):
+        return None
+    if first > 12:
+        return "dmy"
+    if second > 12:
+        return "mdy"
+    return "?"
+
+
+def normalise_moment(text: str, date_order: str) -> str:
+    """A date or timestamp as ISO 8601 (``2026-08-01`` or ``2026-08-01 14:03:00+02:00``); unparseable stays."""
+    s = text.strip()
+    if _ISO_PLAIN.fullmatch(s):
+        return s
+    if match := _YEAR_FIRST.fullmatch(s):
+        year, month, day, rest = int(match[1]), int(match[2]), int(match[3]), match[4]
+    elif match := _DAY_OR_MONTH_FIRST.fullmatch(s):
+        a, b = int(match[1]), int(match[3])
+        day, month = (a, b) if date_order == "dmy" else (b, a)
+        year, rest = int(match[4]), match[5]
+    elif (match := _MONTH_NAMED.fullmatch(s)) and match[1].lower() in _MONTHS:
+        year, month, day, rest = int(match[3]), _MONTHS[match[1].lower()], int(match[2]), match[4]
+    else:
+        return text
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return text
+    iso = f"{year:04d}-{month:02d}-{day:02d}"
+    if rest is None:
+        return iso
+    clock = _TIME.fullmatch(rest.strip())
+    if clock is None:
+        return text
+    hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+    if clock[5]:
+        if not 1 <= hour <= 12:
+            return text
+        hour = hour % 12 + (12 if clock[5].lower() == "pm" else 0)
+    offset = clock[6] or ""
+    if len(offset) == 5:  # +0200 → +02:00, the form the warehouse's offset handling reads
+        offset = f"{offset[:3]}:{offset[3:]}"
+    return f"{iso} {hour:02d}:{minute:02d}:{second:02d}{clock[4] or ''}{offset}"
+
+
+# ----------------------------------------------------------------------------------------- columns and evidence
+
+
+@dataclass(frozen=True)
+class ValueColumns:
+    """Which columns of a file hold amounts, whole numbers, dates or currency codes (from the contract's types)."""
+
+    decimals: tuple[str, ...] = ()
+    integers: tuple[str, ...] = ()
+    moments: tuple[str, ...] = ()
+    currencies: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, types: dict[str, str], currencies: Iterable[str] = ()) -> ValueColumns:
+        def typed(*prefixes: str) -> tuple[str, ...]:
+            return tuple(c for c, t in types.items() if t.upper().startswith(prefixes))
+
+        return cls(typed("DECIMAL", "DOUBLE", "FLOAT", "REAL"), typed("INTEGER", "BIGINT", "SMALLINT"),
+                   typed("TIMESTAMP", "DATE"), tuple(currencies))
+
+
+class Evidence:
+    """What the values of one file show about its decimal separator and date order, with a first example each."""
+
+    def __init__(self, columns: ValueColumns, header: list[str]) -> None:
+        self._decimals = [i for i, c in enumerate(header) if c in columns.decimals]
+        self._moments = [i for i, c in enumerate(header) if c in columns.moments]
+        self._header = header
+        self.decimal: dict[str, tuple[str, int, str]] = {}  # hint → (value, line, column)
+        self.dates: dict[str, tuple[str, int, str]] = {}
+
+    def see(self, line: int, fields: list[str]) -> None:
+        for i in self._decimals:
+            if fields[i] and (hint := decimal_hint(fields[i])) is not None and hint not in self.decimal:
+                self.decimal[hint] = (fields[i], line, self._header[i])
+        for i in self._moments:
+            if fields[i] and (hint := date_hint(fields[i])) is not None and hint not in self.dates:
+                self.dates[hint] = (fields[i], line, self._header[i])
+
+    def resolve(self, dialect: Dialect, declared: Declaration, file_name: str) -> Dialect:
+        """The dialect with decimal and date order settled; raises on mixed or undeclared ambiguous values."""
+        return replace(dialect, decimal=self._decimal(declared, file_name), date_order=self._date_order(declared, file_name))
+
+    def _decimal(self, declared: Declaration, file_name: str) -> str:
+        if declared.decimal:
+            return declared.decimal
+        if "." in self.decimal and "," in self.decimal:
+            raise InputFileError(file_name, "parse:mixed_decimal",
+                                 f"amounts use both decimal separators: {_example(self.decimal['.'])} and "
+                                 f"{_example(self.decimal[','])}")
+        for separator in (".", ","):
+            if separator in self.decimal:
+                return separator
+        if "?" in self.decimal:
+            raise InputFileError(file_name, "parse:ambiguous_decimal",
+                                 f"{_example(self.decimal['?'])} reads as a decimal or with a thousands "
+                                 f"separator and no amount tells which; declare `decimal` in {DECLARATIONS_FILE}")
+        return "."
+
+    def _date_order(self, declared: Declaration, file_name: str) -> str:
+        if declared.date_order:
+            return declared.date_order
+        if "dmy" in self.dates and "mdy" in self.dates:
+            raise InputFileError(file_name, "parse:mixed_date_order",
+                                 f"dates are day-first ({_example(self.dates['dmy'])}) and month-first "
+                                 f"({_example(self.dates['mdy'])})")
+        if "mdy" in self.dates:
+            raise InputFileError(file_name, "parse:undeclared_date_order",
+                                 f"dates are month-first ({_example(self.dates['mdy'])}); month-first is read only "
+                                 f"when declared: set `date_order: mdy` in {DECLARATIONS_FILE}")
+        if "dmy" in self.dates:
+            return "dmy"
+        if "?" in self.dates:
+            raise InputFileError(file_name, "parse:ambiguous_date_order",
+                                 f"every date reads day-first and month-first alike ({_example(self.dates['?'])}: "
+                                 f"no day above 12); declare `date_order: dmy` or `mdy` in {DECLARATIONS_FILE}")
+        return "ymd"
+
+
+def _example(seen: tuple[str, int, str]) -> str:
+    value, line, column = seen
+    return f"{value!r} at line {line}, column {column}"
+
+
+def normaliser(columns: ValueColumns, header: list[str], dialect: Dialect) -> Callable[[list[str]], list[str]]:
+    """A function that rewrites one row's fields in place to the contract's forms under ``dialect``."""
+    steps: list[tuple[int, Callable[[str], str]]] = []
+    decimal, order = dialect.decimal, dialect.date_order
+    for i, name in enumerate(header):
+        if name in columns.decimals or name in columns.integers:
+            steps.append((i, lambda v: normalise_number(v, decimal)))
+        elif name in columns.moments:
+            steps.append((i, lambda v: normalise_moment(v, order)))
+        elif name in columns.currencies:
+            steps.append((i, lambda v: v.strip().upper()))
+
+    def apply(fields: list[str]) -> list[str]:
+        for i, step in steps:
+            if fields[i]:
+                fields[i] = step(fields[i])
+        return fields
+
+    return apply
