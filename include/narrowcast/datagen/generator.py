@@ -36,7 +36,7 @@ AFFILIATE_COMMISSION = 0.08
 # Generator-owned file patterns, cleared before a run so a folder always holds exactly one run's output.
 OWNED = {"world": ("*.parquet", "defects.json"), "exports/ga4": ("events_*.ndjson",),
          "inbox": ("erp_stock_*.csv", "budget_plan_*.csv", "marketplace_listings.csv", "privacy_requests_*.csv",
-                   "orders_export_*.csv")}
+                   "orders_export_*.csv", "*.csv.done")}
 
 
 def validate(customers: int, days: int, start: date, seed: int) -> None:
@@ -154,6 +154,7 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     for name, table in sorted(inbox_files.items()):
         path = inbox / name
         record(path, write_csv(table, path))
+        path.with_name(name + ".done").touch()  # written whole: the inbox may read it without waiting to settle
 
     say(f"GA4 export files for {days} days")
     hook = dirt.Ga4Defects(seed, start, days) if dirty else None

@@ -30,6 +30,7 @@ _READ_BLOCK = 1 << 20
 _SNIFF_CHARS = 64 * 1024
 _SNIFF_LINES = 50
 _UTF8_BOM = codecs.BOM_UTF8
+_ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-1252", "iso8859-1": "Latin-1"}
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,9 @@ class Dialect:
         def how(name: str) -> str:
             return "declared" if name in self.declared else "detected"
 
+        encoding = _ENCODING_NAMES.get(self.encoding, self.encoding)
         return (f"separator {SEPARATORS.get(self.separator, repr(self.separator))} ({how('separator')}), "
-                f"encoding {self.encoding} ({how('encoding')})")
+                f"encoding {encoding} ({how('encoding')})")
 
     @property
     def thousands(self) -> str:
