@@ -154,7 +154,9 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     for name, table in sorted(inbox_files.items()):
         path = inbox / name
         record(path, write_csv(table, path))
-        path.with_name(name + ".done").touch()  # written whole: the inbox may read it without waiting to settle
+        marker = path.with_name(name + ".done")  # written whole: the inbox may read it without waiting to settle
+        marker.touch()
+        record(marker, 0)
 
     say(f"GA4 export files for {days} days")
     hook = dirt.Ga4Defects(seed, start, days) if dirty else None
