@@ -289,6 +289,8 @@ def normalise_moment(text: str, date_order: str) -> str:
         year, month, day, rest = int(match[1]), int(match[2]), int(match[3]), match[4]
     elif match := _DAY_OR_MONTH_FIRST.fullmatch(s):
         a, b = int(match[1]), int(match[3])
+        if date_order not in ("dmy", "mdy") and a != b:
+            return text  # the file's dates are year-first: this one is not, the quality gate flags it
         day, month = (a, b) if date_order == "dmy" else (b, a)
         year, rest = int(match[4]), match[5]
     elif (match := _MONTH_NAMED.fullmatch(s)) and match[1].lower() in _MONTHS:

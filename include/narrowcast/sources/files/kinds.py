@@ -1,10 +1,10 @@
 """The file kinds the inbox accepts: name pattern, target raw table, required and optional columns.
 
-Generic orders export (``orders_export_*.csv`` or ``.parquet`` → ``raw.file_orders``), UTF-8, comma-separated,
-header row, empty cell = NULL:
+Generic orders export (``orders_export_*.csv`` or ``.parquet`` → ``raw.file_orders``), header row, empty cell =
+NULL; separator, encoding, decimal and date conventions as in ``dialect.py``:
 
-- required: ``order_id``, ``customer_id``, ``ordered_at`` (ISO date ``2024-03-30`` or timestamp, an offset
-  such as ``Z``/``+02:00`` is converted to UTC), ``currency`` (ISO 4217), ``total_price`` (≥ 0, ``.`` decimal)
+- required: ``order_id``, ``customer_id``, ``ordered_at`` (date ``2024-03-30``/``30/03/2024`` or timestamp, an
+  offset such as ``Z``/``+02:00`` is converted to UTC), ``currency`` (ISO 4217), ``total_price`` (≥ 0)
 - optional: ``email``, ``financial_status``, ``cancelled_at``, ``refunded_amount``, ``discount_amount``,
   ``sku``, ``quantity``, ``line_price``, ``line_number``. With any of ``sku``/``quantity``/``line_price`` the
   file has one row per order line (the order columns repeated); lines are numbered per order in file order
