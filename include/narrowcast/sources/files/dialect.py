@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from narrowcast.sources.files.errors import InputFileError
@@ -340,20 +342,30 @@ class ValueColumns:
 class Evidence:
     """What the values of one file show about its decimal separator and date order, with a first example each."""
 
-    def __init__(self, columns: ValueColumns, header: list[str]) -> None:
-        self._decimals = [i for i, c in enumerate(header) if c in columns.decimals]
-        self._moments = [i for i, c in enumerate(header) if c in columns.moments]
-        self._header = header
+    def __init__(self, columns: ValueColumns) -> None:
+        self._columns = columns
         self.decimal: dict[str, tuple[str, int, str]] = {}  # hint → (value, line, column)
         self.dates: dict[str, tuple[str, int, str]] = {}
 
-    def see(self, line: int, fields: list[str]) -> None:
-        for i in self._decimals:
-            if fields[i] and (hint := decimal_hint(fields[i])) is not None and hint not in self.decimal:
-                self.decimal[hint] = (fields[i], line, self._header[i])
-        for i in self._moments:
-            if fields[i] and (hint := date_hint(fields[i])) is not None and hint not in self.dates:
-                self.dates[hint] = (fields[i], line, self._header[i])
+    def see(self, table: pa.Table, lines: list[int]) -> None:
+        """Take the evidence of one chunk of rows (text columns, ``lines`` their line numbers)."""
+        for name in table.column_names:
+            if name in self._columns.decimals:
+                self._see(table.column(name), lines, name, _EVIDENT_AMOUNT, decimal_hint, self.decimal)
+                if "." not in self.decimal:  # amounts like 59.90 skip the Python check, but are evidence
+                    pointed = pc.fill_null(pc.match_substring_regex(table.column(name), _POINT_CENTS), False)
+                    if (at := pc.index(pointed, True).as_py()) >= 0:
+                        self.decimal["."] = (table.column(name)[at].as_py(), lines[at], name)
+            elif name in self._columns.moments:
+                self._see(table.column(name), lines, name, _CANONICAL_MOMENT, date_hint, self.dates)
+
+    @staticmethod
+    def _see(column: pa.ChunkedArray, lines: list[int], name: str, canonical: str,
+             hint_of: Callable[[str], str | None], found: dict[str, tuple[str, int, str]]) -> None:
+        for at in _off_pattern(column, canonical):
+            value = column[at].as_py()
+            if (hint := hint_of(value)) is not None and hint not in found:
+                found[hint] = (value, lines[at], name)
 
     def resolve(self, dialect: Dialect, declared: Declaration, file_name: str) -> Dialect:
         """The dialect with decimal and date order settled; raises on mixed or undeclared ambiguous values."""
@@ -400,22 +412,42 @@ def _example(seen: tuple[str, int, str]) -> str:
     return f"{value!r} at line {line}, column {column}"
 
 
-def normaliser(columns: ValueColumns, header: list[str], dialect: Dialect) -> Callable[[list[str]], list[str]]:
-    """A function that rewrites one row's fields in place to the contract's forms under ``dialect``."""
-    steps: list[tuple[int, Callable[[str], str]]] = []
-    decimal, order = dialect.decimal, dialect.date_order
-    for i, name in enumerate(header):
+def normalise(table: pa.Table, columns: ValueColumns, dialect: Dialect) -> pa.Table:
+    """The chunk with amounts, whole numbers, dates and currency codes rewritten to the contract's forms."""
+    for at, name in enumerate(table.column_names):
+        column = table.column(name)
         if name in columns.decimals or name in columns.integers:
-            steps.append((i, lambda v: normalise_number(v, decimal)))
+            canonical = _CANONICAL_AMOUNT if dialect.decimal == "." else _CANONICAL_WHOLE
+            column = _rewrite(column, canonical, lambda v: normalise_number(v, dialect.decimal))
         elif name in columns.moments:
-            steps.append((i, lambda v: normalise_moment(v, order)))
+            column = _rewrite(column, _CANONICAL_MOMENT, lambda v: normalise_moment(v, dialect.date_order))
         elif name in columns.currencies:
-            steps.append((i, lambda v: v.strip().upper()))
+            column = pc.utf8_upper(pc.utf8_trim_whitespace(column))
+        else:
+            continue
+        table = table.set_column(at, name, column)
+    return table
 
-    def apply(fields: list[str]) -> list[str]:
-        for i, step in steps:
-            if fields[i]:
-                fields[i] = step(fields[i])
-        return fields
 
-    return apply
+# Values already in the contract's form are found by Arrow and left alone: only the rest goes through Python.
+_CANONICAL_AMOUNT = r"^-?\d+(\.\d+)?$"
+_CANONICAL_WHOLE = r"^-?\d+$"
+_POINT_CENTS = r"^-?\d+\.\d{1,2}$"
+_EVIDENT_AMOUNT = r"^-?\d+(\.\d{1,2})?$"  # a whole number (no evidence) or point cents ('.'): never ambiguous
+_CANONICAL_MOMENT = "^" + _ISO_PLAIN.pattern + "$"
+
+
+def _off_pattern(column: pa.ChunkedArray, canonical: str) -> list[int]:
+    """Positions of the non-null values that do not match ``canonical``."""
+    matches = pc.fill_null(pc.match_substring_regex(column, canonical), True)
+    return pc.indices_nonzero(pc.invert(matches)).to_pylist()
+
+
+def _rewrite(column: pa.ChunkedArray, canonical: str, rewrite: Callable[[str], str]) -> pa.ChunkedArray:
+    positions = _off_pattern(column, canonical)
+    if not positions:
+        return column
+    values = column.to_pylist()
+    for at in positions:
+        values[at] = rewrite(values[at])
+    return pa.chunked_array([pa.array(values, pa.string())])

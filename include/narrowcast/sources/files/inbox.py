@@ -44,7 +44,7 @@ from narrowcast.sources.files.dialect import (
     ValueColumns,
     declaration_for,
     detect_encoding,
-    normaliser,
+    normalise,
     sniff,
 )
 from narrowcast.sources.files.errors import InputFileError
@@ -180,12 +180,11 @@ def check_file(path: Path, kind: FileKind) -> Dialect | None:
             return None
         declared = declaration_for(path)
         dialect = sniff(path, detect_encoding(path, declared), kind.allowed, declared)
-        evidence: Evidence | None = None
-        for line_num, header, fields in _csv_rows(path, kind, dialect):
-            if evidence is None:
-                evidence = Evidence(_value_columns(kind), header)
-            evidence.see(line_num, fields)
-        return evidence.resolve(dialect, declared, path.name) if evidence else dialect
+        columns = _value_columns(kind)
+        evidence = Evidence(columns)
+        for table, lines in _csv_chunks(path, kind, dialect, only=columns.decimals + columns.moments):
+            evidence.see(table, lines)
+        return evidence.resolve(dialect, declared, path.name)
     except InputFileError:
         raise
     except (OSError, ValueError, pa.ArrowException) as exc:
@@ -214,7 +213,6 @@ def _check_parquet(path: Path, kind: FileKind) -> None:
 
 def _csv_rows(path: Path, kind: FileKind, dialect: Dialect) -> Iterator[tuple[int, list[str], list[str]]]:
     """(line number, header, fields) per data row, validating the shape as it goes."""
-    complete = readiness.ends_with_newline(path)
     with path.open(newline="", encoding=dialect.encoding) as handle:
         reader = csv.reader(handle, delimiter=dialect.separator, quotechar=dialect.quote, strict=True)
         try:
@@ -222,8 +220,10 @@ def _csv_rows(path: Path, kind: FileKind, dialect: Dialect) -> Iterator[tuple[in
             if first is None:
                 raise InputFileError(path.name, "schema:missing_column", "the file is empty (no header)")
             header = _header(path, kind, first, dialect)
-            last_field = readiness.LastFieldWatch()
-            held: tuple[int, list[str]] | None = None  # one row behind, to check the file's last row apart
+            # Only a file that does not end with a newline can have been cut mid-row.
+            watch = None if readiness.ends_with_newline(path) else readiness.LastFieldWatch()
+            last: list[str] | None = None
+            last_line = 0
             for fields in reader:
                 if not fields:
                     continue  # blank line
@@ -233,19 +233,17 @@ def _csv_rows(path: Path, kind: FileKind, dialect: Dialect) -> Iterator[tuple[in
                         "parse:truncated",
                         f"line {reader.line_num} has {len(fields)} field(s), the header has {len(header)}",
                     )
-                if held is not None:
-                    last_field.see(held[1][-1])
-                    yield held[0], header, held[1]
-                held = (reader.line_num, fields)
-            if held is not None:
-                if not complete and last_field.looks_cut(held[1][-1]):
-                    raise InputFileError(
-                        path.name,
-                        "parse:truncated",
-                        f"line {held[0]} ends the file without a newline and its last field {header[-1]} "
-                        f"({held[1][-1]!r}) is shorter than in every other row: the file was cut mid-write",
-                    )
-                yield held[0], header, held[1]
+                if watch is not None and last is not None:
+                    watch.see(last[-1])
+                last, last_line = fields, reader.line_num
+                yield reader.line_num, header, fields
+            if watch is not None and last is not None and watch.looks_cut(last[-1]):
+                raise InputFileError(
+                    path.name,
+                    "parse:truncated",
+                    f"line {last_line} ends the file without a newline and its last field {header[-1]} "
+                    f"({last[-1]!r}) is shorter than in every other row: the file was cut mid-write",
+                )
         except csv.Error as exc:
             raise InputFileError(path.name, "parse:truncated", f"line {reader.line_num}: {exc}") from None
         except UnicodeDecodeError as exc:  # detect_encoding read the same bytes: only a file changed meanwhile
@@ -282,26 +280,34 @@ def _read(path: Path, kind: FileKind, dialect: Dialect | None) -> Iterator[pa.Ta
             yield _finish(table, kind, path, refs, lines_seen)
         return
     dialect = dialect or check_file(path, kind) or Dialect()
+    columns = _value_columns(kind)
+    for table, lines in _csv_chunks(path, kind, dialect):
+        refs = [f"{path.name}:{line}" for line in lines]
+        yield _finish(normalise(table, columns, dialect), kind, path, refs, lines_seen)
+
+
+def _csv_chunks(
+    path: Path, kind: FileKind, dialect: Dialect, only: tuple[str, ...] | None = None
+) -> Iterator[tuple[pa.Table, list[int]]]:
+    """The CSV's rows as text tables of up to ``CHUNK_ROWS`` rows (``only`` these columns if given), with each
+    row's line number."""
     header: list[str] = []
     buffer: list[list[str]] = []
-    refs: list[str] = []
-    normalise = None
+    lines: list[int] = []
     for line_num, header, fields in _csv_rows(path, kind, dialect):
-        if normalise is None:
-            normalise = normaliser(_value_columns(kind), header, dialect)
-        buffer.append(normalise(fields))
-        refs.append(f"{path.name}:{line_num}")
+        buffer.append(fields)
+        lines.append(line_num)
         if len(buffer) >= CHUNK_ROWS:
-            yield _finish(_as_table(header, buffer), kind, path, refs, lines_seen)
-            buffer, refs = [], []
+            yield _as_table(header, buffer, only), lines
+            buffer, lines = [], []
     if buffer:
-        yield _finish(_as_table(header, buffer), kind, path, refs, lines_seen)
+        yield _as_table(header, buffer, only), lines
 
 
-def _as_table(header: list[str], rows: list[list[str]]) -> pa.Table:
+def _as_table(header: list[str], rows: list[list[str]], only: tuple[str, ...] | None = None) -> pa.Table:
     # Empty CSV cells are NULL; every value stays text until the quality gate types it.
     return pa.table({name: pa.array([r[i] if r[i] != "" else None for r in rows], pa.string())
-                     for i, name in enumerate(header)})
+                     for i, name in enumerate(header) if only is None or name in only})
 
 
 def _finish(table: pa.Table, kind: FileKind, path: Path, refs: list[str], lines_seen: dict[str, int]) -> pa.Table:
