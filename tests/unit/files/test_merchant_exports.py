@@ -21,7 +21,7 @@ from narrowcast import settings
 from narrowcast.contracts.windows import Window
 from narrowcast.extract import ExtractFailed, run_source
 from narrowcast.sources.files.errors import InputFileError
-from narrowcast.sources.files.inbox import check_file
+from narrowcast.sources.files.inbox import check_file, read_file
 from narrowcast.sources.files.kinds import kind_of
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "merchant_exports"
@@ -227,3 +227,14 @@ def test_an_encoding_error_names_line_column_and_byte(inbox: Path, declaration: 
     path.write_bytes(content)
     with pytest.raises(InputFileError, match=rf"^orders_export_enc.csv: {message}"):
         _check(path)
+
+
+def test_currency_codes_in_any_case_land_upper_case_from_parquet_too(inbox: Path) -> None:
+    path = inbox / "orders_export_pos.parquet"
+    pq.write_table(pa.table({
+        "order_id": ["P-1", "P-2"], "customer_id": ["c1", "c2"], "ordered_at": ["2026-08-01", "2026-08-02"],
+        "currency": ["eur", " Eur"], "total_price": [19.99, 5.0],
+    }), path)
+    kind = kind_of(path.name)
+    check_file(path, kind)
+    assert pa.concat_tables(read_file(path, kind)).column("currency").to_pylist() == ["EUR", "EUR"]

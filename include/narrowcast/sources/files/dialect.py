@@ -422,11 +422,16 @@ def normalise(table: pa.Table, columns: ValueColumns, dialect: Dialect) -> pa.Ta
         elif name in columns.moments:
             column = _rewrite(column, _CANONICAL_MOMENT, lambda v: normalise_moment(v, dialect.date_order))
         elif name in columns.currencies:
-            column = pc.utf8_upper(pc.utf8_trim_whitespace(column))
+            column = currency_codes(column)
         else:
             continue
         table = table.set_column(at, name, column)
     return table
+
+
+def currency_codes(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """ISO 4217 codes as the contract has them: ``eur`` and `` EUR`` are ``EUR``."""
+    return pc.utf8_upper(pc.utf8_trim_whitespace(column))
 
 
 # Values already in the contract's form are found by Arrow and left alone: only the rest goes through Python.

@@ -30,7 +30,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from narrowcast.contracts.timestamps import utc_naive
@@ -42,6 +41,7 @@ from narrowcast.sources.files.dialect import (
     Dialect,
     Evidence,
     ValueColumns,
+    currency_codes,
     declaration_for,
     detect_encoding,
     normalise,
@@ -104,14 +104,21 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, zone: LandingZone, w
         if kind is None:
             log.info("inbox: %s matches no file kind, left alone", path.name)
             continue
-        seen = readiness.Snapshot.of(path)
+        try:
+            seen = readiness.Snapshot.of(path)
+        except OSError:
+            continue  # removed since the folder was listed
         wait = readiness.unsettled_for(path, seen)
         if wait:
             log.info("inbox: %s changed %.0f s ago and may still be written: left for the next run "
                      "(read once unchanged for another %.0f s, or at once with a %s.done marker)",
                      path.name, time.time() - seen.mtime, wait, path.name)
             continue
-        item = InboxFile(path, kind, sha256_of(path), seen.size)
+        try:
+            checksum = sha256_of(path)
+        except OSError:
+            checksum = ""  # unreadable: check_file fails it below, naming the reason
+        item = InboxFile(path, kind, checksum, seen.size)
         already = con.execute(
             "select count(*) from meta.files where file_name = ? and checksum = ? and status = 'loaded'",
             [path.name, item.checksum],
@@ -274,7 +281,7 @@ def _read(path: Path, kind: FileKind, dialect: Dialect | None) -> Iterator[pa.Ta
             for name in currencies:
                 if pa.types.is_string(table.schema.field(name).type):
                     at = table.schema.get_field_index(name)
-                    table = table.set_column(at, name, pc.utf8_upper(pc.utf8_trim_whitespace(table.column(name))))
+                    table = table.set_column(at, name, currency_codes(table.column(name)))
             refs = [f"{path.name}:row {first_line + i}" for i in range(table.num_rows)]
             first_line += table.num_rows
             yield _finish(table, kind, path, refs, lines_seen)
