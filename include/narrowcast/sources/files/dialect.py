@@ -37,9 +37,8 @@ _ENCODING_NAMES = {"utf-8-sig": "UTF-8", "utf-8": "UTF-8", "cp1252": "Windows-12
 
 @dataclass(frozen=True)
 class Declaration:
-    """What ``dialects.yml`` states for the files matching ``pattern``; ``None`` means "detect it"."""
+    """What ``dialects.yml`` states for a file; ``None`` means "detect it"."""
 
-    pattern: str = "*"
     separator: str | None = None
     quote: str | None = None
     encoding: str | None = None
@@ -94,7 +93,7 @@ def _declaration(file_name: str, pattern: str, settings: object) -> Declaration:
             values["encoding"] = codecs.lookup(values["encoding"]).name
         except LookupError:
             raise bad(f"encoding {values['encoding']!r} is unknown") from None
-    return Declaration(pattern, **values)
+    return Declaration(**values)
 
 
 @dataclass(frozen=True)
@@ -115,10 +114,6 @@ class Dialect:
         encoding = _ENCODING_NAMES.get(self.encoding, self.encoding)
         return (f"separator {SEPARATORS.get(self.separator, repr(self.separator))} ({how('separator')}), "
                 f"encoding {encoding} ({how('encoding')})")
-
-    @property
-    def thousands(self) -> str:
-        return "," if self.decimal == "." else "."
 
 
 # ---------------------------------------------------------------------------------------------------- encoding
