@@ -9,6 +9,7 @@ GraphQL throttling is cost-based: HTTP 200 with ``errors[].extensions.code == "T
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,11 +23,24 @@ CONNECTION_ID = "narrowcast_shopify"
 DEFAULT_API_VERSION = "2024-10"
 # Filters may not travel with a page_info cursor: later REST pages carry the cursor and the page size only.
 REST_PAGES = LinkHeaderCursor(param="page_info", carry=("limit",))
+_NUMERIC = re.compile(r"[0-9]+")
+_GID = re.compile(r"gid://shopify/(\w+)/([0-9]+)")
 
 
 def next_page_info(link_header: str | None) -> str | None:
     """The ``page_info`` cursor of the ``rel="next"`` link, or ``None`` on the last page."""
     return next_link_param(link_header, REST_PAGES.param)
+
+
+def to_gid(kind: str, value: Any) -> str | None:
+    """``gid://shopify/<kind>/<id>`` for a numeric id or for that gid itself; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if _NUMERIC.fullmatch(text):
+        return f"gid://shopify/{kind}/{int(text)}"
+    match = _GID.fullmatch(text)
+    return text if match and match.group(1) == kind else None
 
 
 def api_version(conn: Connection) -> str:

@@ -16,7 +16,6 @@ error fails the batch with Shopify's message; HTTP 401/429/5xx retry as for ever
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,6 +29,7 @@ from narrowcast.activation.destinations.base import (
     chunks,
 )
 from narrowcast.apis import shopify
+from narrowcast.apis.shopify import to_gid
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
 
@@ -41,19 +41,6 @@ SET_QUANTITIES = """mutation inventorySet($input: InventorySetQuantitiesInput!) 
 # The first mutation, then the rows Shopify did not name once more; a third round only if the second names
 # rows too (e.g. an item deleted in between). Each round drops at least one row, so this always ends.
 MAX_ROUNDS = 3
-_NUMERIC = re.compile(r"[0-9]+")
-_GID = re.compile(r"gid://shopify/(\w+)/([0-9]+)")
-
-
-def to_gid(kind: str, value: Any) -> str | None:
-    """``gid://shopify/<kind>/<id>`` for a numeric id or for that gid itself; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    if _NUMERIC.fullmatch(text):
-        return f"gid://shopify/{kind}/{int(text)}"
-    match = _GID.fullmatch(text)
-    return text if match and match.group(1) == kind else None
 
 
 class ShopifyInventory(Destination):
