@@ -36,7 +36,7 @@ def sandbox_process(world: Path) -> Iterator[str]:
                                "--world", str(world)], env=env)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_until_up(url, timeout=120)
+        wait_until_up(f"{url}/_sandbox/health", timeout=120)
         yield url
     finally:
         server.terminate()

@@ -1,19 +1,23 @@
-"""The one HTTP client base every source connector and destination is built on."""
+"""The one HTTP client base every external API module is built on: requests, retries, auth, pagination."""
 
+from narrowcast.http.auth import Auth
 from narrowcast.http.client import (
     ApiError,
     FatalApiError,
     HttpClient,
     RetriableApiError,
     RetryPolicy,
+    connection_options,
 )
 from narrowcast.http.rate_limit import TokenBucket
 
 __all__ = [
     "ApiError",
+    "Auth",
     "FatalApiError",
     "HttpClient",
     "RetriableApiError",
     "RetryPolicy",
     "TokenBucket",
+    "connection_options",
 ]

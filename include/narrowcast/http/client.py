@@ -1,8 +1,9 @@
 """HTTP client base: a ``requests.Session`` with timeouts, retries and error classification.
 
-Retriable: 429, 5xx, connection errors and timeouts (exponential backoff with full jitter, ``Retry-After``
-honoured). Fatal: every other 4xx, raised at once with the API's own message. Connectors subclass
-:class:`HttpClient` and override the small hooks (auth, error message, retriable check) for their API.
+Retriable: 429, 5xx, connection errors and timeouts (exponential backoff with equal jitter, ``Retry-After``
+honoured). Fatal: every other 4xx, raised at once with the API's own message. Each external service's module
+in ``narrowcast.apis`` subclasses :class:`HttpClient` and overrides the small hooks (error message, retriable
+check, retry wait) for its API; credentials come from an :class:`~narrowcast.http.auth.Auth`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
 
+from narrowcast.contracts.connections import Connection
+from narrowcast.http.auth import Auth
 from narrowcast.http.rate_limit import TokenBucket
 
 log = logging.getLogger(__name__)
@@ -62,20 +65,46 @@ class RetryPolicy:
     max_retry_after: float = 120.0
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Full-jitter exponential backoff for the given (1-based) failed attempt."""
+        """Equal-jitter exponential backoff for the given (1-based) failed attempt: between half the capped
+        exponential delay and all of it, so clients that failed together spread out yet never retry at once."""
         cap = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return rng.uniform(cap / 2, cap)
 
 
+def connection_options(conn: Connection) -> dict[str, Any]:
+    """The timeout and retry policy a connection's extras ask for (``timeout_seconds``, ``max_attempts``,
+    ``retry_base_delay``, ``retry_max_delay``), as :class:`HttpClient` keyword arguments.
+
+    Every API client built from a connection, for a source or a destination, goes through here.
+    """
+    timeout = float(conn.extra.get("timeout_seconds", 60.0))
+    return {
+        "timeout": (min(5.0, timeout), timeout),
+        "retry": RetryPolicy(
+            max_attempts=int(conn.extra.get("max_attempts", 6)),
+            base_delay=float(conn.extra.get("retry_base_delay", 0.5)),
+            max_delay=float(conn.extra.get("retry_max_delay", 30.0)),
+        ),
+    }
+
+
 class HttpClient:
-    """Base client: connectors set ``api_name`` and override the hooks they need."""
+    """Base client: each API sets ``api_name`` and overrides the hooks it needs.
+
+    ``api_name`` names the API in every error; a caller may pass its own (a destination that shares an API
+    with a source) so a failure says which of the two it was.
+    """
 
     api_name = "api"
+    # Where the API lives when a connection names no host (a shop's own URL has no such default).
+    default_base_url = ""
 
     def __init__(
         self,
         base_url: str,
         *,
+        auth: Auth | None = None,
+        api_name: str | None = None,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         timeout: float | tuple[float, float] = (5.0, 60.0),
@@ -86,6 +115,9 @@ class HttpClient:
         seed: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        if api_name:
+            self.api_name = api_name
         self.session = session or requests.Session()
         self.session.headers.update(headers or {})
         self.default_params = dict(params or {})
@@ -96,6 +128,27 @@ class HttpClient:
         self._rng = random.Random(seed)
         self.calls = 0  # HTTP requests actually sent, retries included
         self.retries = 0
+
+    @classmethod
+    def from_connection(cls, conn: Connection, **http: Any) -> Self:
+        """A client for ``conn``: its base URL, what the API reads from a connection (auth, version) and the
+        connection's timeout and retry policy; ``http`` overrides any of them and adds headers, a rate limiter,
+        an ``api_name`` label."""
+        settings = cls.connection_settings(conn)
+        headers = {**settings.pop("headers", {}), **(http.pop("headers", None) or {})}
+        return cls(cls.base_url_of(conn), headers=headers, **{**settings, **connection_options(conn), **http})
+
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        """Keyword arguments the API takes from a connection besides its URL and retry settings (auth, version)."""
+        return {}
+
+    @classmethod
+    def base_url_of(cls, conn: Connection) -> str:
+        """The connection's base URL, or the API's public one when the connection names no host."""
+        if urlsplit(conn.base_url).netloc or not cls.default_base_url:
+            return conn.base_url
+        return cls.default_base_url
 
     # ---- hooks -------------------------------------------------------------------------------------
     def is_retriable(self, response: requests.Response) -> bool:
@@ -155,9 +208,16 @@ class HttpClient:
             if self.rate_limiter is not None:
                 self.rate_limiter.acquire()
             self.calls += 1
+            sent_params, sent_headers = merged_params, headers
+            if self.auth is not None:
+                # Asked on every attempt, so a token refreshed by the auth is used from the next request on.
+                sent_headers = {**self.auth.headers(), **(headers or {})}
+                auth_params = self.auth.params()
+                if auth_params and not path_or_url.startswith("http"):
+                    sent_params = {**auth_params, **(merged_params or {})}
             try:
                 response = self.session.request(
-                    method, url, params=merged_params, json=json, data=data, headers=headers, timeout=self.timeout
+                    method, url, params=sent_params, json=json, data=data, headers=sent_headers, timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt >= self.retry.max_attempts:

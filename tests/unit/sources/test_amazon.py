@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from fake_http import FakeSession, fixture, reply
 
+from narrowcast.apis.amazon import marketplace_list
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.sources.amazon import AmazonClient, extract
-from narrowcast.sources.amazon.client import marketplace_list
 
 CONN = Connection("narrowcast_amazon", "https://sellingpartnerapi-eu.amazon.com", password="Atza|secret",
                   extra={"marketplace_ids": "A1PA6795UKMFR9, A13V1IB3VIYZZH", "seller_id": "A2SELLER"})

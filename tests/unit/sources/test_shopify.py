@@ -9,10 +9,10 @@ from decimal import Decimal
 import pytest
 from fake_http import FakeSession, fixture, reply
 
+from narrowcast.apis.shopify import next_page_info
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.sources.shopify import ENTITIES, ShopifyClient, extract
-from narrowcast.sources.shopify.client import next_page_info
 
 CONN = Connection("narrowcast_shopify", "https://acme.myshopify.com", password="shpat_secret",
                   extra={"api_version": "2024-10"})

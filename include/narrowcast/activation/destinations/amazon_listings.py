@@ -14,22 +14,21 @@ from typing import Any
 from urllib.parse import quote
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.apis import amazon
+from narrowcast.apis.amazon import FEEDS, LISTINGS
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
-from narrowcast.sources.amazon.client import SellingPartnerApi
 
-FEED_LIMIT = 25_000
-LISTINGS = "listings/2021-08-01/items"
-FEEDS = "feeds/2021-06-30"
-
-
-class SellingPartnerClient(SellingPartnerApi):
-    # Its own name in error messages, so a failure tells the Listings destination from the Orders source.
-    api_name = "amazon_sp_api"
+# Rows in one batch above which one JSON_LISTINGS_FEED is cheaper than one PATCH per SKU (extra feed_threshold).
+DEFAULT_FEED_THRESHOLD = 500
 
 
 class AmazonListings(Destination):
     name = "amazon_listings"
+    connection_id = amazon.CONNECTION_ID
+    client_class = amazon.SellingPartnerApi
+    # Its own name in error messages, so a failure tells the Listings destination from the Orders source.
+    api_name = "amazon_sp_api"
     objects = {
         "listing": ObjectSpec(
             required_fields=frozenset({"sku", "quantity"}),
@@ -38,15 +37,15 @@ class AmazonListings(Destination):
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
     }
-    limits = Limits(max_batch_size=FEED_LIMIT, default_rps=5.0, default_burst=5.0, max_concurrency=4)
-    client_class = SellingPartnerClient
+    # A JSON feed takes up to 25,000 messages; patchListingsItem is limited to 5 requests/s, burst 5.
+    limits = Limits(max_batch_size=25_000, default_rps=5.0, default_burst=5.0, max_concurrency=4)
 
-    def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return {**SellingPartnerClient.auth_headers(str(connection.password)), "Content-Type": "application/json"}
+    def client_settings(self, connection: Connection) -> dict[str, Any]:
+        return {"headers": {"Content-Type": "application/json"}}
 
     def send(self, batch: Batch) -> list[RowResult]:
         extra = self.context.connection.extra
-        threshold = int(extra.get("feed_threshold", 500))
+        threshold = int(extra.get("feed_threshold", DEFAULT_FEED_THRESHOLD))
         if len(batch.changes) > threshold:
             return self._feed(batch.changes)
         return [self._patch(c) for c in batch.changes]

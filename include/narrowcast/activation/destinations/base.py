@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, NamedTuple
 
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import HttpClient, RetryPolicy, TokenBucket
+from narrowcast.http import HttpClient, TokenBucket
 
 Operation = Literal["add", "change", "remove"]
 Outcome = Literal["accepted", "rejected", "skipped"]
@@ -70,7 +70,7 @@ class JobStatus(NamedTuple):
 
 @dataclass(frozen=True)
 class ObjectSpec:
-    """What a destination object needs from a sync declaration."""
+    """What a destination object needs from a sync declaration; ``hashed_fields`` must arrive as SHA-256 hex."""
 
     required_fields: frozenset[str] = frozenset()
     optional_fields: frozenset[str] | None = None  # None: any other field name is allowed
@@ -82,12 +82,18 @@ class ObjectSpec:
 
 @dataclass(frozen=True)
 class Limits:
-    """The API's hard limits and documented default rate, used to validate declarations."""
+    """The API's hard limits and documented default rate: sync declarations are validated against them and
+    the connector reads its request sizes from here, so each number is written once.
+
+    ``request_caps``: the most items the API takes in one of the connector's other calls (a lookup, a removal),
+    by the name the connector uses for that call.
+    """
 
     max_batch_size: int
     default_rps: float
     default_burst: float
     max_concurrency: int = 8
+    request_caps: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,12 +109,16 @@ class SendContext:
 
 
 class Destination(ABC):
-    """Base connector. Subclasses declare ``name``, ``objects`` and ``limits`` and implement :meth:`send`."""
+    """Base connector. Subclasses declare ``name``, ``connection_id`` (the Airflow connection they use),
+    ``objects``, ``limits``, ``client_class`` (the API's client from ``narrowcast.apis``) and ``api_name`` (the
+    API's name in their errors, told apart from the source's), and implement :meth:`send`."""
 
     name: ClassVar[str]
+    connection_id: ClassVar[str]
     objects: ClassVar[Mapping[str, ObjectSpec]]
     limits: ClassVar[Limits]
-    client_class: ClassVar[type[HttpClient]] = HttpClient
+    client_class: ClassVar[type[HttpClient]]
+    api_name: ClassVar[str]
 
     def __init__(self, context: SendContext) -> None:
         self.context = context
@@ -117,20 +127,11 @@ class Destination(ABC):
         self.client = self.make_client(context)
 
     def make_client(self, context: SendContext) -> HttpClient:
-        conn = context.connection
-        timeout = float(conn.extra.get("timeout_seconds", 60.0))
-        retry = RetryPolicy(
-            max_attempts=int(conn.extra.get("max_attempts", 6)),
-            base_delay=float(conn.extra.get("retry_base_delay", 0.5)),
-            max_delay=float(conn.extra.get("retry_max_delay", 30.0)),
-        )
-        return self.client_class(
-            conn.base_url,
-            headers=self.auth_headers(conn),
-            timeout=(min(5.0, timeout), timeout),
-            retry=retry,
-            rate_limiter=context.rate_limiter,
-            sleep=context.sleep,
+        """The API's client built from the connection as a source builds it (auth, version, retry settings),
+        under the sync's rate limit."""
+        return self.client_class.from_connection(
+            context.connection, api_name=self.api_name, rate_limiter=context.rate_limiter, sleep=context.sleep,
+            **self.client_settings(context.connection),
         )
 
     @classmethod
@@ -138,12 +139,9 @@ class Destination(ABC):
         """A problem with a sync's target/fields beyond what :class:`ObjectSpec` expresses, or None."""
         return None
 
-    def auth_headers(self, connection: Connection) -> dict[str, str]:
+    def client_settings(self, connection: Connection) -> dict[str, Any]:
+        """Client keyword arguments this connector needs beyond the API's own, e.g. extra ``headers``."""
         return {}
-
-    def batch_kind(self, change: Change) -> str:
-        """Changes of one kind share a request shape; default: removes apart from adds and changes."""
-        return "remove" if change.op == "remove" else "upsert"
 
     @property
     def api_calls(self) -> int:

@@ -13,21 +13,18 @@ from __future__ import annotations
 from typing import Any
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.apis import ebay
+from narrowcast.apis.ebay import INVENTORY, NOT_PUBLISHED, error_ids
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
-from narrowcast.sources.ebay.client import EbayApi
-
-BULK_LIMIT = 25
-NOT_PUBLISHED = 25_020  # errorId this project's eBay emulator (and connector) use for "offer is not published"
-
-
-class EbayClient(EbayApi):
-    # Its own name in error messages, so a failure tells the Inventory destination from the orders source.
-    api_name = "ebay_sell_inventory"
 
 
 class EbayInventory(Destination):
     name = "ebay_inventory"
+    connection_id = ebay.CONNECTION_ID
+    client_class = ebay.EbayApi
+    # Its own name in error messages, so a failure tells the Inventory destination from the orders source.
+    api_name = "ebay_sell_inventory"
     objects = {
         "offer": ObjectSpec(
             required_fields=frozenset({"sku", "offerId", "quantity"}),
@@ -36,12 +33,12 @@ class EbayInventory(Destination):
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
     }
-    limits = Limits(max_batch_size=BULK_LIMIT, default_rps=5.0, default_burst=5.0, max_concurrency=4)
-    client_class = EbayClient
+    # bulk_update_price_quantity takes at most 25 offers per call.
+    limits = Limits(max_batch_size=25, default_rps=5.0, default_burst=5.0, max_concurrency=4)
 
-    def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return {**EbayClient.auth_headers(str(connection.password)), "Content-Type": "application/json",
-                "Content-Language": str(connection.extra.get("content_language", "en-US"))}
+    def client_settings(self, connection: Connection) -> dict[str, Any]:
+        return {"headers": {"Content-Type": "application/json",
+                            "Content-Language": str(connection.extra.get("content_language", "en-US"))}}
 
     def send(self, batch: Batch) -> list[RowResult]:
         results: dict[str, RowResult] = {}
@@ -83,7 +80,7 @@ class EbayInventory(Destination):
             requests_.append({"sku": str(p["sku"]),
                               "shipToLocationAvailability": {"quantity": int(p["quantity"])},
                               "offers": [offer]})
-        answer = self.client.post_json("sell/inventory/v1/bulk_update_price_quantity", {"requests": requests_})
+        answer = self.client.post_json(f"{INVENTORY}/bulk_update_price_quantity", {"requests": requests_})
         by_offer = {str(r.get("offerId")): r for r in (answer or {}).get("responses", [])}
         out: dict[str, Any] = {}
         for change in changes:
@@ -92,7 +89,7 @@ class EbayInventory(Destination):
                 out[change.key] = RowResult(change.key, "rejected", "eBay returned no response for the offer")
             elif item.get("statusCode") == 200:
                 out[change.key] = RowResult(change.key, "accepted")
-            elif any(e.get("errorId") == NOT_PUBLISHED for e in item.get("errors", [])):
+            elif NOT_PUBLISHED in error_ids(item):
                 out[change.key] = NOT_PUBLISHED
             else:
                 messages = "; ".join(f"{e.get('errorId')}: {e.get('message')}" for e in item.get("errors", []))
@@ -101,9 +98,9 @@ class EbayInventory(Destination):
 
     def _withdraw(self, change: Change) -> RowResult:
         try:
-            self.client.post_json(f"sell/inventory/v1/offer/{change.payload['offerId']}/withdraw", {})
+            self.client.post_json(f"{INVENTORY}/offer/{change.payload['offerId']}/withdraw", {})
         except FatalApiError as exc:
-            if _has_error(exc, NOT_PUBLISHED):
+            if NOT_PUBLISHED in error_ids(exc.body):
                 return RowResult(change.key, "accepted")
             return RowResult(change.key, "rejected", f"eBay withdraw failed: {exc.message}")
         return RowResult(change.key, "accepted")
@@ -111,12 +108,8 @@ class EbayInventory(Destination):
     def _publish(self, change: Change) -> RowResult | None:
         """None when published (the caller then sets quantity/price); a rejection otherwise."""
         try:
-            self.client.post_json(f"sell/inventory/v1/offer/{change.payload['offerId']}/publish", {})
+            self.client.post_json(f"{INVENTORY}/offer/{change.payload['offerId']}/publish", {})
         except FatalApiError as exc:
             return RowResult(change.key, "rejected", f"eBay publish failed: {exc.message}")
         return None
 
-
-def _has_error(exc: FatalApiError, error_id: int) -> bool:
-    body = exc.body if isinstance(exc.body, dict) else {}
-    return any(e.get("errorId") == error_id for e in body.get("errors", []))

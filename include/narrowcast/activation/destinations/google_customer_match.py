@@ -27,44 +27,38 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     chunks,
 )
-from narrowcast.contracts.connections import Connection
-from narrowcast.sources.google_ads.client import GoogleAdsApi
+from narrowcast.apis import google_ads
 
-FIELDS = {"hashedEmail", "hashedPhoneNumber"}
-JOBS_PER_QUERY = 100
+FIELDS = frozenset({"hashedEmail", "hashedPhoneNumber"})
 _JOB_STATES = {"SUCCESS": "succeeded", "FAILED": "failed"}  # PENDING, RUNNING (and UNKNOWN): ask again later
-
-
-class GoogleAdsClient(GoogleAdsApi):
-    # Its own name in error messages, so a failure tells Customer Match from the reporting source.
-    api_name = "google_ads_customer_match"
 
 
 class GoogleCustomerMatch(Destination):
     name = "google_customer_match"
+    connection_id = google_ads.CONNECTION_ID
+    client_class = google_ads.GoogleAdsApi
+    # Its own name in error messages, so a failure tells Customer Match from the reporting source.
+    api_name = "google_ads_customer_match"
     objects = {
         "customer_match_list": ObjectSpec(
-            optional_fields=frozenset(FIELDS),
+            optional_fields=FIELDS,
             required_target=frozenset({"customer_id", "user_list_id"}),
-            hashed_fields=frozenset(FIELDS),
+            hashed_fields=FIELDS,
             default_mode="mirror",
         )
     }
     # ≤ 100,000 identifiers per addOperations request; with two identifiers per user that is 50,000 users.
-    limits = Limits(max_batch_size=50_000, default_rps=1.0, default_burst=3.0, max_concurrency=2)
-    client_class = GoogleAdsClient
-
-    def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return GoogleAdsClient.auth_headers(str(connection.password), str(connection.require("developer_token")),
-                                            connection.extra.get("login_customer_id"))
+    # A job-status query names at most 100 jobs.
+    limits = Limits(max_batch_size=50_000, default_rps=1.0, default_burst=3.0, max_concurrency=2,
+                    request_caps={"job_status_query": 100})
 
     @property
     def _version(self) -> str:
-        return str(self.context.connection.extra.get("api_version", "v18"))
+        return self.client.api_version
 
     @property
     def _customer(self) -> str:
-        return str(self.target["customer_id"]).replace("-", "")
+        return google_ads.digits(self.target["customer_id"])
 
     def send(self, batch: Batch) -> list[RowResult]:
         version, cid = self._version, self._customer
@@ -98,7 +92,7 @@ class GoogleCustomerMatch(Destination):
     def job_statuses(self, jobs: list[str]) -> dict[str, JobStatus]:
         """SUCCESS → succeeded, FAILED → failed (with ``failure_reason``); a job Google does not know → failed."""
         statuses: dict[str, JobStatus] = {}
-        for group in chunks(jobs, JOBS_PER_QUERY):
+        for group in chunks(jobs, self.limits.request_caps["job_status_query"]):
             names = ", ".join("'" + job.replace("'", "") + "'" for job in group)
             query = ("SELECT offline_user_data_job.resource_name, offline_user_data_job.status, "
                      "offline_user_data_job.failure_reason FROM offline_user_data_job "

@@ -28,21 +28,19 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     chunks,
 )
-from narrowcast.contracts.connections import Connection
-from narrowcast.http import FatalApiError, HttpClient
+from narrowcast.apis import klaviyo
+from narrowcast.http import FatalApiError
+from narrowcast.http.pagination import paginate
 
-LIST_LIMIT = 1_000
-LOOKUP_PAGE = 100
 _POINTER = re.compile(r"/profiles/data/(\d+)/")
 PROFILE_FIELDS = frozenset({"email", "phone_number", "external_id", "first_name", "last_name"})
 
 
-class KlaviyoClient(HttpClient):
-    api_name = "klaviyo"
-
-
 class Klaviyo(Destination):
     name = "klaviyo"
+    connection_id = klaviyo.CONNECTION_ID
+    client_class = klaviyo.KlaviyoApi
+    api_name = "klaviyo"
     objects = {
         "list_members": ObjectSpec(
             required_fields=frozenset({"email", "external_id"}),
@@ -56,16 +54,10 @@ class Klaviyo(Destination):
             allowed_modes=frozenset({"add_only", "mirror"}),
         ),
     }
-    limits = Limits(max_batch_size=10_000, default_rps=10.0, default_burst=10.0, max_concurrency=4)
-    client_class = KlaviyoClient
-
-    def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return {
-            "Authorization": f"Klaviyo-API-Key {connection.password}",
-            "revision": str(connection.extra.get("revision", "2024-10-15")),
-            "Accept": "application/vnd.api+json",
-            "Content-Type": "application/vnd.api+json",
-        }
+    # ≤ 10,000 profiles per bulk-import job; ≤ 1,000 profiles per list-relationship removal; profiles are
+    # looked up 100 external ids (one page) at a time.
+    limits = Limits(max_batch_size=10_000, default_rps=10.0, default_burst=10.0, max_concurrency=4,
+                    request_caps={"list_removal": 1_000, "profile_lookup": 100})
 
     def send(self, batch: Batch) -> list[RowResult]:
         if self.object == "event":
@@ -93,31 +85,25 @@ class Klaviyo(Destination):
         if status != "complete":
             return [RowResult(c.key, "rejected", f"Klaviyo import job {job_id} ended {status}") for c in changes]
         reasons: dict[int, str] = {}
-        url: str | None = f"api/profile-bulk-import-jobs/{job_id}/import-errors"
-        while url:
-            page = self.client.get_json(url)
-            for err in page.get("data", []):
+        for page in paginate(self.client, f"api/profile-bulk-import-jobs/{job_id}/import-errors", None, klaviyo.PAGES):
+            for err in page.json().get("data", []):
                 attrs = err.get("attributes", {})
                 match = _POINTER.search(str((attrs.get("source") or {}).get("pointer", "")))
                 if match:
                     reasons[int(match.group(1))] = f"Klaviyo import error: {attrs.get('title')}: {attrs.get('detail')}"
-            url = (page.get("links") or {}).get("next")
         return [RowResult(c.key, "rejected", reasons[i]) if i in reasons else RowResult(c.key, "accepted")
                 for i, c in enumerate(changes)]
 
     def _remove(self, changes: list[Change]) -> list[RowResult]:
         by_external = {str(c.payload.get("external_id")): c.key for c in changes}
+        lookup = self.limits.request_caps["profile_lookup"]
         profile_ids: list[str] = []
-        for group in chunks(sorted(by_external), LOOKUP_PAGE):
+        for group in chunks(sorted(by_external), lookup):
             ids = ",".join(json.dumps(v) for v in group)
-            url: str | None = "api/profiles"
-            params: dict[str, Any] | None = {"filter": f"any(external_id,[{ids}])", "page[size]": LOOKUP_PAGE,
-                                             "fields[profile]": "external_id"}
-            while url:
-                page = self.client.get_json(url, params=params)
-                profile_ids.extend(p["id"] for p in page.get("data", []))
-                url, params = (page.get("links") or {}).get("next"), None
-        for group in chunks(profile_ids, LIST_LIMIT):
+            params = {"filter": f"any(external_id,[{ids}])", "page[size]": lookup, "fields[profile]": "external_id"}
+            for page in paginate(self.client, "api/profiles", params, klaviyo.PAGES):
+                profile_ids.extend(p["id"] for p in page.json().get("data", []))
+        for group in chunks(profile_ids, self.limits.request_caps["list_removal"]):
             self.client.request("DELETE", f"api/lists/{self.target['list_id']}/relationships/profiles",
                                 json={"data": [{"type": "profile", "id": pid} for pid in group]})
         # A profile Klaviyo does not know is not on the list either: the removal holds.

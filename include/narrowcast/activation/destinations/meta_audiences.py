@@ -19,10 +19,10 @@ from narrowcast.activation.destinations.base import (
     Limits,
     ObjectSpec,
     RowResult,
-    SendContext,
 )
+from narrowcast.apis import meta
+from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
-from narrowcast.sources.meta_ads.client import GraphApi
 
 HASHED = frozenset({"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "GEN", "DOBY"})
 UNHASHED = frozenset({"EXTERN_ID", "MADID", "LOOKALIKE_VALUE"})
@@ -30,13 +30,12 @@ LOW_AUDIENCE_SIZE = "low audience size"
 ROUTE_FIELD = "audience"
 
 
-class MetaGraphClient(GraphApi):
-    # Its own name in error messages, so a failure tells the audiences destination from the Insights source.
-    api_name = "meta_custom_audiences"
-
-
 class MetaCustomAudiences(Destination):
     name = "meta_audiences"
+    connection_id = meta.CONNECTION_ID
+    client_class = meta.GraphApi
+    # Its own name in error messages, so a failure tells the audiences destination from the Insights source.
+    api_name = "meta_custom_audiences"
     objects = {
         # One Meta audience (target.audience_id), or several routed by the row's ``audience`` field through
         # target.audience_ids (e.g. one sync for every cross_sell_<category> audience of the mart).
@@ -46,8 +45,8 @@ class MetaCustomAudiences(Destination):
             default_mode="mirror",
         )
     }
+    # ≤ 10,000 rows per request.
     limits = Limits(max_batch_size=10_000, default_rps=5.0, default_burst=5.0, max_concurrency=4)
-    client_class = MetaGraphClient
 
     @classmethod
     def check_declaration(cls, object_name: str, target: Mapping[str, Any], fields: set[str]) -> str | None:
@@ -62,11 +61,10 @@ class MetaCustomAudiences(Destination):
             return "needs at least one identifier field (EMAIL, PHONE, EXTERN_ID, ...)"
         return None
 
-    def __init__(self, context: SendContext) -> None:
-        super().__init__(context)
-        # In the body rather than the query string, so no URL (and no HTTP library debug line) carries it.
-        self.token = context.connection.require_password("the system-user access token")
-        self.version = str(context.connection.extra.get("api_version", "v21.0"))
+    def client_settings(self, connection: Connection) -> dict[str, Any]:
+        # The token goes in the body rather than the query string, so no URL (and no HTTP library debug line)
+        # carries it.
+        return {"auth": meta.auth(connection, in_query=False)}
 
     def send(self, batch: Batch) -> list[RowResult]:
         routes = self.target.get("audience_ids")
@@ -95,7 +93,7 @@ class MetaCustomAudiences(Destination):
         # Meta's multi-key schema takes one column per key; an absent value is sent as an empty string.
         data = [["" if (v := c.payload.get(f)) is None else v for f in fields] for c in changes]
         body = {
-            "access_token": self.token,
+            "access_token": self.client.auth.token(),
             "payload": {"schema": fields if len(fields) > 1 else fields[0], "data": data},
             "session": {
                 "session_id": _session_id(batch.run_id, f"{batch.kind}:{audience_id}"),
@@ -104,7 +102,7 @@ class MetaCustomAudiences(Destination):
                 "estimated_num_total": len(changes) * batch.total,
             },
         }
-        path = f"{self.version}/{audience_id}/users"
+        path = f"{self.client.api_version}/{audience_id}/users"
         try:
             response = self.client.request("DELETE" if removing else "POST", path, json=body)
         except FatalApiError as exc:

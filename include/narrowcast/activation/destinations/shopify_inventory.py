@@ -9,19 +9,15 @@ rows and rows that left the feed are set to 0 because the shop keeps its product
 
 The mutation is all-or-nothing: when Shopify names invalid quantities in ``userErrors`` (``field`` =
 ``["input", "quantities", "<index>", ...]``) nothing is set, so exactly those rows are rejected with the error
-code and the rest of the batch is sent again in one more mutation. Throttling is cost-based (HTTP 200 with
-``errors[].extensions.code == "THROTTLED"``): the shared client retries it like a 429, waiting
-(requested − currentlyAvailable) / restoreRate seconds, at most ``max_attempts`` times. Any other top-level
-GraphQL error fails the batch with Shopify's message; HTTP 401/429/5xx retry as for every API.
+code and the rest of the batch is sent again in one more mutation. Throttling is cost-based and retried by
+the Shopify client (``narrowcast.apis.shopify``) at most ``max_attempts`` times. Any other top-level GraphQL
+error fails the batch with Shopify's message; HTTP 401/429/5xx retry as for every API.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
-
-import requests
 
 from narrowcast.activation.destinations.base import (
     Batch,
@@ -32,11 +28,11 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     chunks,
 )
+from narrowcast.apis import shopify
+from narrowcast.apis.shopify import to_gid
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
-from narrowcast.sources.shopify.client import ShopifyAdminApi
 
-MAX_QUANTITIES = 250  # Shopify refuses input arrays longer than 250
 QUANTITY_NAME = "available"
 REASON = "correction"
 SET_QUANTITIES = """mutation inventorySet($input: InventorySetQuantitiesInput!) {
@@ -45,89 +41,14 @@ SET_QUANTITIES = """mutation inventorySet($input: InventorySetQuantitiesInput!) 
 # The first mutation, then the rows Shopify did not name once more; a third round only if the second names
 # rows too (e.g. an item deleted in between). Each round drops at least one row, so this always ends.
 MAX_ROUNDS = 3
-_NUMERIC = re.compile(r"[0-9]+")
-_GID = re.compile(r"gid://shopify/(\w+)/([0-9]+)")
-
-
-def to_gid(kind: str, value: Any) -> str | None:
-    """``gid://shopify/<kind>/<id>`` for a numeric id or for that gid itself; None for anything else."""
-    if isinstance(value, bool):
-        return None
-    text = str(value).strip()
-    if _NUMERIC.fullmatch(text):
-        return f"gid://shopify/{kind}/{int(text)}"
-    match = _GID.fullmatch(text)
-    return text if match and match.group(1) == kind else None
-
-
-class ShopifyAdminClient(ShopifyAdminApi):
-    # Its own name in error messages, so a failure tells the inventory destination from the shop source.
-    api_name = "shopify_admin"
-
-    def graphql(self, path: str, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``data`` of one GraphQL request; throttling is retried by the shared client, other ``errors`` raised."""
-        answer = self.post_json(path, {"query": query, "variables": dict(variables)})
-        if not isinstance(answer, dict):
-            raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer is not a JSON object", answer)
-        if answer.get("errors"):
-            raise FatalApiError(self.api_name, "POST", self.url(path), 200,
-                                f"GraphQL error: {_messages(answer['errors'])}", answer)
-        data = answer.get("data")
-        if not isinstance(data, dict):
-            raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer has no data", answer)
-        return data
-
-    def is_throttled_answer(self, response: requests.Response) -> bool:
-        return _throttled(_json_object(response).get("errors"))
-
-    def retry_after(self, response: requests.Response) -> float | None:
-        """For a THROTTLED answer, seconds until the bucket holds the request's cost:
-        (requested − currentlyAvailable) / restoreRate; otherwise the ``Retry-After`` header."""
-        cost = (_json_object(response).get("extensions") or {}).get("cost") or {}
-        status = cost.get("throttleStatus") or {}
-        try:
-            requested = float(cost["requestedQueryCost"])
-            available = float(status["currentlyAvailable"])
-            restore = float(status["restoreRate"])
-        except (KeyError, TypeError, ValueError):
-            return super().retry_after(response)
-        return max(0.0, (requested - available) / restore) if restore > 0 else super().retry_after(response)
-
-    def error_message(self, response: requests.Response) -> str:
-        errors = _json_object(response).get("errors")
-        if _throttled(errors):
-            return f"GraphQL {_messages(errors)}: the query cost limit stayed exhausted"
-        return super().error_message(response)
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _throttled(errors: Any) -> bool:
-    return isinstance(errors, list) and bool(errors) and all(
-        isinstance(e, Mapping) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
-
-
-def _messages(errors: Any) -> str:
-    if not isinstance(errors, list):
-        return str(errors)[:500]
-    parts = []
-    for error in errors:
-        if isinstance(error, Mapping):
-            code = (error.get("extensions") or {}).get("code")
-            parts.append(f"{error.get('message')}" + (f" ({code})" if code else ""))
-        else:
-            parts.append(str(error))
-    return "; ".join(parts)[:500]
 
 
 class ShopifyInventory(Destination):
     name = "shopify_inventory"
+    connection_id = shopify.CONNECTION_ID
+    client_class = shopify.ShopifyApi
+    # Its own name in error messages, so a failure tells the inventory destination from the shop source.
+    api_name = "shopify_admin"
     objects = {
         "inventory_level": ObjectSpec(
             required_fields=frozenset({"inventory_item_id", "available"}),
@@ -138,9 +59,9 @@ class ShopifyInventory(Destination):
     }
     # GraphQL is limited by query cost. At the lowest restore rate Shopify has published (50 points/s into a
     # 1,000-point bucket; current Standard plans list 100/s, Plus 1,000/s) a 10-point mutation can run 5 times a
-    # second (= 1,250 levels/s), so 5 requests/s is a default every plan sustains.
-    limits = Limits(max_batch_size=MAX_QUANTITIES, default_rps=5.0, default_burst=5.0, max_concurrency=4)
-    client_class = ShopifyAdminClient
+    # second (= 1,250 levels/s), so 5 requests/s is a default every plan sustains. Shopify refuses input arrays
+    # longer than 250 levels.
+    limits = Limits(max_batch_size=250, default_rps=5.0, default_burst=5.0, max_concurrency=4)
 
     @classmethod
     def check_declaration(cls, object_name: str, target: Mapping[str, Any], fields: set[str]) -> str | None:
@@ -148,8 +69,8 @@ class ShopifyInventory(Destination):
             return "location_id must be a numeric Shopify location id or gid://shopify/Location/<id>"
         return None
 
-    def auth_headers(self, connection: Connection) -> dict[str, str]:
-        return {**ShopifyAdminClient.auth_headers(str(connection.password)), "Content-Type": "application/json"}
+    def client_settings(self, connection: Connection) -> dict[str, Any]:
+        return {"headers": {"Content-Type": "application/json"}}
 
     def send(self, batch: Batch) -> list[RowResult]:
         location = self._location()
@@ -161,7 +82,7 @@ class ShopifyInventory(Destination):
                 results[change.key] = quantity
             else:
                 pending.append((change, quantity))
-        for chunk in chunks(pending, MAX_QUANTITIES):
+        for chunk in chunks(pending, self.limits.max_batch_size):
             results.update(self._set(chunk))
         return [results[c.key] for c in batch.changes]
 
@@ -193,17 +114,15 @@ class ShopifyInventory(Destination):
 
     def _set(self, chunk: list[tuple[Change, dict[str, Any]]]) -> dict[str, RowResult]:
         """Set one chunk (≤ 250); rows Shopify names are rejected and the rest re-sent (all-or-nothing)."""
-        version = str(self.context.connection.extra.get("api_version", "2024-10"))
-        path = f"admin/api/{version}/graphql.json"
         results: dict[str, RowResult] = {}
         remaining = chunk
         for _ in range(MAX_ROUNDS):
             variables = {"input": {"name": QUANTITY_NAME, "reason": REASON, "ignoreCompareQuantity": True,
                                    "quantities": [q for _, q in remaining]}}
-            data = self.client.graphql(path, SET_QUANTITIES, variables)
+            data = self.client.graphql(SET_QUANTITIES, variables)
             payload = data.get("inventorySetQuantities")
             if not isinstance(payload, Mapping):
-                raise FatalApiError(self.client.api_name, "POST", self.client.url(path), 200,
+                raise FatalApiError(self.client.api_name, "POST", self.client.url(self.client.graphql_path), 200,
                                     "GraphQL answer has no inventorySetQuantities payload", data)
             user_errors = [e for e in payload.get("userErrors") or [] if isinstance(e, Mapping)]
             if not user_errors:

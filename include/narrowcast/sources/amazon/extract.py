@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from narrowcast.apis.amazon import marketplace_list
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.money import parse_money
 from narrowcast.contracts.pages import Page
 from narrowcast.contracts.timestamps import parse_timestamp
 from narrowcast.contracts.windows import Window
-from narrowcast.sources.amazon.client import AmazonClient, marketplace_list
+from narrowcast.sources.amazon.client import AmazonClient
 from narrowcast.sources.amazon.settings import SETTLE_TIME
 
 ENTITIES: dict[str, tuple[str, ...]] = {

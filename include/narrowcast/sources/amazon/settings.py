@@ -1,9 +1,7 @@
-"""Amazon Selling Partner API (Orders v0) constants."""
+"""Amazon Selling Partner API (Orders v0) constants of the orders source."""
 
 from datetime import timedelta
 
-CONN_ID = "narrowcast_amazon"
-ORDERS_PATH = "orders/v0/orders"
 # getOrders returns at most 100 orders per page.
 PAGE_LIMIT = 100
 # getOrders: LastUpdatedBefore must be at least this long before the time of the request.

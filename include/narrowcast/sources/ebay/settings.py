@@ -1,6 +1,7 @@
-"""eBay Sell Fulfillment API constants."""
+"""eBay Sell Fulfillment API constants of the orders source."""
 
-CONN_ID = "narrowcast_ebay"
-ORDERS_PATH = "sell/fulfillment/v1/order"
+from narrowcast.apis.ebay import FULFILLMENT
+
+ORDERS_PATH = f"{FULFILLMENT}/order"
 # getOrders accepts 1..1000 per page (default 50).
 PAGE_LIMIT = 200

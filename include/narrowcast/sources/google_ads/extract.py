@@ -9,11 +9,12 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from narrowcast.apis.google_ads import digits
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.pages import Page
 from narrowcast.contracts.timestamps import parse_day
 from narrowcast.contracts.windows import Window
-from narrowcast.sources.google_ads.client import GoogleAdsClient, digits
+from narrowcast.sources.google_ads.client import GoogleAdsClient
 from narrowcast.sources.google_ads.settings import CAMPAIGN_STATS_QUERY
 
 ENTITIES: dict[str, tuple[str, ...]] = {

@@ -1,0 +1,60 @@
+"""eBay Sell APIs wire conventions, for the Fulfillment source and the Inventory destination.
+
+Connection ``narrowcast_ebay``: ``base_url`` = ``https://api.ebay.com``, ``password`` = a user access token
+with the scopes the caller needs (``sell.fulfillment``, ``sell.inventory``; sent as ``Authorization: Bearer``).
+Each API's version is part of its path (below). Errors are ErrorDetailV3 (``{"errors": [{errorId, domain,
+category, message, longMessage}]}``); pages by the ``next`` href in the body, which carries every parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from narrowcast.contracts.connections import Connection
+from narrowcast.http import Auth, HttpClient
+from narrowcast.http.pagination import NextHref
+
+CONNECTION_ID = "narrowcast_ebay"
+FULFILLMENT = "sell/fulfillment/v1"
+INVENTORY = "sell/inventory/v1"
+# errorId this project's eBay emulator (and connector) use for "offer is not published".
+NOT_PUBLISHED = 25_020
+
+
+def list_pages(items_key: str) -> NextHref:
+    """Pages of a list call whose items sit under ``items_key``; an empty page is the last."""
+    return NextHref(href=("next",), items=(items_key,))
+
+
+def auth(conn: Connection) -> Auth:
+    return Auth(conn.require_password("the eBay user access token"),
+                headers=lambda token: {"Authorization": f"Bearer {token}"})
+
+
+def error_ids(body: Any) -> set[Any]:
+    """The ``errorId`` of every error in an ErrorDetailV3 body (an exception's ``body``, a bulk item)."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return {e.get("errorId") for e in errors or [] if isinstance(e, dict)}
+
+
+class EbayApi(HttpClient):
+    """eBay REST: the ErrorDetailV3 envelope as the error message."""
+
+    api_name = "ebay"
+    default_base_url = "https://api.ebay.com"
+
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        return {"auth": auth(conn)}
+
+    def error_message(self, response: requests.Response) -> str:
+        try:
+            errors = response.json().get("errors")
+        except (ValueError, AttributeError):
+            errors = None
+        if not isinstance(errors, list) or not errors:
+            return super().error_message(response)
+        return "; ".join(f"errorId {e.get('errorId')} ({e.get('domain')}/{e.get('category')}): "
+                         f"{e.get('longMessage') or e.get('message')}" for e in errors if isinstance(e, dict))[:500]

@@ -1,0 +1,107 @@
+"""Google Ads API (REST) wire conventions, for the reporting source and the Customer Match destination.
+
+Connection ``narrowcast_google_ads``: ``base_url`` = ``https://googleads.googleapis.com``, ``password`` = an
+OAuth 2 access token (``Authorization: Bearer``), extra ``developer_token``, optional ``login_customer_id``
+(the manager account, when access goes through one) and ``api_version`` (default below). Errors are
+google.rpc.Status (``{"error": {code, message, status, details}}``, an array of one around it from
+``searchStream``); gRPC statuses such as RESOURCE_EXHAUSTED are retriable, with the wait as a ``retryDelay``
+duration in the details. ``searchStream`` answers every row in one response, so nothing pages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import requests
+
+from narrowcast.contracts.connections import Connection
+from narrowcast.http import Auth, HttpClient
+
+CONNECTION_ID = "narrowcast_google_ads"
+DEFAULT_API_VERSION = "v18"
+# gRPC statuses that mean "try again later" (the HTTP status may also say 429/5xx).
+RETRIABLE_STATUSES = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"})
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+
+
+def api_version(conn: Connection) -> str:
+    return str(conn.extra.get("api_version") or DEFAULT_API_VERSION)
+
+
+def digits(customer_id: Any) -> str:
+    """Google Ads customer ids are sent without hyphens (``123-456-7890`` → ``1234567890``)."""
+    return str(customer_id).replace("-", "").strip()
+
+
+def auth(conn: Connection) -> Auth:
+    """OAuth bearer token, developer token and (through a manager account) ``login-customer-id`` headers."""
+    developer_token = str(conn.require("developer_token"))
+    login_customer_id = conn.extra.get("login_customer_id") or None
+
+    def headers(token: str) -> dict[str, str]:
+        built = {"Authorization": f"Bearer {token}", "developer-token": developer_token}
+        if login_customer_id:
+            built["login-customer-id"] = digits(login_customer_id)
+        return built
+
+    return Auth(conn.require_password("the OAuth access token"), headers=headers)
+
+
+def google_error(response: requests.Response) -> dict[str, Any]:
+    """The ``error`` object; searchStream may wrap it in a one-element array."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+class GoogleAdsApi(HttpClient):
+    """Google Ads REST: Google's error envelope, its retriable statuses and the ``retryDelay`` it sends."""
+
+    api_name = "google_ads"
+    default_base_url = "https://googleads.googleapis.com"
+
+    def __init__(self, base_url: str, *, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
+        super().__init__(base_url, **http)
+        self.api_version = api_version
+
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        return {"auth": auth(conn), "api_version": api_version(conn)}
+
+    def customer_path(self, customer_id: Any, rest: str) -> str:
+        """``{version}/customers/{id}/{rest}``, the id without hyphens."""
+        return f"{self.api_version}/customers/{digits(customer_id)}/{rest}"
+
+    def is_retriable(self, response: requests.Response) -> bool:
+        return super().is_retriable(response) or google_error(response).get("status") in RETRIABLE_STATUSES
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        explicit = super().retry_after(response)
+        if explicit is not None:
+            return explicit
+        # google.rpc.RetryInfo (or the Ads QuotaErrorDetails) carries the delay as a duration like "30s".
+        for detail in google_error(response).get("details") or []:
+            delay = detail.get("retryDelay") or (detail.get("quotaErrorDetails") or {}).get("retryDelay")
+            for failure in detail.get("errors") or []:
+                delay = delay or ((failure.get("details") or {}).get("quotaErrorDetails") or {}).get("retryDelay")
+            match = _DURATION.match(str(delay)) if delay else None
+            if match:
+                return float(match.group(1))
+        return None
+
+    def error_message(self, response: requests.Response) -> str:
+        error = google_error(response)
+        if not error:
+            return super().error_message(response)
+        parts = [f"{error.get('status', '')}: {error.get('message', '')}".strip(": ")]
+        for detail in error.get("details") or []:
+            for failure in detail.get("errors") or []:
+                codes = ", ".join(f"{k}={v}" for k, v in (failure.get("errorCode") or {}).items())
+                parts.append(f"{codes}: {failure.get('message', '')}".strip(": "))
+        return " | ".join(parts)[:500]

@@ -1,0 +1,52 @@
+"""Klaviyo API (JSON:API) wire conventions, for the Klaviyo destination.
+
+Connection ``narrowcast_klaviyo``: ``base_url`` = ``https://a.klaviyo.com``, ``password`` = a private API key
+(sent as ``Authorization: Klaviyo-API-Key <key>``), extra ``revision`` (the dated API version sent in the
+``revision`` header; default below). Errors are JSON:API (``{"errors": [{status, code, title, detail,
+source}]}``); pages by ``links.next``, a whole URL that carries every parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from narrowcast.contracts.connections import Connection
+from narrowcast.http import Auth, HttpClient
+from narrowcast.http.pagination import NextHref
+
+CONNECTION_ID = "narrowcast_klaviyo"
+DEFAULT_REVISION = "2024-10-15"
+JSON_API = "application/vnd.api+json"
+PAGES = NextHref(href=("links", "next"))
+
+
+def revision(conn: Connection) -> str:
+    return str(conn.extra.get("revision") or DEFAULT_REVISION)
+
+
+def auth(conn: Connection) -> Auth:
+    return Auth(conn.require_password("the Klaviyo private API key"),
+                headers=lambda key: {"Authorization": f"Klaviyo-API-Key {key}"})
+
+
+class KlaviyoApi(HttpClient):
+    """Klaviyo's JSON:API: the revision header, JSON:API media types and error envelope."""
+
+    api_name = "klaviyo"
+    default_base_url = "https://a.klaviyo.com"
+
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        return {"auth": auth(conn), "headers": {"revision": revision(conn), "Accept": JSON_API, "Content-Type": JSON_API}}
+
+    def error_message(self, response: requests.Response) -> str:
+        try:
+            errors = response.json().get("errors")
+        except (ValueError, AttributeError):
+            errors = None
+        if not isinstance(errors, list) or not errors:
+            return super().error_message(response)
+        return "; ".join(f"{e.get('code') or e.get('status')}: {e.get('detail') or e.get('title')}"
+                         for e in errors if isinstance(e, dict))[:500]

@@ -1,0 +1,103 @@
+"""Meta Graph API wire conventions, for the Insights source and the Custom Audiences destination.
+
+Connection ``narrowcast_meta``: ``base_url`` = ``https://graph.facebook.com``, ``password`` = the access token
+(a system-user token is recommended), extra ``api_version`` (default below). Reads send the token as the
+``access_token`` query parameter; audience writes send it in the JSON body instead, so no URL carries it.
+Errors are ``{"error": {message, type, code, error_subcode, fbtrace_id, is_transient}}``; rate limits come as
+HTTP 400 + a throttling code, with the wait in ``X-Business-Use-Case-Usage``. Pages by ``paging.cursors.after``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from narrowcast.contracts.connections import Connection
+from narrowcast.http import Auth, HttpClient
+from narrowcast.http.pagination import BodyCursor
+
+CONNECTION_ID = "narrowcast_meta"
+DEFAULT_API_VERSION = "v21.0"
+# Graph error codes that mean "slow down" (app, user, ad-account and Business-Use-Case limits): retriable.
+RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009,
+                              80014})
+# "Unknown error" / "service temporarily unavailable": transient by Meta's own description.
+TRANSIENT_CODES = frozenset({1, 2})
+# Graph signals the last page by leaving out paging.next (the cursors stay).
+PAGES = BodyCursor(cursor=("paging", "cursors", "after"), param="after", more=("paging", "next"))
+
+
+def api_version(conn: Connection) -> str:
+    return str(conn.extra.get("api_version") or DEFAULT_API_VERSION)
+
+
+def auth(conn: Connection, *, in_query: bool = True) -> Auth:
+    """The access token, as the ``access_token`` query parameter (reads) or for the caller to place in the
+    request body (``in_query=False``: audience writes)."""
+    return Auth(conn.require_password("the Marketing API access token"),
+                query_param="access_token" if in_query else None)
+
+
+def graph_error(response: requests.Response) -> dict[str, Any]:
+    """The ``error`` object of a Graph response, or ``{}`` when the body is not the Graph envelope."""
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+class GraphApi(HttpClient):
+    """The Graph API: its error envelope, its rate-limit and transient codes as retriable, and the
+    business-use-case header as the retry wait."""
+
+    api_name = "meta"
+    default_base_url = "https://graph.facebook.com"
+
+    def __init__(self, base_url: str, *, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
+        super().__init__(base_url, **http)
+        self.api_version = api_version
+
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        return {"auth": auth(conn), "api_version": api_version(conn)}
+
+    def is_retriable(self, response: requests.Response) -> bool:
+        if super().is_retriable(response):
+            return True
+        error = graph_error(response)
+        return error.get("code") in RATE_LIMIT_CODES | TRANSIENT_CODES or bool(error.get("is_transient"))
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        explicit = super().retry_after(response)
+        if explicit is not None:
+            return explicit
+        return _buc_wait_seconds(response.headers.get("X-Business-Use-Case-Usage"))
+
+    def error_message(self, response: requests.Response) -> str:
+        error = graph_error(response)
+        if not error:
+            return super().error_message(response)
+        details = [f"type {error.get('type')}", f"code {error.get('code')}"]
+        if error.get("error_subcode"):
+            details.append(f"subcode {error['error_subcode']}")
+        if error.get("fbtrace_id"):
+            details.append(f"fbtrace_id {error['fbtrace_id']}")
+        # error_user_msg carries the reason Meta gives people (e.g. "low audience size" on a removal).
+        user_message = f" {error['error_user_msg']}" if error.get("error_user_msg") else ""
+        return f"{error.get('message', '')} ({', '.join(details)}){user_message}"[:500]
+
+
+def _buc_wait_seconds(header: str | None) -> float | None:
+    """Seconds until access is regained, from ``X-Business-Use-Case-Usage`` (given in minutes)."""
+    if not header:
+        return None
+    try:
+        usage = json.loads(header)
+        minutes = [float(entry.get("estimated_time_to_regain_access") or 0)
+                   for entries in usage.values() for entry in entries]
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return max(minutes) * 60 if minutes and max(minutes) > 0 else None

@@ -1,0 +1,147 @@
+"""Shopify Admin API (REST and GraphQL) wire conventions, for the shop source and the inventory destination.
+
+Connection ``narrowcast_shopify``: ``base_url`` = the shop URL (``https://{shop}.myshopify.com``), ``password``
+= the Admin API access token (sent as ``X-Shopify-Access-Token``), extra ``api_version`` (default below).
+REST pages by ``Link: <...page_info=...>; rel="next"``; REST errors are ``{"errors": "text" | {field: [...]}}``.
+GraphQL throttling is cost-based: HTTP 200 with ``errors[].extensions.code == "THROTTLED"``, retried like a
+429 after (requested − currentlyAvailable) / restoreRate seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+
+from narrowcast.contracts.connections import Connection
+from narrowcast.http import Auth, FatalApiError, HttpClient
+from narrowcast.http.pagination import LinkHeaderCursor, next_link_param
+
+CONNECTION_ID = "narrowcast_shopify"
+DEFAULT_API_VERSION = "2024-10"
+# Filters may not travel with a page_info cursor: later REST pages carry the cursor and the page size only.
+REST_PAGES = LinkHeaderCursor(param="page_info", carry=("limit",))
+_NUMERIC = re.compile(r"[0-9]+")
+_GID = re.compile(r"gid://shopify/(\w+)/([0-9]+)")
+
+
+def next_page_info(link_header: str | None) -> str | None:
+    """The ``page_info`` cursor of the ``rel="next"`` link, or ``None`` on the last page."""
+    return next_link_param(link_header, REST_PAGES.param)
+
+
+def to_gid(kind: str, value: Any) -> str | None:
+    """``gid://shopify/<kind>/<id>`` for a numeric id or for that gid itself; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if _NUMERIC.fullmatch(text):
+        return f"gid://shopify/{kind}/{int(text)}"
+    match = _GID.fullmatch(text)
+    return text if match and match.group(1) == kind else None
+
+
+def api_version(conn: Connection) -> str:
+    return str(conn.extra.get("api_version") or DEFAULT_API_VERSION)
+
+
+def auth(conn: Connection) -> Auth:
+    return Auth(conn.require_password("the Admin API access token"),
+                headers=lambda token: {"X-Shopify-Access-Token": token})
+
+
+class ShopifyApi(HttpClient):
+    """One shop's Admin API: REST resources and GraphQL, its error envelopes and its throttling."""
+
+    api_name = "shopify"
+
+    def __init__(self, base_url: str, *, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
+        super().__init__(base_url, **http)
+        self.api_version = api_version
+
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        return {"auth": auth(conn), "api_version": api_version(conn)}
+
+    def rest_path(self, resource: str) -> str:
+        return f"admin/api/{self.api_version}/{resource}.json"
+
+    @property
+    def graphql_path(self) -> str:
+        return f"admin/api/{self.api_version}/graphql.json"
+
+    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``data`` of one GraphQL request; throttling is retried by the client, other ``errors`` raised."""
+        path = self.graphql_path
+        answer = self.post_json(path, {"query": query, "variables": dict(variables)})
+        if not isinstance(answer, dict):
+            raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer is not a JSON object", answer)
+        if answer.get("errors"):
+            raise FatalApiError(self.api_name, "POST", self.url(path), 200,
+                                f"GraphQL error: {graphql_messages(answer['errors'])}", answer)
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer has no data", answer)
+        return data
+
+    def is_throttled_answer(self, response: requests.Response) -> bool:
+        # Only GraphQL answers 200 + THROTTLED; REST pages are never decoded twice for it.
+        return _is_graphql(response) and _throttled(_json_object(response).get("errors"))
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """For a GraphQL answer, seconds until the cost bucket holds the request's cost:
+        (requested − currentlyAvailable) / restoreRate; otherwise the ``Retry-After`` header."""
+        cost = (_json_object(response).get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        try:
+            requested = float(cost["requestedQueryCost"])
+            available = float(status["currentlyAvailable"])
+            restore = float(status["restoreRate"])
+        except (KeyError, TypeError, ValueError):
+            return super().retry_after(response)
+        return max(0.0, (requested - available) / restore) if restore > 0 else super().retry_after(response)
+
+    def error_message(self, response: requests.Response) -> str:
+        errors = _json_object(response).get("errors")
+        if _throttled(errors):
+            return f"GraphQL {graphql_messages(errors)}: the query cost limit stayed exhausted"
+        # REST's envelope is {"errors": "text"} or {"errors": {"field": ["text", ...]}}.
+        if isinstance(errors, dict):
+            return "; ".join(f"{field}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+                             for field, v in errors.items())[:500]
+        if isinstance(errors, list):
+            return "; ".join(map(str, errors))[:500]
+        return str(errors)[:500] if errors else super().error_message(response)
+
+
+def graphql_messages(errors: Any) -> str:
+    """GraphQL top-level ``errors`` as one line: each message with its ``extensions.code``."""
+    if not isinstance(errors, list):
+        return str(errors)[:500]
+    parts = []
+    for error in errors:
+        if isinstance(error, Mapping):
+            code = (error.get("extensions") or {}).get("code")
+            parts.append(f"{error.get('message')}" + (f" ({code})" if code else ""))
+        else:
+            parts.append(str(error))
+    return "; ".join(parts)[:500]
+
+
+def _is_graphql(response: requests.Response) -> bool:
+    return (response.url or "").split("?", 1)[0].endswith("/graphql.json")
+
+
+def _json_object(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _throttled(errors: Any) -> bool:
+    return isinstance(errors, list) and bool(errors) and all(
+        isinstance(e, Mapping) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
