@@ -1,18 +1,23 @@
-"""The local runtime: the environment Airflow, dbt and the sandbox run with, in one place.
+"""The local runtime: the environment Airflow, dbt and the sandbox run with, and how their servers are stopped.
 
 ``make demo``, ``make ui`` and the end-to-end tests all build their environment here, so the Airflow home,
-folders, telemetry switches and the default (sandbox) connections are defined once.
+folders, telemetry switches and the default (sandbox) connections are defined once; ``make ui``, ``make docs``
+and ``make sandbox`` run their server through :func:`run_until_stopped`, so stopping one leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from narrowcast import settings
-from narrowcast.local_credentials import LOCAL_API_TOKEN
+from narrowcast.local_credentials import LOCAL_API_TOKEN, LOCAL_UI_PASSWORD, LOCAL_UI_USER
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -86,6 +91,10 @@ def airflow_env(
     env["NARROWCAST_WAREHOUSE"] = env.get("NARROWCAST_WAREHOUSE") or str(
         Path(env["NARROWCAST_DATA_DIR"]) / "warehouse" / "narrowcast.duckdb"
     )
+    # Airflow starts its components as `airflow ...` looked up on PATH: this interpreter's environment first.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join(p for p in (scripts, env.get("PATH", "")) if p)
     include = str(root / "include")
     if include not in env.get("PYTHONPATH", "").split(os.pathsep):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (include, env.get("PYTHONPATH", "")) if p)
@@ -94,3 +103,114 @@ def airflow_env(
         if not env.get(key):
             env[key] = sandbox_connection_json(conn_id, sandbox)
     return env
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (the affinity mask, not the host's total, inside containers and CI)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def ui_env(base: Mapping[str, str], port: int) -> dict[str, str]:
+    """``airflow standalone`` settings on top of :func:`airflow_env`: loopback only, sized to the machine.
+
+    The simple auth manager reads its passwords from a file; the local login is fixed there (see
+    :func:`write_ui_login`) so the README's ``admin`` / ``admin`` works, which is safe only because the
+    api-server listens on loopback. Values already set in ``base`` win.
+    """
+    env = dict(base)
+    home = Path(env["AIRFLOW_HOME"])
+    defaults = {
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # One async api-server process serves one local user; Airflow's default starts four.
+        "AIRFLOW__API__WORKERS": "1",
+        # LocalExecutor starts one worker process per parallelism slot: one per CPU, not Airflow's 32.
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, cpu_count())),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOCAL_UI_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "simple_auth_manager_passwords.json"),
+    }
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    return env
+
+
+def write_ui_login(env: Mapping[str, str]) -> bool:
+    """Put the local login's password into the simple auth manager's passwords file; False when the user
+    configured their own users (then their passwords are theirs to manage)."""
+    if env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS") != f"{LOCAL_UI_USER}:admin":
+        return False
+    path = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    passwords = json.loads(path.read_text() or "{}") if path.exists() else {}
+    passwords[LOCAL_UI_USER] = LOCAL_UI_PASSWORD
+    path.write_text(json.dumps(passwords) + "\n")
+    path.chmod(0o600)
+    return True
+
+
+def run_until_stopped(command: Sequence[str], env: Mapping[str, str], *, grace_seconds: float = 30.0) -> int:
+    """Run a local server in its own session until it exits or this process receives SIGINT or SIGTERM.
+
+    Either way every process of that session (and any that left it) is then stopped: SIGTERM, up to
+    ``grace_seconds`` to exit, SIGKILL for what is left. ``airflow standalone`` alone would leave its
+    scheduler and executor workers running. Returns the server's exit status, or 0 when it was asked to stop.
+    """
+    stop_requested: list[int] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop_requested.append(signum)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    proc = subprocess.Popen(list(command), env=dict(env), start_new_session=True)
+    try:
+        while proc.poll() is None and not stop_requested:
+            time.sleep(0.2)
+    finally:
+        stop_session(proc.pid, grace_seconds)
+        proc.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stop_requested else proc.returncode
+
+
+def session_processes(session_id: int) -> list[int]:
+    """Live processes of a session, plus their descendants that started sessions of their own."""
+    import psutil  # Airflow's dependency, so present wherever the servers run; the package core stays lean.
+
+    members: set[int] = set()
+    for proc in psutil.process_iter(["status"]):
+        try:
+            if proc.info["status"] != psutil.STATUS_ZOMBIE and os.getsid(proc.pid) == session_id:
+                members.add(proc.pid)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    for pid in list(members):
+        try:
+            members.update(c.pid for c in psutil.Process(pid).children(recursive=True)
+                           if c.status() != psutil.STATUS_ZOMBIE)
+        except psutil.Error:
+            continue
+    return sorted(members)
+
+
+def stop_session(session_id: int, grace_seconds: float = 30.0) -> None:
+    """SIGTERM every process of the session, wait up to ``grace_seconds``, then SIGKILL what is left."""
+    deadline = time.monotonic() + grace_seconds
+    terminated: set[int] = set()
+    while alive := session_processes(session_id):
+        if time.monotonic() > deadline + 10:
+            print(f"warning: processes {alive} survived SIGKILL (stuck in the kernel?)", file=sys.stderr)
+            return
+        killing = time.monotonic() > deadline
+        for pid in alive:
+            # A process forked during shutdown gets its own SIGTERM; past the grace period everyone gets SIGKILL.
+            if killing or pid not in terminated:
+                try:
+                    os.kill(pid, signal.SIGKILL if killing else signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                terminated.add(pid)
+        time.sleep(0.2)
