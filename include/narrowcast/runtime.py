@@ -7,6 +7,7 @@ and ``make sandbox`` run their server through :func:`run_until_stopped`, so stop
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,9 +16,13 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from narrowcast import settings
 from narrowcast.local_credentials import LOCAL_API_TOKEN, LOCAL_UI_PASSWORD, LOCAL_UI_USER
+
+if TYPE_CHECKING:
+    import psutil
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -176,41 +181,55 @@ def run_until_stopped(command: Sequence[str], env: Mapping[str, str], *, grace_s
     return 0 if stop_requested else proc.returncode
 
 
-def session_processes(session_id: int) -> list[int]:
+def session_processes(session_id: int) -> list[psutil.Process]:
     """Live processes of a session, plus their descendants that started sessions of their own."""
     import psutil  # Airflow's dependency, so present wherever the servers run; the package core stays lean.
 
-    members: set[int] = set()
-    for proc in psutil.process_iter(["status"]):
+    members: dict[int, psutil.Process] = {}
+    for proc in psutil.process_iter():
         try:
-            if proc.info["status"] != psutil.STATUS_ZOMBIE and os.getsid(proc.pid) == session_id:
-                members.add(proc.pid)
-        except (ProcessLookupError, PermissionError, psutil.Error):
+            if os.getsid(proc.pid) == session_id and _alive(proc):
+                members[proc.pid] = proc
+        except (ProcessLookupError, PermissionError):
             continue
-    for pid in list(members):
+    for proc in list(members.values()):
         try:
-            members.update(c.pid for c in psutil.Process(pid).children(recursive=True)
-                           if c.status() != psutil.STATUS_ZOMBIE)
+            members.update((c.pid, c) for c in proc.children(recursive=True) if _alive(c))
         except psutil.Error:
             continue
-    return sorted(members)
+    return list(members.values())
+
+
+def _alive(proc: psutil.Process) -> bool:
+    import psutil
+
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def stop_session(session_id: int, grace_seconds: float = 30.0) -> None:
     """SIGTERM every process of the session, wait up to ``grace_seconds``, then SIGKILL what is left."""
+    import psutil
+
     deadline = time.monotonic() + grace_seconds
+    # Remembered across rounds: a descendant that left the session is found only while its parent lives.
+    tracked: dict[int, psutil.Process] = {}
     terminated: set[int] = set()
-    while alive := session_processes(session_id):
+    while True:
+        tracked.update((p.pid, p) for p in session_processes(session_id))
+        alive = [p for p in tracked.values() if _alive(p)]
+        if not alive:
+            return
         if time.monotonic() > deadline + 10:
-            print(f"warning: processes {alive} survived SIGKILL (stuck in the kernel?)", file=sys.stderr)
+            print(f"warning: processes {[p.pid for p in alive]} survived SIGKILL", file=sys.stderr)
             return
         killing = time.monotonic() > deadline
-        for pid in alive:
+        for proc in alive:
             # A process forked during shutdown gets its own SIGTERM; past the grace period everyone gets SIGKILL.
-            if killing or pid not in terminated:
-                try:
-                    os.kill(pid, signal.SIGKILL if killing else signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                terminated.add(pid)
+            if killing or proc.pid not in terminated:
+                with contextlib.suppress(psutil.Error):
+                    proc.send_signal(signal.SIGKILL if killing else signal.SIGTERM)
+                terminated.add(proc.pid)
         time.sleep(0.2)
