@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from narrowcast import settings
+from narrowcast import demo, settings
 from narrowcast.local_credentials import LOCAL_UI_PASSWORD, LOCAL_UI_USER
 from narrowcast.local_ports import port_in_use
 from narrowcast.runtime import airflow_env, run_until_stopped, ui_env, write_ui_login
@@ -58,12 +58,6 @@ def _port(prog: str, args: list[str], default: int, variable: str) -> int:
     return parser.parse_args(args).port
 
 
-def _check_call(command: list[str], env: dict[str, str], what: str) -> None:
-    proc = subprocess.run(command, env=env, capture_output=True, text=True)
-    if proc.returncode:
-        raise CommandError(f"{what} failed (exit {proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
-
-
 def docs(args: list[str], env: dict[str, str]) -> int:
     """dbt docs of the built warehouse, served on loopback until stopped."""
     port = _port("narrowcast docs", args, settings.DOCS_PORT, "NARROWCAST_DOCS_PORT")
@@ -88,9 +82,7 @@ def ui(args: list[str], env: dict[str, str]) -> int:
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     login = (f"sign in as {LOCAL_UI_USER} / {LOCAL_UI_PASSWORD}" if write_ui_login(env)
              else "sign in with the users and passwords you configured for the simple auth manager")
-    _check_call([_bin("airflow"), "db", "migrate"], env, "airflow db migrate")
-    _check_call([_bin("airflow"), "pools", "set", "narrowcast_warehouse", "1", "DuckDB single writer"], env,
-                "creating the narrowcast_warehouse pool")
+    demo.ensure_airflow(env, Path(env["AIRFLOW_HOME"]) / "logs" / "setup")
     print(f"Airflow UI on http://localhost:{port} ({login}); it is ready when the log says "
           "'Airflow is ready'. Ctrl-C stops every Airflow process. Start the sandbox in another shell with "
           "`make sandbox` so the connections answer.", flush=True)
@@ -122,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
             return sync(rest, prog="narrowcast sync")
         if command == "demo":
-            from narrowcast.demo import main as demo
-
-            return demo(rest)
+            return demo.main(rest)
         if command == "manifest":
             Path(env["NARROWCAST_WAREHOUSE"]).parent.mkdir(parents=True, exist_ok=True)
             return subprocess.call(_dbt("parse"), env=env)
@@ -132,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             return docs(rest, env)
         if command == "ui":
             return ui(rest, env)
-    except (CommandError, settings.ConfigError) as exc:
+    except (CommandError, settings.ConfigError, demo.DemoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
