@@ -100,6 +100,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     run.add_argument("--warehouse", type=Path, default=None,
                      help="DuckDB file (default: $NARROWCAST_WAREHOUSE or $NARROWCAST_DATA_DIR/warehouse)")
     run.add_argument("--syncs", type=Path, default=None, help="sync declarations folder (default include/syncs)")
+    run.add_argument("-v", "--verbose", action="store_true", help="log each step (retries, batches), redacted")
     listing = sub.add_parser("list", help="list declared syncs")
     listing.add_argument("--syncs", type=Path, default=None)
     listing.add_argument("--json", action="store_true", help="one JSON array instead of a table")
@@ -108,7 +109,10 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activation") -> int:
     args = _parser(prog).parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The summary goes to stdout; the engine's own lines repeat it unless asked for.
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "list":
             _list(args.syncs, args.json)
