@@ -125,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     except (CommandError, settings.ConfigError, demo.DemoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        # Ctrl-C during a setup step (migration, dbt docs generate): the step got it too and stopped.
+        print("interrupted", file=sys.stderr)
+        return 130
     print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return EXIT_USAGE
 

@@ -149,7 +149,12 @@ def write_ui_login(env: Mapping[str, str]) -> bool:
         return False
     path = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    passwords = json.loads(path.read_text() or "{}") if path.exists() else {}
+    try:
+        passwords = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        passwords = {}  # an empty or half-written file: the manager would regenerate it anyway
+    if not isinstance(passwords, dict):
+        passwords = {}
     passwords[LOCAL_UI_USER] = LOCAL_UI_PASSWORD
     path.write_text(json.dumps(passwords) + "\n")
     path.chmod(0o600)

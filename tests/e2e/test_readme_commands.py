@@ -66,8 +66,9 @@ def _assert_no_secret_or_pii(output: str) -> None:
     assert EMAIL.findall(output) == []
 
 
-def test_narrowcast_sync_list_names_every_declared_sync(pipeline):
-    proc = _sync(pipeline, "list")
+def test_narrowcast_sync_list_names_every_declared_sync():
+    proc = subprocess.run([*NARROWCAST, "sync", "list"], cwd=REPO, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(REPO / "include")})
     assert proc.returncode == 0, proc.stderr[-3000:]
     listed = {line.split()[0] for line in proc.stdout.splitlines()[1:] if line.strip()}
     assert listed == {path.stem for path in (REPO / "include" / "syncs").glob("*.yml")}

@@ -89,12 +89,16 @@ def test_the_ui_listens_on_loopback_sized_to_the_cpus_with_the_readme_login(tmp_
     assert password_file.stat().st_mode & 0o077 == 0
 
 
-def test_the_ui_login_replaces_a_generated_admin_password_and_keeps_other_users(tmp_path):
+@pytest.mark.parametrize(("before", "after"), [
+    pytest.param('{"admin": "Xy7generated", "bob": "b"}', {"admin": "admin", "bob": "b"},
+                 id="a generated admin password is replaced and other users kept"),
+    pytest.param("", {"admin": "admin"}, id="an empty file left by an interrupted start is rewritten"),
+])
+def test_the_ui_login_is_written_over_what_the_passwords_file_held(tmp_path, before, after):
     env = ui_env(airflow_env({}, airflow_home=tmp_path, data_dir=tmp_path), port=18080)
-    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text('{"admin": "Xy7generated", "bob": "b"}')
+    Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).write_text(before)
     write_ui_login(env)
-    assert json.loads(Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text()) == {
-        "admin": "admin", "bob": "b"}
+    assert json.loads(Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]).read_text()) == after
 
 
 def test_users_the_operator_configured_keep_their_own_passwords(tmp_path):

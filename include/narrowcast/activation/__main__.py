@@ -8,7 +8,6 @@ Airflow. Exit status: 0 done, 1 the sync failed or could not run, 2 wrong usage 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -73,13 +72,8 @@ def _selected(args: argparse.Namespace) -> list[SyncSpec]:
     return [by_id[args.sync_id]]
 
 
-def _list(syncs_dir: Path | None, as_json: bool) -> None:
+def _list(syncs_dir: Path | None) -> None:
     specs = load_syncs(syncs_dir)
-    if as_json:
-        print(json.dumps([{"id": s.id, "schedule": s.schedule, "mode": s.mode, "model": s.model,
-                           "destination": s.destination, "object": s.object, "enabled": s.enabled}
-                          for s in specs], indent=2))
-        return
     print(f"{'sync':40s} {'schedule':10s} {'mode':9s} model -> destination/object")
     for spec in specs:
         disabled = "  (disabled)" if not spec.enabled else ""
@@ -103,7 +97,6 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="log each step (retries, batches), redacted")
     listing = sub.add_parser("list", help="list declared syncs")
     listing.add_argument("--syncs", type=Path, default=None)
-    listing.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     return parser
 
 
@@ -115,7 +108,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activa
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "list":
-            _list(args.syncs, args.json)
+            _list(args.syncs)
             return 0
         specs = _selected(args)
         connections = connections_from_env()
