@@ -35,14 +35,15 @@ lint: setup
 manifest: setup ## dbt manifest Cosmos renders the transform DAG from
 	$(BIN)/python -m narrowcast.cli manifest
 
-ui: setup ## Airflow UI (standalone) on the project's DAGs and plugins, sandbox connections configured
+# The three servers below listen on loopback, and Ctrl-C stops each with every process it started.
+ui: setup ## Airflow UI (standalone) on http://localhost:8080 ($NARROWCAST_UI_PORT), login admin / admin
 	$(BIN)/python -m narrowcast.cli ui
 
-docs: setup ## generate and serve dbt docs on http://localhost:8081
+docs: setup ## generate and serve dbt docs on http://localhost:8081 ($NARROWCAST_DOCS_PORT)
 	$(BIN)/python -m narrowcast.cli docs
 
-sandbox: setup ## serve the API emulators on 127.0.0.1:8765
-	$(BIN)/python -m narrowcast.sandbox.server
+sandbox: setup ## serve the API emulators on 127.0.0.1:8765 ($NARROWCAST_SANDBOX_PORT)
+	$(BIN)/python -m narrowcast.cli sandbox
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done

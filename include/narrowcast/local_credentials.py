@@ -1,7 +1,9 @@
-"""The credential the local sandbox accepts. Not a secret: the sandbox only listens on loopback.
+"""The credentials of the local runtime. Not secrets: the sandbox and the local Airflow UI listen only on loopback.
 
-The runtime's default connections carry it and the emulators accept it; production code reaches the
-emulators only through those connections, never by importing them.
+The runtime's default connections carry the sandbox token and the emulators accept it; production code reaches the
+emulators only through those connections, never by importing them. The UI login is the one the README states.
 """
 
 LOCAL_API_TOKEN = "sandbox-token"
+LOCAL_UI_USER = "admin"
+LOCAL_UI_PASSWORD = "admin"

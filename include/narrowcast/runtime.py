@@ -1,18 +1,28 @@
-"""The local runtime: the environment Airflow, dbt and the sandbox run with, in one place.
+"""The local runtime: the environment Airflow, dbt and the sandbox run with, and how their servers are stopped.
 
 ``make demo``, ``make ui`` and the end-to-end tests all build their environment here, so the Airflow home,
-folders, telemetry switches and the default (sandbox) connections are defined once.
+folders, telemetry switches and the default (sandbox) connections are defined once; ``make ui``, ``make docs``
+and ``make sandbox`` run their server through :func:`run_until_stopped`, so stopping one leaves nothing behind.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Mapping
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from narrowcast import settings
-from narrowcast.local_credentials import LOCAL_API_TOKEN
+from narrowcast.local_credentials import LOCAL_API_TOKEN, LOCAL_UI_PASSWORD, LOCAL_UI_USER
+
+if TYPE_CHECKING:
+    import psutil
 
 TELEMETRY_OFF = {
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
@@ -86,6 +96,10 @@ def airflow_env(
     env["NARROWCAST_WAREHOUSE"] = env.get("NARROWCAST_WAREHOUSE") or str(
         Path(env["NARROWCAST_DATA_DIR"]) / "warehouse" / "narrowcast.duckdb"
     )
+    # Airflow starts its components as `airflow ...` looked up on PATH: this interpreter's environment first.
+    scripts = str(Path(sys.executable).parent)
+    if scripts not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join(p for p in (scripts, env.get("PATH", "")) if p)
     include = str(root / "include")
     if include not in env.get("PYTHONPATH", "").split(os.pathsep):
         env["PYTHONPATH"] = os.pathsep.join(p for p in (include, env.get("PYTHONPATH", "")) if p)
@@ -94,3 +108,133 @@ def airflow_env(
         if not env.get(key):
             env[key] = sandbox_connection_json(conn_id, sandbox)
     return env
+
+
+def cpu_count() -> int:
+    """CPUs this process may run on (the affinity mask, not the host's total, inside containers and CI)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def ui_env(base: Mapping[str, str], port: int) -> dict[str, str]:
+    """``airflow standalone`` settings on top of :func:`airflow_env`: loopback only, sized to the machine.
+
+    The simple auth manager reads its passwords from a file; the local login is fixed there (see
+    :func:`write_ui_login`) so the README's ``admin`` / ``admin`` works, which is safe only because the
+    api-server listens on loopback. Values already set in ``base`` win.
+    """
+    env = dict(base)
+    home = Path(env["AIRFLOW_HOME"])
+    defaults = {
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        # One async api-server process serves one local user; Airflow's default starts four.
+        "AIRFLOW__API__WORKERS": "1",
+        # LocalExecutor starts one worker process per parallelism slot: one per CPU, not Airflow's 32.
+        "AIRFLOW__CORE__PARALLELISM": str(max(2, cpu_count())),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOCAL_UI_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "simple_auth_manager_passwords.json"),
+    }
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    return env
+
+
+def write_ui_login(env: Mapping[str, str]) -> bool:
+    """Put the local login's password into the simple auth manager's passwords file; False when the user
+    configured their own users (then their passwords are theirs to manage)."""
+    if env.get("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS") != f"{LOCAL_UI_USER}:admin":
+        return False
+    path = Path(env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        passwords = json.loads(path.read_text()) if path.exists() else {}
+    except ValueError:
+        passwords = {}  # an empty or half-written file: the manager would regenerate it anyway
+    if not isinstance(passwords, dict):
+        passwords = {}
+    passwords[LOCAL_UI_USER] = LOCAL_UI_PASSWORD
+    path.write_text(json.dumps(passwords) + "\n")
+    path.chmod(0o600)
+    return True
+
+
+def run_until_stopped(command: Sequence[str], env: Mapping[str, str], *, grace_seconds: float = 30.0) -> int:
+    """Run a local server in its own session until it exits or this process receives SIGINT or SIGTERM.
+
+    Either way every process of that session (and any that left it) is then stopped: SIGTERM, up to
+    ``grace_seconds`` to exit, SIGKILL for what is left. ``airflow standalone`` alone would leave its
+    scheduler and executor workers running. Returns the server's exit status, or 0 when it was asked to stop.
+    """
+    stop_requested: list[int] = []
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop_requested.append(signum)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    proc = subprocess.Popen(list(command), env=dict(env), start_new_session=True)
+    try:
+        while proc.poll() is None and not stop_requested:
+            time.sleep(0.2)
+    finally:
+        stop_session(proc.pid, grace_seconds)
+        proc.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if stop_requested else proc.returncode
+
+
+def session_processes(session_id: int) -> list[psutil.Process]:
+    """Live processes of a session, plus their descendants that started sessions of their own."""
+    import psutil  # Airflow's dependency, so present wherever the servers run; the package core stays lean.
+
+    members: dict[int, psutil.Process] = {}
+    for proc in psutil.process_iter():
+        try:
+            if os.getsid(proc.pid) == session_id and _alive(proc):
+                members[proc.pid] = proc
+        except (ProcessLookupError, PermissionError):
+            continue
+    for proc in list(members.values()):
+        try:
+            members.update((c.pid, c) for c in proc.children(recursive=True) if _alive(c))
+        except psutil.Error:
+            continue
+    return list(members.values())
+
+
+def _alive(proc: psutil.Process) -> bool:
+    import psutil
+
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def stop_session(session_id: int, grace_seconds: float = 30.0) -> None:
+    """SIGTERM every process of the session, wait up to ``grace_seconds``, then SIGKILL what is left."""
+    import psutil
+
+    deadline = time.monotonic() + grace_seconds
+    # Remembered across rounds: a descendant that left the session is found only while its parent lives.
+    tracked: dict[int, psutil.Process] = {}
+    terminated: set[int] = set()
+    while True:
+        tracked.update((p.pid, p) for p in session_processes(session_id))
+        alive = [p for p in tracked.values() if _alive(p)]
+        if not alive:
+            return
+        if time.monotonic() > deadline + 10:
+            print(f"warning: processes {[p.pid for p in alive]} survived SIGKILL", file=sys.stderr)
+            return
+        killing = time.monotonic() > deadline
+        for proc in alive:
+            # A process forked during shutdown gets its own SIGTERM; past the grace period everyone gets SIGKILL.
+            if killing or proc.pid not in terminated:
+                with contextlib.suppress(psutil.Error):
+                    proc.send_signal(signal.SIGKILL if killing else signal.SIGTERM)
+                terminated.add(proc.pid)
+        time.sleep(0.2)

@@ -119,3 +119,6 @@ REJECTED_THRESHOLD = env_float("NARROWCAST_REJECTED_THRESHOLD", 0.05)
 # Default sandbox address (every AIRFLOW_CONN_* of the demo points here).
 SANDBOX_HOST = os.environ.get("NARROWCAST_SANDBOX_HOST", "127.0.0.1")
 SANDBOX_PORT = env_int("NARROWCAST_SANDBOX_PORT", 8765)
+# Loopback ports of `make ui` (Airflow) and `make docs` (dbt docs).
+UI_PORT = env_int("NARROWCAST_UI_PORT", 8080)
+DOCS_PORT = env_int("NARROWCAST_DOCS_PORT", 8081)

@@ -1,7 +1,8 @@
-"""Command line: ``python -m narrowcast.activation run <sync_id> | --group <g> [--dry-run]`` (and ``list``).
+"""Command line for syncs: ``narrowcast sync list`` and ``narrowcast sync run <sync_id> | --group <g> [--dry-run]``.
 
-Connections come from ``AIRFLOW_CONN_<CONN_ID>`` environment variables (URI or JSON form), exactly as the
-Airflow tasks receive them, so a sync can be run or planned by hand outside Airflow.
+Also ``python -m narrowcast.activation``. Connections come from ``AIRFLOW_CONN_<CONN_ID>`` environment variables
+(URI or JSON form), exactly as the Airflow tasks receive them, so a sync can be run or planned by hand outside
+Airflow. Exit status: 0 done, 1 the sync failed or could not run, 2 wrong usage or configuration.
 """
 
 from __future__ import annotations
@@ -10,56 +11,125 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+import duckdb
+
+from narrowcast import settings
 from narrowcast.activation.engine import run_group, run_sync
+from narrowcast.activation.redaction import redact_text
 from narrowcast.activation.report import SyncFailed
-from narrowcast.activation.spec import SyncConfigError, load_syncs
+from narrowcast.activation.spec import SyncConfigError, SyncSpec, load_syncs
 from narrowcast.contracts.connections import Connection
 
 PREFIX = "AIRFLOW_CONN_"
+EXIT_FAILED, EXIT_USAGE = 1, 2
 
 
-def connections_from_env(environ: dict[str, str] | None = None) -> dict[str, Connection]:
+class ConnectionNotUsable(ValueError):
+    """An ``AIRFLOW_CONN_*`` variable is missing or unreadable; the message names the variable, never its value."""
+
+
+def connection_variable(conn_id: str) -> str:
+    return f"{PREFIX}{conn_id.upper()}"
+
+
+def connections_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Connection]:
+    """Every connection set as ``AIRFLOW_CONN_<ID>``, keyed by the lower-case id Airflow gives it."""
     env = os.environ if environ is None else environ
     found = {}
     for name, uri in env.items():
         if name.startswith(PREFIX) and uri:
             conn_id = name[len(PREFIX):].lower()
-            found[conn_id] = Connection.from_uri(conn_id, uri)
+            try:
+                found[conn_id] = Connection.from_uri(conn_id, uri)
+            except ValueError:
+                # The parser's message may quote the value, and the value holds the token.
+                raise ConnectionNotUsable(f"{name} is not an Airflow connection URI or JSON object") from None
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m narrowcast.activation", description=__doc__)
+def _require_connections(specs: list[SyncSpec], connections: Mapping[str, Connection]) -> None:
+    missing = sorted({s.connection for s in specs if s.connection not in connections})
+    if missing:
+        needed = ", ".join(connection_variable(c) for c in missing)
+        raise ConnectionNotUsable(f"set {needed} (an Airflow connection URI or JSON) to run this sync; "
+                                  "`--dry-run` plans without any connection")
+
+
+def _selected(args: argparse.Namespace) -> list[SyncSpec]:
+    specs = load_syncs(args.syncs)
+    if args.group:
+        chosen = [s for s in specs if s.schedule == args.group and s.enabled]
+        if not chosen:
+            raise SyncConfigError(f"no enabled sync has schedule {args.group!r}")
+        return chosen
+    by_id = {s.id: s for s in specs}
+    if args.sync_id not in by_id:
+        raise SyncFailed(f"unknown sync {args.sync_id!r}; declared: {', '.join(sorted(by_id)) or 'none'} "
+                         "(`narrowcast sync list` shows them)")
+    return [by_id[args.sync_id]]
+
+
+def _list(syncs_dir: Path | None) -> None:
+    specs = load_syncs(syncs_dir)
+    print(f"{'sync':40s} {'schedule':10s} {'mode':9s} model -> destination/object")
+    for spec in specs:
+        disabled = "  (disabled)" if not spec.enabled else ""
+        print(f"{spec.id:40s} {spec.schedule:10s} {spec.mode:9s} {spec.model} -> {spec.destination}/{spec.object}"
+              f"{disabled}")
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
+                                     epilog="Connections: AIRFLOW_CONN_<CONN_ID> (URI or JSON), e.g. "
+                                            "AIRFLOW_CONN_NARROWCAST_META for connection narrowcast_meta.")
     sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run (or plan) one sync or a schedule group")
+    run = sub.add_parser("run", help="run (or plan, with --dry-run) one sync or a schedule group")
     target = run.add_mutually_exclusive_group(required=True)
-    target.add_argument("sync_id", nargs="?")
-    target.add_argument("--group", choices=("audiences", "inventory"))
-    run.add_argument("--dry-run", action="store_true", help="plan and report, send nothing")
-    run.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (default: settings)")
+    target.add_argument("sync_id", nargs="?", help="the sync's id (its YAML file name)")
+    target.add_argument("--group", choices=("audiences", "inventory"), help="every enabled sync of this schedule")
+    run.add_argument("--dry-run", action="store_true", help="plan and report adds/changes/removes; send nothing")
+    run.add_argument("--warehouse", type=Path, default=None,
+                     help="DuckDB file (default: $NARROWCAST_WAREHOUSE or $NARROWCAST_DATA_DIR/warehouse)")
     run.add_argument("--syncs", type=Path, default=None, help="sync declarations folder (default include/syncs)")
+    run.add_argument("-v", "--verbose", action="store_true", help="log each step (retries, batches), redacted")
     listing = sub.add_parser("list", help="list declared syncs")
     listing.add_argument("--syncs", type=Path, default=None)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return parser
 
+
+def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activation") -> int:
+    args = _parser(prog).parse_args(argv)
+    # The summary goes to stdout; the engine's own lines repeat it unless asked for.
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "list":
-            for spec in load_syncs(args.syncs):
-                print(f"{spec.id:40s} {spec.schedule:10s} {spec.mode:9s} {spec.model} -> {spec.destination}/{spec.object}")
+            _list(args.syncs)
             return 0
-        conns = connections_from_env()
+        specs = _selected(args)
+        connections = connections_from_env()
+        if not args.dry_run:
+            _require_connections(specs, connections)
+        warehouse = args.warehouse or settings.paths().warehouse
+        if not warehouse.is_file():
+            # The engine would create an empty file here and then fail on the missing model.
+            raise SyncConfigError(f"warehouse {warehouse} does not exist: run `make demo` (or dbt build) first, "
+                                  "or point --warehouse / NARROWCAST_WAREHOUSE at it")
         if args.group:
-            reports = run_group(args.group, connections=conns, warehouse=args.warehouse, dry_run=args.dry_run,
+            reports = run_group(args.group, connections=connections, warehouse=warehouse, dry_run=args.dry_run,
                                 syncs_dir=args.syncs)
         else:
-            reports = [run_sync(args.sync_id, connections=conns, warehouse=args.warehouse, dry_run=args.dry_run,
-                                syncs_dir=args.syncs)]
-    except (SyncFailed, SyncConfigError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+            reports = [run_sync(specs[0], connections=connections, warehouse=warehouse, dry_run=args.dry_run)]
+    except (SyncConfigError, ConnectionNotUsable, settings.ConfigError) as exc:
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except (SyncFailed, duckdb.Error) as exc:
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
     for report in reports:
         print(report.summary())
     return 0
