@@ -1,5 +1,6 @@
 {#- One row per (date_day, platform, account_id, campaign_id): Meta and Google Ads unified in the Fivetran
-    ad_reporting column set, with the channel each platform's paid traffic maps to. -#}
+    ad_reporting column set. Each CTE below reads one platform's staging model and names it in spend_model;
+    the seed ad_platforms says which platform that is and which channel its paid traffic belongs to. -#}
 with
 
 meta as (
@@ -10,11 +11,14 @@ google as (
     select * from {{ ref('stg_google_ads__campaign_stats') }}
 ),
 
+ad_platforms as (
+    select * from {{ ref('ad_platforms') }}
+),
+
 unioned as (
     select
+        'stg_meta_ads__campaign_insights' as spend_model,
         date_day,
-        'meta' as platform,
-        'paid_social' as channel,
         account_id,
         campaign_id,
         campaign_name,
@@ -26,9 +30,8 @@ unioned as (
     from meta
     union all
     select
+        'stg_google_ads__campaign_stats' as spend_model,
         date_day,
-        'google_ads' as platform,
-        'paid_search' as channel,
         account_id,
         campaign_id,
         campaign_name,
@@ -42,20 +45,21 @@ unioned as (
 
 final as (
     select
-        platform || ':' || account_id || ':' || campaign_id || ':' || cast(date_day as {{ dbt.type_string() }})
-            as ad_spend_key,
-        date_day,
-        platform,
-        channel,
-        account_id,
-        campaign_id,
-        campaign_name,
-        cast(coalesce(spend, 0) as decimal(18, 2)) as spend,
-        coalesce(impressions, 0) as impressions,
-        coalesce(clicks, 0) as clicks,
-        coalesce(conversions, 0) as conversions,
-        cast(coalesce(conversions_value, 0) as decimal(18, 2)) as conversions_value
+        ad_platforms.platform || ':' || unioned.account_id || ':' || unioned.campaign_id || ':'
+        || cast(unioned.date_day as {{ dbt.type_string() }}) as ad_spend_key,
+        unioned.date_day,
+        ad_platforms.platform,
+        ad_platforms.channel,
+        unioned.account_id,
+        unioned.campaign_id,
+        unioned.campaign_name,
+        cast(coalesce(unioned.spend, 0) as decimal(18, 2)) as spend,
+        coalesce(unioned.impressions, 0) as impressions,
+        coalesce(unioned.clicks, 0) as clicks,
+        coalesce(unioned.conversions, 0) as conversions,
+        cast(coalesce(unioned.conversions_value, 0) as decimal(18, 2)) as conversions_value
     from unioned
+    left join ad_platforms on unioned.spend_model = ad_platforms.spend_model
 )
 
 select * from final

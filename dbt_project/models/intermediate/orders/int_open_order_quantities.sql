@@ -36,7 +36,8 @@ shop_open as (
         order_lines.net_quantity as open_quantity
     from shop_orders
     inner join order_lines
-        on order_lines.order_key = 'shop:' || cast(shop_orders.order_id as {{ dbt.type_string() }})
+        on order_lines.orders_model = 'stg_shop__orders'
+        and order_lines.order_id = cast(shop_orders.order_id as {{ dbt.type_string() }})
     where shop_orders.cancelled_at is null
         and not shop_orders.is_test
         and coalesce(shop_orders.financial_status, '') not in ('voided', 'refunded')

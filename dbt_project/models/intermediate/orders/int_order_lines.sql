@@ -1,5 +1,7 @@
 {#- One row per order line from every channel (shop, file import, eBay, Amazon), with refunded quantities
-    netted out and the ERP unit cost of the sku. order_key = '<source>:<order id>'. -#}
+    netted out and the ERP unit cost of the sku. order_key = '<source>:<order id>'. Each CTE below tags its
+    lines with the staging model of their orders (orders_model), which the seed marketplaces maps to the
+    marketplace, as in int_orders. -#}
 with
 
 shop_lines as (
@@ -26,6 +28,10 @@ products as (
     select * from {{ ref('int_products') }}
 ),
 
+marketplaces as (
+    select * from {{ ref('marketplaces') }}
+),
+
 refunded_per_line as (
     select
         order_line_id,
@@ -37,8 +43,8 @@ refunded_per_line as (
 
 shop as (
     select
-        'shop:' || cast(shop_lines.order_id as {{ dbt.type_string() }}) as order_key,
-        'shop' as order_source,
+        'stg_shop__orders' as orders_model,
+        cast(shop_lines.order_id as {{ dbt.type_string() }}) as order_id,
         cast(shop_lines.order_line_id as {{ dbt.type_string() }}) as line_ref,
         shop_lines.sku,
         shop_lines.quantity,
@@ -52,8 +58,8 @@ shop as (
 -- The import's line_price is a unit price (as in Shopify's CSV export); files without lines have no sku.
 file_import as (
     select
-        'file:' || order_id as order_key,
-        'file' as order_source,
+        'stg_files__order_lines' as orders_model,
+        order_id,
         cast(line_number as {{ dbt.type_string() }}) as line_ref,
         sku,
         coalesce(quantity, 1) as quantity,
@@ -65,8 +71,8 @@ file_import as (
 
 ebay as (
     select
-        'ebay:' || order_id as order_key,
-        'ebay' as order_source,
+        'stg_ebay__orders' as orders_model,
+        order_id,
         order_line_id as line_ref,
         sku,
         quantity,
@@ -77,8 +83,8 @@ ebay as (
 
 amazon as (
     select
-        'amazon:' || order_id as order_key,
-        'amazon' as order_source,
+        'stg_amazon__orders' as orders_model,
+        order_id,
         order_item_id as line_ref,
         sku,
         quantity_ordered as quantity,
@@ -99,9 +105,11 @@ unioned as (
 
 final as (
     select
-        unioned.order_key || '#' || unioned.line_ref as order_line_key,
-        unioned.order_key,
-        unioned.order_source,
+        marketplaces.marketplace || ':' || unioned.order_id || '#' || unioned.line_ref as order_line_key,
+        marketplaces.marketplace || ':' || unioned.order_id as order_key,
+        unioned.order_id,
+        marketplaces.marketplace as order_source,
+        unioned.orders_model,
         unioned.line_ref,
         unioned.sku,
         products.product_title,
@@ -112,6 +120,7 @@ final as (
         products.unit_cost,
         cast(unioned.net_quantity * products.unit_cost as decimal(18, 2)) as cost_of_goods
     from unioned
+    left join marketplaces on unioned.orders_model = marketplaces.orders_model
     left join products on unioned.sku = products.sku
 )
 

@@ -1,4 +1,8 @@
 {#- One row per order from every channel: shop (Shopify), file import, eBay and Amazon.
+    Each CTE below reads one staging model and names it in orders_model; the seed marketplaces says which
+    marketplace (order_source) those orders belong to, whether that is the own shop and which channel they are
+    credited to. A new marketplace is one more CTE here and one more seed row; the test
+    marketplaces_cover_every_order fails on orders of a model the seed does not list.
     net_revenue = product revenue after discounts and refunds, before tax and shipping.
     is_valid = not cancelled, not a test, not voided, not fully refunded (the orders RFM and KPIs count). -#}
 with
@@ -31,6 +35,10 @@ customers as (
     select * from {{ ref('int_customers') }}
 ),
 
+marketplaces as (
+    select * from {{ ref('marketplaces') }}
+),
+
 customer_by_email as (
     select
         email_normalized,
@@ -50,21 +58,21 @@ refunds_per_order as (
 
 line_totals as (
     select
-        order_key,
+        orders_model,
+        order_id,
         count(*) as line_count,
         sum(net_line_revenue) as net_line_revenue,
         sum(cost_of_goods) as cost_of_goods,
         sum(case when cost_of_goods is null then 1 else 0 end) as lines_without_cost
     from order_lines
-    group by order_key
+    group by orders_model, order_id
 ),
 
 -- Shopify's subtotal_price is already after discounts (and before tax and shipping).
 shop as (
     select
-        'shop:' || cast(shop_orders.order_id as {{ dbt.type_string() }}) as order_key,
+        'stg_shop__orders' as orders_model,
         cast(shop_orders.order_id as {{ dbt.type_string() }}) as order_id,
-        'shop' as order_source,
         shop_orders.customer_id,
         {{ normalize_email('shop_orders.email') }} as email_normalized,
         shop_orders.created_at as ordered_at,
@@ -110,9 +118,8 @@ file_orders as (
 -- The import's total_price is what the customer paid for the goods, after discounts.
 file_import as (
     select
-        'file:' || file_orders.order_id as order_key,
+        'stg_files__order_lines' as orders_model,
         file_orders.order_id,
-        'file' as order_source,
         coalesce({{ try_cast_bigint('file_orders.customer_ref') }}, customer_by_email.customer_id) as customer_id,
         {{ normalize_email('file_orders.email') }} as email_normalized,
         file_orders.ordered_at,
@@ -139,9 +146,8 @@ file_import as (
 
 ebay as (
     select
-        'ebay:' || ebay_orders.order_id as order_key,
+        'stg_ebay__orders' as orders_model,
         ebay_orders.order_id,
-        'ebay' as order_source,
         customer_by_email.customer_id,
         {{ normalize_email('ebay_orders.buyer_email') }} as email_normalized,
         ebay_orders.created_at as ordered_at,
@@ -159,16 +165,17 @@ ebay as (
         coalesce(ebay_orders.payment_status = 'FULLY_REFUNDED', false) as is_fully_refunded,
         cast(null as {{ dbt.type_string() }}) as discount_codes
     from ebay_orders
-    left join line_totals on 'ebay:' || ebay_orders.order_id = line_totals.order_key
+    left join line_totals
+        on line_totals.orders_model = 'stg_ebay__orders'
+        and ebay_orders.order_id = line_totals.order_id
     left join customer_by_email
         on {{ normalize_email('ebay_orders.buyer_email') }} = customer_by_email.email_normalized
 ),
 
 amazon as (
     select
-        'amazon:' || amazon_orders.order_id as order_key,
+        'stg_amazon__orders' as orders_model,
         amazon_orders.order_id,
-        'amazon' as order_source,
         customer_by_email.customer_id,
         {{ normalize_email('amazon_orders.buyer_email') }} as email_normalized,
         amazon_orders.created_at as ordered_at,
@@ -186,7 +193,9 @@ amazon as (
         false as is_fully_refunded,
         cast(null as {{ dbt.type_string() }}) as discount_codes
     from amazon_orders
-    left join line_totals on 'amazon:' || amazon_orders.order_id = line_totals.order_key
+    left join line_totals
+        on line_totals.orders_model = 'stg_amazon__orders'
+        and amazon_orders.order_id = line_totals.order_id
     left join customer_by_email
         on {{ normalize_email('amazon_orders.buyer_email') }} = customer_by_email.email_normalized
 ),
@@ -203,10 +212,12 @@ unioned as (
 
 final as (
     select
-        unioned.order_key,
+        marketplaces.marketplace || ':' || unioned.order_id as order_key,
         unioned.order_id,
-        unioned.order_source,
-        case when unioned.order_source in ('ebay', 'amazon') then 'marketplace' end as source_channel,
+        marketplaces.marketplace as order_source,
+        unioned.orders_model,
+        marketplaces.is_own_shop,
+        marketplaces.channel as source_channel,
         unioned.customer_id,
         unioned.email_normalized,
         unioned.ordered_at,
@@ -236,7 +247,10 @@ final as (
         and not unioned.is_fully_refunded as is_valid,
         unioned.discount_codes
     from unioned
-    left join line_totals on unioned.order_key = line_totals.order_key
+    left join marketplaces on unioned.orders_model = marketplaces.orders_model
+    left join line_totals
+        on unioned.orders_model = line_totals.orders_model
+        and unioned.order_id = line_totals.order_id
 )
 
 select * from final

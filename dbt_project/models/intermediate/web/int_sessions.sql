@@ -23,6 +23,10 @@ channel_mapping as (
     select * from {{ ref('channel_mapping') }}
 ),
 
+channels as (
+    select * from {{ ref('channels') }}
+),
+
 -- GA4 sends ga_session_id on every event; when it is missing, fall back to a 30-minute inactivity rule.
 gaps as (
     select
@@ -156,7 +160,7 @@ final as (
         coalesce(aggregated.traffic_source, '(direct)') as traffic_source,
         coalesce(aggregated.traffic_medium, '(none)') as traffic_medium,
         aggregated.traffic_campaign,
-        coalesce(channel_candidates.channel, 'direct') as channel,
+        coalesce(channel_candidates.channel, direct_channel.channel) as channel,
         aggregated.device_category,
         aggregated.geo_country,
         aggregated.geo_region,
@@ -165,6 +169,8 @@ final as (
     left join channel_candidates
         on aggregated.session_key = channel_candidates.session_key
         and channel_candidates.match_order = 1
+    -- One row: the test channels_declare_one_direct_channel keeps it so.
+    left join channels as direct_channel on direct_channel.is_direct
     {% if newest_session_date is not none %}
         where cast(aggregated.started_at as date)
             >= {{ days_before(newest_session_date, lookback_days) }}

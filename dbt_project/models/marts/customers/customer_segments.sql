@@ -11,8 +11,10 @@
     - vip                m_score >= var vip_min_m_score and f_score >= var vip_min_f_score;
     - new_customer       first valid order within the last var new_customer_days days;
     - geo:<country>      the customer's country (ISO alpha-2);
-    - marketplace_only   every valid order came from a marketplace (eBay, Amazon);
-    - advocate           the first valid order came through the affiliate channel (partner/referral programmes).
+    - marketplace_only   every valid order came from a third-party marketplace (seed marketplaces, not
+                         is_own_shop: eBay, Amazon);
+    - advocate           the first valid order came through an affiliate channel (seed channels, is_affiliate:
+                         partner/referral programmes).
     Web behaviour is tied to customers by identity stitching (int_identity_map). -#}
 with
 
@@ -34,6 +36,10 @@ orders as (
 
 attribution as (
     select * from {{ ref('int_order_attribution') }}
+),
+
+channels as (
+    select * from {{ ref('channels') }}
 ),
 
 events as (
@@ -208,7 +214,7 @@ geo as (
 channel_mix as (
     select
         customer_id,
-        sum(case when order_source in ('ebay', 'amazon') then 0 else 1 end) as non_marketplace_orders,
+        sum(case when not is_own_shop then 0 else 1 end) as non_marketplace_orders,
         count(*) as valid_orders
     from orders
     where is_valid
@@ -241,14 +247,15 @@ first_orders as (
 
 advocate as (
     select
-        customer_id,
+        first_orders.customer_id,
         'advocate' as segment,
         'channel' as segment_type,
         'first order came through the affiliate channel' as reason,
-        ordered_at as qualified_at
+        first_orders.ordered_at as qualified_at
     from first_orders
-    where order_sequence = 1
-        and channel = 'affiliate'
+    inner join channels on first_orders.channel = channels.channel
+    where first_orders.order_sequence = 1
+        and channels.is_affiliate
 ),
 
 unioned as (

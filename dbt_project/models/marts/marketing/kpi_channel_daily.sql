@@ -16,6 +16,10 @@ attribution as (
     select * from {{ ref('int_order_attribution') }}
 ),
 
+ad_platform_traffic as (
+    select * from {{ ref('int_ad_platform_traffic_sources') }}
+),
+
 -- The latest name of each campaign, and the campaign id each (platform, name) resolves to.
 campaign_names as (
     select
@@ -54,13 +58,17 @@ spend_daily as (
     group by date_day, channel, platform, campaign_id
 ),
 
+-- Sessions no ad platform claims are the own site's.
 sessions_platformed as (
     select
-        session_date,
-        channel,
-        {{ ad_platform('channel', 'traffic_source') }} as platform,
-        traffic_campaign
+        sessions.session_date,
+        sessions.channel,
+        coalesce(ad_platform_traffic.platform, '{{ var("own_site_platform") }}') as platform,
+        sessions.traffic_campaign
     from sessions
+    left join ad_platform_traffic
+        on sessions.channel = ad_platform_traffic.channel
+        and sessions.traffic_source = ad_platform_traffic.traffic_source
 ),
 
 sessions_daily as (

@@ -1,24 +1,35 @@
 {#- One row per (month, channel): ad interactions (ad clicks; null for channels without ad data) -> site
     visits (sessions) -> first purchases (customers' first valid orders credited to the channel), with step
-    conversion rates. Built from kpi_channel_daily so the funnel and the daily KPIs always agree. -#}
+    conversion rates. Built from kpi_channel_daily so the funnel and the daily KPIs always agree. A channel has
+    the ad-interaction step when an ad platform (seed ad_platforms) reports its clicks. -#}
 with
 
 daily as (
     select * from {{ ref('kpi_channel_daily') }}
 ),
 
+ad_platforms as (
+    select * from {{ ref('ad_platforms') }}
+),
+
+ad_channels as (
+    select distinct channel
+    from ad_platforms
+),
+
 -- Only the paid channels have an ad-interaction step; for the others the funnel starts at the visit.
 monthly as (
     select
-        cast({{ dbt.date_trunc('month', 'date_day') }} as date) as month,
-        channel,
+        cast({{ dbt.date_trunc('month', 'daily.date_day') }} as date) as month,
+        daily.channel,
         case
-            when channel in ('paid_social', 'paid_search') then cast(sum(clicks) as bigint)
+            when ad_channels.channel is not null then cast(sum(daily.clicks) as bigint)
         end as ad_interactions,
-        cast(sum(sessions) as bigint) as site_visits,
-        cast(sum(new_customers) as bigint) as first_purchases
+        cast(sum(daily.sessions) as bigint) as site_visits,
+        cast(sum(daily.new_customers) as bigint) as first_purchases
     from daily
-    group by cast({{ dbt.date_trunc('month', 'date_day') }} as date), channel
+    left join ad_channels on daily.channel = ad_channels.channel
+    group by cast({{ dbt.date_trunc('month', 'daily.date_day') }} as date), daily.channel, ad_channels.channel
 ),
 
 final as (
