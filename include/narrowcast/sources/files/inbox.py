@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,13 +26,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import Batch, LandingZone
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.kinds import FileKind, kind_of
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 CHUNK_ROWS = 50_000
 
