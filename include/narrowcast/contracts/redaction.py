@@ -98,7 +98,8 @@ _PHONE = re.compile(
     rf"(?:\+|%2[Bb]|00)[1-9](?:{_SEP}?\d){{7,15}}"
     # National with a trunk 0 and separators: 0151 12345678, (030) 1234567, 06 12 34 56 78, 030/1234567.
     r"|(?:\(0\d{1,4}\)\s?|0[1-9]\d{0,4}(?:\s?/\s?|[ .\-]))\d(?:[ .\-/]?\d){4,11}"
-    # National without separators: 10 to 12 digits after the trunk 0 (01511234567).
+    # National without separators: 10 to 12 digits, trunk 0 included (01511234567). A 12-digit UPC with a leading 0
+    # has exactly this shape and is masked too: a leaked phone number costs more than a hidden product code.
     r"|0[1-9]\d{8,10}"
     # North American: 555-123-4567, (555) 123-4567, 1-800-555-0199 (area codes never start with 0 or 1).
     r"|(?:1[ .\-])?(?:\([2-9]\d{2}\)\s?|[2-9]\d{2}(?P<nanp>[ .\-]))\d{3}(?(nanp)(?P=nanp)|[ .\-])\d{4}"
