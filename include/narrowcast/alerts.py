@@ -10,15 +10,13 @@ Connection shapes:
 - SMTP: ``extra = {"sink": "smtp", "to": "a@x.org,b@x.org", "from": "narrowcast@x.org", "starttls": true}``,
   host/port from ``base_url``, ``login``/``password`` for AUTH
 
-Reasons are scrubbed before they leave the process: e-mail addresses, phone numbers and tokens are masked.
+Reasons are redacted (:mod:`narrowcast.contracts.redaction`) before they leave the process.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import re
 import smtplib
 from dataclasses import asdict, dataclass, field
 from email.message import EmailMessage
@@ -30,32 +28,14 @@ import requests
 
 from narrowcast import settings
 from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http import ApiError, HttpClient, RetryPolicy
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 KINDS = ("task_failure", "dag_failure", "sync_rejections", "quarantine")
 SINKS = ("file", "webhook", "smtp")
 MAX_REASON_CHARS = 1000
-
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-_PHONE = re.compile(r"\+\d[\d ()-]{6,18}\d")
-_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
-_SECRET_FIELD = re.compile(
-    r"(?i)\b(access_token|refresh_token|api_key|apikey|token|secret|password|passwd|authorization)"
-    r"(\s*[=:]\s*|\"\s*:\s*\")(?!(?:bearer|basic)\s)[^\s&,;\"']+"
-)
-_URL_USERINFO = re.compile(r"(\w+://)[^/\s:@]+:[^/\s@]+@")
-
-
-def scrub(text: str) -> str:
-    """``text`` with e-mail addresses, phone numbers, tokens and URL credentials masked."""
-    text = _URL_USERINFO.sub(r"\1***:***@", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} ***", text)
-    text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{m.group(2)}***", text)
-    text = _EMAIL.sub("<email>", text)
-    return _PHONE.sub("<phone>", text)
-
 
 class AlertError(RuntimeError):
     """An alert could not be delivered; the message names the sink and connection, never its secrets."""
@@ -79,8 +59,8 @@ class Alert:
             raise ValueError(f"Alert kind {self.kind!r} is not one of {', '.join(KINDS)}")
         if not self.dag_id:
             raise ValueError("Alert needs a dag_id (use the caller's name, e.g. 'cli', outside Airflow)")
-        # Frozen dataclass: set the scrubbed, bounded reason through object.__setattr__.
-        object.__setattr__(self, "reason", scrub(str(self.reason))[:MAX_REASON_CHARS])
+        # Frozen dataclass: set the redacted, bounded reason through object.__setattr__.
+        object.__setattr__(self, "reason", redact(str(self.reason))[:MAX_REASON_CHARS])
 
     @property
     def subject(self) -> str:
@@ -143,10 +123,11 @@ def _post_webhook(alert: Alert, conn: Connection) -> None:
     try:
         client.request("POST", conn.base_url, json=alert.to_dict())
     except ApiError as exc:
-        # Never echo the URL: webhook URLs (Slack, Teams) carry their secret in the path.
+        # Never echo the URL: webhook URLs (Slack, Teams) carry their secret in the path. The message is
+        # already redacted by ApiError.
         status = f"HTTP {exc.status}" if exc.status is not None else "no response"
         raise AlertError(
-            f"connection {conn.conn_id!r}: webhook delivery failed ({status}): {scrub(exc.message)[:300]}"
+            f"connection {conn.conn_id!r}: webhook delivery failed ({status}): {exc.message[:300]}"
         ) from exc
     except requests.RequestException as exc:
         raise AlertError(f"connection {conn.conn_id!r}: webhook delivery failed: {type(exc).__name__}") from exc
@@ -170,7 +151,7 @@ def _send_mail(alert: Alert, conn: Connection) -> None:
                 smtp.login(conn.login, conn.password)
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise AlertError(f"connection {conn.conn_id!r}: SMTP delivery failed: {type(exc).__name__}: {scrub(str(exc))}") from exc
+        raise AlertError(f"connection {conn.conn_id!r}: SMTP delivery failed: {type(exc).__name__}: {redact(str(exc))}") from exc
 
 
 # ---- threshold helpers the engine, the quality gate and the DAGs call ------------------------------------

@@ -29,6 +29,7 @@ import pyarrow as pa
 from narrowcast import settings
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.pages import Page
+from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.tables import SourceSpec
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
@@ -40,7 +41,7 @@ from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_thre
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import connect
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 EMPTY_FAILURES = pa.table(
     {"_row": pa.array([], pa.int64()), "rule": pa.array([], pa.string()), "column_name": pa.array([], pa.string())}

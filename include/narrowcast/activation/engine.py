@@ -24,14 +24,14 @@ from narrowcast import settings
 from narrowcast.activation import state
 from narrowcast.activation.destinations import DESTINATIONS
 from narrowcast.activation.destinations.base import Batch, Change, Destination, RowResult, SendContext
-from narrowcast.activation.redaction import get_logger, install_on_http_client, redact_text
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec, load_syncs
 from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http import ApiError, TokenBucket
 from narrowcast.warehouse import connect
 
-log = get_logger(__name__)
+log = redacting_logger(__name__)
 KINDS = ("upsert", "remove")  # upserts first: removing before adding can trip minimum-audience-size rules
 
 
@@ -55,7 +55,6 @@ def run_sync(
     rejected_threshold: float | None = None,
 ) -> SyncReport:
     """Run one sync (or plan it, with ``dry_run``); raises :class:`SyncFailed` above the rejection threshold."""
-    install_on_http_client()
     spec = resolve(spec_or_id, syncs_dir)
     threshold = settings.REJECTED_THRESHOLD if rejected_threshold is None else rejected_threshold
     report = SyncReport(run_id=uuid.uuid4().hex, sync_id=spec.id, dry_run=dry_run)
@@ -88,7 +87,7 @@ def run_sync(
                 _send_plan(con, spec, destination, report)
         except BaseException as exc:  # interrupts too: the run log must not call a killed run a success
             report.status = "failed"
-            report.error = redact_text(str(exc))[:2000]
+            report.error = redact(str(exc))[:2000]
             raise
         finally:
             if destination is not None:
@@ -140,10 +139,11 @@ def _settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: De
                  report: SyncReport) -> None:
     """Ask the destination how its pending ``jobs`` ended; the rows of failed ones go back into this run's plan."""
     try:
-        statuses = destination.job_statuses(jobs)
+        # a failed job's reason is stored and may quote the rows it refused: store it redacted
+        statuses = {job: s._replace(reason=s.reason and redact(s.reason)) for job, s in destination.job_statuses(jobs).items()}
     except ApiError as exc:
         log.warning("%s: could not read the state of %d pending job(s); asking again next run: %s", spec.id,
-                    len(jobs), redact_text(str(exc))[:500])
+                    len(jobs), redact(str(exc))[:500])
         return
     report.jobs_failed, report.rows_requeued = state.settle_jobs(con, spec, report.run_id, jobs, statuses)
     if report.jobs_failed:
@@ -249,7 +249,7 @@ def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] 
     try:
         answered = destination.send(sub)
     except ApiError as exc:
-        reason = redact_text(str(exc))[:1000]
+        reason = redact(str(exc))[:1000]
         log.warning("batch %s/%d of %d failed: %s", batch.kind, batch.seq, batch.total, reason)
         answered = [RowResult(c.key, "rejected", reason) for c in valid]
     if len(answered) == len(valid) and [r.key for r in answered] == [c.key for c in valid]:
@@ -272,7 +272,7 @@ def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport,
                             "reason": pa.nulls(accepted, pa.string())})
     else:
         # an API's reason may quote the rejected value (an e-mail): store it redacted
-        reasons = [redact_text(r.reason) if r.reason else None for r in results]
+        reasons = [redact(r.reason) if r.reason else None for r in results]
         answers = pa.table({"record_key": pa.array([r.key for r in results], pa.string()),
                             "outcome": pa.array(outcomes, pa.string()), "reason": pa.array(reasons, pa.string())})
     jobs = [r.job for r in results]
@@ -288,4 +288,4 @@ def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport,
     if accepted < len(outcomes):
         first = next(r for r in results if r.outcome != "accepted")
         log.warning("%s batch %s/%d: %d of %d rows not accepted, e.g. %s", spec.id, batch.kind, batch.seq,
-                    len(outcomes) - accepted, len(results), redact_text(first.reason or ""))
+                    len(outcomes) - accepted, len(results), redact(first.reason or ""))

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from narrowcast.alerts import scrub
+from narrowcast.contracts.redaction import redact
 from narrowcast.dashboard.filters import Filters
 
 MARTS_SCHEMA = "main"  # where dbt-duckdb builds the marts (docs/data-contracts.md §3)
@@ -386,7 +386,7 @@ def listing_health(con: duckdb.DuckDBPyConnection, filters: Filters) -> Row:
     for row in rows:
         pattern = f"%{row['marketplace'].lower()}%"
         row["withdrawn_reasons"] = [
-            {"reason": scrub(r["reason"]), "listings": r["listings"]} for r in reasons if r["marketplace"] == row["marketplace"]
+            {"reason": redact(r["reason"]), "listings": r["listings"]} for r in reasons if r["marketplace"] == row["marketplace"]
         ]
         row["last_pushed_at"] = None
         row["confirmed_listings"] = 0
@@ -459,7 +459,7 @@ def sync_health(con: duckdb.DuckDBPyConnection, filters: Filters) -> Row:
         [filters.start, filters.end],
     )
     for row in syncs:
-        row["error"] = scrub(row["error"]) if row["error"] else None
+        row["error"] = redact(row["error"]) if row["error"] else None
         row["rejected_share"] = _ratio(row["rejected"], row["sent"])
     rejections: list[Row] = []
     if table_exists(con, ACTIVATION_SCHEMA, "sync_rejections"):
@@ -480,7 +480,7 @@ def _merge_scrubbed_reasons(rows: list[Row], limit: int = 50) -> list[Row]:
     """Scrub reasons, then merge those that became equal (one per masked e-mail address, say)."""
     merged: dict[tuple[str, str], Row] = {}
     for row in rows:
-        key = (row["sync_id"], scrub(row["reason"] or "no reason given"))
+        key = (row["sync_id"], redact(row["reason"] or "no reason given"))
         if key in merged:
             merged[key]["rows"] += row["rows"]
             merged[key]["last_rejected_at"] = max(merged[key]["last_rejected_at"], row["last_rejected_at"])

@@ -9,9 +9,7 @@ check, retry wait) for its API; credentials come from an :class:`~narrowcast.htt
 from __future__ import annotations
 
 import email.utils
-import logging
 import random
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -21,17 +19,13 @@ from urllib.parse import urlsplit
 import requests
 
 from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http.auth import Auth
 from narrowcast.http.rate_limit import TokenBucket
 
-log = logging.getLogger(__name__)
-
-_SECRET_PARAM = re.compile(r"(access_token|token|key|secret|password|signature)=[^&\s]+", re.IGNORECASE)
-
-
-def redact(url: str) -> str:
-    """A URL safe for logs: secrets in the query string replaced."""
-    return _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=***", url)
+log = redacting_logger(__name__)
+# urllib3 logs every request line at DEBUG, query string (and its tokens) included.
+redacting_logger("urllib3.connectionpool")
 
 
 class ApiError(Exception):
@@ -42,10 +36,11 @@ class ApiError(Exception):
         self.method = method
         self.url = redact(url)
         self.status = status
-        self.message = message
+        # The API's message can quote what it refused (an e-mail, a phone number, the token it did not accept).
+        self.message = redact(message)
         self.body = body
         status_text = f"HTTP {status}" if status is not None else "no response"
-        super().__init__(f"{api}: {method} {urlsplit(self.url).path} failed ({status_text}): {message}")
+        super().__init__(f"{api}: {method} {urlsplit(self.url).path} failed ({status_text}): {self.message}")
 
 
 class FatalApiError(ApiError):
@@ -244,7 +239,7 @@ class HttpClient:
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.retry.max_retry_after))
         self.retries += 1
-        log.info("%s: %s %s -> %s, retry %d in %.2fs", self.api_name, method, urlsplit(redact(url)).path,
+        log.info("%s: %s %s -> %s, retry %d in %.2fs", self.api_name, method, redact(urlsplit(url).path),
                  reason, attempt, delay)
         self._sleep(delay)
 

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from narrowcast.activation.identifiers import hashed_email, is_sha256_hex, normalise_phone
-from narrowcast.activation.redaction import get_logger, redact_text
+from narrowcast.contracts.redaction import redact, redacting_logger
 
 
 @pytest.mark.parametrize(("value", "ok"), [
@@ -42,17 +42,17 @@ def test_phones_become_e164_digits(raw, expected):
     pytest.param("Authorization: Klaviyo-API-Key pk_live_abcdef", id="api-key-header"),
 ])
 def test_redaction_masks_pii_and_secrets(secret_text):
-    cleaned = redact_text(secret_text)
+    cleaned = redact(secret_text)
     for leaked in ("jane.doe@example.com", "1234567", "EAAB123secret", "pk_live_abcdef"):
         assert leaked not in cleaned
 
 
 def test_the_activation_loggers_redact_messages_and_arguments(caplog):
-    logger = get_logger("narrowcast.activation.test_probe")
+    logger = redacting_logger("narrowcast.activation.test_probe")
     caplog.set_level(logging.INFO, logger="narrowcast.activation.test_probe")
     logger.info("row %s rejected: %s", "c1", "invalid email jane@example.com")
     assert caplog.records[0].getMessage() == "row c1 rejected: invalid email <email>"
 
 
 def test_short_api_error_codes_stay_readable_after_redaction():
-    assert redact_text("Amazon INVALID: 4000001: quantity must be >= 0") == "Amazon INVALID: 4000001: quantity must be >= 0"
+    assert redact("Amazon INVALID: 4000001: quantity must be >= 0") == "Amazon INVALID: 4000001: quantity must be >= 0"

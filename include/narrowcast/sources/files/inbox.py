@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import Batch, LandingZone
@@ -51,7 +51,7 @@ from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.kinds import FileKind, kind_of
 from narrowcast.sources.registry import entity
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 CHUNK_ROWS = 50_000
 

@@ -18,7 +18,6 @@ text: the quality gate's typing (``type:<col>``) decides what loads, the same wa
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,13 +27,14 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import Batch
 from narrowcast.loading.loader import window_dates
 from narrowcast.loading.staging import sql_string
 from narrowcast.sources.files.errors import InputFileError
 
-log = logging.getLogger(__name__)
+log = redacting_logger(__name__)
 
 _TEXT = "VARCHAR"
 EVENT_STRUCTURE = {
