@@ -18,10 +18,10 @@ import duckdb
 
 from narrowcast import settings
 from narrowcast.activation.engine import run_group, run_sync
-from narrowcast.activation.redaction import redact_text
 from narrowcast.activation.report import SyncFailed
 from narrowcast.activation.spec import SyncConfigError, SyncSpec, load_syncs
 from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.redaction import redact
 
 PREFIX = "AIRFLOW_CONN_"
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -125,10 +125,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activa
         else:
             reports = [run_sync(specs[0], connections=connections, warehouse=warehouse, dry_run=args.dry_run)]
     except (SyncConfigError, ConnectionNotUsable, settings.ConfigError) as exc:
-        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except (SyncFailed, duckdb.Error) as exc:
-        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     for report in reports:
         print(report.summary())
