@@ -26,7 +26,7 @@ DDL = (
         run_id varchar not null, sync_id varchar not null, started_at timestamp not null, finished_at timestamp,
         dry_run boolean not null, status varchar not null, planned_adds bigint, planned_changes bigint,
         planned_removes bigint, sent bigint, accepted bigint, rejected bigint, skipped bigint, api_calls bigint,
-        duration_seconds double, error varchar)""",
+        duration_seconds double precision, error varchar)""",
     """create table if not exists activation.sync_rejections (
         run_id varchar not null, sync_id varchar not null, record_key varchar not null, operation varchar not null,
         reason varchar, payload_hash varchar, rejected_at timestamp not null, resolved_at timestamp,
@@ -116,8 +116,7 @@ def build_plan(wh: Warehouse, spec: SyncSpec,
               f"then {_literal(f)} end"
               for f in ordered if f in hashed_fields]
     invalid = f"nullif(concat_ws(', ', {', '.join(checks)}), '')" if checks else "null::varchar"
-    sql = f"""
-        create or replace temp table {PLAN_TABLE} as
+    plan = f"""
         with source_rows as (
             select {key_expr} as record_key,
                    {json_object(ordered)} as payload,
@@ -157,7 +156,8 @@ def build_plan(wh: Warehouse, spec: SyncSpec,
     if dupes:
         raise SyncFailed(f"sync {spec.id}: key {list(spec.key)} is not unique in {spec.model} "
                          f"(e.g. {dupes[0][0]!r} appears {dupes[0][1]} times)")
-    wh.execute(sql, {"sync_id": spec.id})
+    wh.execute(f"drop table if exists {PLAN_TABLE}")
+    wh.execute(f"create temp table {PLAN_TABLE} as {plan}", {"sync_id": spec.id})
     counts = dict(wh.fetchall(f"select op, count(*) from {PLAN_TABLE} group by op"))
     return {op: int(counts.get(op, 0)) for op in ("add", "change", "remove")}
 
