@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec
 from narrowcast.contracts.sql import quote_qualified
-from narrowcast.warehouse import UndefinedObject, Warehouse
+from narrowcast.warehouse import UndefinedObject, Warehouse, sql_string
 
 DDL = (
     """create table if not exists activation.sync_state (
@@ -64,7 +64,7 @@ def _literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    return sql_string(value)
 
 
 def _condition(column: str, value: Any) -> str:

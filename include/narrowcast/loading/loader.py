@@ -1,8 +1,8 @@
 """Load a checked, landed batch into ``raw.<entity>``: quarantine, merge or replace, and book-keep, atomically.
 
 One transaction per batch: the quarantine rows, the delete of what the batch replaces, the insert of its valid
-rows and its ``meta.batches`` row either all happen or none does. Rows are moved by DuckDB straight from the
-landed Parquet (never row by row through Python).
+rows and its ``meta.batches`` row either all happen or none does (``Warehouse.transaction``). Rows are moved
+by the warehouse straight from the landed Parquet (never row by row through Python).
 
 - ``merge``: rows whose key is in the batch are deleted, then the batch inserted (keys are unique within a
   batch, the gate quarantines duplicates). With a ``partition_column`` (files: ``_file_name``) every row of the
