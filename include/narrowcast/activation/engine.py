@@ -214,7 +214,8 @@ def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: 
     open_rejections = state.has_open_rejections(wh, spec)
     # The plan streams from ``wh`` while state is written through a second session on the same database:
     # a statement on ``wh`` would end the open stream.
-    with wh.new_session() as writer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool:
+    with (wh.new_session() as writer,
+          ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool):
         for kind in KINDS:
             # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
             # Up to two batches per worker are in flight: the next is prepared while the previous are sent,

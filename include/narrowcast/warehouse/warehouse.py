@@ -52,7 +52,11 @@ class Warehouse(ABC):
 
     @abstractmethod
     def columns(self, query: str) -> list[tuple[str, str]]:
-        """(name, type) of every column ``query`` returns, without running it over the data."""
+        """(name, type) of every column ``query`` returns, without running it over the data.
+
+        Types come in the contracts' spelling (``VARCHAR``, ``BIGINT``, ``TIMESTAMP WITH TIME ZONE``, …): staging
+        picks each column's cast by them.
+        """
 
     @abstractmethod
     def frame(self, sql: str, params: Params = None) -> pd.DataFrame:
