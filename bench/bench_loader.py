@@ -32,7 +32,7 @@ from narrowcast.quality.gate import _check_query, check_batch, enforce_threshold
 from narrowcast.quality.rules import rules_for
 from narrowcast.sources.ga4.reader import land_exports
 from narrowcast.sources.registry import entity
-from narrowcast.warehouse import connect
+from narrowcast.warehouse import Warehouse, connect
 
 WINDOW = Window(datetime(2024, 1, 1), datetime(2024, 1, 2))
 NOW = datetime(2024, 6, 1)
@@ -85,11 +85,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
-def _full_gx_seconds(con: duckdb.DuckDBPyConnection, staged: StagedBatch, rows: int) -> float:
+def _full_gx_seconds(con: Warehouse, staged: StagedBatch, rows: int) -> float:
     """What validating every row with GX would cost: the full suite over the first ``rows`` rows."""
     rules = rules_for(staged.spec, staged.present)
     limits = {"event_timestamp": 1717243200000000, "event_date": datetime(2024, 6, 1)}
-    frame = con.execute(f"{_check_query(staged, rules, None)} limit {rows}").df().set_index("_row")
+    frame = con.frame(f"{_check_query(staged, rules, None)} limit {rows}").set_index("_row")
     began = time.perf_counter()
     failing_rows(frame, rules, limits)
     return time.perf_counter() - began
@@ -142,7 +142,7 @@ def pipeline(workdir: Path, memory_limit: str, gx_rows: int) -> None:
         floor_seconds = _timed_copy(con, "bench_floor", "*", events_staged.raw_source)
         # The same copy of the event's identity alone: how the floor scales with the table's width.
         narrow_seconds = _timed_copy(con, "bench_floor_narrow", ", ".join(NARROW_COLUMNS), events_staged.raw_source)
-        width = con.execute("select count(*) from duckdb_columns() where table_name = 'bench_floor'").fetchone()[0]
+        width = con.scalar("select count(*) from duckdb_columns() where table_name = 'bench_floor'")
 
     events = batches["ga4_events"].rows
     total = landing_seconds + sum(gate_seconds.values()) + sum(load_seconds.values())
@@ -171,7 +171,7 @@ def pipeline(workdir: Path, memory_limit: str, gx_rows: int) -> None:
           f"DuckDB memory_limit {memory_limit}")
 
 
-def _timed_copy(con: duckdb.DuckDBPyConnection, table: str, columns: str, source: str) -> float:
+def _timed_copy(con: Warehouse, table: str, columns: str, source: str) -> float:
     """Seconds to copy ``columns`` of ``source`` into a new table ``main.<table>``, checkpointed."""
     started = time.perf_counter()
     con.execute(f"create table main.{table} as select {columns} from {source}")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from narrowcast import settings
-from narrowcast.warehouse import read_only
+from narrowcast.warehouse import Warehouse, read_only
 
 
-def _tables(con, schema: str) -> list[str]:
-    rows = con.execute(
+def _tables(con: Warehouse, schema: str) -> list[str]:
+    rows = con.fetchall(
         "select table_name from information_schema.tables where table_schema = ? order by table_name", [schema]
-    ).fetchall()
+    )
     return [r[0] for r in rows]
 
 
@@ -25,24 +25,24 @@ def render_summary(paths: settings.Paths) -> str:
                 tables = [t for t in tables if not t.startswith(("stg_", "int_"))]
             total = 0
             for table in tables:
-                count = con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+                count = con.scalar(f'select count(*) from "{schema}"."{table}"')
                 total += count
                 lines.append(f"  {schema}.{table:<34} {count:>10,}")
             lines.append(f"  {label} total: {total:,} rows in {len(tables)} tables")
         if "quarantine" in _tables(con, "meta"):
-            q = con.execute("select rule, count(*) from meta.quarantine group by 1 order by 2 desc").fetchall()
+            q = con.fetchall("select rule, count(*) from meta.quarantine group by 1 order by 2 desc")
             lines.append(f"  quarantined rows: {sum(n for _, n in q):,}"
                          + (f" ({', '.join(f'{r}: {n}' for r, n in q[:5])})" if q else ""))
         if "sync_runs" in _tables(con, "activation"):
             lines.append("\nSyncs (latest run each)")
             lines.append(f"  {'sync':<36}{'adds':>8}{'changes':>9}{'removes':>9}{'accepted':>10}"
                          f"{'rejected':>10}{'API calls':>10}")
-            rows = con.execute("""
+            rows = con.fetchall("""
                 select sync_id, planned_adds, planned_changes, planned_removes, accepted, rejected, api_calls
                 from activation.sync_runs
                 qualify row_number() over (partition by sync_id order by started_at desc) = 1
                 order by sync_id
-            """).fetchall()
+            """)
             for r in rows:
                 lines.append(f"  {r[0]:<36}{r[1]:>8,}{r[2]:>9,}{r[3]:>9,}{r[4]:>10,}{r[5]:>10,}{r[6]:>10,}")
     lines += [

@@ -23,7 +23,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from narrowcast import settings
@@ -34,12 +33,12 @@ from narrowcast.contracts.tables import SourceSpec
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import Batch, LandingZone
-from narrowcast.loading.ddl import ensure_meta_tables
+from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
 from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold
 from narrowcast.sources.registry import source as source_spec
-from narrowcast.warehouse import connect
+from narrowcast.warehouse import Warehouse, connect
 
 log = redacting_logger(__name__)
 
@@ -145,7 +144,7 @@ def _land_pages(spec: SourceSpec, pages: Iterator[Page], batches: dict[str, Batc
 
 
 def _check_and_load(
-    con: duckdb.DuckDBPyConnection,
+    con: Warehouse,
     spec: SourceSpec,
     batches: list[Batch],
     wide: Window,
@@ -194,16 +193,15 @@ def _check_and_load(
 
 
 def _advance_watermarks(
-    con: duckdb.DuckDBPyConnection, spec: SourceSpec, report: ExtractReport, window: Window
+    con: Warehouse, spec: SourceSpec, report: ExtractReport, window: Window
 ) -> None:
     end = utc_naive(window.end)
     for name, entry in report.entities.items():
         if entry.failed_batches or not entry.batch_ids:
             continue
         con.execute(
-            """insert into meta.watermarks values (?, ?, ?, ?)
-               on conflict (source, entity) do update
-               set watermark = greatest(meta.watermarks.watermark, excluded.watermark), updated_at = excluded.updated_at""",
+            con.dialect.upsert("meta.watermarks", list(META_TABLES["meta.watermarks"]), ["source", "entity"],
+                              keep_greatest=["watermark"]),
             [spec.name, name, end, utc_naive(datetime.now(UTC))],
         )
     report.watermark = end

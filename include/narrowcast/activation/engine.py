@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -29,7 +28,7 @@ from narrowcast.activation.spec import SyncSpec, load_syncs
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http import ApiError, TokenBucket
-from narrowcast.warehouse import connect
+from narrowcast.warehouse import Warehouse, connect
 
 log = redacting_logger(__name__)
 KINDS = ("upsert", "remove")  # upserts first: removing before adding can trip minimum-audience-size rules
@@ -59,32 +58,32 @@ def run_sync(
     threshold = settings.REJECTED_THRESHOLD if rejected_threshold is None else rejected_threshold
     report = SyncReport(run_id=uuid.uuid4().hex, sync_id=spec.id, dry_run=dry_run)
     started = time.monotonic()
-    with connect(warehouse) as con:
-        state.ensure_tables(con)
+    with connect(warehouse) as wh:
+        state.ensure_tables(wh)
         destination: Destination | None = None
-        jobs = [] if dry_run else state.pending_jobs(con, spec)
+        jobs = [] if dry_run else state.pending_jobs(wh, spec)
         if jobs:
             # Before planning, so the rows of a job that failed since the last run are planned again now.
             destination = _destination(spec, connections, sleep)
-            _settle_jobs(con, spec, destination, jobs, report)
+            _settle_jobs(wh, spec, destination, jobs, report)
         hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
-        counts = state.build_plan(con, spec, hashed)
+        counts = state.build_plan(wh, spec, hashed)
         report.planned_adds, report.planned_changes, report.planned_removes = (
             counts["add"], counts["change"], counts["remove"])
         if dry_run or report.planned == 0:
             report.status = "planned" if dry_run else "success"
             report.duration_seconds = time.monotonic() - started
-            report.jobs_pending = len(state.pending_jobs(con, spec))
+            report.jobs_pending = len(state.pending_jobs(wh, spec))
             if destination is not None:
                 report.api_calls = destination.api_calls
-            state.write_run(con, report, finished=True)
+            state.write_run(wh, report, finished=True)
             log.info("%s", report.summary())
             return report
-        state.write_run(con, report, finished=False)
+        state.write_run(wh, report, finished=False)
         try:
             destination = destination or _destination(spec, connections, sleep)
             with _fewer_gc_passes():
-                _send_plan(con, spec, destination, report)
+                _send_plan(wh, spec, destination, report)
         except BaseException as exc:  # interrupts too: the run log must not call a killed run a success
             report.status = "failed"
             report.error = redact(str(exc))[:2000]
@@ -93,7 +92,7 @@ def run_sync(
             if destination is not None:
                 report.api_calls = destination.api_calls
             report.duration_seconds = time.monotonic() - started
-            report.jobs_pending = len(state.pending_jobs(con, spec))
+            report.jobs_pending = len(state.pending_jobs(wh, spec))
             if report.status == "running":
                 report.status = "success"
                 if report.rejected_share > threshold:
@@ -101,7 +100,7 @@ def run_sync(
                     report.error = (f"{report.rejected} of {report.planned} rows rejected "
                                     f"({report.rejected_share:.1%} > threshold {threshold:.1%}); "
                                     f"see activation.sync_rejections where run_id = '{report.run_id}'")
-            state.write_run(con, report, finished=True)
+            state.write_run(wh, report, finished=True)
             log.info("%s", report.summary())
     if report.status == "failed" and report.error and report.rejected_share > threshold:
         raise SyncFailed(f"sync {spec.id}: {report.error}", report)
@@ -135,7 +134,7 @@ def run_group(
     return reports
 
 
-def _settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destination, jobs: list[str],
+def _settle_jobs(wh: Warehouse, spec: SyncSpec, destination: Destination, jobs: list[str],
                  report: SyncReport) -> None:
     """Ask the destination how its pending ``jobs`` ended; the rows of failed ones go back into this run's plan."""
     try:
@@ -145,7 +144,7 @@ def _settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: De
         log.warning("%s: could not read the state of %d pending job(s); asking again next run: %s", spec.id,
                     len(jobs), redact(str(exc))[:500])
         return
-    report.jobs_failed, report.rows_requeued = state.settle_jobs(con, spec, report.run_id, jobs, statuses)
+    report.jobs_failed, report.rows_requeued = state.settle_jobs(wh, spec, report.run_id, jobs, statuses)
     if report.jobs_failed:
         log.warning("%s: %d job(s) failed at the destination; their %d rows are planned again (reasons in "
                     "activation.sync_rejections where run_id = '%s')", spec.id, report.jobs_failed,
@@ -179,11 +178,11 @@ def _destination(spec: SyncSpec, connections: Mapping[str, Connection],
     return DESTINATIONS[spec.destination](context)
 
 
-def _batches(con: duckdb.DuckDBPyConnection, run_id: str, kind: str, batch_size: int,
+def _batches(wh: Warehouse, run_id: str, kind: str, batch_size: int,
              rows: int) -> Iterator[tuple[Batch, pa.Table]]:
     total = -(-rows // batch_size)
     streamed = 0
-    for seq, planned in enumerate(state.stream_plan(con, kind, batch_size), start=1):
+    for seq, planned in enumerate(state.stream_plan(wh, kind, batch_size), start=1):
         streamed += planned.num_rows
         yield Batch(run_id=run_id, kind=kind, seq=seq, total=total, changes=_changes(planned)), planned
     if streamed != rows:
@@ -207,21 +206,21 @@ def _json_list(column: pa.ChunkedArray) -> str:
     return "[" + joined[0].as_py() + "]"
 
 
-def _send_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec, destination: Destination, report: SyncReport) -> None:
+def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: SyncReport) -> None:
     workers = spec.rate_limit.concurrency
     in_flight: deque[tuple[Batch, pa.Table, Future[list[RowResult]]]] = deque()
     rows = {"upsert": report.planned_adds + report.planned_changes, "remove": report.planned_removes}
     # Rejections of this run are inserted after this check, so only older ones can be resolved by it.
-    open_rejections = state.has_open_rejections(con, spec)
-    # The plan streams from ``con`` while state is written through a second connection to the same database:
-    # a statement on ``con`` would end the open stream.
-    writer = con.cursor()
-    with writer, ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool:
+    open_rejections = state.has_open_rejections(wh, spec)
+    # The plan streams from ``wh`` while state is written through a second session on the same database:
+    # a statement on ``wh`` would end the open stream.
+    with (wh.new_session() as writer,
+          ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool):
         for kind in KINDS:
             # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
             # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
             # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
-            for batch, planned in _batches(con, report.run_id, kind, spec.batch_size, rows[kind]):
+            for batch, planned in _batches(wh, report.run_id, kind, spec.batch_size, rows[kind]):
                 invalid = planned.column("invalid_fields")
                 rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
                 in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
@@ -260,7 +259,7 @@ def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] 
     return results
 
 
-def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport, batch: Batch, planned: pa.Table,
+def _collect(wh: Warehouse, spec: SyncSpec, report: SyncReport, batch: Batch, planned: pa.Table,
              future: Future[list[RowResult]], open_rejections: bool) -> None:
     results = future.result()
     outcomes = [r.outcome for r in results]
@@ -279,7 +278,7 @@ def _collect(con: duckdb.DuckDBPyConnection, spec: SyncSpec, report: SyncReport,
     if any(jobs):
         answers = answers.append_column("job", pa.array(jobs, pa.string()))
     replaces_state = bool(pc.any(pc.not_equal(planned.column("op"), "add")).as_py())
-    state.record_results(con, spec, report.run_id, planned, answers, open_rejections=open_rejections,
+    state.record_results(wh, spec, report.run_id, planned, answers, open_rejections=open_rejections,
                          replaces_state=replaces_state)
     report.sent += [r.sent for r in results].count(True)
     report.accepted += accepted

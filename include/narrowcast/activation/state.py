@@ -1,6 +1,6 @@
 """The engine's warehouse tables (``activation.*``) and the SQL that plans a run by diffing model vs state.
 
-The diff is one DuckDB query: the model's mapped rows are hashed and full-outer-joined to the hashes the
+The diff is one warehouse query: the model's mapped rows are hashed and full-outer-joined to the hashes the
 destination last confirmed. Only the resulting plan (adds, changes, removes) ever reaches Python, streamed as
 arrow batches; each batch's outcome goes back as arrow too.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec
 from narrowcast.contracts.sql import quote_qualified
+from narrowcast.warehouse import UndefinedObject, Warehouse, sql_string
 
 DDL = (
     """create table if not exists activation.sync_state (
@@ -26,7 +26,7 @@ DDL = (
         run_id varchar not null, sync_id varchar not null, started_at timestamp not null, finished_at timestamp,
         dry_run boolean not null, status varchar not null, planned_adds bigint, planned_changes bigint,
         planned_removes bigint, sent bigint, accepted bigint, rejected bigint, skipped bigint, api_calls bigint,
-        duration_seconds double, error varchar)""",
+        duration_seconds double precision, error varchar)""",
     """create table if not exists activation.sync_rejections (
         run_id varchar not null, sync_id varchar not null, record_key varchar not null, operation varchar not null,
         reason varchar, payload_hash varchar, rejected_at timestamp not null, resolved_at timestamp,
@@ -53,10 +53,10 @@ PLAN_TABLE = "activation_plan"
 _MODE_OPS = {"upsert": ("add", "change"), "mirror": ("add", "change", "remove"), "add_only": ("add",)}
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("create schema if not exists activation")
+def ensure_tables(wh: Warehouse) -> None:
+    wh.ensure_schema("activation")
     for statement in (*DDL, *MIGRATIONS):
-        con.execute(statement)
+        wh.execute(statement)
 
 
 def _literal(value: Any) -> str:
@@ -64,7 +64,7 @@ def _literal(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    return "'" + str(value).replace("'", "''") + "'"
+    return sql_string(value)
 
 
 def _condition(column: str, value: Any) -> str:
@@ -74,22 +74,22 @@ def _condition(column: str, value: Any) -> str:
     return f"{quote_qualified(column)} in ({', '.join(_literal(v) for v in values)})"
 
 
-def model_columns(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> set[str]:
+def model_columns(wh: Warehouse, spec: SyncSpec) -> set[str]:
     try:
-        rows = con.execute(f"describe select * from {quote_qualified(spec.model)}").fetchall()
-    except duckdb.CatalogException as exc:
+        columns = wh.columns(f"select * from {quote_qualified(spec.model)}")
+    except UndefinedObject as exc:
         raise SyncFailed(f"sync {spec.id}: model {spec.model!r} does not exist in the warehouse (run dbt first)") from exc
-    return {r[0] for r in rows}
+    return {name for name, _ in columns}
 
 
-def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
+def build_plan(wh: Warehouse, spec: SyncSpec,
                hashed_fields: frozenset[str] = frozenset()) -> dict[str, int]:
     """Create the plan temp table for ``spec``; returns counts per operation.
 
     ``hashed_fields`` are destination fields that must hold a lowercase SHA-256 hex: rows where one does not are
     flagged in the plan (``invalid_fields``) so the engine refuses them without a per-row check in Python.
     """
-    columns = model_columns(con, spec)
+    columns = model_columns(wh, spec)
     fields = {}
     for dest_field, fmap in spec.fields.items():
         if fmap.column in columns:
@@ -102,26 +102,24 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
             raise SyncFailed(f"sync {spec.id} ({spec.where()}): column {column!r} is not in model {spec.model!r}")
 
     def json_object(names: list[str]) -> str:
-        if not names:
-            return "json_object()"
-        return "json_object(" + ", ".join(f"{_literal(n)}, {quote_qualified(fields[n])}" for n in names) + ")"
+        return wh.dialect.json_object([(n, quote_qualified(fields[n])) for n in names])
 
     ordered = sorted(fields)
     key_expr = "concat_ws('|', " + ", ".join(f"cast({quote_qualified(k)} as varchar)" for k in spec.key) + ")"
     where = " and ".join(_condition(c, v) for c, v in spec.filter.items()) or "true"
     ops = ", ".join(_literal(o) for o in _MODE_OPS[spec.mode])
     # Without PII the stored payload is the sent one: null here (read back with coalesce) halves the plan's size.
-    stored = (f"{json_object([f for f in ordered if f not in spec.pii])}::varchar" if spec.pii & set(fields)
+    stored = (json_object([f for f in ordered if f not in spec.pii]) if spec.pii & set(fields)
               else "null::varchar")
-    checks = [f"case when {quote_qualified(fields[f])} is not null and not regexp_full_match("
-              f"cast({quote_qualified(fields[f])} as varchar), '[0-9a-f]{{64}}') then {_literal(f)} end"
+    checks = [f"case when {quote_qualified(fields[f])} is not null and not "
+              f"{wh.dialect.regex_full_match(f'cast({quote_qualified(fields[f])} as varchar)', '[0-9a-f]{64}')} "
+              f"then {_literal(f)} end"
               for f in ordered if f in hashed_fields]
     invalid = f"nullif(concat_ws(', ', {', '.join(checks)}), '')" if checks else "null::varchar"
-    sql = f"""
-        create or replace temp table {PLAN_TABLE} as
+    plan = f"""
         with source_rows as (
             select {key_expr} as record_key,
-                   {json_object(ordered)}::varchar as payload,
+                   {json_object(ordered)} as payload,
                    {stored} as stored,
                    {invalid} as invalid_fields
             from {quote_qualified(spec.model)}
@@ -152,38 +150,37 @@ def build_plan(con: duckdb.DuckDBPyConnection, spec: SyncSpec,
         select *, case when op = 'remove' then 'remove' else 'upsert' end as kind
         from diffed where op in ({ops})
     """
-    dupes = con.execute(
+    dupes = wh.fetchall(
         f"select {key_expr} as k, count(*) from {quote_qualified(spec.model)} where {where} group by 1 having count(*) > 1 limit 3"
-    ).fetchall()
+    )
     if dupes:
         raise SyncFailed(f"sync {spec.id}: key {list(spec.key)} is not unique in {spec.model} "
                          f"(e.g. {dupes[0][0]!r} appears {dupes[0][1]} times)")
-    con.execute(sql, {"sync_id": spec.id})
-    counts = dict(con.execute(f"select op, count(*) from {PLAN_TABLE} group by op").fetchall())
+    wh.execute(f"drop table if exists {PLAN_TABLE}")
+    wh.execute(f"create temp table {PLAN_TABLE} as {plan}", {"sync_id": spec.id})
+    counts = dict(wh.fetchall(f"select op, count(*) from {PLAN_TABLE} group by op"))
     return {op: int(counts.get(op, 0)) for op in ("add", "change", "remove")}
 
 
-PLAN_COLUMNS = ("record_key", "op", "payload", "previous", "stored", "payload_hash", "invalid_fields")
-
-
-def stream_plan(con: duckdb.DuckDBPyConnection, kind: str, batch_size: int) -> Iterator[pa.Table]:
+def stream_plan(wh: Warehouse, kind: str, batch_size: int) -> Iterator[pa.Table]:
     """The plan rows of one kind as arrow tables of exactly ``batch_size`` rows (the last may be shorter).
 
-    One streaming scan: DuckDB hands over arrow record batches, so at most a few batches are in Python at a time
+    One streaming scan: the warehouse hands over arrow record batches, so at most a few batches are in Python at a time
     whatever the plan's size.
     """
-    reader = con.execute(
+    reader = wh.stream(
         f"""select record_key, op, payload, previous, coalesce(stored, payload) as stored, payload_hash,
                    invalid_fields
             from {PLAN_TABLE} where kind = ?""",
         [kind],
-    ).fetch_record_batch(batch_size)
+        batch_size,
+    )
     pending: list[pa.RecordBatch] = []
     held = 0
     for chunk in reader:
         pending.append(chunk)
         held += chunk.num_rows
-        # DuckDB's chunks need not be batch_size long: re-cut them so batches are exactly the declared size.
+        # The warehouse's chunks need not be batch_size long: re-cut them so batches are exactly the declared size.
         while held >= batch_size:
             table = pa.Table.from_batches(pending, schema=reader.schema)
             yield table.slice(0, batch_size).combine_chunks()
@@ -193,26 +190,24 @@ def stream_plan(con: duckdb.DuckDBPyConnection, kind: str, batch_size: int) -> I
         yield pa.Table.from_batches(pending, schema=reader.schema).combine_chunks()
 
 
-def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, planned: pa.Table,
+def record_results(wh: Warehouse, spec: SyncSpec, run_id: str, planned: pa.Table,
                    results: pa.Table, *, open_rejections: bool = True, replaces_state: bool = True) -> None:
     """Advance state for accepted rows and log the others, in one transaction (one commit per batch).
 
     ``planned`` is the batch as streamed by :func:`stream_plan`; ``results`` has ``record_key``, ``outcome``,
-    ``reason`` and optionally ``job``. Both are arrow tables joined inside DuckDB, so no statement here loops over
+    ``reason`` and optionally ``job``. Both are arrow tables joined inside the warehouse, so no statement here loops over
     rows in Python. Rows accepted into an asynchronous job also get their previous state kept with the job.
     """
-    con.register("batch_planned", planned)
-    con.register("batch_results", results)
     has_jobs = "job" in results.column_names and results.column("job").null_count < results.num_rows
     outcome = f"""with batch_outcome as (
             select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason,
                    {'r.job' if has_jobs else 'null::varchar as job'}
             from batch_planned p join batch_results r using (record_key))"""
     where = {"sync_id": spec.id}
-    try:
-        con.execute("begin transaction")
+    with (wh.arrow_relation("batch_planned", planned), wh.arrow_relation("batch_results", results),
+          wh.transaction()):
         if has_jobs:
-            con.execute(
+            wh.execute(
                 f"""insert into activation.sync_job_rows
                    {outcome}
                    select $sync_id, o.job, o.record_key, o.op, o.payload_hash, s.payload_hash, s.payload
@@ -222,13 +217,13 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
                 where,
             )
             # A job name seen before and already settled is a new job (an API that reuses ids): it is pending again.
-            con.execute(
+            wh.execute(
                 """delete from activation.sync_jobs
                    where sync_id = $sync_id and status <> 'pending'
                      and job in (select job from batch_results where outcome = 'accepted')""",
                 where,
             )
-            con.execute(
+            wh.execute(
                 """insert into activation.sync_jobs (sync_id, job, run_id, submitted_at, status)
                    select distinct $sync_id, job, $run_id, now()::timestamp, 'pending' from batch_results
                    where outcome = 'accepted' and job is not null
@@ -238,13 +233,13 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
         # Adds have no state row yet (else they would not be adds), so only changes and removes delete;
         # a batch of adds skips the scan of sync_state altogether.
         if replaces_state:
-            con.execute(
+            wh.execute(
                 f"""delete from activation.sync_state
                    where sync_id = $sync_id and record_key in (
                        {outcome} select record_key from batch_outcome where outcome = 'accepted' and op <> 'add')""",
                 where,
             )
-        con.execute(
+        wh.execute(
             f"""insert into activation.sync_state
                {outcome}
                select $sync_id, record_key, payload_hash, stored, now()::timestamp
@@ -252,14 +247,14 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
             where,
         )
         if open_rejections:
-            con.execute(
+            wh.execute(
                 """update activation.sync_rejections set resolved_at = now()::timestamp
                    where sync_id = $sync_id and resolved_at is null
                      and record_key in (select record_key from batch_results where outcome = 'accepted')""",
                 where,
             )
         if results.column("outcome").null_count or not pc.all(pc.equal(results.column("outcome"), "accepted")).as_py():
-            con.execute(
+            wh.execute(
                 f"""insert into activation.sync_rejections
                       (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
                    {outcome}
@@ -268,29 +263,21 @@ def record_results(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, 
                    from batch_outcome where outcome in ('rejected', 'skipped')""",
                 {**where, "run_id": run_id},
             )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("batch_planned")
-        con.unregister("batch_results")
 
 
-def has_open_rejections(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> bool:
-    row = con.execute("select count(*) from activation.sync_rejections where sync_id = ? and resolved_at is null",
-                      [spec.id]).fetchone()
-    return bool(row and row[0])
+def has_open_rejections(wh: Warehouse, spec: SyncSpec) -> bool:
+    return bool(wh.scalar("select count(*) from activation.sync_rejections where sync_id = ? and resolved_at is null",
+                          [spec.id]))
 
 
-def pending_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec) -> list[str]:
+def pending_jobs(wh: Warehouse, spec: SyncSpec) -> list[str]:
     """The sync's asynchronous jobs whose outcome is not known yet, oldest first."""
-    rows = con.execute("select job from activation.sync_jobs where sync_id = ? and status = 'pending' "
-                       "order by submitted_at, job", [spec.id]).fetchall()
+    rows = wh.fetchall("select job from activation.sync_jobs where sync_id = ? and status = 'pending' "
+                       "order by submitted_at, job", [spec.id])
     return [r[0] for r in rows]
 
 
-def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, jobs: list[str],
+def settle_jobs(wh: Warehouse, spec: SyncSpec, run_id: str, jobs: list[str],
                 statuses: Mapping[str, tuple[str, str | None]]) -> tuple[int, int]:
     """Record how the pending ``jobs`` (oldest first) ended, as (state, reason) per job; a job without a status
     stays pending. Returns (jobs failed, rows put back into the plan).
@@ -304,13 +291,12 @@ def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, job
     answered = {job: statuses[job] for job in jobs if job in statuses}
     failed = [job for job in reversed(jobs) if job in answered and answered[job][0] == "failed"]
     requeued = 0
-    try:
-        con.execute("begin transaction")
+    with wh.transaction():
         for job, (job_state, reason) in answered.items():
             if job_state == "succeeded":
-                con.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job",
+                wh.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job",
                             {**where, "job": job})
-            con.execute(
+            wh.execute(
                 """update activation.sync_jobs set status = $status, checked_at = now()::timestamp, reason = $reason
                    where sync_id = $sync_id and job = $job and status = 'pending'""",
                 {**where, "job": job, "status": job_state, "reason": reason},
@@ -318,7 +304,7 @@ def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, job
         for job in failed:
             params = {**where, "job": job}
             rows = "select * from activation.sync_job_rows where sync_id = $sync_id and job = $job"
-            con.execute(
+            wh.execute(
                 f"""delete from activation.sync_state s
                    where s.sync_id = $sync_id and exists (
                        select 1 from ({rows}) r
@@ -326,7 +312,7 @@ def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, job
                          and r.payload_hash = s.payload_hash)""",
                 params,
             )
-            con.execute(
+            wh.execute(
                 f"""insert into activation.sync_state
                    select $sync_id, r.record_key, r.previous_hash, r.previous_payload, now()::timestamp
                    from ({rows}) r
@@ -336,7 +322,7 @@ def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, job
                 params,
             )
             reason = f"asynchronous job {job} failed: {statuses[job][1] or 'no reason given'}"
-            con.execute(
+            wh.execute(
                 f"""insert into activation.sync_rejections
                       (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
                    select $run_id, $sync_id, record_key, operation, $reason, payload_hash, now()::timestamp, null,
@@ -344,20 +330,16 @@ def settle_jobs(con: duckdb.DuckDBPyConnection, spec: SyncSpec, run_id: str, job
                    from ({rows})""",
                 {**params, "run_id": run_id, "reason": reason},
             )
-            requeued += con.execute(f"select count(*) from ({rows})", params).fetchone()[0]
-            con.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job", params)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+            requeued += wh.scalar(f"select count(*) from ({rows})", params)
+            wh.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job", params)
     return len(failed), requeued
 
 
-def write_run(con: duckdb.DuckDBPyConnection, report: SyncReport, *, finished: bool) -> None:
-    con.execute("delete from activation.sync_runs where run_id = ?", [report.run_id])
-    con.execute(
+def write_run(wh: Warehouse, report: SyncReport, *, finished: bool) -> None:
+    wh.execute("delete from activation.sync_runs where run_id = ?", [report.run_id])
+    wh.execute(
         f"""insert into activation.sync_runs ({", ".join(RUN_COLUMNS)}) values
-           (?, ?, now()::timestamp - to_microseconds(cast(? * 1e6 as bigint)),
+           (?, ?, {wh.dialect.seconds_before_now("?")},
             case when ? then now()::timestamp end, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [report.run_id, report.sync_id, report.duration_seconds, finished, report.dry_run, report.status,
          report.planned_adds, report.planned_changes, report.planned_removes, report.sent, report.accepted,

@@ -12,15 +12,20 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from narrowcast import settings
-from narrowcast.dashboard import queries
+from narrowcast.dashboard.charts import availability
+from narrowcast.dashboard.charts.budget import budget_vs_actual
+from narrowcast.dashboard.charts.customers import rfm_segments, top_recommendations
+from narrowcast.dashboard.charts.funnel import funnel
+from narrowcast.dashboard.charts.kpi import kpi_trend
+from narrowcast.dashboard.charts.listings import listing_health
+from narrowcast.dashboard.charts.syncs import sync_health
 from narrowcast.dashboard.filters import CHANNELS, FilterError, Filters, parse_filters
-from narrowcast.warehouse import read_only
+from narrowcast.warehouse import UndefinedObject, Warehouse, WarehouseBusy, read_only
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +38,15 @@ _IFRAME_HASH_SYNC = """
 </script>
 """
 
-ChartQuery = Callable[[duckdb.DuckDBPyConnection, Filters], dict[str, Any]]
+ChartQuery = Callable[[Warehouse, Filters], dict[str, Any]]
 CHARTS: dict[str, ChartQuery] = {
-    "kpi": queries.kpi_trend,
-    "budget": queries.budget_vs_actual,
-    "funnel": queries.funnel,
-    "rfm": queries.rfm_segments,
-    "recommendations": queries.top_recommendations,
-    "listings": queries.listing_health,
-    "syncs": queries.sync_health,
+    "kpi": kpi_trend,
+    "budget": budget_vs_actual,
+    "funnel": funnel,
+    "rfm": rfm_segments,
+    "recommendations": top_recommendations,
+    "listings": listing_health,
+    "syncs": sync_health,
 }
 
 
@@ -72,27 +77,25 @@ def create_app(
         return warehouse if warehouse is not None else settings.paths().warehouse
 
     def run_query(
-        query: Callable[[duckdb.DuckDBPyConnection], dict[str, Any]], extra: dict[str, Any] | None = None
+        query: Callable[[Warehouse], dict[str, Any]], extra: dict[str, Any] | None = None
     ) -> JSONResponse:
         path = warehouse_path()
         extra = extra or {}
         try:
-            with read_only(path) as con:
-                if con is None:
-                    return _empty([f"warehouse file {path.name}"], queries.NO_DATA_MESSAGE, extra)
-                return JSONResponse({**query(con), **extra})
-        except queries.NoData as exc:
+            with read_only(path) as wh:
+                if wh is None:
+                    return _empty([f"warehouse file {path.name}"], availability.NO_DATA_MESSAGE, extra)
+                return JSONResponse({**query(wh), **extra})
+        except availability.NoData as exc:
             return _empty(exc.missing, exc.message, extra)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
-                raise
+        except WarehouseBusy:
             # A pipeline task holds the write lock; the page retries instead of showing an error.
             return JSONResponse(
                 {"status": "busy", "detail": "the warehouse is being written by a pipeline task; retry in a moment"},
                 status_code=503,
                 headers={"Retry-After": "5"},
             )
-        except (duckdb.CatalogException, duckdb.BinderException) as exc:
+        except UndefinedObject as exc:
             log.error("dashboard query does not match the warehouse: %s", exc)
             return JSONResponse(
                 {"status": "error", "detail": f"the warehouse does not match docs/data-contracts.md: {exc}"},
@@ -111,12 +114,12 @@ def create_app(
 
     @app.get("/api/overview")
     def overview() -> JSONResponse:
-        return run_query(queries.overview, {"channels": list(CHANNELS)})
+        return run_query(availability.overview, {"channels": list(CHANNELS)})
 
     def chart_endpoint(name: str, query: ChartQuery) -> None:
         def endpoint(start: str | None = None, end: str | None = None, channel: str | None = None) -> JSONResponse:
             filters = parse_filters(start, end, channel)
-            return run_query(lambda con: query(con, filters))
+            return run_query(lambda wh: query(wh, filters))
 
         endpoint.__name__ = f"chart_{name}"
         app.add_api_route(f"/api/{name}", endpoint, methods=["GET"], summary=query.__doc__.splitlines()[0])

@@ -22,14 +22,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
+
+if TYPE_CHECKING:
+    # Only the GA4 reader's in-memory parser (a local file engine, not the warehouse) hands a query here.
+    import duckdb
 
 BOOKKEEPING_COLUMNS = ("_batch_id", "_loaded_at", "_source", "_source_ref", "_row")
 
@@ -85,7 +88,8 @@ class Batch:
         return target
 
     def write_query(self, con: duckdb.DuckDBPyConnection, sql: str, source_ref: str) -> Path | None:
-        """Land the result of a DuckDB query, streamed to Parquet without passing through Python objects.
+        """Land the result of a query of an in-memory DuckDB file parser (never the warehouse), streamed to
+        Parquet without passing through Python objects.
 
         The query may provide its own ``_source_ref`` column (e.g. file name and line per row).
         """

@@ -1,8 +1,8 @@
 """Load a checked, landed batch into ``raw.<entity>``: quarantine, merge or replace, and book-keep, atomically.
 
 One transaction per batch: the quarantine rows, the delete of what the batch replaces, the insert of its valid
-rows and its ``meta.batches`` row either all happen or none does. Rows are moved by DuckDB straight from the
-landed Parquet (never row by row through Python).
+rows and its ``meta.batches`` row either all happen or none does (``Warehouse.transaction``). Rows are moved
+by the warehouse straight from the landed Parquet (never row by row through Python).
 
 - ``merge``: rows whose key is in the batch are deleted, then the batch inserted (keys are unique within a
   batch, the gate quarantines duplicates). With a ``partition_column`` (files: ``_file_name``) every row of the
@@ -13,19 +13,18 @@ landed Parquet (never row by row through Python).
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-import duckdb
 import pyarrow as pa
 
 from narrowcast.contracts.sql import quote_ident
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
-from narrowcast.loading.ddl import ensure_meta_tables, ensure_raw_table
+from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables, ensure_raw_table
 from narrowcast.loading.staging import StagedBatch
+from narrowcast.warehouse import Warehouse
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ def window_dates(window: Window) -> list[date]:
 
 
 def load_batch(
-    con: duckdb.DuckDBPyConnection,
+    wh: Warehouse,
     staged: StagedBatch,
     failures: pa.Table,
     *,
@@ -67,20 +66,18 @@ def load_batch(
     A ``failed`` batch writes its quarantine rows and its ``meta.batches`` row but loads nothing.
     """
     spec, batch = staged.spec, staged.batch
-    ensure_meta_tables(con)
-    ensure_raw_table(con, spec)
+    ensure_meta_tables(wh)
+    ensure_raw_table(wh, spec)
     now = utc_naive(datetime.now().astimezone())
-    con.register("_nc_failures", failures)
-    con.execute("begin transaction")
-    try:
+    with wh.arrow_relation("_nc_failures", failures), wh.transaction():
         if failures.num_rows:
-            _quarantine(con, staged, now)
+            _quarantine(wh, staged, now)
         quarantined = len(failures)
         loaded = 0
         if status != "failed":
-            loaded = _replace_rows(con, staged, replace_window, keep_dates, has_failures=failures.num_rows > 0)
-        con.execute(
-            "insert or replace into meta.batches values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            loaded = _replace_rows(wh, staged, replace_window, keep_dates, has_failures=failures.num_rows > 0)
+        wh.execute(
+            wh.dialect.upsert("meta.batches", list(META_TABLES["meta.batches"]), ["batch_id"]),
             [
                 batch.batch_id,
                 batch.source,
@@ -97,21 +94,15 @@ def load_batch(
                 error,
             ],
         )
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("_nc_failures")
     return LoadResult(batch.batch_id, spec.name, batch.rows, loaded, quarantined, status)
 
 
-def _quarantine(con: duckdb.DuckDBPyConnection, staged: StagedBatch, now: datetime) -> None:
+def _quarantine(wh: Warehouse, staged: StagedBatch, now: datetime) -> None:
     """The failing rows as landed (untyped), each with its rule, from ``_nc_failures``."""
     spec, batch = staged.spec, staged.batch
-    con.execute(
+    wh.execute(
         f"""insert into meta.quarantine
-            select $batch, $source, $entity, f.rule, f.column_name, r._source_ref, to_json(r)::varchar, $now
+            select $batch, $source, $entity, f.rule, f.column_name, r._source_ref, {wh.dialect.row_to_json('r')}, $now
             from {staged.raw_source} r join _nc_failures f on f._row = r._row
             order by r._row""",
         {"batch": batch.batch_id, "source": batch.source, "entity": spec.name, "now": now},
@@ -119,7 +110,7 @@ def _quarantine(con: duckdb.DuckDBPyConnection, staged: StagedBatch, now: dateti
 
 
 def _replace_rows(
-    con: duckdb.DuckDBPyConnection,
+    wh: Warehouse,
     staged: StagedBatch,
     replace_window: Window | None,
     keep_dates: Collection[date],
@@ -141,7 +132,7 @@ def _replace_rows(
         # withdraws its previous version.
         values = {
             row[0]
-            for row in con.execute(staged.distinct_typed(spec.partition_column)).fetchall()
+            for row in wh.fetchall(staged.distinct_typed(spec.partition_column))
             if row[0] is not None
         }
         if spec.load_mode == "replace_partition" and replace_window is not None:
@@ -150,31 +141,13 @@ def _replace_rows(
             # One DELETE with constants: DuckDB prunes row groups by their min/max instead of joining.
             ordered = sorted(values)
             marks = ", ".join("?" for _ in ordered)
-            con.execute(f"delete from {spec.table} where {part} in ({marks})", ordered)
+            wh.execute(f"delete from {spec.table} where {part} in ({marks})", ordered)
     if spec.load_mode == "merge":
         match = " and ".join(f"t.{quote_ident(k)} = v.{quote_ident(k)}" for k in spec.key)
-        con.execute(f"delete from {spec.table} t where exists (select 1 from {valid} v where {match})")
-    with _insertion_order_free(con):
-        inserted = con.execute(
+        wh.execute(f"delete from {spec.table} t where exists (select 1 from {valid} v where {match})")
+    with wh.unordered_inserts():
+        return wh.modified(
             f"""insert into {spec.table} ({col_list}, _batch_id, _loaded_at, _source)
                 select {col_list}, $batch, $loaded::timestamp, $source from {valid}""",
             {"batch": batch.batch_id, "loaded": batch.loaded_at, "source": batch.source},
-        ).fetchone()
-    return int(inserted[0]) if inserted else 0
-
-
-@contextlib.contextmanager
-def _insertion_order_free(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Let DuckDB insert in any row order (raw tables have no meaningful order).
-
-    Keeping the landed order makes DuckDB write one row group per landed Parquet row group. Those rarely hold
-    exactly DuckDB's 122,880 rows, so each leaves a partial row group that the next checkpoint merges by
-    rewriting the whole batch: the load is paid twice. Without an order to keep, every thread fills whole
-    row groups and the checkpoint has nothing to rewrite.
-    """
-    before = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
-    con.execute("set preserve_insertion_order = false")
-    try:
-        yield
-    finally:
-        con.execute(f"set preserve_insertion_order = {'true' if before else 'false'}")
+        )

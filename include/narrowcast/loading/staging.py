@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import duckdb
-
 from narrowcast.contracts.sql import quote_ident
 from narrowcast.contracts.tables import EntitySpec
 from narrowcast.landing.zone import Batch
+from narrowcast.warehouse import Dialect, Warehouse, sql_string
 
 _OFFSET_PATTERN = r"([+-]\d\d(:?\d\d)?|Z)$"
+
+__all__ = ["StagedBatch", "landed_source", "sql_string", "stage_batch"]  # sql_string: the GA4 reader's import
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class StagedBatch:
     view: str
     present: tuple[str, ...]
     landed_columns: tuple[str, ...]
-    landed_types: dict[str, str] = field(default_factory=dict)  # landed column → its Parquet (DuckDB) type
+    dialect: Dialect  # how the warehouse that staged it spells its casts
+    landed_types: dict[str, str] = field(default_factory=dict)  # landed column → its Parquet (warehouse) type
 
     @property
     def missing_required(self) -> tuple[str, ...]:
@@ -38,68 +40,60 @@ class StagedBatch:
     @property
     def raw_source(self) -> str:
         """The landed Parquet as a table expression (untyped, as extracted)."""
-        return landed_source(self.batch)
-
-    def type_flag(self, column: str) -> str:
-        return f"__type_{column}"
+        return landed_source(self.dialect, self.batch)
 
     def distinct_typed(self, column: str) -> str:
         """A query for the distinct typed values of ``column``: the distinct landed values first, then the cast,
         so a batch of millions of rows with one date casts one value, not millions."""
         if column not in self.present:
-            return f"select null::{self.spec.columns[column]} as {quote_ident(column)} where false"
-        typed = _cast(quote_ident(column), self.landed_types[column], self.spec.columns[column])
+            return f"select null::{self.dialect.type_name(self.spec.columns[column])} as {quote_ident(column)} where false"
+        typed = _cast(self.dialect, quote_ident(column), self.landed_types[column], self.spec.columns[column])
         return f"select distinct {typed} as {quote_ident(column)} from (select distinct {quote_ident(column)} from {self.raw_source})"
 
 
-def landed_source(batch: Batch) -> str:
+def landed_source(dialect: Dialect, batch: Batch) -> str:
     if not batch.parts:
         return "(select null::bigint as _row, null::varchar as _source_ref where false)"
-    # The landing layout's key=value directories are bookkeeping, not columns of the data.
-    return f"read_parquet({sql_string(batch.glob)}, union_by_name = true, hive_partitioning = false)"
+    return dialect.scan_parquet(batch.glob)
 
 
-def sql_string(text: str) -> str:
-    """A SQL string literal (paths are interpolated into DuckDB table functions, which take no parameters)."""
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def _cast(expr: str, landed_type: str, target: str) -> str:
+def _cast(dialect: Dialect, expr: str, landed_type: str, target: str) -> str:
     landed_type = landed_type.upper()
     if target == "TIMESTAMP":
         if landed_type.startswith("TIMESTAMP WITH TIME ZONE"):
-            return f"timezone('UTC', {expr})"
+            return dialect.timestamptz_to_utc(expr)
         if landed_type == "VARCHAR":
             return (
-                f"case when regexp_matches(trim({expr}), '{_OFFSET_PATTERN}') "
-                f"then timezone('UTC', try_cast(trim({expr}) as timestamptz)) "
-                f"else try_cast(trim({expr}) as timestamp) end"
+                f"case when {dialect.regex_search(f'trim({expr})', _OFFSET_PATTERN)} "
+                f"then {dialect.timestamptz_to_utc(dialect.try_cast(f'trim({expr})', 'timestamptz'))} "
+                f"else {dialect.try_cast(f'trim({expr})', 'timestamp')} end"
             )
     if target == "DATE" and landed_type == "VARCHAR":
         # GA4 writes dates as YYYYMMDD (millions of rows: tried first); everything else is ISO. No ISO text
         # parses as %Y%m%d, so the order changes nothing but the cost.
-        return f"coalesce(try_strptime(trim({expr}), '%Y%m%d')::date, try_cast(trim({expr}) as date))"
+        return f"coalesce({dialect.try_parse_date(f'trim({expr})', '%Y%m%d')}, {dialect.try_cast(f'trim({expr})', 'date')})"
     if landed_type == "VARCHAR" and target != "VARCHAR":
-        return f"try_cast(nullif(trim({expr}), '') as {target})"
-    return f"try_cast({expr} as {target})"
+        return dialect.try_cast(f"nullif(trim({expr}), '')", target)
+    return dialect.try_cast(expr, target)
 
 
-def stage_batch(con: duckdb.DuckDBPyConnection, batch: Batch, spec: EntitySpec) -> StagedBatch:
+def stage_batch(wh: Warehouse, batch: Batch, spec: EntitySpec) -> StagedBatch:
     """Create the temp view ``stage_<entity>`` over ``batch`` and describe what it carries."""
     view = f"stage_{spec.name}"
-    source = landed_source(batch)
-    landed = {row[0]: row[1] for row in con.execute(f"describe select * from {source}").fetchall()}
+    dialect = wh.dialect
+    source = landed_source(dialect, batch)
+    landed = dict(wh.columns(f"select * from {source}"))
     selects = ["_row", "_source_ref"]
     present = []
     for name, target in spec.columns.items():
         if name in landed:
             present.append(name)
-            typed = _cast(quote_ident(name), landed[name], target)
+            typed = _cast(dialect, quote_ident(name), landed[name], target)
             selects.append(f"{typed} as {quote_ident(name)}")
             blank = f" and trim({quote_ident(name)}) <> ''" if landed[name].upper() == "VARCHAR" else ""
             selects.append(f"({quote_ident(name)} is not null{blank} and {typed} is null) as {quote_ident('__type_' + name)}")
         else:
-            selects.append(f"null::{target} as {quote_ident(name)}")
+            selects.append(f"null::{dialect.type_name(target)} as {quote_ident(name)}")
             selects.append(f"false as {quote_ident('__type_' + name)}")
-    con.execute(f"create or replace temp view {view} as select {', '.join(selects)} from {source}")
-    return StagedBatch(batch, spec, view, tuple(present), tuple(landed), landed)
+    wh.execute(f"create or replace temp view {view} as select {', '.join(selects)} from {source}")
+    return StagedBatch(batch, spec, view, tuple(present), tuple(landed), dialect, landed)

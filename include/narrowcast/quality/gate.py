@@ -6,7 +6,7 @@ Every row of a batch ends up either loaded or quarantined (under its first faili
 
 GX cost and the large-batch strategy: GX's pandas engine validates roughly 50k rows/s with a full suite on
 this machine, far below the loader's 1M rows/s. Batches up to ``gx_full_max_rows`` are validated by GX
-entirely. Larger ones (a day of GA4 events) are pre-screened in DuckDB with one SQL predicate per rule that is
+entirely. Larger ones (a day of GA4 events) are pre-screened in the warehouse with one SQL predicate per rule that is
 true for every row that *may* fail it; GX then validates the candidates plus a sample of the others (rows
 picked by a hash of ``_row``), all fetched in one pass over the batch. The result is still exact: a row outside
 the candidates passes every row rule by construction, and every copy of a duplicated key is a candidate (a
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import duckdb
 import pandas as pd
 import pyarrow as pa
 
@@ -34,6 +33,7 @@ from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.loading.staging import StagedBatch
 from narrowcast.quality.expectations import failing_rows
 from narrowcast.quality.rules import DUPLICATE_COLUMN, LINE_DIFF_COLUMN, Rule, rules_for, screen_predicate
+from narrowcast.warehouse import Warehouse
 
 GX_FULL_MAX_ROWS = 50_000
 SCREEN_SAMPLE_ROWS = 5_000
@@ -67,7 +67,7 @@ class GateResult:
 
 
 def check_batch(
-    con: duckdb.DuckDBPyConnection,
+    wh: Warehouse,
     staged: StagedBatch,
     *,
     lines: StagedBatch | None = None,
@@ -78,7 +78,7 @@ def check_batch(
     """Validate ``staged``; ``lines`` (shop order lines of the same run) enables the line-totals rule."""
     spec, batch = staged.spec, staged.batch
     if staged.missing_required:
-        refs = _source_refs(con, staged)
+        refs = _source_refs(wh, staged)
         raise SchemaDriftError(
             f"schema:missing_column: {spec.name} batch {batch.batch_id} ({refs}) lacks required column(s) "
             f"{', '.join(staged.missing_required)}"
@@ -87,22 +87,22 @@ def check_batch(
     limit = utc_naive(now or datetime.now(UTC)) + timedelta(minutes=settings.FUTURE_TOLERANCE_MINUTES)
     gx_limits, sql_limits = _future_limits(staged, rules, limit)
     query = _check_query(staged, rules, lines)
-    received = con.execute(f"select count(*) from {staged.view}").fetchone()[0]
+    received = wh.scalar(f"select count(*) from {staged.view}")
 
     if received <= gx_full_max_rows:
-        frame = con.execute(query).df().set_index("_row")
+        frame = wh.frame(query).set_index("_row")
         sampled: set[int] = set()
     else:
         # One pass over the batch: every candidate, plus about ``sample_rows`` of the others picked by a hash
         # of ``_row`` (deterministic, spread over the whole batch) for the cross-check.
         screen = " or ".join(f"({screen_predicate(r, sql_limits)})" for r in rules) or "false"
         stride = max(1, received // max(1, sample_rows))
-        picked = con.execute(
+        picked = wh.frame(
             # A NULL screen means every predicate is false or NULL (a NULL value, which GX passes): no candidate.
             f"""select * from (select q.*, coalesce({screen}, false) as __candidate
                                from ({_screen_query(staged, query)}) q)
-                where __candidate or hash(_row) % {stride} = 0"""
-        ).df()
+                where __candidate or {wh.dialect.hash_bucket('_row', stride)} = 0"""
+        )
         sampled = set(picked.loc[~picked["__candidate"], "_row"].tolist())
         frame = picked.drop(columns=["__candidate", DUPLICATE_COLUMN]).set_index("_row")
     by_rule = failing_rows(frame, rules, gx_limits)
@@ -137,29 +137,26 @@ def check_batch(
 
 
 def enforce_threshold(
-    con: duckdb.DuckDBPyConnection, staged: StagedBatch, result: GateResult, threshold: float
+    wh: Warehouse, staged: StagedBatch, result: GateResult, threshold: float
 ) -> None:
     """Raise :class:`QualityGateFailed` when more than ``threshold`` of the batch failed."""
     if result.share <= threshold:
         return
     spec = staged.spec
-    con.register("_nc_gate_failures", result.failures)
-    try:
+    with wh.arrow_relation("_nc_gate_failures", result.failures):
         parts = []
         for rule, count in sorted(result.rule_counts.items(), key=lambda kv: -kv[1]):
             keys = ", ".join(quote_ident(k) for k in spec.key)
-            rows = con.execute(
+            rows = wh.fetchall(
                 f"""select s._source_ref, {keys} from {staged.view} s
                     join _nc_gate_failures f on f._row = s._row where f.rule = ? order by s._row limit ?""",
                 [rule, SAMPLE_KEYS],
-            ).fetchall()
+            )
             refs = sorted({r[0] for r in rows})
             sample = "; ".join(
                 ", ".join(f"{k}={v}" for k, v in zip(spec.key, r[1:], strict=True)) for r in rows
             )
             parts.append(f"rule {rule}: {count} row(s) in {', '.join(refs)} (sample keys: {sample})")
-    finally:
-        con.unregister("_nc_gate_failures")
     raise QualityGateFailed(
         f"quality gate failed for {spec.name} batch {result.batch_id}: {result.quarantined} of {result.received} "
         f"rows ({result.share:.1%}) failed, above the {threshold:.1%} threshold; " + " | ".join(parts)
@@ -174,8 +171,8 @@ def _extra_copies(frame: pd.DataFrame, rule: Rule, flagged: list[int]) -> list[i
     return sorted(int(r) for r in copies.index[copies.duplicated(keep="first")])
 
 
-def _source_refs(con: duckdb.DuckDBPyConnection, staged: StagedBatch, limit: int = 3) -> str:
-    rows = con.execute(f"select distinct _source_ref from {staged.view} order by 1 limit {limit}").fetchall()
+def _source_refs(wh: Warehouse, staged: StagedBatch, limit: int = 3) -> str:
+    rows = wh.fetchall(f"select distinct _source_ref from {staged.view} order by 1 limit {limit}")
     return ", ".join(str(r[0]) for r in rows) or "no rows"
 
 
@@ -208,7 +205,7 @@ def _screen_query(staged: StagedBatch, query: str) -> str:
     match = " and ".join(f"d.{quote_ident(k)} = c.{quote_ident(k)}" for k in staged.spec.key)
     return (
         f"select c.*, d.__one is not null as {DUPLICATE_COLUMN} from ({query}) c "
-        f"left join (select {keys}, 1 as __one from {staged.view} group by all having count(*) > 1) d on {match}"
+        f"left join (select {keys}, 1 as __one from {staged.view} group by {keys} having count(*) > 1) d on {match}"
     )
 
 
@@ -235,7 +232,7 @@ def _check_query(staged: StagedBatch, rules: list[Rule], lines: StagedBatch | No
         )
         selects.append(
             "least(abs(s.subtotal_price - l.lines_total), "
-            "abs(s.subtotal_price - (l.lines_total - coalesce(s.total_discounts, 0))))::double "
+            f"abs(s.subtotal_price - (l.lines_total - coalesce(s.total_discounts, 0))))::{staged.dialect.type_name('DOUBLE')} "
             f"as {LINE_DIFF_COLUMN}"
         )
     return f"select {', '.join(selects)} from {staged.view} s{joins}"

@@ -1,5 +1,29 @@
-"""The one way to open the warehouse (DuckDB by default)."""
+"""The warehouse seam: every SQL the package runs goes through a :class:`Warehouse` (DuckDB by default).
 
-from narrowcast.warehouse.connection import connect, read_only
+Engine differences live in two places only: the :class:`Dialect` (how SQL is spelled) and the engine's
+:class:`Warehouse` subclass (how its driver opens, moves Arrow data and tunes bulk inserts).
+"""
 
-__all__ = ["connect", "read_only"]
+from narrowcast.warehouse.connection import connect, in_memory, read_only
+from narrowcast.warehouse.dialect import Dialect, DuckDBDialect, sql_string
+from narrowcast.warehouse.warehouse import (
+    DuckDBWarehouse,
+    UndefinedObject,
+    Warehouse,
+    WarehouseBusy,
+    WarehouseError,
+)
+
+__all__ = [
+    "Dialect",
+    "DuckDBDialect",
+    "DuckDBWarehouse",
+    "UndefinedObject",
+    "Warehouse",
+    "WarehouseBusy",
+    "WarehouseError",
+    "connect",
+    "in_memory",
+    "read_only",
+    "sql_string",
+]

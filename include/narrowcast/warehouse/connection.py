@@ -1,4 +1,4 @@
-"""Open the DuckDB warehouse: one writer process at a time, any number of read-only readers.
+"""Open the warehouse (DuckDB by default): one writer process at a time, any number of read-only readers.
 
 Writers go through one Airflow pool with a single slot; readers (dashboard, checks) use :func:`read_only`.
 """
@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 
 from narrowcast import settings
+from narrowcast.warehouse.warehouse import DuckDBWarehouse, Warehouse, WarehouseBusy
 
 SCHEMAS = ("raw", "meta", "activation")
 
@@ -21,9 +22,13 @@ def _path(path: str | Path | None) -> Path:
     return Path(path) if path is not None else settings.paths().warehouse
 
 
+def _is_lock_error(exc: duckdb.IOException) -> bool:
+    return "lock" in str(exc).lower()
+
+
 @contextlib.contextmanager
-def connect(path: str | Path | None = None, *, lock_wait_seconds: float = 60.0) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-write connection; waits up to ``lock_wait_seconds`` for another writer to finish."""
+def connect(path: str | Path | None = None, *, lock_wait_seconds: float = 60.0) -> Iterator[Warehouse]:
+    """A read-write session; waits up to ``lock_wait_seconds`` for another writer to finish."""
     target = _path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_wait_seconds
@@ -32,26 +37,43 @@ def connect(path: str | Path | None = None, *, lock_wait_seconds: float = 60.0) 
             con = duckdb.connect(str(target))
             break
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if not _is_lock_error(exc):
                 raise
+            if time.monotonic() > deadline:
+                raise WarehouseBusy(str(exc)) from exc
             time.sleep(0.5)
+    wh = DuckDBWarehouse(con)
     try:
         for schema in SCHEMAS:
-            con.execute(f"create schema if not exists {schema}")
-        yield con
+            wh.ensure_schema(schema)
+        yield wh
     finally:
-        con.close()
+        wh.close()
 
 
 @contextlib.contextmanager
-def read_only(path: str | Path | None = None) -> Iterator[duckdb.DuckDBPyConnection | None]:
-    """A read-only connection, or ``None`` when the warehouse file does not exist yet."""
+def read_only(path: str | Path | None = None) -> Iterator[Warehouse | None]:
+    """A read-only session, or ``None`` when the warehouse file does not exist yet.
+
+    Raises :class:`WarehouseBusy` while a writer holds the file.
+    """
     target = _path(path)
     if not target.exists():
         yield None
         return
-    con = duckdb.connect(str(target), read_only=True)
     try:
-        yield con
+        con = duckdb.connect(str(target), read_only=True)
+    except duckdb.IOException as exc:
+        if not _is_lock_error(exc):
+            raise
+        raise WarehouseBusy(str(exc)) from exc
+    wh = DuckDBWarehouse(con)
+    try:
+        yield wh
     finally:
-        con.close()
+        wh.close()
+
+
+def in_memory() -> Warehouse:
+    """A private, empty warehouse in memory (tests, and scratch work that must not touch the real one)."""
+    return DuckDBWarehouse(duckdb.connect(":memory:"))

@@ -15,6 +15,7 @@ from narrowcast.activation.destinations.google_customer_match import GoogleCusto
 from narrowcast.activation.report import SyncReport
 from narrowcast.activation.state import ensure_tables, write_run
 from narrowcast.http import TokenBucket
+from narrowcast.warehouse import DuckDBWarehouse
 
 USER_LIST = "customers/1234567890/userLists/555"
 
@@ -178,8 +179,8 @@ def test_a_run_log_table_from_before_the_job_columns_gains_them(tmp_path):
             duration_seconds double, error varchar)""")
         con.execute("insert into activation.sync_runs values ('old', 's', now()::timestamp, null, false, 'success', "
                     "0, 0, 0, 0, 0, 0, 0, 0, 0.1, null)")
-        ensure_tables(con)
-        write_run(con, SyncReport(run_id="new", sync_id="s", dry_run=False, status="success", jobs_pending=2),
+        ensure_tables(DuckDBWarehouse(con))
+        write_run(DuckDBWarehouse(con), SyncReport(run_id="new", sync_id="s", dry_run=False, status="success", jobs_pending=2),
                   finished=True)
         assert con.execute("select run_id, jobs_pending from activation.sync_runs order by run_id").fetchall() == [
             ("new", 2), ("old", 0)]

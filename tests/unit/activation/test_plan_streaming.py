@@ -2,28 +2,28 @@
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
 import pytest
 from activation_fixtures import AUDIENCE_DDL, audience_rows, audience_sync, sha
 
 from narrowcast.activation import state
 from narrowcast.activation.destinations.meta_audiences import HASHED
+from narrowcast.warehouse import Warehouse, in_memory
 
 
 @pytest.fixture
 def con():
-    with duckdb.connect(":memory:") as connection:
-        connection.execute("create schema activation")
-        state.ensure_tables(connection)
-        connection.execute(AUDIENCE_DDL)
-        yield connection
+    connection = in_memory()
+    connection.execute("create schema activation")
+    state.ensure_tables(connection)
+    connection.execute(AUDIENCE_DDL)
+    yield connection
+    connection.close()
 
 
-def load(con: duckdb.DuckDBPyConnection, rows: list[dict]) -> None:
-    con.register("new_rows", pa.Table.from_pylist(rows))
-    con.execute("insert into audience_members by name select * from new_rows")
-    con.unregister("new_rows")
+def load(con: Warehouse, rows: list[dict]) -> None:
+    with con.arrow_relation("new_rows", pa.Table.from_pylist(rows)):
+        con.execute("insert into audience_members by name select * from new_rows")
 
 
 @pytest.mark.parametrize("members, batch_size, sizes", [

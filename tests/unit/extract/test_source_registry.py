@@ -12,6 +12,7 @@ import pytest
 
 from narrowcast.loading.ddl import ensure_meta_tables, ensure_raw_table
 from narrowcast.sources.registry import ENTITIES, SOURCES, source
+from narrowcast.warehouse import DuckDBWarehouse
 
 CONTRACT = Path(__file__).resolve().parents[3] / "docs" / "data-contracts.md"
 
@@ -30,9 +31,10 @@ def test_every_raw_table_of_the_contract_is_in_the_registry_and_creates_in_duckd
     }
     assert contract_tables == set(ENTITIES)
     con = duckdb.connect()
-    ensure_meta_tables(con)
+    wh = DuckDBWarehouse(con)
+    ensure_meta_tables(wh)
     for spec in ENTITIES.values():
-        ensure_raw_table(con, spec)
+        ensure_raw_table(wh, spec)
         columns = [r[0] for r in con.execute(f"describe {spec.table}").fetchall()]
         assert columns == [*spec.columns, "_batch_id", "_loaded_at", "_source"]
 

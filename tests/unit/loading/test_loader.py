@@ -14,6 +14,7 @@ from narrowcast.landing.zone import LandingZone
 from narrowcast.loading.loader import load_batch, window_dates
 from narrowcast.loading.staging import stage_batch
 from narrowcast.sources.registry import entity
+from narrowcast.warehouse import DuckDBWarehouse
 
 WINDOW = Window(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 2, tzinfo=UTC))
 NO_FAILURES = pa.table({"_row": pa.array([], pa.int64()), "rule": pa.array([], pa.string()),
@@ -24,7 +25,8 @@ def _load(con: duckdb.DuckDBPyConnection, zone: LandingZone, name: str, records:
           failures: pa.Table = NO_FAILURES):
     batch = zone.new_batch("test", name, window)
     batch.write_records(records, "page 1")
-    return load_batch(con, stage_batch(con, batch, entity(name)), failures, replace_window=window)
+    wh = DuckDBWarehouse(con)
+    return load_batch(wh, stage_batch(wh, batch, entity(name)), failures, replace_window=window)
 
 
 @pytest.mark.parametrize(
@@ -85,7 +87,7 @@ def test_staging_types_values_converts_offsets_to_utc_and_flags_what_does_not_ca
         "page 1",
     )
     con = duckdb.connect()
-    staged = stage_batch(con, batch, entity("shop_orders"))
+    staged = stage_batch(DuckDBWarehouse(con), batch, entity("shop_orders"))
     assert con.execute(f"select id, created_at, total_price::varchar, __type_id, __type_total_price, cancelled_at "
                        f"from {staged.view} order by _row").fetchall() == [
         (1, datetime(2024, 1, 1, 10), "9.99", False, False, None),

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from narrowcast.contracts.windows import Window
@@ -14,6 +13,7 @@ from narrowcast.landing.zone import LandingZone
 from narrowcast.loading.staging import stage_batch
 from narrowcast.quality.gate import QualityGateFailed, SchemaDriftError, check_batch, enforce_threshold
 from narrowcast.sources.registry import entity
+from narrowcast.warehouse import in_memory
 
 NOW = datetime(2024, 6, 1, 12, 0)
 WINDOW = Window(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC))
@@ -59,7 +59,7 @@ EXPECTED = {
 @pytest.fixture
 def staged(tmp_path: Path):
     zone = LandingZone(tmp_path / "landing")
-    con = duckdb.connect()
+    con = in_memory()
     orders = zone.new_batch("shopify", "shop_orders", WINDOW)
     orders.write_records(DIRTY_ORDERS, PAGE)
     lines = zone.new_batch("shopify", "shop_order_lines", WINDOW)
@@ -120,7 +120,7 @@ def test_unknown_ga4_event_names_and_future_event_timestamps_are_quarantined(tmp
         ],
         "events_20240501.ndjson",
     )
-    con = duckdb.connect()
+    con = in_memory()
     result = check_batch(con, stage_batch(con, batch, entity("ga4_events")), now=NOW)
     assert result.rule_counts == {"known_event_name:event_name": 1, "not_future:event_timestamp": 1}
 
@@ -128,6 +128,6 @@ def test_unknown_ga4_event_names_and_future_event_timestamps_are_quarantined(tmp
 def test_a_batch_without_a_required_column_is_schema_drift(tmp_path: Path) -> None:
     batch = LandingZone(tmp_path / "landing").new_batch("shopify", "shop_orders", WINDOW)
     batch.write_records([{"id": 1, "currency": "EUR"}], PAGE)
-    con = duckdb.connect()
+    con = in_memory()
     with pytest.raises(SchemaDriftError, match=r"schema:missing_column: shop_orders .* created_at, total_price"):
         check_batch(con, stage_batch(con, batch, entity("shop_orders")), now=NOW)

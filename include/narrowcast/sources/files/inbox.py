@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -50,6 +49,7 @@ from narrowcast.sources.files.dialect import (
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.kinds import FileKind, kind_of
 from narrowcast.sources.registry import entity
+from narrowcast.warehouse import Warehouse
 
 log = redacting_logger(__name__)
 
@@ -65,7 +65,7 @@ class InboxFile:
     batch: Batch | None = None
     error: str | None = None
 
-    def record(self, con: duckdb.DuckDBPyConnection, *, status: str, error: str | None = None) -> None:
+    def record(self, con: Warehouse, *, status: str, error: str | None = None) -> None:
         """Log this attempt in ``meta.files``."""
         con.execute(
             "insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -91,7 +91,7 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, zone: LandingZone, window: Window) -> list[InboxFile]:
+def land_inbox(con: Warehouse, inbox: Path, zone: LandingZone, window: Window) -> list[InboxFile]:
     """Land every pending inbox file as its own batch; failed files carry ``error`` (already in meta.files)."""
     if not inbox.is_dir():
         log.warning("inbox %s does not exist: nothing to load", inbox)
@@ -119,10 +119,10 @@ def land_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, zone: LandingZone, w
         except OSError:
             checksum = ""  # unreadable: check_file fails it below, naming the reason
         item = InboxFile(path, kind, checksum, seen.size)
-        already = con.execute(
+        already = con.scalar(
             "select count(*) from meta.files where file_name = ? and checksum = ? and status = 'loaded'",
             [path.name, item.checksum],
-        ).fetchone()[0]
+        )
         if already:
             log.info("inbox: %s (sha256 %s…) already loaded, skipped", path.name, item.checksum[:12])
             continue

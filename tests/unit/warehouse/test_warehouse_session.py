@@ -1,0 +1,88 @@
+"""The warehouse session: atomic transactions, Arrow in and out, upserts from the dialect, errors by meaning."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+
+import pyarrow as pa
+import pytest
+
+from narrowcast.warehouse import UndefinedObject, WarehouseBusy, connect, in_memory, read_only
+
+
+@pytest.fixture
+def wh():
+    session = in_memory()
+    session.execute("create table t (k varchar primary key, v bigint, seen timestamp)")
+    yield session
+    session.close()
+
+
+def test_a_transaction_commits_every_statement_together(wh):
+    with wh.transaction():
+        wh.execute("insert into t values ('a', 1, null)")
+        wh.execute("insert into t values ('b', 2, null)")
+    assert wh.fetchall("select k, v from t order by k") == [("a", 1), ("b", 2)]
+
+
+@pytest.mark.parametrize("interrupt", [
+    pytest.param(RuntimeError("boom"), id="an-error-rolls-back"),
+    pytest.param(KeyboardInterrupt(), id="an-interrupt-rolls-back-too"),
+])
+def test_a_transaction_that_raises_writes_nothing(wh, interrupt):
+    with pytest.raises(type(interrupt)), wh.transaction():
+        wh.execute("insert into t values ('a', 1, null)")
+        raise interrupt
+    assert wh.scalar("select count(*) from t") == 0
+    with wh.transaction():  # and the session is usable afterwards
+        wh.execute("insert into t values ('b', 2, null)")
+    assert wh.scalar("select count(*) from t") == 1
+
+
+def test_an_upsert_overwrites_a_row_but_keeps_the_greatest_of_a_watermark(wh):
+    upsert = wh.dialect.upsert("t", ["k", "v", "seen"], ["k"], keep_greatest=["seen"])
+    later, earlier = dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 1)
+    wh.execute(upsert, ["a", 1, later])
+    wh.execute(upsert, ["a", 2, earlier])
+    assert wh.fetchall("select k, v, seen from t") == [("a", 2, later)]
+
+
+def test_arrow_goes_in_as_a_relation_for_the_block_and_comes_back_in_batches(wh):
+    table = pa.table({"k": [str(i) for i in range(10)], "v": list(range(10))})
+    with wh.arrow_relation("incoming", table):
+        assert wh.modified("insert into t select k, v, null from incoming") == 10
+    with pytest.raises(UndefinedObject):
+        wh.execute("select * from incoming")
+    reader = wh.stream("select k, v from t order by v", None, 4)
+    assert sum(batch.num_rows for batch in reader) == 10
+
+
+def test_rows_are_json_ready_dicts(wh):
+    wh.execute("insert into t values ('a', 1, timestamp '2024-01-02 03:04:05')")
+    assert wh.rows("select k, v, seen, 1.5::decimal(4, 2) as d, date '2024-01-02' as day from t") == [
+        {"k": "a", "v": 1, "seen": "2024-01-02 03:04:05", "d": 1.5, "day": "2024-01-02"}]
+
+
+def test_a_missing_table_is_reported_as_undefined(wh):
+    with pytest.raises(UndefinedObject, match="no_such_table"):
+        wh.columns("select * from no_such_table")
+
+
+def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp_path):
+    path = tmp_path / "w.duckdb"
+    with connect(path):
+        pass
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+                               "sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(WarehouseBusy), read_only(path):
+            pass
+        with pytest.raises(WarehouseBusy), connect(path, lock_wait_seconds=0):
+            pass
+    finally:
+        holder.communicate("\n", timeout=30)
