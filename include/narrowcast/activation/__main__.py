@@ -14,14 +14,13 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import duckdb
-
 from narrowcast import settings
 from narrowcast.activation.engine import run_group, run_sync
 from narrowcast.activation.report import SyncFailed
 from narrowcast.activation.spec import SyncConfigError, SyncSpec, load_syncs
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact
+from narrowcast.warehouse import STATEMENT_ERRORS
 
 PREFIX = "AIRFLOW_CONN_"
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -127,7 +126,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activa
     except (SyncConfigError, ConnectionNotUsable, settings.ConfigError) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
-    except (SyncFailed, duckdb.Error) as exc:
+    except (SyncFailed, *STATEMENT_ERRORS) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     for report in reports:

@@ -7,6 +7,7 @@ Engine differences live in two places only: the :class:`Dialect` (how SQL is spe
 from narrowcast.warehouse.connection import connect, in_memory, read_only
 from narrowcast.warehouse.dialect import Dialect, DuckDBDialect, sql_string
 from narrowcast.warehouse.warehouse import (
+    STATEMENT_ERRORS,
     DuckDBWarehouse,
     UndefinedObject,
     Warehouse,
@@ -15,6 +16,7 @@ from narrowcast.warehouse.warehouse import (
 )
 
 __all__ = [
+    "STATEMENT_ERRORS",
     "Dialect",
     "DuckDBDialect",
     "DuckDBWarehouse",

@@ -35,6 +35,10 @@ class UndefinedObject(WarehouseError):
     """A statement named a table, view or column the warehouse does not have (yet)."""
 
 
+# What a caller catches to report any failed statement, whichever engine raised it (the drivers' own bases).
+STATEMENT_ERRORS: tuple[type[BaseException], ...] = (WarehouseError, duckdb.Error)
+
+
 class Warehouse(ABC):
     """An open warehouse session; ``dialect`` spells the SQL that differs between engines."""
 
