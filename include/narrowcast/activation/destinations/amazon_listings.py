@@ -30,6 +30,7 @@ class SellingPartnerClient(SellingPartnerApi):
 
 class AmazonListings(Destination):
     name = "amazon_listings"
+    connection_id = "narrowcast_amazon"
     objects = {
         "listing": ObjectSpec(
             required_fields=frozenset({"sku", "quantity"}),

@@ -28,6 +28,7 @@ class EbayClient(EbayApi):
 
 class EbayInventory(Destination):
     name = "ebay_inventory"
+    connection_id = "narrowcast_ebay"
     objects = {
         "offer": ObjectSpec(
             required_fields=frozenset({"sku", "offerId", "quantity"}),

@@ -42,6 +42,7 @@ class GoogleAdsClient(GoogleAdsApi):
 
 class GoogleCustomerMatch(Destination):
     name = "google_customer_match"
+    connection_id = "narrowcast_google_ads"
     objects = {
         "customer_match_list": ObjectSpec(
             optional_fields=frozenset(FIELDS),

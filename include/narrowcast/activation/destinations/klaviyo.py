@@ -43,6 +43,7 @@ class KlaviyoClient(HttpClient):
 
 class Klaviyo(Destination):
     name = "klaviyo"
+    connection_id = "narrowcast_klaviyo"
     objects = {
         "list_members": ObjectSpec(
             required_fields=frozenset({"email", "external_id"}),

@@ -37,6 +37,7 @@ class MetaGraphClient(GraphApi):
 
 class MetaCustomAudiences(Destination):
     name = "meta_audiences"
+    connection_id = "narrowcast_meta"
     objects = {
         # One Meta audience (target.audience_id), or several routed by the row's ``audience`` field through
         # target.audience_ids (e.g. one sync for every cross_sell_<category> audience of the mart).

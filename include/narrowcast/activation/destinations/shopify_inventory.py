@@ -128,6 +128,7 @@ def _messages(errors: Any) -> str:
 
 class ShopifyInventory(Destination):
     name = "shopify_inventory"
+    connection_id = "narrowcast_shopify"
     objects = {
         "inventory_level": ObjectSpec(
             required_fields=frozenset({"inventory_item_id", "available"}),
