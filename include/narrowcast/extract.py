@@ -109,8 +109,8 @@ class _Run:
 
     def batch(self, entity: str) -> Batch:
         if entity not in self.batches:
-            where = "it lands a batch per file" if self.spec.batch_per_file else f"its tables are {', '.join(self.batches)}"
-            raise ValueError(f"{self.source} has no run batch for {entity!r}: {where}")
+            why = "it lands a batch per file" if self.spec.batch_per_file else f"its tables are {', '.join(self.batches)}"
+            raise ValueError(f"{self.source} has no run batch for {entity!r}: {why}")
         return self.batches[entity]
 
     def already_loaded(self, file: InputFile) -> bool:
