@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from narrowcast_airflow.assets import raw_asset
+from narrowcast_airflow.assets import raw_assets
 from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 
 
@@ -30,17 +30,17 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
     doc_md=__doc__,
 )
 def extract_ad_costs():
-    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("meta_ad_insights")])
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("meta_ads"))
     def extract_meta(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("meta_ads", "narrowcast_meta", context)
+        yield from run_extract("meta_ads", context)
 
-    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("google_ads_campaign_stats")])
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("google_ads"))
     def extract_google_ads(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("google_ads", "narrowcast_google_ads", context)
+        yield from run_extract("google_ads", context)
 
     extract_meta()
     extract_google_ads()

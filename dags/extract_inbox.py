@@ -32,7 +32,7 @@ def extract_inbox():
     def load_inbox(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("inbox", None, context)
+        yield from run_extract("inbox", context)
 
     load_inbox()
 

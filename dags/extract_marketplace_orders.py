@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from narrowcast_airflow.assets import raw_asset
+from narrowcast_airflow.assets import raw_assets
 from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 
 
@@ -29,17 +29,17 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
     doc_md=__doc__,
 )
 def extract_marketplace_orders():
-    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("ebay_orders"), raw_asset("ebay_order_lines")])
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("ebay"))
     def extract_ebay(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("ebay", "narrowcast_ebay", context)
+        yield from run_extract("ebay", context)
 
-    @task(pool=WAREHOUSE_POOL, outlets=[raw_asset("amazon_orders"), raw_asset("amazon_order_items")])
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("amazon"))
     def extract_amazon(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("amazon", "narrowcast_amazon", context)
+        yield from run_extract("amazon", context)
 
     extract_ebay()
     extract_amazon()

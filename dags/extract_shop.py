@@ -31,11 +31,11 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
     doc_md=__doc__,
 )
 def extract_shop():
-    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("shop"))
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("shopify"))
     def extract_shopify(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("shopify", "narrowcast_shopify", context)
+        yield from run_extract("shopify", context)
 
     extract_shopify()
 

@@ -30,11 +30,11 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
     doc_md=__doc__,
 )
 def extract_web_events():
-    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("web_events"))
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("ga4"))
     def extract_ga4(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("ga4", None, context)
+        yield from run_extract("ga4", context)
 
     extract_ga4()
 

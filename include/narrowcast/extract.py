@@ -13,11 +13,12 @@ inbox file records its failure, lets the other entities/files load, and then fai
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ import pyarrow as pa
 
 from narrowcast import settings
 from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.extraction import Extractor, InputFile
 from narrowcast.contracts.pages import Page
 from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.tables import SourceSpec
@@ -37,6 +39,7 @@ from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
 from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold
+from narrowcast.sources.registry import SOURCES
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import Warehouse, connect
 
@@ -80,6 +83,76 @@ class ExtractReport:
         return data
 
 
+class _Run:
+    """One extract run as the extractor sees it (:class:`ExtractContext`): batches, inputs, the warehouse."""
+
+    def __init__(self, spec: SourceSpec, conn: Connection | None, window: Window, paths: settings.Paths,
+                 warehouse: Path) -> None:
+        self.spec = spec
+        self.source = spec.name
+        self.connection = conn
+        self.interval = window
+        self.window = window.widened(spec.lookback)
+        self.input_dir = paths.data_dir / spec.input_dir if spec.input_dir else None
+        self.zone = LandingZone(paths.landing)
+        self.warehouse_path = warehouse
+        self.batches: dict[str, Batch] = {}
+        self.files: list[tuple[InputFile, Batch]] = []
+        self.errors: list[str] = []
+        self.keep_dates: list[date] = []
+        self._failed_files: set[Path] = set()
+        self._con: Warehouse | None = None
+        self._open = contextlib.ExitStack()
+        if not spec.batch_per_file:
+            # Every entity gets its batch, an empty one too: its window is replaced and its watermark advances.
+            self.batches = {e.name: self.zone.new_batch(spec.name, e.name, window) for e in spec.entities}
+
+    def batch(self, entity: str) -> Batch:
+        if entity not in self.batches:
+            why = "it lands a batch per file" if self.spec.batch_per_file else f"its tables are {', '.join(self.batches)}"
+            raise ValueError(f"{self.source} has no run batch for {entity!r}: {why}")
+        return self.batches[entity]
+
+    def already_loaded(self, file: InputFile) -> bool:
+        return bool(self.warehouse().scalar(
+            "select count(*) from meta.files where file_name = ? and checksum = ? and status = 'loaded'",
+            [file.path.name, file.checksum],
+        ))
+
+    def file_batch(self, file: InputFile) -> Batch:
+        if not self.spec.batch_per_file:
+            raise ValueError(f"{self.source} lands one batch per entity and run, not per file (batch_per_file)")
+        batch = self.zone.new_batch(self.source, file.entity, self.interval)
+        self.files.append((file, batch))
+        return batch
+
+    def reject(self, what: str, reason: str, *, file: InputFile | None = None, keep: Iterable[date] = ()) -> None:
+        self.errors.append(reason)
+        self.keep_dates += keep
+        if file is not None:
+            self._failed_files.add(file.path)
+            batch = next((b for f, b in self.files if f.path == file.path), None)
+            _record_file(self.warehouse(), file, batch, status="failed", error=reason)
+
+    def set_aside(self, file: InputFile) -> None:
+        self._failed_files.add(file.path)
+
+    def file_batches(self) -> list[tuple[InputFile, Batch]]:
+        """The per-file batches to load: every file landed and neither rejected nor set aside."""
+        return [(f, b) for f, b in self.files if f.path not in self._failed_files]
+
+    def warehouse(self) -> Warehouse:
+        """The warehouse, opened on first need (never while an API is paged, unless the extractor asks)."""
+        if self._con is None:
+            self._con = self._open.enter_context(connect(self.warehouse_path))
+            ensure_meta_tables(self._con)
+        return self._con
+
+    def close(self) -> None:
+        self._open.close()
+        self._con = None
+
+
 def run_source(
     source: str,
     conn: Connection | None,
@@ -88,59 +161,52 @@ def run_source(
     data_dir: Path | None = None,
     warehouse: Path | None = None,
     threshold: float | None = None,
-    extractor: Callable[[Connection | None, Window], Iterator[Page]] | None = None,
+    extractor: Extractor | None = None,
     now: datetime | None = None,
 ) -> ExtractReport:
-    """Extract ``source`` for ``window`` into the warehouse; ``extractor`` replaces the registry's (tests)."""
+    """Extract ``source`` for ``window`` into the warehouse; ``extractor`` replaces the declared one (tests)."""
     spec = source_spec(source)
     paths = settings.Paths(Path(data_dir)) if data_dir else settings.paths()
-    zone = LandingZone(paths.landing)
-    wide = window.widened(spec.lookback)
+    run = _Run(spec, conn, window, paths, Path(warehouse) if warehouse else paths.warehouse)
     limit = settings.QUARANTINE_THRESHOLD if threshold is None else threshold
-    report = ExtractReport(source, window, wide, {e.name: EntityReport(e.name) for e in spec.entities})
-    target = Path(warehouse) if warehouse else paths.warehouse
-
-    if spec.kind == "inbox":
-        from narrowcast.sources.files.inbox import land_inbox
-
-        with connect(target) as con:
-            ensure_meta_tables(con)
-            landed = land_inbox(con, paths.inbox, zone, window)
-            report.errors += [f.error for f in landed if f.error]
-            for item in landed:
-                if item.batch is not None:
-                    ok = _check_and_load(con, spec, [item.batch], wide, limit, now, report)
-                    item.record(con, status="loaded" if ok else "failed", error=None if ok else report.errors[-1])
+    report = ExtractReport(source, window, run.window, {e.name: EntityReport(e.name) for e in spec.entities})
+    try:
+        _land_pages(spec, (extractor or spec.extractor)(run), run)
+        report.errors += run.errors
+        con = run.warehouse()
+        if run.batches:
+            _check_and_load(con, spec, list(run.batches.values()), run.window, limit, now, report, run.keep_dates)
+        for file, batch in run.file_batches():
+            ok = _check_and_load(con, spec, [batch], run.window, limit, now, report)
+            _record_file(con, file, batch, status="loaded" if ok else "failed", error=None if ok else report.errors[-1])
+        if not run.keep_dates:  # a rejected export day must be re-read: the watermark waits for it
             _advance_watermarks(con, spec, report, window)
-    else:
-        batches = {e.name: zone.new_batch(source, e.name, window) for e in spec.entities}
-        keep_dates: list[date] = []
-        if spec.kind == "ga4":
-            ga4 = spec.load_extractor()(paths.ga4_exports, wide, batches)
-            report.errors += list(ga4.rejected.values())
-            keep_dates = ga4.rejected_dates
-        else:
-            run = extractor or spec.load_extractor()
-            _land_pages(spec, run(conn, wide), batches)
-        with connect(target) as con:
-            ensure_meta_tables(con)
-            _check_and_load(con, spec, list(batches.values()), wide, limit, now, report, keep_dates)
-            if not keep_dates:  # a rejected export day must be re-read: the watermark waits for it
-                _advance_watermarks(con, spec, report, window)
+    finally:
+        run.close()
 
     if report.errors:
         raise ExtractFailed(f"{source} {window.start.isoformat()}..{window.end.isoformat()}: " + " || ".join(report.errors))
     return report
 
 
-def _land_pages(spec: SourceSpec, pages: Iterator[Page], batches: dict[str, Batch]) -> None:
-    for page in pages:
-        if page.entity not in batches:
+def _land_pages(spec: SourceSpec, pages: Iterable[Page] | None, run: _Run) -> None:
+    for page in pages or ():
+        if page.entity not in run.batches:
             raise ValueError(
                 f"{spec.name} extractor yielded a page for unknown entity {page.entity!r} ({page.source_ref}); "
-                f"the registry knows {', '.join(batches)}"
+                f"its declared tables are {', '.join(e.name for e in spec.entities)}"
             )
-        batches[page.entity].write_records(page.records, page.source_ref)
+        run.batches[page.entity].write_records(page.records, page.source_ref)
+
+
+def _record_file(con: Warehouse, file: InputFile, batch: Batch | None, *, status: str,
+                 error: str | None) -> None:
+    """Log one attempt at a file in ``meta.files`` (a name + checksum logged 'loaded' never loads again)."""
+    con.execute(
+        "insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [file.path.name, file.checksum, file.size_bytes, file.entity, batch.rows if batch else 0,
+         utc_naive(datetime.now(UTC)), batch.batch_id if batch else None, status, error],
+    )
 
 
 def _check_and_load(
@@ -230,7 +296,7 @@ def _connection_for(spec: SourceSpec) -> Connection | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m narrowcast.extract", description=__doc__.splitlines()[0])
-    parser.add_argument("source", help="shopify, meta_ads, google_ads, ebay, amazon, ga4 or inbox")
+    parser.add_argument("source", help=f"one of: {', '.join(SOURCES)}")
     parser.add_argument("--start", required=True, type=_parse_moment, help="window start (inclusive), UTC")
     parser.add_argument("--end", required=True, type=_parse_moment, help="window end (exclusive), UTC")
     parser.add_argument("--data-dir", type=Path, default=None)

@@ -87,6 +87,12 @@ def require_data_dir() -> Paths:
     return p
 
 
+def source_modules() -> tuple[str, ...]:
+    """Modules outside ``narrowcast.sources`` that declare a ``SOURCE`` (``NARROWCAST_SOURCE_MODULES``, comma-separated)."""
+    raw = os.environ.get("NARROWCAST_SOURCE_MODULES", "")
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":

@@ -1,20 +1,17 @@
-"""The Airflow Assets that chain Narrowcast's stages: raw datasets → dbt marts → activation."""
+"""The Airflow Assets that chain Narrowcast's stages: raw tables → dbt marts → activation.
+
+The raw-table assets come from the sources' declarations: a new source's tables become assets (and schedule
+the transform DAG) without an edit here.
+"""
 
 from __future__ import annotations
 
 from airflow.sdk import Asset
 
+from narrowcast.sources.registry import ENTITIES, source
+
 RAW_URI = "x-narrowcast://warehouse/raw/{name}"
 MART_URI = "x-narrowcast://warehouse/marts/{name}"
-
-RAW_DATASETS = {
-    "shop": ("shop_orders", "shop_order_lines", "shop_refunds", "shop_customers", "shop_products"),
-    "web_events": ("ga4_events", "ga4_event_params", "ga4_event_items"),
-    "ad_costs": ("meta_ad_insights", "google_ads_campaign_stats"),
-    "marketplace_orders": ("ebay_orders", "ebay_order_lines", "amazon_orders", "amazon_order_items"),
-    "inbox": ("file_orders", "file_erp_stock", "file_budget_plan", "file_marketplace_listings",
-              "file_privacy_requests"),
-}
 
 MARTS = (
     "customer_rfm",
@@ -36,9 +33,10 @@ def mart_asset(name: str) -> Asset:
     return Asset(MART_URI.format(name=name), group="marts")
 
 
-def raw_assets(family: str) -> list[Asset]:
-    return [raw_asset(table) for table in RAW_DATASETS[family]]
+def raw_assets(source_name: str) -> list[Asset]:
+    """The assets of every raw table a source declares (what its extract task emits)."""
+    return [raw_asset(table.name) for table in source(source_name).entities]
 
 
-ALL_RAW_ASSETS = [raw_asset(t) for tables in RAW_DATASETS.values() for t in tables]
+ALL_RAW_ASSETS = [raw_asset(name) for name in ENTITIES]
 MART_ASSETS = {name: mart_asset(name) for name in MARTS}

@@ -1,17 +1,26 @@
-"""Airflow connection → :class:`narrowcast.contracts.connections.Connection` (read inside tasks, never at parse time)."""
+"""Airflow connection → :class:`narrowcast.contracts.connections.Connection` (read inside tasks, never at parse time).
+
+Which connections exist is declared where they are used: each source's ``connection_id``, each destination's
+``connection_id`` and each sync's ``connection``; nothing here lists them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from narrowcast.contracts.connections import Connection
 
-CONNECTION_IDS = (
-    "narrowcast_shopify",
-    "narrowcast_meta",
-    "narrowcast_google_ads",
-    "narrowcast_ebay",
-    "narrowcast_amazon",
-    "narrowcast_klaviyo",
-)
+
+def declared_connection_ids() -> tuple[str, ...]:
+    """Every connection a source, a destination or a sync declaration names, sorted."""
+    from narrowcast.activation import load_syncs
+    from narrowcast.activation.destinations import DESTINATIONS
+    from narrowcast.sources.registry import SOURCES
+
+    ids = {s.connection_id for s in SOURCES.values()}
+    ids |= {getattr(cls, "connection_id", None) for cls in DESTINATIONS.values()}
+    ids |= {spec.connection for spec in load_syncs()}
+    return tuple(sorted(i for i in ids if i))
 
 
 def get_connection(conn_id: str) -> Connection:
@@ -27,12 +36,13 @@ def get_connection(conn_id: str) -> Connection:
     return Connection(conn_id, host.rstrip("/"), conn.login, conn.password, dict(conn.extra_dejson or {}))
 
 
-def get_connections(conn_ids: tuple[str, ...] = CONNECTION_IDS) -> dict[str, Connection]:
-    """Every connection that is defined; missing ones are left out (the sync that needs one says so)."""
+def get_connections(conn_ids: Iterable[str] | None = None) -> dict[str, Connection]:
+    """The given connections (default: every declared one) that are defined; missing ones are left out (the sync
+    that needs one says so)."""
     from airflow.exceptions import AirflowNotFoundException
 
     found: dict[str, Connection] = {}
-    for conn_id in conn_ids:
+    for conn_id in declared_connection_ids() if conn_ids is None else conn_ids:
         try:
             found[conn_id] = get_connection(conn_id)
         except AirflowNotFoundException:

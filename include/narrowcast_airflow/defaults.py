@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Every task that writes the DuckDB warehouse runs in this pool; it has one slot (DuckDB: one writer).
@@ -43,10 +43,3 @@ def window_from_context(context: dict[str, Any]):
         end = context["data_interval_end"]
     return Window(start.astimezone(UTC).replace(tzinfo=None), end.astimezone(UTC).replace(tzinfo=None))
 
-
-def as_of_date(context: dict[str, Any]) -> date:
-    """``as_of_date`` for dbt: run conf ``as_of_date`` when given, else the data interval end's date."""
-    conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
-    if conf.get("as_of_date"):
-        return _parse(conf["as_of_date"], "as_of_date").date()
-    return context["data_interval_end"].date()

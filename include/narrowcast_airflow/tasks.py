@@ -12,10 +12,12 @@ from narrowcast_airflow.connections import get_connection, get_connections
 from narrowcast_airflow.defaults import window_from_context
 
 
-def run_extract(source: str, conn_id: str | None, context: dict[str, Any]) -> Iterator[Metadata]:
-    """Extract one source for the run's window and emit row counts as asset-event metadata."""
+def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
+    """Extract one source (over its declared connection) for the run's window; emit row counts as asset metadata."""
     from narrowcast.extract import run_source
+    from narrowcast.sources.registry import source as source_spec
 
+    conn_id = source_spec(source).connection_id
     conn = get_connection(conn_id) if conn_id else None
     report = run_source(source, conn, window_from_context(context))
     for entity, counts in report.entities.items():
@@ -35,9 +37,11 @@ def list_sync_ids(group: str) -> list[str]:
 
 
 def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
-    """Run one sync; dry-run when the run conf says so. Returns the report (shown in XCom)."""
+    """Run one sync over the connection it declares; dry-run when the run conf says so. Returns the report (XCom)."""
     from narrowcast.activation import run_sync as run
+    from narrowcast.activation.engine import resolve
 
     conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
-    report = run(sync_id, connections=get_connections(), dry_run=bool(conf.get("dry_run", False)))
+    spec = resolve(sync_id)
+    report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)))
     return report.as_dict()

@@ -149,15 +149,16 @@ BUDGET_PLAN = [
 PRIVACY_REQUESTS = [(5, "dirk@example.nl", "opt_out", "2026-03-30 10:00:00")]
 
 META_INSIGHTS = [
-    # account, campaign, name, date, impressions, clicks, spend, purchases, purchase value
-    ("act_1", "111", "Spring Sale", "2026-03-28", 1000, 40, "50.00", 1, "30.00"),
-    ("act_1", "111", "Spring Sale", "2026-03-29", 500, 10, "20.00", 0, "0.00"),
+    # account (digits: the extractor drops Meta's "act_"), campaign, name, date, impressions, clicks, spend,
+    # purchases, purchase value
+    (1, 111, "Spring Sale", "2026-03-28", 1000, 40, "50.00", 1, "30.00"),
+    (1, 111, "Spring Sale", "2026-03-29", 500, 10, "20.00", 0, "0.00"),
 ]
 
 GOOGLE_STATS = [
     # customer, campaign, name, date, impressions, clicks, cost_micros, conversions, value
-    ("1234567890", "222", "Brand Search", "2026-02-09", 300, 20, 12_340_000, 1.0, 10.0),
-    ("1234567890", "222", "Brand Search", "2026-03-30", 100, 5, 5_500_000, 1.0, 20.0),
+    (1234567890, 222, "Brand Search", "2026-02-09", 300, 20, 12_340_000, 1.0, 10.0),
+    (1234567890, 222, "Brand Search", "2026-03-30", 100, 5, 5_500_000, 1.0, 20.0),
 ]
 
 # GA4 sessions: (user_pseudo_id, user_id, ga_session_id or None, source, medium, campaign, gclid, events)
@@ -244,7 +245,7 @@ def rows() -> dict[str, list[tuple]]:
     for oid, cust, created, cancelled, fin, fulfil, subtotal, discounts, test, lines in SHOP_ORDERS:
         email = next((c[1] for c in CUSTOMERS if c[0] == cust), None)
         total = f"{float(subtotal) * 1.19 + 4.90:.2f}"
-        out["shop_orders"].append((oid, str(oid), cust, email, _ts(created), _ts(created), _ts(created),
+        out["shop_orders"].append((oid, oid, cust, email, _ts(created), _ts(created), _ts(created),
                                    _ts(cancelled) if cancelled else None, fin, fulfil, "EUR", subtotal, discounts,
                                    f"{float(subtotal) * 0.19:.2f}", "4.90", total, None, test, "web", "/", None,
                                    "DE"))

@@ -94,7 +94,7 @@ def load_syncs(directory: Path | None = None) -> list[SyncSpec]:
 
 def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
     """Validate one declaration (a mapping as read from YAML)."""
-    from narrowcast.activation.destinations import DESTINATIONS
+    from narrowcast.activation.destinations import destination_class
 
     where = str(path) if path else "<in-memory sync>"
 
@@ -106,7 +106,7 @@ def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
     unknown = sorted(set(raw) - _KNOWN_KEYS)
     if unknown:
         raise fail(unknown[0], f"unknown key (allowed: {', '.join(sorted(_KNOWN_KEYS))})")
-    for required in ("model", "destination", "connection", "object", "key", "fields", "schedule"):
+    for required in ("model", "destination", "object", "key", "fields", "schedule"):
         if raw.get(required) in (None, "", [], {}):
             raise fail(required, "is required")
 
@@ -117,10 +117,15 @@ def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
     if not _QUALIFIED.match(model):
         raise fail("model", f"{model!r} is not a table name (optionally schema.table)")
 
-    destination = str(raw["destination"])
-    if destination not in DESTINATIONS:
-        raise fail("destination", f"{destination!r} is unknown (known: {', '.join(sorted(DESTINATIONS))})")
-    dest_cls = DESTINATIONS[destination]
+    try:
+        dest_cls = destination_class(str(raw["destination"]))
+    except KeyError as exc:
+        raise fail("destination", str(exc.args[0])) from None
+    # A connector named as module:ClassName is registered under its own name, the one the engine looks up.
+    destination = dest_cls.name
+    connection = raw.get("connection") or getattr(dest_cls, "connection_id", None)
+    if not connection:
+        raise fail("connection", f"is required ({destination} declares no default connection_id)")
     obj = str(raw["object"])
     if obj not in dest_cls.objects:
         raise fail("object", f"{obj!r} is not an object of {destination} (known: {', '.join(sorted(dest_cls.objects))})")
@@ -216,7 +221,7 @@ def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
         description=str(raw.get("description") or ""),
         model=model,
         destination=destination,
-        connection=str(raw["connection"]),
+        connection=str(connection),
         object=obj,
         target=dict(target),
         mode=mode,

@@ -1,13 +1,9 @@
-"""What a source yields: pages of flat records for one raw table, and the extractor signature."""
+"""What a source yields: pages of flat records for one raw table (the extractor signature is in ``extraction``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
-
-from narrowcast.contracts.connections import Connection
-from narrowcast.contracts.windows import Window
+from typing import Any
 
 
 @dataclass
@@ -19,8 +15,3 @@ class Page:
     source_ref: str  # e.g. "GET /admin/api/2024-10/orders.json page 3" or "events_20240101.ndjson"
     meta: dict[str, Any] = field(default_factory=dict)
 
-
-class Extractor(Protocol):
-    """What every API source module exposes as ``extract``."""
-
-    def __call__(self, conn: Connection, window: Window) -> Iterator[Page]: ...

@@ -7,14 +7,14 @@ and ``docs/data-contracts.md`` are all derived from (or checked against) these d
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Literal
+
+from narrowcast.contracts.extraction import Extractor
 
 LoadMode = Literal["merge", "replace_partition"]
-SourceKind = Literal["api", "ga4", "inbox"]
 
 MONEY = "DECIMAL(18,2)"
 META_COLUMNS: dict[str, str] = {"_batch_id": "VARCHAR", "_loaded_at": "TIMESTAMP", "_source": "VARCHAR"}
@@ -41,6 +41,8 @@ class EntitySpec:
     currency_columns: tuple[str, ...] = ()
     event_name_column: str | None = None
     line_totals: bool = False
+    # What a column holds beyond its type (allowed values, units), for the data contract's documentation.
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def table(self) -> str:
@@ -57,11 +59,15 @@ class SourceSpec:
     """A source: how it is extracted and which raw tables it feeds."""
 
     name: str
-    kind: SourceKind
-    extractor: str  # "module:function", imported on first use
+    extractor: Extractor  # called with an ExtractContext; see narrowcast.contracts.extraction
     entities: tuple[EntitySpec, ...]
     lookback: timedelta = timedelta(0)
     connection_id: str | None = None
+    # Folder the source reads files from, relative to the data directory (file sources only).
+    input_dir: str | None = None
+    # One batch per input file, loaded once per file version and logged in meta.files; otherwise every run
+    # lands one batch per entity (an empty one too: its watermark advances, its window is replaced).
+    batch_per_file: bool = False
 
     def entity(self, name: str) -> EntitySpec:
         for spec in self.entities:
@@ -69,11 +75,6 @@ class SourceSpec:
                 return spec
         known = ", ".join(e.name for e in self.entities)
         raise KeyError(f"source {self.name!r} has no entity {name!r} (known: {known})")
-
-    def load_extractor(self) -> Callable[..., Any]:
-        module_name, _, attr = self.extractor.partition(":")
-        module = importlib.import_module(module_name)
-        return getattr(module, attr)
 
 
 def money_columns(*names: str) -> dict[str, str]:

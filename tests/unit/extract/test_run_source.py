@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.extraction import ExtractContext
 from narrowcast.contracts.pages import Page
 from narrowcast.contracts.windows import Window
 from narrowcast.extract import ExtractFailed, main, run_source
@@ -23,10 +23,10 @@ def _day(offset: int, days: int = 1) -> Window:
     return Window(START + timedelta(days=offset), START + timedelta(days=offset + days))
 
 
-def meta_insights(conn: Connection | None, window: Window) -> Iterator[Page]:
+def meta_insights(context: ExtractContext) -> Iterator[Page]:
     """A fake Meta Insights extractor: one row per campaign and day, spend depending on the day only."""
-    day = window.start.date()
-    while day < window.end.date():
+    day = context.window.start.date()
+    while day < context.window.end.date():
         yield Page(
             "meta_ad_insights",
             [
@@ -76,8 +76,8 @@ def test_restated_days_replace_the_old_figures(tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"
     run_source("meta_ads", None, _day(0), data_dir=tmp_path, warehouse=warehouse, extractor=meta_insights)
 
-    def restated(conn: Connection | None, window: Window) -> Iterator[Page]:
-        for page in meta_insights(conn, window):
+    def restated(context: ExtractContext) -> Iterator[Page]:
+        for page in meta_insights(context):
             yield Page(page.entity, [r | {"spend": "0.01"} for r in page.records], page.source_ref)
 
     run_source("meta_ads", None, _day(1), data_dir=tmp_path, warehouse=warehouse, extractor=restated)
@@ -91,7 +91,7 @@ def test_restated_days_replace_the_old_figures(tmp_path: Path) -> None:
     assert spend_by_day[date(2024, 2, 23)] == {Decimal("24.50"), Decimal("25.50")}  # day 23 + campaign 1 or 2
 
 
-def shop_pages(conn: Connection | None, window: Window) -> Iterator[Page]:
+def shop_pages(context: ExtractContext) -> Iterator[Page]:
     orders = [
         {"id": i, "order_number": 1000 + i, "customer_id": 50 + i, "email": f"c{i}@example.com",
          "created_at": "2024-03-01T09:00:00-05:00", "updated_at": "2024-03-01T09:00:00-05:00", "currency": "EUR",

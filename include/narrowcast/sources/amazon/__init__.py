@@ -6,7 +6,7 @@ access token (sent as ``x-amz-access-token``), extra ``marketplace_ids`` (list o
 ``A1PA6795UKMFR9``) and ``seller_id`` (the merchant token, used by the listings destination).
 """
 
-from narrowcast.sources.amazon.client import AmazonClient
-from narrowcast.sources.amazon.extract import ENTITIES, extract
+from narrowcast.sources.lazy_exports import lazy_exports
 
-__all__ = ["AmazonClient", "ENTITIES", "extract"]
+__all__ = ["ENTITIES", "extract", "AmazonClient"]
+__getattr__ = lazy_exports(__name__, {"AmazonClient": "client", "ENTITIES": "extract", "extract": "extract"})

@@ -4,7 +4,7 @@ Connection ``narrowcast_ebay``: ``base_url`` = ``https://api.ebay.com`` (sandbox
 ``password`` = a user access token with the ``sell.fulfillment`` scope (sent as ``Authorization: Bearer``).
 """
 
-from narrowcast.sources.ebay.client import EbayClient
-from narrowcast.sources.ebay.extract import ENTITIES, extract
+from narrowcast.sources.lazy_exports import lazy_exports
 
-__all__ = ["ENTITIES", "EbayClient", "extract"]
+__all__ = ["ENTITIES", "extract", "EbayClient"]
+__getattr__ = lazy_exports(__name__, {"EbayClient": "client", "ENTITIES": "extract", "extract": "extract"})

@@ -1,8 +1,8 @@
 """The file inbox: take every new file (or new version of a file) exactly once into the landing zone.
 
-A file is identified by name + SHA-256; ``meta.files`` records every attempt. A file already loaded with the
-same checksum is skipped; the same name with another checksum is a new version and loads (its rows replace
-the previous version's, see the loader). Files stay where they are: a failed file is simply retried by the
+A file is identified by name + SHA-256; ``meta.files`` records every attempt (the extract runner writes it).
+A file already loaded with the same checksum is skipped; the same name with another checksum is a new version
+and loads (its rows replace the previous version's, see the loader). Files stay where they are: a failed file is simply retried by the
 next run, a loaded one is skipped by its checksum.
 
 Header policy (checked before any row is read): a missing required column fails the file with
@@ -23,17 +23,14 @@ import csv
 import hashlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from narrowcast.contracts.extraction import ExtractContext, InputFile
+from narrowcast.contracts.pages import Page
 from narrowcast.contracts.redaction import redacting_logger
-from narrowcast.contracts.timestamps import utc_naive
-from narrowcast.contracts.windows import Window
-from narrowcast.landing.zone import Batch, LandingZone
 from narrowcast.sources.files import readiness
 from narrowcast.sources.files.dialect import (
     DECLARATIONS_FILE,
@@ -49,38 +46,10 @@ from narrowcast.sources.files.dialect import (
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.kinds import FileKind, kind_of
 from narrowcast.sources.registry import entity
-from narrowcast.warehouse import Warehouse
 
 log = redacting_logger(__name__)
 
 CHUNK_ROWS = 50_000
-
-
-@dataclass
-class InboxFile:
-    path: Path
-    kind: FileKind
-    checksum: str
-    size_bytes: int
-    batch: Batch | None = None
-    error: str | None = None
-
-    def record(self, con: Warehouse, *, status: str, error: str | None = None) -> None:
-        """Log this attempt in ``meta.files``."""
-        con.execute(
-            "insert into meta.files values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                self.path.name,
-                self.checksum,
-                self.size_bytes,
-                self.kind.entity,
-                self.batch.rows if self.batch else 0,
-                utc_naive(datetime.now(UTC)),
-                self.batch.batch_id if self.batch else None,
-                status,
-                error,
-            ],
-        )
 
 
 def sha256_of(path: Path) -> str:
@@ -91,12 +60,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def land_inbox(con: Warehouse, inbox: Path, zone: LandingZone, window: Window) -> list[InboxFile]:
-    """Land every pending inbox file as its own batch; failed files carry ``error`` (already in meta.files)."""
-    if not inbox.is_dir():
+def land_inbox(context: ExtractContext) -> Iterator[Page]:
+    """The inbox's extractor: land every pending file as a batch of its own; a bad file is rejected whole.
+
+    The runner loads each file's batch on its own and logs every attempt in ``meta.files``.
+    """
+    inbox = context.input_dir
+    if inbox is None or not inbox.is_dir():
         log.warning("inbox %s does not exist: nothing to load", inbox)
-        return []
-    taken: list[InboxFile] = []
+        return iter(())
     for path in sorted(p for p in inbox.iterdir() if p.is_file()):
         if readiness.is_marker(path) or path.name == DECLARATIONS_FILE:
             continue
@@ -118,29 +90,22 @@ def land_inbox(con: Warehouse, inbox: Path, zone: LandingZone, window: Window) -
             checksum = sha256_of(path)
         except OSError:
             checksum = ""  # unreadable: check_file fails it below, naming the reason
-        item = InboxFile(path, kind, checksum, seen.size)
-        already = con.scalar(
-            "select count(*) from meta.files where file_name = ? and checksum = ? and status = 'loaded'",
-            [path.name, item.checksum],
-        )
-        if already:
-            log.info("inbox: %s (sha256 %s…) already loaded, skipped", path.name, item.checksum[:12])
+        file = InputFile(path, kind.entity, checksum, seen.size)
+        if context.already_loaded(file):
+            log.info("inbox: %s (sha256 %s…) already loaded, skipped", path.name, file.checksum[:12])
             continue
         try:
             dialect = check_file(path, kind)
-            item.batch = zone.new_batch("inbox", kind.entity, window)
+            batch = context.file_batch(file)
             for table in read_file(path, kind, dialect):
-                item.batch.write_table(table, path.name)
+                batch.write_table(table, path.name)
             if not readiness.unchanged(path, seen):
                 log.info("inbox: %s changed while it was read: left for the next run", path.name)
-                continue
+                context.set_aside(file)
         except InputFileError as exc:
-            item.batch = None  # whatever was landed before the error must not load
-            item.error = str(exc)
-            item.record(con, status="failed", error=item.error)
+            context.reject(path.name, str(exc), file=file)
             log.error("%s", exc)
-        taken.append(item)
-    return taken
+    return iter(())  # every file is already in its own batch
 
 
 def _header(path: Path, kind: FileKind, columns: list[str], dialect: Dialect | None = None) -> list[str]:

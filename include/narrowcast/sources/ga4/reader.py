@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -27,12 +28,15 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from narrowcast.contracts.extraction import ExtractContext
+from narrowcast.contracts.pages import Page
 from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import Batch
 from narrowcast.loading.loader import window_dates
 from narrowcast.loading.staging import sql_string
 from narrowcast.sources.files.errors import InputFileError
+from narrowcast.sources.ga4.tables import SOURCE
 
 log = redacting_logger(__name__)
 
@@ -120,6 +124,18 @@ class Ga4Landing:
     landed: list[Path] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
     rejected_dates: list[date] = field(default_factory=list)
+
+
+def extract(context: ExtractContext) -> Iterator[Page]:
+    """The GA4 source's extractor: land the export files of the context's window straight into its batches.
+
+    A rejected file is reported with its day, which keeps that day's earlier rows and holds the watermark.
+    """
+    batches = {table.name: context.batch(table.name) for table in SOURCE.entities}
+    outcome = land_exports(context.input_dir, context.window, batches)
+    for (name, reason), day in zip(outcome.rejected.items(), outcome.rejected_dates, strict=True):
+        context.reject(name, reason, keep=[day])
+    return iter(())  # nothing left to page: every row is already in the batches
 
 
 def land_exports(exports_dir: Path, window: Window, batches: dict[str, Batch]) -> Ga4Landing:

@@ -6,7 +6,7 @@ extra ``developer_token``, ``customer_id`` (the account to report on), optional 
 manager account, when access goes through one) and ``api_version`` (default ``v18``).
 """
 
-from narrowcast.sources.google_ads.client import GoogleAdsClient
-from narrowcast.sources.google_ads.extract import ENTITIES, extract
+from narrowcast.sources.lazy_exports import lazy_exports
 
-__all__ = ["ENTITIES", "GoogleAdsClient", "extract"]
+__all__ = ["ENTITIES", "extract", "GoogleAdsClient"]
+__getattr__ = lazy_exports(__name__, {"GoogleAdsClient": "client", "ENTITIES": "extract", "extract": "extract"})

@@ -5,7 +5,7 @@ Connection ``narrowcast_meta``: ``base_url`` = ``https://graph.facebook.com`` (s
 ``ad_account_id`` (digits, with or without ``act_``) and ``api_version`` (default ``v21.0``).
 """
 
-from narrowcast.sources.meta_ads.client import MetaClient
-from narrowcast.sources.meta_ads.extract import ENTITIES, extract
+from narrowcast.sources.lazy_exports import lazy_exports
 
-__all__ = ["ENTITIES", "MetaClient", "extract"]
+__all__ = ["ENTITIES", "extract", "MetaClient"]
+__getattr__ = lazy_exports(__name__, {"MetaClient": "client", "ENTITIES": "extract", "extract": "extract"})

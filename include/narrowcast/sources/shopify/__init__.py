@@ -5,7 +5,7 @@ sandbox ``http://127.0.0.1:<port>/shopify``), ``password`` = the Admin API acces
 ``X-Shopify-Access-Token``), extra ``api_version`` (default ``2024-10``).
 """
 
-from narrowcast.sources.shopify.client import ShopifyClient
-from narrowcast.sources.shopify.extract import ENTITIES, extract
+from narrowcast.sources.lazy_exports import lazy_exports
 
-__all__ = ["ENTITIES", "ShopifyClient", "extract"]
+__all__ = ["ENTITIES", "extract", "ShopifyClient"]
+__getattr__ = lazy_exports(__name__, {"ShopifyClient": "client", "ENTITIES": "extract", "extract": "extract"})

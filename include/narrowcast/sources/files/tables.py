@@ -1,0 +1,103 @@
+"""The file inbox declares the raw table of each file kind and how a new file version loads.
+
+The registry (``narrowcast.sources.registry``) collects ``SOURCE``; the loader, the quality gate, the dbt raw
+schema, the Airflow assets and the data contract are derived from these declarations.
+"""
+
+from __future__ import annotations
+
+from narrowcast.contracts.extraction import imported
+from narrowcast.contracts.tables import MONEY, EntitySpec, SourceSpec, money_columns
+
+# A new version of a file replaces every row the previous version loaded (partition _file_name).
+FILE_ORDERS = EntitySpec(
+    "file_orders",
+    {
+        "order_id": "VARCHAR",
+        "customer_id": "VARCHAR",
+        "ordered_at": "TIMESTAMP",
+        "currency": "VARCHAR",
+        "total_price": MONEY,
+        "email": "VARCHAR",
+        "financial_status": "VARCHAR",
+        "cancelled_at": "TIMESTAMP",
+        **money_columns("refunded_amount", "discount_amount"),
+        "sku": "VARCHAR",
+        "quantity": "INTEGER",
+        "line_price": MONEY,
+        "line_number": "INTEGER",
+        "_file_name": "VARCHAR",
+    },
+    key=("order_id", "line_number"),
+    partition_column="_file_name",
+    required=("customer_id", "ordered_at", "currency", "total_price", "_file_name"),
+    non_negative=("total_price", "refunded_amount", "discount_amount", "quantity", "line_price"),
+    not_future=("ordered_at", "cancelled_at"),
+    currency_columns=("currency",),
+)
+
+FILE_ERP_STOCK = EntitySpec(
+    "file_erp_stock",
+    {
+        "sku": "VARCHAR",
+        "on_hand": "INTEGER",
+        "cost": MONEY,
+        "warehouse": "VARCHAR",
+        "snapshot_at": "TIMESTAMP",
+        "_file_name": "VARCHAR",
+    },
+    key=("_file_name", "sku"),
+    partition_column="_file_name",
+    required=("on_hand", "cost", "warehouse", "snapshot_at"),
+    non_negative=("cost",),
+    not_future=("snapshot_at",),
+)
+
+FILE_BUDGET_PLAN = EntitySpec(
+    "file_budget_plan",
+    {
+        "month": "VARCHAR",
+        "channel": "VARCHAR",
+        "planned_spend": MONEY,
+        "planned_sessions": "BIGINT",
+        "planned_orders": "BIGINT",
+        "planned_revenue": MONEY,
+        "_file_name": "VARCHAR",
+    },
+    key=("month", "channel"),
+    partition_column="_file_name",
+    required=("planned_spend", "planned_sessions", "planned_orders", "planned_revenue", "_file_name"),
+    non_negative=("planned_spend", "planned_sessions", "planned_orders", "planned_revenue"),
+    notes={"month": "'YYYY-MM'"},
+)
+
+FILE_MARKETPLACE_LISTINGS = EntitySpec(
+    "file_marketplace_listings",
+    {"sku": "VARCHAR", "marketplace": "VARCHAR", "listing_id": "VARCHAR", "enabled": "BOOLEAN", "_file_name": "VARCHAR"},
+    key=("sku", "marketplace"),
+    partition_column="_file_name",
+    required=("listing_id", "enabled", "_file_name"),
+)
+
+FILE_PRIVACY_REQUESTS = EntitySpec(
+    "file_privacy_requests",
+    {
+        "customer_id": "BIGINT",
+        "email": "VARCHAR",
+        "request_type": "VARCHAR",
+        "requested_at": "TIMESTAMP",
+        "_file_name": "VARCHAR",
+    },
+    key=("customer_id", "request_type"),
+    partition_column="_file_name",
+    required=("email", "requested_at", "_file_name"),
+    not_future=("requested_at",),
+)
+
+SOURCE = SourceSpec(
+    "inbox",
+    imported("narrowcast.sources.files.inbox:land_inbox"),
+    (FILE_ORDERS, FILE_ERP_STOCK, FILE_BUDGET_PLAN, FILE_MARKETPLACE_LISTINGS, FILE_PRIVACY_REQUESTS),
+    input_dir="inbox",
+    batch_per_file=True,
+)

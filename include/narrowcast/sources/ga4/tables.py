@@ -1,0 +1,77 @@
+"""The GA4 export source declares its raw tables (events, their params and items) and how they load.
+
+The registry (``narrowcast.sources.registry``) collects ``SOURCE``; the loader, the quality gate, the dbt raw
+schema, the Airflow assets and the data contract are derived from these declarations.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from narrowcast.contracts.extraction import imported
+from narrowcast.contracts.tables import EntitySpec, SourceSpec, text_columns
+
+GA4_EVENTS = EntitySpec(
+    "ga4_events",
+    {
+        "event_key": "VARCHAR",
+        "event_date": "DATE",
+        "event_timestamp": "BIGINT",
+        **text_columns("event_name", "user_pseudo_id", "user_id"),
+        **text_columns("collected_source", "collected_medium", "collected_campaign_name", "collected_gclid"),
+        **text_columns("first_user_source", "first_user_medium", "geo_country", "geo_region", "geo_city"),
+        **text_columns("device_category", "ecommerce_transaction_id"),
+        "ecommerce_purchase_revenue": "DOUBLE",
+    },
+    key=("event_key",),
+    load_mode="replace_partition",
+    partition_column="event_date",
+    required=("event_date", "event_timestamp", "user_pseudo_id"),
+    not_null=("event_date", "event_timestamp", "event_name", "user_pseudo_id"),
+    non_negative=("ecommerce_purchase_revenue",),
+    not_future=("event_timestamp", "event_date"),
+    event_name_column="event_name",
+    notes={"event_key": "stable hash of the export line", "event_timestamp": "µs since epoch"},
+)
+
+GA4_EVENT_PARAMS = EntitySpec(
+    "ga4_event_params",
+    {
+        "event_key": "VARCHAR",
+        "event_date": "DATE",
+        "key": "VARCHAR",
+        "string_value": "VARCHAR",
+        "int_value": "BIGINT",
+        "double_value": "DOUBLE",
+    },
+    key=("event_key", "key"),
+    load_mode="replace_partition",
+    partition_column="event_date",
+    required=("event_date",),
+    notes={"double_value": "GA4's `float_value` folds into it"},
+)
+
+GA4_EVENT_ITEMS = EntitySpec(
+    "ga4_event_items",
+    {
+        "event_key": "VARCHAR",
+        "event_date": "DATE",
+        "item_index": "INTEGER",
+        **text_columns("item_id", "item_name", "item_category"),
+        "price": "DOUBLE",
+        "quantity": "BIGINT",
+    },
+    key=("event_key", "item_index"),
+    load_mode="replace_partition",
+    partition_column="event_date",
+    required=("event_date",),
+    non_negative=("price", "quantity"),
+)
+
+SOURCE = SourceSpec(
+    "ga4",
+    imported("narrowcast.sources.ga4.reader:extract"),
+    (GA4_EVENTS, GA4_EVENT_PARAMS, GA4_EVENT_ITEMS),
+    lookback=timedelta(days=3),  # GA4 keeps adding late events to a day's export for 72 h
+    input_dir="exports/ga4",
+)

@@ -1,0 +1,105 @@
+"""The Shopify source declares its raw tables (columns, keys, quality rules) and how it loads.
+
+The registry (``narrowcast.sources.registry``) collects ``SOURCE``; the loader, the quality gate, the dbt raw
+schema, the Airflow assets and the data contract are derived from these declarations.
+"""
+
+from __future__ import annotations
+
+from narrowcast.contracts.extraction import connection_pages
+from narrowcast.contracts.tables import (
+    MONEY,
+    EntitySpec,
+    SourceSpec,
+    money_columns,
+    text_columns,
+    timestamp_columns,
+)
+
+SHOP_CUSTOMERS = EntitySpec(
+    "shop_customers",
+    {
+        "id": "BIGINT",
+        **text_columns("email", "phone", "first_name", "last_name"),
+        "accepts_marketing": "BOOLEAN",
+        **text_columns("email_marketing_consent_state", "country_code", "province", "city"),
+        **timestamp_columns("created_at", "updated_at"),
+        "tags": "VARCHAR",
+    },
+    key=("id",),
+    not_future=("created_at", "updated_at"),
+    notes={"email_marketing_consent_state": "'subscribed'/'not_subscribed'/'unsubscribed'"},
+)
+
+SHOP_ORDERS = EntitySpec(
+    "shop_orders",
+    {
+        "id": "BIGINT",
+        "order_number": "BIGINT",
+        "customer_id": "BIGINT",
+        "email": "VARCHAR",
+        **timestamp_columns("created_at", "updated_at", "processed_at", "cancelled_at"),
+        **text_columns("financial_status", "fulfillment_status", "currency"),
+        **money_columns("subtotal_price", "total_discounts", "total_tax", "total_shipping", "total_price"),
+        "discount_codes": "VARCHAR",
+        "test": "BOOLEAN",
+        **text_columns("source_name", "landing_site", "referring_site", "billing_country_code"),
+    },
+    key=("id",),
+    required=("created_at", "total_price"),
+    non_negative=("subtotal_price", "total_discounts", "total_tax", "total_shipping", "total_price"),
+    not_future=("created_at", "updated_at", "processed_at", "cancelled_at"),
+    currency_columns=("currency",),
+    line_totals=True,
+    notes={"discount_codes": "comma-joined"},
+)
+
+SHOP_ORDER_LINES = EntitySpec(
+    "shop_order_lines",
+    {
+        **dict.fromkeys(("id", "order_id", "product_id", "variant_id"), "BIGINT"),
+        **text_columns("sku", "title"),
+        "quantity": "INTEGER",
+        **money_columns("price", "total_discount"),
+    },
+    key=("id",),
+    required=("order_id",),
+    non_negative=("quantity", "price", "total_discount"),
+)
+
+SHOP_REFUNDS = EntitySpec(
+    "shop_refunds",
+    {
+        "id": "BIGINT",
+        "order_id": "BIGINT",
+        "created_at": "TIMESTAMP",
+        "line_item_id": "BIGINT",
+        "quantity": "INTEGER",
+        "subtotal": MONEY,
+    },
+    key=("id", "line_item_id"),
+    required=("order_id",),
+    non_negative=("quantity", "subtotal"),
+    not_future=("created_at",),
+)
+
+SHOP_PRODUCTS = EntitySpec(
+    "shop_products",
+    {
+        **dict.fromkeys(("product_id", "variant_id", "inventory_item_id"), "BIGINT"),
+        **text_columns("sku", "title", "product_type", "vendor"),
+        **money_columns("price", "compare_at_price"),
+        "status": "VARCHAR",
+        **timestamp_columns("created_at", "updated_at"),
+    },
+    key=("variant_id",),
+    non_negative=("price", "compare_at_price"),
+    not_future=("created_at", "updated_at"),
+)
+
+SOURCE = SourceSpec(
+    "shopify",
+    connection_pages("narrowcast.sources.shopify:extract"),
+    (SHOP_CUSTOMERS, SHOP_ORDERS, SHOP_ORDER_LINES, SHOP_REFUNDS, SHOP_PRODUCTS),
+    connection_id="narrowcast_shopify",
+)
