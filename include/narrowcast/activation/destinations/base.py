@@ -110,15 +110,17 @@ class SendContext:
 
 class Destination(ABC):
     """Base connector. Subclasses declare ``name``, ``connection_id`` (the Airflow connection they use),
-    ``objects``, ``limits``, ``client_class`` (the API's client from ``narrowcast.apis``) and ``api_name`` (the
-    API's name in their errors, told apart from the source's), and implement :meth:`send`."""
+    ``objects``, ``limits``, optionally ``client_class`` (the API's client from ``narrowcast.apis``) and ``api_name``
+    (the API's name in their errors, told apart from the source's), and implement :meth:`send`."""
 
     name: ClassVar[str]
     connection_id: ClassVar[str]
     objects: ClassVar[Mapping[str, ObjectSpec]]
     limits: ClassVar[Limits]
-    client_class: ClassVar[type[HttpClient]]
-    api_name: ClassVar[str]
+    # A destination of a service with conventions of its own names that service's client; the plain client
+    # suits a simple JSON API. ``api_name`` defaults to ``name``.
+    client_class: ClassVar[type[HttpClient]] = HttpClient
+    api_name: ClassVar[str | None] = None
 
     def __init__(self, context: SendContext) -> None:
         self.context = context
@@ -130,7 +132,7 @@ class Destination(ABC):
         """The API's client built from the connection as a source builds it (auth, version, retry settings),
         under the sync's rate limit."""
         return self.client_class.from_connection(
-            context.connection, api_name=self.api_name, rate_limiter=context.rate_limiter, sleep=context.sleep,
+            context.connection, api_name=self.api_name or self.name, rate_limiter=context.rate_limiter, sleep=context.sleep,
             **self.client_settings(context.connection),
         )
 
