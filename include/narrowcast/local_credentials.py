@@ -5,3 +5,9 @@ emulators only through those connections, never by importing them.
 """
 
 LOCAL_API_TOKEN = "sandbox-token"
+
+# The OAuth client and refresh token the sandbox's token endpoints accept (Amazon LWA, eBay, Google): the
+# sandbox connections use the refresh-token grant a real deployment uses, against these.
+LOCAL_CLIENT_ID = "sandbox-client-id"
+LOCAL_CLIENT_SECRET = "sandbox-client-secret"
+LOCAL_REFRESH_TOKEN = "sandbox-refresh-token"

@@ -19,7 +19,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from narrowcast.sandbox.emulators.world_index import KeyIndex, read_world_table
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.framework import Emulator
+from narrowcast.sandbox.tokens import accepts, bearer
 
 BATCH_SIZE = 10_000
 _VERSION = re.compile(r"^v\d+$")
@@ -150,7 +151,7 @@ class GoogleAdsErrors:
 
     def google_authorized(self, request: Request) -> Response | None:
         """``None`` when the bearer token and developer token are acceptable, else the error to return."""
-        if request.headers.get("Authorization") != f"Bearer {SANDBOX_TOKEN}":
+        if not accepts(request, "google", bearer(request)):
             return self.unauthorized()
         if not request.headers.get("developer-token"):
             return self.google_error(401, "UNAUTHENTICATED", "The developer token is not on the request.",

@@ -22,7 +22,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.framework import Emulator
+from narrowcast.sandbox.tokens import accepts, bearer
 
 MAX_IDENTIFIERS = 100_000
 MAX_PER_USER = 20
@@ -93,7 +94,7 @@ class GoogleCustomerMatchEmulator(Emulator):
         return google_error(401, "UNAUTHENTICATED", "Request is missing required authentication credential.")
 
     def _auth(self, request: Request) -> Response | None:
-        if request.headers.get("authorization") != f"Bearer {SANDBOX_TOKEN}":
+        if not accepts(request, "google", bearer(request)):
             return self.unauthorized()
         if not request.headers.get("developer-token"):
             return google_error(401, "UNAUTHENTICATED", "developer-token header is missing.",
