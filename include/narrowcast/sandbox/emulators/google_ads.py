@@ -16,8 +16,10 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from narrowcast.apis.versions import GOOGLE_ADS
+from narrowcast.sandbox.api_versions import is_sunset
 from narrowcast.sandbox.emulators.world_index import KeyIndex, read_world_table
 from narrowcast.sandbox.framework import Emulator
 from narrowcast.sandbox.tokens import accepts, bearer
@@ -118,7 +120,7 @@ def parse_query(text: str) -> Query:
 class GoogleAdsErrors:
     """Google's envelope: ``{"error": {code, message, status, details: [GoogleAdsFailure, RetryInfo]}}``."""
 
-    api_version = "v18"
+    api_version = GOOGLE_ADS.default
 
     def google_error(self, http_status: int, status: str, message: str, error_code: dict[str, str],
                      retry_delay: str | None = None) -> Response:
@@ -157,6 +159,15 @@ class GoogleAdsErrors:
             return self.google_error(401, "UNAUTHENTICATED", "The developer token is not on the request.",
                                      {"authenticationError": "DEVELOPER_TOKEN_PARAMETER_MISSING"})
         return None
+
+
+def sunset_version(version: str) -> Response | None:
+    """Google documents only that requests to a sunset version fail
+    (https://developers.google.com/google-ads/api/docs/sunset-dates); what clients then receive is the
+    front end's plain 404 "Not Found" page for a path that no longer exists, not the API's JSON envelope."""
+    if not is_sunset(GOOGLE_ADS, version):
+        return None
+    return PlainTextResponse("Not Found", status_code=404)
 
 
 def _value(row: dict[str, Any], field: str) -> Any:
@@ -206,6 +217,8 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
         if not _VERSION.match(version):
             return self.google_error(404, "NOT_FOUND", f"Version {version} is not supported.",
                                      {"requestError": "UNKNOWN"})
+        if (gone := sunset_version(version)) is not None:
+            return gone
         if customer_id not in self.customers:
             return self.google_error(403, "PERMISSION_DENIED",
                                      "The caller does not have permission", {"authorizationError":
