@@ -22,6 +22,7 @@ commands:
   manifest   write the dbt manifest Cosmos renders the transform DAG from
   docs       generate and serve dbt docs on port 8081
   ui         start the Airflow UI (standalone) with the sandbox connections
+  doctor     check every connection: reachable, authenticated, API version and token still valid
 """
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
@@ -65,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         from narrowcast.activation.cli import main as sync
 
         return sync(rest)
+    if command == "doctor":
+        from narrowcast.doctor import main as doctor
+
+        return doctor(rest, env)
     if command == "demo":
         from narrowcast.demo import main as demo
 

@@ -86,9 +86,9 @@ class TokenRefreshError(RuntimeError):
         self.error = error
         self.status = status
         meaning = _GRANT_ERRORS.get(error)
-        detail = f"{error}" + (f" ({meaning})" if meaning else "") + (f": {description}" if description else "")
+        self.detail = f"{error}" + (f" ({meaning})" if meaning else "") + (f": {description}" if description else "")
         super().__init__(f"connection {grant.conn_id!r}: refreshing the access token at {grant.token_url} "
-                         f"failed: {detail}")
+                         f"failed: {self.detail}")
 
 
 class RefreshingAuth(Auth):

@@ -209,6 +209,19 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
     def routes(self, router: APIRouter) -> None:
         router.add_api_route("/{version}/customers/{customer_id}/googleAds:searchStream", self.search_stream,
                              methods=["POST"])
+        router.add_api_route("/{version}/customers:listAccessibleCustomers", self.list_accessible_customers,
+                             methods=["GET"])
+
+    def list_accessible_customers(self, version: str, request: Request) -> Response:
+        """CustomerService.ListAccessibleCustomers: the customers the OAuth user can reach, no customer id needed
+        (the cheapest authenticated call, https://developers.google.com/google-ads/api/rest/reference/rest/
+        v26/customers/listAccessibleCustomers)."""
+        denied = self.google_authorized(request)
+        if denied is not None:
+            return denied
+        if (gone := sunset_version(version)) is not None:
+            return gone
+        return JSONResponse({"resourceNames": [f"customers/{cid}" for cid in sorted(self.customers)]})
 
     async def search_stream(self, version: str, customer_id: str, request: Request) -> Response:
         denied = self.google_authorized(request)
