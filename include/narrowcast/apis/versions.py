@@ -29,10 +29,12 @@ class VersionStatus:
     version: str
     support: Support
     sunset: date | None
+    # False when the date is the oldest sunset the table lists, which an older version predates.
+    exact: bool = True
 
     def describe(self) -> str:
         if self.support is Support.SUNSET:
-            return f"version {self.version} was sunset on {self.sunset}"
+            return f"version {self.version} was sunset {'on' if self.exact else 'by'} {self.sunset}"
         if self.support is Support.ENDING:
             return f"version {self.version} is sunset on {self.sunset}"
         if self.support is Support.UNKNOWN:
@@ -70,7 +72,8 @@ class ApiVersions:
         except ValueError:
             return VersionStatus(version, Support.UNKNOWN, None)
         if sunset is not None and sunset <= today:
-            return VersionStatus(version, Support.SUNSET, sunset)
+            exact = version in self.sunsets or self.lifetime is not None
+            return VersionStatus(version, Support.SUNSET, sunset, exact)
         if sunset is not None and (sunset - today).days <= WARN_DAYS:
             return VersionStatus(version, Support.ENDING, sunset)
         if self.sort_key(version) > self.sort_key(self.default) and version not in self.sunsets:
