@@ -138,3 +138,13 @@ def test_each_token_endpoint_answers_in_its_vendors_shape(tokens_sandbox, vendor
     refused = requests.post(f"{tokens_sandbox.url}/{path}", data={**form, "refresh_token": "other"}, headers=headers,
                             timeout=10)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("policy", [
+    pytest.param({"mode": "sometimes"}, id="unknown-mode"),
+    pytest.param({"mode": "tokens", "lifetime_seconds": 0}, id="non-positive-lifetime"),
+    pytest.param({"lifetime": 2}, id="unknown-setting"),
+])
+def test_an_invalid_token_policy_is_refused(tokens_sandbox, policy):
+    answer = requests.put(f"{tokens_sandbox.url}/_sandbox/tokens", json=policy, timeout=5)
+    assert answer.status_code == 400 and tokens_sandbox.token_stats()["mode"] == "tokens"
