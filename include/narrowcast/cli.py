@@ -28,6 +28,7 @@ commands:
   docs       generate and serve dbt docs [--port, default $NARROWCAST_DOCS_PORT or 8081]
   ui         start the Airflow UI (standalone) with the sandbox connections [--port, default
              $NARROWCAST_UI_PORT or 8080]; sign in as admin / admin
+  doctor     check every connection: reachable, authenticated, API version and token still valid
 """
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
@@ -113,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             from narrowcast.activation.__main__ import main as sync
 
             return sync(rest, prog="narrowcast sync")
+        if command == "doctor":
+            from narrowcast.doctor import main as doctor
+
+            return doctor(rest, env)
         if command == "demo":
             return demo.main(rest)
         if command == "manifest":

@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from narrowcast import settings
-from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.connections import Connection, connection_variable
 from narrowcast.contracts.extraction import Extractor, InputFile
 from narrowcast.contracts.pages import Page
 from narrowcast.contracts.redaction import redacting_logger
@@ -287,7 +287,7 @@ def _connection_for(spec: SourceSpec) -> Connection | None:
     """The source's connection from ``AIRFLOW_CONN_<ID>``, the same variable Airflow reads."""
     if spec.connection_id is None:
         return None
-    variable = f"AIRFLOW_CONN_{spec.connection_id.upper()}"
+    variable = connection_variable(spec.connection_id)
     uri = os.environ.get(variable)
     if not uri:
         raise SystemExit(f"{spec.name} needs a connection: set {variable} (an Airflow connection URI or JSON)")

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from narrowcast import settings
-from narrowcast.local_credentials import LOCAL_API_TOKEN, LOCAL_UI_PASSWORD, LOCAL_UI_USER
+from narrowcast.local_credentials import (
+    LOCAL_API_TOKEN,
+    LOCAL_CLIENT_ID,
+    LOCAL_CLIENT_SECRET,
+    LOCAL_REFRESH_TOKEN,
+    LOCAL_UI_PASSWORD,
+    LOCAL_UI_USER,
+)
 
 if TYPE_CHECKING:
     import psutil
@@ -34,17 +41,25 @@ TELEMETRY_OFF = {
 
 # Extra fields of each sandbox connection; the same keys a user fills in for the real service.
 SANDBOX_CONNECTIONS: dict[str, tuple[str, dict[str, object]]] = {
-    "narrowcast_shopify": ("shopify", {"api_version": "2024-10", "location_id": "1"}),
-    "narrowcast_meta": ("meta", {"api_version": "v21.0", "ad_account_id": "act_1048576200001"}),
+    "narrowcast_shopify": ("shopify", {"api_version": "2026-10", "location_id": "1"}),
+    "narrowcast_meta": ("meta", {"api_version": "v27.0", "ad_account_id": "act_1048576200001"}),
     "narrowcast_google_ads": (
         "google_ads",
-        {"api_version": "v18", "developer_token": "sandbox-developer-token", "customer_id": "4815162342",
+        {"api_version": "v26", "developer_token": "sandbox-developer-token", "customer_id": "4815162342",
          "login_customer_id": "4815162342"},
     ),
     "narrowcast_ebay": ("ebay", {"marketplace_id": "EBAY_DE"}),
     "narrowcast_amazon": ("amazon", {"marketplace_ids": "A1PA6795UKMFR9,A13V1IB3VIYZZH,A1F83G8C2ARO7P,APJ6JRA9NG5V4,A1RKKUPIHCS9HS",
                            "marketplace_id": "A1PA6795UKMFR9", "seller_id": "A2SANDBOXSELLER"}),
-    "narrowcast_klaviyo": ("klaviyo", {"revision": "2024-10-15"}),
+    "narrowcast_klaviyo": ("klaviyo", {"revision": "2026-10-15"}),
+}
+
+# The APIs whose real access tokens expire within hours authenticate with a refresh-token grant, against the
+# sandbox's token endpoint for that vendor, exactly as a deployment does against the real one.
+SANDBOX_TOKEN_ENDPOINTS = {
+    "narrowcast_amazon": "oauth/amazon/auth/o2/token",
+    "narrowcast_ebay": "oauth/ebay/identity/v1/oauth2/token",
+    "narrowcast_google_ads": "oauth/google/token",
 }
 
 
@@ -55,12 +70,14 @@ def sandbox_url() -> str:
 def sandbox_connection_json(conn_id: str, base_url: str | None = None) -> str:
     """The ``AIRFLOW_CONN_*`` value (Airflow's JSON form) pointing ``conn_id`` at the sandbox."""
     prefix, extra = SANDBOX_CONNECTIONS[conn_id]
-    return json.dumps({
-        "conn_type": "http",
-        "host": f"{base_url or sandbox_url()}/{prefix}",
-        "password": LOCAL_API_TOKEN,
-        "extra": extra,
-    })
+    base = base_url or sandbox_url()
+    if conn_id in SANDBOX_TOKEN_ENDPOINTS:
+        return json.dumps({
+            "conn_type": "http", "host": f"{base}/{prefix}", "login": LOCAL_CLIENT_ID, "password": LOCAL_CLIENT_SECRET,
+            "extra": {**extra, "refresh_token": LOCAL_REFRESH_TOKEN,
+                      "token_url": f"{base}/{SANDBOX_TOKEN_ENDPOINTS[conn_id]}"},
+        })
+    return json.dumps({"conn_type": "http", "host": f"{base}/{prefix}", "password": LOCAL_API_TOKEN, "extra": extra})
 
 
 def airflow_env(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -18,35 +17,16 @@ from narrowcast import settings
 from narrowcast.activation.engine import run_group, run_sync
 from narrowcast.activation.report import SyncFailed
 from narrowcast.activation.spec import SyncConfigError, SyncSpec, load_syncs
-from narrowcast.contracts.connections import Connection
+from narrowcast.contracts.connections import (
+    Connection,
+    ConnectionNotUsable,
+    connection_variable,
+    connections_from_env,
+)
 from narrowcast.contracts.redaction import redact
 from narrowcast.warehouse import STATEMENT_ERRORS
 
-PREFIX = "AIRFLOW_CONN_"
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-class ConnectionNotUsable(ValueError):
-    """An ``AIRFLOW_CONN_*`` variable is missing or unreadable; the message names the variable, never its value."""
-
-
-def connection_variable(conn_id: str) -> str:
-    return f"{PREFIX}{conn_id.upper()}"
-
-
-def connections_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Connection]:
-    """Every connection set as ``AIRFLOW_CONN_<ID>``, keyed by the lower-case id Airflow gives it."""
-    env = os.environ if environ is None else environ
-    found = {}
-    for name, uri in env.items():
-        if name.startswith(PREFIX) and uri:
-            conn_id = name[len(PREFIX):].lower()
-            try:
-                found[conn_id] = Connection.from_uri(conn_id, uri)
-            except ValueError:
-                # The parser's message may quote the value, and the value holds the token.
-                raise ConnectionNotUsable(f"{name} is not an Airflow connection URI or JSON object") from None
-    return found
 
 
 def _require_connections(specs: list[SyncSpec], connections: Mapping[str, Connection]) -> None:

@@ -14,14 +14,17 @@ from typing import Any
 
 import requests
 
+from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, HttpClient
+from narrowcast.http import Auth, HttpClient, bearer_or_refresh
 from narrowcast.http.pagination import BodyCursor
 
 CONNECTION_ID = "narrowcast_amazon"
-ORDERS = "orders/v0/orders"
-LISTINGS = "listings/2021-08-01/items"
-FEEDS = "feeds/2021-06-30"
+# Login with Amazon issues SP-API access tokens (one hour) from the seller's refresh token.
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+ORDERS = f"orders/{versions.AMAZON_ORDERS.default}/orders"
+LISTINGS = f"listings/{versions.AMAZON_LISTINGS.default}/items"
+FEEDS = f"feeds/{versions.AMAZON_FEEDS.default}"
 # A NextToken replaces the filters; MarketplaceIds stays required on every page.
 PAGES = BodyCursor(cursor=("payload", "NextToken"), param="NextToken", carry=("MarketplaceIds",))
 
@@ -33,7 +36,8 @@ def marketplace_list(value: Any) -> list[str]:
 
 
 def auth(conn: Connection) -> Auth:
-    return Auth(conn.require_password("the LWA access token"), headers=lambda token: {"x-amz-access-token": token})
+    return bearer_or_refresh(conn, what="the LWA access token", token_url=LWA_TOKEN_URL,
+                             headers=lambda token: {"x-amz-access-token": token})
 
 
 class SellingPartnerApi(HttpClient):
@@ -44,6 +48,14 @@ class SellingPartnerApi(HttpClient):
     @classmethod
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
         return {"auth": auth(conn)}
+
+    def token_rejected(self, response: requests.Response) -> bool:
+        # SP-API refuses an expired or revoked access token with 403 and code "Unauthorized" (its
+        # authorization-errors guide), not 401.
+        if response.status_code == 401:
+            return True
+        return response.status_code == 403 and any(
+            isinstance(e, dict) and e.get("code") == "Unauthorized" for e in _errors(response))
 
     def retry_after(self, response: requests.Response) -> float | None:
         explicit = super().retry_after(response)
@@ -56,12 +68,18 @@ class SellingPartnerApi(HttpClient):
         return 1.0 / rate if rate > 0 else None
 
     def error_message(self, response: requests.Response) -> str:
-        try:
-            errors = response.json().get("errors")
-        except (ValueError, AttributeError):
-            errors = None
-        if not isinstance(errors, list) or not errors:
+        errors = _errors(response)
+        if not errors:
             return super().error_message(response)
         return "; ".join(
             f"{e.get('code')}: {e.get('message')}" + (f" ({e['details']})" if e.get("details") else "")
             for e in errors if isinstance(e, dict))[:500]
+
+
+def _errors(response: requests.Response) -> list[Any]:
+    """The ``errors`` list of an SP-API error body, or ``[]``."""
+    try:
+        errors = response.json().get("errors")
+    except (ValueError, AttributeError):
+        return []
+    return errors if isinstance(errors, list) else []

@@ -12,13 +12,18 @@ from typing import Any
 
 import requests
 
+from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, HttpClient
+from narrowcast.http import Auth, HttpClient, bearer_or_refresh
 from narrowcast.http.pagination import NextHref
 
 CONNECTION_ID = "narrowcast_ebay"
-FULFILLMENT = "sell/fulfillment/v1"
-INVENTORY = "sell/inventory/v1"
+# User access tokens last two hours; the refresh grant must name scopes of the seller's original consent.
+TOKEN_URL = "https://api.ebay.com/identity/v1/oauth2/token"
+SCOPES = ("https://api.ebay.com/oauth/api_scope/sell.fulfillment "
+          "https://api.ebay.com/oauth/api_scope/sell.inventory")
+FULFILLMENT = f"sell/fulfillment/{versions.EBAY_FULFILLMENT.default}"
+INVENTORY = f"sell/inventory/{versions.EBAY_INVENTORY.default}"
 # errorId this project's eBay emulator (and connector) use for "offer is not published".
 NOT_PUBLISHED = 25_020
 
@@ -29,8 +34,8 @@ def list_pages(items_key: str) -> NextHref:
 
 
 def auth(conn: Connection) -> Auth:
-    return Auth(conn.require_password("the eBay user access token"),
-                headers=lambda token: {"Authorization": f"Bearer {token}"})
+    return bearer_or_refresh(conn, what="the eBay user access token", token_url=TOKEN_URL, client_auth="basic",
+                             default_scope=SCOPES, headers=lambda token: {"Authorization": f"Bearer {token}"})
 
 
 def error_ids(body: Any) -> set[Any]:

@@ -15,11 +15,15 @@ from typing import Any
 
 import requests
 
+from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, HttpClient
+from narrowcast.http import Auth, HttpClient, bearer_or_refresh
 
 CONNECTION_ID = "narrowcast_google_ads"
-DEFAULT_API_VERSION = "v18"
+# Google's OAuth 2 endpoint exchanges the refresh token for a one-hour access token; the Ads API needs this scope.
+TOKEN_URL = "https://oauth2.googleapis.com/token"
+SCOPE = "https://www.googleapis.com/auth/adwords"
+DEFAULT_API_VERSION = versions.GOOGLE_ADS.default
 # gRPC statuses that mean "try again later" (the HTTP status may also say 429/5xx).
 RETRIABLE_STATUSES = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
@@ -45,7 +49,7 @@ def auth(conn: Connection) -> Auth:
             built["login-customer-id"] = digits(login_customer_id)
         return built
 
-    return Auth(conn.require_password("the OAuth access token"), headers=headers)
+    return bearer_or_refresh(conn, what="the OAuth access token", token_url=TOKEN_URL, headers=headers)
 
 
 def google_error(response: requests.Response) -> dict[str, Any]:

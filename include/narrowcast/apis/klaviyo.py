@@ -12,12 +12,13 @@ from typing import Any
 
 import requests
 
+from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, HttpClient
 from narrowcast.http.pagination import NextHref
 
 CONNECTION_ID = "narrowcast_klaviyo"
-DEFAULT_REVISION = "2024-10-15"
+DEFAULT_REVISION = versions.KLAVIYO.default
 JSON_API = "application/vnd.api+json"
 PAGES = NextHref(href=("links", "next"))
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import requests
 
+from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, HttpClient
 from narrowcast.http.pagination import BodyCursor
 
 CONNECTION_ID = "narrowcast_meta"
-DEFAULT_API_VERSION = "v21.0"
+DEFAULT_API_VERSION = versions.META.default
 # Graph error codes that mean "slow down" (app, user, ad-account and Business-Use-Case limits): retriable.
 RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80000, 80001, 80002, 80003, 80004, 80005, 80006, 80008, 80009,
                               80014})

@@ -15,12 +15,13 @@ from typing import Any
 
 import requests
 
+from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, FatalApiError, HttpClient
 from narrowcast.http.pagination import LinkHeaderCursor, next_link_param
 
 CONNECTION_ID = "narrowcast_shopify"
-DEFAULT_API_VERSION = "2024-10"
+DEFAULT_API_VERSION = versions.SHOPIFY.default
 # Filters may not travel with a page_info cursor: later REST pages carry the cursor and the page size only.
 REST_PAGES = LinkHeaderCursor(param="page_info", carry=("limit",))
 _NUMERIC = re.compile(r"[0-9]+")

@@ -7,6 +7,8 @@ with :meth:`Connection.from_uri`; the package itself never reads Airflow.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -65,6 +67,36 @@ class Connection:
         if not self.password:
             raise ValueError(f"connection {self.conn_id!r} has no password; put {what} there")
         return self.password
+
+
+ENV_PREFIX = "AIRFLOW_CONN_"
+
+
+class ConnectionNotUsable(ValueError):
+    """An ``AIRFLOW_CONN_*`` variable is missing or unreadable; the message names the variable, never its value."""
+
+
+def connection_variable(conn_id: str) -> str:
+    """The environment variable Airflow reads a connection from."""
+    return f"{ENV_PREFIX}{conn_id.upper()}"
+
+
+def connections_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Connection]:
+    """Every connection set as ``AIRFLOW_CONN_<ID>``, keyed by the lower-case id Airflow gives it.
+
+    The command-line tools read connections this way, as Airflow does, so one URI serves both.
+    """
+    env = os.environ if environ is None else environ
+    found = {}
+    for name, uri in sorted(env.items()):
+        if name.startswith(ENV_PREFIX) and uri:
+            conn_id = name[len(ENV_PREFIX):].lower()
+            try:
+                found[conn_id] = Connection.from_uri(conn_id, uri)
+            except ValueError:
+                # The parser's message may quote the value, and the value holds the token.
+                raise ConnectionNotUsable(f"{name} is not an Airflow connection URI or JSON object") from None
+    return found
 
 
 def _scheme(conn_type: str) -> str:

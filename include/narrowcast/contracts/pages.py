@@ -12,6 +12,6 @@ class Page:
 
     entity: str  # raw table name without schema, e.g. "shop_orders"
     records: list[dict[str, Any]]
-    source_ref: str  # e.g. "GET /admin/api/2024-10/orders.json page 3" or "events_20240101.ndjson"
+    source_ref: str  # e.g. "GET /admin/api/2026-10/orders.json page 3" or "events_20240101.ndjson"
     meta: dict[str, Any] = field(default_factory=dict)
 

@@ -1,6 +1,6 @@
 """The one HTTP client base every external API module is built on: requests, retries, auth, pagination."""
 
-from narrowcast.http.auth import Auth
+from narrowcast.http.auth import Auth, RefreshingAuth, TokenRefreshError, bearer_or_refresh
 from narrowcast.http.client import (
     ApiError,
     FatalApiError,
@@ -17,7 +17,10 @@ __all__ = [
     "FatalApiError",
     "HttpClient",
     "RetriableApiError",
+    "RefreshingAuth",
     "RetryPolicy",
     "TokenBucket",
+    "TokenRefreshError",
+    "bearer_or_refresh",
     "connection_options",
 ]

@@ -149,6 +149,10 @@ class HttpClient:
     def is_retriable(self, response: requests.Response) -> bool:
         return response.status_code == 429 or response.status_code >= 500
 
+    def token_rejected(self, response: requests.Response) -> bool:
+        """The API refused the access token itself (expired or revoked), so a renewed token may succeed."""
+        return response.status_code == 401
+
     def is_throttled_answer(self, response: requests.Response) -> bool:
         """A successful status that is in fact a rate-limit refusal (GraphQL APIs answer 200 + ``THROTTLED``);
         retried like a 429, with :meth:`retry_after` as the wait."""
@@ -198,6 +202,7 @@ class HttpClient:
         url = self.url(path_or_url)
         merged_params = {**self.default_params, **(params or {})} if not path_or_url.startswith("http") else params
         attempt = 0
+        renewed = False
         while True:
             attempt += 1
             if self.rate_limiter is not None:
@@ -224,6 +229,15 @@ class HttpClient:
             answered = response.ok or response.status_code in ok_statuses
             if answered and not self.is_throttled_answer(response):
                 return response
+            if (not answered and not renewed and self.auth is not None and self.token_rejected(response)
+                    and self.auth.renew()):
+                # One fresh token and one more try: a token that expired in flight is routine, a second
+                # rejection is not, and falls through to the fatal error below.
+                renewed = True
+                attempt -= 1
+                log.info("%s: %s %s -> HTTP %d, access token renewed, retrying once", self.api_name, method,
+                         urlsplit(redact(url)).path, response.status_code)
+                continue
             message = self.error_message(response)
             if not answered and not self.is_retriable(response):
                 raise FatalApiError(self.api_name, method, url, response.status_code, message, _body(response))

@@ -25,6 +25,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from narrowcast.local_credentials import LOCAL_API_TOKEN as SANDBOX_TOKEN  # noqa: F401  (for emulators)
+from narrowcast.sandbox.tokens import AccessTokens, TokenPolicy
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,9 @@ def discover_emulators() -> dict[str, type[Emulator]]:
     return dict(sorted(found.items()))
 
 
-def create_app(world_dir: Path | None, only: list[str] | None = None) -> FastAPI:
-    """The sandbox application: every emulator mounted at ``/{name}``, plus ``/_sandbox`` admin routes."""
+def create_app(world_dir: Path | None, only: list[str] | None = None, tokens: TokenPolicy | None = None) -> FastAPI:
+    """The sandbox application: every emulator mounted at ``/{name}``, plus ``/_sandbox`` admin routes;
+    ``tokens`` sets which access tokens the emulators accept (``narrowcast.sandbox.tokens``)."""
     app = FastAPI(title="Narrowcast sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
     instances: dict[str, Emulator] = {}
     states: dict[str, ApiState] = {}  # per prefix (API host)
@@ -149,6 +151,7 @@ def create_app(world_dir: Path | None, only: list[str] | None = None) -> FastAPI
         states.setdefault(prefix, ApiState())
         front.setdefault(prefix, emulator)
     app.state.emulators = instances
+    app.state.access_tokens = AccessTokens(tokens or TokenPolicy())
     app.state.api_states = states
 
     @app.middleware("http")
@@ -217,12 +220,26 @@ def create_app(world_dir: Path | None, only: list[str] | None = None) -> FastAPI
             body = json.dumps(emulator.snapshot(), default=str)
         return Response(body, media_type="application/json")
 
+    @app.get("/_sandbox/tokens")
+    def get_tokens() -> dict[str, Any]:
+        return app.state.access_tokens.stats()
+
+    @app.put("/_sandbox/tokens")
+    async def put_tokens(request: Request) -> Response:
+        try:
+            policy = TokenPolicy.from_dict(await request.json())
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        app.state.access_tokens.reset(policy)
+        return JSONResponse(app.state.access_tokens.stats())
+
     @app.post("/_sandbox/reset")
     def reset() -> dict[str, Any]:
         for emulator in instances.values():
             emulator.reset()
         for prefix in states:
             states[prefix] = ApiState()
+        app.state.access_tokens.reset()
         return {"status": "reset"}
 
     return app

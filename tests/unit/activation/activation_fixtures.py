@@ -128,7 +128,7 @@ def make_connections(url: str, **extra: Any) -> dict[str, Connection]:
     return {
         "narrowcast_meta": conn("narrowcast_meta", "meta"),
         "narrowcast_google_ads": conn("narrowcast_google_ads", "google_ads", developer_token="sandbox-dev-token"),
-        "narrowcast_klaviyo": conn("narrowcast_klaviyo", "klaviyo", revision="2024-10-15"),
+        "narrowcast_klaviyo": conn("narrowcast_klaviyo", "klaviyo", revision="2026-10-15"),
         "narrowcast_ebay": conn("narrowcast_ebay", "ebay"),
         "narrowcast_amazon": conn("narrowcast_amazon", "amazon", seller_id=SELLER_ID, marketplace_id=MARKETPLACE_ID,
                                   feed_threshold=50),

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 
-from narrowcast.activation.__main__ import connections_from_env, main
+from narrowcast.activation.__main__ import main
+from narrowcast.contracts.connections import connections_from_env
 
 
 def test_connections_are_read_from_airflow_conn_environment_variables():
     env = {
-        "AIRFLOW_CONN_NARROWCAST_META": "http://:tok@127.0.0.1:8765/meta?api_version=v21.0",
+        "AIRFLOW_CONN_NARROWCAST_META": "http://:tok@127.0.0.1:8765/meta?api_version=v27.0",
         "AIRFLOW_CONN_NARROWCAST_AMAZON": json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 8765,
                                                       "schema": "amazon", "password": "t",
                                                       "extra": {"seller_id": "S", "marketplace_id": "M"}}),
@@ -18,7 +19,7 @@ def test_connections_are_read_from_airflow_conn_environment_variables():
     conns = connections_from_env(env)
     assert set(conns) == {"narrowcast_meta", "narrowcast_amazon"}
     assert conns["narrowcast_meta"].base_url == "http://127.0.0.1:8765/meta"
-    assert conns["narrowcast_meta"].extra == {"api_version": "v21.0"}
+    assert conns["narrowcast_meta"].extra == {"api_version": "v27.0"}
     assert conns["narrowcast_amazon"].base_url == "http://127.0.0.1:8765/amazon"
     assert conns["narrowcast_amazon"].require("seller_id") == "S"
 

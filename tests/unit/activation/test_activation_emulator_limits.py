@@ -8,7 +8,7 @@ from activation_fixtures import sha
 
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 
-KLAVIYO_HEADERS = {"Authorization": f"Klaviyo-API-Key {SANDBOX_TOKEN}", "revision": "2024-10-15"}
+KLAVIYO_HEADERS = {"Authorization": f"Klaviyo-API-Key {SANDBOX_TOKEN}", "revision": "2026-10-15"}
 SHOPIFY_HEADERS = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
 
 
@@ -23,7 +23,7 @@ def set_quantities(items, quantity: int = 3) -> dict:
 
 def over_limit_requests(url: str) -> dict[str, tuple]:
     return {
-        "meta-10001-rows": ("POST", f"{url}/meta/v21.0/1/users", {}, {
+        "meta-10001-rows": ("POST", f"{url}/meta/v27.0/1/users", {}, {
             "access_token": SANDBOX_TOKEN, "payload": {"schema": ["EMAIL"], "data": [[sha(str(i))] for i in range(10_001)]}},
             400, "Too many users"),
         "ebay-26-items": ("POST", f"{url}/ebay/sell/inventory/v1/bulk_update_price_quantity",
@@ -33,14 +33,14 @@ def over_limit_requests(url: str) -> dict[str, tuple]:
         "klaviyo-1001-list-members": ("POST", f"{url}/klaviyo/api/lists/L/relationships/profiles", KLAVIYO_HEADERS,
                                       {"data": [{"type": "profile", "id": str(i)} for i in range(1_001)]}, 400,
                                       "At most 1000"),
-        "shopify-251-quantities": ("POST", f"{url}/shopify/admin/api/2024-10/graphql.json", SHOPIFY_HEADERS,
+        "shopify-251-quantities": ("POST", f"{url}/shopify/admin/api/2026-10/graphql.json", SHOPIFY_HEADERS,
                                    set_quantities(range(251)), 200, "MAX_INPUT_SIZE_EXCEEDED"),
-        "shopify-other-graphql": ("POST", f"{url}/shopify/admin/api/2024-10/graphql.json", SHOPIFY_HEADERS,
+        "shopify-other-graphql": ("POST", f"{url}/shopify/admin/api/2026-10/graphql.json", SHOPIFY_HEADERS,
                                   {"query": "{ shop { name } }"}, 200, "only emulates the inventorySetQuantities"),
         "klaviyo-without-revision": ("POST", f"{url}/klaviyo/api/events",
                                      {"Authorization": KLAVIYO_HEADERS["Authorization"]}, {}, 400, "revision"),
         "google-21-identifiers-per-user": (
-            "POST", f"{url}/google_ads/v18/customers/1/offlineUserDataJobs:create",
+            "POST", f"{url}/google_ads/v26/customers/1/offlineUserDataJobs:create",
             {"Authorization": f"Bearer {SANDBOX_TOKEN}", "developer-token": "d"},
             {"job": {"type": "CUSTOMER_MATCH_USER_LIST",
                      "customerMatchUserListMetadata": {"userList": "customers/1/userLists/2"}}}, 200, "resourceName"),
@@ -65,7 +65,7 @@ def test_google_refuses_more_than_twenty_identifiers_for_one_user(sandbox, emula
     method, url, headers, body, _, _ = over_limit_requests(sandbox.url)["google-21-identifiers-per-user"]
     job = requests.request(method, url, headers=headers, json=body, timeout=10).json()["resourceName"]
     user = {"userIdentifiers": [{"hashedEmail": sha(str(i))} for i in range(21)]}
-    answer = requests.post(f"{sandbox.url}/google_ads/v18/{job}:addOperations", headers=headers,
+    answer = requests.post(f"{sandbox.url}/google_ads/v26/{job}:addOperations", headers=headers,
                            json={"enablePartialFailure": True, "operations": [{"create": user}]}, timeout=10)
     assert answer.status_code == 400 and "TOO_MANY_USER_IDENTIFIERS" in answer.text
 
@@ -73,7 +73,7 @@ def test_google_refuses_more_than_twenty_identifiers_for_one_user(sandbox, emula
 def test_shopify_graphql_answers_throttled_with_the_cost_when_the_bucket_is_empty(sandbox, emulators):
     # GIVEN a 25-point bucket restoring 0.5 points/s: two 10-point mutations fit, the third does not
     emulators["shopify_inventory"].bucket_size, emulators["shopify_inventory"].restore_rate = 25.0, 0.5
-    url = f"{sandbox.url}/shopify/admin/api/2024-10/graphql.json"
+    url = f"{sandbox.url}/shopify/admin/api/2026-10/graphql.json"
     answers = [requests.post(url, headers=SHOPIFY_HEADERS, json=set_quantities([i]), timeout=10) for i in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 200]
     first, third = answers[0].json(), answers[2].json()
@@ -91,7 +91,7 @@ def test_shopify_graphql_sets_nothing_when_any_quantity_is_invalid(sandbox, emul
     body = set_quantities([0, 1, 2, 3])
     body["variables"]["input"]["quantities"][3]["inventoryItemId"] = "gid://shopify/InventoryItem/1"
     body["variables"]["input"]["quantities"][1]["quantity"] = -1
-    answer = requests.post(f"{sandbox.url}/shopify/admin/api/2024-10/graphql.json", headers=SHOPIFY_HEADERS,
+    answer = requests.post(f"{sandbox.url}/shopify/admin/api/2026-10/graphql.json", headers=SHOPIFY_HEADERS,
                            json=body, timeout=10).json()["data"]["inventorySetQuantities"]
     assert answer["inventoryAdjustmentGroup"] is None
     assert [(e["field"], e["code"]) for e in answer["userErrors"]] == [

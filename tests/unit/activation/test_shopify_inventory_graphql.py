@@ -54,7 +54,7 @@ def test_a_batch_is_one_graphql_mutation_with_gids_name_and_reason(emulators, co
     results = send(dest, [level(0, 7), level(1, 0), level(2, 12)])
     assert [r.outcome for r in results] == ["accepted"] * 3
     (request,) = seen
-    assert request.method == "POST" and request.url.endswith("/shopify/admin/api/2024-10/graphql.json")
+    assert request.method == "POST" and request.url.endswith("/shopify/admin/api/2026-10/graphql.json")
     assert request.headers["X-Shopify-Access-Token"] == SANDBOX_TOKEN
     body = json.loads(request.body)
     assert "mutation inventorySet($input: InventorySetQuantitiesInput!)" in body["query"]
@@ -231,7 +231,7 @@ def test_throttling_that_never_ends_gives_up_after_the_attempts_and_names_the_ap
     dest, fake = faked([(200, throttled(available=0))] * 3, sleeps, max_attempts=3)
     with pytest.raises(RetriableApiError) as error:
         send(dest, [level(0)])
-    assert str(error.value).startswith("shopify_admin: POST /admin/api/2024-10/graphql.json failed")
+    assert str(error.value).startswith("shopify_admin: POST /admin/api/2026-10/graphql.json failed")
     assert "Throttled" in str(error.value) and "after 3 attempts" in str(error.value)
     assert len(fake.sent) == 3 and sleeps == [pytest.approx(0.2)] * 2
 
@@ -245,7 +245,7 @@ def test_a_graphql_error_other_than_throttling_fails_with_shopifys_message():
     with pytest.raises(FatalApiError) as error:
         send(dest, [level(0)])
     message = str(error.value)
-    assert message.startswith("shopify_admin: POST /admin/api/2024-10/graphql.json failed (HTTP 200): GraphQL error:")
+    assert message.startswith("shopify_admin: POST /admin/api/2026-10/graphql.json failed (HTTP 200): GraphQL error:")
     assert "Access denied for inventorySetQuantities field" in message and "ACCESS_DENIED" in message
     assert len(fake.sent) == 1 and sleeps == []
 

@@ -38,7 +38,7 @@ def meta_insights(context: ExtractContext) -> Iterator[Page]:
                 }
                 for c in (1, 2)
             ],
-            f"GET /v21.0/act_1001/insights since={day} page 1",
+            f"GET /v27.0/act_1001/insights since={day} page 1",
         )
         day += timedelta(days=1)
 

@@ -17,7 +17,7 @@ from narrowcast.warehouse import in_memory
 
 NOW = datetime(2024, 6, 1, 12, 0)
 WINDOW = Window(datetime(2024, 5, 1, tzinfo=UTC), datetime(2024, 5, 2, tzinfo=UTC))
-PAGE = "GET /admin/api/2024-10/orders.json page 1"
+PAGE = "GET /admin/api/2026-10/orders.json page 1"
 
 
 def _order(order_id: object, **overrides: object) -> dict[str, object]:

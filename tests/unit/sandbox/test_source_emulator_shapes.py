@@ -14,10 +14,10 @@ from narrowcast.sandbox.emulators.google_ads import QueryError, parse_query
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 
 GOOD = {
-    "shopify": ("GET", "/shopify/admin/api/2024-10/orders.json", {"X-Shopify-Access-Token": SANDBOX_TOKEN}, None),
-    "meta": ("GET", f"/meta/v21.0/act_{META_ACCOUNT}/insights?access_token={SANDBOX_TOKEN}&level=campaign&"
+    "shopify": ("GET", "/shopify/admin/api/2026-10/orders.json", {"X-Shopify-Access-Token": SANDBOX_TOKEN}, None),
+    "meta": ("GET", f"/meta/v27.0/act_{META_ACCOUNT}/insights?access_token={SANDBOX_TOKEN}&level=campaign&"
                     'time_increment=1&time_range={"since":"2024-03-01","until":"2024-03-01"}', {}, None),
-    "google_ads": ("POST", f"/google_ads/v18/customers/{GOOGLE_CUSTOMER}/googleAds:searchStream",
+    "google_ads": ("POST", f"/google_ads/v26/customers/{GOOGLE_CUSTOMER}/googleAds:searchStream",
                    {"Authorization": f"Bearer {SANDBOX_TOKEN}", "developer-token": "dev"},
                    {"query": "SELECT campaign.id FROM campaign"}),
     "ebay": ("GET", "/ebay/sell/fulfillment/v1/order", {"Authorization": f"Bearer {SANDBOX_TOKEN}"}, None),
@@ -94,7 +94,7 @@ def test_the_auth_failure_switch_refuses_even_the_sandbox_token(sandbox):
 
 
 def shopify_get(sandbox, query: str) -> requests.Response:
-    return requests.get(f"{sandbox.url}/shopify/admin/api/2024-10/orders.json?{query}",
+    return requests.get(f"{sandbox.url}/shopify/admin/api/2026-10/orders.json?{query}",
                         headers={"X-Shopify-Access-Token": SANDBOX_TOKEN}, timeout=10)
 
 
@@ -127,7 +127,7 @@ def test_shopify_renders_money_as_strings_and_times_in_shop_time(sandbox):
 def meta_get(sandbox, **params: str) -> requests.Response:
     query = {"access_token": SANDBOX_TOKEN, "level": "campaign", "time_increment": "1",
              "time_range": json.dumps({"since": "2024-03-01", "until": "2024-03-02"}), **params}
-    return requests.get(f"{sandbox.url}/meta/v21.0/act_{META_ACCOUNT}/insights", params=query, timeout=10)
+    return requests.get(f"{sandbox.url}/meta/v27.0/act_{META_ACCOUNT}/insights", params=query, timeout=10)
 
 
 @pytest.mark.parametrize(("params", "fragment"), [

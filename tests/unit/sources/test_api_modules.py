@@ -81,7 +81,7 @@ def test_the_api_version_defaults_per_service_and_a_connection_can_override_it(a
 
 def test_todays_default_versions_are_kept():
     assert (shopify.DEFAULT_API_VERSION, meta.DEFAULT_API_VERSION, google_ads.DEFAULT_API_VERSION,
-            klaviyo.DEFAULT_REVISION) == ("2024-10", "v21.0", "v18", "2024-10-15")
+            klaviyo.DEFAULT_REVISION) == ("2026-10", "v27.0", "v26", "2026-10-15")
 
 
 def test_the_version_from_the_connection_is_in_the_paths_the_source_and_destination_send():
@@ -160,5 +160,5 @@ def test_shopify_rest_pages_are_never_taken_for_graphql_throttling():
     conn = Connection("narrowcast_shopify", "https://acme.myshopify.com", password="tok")
     rest = FakeSession(reply(body={"orders": [], "errors": [{"extensions": {"code": "THROTTLED"}}]}))
     client = shopify_source.ShopifyClient.from_connection(conn, session=rest)
-    assert list(client.paginate("orders", {})) == [([], "GET /admin/api/2024-10/orders.json page 1")]
+    assert list(client.paginate("orders", {})) == [([], "GET /admin/api/2026-10/orders.json page 1")]
     assert len(rest.sent) == 1

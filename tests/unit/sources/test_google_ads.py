@@ -12,7 +12,7 @@ from narrowcast.sources.google_ads import GoogleAdsClient, extract
 
 CONN = Connection("narrowcast_google_ads", "https://googleads.googleapis.com", password="ya29.secret",
                   extra={"developer_token": "dev-tok", "customer_id": "987-654-3210",
-                         "login_customer_id": "111-222-3333", "api_version": "v18"})
+                         "login_customer_id": "111-222-3333", "api_version": "v26"})
 WINDOW = Window(datetime(2024, 2, 27), datetime(2024, 3, 2))
 
 
@@ -25,7 +25,7 @@ def test_the_request_posts_gaql_for_the_window_days_with_the_three_auth_headers(
     pages = run(session, http)
     sent = session.sent[0]
     assert sent.method == "POST"
-    assert sent.url == "https://googleads.googleapis.com/v18/customers/9876543210/googleAds:searchStream"
+    assert sent.url == "https://googleads.googleapis.com/v26/customers/9876543210/googleAds:searchStream"
     assert "FROM campaign WHERE segments.date BETWEEN '2024-02-27' AND '2024-03-01'" in sent.json["query"]
     assert sent.headers["Authorization"] == "Bearer ya29.secret"
     assert sent.headers["developer-token"] == "dev-tok"
@@ -35,7 +35,7 @@ def test_the_request_posts_gaql_for_the_window_days_with_the_three_auth_headers(
 
 def test_a_search_stream_batch_parses_into_the_raw_columns_with_missing_metrics_as_zero(http):
     (only,) = run(FakeSession(reply(body=fixture("google_ads_search_stream.json"))), http)
-    assert only.source_ref == "POST /v18/customers/9876543210/googleAds:searchStream batch 1"
+    assert only.source_ref == "POST /v26/customers/9876543210/googleAds:searchStream batch 1"
     assert only.records == [
         {"customer_id": 9876543210, "campaign_id": 17123456789, "campaign_name": "Brand - Search",
          "segments_date": date(2024, 3, 1), "impressions": 9032, "clicks": 431, "cost_micros": 285120000,

@@ -14,7 +14,7 @@ from narrowcast.contracts.windows import Window
 from narrowcast.sources.meta_ads import MetaClient, extract
 
 CONN = Connection("narrowcast_meta", "https://graph.facebook.com", password="EAAB-secret",
-                  extra={"ad_account_id": "act_1234567890", "api_version": "v21.0"})
+                  extra={"ad_account_id": "act_1234567890", "api_version": "v27.0"})
 
 
 def run(session: FakeSession, http, window: Window) -> list:
@@ -26,7 +26,7 @@ def page(rows: list[dict], after: str | None = None, more: bool = False) -> dict
     if after:
         body["paging"] = {"cursors": {"before": "B", "after": after}}
         if more:
-            body["paging"]["next"] = f"https://graph.facebook.com/v21.0/act_1234567890/insights?after={after}"
+            body["paging"]["next"] = f"https://graph.facebook.com/v27.0/act_1234567890/insights?after={after}"
     return body
 
 
@@ -42,7 +42,7 @@ def test_the_request_asks_for_daily_campaign_rows_of_the_window_days(http, windo
     session = FakeSession(reply(body=page([])))
     pages = run(session, http, window)
     sent = session.sent[0]
-    assert sent.url == "https://graph.facebook.com/v21.0/act_1234567890/insights"
+    assert sent.url == "https://graph.facebook.com/v27.0/act_1234567890/insights"
     assert sent.query["level"] == "campaign" and sent.query["time_increment"] == "1"
     assert json.loads(sent.query["time_range"]) == {"since": since, "until": until}
     assert sent.query["access_token"] == "EAAB-secret"
@@ -57,7 +57,7 @@ def test_pages_follow_the_after_cursor_until_next_is_absent(http):
     pages = run(session, http, Window(datetime(2024, 3, 1), datetime(2024, 3, 2)))
     assert [s.query.get("after") for s in session.sent] == [None, "c1", "c2"]
     assert all(s.query["time_range"] == session.sent[0].query["time_range"] for s in session.sent)
-    assert [p.source_ref for p in pages] == [f"GET /v21.0/act_1234567890/insights page {n}" for n in (1, 2, 3)]
+    assert [p.source_ref for p in pages] == [f"GET /v27.0/act_1234567890/insights page {n}" for n in (1, 2, 3)]
 
 
 def test_an_insights_page_parses_into_the_raw_columns_without_double_counting_purchases(http):

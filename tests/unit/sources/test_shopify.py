@@ -15,7 +15,7 @@ from narrowcast.contracts.windows import Window
 from narrowcast.sources.shopify import ENTITIES, ShopifyClient, extract
 
 CONN = Connection("narrowcast_shopify", "https://acme.myshopify.com", password="shpat_secret",
-                  extra={"api_version": "2024-10"})
+                  extra={"api_version": "2026-10"})
 WINDOW = Window(datetime(2024, 3, 1), datetime(2024, 3, 2))
 EMPTY = {"orders": []}
 
@@ -27,7 +27,7 @@ def order(order_id: int, updated_at: str) -> dict:
 
 
 def next_link(cursor: str) -> dict[str, str]:
-    return {"Link": f'<https://acme.myshopify.com/admin/api/2024-10/orders.json?limit=250&page_info={cursor}>; '
+    return {"Link": f'<https://acme.myshopify.com/admin/api/2026-10/orders.json?limit=250&page_info={cursor}>; '
                     f'rel="next"'}
 
 
@@ -43,12 +43,12 @@ def test_the_first_orders_request_carries_the_window_filters_and_the_access_toke
     session = FakeSession(reply(body=EMPTY), *empty_other_resources())
     run(session, http)
     first = session.sent[0]
-    assert first.url == "https://acme.myshopify.com/admin/api/2024-10/orders.json"
+    assert first.url == "https://acme.myshopify.com/admin/api/2026-10/orders.json"
     assert first.query == {"status": "any", "updated_at_min": "2024-03-01T00:00:00Z",
                            "updated_at_max": "2024-03-02T00:00:00Z", "limit": "250"}
     assert first.headers["X-Shopify-Access-Token"] == "shpat_secret"
-    assert [s.path for s in session.sent] == ["/admin/api/2024-10/orders.json", "/admin/api/2024-10/customers.json",
-                                              "/admin/api/2024-10/products.json"]
+    assert [s.path for s in session.sent] == ["/admin/api/2026-10/orders.json", "/admin/api/2026-10/customers.json",
+                                              "/admin/api/2026-10/products.json"]
 
 
 def test_a_window_end_with_sub_seconds_is_rounded_up_for_shopifys_second_precision_filter(http):
@@ -68,8 +68,8 @@ def test_later_pages_send_only_page_info_and_limit(http):
     session = FakeSession(
         reply(body={"orders": [order(1, "2024-03-01T02:00:00+01:00")]}, headers=next_link("c2")),
         reply(body={"orders": [order(2, "2024-03-01T05:00:00Z")]}, headers={
-            "Link": '<https://acme.myshopify.com/admin/api/2024-10/orders.json?limit=250&page_info=c1>; '
-                    'rel="previous", <https://acme.myshopify.com/admin/api/2024-10/orders.json?limit=250&'
+            "Link": '<https://acme.myshopify.com/admin/api/2026-10/orders.json?limit=250&page_info=c1>; '
+                    'rel="previous", <https://acme.myshopify.com/admin/api/2026-10/orders.json?limit=250&'
                     'page_info=c3>; rel="next"'}),
         reply(body={"orders": [order(3, "2024-03-01T23:59:59Z")]}),
         *empty_other_resources(),
@@ -82,7 +82,7 @@ def test_later_pages_send_only_page_info_and_limit(http):
     orders = [r for p in pages if p.entity == "shop_orders" for r in p.records]
     assert [o["id"] for o in orders] == [1, 2, 3]
     assert [p.source_ref for p in pages if p.entity == "shop_orders"] == [
-        f"GET /admin/api/2024-10/orders.json page {n}" for n in (1, 2, 3)]
+        f"GET /admin/api/2026-10/orders.json page {n}" for n in (1, 2, 3)]
 
 
 @pytest.mark.parametrize(("updated_at", "kept"), [
@@ -159,7 +159,7 @@ def test_a_bad_money_string_fails_with_the_order_and_field_named(http):
 
 @pytest.mark.parametrize(("header", "cursor"), [
     pytest.param(None, None, id="no Link header means one page"),
-    pytest.param('<https://s/admin/api/2024-10/orders.json?page_info=abc&limit=250>; rel="previous"', None,
+    pytest.param('<https://s/admin/api/2026-10/orders.json?page_info=abc&limit=250>; rel="previous"', None,
                  id="only a previous link means the last page"),
     pytest.param('<https://s/orders.json?limit=250&page_info=eyJsYXN0>; rel="next"', "eyJsYXN0",
                  id="the next link's page_info is the cursor"),

@@ -1,7 +1,7 @@
 """Google Ads Customer Match through OfflineUserDataJobService: create job → addOperations → run.
 
 Connection ``narrowcast_google_ads``: ``password`` = OAuth access token; extra ``developer_token`` (required),
-``login_customer_id`` (manager account, optional), ``api_version`` (default v18). One job per engine batch:
+``login_customer_id`` (manager account, optional), ``api_version`` (default in ``narrowcast.apis.versions``). One job per engine batch:
 adds/changes become ``create`` operations (a change first removes the previously confirmed identifiers),
 removals ``remove`` operations; ``enablePartialFailure`` lets Google reject single operations, which the
 connector maps back to rows through ``partialFailureError`` field-path indexes.

@@ -1,7 +1,7 @@
 """Klaviyo (JSON:API): list members via profile bulk-import jobs, list removals, and metric events.
 
 Connection ``narrowcast_klaviyo``: ``password`` = private API key (sent as ``Klaviyo-API-Key``); extra
-``revision`` (default 2024-10-15) and ``poll_interval_seconds`` (default 1.0).
+``revision`` (default in ``narrowcast.apis.versions``) and ``poll_interval_seconds`` (default 1.0).
 
 * ``list_members``: adds/changes → ``POST /api/profile-bulk-import-jobs`` (≤ 10,000 profiles, upsert, with
   the list relationship) polled until complete; per-row failures read from ``import-errors``. Removals →

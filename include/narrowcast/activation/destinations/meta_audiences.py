@@ -1,6 +1,6 @@
 """Meta (Facebook) Custom Audiences: add/remove hashed users with ``POST/DELETE /{version}/{audience_id}/users``.
 
-Connection ``narrowcast_meta``: ``password`` = system-user access token; extra ``api_version`` (default v21.0).
+Connection ``narrowcast_meta``: ``password`` = system-user access token; extra ``api_version`` (default in ``narrowcast.apis.versions``).
 Wire format: ``{"payload": {"schema": [...], "data": [[...]]}, "session": {session_id, batch_seq,
 last_batch_flag, estimated_num_total}}``, ≤ 10,000 rows per request. Removals Meta refuses because the
 audience would become too small are reported as *skipped* (retried next run), not as a crash.

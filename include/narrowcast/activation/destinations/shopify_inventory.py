@@ -2,7 +2,7 @@
 
 Connection ``narrowcast_shopify``: ``password`` = Admin API access token (``X-Shopify-Access-Token``); extra
 ``location_id`` (required unless the sync's target names one; a numeric id or ``gid://shopify/Location/<id>``)
-and ``api_version`` (default 2024-10). Up to 250 levels go in one mutation
+and ``api_version`` (default in ``narrowcast.apis.versions``). Up to 250 levels go in one mutation
 (``POST /admin/api/{version}/graphql.json``), as the ``available`` quantity with reason ``correction`` and
 ``ignoreCompareQuantity`` (the feed is the truth, and absolute quantities keep a re-send harmless). Withdrawn
 rows and rows that left the feed are set to 0 because the shop keeps its product pages.

@@ -27,7 +27,8 @@ from narrowcast.sandbox.emulators.world_index import (
     money_text,
     read_world_table,
 )
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.framework import Emulator
+from narrowcast.sandbox.tokens import accepts
 
 MAX_RESULTS = 100
 SETTLE_TIME = timedelta(minutes=2)
@@ -36,8 +37,9 @@ _UNPRICED = {"Pending", "Canceled"}
 
 
 def amazon_authorized(request: Request) -> bool:
-    """The sandbox token in the header this API authenticates with (source and destination alike)."""
-    return request.headers.get("x-amz-access-token") == SANDBOX_TOKEN
+    """An LWA access token the sandbox accepts, in the header this API authenticates with (source and
+    destination alike); an expired one is refused like a revoked one, with 403 ``Unauthorized``."""
+    return accepts(request, "amazon", request.headers.get("x-amz-access-token"))
 
 
 class AmazonErrors:

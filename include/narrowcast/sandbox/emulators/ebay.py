@@ -25,7 +25,8 @@ from narrowcast.sandbox.emulators.world_index import (
     money_text,
     read_world_table,
 )
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.framework import Emulator
+from narrowcast.sandbox.tokens import accepts, bearer
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
@@ -33,8 +34,9 @@ _FILTER = re.compile(r"^(?P<field>lastmodifieddate|creationdate):\[(?P<a>[^\]]*?
 
 
 def ebay_authorized(request: Request) -> bool:
-    """The sandbox token in the header this API authenticates with (source and destination alike)."""
-    return request.headers.get("Authorization") == f"Bearer {SANDBOX_TOKEN}"
+    """A user access token the sandbox accepts, as ``Authorization: Bearer`` (source and destination alike);
+    an expired one gets eBay's 401 errorId 1001 "Invalid access token"."""
+    return accepts(request, "ebay", bearer(request))
 
 
 class EbayErrors:

@@ -16,10 +16,13 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from narrowcast.apis.versions import GOOGLE_ADS
+from narrowcast.sandbox.api_versions import is_sunset
 from narrowcast.sandbox.emulators.world_index import KeyIndex, read_world_table
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.framework import Emulator
+from narrowcast.sandbox.tokens import accepts, bearer
 
 BATCH_SIZE = 10_000
 _VERSION = re.compile(r"^v\d+$")
@@ -117,7 +120,7 @@ def parse_query(text: str) -> Query:
 class GoogleAdsErrors:
     """Google's envelope: ``{"error": {code, message, status, details: [GoogleAdsFailure, RetryInfo]}}``."""
 
-    api_version = "v18"
+    api_version = GOOGLE_ADS.default
 
     def google_error(self, http_status: int, status: str, message: str, error_code: dict[str, str],
                      retry_delay: str | None = None) -> Response:
@@ -150,12 +153,21 @@ class GoogleAdsErrors:
 
     def google_authorized(self, request: Request) -> Response | None:
         """``None`` when the bearer token and developer token are acceptable, else the error to return."""
-        if request.headers.get("Authorization") != f"Bearer {SANDBOX_TOKEN}":
+        if not accepts(request, "google", bearer(request)):
             return self.unauthorized()
         if not request.headers.get("developer-token"):
             return self.google_error(401, "UNAUTHENTICATED", "The developer token is not on the request.",
                                      {"authenticationError": "DEVELOPER_TOKEN_PARAMETER_MISSING"})
         return None
+
+
+def sunset_version(version: str) -> Response | None:
+    """Google documents only that requests to a sunset version fail
+    (https://developers.google.com/google-ads/api/docs/sunset-dates); what clients then receive is the
+    front end's plain 404 "Not Found" page for a path that no longer exists, not the API's JSON envelope."""
+    if not is_sunset(GOOGLE_ADS, version):
+        return None
+    return PlainTextResponse("Not Found", status_code=404)
 
 
 def _value(row: dict[str, Any], field: str) -> Any:
@@ -197,6 +209,19 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
     def routes(self, router: APIRouter) -> None:
         router.add_api_route("/{version}/customers/{customer_id}/googleAds:searchStream", self.search_stream,
                              methods=["POST"])
+        router.add_api_route("/{version}/customers:listAccessibleCustomers", self.list_accessible_customers,
+                             methods=["GET"])
+
+    def list_accessible_customers(self, version: str, request: Request) -> Response:
+        """CustomerService.ListAccessibleCustomers: the customers the OAuth user can reach, no customer id needed
+        (the cheapest authenticated call, https://developers.google.com/google-ads/api/rest/reference/rest/
+        v26/customers/listAccessibleCustomers)."""
+        denied = self.google_authorized(request)
+        if denied is not None:
+            return denied
+        if (gone := sunset_version(version)) is not None:
+            return gone
+        return JSONResponse({"resourceNames": [f"customers/{cid}" for cid in sorted(self.customers)]})
 
     async def search_stream(self, version: str, customer_id: str, request: Request) -> Response:
         denied = self.google_authorized(request)
@@ -205,6 +230,8 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
         if not _VERSION.match(version):
             return self.google_error(404, "NOT_FOUND", f"Version {version} is not supported.",
                                      {"requestError": "UNKNOWN"})
+        if (gone := sunset_version(version)) is not None:
+            return gone
         if customer_id not in self.customers:
             return self.google_error(403, "PERMISSION_DENIED",
                                      "The caller does not have permission", {"authorizationError":

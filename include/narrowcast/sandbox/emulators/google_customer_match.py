@@ -22,12 +22,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.apis.versions import GOOGLE_ADS
+from narrowcast.sandbox.emulators.google_ads import sunset_version
+from narrowcast.sandbox.framework import Emulator
+from narrowcast.sandbox.tokens import accepts, bearer
 
 MAX_IDENTIFIERS = 100_000
 MAX_PER_USER = 20
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-_FAILURE_TYPE = "type.googleapis.com/google.ads.googleads.v18.errors.GoogleAdsFailure"
+_FAILURE_TYPE = f"type.googleapis.com/google.ads.googleads.{GOOGLE_ADS.default}.errors.GoogleAdsFailure"
 _JOB_NAME = re.compile(r"'(customers/\d+/offlineUserDataJobs/\d+)'")
 
 
@@ -93,8 +96,10 @@ class GoogleCustomerMatchEmulator(Emulator):
         return google_error(401, "UNAUTHENTICATED", "Request is missing required authentication credential.")
 
     def _auth(self, request: Request) -> Response | None:
-        if request.headers.get("authorization") != f"Bearer {SANDBOX_TOKEN}":
+        if not accepts(request, "google", bearer(request)):
             return self.unauthorized()
+        if (gone := sunset_version(request.path_params.get("version", ""))) is not None:
+            return gone
         if not request.headers.get("developer-token"):
             return google_error(401, "UNAUTHENTICATED", "developer-token header is missing.",
                                 [{"errorCode": {"authenticationError": "DEVELOPER_TOKEN_PARAMETER_MISSING"},

@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from narrowcast.apis.versions import KLAVIYO
+from narrowcast.sandbox.api_versions import is_sunset
 from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
 
 MAX_PROFILES = 10_000
@@ -92,6 +94,11 @@ class KlaviyoEmulator(Emulator):
             return self.unauthorized()
         if not request.headers.get("revision"):
             return api_error(400, "Missing revision header", "The 'revision' header is required.")
+        if is_sunset(KLAVIYO, request.headers["revision"]):
+            # A retired revision answers 410 Gone (or may fall forward; the sandbox answers the stricter way),
+            # https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy.
+            return api_error(410, "Revision retired", f"Revision {request.headers['revision']} has been retired; "
+                             f"use a supported revision such as {KLAVIYO.default}.", code="gone")
         now = time.time()
         second, minute = int(now), int(now // 60)
         with self.lock:

@@ -19,6 +19,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from narrowcast.apis.versions import META
+from narrowcast.sandbox.api_versions import is_sunset
 from narrowcast.sandbox.emulators.world_index import (
     KeyIndex,
     decode_cursor,
@@ -71,6 +73,16 @@ class MetaErrors:
     def unauthorized(self) -> Response:
         return self.meta_error(401, "Invalid OAuth access token - Cannot parse access token", code=190)
 
+    def expired_version(self, version: str) -> Response | None:
+        """The Marketing API's refusal of an expired version: "(#2635) You are calling a deprecated version of the
+        Ads API" (developers.facebook.com/blog/post/2024/04/16/upcoming-change-in-marketing-api-version-
+        deprecation). Meta may instead auto-upgrade unaffected endpoints; the sandbox answers as an app that
+        opted out, so a pinned old version cannot go unnoticed."""
+        if not is_sunset(META, version):
+            return None
+        return self.meta_error(400, "(#2635) You are calling a deprecated version of the Ads API. Please update "
+                                    f"to the latest version: {META.default}.", code=2635)
+
     def meta_authorized(self, request: Request, token: str | None = None) -> bool:
         """Token from ``access_token`` (query or form, passed in) or an ``Authorization: Bearer`` header."""
         token = token or request.query_params.get("access_token")
@@ -116,6 +128,8 @@ class MetaInsightsEmulator(MetaErrors, Emulator):
             return self.unauthorized()
         if not _VERSION.match(version):
             return self.meta_error(400, f"Unknown path components: /{version}", code=2500)
+        if (expired := self.expired_version(version)) is not None:
+            return expired
         if not account.startswith("act_"):
             return self.invalid_parameter(f"Unsupported get request. Object with ID '{account}' does not exist")
         account_id = account.removeprefix("act_")

@@ -86,6 +86,19 @@ class MetaAudiencesEmulator(Emulator):
         async def remove_users(version: str, audience_id: str, request: Request) -> Response:
             return await self._users(audience_id, request, removing=True)
 
+        @router.get("/{version}/debug_token")
+        def debug_token(version: str, request: Request) -> Response:
+            # Token introspection (https://developers.facebook.com/docs/graph-api/reference/debug_token): the
+            # sandbox token is a system-user token that never expires (expires_at 0) with the ads scopes.
+            if request.query_params.get("access_token") != SANDBOX_TOKEN:
+                return self.unauthorized()
+            if request.query_params.get("input_token") != SANDBOX_TOKEN:
+                return JSONResponse({"data": {"is_valid": False, "scopes": [], "error": {
+                    "code": 190, "message": "Invalid OAuth access token."}}})
+            return JSONResponse({"data": {"app_id": "1048576", "type": "SYSTEM_USER", "application": "Narrowcast",
+                                          "is_valid": True, "expires_at": 0, "data_access_expires_at": 0,
+                                          "scopes": ["ads_read", "ads_management"], "user_id": "1048577"}})
+
         @router.get("/{version}/{audience_id}")
         def audience(version: str, audience_id: str, request: Request) -> Response:
             if request.query_params.get("access_token") != SANDBOX_TOKEN:

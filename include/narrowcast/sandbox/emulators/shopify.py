@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from narrowcast.sandbox.api_versions import shopify_served_version
 from narrowcast.sandbox.emulators.world_index import (
     KeyIndex,
     decode_cursor,
@@ -113,7 +114,12 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
 
     def _endpoint(self, resource: str):
         def handler(version: str, request: Request) -> Response:
-            return self.list_resource(resource, version, request)
+            # A sunset version falls forward to the oldest supported one, and every answer names the version
+            # that served it in X-Shopify-API-Version (https://shopify.dev/docs/api/usage/versioning).
+            served = shopify_served_version(version)
+            response = self.list_resource(resource, served, request)
+            response.headers["X-Shopify-API-Version"] = served
+            return response
         return handler
 
     def list_resource(self, resource: str, version: str, request: Request) -> Response:

@@ -2,7 +2,7 @@
 
 Connection ``narrowcast_meta``: ``base_url`` = ``https://graph.facebook.com`` (sandbox
 ``http://127.0.0.1:<port>/meta``), ``password`` = the access token (system-user token recommended), extra
-``ad_account_id`` (digits, with or without ``act_``) and ``api_version`` (default ``v21.0``).
+``ad_account_id`` (digits, with or without ``act_``) and ``api_version`` (default in ``narrowcast.apis.versions``).
 """
 
 from narrowcast.sources.lazy_exports import lazy_exports
