@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from narrowcast.apis import amazon, ebay, google_ads, klaviyo, meta, shopify, versions
-from narrowcast.contracts.connections import Connection, connections_from_env
+from narrowcast.contracts.connections import Connection, ConnectionNotUsable, connections_from_env
 from narrowcast.http import ApiError, Auth, FatalApiError, RefreshingAuth, RetryPolicy, TokenRefreshError
 
 # A doctor answers in seconds: one quick retry, short timeouts.
