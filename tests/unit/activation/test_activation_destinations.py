@@ -80,7 +80,8 @@ def test_abandoned_cart_events_fire_once_per_entry_and_again_after_re_entry(emul
 
 
 def test_amazon_throttling_is_retried_until_every_patch_is_accepted(emulators, connections, warehouse):
-    # GIVEN Amazon's real 5 requests/s burst 5, and a sync declaring more than that
+    # GIVEN an account whose patchListingsItem plan (5 requests/s, burst 5) is stricter than the default one the
+    # client paces by (burst 10), and a sync declaring more than either
     emulators["amazon_listings"].patch_rate = emulators["amazon_listings"].patch_burst = 5.0
     warehouse.replace("marketplace_listing_feed", feed_rows(12, ("amazon",)))
     spec = feed_sync("amazon", rate_limit={"rps": 50, "burst": 12, "concurrency": 1})
