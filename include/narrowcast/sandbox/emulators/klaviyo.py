@@ -3,7 +3,12 @@
 Requires ``Authorization: Klaviyo-API-Key …`` and the ``revision`` header; enforces ≤ 10,000 profiles /
 5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account fixed windows (burst per
 second, steady per minute) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
-bad rows (invalid e-mail) under ``import-errors``. Events are de-duplicated by ``unique_id``.
+bad rows (invalid e-mail) under ``import-errors`` carrying their ``original_payload``. Events, one by one or
+through ``event-bulk-create-jobs`` (≤ 1,000 events, 5 MB per request), are de-duplicated by ``unique_id``.
+
+Limits and error codes as Klaviyo's OpenAPI and "Rate limits, status codes, and errors" page state them:
+JSON:API errors ``{id, status, code, title, detail, source}``; codes invalid (400), not_authenticated (401),
+not_found (404), throttled (429), error (5xx); the bulk endpoints' sizes from their operation descriptions.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ from fastapi.responses import JSONResponse, Response
 
 from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
 
+# bulk_import_profiles: "up to 10,000 profiles", "maximum allowed payload size is 5MB".
 MAX_PROFILES = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+# add/remove_profiles_to/from_list: "a maximum of 1000 profiles per call".
 LIST_LIMIT = 1_000
+# bulk_create_events: "Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB."
+MAX_BULK_EVENTS = 1_000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ANY = re.compile(r'^(any|equals)\((external_id|email|id),\s*(.+)\)$')
 
@@ -115,12 +124,12 @@ class KlaviyoEmulator(Emulator):
                 return denied
             raw = await request.body()
             if len(raw) > MAX_BYTES:
-                return api_error(413, "Payload too large", f"Bulk import payloads are limited to {MAX_BYTES} bytes.")
+                return api_error(400, "Invalid input.", f"Bulk import payloads are limited to {MAX_BYTES} bytes.")
             body = json.loads(raw)
             attrs = body.get("data", {}).get("attributes", {})
             profiles = attrs.get("profiles", {}).get("data", [])
             if len(profiles) > MAX_PROFILES:
-                return api_error(413, "Too many profiles", f"At most {MAX_PROFILES} profiles per job.")
+                return api_error(400, "Invalid input.", f"At most {MAX_PROFILES} profiles per job.")
             lists = [rel["id"] for rel in body["data"].get("relationships", {}).get("lists", {}).get("data", [])]
             return JSONResponse({"data": {"type": "profile-bulk-import-job", "id": self._import(profiles, lists),
                                           "attributes": {"status": "queued", "total_count": len(profiles)}}},
@@ -191,6 +200,31 @@ class KlaviyoEmulator(Emulator):
                                            "attributes": {"external_id": self.profiles[pid].get("external_id")}}
                                           for pid in found[:size]], "links": {"next": None}})
 
+        @router.post("/api/event-bulk-create-jobs")
+        @router.post("/api/event-bulk-create-jobs/")
+        async def bulk_create_events(request: Request) -> Response:
+            if (denied := self._gate(request)) is not None:
+                return denied
+            raw = await request.body()
+            if len(raw) > MAX_BYTES:
+                return api_error(400, "Invalid input.", f"The maximum allowed payload size is {MAX_BYTES} bytes.")
+            attrs = json.loads(raw).get("data", {}).get("attributes", {})
+            entries = attrs.get("events-bulk-create", {}).get("data", [])
+            events = [(e.get("attributes", {}).get("profile", {}).get("data", {}).get("attributes", {}),
+                       item.get("attributes", {}))
+                      for e in entries for item in e.get("attributes", {}).get("events", {}).get("data", [])]
+            if len(events) > MAX_BULK_EVENTS:
+                return api_error(400, "Invalid input.", f"Accepts up to {MAX_BULK_EVENTS} events per request.")
+            for profile, event in events:
+                if not profile or not event.get("metric", {}).get("data", {}).get("attributes", {}).get("name"):
+                    return api_error(400, "Invalid input.", "Each event needs a profile identifier and a metric name.",
+                                     pointer="/data/attributes/events-bulk-create/data")
+            with self.lock:
+                for profile, event in events:
+                    self._record_event(profile, event)
+                self.received.append({"bulk_events": len(events)})
+            return Response(status_code=202)
+
         @router.post("/api/events")
         @router.post("/api/events/")
         async def create_event(request: Request) -> Response:
@@ -202,18 +236,22 @@ class KlaviyoEmulator(Emulator):
             if not metric or not profile:
                 return api_error(400, "Invalid input.", "metric name and profile are required.",
                                  pointer="/data/attributes/metric")
-            unique_id = str(attrs.get("unique_id") or f"auto-{next(self._ids)}")
             with self.lock:
-                if unique_id in self.events:
-                    self.duplicate_events += 1
-                else:
-                    pid = self._upsert_profile(profile)
-                    self.events[unique_id] = {"unique_id": unique_id, "metric": metric,
-                                              "external_id": self.profiles[pid].get("external_id"),
-                                              "properties": attrs.get("properties", {}), "time": attrs.get("time")}
+                self._record_event(profile, attrs)
             return Response(status_code=202)
 
     # ---- state changes ---------------------------------------------------------------------------
+    def _record_event(self, profile: dict[str, Any], attrs: dict[str, Any]) -> None:
+        unique_id = str(attrs.get("unique_id") or f"auto-{next(self._ids)}")
+        if unique_id in self.events:
+            self.duplicate_events += 1
+            return
+        pid = self._upsert_profile(profile)
+        self.events[unique_id] = {"unique_id": unique_id,
+                                  "metric": attrs.get("metric", {}).get("data", {}).get("attributes", {}).get("name"),
+                                  "external_id": self.profiles[pid].get("external_id"),
+                                  "properties": attrs.get("properties", {}), "time": attrs.get("time")}
+
     def _import(self, profiles: list[dict[str, Any]], lists: list[str]) -> str:
         with self.lock:
             job_id = f"job{next(self._ids)}"
@@ -225,7 +263,7 @@ class KlaviyoEmulator(Emulator):
                     errors.append({"type": "import-error", "id": f"{job_id}-{index}", "attributes": {
                         "code": "invalid", "title": "Invalid email address", "detail": "The email is not valid.",
                         "source": {"pointer": f"/data/attributes/profiles/data/{index}/attributes/email"},
-                        "original_payload": {"external_id": attrs.get("external_id")}}})
+                        "original_payload": dict(attrs)}})
                     continue
                 pid = self._upsert_profile(attrs)
                 for list_id in lists:
