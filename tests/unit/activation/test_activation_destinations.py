@@ -122,3 +122,14 @@ def test_klaviyo_events_go_in_bulk_jobs_of_1000_with_external_ids_as_strings(emu
     assert len(events) == 2_500
     # AND each profile's external_id went as the string Klaviyo's OpenAPI specifies
     assert all(isinstance(e["external_id"], str) for e in events)
+
+
+def test_meta_one_key_alone_is_sent_with_the_sdks_single_key_schema_name(emulators, connections, warehouse):
+    # GIVEN an audience sync that sends hashed e-mails only
+    warehouse.replace("audience_members", audience_rows("champions", range(3)))
+    spec = audience_sync("meta", fields={"EMAIL": "email_sha256"})
+    # WHEN it runs
+    report = run_sync(spec, connections=connections, warehouse=warehouse.path)
+    # THEN Meta took the rows under CustomAudience.Schema.EMAIL_SHA256 (a bare "EMAIL" is a multi-key name)
+    assert report.accepted == 3
+    assert len(emulators["meta_audiences"].snapshot()["audiences"]["2385000001"]) == 3
