@@ -41,6 +41,9 @@ class EntitySpec:
     currency_columns: tuple[str, ...] = ()
     event_name_column: str | None = None
     line_totals: bool = False
+    # merge: columns whose stored value survives a batch that brings NULL for them (an API that stops returning
+    # a field after a while, e.g. eBay's buyer e-mail, 14 days after the order).
+    keep_stored: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
