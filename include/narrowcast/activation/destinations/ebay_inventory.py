@@ -88,7 +88,8 @@ class EbayInventory(Destination):
 
     def _withdraw(self, change: Change) -> RowResult:
         try:
-            self.client.post_json(f"{INVENTORY}/offer/{change.payload['offerId']}/withdraw", {})
+            # withdrawOffer and publishOffer take no request payload.
+            self.client.request("POST", f"{INVENTORY}/offer/{change.payload['offerId']}/withdraw")
         except FatalApiError as exc:
             # withdrawOffer answers a generic 25002 for an offer that is already withdrawn: the offer's own
             # state tells whether the withdrawal holds.
@@ -105,7 +106,7 @@ class EbayInventory(Destination):
         """None when the offer is live (published now or already); a rejection otherwise."""
         try:
             if not is_live(self._offer(change)):
-                self.client.post_json(f"{INVENTORY}/offer/{change.payload['offerId']}/publish", {})
+                self.client.request("POST", f"{INVENTORY}/offer/{change.payload['offerId']}/publish")
         except FatalApiError as exc:
             return RowResult(change.key, "rejected", f"eBay publish failed: {exc.message}")
         return None
