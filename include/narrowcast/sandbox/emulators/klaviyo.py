@@ -1,8 +1,8 @@
 """Emulator of Klaviyo's JSON:API (profile bulk-import jobs, list relationships, profiles lookup, events).
 
 Requires ``Authorization: Klaviyo-API-Key …`` and the ``revision`` header; enforces ≤ 10,000 profiles /
-5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account fixed windows (burst per
-second, steady per minute) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
+5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account, per-endpoint fixed windows
+(burst per second, steady per minute, :data:`RATE_LIMITS`) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
 bad rows (invalid e-mail) under ``import-errors`` carrying their ``original_payload``. Events, one by one or
 through ``event-bulk-create-jobs`` (≤ 1,000 events, 5 MB per request), are de-duplicated by ``unique_id``.
 
@@ -33,6 +33,14 @@ MAX_BYTES = 5 * 1024 * 1024
 LIST_LIMIT = 1_000
 # bulk_create_events: "Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB."
 MAX_BULK_EVENTS = 1_000
+# Each endpoint's rate limit as its operation in Klaviyo's OpenAPI states it (x-klaviyo-ratelimit), counted per
+# account and endpoint: bulk_import_profiles, get_bulk_import_profiles_job(_errors), add/remove_profiles_to/from_list
+# and bulk_create_events 10/s & 150/m; get_profiles 75/s & 700/m; create_event 350/s & 3500/m.
+RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "bulk_import_profiles": (10, 150), "get_bulk_import_profiles_job": (10, 150),
+    "get_bulk_import_profiles_job_errors": (10, 150), "list_relationships": (10, 150),
+    "bulk_create_events": (10, 150), "get_profiles": (75, 700), "create_event": (350, 3500),
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ANY = re.compile(r'^(any|equals)\((external_id|email|id),\s*(.+)\)$')
 
@@ -51,9 +59,9 @@ class KlaviyoEmulator(Emulator):
 
     def __init__(self, world_dir: Path | None) -> None:
         super().__init__(world_dir)
-        self.burst_per_second = 75  # tier L; set lower in a test to exercise 429s
-        self.steady_per_minute = 700
-        self._windows: dict[str, tuple[int, int]] = {}
+        # Per-endpoint limits (burst per second, steady per minute); a test may lower them to exercise 429s.
+        self.rate_limits = dict(RATE_LIMITS)
+        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
         self._ids = itertools.count(1)
         self.profiles: dict[str, dict[str, Any]] = {}
         self.lists: dict[str, set[str]] = {}
@@ -96,22 +104,23 @@ class KlaviyoEmulator(Emulator):
                          code="not_authenticated")
 
     # ---- gatekeeping -----------------------------------------------------------------------------
-    def _gate(self, request: Request) -> Response | None:
+    def _gate(self, request: Request, operation: str) -> Response | None:
         if request.headers.get("authorization") != f"Klaviyo-API-Key {SANDBOX_TOKEN}":
             return self.unauthorized()
         if not request.headers.get("revision"):
             return api_error(400, "Missing revision header", "The 'revision' header is required.")
+        burst_per_second, steady_per_minute = self.rate_limits[operation]
         now = time.time()
         second, minute = int(now), int(now // 60)
         with self.lock:
-            s_key, s_count = self._windows.get("s", (second, 0))
-            m_key, m_count = self._windows.get("m", (minute, 0))
+            s_key, s_count = self._windows.get((operation, "s"), (second, 0))
+            m_key, m_count = self._windows.get((operation, "m"), (minute, 0))
             s_count = s_count + 1 if s_key == second else 1
             m_count = m_count + 1 if m_key == minute else 1
-            self._windows["s"], self._windows["m"] = (second, s_count), (minute, m_count)
-        if s_count > self.burst_per_second:
+            self._windows[(operation, "s")], self._windows[(operation, "m")] = (second, s_count), (minute, m_count)
+        if s_count > burst_per_second:
             return self.rate_limited(max(0.05, math.ceil(now) - now))
-        if m_count > self.steady_per_minute:
+        if m_count > steady_per_minute:
             return self.rate_limited(max(1.0, (minute + 1) * 60 - now))
         return None
 
@@ -120,7 +129,7 @@ class KlaviyoEmulator(Emulator):
         @router.post("/api/profile-bulk-import-jobs")
         @router.post("/api/profile-bulk-import-jobs/")
         async def create_job(request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "bulk_import_profiles")) is not None:
                 return denied
             raw = await request.body()
             if len(raw) > MAX_BYTES:
@@ -137,7 +146,7 @@ class KlaviyoEmulator(Emulator):
 
         @router.get("/api/profile-bulk-import-jobs/{job_id}")
         def get_job(job_id: str, request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "get_bulk_import_profiles_job")) is not None:
                 return denied
             with self.lock:
                 job = self.jobs.get(job_id)
@@ -151,7 +160,7 @@ class KlaviyoEmulator(Emulator):
 
         @router.get("/api/profile-bulk-import-jobs/{job_id}/import-errors")
         def import_errors(job_id: str, request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "get_bulk_import_profiles_job_errors")) is not None:
                 return denied
             job = self.jobs.get(job_id)
             if job is None:
@@ -161,7 +170,7 @@ class KlaviyoEmulator(Emulator):
         @router.post("/api/lists/{list_id}/relationships/profiles")
         @router.delete("/api/lists/{list_id}/relationships/profiles")
         async def relationships(list_id: str, request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "list_relationships")) is not None:
                 return denied
             ids = [item.get("id") for item in (await request.json()).get("data", [])]
             if len(ids) > LIST_LIMIT:
@@ -180,7 +189,7 @@ class KlaviyoEmulator(Emulator):
         @router.get("/api/profiles")
         @router.get("/api/profiles/")
         def profiles(request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "get_profiles")) is not None:
                 return denied
             match = _ANY.match(request.query_params.get("filter", ""))
             if not match:
@@ -203,7 +212,7 @@ class KlaviyoEmulator(Emulator):
         @router.post("/api/event-bulk-create-jobs")
         @router.post("/api/event-bulk-create-jobs/")
         async def bulk_create_events(request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "bulk_create_events")) is not None:
                 return denied
             raw = await request.body()
             if len(raw) > MAX_BYTES:
@@ -228,7 +237,7 @@ class KlaviyoEmulator(Emulator):
         @router.post("/api/events")
         @router.post("/api/events/")
         async def create_event(request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "create_event")) is not None:
                 return denied
             attrs = (await request.json()).get("data", {}).get("attributes", {})
             metric = attrs.get("metric", {}).get("data", {}).get("attributes", {}).get("name")
