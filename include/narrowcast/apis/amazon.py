@@ -3,20 +3,32 @@
 Connection ``narrowcast_amazon``: ``base_url`` = the regional endpoint, e.g.
 ``https://sellingpartnerapi-eu.amazon.com``, ``password`` = an LWA access token (sent as
 ``x-amz-access-token``), extra ``marketplace_ids`` (list or comma-separated), ``seller_id`` and
-``marketplace_id`` (the listings destination). Each API's version is part of its path (below). Errors are
-``{"errors": [{code, message, details}]}``; pages by ``payload.NextToken``. SP-API sends no ``Retry-After``: a
-429 carries ``x-amzn-RateLimit-Limit`` (requests per second), so the wait is one request interval at that rate.
+``marketplace_id`` (the listings destination), ``restricted_roles`` (the SP-API roles the application was
+granted, list or comma-separated). Each API's version is part of its path (below). Errors are
+``{"errors": [{code, message, details}]}``; pages by ``payload.NextToken``.
+
+Rate limits are per operation (Amazon's usage plans, :data:`USAGE_PLANS`), so the client paces each operation
+with its own token bucket. A 429 need not carry ``x-amzn-RateLimit-Limit`` (Amazon returns it "when
+available") and SP-API sends no ``Retry-After``: without the header the wait is one request interval of the
+operation's plan. Feed and report documents move through pre-signed S3 URLs that take none of the SP-API
+headers (S3 refuses unsigned ``x-amz-*`` headers, and the access token must not reach S3).
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import requests
 
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, HttpClient, bearer_or_refresh
+from narrowcast.http import Auth, HttpClient, TokenBucket, bearer_or_refresh
 from narrowcast.http.pagination import BodyCursor
 
 CONNECTION_ID = "narrowcast_amazon"
@@ -29,10 +41,60 @@ FEEDS = f"feeds/{versions.AMAZON_FEEDS.default}"
 PAGES = BodyCursor(cursor=("payload", "NextToken"), param="NextToken", carry=("MarketplaceIds",))
 
 
+@dataclass(frozen=True)
+class UsagePlan:
+    """An operation's default usage plan: ``rate`` requests per second, bursts up to ``burst``."""
+
+    rate: float
+    burst: int
+
+
+# Amazon's default usage plans, from the "Usage Plan" table of each operation in the selling-partner-api-models
+# references: Orders v0 (ordersV0.json), Listings Items 2021-08-01 (listingsItems_2021-08-01.json) and
+# Feeds 2021-06-30 (feeds_2021-06-30.json).
+USAGE_PLANS: dict[str, UsagePlan] = {
+    "getOrders": UsagePlan(0.0167, 20),
+    "getOrderItems": UsagePlan(0.5, 30),
+    "patchListingsItem": UsagePlan(5.0, 10),
+    "createFeedDocument": UsagePlan(0.5, 15),
+    "createFeed": UsagePlan(0.0083, 15),
+    "getFeed": UsagePlan(2.0, 15),
+    "getFeedDocument": UsagePlan(0.0222, 10),
+}
+# (method, path pattern relative to the base URL) → operation, so every call is paced by its own plan.
+_OPERATIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
+    ("GET", re.compile(rf"^{ORDERS}$"), "getOrders"),
+    ("GET", re.compile(rf"^{ORDERS}/[^/]+/orderItems$"), "getOrderItems"),
+    ("PATCH", re.compile(rf"^{LISTINGS}/[^/]+/.+$"), "patchListingsItem"),
+    ("POST", re.compile(rf"^{FEEDS}/documents$"), "createFeedDocument"),
+    ("POST", re.compile(rf"^{FEEDS}/feeds$"), "createFeed"),
+    ("GET", re.compile(rf"^{FEEDS}/feeds/[^/]+$"), "getFeed"),
+    ("GET", re.compile(rf"^{FEEDS}/documents/[^/]+$"), "getFeedDocument"),
+)
+
+# BuyerInfo of Orders v0 is restricted data: Amazon's "Get order information" guide requires the Tax Remittance
+# or Tax Invoicing (Restricted) role for it. BuyerEmail is besides an anonymised relay address, never a person's
+# own e-mail, so nothing may use it to link identities; it is read only for a connection that declares one of
+# these roles (for invoicing or tax purposes).
+BUYER_INFO_ROLES = frozenset({"Tax Remittance", "Tax Invoicing"})
+
+
 def marketplace_list(value: Any) -> list[str]:
     """``marketplace_ids`` from a connection: a list or a comma-separated string."""
     items = value if isinstance(value, list | tuple) else str(value or "").split(",")
     return [str(item).strip() for item in items if str(item).strip()]
+
+
+def may_read_buyer_info(conn: Connection) -> bool:
+    """True when the connection declares a role Amazon requires for BuyerInfo (extra ``restricted_roles``)."""
+    roles = {role.removesuffix("(Restricted)").strip() for role in marketplace_list(conn.extra.get("restricted_roles"))}
+    return bool(roles & BUYER_INFO_ROLES)
+
+
+def operation_of(method: str, path: str) -> str | None:
+    """The SP-API operation a request to ``path`` (relative to the base URL) is, or None."""
+    path = path.strip("/")
+    return next((name for verb, pattern, name in _OPERATIONS if verb == method and pattern.match(path)), None)
 
 
 def auth(conn: Connection) -> Auth:
@@ -40,15 +102,55 @@ def auth(conn: Connection) -> Auth:
                              headers=lambda token: {"x-amz-access-token": token})
 
 
+class _PacedClock:
+    """The time the usage-plan buckets see: real time plus the waits an injected sleep skipped, so a test's
+    instant sleep still lets the bucket refill and a real sleep is never counted twice."""
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self._sleep = sleep
+        self._skipped = 0.0
+
+    def now(self) -> float:
+        return time.monotonic() + self._skipped
+
+    def sleep(self, seconds: float) -> None:
+        started = time.monotonic()
+        self._sleep(seconds)
+        self._skipped += max(0.0, seconds - (time.monotonic() - started))
+
+
 class SellingPartnerApi(HttpClient):
-    """SP-API: the ``errors`` envelope and the rate header as the retry wait."""
+    """SP-API: the ``errors`` envelope, a token bucket per operation, pre-signed document transfers."""
 
     api_name = "amazon"
+
+    def __init__(self, base_url: str, **http: Any) -> None:
+        super().__init__(base_url, **http)
+        self._clock = _PacedClock(self._sleep)
+        self._buckets: dict[str, TokenBucket] = {}
+        self._operation: str | None = None
+        # Pre-signed S3 URLs carry their own signature: a client without auth or default headers, so neither
+        # the access token nor any other SP-API header goes to S3.
+        self.documents = HttpClient("", api_name=f"{self.api_name} document", timeout=self.timeout,
+                                    retry=self.retry, sleep=self._sleep)
 
     @classmethod
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
         return {"auth": auth(conn)}
 
+    def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+        operation = None if path_or_url.startswith(("http://", "https://")) else operation_of(method, path_or_url)
+        if operation is None:
+            return super().request(method, path_or_url, **kwargs)
+        plan = USAGE_PLANS[operation]
+        bucket = self._buckets.setdefault(
+            operation, TokenBucket(plan.rate, plan.burst, clock=self._clock.now, sleep=self._clock.sleep))
+        bucket.acquire()
+        self._operation = operation
+        try:
+            return super().request(method, path_or_url, **kwargs)
+        finally:
+            self._operation = None
     def token_rejected(self, response: requests.Response) -> bool:
         # SP-API refuses an expired or revoked access token with 403 and code "Unauthorized" (its
         # authorization-errors guide), not 401.
@@ -64,7 +166,9 @@ class SellingPartnerApi(HttpClient):
         try:
             rate = float(response.headers.get("x-amzn-RateLimit-Limit", ""))
         except ValueError:
-            return None
+            rate = 0.0
+        if rate <= 0 and response.status_code == 429 and self._operation is not None:
+            rate = USAGE_PLANS[self._operation].rate
         return 1.0 / rate if rate > 0 else None
 
     def error_message(self, response: requests.Response) -> str:
@@ -83,3 +187,16 @@ def _errors(response: requests.Response) -> list[Any]:
     except (ValueError, AttributeError):
         return []
     return errors if isinstance(errors, list) else []
+
+    # ---- feed and report documents -----------------------------------------------------------------
+    def upload_document(self, url: str, content: bytes, content_type: str) -> None:
+        """PUT a feed document to its pre-signed URL, with the content type given to createFeedDocument."""
+        self.documents.request("PUT", url, data=content, headers={"Content-Type": content_type})
+
+    def download_document(self, document: dict[str, Any]) -> Any:
+        """The JSON content of a feed or report document (the getFeedDocument/getReportDocument answer),
+        unzipped when the answer says ``compressionAlgorithm: GZIP``."""
+        content = self.documents.request("GET", document["url"]).content
+        if document.get("compressionAlgorithm") == "GZIP":
+            content = gzip.decompress(content)
+        return json.loads(content)

@@ -24,8 +24,17 @@ SCOPES = ("https://api.ebay.com/oauth/api_scope/sell.fulfillment "
           "https://api.ebay.com/oauth/api_scope/sell.inventory")
 FULFILLMENT = f"sell/fulfillment/{versions.EBAY_FULFILLMENT.default}"
 INVENTORY = f"sell/inventory/{versions.EBAY_INVENTORY.default}"
-# errorId this project's eBay emulator (and connector) use for "offer is not published".
-NOT_PUBLISHED = 25_020
+# An offer's state as getOffer reports it (Sell Inventory v1 contract, EbayOfferDetailsWithAll): ``status``
+# PUBLISHED or UNPUBLISHED, and the live listing's ``listing.listingStatus``. Relisting and withdrawing are decided
+# from this state; no errorId of the contract says "not published".
+PUBLISHED = "PUBLISHED"
+LIVE_LISTING_STATUSES = frozenset({"ACTIVE", "OUT_OF_STOCK"})
+
+
+def is_live(offer: dict[str, Any]) -> bool:
+    """True when a getOffer answer shows a published offer whose listing is live."""
+    listing_status = (offer.get("listing") or {}).get("listingStatus")
+    return offer.get("status") == PUBLISHED and (listing_status is None or listing_status in LIVE_LISTING_STATUSES)
 
 
 def list_pages(items_key: str) -> NextHref:
@@ -36,12 +45,6 @@ def list_pages(items_key: str) -> NextHref:
 def auth(conn: Connection) -> Auth:
     return bearer_or_refresh(conn, what="the eBay user access token", token_url=TOKEN_URL, client_auth="basic",
                              default_scope=SCOPES, headers=lambda token: {"Authorization": f"Bearer {token}"})
-
-
-def error_ids(body: Any) -> set[Any]:
-    """The ``errorId`` of every error in an ErrorDetailV3 body (an exception's ``body``, a bulk item)."""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    return {e.get("errorId") for e in errors or [] if isinstance(e, dict)}
 
 
 class EbayApi(HttpClient):

@@ -86,7 +86,7 @@ class GraphApi(HttpClient):
             details.append(f"subcode {error['error_subcode']}")
         if error.get("fbtrace_id"):
             details.append(f"fbtrace_id {error['fbtrace_id']}")
-        # error_user_msg carries the reason Meta gives people (e.g. "low audience size" on a removal).
+        # error_user_msg carries the reason Meta words for people, often clearer than ``message``.
         user_message = f" {error['error_user_msg']}" if error.get("error_user_msg") else ""
         return f"{error.get('message', '')} ({', '.join(details)}){user_message}"[:500]
 

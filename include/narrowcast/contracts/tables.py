@@ -43,6 +43,9 @@ class EntitySpec:
     line_totals: bool = False
     # What a column holds beyond its type (allowed values, units), for the data contract's documentation.
     notes: Mapping[str, str] = field(default_factory=dict)
+    # merge: columns whose stored value survives a batch that brings NULL for them (an API that stops returning
+    # a field after a while, e.g. eBay's buyer e-mail, 14 days after the order).
+    keep_stored: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:

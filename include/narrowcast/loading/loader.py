@@ -142,12 +142,26 @@ def _replace_rows(
             ordered = sorted(values)
             marks = ", ".join("?" for _ in ordered)
             wh.execute(f"delete from {spec.table} where {part} in ({marks})", ordered)
+    kept = [quote_ident(c) for c in spec.keep_stored] if spec.load_mode == "merge" else []
     if spec.load_mode == "merge":
         match = " and ".join(f"t.{quote_ident(k)} = v.{quote_ident(k)}" for k in spec.key)
+        if kept:
+            keys = ", ".join(f"t.{quote_ident(k)}" for k in spec.key)
+            wh.execute("drop table if exists _nc_kept")
+            wh.execute(f"""create temp table _nc_kept as
+                           select {keys}, {", ".join(f"t.{c}" for c in kept)} from {spec.table} t
+                           where exists (select 1 from {valid} v where {match})""")
         wh.execute(f"delete from {spec.table} t where exists (select 1 from {valid} v where {match})")
     with wh.unordered_inserts():
-        return wh.modified(
+        inserted = wh.modified(
             f"""insert into {spec.table} ({col_list}, _batch_id, _loaded_at, _source)
                 select {col_list}, $batch, $loaded::timestamp, $source from {valid}""",
             {"batch": batch.batch_id, "loaded": batch.loaded_at, "source": batch.source},
         )
+    if kept:
+        # A NULL in the batch never erases a value the table already held for that key.
+        on_key = " and ".join(f"{spec.table}.{quote_ident(k)} = k.{quote_ident(k)}" for k in spec.key)
+        wh.execute(f"""update {spec.table} set {", ".join(f"{c} = coalesce({spec.table}.{c}, k.{c})" for c in kept)}
+                       from _nc_kept k where {on_key} and {spec.table}._batch_id = ?""", [batch.batch_id])
+        wh.execute("drop table _nc_kept")
+    return inserted

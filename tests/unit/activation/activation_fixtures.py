@@ -110,7 +110,6 @@ def emulators(sandbox: SandboxServer) -> dict[str, Any]:
     requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
     sandbox.faults("all")
     found = sandbox.app.state.emulators
-    found["meta_audiences"].min_audience_size = 0
     found["ebay_inventory"].seed_offers([(listing_id("ebay", i), f"SKU-{i:05d}") for i in range(300)])
     found["amazon_listings"].seed_listings([listing_id("amazon", i) for i in range(300)])
     found["shopify_inventory"].seed_items([int(listing_id("shop", i)) for i in range(300)])

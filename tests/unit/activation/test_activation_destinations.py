@@ -67,7 +67,8 @@ def test_abandoned_cart_events_fire_once_per_entry_and_again_after_re_entry(emul
     warehouse.replace("audience_members", changed)
     second = run_sync(spec, connections=connections, warehouse=warehouse.path)
     events = emulators["klaviyo"].snapshot()["events"]
-    assert (first.api_calls, second.api_calls, len(events)) == (3, 0, 3)
+    # the three entering rows go as one bulk-create job
+    assert (first.api_calls, second.api_calls, len(events)) == (1, 0, 3)
     assert events[0]["metric"] == "Abandoned Cart" and events[0]["properties"] == {"discount_code": "WB0"}
     # customer 1 leaves the segment and comes back: that is a new event (on another day it gets a new unique_id)
     warehouse.replace("audience_members", [r for r in changed if r["customer_id"] != 1])
@@ -80,7 +81,8 @@ def test_abandoned_cart_events_fire_once_per_entry_and_again_after_re_entry(emul
 
 
 def test_amazon_throttling_is_retried_until_every_patch_is_accepted(emulators, connections, warehouse):
-    # GIVEN Amazon's real 5 requests/s burst 5, and a sync declaring more than that
+    # GIVEN an account whose patchListingsItem plan (5 requests/s, burst 5) is stricter than the default one the
+    # client paces by (burst 10), and a sync declaring more than either
     emulators["amazon_listings"].patch_rate = emulators["amazon_listings"].patch_burst = 5.0
     warehouse.replace("marketplace_listing_feed", feed_rows(12, ("amazon",)))
     spec = feed_sync("amazon", rate_limit={"rps": 50, "burst": 12, "concurrency": 1})
@@ -100,3 +102,34 @@ def test_the_declared_request_rate_is_respected(emulators, connections, warehous
     report = run_sync(spec, connections=connections, warehouse=warehouse.path)
     # 30 single-level calls at 20/s after a burst of 5 take at least (30 - 5) / 20 s
     assert report.api_calls == 30 and time.monotonic() - started >= 25 / 20
+
+
+def test_klaviyo_events_go_in_bulk_jobs_of_1000_with_external_ids_as_strings(emulators, connections, warehouse):
+    # GIVEN 2,500 customers entering an event audience, keyed by a numeric customer id
+    spec = parse_sync({
+        "id": "test_bulk_event", "model": "audience_members", "filter": {"audience_id": "abandoned_cart"},
+        "destination": "klaviyo", "connection": "narrowcast_klaviyo", "object": "event",
+        "target": {"metric": "Abandoned Cart"}, "key": "customer_id", "schedule": "audiences", "pii": ["email"],
+        "batch_size": 2_500,
+        "fields": {"email": "email", "external_id": "customer_id", "properties.discount_code": "discount_code"},
+    })
+    warehouse.replace("audience_members", audience_rows("abandoned_cart", range(2_500)))
+    # WHEN the sync runs
+    report = run_sync(spec, connections=connections, warehouse=warehouse.path)
+    # THEN three bulk-create requests (the minimum at 1,000 events each) carried every event
+    assert report.accepted == 2_500 and report.api_calls <= 1.05 * 3
+    events = emulators["klaviyo"].snapshot()["events"]
+    assert len(events) == 2_500
+    # AND each profile's external_id went as the string Klaviyo's OpenAPI specifies
+    assert all(isinstance(e["external_id"], str) for e in events)
+
+
+def test_meta_one_key_alone_is_sent_with_the_sdks_single_key_schema_name(emulators, connections, warehouse):
+    # GIVEN an audience sync that sends hashed e-mails only
+    warehouse.replace("audience_members", audience_rows("champions", range(3)))
+    spec = audience_sync("meta", fields={"EMAIL": "email_sha256"})
+    # WHEN it runs
+    report = run_sync(spec, connections=connections, warehouse=warehouse.path)
+    # THEN Meta took the rows under CustomAudience.Schema.EMAIL_SHA256 (a bare "EMAIL" is a multi-key name)
+    assert report.accepted == 3
+    assert len(emulators["meta_audiences"].snapshot()["audiences"]["2385000001"]) == 3

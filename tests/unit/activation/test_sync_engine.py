@@ -169,20 +169,19 @@ def test_a_dry_run_predicts_exactly_what_the_real_run_then_does(kind, emulators,
     assert runs[-2][1:] == runs[-1][1:] and runs[-2][0] is True
 
 
-def test_meta_refusing_a_removal_for_low_audience_size_marks_rows_skipped_not_a_crash(emulators, connections, warehouse):
-    emulators["meta_audiences"].min_audience_size = 100
+def test_meta_removals_leave_as_a_delete_with_query_string_parameters_whatever_the_audience_size(
+        emulators, connections, warehouse):
+    # GIVEN an audience of 101 members (Meta documents no minimum size for removals)
     warehouse.replace("audience_members", audience_rows("champions", range(101)))
     spec = audience_sync("meta")
     run_sync(spec, connections=connections, warehouse=warehouse.path)
+    # WHEN five members leave the segment
     warehouse.replace("audience_members", audience_rows("champions", range(5, 101)))
     report = run_sync(spec, connections=connections, warehouse=warehouse.path)
-    assert (report.planned_removes, report.skipped, report.rejected, report.status) == (5, 5, 0, "success")
-    reasons = warehouse.query("select distinct outcome, reason from activation.sync_rejections")
-    assert reasons == [("skipped", "Meta refused the removal: it would leave the audience below its minimum size")]
-    # and the removal is attempted again next run, once Meta allows it
-    emulators["meta_audiences"].min_audience_size = 0
-    again = run_sync(spec, connections=connections, warehouse=warehouse.path)
-    assert (again.planned_removes, again.accepted) == (5, 5)
+    # THEN the removals are accepted through a DELETE whose payload and session came in the query string
+    assert (report.planned_removes, report.accepted, report.skipped) == (5, 5, 0)
+    deletes = [r for r in emulators["meta_audiences"].received if r["method"] == "DELETE"]
+    assert sum(r["rows"] for r in deletes) == 5 and all(r["session"] for r in deletes)
     assert len(emulators["meta_audiences"].snapshot()["audiences"]["2385000001"]) == 96
 
 

@@ -93,3 +93,18 @@ def test_staging_types_values_converts_offsets_to_utc_and_flags_what_does_not_ca
         (1, datetime(2024, 1, 1, 10), "9.99", False, False, None),
         (None, datetime(2024, 1, 1, 12), None, True, False, None),
     ]
+
+
+def test_a_merge_never_overwrites_a_stored_ebay_buyer_email_with_null(tmp_path: Path) -> None:
+    # GIVEN an eBay order loaded while getOrders still returned the buyer's e-mail
+    zone, con = LandingZone(tmp_path), duckdb.connect()
+    order = {"order_id": "12-34567-89012", "buyer_username": "b1", "total": "10.00", "currency": "EUR"}
+    _load(con, zone, "ebay_orders", [order | {"buyer_email": "a1b2@members.ebay.com", "order_payment_status": "PAID"}])
+    # WHEN the order changes after 14 days, when eBay no longer returns the e-mail
+    _load(con, zone, "ebay_orders", [order | {"buyer_email": None, "order_payment_status": "FULLY_REFUNDED"}])
+    # THEN the new values replace the old ones, except the e-mail the table already held
+    assert con.execute("select buyer_email, order_payment_status from raw.ebay_orders").fetchall() == [
+        ("a1b2@members.ebay.com", "FULLY_REFUNDED")]
+    # AND a later e-mail (non-null) still replaces the stored one
+    _load(con, zone, "ebay_orders", [order | {"buyer_email": "c3d4@members.ebay.com"}])
+    assert con.execute("select buyer_email from raw.ebay_orders").fetchall() == [("c3d4@members.ebay.com",)]

@@ -211,8 +211,13 @@ def test_ebay_pages_carry_total_and_next_and_prev_hrefs(sandbox):
     assert first["total"] == 260 and len(first["orders"]) == 100 and "prev" not in first
     second = requests.get(first["next"], headers=headers, timeout=10).json()
     assert second["offset"] == 100 and "prev" in second
+    # getOrders' documented errorIds: 30800 invalid filter value, 30700 invalid filter name, 31100 invalid limit
     bad = requests.get(url, params={"filter": "lastmodifieddate:yesterday"}, headers=headers, timeout=10)
-    assert bad.status_code == 400 and bad.json()["errors"][0]["errorId"] == 30700
+    assert bad.status_code == 400 and bad.json()["errors"][0]["errorId"] == 30800
+    unknown = requests.get(url, params={"filter": "buyerusername:[a..b]"}, headers=headers, timeout=10)
+    assert unknown.json()["errors"][0]["errorId"] == 30700
+    too_many = requests.get(url, params={"limit": 201}, headers=headers, timeout=10)
+    assert too_many.status_code == 400 and too_many.json()["errors"][0]["errorId"] == 31100
 
 
 def test_amazon_requires_marketplace_ids_and_answers_unknown_orders_with_not_found(sandbox):

@@ -70,13 +70,14 @@ def test_an_order_updated_exactly_at_the_window_end_is_left_to_the_next_window(h
 
 
 def test_orders_and_items_parse_into_the_raw_columns_and_unpriced_orders_have_no_total(http):
+    # The buyer e-mail is read only for a connection with a role that allows it (see the tests below).
     session = FakeSession(reply(body=fixture("amazon_orders_page.json")),
                           reply(body=fixture("amazon_order_items.json")), reply(body={"payload": {"OrderItems": []}}))
     pages = {p.entity: p.records for p in run(session, http)}
     assert pages["amazon_orders"] == [
         {"amazon_order_id": "302-3213453-6543210", "purchase_date": datetime(2024, 3, 1, 8, 15, 27),
          "last_update_date": datetime(2024, 3, 1, 12, 1, 44), "order_status": "Shipped",
-         "marketplace_id": "A1PA6795UKMFR9", "buyer_email": "x7k2m9@marketplace.amazon.de",
+         "marketplace_id": "A1PA6795UKMFR9", "buyer_email": None,
          "order_total": Decimal("64.80"), "currency": "EUR"},
         {"amazon_order_id": "302-9988776-1122334", "purchase_date": datetime(2024, 3, 1, 9),
          "last_update_date": datetime(2024, 3, 1, 9, 30), "order_status": "Canceled",
@@ -102,3 +103,52 @@ def test_a_window_ending_less_than_two_minutes_ago_is_refused_before_any_request
         list(extract(CONN, WINDOW, client=AmazonClient.from_connection(CONN, **http(session)),
                      now=datetime(2024, 3, 2, 0, 1)))
     assert session.sent == []
+
+
+@pytest.mark.parametrize(("roles", "expected"), [
+    pytest.param(None, None, id="no declared role: the relay address is never read"),
+    pytest.param("Inventory and Order Tracking", None, id="a role without buyer information"),
+    pytest.param(["Tax Invoicing (Restricted)"], "x7k2m9@marketplace.amazon.de", id="the Tax Invoicing role"),
+    pytest.param("Pricing, Tax Remittance", "x7k2m9@marketplace.amazon.de", id="the Tax Remittance role"),
+])
+def test_the_buyer_email_is_kept_only_for_a_connection_declaring_a_role_that_allows_it(http, roles, expected):
+    # GIVEN a connection that declares (or not) its SP-API roles
+    conn = Connection(CONN.conn_id, CONN.base_url, password=CONN.password,
+                      extra={**CONN.extra, **({"restricted_roles": roles} if roles else {})})
+    session = FakeSession(reply(body=fixture("amazon_orders_page.json")),
+                          reply(body=fixture("amazon_order_items.json")), reply(body={"payload": {"OrderItems": []}}))
+    # WHEN the orders are extracted
+    pages = list(extract(conn, WINDOW, client=AmazonClient.from_connection(conn, **http(session))))
+    # THEN BuyerInfo.BuyerEmail lands only when the role allows it
+    assert [r["buyer_email"] for p in pages if p.entity == "amazon_orders" for r in p.records] == [expected, None]
+
+
+def test_a_window_of_over_2000_orders_is_paced_by_the_getorders_usage_plan_instead_of_failing(http, waits):
+    # GIVEN 25 pages of 100 orders (2,500) while getOrders allows a burst of 20 then one call per 60 s
+    pages = [reply(body=orders_page(*(f"A-{p}-{i}" for i in range(100)), token=f"t{p + 1}" if p < 24 else None))
+             for p in range(25)]
+    items = [reply(body={"payload": {"OrderItems": []}}) for _ in range(2_500)]
+    answers = []
+    for page in range(25):
+        answers.append(pages[page])
+        answers.extend(items[page * 100:(page + 1) * 100])
+    session = FakeSession(*answers)
+    # WHEN the window is extracted
+    extracted = run(session, http)
+    # THEN every order arrives, no request was refused, and the client waited per the plans before sending more
+    assert sum(len(p.records) for p in extracted if p.entity == "amazon_orders") == 2_500
+    get_orders = [s for s in session.sent if s.path == "/orders/v0/orders"]
+    assert len(get_orders) == 25
+    # 5 getOrders beyond the burst of 20 at 0.0167/s (~60 s each); getOrderItems' 0.5/s beyond its burst of 30
+    assert sum(waits) >= 5 * (1 / 0.0167) * 0.99
+
+
+def test_a_429_without_a_rate_header_waits_one_interval_of_the_operations_usage_plan(http, waits):
+    # GIVEN getOrders answers 429 with neither Retry-After nor x-amzn-RateLimit-Limit, then a page
+    session = FakeSession(reply(429, {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota."}]}),
+                          reply(body={"payload": {"Orders": []}}))
+    # WHEN the window is extracted
+    run(session, http)
+    # THEN the retry waited one getOrders interval (1 / 0.0167 requests per second)
+    assert len(session.sent) == 2
+    assert max(waits) == pytest.approx(1 / 0.0167)

@@ -4,7 +4,7 @@ Connection ``narrowcast_amazon``: ``password`` = LWA access token (``x-amz-acces
 ``seller_id`` and ``marketplace_id`` (required), ``feed_threshold`` (rows in one batch above which a
 ``JSON_LISTINGS_FEED`` is cheaper than one PATCH per SKU; default 500), ``poll_interval_seconds``.
 Withdrawn rows and rows that left the feed are set to quantity 0 (the offer is kept, so relisting is a
-plain quantity update). ``patchListingsItem`` is limited to 5 requests/s, burst 5.
+plain quantity update). Each SP-API operation is paced by its own usage plan (``narrowcast.apis.amazon``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from narrowcast.apis.amazon import FEEDS, LISTINGS
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
 
+# The content type createFeedDocument is told and the upload must then carry (the pre-signed URL is bound to it).
+FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 # Rows in one batch above which one JSON_LISTINGS_FEED is cheaper than one PATCH per SKU (extra feed_threshold).
 DEFAULT_FEED_THRESHOLD = 500
 
@@ -37,8 +39,9 @@ class AmazonListings(Destination):
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
     }
-    # A JSON feed takes up to 25,000 messages; patchListingsItem is limited to 5 requests/s, burst 5.
-    limits = Limits(max_batch_size=25_000, default_rps=5.0, default_burst=5.0, max_concurrency=4)
+    # A JSON feed takes up to 25,000 messages; the default rate is patchListingsItem's usage plan.
+    limits = Limits(max_batch_size=25_000, default_rps=amazon.USAGE_PLANS["patchListingsItem"].rate,
+                    default_burst=float(amazon.USAGE_PLANS["patchListingsItem"].burst), max_concurrency=4)
 
     def client_settings(self, connection: Connection) -> dict[str, Any]:
         return {"headers": {"Content-Type": "application/json"}}
@@ -96,9 +99,8 @@ class AmazonListings(Destination):
                     for i, c in enumerate(changes)]
         document = {"header": {"sellerId": self.seller_id, "version": "2.0", "issueLocale": "en_US"},
                     "messages": messages}
-        created = self.client.post_json(f"{FEEDS}/documents", {"contentType": "application/json; charset=UTF-8"})
-        self.client.request("PUT", created["url"], data=json.dumps(document).encode(),
-                            headers={"Content-Type": "application/json; charset=UTF-8"})
+        created = self.client.post_json(f"{FEEDS}/documents", {"contentType": FEED_CONTENT_TYPE})
+        self.client.upload_document(created["url"], json.dumps(document).encode(), FEED_CONTENT_TYPE)
         feed = self.client.post_json(f"{FEEDS}/feeds", {"feedType": "JSON_LISTINGS_FEED",
                                                         "marketplaceIds": [self.marketplace_id],
                                                         "inputFeedDocumentId": created["feedDocumentId"]})
@@ -112,10 +114,21 @@ class AmazonListings(Destination):
             return [RowResult(c.key, "rejected", f"Amazon feed {feed['feedId']} ended {status['processingStatus']}")
                     for c in changes]
         result = self.client.get_json(f"{FEEDS}/documents/{status['resultFeedDocumentId']}")
-        report = self.client.get_json(result["url"])
+        report = self.client.download_document(result)
         errors: dict[int, str] = {}
+        feed_errors: list[str] = []
         for issue in report.get("issues", []):
-            if issue.get("severity") == "ERROR":
-                errors.setdefault(int(issue["messageId"]), f"{issue.get('code')}: {issue.get('message')}")
+            if issue.get("severity") != "ERROR":
+                continue
+            text = f"{issue.get('code')}: {issue.get('message')}"
+            # The processing report leaves messageId out of an issue about the feed as a whole (its header or
+            # envelope): it applies to every message.
+            if issue.get("messageId") is None:
+                feed_errors.append(text)
+            else:
+                errors.setdefault(int(issue["messageId"]), text)
+        if feed_errors:
+            reason = f"Amazon feed {feed['feedId']} error: {'; '.join(feed_errors)}"
+            return [RowResult(c.key, "rejected", reason) for c in changes]
         return [RowResult(c.key, "rejected", f"Amazon feed issue: {errors[i + 1]}") if i + 1 in errors
                 else RowResult(c.key, "accepted") for i, c in enumerate(changes)]

@@ -2,10 +2,11 @@
 
 Connection ``narrowcast_ebay``: ``password`` = user access token (scope ``sell.inventory``). Active rows go
 through ``POST /sell/inventory/v1/bulk_update_price_quantity`` (≤ 25 per call, per-item ``statusCode``);
-``withdrawn`` rows and rows that left the feed through ``POST /offer/{offerId}/withdraw``; a row that comes
-back (previously withdrawn, or eBay answers that the offer is unpublished) is published with
-``POST /offer/{offerId}/publish`` before its quantity is set. Withdrawing an already-withdrawn offer counts
-as done, so a re-send after a crash is harmless.
+``withdrawn`` rows and rows that left the feed through ``POST /offer/{offerId}/withdraw``. Whether an offer is
+live is read from ``GET /offer/{offerId}`` (``status`` and ``listing.listingStatus``), never guessed from an
+errorId: a row coming back from ``withdrawn`` is published (``POST /offer/{offerId}/publish``) when its offer is
+not live, and a refused withdrawal of an offer that is no longer live counts as done, so a re-send after a
+crash is harmless.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
 from narrowcast.apis import ebay
-from narrowcast.apis.ebay import INVENTORY, NOT_PUBLISHED, error_ids
+from narrowcast.apis.ebay import INVENTORY, is_live
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
 
@@ -46,31 +47,22 @@ class EbayInventory(Destination):
         for change in batch.changes:
             if change.op == "remove" or change.payload.get("status") == "withdrawn":
                 results[change.key] = self._withdraw(change)
-            elif change.previous and change.previous.get("status") == "withdrawn":
-                published = self._publish(change)
-                if published is not None:
-                    results[change.key] = published
-                else:
-                    update.append(change)
-            else:
-                update.append(change)
+                continue
+            # A row back from withdrawn sits on an offer this sync unpublished: relist it first if it is not live.
+            if change.previous and change.previous.get("status") == "withdrawn":
+                refused = self._publish_unless_live(change)
+                if refused is not None:
+                    results[change.key] = refused
+                    continue
+            update.append(change)
         if update:
-            answered = self._bulk_update(update)
-            # An offer eBay reports unpublished has come back into stock: publish it, then set it again.
-            relist = [c for c in update if answered[c.key] == NOT_PUBLISHED]
-            for change in relist:
-                published = self._publish(change)
-                answered[change.key] = published if published is not None else None
-            retry = [c for c in relist if answered[c.key] is None]
-            if retry:
-                answered.update(self._bulk_update(retry))
-            for change in update:
-                value = answered[change.key]
-                results[change.key] = value if isinstance(value, RowResult) else RowResult(
-                    change.key, "rejected", f"eBay: offer {change.payload['offerId']} is still unpublished")
+            results.update(self._bulk_update(update))
         return [results[c.key] for c in batch.changes]
 
-    def _bulk_update(self, changes: list[Change]) -> dict[str, Any]:
+    def _offer(self, change: Change) -> dict[str, Any]:
+        return self.client.get_json(f"{INVENTORY}/offer/{change.payload['offerId']}") or {}
+
+    def _bulk_update(self, changes: list[Change]) -> dict[str, RowResult]:
         requests_ = []
         for change in changes:
             p = change.payload
@@ -82,15 +74,13 @@ class EbayInventory(Destination):
                               "offers": [offer]})
         answer = self.client.post_json(f"{INVENTORY}/bulk_update_price_quantity", {"requests": requests_})
         by_offer = {str(r.get("offerId")): r for r in (answer or {}).get("responses", [])}
-        out: dict[str, Any] = {}
+        out: dict[str, RowResult] = {}
         for change in changes:
             item = by_offer.get(str(change.payload["offerId"]))
             if item is None:
                 out[change.key] = RowResult(change.key, "rejected", "eBay returned no response for the offer")
             elif item.get("statusCode") == 200:
                 out[change.key] = RowResult(change.key, "accepted")
-            elif NOT_PUBLISHED in error_ids(item):
-                out[change.key] = NOT_PUBLISHED
             else:
                 messages = "; ".join(f"{e.get('errorId')}: {e.get('message')}" for e in item.get("errors", []))
                 out[change.key] = RowResult(change.key, "rejected", f"eBay HTTP {item.get('statusCode')}: {messages}")
@@ -98,18 +88,25 @@ class EbayInventory(Destination):
 
     def _withdraw(self, change: Change) -> RowResult:
         try:
-            self.client.post_json(f"{INVENTORY}/offer/{change.payload['offerId']}/withdraw", {})
+            # withdrawOffer and publishOffer take no request payload.
+            self.client.request("POST", f"{INVENTORY}/offer/{change.payload['offerId']}/withdraw")
         except FatalApiError as exc:
-            if NOT_PUBLISHED in error_ids(exc.body):
+            # withdrawOffer answers a generic 25002 for an offer that is already withdrawn: the offer's own
+            # state tells whether the withdrawal holds.
+            try:
+                live = is_live(self._offer(change))
+            except FatalApiError:
+                live = True
+            if not live:
                 return RowResult(change.key, "accepted")
             return RowResult(change.key, "rejected", f"eBay withdraw failed: {exc.message}")
         return RowResult(change.key, "accepted")
 
-    def _publish(self, change: Change) -> RowResult | None:
-        """None when published (the caller then sets quantity/price); a rejection otherwise."""
+    def _publish_unless_live(self, change: Change) -> RowResult | None:
+        """None when the offer is live (published now or already); a rejection otherwise."""
         try:
-            self.client.post_json(f"{INVENTORY}/offer/{change.payload['offerId']}/publish", {})
+            if not is_live(self._offer(change)):
+                self.client.request("POST", f"{INVENTORY}/offer/{change.payload['offerId']}/publish")
         except FatalApiError as exc:
             return RowResult(change.key, "rejected", f"eBay publish failed: {exc.message}")
         return None
-

@@ -6,8 +6,11 @@ Connection ``narrowcast_klaviyo``: ``password`` = private API key (sent as ``Kla
 * ``list_members``: adds/changes → ``POST /api/profile-bulk-import-jobs`` (≤ 10,000 profiles, upsert, with
   the list relationship) polled until complete; per-row failures read from ``import-errors``. Removals →
   profile ids looked up by ``external_id`` then ``DELETE /api/lists/{id}/relationships/profiles`` (≤ 1,000).
-* ``event``: one ``POST /api/events`` per row entering the model, with ``unique_id`` = record key + UTC day,
-  so a re-send after a crash is de-duplicated by Klaviyo rather than e-mailing the customer twice. In
+  A failed row is recognised by the ``original_payload`` of its ``import-error`` (the OpenAPI's
+  ImportErrorResponseObjectResource), never by parsing ``source.pointer``, whose format is undocumented.
+* ``event``: rows entering the model go through ``POST /api/event-bulk-create-jobs`` (≤ 1,000 events per
+  request, 5 MB), each with ``unique_id`` = record key + UTC day, so a re-send after a crash is de-duplicated by
+  Klaviyo rather than e-mailing the customer twice. In
   mirror mode a row that leaves the model is only forgotten (events cannot be deleted), so a customer who
   qualifies again later triggers the flow again.
 """
@@ -15,7 +18,6 @@ Connection ``narrowcast_klaviyo``: ``password`` = private API key (sent as ``Kla
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +34,6 @@ from narrowcast.apis import klaviyo
 from narrowcast.http import FatalApiError
 from narrowcast.http.pagination import paginate
 
-_POINTER = re.compile(r"/profiles/data/(\d+)/")
 PROFILE_FIELDS = frozenset({"email", "phone_number", "external_id", "first_name", "last_name"})
 
 
@@ -54,16 +55,20 @@ class Klaviyo(Destination):
             allowed_modes=frozenset({"add_only", "mirror"}),
         ),
     }
-    # ≤ 10,000 profiles per bulk-import job; ≤ 1,000 profiles per list-relationship removal; profiles are
-    # looked up 100 external ids (one page) at a time.
+    # ≤ 10,000 profiles per bulk-import job; ≤ 1,000 profiles per list-relationship removal; ≤ 1,000 events per
+    # bulk-create job (bulk_create_events in Klaviyo's OpenAPI); profiles are looked up 100 external ids (one
+    # page) at a time.
     limits = Limits(max_batch_size=10_000, default_rps=10.0, default_burst=10.0, max_concurrency=4,
-                    request_caps={"list_removal": 1_000, "profile_lookup": 100})
+                    request_caps={"list_removal": 1_000, "profile_lookup": 100, "event_bulk_create": 1_000})
 
     def send(self, batch: Batch) -> list[RowResult]:
         if self.object == "event":
             # Only entering the model is an event; a changed or departed row just updates what is confirmed.
-            return [self._event(c) if c.op == "add" else RowResult(c.key, "accepted", sent=False)
-                    for c in batch.changes]
+            entering = [c for c in batch.changes if c.op == "add"]
+            sent: dict[str, RowResult] = {}
+            for group in chunks(entering, self.limits.request_caps["event_bulk_create"]):
+                sent.update((r.key, r) for r in self._events(group))
+            return [sent.get(c.key) or RowResult(c.key, "accepted", sent=False) for c in batch.changes]
         if batch.kind == "remove":
             return self._remove(batch.changes)
         return self._import(batch.changes)
@@ -84,15 +89,24 @@ class Klaviyo(Destination):
             self.context.sleep(interval)
         if status != "complete":
             return [RowResult(c.key, "rejected", f"Klaviyo import job {job_id} ended {status}") for c in changes]
-        reasons: dict[int, str] = {}
+        by_identity = {identity: c.key for c in changes for identity in _identities(_profile(c.payload))}
+        reasons: dict[str, str] = {}
+        unattributed = 0
         for page in paginate(self.client, f"api/profile-bulk-import-jobs/{job_id}/import-errors", None, klaviyo.PAGES):
             for err in page.json().get("data", []):
                 attrs = err.get("attributes", {})
-                match = _POINTER.search(str((attrs.get("source") or {}).get("pointer", "")))
-                if match:
-                    reasons[int(match.group(1))] = f"Klaviyo import error: {attrs.get('title')}: {attrs.get('detail')}"
-        return [RowResult(c.key, "rejected", reasons[i]) if i in reasons else RowResult(c.key, "accepted")
-                for i, c in enumerate(changes)]
+                reason = f"Klaviyo import error: {attrs.get('title')}: {attrs.get('detail')}"
+                keys = {by_identity[i] for i in _identities(attrs.get("original_payload") or {}) if i in by_identity}
+                for key in keys:
+                    reasons.setdefault(key, reason)
+                unattributed += not keys
+        if unattributed:
+            # An error whose original_payload names no row of the job: no row can be called confirmed, and a
+            # re-sent import is an idempotent upsert.
+            reason = f"Klaviyo import job {job_id} reported {unattributed} error(s) it tied to no profile"
+            return [RowResult(c.key, "rejected", reasons.get(c.key, reason)) for c in changes]
+        return [RowResult(c.key, "rejected", reasons[c.key]) if c.key in reasons else RowResult(c.key, "accepted")
+                for c in changes]
 
     def _remove(self, changes: list[Change]) -> list[RowResult]:
         by_external = {str(c.payload.get("external_id")): c.key for c in changes}
@@ -110,36 +124,64 @@ class Klaviyo(Destination):
         return [RowResult(c.key, "accepted") for c in changes]
 
     # ---- events ----------------------------------------------------------------------------------
-    def _event(self, change: Change) -> RowResult:
-        payload = dict(change.payload)
-        attributes: dict[str, Any] = {
-            "properties": _properties(payload),
-            "metric": {"data": {"type": "metric", "attributes": {"name": str(self.target["metric"])}}},
-            "profile": {"data": {"type": "profile", "attributes": {
-                k: payload[k] for k in PROFILE_FIELDS if payload.get(k) not in (None, "")}}},
-            "unique_id": f"{change.key}:{datetime.now(UTC).date().isoformat()}",
-        }
-        if payload.get("time"):
-            attributes["time"] = str(payload["time"])
-        if payload.get("value") is not None:
-            attributes["value"] = payload["value"]
+    def _events(self, changes: list[Change]) -> list[RowResult]:
+        """One bulk-create job for up to 1,000 entering rows: each row is one profile with its one event."""
+        day = datetime.now(UTC).date().isoformat()
+        entries = []
+        for change in changes:
+            payload = dict(change.payload)
+            event: dict[str, Any] = {
+                "properties": _properties(payload),
+                "metric": {"data": {"type": "metric", "attributes": {"name": str(self.target["metric"])}}},
+                "unique_id": f"{change.key}:{day}",
+            }
+            if payload.get("time"):
+                event["time"] = str(payload["time"])
+            if payload.get("value") is not None:
+                event["value"] = payload["value"]
+            entries.append({"type": "event-bulk-create", "attributes": {
+                "profile": {"data": {"type": "profile", "attributes": _identity_attributes(payload)}},
+                "events": {"data": [{"type": "event", "attributes": event}]}}})
+        body = {"data": {"type": "event-bulk-create-job",
+                         "attributes": {"events-bulk-create": {"data": entries}}}}
         try:
-            self.client.post_json("api/events", {"data": {"type": "event", "attributes": attributes}})
+            self.client.post_json("api/event-bulk-create-jobs", body)
         except FatalApiError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403):
-                return RowResult(change.key, "rejected", f"Klaviyo refused the event: {exc.message}")
+                return [RowResult(c.key, "rejected", f"Klaviyo refused the events: {exc.message}") for c in changes]
             raise
-        return RowResult(change.key, "accepted")
+        return [RowResult(c.key, "accepted") for c in changes]
 
 
 def _properties(payload: dict[str, Any]) -> dict[str, Any]:
     return {k.split(".", 1)[1]: v for k, v in payload.items() if k.startswith("properties.")}
 
 
+def _identity_attributes(payload: Any) -> dict[str, Any]:
+    """The profile fields of a row; ``external_id`` is a string in Klaviyo's OpenAPI, whatever the mart's type."""
+    attributes = {k: payload[k] for k in PROFILE_FIELDS if payload.get(k) not in (None, "")}
+    if "external_id" in attributes:
+        attributes["external_id"] = str(attributes["external_id"])
+    return attributes
+
+
 def _profile(payload: Any) -> dict[str, Any]:
-    profile = {k: payload[k] for k in PROFILE_FIELDS if payload.get(k) not in (None, "")}
+    profile = _identity_attributes(payload)
     profile["external_id"] = str(payload["external_id"])
     props = _properties(payload)
     if props:
         profile["properties"] = props
     return profile
+
+
+def _identities(profile: Any) -> set[str]:
+    """How an import error's ``original_payload`` can name a row: its external id or its e-mail."""
+    if not isinstance(profile, dict):
+        return set()
+    attrs = profile.get("attributes") if isinstance(profile.get("attributes"), dict) else profile
+    found = set()
+    if attrs.get("external_id") not in (None, ""):
+        found.add(f"external_id:{attrs['external_id']}")
+    if attrs.get("email") not in (None, ""):
+        found.add(f"email:{str(attrs['email']).lower()}")
+    return found

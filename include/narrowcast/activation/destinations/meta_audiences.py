@@ -1,14 +1,18 @@
 """Meta (Facebook) Custom Audiences: add/remove hashed users with ``POST/DELETE /{version}/{audience_id}/users``.
 
 Connection ``narrowcast_meta``: ``password`` = system-user access token; extra ``api_version`` (default in ``narrowcast.apis.versions``).
-Wire format: ``{"payload": {"schema": [...], "data": [[...]]}, "session": {session_id, batch_seq,
-last_batch_flag, estimated_num_total}}``, ≤ 10,000 rows per request. Removals Meta refuses because the
-audience would become too small are reported as *skipped* (retried next run), not as a crash.
+Wire format as the official Business SDK (facebook-python-business-sdk, ``CustomAudience``) sends it:
+``payload`` = ``{"schema": ..., "data": [[...]]}`` and ``session`` = ``{session_id, batch_seq, last_batch_flag,
+estimated_num_total}``, ≤ 10,000 rows per request. One key alone uses the SDK's single-key schema
+(``EMAIL_SHA256``, ``PHONE_SHA256``); several keys the multi-key names (``EMAIL``, ``PHONE``, ...). Additions
+are a POST with a JSON body; removals a DELETE whose parameters (JSON-encoded) travel in the query string, as
+the SDK sends every GET and DELETE.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,12 +26,12 @@ from narrowcast.activation.destinations.base import (
 )
 from narrowcast.apis import meta
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import FatalApiError
 
 HASHED = frozenset({"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "GEN", "DOBY"})
 UNHASHED = frozenset({"EXTERN_ID", "MADID", "LOOKALIKE_VALUE"})
-LOW_AUDIENCE_SIZE = "low audience size"
 ROUTE_FIELD = "audience"
+# CustomAudience.Schema of the Business SDK: the name of a key when it is the only one sent.
+SINGLE_KEY_SCHEMA = {"EMAIL": "EMAIL_SHA256", "PHONE": "PHONE_SHA256"}
 
 
 class MetaCustomAudiences(Destination):
@@ -92,9 +96,10 @@ class MetaCustomAudiences(Destination):
         fields = sorted(set().union(*(c.payload.keys() for c in changes)) - skip)
         # Meta's multi-key schema takes one column per key; an absent value is sent as an empty string.
         data = [["" if (v := c.payload.get(f)) is None else v for f in fields] for c in changes]
+        schema = fields if len(fields) > 1 else SINGLE_KEY_SCHEMA.get(fields[0], fields[0])
         body = {
             "access_token": self.client.auth.token(),
-            "payload": {"schema": fields if len(fields) > 1 else fields[0], "data": data},
+            "payload": {"schema": schema, "data": data},
             "session": {
                 "session_id": _session_id(batch.run_id, f"{batch.kind}:{audience_id}"),
                 "batch_seq": batch.seq,
@@ -103,13 +108,13 @@ class MetaCustomAudiences(Destination):
             },
         }
         path = f"{self.client.api_version}/{audience_id}/users"
-        try:
-            response = self.client.request("DELETE" if removing else "POST", path, json=body)
-        except FatalApiError as exc:
-            if removing and LOW_AUDIENCE_SIZE in exc.message.lower():
-                reason = "Meta refused the removal: it would leave the audience below its minimum size"
-                return [RowResult(c.key, "skipped", reason) for c in changes]
-            raise
+        if removing:
+            # The SDK puts a DELETE's parameters in the query string, objects JSON-encoded; a DELETE body is not
+            # something Graph documents reading.
+            params = {k: v if isinstance(v, str) else json.dumps(v, separators=(",", ":")) for k, v in body.items()}
+            response = self.client.request("DELETE", path, params=params)
+        else:
+            response = self.client.request("POST", path, json=body)
         answer = response.json()
         received = answer.get("num_received")
         if isinstance(received, int) and received != len(data):

@@ -43,7 +43,11 @@ def amazon_authorized(request: Request) -> bool:
 
 
 class AmazonErrors:
-    """SP-API error envelope: ``{"errors": [{"code", "message", "details"}]}``."""
+    """SP-API error envelope: ``{"errors": [{"code", "message", "details"}]}`` ("Parse SP-API Responses").
+
+    Codes used by the emulators, each in the error examples of the Orders v0, Listings Items and Feeds
+    references: InvalidInput 400, Unauthorized 403, NotFound 404, QuotaExceeded 429, InternalFailure 500.
+    """
 
     def amazon_error(self, status: int, code: str, message: str, details: str = "",
                      headers: dict[str, str] | None = None) -> Response:
@@ -51,7 +55,8 @@ class AmazonErrors:
                             status_code=status, headers=headers)
 
     def rate_limited(self, retry_after: float) -> Response:
-        # SP-API states the allowed rate instead of a wait: one request per retry_after seconds.
+        # SP-API sends no Retry-After. x-amzn-RateLimit-Limit (the rate applied to the request) comes "on a
+        # best-effort basis" (Parse SP-API Responses); here it states one request per retry_after seconds.
         return self.amazon_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.",
                                  headers={"x-amzn-RateLimit-Limit": f"{1.0 / max(retry_after, 1e-3):.4g}"})
 

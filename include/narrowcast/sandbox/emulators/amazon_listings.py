@@ -1,13 +1,21 @@
 """Emulator of Amazon SP-API Listings Items (``patchListingsItem``) and the ``JSON_LISTINGS_FEED`` feed flow.
 
-PATCH: token bucket per seller at 5 requests/s, burst 5 → 429 + ``x-amzn-RateLimit-Limit``; only top-level
-``/attributes/<name>`` paths; ``ACCEPTED`` or ``INVALID`` + issues (unknown SKU, negative quantity, price ≤ 0).
-Feeds: createFeedDocument → PUT upload → createFeed (≤ 25,000 messages) → getFeed (IN_PROGRESS, then DONE)
-→ result document with per-message issues. Listings (quantity, price, status) are held for :meth:`snapshot`.
+PATCH: token bucket per seller at patchListingsItem's usage plan (5 requests/s, burst 10, Listings Items
+2021-08-01 reference) → 429 ``QuotaExceeded``; an unknown SKU is a 404 ``NotFound``, a patch path other than a
+top-level ``/attributes/<name>`` a 400 ``InvalidInput``; otherwise ``ACCEPTED`` or ``INVALID`` + issues (negative
+quantity, price ≤ 0, missing price). Feeds: createFeedDocument → PUT upload to a pre-signed URL →
+createFeed (≤ 25,000 messages) → getFeed (IN_PROGRESS, then DONE) → a GZIP result document with per-message
+issues. The pre-signed URLs answer like S3: a request with an unsigned ``x-amz-*`` header is refused. Listings
+(quantity, price, status) are held for :meth:`snapshot`.
+
+Error codes follow the SP-API error response (``{"errors": [{code, message, details}]}``) with the codes of the
+Listings Items and Feeds references: InvalidInput 400, Unauthorized 403, NotFound 404, QuotaExceeded 429,
+InternalFailure 500.
 """
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import threading
@@ -18,12 +26,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from narrowcast.sandbox.emulators.amazon import amazon_authorized
+from narrowcast.sandbox.emulators.amazon import AmazonErrors, amazon_authorized
 from narrowcast.sandbox.emulators.world_index import read_world_table
 from narrowcast.sandbox.framework import Emulator
 
 FEED_LIMIT = 25_000
-PATCH_RATE, PATCH_BURST = 5.0, 5.0
+# patchListingsItem's usage plan in the Listings Items 2021-08-01 reference.
+PATCH_RATE, PATCH_BURST = 5.0, 10.0
 
 
 def sp_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -47,7 +56,7 @@ class _Bucket:
             return False
 
 
-class AmazonListingsEmulator(Emulator):
+class AmazonListingsEmulator(AmazonErrors, Emulator):
     name = "amazon_listings"
     prefix = "amazon"
 
@@ -56,6 +65,9 @@ class AmazonListingsEmulator(Emulator):
         self.listings: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, Any] = {}
         self.feeds: dict[str, dict[str, Any]] = {}
+        self.compressed: set[str] = set()
+        # Issues without messageId a test adds to every processing report (they concern the whole feed).
+        self.feed_level_issues: list[dict[str, Any]] = []
         self.buckets: dict[str, _Bucket] = {}
         self.calls: dict[str, int] = {}
         self.patch_rate, self.patch_burst = PATCH_RATE, PATCH_BURST
@@ -74,6 +86,8 @@ class AmazonListingsEmulator(Emulator):
         with self.lock:
             self.listings.clear()
             self.documents.clear()
+            self.compressed.clear()
+            self.feed_level_issues = []
             self.feeds.clear()
             self.buckets.clear()
             self.calls.clear()
@@ -81,16 +95,6 @@ class AmazonListingsEmulator(Emulator):
 
     def snapshot(self) -> dict[str, Any]:
         return {"listings": {sku: dict(v) for sku, v in self.listings.items()}, "calls": dict(self.calls)}
-
-    def rate_limited(self, retry_after: float) -> Response:
-        return sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.",
-                        headers={"x-amzn-RateLimit-Limit": f"{PATCH_RATE}", "Retry-After": f"{retry_after:g}"})
-
-    def server_error(self) -> Response:
-        return sp_error(503, "ServiceUnavailable", "Service temporarily unavailable.")
-
-    def unauthorized(self) -> Response:
-        return sp_error(403, "Unauthorized", "Access to requested resource is denied.")
 
     def _count(self, method: str) -> None:
         with self.lock:
@@ -103,13 +107,20 @@ class AmazonListingsEmulator(Emulator):
                 return self.unauthorized()
             bucket = self.buckets.setdefault(seller_id, _Bucket(self.patch_rate, self.patch_burst))
             if not bucket.take():
-                return sp_error(429, "QuotaExceeded", "The request rate is greater than what is allowed for the "
-                                "application.", headers={"x-amzn-RateLimit-Limit": f"{self.patch_rate}"})
+                # x-amzn-RateLimit-Limit: "the rate limit applied to the request" (Parse SP-API Responses).
+                return sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.",
+                                headers={"x-amzn-RateLimit-Limit": f"{self.patch_rate}"})
             self._count("patchListingsItem")
             if not request.query_params.get("marketplaceIds"):
                 return sp_error(400, "InvalidInput", "marketplaceIds is required.")
             body = await request.json()
-            issues = self._apply(sku, body.get("patches") or [])
+            if sku not in self.listings:
+                return sp_error(404, "NotFound", "The resource specified does not exist.")
+            patches = body.get("patches") or []
+            bad_path = next((p.get("path") for p in patches if not _top_level_attribute(p)), None)
+            if bad_path is not None:
+                return sp_error(400, "InvalidInput", f"Only top-level /attributes/<name> can be patched, got {bad_path!r}.")
+            issues = self._apply(sku, patches)
             status = "INVALID" if issues else "ACCEPTED"
             return JSONResponse({"sku": sku, "status": status, "submissionId": f"sub{next(self._ids)}",
                                  "issues": issues})
@@ -128,18 +139,25 @@ class AmazonListingsEmulator(Emulator):
         @router.put("/_uploads/{doc_id}")
         async def upload(doc_id: str, request: Request) -> Response:
             self._count("upload")
+            if (refused := _s3_refusal(request)) is not None:
+                return refused
             if doc_id not in self.documents:
-                return Response("NoSuchKey", status_code=404)
+                return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
             with self.lock:
                 self.documents[doc_id] = json.loads(await request.body())
             return Response(status_code=200)
 
         @router.get("/_uploads/{doc_id}")
-        def download(doc_id: str) -> Response:
+        def download(doc_id: str, request: Request) -> Response:
             self._count("download")
+            if (refused := _s3_refusal(request)) is not None:
+                return refused
             if self.documents.get(doc_id) is None:
-                return Response("NoSuchKey", status_code=404)
-            return JSONResponse(self.documents[doc_id])
+                return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+            content = json.dumps(self.documents[doc_id]).encode()
+            if doc_id in self.compressed:
+                return Response(gzip.compress(content), media_type="application/octet-stream")
+            return Response(content, media_type="application/json")
 
         @router.post("/feeds/2021-06-30/feeds")
         async def create_feed(request: Request) -> Response:
@@ -155,19 +173,21 @@ class AmazonListingsEmulator(Emulator):
             messages = document.get("messages") or []
             if len(messages) > FEED_LIMIT:
                 return sp_error(400, "InvalidInput", f"A JSON_LISTINGS_FEED holds at most {FEED_LIMIT} messages.")
-            issues = []
+            issues = [dict(issue) for issue in self.feed_level_issues]
             for message in messages:
                 for issue in self._apply(str(message.get("sku")), message.get("patches") or []):
                     issues.append({"messageId": message.get("messageId"), **issue})
             feed_id = str(next(self._ids))
             result_id = f"amzn1.tortuga.sandbox.{next(self._ids)}"
             with self.lock:
+                self.compressed.add(result_id)
                 self.documents[result_id] = {
                     "header": {"sellerId": document.get("header", {}).get("sellerId"), "version": "2.0",
                                "feedId": feed_id},
                     "issues": issues,
                     "summary": {"errors": len(issues), "messagesProcessed": len(messages),
-                                "messagesAccepted": len(messages) - len({i["messageId"] for i in issues})},
+                                "messagesAccepted": 0 if self.feed_level_issues else
+                                len(messages) - len({i["messageId"] for i in issues})},
                 }
                 self.feeds[feed_id] = {"polls": 0, "result": result_id}
                 self.received.append({"feedId": feed_id, "messages": len(messages)})
@@ -198,7 +218,11 @@ class AmazonListingsEmulator(Emulator):
             if doc_id not in self.documents:
                 return sp_error(404, "NotFound", f"Document {doc_id} not found.")
             base = str(request.base_url).rstrip("/")
-            return JSONResponse({"feedDocumentId": doc_id, "url": f"{base}/amazon/_uploads/{doc_id}"})
+            answer = {"feedDocumentId": doc_id, "url": f"{base}/amazon/_uploads/{doc_id}"}
+            if doc_id in self.compressed:
+                # Feeds 2021-06-30 FeedDocument.compressionAlgorithm: the content must be unzipped after download.
+                answer["compressionAlgorithm"] = "GZIP"
+            return JSONResponse(answer)
 
     def _apply(self, sku: str, patches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Validate then apply one listing's patches; returns ERROR issues (nothing applied if any)."""
@@ -208,30 +232,56 @@ class AmazonListingsEmulator(Emulator):
         with self.lock:
             listing = self.listings.get(sku)
             if listing is None:
-                return [issue("4000001", f"SKU {sku} is not a listing of this seller.", "sku")]
+                # A feed message for a SKU the seller does not hold: a per-message NotFound-style issue.
+                return [issue("90220", f"SKU {sku} is required to exist but was not found.", "sku")]
             updates: dict[str, Any] = {}
             for patch in patches:
-                path = str(patch.get("path", ""))
-                parts = path.strip("/").split("/")
-                if len(parts) != 2 or parts[0] != "attributes" or patch.get("op") not in ("add", "replace", "merge", "delete"):
-                    return [issue("4000002", f"Only top-level /attributes/<name> can be patched, got {path!r}.", path)]
+                if not _top_level_attribute(patch):
+                    return [issue("90244", f"We can't accept the path {patch.get('path')!r}.", "patches")]
+                attribute = str(patch["path"]).strip("/").split("/")[1]
                 value = (patch.get("value") or [{}])[0]
-                if parts[1] == "fulfillment_availability":
+                # Listing issue codes as Amazon reports them: 90220 a required value is missing, 90244 a value
+                # is not accepted.
+                if attribute == "fulfillment_availability":
                     quantity = value.get("quantity")
+                    if quantity is None:
+                        return [issue("90220", "'quantity' is required but missing.", attribute)]
                     if not isinstance(quantity, int) or quantity < 0:
-                        return [issue("90220", "quantity must be a non-negative integer.", parts[1])]
+                        return [issue("90244", "We can't accept the quantity you entered.", attribute)]
                     updates["quantity"] = quantity
-                elif parts[1] == "purchasable_offer":
+                elif attribute == "purchasable_offer":
                     try:
                         price = float(value["our_price"][0]["schedule"][0]["value_with_tax"])
                     except (KeyError, IndexError, TypeError, ValueError):
-                        return [issue("90220", "our_price schedule value_with_tax is required.", parts[1])]
+                        return [issue("90220", "'our_price' is required but missing.", attribute)]
                     if price <= 0:
-                        return [issue("90244", "Price must be greater than 0.", parts[1])]
+                        return [issue("90244", "We can't accept the price you entered.", attribute)]
                     updates["price"], updates["currency"] = f"{price:.2f}", value.get("currency")
             listing.update(updates)
             listing["status"] = "ACTIVE" if listing["quantity"] > 0 else "INACTIVE"
         return []
+
+
+def _top_level_attribute(patch: dict[str, Any]) -> bool:
+    parts = str(patch.get("path", "")).strip("/").split("/")
+    return len(parts) == 2 and parts[0] == "attributes" and patch.get("op") in ("add", "replace", "merge", "delete")
+
+
+def _s3_error(status: int, code: str, message: str, **extra: str) -> Response:
+    """S3's REST error response (Amazon S3 API reference, "Error responses"): an XML ``Error`` element."""
+    fields = "".join(f"<{k}>{v}</{k}>" for k, v in {"Code": code, "Message": message, **extra}.items())
+    return Response(f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{fields}</Error>', status_code=status,
+                    media_type="application/xml")
+
+
+def _s3_refusal(request: Request) -> Response | None:
+    """A pre-signed URL signs its headers: S3 refuses a request carrying an ``x-amz-*`` header it did not sign
+    (403 AccessDenied, "There were headers present in the request which were not signed")."""
+    unsigned = sorted(h for h in request.headers if h.lower().startswith("x-amz-"))
+    if unsigned:
+        return _s3_error(403, "AccessDenied", "There were headers present in the request which were not signed",
+                         HeadersNotSigned=", ".join(unsigned))
+    return None
 
 
 EMULATOR = AmazonListingsEmulator

@@ -3,6 +3,10 @@
 Filter ``lastmodifieddate:[a..b]`` or ``creationdate:[a..b]`` (either end may be open), ``limit``/``offset``
 paging with ``next``/``prev`` hrefs and ``total``. :class:`EbayErrors` is the ErrorDetailV3 envelope; the Sell
 Inventory emulator reuses it.
+
+Limits and errorIds as the Sell Fulfillment v1 contract (sell_fulfillment_v1_oas3, getOrders) lists them: limit
+1..200 (default 50); 30700 invalid filter name, 30800 invalid filter value, 30810 invalid date format, 31000 invalid offset, 31100 invalid
+limit, 30500 system error; and eBay's common 1001 (invalid access token) and 2001 (too many requests).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from narrowcast.sandbox.framework import Emulator
 from narrowcast.sandbox.tokens import accepts, bearer
 
 DEFAULT_LIMIT = 50
-MAX_LIMIT = 1000
+MAX_LIMIT = 200
 _FILTER = re.compile(r"^(?P<field>lastmodifieddate|creationdate):\[(?P<a>[^\]]*?)\.\.(?P<b>[^\]]*)\]$")
 
 
@@ -123,21 +127,29 @@ class EbayFulfillmentEmulator(EbayErrors, Emulator):
         field, low, high = "creationdate", None, None
         if query.get("filter"):
             match = _FILTER.match(query["filter"].strip())
+            name, _, value = query["filter"].strip().partition(":")
+            if name not in ("lastmodifieddate", "creationdate"):
+                return self.ebay_error(400, 30700, "API_FULFILLMENT", "REQUEST", f"Invalid filter name: {name}",
+                                       "The sandbox serves lastmodifieddate:[from..to] or creationdate:[from..to].")
+            if not match:
+                return self.ebay_error(400, 30800, "API_FULFILLMENT", "REQUEST",
+                                       f"Invalid filter value {value} for filter {name}")
             try:
-                if not match:
-                    raise ValueError(query["filter"])
                 field, low, high = match["field"], _micros(match["a"]), _micros(match["b"])
             except ValueError:
-                return self.ebay_error(400, 30700, "API_FULFILLMENT", "REQUEST",
-                                       f"Invalid filter: '{query['filter']}'.", "The filter must be "
-                                       "lastmodifieddate:[from..to] or creationdate:[from..to] with ISO 8601 times.")
+                return self.ebay_error(400, 30810, "API_FULFILLMENT", "REQUEST", "Invalid date format")
         try:
-            limit, offset = int(query.get("limit", DEFAULT_LIMIT)), int(query.get("offset", 0))
-            if not 1 <= limit <= MAX_LIMIT or offset < 0:
+            limit = int(query.get("limit", DEFAULT_LIMIT))
+            if not 1 <= limit <= MAX_LIMIT:
                 raise ValueError
         except ValueError:
-            return self.ebay_error(400, 30800, "API_FULFILLMENT", "REQUEST",
-                                   f"Invalid limit or offset: limit must be 1..{MAX_LIMIT}, offset >= 0.")
+            return self.ebay_error(400, 31100, "API_FULFILLMENT", "REQUEST", f"Invalid limit: {query.get('limit')}")
+        try:
+            offset = int(query.get("offset", 0))
+            if offset < 0:
+                raise ValueError
+        except ValueError:
+            return self.ebay_error(400, 31000, "API_FULFILLMENT", "REQUEST", f"Invalid offset: {query.get('offset')}")
         index = self.indexes[field]
         lo, hi = index.bounds(low, high)
         start, stop = min(hi, lo + offset), min(hi, lo + offset + limit)

@@ -1,9 +1,15 @@
-"""Emulator of the eBay Sell Inventory API's price/quantity and offer publish/withdraw methods.
+"""Emulator of the eBay Sell Inventory API's price/quantity, getOffer and offer publish/withdraw methods.
 
 Holds offers (offerId → sku, status PUBLISHED/UNPUBLISHED, price, quantity, revisions today), seeded from the
 world's ``listings.parquet`` (marketplace ``ebay``) or by :meth:`seed_offers`. ``bulk_update_price_quantity``
-takes ≤ 25 requests and answers per item (unknown offer 404, unpublished offer error 25020, > 250 revisions
-per day, negative quantity); withdraw/publish flip the status and refuse no-ops the way eBay does.
+takes ≤ 25 requests and answers per item (unknown offer, SKU mismatch, > 250 revisions per day, negative
+quantity); an unpublished offer takes the new price and quantity without being published, as eBay does.
+``getOffer`` reports ``status`` and ``listing.listingStatus``; withdraw refuses an offer that is not published.
+
+Every errorId is one the Sell Inventory v1 contract (sell_inventory_v1_oas3) lists for the operation: 25001
+"A system error has occurred" (all operations), 25002 "Any User error" (all operations), 25713 "This Offer is
+not available" (getOffer, publishOffer, withdrawOffer, bulkUpdatePriceQuantity); and eBay's common 1001
+(invalid access token) and 2001 (too many requests).
 """
 
 from __future__ import annotations
@@ -19,9 +25,10 @@ from narrowcast.sandbox.emulators.ebay import ebay_authorized
 from narrowcast.sandbox.emulators.world_index import read_world_table
 from narrowcast.sandbox.framework import Emulator
 
+# bulkUpdatePriceQuantity: "up to 25 offers"; a listing "can be revised up to 250 times per calendar day".
 BULK_LIMIT = 25
 MAX_REVISIONS_PER_DAY = 250
-NOT_PUBLISHED = 25020
+SYSTEM_ERROR, USER_ERROR, OFFER_NOT_AVAILABLE = 25001, 25002, 25713
 
 
 def ebay_error(error_id: int, message: str, category: str = "REQUEST") -> dict[str, Any]:
@@ -68,7 +75,7 @@ class EbayInventoryEmulator(Emulator):
                                              "REQUEST"), headers={"Retry-After": f"{retry_after:g}"})
 
     def server_error(self) -> Response:
-        return ebay_response(500, ebay_error(25001, "A system error has occurred.", "APPLICATION"))
+        return ebay_response(500, ebay_error(SYSTEM_ERROR, "A system error has occurred.", "APPLICATION"))
 
     def unauthorized(self) -> Response:
         return ebay_response(401, ebay_error(1001, "Invalid access token. Check the value of the Authorization "
@@ -86,7 +93,7 @@ class EbayInventoryEmulator(Emulator):
             self._count("bulk_update_price_quantity")
             items = (await request.json()).get("requests") or []
             if len(items) > BULK_LIMIT or sum(len(i.get("offers") or []) for i in items) > BULK_LIMIT:
-                return ebay_response(400, ebay_error(25709, f"At most {BULK_LIMIT} items per request."))
+                return ebay_response(400, ebay_error(USER_ERROR, f"At most {BULK_LIMIT} items per request."))
             responses = []
             with self.lock:
                 for item in items:
@@ -96,6 +103,21 @@ class EbayInventoryEmulator(Emulator):
             self.received.append({"method": "bulk_update_price_quantity", "items": len(items)})
             status = 200 if all(r["statusCode"] == 200 for r in responses) else 207
             return JSONResponse({"responses": responses}, status_code=status)
+
+        @router.get("/sell/inventory/v1/offer/{offer_id}")
+        def get_offer(offer_id: str, request: Request) -> Response:
+            if not ebay_authorized(request):
+                return self.unauthorized()
+            self._count("getOffer")
+            with self.lock:
+                held = self.offers.get(offer_id)
+                if held is None:
+                    return ebay_response(404, ebay_error(OFFER_NOT_AVAILABLE, "This Offer is not available."))
+                offer: dict[str, Any] = {"offerId": offer_id, "sku": held["sku"], "status": held["status"],
+                                         "availableQuantity": held["quantity"]}
+                if held["status"] == "PUBLISHED":
+                    offer["listing"] = {"listingId": held.get("listing_id"), "listingStatus": "ACTIVE"}
+            return JSONResponse(offer)
 
         @router.post("/sell/inventory/v1/offer/{offer_id}/withdraw")
         def withdraw(offer_id: str, request: Request) -> Response:
@@ -112,20 +134,17 @@ class EbayInventoryEmulator(Emulator):
         quantity, price = offer.get("availableQuantity"), offer.get("price")
         error = None
         if held is None:
-            out["statusCode"], error = 404, ebay_error(25713, "This Offer is not available.")
+            out["statusCode"], error = 404, ebay_error(OFFER_NOT_AVAILABLE, "This Offer is not available.")
         elif held["sku"] != sku:
-            out["statusCode"], error = 400, ebay_error(25702, f"SKU {sku} does not match the offer's SKU.")
-        elif held["status"] != "PUBLISHED":
-            out["statusCode"], error = 400, ebay_error(NOT_PUBLISHED, "The offer is not published; use updateOffer "
-                                                                      "or publishOffer.")
+            out["statusCode"], error = 400, ebay_error(USER_ERROR, f"SKU {sku} does not match the offer's SKU.")
         elif quantity is None and price is None:
-            out["statusCode"], error = 400, ebay_error(25708, "availableQuantity or price is required.")
+            out["statusCode"], error = 400, ebay_error(USER_ERROR, "availableQuantity or price is required.")
         elif quantity is not None and (not isinstance(quantity, int) or quantity < 0):
-            out["statusCode"], error = 400, ebay_error(25710, "availableQuantity must be a non-negative integer.")
+            out["statusCode"], error = 400, ebay_error(USER_ERROR, "availableQuantity must be a non-negative integer.")
         elif price is not None and float(price.get("value", 0)) <= 0:
-            out["statusCode"], error = 400, ebay_error(25711, "price.value must be greater than 0.")
-        elif held["revisions"] >= MAX_REVISIONS_PER_DAY:
-            out["statusCode"], error = 400, ebay_error(21919, "Listing revision limit for today reached.",
+            out["statusCode"], error = 400, ebay_error(USER_ERROR, "price.value must be greater than 0.")
+        elif held["revisions"] >= MAX_REVISIONS_PER_DAY and held["status"] == "PUBLISHED":
+            out["statusCode"], error = 400, ebay_error(USER_ERROR, "The listing was revised 250 times today.",
                                                        "BUSINESS")
         if error:
             out["errors"] = [error]
@@ -146,9 +165,9 @@ class EbayInventoryEmulator(Emulator):
         with self.lock:
             held = self.offers.get(offer_id)
             if held is None:
-                return ebay_response(404, ebay_error(25713, "This Offer is not available."))
+                return ebay_response(404, ebay_error(OFFER_NOT_AVAILABLE, "This Offer is not available."))
             if not publish and held["status"] != "PUBLISHED":
-                return ebay_response(400, ebay_error(NOT_PUBLISHED, "The offer is not published."))
+                return ebay_response(400, ebay_error(USER_ERROR, "The offer is not published."))
             held["status"] = "PUBLISHED" if publish else "UNPUBLISHED"
             self.received.append({"method": "publish" if publish else "withdraw", "offerId": offer_id})
         return JSONResponse({"listingId": str(next(self._listing_ids)), "warnings": []})

@@ -4,6 +4,7 @@ Parses the GAQL it receives — SELECT list, ``FROM campaign``, a ``segments.dat
 comparisons), ORDER BY, LIMIT — and answers unsupported queries with ``INVALID_ARGUMENT`` as the real API
 does. Responses are arrays of batches in camelCase, int64 as strings, zero values left out (proto3 JSON).
 :class:`GoogleAdsErrors` is the error envelope; the Customer Match emulator reuses it.
+Every error's ``status`` is a canonical google.rpc.Code (googleapis google/rpc/code.proto) with its HTTP mapping.
 """
 
 from __future__ import annotations

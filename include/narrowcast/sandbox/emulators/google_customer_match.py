@@ -9,6 +9,7 @@ Like Google, a job can also stay RUNNING after ``run`` and end later: with ``hol
 it RUNNING, and :meth:`finish_jobs` ends every running job, SUCCESS (operations applied) or FAILED with a
 failure reason (nothing applied). ``googleAds:search`` answers GAQL queries on ``offline_user_data_job``
 (resource_name, status, failure_reason) for the jobs named in the WHERE clause.
+Every error's ``status`` is a canonical google.rpc.Code (googleapis google/rpc/code.proto) with its HTTP mapping.
 """
 
 from __future__ import annotations

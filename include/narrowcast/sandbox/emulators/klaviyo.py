@@ -1,9 +1,14 @@
 """Emulator of Klaviyo's JSON:API (profile bulk-import jobs, list relationships, profiles lookup, events).
 
 Requires ``Authorization: Klaviyo-API-Key …`` and the ``revision`` header; enforces ≤ 10,000 profiles /
-5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account fixed windows (burst per
-second, steady per minute) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
-bad rows (invalid e-mail) under ``import-errors``. Events are de-duplicated by ``unique_id``.
+5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account, per-endpoint fixed windows
+(burst per second, steady per minute, :data:`RATE_LIMITS`) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
+bad rows (invalid e-mail) under ``import-errors`` carrying their ``original_payload``. Events, one by one or
+through ``event-bulk-create-jobs`` (≤ 1,000 events, 5 MB per request), are de-duplicated by ``unique_id``.
+
+Limits and error codes as Klaviyo's OpenAPI and "Rate limits, status codes, and errors" page state them:
+JSON:API errors ``{id, status, code, title, detail, source}``; codes invalid (400), not_authenticated (401),
+not_found (404), throttled (429), error (5xx); the bulk endpoints' sizes from their operation descriptions.
 """
 
 from __future__ import annotations
@@ -23,9 +28,21 @@ from narrowcast.apis.versions import KLAVIYO
 from narrowcast.sandbox.api_versions import is_sunset
 from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
 
+# bulk_import_profiles: "up to 10,000 profiles", "maximum allowed payload size is 5MB".
 MAX_PROFILES = 10_000
 MAX_BYTES = 5 * 1024 * 1024
+# add/remove_profiles_to/from_list: "a maximum of 1000 profiles per call".
 LIST_LIMIT = 1_000
+# bulk_create_events: "Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB."
+MAX_BULK_EVENTS = 1_000
+# Each endpoint's rate limit as its operation in Klaviyo's OpenAPI states it (x-klaviyo-ratelimit), counted per
+# account and endpoint: bulk_import_profiles, get_bulk_import_profiles_job(_errors), add/remove_profiles_to/from_list
+# and bulk_create_events 10/s & 150/m; get_profiles 75/s & 700/m; create_event 350/s & 3500/m.
+RATE_LIMITS: dict[str, tuple[int, int]] = {
+    "bulk_import_profiles": (10, 150), "get_bulk_import_profiles_job": (10, 150),
+    "get_bulk_import_profiles_job_errors": (10, 150), "list_relationships": (10, 150),
+    "bulk_create_events": (10, 150), "get_profiles": (75, 700), "create_event": (350, 3500),
+}
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ANY = re.compile(r'^(any|equals)\((external_id|email|id),\s*(.+)\)$')
 
@@ -44,9 +61,9 @@ class KlaviyoEmulator(Emulator):
 
     def __init__(self, world_dir: Path | None) -> None:
         super().__init__(world_dir)
-        self.burst_per_second = 75  # tier L; set lower in a test to exercise 429s
-        self.steady_per_minute = 700
-        self._windows: dict[str, tuple[int, int]] = {}
+        # Per-endpoint limits (burst per second, steady per minute); a test may lower them to exercise 429s.
+        self.rate_limits = dict(RATE_LIMITS)
+        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
         self._ids = itertools.count(1)
         self.profiles: dict[str, dict[str, Any]] = {}
         self.lists: dict[str, set[str]] = {}
@@ -89,7 +106,7 @@ class KlaviyoEmulator(Emulator):
                          code="not_authenticated")
 
     # ---- gatekeeping -----------------------------------------------------------------------------
-    def _gate(self, request: Request) -> Response | None:
+    def _gate(self, request: Request, operation: str) -> Response | None:
         if request.headers.get("authorization") != f"Klaviyo-API-Key {SANDBOX_TOKEN}":
             return self.unauthorized()
         if not request.headers.get("revision"):
@@ -99,17 +116,18 @@ class KlaviyoEmulator(Emulator):
             # https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy.
             return api_error(410, "Revision retired", f"Revision {request.headers['revision']} has been retired; "
                              f"use a supported revision such as {KLAVIYO.default}.", code="gone")
+        burst_per_second, steady_per_minute = self.rate_limits[operation]
         now = time.time()
         second, minute = int(now), int(now // 60)
         with self.lock:
-            s_key, s_count = self._windows.get("s", (second, 0))
-            m_key, m_count = self._windows.get("m", (minute, 0))
+            s_key, s_count = self._windows.get((operation, "s"), (second, 0))
+            m_key, m_count = self._windows.get((operation, "m"), (minute, 0))
             s_count = s_count + 1 if s_key == second else 1
             m_count = m_count + 1 if m_key == minute else 1
-            self._windows["s"], self._windows["m"] = (second, s_count), (minute, m_count)
-        if s_count > self.burst_per_second:
+            self._windows[(operation, "s")], self._windows[(operation, "m")] = (second, s_count), (minute, m_count)
+        if s_count > burst_per_second:
             return self.rate_limited(max(0.05, math.ceil(now) - now))
-        if m_count > self.steady_per_minute:
+        if m_count > steady_per_minute:
             return self.rate_limited(max(1.0, (minute + 1) * 60 - now))
         return None
 
@@ -118,16 +136,16 @@ class KlaviyoEmulator(Emulator):
         @router.post("/api/profile-bulk-import-jobs")
         @router.post("/api/profile-bulk-import-jobs/")
         async def create_job(request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "bulk_import_profiles")) is not None:
                 return denied
             raw = await request.body()
             if len(raw) > MAX_BYTES:
-                return api_error(413, "Payload too large", f"Bulk import payloads are limited to {MAX_BYTES} bytes.")
+                return api_error(400, "Invalid input.", f"Bulk import payloads are limited to {MAX_BYTES} bytes.")
             body = json.loads(raw)
             attrs = body.get("data", {}).get("attributes", {})
             profiles = attrs.get("profiles", {}).get("data", [])
             if len(profiles) > MAX_PROFILES:
-                return api_error(413, "Too many profiles", f"At most {MAX_PROFILES} profiles per job.")
+                return api_error(400, "Invalid input.", f"At most {MAX_PROFILES} profiles per job.")
             lists = [rel["id"] for rel in body["data"].get("relationships", {}).get("lists", {}).get("data", [])]
             return JSONResponse({"data": {"type": "profile-bulk-import-job", "id": self._import(profiles, lists),
                                           "attributes": {"status": "queued", "total_count": len(profiles)}}},
@@ -135,7 +153,7 @@ class KlaviyoEmulator(Emulator):
 
         @router.get("/api/profile-bulk-import-jobs/{job_id}")
         def get_job(job_id: str, request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "get_bulk_import_profiles_job")) is not None:
                 return denied
             with self.lock:
                 job = self.jobs.get(job_id)
@@ -149,7 +167,7 @@ class KlaviyoEmulator(Emulator):
 
         @router.get("/api/profile-bulk-import-jobs/{job_id}/import-errors")
         def import_errors(job_id: str, request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "get_bulk_import_profiles_job_errors")) is not None:
                 return denied
             job = self.jobs.get(job_id)
             if job is None:
@@ -159,7 +177,7 @@ class KlaviyoEmulator(Emulator):
         @router.post("/api/lists/{list_id}/relationships/profiles")
         @router.delete("/api/lists/{list_id}/relationships/profiles")
         async def relationships(list_id: str, request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "list_relationships")) is not None:
                 return denied
             ids = [item.get("id") for item in (await request.json()).get("data", [])]
             if len(ids) > LIST_LIMIT:
@@ -178,7 +196,7 @@ class KlaviyoEmulator(Emulator):
         @router.get("/api/profiles")
         @router.get("/api/profiles/")
         def profiles(request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "get_profiles")) is not None:
                 return denied
             match = _ANY.match(request.query_params.get("filter", ""))
             if not match:
@@ -198,10 +216,35 @@ class KlaviyoEmulator(Emulator):
                                            "attributes": {"external_id": self.profiles[pid].get("external_id")}}
                                           for pid in found[:size]], "links": {"next": None}})
 
+        @router.post("/api/event-bulk-create-jobs")
+        @router.post("/api/event-bulk-create-jobs/")
+        async def bulk_create_events(request: Request) -> Response:
+            if (denied := self._gate(request, "bulk_create_events")) is not None:
+                return denied
+            raw = await request.body()
+            if len(raw) > MAX_BYTES:
+                return api_error(400, "Invalid input.", f"The maximum allowed payload size is {MAX_BYTES} bytes.")
+            attrs = json.loads(raw).get("data", {}).get("attributes", {})
+            entries = attrs.get("events-bulk-create", {}).get("data", [])
+            events = [(e.get("attributes", {}).get("profile", {}).get("data", {}).get("attributes", {}),
+                       item.get("attributes", {}))
+                      for e in entries for item in e.get("attributes", {}).get("events", {}).get("data", [])]
+            if len(events) > MAX_BULK_EVENTS:
+                return api_error(400, "Invalid input.", f"Accepts up to {MAX_BULK_EVENTS} events per request.")
+            for profile, event in events:
+                if not profile or not event.get("metric", {}).get("data", {}).get("attributes", {}).get("name"):
+                    return api_error(400, "Invalid input.", "Each event needs a profile identifier and a metric name.",
+                                     pointer="/data/attributes/events-bulk-create/data")
+            with self.lock:
+                for profile, event in events:
+                    self._record_event(profile, event)
+                self.received.append({"bulk_events": len(events)})
+            return Response(status_code=202)
+
         @router.post("/api/events")
         @router.post("/api/events/")
         async def create_event(request: Request) -> Response:
-            if (denied := self._gate(request)) is not None:
+            if (denied := self._gate(request, "create_event")) is not None:
                 return denied
             attrs = (await request.json()).get("data", {}).get("attributes", {})
             metric = attrs.get("metric", {}).get("data", {}).get("attributes", {}).get("name")
@@ -209,18 +252,22 @@ class KlaviyoEmulator(Emulator):
             if not metric or not profile:
                 return api_error(400, "Invalid input.", "metric name and profile are required.",
                                  pointer="/data/attributes/metric")
-            unique_id = str(attrs.get("unique_id") or f"auto-{next(self._ids)}")
             with self.lock:
-                if unique_id in self.events:
-                    self.duplicate_events += 1
-                else:
-                    pid = self._upsert_profile(profile)
-                    self.events[unique_id] = {"unique_id": unique_id, "metric": metric,
-                                              "external_id": self.profiles[pid].get("external_id"),
-                                              "properties": attrs.get("properties", {}), "time": attrs.get("time")}
+                self._record_event(profile, attrs)
             return Response(status_code=202)
 
     # ---- state changes ---------------------------------------------------------------------------
+    def _record_event(self, profile: dict[str, Any], attrs: dict[str, Any]) -> None:
+        unique_id = str(attrs.get("unique_id") or f"auto-{next(self._ids)}")
+        if unique_id in self.events:
+            self.duplicate_events += 1
+            return
+        pid = self._upsert_profile(profile)
+        self.events[unique_id] = {"unique_id": unique_id,
+                                  "metric": attrs.get("metric", {}).get("data", {}).get("attributes", {}).get("name"),
+                                  "external_id": self.profiles[pid].get("external_id"),
+                                  "properties": attrs.get("properties", {}), "time": attrs.get("time")}
+
     def _import(self, profiles: list[dict[str, Any]], lists: list[str]) -> str:
         with self.lock:
             job_id = f"job{next(self._ids)}"
@@ -232,7 +279,7 @@ class KlaviyoEmulator(Emulator):
                     errors.append({"type": "import-error", "id": f"{job_id}-{index}", "attributes": {
                         "code": "invalid", "title": "Invalid email address", "detail": "The email is not valid.",
                         "source": {"pointer": f"/data/attributes/profiles/data/{index}/attributes/email"},
-                        "original_payload": {"external_id": attrs.get("external_id")}}})
+                        "original_payload": dict(attrs)}})
                     continue
                 pid = self._upsert_profile(attrs)
                 for list_id in lists:

@@ -3,6 +3,9 @@
 Numbers come back as strings, purchases inside ``actions``/``action_values``, cursor paging with
 ``paging.cursors.after`` and ``paging.next``. :class:`MetaErrors` is the Graph error envelope (rate limits are
 HTTP 400 with code 17 and the ``X-Business-Use-Case-Usage`` header); the Custom Audiences emulator reuses it.
+Error codes are those of Meta's Graph API "Handling errors" page and the Marketing API error reference (2 service
+unavailable, 17 + subcode 2446079 user request limit, 100 invalid parameter (subcode 33: object does not exist),
+190 invalid access token, 2500 error parsing graph query).
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
 """Emulator of Meta Custom Audiences users (``/{version}/{audience_id}/users``), the activation destination.
 
-Faithful where the engine depends on it: ``payload`` schema/data, ≤ 10,000 rows per request, SHA-256 hex
-required for hashed keys (others counted in ``num_invalid_entries`` with samples), multi-batch sessions
-(no batch after ``last_batch_flag``), and the refusal to remove users when the audience would drop below
-``min_audience_size``. Holds the members per audience for :meth:`snapshot`.
+Faithful where the engine depends on it: ``payload`` schema/data, ≤ 10,000 rows per request, the Business SDK's
+schema names (single key ``EMAIL_SHA256``/``PHONE_SHA256``/``UID``/``MOBILE_ADVERTISER_ID``, multi-key
+``EMAIL``, ``PHONE``, ...), SHA-256 hex required for hashed keys (others counted in ``num_invalid_entries``
+with samples), multi-batch sessions (no batch after ``last_batch_flag``), and a DELETE's parameters read from
+the query string as the SDK sends them. Holds the members per audience for :meth:`snapshot`.
+
+Graph errors ``{"error": {message, type, code, error_subcode, fbtrace_id}}`` with the codes of Meta's "Graph API
+error handling" page: 1 unknown error (transient), 17 user request limit reached, 100 invalid parameter,
+190 invalid OAuth access token.
 """
 
 from __future__ import annotations
@@ -20,17 +25,18 @@ from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
 
 MAX_ROWS = 10_000
 HASHED = {"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "GEN", "DOBY", "DOBM", "DOBD", "FI"}
+# CustomAudience.Schema.MultiKeySchema of the Business SDK (plus LOOKALIKE_VALUE for value-based audiences).
 KNOWN = HASHED | {"EXTERN_ID", "MADID", "LOOKALIKE_VALUE", "PAGEUID"}
+# CustomAudience.Schema: a single key's schema name, and the multi-key column it validates as.
+SINGLE_KEYS = {"EMAIL_SHA256": "EMAIL", "PHONE_SHA256": "PHONE", "UID": "EXTERN_ID", "MOBILE_ADVERTISER_ID": "MADID"}
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
 def graph_error(message: str, code: int, status: int = 400, subcode: int | None = None,
-                user_msg: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+                headers: dict[str, str] | None = None) -> JSONResponse:
     error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "AsandboxTrace"}
     if subcode is not None:
         error["error_subcode"] = subcode
-    if user_msg:
-        error["error_user_title"], error["error_user_msg"] = "Audience update refused", user_msg
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
@@ -40,7 +46,6 @@ class MetaAudiencesEmulator(Emulator):
 
     def __init__(self, world_dir: Path | None) -> None:
         super().__init__(world_dir)
-        self.min_audience_size = 100  # Meta refuses removals that would leave fewer matched users
         self.audiences: dict[str, dict[str, list[Any]]] = {}
         self.sessions: dict[tuple[str, int], dict[str, Any]] = {}
         self.invalid_values: list[str] = []
@@ -108,19 +113,33 @@ class MetaAudiencesEmulator(Emulator):
             return JSONResponse({"id": audience_id, "approximate_count_lower_bound": size})
 
     async def _users(self, audience_id: str, request: Request, *, removing: bool) -> Response:
-        try:
-            body = await request.json()
-        except ValueError:
-            form = await request.form()
-            body = {k: json.loads(str(v)) for k, v in form.items() if k in ("payload", "session")}
-            body["access_token"] = form.get("access_token")
+        if removing:
+            # The SDK sends a DELETE's parameters in the query string, objects JSON-encoded.
+            query = request.query_params
+            try:
+                body = {k: json.loads(query[k]) for k in ("payload", "session") if k in query}
+            except ValueError:
+                return graph_error("(#100) payload and session must be JSON", 100)
+            body["access_token"] = query.get("access_token")
+        else:
+            try:
+                body = await request.json()
+            except ValueError:
+                form = await request.form()
+                body = {k: json.loads(str(v)) for k, v in form.items() if k in ("payload", "session")}
+                body["access_token"] = form.get("access_token")
         token = request.query_params.get("access_token") or body.get("access_token")
         if token != SANDBOX_TOKEN:
             return self.unauthorized()
         payload, session = body.get("payload"), body.get("session")
         if not isinstance(payload, dict) or "schema" not in payload or not isinstance(payload.get("data"), list):
             return graph_error("(#100) The parameter payload is required: {schema, data}", 100)
-        schema = payload["schema"] if isinstance(payload["schema"], list) else [payload["schema"]]
+        if isinstance(payload["schema"], list):
+            schema = payload["schema"]
+        elif payload["schema"] in SINGLE_KEYS:
+            schema = [SINGLE_KEYS[payload["schema"]]]
+        else:
+            return graph_error(f"(#100) Invalid schema: {payload['schema']}", 100)
         unknown = [k for k in schema if k not in KNOWN]
         if unknown:
             return graph_error(f"(#100) Invalid schema key: {unknown[0]}", 100)
@@ -137,11 +156,6 @@ class MetaAudiencesEmulator(Emulator):
             members = self.audiences.setdefault(audience_id, {})
             if removing:
                 leaving = [m for m, _ in valid if m in members]
-                if leaving and len(members) - len(leaving) < self.min_audience_size:
-                    return graph_error(
-                        "(#100) You cannot remove users from this audience because it will result in a low "
-                        "audience size", 100, subcode=1870034,
-                        user_msg="You cannot remove users from this audience because it will result in a low audience size.")
                 for member in leaving:
                     del members[member]
             else:
@@ -164,8 +178,7 @@ class MetaAudiencesEmulator(Emulator):
             return graph_error("(#100) session needs integer session_id and batch_seq", 100)
         state = self.sessions.setdefault((audience_id, sid), {"closed_at": None, "batches": 0})
         if state["closed_at"] is not None and seq > state["closed_at"]:
-            return graph_error(f"(#100) Session {sid} already ended at batch {state['closed_at']}", 100,
-                               subcode=1870065)
+            return graph_error(f"(#100) Session {sid} already ended at batch {state['closed_at']}", 100)
         state["batches"] += 1
         if session.get("last_batch_flag"):
             state["closed_at"] = seq

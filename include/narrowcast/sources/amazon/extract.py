@@ -1,7 +1,8 @@
 """Amazon extraction: orders last updated in a half-open window, then each order's items.
 
 ``LastUpdatedBefore`` includes its end, so orders updated exactly at the window end are left to the next
-window. Items come from one ``orderItems`` call per order (the API offers no bulk variant).
+window. Items come from one ``orderItems`` call per order (the API offers no bulk variant). The client paces
+getOrders and getOrderItems by their usage plans, so a window of thousands of orders waits instead of failing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from narrowcast.apis.amazon import marketplace_list
+from narrowcast.apis.amazon import marketplace_list, may_read_buyer_info
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.money import parse_money
 from narrowcast.contracts.pages import Page
@@ -33,7 +34,12 @@ def _money(obj: dict[str, Any] | None, where: str) -> tuple[Decimal | None, str 
     return parse_money(obj["Amount"], where=where), obj.get("CurrencyCode")
 
 
-def order_record(order: dict[str, Any], ref: str) -> dict[str, Any]:
+def order_record(order: dict[str, Any], ref: str, *, buyer_info: bool = False) -> dict[str, Any]:
+    """One raw order row; ``buyer_email`` only with ``buyer_info`` (the connection holds a role that allows it).
+
+    BuyerEmail is an anonymised Amazon relay address and restricted data: it is kept for invoicing and tax
+    duties only and must never be used to link a buyer to a customer.
+    """
     where = f"{ref} order {order.get('AmazonOrderId')}"
     if not order.get("AmazonOrderId"):
         raise ValueError(f"{where}: AmazonOrderId is missing")
@@ -44,7 +50,7 @@ def order_record(order: dict[str, Any], ref: str) -> dict[str, Any]:
         "last_update_date": parse_timestamp(order.get("LastUpdateDate"), where=f"{where} LastUpdateDate"),
         "order_status": order.get("OrderStatus"),
         "marketplace_id": order.get("MarketplaceId"),
-        "buyer_email": (order.get("BuyerInfo") or {}).get("BuyerEmail"),
+        "buyer_email": (order.get("BuyerInfo") or {}).get("BuyerEmail") if buyer_info else None,
         "order_total": total,
         "currency": currency,
     }
@@ -84,9 +90,10 @@ def extract(conn: Connection, window: Window, *, client: AmazonClient | None = N
                          "SP-API serves orders updated up to two minutes ago, so run this interval later")
     client = client or AmazonClient.from_connection(conn)
     markets = marketplace_list(conn.require("marketplace_ids"))
+    buyer_info = may_read_buyer_info(conn)
     for orders, ref in client.orders(markets, window.start, window.end):
         kept = [o for o in orders if _updated_in(o, window, ref)]
-        yield Page("amazon_orders", [order_record(o, ref) for o in kept], ref)
+        yield Page("amazon_orders", [order_record(o, ref, buyer_info=buyer_info) for o in kept], ref)
         items: list[dict[str, Any]] = []
         item_refs = []
         for order in kept:

@@ -1,7 +1,8 @@
 """eBay extraction: orders (and their lines) last modified in a half-open window.
 
 The ``lastmodifieddate:[a..b]`` filter includes both ends; orders modified exactly at the window end are left
-to the next window.
+to the next window. eBay returns the buyer's e-mail only for 14 days after the order, so a later change of the
+order arrives without it: the table's declaration (``keep_stored``) keeps the stored e-mail over that NULL.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ EBAY_ORDERS = EntitySpec(
     non_negative=("total",),
     not_future=("creation_date", "last_modified_date"),
     currency_columns=("currency",),
+    # getOrders returns buyer.buyerRegistrationAddress.email only for 14 days after the order.
+    keep_stored=("buyer_email",),
 )
 
 EBAY_ORDER_LINES = EntitySpec(

@@ -1,0 +1,92 @@
+"""Every error code an emulator can answer with is one its vendor documents.
+
+The emulators' error builders are found in their source (every call, whatever branch it sits in), their code
+argument read, and each code checked against the table below, which names the document it comes from. A new
+refusal in an emulator therefore needs its vendor's document here first.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from typing import Any
+
+import pytest
+
+# (document, codes) per vendor.
+AMAZON_SP_API = ("SP-API error responses of the selling-partner-api-models (ordersV0.json, "
+                 "listingsItems_2021-08-01.json, feeds_2021-06-30.json): InvalidInput 400, Unauthorized 403, "
+                 "NotFound 404, QuotaExceeded 429, InternalFailure 500",
+                 {"InvalidInput", "Unauthorized", "NotFound", "QuotaExceeded", "InternalFailure"})
+AMAZON_S3 = ("Amazon S3 API Reference, Error responses (list of error codes)", {"AccessDenied", "NoSuchKey"})
+EBAY_FULFILLMENT = ("sell_fulfillment_v1_oas3, getOrders errors; eBay common errors 1001 (invalid access token) "
+                    "and 2001 (too many requests)",
+                    {1001, 2001, 30500, 30700, 30800, 30810, 31000, 31100})
+EBAY_INVENTORY = ("sell_inventory_v1_oas3: 25001 system error and 25002 user error (every operation), 25713 offer "
+                  "not available (getOffer, publishOffer, withdrawOffer); eBay common 1001 and 2001",
+                  {1001, 2001, 25001, 25002, 25713})
+KLAVIYO = ("Klaviyo API overview, errors (JSON:API error objects) and rate limits: invalid 400, "
+           "not_authenticated 401, not_found 404, throttled 429, error 5xx",
+           {"invalid", "not_authenticated", "not_found", "throttled", "error"})
+META = ("Graph API 'Handling errors' and Marketing API error reference: 1 unknown error, 2 service unavailable, "
+        "17 user request limit reached, 100 invalid parameter, 190 invalid OAuth access token, "
+        "2500 error parsing graph query", {1, 2, 17, 100, 190, 2500})
+GOOGLE = ("google.rpc.Code (googleapis google/rpc/code.proto), the status of every Google API error",
+          {"INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "RESOURCE_EXHAUSTED",
+           "UNAVAILABLE", "INTERNAL"})
+
+# emulator module → (vendor table, {error builder: where its code argument sits (position, keyword, default)})
+EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]]] = {
+    "amazon": (AMAZON_SP_API, {"amazon_error": (1, "code", None)}),
+    "amazon_listings": (AMAZON_SP_API, {"sp_error": (1, "code", None)}),
+    "amazon_listings:s3": (AMAZON_S3, {"_s3_error": (1, "code", None)}),
+    "ebay": (EBAY_FULFILLMENT, {"ebay_error": (1, "error_id", None)}),
+    "ebay_inventory": (EBAY_INVENTORY, {"ebay_error": (0, "error_id", None)}),
+    "klaviyo": (KLAVIYO, {"api_error": (3, "code", "invalid")}),
+    "meta": (META, {"meta_error": (-1, "code", None)}),
+    "meta_audiences": (META, {"graph_error": (1, "code", None)}),
+    "google_ads": (GOOGLE, {"google_error": (1, "status", None)}),
+    "google_customer_match": (GOOGLE, {"google_error": (1, "status", None)}),
+}
+
+
+def emulator_codes(name: str) -> list[tuple[int, Any]]:
+    """(line, code) of every call to the module's error builders."""
+    module = importlib.import_module(f"narrowcast.sandbox.emulators.{name.split(':')[0]}")
+    builders = EMULATORS[name][1]
+    found = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if not isinstance(node, ast.Call):
+            continue
+        called = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
+        if called not in builders:
+            continue
+        position, keyword, default = builders[called]
+        argument = next((k.value for k in node.keywords if k.arg == keyword), None)
+        if argument is None and 0 <= position < len(node.args):
+            argument = node.args[position]
+        if argument is None:
+            found.append((node.lineno, default))
+        elif isinstance(argument, ast.Constant):
+            found.append((node.lineno, argument.value))
+        elif isinstance(argument, ast.Name) and hasattr(module, argument.id):
+            found.append((node.lineno, getattr(module, argument.id)))
+        else:
+            found.append((node.lineno, f"<not a literal: {ast.unparse(argument)}>"))
+    return found
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, id=n) for n in EMULATORS])
+def test_every_error_code_an_emulator_answers_is_documented_by_its_vendor(name):
+    (document, documented), _ = EMULATORS[name]
+    codes = emulator_codes(name)
+    assert codes, f"{name}: no error builder call found; the table of builders is out of date"
+    undocumented = [(line, code) for line, code in codes if code not in documented]
+    assert undocumented == [], f"{name}: codes not in {document}"
+
+
+def test_the_invented_codes_are_gone():
+    every = {code for name in EMULATORS for _, code in emulator_codes(name)}
+    # 25020 is eBay's "invalid shipping package details", never "offer not published"; 4000001/4000002 were made up
+    assert not every & {25020, 25702, 25708, 25709, 25710, 25711, 21919, "4000001", "4000002", "ServiceUnavailable"}
