@@ -179,15 +179,6 @@ class SellingPartnerApi(HttpClient):
             f"{e.get('code')}: {e.get('message')}" + (f" ({e['details']})" if e.get("details") else "")
             for e in errors if isinstance(e, dict))[:500]
 
-
-def _errors(response: requests.Response) -> list[Any]:
-    """The ``errors`` list of an SP-API error body, or ``[]``."""
-    try:
-        errors = response.json().get("errors")
-    except (ValueError, AttributeError):
-        return []
-    return errors if isinstance(errors, list) else []
-
     # ---- feed and report documents -----------------------------------------------------------------
     def upload_document(self, url: str, content: bytes, content_type: str) -> None:
         """PUT a feed document to its pre-signed URL, with the content type given to createFeedDocument."""
@@ -200,3 +191,13 @@ def _errors(response: requests.Response) -> list[Any]:
         if document.get("compressionAlgorithm") == "GZIP":
             content = gzip.decompress(content)
         return json.loads(content)
+
+
+def _errors(response: requests.Response) -> list[Any]:
+    """The ``errors`` list of an SP-API error body, or ``[]``."""
+    try:
+        errors = response.json().get("errors")
+    except (ValueError, AttributeError):
+        return []
+    return errors if isinstance(errors, list) else []
+

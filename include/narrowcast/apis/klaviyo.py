@@ -23,6 +23,9 @@ JSON_API = "application/vnd.api+json"
 PAGES = NextHref(href=("links", "next"))
 
 
+FALL_FORWARD_OPT_OUT = "X-Klaviyo-Revision-Fall-Forward-Opt-Out"
+
+
 def revision(conn: Connection) -> str:
     return str(conn.extra.get("revision") or DEFAULT_REVISION)
 
@@ -40,7 +43,10 @@ class KlaviyoApi(HttpClient):
 
     @classmethod
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
-        return {"auth": auth(conn), "headers": {"revision": revision(conn), "Accept": JSON_API, "Content-Type": JSON_API}}
+        # A retired revision otherwise falls forward silently to a newer one, changing the API's behaviour under
+        # the connector; the opt-out makes it fail loudly instead (Klaviyo's API versioning and deprecation policy).
+        return {"auth": auth(conn), "headers": {"revision": revision(conn), FALL_FORWARD_OPT_OUT: "1",
+                                                "Accept": JSON_API, "Content-Type": JSON_API}}
 
     def error_message(self, response: requests.Response) -> str:
         try:

@@ -31,7 +31,8 @@ KLAVIYO = ("Klaviyo API overview, errors (JSON:API error objects) and rate limit
            {"invalid", "not_authenticated", "not_found", "throttled", "error"})
 META = ("Graph API 'Handling errors' and Marketing API error reference: 1 unknown error, 2 service unavailable, "
         "17 user request limit reached, 100 invalid parameter, 190 invalid OAuth access token, "
-        "2500 error parsing graph query", {1, 2, 17, 100, 190, 2500})
+        "2500 error parsing graph query; Meta's blog 'Upcoming change in Marketing API version deprecation' "
+        "(2024-04-16): 2635 deprecated version of the Ads API", {1, 2, 17, 100, 190, 2500, 2635})
 GOOGLE = ("google.rpc.Code (googleapis google/rpc/code.proto), the status of every Google API error",
           {"INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "RESOURCE_EXHAUSTED",
            "UNAVAILABLE", "INTERNAL"})

@@ -49,8 +49,12 @@ def test_google_ads_answers_a_sunset_version_with_not_found(client):
     assert current.status_code == 200
 
 
-def test_klaviyo_answers_a_retired_revision_with_410_gone(client):
-    old = client.get("/klaviyo/api/profiles/", params=PROFILES, headers={**KLAVIYO_AUTH, "revision": "2024-10-15"})
-    assert old.status_code == 410 and old.json()["errors"][0]["code"] == "gone"
-    current = client.get("/klaviyo/api/profiles/", params=PROFILES, headers={**KLAVIYO_AUTH, "revision": KLAVIYO.default})
+def test_klaviyo_falls_forward_from_a_retired_revision_unless_the_request_opts_out_then_answers_410(client):
+    retired = {**KLAVIYO_AUTH, "revision": "2024-10-15"}
+    assert client.get("/klaviyo/api/profiles/", params=PROFILES, headers=retired).status_code == 200
+    opted_out = client.get("/klaviyo/api/profiles/", params=PROFILES,
+                           headers={**retired, "X-Klaviyo-Revision-Fall-Forward-Opt-Out": "1"})
+    assert opted_out.status_code == 410
+    current = client.get("/klaviyo/api/profiles/", params=PROFILES,
+                         headers={**KLAVIYO_AUTH, "revision": KLAVIYO.default, "X-Klaviyo-Revision-Fall-Forward-Opt-Out": "1"})
     assert current.status_code == 200

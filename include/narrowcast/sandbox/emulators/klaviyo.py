@@ -111,11 +111,13 @@ class KlaviyoEmulator(Emulator):
             return self.unauthorized()
         if not request.headers.get("revision"):
             return api_error(400, "Missing revision header", "The 'revision' header is required.")
-        if is_sunset(KLAVIYO, request.headers["revision"]):
-            # A retired revision answers 410 Gone (or may fall forward; the sandbox answers the stricter way),
-            # https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy.
+        if is_sunset(KLAVIYO, request.headers["revision"]) and request.headers.get(
+                "x-klaviyo-revision-fall-forward-opt-out") == "1":
+            # A retired revision falls forward to a supported one unless the request opts out, and then fails with
+            # 410 Gone (https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy). The policy
+            # names the status, not an error code: the body uses the generic documented "invalid".
             return api_error(410, "Revision retired", f"Revision {request.headers['revision']} has been retired; "
-                             f"use a supported revision such as {KLAVIYO.default}.", code="gone")
+                             f"use a supported revision such as {KLAVIYO.default}.")
         burst_per_second, steady_per_minute = self.rate_limits[operation]
         now = time.time()
         second, minute = int(now), int(now // 60)
