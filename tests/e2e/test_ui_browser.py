@@ -127,10 +127,15 @@ def test_the_dbt_docs_view_renders_a_mart_page_inside_the_airflow_ui(page, airfl
     page.goto(f"{airflow_standalone.base_url}/plugin/narrowcast-dbt-docs")
     frame = page.wait_for_selector("iframe[src*='/narrowcast/dbt-docs/']").content_frame()
     assert frame is not None
-    # dbt's docs app keeps <body> hidden until it has loaded manifest.json and catalog.json (slow on a busy
-    # machine), so wait for the document rather than a visible body.
-    frame.wait_for_selector("body", state="attached")
+    # The iframe starts as about:blank: wait for its own document, then for dbt's docs app, which keeps <body>
+    # hidden until it has loaded manifest.json and catalog.json (slow on a busy machine) and then routes to its
+    # overview. A route set before that is overwritten.
+    frame.wait_for_url("**/narrowcast/dbt-docs/**")
     assert "make docs" not in frame.inner_text("body"), "the plugin served the 'docs not generated' page"
+    frame.wait_for_function(
+        "getComputedStyle(document.body).display !== 'none' && document.body.innerText.includes('Overview')",
+        timeout=180_000,
+    )
     frame.evaluate(f"window.location.hash = '#!/model/model.narrowcast.{DOCS_MODEL}'")
 
     # THEN the model's page renders its name, its grain and its columns
