@@ -38,6 +38,7 @@ def test_the_client_lists_the_project_dags_and_no_import_errors(api_client, pars
     dags = DAGApi(api_client).get_dags(limit=100)
     errors = ImportErrorApi(api_client).get_import_errors()
 
+    assert project_dag_ids, "no dag_id found in dags/"
     assert set(project_dag_ids) <= {dag.dag_id for dag in dags.dags}
     assert errors.total_entries == 0, [e.filename for e in errors.import_errors]
 
