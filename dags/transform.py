@@ -32,7 +32,8 @@ DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_
 DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET", "duckdb")
 DBT_BIN = Path(sys.executable).parent / "dbt"
 # watcher: one `dbt build` process reports each node to its task (fast, one DuckDB writer);
-# local: one dbt process per node, serialised by the one-slot pool. See README "Transform: execution mode".
+# local: one dbt process per node, serialised by the one-slot pool. Chosen by NARROWCAST_DBT_EXECUTION_MODE
+# (.env.example).
 EXECUTION_MODE = ExecutionMode(os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher"))
 AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or data_interval_end | ds }}"
 

@@ -1,12 +1,11 @@
 """A throwaway PostgreSQL cluster on a free loopback port, for the adapter-parity test.
 
-Uses the Debian server binaries (installed with apt-get when missing). PostgreSQL refuses to run as root, so
+Uses the Debian server binaries (``scripts/setup-os.sh`` installs them). PostgreSQL refuses to run as root, so
 when the tests run as root the server runs as the `postgres` system user through runuser.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import pwd
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import psycopg2
+from os_packages import postgresql_bin_dir
 
 from narrowcast.local_ports import free_port
 
@@ -48,19 +48,6 @@ class Cluster:
         return psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname=self.dbname)
 
 
-def server_bin_dir() -> Path:
-    """The newest installed PostgreSQL server bin dir, installing the Debian package when there is none."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql"], check=True, capture_output=True,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        raise RuntimeError("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin after apt-get install")
-    return Path(found[-1]).parent
-
-
 def _as_server_user(args: list[str]) -> list[str]:
     if os.geteuid() != 0:
         return args
@@ -70,7 +57,7 @@ def _as_server_user(args: list[str]) -> list[str]:
 @contextmanager
 def throwaway_cluster() -> Iterator[Cluster]:
     """Start initdb + pg_ctl in a temp dir (trust auth, loopback only); stop and delete it afterwards."""
-    bin_dir = server_bin_dir()
+    bin_dir = postgresql_bin_dir()
     root = Path(tempfile.mkdtemp(prefix="narrowcast-pg-"))
     data, sockets = root / "data", root / "sockets"
     sockets.mkdir()
