@@ -7,10 +7,10 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from narrowcast.sources.files.dialect import normalise_moment, normalise_number
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.inbox import check_file, read_file
 from narrowcast.sources.files.kinds import kind_of
+from narrowcast.sources.files.values import normalise_moment, normalise_number
 
 NAME = "orders_export_x.csv"
 

@@ -35,16 +35,13 @@ from narrowcast.sources.files import readiness
 from narrowcast.sources.files.dialect import (
     DECLARATIONS_FILE,
     Dialect,
-    Evidence,
-    ValueColumns,
-    currency_codes,
     declaration_for,
     detect_encoding,
-    normalise,
     sniff,
 )
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.kinds import FileKind, kind_of
+from narrowcast.sources.files.values import Evidence, ValueColumns, currency_codes, normalise
 from narrowcast.sources.registry import entity
 
 log = redacting_logger(__name__)
