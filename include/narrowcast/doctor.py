@@ -85,7 +85,7 @@ def check_expiry(diagnosis: Diagnosis, expires: datetime | None, now: datetime, 
 
 # ---- one check per service -------------------------------------------------------------------------------
 def _shopify(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
-    version = shopify.api_version(conn)
+    version = versions.SHOPIFY.of_connection(conn)
     check_version(diagnosis, versions.SHOPIFY, version, today)
     client = shopify.ShopifyApi.from_connection(conn, **PROBE)
     response = client.request("GET", client.rest_path("orders"), params={"limit": 1, "status": "any"})
@@ -97,7 +97,7 @@ def _shopify(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime)
 
 
 def _meta(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
-    check_version(diagnosis, versions.META, meta.api_version(conn), today)
+    check_version(diagnosis, versions.META, versions.META.of_connection(conn), today)
     declared = conn.extra.get("token_expires_at")
     if declared:
         expires = _moment(declared)
@@ -123,7 +123,7 @@ def _meta(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) ->
 
 
 def _google_ads(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
-    check_version(diagnosis, versions.GOOGLE_ADS, google_ads.api_version(conn), today)
+    check_version(diagnosis, versions.GOOGLE_ADS, versions.GOOGLE_ADS.of_connection(conn), today)
     client = google_ads.GoogleAdsApi.from_connection(conn, **PROBE)
     if check_token(diagnosis, client.auth, required_scope=google_ads.SCOPE):
         client.get_json(f"{client.api_version}/customers:listAccessibleCustomers")
@@ -152,7 +152,7 @@ def _amazon(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) 
 
 
 def _klaviyo(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
-    check_version(diagnosis, versions.KLAVIYO, klaviyo.revision(conn), today)
+    check_version(diagnosis, versions.KLAVIYO, versions.KLAVIYO.of_connection(conn), today)
     client = klaviyo.KlaviyoApi.from_connection(conn, **PROBE)
     client.get_json("api/profiles/", params={"filter": 'equals(email,"doctor@narrowcast.invalid")',
                                              "page[size]": 1})

@@ -17,7 +17,7 @@ import requests
 
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, HttpClient, bearer_or_refresh
+from narrowcast.http import Auth, VersionedApi, bearer_or_refresh
 
 CONNECTION_ID = "narrowcast_google_ads"
 # Google's OAuth 2 endpoint exchanges the refresh token for a one-hour access token; the Ads API needs this scope.
@@ -28,9 +28,6 @@ DEFAULT_API_VERSION = versions.GOOGLE_ADS.default
 RETRIABLE_STATUSES = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"})
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
-
-def api_version(conn: Connection) -> str:
-    return str(conn.extra.get("api_version") or DEFAULT_API_VERSION)
 
 
 def digits(customer_id: Any) -> str:
@@ -64,19 +61,16 @@ def google_error(response: requests.Response) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
-class GoogleAdsApi(HttpClient):
+class GoogleAdsApi(VersionedApi):
     """Google Ads REST: Google's error envelope, its retriable statuses and the ``retryDelay`` it sends."""
 
     api_name = "google_ads"
+    versions = versions.GOOGLE_ADS
     default_base_url = "https://googleads.googleapis.com"
-
-    def __init__(self, base_url: str, *, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
-        super().__init__(base_url, **http)
-        self.api_version = api_version
 
     @classmethod
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
-        return {"auth": auth(conn), "api_version": api_version(conn)}
+        return {**super().connection_settings(conn), "auth": auth(conn)}
 
     def customer_path(self, customer_id: Any, rest: str) -> str:
         """``{version}/customers/{id}/{rest}``, the id without hyphens."""

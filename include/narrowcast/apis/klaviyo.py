@@ -26,10 +26,6 @@ PAGES = NextHref(href=("links", "next"))
 FALL_FORWARD_OPT_OUT = "X-Klaviyo-Revision-Fall-Forward-Opt-Out"
 
 
-def revision(conn: Connection) -> str:
-    return str(conn.extra.get("revision") or DEFAULT_REVISION)
-
-
 def auth(conn: Connection) -> Auth:
     return Auth(conn.require_password("the Klaviyo private API key"),
                 headers=lambda key: {"Authorization": f"Klaviyo-API-Key {key}"})
@@ -45,7 +41,7 @@ class KlaviyoApi(HttpClient):
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
         # A retired revision otherwise falls forward silently to a newer one, changing the API's behaviour under
         # the connector; the opt-out makes it fail loudly instead (Klaviyo's API versioning and deprecation policy).
-        return {"auth": auth(conn), "headers": {"revision": revision(conn), FALL_FORWARD_OPT_OUT: "1",
+        return {"auth": auth(conn), "headers": {"revision": versions.KLAVIYO.of_connection(conn), FALL_FORWARD_OPT_OUT: "1",
                                                 "Accept": JSON_API, "Content-Type": JSON_API}}
 
     def error_message(self, response: requests.Response) -> str:

@@ -16,7 +16,7 @@ import requests
 
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, HttpClient
+from narrowcast.http import Auth, VersionedApi
 from narrowcast.http.pagination import BodyCursor
 
 CONNECTION_ID = "narrowcast_meta"
@@ -29,9 +29,6 @@ TRANSIENT_CODES = frozenset({1, 2})
 # Graph signals the last page by leaving out paging.next (the cursors stay).
 PAGES = BodyCursor(cursor=("paging", "cursors", "after"), param="after", more=("paging", "next"))
 
-
-def api_version(conn: Connection) -> str:
-    return str(conn.extra.get("api_version") or DEFAULT_API_VERSION)
 
 
 def auth(conn: Connection, *, in_query: bool = True) -> Auth:
@@ -50,20 +47,17 @@ def graph_error(response: requests.Response) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
-class GraphApi(HttpClient):
+class GraphApi(VersionedApi):
     """The Graph API: its error envelope, its rate-limit and transient codes as retriable, and the
     business-use-case header as the retry wait."""
 
     api_name = "meta"
+    versions = versions.META
     default_base_url = "https://graph.facebook.com"
-
-    def __init__(self, base_url: str, *, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
-        super().__init__(base_url, **http)
-        self.api_version = api_version
 
     @classmethod
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
-        return {"auth": auth(conn), "api_version": api_version(conn)}
+        return {**super().connection_settings(conn), "auth": auth(conn)}
 
     def is_retriable(self, response: requests.Response) -> bool:
         if super().is_retriable(response):

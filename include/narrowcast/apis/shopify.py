@@ -17,7 +17,7 @@ import requests
 
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, FatalApiError, HttpClient
+from narrowcast.http import Auth, FatalApiError, VersionedApi
 from narrowcast.http.pagination import LinkHeaderCursor, next_link_param
 
 CONNECTION_ID = "narrowcast_shopify"
@@ -44,27 +44,21 @@ def to_gid(kind: str, value: Any) -> str | None:
     return text if match and match.group(1) == kind else None
 
 
-def api_version(conn: Connection) -> str:
-    return str(conn.extra.get("api_version") or DEFAULT_API_VERSION)
-
 
 def auth(conn: Connection) -> Auth:
     return Auth(conn.require_password("the Admin API access token"),
                 headers=lambda token: {"X-Shopify-Access-Token": token})
 
 
-class ShopifyApi(HttpClient):
+class ShopifyApi(VersionedApi):
     """One shop's Admin API: REST resources and GraphQL, its error envelopes and its throttling."""
 
     api_name = "shopify"
-
-    def __init__(self, base_url: str, *, api_version: str = DEFAULT_API_VERSION, **http: Any) -> None:
-        super().__init__(base_url, **http)
-        self.api_version = api_version
+    versions = versions.SHOPIFY
 
     @classmethod
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
-        return {"auth": auth(conn), "api_version": api_version(conn)}
+        return {**super().connection_settings(conn), "auth": auth(conn)}
 
     def rest_path(self, resource: str) -> str:
         return f"admin/api/{self.api_version}/{resource}.json"

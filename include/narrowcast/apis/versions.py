@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from narrowcast.contracts.connections import Connection
+
 # A version this close to its sunset still works, but the merchant should plan the upgrade now.
 WARN_DAYS = 90
 
@@ -55,6 +57,12 @@ class ApiVersions:
     sort_key: Callable[[str], tuple]
     sunsets: Mapping[str, date] = field(default_factory=dict)
     lifetime: Callable[[str], date | None] | None = None
+    # The connection extra that pins another version (Klaviyo calls its versions revisions).
+    extra_key: str = "api_version"
+
+    def of_connection(self, conn: Connection) -> str:
+        """The version a connection pins in its extras, or the default."""
+        return str(conn.extra.get(self.extra_key) or self.default)
 
     def sunset(self, version: str) -> date | None:
         if version in self.sunsets:
@@ -141,7 +149,7 @@ SHOPIFY = ApiVersions("shopify", "2026-10", "https://shopify.dev/docs/api/usage/
 # https://developers.klaviyo.com/en/changelog: 2026-10-15 is the newest stable revision (all 2024-* are retired).
 KLAVIYO = ApiVersions("klaviyo", "2026-10-15",
                       "https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy", _dated,
-                      lifetime=_klaviyo_retirement)
+                      lifetime=_klaviyo_retirement, extra_key="revision")
 
 # Amazon SP-API and eBay version each API in its path. Orders v0 is deprecated in favour of v2026-01-01, with
 # migration due by 2027-03-27 (https://developer-docs.amazon.com/sp-api/docs/orders-api-migration-guide).

@@ -7,6 +7,7 @@ from narrowcast.http.client import (
     HttpClient,
     RetriableApiError,
     RetryPolicy,
+    VersionedApi,
     connection_options,
 )
 from narrowcast.http.rate_limit import TokenBucket
@@ -21,6 +22,7 @@ __all__ = [
     "RetryPolicy",
     "TokenBucket",
     "TokenRefreshError",
+    "VersionedApi",
     "bearer_or_refresh",
     "connection_options",
 ]

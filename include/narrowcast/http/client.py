@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -270,3 +270,18 @@ def _body(response: requests.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text[:2000]
+
+
+class VersionedApi(HttpClient):
+    """An API whose requests carry a dated version that a connection may pin; ``versions`` is the API's entry in
+    ``narrowcast.apis.versions`` (its default, sunsets and the connection extra that names another)."""
+
+    versions: ClassVar[Any]
+
+    def __init__(self, base_url: str, *, api_version: str | None = None, **http: Any) -> None:
+        super().__init__(base_url, **http)
+        self.api_version = api_version or self.versions.default
+
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        return {**super().connection_settings(conn), "api_version": cls.versions.of_connection(conn)}
