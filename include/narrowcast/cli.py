@@ -29,6 +29,7 @@ commands:
   ui         start the Airflow UI (standalone) with the sandbox connections [--port, default
              $NARROWCAST_UI_PORT or 8080]; sign in as admin / admin
   doctor     check every connection: reachable, authenticated, API version and token still valid
+  privacy    privacy purge: erase everyone with a delete request (raw tables, landing files, quarantine)
 """
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
@@ -118,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             from narrowcast.doctor import main as doctor
 
             return doctor(rest, env)
+        if command == "privacy":
+            from narrowcast.privacy_purge import main as privacy
+
+            return privacy(rest)
         if command == "demo":
             return demo.main(rest)
         if command == "manifest":

@@ -54,6 +54,12 @@ class EntitySpec:
     # One invalid row fails the whole batch instead of being quarantined under the threshold: for tables where
     # a dropped row is worse than a late file (a privacy request must never silently go missing).
     all_or_nothing: bool = False
+    # Columns holding a person's data (e-mail, phone, name, address, marketing consent): blanked when the person
+    # asks for deletion, and in every later batch that brings them back (``narrowcast.privacy``).
+    personal: tuple[str, ...] = ()
+    # How an erasure finds the person's rows: the column holding their e-mail, the one holding their customer key.
+    subject_email: str | None = None
+    subject_id: str | None = None
 
     @property
     def table(self) -> str:

@@ -34,6 +34,9 @@ FILE_ORDERS = EntitySpec(
     non_negative=("total_price", "refunded_amount", "discount_amount", "quantity", "line_price"),
     not_future=("ordered_at", "cancelled_at"),
     currency_columns=("currency",),
+    personal=("email",),
+    subject_email="email",
+    subject_id="customer_id",
 )
 
 FILE_ERP_STOCK = EntitySpec(
@@ -101,6 +104,9 @@ FILE_PRIVACY_REQUESTS = EntitySpec(
     accepted_values={"request_type": ("opt_out", "delete")},
     not_future=("requested_at",),
     all_or_nothing=True,
+    personal=("customer_id", "email"),
+    subject_email="email",
+    subject_id="customer_id",
     notes={"request_type": "'opt_out' or 'delete'", "line_number": "the request's CSV line, or Parquet row"},
 )
 
