@@ -7,6 +7,7 @@ everything they started on Ctrl-C or SIGTERM (:func:`narrowcast.runtime.run_unti
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         if command == "privacy":
             from narrowcast.privacy_purge import main as privacy
 
+            # By hand on the local runtime, the same salt its Airflow tasks use (a deployment's own wins).
+            os.environ.setdefault("NARROWCAST_ERASURE_SALT", env["NARROWCAST_ERASURE_SALT"])
             return privacy(rest)
         if command == "demo":
             return demo.main(rest)

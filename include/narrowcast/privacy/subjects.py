@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from narrowcast.contracts.timestamps import utc_naive
@@ -37,6 +39,20 @@ def salt() -> bytes:
             "it (a long random string, the same in every environment that loads data) and keep it out of git"
         )
     return value.encode()
+
+
+def local_salt(data_dir: Path) -> str:
+    """The local runtime's salt: random, made once and kept in its data directory (never in git).
+
+    Only the local runtime uses it; a deployment sets ``NARROWCAST_ERASURE_SALT`` from its secrets, the same on
+    every worker, because a salt that changes forgets who was erased.
+    """
+    path = data_dir / ".erasure_salt"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def normalised(kind: Kind, value: object) -> str | None:
