@@ -4,7 +4,8 @@
 Every file in `$NARROWCAST_DATA_DIR/inbox` is loaded exactly once, recognised by name + SHA-256: a changed
 file with the same name is a new version, loaded and logged in `meta.files`. A malformed file (schema drift,
 truncation) fails the task naming the file and position and stays in the inbox. A new ERP stock file emits
-`raw.file_erp_stock`, which triggers the stock/price sync.
+`raw.file_erp_stock`, which triggers the stock/price sync. After every load, `purge_erased` erases each person
+with a `delete` privacy request (`narrowcast privacy purge`), even when another file of the run failed.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def extract_inbox():
 
         yield from run_extract("inbox", context)
 
-    load_inbox()
+    @task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
+    def purge_erased():
+        from narrowcast.privacy_purge import run_purge
+
+        run_purge()
+
+    load_inbox() >> purge_erased()
 
 
 extract_inbox()

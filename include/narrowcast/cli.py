@@ -7,6 +7,7 @@ everything they started on Ctrl-C or SIGTERM (:func:`narrowcast.runtime.run_unti
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ commands:
   ui         start the Airflow UI (standalone) with the sandbox connections [--port, default
              $NARROWCAST_UI_PORT or 8080]; sign in as admin / admin
   doctor     check every connection: reachable, authenticated, API version and token still valid
+  privacy    privacy purge: erase everyone with a delete request (raw tables, landing files, quarantine)
 """
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
@@ -118,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
             from narrowcast.doctor import main as doctor
 
             return doctor(rest, env)
+        if command == "privacy":
+            from narrowcast.privacy_purge import main as privacy
+
+            # By hand on the local runtime, the same salt its Airflow tasks use (a deployment's own wins).
+            os.environ.setdefault("NARROWCAST_ERASURE_SALT", env["NARROWCAST_ERASURE_SALT"])
+            return privacy(rest)
         if command == "demo":
             return demo.main(rest)
         if command == "manifest":

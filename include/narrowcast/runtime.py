@@ -27,6 +27,7 @@ from narrowcast.local_credentials import (
     LOCAL_UI_PASSWORD,
     LOCAL_UI_USER,
 )
+from narrowcast.privacy.subjects import local_salt
 
 if TYPE_CHECKING:
     import psutil
@@ -113,6 +114,7 @@ def airflow_env(
     env["NARROWCAST_WAREHOUSE"] = env.get("NARROWCAST_WAREHOUSE") or str(
         Path(env["NARROWCAST_DATA_DIR"]) / "warehouse" / "narrowcast.duckdb"
     )
+    env["NARROWCAST_ERASURE_SALT"] = env.get("NARROWCAST_ERASURE_SALT") or local_salt(Path(env["NARROWCAST_DATA_DIR"]))
     # Airflow starts its components as `airflow ...` looked up on PATH: this interpreter's environment first.
     scripts = str(Path(sys.executable).parent)
     if scripts not in env.get("PATH", "").split(os.pathsep):

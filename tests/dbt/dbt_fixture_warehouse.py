@@ -146,7 +146,7 @@ BUDGET_PLAN = [
     ("2026-03", "email", "0.00", 4, 1, "30.00"),
 ]
 
-PRIVACY_REQUESTS = [(5, "dirk@example.nl", "opt_out", "2026-03-30 10:00:00")]
+PRIVACY_REQUESTS = [("5", "dirk@example.nl", "opt_out", "2026-03-30 10:00:00")]
 
 META_INSIGHTS = [
     # account (digits: the extractor drops Meta's "act_"), campaign, name, date, impressions, clicks, spend,
@@ -275,8 +275,8 @@ def rows() -> dict[str, list[tuple]]:
         out["file_marketplace_listings"].append((sku, marketplace, listing_id, enabled, "marketplace_listings.csv"))
     for month, channel, spend, sessions, orders, revenue in BUDGET_PLAN:
         out["file_budget_plan"].append((month, channel, spend, sessions, orders, revenue, "budget_plan_2026.csv"))
-    for cid, email, kind, requested in PRIVACY_REQUESTS:
-        out["file_privacy_requests"].append((cid, email, kind, _ts(requested), "privacy_requests_20260330.csv"))
+    for line, (cid, email, kind, requested) in enumerate(PRIVACY_REQUESTS, start=2):
+        out["file_privacy_requests"].append((cid, email, kind, _ts(requested), line, "privacy_requests_20260330.csv"))
     for account, campaign, name, day, imps, clicks, spend, purchases, value in META_INSIGHTS:
         d = date.fromisoformat(day)
         out["meta_ad_insights"].append((account, campaign, name, d, d, imps, clicks, spend, purchases, value, "EUR"))

@@ -14,7 +14,7 @@
         'file_erp_stock': '"sku" varchar, "on_hand" integer, "cost" decimal(18,2), "warehouse" varchar, "snapshot_at" timestamp, "_file_name" varchar',
         'file_budget_plan': '"month" varchar, "channel" varchar, "planned_spend" decimal(18,2), "planned_sessions" bigint, "planned_orders" bigint, "planned_revenue" decimal(18,2), "_file_name" varchar',
         'file_marketplace_listings': '"sku" varchar, "marketplace" varchar, "listing_id" varchar, "enabled" boolean, "_file_name" varchar',
-        'file_privacy_requests': '"customer_id" bigint, "email" varchar, "request_type" varchar, "requested_at" timestamp, "_file_name" varchar',
+        'file_privacy_requests': '"customer_id" varchar, "email" varchar, "request_type" varchar, "requested_at" timestamp, "line_number" integer, "_file_name" varchar',
         'ga4_events': '"event_key" varchar, "event_date" date, "event_timestamp" bigint, "event_name" varchar, "user_pseudo_id" varchar, "user_id" varchar, "collected_source" varchar, "collected_medium" varchar, "collected_campaign_name" varchar, "collected_gclid" varchar, "first_user_source" varchar, "first_user_medium" varchar, "geo_country" varchar, "geo_region" varchar, "geo_city" varchar, "device_category" varchar, "ecommerce_transaction_id" varchar, "ecommerce_purchase_revenue" double precision',
         'ga4_event_params': '"event_key" varchar, "event_date" date, "key" varchar, "string_value" varchar, "int_value" bigint, "double_value" double precision',
         'ga4_event_items': '"event_key" varchar, "event_date" date, "item_index" integer, "item_id" varchar, "item_name" varchar, "item_category" varchar, "price" double precision, "quantity" bigint',

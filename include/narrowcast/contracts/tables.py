@@ -46,6 +46,20 @@ class EntitySpec:
     # merge: columns whose stored value survives a batch that brings NULL for them (an API that stops returning
     # a field after a while, e.g. eBay's buyer e-mail, 14 days after the order).
     keep_stored: tuple[str, ...] = ()
+    # Columns of which every row must fill at least one (``any_not_null:a|b``): a privacy request names the
+    # person by e-mail, by customer id, or both.
+    any_not_null: tuple[str, ...] = ()
+    # Text columns restricted to a vocabulary (``accepted_values:<col>``), checked exactly as written.
+    accepted_values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # One invalid row fails the whole batch instead of being quarantined under the threshold: for tables where
+    # a dropped row is worse than a late file (a privacy request must never silently go missing).
+    all_or_nothing: bool = False
+    # Columns holding a person's data (e-mail, phone, name, address, marketing consent): blanked when the person
+    # asks for deletion, and in every later batch that brings them back (``narrowcast.privacy``).
+    personal: tuple[str, ...] = ()
+    # How an erasure finds the person's rows: the column holding their e-mail, the one holding their customer key.
+    subject_email: str | None = None
+    subject_id: str | None = None
 
     @property
     def table(self) -> str:

@@ -1,7 +1,8 @@
 """The immutable landing zone: every extracted page or file lands as Parquet before any check or load.
 
 Layout: ``landing/source=<s>/entity=<e>/date=<interval start date>/batch=<batch_id>/part-NNNNN.parquet``.
-A batch directory is written once and never changed; a rerun of the same interval gets a new batch id.
+A batch directory is written once and never changed; a rerun of the same interval gets a new batch id. The one
+exception is a person's erasure: ``narrowcast.privacy.erasure`` rewrites the files holding their data without it.
 
 Batch ids are deterministic and readable: ``<source>.<entity>.<start>_<end>.r<NNN>`` where start/end are the
 data interval (UTC, ``%Y%m%dT%H%M%S``) and ``rNNN`` is the run counter of that (source, entity, interval): one

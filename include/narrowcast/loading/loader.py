@@ -24,6 +24,7 @@ from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
 from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables, ensure_raw_table
 from narrowcast.loading.staging import StagedBatch
+from narrowcast.privacy.erasure import erase_reloaded
 from narrowcast.warehouse import Warehouse
 
 
@@ -76,6 +77,7 @@ def load_batch(
         loaded = 0
         if status != "failed":
             loaded = _replace_rows(wh, staged, replace_window, keep_dates, has_failures=failures.num_rows > 0)
+        erase_reloaded(wh, spec, batch.batch_id, batch.path)
         wh.execute(
             wh.dialect.upsert("meta.batches", list(META_TABLES["meta.batches"]), ["batch_id"]),
             [

@@ -38,6 +38,7 @@ from narrowcast.warehouse import Warehouse
 GX_FULL_MAX_ROWS = 50_000
 SCREEN_SAMPLE_ROWS = 5_000
 SAMPLE_KEYS = 5
+ALL_OR_NOTHING_LISTED = 20
 
 
 class QualityGateFailed(RuntimeError):
@@ -139,10 +140,13 @@ def check_batch(
 def enforce_threshold(
     wh: Warehouse, staged: StagedBatch, result: GateResult, threshold: float
 ) -> None:
-    """Raise :class:`QualityGateFailed` when more than ``threshold`` of the batch failed."""
+    """Raise :class:`QualityGateFailed` when more than ``threshold`` of the batch failed, or when any row of an
+    all-or-nothing table did."""
+    spec = staged.spec
+    if spec.all_or_nothing and result.quarantined:
+        _fail_whole_batch(wh, staged, result)
     if result.share <= threshold:
         return
-    spec = staged.spec
     with wh.arrow_relation("_nc_gate_failures", result.failures):
         parts = []
         for rule, count in sorted(result.rule_counts.items(), key=lambda kv: -kv[1]):
@@ -160,6 +164,23 @@ def enforce_threshold(
     raise QualityGateFailed(
         f"quality gate failed for {spec.name} batch {result.batch_id}: {result.quarantined} of {result.received} "
         f"rows ({result.share:.1%}) failed, above the {threshold:.1%} threshold; " + " | ".join(parts)
+    )
+
+
+def _fail_whole_batch(wh: Warehouse, staged: StagedBatch, result: GateResult) -> None:
+    """Every failing row by its file and line and the rule it broke: the sender fixes them all in one go."""
+    with wh.arrow_relation("_nc_gate_failures", result.failures):
+        rows = wh.fetchall(
+            f"""select s._source_ref, f.rule from {staged.view} s
+                join _nc_gate_failures f on f._row = s._row order by s._row limit ?""",
+            [ALL_OR_NOTHING_LISTED],
+        )
+    listed = "; ".join(f"{ref}: {rule}" for ref, rule in rows)
+    more = result.quarantined - len(rows)
+    raise QualityGateFailed(
+        f"quality gate failed for {staged.spec.name} batch {result.batch_id}: {result.quarantined} of "
+        f"{result.received} row(s) invalid and this table loads all rows or none; {listed}"
+        + (f" (and {more} more)" if more > 0 else "")
     )
 
 

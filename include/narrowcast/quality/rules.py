@@ -5,13 +5,15 @@ counts add up to the quarantined total. The order goes from "the row is unusable
 
 1. ``type:<col>`` — a value that does not cast to the registry type (columns in registry order)
 2. ``not_null:<col>`` — each key column, then the registry's other not-null columns
-3. ``unique:<key>`` — key unique within the batch (compound keys: ``unique:a,b``); the copies after the first
+3. ``any_not_null:<a>|<b>`` — at least one of a group of columns holds a value
+4. ``unique:<key>`` — key unique within the batch (compound keys: ``unique:a,b``); the copies after the first
    are quarantined (the first, in landing order, may load)
-4. ``non_negative:<col>`` — amounts and counts ≥ 0
-5. ``iso_currency:<col>`` — ISO-4217 code
-6. ``not_future:<col>`` — not after now + ``settings.FUTURE_TOLERANCE_MINUTES``
-7. ``known_event_name:event_name`` — GA4 event names we know
-8. ``line_totals:subtotal_price`` — shop order subtotal = Σ line price × quantity (− order discounts), ±1 cent
+5. ``non_negative:<col>`` — amounts and counts ≥ 0
+6. ``iso_currency:<col>`` — ISO-4217 code
+7. ``accepted_values:<col>`` — a value from the table's declared vocabulary
+8. ``not_future:<col>`` — not after now + ``settings.FUTURE_TOLERANCE_MINUTES``
+9. ``known_event_name:event_name`` — GA4 event names we know
+10. ``line_totals:subtotal_price`` — shop order subtotal = Σ line price × quantity (− order discounts), ±1 cent
 
 Each rule also carries a SQL predicate true for every row that *may* fail it; the gate uses it to pre-screen
 very large batches so GX only sees the candidates (exactness argued in ``gate.py``).
@@ -26,9 +28,11 @@ from narrowcast.contracts.sql import quote_ident
 from narrowcast.contracts.tables import EntitySpec
 from narrowcast.quality.ga4_event_names import KNOWN_GA4_EVENT_NAMES
 from narrowcast.quality.iso_currencies import ISO_4217_CODES
+from narrowcast.warehouse import sql_string
 
 RuleKind = Literal[
-    "type", "not_null", "unique", "non_negative", "iso_currency", "not_future", "known_event_name", "line_totals"
+    "type", "not_null", "any_not_null", "unique", "non_negative", "iso_currency", "accepted_values", "not_future",
+    "known_event_name", "line_totals",
 ]
 LINE_TOTAL_TOLERANCE = 0.01
 LINE_DIFF_COLUMN = "__line_diff"
@@ -57,9 +61,16 @@ def rules_for(spec: EntitySpec, present: tuple[str, ...], *, with_line_totals: b
     rules = [Rule("type", (f"__type_{c}",), c) for c in spec.columns if c in present]
     rules += [Rule("not_null", (k,), k) for k in spec.key]
     rules += [Rule("not_null", (c,), c) for c in spec.not_null if c in present and c not in spec.key]
+    if spec.any_not_null:
+        # Absent columns are NULL in the staged view, so the rule holds whichever of them the batch carries.
+        rules.append(Rule("any_not_null", spec.any_not_null, "|".join(spec.any_not_null)))
     rules.append(Rule("unique", spec.key, ",".join(spec.key)))
     rules += [Rule("non_negative", (c,), c) for c in spec.non_negative if c in present]
     rules += [Rule("iso_currency", (c,), c) for c in spec.currency_columns if c in present]
+    rules += [
+        Rule("accepted_values", (c,), c, (("values", tuple(values)),))
+        for c, values in spec.accepted_values.items() if c in present
+    ]
     rules += [Rule("not_future", (c,), c, (("type", spec.columns[c]),)) for c in spec.not_future if c in present]
     if spec.event_name_column and spec.event_name_column in present:
         rules.append(Rule("known_event_name", (spec.event_name_column,), spec.event_name_column))
@@ -76,6 +87,8 @@ def screen_predicate(rule: Rule, future_limits: dict[str, Any]) -> str:
             return col
         case "not_null":
             return f"{col} is null"
+        case "any_not_null":
+            return " and ".join(f"{quote_ident(c)} is null" for c in rule.columns)
         case "unique":
             return DUPLICATE_COLUMN
         case "non_negative":
@@ -83,6 +96,9 @@ def screen_predicate(rule: Rule, future_limits: dict[str, Any]) -> str:
         case "iso_currency":
             codes = ", ".join(f"'{c}'" for c in sorted(ISO_4217_CODES))
             return f"{col} not in ({codes})"
+        case "accepted_values":
+            values = ", ".join(sql_string(v) for v in rule.param("values"))
+            return f"{col} not in ({values})"
         case "not_future":
             return f"{col} > {future_limits[rule.column_name]}"
         case "known_event_name":

@@ -31,8 +31,9 @@ normalised as (
     left join calling_codes on customers.country_code = calling_codes.country_code
 ),
 
--- A request matches by customer id or by the normalised e-mail (requests sent by people, not systems);
--- two equi-joins rather than one OR join, which would be a nested loop over all customers.
+-- A request matches by customer id (as text: request ids are the merchant's text keys) or by the normalised
+-- e-mail (requests sent by people, not systems); either may be missing from a request. Two equi-joins rather
+-- than one OR join, which would be a nested loop over all customers.
 blocking_requests as (
     select
         customer_id,
@@ -44,7 +45,8 @@ blocking_requests as (
 blocked as (
     select normalised.customer_id
     from normalised
-    inner join blocking_requests on normalised.customer_id = blocking_requests.customer_id
+    inner join blocking_requests
+        on cast(normalised.customer_id as {{ dbt.type_string() }}) = blocking_requests.customer_id
     union
     select normalised.customer_id
     from normalised

@@ -13,6 +13,9 @@ Connection ``narrowcast_klaviyo``: ``password`` = private API key (sent as ``Kla
   Klaviyo rather than e-mailing the customer twice. In
   mirror mode a row that leaves the model is only forgotten (events cannot be deleted), so a customer who
   qualifies again later triggers the flow again.
+* :func:`request_profile_deletion`: a person's data deletion (erasure request) through
+  ``POST /api/data-privacy-deletion-jobs`` (202, asynchronous): Klaviyo deletes every profile matching the one
+  identifier given (e-mail, phone number or profile id), with their events and list memberships.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from narrowcast.http import FatalApiError
 from narrowcast.http.pagination import paginate
 
 PROFILE_FIELDS = frozenset({"email", "phone_number", "external_id", "first_name", "last_name"})
+DELETION_IDENTIFIERS = ("email", "phone_number", "profile_id")
 
 
 class Klaviyo(Destination):
@@ -151,6 +155,28 @@ class Klaviyo(Destination):
                 return [RowResult(c.key, "rejected", f"Klaviyo refused the events: {exc.message}") for c in changes]
             raise
         return [RowResult(c.key, "accepted") for c in changes]
+
+
+def request_profile_deletion(
+    client: klaviyo.KlaviyoApi, *, email: str | None = None, phone_number: str | None = None,
+    profile_id: str | None = None,
+) -> None:
+    """Ask Klaviyo to delete every profile matching one identifier; raises unless Klaviyo accepted the job.
+
+    Klaviyo's OpenAPI (request_profile_deletion) takes exactly one identifier per job and answers 202 with no
+    body; the profile id travels as the resource's ``id``, an e-mail or phone number (E.164) as its attribute.
+    """
+    given = {k: v for k, v in (("email", email), ("phone_number", phone_number), ("profile_id", profile_id)) if v}
+    if len(given) != 1:
+        raise ValueError(f"a Klaviyo deletion job takes exactly one of {', '.join(DELETION_IDENTIFIERS)}, "
+                         f"got {len(given)}")
+    profile: dict[str, Any] = {"type": "profile", "attributes": {}}
+    if profile_id:
+        profile["id"] = profile_id
+    else:
+        profile["attributes"] = dict(given)
+    body = {"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": {"data": profile}}}}
+    client.request("POST", "api/data-privacy-deletion-jobs", json=body)
 
 
 def _properties(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,13 @@
-"""Emulator of Klaviyo's JSON:API (profile bulk-import jobs, list relationships, profiles lookup, events).
+"""Emulator of Klaviyo's JSON:API (profile bulk-import jobs, list relationships, profiles lookup, events,
+data privacy deletion jobs).
 
 Requires ``Authorization: Klaviyo-API-Key …`` and the ``revision`` header; enforces ≤ 10,000 profiles /
 5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account, per-endpoint fixed windows
 (burst per second, steady per minute, :data:`RATE_LIMITS`) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
 bad rows (invalid e-mail) under ``import-errors`` carrying their ``original_payload``. Events, one by one or
 through ``event-bulk-create-jobs`` (≤ 1,000 events, 5 MB per request), are de-duplicated by ``unique_id``.
+A ``data-privacy-deletion-jobs`` request names exactly one identifier (e-mail, phone number or profile id) and
+is answered 202 with no body; every matching profile disappears with its list memberships and events.
 
 Limits and error codes as Klaviyo's OpenAPI and "Rate limits, status codes, and errors" page state them:
 JSON:API errors ``{id, status, code, title, detail, source}``; codes invalid (400), not_authenticated (401),
@@ -37,11 +40,13 @@ LIST_LIMIT = 1_000
 MAX_BULK_EVENTS = 1_000
 # Each endpoint's rate limit as its operation in Klaviyo's OpenAPI states it (x-klaviyo-ratelimit), counted per
 # account and endpoint: bulk_import_profiles, get_bulk_import_profiles_job(_errors), add/remove_profiles_to/from_list
-# and bulk_create_events 10/s & 150/m; get_profiles 75/s & 700/m; create_event 350/s & 3500/m.
+# and bulk_create_events 10/s & 150/m; get_profiles 75/s & 700/m; create_event 350/s & 3500/m;
+# request_profile_deletion 3/s & 60/m.
 RATE_LIMITS: dict[str, tuple[int, int]] = {
     "bulk_import_profiles": (10, 150), "get_bulk_import_profiles_job": (10, 150),
     "get_bulk_import_profiles_job_errors": (10, 150), "list_relationships": (10, 150),
     "bulk_create_events": (10, 150), "get_profiles": (75, 700), "create_event": (350, 3500),
+    "request_profile_deletion": (3, 60),
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _ANY = re.compile(r'^(any|equals)\((external_id|email|id),\s*(.+)\)$')
@@ -70,6 +75,7 @@ class KlaviyoEmulator(Emulator):
         self.jobs: dict[str, dict[str, Any]] = {}
         self.events: dict[str, dict[str, Any]] = {}
         self.duplicate_events = 0
+        self.deletion_requests = 0
         self._by_external: dict[str, str] = {}
         self._by_email: dict[str, str] = {}
 
@@ -84,6 +90,7 @@ class KlaviyoEmulator(Emulator):
             self._by_external.clear()
             self._by_email.clear()
             self.duplicate_events = 0
+            self.deletion_requests = 0
 
     def snapshot(self) -> dict[str, Any]:
         by_id = self.profiles
@@ -92,6 +99,7 @@ class KlaviyoEmulator(Emulator):
             "profiles": {str(p.get("external_id")): p for p in by_id.values()},
             "events": sorted(self.events.values(), key=lambda e: e["unique_id"]),
             "duplicate_events": self.duplicate_events,
+            "deletion_requests": self.deletion_requests,
         }
 
     def rate_limited(self, retry_after: float) -> Response:
@@ -258,7 +266,45 @@ class KlaviyoEmulator(Emulator):
                 self._record_event(profile, attrs)
             return Response(status_code=202)
 
+        @router.post("/api/data-privacy-deletion-jobs")
+        @router.post("/api/data-privacy-deletion-jobs/")
+        async def request_profile_deletion(request: Request) -> Response:
+            if (denied := self._gate(request, "request_profile_deletion")) is not None:
+                return denied
+            data = (await request.json()).get("data", {})
+            profile = data.get("attributes", {}).get("profile", {}).get("data", {})
+            if data.get("type") != "data-privacy-deletion-job" or profile.get("type") != "profile":
+                return api_error(400, "Invalid input.", "Expected a data-privacy-deletion-job for a profile.",
+                                 pointer="/data/type")
+            identifiers = {k: v for k, v in (profile.get("attributes") or {}).items() if v}
+            if profile.get("id"):
+                identifiers["id"] = profile["id"]
+            if len(identifiers) != 1 or not identifiers.keys() <= {"email", "phone_number", "id"}:
+                return api_error(400, "Invalid input.", "Provide exactly one of email, phone_number or id.",
+                                 pointer="/data/attributes/profile/data")
+            with self.lock:
+                self._delete_profiles(*next(iter(identifiers.items())))
+                self.deletion_requests += 1
+            return Response(status_code=202)
+
     # ---- state changes ---------------------------------------------------------------------------
+    def _delete_profiles(self, identifier: str, value: str) -> None:
+        """Every profile the identifier matches goes, with its list memberships and events."""
+        if identifier == "id":
+            gone = [value] if value in self.profiles else []
+        else:
+            gone = [pid for pid, p in self.profiles.items()
+                    if str(p.get(identifier) or "").lower() == str(value).lower()]
+        for pid in gone:
+            profile = self.profiles.pop(pid)
+            for members in self.lists.values():
+                members.discard(pid)
+            self._by_external = {k: v for k, v in self._by_external.items() if v != pid}
+            self._by_email = {k: v for k, v in self._by_email.items() if v != pid}
+            external_id = profile.get("external_id")
+            if external_id is not None:
+                self.events = {k: e for k, e in self.events.items() if e["external_id"] != external_id}
+
     def _record_event(self, profile: dict[str, Any], attrs: dict[str, Any]) -> None:
         unique_id = str(attrs.get("unique_id") or f"auto-{next(self._ids)}")
         if unique_id in self.events:

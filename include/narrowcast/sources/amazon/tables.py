@@ -23,6 +23,8 @@ AMAZON_ORDERS = EntitySpec(
     non_negative=("order_total",),
     not_future=("purchase_date", "last_update_date"),
     currency_columns=("currency",),
+    personal=("buyer_email",),
+    subject_email="buyer_email",
 )
 
 AMAZON_ORDER_ITEMS = EntitySpec(

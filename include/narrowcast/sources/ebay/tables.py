@@ -26,6 +26,8 @@ EBAY_ORDERS = EntitySpec(
     currency_columns=("currency",),
     # getOrders returns buyer.buyerRegistrationAddress.email only for 14 days after the order.
     keep_stored=("buyer_email",),
+    personal=("buyer_username", "buyer_email"),
+    subject_email="buyer_email",
 )
 
 EBAY_ORDER_LINES = EntitySpec(

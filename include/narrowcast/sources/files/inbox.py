@@ -244,15 +244,16 @@ def _read(path: Path, kind: FileKind, dialect: Dialect | None) -> Iterator[pa.Ta
                 if pa.types.is_string(table.schema.field(name).type):
                     at = table.schema.get_field_index(name)
                     table = table.set_column(at, name, currency_codes(table.column(name)))
-            refs = [f"{path.name}:row {first_line + i}" for i in range(table.num_rows)]
+            positions = list(range(first_line, first_line + table.num_rows))
+            refs = [f"{path.name}:row {row}" for row in positions]
             first_line += table.num_rows
-            yield _finish(table, kind, path, refs, lines_seen)
+            yield _finish(table, kind, path, refs, positions, lines_seen)
         return
     dialect = dialect or check_file(path, kind) or Dialect()
     columns = _value_columns(kind)
     for table, lines in _csv_chunks(path, kind, dialect):
         refs = [f"{path.name}:{line}" for line in lines]
-        yield _finish(normalise(table, columns, dialect), kind, path, refs, lines_seen)
+        yield _finish(normalise(table, columns, dialect), kind, path, refs, lines, lines_seen)
 
 
 def _csv_chunks(
@@ -279,10 +280,14 @@ def _as_table(header: list[str], rows: list[list[str]], only: tuple[str, ...] | 
                      for i, name in enumerate(header) if only is None or name in only})
 
 
-def _finish(table: pa.Table, kind: FileKind, path: Path, refs: list[str], lines_seen: dict[str, int]) -> pa.Table:
+def _finish(
+    table: pa.Table, kind: FileKind, path: Path, refs: list[str], positions: list[int], lines_seen: dict[str, int]
+) -> pa.Table:
     n = table.num_rows
     table = table.append_column("_file_name", pa.array([path.name] * n, pa.string()))
     table = table.append_column("_source_ref", pa.array(refs, pa.string()))
+    if kind.numbered:
+        table = table.append_column("line_number", pa.array(positions, pa.int32()))
     if kind.entity == "file_orders" and "line_number" not in table.column_names:
         if any(c in table.column_names for c in kind.line_columns):
             numbers = []

@@ -10,6 +10,12 @@ NULL; separator, encoding, decimal and date conventions as in ``dialect.py``:
   file has one row per order line (the order columns repeated); lines are numbered per order in file order
   unless the file gives ``line_number`` itself. Without them: one row per order (``line_number`` 1).
 
+Privacy requests (``privacy_requests_*.csv`` or ``.parquet`` → ``raw.file_privacy_requests``):
+
+- required: ``request_type`` (``opt_out`` or ``delete``, exactly), ``requested_at``
+- optional: ``customer_id`` (text, kept exactly), ``email``; every row needs at least one of them.
+  One invalid row rejects the whole file, naming each bad line and its rule: fix it and drop it again.
+
 Any other column rejects the file (``schema:extra_column``), see ``inbox.py`` for why.
 """
 
@@ -27,6 +33,9 @@ class FileKind:
     optional: tuple[str, ...] = ()
     # Present in the header → one row per order line, numbered per order (``line_number``).
     line_columns: tuple[str, ...] = ()
+    # Each row keyed by its position in the file (``line_number``: CSV line, Parquet row), the number the
+    # quality gate names when it rejects the file.
+    numbered: bool = False
 
     @property
     def allowed(self) -> tuple[str, ...]:
@@ -65,7 +74,9 @@ FILE_KINDS: tuple[FileKind, ...] = (
     FileKind(
         "file_privacy_requests",
         _both("privacy_requests_*"),
-        required=("customer_id", "email", "request_type", "requested_at"),
+        required=("request_type", "requested_at"),
+        optional=("customer_id", "email"),
+        numbered=True,
     ),
 )
 

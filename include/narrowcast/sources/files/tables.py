@@ -34,6 +34,9 @@ FILE_ORDERS = EntitySpec(
     non_negative=("total_price", "refunded_amount", "discount_amount", "quantity", "line_price"),
     not_future=("ordered_at", "cancelled_at"),
     currency_columns=("currency",),
+    personal=("email",),
+    subject_email="email",
+    subject_id="customer_id",
 )
 
 FILE_ERP_STOCK = EntitySpec(
@@ -79,19 +82,32 @@ FILE_MARKETPLACE_LISTINGS = EntitySpec(
     required=("listing_id", "enabled", "_file_name"),
 )
 
+# A request names the person by e-mail, by customer id (text, exactly as the merchant's systems write it:
+# ``C-17``, ``00017``), or both. Rows are keyed by their line in the file: two requests for one person are two
+# rows, and a new version of the file replaces the old one's rows (partition ``_file_name``). One invalid row
+# fails the whole file: a privacy request is never quarantined away under the threshold.
 FILE_PRIVACY_REQUESTS = EntitySpec(
     "file_privacy_requests",
     {
-        "customer_id": "BIGINT",
+        "customer_id": "VARCHAR",
         "email": "VARCHAR",
         "request_type": "VARCHAR",
         "requested_at": "TIMESTAMP",
+        "line_number": "INTEGER",
         "_file_name": "VARCHAR",
     },
-    key=("customer_id", "request_type"),
+    key=("_file_name", "line_number"),
     partition_column="_file_name",
-    required=("email", "requested_at", "_file_name"),
+    required=("request_type", "requested_at", "_file_name"),
+    not_null=("request_type", "requested_at"),
+    any_not_null=("customer_id", "email"),
+    accepted_values={"request_type": ("opt_out", "delete")},
     not_future=("requested_at",),
+    all_or_nothing=True,
+    personal=("customer_id", "email"),
+    subject_email="email",
+    subject_id="customer_id",
+    notes={"request_type": "'opt_out' or 'delete'", "line_number": "the request's CSV line, or Parquet row"},
 )
 
 SOURCE = SourceSpec(

@@ -29,6 +29,10 @@ SHOP_CUSTOMERS = EntitySpec(
     key=("id",),
     not_future=("created_at", "updated_at"),
     notes={"email_marketing_consent_state": "'subscribed'/'not_subscribed'/'unsubscribed'"},
+    personal=("email", "phone", "first_name", "last_name", "accepts_marketing", "email_marketing_consent_state",
+              "province", "city"),
+    subject_email="email",
+    subject_id="id",
 )
 
 SHOP_ORDERS = EntitySpec(
@@ -52,6 +56,9 @@ SHOP_ORDERS = EntitySpec(
     currency_columns=("currency",),
     line_totals=True,
     notes={"discount_codes": "comma-joined"},
+    personal=("email",),
+    subject_email="email",
+    subject_id="customer_id",
 )
 
 SHOP_ORDER_LINES = EntitySpec(

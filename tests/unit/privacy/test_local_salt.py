@@ -1,0 +1,22 @@
+"""The local runtime's erasure salt: random, made once per data directory, readable by its owner only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from narrowcast.privacy.subjects import local_salt
+from narrowcast.runtime import airflow_env
+
+
+def test_the_local_salt_is_made_once_kept_private_and_reused(tmp_path: Path) -> None:
+    first = local_salt(tmp_path / "data")
+    assert len(first) == 64
+    assert local_salt(tmp_path / "data") == first
+    assert (tmp_path / "data" / ".erasure_salt").stat().st_mode & 0o077 == 0
+    assert local_salt(tmp_path / "other") != first
+
+
+def test_the_local_airflow_tasks_get_the_data_directorys_salt_unless_a_deployment_sets_its_own(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert airflow_env({}, data_dir=data)["NARROWCAST_ERASURE_SALT"] == local_salt(data)
+    assert airflow_env({"NARROWCAST_ERASURE_SALT": "from-secrets"}, data_dir=data)["NARROWCAST_ERASURE_SALT"] == "from-secrets"
