@@ -38,7 +38,7 @@ from narrowcast.landing.zone import Batch, LandingZone
 from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
-from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold
+from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold, hold_back_children
 from narrowcast.sources.registry import SOURCES
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import Warehouse, connect
@@ -221,8 +221,11 @@ def _check_and_load(
 ) -> bool:
     """Gate and load each batch; returns False when any of them failed (its reason is in ``report.errors``)."""
     staged: dict[str, StagedBatch] = {b.entity: stage_batch(con, b, spec.entity(b.entity)) for b in batches}
+    # Parents load first: which of their rows were quarantined decides which children are held back.
+    ordered = sorted(staged.items(), key=lambda item: item[1].spec.parent is not None)
+    parent_failures: dict[str, pa.Table] = {}
     all_ok = True
-    for entity, batch_staged in staged.items():
+    for entity, batch_staged in ordered:
         started = datetime.now(UTC)
         entry = report.entities[entity]
         batch = batch_staged.batch
@@ -234,6 +237,9 @@ def _check_and_load(
             result = check_batch(con, batch_staged, lines=lines, now=now)
             failures = result.failures
             enforce_threshold(con, batch_staged, result, threshold)
+            parent = batch_staged.spec.parent
+            if parent is not None and parent[0] in parent_failures:
+                result = hold_back_children(con, batch_staged, result, staged[parent[0]], parent_failures[parent[0]])
         except QualityGateFailed as exc:  # schema drift or too many bad rows: record, load nothing, go on
             failed = load_batch(con, batch_staged, failures, started_at=started, status="failed", error=str(exc))
             entry.failed_batches.append(batch.batch_id)
@@ -245,6 +251,7 @@ def _check_and_load(
             continue
         loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, keep_dates=keep_dates or (),
                             started_at=started)
+        parent_failures[entity] = result.failures
         entry.received += loaded.received
         entry.loaded += loaded.loaded
         entry.quarantined += loaded.quarantined

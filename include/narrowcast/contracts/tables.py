@@ -46,6 +46,10 @@ class EntitySpec:
     # merge: columns whose stored value survives a batch that brings NULL for them (an API that stops returning
     # a field after a while, e.g. eBay's buyer e-mail, 14 days after the order).
     keep_stored: tuple[str, ...] = ()
+    # The table whose rows this one's rows belong to, and how they match: ``("shop_orders", {"order_id": "id"})``
+    # (child column → parent column). A child row whose parent row is quarantined in the same run is
+    # quarantined too (``parent_quarantined:<child column>``), so the raw tables never hold an orphan.
+    parent: tuple[str, Mapping[str, str]] | None = None
 
     @property
     def table(self) -> str:
