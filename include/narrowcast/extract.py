@@ -1,6 +1,8 @@
 """The extract runner: one source, one data interval → landing zone → quality gate → ``raw.*``.
 
-``run_source`` is what the ``extract_*`` DAG tasks call (inside the one-slot DuckDB pool); ``main`` is the CLI
+``run_catching_up`` is what a scheduled ``extract_*`` DAG task calls (inside the one-slot DuckDB pool): it reads
+from the source's stored watermark to the data interval's end, in bounded windows, so downtime leaves no gap;
+``run_source`` reads one given window (manual runs with a window, backfills, tests); ``main`` is the CLI
 (``python -m narrowcast.extract shopify --start 2024-01-01 --end 2024-01-02``).
 
 Steps: extract the window widened by the source's lookback and land every page (the warehouse is not opened
@@ -20,7 +22,7 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +168,7 @@ def run_source(
 ) -> ExtractReport:
     """Extract ``source`` for ``window`` into the warehouse; ``extractor`` replaces the declared one (tests)."""
     spec = source_spec(source)
-    paths = settings.Paths(Path(data_dir)) if data_dir else settings.paths()
+    paths = _paths(data_dir)
     run = _Run(spec, conn, window, paths, Path(warehouse) if warehouse else paths.warehouse)
     limit = settings.QUARANTINE_THRESHOLD if threshold is None else threshold
     report = ExtractReport(source, window, run.window, {e.name: EntityReport(e.name) for e in spec.entities})
@@ -187,6 +189,63 @@ def run_source(
     if report.errors:
         raise ExtractFailed(f"{source} {window.start.isoformat()}..{window.end.isoformat()}: " + " || ".join(report.errors))
     return report
+
+
+def catch_up_windows(watermark: datetime | None, interval: Window, step: timedelta) -> list[Window]:
+    """The windows a scheduled run reads, in order: from the stored ``watermark`` (the interval's start when
+    there is none, or when the watermark is past it: a rerun of the interval reads it again) to the interval's
+    end, each at most ``step`` long."""
+    start = interval.start if watermark is None else min(utc_naive(watermark), interval.start)
+    windows = []
+    while start < interval.end:
+        end = min(start + step, interval.end)
+        windows.append(Window(start, end))
+        start = end
+    return windows
+
+
+def stored_watermark(source: str, warehouse: Path) -> datetime | None:
+    """Where the source's extraction stands: the earliest watermark of its entities (None before its first load)."""
+    with connect(warehouse) as con:
+        ensure_meta_tables(con)
+        return con.scalar("select min(watermark) from meta.watermarks where source = ?", [source])
+
+
+def run_catching_up(
+    source: str,
+    conn: Connection | None,
+    interval: Window,
+    *,
+    data_dir: Path | None = None,
+    warehouse: Path | None = None,
+    threshold: float | None = None,
+    extractor: Extractor | None = None,
+    now: datetime | None = None,
+) -> list[ExtractReport]:
+    """A scheduled run: extract ``source`` from its stored watermark to the end of ``interval``, window by window.
+
+    Each window that loads advances the watermark, so a run failing in its n-th window leaves the watermark at
+    the end of window n-1 and the next run resumes there. A source with a batch per file tracks its files, not
+    windows: it reads ``interval`` only.
+    """
+    spec = source_spec(source)
+    path = Path(warehouse) if warehouse else _paths(data_dir).warehouse
+    if spec.batch_per_file:
+        windows = [interval]
+    else:
+        windows = catch_up_windows(stored_watermark(source, path), interval, spec.catch_up_step)
+    if len(windows) > 1:
+        log.warning("%s: catching up from its watermark %s to %s in %d windows", source,
+                    windows[0].start.isoformat(), interval.end.isoformat(), len(windows))
+    return [
+        run_source(source, conn, window, data_dir=data_dir, warehouse=path, threshold=threshold,
+                   extractor=extractor, now=now)
+        for window in windows
+    ]
+
+
+def _paths(data_dir: Path | None) -> settings.Paths:
+    return settings.Paths(Path(data_dir)) if data_dir else settings.paths()
 
 
 def _land_pages(spec: SourceSpec, pages: Iterable[Page] | None, run: _Run) -> None:

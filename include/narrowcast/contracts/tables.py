@@ -75,6 +75,10 @@ class SourceSpec:
     # One batch per input file, loaded once per file version and logged in meta.files; otherwise every run
     # lands one batch per entity (an empty one too: its watermark advances, its window is replaced).
     batch_per_file: bool = False
+    # A scheduled run reads from the source's stored watermark, so hours missed while the scheduler was down are
+    # extracted too; a longer gap is read in windows of at most this length, each advancing the watermark.
+    # (Sources with a batch per file track files, not windows: they never catch up.)
+    catch_up_step: timedelta = timedelta(days=1)
 
     def entity(self, name: str) -> EntitySpec:
         for spec in self.entities:
