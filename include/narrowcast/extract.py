@@ -8,7 +8,8 @@ from the source's stored watermark to the data interval's end, in bounded window
 Steps: extract the window widened by the source's lookback and land every page (the warehouse is not opened
 while an API is being paged); then, per entity batch, type it, run the quality gate and load the valid rows
 (quarantine + load + ``meta.batches`` in one transaction); finally advance ``meta.watermarks`` to the window's
-end for every entity that loaded. A batch above the quarantine threshold, a schema drift or an unreadable
+end for every entity that loaded. A source that lands a batch per file (inbox, GA4 exports) loads each file's
+batches on their own, replacing only what the file holds, and logs each attempt in ``meta.files``. A batch above the quarantine threshold, a schema drift or an unreadable
 inbox file records its failure, lets the other entities/files load, and then fails the run with every reason.
 """
 
@@ -29,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from narrowcast import settings
+from narrowcast.alerts import Alert, AlertError, send_alert
 from narrowcast.contracts.connections import Connection, connection_variable
 from narrowcast.contracts.extraction import Extractor, InputFile
 from narrowcast.contracts.pages import Page
@@ -89,7 +91,7 @@ class _Run:
     """One extract run as the extractor sees it (:class:`ExtractContext`): batches, inputs, the warehouse."""
 
     def __init__(self, spec: SourceSpec, conn: Connection | None, window: Window, paths: settings.Paths,
-                 warehouse: Path) -> None:
+                 warehouse: Path, alerts: Connection | None = None) -> None:
         self.spec = spec
         self.source = spec.name
         self.connection = conn
@@ -101,7 +103,8 @@ class _Run:
         self.batches: dict[str, Batch] = {}
         self.files: list[tuple[InputFile, Batch]] = []
         self.errors: list[str] = []
-        self.keep_dates: list[date] = []
+        # Without an alert connection, alerts go to the run's own JSON-lines file.
+        self.alerts = alerts or Connection("narrowcast_alerts", "", extra={"sink": "file", "path": str(paths.alerts)})
         self._failed_files: set[Path] = set()
         self._con: Warehouse | None = None
         self._open = contextlib.ExitStack()
@@ -117,8 +120,8 @@ class _Run:
 
     def already_loaded(self, file: InputFile) -> bool:
         return bool(self.warehouse().scalar(
-            "select count(*) from meta.files where file_name = ? and checksum = ? and status = 'loaded'",
-            [file.path.name, file.checksum],
+            "select count(*) from meta.files where file_name = ? and checksum = ? and kind = ? and status = 'loaded'",
+            [file.path.name, file.checksum, file.entity],
         ))
 
     def file_batch(self, file: InputFile) -> Batch:
@@ -128,13 +131,20 @@ class _Run:
         self.files.append((file, batch))
         return batch
 
-    def reject(self, what: str, reason: str, *, file: InputFile | None = None, keep: Iterable[date] = ()) -> None:
+    def reject(self, what: str, reason: str, *, file: InputFile | None = None) -> None:
         self.errors.append(reason)
-        self.keep_dates += keep
         if file is not None:
             self._failed_files.add(file.path)
             batch = next((b for f, b in self.files if f.path == file.path), None)
             _record_file(self.warehouse(), file, batch, status="failed", error=reason)
+
+    def alert(self, kind: str, reason: str, details: dict[str, Any]) -> None:
+        alert = Alert(dag_id="narrowcast.extract", task_id=self.source, run_id=None, reason=f"{self.source}: {reason}",
+                      kind=kind, severity="warning", details=details)
+        try:
+            send_alert(alert, self.alerts)
+        except AlertError as exc:  # an unreachable alert sink must not stop the data from loading
+            log.error("%s (alert was: %s)", exc, alert.reason)
 
     def set_aside(self, file: InputFile) -> None:
         self._failed_files.add(file.path)
@@ -165,11 +175,15 @@ def run_source(
     threshold: float | None = None,
     extractor: Extractor | None = None,
     now: datetime | None = None,
+    alerts: Connection | None = None,
 ) -> ExtractReport:
-    """Extract ``source`` for ``window`` into the warehouse; ``extractor`` replaces the declared one (tests)."""
+    """Extract ``source`` for ``window`` into the warehouse; ``extractor`` replaces the declared one (tests).
+
+    ``alerts``: the alert sink's connection (default: the JSON-lines file under the data directory).
+    """
     spec = source_spec(source)
     paths = _paths(data_dir)
-    run = _Run(spec, conn, window, paths, Path(warehouse) if warehouse else paths.warehouse)
+    run = _Run(spec, conn, window, paths, Path(warehouse) if warehouse else paths.warehouse, alerts)
     limit = settings.QUARANTINE_THRESHOLD if threshold is None else threshold
     report = ExtractReport(source, window, run.window, {e.name: EntityReport(e.name) for e in spec.entities})
     try:
@@ -177,12 +191,12 @@ def run_source(
         report.errors += run.errors
         con = run.warehouse()
         if run.batches:
-            _check_and_load(con, spec, list(run.batches.values()), run.window, limit, now, report, run.keep_dates)
+            _check_and_load(con, spec, list(run.batches.values()), run.window, limit, now, report)
         for file, batch in run.file_batches():
-            ok = _check_and_load(con, spec, [batch], run.window, limit, now, report)
+            # A file replaces what it holds (its rows, its days), never a calendar window.
+            ok = _check_and_load(con, spec, [batch], None, limit, now, report)
             _record_file(con, file, batch, status="loaded" if ok else "failed", error=None if ok else report.errors[-1])
-        if not run.keep_dates:  # a rejected export day must be re-read: the watermark waits for it
-            _advance_watermarks(con, spec, report, window)
+        _advance_watermarks(con, spec, report, window)
     finally:
         run.close()
 
@@ -221,6 +235,7 @@ def run_catching_up(
     threshold: float | None = None,
     extractor: Extractor | None = None,
     now: datetime | None = None,
+    alerts: Connection | None = None,
 ) -> list[ExtractReport]:
     """A scheduled run: extract ``source`` from its stored watermark to the end of ``interval``, window by window.
 
@@ -239,7 +254,7 @@ def run_catching_up(
                     windows[0].start.isoformat(), interval.end.isoformat(), len(windows))
     return [
         run_source(source, conn, window, data_dir=data_dir, warehouse=path, threshold=threshold,
-                   extractor=extractor, now=now)
+                   extractor=extractor, now=now, alerts=alerts)
         for window in windows
     ]
 
@@ -272,11 +287,10 @@ def _check_and_load(
     con: Warehouse,
     spec: SourceSpec,
     batches: list[Batch],
-    wide: Window,
+    wide: Window | None,
     threshold: float,
     now: datetime | None,
     report: ExtractReport,
-    keep_dates: list[date] | None = None,
 ) -> bool:
     """Gate and load each batch; returns False when any of them failed (its reason is in ``report.errors``)."""
     staged: dict[str, StagedBatch] = {b.entity: stage_batch(con, b, spec.entity(b.entity)) for b in batches}
@@ -308,8 +322,7 @@ def _check_and_load(
             log.error("%s", exc)
             all_ok = False
             continue
-        loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, keep_dates=keep_dates or (),
-                            started_at=started)
+        loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, started_at=started)
         parent_failures[entity] = result.failures
         entry.received += loaded.received
         entry.loaded += loaded.loaded

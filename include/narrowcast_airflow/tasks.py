@@ -10,6 +10,7 @@ from airflow.sdk import Metadata
 from narrowcast_airflow.assets import raw_asset
 from narrowcast_airflow.connections import get_connection, get_connections
 from narrowcast_airflow.defaults import catches_up, window_from_context
+from narrowcast_airflow.notifiers import NarrowcastFailureNotifier
 
 
 def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
@@ -23,7 +24,11 @@ def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
     conn_id = source_spec(source).connection_id
     conn = get_connection(conn_id) if conn_id else None
     window = window_from_context(context)
-    reports = run_catching_up(source, conn, window) if catches_up(context) else [run_source(source, conn, window)]
+    alerts = NarrowcastFailureNotifier().connection()  # the sink failure alerts use, for what a run tolerates
+    if catches_up(context):
+        reports = run_catching_up(source, conn, window, alerts=alerts)
+    else:
+        reports = [run_source(source, conn, window, alerts=alerts)]
     for entity in reports[0].entities:
         counts = [report.entities[entity] for report in reports]
         yield Metadata(raw_asset(entity), {

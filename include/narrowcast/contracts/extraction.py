@@ -9,9 +9,8 @@ everything else, then fails naming each. The runner (``narrowcast.extract``) imp
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -65,12 +64,16 @@ class ExtractContext(Protocol):
         """A new batch for one file: gated, loaded and logged in ``meta.files`` on its own."""
         ...
 
-    def reject(self, what: str, reason: str, *, file: InputFile | None = None, keep: Iterable[date] = ()) -> None:
+    def reject(self, what: str, reason: str, *, file: InputFile | None = None) -> None:
         """``what`` (a file, a day) lands nothing: the run loads the rest, then fails with ``reason``.
 
-        ``file``: logged as failed in ``meta.files`` (it is retried next run). ``keep``: partition dates whose
-        earlier rows stay loaded; the source's watermark then waits for a run that reads them.
+        ``file``: logged as failed in ``meta.files`` (it is retried next run).
         """
+        ...
+
+    def alert(self, kind: str, reason: str, details: dict[str, Any]) -> None:
+        """Raise an alert (a ``narrowcast.alerts`` kind) about something the run tolerates but a person should
+        know, e.g. an export file that is due and absent; the run goes on."""
         ...
 
     def set_aside(self, file: InputFile) -> None:

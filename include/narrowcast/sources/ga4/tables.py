@@ -75,6 +75,9 @@ SOURCE = SourceSpec(
     "ga4",
     imported("narrowcast.sources.ga4.reader:extract"),
     (GA4_EVENTS, GA4_EVENT_PARAMS, GA4_EVENT_ITEMS),
-    lookback=timedelta(days=3),  # GA4 keeps adding late events to a day's export for 72 h
+    # Files, not windows, decide what loads; the window (with GA4's 72 h of late events) only says which days'
+    # exports are due, so a missing one raises an alert.
+    lookback=timedelta(days=3),
     input_dir="exports/ga4",
+    batch_per_file=True,
 )
