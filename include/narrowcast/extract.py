@@ -124,6 +124,14 @@ class _Run:
             [file.path.name, file.checksum, file.entity],
         ))
 
+    def loaded_unchanged(self, path: Path, entity: str) -> bool:
+        row = self.warehouse().scalar(
+            "select max(loaded_at) from meta.files where file_name = ? and size_bytes = ? and kind = ? "
+            "and status = 'loaded'",
+            [path.name, path.stat().st_size, entity],
+        )
+        return row is not None and datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None) < row
+
     def file_batch(self, file: InputFile) -> Batch:
         if not self.spec.batch_per_file:
             raise ValueError(f"{self.source} lands one batch per entity and run, not per file (batch_per_file)")

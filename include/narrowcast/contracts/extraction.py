@@ -60,6 +60,11 @@ class ExtractContext(Protocol):
         """Whether this version of the file loaded in an earlier run (sources with a batch per file)."""
         ...
 
+    def loaded_unchanged(self, path: Path, entity: str) -> bool:
+        """Whether a version of ``path`` with its name and size loaded after the file was last modified, so
+        the file need not even be hashed (large exports that stay in their folder for years)."""
+        ...
+
     def file_batch(self, file: InputFile) -> BatchSink:
         """A new batch for one file: gated, loaded and logged in ``meta.files`` on its own."""
         ...

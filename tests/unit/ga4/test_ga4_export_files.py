@@ -101,3 +101,16 @@ def test_a_day_whose_export_is_not_due_yet_raises_no_alert(tmp_path: Path, expor
         _export(exports, day, _page_views(day, 1))
     _run(tmp_path, 6)
     assert [a for a in _alerts(tmp_path) if a["kind"] == "missing_export"] == []
+
+
+def test_an_export_loaded_and_untouched_since_is_not_even_hashed(
+    tmp_path: Path, exports: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import narrowcast.sources.ga4.reader as reader
+
+    _export(exports, 5, _page_views(5, 3))
+    _run(tmp_path, 6)
+    hashed: list[str] = []
+    monkeypatch.setattr(reader, "sha256_of", lambda path: hashed.append(path.name) or "x")
+    _run(tmp_path, 7)
+    assert hashed == []

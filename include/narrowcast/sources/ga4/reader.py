@@ -155,6 +155,8 @@ def extract(context: ExtractContext) -> Iterator[Page]:
                                                     "both .ndjson and .parquet exist; keep one")))
             continue
         path = paths[0]
+        if all(context.loaded_unchanged(path, table.name) for table in SOURCE.entities):
+            continue
         checksum, size = sha256_of(path), path.stat().st_size
         inputs = {table.name: InputFile(path, table.name, checksum, size) for table in SOURCE.entities}
         if all(context.already_loaded(file) for file in inputs.values()):
