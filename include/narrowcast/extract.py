@@ -9,8 +9,10 @@ Steps: extract the window widened by the source's lookback and land every page (
 while an API is being paged); then, per entity batch, type it, run the quality gate and load the valid rows
 (quarantine + load + ``meta.batches`` in one transaction); finally advance ``meta.watermarks`` to the window's
 end for every entity that loaded. A source that lands a batch per file (inbox, GA4 exports) loads each file's
-batches on their own, replacing only what the file holds, and logs each attempt in ``meta.files``. A batch above the quarantine threshold, a schema drift or an unreadable
-inbox file records its failure, lets the other entities/files load, and then fails the run with every reason.
+batches on their own, replacing only what the file holds, and logs each attempt in ``meta.files``. A batch
+above the quarantine threshold, a schema drift or an unreadable file records its failure, lets the other
+entities/files load, and then fails the run with every reason. Parents are gated before their children: a
+child row whose parent row was quarantined is quarantined with it.
 """
 
 from __future__ import annotations
