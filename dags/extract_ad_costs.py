@@ -1,7 +1,7 @@
 """
 ### Extract ad costs (Meta Marketing API Insights, Google Ads searchStream)
 
-Daily campaign stats for the data interval plus a 7-day restatement lookback (ad platforms revise recent
+Daily campaign stats from the stored watermark to the data interval's end plus a 7-day restatement lookback (ad platforms revise recent
 days): Meta `act_{id}/insights?level=campaign&time_increment=1` and Google Ads GAQL over `campaign` with
 `metrics.cost_micros`. Each day in the window is replaced in `raw.meta_ad_insights` /
 `raw.google_ads_campaign_stats`, so re-runs and restatements never duplicate.

@@ -1,7 +1,7 @@
 """
 ### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API getOrders)
 
-Orders modified in the data interval (eBay `filter=lastmodifieddate:[..]`, Amazon `LastUpdatedAfter/Before`
+Orders modified since the stored watermark up to the data interval's end, at most a day per window (eBay `filter=lastmodifieddate:[..]`, Amazon `LastUpdatedAfter/Before`
 with `NextToken` paging and `getOrderItems`), merged on order and line ids. Open (unshipped) marketplace orders
 reduce the stock every marketplace may publish, so this runs often.
 

@@ -1,7 +1,8 @@
 """
 ### Extract the shop: orders, customers, products (Shopify Admin REST)
 
-Pulls records updated in the run's data interval `[start, end)` (Shopify `updated_at_min/max`), lands them as
+Pulls records updated since the stored watermark up to the data interval's end (Shopify `updated_at_min/max`;
+after downtime the gap is read in windows of at most a day, each advancing the watermark), lands them as
 Parquet, validates them with the Great Expectations quality gate (bad rows go to `meta.quarantine`) and merges
 them into `raw.shop_*` on their ids — re-running an interval changes nothing. Backfill with
 `airflow backfill create --dag-id extract_shop --from-date ... --to-date ...`, or trigger with run conf

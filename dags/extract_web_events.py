@@ -1,12 +1,14 @@
 """
 ### Extract web events (GA4 BigQuery export files)
 
-Reads the GA4 export files (`events_YYYYMMDD.ndjson` or `.parquet`) for each `event_date` in the data interval,
-re-reading the previous 3 days for late events, validates them (known event names, no future timestamps, keys
-present) and replaces those dates in `raw.ga4_events`, `raw.ga4_event_params`, `raw.ga4_event_items`.
-A truncated or unparsable file fails the task with its name and position and loads nothing of it.
+Reads every GA4 export file (`events_YYYYMMDD.ndjson` or `.parquet`) whose version (name + checksum, logged in
+`meta.files`) has not loaded yet, whatever its day, so late and re-exported days load whenever they arrive;
+validates them (known event names, no future timestamps, event name and timestamp present) and replaces each
+file's own `event_date` in `raw.ga4_events`, `raw.ga4_event_params`, `raw.ga4_event_items`. A day whose export
+is due but absent keeps its loaded events and raises a `missing_export` alert. A truncated or unparsable file
+fails the task with its name and position, loads nothing of it, and is retried next run.
 
-Backfillable per day. Emits the `raw.ga4_*` assets.
+Emits the `raw.ga4_*` assets.
 """
 
 from __future__ import annotations

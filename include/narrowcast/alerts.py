@@ -33,7 +33,7 @@ from narrowcast.http import ApiError, HttpClient, RetryPolicy
 
 log = redacting_logger(__name__)
 
-KINDS = ("task_failure", "dag_failure", "sync_rejections", "quarantine")
+KINDS = ("task_failure", "dag_failure", "sync_rejections", "quarantine", "missing_export")
 SINKS = ("file", "webhook", "smtp")
 MAX_REASON_CHARS = 1000
 

@@ -1,13 +1,18 @@
 """The extract runner: one source, one data interval → landing zone → quality gate → ``raw.*``.
 
-``run_source`` is what the ``extract_*`` DAG tasks call (inside the one-slot DuckDB pool); ``main`` is the CLI
+``run_catching_up`` is what a scheduled ``extract_*`` DAG task calls (inside the one-slot DuckDB pool): it reads
+from the source's stored watermark to the data interval's end, in bounded windows, so downtime leaves no gap;
+``run_source`` reads one given window (manual runs with a window, backfills, tests); ``main`` is the CLI
 (``python -m narrowcast.extract shopify --start 2024-01-01 --end 2024-01-02``).
 
 Steps: extract the window widened by the source's lookback and land every page (the warehouse is not opened
 while an API is being paged); then, per entity batch, type it, run the quality gate and load the valid rows
 (quarantine + load + ``meta.batches`` in one transaction); finally advance ``meta.watermarks`` to the window's
-end for every entity that loaded. A batch above the quarantine threshold, a schema drift or an unreadable
-inbox file records its failure, lets the other entities/files load, and then fails the run with every reason.
+end for every entity that loaded. A source that lands a batch per file (inbox, GA4 exports) loads each file's
+batches on their own, replacing only what the file holds, and logs each attempt in ``meta.files``. A batch
+above the quarantine threshold, a schema drift or an unreadable file records its failure, lets the other
+entities/files load, and then fails the run with every reason. Parents are gated before their children: a
+child row whose parent row was quarantined is quarantined with it.
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ import os
 import sys
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from narrowcast import settings
+from narrowcast.alerts import Alert, AlertError, send_alert
 from narrowcast.contracts.connections import Connection, connection_variable
 from narrowcast.contracts.extraction import Extractor, InputFile
 from narrowcast.contracts.pages import Page
@@ -38,7 +44,7 @@ from narrowcast.landing.zone import Batch, LandingZone
 from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
-from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold
+from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold, hold_back_children
 from narrowcast.sources.registry import SOURCES
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import Warehouse, connect
@@ -87,7 +93,7 @@ class _Run:
     """One extract run as the extractor sees it (:class:`ExtractContext`): batches, inputs, the warehouse."""
 
     def __init__(self, spec: SourceSpec, conn: Connection | None, window: Window, paths: settings.Paths,
-                 warehouse: Path) -> None:
+                 warehouse: Path, alerts: Connection | None = None) -> None:
         self.spec = spec
         self.source = spec.name
         self.connection = conn
@@ -99,7 +105,8 @@ class _Run:
         self.batches: dict[str, Batch] = {}
         self.files: list[tuple[InputFile, Batch]] = []
         self.errors: list[str] = []
-        self.keep_dates: list[date] = []
+        # Without an alert connection, alerts go to the run's own JSON-lines file.
+        self.alerts = alerts or Connection("narrowcast_alerts", "", extra={"sink": "file", "path": str(paths.alerts)})
         self._failed_files: set[Path] = set()
         self._con: Warehouse | None = None
         self._open = contextlib.ExitStack()
@@ -115,9 +122,17 @@ class _Run:
 
     def already_loaded(self, file: InputFile) -> bool:
         return bool(self.warehouse().scalar(
-            "select count(*) from meta.files where file_name = ? and checksum = ? and status = 'loaded'",
-            [file.path.name, file.checksum],
+            "select count(*) from meta.files where file_name = ? and checksum = ? and kind = ? and status = 'loaded'",
+            [file.path.name, file.checksum, file.entity],
         ))
+
+    def loaded_unchanged(self, path: Path, entity: str) -> bool:
+        row = self.warehouse().scalar(
+            "select max(loaded_at) from meta.files where file_name = ? and size_bytes = ? and kind = ? "
+            "and status = 'loaded'",
+            [path.name, path.stat().st_size, entity],
+        )
+        return row is not None and datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None) < row
 
     def file_batch(self, file: InputFile) -> Batch:
         if not self.spec.batch_per_file:
@@ -126,13 +141,20 @@ class _Run:
         self.files.append((file, batch))
         return batch
 
-    def reject(self, what: str, reason: str, *, file: InputFile | None = None, keep: Iterable[date] = ()) -> None:
+    def reject(self, what: str, reason: str, *, file: InputFile | None = None) -> None:
         self.errors.append(reason)
-        self.keep_dates += keep
         if file is not None:
             self._failed_files.add(file.path)
             batch = next((b for f, b in self.files if f.path == file.path), None)
             _record_file(self.warehouse(), file, batch, status="failed", error=reason)
+
+    def alert(self, kind: str, reason: str, details: dict[str, Any]) -> None:
+        alert = Alert(dag_id="narrowcast.extract", task_id=self.source, run_id=None, reason=f"{self.source}: {reason}",
+                      kind=kind, severity="warning", details=details)
+        try:
+            send_alert(alert, self.alerts)
+        except AlertError as exc:  # an unreachable alert sink must not stop the data from loading
+            log.error("%s (alert was: %s)", exc, alert.reason)
 
     def set_aside(self, file: InputFile) -> None:
         self._failed_files.add(file.path)
@@ -163,11 +185,15 @@ def run_source(
     threshold: float | None = None,
     extractor: Extractor | None = None,
     now: datetime | None = None,
+    alerts: Connection | None = None,
 ) -> ExtractReport:
-    """Extract ``source`` for ``window`` into the warehouse; ``extractor`` replaces the declared one (tests)."""
+    """Extract ``source`` for ``window`` into the warehouse; ``extractor`` replaces the declared one (tests).
+
+    ``alerts``: the alert sink's connection (default: the JSON-lines file under the data directory).
+    """
     spec = source_spec(source)
-    paths = settings.Paths(Path(data_dir)) if data_dir else settings.paths()
-    run = _Run(spec, conn, window, paths, Path(warehouse) if warehouse else paths.warehouse)
+    paths = _paths(data_dir)
+    run = _Run(spec, conn, window, paths, Path(warehouse) if warehouse else paths.warehouse, alerts)
     limit = settings.QUARANTINE_THRESHOLD if threshold is None else threshold
     report = ExtractReport(source, window, run.window, {e.name: EntityReport(e.name) for e in spec.entities})
     try:
@@ -175,18 +201,76 @@ def run_source(
         report.errors += run.errors
         con = run.warehouse()
         if run.batches:
-            _check_and_load(con, spec, list(run.batches.values()), run.window, limit, now, report, run.keep_dates)
+            _check_and_load(con, spec, list(run.batches.values()), run.window, limit, now, report)
         for file, batch in run.file_batches():
-            ok = _check_and_load(con, spec, [batch], run.window, limit, now, report)
+            # A file replaces what it holds (its rows, its days), never a calendar window.
+            ok = _check_and_load(con, spec, [batch], None, limit, now, report)
             _record_file(con, file, batch, status="loaded" if ok else "failed", error=None if ok else report.errors[-1])
-        if not run.keep_dates:  # a rejected export day must be re-read: the watermark waits for it
-            _advance_watermarks(con, spec, report, window)
+        _advance_watermarks(con, spec, report, window)
     finally:
         run.close()
 
     if report.errors:
         raise ExtractFailed(f"{source} {window.start.isoformat()}..{window.end.isoformat()}: " + " || ".join(report.errors))
     return report
+
+
+def catch_up_windows(watermark: datetime | None, interval: Window, step: timedelta) -> list[Window]:
+    """The windows a scheduled run reads, in order: from the stored ``watermark`` (the interval's start when
+    there is none, or when the watermark is past it: a rerun of the interval reads it again) to the interval's
+    end, each at most ``step`` long."""
+    start = interval.start if watermark is None else min(utc_naive(watermark), interval.start)
+    windows = []
+    while start < interval.end:
+        end = min(start + step, interval.end)
+        windows.append(Window(start, end))
+        start = end
+    return windows
+
+
+def stored_watermark(source: str, warehouse: Path) -> datetime | None:
+    """Where the source's extraction stands: the earliest watermark of its entities (None before its first load)."""
+    with connect(warehouse) as con:
+        ensure_meta_tables(con)
+        return con.scalar("select min(watermark) from meta.watermarks where source = ?", [source])
+
+
+def run_catching_up(
+    source: str,
+    conn: Connection | None,
+    interval: Window,
+    *,
+    data_dir: Path | None = None,
+    warehouse: Path | None = None,
+    threshold: float | None = None,
+    extractor: Extractor | None = None,
+    now: datetime | None = None,
+    alerts: Connection | None = None,
+) -> list[ExtractReport]:
+    """A scheduled run: extract ``source`` from its stored watermark to the end of ``interval``, window by window.
+
+    Each window that loads advances the watermark, so a run failing in its n-th window leaves the watermark at
+    the end of window n-1 and the next run resumes there. A source with a batch per file tracks its files, not
+    windows: it reads ``interval`` only.
+    """
+    spec = source_spec(source)
+    path = Path(warehouse) if warehouse else _paths(data_dir).warehouse
+    if spec.batch_per_file:
+        windows = [interval]
+    else:
+        windows = catch_up_windows(stored_watermark(source, path), interval, spec.catch_up_step)
+    if len(windows) > 1:
+        log.warning("%s: catching up from its watermark %s to %s in %d windows", source,
+                    windows[0].start.isoformat(), interval.end.isoformat(), len(windows))
+    return [
+        run_source(source, conn, window, data_dir=data_dir, warehouse=path, threshold=threshold,
+                   extractor=extractor, now=now, alerts=alerts)
+        for window in windows
+    ]
+
+
+def _paths(data_dir: Path | None) -> settings.Paths:
+    return settings.Paths(Path(data_dir)) if data_dir else settings.paths()
 
 
 def _land_pages(spec: SourceSpec, pages: Iterable[Page] | None, run: _Run) -> None:
@@ -213,16 +297,18 @@ def _check_and_load(
     con: Warehouse,
     spec: SourceSpec,
     batches: list[Batch],
-    wide: Window,
+    wide: Window | None,
     threshold: float,
     now: datetime | None,
     report: ExtractReport,
-    keep_dates: list[date] | None = None,
 ) -> bool:
     """Gate and load each batch; returns False when any of them failed (its reason is in ``report.errors``)."""
     staged: dict[str, StagedBatch] = {b.entity: stage_batch(con, b, spec.entity(b.entity)) for b in batches}
+    # Parents load first: which of their rows were quarantined decides which children are held back.
+    ordered = sorted(staged.items(), key=lambda item: item[1].spec.parent is not None)
+    parent_failures: dict[str, pa.Table] = {}
     all_ok = True
-    for entity, batch_staged in staged.items():
+    for entity, batch_staged in ordered:
         started = datetime.now(UTC)
         entry = report.entities[entity]
         batch = batch_staged.batch
@@ -234,6 +320,9 @@ def _check_and_load(
             result = check_batch(con, batch_staged, lines=lines, now=now)
             failures = result.failures
             enforce_threshold(con, batch_staged, result, threshold)
+            parent = batch_staged.spec.parent
+            if parent is not None and parent[0] in parent_failures:
+                result = hold_back_children(con, batch_staged, result, staged[parent[0]], parent_failures[parent[0]])
         except QualityGateFailed as exc:  # schema drift or too many bad rows: record, load nothing, go on
             failed = load_batch(con, batch_staged, failures, started_at=started, status="failed", error=str(exc))
             entry.failed_batches.append(batch.batch_id)
@@ -243,8 +332,8 @@ def _check_and_load(
             log.error("%s", exc)
             all_ok = False
             continue
-        loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, keep_dates=keep_dates or (),
-                            started_at=started)
+        loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, started_at=started)
+        parent_failures[entity] = result.failures
         entry.received += loaded.received
         entry.loaded += loaded.loaded
         entry.quarantined += loaded.quarantined

@@ -31,11 +31,29 @@ def _parse(value: str, field: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def _conf(context: dict[str, Any]) -> dict[str, Any]:
+    return (context.get("dag_run").conf if context.get("dag_run") else None) or {}
+
+
+def catches_up(context: dict[str, Any]) -> bool:
+    """Whether an extract run starts at the stored watermark rather than at its window's start.
+
+    Scheduled (and asset- or manually-triggered) runs do, whatever the DAG's ``catchup`` setting, so hours
+    missed while the scheduler was down are read too. A window asked for explicitly is read exactly: run conf
+    ``start``/``end``, or a backfill's data interval (re-extracting history must not re-read up to now).
+    """
+    conf = _conf(context)
+    if conf.get("start") and conf.get("end"):
+        return False
+    run_type = getattr(context.get("dag_run"), "run_type", None)
+    return str(getattr(run_type, "value", run_type) or "").lower() != "backfill"
+
+
 def window_from_context(context: dict[str, Any]):
     """The extraction window: run conf ``start``/``end`` when given (manual runs), else the data interval."""
     from narrowcast.contracts.windows import Window
 
-    conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
+    conf = _conf(context)
     if conf.get("start") and conf.get("end"):
         start, end = _parse(conf["start"], "start"), _parse(conf["end"], "end")
     else:

@@ -9,24 +9,34 @@ from airflow.sdk import Metadata
 
 from narrowcast_airflow.assets import raw_asset
 from narrowcast_airflow.connections import get_connection, get_connections
-from narrowcast_airflow.defaults import window_from_context
+from narrowcast_airflow.defaults import catches_up, window_from_context
+from narrowcast_airflow.notifiers import NarrowcastFailureNotifier
 
 
 def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
-    """Extract one source (over its declared connection) for the run's window; emit row counts as asset metadata."""
-    from narrowcast.extract import run_source
+    """Extract one source (over its declared connection) for the run's window; emit row counts as asset metadata.
+
+    A scheduled run reads from the source's stored watermark to the data interval's end (``catches_up``).
+    """
+    from narrowcast.extract import run_catching_up, run_source
     from narrowcast.sources.registry import source as source_spec
 
     conn_id = source_spec(source).connection_id
     conn = get_connection(conn_id) if conn_id else None
-    report = run_source(source, conn, window_from_context(context))
-    for entity, counts in report.entities.items():
+    window = window_from_context(context)
+    alerts = NarrowcastFailureNotifier().connection()  # the sink failure alerts use, for what a run tolerates
+    if catches_up(context):
+        reports = run_catching_up(source, conn, window, alerts=alerts)
+    else:
+        reports = [run_source(source, conn, window, alerts=alerts)]
+    for entity in reports[0].entities:
+        counts = [report.entities[entity] for report in reports]
         yield Metadata(raw_asset(entity), {
-            "received": counts.received,
-            "loaded": counts.loaded,
-            "quarantined": counts.quarantined,
-            "window_start": report.window.start.isoformat(),
-            "window_end": report.window.end.isoformat(),
+            "received": sum(c.received for c in counts),
+            "loaded": sum(c.loaded for c in counts),
+            "quarantined": sum(c.quarantined for c in counts),
+            "window_start": reports[0].window.start.isoformat(),
+            "window_end": reports[-1].window.end.isoformat(),
         })
 
 

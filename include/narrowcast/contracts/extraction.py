@@ -9,9 +9,8 @@ everything else, then fails naming each. The runner (``narrowcast.extract``) imp
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,16 +60,25 @@ class ExtractContext(Protocol):
         """Whether this version of the file loaded in an earlier run (sources with a batch per file)."""
         ...
 
+    def loaded_unchanged(self, path: Path, entity: str) -> bool:
+        """Whether a version of ``path`` with its name and size loaded after the file was last modified, so
+        the file need not even be hashed (large exports that stay in their folder for years)."""
+        ...
+
     def file_batch(self, file: InputFile) -> BatchSink:
         """A new batch for one file: gated, loaded and logged in ``meta.files`` on its own."""
         ...
 
-    def reject(self, what: str, reason: str, *, file: InputFile | None = None, keep: Iterable[date] = ()) -> None:
+    def reject(self, what: str, reason: str, *, file: InputFile | None = None) -> None:
         """``what`` (a file, a day) lands nothing: the run loads the rest, then fails with ``reason``.
 
-        ``file``: logged as failed in ``meta.files`` (it is retried next run). ``keep``: partition dates whose
-        earlier rows stay loaded; the source's watermark then waits for a run that reads them.
+        ``file``: logged as failed in ``meta.files`` (it is retried next run).
         """
+        ...
+
+    def alert(self, kind: str, reason: str, details: dict[str, Any]) -> None:
+        """Raise an alert (a ``narrowcast.alerts`` kind) about something the run tolerates but a person should
+        know, e.g. an export file that is due and absent; the run goes on."""
         ...
 
     def set_aside(self, file: InputFile) -> None:

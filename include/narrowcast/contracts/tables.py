@@ -60,6 +60,10 @@ class EntitySpec:
     # How an erasure finds the person's rows: the column holding their e-mail, the one holding their customer key.
     subject_email: str | None = None
     subject_id: str | None = None
+    # The table whose rows this one's rows belong to, and how they match: ``("shop_orders", {"order_id": "id"})``
+    # (child column → parent column). A child row whose parent row is quarantined in the same run is
+    # quarantined too (``parent_quarantined:<child column>``), so the raw tables never hold an orphan.
+    parent: tuple[str, Mapping[str, str]] | None = None
 
     @property
     def table(self) -> str:
@@ -85,6 +89,10 @@ class SourceSpec:
     # One batch per input file, loaded once per file version and logged in meta.files; otherwise every run
     # lands one batch per entity (an empty one too: its watermark advances, its window is replaced).
     batch_per_file: bool = False
+    # A scheduled run reads from the source's stored watermark, so hours missed while the scheduler was down are
+    # extracted too; a longer gap is read in windows of at most this length, each advancing the watermark.
+    # (Sources with a batch per file track files, not windows: they never catch up.)
+    catch_up_step: timedelta = timedelta(days=1)
 
     def entity(self, name: str) -> EntitySpec:
         for spec in self.entities:

@@ -110,7 +110,8 @@ def corrupt_inbox(rng: np.random.Generator, files: dict[str, pa.Table], catalog:
 
 class Ga4Defects:
     """Hook for the GA4 writer, called per chunk of a day's events: unknown event names, future timestamps and
-    null user_pseudo_id on page_view rows; after writing, :meth:`finish` cuts one file's last line mid-JSON."""
+    null event_name on page_view rows (not a null user_pseudo_id: consent mode exports those, they are valid);
+    after writing, :meth:`finish` cuts one file's last line mid-JSON."""
 
     def __init__(self, seed: int, start: date, days: int) -> None:
         self.seed = seed
@@ -132,7 +133,7 @@ class Ga4Defects:
         if k == 0:
             return table
         chosen = rng.choice(pool, 3 * k, replace=False)
-        bad_name, future, no_user = (chosen[i * k:(i + 1) * k] for i in range(3))
+        bad_name, future, no_name = (chosen[i * k:(i + 1) * k] for i in range(3))
 
         def mask(rows: np.ndarray) -> pa.Array:
             m = np.zeros(n, dtype=bool)
@@ -140,17 +141,15 @@ class Ga4Defects:
             return pa.array(m)
 
         bogus = pa.array(np.array(BOGUS_EVENT_NAMES, dtype=object)[rng.integers(0, 3, n)], pa.string())
+        names_column = pc.if_else(mask(bad_name), bogus, table.column("event_name"))
         table = table.set_column(table.schema.get_field_index("event_name"), "event_name",
-                                 pc.if_else(mask(bad_name), bogus, table.column("event_name")))
+                                 pc.if_else(mask(no_name), pa.nulls(n, pa.string()), names_column))
         ts = table.column("event_timestamp")
         table = table.set_column(table.schema.get_field_index("event_timestamp"), "event_timestamp",
                                  pc.if_else(mask(future), pc.add(ts, FUTURE_SHIFT_SECONDS * 1_000_000), ts))
-        uid = table.column("user_pseudo_id")
-        table = table.set_column(table.schema.get_field_index("user_pseudo_id"), "user_pseudo_id",
-                                 pc.if_else(mask(no_user), pa.nulls(n, pa.string()), uid))
         where = event_file_name(day)
         with self._lock:
-            for rule in ("known_event_name:event_name", "not_future:event_timestamp", "not_null:user_pseudo_id"):
+            for rule in ("known_event_name:event_name", "not_future:event_timestamp", "not_null:event_name"):
                 self.counts[where, rule] += k
         return table
 

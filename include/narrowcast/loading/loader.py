@@ -7,13 +7,14 @@ by the warehouse straight from the landed Parquet (never row by row through Pyth
 - ``merge``: rows whose key is in the batch are deleted, then the batch inserted (keys are unique within a
   batch, the gate quarantines duplicates). With a ``partition_column`` (files: ``_file_name``) every row of the
   partitions in the batch is deleted first, so a new version of a file replaces the old one entirely.
-- ``replace_partition``: every row of the window's dates and of the dates present in the batch is deleted,
-  then the batch inserted, so a restated day is replaced whole and a rerun never duplicates.
+- ``replace_partition``: every row of the dates present in the batch, and of the window's dates when a window
+  is given (a windowed API source: a day it no longer reports is emptied), is deleted, then the batch
+  inserted, so a restated day is replaced whole and a rerun never duplicates. A batch per file passes no
+  window: it replaces only the days it holds, so a missing file never deletes a day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -54,7 +55,6 @@ def load_batch(
     failures: pa.Table,
     *,
     replace_window: Window | None = None,
-    keep_dates: Collection[date] = (),
     started_at: datetime | None = None,
     status: str = "loaded",
     error: str | None = None,
@@ -62,8 +62,8 @@ def load_batch(
     """Write quarantine rows and (unless ``status`` is ``failed``) the valid rows of ``staged``.
 
     ``failures`` has columns ``_row`` (BIGINT), ``rule``, ``column_name`` — one row per quarantined row.
-    ``replace_window`` is the (widened) extraction window whose dates a ``replace_partition`` load replaces,
-    except ``keep_dates`` (days whose input could not be read this run: their earlier rows stay).
+    ``replace_window`` is the (widened) extraction window whose dates a ``replace_partition`` load replaces
+    besides the dates in the batch (None for a batch per file: only its own dates).
     A ``failed`` batch writes its quarantine rows and its ``meta.batches`` row but loads nothing.
     """
     spec, batch = staged.spec, staged.batch
@@ -76,7 +76,7 @@ def load_batch(
         quarantined = len(failures)
         loaded = 0
         if status != "failed":
-            loaded = _replace_rows(wh, staged, replace_window, keep_dates, has_failures=failures.num_rows > 0)
+            loaded = _replace_rows(wh, staged, replace_window, has_failures=failures.num_rows > 0)
         erase_reloaded(wh, spec, batch.batch_id, batch.path)
         wh.execute(
             wh.dialect.upsert("meta.batches", list(META_TABLES["meta.batches"]), ["batch_id"]),
@@ -115,7 +115,6 @@ def _replace_rows(
     wh: Warehouse,
     staged: StagedBatch,
     replace_window: Window | None,
-    keep_dates: Collection[date],
     *,
     has_failures: bool,
 ) -> int:
@@ -138,7 +137,7 @@ def _replace_rows(
             if row[0] is not None
         }
         if spec.load_mode == "replace_partition" and replace_window is not None:
-            values |= {d for d in window_dates(replace_window) if d not in set(keep_dates)}
+            values |= set(window_dates(replace_window))
         if values:
             # One DELETE with constants: DuckDB prunes row groups by their min/max instead of joining.
             ordered = sorted(values)

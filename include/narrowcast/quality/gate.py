@@ -20,7 +20,7 @@ raises instead of loading.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -182,6 +182,43 @@ def _fail_whole_batch(wh: Warehouse, staged: StagedBatch, result: GateResult) ->
         f"{result.received} row(s) invalid and this table loads all rows or none; {listed}"
         + (f" (and {more} more)" if more > 0 else "")
     )
+
+
+def hold_back_children(
+    wh: Warehouse, child: StagedBatch, result: GateResult, parent: StagedBatch, parent_failures: pa.Table
+) -> GateResult:
+    """``result`` plus every row of ``child`` whose parent row in ``parent`` is quarantined (``parent_failures``).
+
+    Such rows are quarantined as ``parent_quarantined:<child column>``: loading them would leave orphans in
+    ``raw.*`` that fail dbt's relationship tests and halt every model downstream. A parent key of which another
+    copy loads (a duplicate's extra copy was quarantined) holds nothing back. Rows that already fail a rule of
+    their own keep it, so the counts still add up; the threshold was applied before, to the child's own failures.
+    """
+    assert child.spec.parent is not None
+    columns = child.spec.parent[1]
+    match = " and ".join(f"p.{quote_ident(p)} = c.{quote_ident(c)}" for c, p in columns.items())
+    with wh.arrow_relation("_nc_parent_failures", parent_failures), \
+            wh.arrow_relation("_nc_child_failures", result.failures):
+        held = [r[0] for r in wh.fetchall(
+            f"""select c._row from {child.view} c
+                where not exists (select 1 from _nc_child_failures f where f._row = c._row)
+                  and exists (select 1 from {parent.view} p join _nc_parent_failures f on f._row = p._row
+                              where {match})
+                  and not exists (select 1 from {parent.view} p where {match}
+                                  and not exists (select 1 from _nc_parent_failures f where f._row = p._row))
+                order by 1"""
+        )]
+    if not held:
+        return result
+    column = next(iter(columns))
+    rule = f"parent_quarantined:{column}"
+    extra = pa.table({
+        "_row": pa.array(held, pa.int64()),
+        "rule": pa.array([rule] * len(held), pa.string()),
+        "column_name": pa.array([column] * len(held), pa.string()),
+    })
+    failures = pa.concat_tables([result.failures, extra]).sort_by("_row")
+    return replace(result, failures=failures, rule_counts={**result.rule_counts, rule: len(held)})
 
 
 def _extra_copies(frame: pd.DataFrame, rule: Rule, flagged: list[int]) -> list[int]:

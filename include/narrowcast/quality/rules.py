@@ -15,6 +15,9 @@ counts add up to the quarantined total. The order goes from "the row is unusable
 9. ``known_event_name:event_name`` — GA4 event names we know
 10. ``line_totals:subtotal_price`` — shop order subtotal = Σ line price × quantity (− order discounts), ±1 cent
 
+After the suite (and its threshold), a row of a table that declares a ``parent`` is quarantined as
+``parent_quarantined:<column>`` when its parent row is quarantined in the same run (``gate.hold_back_children``).
+
 Each rule also carries a SQL predicate true for every row that *may* fail it; the gate uses it to pre-screen
 very large batches so GX only sees the candidates (exactness argued in ``gate.py``).
 """

@@ -32,8 +32,7 @@ def test_every_injected_defect_is_quarantined_or_rejected_under_its_rule(tmp_pat
             run_source(source, None, window, data_dir=tmp_path, warehouse=warehouse, threshold=0.5)
         failures += str(failed.value) + "\n"
     con = duckdb.connect(str(warehouse), read_only=True)
-    # THEN whole-file defects are rejected files naming their rule: inbox files in meta.files, GA4 exports
-    # (which meta.files does not track) in the failed run's message
+    # THEN whole-file defects are rejected files naming their rule, in meta.files and in the failed run's message
     rejected = {
         (name, error.split(": ")[1])
         for name, error in con.execute("select file_name, error from meta.files where status = 'failed'").fetchall()

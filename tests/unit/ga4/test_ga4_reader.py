@@ -14,7 +14,8 @@ from ga4_export_lines import ndjson, page_view_event, purchase_event
 
 from narrowcast.contracts.windows import Window
 from narrowcast.landing.zone import LandingZone
-from narrowcast.sources.ga4.reader import land_exports
+from narrowcast.sources.files.errors import InputFileError
+from narrowcast.sources.ga4.reader import land_export
 
 DAY = Window(datetime(2024, 1, 5, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC))
 ENTITIES = ("ga4_events", "ga4_event_params", "ga4_event_items")
@@ -23,7 +24,8 @@ ENTITIES = ("ga4_events", "ga4_event_params", "ga4_event_items")
 def _land(tmp_path: Path, exports: Path) -> dict[str, list[dict]]:
     zone = LandingZone(tmp_path / "landing")
     batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
-    land_exports(exports, DAY, batches)
+    for path in sorted(exports.iterdir()):
+        land_export(path, batches)
     con = duckdb.connect()
     out = {}
     for entity, batch in batches.items():
@@ -107,19 +109,12 @@ def test_a_truncated_export_is_rejected_naming_the_file_line_and_byte_and_lands_
     (exports / "events_20240105.ndjson").write_text(good + cut)
     zone = LandingZone(tmp_path / "landing")
     batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
-    outcome = land_exports(exports, DAY, batches)
-    message = outcome.rejected["events_20240105.ndjson"]
+    with pytest.raises(InputFileError) as rejected:
+        land_export(exports / "events_20240105.ndjson", batches)
+    message = str(rejected.value)
     assert message.startswith("events_20240105.ndjson: parse:truncated: line 3")
     assert f"byte {len(good.encode())}" in message
-    assert outcome.rejected_dates == [date(2024, 1, 5)] and outcome.landed == []
     assert all(not b.parts for b in batches.values())
-
-
-def test_a_window_reads_the_export_of_each_of_its_dates_only(tmp_path: Path, exports: Path) -> None:
-    for day in ("20240104", "20240105", "20240106"):
-        (exports / f"events_{day}.ndjson").write_text(ndjson([page_view_event(event_date=day)]))
-    landed = _land(tmp_path, exports)
-    assert [e["event_date"] for e in landed["ga4_events"]] == ["20240105"]
 
 
 def test_a_truncated_export_fails_the_run_but_keeps_that_day_s_earlier_rows_and_loads_the_other_days(
@@ -158,7 +153,9 @@ def test_a_line_that_is_no_json_object_rejects_the_file_naming_it(tmp_path: Path
     (exports / "events_20240105.ndjson").write_text(f"{first}\n{bad_line}\n")
     zone = LandingZone(tmp_path / "landing")
     batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
-    message = land_exports(exports, DAY, batches).rejected["events_20240105.ndjson"]
+    with pytest.raises(InputFileError) as rejected:
+        land_export(exports / "events_20240105.ndjson", batches)
+    message = str(rejected.value)
     assert message.startswith("events_20240105.ndjson: parse:truncated: line 2")
     assert f"byte {len(first) + 1}" in message
     assert all(not b.parts for b in batches.values())

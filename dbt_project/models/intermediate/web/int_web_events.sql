@@ -11,8 +11,11 @@ with
 
 events as (
     select * from {{ ref('stg_ga4__events') }}
+    -- Consent-mode "cookieless pings" (analytics storage denied) carry no user_pseudo_id: they stay in raw for
+    -- event counts but cannot be sessionised or stitched to a customer.
+    where user_pseudo_id is not null
     {% if newest_event_date is not none %}
-        where event_date >= {{ days_before(newest_event_date, lookback_days) }}
+        and event_date >= {{ days_before(newest_event_date, lookback_days) }}
     {% endif %}
 )
 

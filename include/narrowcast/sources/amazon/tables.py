@@ -40,6 +40,7 @@ AMAZON_ORDER_ITEMS = EntitySpec(
     key=("order_item_id",),
     required=("amazon_order_id",),
     non_negative=("quantity_ordered", "quantity_shipped", "item_price"),
+    parent=("amazon_orders", {"amazon_order_id": "amazon_order_id"}),
 )
 
 SOURCE = SourceSpec(

@@ -43,6 +43,7 @@ EBAY_ORDER_LINES = EntitySpec(
     key=("line_item_id",),
     required=("order_id",),
     non_negative=("quantity", "line_item_cost"),
+    parent=("ebay_orders", {"order_id": "order_id"}),
 )
 
 SOURCE = SourceSpec(

@@ -1,9 +1,13 @@
 """Read GA4 BigQuery-export files (``events_YYYYMMDD.ndjson`` or ``.parquet``) and land them flattened.
 
-One export file per ``event_date``; a run reads the files of every date of its (lookback-widened) window and
-lands three batches: ``ga4_events`` (one row per event), ``ga4_event_params`` (one row per param, value kept in
-its typed slot; GA4's ``float_value`` goes to ``double_value``, the contract's only floating slot) and
-``ga4_event_items`` (one row per item, ``item_index`` from 1).
+Export files are tracked like the inbox's, by name + checksum in ``meta.files``, not by calendar window: every
+run lands each file of the folder whose version has not loaded yet, whatever its day, so a late or re-exported
+day loads whenever it arrives and replaces only its own ``event_date``. A day without a file is never emptied:
+when its export is due and absent, the run raises an alert (``missing_export``) and keeps what it loaded.
+
+Each file lands three batches: ``ga4_events`` (one row per event), ``ga4_event_params`` (one row per param,
+value kept in its typed slot; GA4's ``float_value`` goes to ``double_value``, the contract's only floating
+slot) and ``ga4_event_items`` (one row per item, ``item_index`` from 1).
 
 ``event_key`` is the MD5 of the export line (for Parquet: of the row serialised as JSON), suffixed with
 ``#<n>`` for the n-th identical line of the file (n ≥ 2), so it is stable across reruns and unique per file.
@@ -11,31 +15,31 @@ its typed slot; GA4's ``float_value`` goes to ``double_value``, the contract's o
 DuckDB does the reading, hashing and flattening and streams Parquet into the landing zone; no event passes
 through Python objects. Each file is checked whole before it is landed: a truncated or unparsable file is
 rejected naming the file and the line/byte position, nothing of it loads, its day keeps what an earlier run
-loaded, the other days load, and the run then fails. All leaves are extracted as
+loaded, it is retried next run, the other files load, and the run then fails. All leaves are extracted as
 text: the quality gate's typing (``type:<col>``) decides what loads, the same way as for every other source.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Collection, Iterator, Mapping
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from narrowcast.contracts.extraction import ExtractContext
+from narrowcast.contracts.extraction import BatchSink, ExtractContext, InputFile
 from narrowcast.contracts.pages import Page
 from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.windows import Window
-from narrowcast.landing.zone import Batch
 from narrowcast.loading.loader import window_dates
 from narrowcast.loading.staging import sql_string
 from narrowcast.sources.files.errors import InputFileError
+from narrowcast.sources.files.inbox import sha256_of
 from narrowcast.sources.ga4.tables import SOURCE
 
 log = redacting_logger(__name__)
@@ -103,71 +107,82 @@ _JSON_SPACE = r" \t\r\n"  # the whitespace JSON allows around a value (RFC 8259 
 LANDING_MEMORY_LIMIT = "2GB"
 
 
-def export_files(exports_dir: Path, window: Window) -> list[Path]:
-    """The export file of each date of ``window`` that exists; a date with both formats is ambiguous."""
-    found = []
-    for day in window_dates(window):
-        stem = f"events_{day:%Y%m%d}"
-        candidates = [p for p in (exports_dir / f"{stem}.ndjson", exports_dir / f"{stem}.parquet") if p.exists()]
-        if len(candidates) > 1:
-            raise InputFileError(stem, "schema:ambiguous_export", "both .ndjson and .parquet exist; keep one")
-        if not candidates:
-            log.warning("no GA4 export for %s in %s yet", day.isoformat(), exports_dir)
-        found += candidates
-    return found
+EXPORT_NAME = re.compile(r"^events_(\d{8})\.(ndjson|parquet)$")
+# GA4 writes a day's export table during the following day: from then on a missing file is worth an alert.
+EXPORT_DUE_AFTER = timedelta(days=1)
 
 
-@dataclass
-class Ga4Landing:
-    """What a run read: files landed, and files rejected whole (name → reason) with their event dates."""
+def export_files(exports_dir: Path) -> dict[date, list[Path]]:
+    """Every daily export file of the folder, by its day (a day with both formats has two)."""
+    days: dict[date, list[Path]] = {}
+    for path in sorted(exports_dir.glob("events_*")):
+        match = EXPORT_NAME.match(path.name)
+        if match and path.is_file():
+            days.setdefault(datetime.strptime(match[1], "%Y%m%d").date(), []).append(path)
+    return days
 
-    landed: list[Path] = field(default_factory=list)
-    rejected: dict[str, str] = field(default_factory=dict)
-    rejected_dates: list[date] = field(default_factory=list)
+
+def missing_exports(window: Window, present: Collection[date]) -> list[date]:
+    """The days of ``window`` whose export is due by the window's end but has no file."""
+    return [
+        day for day in window_dates(window)
+        if day not in present and datetime.combine(day + timedelta(days=1), datetime.min.time()) + EXPORT_DUE_AFTER
+        <= window.end
+    ]
 
 
 def extract(context: ExtractContext) -> Iterator[Page]:
-    """The GA4 source's extractor: land the export files of the context's window straight into its batches.
+    """The GA4 source's extractor: land every export file whose version has not loaded yet, each in its batches.
 
-    A rejected file is reported with its day, which keeps that day's earlier rows and holds the watermark.
+    A file that cannot be read is rejected (logged failed, retried next run); a due day without a file raises
+    an alert and keeps its loaded events.
     """
-    batches = {table.name: context.batch(table.name) for table in SOURCE.entities}
-    outcome = land_exports(context.input_dir, context.window, batches)
-    for (name, reason), day in zip(outcome.rejected.items(), outcome.rejected_dates, strict=True):
-        context.reject(name, reason, keep=[day])
+    exports_dir = Path(context.input_dir) if context.input_dir else Path()
+    files = export_files(exports_dir) if exports_dir.is_dir() else {}
+    missing = missing_exports(context.window, files)
+    if missing:
+        days = ", ".join(d.isoformat() for d in missing)
+        context.alert(
+            "missing_export",
+            f"no GA4 export file for {days} in {exports_dir.name}/; the events already loaded for "
+            "these days are kept",
+            {"days": [d.isoformat() for d in missing]},
+        )
+    for day, paths in sorted(files.items()):
+        if len(paths) > 1:
+            stem = f"events_{day:%Y%m%d}"
+            context.reject(stem, str(InputFileError(stem, "schema:ambiguous_export",
+                                                    "both .ndjson and .parquet exist; keep one")))
+            continue
+        path = paths[0]
+        if all(context.loaded_unchanged(path, table.name) for table in SOURCE.entities):
+            continue
+        checksum, size = sha256_of(path), path.stat().st_size
+        inputs = {table.name: InputFile(path, table.name, checksum, size) for table in SOURCE.entities}
+        if all(context.already_loaded(file) for file in inputs.values()):
+            continue
+        batches = {name: context.file_batch(file) for name, file in inputs.items()}
+        try:
+            land_export(path, batches)
+        except InputFileError as exc:
+            log.error("%s", exc)
+            context.reject(path.name, str(exc), file=inputs["ga4_events"])
     return iter(())  # nothing left to page: every row is already in the batches
 
 
-def land_exports(exports_dir: Path, window: Window, batches: dict[str, Batch]) -> Ga4Landing:
-    """Check each export file of ``window`` and land the good ones into the three ga4 batches.
-
-    A file that fails its check lands nothing and is reported in ``rejected``; its date goes to
-    ``rejected_dates`` so the loader keeps that day's previously loaded events instead of emptying it.
-    """
-    outcome = Ga4Landing()
-    files = export_files(Path(exports_dir), window)
+def land_export(path: Path, batches: Mapping[str, BatchSink]) -> None:
+    """Check one export file whole and land it into the three ga4 batches; raise :class:`InputFileError`
+    (landing nothing) when it is truncated or unparsable."""
     with tempfile.TemporaryDirectory(prefix="narrowcast-ga4-") as spill:
         con = duckdb.connect()
         try:
             con.execute(f"set temp_directory = {sql_string(spill)}")  # a big day spills to disk instead of failing
             con.execute(f"set memory_limit = '{LANDING_MEMORY_LIMIT}'")
-            for path in files:
-                parsed = Path(spill) / f"{path.name}.parsed.parquet"
-                try:
-                    _parse_file(con, path, parsed)
-                except InputFileError as exc:
-                    log.error("%s", exc)
-                    outcome.rejected[path.name] = str(exc)
-                    outcome.rejected_dates.append(datetime.strptime(path.stem.removeprefix("events_"), "%Y%m%d").date())
-                    continue
-                try:
-                    _land_file(con, path, parsed, batches)
-                finally:
-                    parsed.unlink(missing_ok=True)
-                outcome.landed.append(path)
+            parsed = Path(spill) / f"{path.name}.parsed.parquet"
+            _parse_file(con, path, parsed)
+            _land_file(con, path, parsed, batches)
         finally:
             con.close()
-    return outcome
 
 
 def _lines_sql(path: Path) -> str:
@@ -237,7 +252,7 @@ def _parse_file(con: duckdb.DuckDBPyConnection, path: Path, parsed: Path) -> Non
     )
 
 
-def _land_file(con: duckdb.DuckDBPyConnection, path: Path, parsed: Path, batches: dict[str, Batch]) -> None:
+def _land_file(con: duckdb.DuckDBPyConnection, path: Path, parsed: Path, batches: Mapping[str, BatchSink]) -> None:
     """Flatten the parsed export into the three batches, straight from ``parsed`` in line order."""
     lines = f"read_parquet({sql_string(parsed)})"
     # Identical lines are rare: find them with one hash aggregate, and number only their copies.

@@ -26,8 +26,11 @@ GA4_EVENTS = EntitySpec(
     key=("event_key",),
     load_mode="replace_partition",
     partition_column="event_date",
-    required=("event_date", "event_timestamp", "user_pseudo_id"),
-    not_null=("event_date", "event_timestamp", "event_name", "user_pseudo_id"),
+    # What GA4 itself always writes. It leaves user_pseudo_id NULL for consent-mode "cookieless pings"
+    # (analytics_storage denied), user_id NULL unless the site sets one, geo/device fields empty when unknown,
+    # and older export schemas lack later columns (collected_traffic_source, 2023): such rows are valid events.
+    required=("event_date", "event_timestamp"),
+    not_null=("event_date", "event_timestamp", "event_name"),
     non_negative=("ecommerce_purchase_revenue",),
     not_future=("event_timestamp", "event_date"),
     event_name_column="event_name",
@@ -72,6 +75,9 @@ SOURCE = SourceSpec(
     "ga4",
     imported("narrowcast.sources.ga4.reader:extract"),
     (GA4_EVENTS, GA4_EVENT_PARAMS, GA4_EVENT_ITEMS),
-    lookback=timedelta(days=3),  # GA4 keeps adding late events to a day's export for 72 h
+    # Files, not windows, decide what loads; the window (with GA4's 72 h of late events) only says which days'
+    # exports are due, so a missing one raises an alert.
+    lookback=timedelta(days=3),
     input_dir="exports/ga4",
+    batch_per_file=True,
 )

@@ -37,5 +37,6 @@ SOURCE = SourceSpec(
     connection_pages("narrowcast.sources.google_ads:extract"),
     (GOOGLE_ADS_CAMPAIGN_STATS,),
     lookback=timedelta(days=7),  # ad platforms restate the last days' spend and clicks
+    catch_up_step=timedelta(days=7),  # each window re-reads a week anyway: catch up a week at a time
     connection_id="narrowcast_google_ads",
 )

@@ -72,6 +72,7 @@ SHOP_ORDER_LINES = EntitySpec(
     key=("id",),
     required=("order_id",),
     non_negative=("quantity", "price", "total_discount"),
+    parent=("shop_orders", {"order_id": "id"}),
 )
 
 SHOP_REFUNDS = EntitySpec(
@@ -88,6 +89,7 @@ SHOP_REFUNDS = EntitySpec(
     required=("order_id",),
     non_negative=("quantity", "subtotal"),
     not_future=("created_at",),
+    parent=("shop_orders", {"order_id": "id"}),
 )
 
 SHOP_PRODUCTS = EntitySpec(
