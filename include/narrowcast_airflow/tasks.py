@@ -37,11 +37,16 @@ def list_sync_ids(group: str) -> list[str]:
 
 
 def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
-    """Run one sync over the connection it declares; dry-run when the run conf says so. Returns the report (XCom)."""
+    """Run one sync over the connection it declares; returns the report (XCom).
+
+    Run conf: ``{"dry_run": true}`` plans without sending; ``{"confirm_removals": ["<sync_id>"]}`` (or ``true``
+    for every sync of the run) lets a mirror sync remove more than its ``max_remove_share`` of the members.
+    """
     from narrowcast.activation import run_sync as run
-    from narrowcast.activation.engine import resolve
+    from narrowcast.activation.engine import removals_confirmed, resolve
 
     conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
     spec = resolve(sync_id)
-    report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)))
+    report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)),
+                 confirm_removals=removals_confirmed(conf.get("confirm_removals"), spec.id))
     return report.as_dict()

@@ -1,5 +1,7 @@
 """Command line for syncs: ``narrowcast sync list`` and ``narrowcast sync run <sync_id> | --group <g> [--dry-run]``.
 
+``--confirm-removals`` lets a mirror run remove more than its ``max_remove_share`` of the members (refused otherwise).
+
 Also ``python -m narrowcast.activation``. Connections come from ``AIRFLOW_CONN_<CONN_ID>`` environment variables
 (URI or JSON form), exactly as the Airflow tasks receive them, so a sync can be run or planned by hand outside
 Airflow. Exit status: 0 done, 1 the sync failed or could not run, 2 wrong usage or configuration.
@@ -70,6 +72,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     target.add_argument("sync_id", nargs="?", help="the sync's id (its YAML file name)")
     target.add_argument("--group", choices=("audiences", "inventory"), help="every enabled sync of this schedule")
     run.add_argument("--dry-run", action="store_true", help="plan and report adds/changes/removes; send nothing")
+    run.add_argument("--confirm-removals", action="store_true",
+                     help="let mirror syncs remove more than their max_remove_share of the current members")
     run.add_argument("--warehouse", type=Path, default=None,
                      help="DuckDB file (default: $NARROWCAST_WAREHOUSE or $NARROWCAST_DATA_DIR/warehouse)")
     run.add_argument("--syncs", type=Path, default=None, help="sync declarations folder (default include/syncs)")
@@ -100,9 +104,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activa
                                   "or point --warehouse / NARROWCAST_WAREHOUSE at it")
         if args.group:
             reports = run_group(args.group, connections=connections, warehouse=warehouse, dry_run=args.dry_run,
-                                syncs_dir=args.syncs)
+                                syncs_dir=args.syncs, confirm_removals=args.confirm_removals)
         else:
-            reports = [run_sync(specs[0], connections=connections, warehouse=warehouse, dry_run=args.dry_run)]
+            reports = [run_sync(specs[0], connections=connections, warehouse=warehouse, dry_run=args.dry_run,
+                                confirm_removals=args.confirm_removals)]
     except (SyncConfigError, ConnectionNotUsable, settings.ConfigError) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

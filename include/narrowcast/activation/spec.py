@@ -24,7 +24,7 @@ _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _SYNC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KNOWN_KEYS = {
     "id", "description", "model", "destination", "connection", "object", "target", "mode", "key", "fields",
-    "pii", "filter", "schedule", "batch_size", "rate_limit", "owner", "enabled",
+    "pii", "filter", "schedule", "batch_size", "rate_limit", "owner", "enabled", "max_remove_share",
 }
 
 
@@ -69,6 +69,8 @@ class SyncSpec:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # A paused sync (``enabled: false``) is validated but never run by the DAGs or a group run.
     enabled: bool = True
+    # Share of the confirmed members a mirror run may remove unconfirmed; None = settings.MAX_REMOVE_SHARE.
+    max_remove_share: float | None = None
 
     def where(self) -> str:
         return f"{self.path or '<in-memory>'}"
@@ -234,6 +236,7 @@ def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
         rate_limit=RateLimit(float(rps), float(burst), concurrency),
         owner=str(raw.get("owner") or "marketing"),
         enabled=_enabled(raw.get("enabled", True), fail),
+        max_remove_share=_share(raw.get("max_remove_share"), fail),
     )
 
 
@@ -241,3 +244,11 @@ def _enabled(value: Any, fail) -> bool:
     if not isinstance(value, bool):
         raise fail("enabled", f"{value!r} must be true or false")
     return value
+
+
+def _share(value: Any, fail) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise fail("max_remove_share", f"{value!r} must be a number from 0 to 1 (a share of the current members)")
+    return float(value)
