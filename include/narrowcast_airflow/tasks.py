@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from airflow.sdk import Metadata
+from airflow.sdk import AssetAlias, Metadata
 
 from narrowcast_airflow.assets import raw_asset
 from narrowcast_airflow.connections import get_connection, get_connections
 from narrowcast_airflow.defaults import window_from_context
 
 
-def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
-    """Extract one source (over its declared connection) for the run's window; emit row counts as asset metadata."""
+def run_extract(source: str, context: dict[str, Any], alias: AssetAlias | None = None) -> Iterator[Metadata]:
+    """Extract one source (over its declared connection) for the run's window; emit row counts as asset metadata.
+
+    With ``alias`` (the task's outlet, see :func:`~narrowcast_airflow.assets.raw_alias`) an asset event is emitted
+    only for the tables that received rows, so a run that found nothing new triggers nothing downstream.
+    """
     from narrowcast.extract import run_source
     from narrowcast.sources.registry import source as source_spec
 
@@ -21,7 +25,9 @@ def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
     conn = get_connection(conn_id) if conn_id else None
     report = run_source(source, conn, window_from_context(context))
     for entity, counts in report.entities.items():
-        yield Metadata(raw_asset(entity), {
+        if alias is not None and not counts.received:
+            continue
+        yield Metadata(raw_asset(entity), alias=alias, extra={
             "received": counts.received,
             "loaded": counts.loaded,
             "quarantined": counts.quarantined,
@@ -48,5 +54,5 @@ def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
     conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
     spec = resolve(sync_id)
     report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)),
-                 confirm_removals=removals_confirmed(conf.get("confirm_removals"), spec.id))
+                 confirm_removals=removals_confirmed(conf.get("confirm_removals"), sync_id))
     return report.as_dict()
