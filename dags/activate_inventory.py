@@ -6,7 +6,9 @@ List once, sync everywhere, withdraw at zero stock. Runs every 10 minutes, and a
 open orders of every channel, per-marketplace share/max/buffer, price rules), then pushes only the
 quantities and prices that changed: eBay `bulk_update_price_quantity` (withdraw/publish offers), Amazon
 `patchListingsItem` (or a JSON_LISTINGS_FEED for large changes), Shopify inventory levels.
-Run conf `{"dry_run": true}` plans without sending.
+Run conf `{"dry_run": true}` plans without sending; `{"confirm_removals": ["<sync_id>"]}` lets a sync withdraw
+more than its `max_remove_share` of the listings (refused otherwise). An invalid sync YAML disables only its sync:
+its mapped task fails at once naming the file and key (and alerts), the other stock pushes run.
 """
 
 from __future__ import annotations

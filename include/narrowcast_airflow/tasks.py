@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from airflow.sdk import AssetAlias, Metadata
+from airflow.sdk.exceptions import AirflowFailException
 
 from narrowcast_airflow.assets import raw_asset
 from narrowcast_airflow.connections import get_connection, get_connections
@@ -37,9 +38,11 @@ def run_extract(source: str, context: dict[str, Any], alias: AssetAlias | None =
 
 
 def list_sync_ids(group: str) -> list[str]:
-    from narrowcast.activation import load_syncs
+    """The group's enabled syncs and its invalid declarations: each invalid one becomes a failed task of its own."""
+    from narrowcast.activation.spec import read_syncs
 
-    return [spec.id for spec in load_syncs() if spec.schedule == group and spec.enabled]
+    specs, invalid = read_syncs().in_group(group)
+    return sorted([spec.id for spec in specs] + [i.id for i in invalid])
 
 
 def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
@@ -48,11 +51,16 @@ def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
     Run conf: ``{"dry_run": true}`` plans without sending; ``{"confirm_removals": ["<sync_id>"]}`` (or ``true``
     for every sync of the run) lets a mirror sync remove more than its ``max_remove_share`` of the members.
     """
+    from narrowcast.activation import SyncConfigError
     from narrowcast.activation import run_sync as run
     from narrowcast.activation.engine import removals_confirmed, resolve
 
     conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
-    spec = resolve(sync_id)
+    try:
+        spec = resolve(sync_id)
+    except SyncConfigError as exc:
+        # No retry can fix a declaration: fail at once, and the failure alert names the file and the key.
+        raise AirflowFailException(f"sync {sync_id} is disabled until its declaration is fixed: {exc}") from exc
     report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)),
                  confirm_removals=removals_confirmed(conf.get("confirm_removals"), sync_id))
     return report.as_dict()

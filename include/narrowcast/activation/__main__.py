@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from narrowcast import settings
-from narrowcast.activation.engine import run_group, run_sync
+from narrowcast.activation.engine import resolve, run_group, run_sync
 from narrowcast.activation.report import SyncFailed
-from narrowcast.activation.spec import SyncConfigError, SyncSpec, load_syncs
+from narrowcast.activation.spec import SyncConfigError, SyncSpec, read_syncs
 from narrowcast.contracts.connections import (
     Connection,
     ConnectionNotUsable,
@@ -40,26 +40,27 @@ def _require_connections(specs: list[SyncSpec], connections: Mapping[str, Connec
 
 
 def _selected(args: argparse.Namespace) -> list[SyncSpec]:
-    specs = load_syncs(args.syncs)
+    """The valid syncs the run covers; a group's invalid declarations are reported by the group run itself."""
     if args.group:
-        chosen = [s for s in specs if s.schedule == args.group and s.enabled]
-        if not chosen:
+        chosen, invalid = read_syncs(args.syncs).in_group(args.group)
+        if not chosen and not invalid:
             raise SyncConfigError(f"no enabled sync has schedule {args.group!r}")
         return chosen
-    by_id = {s.id: s for s in specs}
-    if args.sync_id not in by_id:
-        raise SyncFailed(f"unknown sync {args.sync_id!r}; declared: {', '.join(sorted(by_id)) or 'none'} "
-                         "(`narrowcast sync list` shows them)")
-    return [by_id[args.sync_id]]
+    try:
+        return [resolve(args.sync_id, args.syncs)]
+    except SyncFailed as exc:
+        raise SyncFailed(f"{exc} (`narrowcast sync list` shows them)") from exc
 
 
 def _list(syncs_dir: Path | None) -> None:
-    specs = load_syncs(syncs_dir)
+    declarations = read_syncs(syncs_dir)
     print(f"{'sync':40s} {'schedule':10s} {'mode':9s} model -> destination/object")
-    for spec in specs:
+    for spec in declarations.specs:
         disabled = "  (disabled)" if not spec.enabled else ""
         print(f"{spec.id:40s} {spec.schedule:10s} {spec.mode:9s} {spec.model} -> {spec.destination}/{spec.object}"
               f"{disabled}")
+    for invalid in declarations.invalid:
+        print(f"{invalid.id:40s} {invalid.schedule or '?':10s} {'-':9s} invalid, not run: {invalid.error}")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:

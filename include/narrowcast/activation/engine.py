@@ -24,7 +24,7 @@ from narrowcast.activation import state
 from narrowcast.activation.destinations import DESTINATIONS
 from narrowcast.activation.destinations.base import Batch, Change, Destination, RowResult, SendContext
 from narrowcast.activation.report import RemovalsNotConfirmed, SyncFailed, SyncReport
-from narrowcast.activation.spec import SyncSpec, load_syncs
+from narrowcast.activation.spec import SyncSpec, read_syncs
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http import ApiError, TokenBucket
@@ -35,12 +35,18 @@ KINDS = ("upsert", "remove")  # upserts first: removing before adding can trip m
 
 
 def resolve(spec_or_id: SyncSpec | str, syncs_dir: Path | None = None) -> SyncSpec:
+    """The sync ``spec_or_id`` names; raises its :class:`SyncConfigError` when its declaration is invalid."""
     if isinstance(spec_or_id, SyncSpec):
         return spec_or_id
-    specs = {s.id: s for s in load_syncs(syncs_dir)}
-    if spec_or_id not in specs:
-        raise SyncFailed(f"unknown sync {spec_or_id!r}; declared: {', '.join(sorted(specs)) or 'none'}")
-    return specs[spec_or_id]
+    declarations = read_syncs(syncs_dir)
+    specs = {s.id: s for s in declarations.specs}
+    if spec_or_id in specs:
+        return specs[spec_or_id]
+    for invalid in declarations.invalid:
+        if invalid.id == spec_or_id:
+            raise invalid.error
+    declared = sorted([*specs, *(i.id for i in declarations.invalid)])
+    raise SyncFailed(f"unknown sync {spec_or_id!r}; declared: {', '.join(declared) or 'none'}")
 
 
 def removals_confirmed(confirmation: bool | str | Collection[str] | None, sync_id: str) -> bool:
@@ -151,12 +157,13 @@ def run_group(
     """Run every sync of a schedule group; all run even if one fails, then the first failure is raised.
 
     ``confirm_removals`` is ``True`` for every sync of the group or the ids of the syncs whose removals are confirmed.
+    An invalid declaration of the group is one of the failures; it does not keep the others from running.
     """
-    specs = [s for s in load_syncs(syncs_dir) if s.schedule == group and s.enabled]
-    if not specs:
+    specs, invalid = read_syncs(syncs_dir).in_group(group)
+    if not specs and not invalid:
         raise SyncFailed(f"no sync declared with schedule {group!r}")
     reports: list[SyncReport] = []
-    failures: list[SyncFailed] = []
+    failures: list[SyncFailed] = [SyncFailed(f"sync {i.id} is disabled: {i.error}") for i in invalid]
     for spec in specs:
         try:
             reports.append(run_sync(spec, connections=connections, warehouse=warehouse, dry_run=dry_run, sleep=sleep,

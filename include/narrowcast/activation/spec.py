@@ -76,22 +76,68 @@ class SyncSpec:
         return f"{self.path or '<in-memory>'}"
 
 
-def load_syncs(directory: Path | None = None) -> list[SyncSpec]:
-    """Every ``*.yml``/``*.yaml`` sync under ``directory`` (default ``include/syncs``), validated, sorted by id."""
+@dataclass(frozen=True)
+class InvalidSync:
+    """A declaration that failed validation: that sync alone is disabled, and reported with its file and key."""
+
+    id: str  # the file name (the declared id may be the broken part): what the DAGs and the CLI show for it
+    path: Path
+    schedule: str | None  # None when the file does not say: every schedule group shows it
+    error: SyncConfigError
+
+
+@dataclass(frozen=True)
+class SyncDeclarations:
+    """Every declaration of a folder: the valid ones and, apart, the invalid ones."""
+
+    specs: list[SyncSpec]
+    invalid: list[InvalidSync]
+
+    def in_group(self, group: str) -> tuple[list[SyncSpec], list[InvalidSync]]:
+        """The group's enabled syncs, and the invalid declarations that name this group or none."""
+        return ([s for s in self.specs if s.schedule == group and s.enabled],
+                [i for i in self.invalid if i.schedule in (group, None)])
+
+
+def read_syncs(directory: Path | None = None) -> SyncDeclarations:
+    """Every ``*.yml``/``*.yaml`` sync under ``directory`` (default ``include/syncs``), each validated on its own.
+
+    One invalid file disables its sync only: running syncs must not stop (stock pushes included) because
+    someone mistyped an audience declaration.
+    """
     folder = Path(directory) if directory is not None else SYNCS_DIR
     if not folder.is_dir():
         raise SyncConfigError(f"sync directory {folder} does not exist")
     specs: dict[str, SyncSpec] = {}
+    invalid: list[InvalidSync] = []
     for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+        raw: Any = None
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SyncConfigError(f"{path}: not valid YAML: {exc}") from exc
-        spec = parse_sync(raw, path=path)
-        if spec.id in specs:
-            raise SyncConfigError(f"{path}: id {spec.id!r} is already declared in {specs[spec.id].path}")
+            try:
+                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.YAMLError as exc:
+                raise SyncConfigError(f"{path}: not valid YAML: {exc}") from exc
+            spec = parse_sync(raw, path=path)
+            if spec.id in specs:
+                raise SyncConfigError(f"{path}: key 'id': id {spec.id!r} is already declared in {specs[spec.id].path}")
+        except SyncConfigError as exc:
+            invalid.append(InvalidSync(path.stem, path, _declared_schedule(raw), exc))
+            continue
         specs[spec.id] = spec
-    return [specs[k] for k in sorted(specs)]
+    return SyncDeclarations([specs[k] for k in sorted(specs)], invalid)
+
+
+def _declared_schedule(raw: Any) -> str | None:
+    value = raw.get("schedule") if isinstance(raw, Mapping) else None
+    return value if value in SCHEDULE_GROUPS else None
+
+
+def load_syncs(directory: Path | None = None) -> list[SyncSpec]:
+    """Every valid sync under ``directory``, sorted by id; raises on the first invalid one (checks and tools)."""
+    declarations = read_syncs(directory)
+    if declarations.invalid:
+        raise declarations.invalid[0].error
+    return declarations.specs
 
 
 def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:

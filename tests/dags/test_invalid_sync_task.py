@@ -1,0 +1,69 @@
+"""What an operator sees in the Airflow UI when one sync declaration is invalid: that sync's mapped task fails at
+once (no retries) with the file and key, the failure alert names them, and every other sync gets its task."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dag_of(name: str):
+    spec = importlib.util.spec_from_file_location(f"dag_{name}", ROOT / "dags" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)()
+
+
+@pytest.fixture()
+def syncs_with_a_broken_stock_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from narrowcast.activation import spec
+
+    folder = tmp_path / "syncs"
+    shutil.copytree(spec.SYNCS_DIR, folder)
+    text = (folder / "stock_ebay.yml").read_text()
+    (folder / "stock_ebay_eu.yml").write_text(text.replace("batch_size: 25", "batch_size: 2500"))
+    monkeypatch.setattr(spec, "SYNCS_DIR", folder)
+    monkeypatch.setenv("NARROWCAST_DATA_DIR", str(tmp_path / "data"))
+    return folder
+
+
+def test_the_invalid_sync_is_a_failed_task_with_its_file_and_key_and_the_others_still_run(
+        syncs_with_a_broken_stock_sync, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from narrowcast import settings
+    from narrowcast.alerts import send_alert
+    from narrowcast_airflow.notifiers import alert_from_context
+
+    dag = dag_of("activate_inventory")
+    # GIVEN the inventory DAG's list of syncs to map over
+    ids = dag.get_task("inventory_syncs").python_callable()
+    assert ids == ["stock_amazon", "stock_ebay", "stock_ebay_eu", "stock_shop"]
+    sent = []
+    monkeypatch.setattr("narrowcast.activation.run_sync",
+                        lambda spec, **kw: sent.append(spec.id) or SimpleNamespace(as_dict=lambda: {}))
+    # WHEN each mapped task runs
+    sync = dag.get_task("sync").python_callable
+    failures = {}
+    for sync_id in ids:
+        try:
+            sync(sync_id)
+        except AirflowFailException as exc:  # fails the task without its retries
+            failures[sync_id] = exc
+    # THEN the three valid syncs ran and the invalid one failed, naming its file and key
+    assert sent == ["stock_amazon", "stock_ebay", "stock_shop"]
+    message = str(failures["stock_ebay_eu"])
+    assert "stock_ebay_eu.yml: key 'batch_size'" in message and "disabled" in message
+    # AND the failure alert (what the DAG's failure callback sends) names them too
+    ti = SimpleNamespace(dag_id="activate_inventory", task_id="sync", run_id="r1", map_index=2, try_number=1,
+                         max_tries=2)
+    send_alert(alert_from_context({"ti": ti, "exception": failures["stock_ebay_eu"]}))
+    (line,) = settings.paths().alerts.read_text().splitlines()
+    assert "stock_ebay_eu.yml: key 'batch_size'" in json.loads(line)["reason"]
