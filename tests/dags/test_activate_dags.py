@@ -1,5 +1,5 @@
-"""What an operator sees in the Airflow UI when one sync declaration is invalid: that sync's mapped task fails at
-once (no retries) with the file and key, the failure alert names them, and every other sync gets its task."""
+"""The activation DAGs' task bodies and wiring, loaded in-process: an invalid sync declaration fails its own task
+only, and the stock push waits for a successful build of the listing feed's whole chain."""
 
 from __future__ import annotations
 
@@ -67,3 +67,18 @@ def test_the_invalid_sync_is_a_failed_task_with_its_file_and_key_and_the_others_
     send_alert(alert_from_context({"ti": ti, "exception": failures["stock_ebay_eu"]}))
     (line,) = settings.paths().alerts.read_text().splitlines()
     assert "stock_ebay_eu.yml: key 'batch_size'" in json.loads(line)["reason"]
+
+
+def test_the_stock_push_runs_only_after_the_feed_and_its_inputs_built_successfully():
+    from narrowcast_airflow.dbt_selections import STOCK_FEED
+
+    dag = dag_of("activate_inventory")
+    refresh = dag.get_task("refresh_listing_feed")
+    # the listing feed is rebuilt with every model upstream of it, not alone
+    assert f"build {' '.join(STOCK_FEED)} --project-dir" in refresh.bash_command
+    assert "+marketplace_listing_feed" in STOCK_FEED
+    # every push is downstream of that build and needs all its upstream tasks to have succeeded
+    for task_id in ("inventory_syncs", "sync"):
+        task = dag.get_task(task_id)
+        assert "refresh_listing_feed" in task.get_flat_relative_ids(upstream=True)
+        assert task.trigger_rule == "all_success"
