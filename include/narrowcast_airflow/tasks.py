@@ -54,6 +54,7 @@ def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
     from narrowcast.activation import SyncConfigError
     from narrowcast.activation import run_sync as run
     from narrowcast.activation.engine import removals_confirmed, resolve
+    from narrowcast.activation.report import RemovalsNotConfirmed
 
     conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
     try:
@@ -61,6 +62,10 @@ def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
     except SyncConfigError as exc:
         # No retry can fix a declaration: fail at once, and the failure alert names the file and the key.
         raise AirflowFailException(f"sync {sync_id} is disabled until its declaration is fixed: {exc}") from exc
-    report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)),
-                 confirm_removals=removals_confirmed(conf.get("confirm_removals"), sync_id))
+    try:
+        report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)),
+                     confirm_removals=removals_confirmed(conf.get("confirm_removals"), sync_id))
+    except RemovalsNotConfirmed as exc:
+        # A retry would be refused the same way: only a person confirming (run conf) can let it through.
+        raise AirflowFailException(str(exc)) from exc
     return report.as_dict()

@@ -82,3 +82,29 @@ def test_the_stock_push_runs_only_after_the_feed_and_its_inputs_built_successful
         task = dag.get_task(task_id)
         assert "refresh_listing_feed" in task.get_flat_relative_ids(upstream=True)
         assert task.trigger_rule == "all_success"
+
+
+@pytest.mark.parametrize(("conf", "confirmed"), [
+    pytest.param({}, False, id="unconfirmed-run-fails-without-retries"),
+    pytest.param({"confirm_removals": ["stock_ebay"]}, True, id="run-conf-naming-the-sync-confirms-it"),
+    pytest.param({"confirm_removals": ["stock_shop"]}, False, id="run-conf-naming-another-sync-does-not"),
+    pytest.param({"confirm_removals": True}, True, id="run-conf-true-confirms-every-sync"),
+])
+def test_a_refused_mirror_run_fails_the_task_at_once_unless_the_run_conf_confirms_it(conf, confirmed, monkeypatch):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from narrowcast.activation.report import RemovalsNotConfirmed
+
+    def guarded_run(spec, *, confirm_removals, **_):
+        if not confirm_removals:
+            raise RemovalsNotConfirmed(f"sync {spec.id}: refused: 30 of 100 members planned for removal")
+        return SimpleNamespace(as_dict=lambda: {"status": "success"})
+
+    monkeypatch.setattr("narrowcast.activation.run_sync", guarded_run)
+    sync = dag_of("activate_inventory").get_task("sync").python_callable
+    dag_run = SimpleNamespace(conf=conf)
+    if confirmed:
+        assert sync("stock_ebay", dag_run=dag_run) == {"status": "success"}
+    else:
+        with pytest.raises(AirflowFailException, match="sync stock_ebay: refused: 30 of 100"):
+            sync("stock_ebay", dag_run=dag_run)

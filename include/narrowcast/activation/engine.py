@@ -104,6 +104,8 @@ def run_sync(
                 f" (or raise max_remove_share in {spec.where()})")
             report.duration_seconds = time.monotonic() - started
             report.jobs_pending = len(state.pending_jobs(wh, spec))
+            if destination is not None:
+                report.api_calls = destination.api_calls
             state.write_run(wh, report, finished=True)
             log.error("%s", report.error)
             raise RemovalsNotConfirmed(report.error, report)
