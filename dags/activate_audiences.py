@@ -9,6 +9,10 @@ confirmed, sends only the difference in batches within the destination's rate li
 asks how the earlier jobs ended and sends the rows of a failed job again (`jobs_pending`, `jobs_failed` in
 `activation.sync_runs`, reasons in `activation.sync_rejections`). Re-run one sync by clearing its mapped task;
 pause a sync with `enabled: false` in its YAML. Trigger with run conf `{"dry_run": true}` to plan without sending.
+
+A mirror sync that would remove more than its `max_remove_share` of the members fails without sending; trigger
+with `{"confirm_removals": ["<sync_id>"]}` once the removals are checked. An invalid YAML disables only its sync:
+its mapped task fails at once naming the file and key (and alerts), the other syncs run.
 """
 
 from __future__ import annotations

@@ -2,11 +2,15 @@
 ### Activate stock and prices: listing feed → eBay, Amazon and the shop
 
 List once, sync everywhere, withdraw at zero stock. Runs every 10 minutes, and at once when dbt publishes a new
-`marketplace_listing_feed` or a new ERP stock file lands. First rebuilds the feed (available = ERP on-hand −
-open orders of every channel, per-marketplace share/max/buffer, price rules), then pushes only the
+`marketplace_listing_feed` or a new ERP stock file lands. First rebuilds the feed together with every model it
+reads (latest ERP snapshot, products, open orders of every channel; seeds stay with `transform`) and their
+tests, so the push never republishes the stock of the last `transform`, and a failed build pushes nothing
+(available = ERP on-hand − open orders, per-marketplace share/max/buffer, price rules). Then pushes only the
 quantities and prices that changed: eBay `bulk_update_price_quantity` (withdraw/publish offers), Amazon
 `patchListingsItem` (or a JSON_LISTINGS_FEED for large changes), Shopify inventory levels.
-Run conf `{"dry_run": true}` plans without sending.
+Run conf `{"dry_run": true}` plans without sending; `{"confirm_removals": ["<sync_id>"]}` lets a sync withdraw
+more than its `max_remove_share` of the listings (refused otherwise). An invalid sync YAML disables only its sync:
+its mapped task fails at once naming the file and key (and alerts), the other stock pushes run.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from narrowcast_airflow.assets import MART_ASSETS, raw_asset
+from narrowcast_airflow.dbt_selections import STOCK_FEED
 from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +49,7 @@ def activate_inventory():
     refresh_feed = BashOperator(
         task_id="refresh_listing_feed",
         bash_command=(
-            f"{DBT} build --select marketplace_listing_feed --project-dir {DBT_DIR} --profiles-dir {DBT_DIR}"
+            f"{DBT} build {' '.join(STOCK_FEED)} --project-dir {DBT_DIR} --profiles-dir {DBT_DIR}"
             " --target ${NARROWCAST_DBT_TARGET:-duckdb} --vars '{as_of_date: \"{{ data_interval_end | ds }}\"}'"
         ),
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},

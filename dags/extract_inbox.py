@@ -3,9 +3,11 @@
 
 Every file in `$NARROWCAST_DATA_DIR/inbox` is loaded exactly once, recognised by name + SHA-256: a changed
 file with the same name is a new version, loaded and logged in `meta.files`. A malformed file (schema drift,
-truncation) fails the task naming the file and position and stays in the inbox. A new ERP stock file emits
-`raw.file_erp_stock`, which triggers the stock/price sync. After every load, `purge_erased` erases each person
-with a `delete` privacy request (`narrowcast privacy purge`), even when another file of the run failed.
+truncation) fails the task naming the file and position and stays in the inbox. Only the tables that received
+rows get an asset event (through the `raw-inbox` alias), so a run with an empty inbox triggers neither `transform`
+nor activation; a new ERP stock file emits `raw.file_erp_stock`, which triggers the stock/price sync.
+After every load, `purge_erased` erases each person with a `delete` privacy request
+(`narrowcast privacy purge`), even when another file of the run failed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import UTC, datetime
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
-from narrowcast_airflow.assets import raw_assets
+from narrowcast_airflow.assets import raw_alias
 from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 
 
@@ -29,11 +31,11 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
     doc_md=__doc__,
 )
 def extract_inbox():
-    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("inbox"))
+    @task(pool=WAREHOUSE_POOL, outlets=[raw_alias("inbox")])
     def load_inbox(**context):
         from narrowcast_airflow.tasks import run_extract
 
-        yield from run_extract("inbox", context)
+        yield from run_extract("inbox", context, alias=raw_alias("inbox"))
 
     @task(pool=WAREHOUSE_POOL, trigger_rule="all_done")
     def purge_erased():

@@ -122,6 +122,9 @@ FUTURE_TOLERANCE_MINUTES = env_int("NARROWCAST_FUTURE_TOLERANCE_MINUTES", 60)
 INBOX_SETTLE_SECONDS = env_float("NARROWCAST_INBOX_SETTLE_SECONDS", 30.0)
 # Activation: share of rejected rows above which a sync run fails loudly.
 REJECTED_THRESHOLD = env_float("NARROWCAST_REJECTED_THRESHOLD", 0.05)
+# Activation: share of a mirror sync's confirmed members one run may remove without confirmation (per sync:
+# ``max_remove_share`` in its YAML).
+MAX_REMOVE_SHARE = env_float("NARROWCAST_MAX_REMOVE_SHARE", 0.2)
 # Default sandbox address (every AIRFLOW_CONN_* of the demo points here).
 SANDBOX_HOST = os.environ.get("NARROWCAST_SANDBOX_HOST", "127.0.0.1")
 SANDBOX_PORT = env_int("NARROWCAST_SANDBOX_PORT", 8765)

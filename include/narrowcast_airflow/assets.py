@@ -6,7 +6,7 @@ the transform DAG) without an edit here.
 
 from __future__ import annotations
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetAlias
 
 from narrowcast.sources.registry import ENTITIES, source
 
@@ -36,6 +36,15 @@ def mart_asset(name: str) -> Asset:
 def raw_assets(source_name: str) -> list[Asset]:
     """The assets of every raw table a source declares (what its extract task emits)."""
     return [raw_asset(table.name) for table in source(source_name).entities]
+
+
+def raw_alias(source_name: str) -> AssetAlias:
+    """The outlet of an extract task that emits an event only for the raw tables that received rows.
+
+    A task's plain ``Asset`` outlets all get an event whenever it succeeds; events added through an alias go to
+    the assets named at run time only, and still trigger the DAGs scheduled on those assets.
+    """
+    return AssetAlias(f"raw-{source_name}", group="raw")
 
 
 ALL_RAW_ASSETS = [raw_asset(name) for name in ENTITIES]

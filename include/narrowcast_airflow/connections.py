@@ -13,13 +13,13 @@ from narrowcast.contracts.connections import Connection
 
 def declared_connection_ids() -> tuple[str, ...]:
     """Every connection a source, a destination or a sync declaration names, sorted."""
-    from narrowcast.activation import load_syncs
     from narrowcast.activation.destinations import DESTINATIONS
+    from narrowcast.activation.spec import read_syncs
     from narrowcast.sources.registry import SOURCES
 
     ids = {s.connection_id for s in SOURCES.values()}
     ids |= {getattr(cls, "connection_id", None) for cls in DESTINATIONS.values()}
-    ids |= {spec.connection for spec in load_syncs()}
+    ids |= {spec.connection for spec in read_syncs().specs}  # an invalid declaration is disabled, not fatal
     return tuple(sorted(i for i in ids if i))
 
 

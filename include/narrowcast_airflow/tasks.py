@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from airflow.sdk import Metadata
+from airflow.sdk import AssetAlias, Metadata
+from airflow.sdk.exceptions import AirflowFailException
 
 from narrowcast_airflow.assets import raw_asset
 from narrowcast_airflow.connections import get_connection, get_connections
@@ -13,10 +14,12 @@ from narrowcast_airflow.defaults import catches_up, window_from_context
 from narrowcast_airflow.notifiers import NarrowcastFailureNotifier
 
 
-def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
+def run_extract(source: str, context: dict[str, Any], alias: AssetAlias | None = None) -> Iterator[Metadata]:
     """Extract one source (over its declared connection) for the run's window; emit row counts as asset metadata.
 
-    A scheduled run reads from the source's stored watermark to the data interval's end (``catches_up``).
+    A scheduled run reads from the source's stored watermark to the data interval's end (``catches_up``). With
+    ``alias`` (the task's outlet, see :func:`~narrowcast_airflow.assets.raw_alias`) an asset event is emitted only
+    for the tables that received rows, so a run that found nothing new triggers nothing downstream.
     """
     from narrowcast.extract import run_catching_up, run_source
     from narrowcast.sources.registry import source as source_spec
@@ -31,8 +34,11 @@ def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
         reports = [run_source(source, conn, window, alerts=alerts)]
     for entity in reports[0].entities:
         counts = [report.entities[entity] for report in reports]
-        yield Metadata(raw_asset(entity), {
-            "received": sum(c.received for c in counts),
+        received = sum(c.received for c in counts)
+        if alias is not None and not received:
+            continue
+        yield Metadata(raw_asset(entity), alias=alias, extra={
+            "received": received,
             "loaded": sum(c.loaded for c in counts),
             "quarantined": sum(c.quarantined for c in counts),
             "window_start": reports[0].window.start.isoformat(),
@@ -41,17 +47,34 @@ def run_extract(source: str, context: dict[str, Any]) -> Iterator[Metadata]:
 
 
 def list_sync_ids(group: str) -> list[str]:
-    from narrowcast.activation import load_syncs
+    """The group's enabled syncs and its invalid declarations: each invalid one becomes a failed task of its own."""
+    from narrowcast.activation.spec import read_syncs
 
-    return [spec.id for spec in load_syncs() if spec.schedule == group and spec.enabled]
+    specs, invalid = read_syncs().in_group(group)
+    return sorted([spec.id for spec in specs] + [i.id for i in invalid])
 
 
 def run_sync(sync_id: str, context: dict[str, Any]) -> dict[str, Any]:
-    """Run one sync over the connection it declares; dry-run when the run conf says so. Returns the report (XCom)."""
+    """Run one sync over the connection it declares; returns the report (XCom).
+
+    Run conf: ``{"dry_run": true}`` plans without sending; ``{"confirm_removals": ["<sync_id>"]}`` (or ``true``
+    for every sync of the run) lets a mirror sync remove more than its ``max_remove_share`` of the members.
+    """
+    from narrowcast.activation import SyncConfigError
     from narrowcast.activation import run_sync as run
-    from narrowcast.activation.engine import resolve
+    from narrowcast.activation.engine import removals_confirmed, resolve
+    from narrowcast.activation.report import RemovalsNotConfirmed
 
     conf = (context.get("dag_run").conf if context.get("dag_run") else None) or {}
-    spec = resolve(sync_id)
-    report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)))
+    try:
+        spec = resolve(sync_id)
+    except SyncConfigError as exc:
+        # No retry can fix a declaration: fail at once, and the failure alert names the file and the key.
+        raise AirflowFailException(f"sync {sync_id} is disabled until its declaration is fixed: {exc}") from exc
+    try:
+        report = run(spec, connections=get_connections([spec.connection]), dry_run=bool(conf.get("dry_run", False)),
+                     confirm_removals=removals_confirmed(conf.get("confirm_removals"), sync_id))
+    except RemovalsNotConfirmed as exc:
+        # A retry would be refused the same way: only a person confirming (run conf) can let it through.
+        raise AirflowFailException(str(exc)) from exc
     return report.as_dict()

@@ -30,6 +30,7 @@ for dag_id, dag in bag.dags.items():
                 "owner": t.owner,
                 "pool": t.pool,
                 "has_failure_callback": bool(getattr(t, "on_failure_callback", None)),
+                "outlets": [{"type": type(o).__name__, "name": o.name} for o in (t.outlets or [])],
             }
             for t in dag.tasks
         ],

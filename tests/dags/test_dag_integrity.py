@@ -74,3 +74,10 @@ def test_dag_file_is_thin_and_opens_nothing_at_import(path):
     assert len(source.splitlines()) <= 150, "DAG files orchestrate; logic lives in include/"
     for forbidden in ("Variable.get(", "requests.", "duckdb.connect", "get_connection("):
         assert forbidden not in source, f"{path.name} uses {forbidden} at module level"
+
+
+def test_the_inbox_emits_asset_events_only_through_its_alias(dagbag):
+    # A plain Asset outlet gets an event on every successful run, even an empty inbox's: the inbox task names
+    # its tables at run time through the alias instead, so transform runs only when a file brought rows.
+    (task,) = [t for t in dagbag["dags"]["extract_inbox"]["tasks"] if t["task_id"] == "load_inbox"]
+    assert task["outlets"] == [{"type": "AssetAlias", "name": "raw-inbox"}]

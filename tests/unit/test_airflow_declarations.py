@@ -39,7 +39,7 @@ def test_a_sync_gets_the_connection_it_names_even_one_no_list_knows(monkeypatch:
     class Spec:
         connection = "acme_crm"
 
-    def fake_run(spec: Any, *, connections: dict, dry_run: bool) -> Any:
+    def fake_run(spec: Any, *, connections: dict, dry_run: bool, confirm_removals: bool) -> Any:
         seen.update(connections)
         return type("Report", (), {"as_dict": lambda self: {}})()
 

@@ -1,5 +1,7 @@
 """Command line for syncs: ``narrowcast sync list`` and ``narrowcast sync run <sync_id> | --group <g> [--dry-run]``.
 
+``--confirm-removals`` lets a mirror run remove more than its ``max_remove_share`` of the members (refused otherwise).
+
 Also ``python -m narrowcast.activation``. Connections come from ``AIRFLOW_CONN_<CONN_ID>`` environment variables
 (URI or JSON form), exactly as the Airflow tasks receive them, so a sync can be run or planned by hand outside
 Airflow. Exit status: 0 done, 1 the sync failed or could not run, 2 wrong usage or configuration.
@@ -14,9 +16,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from narrowcast import settings
-from narrowcast.activation.engine import run_group, run_sync
+from narrowcast.activation.engine import resolve, run_group, run_sync
 from narrowcast.activation.report import SyncFailed
-from narrowcast.activation.spec import SyncConfigError, SyncSpec, load_syncs
+from narrowcast.activation.spec import SyncConfigError, SyncSpec, read_syncs
 from narrowcast.contracts.connections import (
     Connection,
     ConnectionNotUsable,
@@ -38,26 +40,27 @@ def _require_connections(specs: list[SyncSpec], connections: Mapping[str, Connec
 
 
 def _selected(args: argparse.Namespace) -> list[SyncSpec]:
-    specs = load_syncs(args.syncs)
+    """The valid syncs the run covers; a group's invalid declarations are reported by the group run itself."""
     if args.group:
-        chosen = [s for s in specs if s.schedule == args.group and s.enabled]
-        if not chosen:
+        chosen, invalid = read_syncs(args.syncs).in_group(args.group)
+        if not chosen and not invalid:
             raise SyncConfigError(f"no enabled sync has schedule {args.group!r}")
         return chosen
-    by_id = {s.id: s for s in specs}
-    if args.sync_id not in by_id:
-        raise SyncFailed(f"unknown sync {args.sync_id!r}; declared: {', '.join(sorted(by_id)) or 'none'} "
-                         "(`narrowcast sync list` shows them)")
-    return [by_id[args.sync_id]]
+    try:
+        return [resolve(args.sync_id, args.syncs)]
+    except SyncFailed as exc:
+        raise SyncFailed(f"{exc} (`narrowcast sync list` shows them)") from exc
 
 
 def _list(syncs_dir: Path | None) -> None:
-    specs = load_syncs(syncs_dir)
+    declarations = read_syncs(syncs_dir)
     print(f"{'sync':40s} {'schedule':10s} {'mode':9s} model -> destination/object")
-    for spec in specs:
+    for spec in declarations.specs:
         disabled = "  (disabled)" if not spec.enabled else ""
         print(f"{spec.id:40s} {spec.schedule:10s} {spec.mode:9s} {spec.model} -> {spec.destination}/{spec.object}"
               f"{disabled}")
+    for invalid in declarations.invalid:
+        print(f"{invalid.id:40s} {invalid.schedule or '?':10s} {'-':9s} invalid, not run: {invalid.error}")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -70,6 +73,8 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     target.add_argument("sync_id", nargs="?", help="the sync's id (its YAML file name)")
     target.add_argument("--group", choices=("audiences", "inventory"), help="every enabled sync of this schedule")
     run.add_argument("--dry-run", action="store_true", help="plan and report adds/changes/removes; send nothing")
+    run.add_argument("--confirm-removals", action="store_true",
+                     help="let mirror syncs remove more than their max_remove_share of the current members")
     run.add_argument("--warehouse", type=Path, default=None,
                      help="DuckDB file (default: $NARROWCAST_WAREHOUSE or $NARROWCAST_DATA_DIR/warehouse)")
     run.add_argument("--syncs", type=Path, default=None, help="sync declarations folder (default include/syncs)")
@@ -100,9 +105,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activa
                                   "or point --warehouse / NARROWCAST_WAREHOUSE at it")
         if args.group:
             reports = run_group(args.group, connections=connections, warehouse=warehouse, dry_run=args.dry_run,
-                                syncs_dir=args.syncs)
+                                syncs_dir=args.syncs, confirm_removals=args.confirm_removals)
         else:
-            reports = [run_sync(specs[0], connections=connections, warehouse=warehouse, dry_run=args.dry_run)]
+            reports = [run_sync(specs[0], connections=connections, warehouse=warehouse, dry_run=args.dry_run,
+                                confirm_removals=args.confirm_removals)]
     except (SyncConfigError, ConnectionNotUsable, settings.ConfigError) as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_USAGE

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -23,8 +23,8 @@ from narrowcast import settings
 from narrowcast.activation import state
 from narrowcast.activation.destinations import DESTINATIONS
 from narrowcast.activation.destinations.base import Batch, Change, Destination, RowResult, SendContext
-from narrowcast.activation.report import SyncFailed, SyncReport
-from narrowcast.activation.spec import SyncSpec, load_syncs
+from narrowcast.activation.report import RemovalsNotConfirmed, SyncFailed, SyncReport
+from narrowcast.activation.spec import SyncSpec, read_syncs
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http import ApiError, TokenBucket
@@ -35,12 +35,27 @@ KINDS = ("upsert", "remove")  # upserts first: removing before adding can trip m
 
 
 def resolve(spec_or_id: SyncSpec | str, syncs_dir: Path | None = None) -> SyncSpec:
+    """The sync ``spec_or_id`` names; raises its :class:`SyncConfigError` when its declaration is invalid."""
     if isinstance(spec_or_id, SyncSpec):
         return spec_or_id
-    specs = {s.id: s for s in load_syncs(syncs_dir)}
-    if spec_or_id not in specs:
-        raise SyncFailed(f"unknown sync {spec_or_id!r}; declared: {', '.join(sorted(specs)) or 'none'}")
-    return specs[spec_or_id]
+    declarations = read_syncs(syncs_dir)
+    specs = {s.id: s for s in declarations.specs}
+    if spec_or_id in specs:
+        return specs[spec_or_id]
+    for invalid in declarations.invalid:
+        if invalid.id == spec_or_id:
+            raise invalid.error
+    declared = sorted([*specs, *(i.id for i in declarations.invalid)])
+    raise SyncFailed(f"unknown sync {spec_or_id!r}; declared: {', '.join(declared) or 'none'}")
+
+
+def removals_confirmed(confirmation: bool | str | Collection[str] | None, sync_id: str) -> bool:
+    """Whether ``confirmation`` (``true`` for every sync, or the ids of the confirmed syncs) covers ``sync_id``."""
+    if isinstance(confirmation, bool) or confirmation is None:
+        return bool(confirmation)
+    if isinstance(confirmation, str):
+        return confirmation == sync_id
+    return sync_id in confirmation
 
 
 def run_sync(
@@ -52,8 +67,14 @@ def run_sync(
     syncs_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
     rejected_threshold: float | None = None,
+    confirm_removals: bool = False,
 ) -> SyncReport:
-    """Run one sync (or plan it, with ``dry_run``); raises :class:`SyncFailed` above the rejection threshold."""
+    """Run one sync (or plan it, with ``dry_run``); raises :class:`SyncFailed` above the rejection threshold.
+
+    A mirror run whose planned removes exceed the sync's ``max_remove_share`` of the members its state holds
+    raises :class:`RemovalsNotConfirmed` before sending anything, unless ``confirm_removals``: a typo in a filter
+    looks exactly like every member leaving the segment.
+    """
     spec = resolve(spec_or_id, syncs_dir)
     threshold = settings.REJECTED_THRESHOLD if rejected_threshold is None else rejected_threshold
     report = SyncReport(run_id=uuid.uuid4().hex, sync_id=spec.id, dry_run=dry_run)
@@ -70,6 +91,24 @@ def run_sync(
         counts = state.build_plan(wh, spec, hashed)
         report.planned_adds, report.planned_changes, report.planned_removes = (
             counts["add"], counts["change"], counts["remove"])
+        if spec.mode == "mirror":
+            report.members = state.confirmed_members(wh, spec)
+            report.max_remove_share = (settings.MAX_REMOVE_SHARE if spec.max_remove_share is None
+                                       else spec.max_remove_share)
+        if not dry_run and report.removals_need_confirmation and not confirm_removals:
+            report.status = "refused"
+            report.error = (
+                f"sync {spec.id}: refused: {report.removal_counts()}; nothing was sent and the sync state is "
+                f"unchanged. If these removals are intended, confirm them: `narrowcast sync run {spec.id} "
+                f"--confirm-removals`, or trigger the DAG with run conf {{\"confirm_removals\": [\"{spec.id}\"]}}"
+                f" (or raise max_remove_share in {spec.where()})")
+            report.duration_seconds = time.monotonic() - started
+            report.jobs_pending = len(state.pending_jobs(wh, spec))
+            if destination is not None:
+                report.api_calls = destination.api_calls
+            state.write_run(wh, report, finished=True)
+            log.error("%s", report.error)
+            raise RemovalsNotConfirmed(report.error, report)
         if dry_run or report.planned == 0:
             report.status = "planned" if dry_run else "success"
             report.duration_seconds = time.monotonic() - started
@@ -115,16 +154,22 @@ def run_group(
     dry_run: bool = False,
     syncs_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    confirm_removals: bool | Collection[str] = False,
 ) -> list[SyncReport]:
-    """Run every sync of a schedule group; all run even if one fails, then the first failure is raised."""
-    specs = [s for s in load_syncs(syncs_dir) if s.schedule == group and s.enabled]
-    if not specs:
+    """Run every sync of a schedule group; all run even if one fails, then the first failure is raised.
+
+    ``confirm_removals`` is ``True`` for every sync of the group or the ids of the syncs whose removals are confirmed.
+    An invalid declaration of the group is one of the failures; it does not keep the others from running.
+    """
+    specs, invalid = read_syncs(syncs_dir).in_group(group)
+    if not specs and not invalid:
         raise SyncFailed(f"no sync declared with schedule {group!r}")
     reports: list[SyncReport] = []
-    failures: list[SyncFailed] = []
+    failures: list[SyncFailed] = [SyncFailed(f"sync {i.id} is disabled: {i.error}") for i in invalid]
     for spec in specs:
         try:
-            reports.append(run_sync(spec, connections=connections, warehouse=warehouse, dry_run=dry_run, sleep=sleep))
+            reports.append(run_sync(spec, connections=connections, warehouse=warehouse, dry_run=dry_run, sleep=sleep,
+                                    confirm_removals=removals_confirmed(confirm_removals, spec.id)))
         except SyncFailed as exc:
             failures.append(exc)
             if exc.report is not None:

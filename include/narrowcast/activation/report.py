@@ -1,4 +1,4 @@
-"""The outcome of one sync run, and the error raised when too many rows were rejected."""
+"""The outcome of one sync run, and the errors raised when too many rows were rejected or removals need confirming."""
 
 from __future__ import annotations
 
@@ -27,6 +27,20 @@ class SyncReport:
     jobs_pending: int = 0  # asynchronous jobs still without an outcome when the run ended
     jobs_failed: int = 0  # earlier jobs found failed by this run
     rows_requeued: int = 0  # rows of those jobs put back, so this run re-planned them
+    members: int = 0  # mirror syncs: rows the sync state held as confirmed when the run was planned
+    max_remove_share: float | None = None  # mirror syncs: the removal guard's limit for this run
+
+    @property
+    def remove_share(self) -> float:
+        return self.planned_removes / self.members if self.members else 0.0
+
+    @property
+    def removals_need_confirmation(self) -> bool:
+        return self.max_remove_share is not None and self.remove_share > self.max_remove_share
+
+    def removal_counts(self) -> str:
+        return (f"{self.planned_removes} of {self.members} members planned for removal "
+                f"({self.remove_share:.1%} > max_remove_share {self.max_remove_share:.1%})")
 
     @property
     def planned(self) -> int:
@@ -47,6 +61,8 @@ class SyncReport:
             f"{self.duration_seconds:.2f}s"
             + (f"; jobs: {self.jobs_pending} pending, {self.jobs_failed} failed ({self.rows_requeued} rows re-planned)"
                if self.jobs_pending or self.jobs_failed else "")
+            + (f"; needs confirmation: {self.removal_counts()}"
+               if self.removals_need_confirmation and self.status in ("planned", "refused") else "")
         )
 
 
@@ -56,3 +72,7 @@ class SyncFailed(RuntimeError):
     def __init__(self, message: str, report: SyncReport | None = None) -> None:
         super().__init__(message)
         self.report = report
+
+
+class RemovalsNotConfirmed(SyncFailed):
+    """A mirror run would remove more of the destination's members than its guard allows; nothing was sent."""

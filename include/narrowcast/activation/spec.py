@@ -24,7 +24,7 @@ _QUALIFIED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 _SYNC_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _KNOWN_KEYS = {
     "id", "description", "model", "destination", "connection", "object", "target", "mode", "key", "fields",
-    "pii", "filter", "schedule", "batch_size", "rate_limit", "owner", "enabled",
+    "pii", "filter", "schedule", "batch_size", "rate_limit", "owner", "enabled", "max_remove_share",
 }
 
 
@@ -69,27 +69,75 @@ class SyncSpec:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # A paused sync (``enabled: false``) is validated but never run by the DAGs or a group run.
     enabled: bool = True
+    # Share of the confirmed members a mirror run may remove unconfirmed; None = settings.MAX_REMOVE_SHARE.
+    max_remove_share: float | None = None
 
     def where(self) -> str:
         return f"{self.path or '<in-memory>'}"
 
 
-def load_syncs(directory: Path | None = None) -> list[SyncSpec]:
-    """Every ``*.yml``/``*.yaml`` sync under ``directory`` (default ``include/syncs``), validated, sorted by id."""
+@dataclass(frozen=True)
+class InvalidSync:
+    """A declaration that failed validation: that sync alone is disabled, and reported with its file and key."""
+
+    id: str  # the file name (the declared id may be the broken part): what the DAGs and the CLI show for it
+    path: Path
+    schedule: str | None  # None when the file does not say: every schedule group shows it
+    error: SyncConfigError
+
+
+@dataclass(frozen=True)
+class SyncDeclarations:
+    """Every declaration of a folder: the valid ones and, apart, the invalid ones."""
+
+    specs: list[SyncSpec]
+    invalid: list[InvalidSync]
+
+    def in_group(self, group: str) -> tuple[list[SyncSpec], list[InvalidSync]]:
+        """The group's enabled syncs, and the invalid declarations that name this group or none."""
+        return ([s for s in self.specs if s.schedule == group and s.enabled],
+                [i for i in self.invalid if i.schedule in (group, None)])
+
+
+def read_syncs(directory: Path | None = None) -> SyncDeclarations:
+    """Every ``*.yml``/``*.yaml`` sync under ``directory`` (default ``include/syncs``), each validated on its own.
+
+    One invalid file disables its sync only: running syncs must not stop (stock pushes included) because
+    someone mistyped an audience declaration.
+    """
     folder = Path(directory) if directory is not None else SYNCS_DIR
     if not folder.is_dir():
         raise SyncConfigError(f"sync directory {folder} does not exist")
     specs: dict[str, SyncSpec] = {}
+    invalid: list[InvalidSync] = []
     for path in sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")]):
+        raw: Any = None
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SyncConfigError(f"{path}: not valid YAML: {exc}") from exc
-        spec = parse_sync(raw, path=path)
-        if spec.id in specs:
-            raise SyncConfigError(f"{path}: id {spec.id!r} is already declared in {specs[spec.id].path}")
+            try:
+                raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.YAMLError as exc:
+                raise SyncConfigError(f"{path}: not valid YAML: {exc}") from exc
+            spec = parse_sync(raw, path=path)
+            if spec.id in specs:
+                raise SyncConfigError(f"{path}: key 'id': id {spec.id!r} is already declared in {specs[spec.id].path}")
+        except SyncConfigError as exc:
+            invalid.append(InvalidSync(path.stem, path, _declared_schedule(raw), exc))
+            continue
         specs[spec.id] = spec
-    return [specs[k] for k in sorted(specs)]
+    return SyncDeclarations([specs[k] for k in sorted(specs)], invalid)
+
+
+def _declared_schedule(raw: Any) -> str | None:
+    value = raw.get("schedule") if isinstance(raw, Mapping) else None
+    return value if value in SCHEDULE_GROUPS else None
+
+
+def load_syncs(directory: Path | None = None) -> list[SyncSpec]:
+    """Every valid sync under ``directory``, sorted by id; raises on the first invalid one (checks and tools)."""
+    declarations = read_syncs(directory)
+    if declarations.invalid:
+        raise declarations.invalid[0].error
+    return declarations.specs
 
 
 def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
@@ -234,6 +282,7 @@ def parse_sync(raw: Any, *, path: Path | None = None) -> SyncSpec:
         rate_limit=RateLimit(float(rps), float(burst), concurrency),
         owner=str(raw.get("owner") or "marketing"),
         enabled=_enabled(raw.get("enabled", True), fail),
+        max_remove_share=_share(raw.get("max_remove_share"), fail),
     )
 
 
@@ -241,3 +290,11 @@ def _enabled(value: Any, fail) -> bool:
     if not isinstance(value, bool):
         raise fail("enabled", f"{value!r} must be true or false")
     return value
+
+
+def _share(value: Any, fail) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise fail("max_remove_share", f"{value!r} must be a number from 0 to 1 (a share of the current members)")
+    return float(value)

@@ -265,6 +265,11 @@ def record_results(wh: Warehouse, spec: SyncSpec, run_id: str, planned: pa.Table
             )
 
 
+def confirmed_members(wh: Warehouse, spec: SyncSpec) -> int:
+    """How many rows the destination has confirmed for ``spec``: the base of the mirror removal guard."""
+    return int(wh.scalar("select count(*) from activation.sync_state where sync_id = ?", [spec.id]))
+
+
 def has_open_rejections(wh: Warehouse, spec: SyncSpec) -> bool:
     return bool(wh.scalar("select count(*) from activation.sync_rejections where sync_id = ? and resolved_at is null",
                           [spec.id]))

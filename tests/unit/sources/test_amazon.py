@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +13,8 @@ from narrowcast.apis.amazon import marketplace_list
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.sources.amazon import AmazonClient, extract
+from narrowcast.sources.amazon.extract import request_window
+from narrowcast.sources.registry import source
 
 CONN = Connection("narrowcast_amazon", "https://sellingpartnerapi-eu.amazon.com", password="Atza|secret",
                   extra={"marketplace_ids": "A1PA6795UKMFR9, A13V1IB3VIYZZH", "seller_id": "A2SELLER"})
@@ -97,12 +99,38 @@ def test_marketplace_ids_come_as_a_list_or_a_comma_separated_string(value, expec
     assert marketplace_list(value) == expected
 
 
-def test_a_window_ending_less_than_two_minutes_ago_is_refused_before_any_request(http):
+def test_a_window_ending_in_the_future_is_refused_before_any_request(http):
     session = FakeSession()
-    with pytest.raises(ValueError, match="less than 2 minutes before now"):
+    with pytest.raises(ValueError, match="is after now"):
         list(extract(CONN, WINDOW, client=AmazonClient.from_connection(CONN, **http(session)),
-                     now=datetime(2024, 3, 2, 0, 1)))
+                     now=datetime(2024, 3, 1, 23, 59)))
     assert session.sent == []
+
+
+def test_a_run_starting_at_its_interval_end_asks_for_orders_up_to_three_minutes_ago_on_its_first_attempt(http):
+    # GIVEN the hourly run of 23:00-00:00, started five seconds after midnight
+    session = FakeSession(reply(body={"payload": {"Orders": []}}))
+    now = datetime(2024, 3, 2, 0, 0, 5)
+    list(extract(CONN, Window(datetime(2024, 3, 1, 23), datetime(2024, 3, 2)),
+                 client=AmazonClient.from_connection(CONN, **http(session)), now=now))
+    # THEN LastUpdatedBefore is at least two minutes (SP-API's rule) before the request, with a minute to spare
+    before = datetime.fromisoformat(session.sent[0].query["LastUpdatedBefore"].rstrip("Z"))
+    assert before == datetime(2024, 3, 1, 23, 57, 5)
+    assert now - before >= timedelta(minutes=2) + timedelta(minutes=1)
+
+
+def test_the_minutes_cut_off_one_window_are_read_by_the_next_through_the_lookback():
+    # GIVEN two consecutive hourly windows, each run five seconds after its end
+    first, second = (Window(datetime(2024, 3, 1, h), datetime(2024, 3, 1, h + 1)) for h in (10, 11))
+    first_request = request_window(first, first.end + timedelta(seconds=5))
+    # WHEN the runner widens the second window by the source's lookback
+    second_request = request_window(second.widened(source("amazon").lookback), second.end + timedelta(seconds=5))
+    # THEN the second starts before the first ended: no order update falls between them
+    assert second_request.start <= first_request.end < first.end
+
+
+def test_a_past_window_is_asked_for_exactly():
+    assert request_window(WINDOW, datetime(2024, 3, 5)) == WINDOW
 
 
 @pytest.mark.parametrize(("roles", "expected"), [

@@ -1,7 +1,9 @@
 """Amazon extraction: orders last updated in a half-open window, then each order's items.
 
 ``LastUpdatedBefore`` includes its end, so orders updated exactly at the window end are left to the next
-window. Items come from one ``orderItems`` call per order (the API offers no bulk variant). The client paces
+window. SP-API refuses a ``LastUpdatedBefore`` in the last two minutes, and a scheduled run starts right at its
+interval's end: the window is cut to end ``WINDOW_LAG`` before now, and the source's lookback of the same length
+re-reads the cut-off minutes on the next run. Items come from one ``orderItems`` call per order (the API offers no bulk variant). The client paces
 getOrders and getOrderItems by their usage plans, so a window of thousands of orders waits instead of failing.
 """
 
@@ -19,7 +21,7 @@ from narrowcast.contracts.pages import Page
 from narrowcast.contracts.timestamps import parse_timestamp
 from narrowcast.contracts.windows import Window
 from narrowcast.sources.amazon.client import AmazonClient
-from narrowcast.sources.amazon.settings import SETTLE_TIME
+from narrowcast.sources.amazon.settings import WINDOW_LAG
 
 ENTITIES: dict[str, tuple[str, ...]] = {
     "amazon_orders": ("amazon_order_id",),
@@ -79,15 +81,29 @@ def _updated_in(order: dict[str, Any], window: Window, ref: str) -> bool:
     return window.contains(updated)
 
 
+def request_window(window: Window, now: datetime) -> Window:
+    """``window`` ending no later than ``WINDOW_LAG`` before ``now``, the latest ``LastUpdatedBefore`` SP-API accepts.
+
+    A window that ends in the future is refused: its orders do not exist yet, and the next run's lookback only
+    re-reads ``WINDOW_LAG``.
+    """
+    if window.end > now:
+        raise ValueError(f"amazon: window end {window.end.isoformat()} is after now ({now.isoformat()}); "
+                         "run this interval once it has ended")
+    latest = now - WINDOW_LAG
+    if window.end <= latest:
+        return window
+    if window.start >= latest:
+        raise ValueError(f"amazon: window {window.start.isoformat()}..{window.end.isoformat()} lies within the last "
+                         f"{WINDOW_LAG.total_seconds() / 60:.0f} minutes, which SP-API getOrders does not serve yet; "
+                         "run it later")
+    return Window(window.start, latest)
+
+
 def extract(conn: Connection, window: Window, *, client: AmazonClient | None = None,
             now: datetime | None = None) -> Iterator[Page]:
-    """Amazon orders updated in ``[window.start, window.end)`` and their items."""
-    now = now or datetime.now(UTC).replace(tzinfo=None)
-    if window.end > now - SETTLE_TIME:
-        # SP-API refuses LastUpdatedBefore later than two minutes ago; orders of those minutes are not final.
-        raise ValueError(f"amazon: window end {window.end.isoformat()} is less than "
-                         f"{SETTLE_TIME.total_seconds() / 60:.0f} minutes before now ({now.isoformat()}); "
-                         "SP-API serves orders updated up to two minutes ago, so run this interval later")
+    """Amazon orders updated in ``[window.start, window.end)`` (see :func:`request_window`) and their items."""
+    window = request_window(window, now or datetime.now(UTC).replace(tzinfo=None))
     client = client or AmazonClient.from_connection(conn)
     markets = marketplace_list(conn.require("marketplace_ids"))
     buyer_info = may_read_buyer_info(conn)

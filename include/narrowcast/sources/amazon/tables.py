@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from narrowcast.contracts.extraction import connection_pages
 from narrowcast.contracts.tables import MONEY, EntitySpec, SourceSpec, text_columns, timestamp_columns
+from narrowcast.sources.amazon.settings import WINDOW_LAG
 
 # Marketplace order ids are strings in the real API ("902-3159896-1390916").
 AMAZON_ORDERS = EntitySpec(
@@ -47,5 +48,7 @@ SOURCE = SourceSpec(
     "amazon",
     connection_pages("narrowcast.sources.amazon:extract"),
     (AMAZON_ORDERS, AMAZON_ORDER_ITEMS),
+    # A window ending in the last minutes is cut short (extract.request_window): the next run re-reads that span.
+    lookback=WINDOW_LAG,
     connection_id="narrowcast_amazon",
 )
