@@ -21,7 +21,7 @@ CONTEXT = {"data_interval_start": datetime(2026, 10, 1, 12, tzinfo=UTC),
 def inbox_received(monkeypatch: pytest.MonkeyPatch):
     """Makes the inbox extract report ``received`` rows per table (every other table: none)."""
     def arrange(received: dict[str, int]) -> None:
-        def fake_run_source(name, conn, window):
+        def fake_run_source(name, conn, window, **_options):
             entities = {t: EntityReport(t, received=received.get(t, 0), loaded=received.get(t, 0))
                         for t in INBOX_TABLES}
             return ExtractReport(name, window, Window(window.start, window.end), entities)
