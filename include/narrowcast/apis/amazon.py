@@ -29,6 +29,7 @@ import requests
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, HttpClient, TokenBucket, bearer_or_refresh
+from narrowcast.http.client import error_objects
 from narrowcast.http.pagination import BodyCursor
 
 CONNECTION_ID = "narrowcast_amazon"
@@ -157,7 +158,7 @@ class SellingPartnerApi(HttpClient):
         if response.status_code == 401:
             return True
         return response.status_code == 403 and any(
-            isinstance(e, dict) and e.get("code") == "Unauthorized" for e in _errors(response))
+            isinstance(e, dict) and e.get("code") == "Unauthorized" for e in error_objects(response))
 
     def retry_after(self, response: requests.Response) -> float | None:
         explicit = super().retry_after(response)
@@ -171,13 +172,8 @@ class SellingPartnerApi(HttpClient):
             rate = USAGE_PLANS[self._operation].rate
         return 1.0 / rate if rate > 0 else None
 
-    def error_message(self, response: requests.Response) -> str:
-        errors = _errors(response)
-        if not errors:
-            return super().error_message(response)
-        return "; ".join(
-            f"{e.get('code')}: {e.get('message')}" + (f" ({e['details']})" if e.get("details") else "")
-            for e in errors if isinstance(e, dict))[:500]
+    def describe_error(self, e: dict[str, Any]) -> str:
+        return f"{e.get('code')}: {e.get('message')}" + (f" ({e['details']})" if e.get("details") else "")
 
     # ---- feed and report documents -----------------------------------------------------------------
     def upload_document(self, url: str, content: bytes, content_type: str) -> None:
@@ -192,12 +188,4 @@ class SellingPartnerApi(HttpClient):
             content = gzip.decompress(content)
         return json.loads(content)
 
-
-def _errors(response: requests.Response) -> list[Any]:
-    """The ``errors`` list of an SP-API error body, or ``[]``."""
-    try:
-        errors = response.json().get("errors")
-    except (ValueError, AttributeError):
-        return []
-    return errors if isinstance(errors, list) else []
 

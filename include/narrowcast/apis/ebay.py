@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, HttpClient, bearer_or_refresh
@@ -57,12 +55,5 @@ class EbayApi(HttpClient):
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
         return {"auth": auth(conn)}
 
-    def error_message(self, response: requests.Response) -> str:
-        try:
-            errors = response.json().get("errors")
-        except (ValueError, AttributeError):
-            errors = None
-        if not isinstance(errors, list) or not errors:
-            return super().error_message(response)
-        return "; ".join(f"errorId {e.get('errorId')} ({e.get('domain')}/{e.get('category')}): "
-                         f"{e.get('longMessage') or e.get('message')}" for e in errors if isinstance(e, dict))[:500]
+    def describe_error(self, e: dict[str, Any]) -> str:
+        return f"errorId {e.get('errorId')} ({e.get('domain')}/{e.get('category')}): {e.get('longMessage') or e.get('message')}"

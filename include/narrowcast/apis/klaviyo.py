@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, HttpClient
@@ -44,12 +42,5 @@ class KlaviyoApi(HttpClient):
         return {"auth": auth(conn), "headers": {"revision": versions.KLAVIYO.of_connection(conn), FALL_FORWARD_OPT_OUT: "1",
                                                 "Accept": JSON_API, "Content-Type": JSON_API}}
 
-    def error_message(self, response: requests.Response) -> str:
-        try:
-            errors = response.json().get("errors")
-        except (ValueError, AttributeError):
-            errors = None
-        if not isinstance(errors, list) or not errors:
-            return super().error_message(response)
-        return "; ".join(f"{e.get('code') or e.get('status')}: {e.get('detail') or e.get('title')}"
-                         for e in errors if isinstance(e, dict))[:500]
+    def describe_error(self, e: dict[str, Any]) -> str:
+        return f"{e.get('code') or e.get('status')}: {e.get('detail') or e.get('title')}"

@@ -28,6 +28,15 @@ log = redacting_logger(__name__)
 redacting_logger("urllib3.connectionpool")
 
 
+def error_objects(response: requests.Response, key: str = "errors") -> list[dict[str, Any]]:
+    """The error objects of a JSON error body's ``key`` list (the envelope most REST APIs use), or ``[]``."""
+    try:
+        errors = response.json().get(key)
+    except (ValueError, AttributeError):
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
 class ApiError(Exception):
     """An API call failed; ``str()`` names the API, the request and the API's own message."""
 
@@ -170,7 +179,10 @@ class HttpClient:
             return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
     def error_message(self, response: requests.Response) -> str:
-        """The API's own message; subclasses read their error envelope."""
+        """The API's own message: its error objects as :meth:`describe_error` reads them, else the body."""
+        described = [line for e in error_objects(response) if (line := self.describe_error(e))]
+        if described:
+            return "; ".join(described)[:500]
         try:
             body = response.json()
         except ValueError:
@@ -180,6 +192,10 @@ class HttpClient:
                 if key in body:
                     return str(body[key])[:500]
         return str(body)[:500]
+
+    def describe_error(self, error: dict[str, Any]) -> str | None:
+        """One error object of the body's ``errors`` list as a line; None (the default): the body is shown."""
+        return None
 
     # ---- core --------------------------------------------------------------------------------------
     def url(self, path_or_url: str) -> str:
