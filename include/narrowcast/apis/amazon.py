@@ -29,7 +29,7 @@ import requests
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, HttpClient, TokenBucket, bearer_or_refresh
-from narrowcast.http.client import error_objects
+from narrowcast.http.bodies import error_objects
 from narrowcast.http.pagination import BodyCursor
 
 CONNECTION_ID = "narrowcast_amazon"

@@ -18,6 +18,7 @@ import requests
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import Auth, FatalApiError, VersionedApi
+from narrowcast.http.bodies import json_object
 from narrowcast.http.pagination import LinkHeaderCursor, next_link_param
 
 CONNECTION_ID = "narrowcast_shopify"
@@ -83,12 +84,12 @@ class ShopifyApi(VersionedApi):
 
     def is_throttled_answer(self, response: requests.Response) -> bool:
         # Only GraphQL answers 200 + THROTTLED; REST pages are never decoded twice for it.
-        return _is_graphql(response) and _throttled(_json_object(response).get("errors"))
+        return _is_graphql(response) and _throttled(json_object(response).get("errors"))
 
     def retry_after(self, response: requests.Response) -> float | None:
         """For a GraphQL answer, seconds until the cost bucket holds the request's cost:
         (requested − currentlyAvailable) / restoreRate; otherwise the ``Retry-After`` header."""
-        cost = (_json_object(response).get("extensions") or {}).get("cost") or {}
+        cost = (json_object(response).get("extensions") or {}).get("cost") or {}
         status = cost.get("throttleStatus") or {}
         try:
             requested = float(cost["requestedQueryCost"])
@@ -99,7 +100,7 @@ class ShopifyApi(VersionedApi):
         return max(0.0, (requested - available) / restore) if restore > 0 else super().retry_after(response)
 
     def error_message(self, response: requests.Response) -> str:
-        errors = _json_object(response).get("errors")
+        errors = json_object(response).get("errors")
         if _throttled(errors):
             return f"GraphQL {graphql_messages(errors)}: the query cost limit stayed exhausted"
         # REST's envelope is {"errors": "text"} or {"errors": {"field": ["text", ...]}}.
@@ -127,14 +128,6 @@ def graphql_messages(errors: Any) -> str:
 
 def _is_graphql(response: requests.Response) -> bool:
     return (response.url or "").split("?", 1)[0].endswith("/graphql.json")
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _throttled(errors: Any) -> bool:

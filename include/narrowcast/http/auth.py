@@ -20,6 +20,7 @@ from typing import Any, Literal
 import requests
 
 from narrowcast.contracts.connections import Connection
+from narrowcast.http.bodies import json_object
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class RefreshingAuth(Auth):
                                           headers={"Accept": "application/json"})
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise TokenRefreshError(grant, "unreachable", type(exc).__name__) from exc
-        body = _json_object(response)
+        body = json_object(response)
         if not response.ok or not body.get("access_token"):
             raise TokenRefreshError(grant, str(body.get("error") or f"HTTP {response.status_code}"),
                                     str(body.get("error_description") or "")[:300], response.status_code)
@@ -170,14 +171,6 @@ def bearer_or_refresh(conn: Connection, *, what: str, token_url: str,
     grant = RefreshGrant(conn.conn_id, str(conn.extra.get("token_url") or token_url), conn.login, conn.password,
                          str(refresh_token), client_auth, scope or None)
     return RefreshingAuth(grant, headers=headers)
-
-
-def _json_object(response: requests.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _seconds(value: Any) -> float | None:

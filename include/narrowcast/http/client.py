@@ -21,20 +21,12 @@ import requests
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http.auth import Auth
+from narrowcast.http.bodies import error_objects
 from narrowcast.http.rate_limit import TokenBucket
 
 log = redacting_logger(__name__)
 # urllib3 logs every request line at DEBUG, query string (and its tokens) included.
 redacting_logger("urllib3.connectionpool")
-
-
-def error_objects(response: requests.Response, key: str = "errors") -> list[dict[str, Any]]:
-    """The error objects of a JSON error body's ``key`` list (the envelope most REST APIs use), or ``[]``."""
-    try:
-        errors = response.json().get(key)
-    except (ValueError, AttributeError):
-        return []
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
 class ApiError(Exception):
