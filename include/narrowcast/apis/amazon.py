@@ -176,14 +176,22 @@ class SellingPartnerApi(HttpClient):
         return f"{e.get('code')}: {e.get('message')}" + (f" ({e['details']})" if e.get("details") else "")
 
     # ---- feed and report documents -----------------------------------------------------------------
+    def _document_request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """A request to a pre-signed URL, counted with the API's calls (it is part of the feed's cost)."""
+        sent = self.documents.calls
+        try:
+            return self.documents.request(method, url, **kwargs)
+        finally:
+            self.calls += self.documents.calls - sent
+
     def upload_document(self, url: str, content: bytes, content_type: str) -> None:
         """PUT a feed document to its pre-signed URL, with the content type given to createFeedDocument."""
-        self.documents.request("PUT", url, data=content, headers={"Content-Type": content_type})
+        self._document_request("PUT", url, data=content, headers={"Content-Type": content_type})
 
     def download_document(self, document: dict[str, Any]) -> Any:
         """The JSON content of a feed or report document (the getFeedDocument/getReportDocument answer),
         unzipped when the answer says ``compressionAlgorithm: GZIP``."""
-        content = self.documents.request("GET", document["url"]).content
+        content = self._document_request("GET", document["url"]).content
         if document.get("compressionAlgorithm") == "GZIP":
             content = gzip.decompress(content)
         return json.loads(content)

@@ -19,6 +19,8 @@ def test_the_feed_upload_and_report_download_send_no_sp_api_header_to_the_pre_si
     calls = emulators["amazon_listings"].calls
     assert (calls["createFeed"], calls["upload"], calls["download"]) == (1, 1, 1)
     assert (report.accepted, report.rejected) == (60, 0)
+    # AND the run's API calls count the two S3 transfers with the SP-API requests the emulator answered
+    assert report.api_calls == sum(calls.values())
 
 
 def test_a_gzip_processing_report_is_unzipped_and_its_message_issues_reject_their_rows(
