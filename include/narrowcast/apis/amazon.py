@@ -8,7 +8,8 @@ granted, list or comma-separated). Each API's version is part of its path (below
 ``{"errors": [{code, message, details}]}``; pages by ``payload.NextToken``.
 
 Rate limits are per operation (Amazon's usage plans, :data:`USAGE_PLANS`), so the client paces each operation
-with its own token bucket. A 429 need not carry ``x-amzn-RateLimit-Limit`` (Amazon returns it "when
+with its own token bucket, starting from the default plan and following the rate each answer's
+``x-amzn-RateLimit-Limit`` reports (a selling partner's plan may be higher or lower). A 429 need not carry ``x-amzn-RateLimit-Limit`` (Amazon returns it "when
 available") and SP-API sends no ``Retry-After``: without the header the wait is one request interval of the
 operation's plan. Feed and report documents move through pre-signed S3 URLs that take none of the SP-API
 headers (S3 refuses unsigned ``x-amz-*`` headers, and the access token must not reach S3).
@@ -149,9 +150,15 @@ class SellingPartnerApi(HttpClient):
         bucket.acquire()
         self._operation = operation
         try:
-            return super().request(method, path_or_url, **kwargs)
+            response = super().request(method, path_or_url, **kwargs)
         finally:
             self._operation = None
+        applied = _applied_rate(response)
+        if applied and applied != bucket.rate:
+            # A selling partner's usage plan may differ from the default; the header states the one applied.
+            bucket.set_rate(applied)
+        return response
+
     def token_rejected(self, response: requests.Response) -> bool:
         # SP-API refuses an expired or revoked access token with 403 and code "Unauthorized" (its
         # authorization-errors guide), not 401.
@@ -164,10 +171,7 @@ class SellingPartnerApi(HttpClient):
         explicit = super().retry_after(response)
         if explicit is not None:
             return explicit
-        try:
-            rate = float(response.headers.get("x-amzn-RateLimit-Limit", ""))
-        except ValueError:
-            rate = 0.0
+        rate = _applied_rate(response) or 0.0
         if rate <= 0 and response.status_code == 429 and self._operation is not None:
             rate = USAGE_PLANS[self._operation].rate
         return 1.0 / rate if rate > 0 else None
@@ -197,3 +201,11 @@ class SellingPartnerApi(HttpClient):
         return json.loads(content)
 
 
+def _applied_rate(response: requests.Response) -> float | None:
+    """The requests per second Amazon applied to this call (``x-amzn-RateLimit-Limit``, sent "when available",
+    "Usage Plans and Rate Limits in the SP-API"), or None."""
+    try:
+        rate = float(response.headers.get("x-amzn-RateLimit-Limit", ""))
+    except ValueError:
+        return None
+    return rate if rate > 0 else None

@@ -29,6 +29,16 @@ class TokenBucket:
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
+    def set_rate(self, rate: float) -> None:
+        """Refill at ``rate`` from now on (an API reported the rate it applies to this caller)."""
+        if rate <= 0:
+            raise ValueError(f"rate must be > 0 requests/second, got {rate}")
+        with self._lock:
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            self.rate = float(rate)
+
     def acquire(self, tokens: float = 1.0) -> None:
         while True:
             with self._lock:

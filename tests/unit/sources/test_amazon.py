@@ -180,3 +180,16 @@ def test_a_429_without_a_rate_header_waits_one_interval_of_the_operations_usage_
     # THEN the retry waited one getOrders interval (1 / 0.0167 requests per second)
     assert len(session.sent) == 2
     assert max(waits) == pytest.approx(1 / 0.0167)
+
+
+def test_the_client_follows_the_rate_amazon_reports_applying_instead_of_the_default_plan(http, waits):
+    # GIVEN 25 pages of getOrders whose answers report the seller's plan: 20 requests/s (x-amzn-RateLimit-Limit)
+    pages = [reply(body=orders_page(f"A-{p}", token=f"t{p + 1}" if p < 24 else None),
+                   headers={"x-amzn-RateLimit-Limit": "20"}) for p in range(25)]
+    answers = []
+    for page in pages:
+        answers += [page, reply(body={"payload": {"OrderItems": []}}, headers={"x-amzn-RateLimit-Limit": "20"})]
+    # WHEN the window is extracted
+    run(FakeSession(*answers), http)
+    # THEN the 5 getOrders beyond the default burst wait 1/20 s each, not the default plan's 60 s
+    assert sum(waits) <= 5 * (1 / 20) * 1.01

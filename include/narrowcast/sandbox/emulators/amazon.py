@@ -9,6 +9,8 @@ Listings emulator reuses it.
 from __future__ import annotations
 
 import json
+import threading
+import time
 import zlib
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -32,6 +34,11 @@ from narrowcast.sandbox.tokens import accepts
 
 MAX_RESULTS = 100
 SETTLE_TIME = timedelta(minutes=2)
+# The sandbox seller's usage plan (requests/second, burst) for each Orders operation. Amazon applies a plan per
+# selling partner and reports the rate applied in ``x-amzn-RateLimit-Limit`` ("Usage Plans and Rate Limits in
+# the SP-API"); the sandbox grants a generous one so the demo stays quick, enforces it with QuotaExceeded and
+# reports it on every answer, so the client's pacing follows the header as it would for a real seller.
+SANDBOX_PLAN = {"getOrders": (20.0, 1000.0), "getOrderItems": (100.0, 1000.0)}
 # Amazon leaves OrderTotal/ItemPrice out for orders that never got (or lost) a price.
 _UNPRICED = {"Pending", "Canceled"}
 
@@ -101,6 +108,8 @@ class AmazonOrdersEmulator(AmazonErrors, Emulator):
     prefix = "amazon"
 
     def load(self) -> None:
+        self._plan_lock = threading.Lock()
+        self._plan_tokens: dict[str, tuple[float, float]] = {}
         items: dict[str, list[dict]] = defaultdict(list)
         for row in read_world_table(self.world_dir, "amazon_orders"):
             items[row["amazon_order_id"]].append(row)
@@ -119,6 +128,8 @@ class AmazonOrdersEmulator(AmazonErrors, Emulator):
     def get_orders(self, request: Request) -> Response:
         if not amazon_authorized(request):
             return self.unauthorized()
+        if (refused := self._over_plan("getOrders")) is not None:
+            return refused
         query = request.query_params
         markets = {m for m in query.get("MarketplaceIds", "").split(",") if m}
         if not markets:
@@ -159,15 +170,36 @@ class AmazonOrdersEmulator(AmazonErrors, Emulator):
             token = encode_cursor({"low": low, "high": high, "limit": limit, "markets": sorted(markets),
                                    "after": list(self.orders.keys[position - 1])})
             payload += f',"NextToken":"{token}"'
-        return Response(f'{{"payload":{payload}}}}}', media_type="application/json")
+        return Response(f'{{"payload":{payload}}}}}', media_type="application/json",
+                        headers=self._plan_header("getOrders"))
 
     def get_order_items(self, order_id: str, request: Request) -> Response:
         if not amazon_authorized(request):
             return self.unauthorized()
+        if (refused := self._over_plan("getOrderItems")) is not None:
+            return refused
         body = self.items.get(order_id)
         if body is None:
             return self.amazon_error(404, "NotFound", f"Order {order_id} not found.")
-        return Response(body, media_type="application/json")
+        return Response(body, media_type="application/json", headers=self._plan_header("getOrderItems"))
+
+    # ---- the sandbox seller's usage plan -----------------------------------------------------------
+    def _over_plan(self, operation: str) -> Response | None:
+        """QuotaExceeded when the operation's plan has no request left now, else None (one request taken)."""
+        rate, burst = SANDBOX_PLAN[operation]
+        now = time.monotonic()
+        with self._plan_lock:
+            tokens, last = self._plan_tokens.get(operation, (burst, now))
+            tokens = min(burst, tokens + (now - last) * rate)
+            if tokens < 1.0:
+                self._plan_tokens[operation] = (tokens, now)
+                return self.rate_limited((1.0 - tokens) / rate)
+            self._plan_tokens[operation] = (tokens - 1.0, now)
+        return None
+
+    @staticmethod
+    def _plan_header(operation: str) -> dict[str, str]:
+        return {"x-amzn-RateLimit-Limit": f"{SANDBOX_PLAN[operation][0]:g}"}
 
 
 EMULATOR = AmazonOrdersEmulator
