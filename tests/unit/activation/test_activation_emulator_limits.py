@@ -15,9 +15,10 @@ SHOPIFY_HEADERS = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
 def set_quantities(items, quantity: int = 3) -> dict:
     return {"query": "mutation inventorySet($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: "
                      "$input) { userErrors { field message code } } }",
-            "variables": {"input": {"name": "available", "reason": "correction", "ignoreCompareQuantity": True,
+            "variables": {"input": {"name": "available", "reason": "correction",
                                     "quantities": [{"inventoryItemId": f"gid://shopify/InventoryItem/{900000 + i}",
-                                                    "locationId": "gid://shopify/Location/1", "quantity": quantity}
+                                                    "locationId": "gid://shopify/Location/1", "quantity": quantity,
+                                                    "changeFromQuantity": 0}
                                                    for i in items]}}}
 
 
