@@ -67,8 +67,9 @@ class ShopifyInventory(Destination):
     }
     # GraphQL is limited by query cost. At the lowest restore rate Shopify has published (50 points/s into a
     # 1,000-point bucket; current Standard plans list 100/s, Plus 1,000/s) a 10-point mutation can run 5 times a
-    # second (= 1,250 levels/s), so 5 requests/s is a default every plan sustains. Shopify refuses input arrays
-    # longer than 250 levels.
+    # second (= 1,250 levels/s), so 5 requests/s is a default every plan sustains; the compare-and-set read before
+    # each mutation is one of those requests, and its cost comes back in extensions.cost for the client to obey.
+    # Shopify refuses input arrays longer than 250 levels.
     limits = Limits(max_batch_size=250, default_rps=5.0, default_burst=5.0, max_concurrency=4)
 
     @classmethod
