@@ -8,6 +8,7 @@ and against a fake HTTP layer where exact answers matter (cost throttling, top-l
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from activation_fixtures import feed_rows, feed_sync, listing_id
 
 from narrowcast.activation import SyncConfigError, load_syncs, run_sync
 from narrowcast.activation.destinations.base import Batch, Change, SendContext
-from narrowcast.activation.destinations.shopify_inventory import ShopifyInventory
+from narrowcast.activation.destinations.shopify_inventory import ShopifyInventory, set_quantities_mutation
 from narrowcast.apis import shopify as shopify_api
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError, RetriableApiError, TokenBucket
@@ -74,7 +75,7 @@ def test_a_batch_is_one_read_and_one_mutation_that_compares_with_what_was_read(e
     assert read_body["variables"] == {"ids": [ITEM.format(900000 + i) for i in range(3)], "locationId": LOCATION}
     body = json.loads(write.body)
     assert "mutation inventorySet($input: InventorySetQuantitiesInput!)" in body["query"]
-    assert "inventorySetQuantities(input: $input)" in body["query"]
+    assert "inventorySetQuantities(input: $input) @idempotent(key: " in body["query"]
     assert body["variables"] == {"input": {
         "name": "available", "reason": "correction",
         "quantities": [{"inventoryItemId": ITEM.format(900000), "locationId": LOCATION, "quantity": 7,
@@ -377,9 +378,9 @@ def test_an_error_about_the_whole_input_rejects_the_batch_without_resending():
 
 # ---- the emulator validates compare-and-set per API version ------------------------------------------
 
-def graphql_set(url: str, version: str, quantity: dict[str, Any], **input_fields: Any) -> dict[str, Any]:
-    body = {"query": "mutation inventorySet($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: "
-                     "$input) { userErrors { field message code } } }",
+def graphql_set(url: str, version: str, quantity: dict[str, Any], key: str | None = "k-1",
+                **input_fields: Any) -> dict[str, Any]:
+    body = {"query": set_quantities_mutation(key),
             "variables": {"input": {"name": "available", "reason": "correction", **input_fields,
                                     "quantities": [{"inventoryItemId": ITEM.format(900000), "locationId": LOCATION,
                                                     "quantity": 5, **quantity}]}}}
@@ -409,7 +410,8 @@ def user_error_codes(answer: dict[str, Any]) -> list[str]:
 ])
 def test_the_emulator_checks_compare_and_set_as_each_version_documents(sandbox, emulators, version, quantity,
                                                                         input_fields, expected):
-    answer = graphql_set(sandbox.url, version, quantity, **input_fields)
+    key = "k-1" if version >= "2026-01" else None  # the @idempotent directive exists from 2026-01
+    answer = graphql_set(sandbox.url, version, quantity, key, **input_fields)
     if isinstance(expected, str):
         assert answer["errors"][0]["extensions"]["code"] == expected and "data" not in answer
         assert emulators["shopify_inventory"].calls == 0
@@ -428,3 +430,34 @@ def test_the_emulator_reads_levels_with_null_for_unknown_items(sandbox, emulator
         {"id": ITEM.format(900000), "inventoryLevel": {"quantities": [{"name": "available", "quantity": 0}]}},
         {"id": ITEM.format(900001), "inventoryLevel": {"quantities": [{"name": "available", "quantity": 8}]}},
         None]
+
+
+def test_the_emulator_requires_an_idempotency_key_from_2026_04(sandbox, emulators):
+    answer = graphql_set(sandbox.url, "2026-10", {"changeFromQuantity": 0}, key=None)
+    assert answer["errors"][0]["message"] == "The @idempotent directive is required for inventorySetQuantities."
+    assert emulators["shopify_inventory"].snapshot()["levels"] == {}
+
+
+def test_the_emulator_answers_a_repeated_key_with_the_original_result_without_applying_it_again(sandbox, emulators):
+    shop = emulators["shopify_inventory"]
+    first = graphql_set(sandbox.url, "2026-10", {"changeFromQuantity": 0}, key="k-7")
+    shop.set_level(900000, 2)  # a sale after the first write
+    again = graphql_set(sandbox.url, "2026-10", {"changeFromQuantity": 0}, key="k-7")
+    assert again == first and user_error_codes(first) == []
+    assert shop.snapshot() == {"levels": {"900000@1": 2}, "calls": 1}
+    other = graphql_set(sandbox.url, "2026-10", {"changeFromQuantity": 2, "quantity": 6}, key="k-7")
+    assert user_error_codes(other) == ["IDEMPOTENCY_KEY_PARAMETER_MISMATCH"]
+
+
+def test_each_mutation_has_its_own_idempotency_key_and_a_retry_reuses_it():
+    sleeps: list[float] = []
+    dest, fake = faked([(200, read(0)), (503, {"errors": "Internal Server Error"}), (200, done(
+        [{"field": ["input", "quantities", "0", "changeFromQuantity"], "code": "CHANGE_FROM_QUANTITY_STALE",
+          "message": "The changeFromQuantity value does not match persisted value."}])), (200, read(1)), (200, done())],
+        sleeps)
+    assert [r.outcome for r in send(dest, [level(0)])] == ["accepted"]
+    keys = [re.search(r'@idempotent\(key: "([0-9a-f-]{36})"\)', json.loads(r.body)["query"])
+            for r in fake.sent if "inventorySetQuantities" in json.loads(r.body)["query"]]
+    assert all(keys) and len(keys) == 3
+    # the 503 and its retry carry one key; the mutation after the re-read carries a new one
+    assert keys[0].group(1) == keys[1].group(1) != keys[2].group(1)

@@ -4,6 +4,8 @@ changelog."""
 
 from __future__ import annotations
 
+import re
+
 from conformance_recording import connection, send_context
 from conformance_schemas import lower_keys, violations
 
@@ -69,6 +71,8 @@ def test_inventory_requests_follow_the_graphql_admin_reference(sandbox, emulator
         assert violations(TOKEN, lower_keys(call.headers)) == [] and violations(GRAPHQL_BODY, call.body) == []
     for call in mutations:
         assert violations(SET_QUANTITIES_VARIABLES, call.body["variables"]) == []
+        # required from 2026-04: https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations
+        assert re.search(r'inventorySetQuantities\(input: \$input\) @idempotent\(key: "[^"]+"\)', call.body["query"])
     for call in reads:
         assert violations(READ_VARIABLES, call.body["variables"]) == []
 

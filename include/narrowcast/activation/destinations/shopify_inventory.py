@@ -24,6 +24,7 @@ next run). Throttling is cost-based and retried by the Shopify client (``narrowc
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,9 +44,20 @@ from narrowcast.http import FatalApiError
 
 QUANTITY_NAME = "available"
 REASON = "correction"
-SET_QUANTITIES = """mutation inventorySet($input: InventorySetQuantitiesInput!) {
-  inventorySetQuantities(input: $input) { inventoryAdjustmentGroup { reason } userErrors { field message code } }
-}"""
+# The @idempotent directive exists from 2026-01 and is required from 2026-04 ("calling these mutations without an
+# idempotency directive will result in an error at runtime",
+# https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations).
+# One fresh key per mutation; the client's retries resend the same body, so a retry after a lost answer is
+# recognised and answered with the original result instead of being applied twice.
+IDEMPOTENT_SINCE = "2026-01"
+
+
+def set_quantities_mutation(idempotency_key: str | None) -> str:
+    """The mutation text, with ``@idempotent(key: ...)`` when a key is given (a UUID: nothing to escape)."""
+    directive = f' @idempotent(key: "{idempotency_key}")' if idempotency_key else ""
+    return ("mutation inventorySet($input: InventorySetQuantitiesInput!) {\n"
+            f"  inventorySetQuantities(input: $input){directive} "
+            "{ inventoryAdjustmentGroup { reason } userErrors { field message code } }\n}")
 # Each round after the first either drops a row Shopify named or re-reads a stale one (once per row), so the
 # rounds end on their own; this bound only caps the calls one batch can make when the shop keeps changing.
 MAX_ROUNDS = 4
@@ -151,7 +163,8 @@ class ShopifyInventory(Destination):
                 return results
             variables = {"input": {"name": QUANTITY_NAME, "reason": REASON,
                                    "quantities": [q for _, q in remaining]}}
-            data = self.client.graphql(SET_QUANTITIES, variables)
+            key = str(uuid.uuid4()) if self.client.api_version >= IDEMPOTENT_SINCE else None
+            data = self.client.graphql(set_quantities_mutation(key), variables)
             payload = data.get("inventorySetQuantities")
             if not isinstance(payload, Mapping):
                 raise FatalApiError(self.client.api_name, "POST", self.client.url(self.client.graphql_path), 200,

@@ -9,7 +9,8 @@ variables (``INVALID_VARIABLE``) and more than 250 quantities (``MAX_INPUT_SIZE_
 top-level GraphQL errors before the mutation runs (and cost nothing). Validation is all-or-nothing like
 Shopify's: unknown inventory items or locations, negative or too-high quantities, a bad name/reason or a
 missing/stale compare value come back as ``userErrors`` (``field`` = ``["input", "quantities", "<i>", ...]``,
-``code``) and nothing is set.
+``code``) and nothing is set. From 2026-04 the mutation must carry ``@idempotent(key: "...")``; a repeated
+key with the same input answers the original result without applying it again.
 
 Compare-and-set follows the API version in the path. From 2026-04 each quantity must carry
 ``changeFromQuantity`` (``null`` opts out) and ``compareQuantity``/``ignoreCompareQuantity`` no longer exist
@@ -51,6 +52,12 @@ CHANGE_FROM_REQUIRED_SINCE = "2026-04"
 # https://shopify.dev/changelog/compare-and-swap-redesign-for-inventory-set-quantities: changeFromQuantity arrives
 # in 2026-01 and, passed with any value (null included), overrides compareQuantity and ignoreCompareQuantity.
 CHANGE_FROM_SINCE = "2026-01"
+# https://shopify.dev/changelog/adding-idempotency-for-inventory-adjustments-and-refund-mutations: the @idempotent
+# directive arrives in 2026-01 (a retry with the same key gets "the result of the original operation");
+# https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations makes it
+# mandatory for inventorySetQuantities from 2026-04.
+IDEMPOTENT_SINCE, IDEMPOTENT_REQUIRED_SINCE = "2026-01", "2026-04"
+_IDEMPOTENT = re.compile(r'@idempotent\(\s*key:\s*"([^"]+)"\s*\)')
 _INPUT_VARIABLE = "Variable $input of type InventorySetQuantitiesInput! was provided invalid value"
 
 
@@ -86,6 +93,7 @@ class ShopifyInventoryEmulator(Emulator):
         self.levels: dict[tuple[int, int], int] = {}
         self.calls = 0  # admitted, well-formed mutations
         self.reads = 0  # admitted inventory-level reads
+        self.idempotent: dict[str, tuple[Any, dict[str, Any]]] = {}  # key -> (input, the answer it got)
         self.throttled = 0  # GraphQL requests answered THROTTLED
         super().__init__(world_dir)
 
@@ -107,6 +115,7 @@ class ShopifyInventoryEmulator(Emulator):
             self.items.clear()
             self.levels.clear()
             self.calls = self.reads = self.throttled = 0
+            self.idempotent.clear()
             with self._bucket_lock:
                 self._used, self._refilled = 0.0, time.monotonic()
             super().reset()
@@ -285,9 +294,19 @@ class ShopifyInventoryEmulator(Emulator):
                     return self._read(variables)
                 return self.graphql_error("This sandbox only emulates the inventorySetQuantities mutation and "
                                           "the inventory-level read", "NOT_EMULATED")
-            problem = self.input_problem(variables, version)
+            problem = self.input_problem(variables, version) or self.directive_problem(query, version)
             if problem is not None:  # refused before it runs, so it costs nothing
                 return self.graphql_error(*problem)
+            key = (_IDEMPOTENT.search(query) or [None, None])[1]
+            with self.lock:
+                earlier = self.idempotent.get(key) if key else None
+            if earlier is not None:
+                if earlier[0] == variables["input"]:
+                    return JSONResponse(earlier[1])  # a retry: the original result, nothing applied again
+                mismatch = _user_error(None, "idempotencyKey", "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+                                       "The same idempotency key cannot be used with different operation parameters.")
+                return JSONResponse({"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": None,
+                                                                         "userErrors": [mismatch]}}})
             admitted, cost = self._spend(self.mutation_cost)
             if not admitted:
                 with self.lock:
@@ -295,9 +314,23 @@ class ShopifyInventoryEmulator(Emulator):
                 return self.graphql_error("Throttled", "THROTTLED", cost)
             user_errors, reason = self.set_quantities(variables["input"], version)
             group = {"reason": reason} if reason is not None else None
-            return JSONResponse({"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group,
-                                                                     "userErrors": user_errors}},
-                                 "extensions": {"cost": cost}})
+            answer = {"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": user_errors}},
+                      "extensions": {"cost": cost}}
+            if key:
+                with self.lock:
+                    self.idempotent[key] = (variables["input"], answer)
+            return JSONResponse(answer)
+
+    @staticmethod
+    def directive_problem(query: str, version: str) -> tuple[str, str] | None:
+        """The @idempotent directive missing where it is required, or used before it exists: (message, code)."""
+        given = _IDEMPOTENT.search(query) is not None
+        if not given and _at_least(version, IDEMPOTENT_REQUIRED_SINCE):
+            # The changelog says only "an error at runtime"; its code is not documented, so this one is ours.
+            return "The @idempotent directive is required for inventorySetQuantities.", "IDEMPOTENCY_KEY_REQUIRED"
+        if given and not _at_least(version, IDEMPOTENT_SINCE):
+            return "Directive 'idempotent' is not defined", "undefinedDirective"
+        return None
 
     def _read(self, variables: Any) -> Response:
         ids = variables.get("ids") if isinstance(variables, dict) else None
