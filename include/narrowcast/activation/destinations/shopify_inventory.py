@@ -11,7 +11,8 @@ Compare-and-set: from API version 2026-04 every quantity must carry ``changeFrom
 So each batch first reads the items' current ``available`` quantities at the location in one query
 (``narrowcast.apis.shopify.available_at``) and sends them as ``changeFromQuantity``: a sale in the shop between
 the read and the write is never overwritten blindly. Items Shopify does not know, or that are not stocked at the
-location, are rejected from the read without being sent. A batch therefore costs at least two calls.
+location, are rejected from the read without being sent. A batch therefore costs at least two calls. Each
+mutation carries its own ``@idempotent`` key (required from 2026-04 too), so a retried request is applied once.
 
 The mutation is all-or-nothing: when Shopify names invalid quantities in ``userErrors`` (``field`` =
 ``["input", "quantities", "<index>", ...]``) nothing is set. A ``CHANGE_FROM_QUANTITY_STALE`` row (the shop
