@@ -125,7 +125,8 @@ def minimum_calls(name: str, rows: int, spec: SyncSpec) -> int:
     if name == "ebay":
         return math.ceil(rows / 25)
     if name == "shop":
-        return math.ceil(rows / 250)
+        # compare-and-set (required from Admin API 2026-04): a read of the current levels and a mutation per 250
+        return 2 * math.ceil(rows / 250)
     # Amazon: up to 500 rows one PATCH each; above, one feed per 25,000 messages needing createFeedDocument,
     # upload, createFeed, getFeed until DONE (this emulator answers IN_PROGRESS once), getFeedDocument, download.
     return rows if rows <= 500 else 7 * math.ceil(rows / 25_000)

@@ -4,7 +4,8 @@ Connection ``narrowcast_shopify``: ``base_url`` = the shop URL (``https://{shop}
 = the Admin API access token (sent as ``X-Shopify-Access-Token``), extra ``api_version`` (default below).
 REST pages by ``Link: <...page_info=...>; rel="next"``; REST errors are ``{"errors": "text" | {field: [...]}}``.
 GraphQL throttling is cost-based: HTTP 200 with ``errors[].extensions.code == "THROTTLED"``, retried like a
-429 after (requested − currentlyAvailable) / restoreRate seconds.
+429 after (requested − currentlyAvailable) / restoreRate seconds. Inventory is set by compare-and-set: the
+``available`` quantities are read first (:data:`AVAILABLE_AT_LOCATION`) and sent as ``changeFromQuantity``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,25 @@ REST_PAGES = LinkHeaderCursor(param="page_info", carry=("limit",))
 _NUMERIC = re.compile(r"[0-9]+")
 _GID = re.compile(r"gid://shopify/(\w+)/([0-9]+)")
 
+# Every input array of the Admin API holds at most 250 items ("Input arguments that accept an array have a
+# maximum size of 250", https://shopify.dev/docs/api/usage/limits), so one read covers one mutation's quantities.
+MAX_INPUT_ARRAY = 250
+# From 2026-04 each quantity of inventorySetQuantities must carry changeFromQuantity, the quantity the caller
+# believes is current; a mismatch answers CHANGE_FROM_QUANTITY_STALE and ignoreCompareQuantity/compareQuantity
+# are removed (https://shopify.dev/changelog/finalizing-compare-and-swap-redesign-for-inventory-set-quantities).
+CHANGE_FROM_QUANTITY_SINCE = "2026-04"
+CHANGE_FROM_QUANTITY_STALE = "CHANGE_FROM_QUANTITY_STALE"
+# The ``available`` quantity of inventory items at one location: ``nodes(ids:)`` returns each InventoryItem
+# (null for an unknown id, https://shopify.dev/docs/api/admin-graphql/latest/queries/nodes), whose
+# ``inventoryLevel(locationId:)`` is null where the item is not stocked, and whose ``quantities(names:)`` reads
+# quantities by name (https://shopify.dev/docs/apps/build/inventory-management-apps/manage-quantities-states).
+AVAILABLE_AT_LOCATION = """query inventoryAvailable($ids: [ID!]!, $locationId: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem { id inventoryLevel(locationId: $locationId) { quantities(names: ["available"]) { name quantity } } }
+  }
+}"""
+NOT_STOCKED = "not stocked"
+
 
 def next_page_info(link_header: str | None) -> str | None:
     """The ``page_info`` cursor of the ``rel="next"`` link, or ``None`` on the last page."""
@@ -44,6 +64,23 @@ def to_gid(kind: str, value: Any) -> str | None:
     match = _GID.fullmatch(text)
     return text if match and match.group(1) == kind else None
 
+
+def available_at(client: ShopifyApi, items: list[str], location: str) -> dict[str, int | str]:
+    """Each inventory item's current ``available`` quantity at ``location`` (one query per 250 items):
+    the quantity, or :data:`NOT_STOCKED` when the item has no level there; items Shopify does not know are absent."""
+    found: dict[str, int | str] = {}
+    for start in range(0, len(items), MAX_INPUT_ARRAY):
+        data = client.graphql(AVAILABLE_AT_LOCATION, {"ids": items[start:start + MAX_INPUT_ARRAY],
+                                                      "locationId": location})
+        for node in data.get("nodes") or []:
+            if not isinstance(node, Mapping) or not isinstance(node.get("id"), str):
+                continue
+            level = node.get("inventoryLevel")
+            quantities = level.get("quantities") if isinstance(level, Mapping) else None
+            available = [q.get("quantity") for q in quantities or []
+                         if isinstance(q, Mapping) and q.get("name") == "available"]
+            found[node["id"]] = available[0] if available and isinstance(available[0], int) else NOT_STOCKED
+    return found
 
 
 def auth(conn: Connection) -> Auth:

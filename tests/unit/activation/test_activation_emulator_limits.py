@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import requests
 from activation_fixtures import sha
@@ -14,10 +16,11 @@ SHOPIFY_HEADERS = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
 
 def set_quantities(items, quantity: int = 3) -> dict:
     return {"query": "mutation inventorySet($input: InventorySetQuantitiesInput!) { inventorySetQuantities(input: "
-                     "$input) { userErrors { field message code } } }",
-            "variables": {"input": {"name": "available", "reason": "correction", "ignoreCompareQuantity": True,
+                     f"$input) @idempotent(key: \"{uuid.uuid4()}\") {{ userErrors {{ field message code }} }} }}",
+            "variables": {"input": {"name": "available", "reason": "correction",
                                     "quantities": [{"inventoryItemId": f"gid://shopify/InventoryItem/{900000 + i}",
-                                                    "locationId": "gid://shopify/Location/1", "quantity": quantity}
+                                                    "locationId": "gid://shopify/Location/1", "quantity": quantity,
+                                                    "changeFromQuantity": 0}
                                                    for i in items]}}}
 
 

@@ -3,19 +3,29 @@
 Connection ``narrowcast_shopify``: ``password`` = Admin API access token (``X-Shopify-Access-Token``); extra
 ``location_id`` (required unless the sync's target names one; a numeric id or ``gid://shopify/Location/<id>``)
 and ``api_version`` (default in ``narrowcast.apis.versions``). Up to 250 levels go in one mutation
-(``POST /admin/api/{version}/graphql.json``), as the ``available`` quantity with reason ``correction`` and
-``ignoreCompareQuantity`` (the feed is the truth, and absolute quantities keep a re-send harmless). Withdrawn
-rows and rows that left the feed are set to 0 because the shop keeps its product pages.
+(``POST /admin/api/{version}/graphql.json``), as the ``available`` quantity with reason ``correction``.
+Withdrawn rows and rows that left the feed are set to 0 because the shop keeps its product pages.
+
+Compare-and-set: from API version 2026-04 every quantity must carry ``changeFromQuantity`` and
+``ignoreCompareQuantity`` is gone (https://shopify.dev/changelog/finalizing-compare-and-swap-redesign-for-inventory-set-quantities).
+So each batch first reads the items' current ``available`` quantities at the location in one query
+(``narrowcast.apis.shopify.available_at``) and sends them as ``changeFromQuantity``: a sale in the shop between
+the read and the write is never overwritten blindly. Items Shopify does not know, or that are not stocked at the
+location, are rejected from the read without being sent. A batch therefore costs at least two calls. Each
+mutation carries its own ``@idempotent`` key (required from 2026-04 too), so a retried request is applied once.
 
 The mutation is all-or-nothing: when Shopify names invalid quantities in ``userErrors`` (``field`` =
-``["input", "quantities", "<index>", ...]``) nothing is set, so exactly those rows are rejected with the error
-code and the rest of the batch is sent again in one more mutation. Throttling is cost-based and retried by
-the Shopify client (``narrowcast.apis.shopify``) at most ``max_attempts`` times. Any other top-level GraphQL
-error fails the batch with Shopify's message; HTTP 401/429/5xx retry as for every API.
+``["input", "quantities", "<index>", ...]``) nothing is set. A ``CHANGE_FROM_QUANTITY_STALE`` row (the shop
+changed it after the read) is read again, once, and sent with the rest; a row stale again after its re-read,
+and every row named with another code, is rejected with Shopify's message (the engine sends rejections again
+next run). Throttling is cost-based and retried by the Shopify client (``narrowcast.apis.shopify``) at most
+``max_attempts`` times. Any other top-level GraphQL error fails the batch with Shopify's message; HTTP
+401/429/5xx retry as for every API.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,12 +45,23 @@ from narrowcast.http import FatalApiError
 
 QUANTITY_NAME = "available"
 REASON = "correction"
-SET_QUANTITIES = """mutation inventorySet($input: InventorySetQuantitiesInput!) {
-  inventorySetQuantities(input: $input) { inventoryAdjustmentGroup { reason } userErrors { field message code } }
-}"""
-# The first mutation, then the rows Shopify did not name once more; a third round only if the second names
-# rows too (e.g. an item deleted in between). Each round drops at least one row, so this always ends.
-MAX_ROUNDS = 3
+# The @idempotent directive exists from 2026-01 and is required from 2026-04 ("calling these mutations without an
+# idempotency directive will result in an error at runtime",
+# https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations).
+# One fresh key per mutation; the client's retries resend the same body, so a retry after a lost answer is
+# recognised and answered with the original result instead of being applied twice.
+IDEMPOTENT_SINCE = "2026-01"
+
+
+def set_quantities_mutation(idempotency_key: str | None) -> str:
+    """The mutation text, with ``@idempotent(key: ...)`` when a key is given (a UUID: nothing to escape)."""
+    directive = f' @idempotent(key: "{idempotency_key}")' if idempotency_key else ""
+    return ("mutation inventorySet($input: InventorySetQuantitiesInput!) {\n"
+            f"  inventorySetQuantities(input: $input){directive} "
+            "{ inventoryAdjustmentGroup { reason } userErrors { field message code } }\n}")
+# Each round after the first either drops a row Shopify named or re-reads a stale one (once per row), so the
+# rounds end on their own; this bound only caps the calls one batch can make when the shop keeps changing.
+MAX_ROUNDS = 4
 
 
 class ShopifyInventory(Destination):
@@ -59,8 +80,9 @@ class ShopifyInventory(Destination):
     }
     # GraphQL is limited by query cost. At the lowest restore rate Shopify has published (50 points/s into a
     # 1,000-point bucket; current Standard plans list 100/s, Plus 1,000/s) a 10-point mutation can run 5 times a
-    # second (= 1,250 levels/s), so 5 requests/s is a default every plan sustains. Shopify refuses input arrays
-    # longer than 250 levels.
+    # second (= 1,250 levels/s), so 5 requests/s is a default every plan sustains; the compare-and-set read before
+    # each mutation is one of those requests, and its cost comes back in extensions.cost for the client to obey.
+    # Shopify refuses input arrays longer than 250 levels.
     limits = Limits(max_batch_size=250, default_rps=5.0, default_burst=5.0, max_concurrency=4)
 
     @classmethod
@@ -83,7 +105,7 @@ class ShopifyInventory(Destination):
             else:
                 pending.append((change, quantity))
         for chunk in chunks(pending, self.limits.max_batch_size):
-            results.update(self._set(chunk))
+            results.update(self._set(chunk, location))
         return [results[c.key] for c in batch.changes]
 
     def _location(self) -> str:
@@ -97,7 +119,8 @@ class ShopifyInventory(Destination):
 
     @staticmethod
     def _quantity(change: Change, location: str) -> dict[str, Any] | RowResult:
-        """The mutation's quantity entry for a row, or the row's rejection when it cannot be sent."""
+        """The mutation's quantity entry for a row (its ``changeFromQuantity`` comes from the read), or the row's
+        rejection when it cannot be sent."""
         p = change.payload
         item = to_gid("InventoryItem", p.get("inventory_item_id"))
         if item is None:
@@ -112,14 +135,37 @@ class ShopifyInventory(Destination):
                 return RowResult(change.key, "rejected", "available is not a whole number", sent=False)
         return {"inventoryItemId": item, "locationId": location, "quantity": available}
 
-    def _set(self, chunk: list[tuple[Change, dict[str, Any]]]) -> dict[str, RowResult]:
-        """Set one chunk (≤ 250); rows Shopify names are rejected and the rest re-sent (all-or-nothing)."""
+    def _read(self, entries: list[tuple[Change, dict[str, Any]]], location: str,
+              results: dict[str, RowResult]) -> list[tuple[Change, dict[str, Any]]]:
+        """``entries`` with ``changeFromQuantity`` set from one read of the shop; rows it cannot be set for are
+        put in ``results`` as rejections (sending them would only earn Shopify's refusal)."""
+        current = shopify.available_at(self.client, [q["inventoryItemId"] for _, q in entries], location)
+        ready = []
+        for change, quantity in entries:
+            found = current.get(quantity["inventoryItemId"])
+            if found is None:
+                results[change.key] = RowResult(change.key, "rejected", "not sent: Shopify has no such inventory "
+                                                "item (INVALID_INVENTORY_ITEM)", sent=False)
+            elif found == shopify.NOT_STOCKED:
+                results[change.key] = RowResult(change.key, "rejected", "not sent: the inventory item is not "
+                                                "stocked at the location (ITEM_NOT_STOCKED_AT_LOCATION)", sent=False)
+            else:
+                ready.append((change, {**quantity, "changeFromQuantity": found}))
+        return ready
+
+    def _set(self, chunk: list[tuple[Change, dict[str, Any]]], location: str) -> dict[str, RowResult]:
+        """Set one chunk (≤ 250): read, then mutate; named rows are rejected or (stale, once) re-read, and the
+        rest re-sent, because the mutation is all-or-nothing."""
         results: dict[str, RowResult] = {}
-        remaining = chunk
+        remaining = self._read(chunk, location, results)
+        reread: set[str] = set()
         for _ in range(MAX_ROUNDS):
-            variables = {"input": {"name": QUANTITY_NAME, "reason": REASON, "ignoreCompareQuantity": True,
+            if not remaining:
+                return results
+            variables = {"input": {"name": QUANTITY_NAME, "reason": REASON,
                                    "quantities": [q for _, q in remaining]}}
-            data = self.client.graphql(SET_QUANTITIES, variables)
+            key = str(uuid.uuid4()) if self.client.api_version >= IDEMPOTENT_SINCE else None
+            data = self.client.graphql(set_quantities_mutation(key), variables)
             payload = data.get("inventorySetQuantities")
             if not isinstance(payload, Mapping):
                 raise FatalApiError(self.client.api_name, "POST", self.client.url(self.client.graphql_path), 200,
@@ -138,13 +184,19 @@ class ShopifyInventory(Destination):
                 reason = f"Shopify refused the mutation: {_user_errors(general or user_errors)}"
                 results.update((c.key, RowResult(c.key, "rejected", reason)) for c, _ in remaining)
                 return results
+            stale: list[tuple[Change, dict[str, Any]]] = []
             for index, errors in named.items():
-                change = remaining[index][0]
-                results[change.key] = RowResult(change.key, "rejected",
-                                                f"Shopify refused the level: {_user_errors(errors)}")
+                change, quantity = remaining[index]
+                if change.key not in reread and all(e.get("code") == shopify.CHANGE_FROM_QUANTITY_STALE
+                                                    for e in errors):
+                    stale.append((change, quantity))
+                else:
+                    results[change.key] = RowResult(change.key, "rejected",
+                                                    f"Shopify refused the level: {_user_errors(errors)}")
             remaining = [entry for i, entry in enumerate(remaining) if i not in named]
-            if not remaining:
-                return results
+            if stale:
+                reread.update(c.key for c, _ in stale)
+                remaining += self._read(stale, location, results)
         reason = (f"not set: Shopify refused this batch {MAX_ROUNDS} times (the mutation is all-or-nothing); "
                   "sent again next run")
         results.update((c.key, RowResult(c.key, "rejected", reason)) for c, _ in remaining)
