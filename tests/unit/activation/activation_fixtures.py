@@ -19,7 +19,7 @@ from narrowcast.contracts.connections import Connection
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sandbox.server import SandboxServer
 
-DESTINATION_EMULATORS = ["meta_audiences", "google_customer_match", "klaviyo", "ebay_inventory",
+DESTINATION_EMULATORS = ["meta_audiences", "google_customer_match", "data_manager", "klaviyo", "ebay_inventory",
                          "amazon_listings", "shopify_inventory"]
 SELLER_ID = "A2SANDBOXSELLER"
 MARKETPLACE_ID = "A1PA6795UKMFR9"
@@ -127,6 +127,7 @@ def make_connections(url: str, **extra: Any) -> dict[str, Connection]:
     return {
         "narrowcast_meta": conn("narrowcast_meta", "meta"),
         "narrowcast_google_ads": conn("narrowcast_google_ads", "google_ads", developer_token="sandbox-dev-token"),
+        "narrowcast_google_data_manager": conn("narrowcast_google_data_manager", "data_manager"),
         "narrowcast_klaviyo": conn("narrowcast_klaviyo", "klaviyo", revision="2026-10-15"),
         "narrowcast_ebay": conn("narrowcast_ebay", "ebay"),
         "narrowcast_amazon": conn("narrowcast_amazon", "amazon", seller_id=SELLER_ID, marketplace_id=MARKETPLACE_ID,

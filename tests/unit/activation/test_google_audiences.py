@@ -1,0 +1,140 @@
+"""The Google audiences destination (Data Manager API) against its emulator: ingest, remove, batching at the
+10,000-member limit, consent, a refused member and the asynchronous request status."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from activation_fixtures import sha
+
+from narrowcast.activation.destinations.base import Batch, Change, SendContext
+from narrowcast.activation.destinations.google_audiences import GoogleAudiences
+from narrowcast.http import TokenBucket
+
+TARGET = {"account_id": "123-456-7890", "user_list_id": "7000000002"}
+AUDIENCE = "1234567890/7000000002"
+
+
+def destination(connections, **target) -> GoogleAudiences:
+    context = SendContext(connection=connections["narrowcast_google_data_manager"], target={**TARGET, **target},
+                          object="audience", rate_limiter=TokenBucket(1_000, 1_000))
+    return GoogleAudiences(context)
+
+
+def member(i: int, op: str = "add", consent: bool | None = True) -> Change:
+    payload = {"emailAddress": sha(f"c{i}@example.com"), "phoneNumber": sha(f"+49151{i:07d}")}
+    if consent is not None:
+        payload |= {"adUserData": consent, "adPersonalization": consent}
+    return Change(str(i), op, payload)
+
+
+def send(dest: GoogleAudiences, changes: list[Change]):
+    return dest.send(Batch("run", "upsert", 1, 1, changes))
+
+
+def audience(emulators) -> list[str]:
+    return emulators["data_manager"].snapshot()["audiences"].get(AUDIENCE, [])
+
+
+def test_added_members_are_ingested_with_their_request_id_as_the_job(emulators, connections):
+    # GIVEN three new members WHEN they are sent
+    results = send(destination(connections), [member(i) for i in range(3)])
+    # THEN each is accepted under the one request Google answered, and the audience holds them
+    received = emulators["data_manager"].received
+    assert [(r["method"], r["members"]) for r in received] == [("ingest", 3)]
+    assert {r.outcome for r in results} == {"accepted"}
+    assert {r.job for r in results} == {received[0]["request_id"]}
+    assert audience(emulators) == sorted(sha(f"c{i}@example.com") for i in range(3))
+
+
+def test_removed_members_leave_the_audience_through_audience_members_remove(emulators, connections):
+    dest = destination(connections)
+    send(dest, [member(i) for i in range(3)])
+    results = send(dest, [member(1, "remove")])
+    assert [(r.key, r.outcome) for r in results] == [("1", "accepted")]
+    assert emulators["data_manager"].received[-1]["method"] == "remove"
+    assert audience(emulators) == sorted(sha(f"c{i}@example.com") for i in (0, 2))
+
+
+def test_a_changed_identifier_removes_the_old_one_before_the_new_one_is_ingested(emulators, connections):
+    dest = destination(connections)
+    send(dest, [member(1)])
+    new = {"emailAddress": sha("new@example.com"), "adUserData": True, "adPersonalization": True}
+    send(dest, [Change("1", "change", new, previous=member(1).payload)])
+    assert [r["method"] for r in emulators["data_manager"].received] == ["ingest", "remove", "ingest"]
+    assert audience(emulators) == [sha("new@example.com")]
+
+
+def test_more_members_than_one_request_takes_are_split_at_the_documented_limit(emulators, connections):
+    # The emulator refuses a request of more than 10,000 members (TOO_MANY_AUDIENCE_MEMBERS).
+    assert GoogleAudiences.limits.max_batch_size == 10_000
+    results = send(destination(connections), [member(i) for i in range(10_001)])
+    assert [r["members"] for r in emulators["data_manager"].received] == [10_000, 1]
+    assert sum(r.outcome == "accepted" for r in results) == 10_001
+
+
+@pytest.mark.parametrize(("consent", "expected"), [
+    pytest.param(True, {"adUserData": "CONSENT_GRANTED", "adPersonalization": "CONSENT_GRANTED"},
+                 id="a member who consented is sent as granted"),
+    pytest.param(False, {"adUserData": "CONSENT_DENIED", "adPersonalization": "CONSENT_DENIED"},
+                 id="a member who refused is sent as denied"),
+    pytest.param(None, None, id="a member without a consent column is sent without consent"),
+])
+def test_each_member_carries_its_own_consent(emulators, connections, consent, expected):
+    send(destination(connections), [member(1, consent=consent)])
+    request = next(iter(emulators["data_manager"].requests.values()))
+    assert request["members"][0].get("consent") == expected
+
+
+def test_a_member_google_refuses_is_rejected_and_the_others_are_sent_again(emulators, connections):
+    # The API fails fast: the whole first request is refused, naming the member in its field violations.
+    bad = Change("bad", "add", {"emailAddress": "zz" * 32, "adUserData": True})
+    results = send(destination(connections), [member(1), bad, member(2)])
+    assert [(r.key, r.outcome) for r in results] == [("1", "accepted"), ("bad", "rejected"), ("2", "accepted")]
+    assert results[1].reason == "Google refused the member: INVALID_HEX_ENCODING"
+    assert [r["members"] for r in emulators["data_manager"].received] == [2]
+    assert audience(emulators) == sorted([sha("c1@example.com"), sha("c2@example.com")])
+
+
+def test_a_member_without_any_identifier_is_rejected_without_a_call(emulators, connections):
+    dest = destination(connections)
+    results = send(dest, [Change("1", "add", {"adUserData": True})])
+    assert results[0].outcome == "rejected" and results[0].sent is False
+    assert dest.api_calls == 0
+
+
+def test_base64_encoding_sends_the_digest_bytes_in_base64(emulators, connections):
+    send(destination(connections, encoding="BASE64"), [member(1)])
+    request = next(iter(emulators["data_manager"].requests.values()))
+    email = request["members"][0]["userData"]["userIdentifiers"][0]["emailAddress"]
+    assert request["encoding"] == "BASE64"
+    assert email == base64.b64encode(bytes.fromhex(sha("c1@example.com"))).decode()
+    assert audience(emulators) == [sha("c1@example.com")]
+
+
+def test_the_request_status_is_pending_while_processing_then_succeeded_or_failed(emulators, connections):
+    emulator = emulators["data_manager"]
+    emulator.hold_requests = True
+    dest = destination(connections)
+    first = send(dest, [member(1)])[0].job
+    assert dest.job_statuses([first]) == {first: ("pending", None)}
+    assert audience(emulators) == []
+    emulator.finish_requests()
+    assert dest.job_statuses([first]) == {first: ("succeeded", None)}
+    assert audience(emulators) == [sha("c1@example.com")]
+    second = send(dest, [member(2)])[0].job
+    emulator.finish_requests(failure_reason="INVALID_USER_LIST_ID")
+    assert dest.job_statuses([second]) == {second: ("failed", "FAILED (INVALID_USER_LIST_ID)")}
+    assert dest.job_statuses(["unknown-request"]) == {
+        "unknown-request": ("failed", "request id not found at the Data Manager API")}
+
+
+@pytest.mark.parametrize(("target", "fields", "problem"), [
+    pytest.param({"encoding": "UTF8"}, {"emailAddress"}, "target encoding 'UTF8' is not one of BASE64, HEX",
+                 id="an unknown encoding is refused"),
+    pytest.param({}, {"adUserData"}, "fields name no identifier (emailAddress, phoneNumber)",
+                 id="a sync without an identifier is refused"),
+])
+def test_declarations_are_checked(target, fields, problem):
+    assert GoogleAudiences.check_declaration("audience", target, fields) == problem
