@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from activation_fixtures import sha
+from activation_fixtures import audience_rows, audience_sync, sha
 
+from narrowcast.activation import run_sync
 from narrowcast.activation.destinations.base import Batch, Change, SendContext
 from narrowcast.activation.destinations.google_audiences import GoogleAudiences
 from narrowcast.http import TokenBucket
@@ -138,3 +139,23 @@ def test_the_request_status_is_pending_while_processing_then_succeeded_or_failed
 ])
 def test_declarations_are_checked(target, fields, problem):
     assert GoogleAudiences.check_declaration("audience", target, fields) == problem
+
+
+def test_a_sync_run_waits_for_googles_request_status_before_confirming(emulators, connections, warehouse):
+    # GIVEN Google still processing what the first run sends
+    emulator = emulators["data_manager"]
+    emulator.hold_requests = True
+    rows = audience_rows("champions", range(4))
+    rows[3]["consent_ads"] = False
+    warehouse.replace("audience_members", rows)
+    spec = audience_sync("google_audiences")
+    first = run_sync(spec, connections=connections, warehouse=warehouse.path)
+    # THEN the rows are accepted into one pending request, the consent of each member as the mart says
+    assert (first.accepted, first.jobs_pending, first.api_calls) == (4, 1, 1)
+    sent = next(iter(emulator.requests.values()))["members"]
+    assert [m["consent"]["adUserData"] for m in sent] == ["CONSENT_GRANTED"] * 3 + ["CONSENT_DENIED"]
+    # WHEN Google finishes the request, the next run settles it with one status call and sends nothing
+    emulator.finish_requests()
+    second = run_sync(spec, connections=connections, warehouse=warehouse.path)
+    assert (second.planned, second.api_calls, second.jobs_pending, second.jobs_failed) == (0, 1, 0, 0)
+    assert emulator.snapshot()["audiences"]["1234567890/555"] == sorted(r["email_sha256"] for r in rows)
