@@ -6,12 +6,14 @@ from __future__ import annotations
 import base64
 
 import pytest
+import requests
 from activation_fixtures import audience_rows, audience_sync, sha
 
 from narrowcast.activation import run_sync
 from narrowcast.activation.destinations.base import Batch, Change, SendContext
 from narrowcast.activation.destinations.google_audiences import GoogleAudiences
 from narrowcast.http import TokenBucket
+from narrowcast.sandbox.framework import SANDBOX_TOKEN
 
 TARGET = {"account_id": "123-456-7890", "user_list_id": "7000000002"}
 AUDIENCE = "1234567890/7000000002"
@@ -159,3 +161,51 @@ def test_a_sync_run_waits_for_googles_request_status_before_confirming(emulators
     second = run_sync(spec, connections=connections, warehouse=warehouse.path)
     assert (second.planned, second.api_calls, second.jobs_pending, second.jobs_failed) == (0, 1, 0, 0)
     assert emulator.snapshot()["audiences"]["1234567890/555"] == sorted(r["email_sha256"] for r in rows)
+
+
+def body(**changes) -> dict:
+    base = {"destinations": [{"operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": "1234567890"},
+                              "productDestinationId": "555"}],
+            "audienceMembers": [{"userData": {"userIdentifiers": [{"emailAddress": sha("a@example.com")}]}}],
+            "encoding": "HEX", "termsOfService": {"customerMatchTermsOfServiceStatus": "ACCEPTED"}}
+    return {k: v for k, v in {**base, **changes}.items() if v is not None}
+
+
+MEMBER = {"userData": {"userIdentifiers": [{"emailAddress": sha("a@example.com")}]}}
+
+
+@pytest.mark.parametrize(("request_body", "reasons"), [
+    pytest.param(body(encoding=None), ["INVALID_ARGUMENT", "REQUIRED_FIELD_MISSING"],
+                 id="a request without encoding is refused"),
+    pytest.param(body(encoding="UTF8"), ["INVALID_ARGUMENT", "INVALID_ENUM_VALUE"],
+                 id="an unknown encoding is refused"),
+    pytest.param(body(termsOfService=None), ["INVALID_ARGUMENT", "TERMS_AND_CONDITIONS_NOT_SIGNED"],
+                 id="an ingest without the Customer Match terms accepted is refused"),
+    pytest.param(body(audienceMembers=[MEMBER] * 10_001), ["TOO_MANY_AUDIENCE_MEMBERS"],
+                 id="more than ten thousand members are refused"),
+    pytest.param(body(audienceMembers=[{"userData": {"userIdentifiers": [{"emailAddress": sha("a")}] * 11}}]),
+                 ["INVALID_ARGUMENT", "TOO_MANY_USER_IDENTIFIERS"], id="more than ten identifiers are refused"),
+    pytest.param(body(encoding="BASE64",
+                      audienceMembers=[{"userData": {"userIdentifiers": [{"emailAddress": "not*base64"}]}}]),
+                 ["INVALID_ARGUMENT", "INVALID_BASE64_ENCODING"], id="a value that is not base64 is refused"),
+    pytest.param(body(encoding="BASE64"), ["INVALID_ARGUMENT", "INVALID_SHA256_FORMAT"],
+                 id="a hex digest declared as base64 decodes to 48 bytes and is refused"),
+    pytest.param(body(audienceMembers=[{"userData": {"userIdentifiers": [{"emailAddress": "ab" * 16}]}}]),
+                 ["INVALID_ARGUMENT", "INVALID_SHA256_FORMAT"], id="a digest of the wrong length is refused"),
+    pytest.param(body(destinations=[{"operatingAccount": {"accountType": "GOOGLE_ADS", "accountId": "1"}}]),
+                 ["INVALID_ARGUMENT", "INVALID_USER_LIST_ID"], id="a destination without a user list is refused"),
+])
+def test_the_emulator_refuses_what_the_reference_refuses_and_applies_nothing(emulators, sandbox, request_body, reasons):
+    answer = requests.post(f"{sandbox.url}/data_manager/v1/audienceMembers:ingest", json=request_body,
+                           headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"}, timeout=10)
+    error = answer.json()["error"]
+    assert (answer.status_code, error["status"]) == (400, "INVALID_ARGUMENT")
+    assert [d["reason"] for d in error["details"] if d["@type"].endswith("ErrorInfo")] == reasons
+    assert emulators["data_manager"].requests == {}
+
+
+def test_the_emulator_only_validates_a_validate_only_request(emulators, sandbox):
+    answer = requests.post(f"{sandbox.url}/data_manager/v1/audienceMembers:ingest", json=body(validateOnly=True),
+                           headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"}, timeout=10)
+    assert (answer.status_code, answer.json()) == (200, {})
+    assert emulators["data_manager"].requests == {}

@@ -165,7 +165,8 @@ class DataManagerEmulator(Emulator):
         for index, member in enumerate(members):
             violations += _member_violations(index, member, body.get("encoding"), method)
         if violations:
-            return data_manager_error(violations[0]["reason"], "Request contains an invalid argument.", violations)
+            # INVALID_ARGUMENT heads the details; each violation's own reason follows as an ErrorInfo of its own.
+            return data_manager_error("INVALID_ARGUMENT", "Request contains an invalid argument.", violations)
         if body.get("validateOnly"):
             return JSONResponse({})
         with self.lock:
@@ -240,27 +241,28 @@ def _member_violations(index: int, member: Any, encoding: Any, method: str) -> l
             found.append(_violation(field, "INVALID_ARGUMENT", "exactly one of emailAddress, phoneNumber, address"))
             continue
         name, value = next(iter(identifier.items()))
-        if name != "address" and (reason := _hash_problem(value, encoding)):
-            found.append(_violation(f"{field}.{'email_address' if name == 'emailAddress' else 'phone_number'}", reason))
+        where_value = f"{field}.{'email_address' if name == 'emailAddress' else 'phone_number'}"
+        if name != "address" and (problem := _hash_problem(where_value, value, encoding)):
+            found.append(problem)
     for name, status in ((member.get("consent") or {}).items() if method == "ingest" else ()):
         if status not in CONSENT_STATUSES:
             found.append(_violation(f"{where}.consent.{name}", "INVALID_ENUM_VALUE"))
     return found
 
 
-def _hash_problem(value: Any, encoding: Any) -> str | None:
-    """The ErrorReason of a hashed identifier that is not a SHA-256 digest in the request's encoding."""
+def _hash_problem(field: str, value: Any, encoding: Any) -> dict[str, str] | None:
+    """The violation of a hashed identifier that is not a SHA-256 digest in the request's encoding, or None."""
     if not isinstance(value, str) or not value:
-        return "INVALID_SHA256_FORMAT"
+        return _violation(field, "INVALID_SHA256_FORMAT")
     if encoding == "BASE64":
         try:
             digest = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):
-            return "INVALID_BASE64_ENCODING"
-        return None if len(digest) == 32 else "INVALID_SHA256_FORMAT"
+            return _violation(field, "INVALID_BASE64_ENCODING")
+        return None if len(digest) == 32 else _violation(field, "INVALID_SHA256_FORMAT")
     if not _HEX.match(value) or len(value) % 2:
-        return "INVALID_HEX_ENCODING"
-    return None if len(value) == 64 else "INVALID_SHA256_FORMAT"
+        return _violation(field, "INVALID_HEX_ENCODING")
+    return None if len(value) == 64 else _violation(field, "INVALID_SHA256_FORMAT")
 
 
 def _as_hex(value: str, encoding: str) -> str:
