@@ -67,6 +67,17 @@ def test_a_changed_identifier_removes_the_old_one_before_the_new_one_is_ingested
     send(dest, [Change("1", "change", new, previous=member(1).payload)])
     assert [r["method"] for r in emulators["data_manager"].received] == ["ingest", "remove", "ingest"]
     assert audience(emulators) == [sha("new@example.com")]
+    # only the identifiers the member lost are removed: a kept one would take the member with it
+    removal = [r for r in emulators["data_manager"].requests.values() if r["method"] == "remove"]
+    assert removal[0]["members"] == [{"userData": {"userIdentifiers": [
+        {"emailAddress": sha("c1@example.com")}, {"phoneNumber": sha("+491510000001")}]}}]
+
+
+def test_a_change_that_keeps_every_identifier_removes_nothing(emulators, connections):
+    dest = destination(connections)
+    send(dest, [member(1)])
+    send(dest, [Change("1", "change", member(1, consent=False).payload, previous=member(1).payload)])
+    assert [r["method"] for r in emulators["data_manager"].received] == ["ingest", "ingest"]
 
 
 def test_more_members_than_one_request_takes_are_split_at_the_documented_limit(emulators, connections):

@@ -115,9 +115,12 @@ class GoogleAudiences(Destination):
                 remove.append((change.key, member))
                 continue
             previous = self._member(change.previous, with_consent=False) if change.op == "change" else None
-            if previous is not None and previous["userData"] != member["userData"]:
-                # The list holds whoever matches any identifier sent: the old ones leave before the new ones come.
-                remove.append(("", previous))
+            kept = member["userData"]["userIdentifiers"]
+            stale = [i for i in previous["userData"]["userIdentifiers"] if i not in kept] if previous else []
+            if stale:
+                # Google processes requests in no promised order: a kept identifier sent for removal could undo
+                # the ingest it races with, so only the identifiers the member no longer has are removed.
+                remove.append(("", {"userData": {"userIdentifiers": stale}}))
             ingest.append((change.key, member))
         for method, members in (("remove", remove), ("ingest", ingest)):
             for group in chunks(members, data_manager.MAX_AUDIENCE_MEMBERS):
