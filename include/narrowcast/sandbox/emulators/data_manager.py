@@ -41,8 +41,9 @@ ACCOUNT_TYPES = frozenset({"GOOGLE_ADS", "DISPLAY_VIDEO_PARTNER", "DISPLAY_VIDEO
 CONSENT_STATUSES = frozenset({"CONSENT_STATUS_UNSPECIFIED", "CONSENT_GRANTED", "CONSENT_DENIED"})
 ENCODINGS = frozenset({"HEX", "BASE64"})  # …/reference/rest/v1/Encoding
 IDENTIFIERS = frozenset({"emailAddress", "phoneNumber", "address"})  # UserIdentifier's union field
-# The canonical status and HTTP code of each ErrorReason the emulator answers with (google.rpc.Code, googleapis
-# google/rpc/code.proto, gives each status its HTTP mapping).
+# The ErrorReasons the emulator answers with, each listed on …/reference/rest/v1/ErrorReason, with the canonical
+# status and HTTP code (google.rpc.Code, googleapis google/rpc/code.proto). The validation reasons are
+# INVALID_ARGUMENT, as the fast-fail model answers (…/devguides/concepts/understand-errors).
 _STATUS_OF = {
     "INVALID_ARGUMENT": (400, "INVALID_ARGUMENT"), "REQUIRED_FIELD_MISSING": (400, "INVALID_ARGUMENT"),
     "INVALID_ENUM_VALUE": (400, "INVALID_ARGUMENT"), "INVALID_HEX_ENCODING": (400, "INVALID_ARGUMENT"),
