@@ -53,6 +53,7 @@ SANDBOX_CONNECTIONS: dict[str, tuple[str, dict[str, object]]] = {
     "narrowcast_amazon": ("amazon", {"marketplace_ids": "A1PA6795UKMFR9,A13V1IB3VIYZZH,A1F83G8C2ARO7P,APJ6JRA9NG5V4,A1RKKUPIHCS9HS",
                            "marketplace_id": "A1PA6795UKMFR9", "seller_id": "A2SANDBOXSELLER"}),
     "narrowcast_klaviyo": ("klaviyo", {"revision": "2026-10-15"}),
+    "narrowcast_google_data_manager": ("data_manager", {"api_version": "v1"}),
 }
 
 # The APIs whose real access tokens expire within hours authenticate with a refresh-token grant, against the
@@ -61,6 +62,7 @@ SANDBOX_TOKEN_ENDPOINTS = {
     "narrowcast_amazon": "oauth/amazon/auth/o2/token",
     "narrowcast_ebay": "oauth/ebay/identity/v1/oauth2/token",
     "narrowcast_google_ads": "oauth/google/token",
+    "narrowcast_google_data_manager": "oauth/google/token",
 }
 
 

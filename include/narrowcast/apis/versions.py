@@ -166,6 +166,11 @@ EBAY_FULFILLMENT = ApiVersions("ebay_fulfillment", "v1", "https://developer.ebay
                                _major("v"))
 EBAY_INVENTORY = ApiVersions("ebay_inventory", "v1", "https://developer.ebay.com/api-docs/sell/inventory/overview.html",
                              _major("v"))
+# https://developers.google.com/data-manager/api/reference/rest (every method under /v1/); no other version and
+# no sunset announced.
+DATA_MANAGER = ApiVersions("data_manager", "v1", "https://developers.google.com/data-manager/api/reference/rest",
+                           _major("v"))
 
 KNOWN: dict[str, ApiVersions] = {v.api: v for v in (
-    GOOGLE_ADS, META, SHOPIFY, KLAVIYO, AMAZON_ORDERS, AMAZON_LISTINGS, AMAZON_FEEDS, EBAY_FULFILLMENT, EBAY_INVENTORY)}
+    GOOGLE_ADS, META, SHOPIFY, KLAVIYO, AMAZON_ORDERS, AMAZON_LISTINGS, AMAZON_FEEDS, EBAY_FULFILLMENT, EBAY_INVENTORY,
+    DATA_MANAGER)}

@@ -19,7 +19,7 @@ from narrowcast.contracts.connections import Connection
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sandbox.server import SandboxServer
 
-DESTINATION_EMULATORS = ["meta_audiences", "google_customer_match", "klaviyo", "ebay_inventory",
+DESTINATION_EMULATORS = ["meta_audiences", "google_customer_match", "data_manager", "klaviyo", "ebay_inventory",
                          "amazon_listings", "shopify_inventory"]
 SELLER_ID = "A2SANDBOXSELLER"
 MARKETPLACE_ID = "A1PA6795UKMFR9"
@@ -127,6 +127,7 @@ def make_connections(url: str, **extra: Any) -> dict[str, Connection]:
     return {
         "narrowcast_meta": conn("narrowcast_meta", "meta"),
         "narrowcast_google_ads": conn("narrowcast_google_ads", "google_ads", developer_token="sandbox-dev-token"),
+        "narrowcast_google_data_manager": conn("narrowcast_google_data_manager", "data_manager"),
         "narrowcast_klaviyo": conn("narrowcast_klaviyo", "klaviyo", revision="2026-10-15"),
         "narrowcast_ebay": conn("narrowcast_ebay", "ebay"),
         "narrowcast_amazon": conn("narrowcast_amazon", "amazon", seller_id=SELLER_ID, marketplace_id=MARKETPLACE_ID,
@@ -152,6 +153,10 @@ AUDIENCE_SYNCS: dict[str, dict[str, Any]] = {
     "google": {"destination": "google_customer_match", "connection": "narrowcast_google_ads",
                "object": "customer_match_list", "target": {"customer_id": "123-456-7890", "user_list_id": "555"},
                "fields": {"hashedEmail": "email_sha256", "hashedPhoneNumber": "phone_sha256"}},
+    "google_audiences": {"destination": "google_audiences", "connection": "narrowcast_google_data_manager",
+                         "object": "audience", "target": {"account_id": "123-456-7890", "user_list_id": "555"},
+                         "fields": {"emailAddress": "email_sha256", "phoneNumber": "phone_sha256",
+                                    "adUserData": "consent_ads", "adPersonalization": "consent_ads"}},
     "klaviyo": {"destination": "klaviyo", "connection": "narrowcast_klaviyo", "object": "list_members",
                 "target": {"list_id": "LIST1"}, "pii": ["email"],
                 "fields": {"email": "email", "external_id": "customer_id",

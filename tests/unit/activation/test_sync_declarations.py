@@ -30,9 +30,11 @@ def test_the_shipped_syncs_load_and_cover_every_default_activation():
     }
     # ad-platform audiences are mirrored (so opted-out customers are removed) and never include the holdout
     for spec in syncs.values():
-        if spec.destination in ("meta_audiences", "google_customer_match"):
+        if spec.destination in ("meta_audiences", "google_audiences", "google_customer_match"):
             assert spec.mode == "mirror" and spec.filter.get("is_holdout") is False and spec.filter.get("consent_ads")
     assert {s.schedule for s in syncs.values() if s.model == "marketplace_listing_feed"} == {"inventory"}
+    # Google audiences go through the Data Manager API: the Google Ads API route is closed to new adopters
+    assert {syncs[i].destination for i in ("lapsed_google", "rfm_at_risk_google")} == {"google_audiences"}
 
 
 def test_every_sync_is_declared_as_a_dbt_exposure_on_the_mart_it_reads():

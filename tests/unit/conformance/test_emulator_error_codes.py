@@ -36,6 +36,12 @@ META = ("Graph API 'Handling errors' and Marketing API error reference: 1 unknow
 GOOGLE = ("google.rpc.Code (googleapis google/rpc/code.proto), the status of every Google API error",
           {"INVALID_ARGUMENT", "UNAUTHENTICATED", "PERMISSION_DENIED", "NOT_FOUND", "RESOURCE_EXHAUSTED",
            "UNAVAILABLE", "INTERNAL"})
+DATA_MANAGER = ("Data Manager API ErrorReason (developers.google.com/data-manager/api/reference/rest/v1/ErrorReason), "
+                "the reason of each google.rpc.ErrorInfo the API answers with",
+                {"INVALID_ARGUMENT", "REQUIRED_FIELD_MISSING", "INVALID_ENUM_VALUE", "INVALID_HEX_ENCODING",
+                 "INVALID_BASE64_ENCODING", "INVALID_SHA256_FORMAT", "TOO_MANY_AUDIENCE_MEMBERS",
+                 "TOO_MANY_USER_IDENTIFIERS", "TOO_MANY_DESTINATIONS", "INVALID_USER_LIST_ID",
+                 "TERMS_AND_CONDITIONS_NOT_SIGNED", "NOT_FOUND", "RESOURCE_EXHAUSTED"})
 
 # emulator module → (vendor table, {error builder: where its code argument sits (position, keyword, default)})
 EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]]] = {
@@ -49,6 +55,8 @@ EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]
     "meta_audiences": (META, {"graph_error": (1, "code", None)}),
     "google_ads": (GOOGLE, {"google_error": (1, "status", None)}),
     "google_customer_match": (GOOGLE, {"google_error": (1, "status", None)}),
+    "data_manager": (DATA_MANAGER, {"data_manager_error": (0, "reason", None), "_violation": (1, "reason", None)}),
+    "data_manager:status": (GOOGLE, {"rpc_status": (1, "status", None)}),
 }
 
 

@@ -151,8 +151,12 @@ class ShopifyInventoryEmulator(Emulator):
                                                  "restoreRate": self.restore_rate}}
 
     @staticmethod
-    def graphql_error(message: str, code: str, cost: dict[str, Any] | None = None) -> Response:
-        body: dict[str, Any] = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    def graphql_error(message: str, code: str | None, cost: dict[str, Any] | None = None) -> Response:
+        # ``code`` None: Shopify documents the refusal but not its code, so the error carries the message alone.
+        error: dict[str, Any] = {"message": message}
+        if code is not None:
+            error["extensions"] = {"code": code}
+        body: dict[str, Any] = {"errors": [error]}
         if cost is not None:
             body["extensions"] = {"cost": cost}
         return JSONResponse(body)
@@ -293,7 +297,7 @@ class ShopifyInventoryEmulator(Emulator):
                 if "nodes" in query and "inventoryLevel" in query:
                     return self._read(variables)
                 return self.graphql_error("This sandbox only emulates the inventorySetQuantities mutation and "
-                                          "the inventory-level read", "NOT_EMULATED")
+                                          "the inventory-level read", None)
             problem = self.input_problem(variables, version) or self.directive_problem(query, version)
             if problem is not None:  # refused before it runs, so it costs nothing
                 return self.graphql_error(*problem)
@@ -322,12 +326,12 @@ class ShopifyInventoryEmulator(Emulator):
             return JSONResponse(answer)
 
     @staticmethod
-    def directive_problem(query: str, version: str) -> tuple[str, str] | None:
+    def directive_problem(query: str, version: str) -> tuple[str, str | None] | None:
         """The @idempotent directive missing where it is required, or used before it exists: (message, code)."""
         given = _IDEMPOTENT.search(query) is not None
         if not given and _at_least(version, IDEMPOTENT_REQUIRED_SINCE):
-            # The changelog says only "an error at runtime"; its code is not documented, so this one is ours.
-            return "The @idempotent directive is required for inventorySetQuantities.", "IDEMPOTENCY_KEY_REQUIRED"
+            # The changelog says only "an error at runtime" and documents no code: the message alone.
+            return "The @idempotent directive is required for inventorySetQuantities.", None
         if given and not _at_least(version, IDEMPOTENT_SINCE):
             return "Directive 'idempotent' is not defined", "undefinedDirective"
         return None
