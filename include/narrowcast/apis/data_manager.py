@@ -10,18 +10,17 @@ details carry a ``google.rpc.ErrorInfo`` per problem with a Data Manager ``Error
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import requests
 
 from narrowcast.apis import versions
+from narrowcast.apis.google import TOKEN_URL, GoogleApi, google_error, seconds
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, VersionedApi, bearer_or_refresh
+from narrowcast.http import Auth, bearer_or_refresh
 
 CONNECTION_ID = "narrowcast_google_data_manager"
 BASE_URL = "https://datamanager.googleapis.com"
-TOKEN_URL = "https://oauth2.googleapis.com/token"
 # Every Data Manager method asks for this scope (…/reference/rest/v1/audienceMembers/ingest, "Authorization scopes").
 SCOPE = "https://www.googleapis.com/auth/datamanager"
 DEFAULT_API_VERSION = versions.DATA_MANAGER.default
@@ -37,11 +36,9 @@ MAX_DESTINATIONS = 10
 REQUESTS_PER_MINUTE = 300
 
 # gRPC statuses that mean "try again later" (the HTTP status may also say 429/5xx).
-RETRIABLE_STATUSES = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"})
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
 def auth(conn: Connection) -> Auth:
@@ -49,16 +46,6 @@ def auth(conn: Connection) -> Auth:
     A manager account is named in each Destination's ``loginAccount``, not in a header as Google Ads does it."""
     return bearer_or_refresh(conn, what="the OAuth access token", token_url=TOKEN_URL,
                              headers=lambda token: {"Authorization": f"Bearer {token}"}, default_scope=SCOPE)
-
-
-def google_error(response: requests.Response) -> dict[str, Any]:
-    """The ``error`` object of a google.rpc.Status answer, or an empty dict."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
 
 
 def error_reasons(error: dict[str, Any]) -> list[str]:
@@ -74,7 +61,7 @@ def field_violations(error: dict[str, Any]) -> list[dict[str, str]]:
             for v in d.get("fieldViolations") or [] if isinstance(v, dict)]
 
 
-class DataManagerApi(VersionedApi):
+class DataManagerApi(GoogleApi):
     """Data Manager REST: Google's error envelope with ErrorInfo reasons, its retriable statuses and RetryInfo."""
 
     api_name = "data_manager"
@@ -89,18 +76,8 @@ class DataManagerApi(VersionedApi):
         """``{version}/{rest}``, e.g. ``v1/audienceMembers:ingest``."""
         return f"{self.api_version}/{rest}"
 
-    def is_retriable(self, response: requests.Response) -> bool:
-        return super().is_retriable(response) or google_error(response).get("status") in RETRIABLE_STATUSES
-
-    def retry_after(self, response: requests.Response) -> float | None:
-        explicit = super().retry_after(response)
-        if explicit is not None:
-            return explicit
-        for detail in google_error(response).get("details") or []:
-            match = _DURATION.match(str(detail.get("retryDelay"))) if detail.get("@type") == RETRY_INFO else None
-            if match:
-                return float(match.group(1))
-        return None
+    def detail_delay(self, detail: dict[str, Any]) -> float | None:
+        return seconds(detail.get("retryDelay")) if detail.get("@type") == RETRY_INFO else None
 
     def error_message(self, response: requests.Response) -> str:
         error = google_error(response)

@@ -10,23 +10,19 @@ duration in the details. ``searchStream`` answers every row in one response, so 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import requests
 
 from narrowcast.apis import versions
+from narrowcast.apis.google import TOKEN_URL, GoogleApi, google_error, seconds
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, VersionedApi, bearer_or_refresh
+from narrowcast.http import Auth, bearer_or_refresh
 
 CONNECTION_ID = "narrowcast_google_ads"
 # Google's OAuth 2 endpoint exchanges the refresh token for a one-hour access token; the Ads API needs this scope.
-TOKEN_URL = "https://oauth2.googleapis.com/token"
 SCOPE = "https://www.googleapis.com/auth/adwords"
 DEFAULT_API_VERSION = versions.GOOGLE_ADS.default
-# gRPC statuses that mean "try again later" (the HTTP status may also say 429/5xx).
-RETRIABLE_STATUSES = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED", "ABORTED"})
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 
 
 
@@ -49,19 +45,7 @@ def auth(conn: Connection) -> Auth:
     return bearer_or_refresh(conn, what="the OAuth access token", token_url=TOKEN_URL, headers=headers)
 
 
-def google_error(response: requests.Response) -> dict[str, Any]:
-    """The ``error`` object; searchStream may wrap it in a one-element array."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    if isinstance(body, list) and body and isinstance(body[0], dict):
-        body = body[0]
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
-
-
-class GoogleAdsApi(VersionedApi):
+class GoogleAdsApi(GoogleApi):
     """Google Ads REST: Google's error envelope, its retriable statuses and the ``retryDelay`` it sends."""
 
     api_name = "google_ads"
@@ -76,22 +60,12 @@ class GoogleAdsApi(VersionedApi):
         """``{version}/customers/{id}/{rest}``, the id without hyphens."""
         return f"{self.api_version}/customers/{digits(customer_id)}/{rest}"
 
-    def is_retriable(self, response: requests.Response) -> bool:
-        return super().is_retriable(response) or google_error(response).get("status") in RETRIABLE_STATUSES
-
-    def retry_after(self, response: requests.Response) -> float | None:
-        explicit = super().retry_after(response)
-        if explicit is not None:
-            return explicit
-        # google.rpc.RetryInfo (or the Ads QuotaErrorDetails) carries the delay as a duration like "30s".
-        for detail in google_error(response).get("details") or []:
-            delay = detail.get("retryDelay") or (detail.get("quotaErrorDetails") or {}).get("retryDelay")
-            for failure in detail.get("errors") or []:
-                delay = delay or ((failure.get("details") or {}).get("quotaErrorDetails") or {}).get("retryDelay")
-            match = _DURATION.match(str(delay)) if delay else None
-            if match:
-                return float(match.group(1))
-        return None
+    def detail_delay(self, detail: dict[str, Any]) -> float | None:
+        # Google Ads puts the delay in QuotaErrorDetails, at the detail or inside one of its errors.
+        delay = detail.get("retryDelay") or (detail.get("quotaErrorDetails") or {}).get("retryDelay")
+        for failure in detail.get("errors") or []:
+            delay = delay or ((failure.get("details") or {}).get("quotaErrorDetails") or {}).get("retryDelay")
+        return seconds(delay)
 
     def error_message(self, response: requests.Response) -> str:
         error = google_error(response)
