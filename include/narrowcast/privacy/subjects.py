@@ -19,11 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
+from narrowcast import settings
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.warehouse import Warehouse
 
 SALT_VARIABLE = "NARROWCAST_ERASURE_SALT"
 TABLE = "meta.erased_subjects"
+LOCAL_SALT_FILE = ".erasure_salt"
 Kind = Literal["email", "customer_id"]
 
 
@@ -32,7 +34,12 @@ class ErasureSaltMissing(RuntimeError):
 
 
 def salt() -> bytes:
+    """The deployment's salt (``NARROWCAST_ERASURE_SALT``), else the one the local runtime keeps in the data
+    directory: a process started outside ``narrowcast`` (an Airflow worker on the same data) erases alike."""
     value = os.environ.get(SALT_VARIABLE, "")
+    kept = settings.paths().data_dir / LOCAL_SALT_FILE
+    if not value and kept.is_file():
+        value = kept.read_text().strip()
     if not value:
         raise ErasureSaltMissing(
             f"{SALT_VARIABLE} is not set: erased people are recognised by identifiers hashed with this secret; set "
@@ -47,7 +54,7 @@ def local_salt(data_dir: Path) -> str:
     Only the local runtime uses it; a deployment sets ``NARROWCAST_ERASURE_SALT`` from its secrets, the same on
     every worker, because a salt that changes forgets who was erased.
     """
-    path = data_dir / ".erasure_salt"
+    path = data_dir / LOCAL_SALT_FILE
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
