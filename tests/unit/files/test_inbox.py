@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from inbox_runs import query, run_inbox
 
 from narrowcast.contracts.windows import Window
 from narrowcast.extract import ExtractFailed, run_source
@@ -20,23 +20,12 @@ WINDOW = Window(datetime(2024, 4, 1, tzinfo=UTC), datetime(2024, 4, 2, tzinfo=UT
 MINIMAL = "order_id,customer_id,ordered_at,currency,total_price\nA-1,c1,2024-03-30,EUR,19.99\nA-2,c2,2024-03-31T10:15:00Z,EUR,5.00\n"
 
 
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    return folder
-
-
 def _run(tmp_path: Path) -> None:
-    run_source("inbox", None, WINDOW, data_dir=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    run_inbox(tmp_path, WINDOW)
 
 
 def _query(tmp_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return query(tmp_path, sql)
 
 
 def test_a_minimal_five_column_orders_export_loads_and_is_not_loaded_twice(tmp_path: Path, inbox: Path) -> None:

@@ -12,14 +12,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from inbox_runs import query, run_inbox
 
 from narrowcast import settings
 from narrowcast.contracts.windows import Window
-from narrowcast.extract import ExtractFailed, run_source
+from narrowcast.extract import ExtractFailed
 from narrowcast.sources.files.errors import InputFileError
 from narrowcast.sources.files.inbox import check_file, read_file
 from narrowcast.sources.files.kinds import kind_of
@@ -31,23 +31,12 @@ ROWS = "A-1,c1,2026-08-01,EUR,19.99\nA-2,c2,2026-08-02,EUR,5.00\n"
 SEMICOLON_1252 = "order_id;customer_id;ordered_at;currency;total_price\r\nA-1;c1;13/08/2026;EUR;€ 59,90\r\n".encode("cp1252")
 
 
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    return folder
-
-
 def _run(tmp_path: Path) -> None:
-    run_source("inbox", None, WINDOW, data_dir=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    run_inbox(tmp_path, WINDOW)
 
 
 def _query(tmp_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return query(tmp_path, sql)
 
 
 def _check(path: Path) -> None:

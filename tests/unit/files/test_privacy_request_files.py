@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
 import pytest
+from inbox_runs import query, run_inbox
 
 from narrowcast.contracts.windows import Window
-from narrowcast.extract import ExtractFailed, run_source
+from narrowcast.extract import ExtractFailed
 
 WINDOW = Window(datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC))
 
@@ -23,23 +23,12 @@ MERCHANT_FILE = (
 )
 
 
-@pytest.fixture
-def inbox(tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    return folder
-
-
 def _run(tmp_path: Path) -> None:
-    run_source("inbox", None, WINDOW, data_dir=tmp_path, warehouse=tmp_path / "wh.duckdb")
+    run_inbox(tmp_path, WINDOW)
 
 
 def _query(tmp_path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return query(tmp_path, sql)
 
 
 def test_an_email_only_request_and_text_customer_ids_load_exactly_as_written(tmp_path: Path, inbox: Path) -> None:
