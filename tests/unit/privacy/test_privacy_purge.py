@@ -38,6 +38,8 @@ PRIVACY_FILE = (
 @pytest.fixture
 def inbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(settings, "INBOX_SETTLE_SECONDS", 0.0)
+    # The test's own data directory, so no salt another run left in the default ./data is found.
+    monkeypatch.setenv("NARROWCAST_DATA_DIR", str(tmp_path))
     monkeypatch.setenv(SALT_VARIABLE, SALT)
     monkeypatch.delenv("AIRFLOW_CONN_NARROWCAST_KLAVIYO", raising=False)
     folder = tmp_path / "inbox"
