@@ -3,7 +3,8 @@
 ``run_catching_up`` is what a scheduled ``extract_*`` DAG task calls (inside the one-slot DuckDB pool): it reads
 from the source's stored watermark to the data interval's end, in bounded windows, so downtime leaves no gap;
 ``run_source`` reads one given window (manual runs with a window, backfills, tests); ``main`` is the CLI
-(``python -m narrowcast.extract shopify --start 2024-01-01 --end 2024-01-02``).
+(``python -m narrowcast.extract shopify --start 2024-01-01 --end 2024-01-02``), which prints ``skipped: <reason>``
+and exits 0 for a source the merchant does not use (:mod:`narrowcast.sources.enabled`).
 
 Steps: extract the window widened by the source's lookback and land every page (the warehouse is not opened
 while an API is being paged); then, per entity batch, type it, run the quality gate and load the valid rows
@@ -45,6 +46,7 @@ from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
 from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold, hold_back_children
+from narrowcast.sources.enabled import source_state
 from narrowcast.sources.registry import SOURCES
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import Warehouse, connect
@@ -54,6 +56,9 @@ log = redacting_logger(__name__)
 EMPTY_FAILURES = pa.table(
     {"_row": pa.array([], pa.int64()), "rule": pa.array([], pa.string()), "column_name": pa.array([], pa.string())}
 )
+
+
+EXIT_USAGE = 2
 
 
 class ExtractFailed(QualityGateFailed):
@@ -394,6 +399,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     spec = source_spec(args.source)
+    try:
+        state = source_state(args.source)
+    except settings.ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not state.enabled:
+        # Not a failure, as the Airflow task skips: a merchant without this source has nothing to extract.
+        print(f"skipped: {state.reason}")
+        return 0
     try:
         report = run_source(
             args.source,

@@ -93,6 +93,15 @@ def source_modules() -> tuple[str, ...]:
     return tuple(name.strip() for name in raw.split(",") if name.strip())
 
 
+def selected_sources() -> tuple[str, ...] | None:
+    """The sources the merchant uses (``NARROWCAST_SOURCES``, comma-separated), or None when unset: every source
+    whose connection is set. Names are checked against the declared sources by
+    :mod:`narrowcast.sources.enabled`, which callers ask instead of reading this."""
+    raw = os.environ.get("NARROWCAST_SOURCES", "")
+    names = tuple(name.strip() for name in raw.split(",") if name.strip())
+    return names or None
+
+
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":

@@ -36,6 +36,18 @@ def get_connection(conn_id: str) -> Connection:
     return Connection(conn_id, host.rstrip("/"), conn.login, conn.password, dict(conn.extra_dejson or {}))
 
 
+def connection_defined(conn_id: str) -> bool:
+    """The connection is set (``AIRFLOW_CONN_*``, a secrets backend or the metadata database): what decides
+    whether a source or a sync runs (see :mod:`narrowcast.sources.enabled`)."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    try:
+        get_connection(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
 def get_connections(conn_ids: Iterable[str] | None = None) -> dict[str, Connection]:
     """The given connections (default: every declared one) that are defined; missing ones are left out (the sync
     that needs one says so)."""

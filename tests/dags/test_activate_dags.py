@@ -31,6 +31,9 @@ def syncs_with_a_broken_stock_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     (folder / "stock_ebay_eu.yml").write_text(text.replace("batch_size: 25", "batch_size: 2500"))
     monkeypatch.setattr(spec, "SYNCS_DIR", folder)
     monkeypatch.setenv("NARROWCAST_DATA_DIR", str(tmp_path / "data"))
+    # The merchant has every stock destination connected (a sync without its connection is skipped).
+    for conn_id in ("narrowcast_ebay", "narrowcast_amazon", "narrowcast_shopify"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", '{"conn_type": "https", "host": "api.example.com"}')
     return folder
 
 
@@ -101,6 +104,7 @@ def test_a_refused_mirror_run_fails_the_task_at_once_unless_the_run_conf_confirm
         return SimpleNamespace(as_dict=lambda: {"status": "success"})
 
     monkeypatch.setattr("narrowcast.activation.run_sync", guarded_run)
+    monkeypatch.setenv("AIRFLOW_CONN_NARROWCAST_EBAY", '{"conn_type": "https", "host": "api.ebay.com"}')
     sync = dag_of("activate_inventory").get_task("sync").python_callable
     dag_run = SimpleNamespace(conf=conf)
     if confirmed:
