@@ -25,6 +25,8 @@ from narrowcast.dashboard.charts.kpi import kpi_trend
 from narrowcast.dashboard.charts.listings import listing_health
 from narrowcast.dashboard.charts.syncs import sync_health
 from narrowcast.dashboard.filters import CHANNELS, FilterError, Filters, parse_filters
+from narrowcast.dashboard.sources_panel import no_data_message, sources_panel
+from narrowcast.sources.enabled import ConnectionLookup, source_states
 from narrowcast.warehouse import UndefinedObject, Warehouse, WarehouseBusy, read_only
 
 log = logging.getLogger(__name__)
@@ -60,9 +62,13 @@ def _empty(missing: list[str], message: str, extra: dict[str, Any]) -> JSONRespo
 
 
 def create_app(
-    warehouse: Path | None = None, dbt_target: Path | None = None, dependencies: Sequence[Any] = ()
+    warehouse: Path | None = None, dbt_target: Path | None = None, dependencies: Sequence[Any] = (),
+    connected: ConnectionLookup | None = None,
 ) -> FastAPI:
     """The dashboard app; ``warehouse``/``dbt_target`` default to the settings, read again on every request.
+
+    ``connected`` says whether a connection is set (default: its ``AIRFLOW_CONN_*`` variable), for the Sources
+    panel and the empty charts' "not connected" notes.
 
     ``dependencies`` (FastAPI ``Depends(...)``) guard every route: the Airflow plugin passes Airflow's
     "authenticated user" check so the pages and JSON need the same login as the UI around them.
@@ -77,7 +83,7 @@ def create_app(
         return warehouse if warehouse is not None else settings.paths().warehouse
 
     def run_query(
-        query: Callable[[Warehouse], dict[str, Any]], extra: dict[str, Any] | None = None
+        query: Callable[[Warehouse], dict[str, Any]], extra: dict[str, Any] | None = None, chart: str | None = None
     ) -> JSONResponse:
         path = warehouse_path()
         extra = extra or {}
@@ -87,7 +93,8 @@ def create_app(
                     return _empty([f"warehouse file {path.name}"], availability.NO_DATA_MESSAGE, extra)
                 return JSONResponse({**query(wh), **extra})
         except availability.NoData as exc:
-            return _empty(exc.missing, exc.message, extra)
+            not_connected = no_data_message(chart, source_states(connected)) if chart else None
+            return _empty(exc.missing, not_connected or exc.message, extra)
         except WarehouseBusy:
             # A pipeline task holds the write lock; the page retries instead of showing an error.
             return JSONResponse(
@@ -116,10 +123,15 @@ def create_app(
     def overview() -> JSONResponse:
         return run_query(availability.overview, {"channels": list(CHANNELS)})
 
+    @app.get("/api/sources")
+    def sources() -> JSONResponse:
+        """Which sources are connected, and for each that is not, the reason and the fix (no warehouse needed)."""
+        return JSONResponse(sources_panel(connected))
+
     def chart_endpoint(name: str, query: ChartQuery) -> None:
         def endpoint(start: str | None = None, end: str | None = None, channel: str | None = None) -> JSONResponse:
             filters = parse_filters(start, end, channel)
-            return run_query(lambda wh: query(wh, filters))
+            return run_query(lambda wh: query(wh, filters), chart=name)
 
         endpoint.__name__ = f"chart_{name}"
         app.add_api_route(f"/api/{name}", endpoint, methods=["GET"], summary=query.__doc__.splitlines()[0])

@@ -326,8 +326,20 @@
     document.body.setAttribute('data-loaded', 'true');
   }
 
+  // Sources panel: connected sources as badges, each one not connected with its reason (the fix).
+  async function renderSources() {
+    const answer = await getJSON('api/sources');
+    if (answer.status !== 200) return;
+    const connected = answer.body.connected || [];
+    $('sources-connected').innerHTML = 'Connected: ' +
+      (connected.length ? connected.map((name) => badge(name, 'good')).join(' ') : 'none');
+    $('sources-not-connected').innerHTML = (answer.body.not_connected || []).map((s) =>
+      `<li data-source="${escapeHtml(s.source)}">${badge(s.source, 'neutral')} ${escapeHtml(s.reason)}</li>`).join('');
+  }
+
   async function init() {
     const url = new URLSearchParams(window.location.search);
+    await renderSources();
     const overview = await getJSON('api/overview');
     const select = $('f-channel');
     (overview.body.channels || []).forEach((c) => select.add(new Option(fmt.label(c), c)));
