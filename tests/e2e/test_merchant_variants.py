@@ -226,6 +226,20 @@ def test_files_only_the_european_export_loads_every_order_with_its_amount_and_da
     assert first[0] == datetime(2026, 8, 14, 10, 15)
 
 
+def test_files_only_the_e_mail_only_opt_out_loads_without_a_customer_id(files_only):
+    assert files_only.merchant.query(
+        "select customer_id, lower(email), request_type from raw.file_privacy_requests"
+    ) == [(None, OPTED_OUT_EMAIL, "opt_out")]
+
+
+def test_files_only_the_merchants_exchange_rates_load_from_the_inbox(files_only):
+    loaded = files_only.merchant.query(
+        "select rate_date, currency, rate_per_eur, source from raw.fx_rates order by rate_date")
+    expected = sorted((_day_first(r["date"]), r["currency"], _amount(r["rate_per_eur"]), "file")
+                      for r in _european_csv("fx_rates_2026-11.csv"))
+    assert [(d, c, Decimal(str(rate)), src) for d, c, rate, src in loaded] == expected
+
+
 def test_files_only_customers_keep_their_text_ids_exactly(files_only):
     ids = {cid for (cid,) in files_only.merchant.query("select customer_id from main.customer_rfm")}
     assert ids == set(expected_second_merchant().frequency)  # 'C-17', '00017' and '17' are three customers

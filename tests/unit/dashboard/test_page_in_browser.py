@@ -83,3 +83,20 @@ def test_a_bad_filter_in_the_url_shows_the_apis_message(page, base_url: str):
     page.wait_for_selector("#error:not(.hidden)")
 
     assert "start=2026-10-01 is after end=2026-09-01" in page.inner_text("#error")
+
+
+def test_the_sources_panel_shows_what_is_connected_and_how_to_connect_the_rest(page, base_url: str, monkeypatch):
+    import os
+
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AIRFLOW_CONN_NARROWCAST_SHOPIFY", '{"conn_type": "https", "host": "shop.example.com"}')
+    monkeypatch.setenv("NARROWCAST_SOURCES", "shopify,inbox,ebay")
+
+    page.goto(f"{base_url}/empty/")
+    page.wait_for_selector("body[data-loaded=true]")
+
+    assert page.is_visible("#sec-sources")  # shown even before the pipeline has built anything
+    assert "Connected: inbox shopify" in page.inner_text("#sources-connected")
+    ebay = page.inner_text("#sources-not-connected li[data-source=ebay]")
+    assert "source ebay not connected: set connection narrowcast_ebay (AIRFLOW_CONN_NARROWCAST_EBAY" in ebay
