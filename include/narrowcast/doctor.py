@@ -140,14 +140,20 @@ def _ebay(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) ->
 
 
 def _amazon(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
-    for api in (versions.AMAZON_ORDERS, versions.AMAZON_LISTINGS, versions.AMAZON_FEEDS):
+    orders_version = versions.AMAZON_ORDERS.of_connection(conn)
+    check_version(diagnosis, versions.AMAZON_ORDERS, orders_version, today)
+    for api in (versions.AMAZON_LISTINGS, versions.AMAZON_FEEDS):
         check_version(diagnosis, api, api.default, today)
-    marketplaces = amazon.marketplace_list(conn.extra.get("marketplace_ids") or conn.extra.get("marketplace_id"))
+    marketplace = (amazon.marketplace_list(conn.extra.get("marketplace_ids") or conn.extra.get("marketplace_id"))
+                   or ["A1PA6795UKMFR9"])[0]
     client = amazon.SellingPartnerApi.from_connection(conn, **PROBE)
     if check_token(diagnosis, client.auth):
         since = (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        client.get_json(amazon.ORDERS, params={"MarketplaceIds": ",".join(marketplaces[:1]) or "A1PA6795UKMFR9",
-                                               "LastUpdatedAfter": since, "MaxResultsPerPage": 1})
+        # One order of the last day, with the operation of the Orders version the source will call.
+        params = ({"MarketplaceIds": marketplace, "LastUpdatedAfter": since, "MaxResultsPerPage": 1}
+                  if orders_version == "v0" else
+                  {"marketplaceIds": marketplace, "lastUpdatedAfter": since, "maxResultsPerPage": 1})
+        client.get_json(amazon.orders_path(orders_version), params=params)
         diagnosis.notes.append("authenticated")
 
 

@@ -142,7 +142,9 @@ def _searched_order(items: list[dict[str, Any]]) -> dict[str, Any]:
         product: dict[str, Any] = {
             "asin": f"B0{zlib.crc32(row['seller_sku'].encode()) % 10**8:08d}", "title": row["seller_sku"],
             "sellerSku": row["seller_sku"], "condition": {"conditionType": "NEW", "conditionSubtype": "NEW"}}
-        if priced:
+        # Priced per line as the v0 answers are (_item), so both versions tell the same story.
+        line_priced = row["order_status"] not in _UNPRICED
+        if line_priced:
             product["price"] = {"unitPrice": {"amount": _unit_price(row), "currencyCode": currency}}
         line = money_text(row["item_price"])
         order_items.append({
@@ -153,7 +155,7 @@ def _searched_order(items: list[dict[str, Any]]) -> dict[str, Any]:
             "PROCEEDS": {"proceeds": {"proceedsTotal": {"amount": line, "currencyCode": currency},
                                       "breakdowns": [{"type": "ITEM", "subtotal": {"amount": line,
                                                                                    "currencyCode": currency}}]}}
-            if priced else {},
+            if line_priced else {},
         })
     total = money_text(sum((i["item_price"] for i in items), start=0))
     return {
@@ -192,8 +194,12 @@ class AmazonOrdersEmulator(AmazonErrors, Emulator):
     def load(self) -> None:
         self._plan_lock = threading.Lock()
         self._plan_tokens: dict[str, tuple[float, float]] = {}
+        self.seed_orders(read_world_table(self.world_dir, "amazon_orders"))
+
+    def seed_orders(self, rows: list[dict[str, Any]]) -> None:
+        """Serve these order lines (rows of the world's ``amazon_orders`` table) instead of the world's."""
         items: dict[str, list[dict]] = defaultdict(list)
-        for row in read_world_table(self.world_dir, "amazon_orders"):
+        for row in rows:
             items[row["amazon_order_id"]].append(row)
         self.orders = KeyIndex([
             (epoch_us(rows[0]["last_update_date"]), order_id,
