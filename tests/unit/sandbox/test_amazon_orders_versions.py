@@ -12,6 +12,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
+import requests
 from tiny_world import N_AMAZON_ORDERS, WORLD_DAYS, WORLD_START, sandbox_connection
 
 from narrowcast.contracts.windows import Window
@@ -122,8 +123,12 @@ def test_search_orders_refused_over_the_usage_plan_are_retried_until_every_order
     # GIVEN a sandbox plan of one searchOrders request at a time, refilled at 50 per second
     monkeypatch.setitem(amazon_emulator.SANDBOX_PLAN, "searchOrders", (50.0, 1.0))
     # WHEN the whole world (two pages) is extracted
-    rows, paths = pull(sandbox, WHOLE_WORLD, sleep=time.sleep, retry_base_delay=0.01, retry_max_delay=0.05,
-                       max_attempts=20)
+    try:
+        rows, paths = pull(sandbox, WHOLE_WORLD, sleep=time.sleep, retry_base_delay=0.01, retry_max_delay=0.05,
+                           max_attempts=20)
+    finally:
+        # The emulator keeps the drained plan; the tests after this one start from a full one.
+        requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
     # THEN the refused requests were retried and every order arrived once
     assert len(rows["amazon_orders"]) == N_AMAZON_ORDERS
     assert len(paths) > 2
