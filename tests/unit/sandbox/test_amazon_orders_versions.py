@@ -120,8 +120,9 @@ def test_the_buyer_data_set_is_asked_for_and_kept_only_with_the_role(sandbox, wo
 
 def test_search_orders_refused_over_the_usage_plan_are_retried_until_every_order_arrives(
         sandbox, monkeypatch: pytest.MonkeyPatch):
-    # GIVEN a sandbox plan of one searchOrders request at a time, refilled at 50 per second
-    monkeypatch.setitem(amazon_emulator.SANDBOX_PLAN, "searchOrders", (50.0, 1.0))
+    # GIVEN a sandbox plan of one searchOrders request at a time, refilled at 2 per second, while the client
+    # starts from the default plan's burst and sends the second page's request right after the first answer
+    monkeypatch.setitem(amazon_emulator.SANDBOX_PLAN, "searchOrders", (2.0, 1.0))
     # WHEN the whole world (two pages) is extracted
     try:
         rows, paths = pull(sandbox, WHOLE_WORLD, sleep=time.sleep, retry_base_delay=0.01, retry_max_delay=0.05,
@@ -129,6 +130,7 @@ def test_search_orders_refused_over_the_usage_plan_are_retried_until_every_order
     finally:
         # The emulator keeps the drained plan; the tests after this one start from a full one.
         requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
-    # THEN the refused requests were retried and every order arrived once
+    # THEN the refused request was retried after one interval of the plan the answers reported, and every order
+    # arrived once
     assert len(rows["amazon_orders"]) == N_AMAZON_ORDERS
     assert len(paths) > 2
