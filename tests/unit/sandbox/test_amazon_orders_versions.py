@@ -118,19 +118,22 @@ def test_the_buyer_data_set_is_asked_for_and_kept_only_with_the_role(sandbox, wo
     assert emails == any(got.values())
 
 
-def test_search_orders_refused_over_the_usage_plan_are_retried_until_every_order_arrives(
-        sandbox, monkeypatch: pytest.MonkeyPatch):
-    # GIVEN a sandbox plan of one searchOrders request at a time, refilled at 2 per second, while the client
-    # starts from the default plan's burst and sends the second page's request right after the first answer
-    monkeypatch.setitem(amazon_emulator.SANDBOX_PLAN, "searchOrders", (2.0, 1.0))
+@pytest.mark.parametrize(("version", "operation", "plan", "calls"), [
+    pytest.param("2026-01-01", "searchOrders", (2.0, 1.0), 2, id="v2026-01-01 searchOrders"),
+    pytest.param("v0", "getOrders", (0.5, 1.0), 2 + N_AMAZON_ORDERS, id="v0 getOrders"),
+])
+def test_orders_requests_refused_over_the_usage_plan_are_retried_until_every_order_arrives(
+        sandbox, monkeypatch: pytest.MonkeyPatch, version, operation, plan, calls):
+    # GIVEN a sandbox plan of one orders request at a time, refilled slowly, while the client starts from the
+    # default plan's burst and asks for the second page as soon as it has the first one's orders
+    monkeypatch.setitem(amazon_emulator.SANDBOX_PLAN, operation, plan)
     # WHEN the whole world (two pages) is extracted
     try:
         rows, paths = pull(sandbox, WHOLE_WORLD, sleep=time.sleep, retry_base_delay=0.01, retry_max_delay=0.05,
-                           max_attempts=20)
+                           max_attempts=20, api_version=version)
     finally:
         # The emulator keeps the drained plan; the tests after this one start from a full one.
         requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
-    # THEN the refused request was retried after one interval of the plan the answers reported, and every order
-    # arrived once
+    # THEN the refused request was retried after the wait the plan allows, and every order arrived once
     assert len(rows["amazon_orders"]) == N_AMAZON_ORDERS
-    assert len(paths) > 2
+    assert len(paths) > calls
