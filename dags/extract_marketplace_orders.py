@@ -1,8 +1,9 @@
 """
-### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API getOrders)
+### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API Orders searchOrders)
 
-Orders modified since the stored watermark up to the data interval's end, at most a day per window (eBay `filter=lastmodifieddate:[..]`, Amazon `LastUpdatedAfter/Before`
-with `NextToken` paging and `getOrderItems`), merged on order and line ids. Open (unshipped) marketplace orders
+Orders modified since the stored watermark up to the data interval's end, at most a day per window (eBay `filter=lastmodifieddate:[..]`, Amazon `lastUpdatedAfter/Before`
+with `paginationToken` paging, items in the same answer; Orders v0 `getOrders` + `getOrderItems` for a connection
+pinning it), merged on order and line ids. Open (unshipped) marketplace orders
 reduce the stock every marketplace may publish, so this runs often.
 
 Connections: `narrowcast_ebay`, `narrowcast_amazon`.

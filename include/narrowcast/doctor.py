@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from narrowcast.apis import amazon, ebay, google_ads, klaviyo, meta, shopify, versions
+from narrowcast.apis import amazon, data_manager, ebay, google_ads, klaviyo, meta, shopify, versions
 from narrowcast.contracts.connections import Connection, ConnectionNotUsable, connections_from_env
 from narrowcast.http import ApiError, Auth, FatalApiError, RefreshingAuth, RetryPolicy, TokenRefreshError
 
@@ -56,7 +56,8 @@ def check_version(diagnosis: Diagnosis, api: versions.ApiVersions, version: str,
 
 
 def check_token(diagnosis: Diagnosis, auth: Auth, *, required_scope: str | None = None) -> bool:
-    """Refresh an OAuth token now (so a revoked refresh token shows here, not mid-run); False when it failed."""
+    """Refresh an OAuth token now (so a revoked refresh token shows here, not mid-run); False when it failed or
+    the token endpoint reports a grant without ``required_scope`` (every call would be refused)."""
     if not isinstance(auth, RefreshingAuth):
         diagnosis.warnings.append("static access token: it expires within hours; configure a refresh_token")
         return True
@@ -69,6 +70,7 @@ def check_token(diagnosis: Diagnosis, auth: Auth, *, required_scope: str | None 
         diagnosis.notes.append("token refreshed")
     if required_scope and auth.scopes is not None and required_scope not in auth.scopes:
         diagnosis.problems.append(f"the token lacks the scope {required_scope}")
+        return False
     return True
 
 
@@ -140,14 +142,28 @@ def _ebay(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) ->
 
 
 def _amazon(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
-    for api in (versions.AMAZON_ORDERS, versions.AMAZON_LISTINGS, versions.AMAZON_FEEDS):
+    orders_version = versions.AMAZON_ORDERS.of_connection(conn)
+    check_version(diagnosis, versions.AMAZON_ORDERS, orders_version, today)
+    for api in (versions.AMAZON_LISTINGS, versions.AMAZON_FEEDS):
         check_version(diagnosis, api, api.default, today)
-    marketplaces = amazon.marketplace_list(conn.extra.get("marketplace_ids") or conn.extra.get("marketplace_id"))
+    marketplace = (amazon.marketplace_list(conn.extra.get("marketplace_ids") or conn.extra.get("marketplace_id"))
+                   or ["A1PA6795UKMFR9"])[0]
     client = amazon.SellingPartnerApi.from_connection(conn, **PROBE)
     if check_token(diagnosis, client.auth):
         since = (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        client.get_json(amazon.ORDERS, params={"MarketplaceIds": ",".join(marketplaces[:1]) or "A1PA6795UKMFR9",
-                                               "LastUpdatedAfter": since, "MaxResultsPerPage": 1})
+        # One order of the last day, with the operation of the Orders version the source will call.
+        params = ({"MarketplaceIds": marketplace, "LastUpdatedAfter": since, "MaxResultsPerPage": 1}
+                  if orders_version == "v0" else
+                  {"marketplaceIds": marketplace, "lastUpdatedAfter": since, "maxResultsPerPage": 1})
+        client.get_json(amazon.orders_path(orders_version), params=params)
+        diagnosis.notes.append("authenticated")
+
+
+def _data_manager(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
+    check_version(diagnosis, versions.DATA_MANAGER, versions.DATA_MANAGER.of_connection(conn), today)
+    client = data_manager.DataManagerApi.from_connection(conn, **PROBE)
+    if check_token(diagnosis, client.auth, required_scope=data_manager.SCOPE):
+        client.probe()
         diagnosis.notes.append("authenticated")
 
 
@@ -166,6 +182,7 @@ CHECKS: dict[str, Callable[[Connection, Diagnosis, date, datetime], None]] = {
     ebay.CONNECTION_ID: _ebay,
     amazon.CONNECTION_ID: _amazon,
     klaviyo.CONNECTION_ID: _klaviyo,
+    data_manager.CONNECTION_ID: _data_manager,
 }
 
 

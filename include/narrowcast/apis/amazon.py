@@ -4,8 +4,9 @@ Connection ``narrowcast_amazon``: ``base_url`` = the regional endpoint, e.g.
 ``https://sellingpartnerapi-eu.amazon.com``, ``password`` = an LWA access token (sent as
 ``x-amz-access-token``), extra ``marketplace_ids`` (list or comma-separated), ``seller_id`` and
 ``marketplace_id`` (the listings destination), ``restricted_roles`` (the SP-API roles the application was
-granted, list or comma-separated). Each API's version is part of its path (below). Errors are
-``{"errors": [{code, message, details}]}``; pages by ``payload.NextToken``.
+granted, list or comma-separated), ``api_version`` (the Orders API version, default v2026-01-01; ``v0`` until
+its removal). Each API's version is part of its path (below). Errors are ``{"errors": [{code, message,
+details}]}``; Orders v0 pages by ``payload.NextToken``, Orders v2026-01-01 by ``pagination.nextToken``.
 
 Rate limits are per operation (Amazon's usage plans, :data:`USAGE_PLANS`), so the client paces each operation
 with its own token bucket, starting from the default plan and following the rate each answer's
@@ -36,11 +37,15 @@ from narrowcast.http.pagination import BodyCursor
 CONNECTION_ID = "narrowcast_amazon"
 # Login with Amazon issues SP-API access tokens (one hour) from the seller's refresh token.
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+ORDERS_V0 = "orders/v0/orders"
 ORDERS = f"orders/{versions.AMAZON_ORDERS.default}/orders"
 LISTINGS = f"listings/{versions.AMAZON_LISTINGS.default}/items"
 FEEDS = f"feeds/{versions.AMAZON_FEEDS.default}"
 # A NextToken replaces the filters; MarketplaceIds stays required on every page.
 PAGES = BodyCursor(cursor=("payload", "NextToken"), param="NextToken", carry=("MarketplaceIds",))
+# searchOrders: "All other parameters must be provided with the same values that were provided with the request
+# that generated this token" (orders_2026-01-01.json, SearchOrdersResponse.pagination); the token lasts 24 hours.
+SEARCH_PAGES = BodyCursor(cursor=("pagination", "nextToken"), param="paginationToken")
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,10 @@ class UsagePlan:
 
 
 # Amazon's default usage plans, from the "Usage Plan" table of each operation in the selling-partner-api-models
-# references: Orders v0 (ordersV0.json), Listings Items 2021-08-01 (listingsItems_2021-08-01.json) and
-# Feeds 2021-06-30 (feeds_2021-06-30.json).
+# references: Orders 2026-01-01 (orders_2026-01-01.json), Orders v0 (ordersV0.json), Listings Items 2021-08-01
+# (listingsItems_2021-08-01.json) and Feeds 2021-06-30 (feeds_2021-06-30.json).
 USAGE_PLANS: dict[str, UsagePlan] = {
+    "searchOrders": UsagePlan(0.0056, 20),
     "getOrders": UsagePlan(0.0167, 20),
     "getOrderItems": UsagePlan(0.5, 30),
     "patchListingsItem": UsagePlan(5.0, 10),
@@ -65,8 +71,9 @@ USAGE_PLANS: dict[str, UsagePlan] = {
 }
 # (method, path pattern relative to the base URL) → operation, so every call is paced by its own plan.
 _OPERATIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
-    ("GET", re.compile(rf"^{ORDERS}$"), "getOrders"),
-    ("GET", re.compile(rf"^{ORDERS}/[^/]+/orderItems$"), "getOrderItems"),
+    ("GET", re.compile(rf"^{ORDERS}$"), "searchOrders"),
+    ("GET", re.compile(rf"^{ORDERS_V0}$"), "getOrders"),
+    ("GET", re.compile(rf"^{ORDERS_V0}/[^/]+/orderItems$"), "getOrderItems"),
     ("PATCH", re.compile(rf"^{LISTINGS}/[^/]+/.+$"), "patchListingsItem"),
     ("POST", re.compile(rf"^{FEEDS}/documents$"), "createFeedDocument"),
     ("POST", re.compile(rf"^{FEEDS}/feeds$"), "createFeed"),
@@ -74,11 +81,16 @@ _OPERATIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(rf"^{FEEDS}/documents/[^/]+$"), "getFeedDocument"),
 )
 
-# BuyerInfo of Orders v0 is restricted data: Amazon's "Get order information" guide requires the Tax Remittance
-# or Tax Invoicing (Restricted) role for it. BuyerEmail is besides an anonymised relay address, never a person's
-# own e-mail, so nothing may use it to link identities; it is read only for a connection that declares one of
-# these roles (for invoicing or tax purposes).
-BUYER_INFO_ROLES = frozenset({"Tax Remittance", "Tax Invoicing"})
+# The buyer's e-mail is restricted data, behind a role that differs by version. Orders v0 BuyerInfo: the Tax
+# Remittance or Tax Invoicing (Restricted) role ("Get order information" guide). Orders v2026-01-01
+# buyer.buyerEmail (includedData=BUYER, no Restricted Data Token): the Direct-to-Consumer Delivery (Restricted)
+# role ("Access Orders PII"; Amazon's role list names the same role Direct-to-Consumer Shipping). The address is
+# besides an anonymised relay address, never a person's own e-mail, so nothing may use it to link identities; it
+# is read only for a connection that declares such a role (for invoicing or tax purposes).
+BUYER_EMAIL_ROLES: dict[str, frozenset[str]] = {
+    "v0": frozenset({"tax remittance", "tax invoicing"}),
+    "2026-01-01": frozenset({"direct to consumer delivery", "direct to consumer shipping"}),
+}
 
 
 def marketplace_list(value: Any) -> list[str]:
@@ -87,10 +99,17 @@ def marketplace_list(value: Any) -> list[str]:
     return [str(item).strip() for item in items if str(item).strip()]
 
 
-def may_read_buyer_info(conn: Connection) -> bool:
-    """True when the connection declares a role Amazon requires for BuyerInfo (extra ``restricted_roles``)."""
-    roles = {role.removesuffix("(Restricted)").strip() for role in marketplace_list(conn.extra.get("restricted_roles"))}
-    return bool(roles & BUYER_INFO_ROLES)
+def orders_path(version: str) -> str:
+    """The Orders API collection path of ``version`` (``v0`` or ``2026-01-01``)."""
+    return f"orders/{version}/orders"
+
+
+def may_read_buyer_email(conn: Connection, version: str) -> bool:
+    """True when the connection declares (extra ``restricted_roles``) a role Amazon requires for the buyer's
+    e-mail in Orders ``version``."""
+    declared = {role.removesuffix("(Restricted)").strip().replace("-", " ").casefold()
+                for role in marketplace_list(conn.extra.get("restricted_roles"))}
+    return bool(declared & BUYER_EMAIL_ROLES.get(version, frozenset()))
 
 
 def operation_of(method: str, path: str) -> str | None:
@@ -173,7 +192,9 @@ class SellingPartnerApi(HttpClient):
             return explicit
         rate = _applied_rate(response) or 0.0
         if rate <= 0 and response.status_code == 429 and self._operation is not None:
-            rate = USAGE_PLANS[self._operation].rate
+            # The plan the operation's answers last reported (its default until one did): a 429 of
+            # searchOrders carries no x-amzn-RateLimit-Limit (orders_2026-01-01.json lists only x-amzn-RequestId).
+            rate = self._buckets[self._operation].rate
         return 1.0 / rate if rate > 0 else None
 
     def describe_error(self, e: dict[str, Any]) -> str:

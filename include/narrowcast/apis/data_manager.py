@@ -17,7 +17,7 @@ import requests
 from narrowcast.apis import versions
 from narrowcast.apis.google import TOKEN_URL, GoogleApi, google_error, seconds
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, bearer_or_refresh
+from narrowcast.http import Auth, FatalApiError, bearer_or_refresh
 
 CONNECTION_ID = "narrowcast_google_data_manager"
 BASE_URL = "https://datamanager.googleapis.com"
@@ -39,6 +39,8 @@ REQUESTS_PER_MINUTE = 300
 ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
 BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+# A request id no ingestion answers with (theirs are numeric), for :meth:`DataManagerApi.probe`.
+PROBE_REQUEST_ID = "narrowcast-doctor-probe"
 
 
 def auth(conn: Connection) -> Auth:
@@ -52,6 +54,13 @@ def error_reasons(error: dict[str, Any]) -> list[str]:
     """The ``ErrorInfo.reason`` of every detail (Data Manager ``ErrorReason`` values such as INVALID_SHA256_FORMAT)."""
     return [str(d.get("reason")) for d in error.get("details") or []
             if d.get("@type") == ERROR_INFO and d.get("reason")]
+
+
+def answered_by_api(error: dict[str, Any]) -> bool:
+    """Whether a refusal comes from the Data Manager API itself (its ErrorInfo in the details), not from Google's
+    front end, which refuses a missing token, a missing scope or a method it does not serve with a bare
+    google.rpc.Status before the API sees the request."""
+    return bool(error_reasons(error))
 
 
 def field_violations(error: dict[str, Any]) -> list[dict[str, str]]:
@@ -75,6 +84,17 @@ class DataManagerApi(GoogleApi):
     def path(self, rest: str) -> str:
         """``{version}/{rest}``, e.g. ``v1/audienceMembers:ingest``."""
         return f"{self.api_version}/{rest}"
+
+    def probe(self) -> None:
+        """One request that reads nothing and changes nothing, to show the API takes this connection's token at
+        its version: the status of a request id no ingestion ever had (requestStatus.retrieve). The API answers
+        it with its own NOT_FOUND; a refused token, scope or version raises :class:`FatalApiError`."""
+        try:
+            self.get_json(self.path("requestStatus:retrieve"), params={"requestId": PROBE_REQUEST_ID})
+        except FatalApiError as exc:
+            error = exc.body.get("error") if isinstance(exc.body, dict) else None
+            if exc.status in (401, 403) or not answered_by_api(error if isinstance(error, dict) else {}):
+                raise
 
     def detail_delay(self, detail: dict[str, Any]) -> float | None:
         return seconds(detail.get("retryDelay")) if detail.get("@type") == RETRY_INFO else None

@@ -151,9 +151,11 @@ KLAVIYO = ApiVersions("klaviyo", "2026-10-15",
                       "https://developers.klaviyo.com/en/docs/api_versioning_and_deprecation_policy", _dated,
                       lifetime=_klaviyo_retirement, extra_key="revision")
 
-# Amazon SP-API and eBay version each API in its path. Orders v0 is deprecated in favour of v2026-01-01, with
-# migration due by 2027-03-27 (https://developer-docs.amazon.com/sp-api/docs/orders-api-migration-guide).
-AMAZON_ORDERS = ApiVersions("amazon_orders", "v0", "https://developer-docs.amazon.com/sp-api/docs/orders-api-migration-guide",
+# Amazon SP-API and eBay version each API in its path. Orders v2026-01-01 (searchOrders, orders_2026-01-01.json) is
+# the current version; v0 is deprecated, a connection may still pin it (extra ``api_version: v0``) until its
+# removal on 2027-03-27 (https://developer-docs.amazon.com/sp-api/docs/orders-api-migration-guide).
+AMAZON_ORDERS = ApiVersions("amazon_orders", "2026-01-01",
+                            "https://developer-docs.amazon.com/sp-api/docs/orders-api-migration-guide",
                             lambda v: (0,) if v == "v0" else _dated(v.removeprefix("v")),
                             sunsets={"v0": date(2027, 3, 27)})
 AMAZON_LISTINGS = ApiVersions("amazon_listings", "2021-08-01",

@@ -16,13 +16,18 @@ from narrowcast.sandbox.server import SandboxServer
 
 @dataclass
 class Sent:
-    """One request as it left the client: method, path, query, headers (session defaults merged) and body."""
+    """One request as it left the client: method, path, query, headers (session defaults merged) and body; and
+    the answer it got (status, headers, decoded body), so a test can hold the emulator's answers to the document
+    too."""
 
     method: str
     url: str
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    status: int | None = None
+    answer_headers: dict[str, str] | None = None
+    answer: Any = None
 
     @property
     def path(self) -> str:

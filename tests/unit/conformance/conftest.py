@@ -13,8 +13,8 @@ from conformance_recording import Sent, decoded
 
 from narrowcast.sandbox.server import SandboxServer
 
-EMULATORS = ["amazon_orders", "amazon_listings", "data_manager", "ebay_fulfillment", "ebay_inventory", "klaviyo",
-             "meta_audiences", "shopify_inventory"]
+EMULATORS = ["amazon_orders", "amazon_listings", "data_manager", "ebay_fulfillment", "ebay_inventory",
+             "google_ads_reporting", "google_customer_match", "klaviyo", "meta_audiences", "shopify_inventory"]
 
 
 @pytest.fixture(scope="session")
@@ -38,13 +38,15 @@ def sent(monkeypatch: pytest.MonkeyPatch, sandbox: SandboxServer) -> list[Sent]:
 
     def record(self: requests.Session, method: str, url: str, params: Any = None, data: Any = None,
                headers: Any = None, json: Any = None, **kwargs: Any) -> requests.Response:
+        response = original(self, method, url, params=params, data=data, headers=headers, json=json, **kwargs)
         if "/_sandbox/" not in url:
             merged = {**self.headers, **(headers or {})}
             query = dict(parse_qsl(urlsplit(url).query))
             query.update({k: str(v) for k, v in (params or {}).items()})
             recorded.append(Sent(method.upper(), url, query, {k: v for k, v in merged.items() if v is not None},
-                                 json if json is not None else decoded(data)))
-        return original(self, method, url, params=params, data=data, headers=headers, json=json, **kwargs)
+                                 json if json is not None else decoded(data), response.status_code,
+                                 dict(response.headers), decoded(response.content)))
+        return response
 
     monkeypatch.setattr(requests.Session, "request", record)
     return recorded

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 # (document, codes) per vendor.
-AMAZON_SP_API = ("SP-API error responses of the selling-partner-api-models (ordersV0.json, "
+AMAZON_SP_API = ("SP-API error responses of the selling-partner-api-models (orders_2026-01-01.json, ordersV0.json, "
                  "listingsItems_2021-08-01.json, feeds_2021-06-30.json): InvalidInput 400, Unauthorized 403, "
                  "NotFound 404, QuotaExceeded 429, InternalFailure 500",
                  {"InvalidInput", "Unauthorized", "NotFound", "QuotaExceeded", "InternalFailure"})

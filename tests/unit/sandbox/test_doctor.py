@@ -3,15 +3,19 @@ API version, a revoked refresh token, an expired token) named on its connection'
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from narrowcast import doctor
+from narrowcast.apis import versions
 from narrowcast.local_credentials import LOCAL_API_TOKEN, LOCAL_CLIENT_SECRET, LOCAL_REFRESH_TOKEN
 from narrowcast.runtime import SANDBOX_CONNECTIONS, sandbox_connection_json
+from narrowcast.sandbox.emulators import oauth
 from narrowcast.sandbox.server import SandboxServer
 from narrowcast.sandbox.tokens import TokenPolicy
 
@@ -58,6 +62,9 @@ def test_every_sandbox_connection_is_healthy(full_sandbox, capsys):
     assert sorted(lines) == sorted(SANDBOX_CONNECTIONS)
     assert all(line.split()[1] == "ok" for line in lines.values()), out
     assert "authenticated" in lines["narrowcast_amazon"] and "token refreshed" in lines["narrowcast_amazon"]
+    assert "data_manager version v1" in lines["narrowcast_google_data_manager"]
+    assert "token refreshed" in lines["narrowcast_google_data_manager"]
+    assert "authenticated" in lines["narrowcast_google_data_manager"]
     assert "google_ads version v26" in lines["narrowcast_google_ads"]
     assert "token does not expire" in lines["narrowcast_meta"]
     for secret in (LOCAL_API_TOKEN, LOCAL_CLIENT_SECRET, LOCAL_REFRESH_TOKEN):
@@ -92,7 +99,7 @@ def test_a_revoked_refresh_token_is_named_on_each_oauth_connection(full_sandbox,
     full_sandbox.tokens(mode="tokens", lifetime_seconds=30, revoked=True)
     code, lines, out = run(capsys, env_for(full_sandbox))
     assert code == 1
-    for conn_id in ("narrowcast_amazon", "narrowcast_ebay", "narrowcast_google_ads"):
+    for conn_id in ("narrowcast_amazon", "narrowcast_ebay", "narrowcast_google_ads", "narrowcast_google_data_manager"):
         assert lines[conn_id].split()[1] == "FAIL"
         assert "invalid_grant (refresh token revoked or expired)" in lines[conn_id]
     assert lines["narrowcast_shopify"].split()[1] == "ok"
@@ -113,3 +120,65 @@ def test_an_expired_static_token_is_not_authenticated(full_sandbox, capsys):
     assert "not authenticated" in lines["narrowcast_ebay"] and "errorId 1001" in lines["narrowcast_ebay"]
     assert "static access token" in lines["narrowcast_ebay"]
     assert "an-expired-access-token" not in out
+
+
+# ---- the Google Data Manager connection -------------------------------------------------------------------------
+DATA_MANAGER = "narrowcast_google_data_manager"
+
+
+def test_the_data_manager_connection_with_an_invalid_static_token_is_not_authenticated(full_sandbox, capsys):
+    # GIVEN a Data Manager connection holding a plain access token the sandbox never issued (or that expired)
+    static = {"login": None, "password": "ya29.an-expired-access-token", "extra": {"refresh_token": ""}}
+    # WHEN the doctor runs
+    code, lines, out = run(capsys, env_for(full_sandbox, **{DATA_MANAGER: static}))
+    # THEN that connection fails as not authenticated (Google's UNAUTHENTICATED), and the token is not printed
+    assert code == 1
+    assert lines[DATA_MANAGER].split()[1] == "FAIL"
+    assert "not authenticated" in lines[DATA_MANAGER] and "UNAUTHENTICATED" in lines[DATA_MANAGER]
+    assert "static access token" in lines[DATA_MANAGER]
+    assert "an-expired-access-token" not in out
+    assert [c for c, line in lines.items() if line.split()[1] == "FAIL"] == [DATA_MANAGER]
+
+
+def test_a_data_manager_version_past_its_sunset_fails(full_sandbox, capsys, monkeypatch):
+    # GIVEN the versions table announcing v1's sunset before today
+    monkeypatch.setattr(versions, "DATA_MANAGER",
+                        dataclasses.replace(versions.DATA_MANAGER, sunsets={"v1": date(2026, 11, 1)}))
+    # WHEN the doctor runs
+    code, lines, out = run(capsys, env_for(full_sandbox))
+    # THEN the Data Manager connection fails, naming the version and its sunset
+    assert code == 1
+    assert lines[DATA_MANAGER].split()[1] == "FAIL"
+    assert "data_manager version v1 was sunset on 2026-11-01" in lines[DATA_MANAGER], out
+    for secret in (LOCAL_CLIENT_SECRET, LOCAL_REFRESH_TOKEN):
+        assert secret not in out
+
+
+def test_a_data_manager_version_the_api_does_not_serve_fails(full_sandbox, capsys):
+    code, lines, out = run(capsys, env_for(full_sandbox, **{DATA_MANAGER: {"extra": {"api_version": "v2"}}}))
+    assert code == 1
+    assert lines[DATA_MANAGER].split()[1] == "FAIL"
+    assert "data_manager version v2 is not a version Narrowcast knows" in lines[DATA_MANAGER]
+    assert "GET /data_manager/v2/requestStatus:retrieve failed (HTTP 404)" in lines[DATA_MANAGER], out
+
+
+def test_a_data_manager_token_granted_without_the_datamanager_scope_fails(full_sandbox, capsys, monkeypatch):
+    # GIVEN Google's token endpoint granting the Google Ads scope only
+    monkeypatch.setattr(oauth, "GOOGLE_GRANTED_SCOPES", "https://www.googleapis.com/auth/adwords")
+    # WHEN the doctor runs
+    code, lines, out = run(capsys, env_for(full_sandbox))
+    # THEN the Data Manager connection fails on the missing scope; Google Ads, which needs only adwords, passes
+    assert code == 1
+    assert "the token lacks the scope https://www.googleapis.com/auth/datamanager" in lines[DATA_MANAGER], out
+    assert "authenticated" not in lines[DATA_MANAGER]
+    assert lines["narrowcast_google_ads"].split()[1] == "ok"
+
+
+def test_an_amazon_connection_pinning_orders_v0_passes_until_its_removal_date_and_fails_after(full_sandbox, capsys):
+    env = env_for(full_sandbox, narrowcast_amazon={"extra": {"api_version": "v0"}})
+    code, lines, out = run(capsys, env)
+    assert lines["narrowcast_amazon"].split()[1] == "ok", out
+    assert "amazon_orders version v0 (supported until 2027-03-27)" in lines["narrowcast_amazon"]
+    assert doctor.main(["--today", "2027-04-01"], env) == 1
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("narrowcast_amazon"))
+    assert "amazon_orders version v0 was sunset on 2027-03-27; use 2026-01-01" in line

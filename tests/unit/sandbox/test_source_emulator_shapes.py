@@ -175,8 +175,8 @@ def test_gaql_date_ranges_are_parsed(query, since, until):
     pytest.param("SELECT campaign.id, segments.date FROM campaign", "EXPECTED_FILTERS_ON_DATE_RANGE",
                  id="segments.date without a finite range"),
     pytest.param("SELECT ad_group.id FROM campaign", "UNRECOGNIZED_FIELD", id="an unknown field"),
-    pytest.param("SELECT campaign.id FROM ad_group", "INVALID_RESOURCE", id="another resource"),
-    pytest.param("SELECT campaign.id FROM campaign WHERE campaign.status = 'ENABLED'", "UNSUPPORTED_CONDITION",
+    pytest.param("SELECT campaign.id FROM ad_group", "PROHIBITED_RESOURCE_TYPE_IN_FROM_CLAUSE", id="another resource"),
+    pytest.param("SELECT campaign.id FROM campaign WHERE campaign.status = 'ENABLED'", "PROHIBITED_FIELD_IN_WHERE_CLAUSE",
                  id="a condition other than the date range"),
     pytest.param("DELETE FROM campaign", "UNEXPECTED_INPUT", id="not a SELECT"),
 ])

@@ -54,8 +54,9 @@ def oauth_connection(server: SandboxServer, prefix: str, conn_id: str, refresh_t
 
 def test_a_run_longer_than_a_token_life_refreshes_mid_run_and_gets_every_row(tokens_sandbox, world_dir):
     # GIVEN LWA tokens that live one second and an SP-API that answers each request after 20 ms
+    # Orders v0 (one getOrderItems call per order): enough requests for the run to outlive several tokens.
     conn = oauth_connection(tokens_sandbox, "amazon", "narrowcast_amazon",
-                            marketplace_ids="A1PA6795UKMFR9,A13V1IB3VIYZZH")
+                            marketplace_ids="A1PA6795UKMFR9,A13V1IB3VIYZZH", api_version="v0")
     tokens_sandbox.faults("amazon", latency_ms=20)
     client = amazon.AmazonClient.from_connection(conn, sleep=lambda _s: None)
     # WHEN the Orders extract pages through every order and its items (well over a second)

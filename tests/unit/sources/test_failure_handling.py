@@ -47,9 +47,9 @@ def shopify_ok() -> list[requests.Response]:
 
 
 def amazon_ok() -> list[requests.Response]:
-    page = fixture("amazon_orders_page.json")
-    page["payload"]["Orders"] = page["payload"]["Orders"][:1]
-    return [reply(body=page), reply(body=fixture("amazon_order_items.json"))]
+    page = fixture("amazon_search_orders_page.json")
+    page["orders"] = page["orders"][:1]
+    return [reply(body=page)]
 
 
 def meta_page() -> dict:

@@ -124,7 +124,8 @@ class DataManagerEmulator(Emulator):
         if not accepts(request, "google", bearer(request)):
             return self.unauthorized()
         if version != DATA_MANAGER.default:
-            return data_manager_error("NOT_FOUND", f"Version {version} of the Data Manager API does not exist.")
+            # A path of no API method is refused before the API sees it: a bare NOT_FOUND status, no ErrorInfo.
+            return rpc_status(404, "NOT_FOUND", f"Method not found: /{version}/… is not a Data Manager API method.")
         return None
 
     def routes(self, router: APIRouter) -> None:

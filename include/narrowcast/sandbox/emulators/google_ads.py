@@ -4,7 +4,9 @@ Parses the GAQL it receives — SELECT list, ``FROM campaign``, a ``segments.dat
 comparisons), ORDER BY, LIMIT — and answers unsupported queries with ``INVALID_ARGUMENT`` as the real API
 does. Responses are arrays of batches in camelCase, int64 as strings, zero values left out (proto3 JSON).
 :class:`GoogleAdsErrors` is the error envelope; the Customer Match emulator reuses it.
-Every error's ``status`` is a canonical google.rpc.Code (googleapis google/rpc/code.proto) with its HTTP mapping.
+Every error's ``status`` is a canonical google.rpc.Code (googleapis google/rpc/code.proto) with its HTTP mapping;
+every ``errorCode`` is a value of its Google Ads error enum (googleapis google/ads/googleads/v25/errors/*.proto:
+RequestError, QueryError, AuthenticationError, AuthorizationError, QuotaError, InternalError).
 """
 
 from __future__ import annotations
@@ -84,14 +86,18 @@ def parse_query(text: str) -> Query:
     if unknown:
         raise QueryError("UNRECOGNIZED_FIELD", f"Unrecognized field in the query: '{unknown[0]}'.")
     if match["resource"].lower() != "campaign":
-        raise QueryError("INVALID_RESOURCE", f"The sandbox serves FROM campaign only, not '{match['resource']}'.")
+        raise QueryError("PROHIBITED_RESOURCE_TYPE_IN_FROM_CLAUSE",
+                         f"The sandbox serves FROM campaign only, not '{match['resource']}'.")
     since, until = date.min, date.max
     for condition in _AND.split(match["where"] or ""):
         if not condition.strip():
             continue
         cond = _CONDITION.match(condition.strip())
         if not cond:
-            raise QueryError("UNSUPPORTED_CONDITION", f"Unsupported condition: '{condition.strip()}'.")
+            # The sandbox filters on segments.date only, with BETWEEN or a comparison.
+            code = "BAD_OPERATOR" if condition.strip().lower().startswith("segments.date") \
+                else "PROHIBITED_FIELD_IN_WHERE_CLAUSE"
+            raise QueryError(code, f"Unsupported condition: '{condition.strip()}'.")
         if cond["a"]:
             since, until = max(since, date.fromisoformat(cond["a"])), min(until, date.fromisoformat(cond["b"]))
             continue
@@ -112,8 +118,10 @@ def parse_query(text: str) -> Query:
         if not item.strip():
             continue
         name, *direction = item.strip().lower().split()
-        if name not in FIELDS or direction not in ([], ["asc"], ["desc"]):
-            raise QueryError("INVALID_ORDER_BY", f"Invalid ORDER BY clause: '{item.strip()}'.")
+        if name not in FIELDS:
+            raise QueryError("UNRECOGNIZED_FIELD", f"Unrecognized field in the ORDER BY clause: '{name}'.")
+        if direction not in ([], ["asc"], ["desc"]):
+            raise QueryError("UNEXPECTED_INPUT", f"Invalid ORDER BY clause: '{item.strip()}'.")
         order.append((name, direction == ["desc"]))
     return Query(fields, since, until, tuple(order), int(match["limit"]) if match["limit"] else None)
 
@@ -157,8 +165,9 @@ class GoogleAdsErrors:
         if not accepts(request, "google", bearer(request)):
             return self.unauthorized()
         if not request.headers.get("developer-token"):
-            return self.google_error(401, "UNAUTHENTICATED", "The developer token is not on the request.",
-                                     {"authenticationError": "DEVELOPER_TOKEN_PARAMETER_MISSING"})
+            # A RequestError, refused as an invalid argument: a new access token would not help.
+            return self.google_error(400, "INVALID_ARGUMENT", "The developer token is not on the request.",
+                                     {"requestError": "DEVELOPER_TOKEN_PARAMETER_MISSING"})
         return None
 
 
@@ -202,8 +211,12 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
     prefix = "google_ads"
 
     def load(self) -> None:
+        self.seed_stats(read_world_table(self.world_dir, "google_ads_stats"))
+
+    def seed_stats(self, rows: list[dict[str, Any]]) -> None:
+        """Serve these campaign-day rows (of the world's ``google_ads_stats`` table) instead of the world's."""
         per_customer: dict[str, list[tuple[int, int, dict]]] = defaultdict(list)
-        for row in read_world_table(self.world_dir, "google_ads_stats"):
+        for row in rows:
             per_customer[str(row["customer_id"])].append((row["date"].toordinal(), row["campaign_id"], row))
         self.customers = {cid: KeyIndex(entries) for cid, entries in per_customer.items()}
 
@@ -230,7 +243,7 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
             return denied
         if not _VERSION.match(version):
             return self.google_error(404, "NOT_FOUND", f"Version {version} is not supported.",
-                                     {"requestError": "UNKNOWN"})
+                                     {"requestError": "UNSUPPORTED_VERSION"})
         if (gone := sunset_version(version)) is not None:
             return gone
         if customer_id not in self.customers:
@@ -244,7 +257,7 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
             return self.google_error(400, "INVALID_ARGUMENT", str(exc), {"queryError": exc.code})
         except (ValueError, KeyError, TypeError):
             return self.google_error(400, "INVALID_ARGUMENT", "Request body must be JSON with a 'query' string.",
-                                     {"requestError": "INVALID_INPUT"})
+                                     {"requestError": "REQUIRED_FIELD_MISSING"})
         index = self.customers[customer_id]
         lo, hi = index.bounds(query.since.toordinal(), query.until.toordinal())
         rows = index.payloads[lo:hi]

@@ -9,7 +9,9 @@ Like Google, a job can also stay RUNNING after ``run`` and end later: with ``hol
 it RUNNING, and :meth:`finish_jobs` ends every running job, SUCCESS (operations applied) or FAILED with a
 failure reason (nothing applied). ``googleAds:search`` answers GAQL queries on ``offline_user_data_job``
 (resource_name, status, failure_reason) for the jobs named in the WHERE clause.
-Every error's ``status`` is a canonical google.rpc.Code (googleapis google/rpc/code.proto) with its HTTP mapping.
+Every error's ``status`` is a canonical google.rpc.Code (googleapis google/rpc/code.proto) with its HTTP mapping;
+every ``errorCode`` is a value of its Google Ads error enum (googleapis google/ads/googleads/v25/errors/*.proto:
+RequestError, QueryError, AuthenticationError, QuotaError, OfflineUserDataJobError).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from narrowcast.apis.versions import GOOGLE_ADS
 from narrowcast.sandbox.emulators.google_ads import sunset_version
@@ -94,7 +96,9 @@ class GoogleCustomerMatchEmulator(Emulator):
         return google_error(503, "UNAVAILABLE", "The service is currently unavailable.")
 
     def unauthorized(self) -> Response:
-        return google_error(401, "UNAUTHENTICATED", "Request is missing required authentication credential.")
+        return google_error(401, "UNAUTHENTICATED", "Request is missing required authentication credential.", [{
+            "errorCode": {"authenticationError": "OAUTH_TOKEN_INVALID"},
+            "message": "Request is missing required authentication credential."}])
 
     def _auth(self, request: Request) -> Response | None:
         if not accepts(request, "google", bearer(request)):
@@ -102,8 +106,8 @@ class GoogleCustomerMatchEmulator(Emulator):
         if (gone := sunset_version(request.path_params.get("version", ""))) is not None:
             return gone
         if not request.headers.get("developer-token"):
-            return google_error(401, "UNAUTHENTICATED", "developer-token header is missing.",
-                                [{"errorCode": {"authenticationError": "DEVELOPER_TOKEN_PARAMETER_MISSING"},
+            return google_error(400, "INVALID_ARGUMENT", "developer-token header is missing.",
+                                [{"errorCode": {"requestError": "DEVELOPER_TOKEN_PARAMETER_MISSING"},
                                   "message": "developer-token header is missing."}])
         return None
 
@@ -116,7 +120,9 @@ class GoogleCustomerMatchEmulator(Emulator):
             job = body.get("job") or {}
             user_list = (job.get("customerMatchUserListMetadata") or {}).get("userList")
             if job.get("type") != "CUSTOMER_MATCH_USER_LIST" or not user_list:
-                return google_error(400, "INVALID_ARGUMENT", "job.type CUSTOMER_MATCH_USER_LIST and userList required.")
+                return google_error(400, "INVALID_ARGUMENT", "job.type CUSTOMER_MATCH_USER_LIST and userList required.",
+                                    [{"errorCode": {"requestError": "REQUIRED_FIELD_MISSING"},
+                                      "message": "job.type CUSTOMER_MATCH_USER_LIST and userList required."}])
             with self.lock:
                 name = f"customers/{cid}/offlineUserDataJobs/{next(self._ids)}"
                 self.jobs[name] = {"status": "PENDING", "user_list": user_list, "operations": []}
@@ -131,12 +137,14 @@ class GoogleCustomerMatchEmulator(Emulator):
             with self.lock:
                 job = self.jobs.get(name)
             if job is None:
-                return google_error(404, "NOT_FOUND", f"Resource {name} was not found.")
+                return google_error(404, "NOT_FOUND", f"Resource {name} was not found.", [{
+                    "errorCode": {"requestError": "RESOURCE_NOT_FOUND"}, "message": f"Resource {name} was not found."}])
             if action == "addOperations":
                 return self._add_operations(job, await request.json())
             if action == "run":
                 return self._run(name, job)
-            return google_error(404, "NOT_FOUND", f"Unknown method {action!r}.")
+            # No such method: refused before the API, like any path Google does not serve.
+            return PlainTextResponse("Not Found", status_code=404)
 
         @router.post("/{version}/customers/{cid}/googleAds:search")
         async def search(version: str, cid: str, request: Request) -> Response:
@@ -172,7 +180,7 @@ class GoogleCustomerMatchEmulator(Emulator):
         for index, op in enumerate(operations):
             problem = _problem(op)
             if problem:
-                errors.append({"errorCode": {"offlineUserDataJobError": problem[0]}, "message": problem[1],
+                errors.append({"errorCode": problem[0], "message": problem[1],
                                "location": {"fieldPathElements": [{"fieldName": "operations", "index": index}]}})
                 self.invalid_values.extend(problem[2])
             else:
@@ -180,7 +188,7 @@ class GoogleCustomerMatchEmulator(Emulator):
         with self.lock:
             if job["status"] != "PENDING":
                 return google_error(400, "INVALID_ARGUMENT", "Operations cannot be added to a job that has run.", [{
-                    "errorCode": {"offlineUserDataJobError": "INVALID_JOB_STATUS"}, "message": "job already run"}])
+                    "errorCode": {"offlineUserDataJobError": "JOB_ALREADY_STARTED"}, "message": "job already run"}])
             if errors and not body.get("enablePartialFailure"):
                 return google_error(400, "INVALID_ARGUMENT", "Request contains an invalid argument.", errors)
             job["operations"].extend(accepted)
@@ -192,7 +200,8 @@ class GoogleCustomerMatchEmulator(Emulator):
     def _run(self, name: str, job: dict[str, Any]) -> Response:
         with self.lock:
             if job["status"] != "PENDING":
-                return google_error(400, "INVALID_ARGUMENT", "Job has already run.")
+                return google_error(400, "INVALID_ARGUMENT", "Job has already run.", [{
+                    "errorCode": {"offlineUserDataJobError": "JOB_ALREADY_STARTED"}, "message": "Job has already run."}])
             if self.hold_jobs:
                 job["status"] = "RUNNING"
             else:
@@ -220,16 +229,18 @@ def _user(op: dict[str, Any]) -> list[dict[str, str]]:
     return list(inner.get("userIdentifiers") or [])
 
 
-def _problem(op: dict[str, Any]) -> tuple[str, str, list[str]] | None:
+def _problem(op: dict[str, Any]) -> tuple[dict[str, str], str, list[str]] | None:
+    """(errorCode, message, refused values) of an operation Google would refuse, or None."""
     if "create" not in op and "remove" not in op:
-        return "INVALID_OPERATION", "operation must be create or remove", []
+        return {"requestError": "OPERATION_REQUIRED"}, "operation must be create or remove", []
     identifiers = _user(op)
     if not identifiers:
-        return "MISSING_USER_IDENTIFIER", "user has no identifier", []
+        return {"offlineUserDataJobError": "MISSING_USER_IDENTIFIER"}, "user has no identifier", []
     for identifier in identifiers:
         for key, value in identifier.items():
             if key.startswith("hashed") and not (isinstance(value, str) and _SHA.match(value)):
-                return "INVALID_SHA256_FORMAT", f"{key} is not a SHA-256 hex digest", [str(value)]
+                return ({"offlineUserDataJobError": "INVALID_SHA256_FORMAT"},
+                        f"{key} is not a SHA-256 hex digest", [str(value)])
     return None
 
 
