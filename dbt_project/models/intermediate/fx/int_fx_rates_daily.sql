@@ -43,13 +43,15 @@ with_next as (
     from published
 ),
 
+-- 0..fx_max_rate_age_days: how far a rate reaches forward into days without a fixing.
 day_offsets as (
-    {%- for offset in range((var('fx_max_rate_age_days', 7) | int) + 1) %}
-    select {{ offset }} as day_offset
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
-    {%- endfor %}
+    select offset_list.day_offset
+    from (
+        values
+        {%- for offset in range((var('fx_max_rate_age_days', 7) | int) + 1) %}
+            ({{ offset }}){{ ',' if not loop.last }}
+        {%- endfor %}
+    ) as offset_list (day_offset)
 ),
 
 filled as (

@@ -65,8 +65,9 @@ final as (
         cast(coalesce(unioned.conversions_value, 0) as decimal(18, 2)) as conversions_value,
         coalesce(unioned.currency, upper(ad_platforms.default_currency)) as currency,
         {{ reporting_currency() }} as reporting_currency,
-        {{ to_reporting_currency('coalesce(unioned.spend, 0)', 'coalesce(unioned.currency, ad_platforms.default_currency)',
-                                 'spend_fx') }} as spend_reporting,
+        {{ to_reporting_currency(
+            'coalesce(unioned.spend, 0)', 'coalesce(unioned.currency, ad_platforms.default_currency)', 'spend_fx'
+        ) }} as spend_reporting,
         {{ to_reporting_currency('coalesce(unioned.conversions_value, 0)',
                                  'coalesce(unioned.currency, ad_platforms.default_currency)', 'spend_fx') }}
             as conversions_value_reporting

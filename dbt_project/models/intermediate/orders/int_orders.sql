@@ -257,8 +257,9 @@ final as (
         cast(
             case
                 when line_totals.line_count > 0 and line_totals.lines_without_cost_reporting = 0
-                    then {{ to_reporting_currency('unioned.net_revenue', 'unioned.currency', 'order_fx') }}
-                    - line_totals.cost_of_goods_reporting
+                    then
+                        {{ to_reporting_currency('unioned.net_revenue', 'unioned.currency', 'order_fx') }}
+                        - line_totals.cost_of_goods_reporting
             end as decimal(18, 2)
         ) as gross_margin_reporting,
         unioned.is_cancelled,

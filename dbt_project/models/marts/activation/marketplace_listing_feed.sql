@@ -42,7 +42,9 @@ listing_rates as (
         case
             when coalesce(upper(marketplaces.currency), {{ shop_currency() }}) = {{ shop_currency() }}
                 then cast(1 as {{ type_double() }})
-            else cast(listing_fx.rate_per_eur as {{ type_double() }}) / cast(shop_fx.rate_per_eur as {{ type_double() }})
+            else
+                cast(listing_fx.rate_per_eur as {{ type_double() }})
+                / cast(shop_fx.rate_per_eur as {{ type_double() }})
         end as shop_to_listing_rate
     from marketplaces
     {{ fx_rate_join('marketplaces.currency', as_of_date(), 'listing_fx') }}

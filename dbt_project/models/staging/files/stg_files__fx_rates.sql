@@ -6,7 +6,8 @@ source as (
 
 renamed as (
     select
-        cast("date" as date) as rate_date,
+        -- The file's column is named date, a type name: quoted so every warehouse reads it as a column.
+        cast("date" as date) as rate_date,  -- noqa: RF06
         upper(currency) as currency,
         cast(rate_per_eur as decimal(18, 6)) as rate_per_eur,
         _file_name as file_name,
