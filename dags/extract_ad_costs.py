@@ -1,12 +1,16 @@
 """
-### Extract ad costs (Meta Marketing API Insights, Google Ads searchStream)
+### Extract ad costs (Meta Marketing API Insights, Google Ads searchStream) and exchange rates (ECB)
 
 Daily campaign stats from the stored watermark to the data interval's end plus a 7-day restatement lookback (ad platforms revise recent
 days): Meta `act_{id}/insights?level=campaign&time_increment=1` and Google Ads GAQL over `campaign` with
 `metrics.cost_micros`. Each day in the window is replaced in `raw.meta_ad_insights` /
 `raw.google_ads_campaign_stats`, so re-runs and restatements never duplicate.
 
-Connections: `narrowcast_meta`, `narrowcast_google_ads`.
+The ECB's euro reference rates of the same days (and of every day back to the watermark: a first run or a
+backfill of years reads the ECB's whole history file once) replace their days in `raw.fx_rates`, so spend and
+revenue in other currencies convert at their day's rate.
+
+Connections: `narrowcast_meta`, `narrowcast_google_ads`, `narrowcast_ecb`.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
     catchup=False,
     max_active_runs=1,
     default_args=default_args(),
-    tags=["narrowcast", "extract", "ads"],
+    tags=["narrowcast", "extract", "ads", "fx"],
     doc_md=__doc__,
 )
 def extract_ad_costs():
@@ -42,8 +46,15 @@ def extract_ad_costs():
 
         yield from run_extract("google_ads", context)
 
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("ecb"))
+    def extract_fx_rates(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("ecb", context)
+
     extract_meta()
     extract_google_ads()
+    extract_fx_rates()
 
 
 extract_ad_costs()

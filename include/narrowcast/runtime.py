@@ -54,6 +54,7 @@ SANDBOX_CONNECTIONS: dict[str, tuple[str, dict[str, object]]] = {
                            "marketplace_id": "A1PA6795UKMFR9", "seller_id": "A2SANDBOXSELLER"}),
     "narrowcast_klaviyo": ("klaviyo", {"revision": "2026-10-15"}),
     "narrowcast_google_data_manager": ("data_manager", {"api_version": "v1"}),
+    "narrowcast_ecb": ("ecb", {}),
 }
 
 # The APIs whose real access tokens expire within hours authenticate with a refresh-token grant, against the

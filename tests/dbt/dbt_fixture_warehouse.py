@@ -5,12 +5,15 @@ cancelled, test, voided, fully and partly refunded, unfulfilled or dated after t
 orders-import file; eBay and Amazon orders (open, cancelled, shipped); GA4 sessions from paid social, paid
 search (utm and gclid-only), e-mail, affiliate, referral, organic and direct, one browser without
 ga_session_id; two days of Meta and Google Ads spend; ERP snapshots, listings, a budget plan and an opt-out.
+Money in other currencies: eBay UK and Amazon UK orders in GBP (one placed on a Saturday), a Meta account and a
+budget row in GBP, an imported order in CHF, for which no rate exists; ECB rates for GBP and USD on every working
+day, and one rate of a merchant's fx_rates file that overrides the ECB's.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -102,6 +105,8 @@ FILE_ORDERS = [
      "MUG-01", 1, "10.00", 2),
     ("F-3", "", "2026-03-01 12:00:00", "EUR", "18.00", " ANNA@example.de", "refunded", None, "18.00", None,
      "TEA-01", 2, "9.00", 1),
+    # No rate exists for CHF: held out of every sum and counted in fx_conversion_gaps.
+    ("F-4", "12", "2026-03-18 12:00:00", "CHF", "99.00", None, "paid", None, None, None, None, None, None, None),
 ]
 
 EBAY_ORDERS = [
@@ -112,6 +117,8 @@ EBAY_ORDERS = [
      [("EL-3", "TEA-02", 1, "12.00")]),
     ("E-3", "2026-02-01 08:00:00", "FULFILLED", "PAID", "NONE_REQUESTED", "eve@example.at", "8.00",
      [("EL-4", "TEA-01", 1, "8.00")]),
+    ("E-4", "2026-03-12 09:00:00", "FULFILLED", "PAID", "NONE_REQUESTED", "eve@example.at", "42.00",
+     [("EL-5", "TEA-02", 3, "42.00")]),
 ]
 
 AMAZON_ORDERS = [
@@ -120,7 +127,13 @@ AMAZON_ORDERS = [
      [("AI-1", "TEA-02", 2, 0, "24.00")]),
     ("A-2", "2026-03-10 07:00:00", "Canceled", "frank@example.es", "10.00", [("AI-2", "MUG-01", 1, 0, "10.00")]),
     ("A-3", "2026-03-12 07:00:00", "Shipped", "frank@example.es", "10.00", [("AI-3", "MUG-01", 1, 1, "10.00")]),
+    # A Saturday: converts at Friday's rate.
+    ("A-4", "2026-03-14 11:00:00", "Shipped", "relay@marketplace.amazon.co.uk", "17.00",
+     [("AI-4", "TEA-01", 2, 2, "17.00")]),
 ]
+
+# Marketplace orders not in EUR: (currency, marketplace id).
+ORDER_CURRENCIES = {"E-4": ("GBP", "EBAY_GB"), "A-4": ("GBP", "A1F83G8C2ARO7P")}
 
 ERP_STOCK = [
     # sku, on_hand, cost, warehouse, snapshot_at, file
@@ -141,19 +154,34 @@ LISTINGS = [
 ]
 
 BUDGET_PLAN = [
-    ("2026-03", "paid_social", "100.00", 10, 2, "200.00"),
-    ("2026-03", "paid_search", "10.00", 5, 1, "40.00"),
-    ("2026-03", "email", "0.00", 4, 1, "30.00"),
+    # month, channel, spend, sessions, orders, revenue, currency (None: the reporting currency)
+    ("2026-03", "paid_social", "100.00", 10, 2, "200.00", None),
+    ("2026-03", "paid_search", "8.50", 5, 1, "34.00", "GBP"),  # 1 March is a Sunday: Friday 27 February's rate
+    ("2026-03", "email", "0.00", 4, 1, "30.00", None),
 ]
 
 PRIVACY_REQUESTS = [("5", "dirk@example.nl", "opt_out", "2026-03-30 10:00:00")]
 
 META_INSIGHTS = [
     # account (digits: the extractor drops Meta's "act_"), campaign, name, date, impressions, clicks, spend,
-    # purchases, purchase value
-    (1, 111, "Spring Sale", "2026-03-28", 1000, 40, "50.00", 1, "30.00"),
-    (1, 111, "Spring Sale", "2026-03-29", 500, 10, "20.00", 0, "0.00"),
+    # purchases, purchase value, account currency
+    (1, 111, "Spring Sale", "2026-03-28", 1000, 40, "50.00", 1, "30.00", "EUR"),
+    (1, 111, "Spring Sale", "2026-03-29", 500, 10, "20.00", 0, "0.00", "EUR"),
+    # A UK account on a Saturday: Friday 27 March's rate, which a merchant's fx_rates file overrides.
+    (2, 112, "Spring Sale UK", "2026-03-28", 400, 8, "30.00", 0, "0.00", "GBP"),
 ]
+
+# ECB rates per working day (units per EUR) from September 2025 to April 2026: GBP 0.85 and USD 1.10, except
+# these days, chosen so a conversion at the wrong day's rate shows.
+ECB_RATE_DAYS = (date(2025, 9, 1), date(2026, 4, 10))
+ECB_RATES = {"GBP": "0.85", "USD": "1.10"}
+ECB_RATE_EXCEPTIONS = {
+    ("GBP", "2026-03-12"): "0.84",
+    ("GBP", "2026-03-13"): "0.85",
+    ("GBP", "2026-03-16"): "0.86",
+}
+# A merchant's own rate (fx_rates_*.csv): overrides the ECB's 0.85 of that Friday.
+FILE_FX_RATES = [("2026-03-27", "GBP", "0.80")]
 
 GOOGLE_STATS = [
     # customer, campaign, name, date, impressions, clicks, cost_micros, conversions, value
@@ -233,6 +261,17 @@ def _ga4_rows() -> tuple[list[tuple], list[tuple]]:
     return events, params
 
 
+def _ecb_rates() -> list[tuple]:
+    """raw.fx_rates as the ECB source loads it: every working day (no weekend rows), rate per EUR."""
+    out, day = [], ECB_RATE_DAYS[0]
+    while day <= ECB_RATE_DAYS[1]:
+        if day.weekday() < 5:
+            for currency, rate in ECB_RATES.items():
+                out.append((day, currency, ECB_RATE_EXCEPTIONS.get((currency, day.isoformat()), rate), "ecb"))
+        day += timedelta(days=1)
+    return out
+
+
 def rows() -> dict[str, list[tuple]]:
     """Every raw table's rows (contract columns only, in contract order)."""
     out: dict[str, list[tuple]] = {name: [] for name in RAW_TABLES}
@@ -260,26 +299,32 @@ def rows() -> dict[str, list[tuple]]:
         out["file_orders"].append((oid, cust, _ts(ordered), currency, total, email, fin, cancelled, refunded,
                                    discount, sku, qty, price, line, "orders_export_2026.csv"))
     for oid, created, fulfil, payment, cancel, email, total, lines in EBAY_ORDERS:
+        currency, market = ORDER_CURRENCIES.get(oid, ("EUR", "EBAY_DE"))
         out["ebay_orders"].append((oid, _ts(created), _ts(created), fulfil, payment, cancel, "buyer-" + oid, email,
-                                   total, "EUR", "EBAY_DE"))
+                                   total, currency, market))
         for line_id, sku, qty, cost in lines:
             out["ebay_order_lines"].append((line_id, oid, sku, qty, cost, fulfil))
     for oid, purchased, status, email, total, items in AMAZON_ORDERS:
-        out["amazon_orders"].append((oid, _ts(purchased), _ts(purchased), status, "A1PA6795UKMFR9", email, total,
-                                     "EUR"))
+        currency, market = ORDER_CURRENCIES.get(oid, ("EUR", "A1PA6795UKMFR9"))
+        out["amazon_orders"].append((oid, _ts(purchased), _ts(purchased), status, market, email, total, currency))
         for item_id, sku, ordered, shipped, price in items:
             out["amazon_order_items"].append((item_id, oid, sku, ordered, shipped, price))
     for sku, on_hand, cost, warehouse, snapshot, file_name in ERP_STOCK:
         out["file_erp_stock"].append((sku, on_hand, cost, warehouse, _ts(snapshot), file_name))
     for sku, marketplace, listing_id, enabled in LISTINGS:
         out["file_marketplace_listings"].append((sku, marketplace, listing_id, enabled, "marketplace_listings.csv"))
-    for month, channel, spend, sessions, orders, revenue in BUDGET_PLAN:
-        out["file_budget_plan"].append((month, channel, spend, sessions, orders, revenue, "budget_plan_2026.csv"))
+    for month, channel, spend, sessions, orders, revenue, currency in BUDGET_PLAN:
+        out["file_budget_plan"].append((month, channel, spend, sessions, orders, revenue, currency,
+                                        "budget_plan_2026.csv"))
     for line, (cid, email, kind, requested) in enumerate(PRIVACY_REQUESTS, start=2):
         out["file_privacy_requests"].append((cid, email, kind, _ts(requested), line, "privacy_requests_20260330.csv"))
-    for account, campaign, name, day, imps, clicks, spend, purchases, value in META_INSIGHTS:
+    for account, campaign, name, day, imps, clicks, spend, purchases, value, currency in META_INSIGHTS:
         d = date.fromisoformat(day)
-        out["meta_ad_insights"].append((account, campaign, name, d, d, imps, clicks, spend, purchases, value, "EUR"))
+        out["meta_ad_insights"].append((account, campaign, name, d, d, imps, clicks, spend, purchases, value,
+                                        currency))
+    out["fx_rates"] = _ecb_rates()
+    for day, currency, rate in FILE_FX_RATES:
+        out["file_fx_rates"].append((date.fromisoformat(day), currency, rate, "fx_rates_2026-03.csv"))
     for customer, campaign, name, day, imps, clicks, micros, conversions, value in GOOGLE_STATS:
         out["google_ads_campaign_stats"].append((customer, campaign, name, date.fromisoformat(day), imps, clicks,
                                                  micros, conversions, value))

@@ -21,8 +21,52 @@ def _email(series: pd.Series) -> pd.Series:
     return series.astype("string").str.strip().str.lower().replace("", pd.NA)
 
 
-def valid_orders(read: ReadTable) -> pd.DataFrame:
-    """One row per valid order of every channel: order_key, customer_id, ordered_at, net_revenue, source."""
+MAX_RATE_AGE_DAYS = 7  # dbt var fx_max_rate_age_days
+
+
+def rates_per_eur(read: ReadTable) -> pd.DataFrame:
+    """Published rates (rate_date, currency, rate_per_eur): the ECB's, a merchant file's replacing the same day's."""
+    ecb = read("raw.fx_rates")[["rate_date", "currency", "rate_per_eur"]]
+    files = read("raw.file_fx_rates").rename(columns={"date": "rate_date"})[["rate_date", "currency", "rate_per_eur"]]
+    both = pd.concat([files.assign(priority=0), ecb.assign(priority=1)])
+    both["rate_date"] = pd.to_datetime(both["rate_date"]).dt.date
+    both["currency"] = both["currency"].str.upper()
+    both = both.sort_values("priority").drop_duplicates(["rate_date", "currency"])
+    return both.assign(rate_per_eur=both["rate_per_eur"].astype(float)).drop(columns="priority")
+
+
+def to_reporting(read: ReadTable, amounts: pd.Series, currencies: pd.Series, days: pd.Series,
+                 reporting: str = "EUR") -> pd.Series:
+    """Amounts converted into ``reporting`` at their day's rate via EUR, rounded to cents as the marts store them.
+
+    A day without a rate uses the latest earlier one, at most MAX_RATE_AGE_DAYS old; EUR is 1; an amount already in
+    ``reporting`` needs no rate; without a rate the result is NaN (held out of sums).
+    """
+    rates = rates_per_eur(read)
+    by_currency = {c: frame.set_index("rate_date")["rate_per_eur"].sort_index() for c, frame in rates.groupby("currency")}
+
+    def rate(currency: str, day: date) -> float:
+        if currency == "EUR":
+            return 1.0
+        series = by_currency.get(currency)
+        if series is None:
+            return np.nan
+        earlier = series[series.index <= day]
+        if earlier.empty or (day - earlier.index[-1]).days > MAX_RATE_AGE_DAYS:
+            return np.nan
+        return float(earlier.iloc[-1])
+
+    out = []
+    for amount, currency, day in zip(amounts.astype(float), currencies.str.upper(), pd.to_datetime(days).dt.date,
+                                     strict=True):
+        factor = 1.0 if currency == reporting else rate(reporting, day) / rate(currency, day)
+        out.append(round(amount * factor, 2))
+    return pd.Series(out, index=amounts.index, dtype=float)
+
+
+def valid_orders(read: ReadTable, reporting: str = "EUR") -> pd.DataFrame:
+    """One row per valid order of every channel: order_key, customer_id, ordered_at, currency, net_revenue (in the
+    order's currency), net_revenue_reporting, source."""
     customers = read("raw.shop_customers")
     by_email = (customers.assign(e=_email(customers["email"])).dropna(subset=["e"])
                 .groupby("e")["id"].min())
@@ -36,12 +80,12 @@ def valid_orders(read: ReadTable) -> pd.DataFrame:
                   & ~((shop["subtotal_price"].astype(float) > 0) & (shop["refunds"] >= shop["subtotal_price"].astype(float))))
     shop_out = pd.DataFrame({
         "order_key": "shop:" + shop["id"].astype(str), "customer_id": shop["customer_id"].astype("Int64"),
-        "ordered_at": shop["created_at"], "net_revenue": shop["net"], "source": "shop",
+        "ordered_at": shop["created_at"], "currency": shop["currency"], "net_revenue": shop["net"], "source": "shop",
     })[shop_valid.to_numpy()]
 
     files = read("raw.file_orders").groupby("order_id").agg(
         customer_ref=("customer_id", "max"), email=("email", "max"), ordered_at=("ordered_at", "min"),
-        total=("total_price", "max"), refunded=("refunded_amount", "max"),
+        currency=("currency", "max"), total=("total_price", "max"), refunded=("refunded_amount", "max"),
         status=("financial_status", "max"), cancelled=("cancelled_at", "max")).reset_index()
     files["total"] = files["total"].astype(float)
     files["refunded"] = files["refunded"].astype(float).fillna(0)
@@ -51,7 +95,8 @@ def valid_orders(read: ReadTable) -> pd.DataFrame:
                   & ~((files["total"] > 0) & (files["refunded"] >= files["total"])))
     file_out = pd.DataFrame({
         "order_key": "file:" + files["order_id"], "customer_id": files["customer_id"],
-        "ordered_at": files["ordered_at"], "net_revenue": files["total"] - files["refunded"], "source": "file",
+        "ordered_at": files["ordered_at"], "currency": files["currency"], "net_revenue": files["total"] - files["refunded"],
+        "source": "file",
     })[file_valid.to_numpy()]
 
     ebay = read("raw.ebay_orders")
@@ -59,7 +104,8 @@ def valid_orders(read: ReadTable) -> pd.DataFrame:
     ebay_valid = (ebay["cancel_state"] != "CANCELED") & (ebay["order_payment_status"] != "FULLY_REFUNDED")
     ebay_out = pd.DataFrame({
         "order_key": "ebay:" + ebay["order_id"], "customer_id": _email(ebay["buyer_email"]).map(by_email).astype("Int64"),
-        "ordered_at": ebay["creation_date"], "net_revenue": ebay["order_id"].map(ebay_lines), "source": "ebay",
+        "ordered_at": ebay["creation_date"], "currency": ebay["currency"], "net_revenue": ebay["order_id"].map(ebay_lines),
+        "source": "ebay",
     })[ebay_valid.to_numpy()]
 
     amazon = read("raw.amazon_orders")
@@ -67,11 +113,13 @@ def valid_orders(read: ReadTable) -> pd.DataFrame:
     amazon_out = pd.DataFrame({
         "order_key": "amazon:" + amazon["amazon_order_id"],
         "customer_id": _email(amazon["buyer_email"]).map(by_email).astype("Int64"),
-        "ordered_at": amazon["purchase_date"], "net_revenue": amazon["amazon_order_id"].map(items), "source": "amazon",
+        "ordered_at": amazon["purchase_date"], "currency": amazon["currency"],
+        "net_revenue": amazon["amazon_order_id"].map(items), "source": "amazon",
     })[(amazon["order_status"] != "Canceled").to_numpy()]
 
     out = pd.concat([shop_out, file_out, ebay_out, amazon_out], ignore_index=True)
     out["order_date"] = pd.to_datetime(out["ordered_at"]).dt.date
+    out["net_revenue_reporting"] = to_reporting(read, out["net_revenue"], out["currency"], out["order_date"], reporting)
     return out
 
 
@@ -90,7 +138,7 @@ def rfm(read: ReadTable, as_of: date) -> pd.DataFrame:
     orders = valid_orders(read)
     orders = orders[orders["customer_id"].notna() & (orders["order_date"] <= as_of)]
     per = orders.groupby("customer_id").agg(last=("order_date", "max"), frequency=("order_key", "count"),
-                                            monetary=("net_revenue", "sum")).reset_index()
+                                            monetary=("net_revenue_reporting", "sum")).reset_index()
     per["recency_days"] = per["last"].map(lambda d: (as_of - d).days)
     per["r_score"] = _score(_percent_rank(-per["recency_days"]))
     per["f_score"] = _score(_percent_rank(per["frequency"]))
@@ -109,13 +157,18 @@ def rfm(read: ReadTable, as_of: date) -> pd.DataFrame:
 
 
 def daily_spend(read: ReadTable) -> pd.DataFrame:
-    """Ad spend per (date_day, channel): Meta -> paid_social, Google Ads (cost_micros / 1e6) -> paid_search."""
+    """Ad spend per (date_day, channel) in the reporting currency (EUR): Meta (in its account_currency) ->
+    paid_social, Google Ads (cost_micros / 1e6, in the seed ad_platforms' default_currency) -> paid_search."""
     meta = read("raw.meta_ad_insights")
     google = read("raw.google_ads_campaign_stats")
+    platforms = pd.read_csv(SEEDS / "ad_platforms.csv").set_index("platform")["default_currency"]
+    google_currency = pd.Series(platforms["google_ads"], index=google.index)
     frames = [
-        pd.DataFrame({"date_day": meta["date_start"], "channel": "paid_social", "spend": meta["spend"].astype(float)}),
+        pd.DataFrame({"date_day": meta["date_start"], "channel": "paid_social",
+                      "spend": to_reporting(read, meta["spend"], meta["account_currency"], meta["date_start"])}),
         pd.DataFrame({"date_day": google["segments_date"], "channel": "paid_search",
-                      "spend": google["cost_micros"] / 1_000_000}),
+                      "spend": to_reporting(read, (google["cost_micros"] / 1_000_000).round(2), google_currency,
+                                            google["segments_date"])}),
     ]
     out = pd.concat(frames).groupby(["date_day", "channel"], as_index=False)["spend"].sum()
     out["date_day"] = pd.to_datetime(out["date_day"]).dt.date
@@ -205,5 +258,5 @@ def revenue_by_channel(read: ReadTable, lookback_days: int = 30) -> pd.DataFrame
         pool = non_direct if not non_direct.empty else candidates
         channels.append(pool.sort_values("started_at").iloc[-1]["channel"])
     orders["channel"] = channels
-    out = orders.groupby(["order_date", "channel"], as_index=False)["net_revenue"].sum()
-    return out.rename(columns={"order_date": "date_day", "net_revenue": "revenue"})
+    out = orders.groupby(["order_date", "channel"], as_index=False)["net_revenue_reporting"].sum()
+    return out.rename(columns={"order_date": "date_day", "net_revenue_reporting": "revenue"})

@@ -62,8 +62,13 @@ def test_daily_revenue_per_channel_matches_last_non_direct_click_in_pandas(read_
 
 
 def test_budget_variance_matches_plan_minus_recomputed_actuals(read_table: ReadTable) -> None:
-    # GIVEN the plan file and the actuals recomputed with pandas, per month and channel
+    # GIVEN the plan file (in the reporting currency at its month's first day) and the actuals recomputed with
+    # pandas, per month and channel
     plan = read_table("raw.file_budget_plan")
+    first_days = pd.to_datetime(plan["month"] + "-01")
+    plan_currency = plan["currency"].fillna("EUR")
+    plan["planned_spend"] = reference.to_reporting(read_table, plan["planned_spend"], plan_currency, first_days)
+    plan["planned_revenue"] = reference.to_reporting(read_table, plan["planned_revenue"], plan_currency, first_days)
     spend = reference.daily_spend(read_table)
     revenue = reference.revenue_by_channel(read_table)
     month = lambda frame: pd.to_datetime(frame["date_day"]).dt.to_period("M").dt.to_timestamp()  # noqa: E731

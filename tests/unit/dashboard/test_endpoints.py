@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from fastapi.testclient import TestClient
+from mart_tables import build_mart_warehouse
 
 from narrowcast.dashboard.app import CHARTS, create_app
 
@@ -243,3 +244,25 @@ def test_an_end_before_the_data_keeps_the_requested_end(client: TestClient):
 
     assert body["filters"]["end"] == "2026-01-31"
     assert body["series"] == [] and body["totals"]["roas"] is None
+
+
+def test_the_overview_names_values_left_out_of_money_totals_for_want_of_an_exchange_rate(tmp_path: Path):
+    # GIVEN a warehouse whose fx_conversion_gaps mart holds one imported order in CHF without a rate
+    warehouse = build_mart_warehouse(tmp_path / "narrowcast.duckdb")
+    con = duckdb.connect(str(warehouse))
+    con.execute("""create table main.fx_conversion_gaps as select
+        'int_orders|net_revenue of valid orders|CHF' as gap_key, 'int_orders' as model_name,
+        'net_revenue of valid orders' as measure, 'CHF' as currency, 'EUR' as reporting_currency,
+        date '2026-09-18' as first_date, date '2026-09-19' as last_date, 2::bigint as row_count,
+        99.50::decimal(18, 2) as amount""")
+    con.close()
+    # WHEN the page asks for the overview
+    body = TestClient(create_app(warehouse, tmp_path)).get("/api/overview").json()
+    # THEN it names the currency, the dates, the count and the amount held out
+    assert body["fx_gaps"] == [{"model_name": "int_orders", "measure": "net_revenue of valid orders",
+                                "currency": "CHF", "reporting_currency": "EUR", "first_date": "2026-09-18",
+                                "last_date": "2026-09-19", "row_count": 2, "amount": 99.5}]
+
+
+def test_the_overview_of_a_warehouse_that_converted_everything_has_no_exchange_rate_notice(client: TestClient):
+    assert client.get("/api/overview").json()["fx_gaps"] == []

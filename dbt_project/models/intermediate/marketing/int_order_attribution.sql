@@ -136,8 +136,11 @@ final as (
         ranked.traffic_medium,
         ranked.traffic_campaign,
         '{{ var("attribution_model") }}' as attribution_model,
+        orders.currency,
         orders.net_revenue,
         orders.gross_margin,
+        orders.net_revenue_reporting,
+        orders.gross_margin_reporting,
         orders.customer_id is not null and row_number() over (
             partition by orders.customer_id order by orders.ordered_at, orders.order_key
         ) = 1 as is_first_order

@@ -1,7 +1,9 @@
 {#- One row per order line from every channel (shop, file import, eBay, Amazon), with refunded quantities
     netted out and the ERP unit cost of the sku. order_key = '<source>:<order id>'. Each CTE below tags its
     lines with the staging model of their orders (orders_model), which the seed marketplaces maps to the
-    marketplace, as in int_orders. -#}
+    marketplace, as in int_orders. Money: net_line_revenue is in the order's currency, cost_of_goods in the shop
+    currency (var shop_currency, the ERP's); the *_reporting columns convert both at the order date's rate
+    (macros/fx_conversion.sql) and are null without a rate. -#}
 with
 
 shop_lines as (
@@ -30,6 +32,50 @@ products as (
 
 marketplaces as (
     select * from {{ ref('marketplaces') }}
+),
+
+shop_orders as (
+    select * from {{ ref('stg_shop__orders') }}
+),
+
+ebay_orders as (
+    select * from {{ ref('stg_ebay__orders') }}
+),
+
+amazon_orders as (
+    select * from {{ ref('stg_amazon__orders') }}
+),
+
+-- Each order's currency and day, which its lines' money converts at.
+order_money as (
+    select
+        'stg_shop__orders' as orders_model,
+        cast(order_id as {{ dbt.type_string() }}) as order_id,
+        currency,
+        created_at as ordered_at
+    from shop_orders
+    union all
+    select
+        'stg_files__order_lines' as orders_model,
+        order_id,
+        max(currency) as currency,
+        min(ordered_at) as ordered_at
+    from file_lines
+    group by order_id
+    union all
+    select
+        'stg_ebay__orders' as orders_model,
+        order_id,
+        currency,
+        created_at as ordered_at
+    from ebay_orders
+    union all
+    select
+        'stg_amazon__orders' as orders_model,
+        order_id,
+        currency,
+        created_at as ordered_at
+    from amazon_orders
 ),
 
 refunded_per_line as (
@@ -118,10 +164,21 @@ final as (
         unioned.net_quantity,
         cast(unioned.net_line_revenue as decimal(18, 2)) as net_line_revenue,
         products.unit_cost,
-        cast(unioned.net_quantity * products.unit_cost as decimal(18, 2)) as cost_of_goods
+        cast(unioned.net_quantity * products.unit_cost as decimal(18, 2)) as cost_of_goods,
+        order_money.currency,
+        {{ reporting_currency() }} as reporting_currency,
+        {{ to_reporting_currency('unioned.net_line_revenue', 'order_money.currency', 'line_fx') }}
+            as net_line_revenue_reporting,
+        {{ to_reporting_currency('unioned.net_quantity * products.unit_cost', shop_currency(), 'cost_fx') }}
+            as cost_of_goods_reporting
     from unioned
     left join marketplaces on unioned.orders_model = marketplaces.orders_model
     left join products on unioned.sku = products.sku
+    left join order_money
+        on unioned.orders_model = order_money.orders_model
+        and unioned.order_id = order_money.order_id
+    {{ fx_rate_join('order_money.currency', 'order_money.ordered_at', 'line_fx') }}
+    {{ fx_rate_join(shop_currency(), 'order_money.ordered_at', 'cost_fx') }}
 )
 
 select * from final

@@ -4,7 +4,11 @@
     credited to. A new marketplace is one more CTE here and one more seed row; the test
     marketplaces_cover_every_order fails on orders of a model the seed does not list.
     net_revenue = product revenue after discounts and refunds, before tax and shipping.
-    is_valid = not cancelled, not a test, not voided, not fully refunded (the orders RFM and KPIs count). -#}
+    is_valid = not cancelled, not a test, not voided, not fully refunded (the orders RFM and KPIs count).
+    Money: the amounts are in the order's currency (Shopify: the shop currency, see stg_shop__orders); each has
+    a *_reporting twin in the reporting currency at the order date's rate (macros/fx_conversion.sql), null when
+    there is no rate (has_fx_rate false: such an order is held out of money sums and counted in
+    fx_conversion_gaps). gross_margin needs the ERP costs' currency (var shop_currency) to be the order's. -#}
 with
 
 shop_orders as (
@@ -63,7 +67,9 @@ line_totals as (
         count(*) as line_count,
         sum(net_line_revenue) as net_line_revenue,
         sum(cost_of_goods) as cost_of_goods,
-        sum(case when cost_of_goods is null then 1 else 0 end) as lines_without_cost
+        sum(case when cost_of_goods is null then 1 else 0 end) as lines_without_cost,
+        sum(cost_of_goods_reporting) as cost_of_goods_reporting,
+        sum(case when cost_of_goods_reporting is null then 1 else 0 end) as lines_without_cost_reporting
     from order_lines
     group by orders_model, order_id
 ),
@@ -234,9 +240,28 @@ final as (
         cast(
             case
                 when line_totals.line_count > 0 and line_totals.lines_without_cost = 0
+                    and upper(unioned.currency) = {{ shop_currency() }}
                     then unioned.net_revenue - line_totals.cost_of_goods
             end as decimal(18, 2)
         ) as gross_margin,
+        {{ reporting_currency() }} as reporting_currency,
+        {{ fx_rate_to_reporting('unioned.currency', 'order_fx') }} as fx_rate_to_reporting,
+        {{ fx_rate_to_reporting('unioned.currency', 'order_fx') }} is not null as has_fx_rate,
+        {{ to_reporting_currency('unioned.gross_revenue', 'unioned.currency', 'order_fx') }} as gross_revenue_reporting,
+        {{ to_reporting_currency('unioned.discounts', 'unioned.currency', 'order_fx') }} as discounts_reporting,
+        {{ to_reporting_currency('unioned.refunds', 'unioned.currency', 'order_fx') }} as refunds_reporting,
+        {{ to_reporting_currency('unioned.net_revenue', 'unioned.currency', 'order_fx') }} as net_revenue_reporting,
+        {{ to_reporting_currency('unioned.tax', 'unioned.currency', 'order_fx') }} as tax_reporting,
+        {{ to_reporting_currency('unioned.shipping', 'unioned.currency', 'order_fx') }} as shipping_reporting,
+        {{ to_reporting_currency('unioned.total_price', 'unioned.currency', 'order_fx') }} as total_price_reporting,
+        cast(
+            case
+                when line_totals.line_count > 0 and line_totals.lines_without_cost_reporting = 0
+                    then
+                        {{ to_reporting_currency('unioned.net_revenue', 'unioned.currency', 'order_fx') }}
+                        - line_totals.cost_of_goods_reporting
+            end as decimal(18, 2)
+        ) as gross_margin_reporting,
         unioned.is_cancelled,
         unioned.is_test,
         unioned.is_voided,
@@ -251,6 +276,7 @@ final as (
     left join line_totals
         on unioned.orders_model = line_totals.orders_model
         and unioned.order_id = line_totals.order_id
+    {{ fx_rate_join('unioned.currency', 'unioned.ordered_at', 'order_fx') }}
 )
 
 select * from final

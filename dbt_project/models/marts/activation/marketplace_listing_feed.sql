@@ -7,7 +7,11 @@
     (macro round_to_price_ending), then clamped: never above the shop's compare-at price (the MAP/max) and
     never below the minimum-margin price cost / (1 - min_margin_pct), rounded up to the cent; the floor wins.
     status = 'withdrawn' with a reason when the quantity is 0, the listing is disabled, the product is not
-    active or has no ERP stock record; otherwise 'active'. -#}
+    active or has no ERP stock record; otherwise 'active'.
+    Currency: prices are in each marketplace's currency (seed marketplaces): the shop's price, compare-at price
+    and ERP cost (var shop_currency) convert at the as-of date's rate before the rules apply, and the fixed fee
+    is in the marketplace's currency. A listing whose currency has no rate is withdrawn, never priced in the
+    shop's currency. -#}
 with
 
 listings as (
@@ -26,6 +30,27 @@ rules as (
     select * from {{ ref('marketplace_rules') }}
 ),
 
+marketplaces as (
+    select * from {{ ref('marketplaces') }}
+),
+
+-- Units of each marketplace's currency per unit of the shop's, on the as-of date (cross rate via EUR).
+listing_rates as (
+    select
+        marketplaces.marketplace,
+        coalesce(upper(marketplaces.currency), {{ shop_currency() }}) as listing_currency,
+        case
+            when coalesce(upper(marketplaces.currency), {{ shop_currency() }}) = {{ shop_currency() }}
+                then cast(1 as {{ type_double() }})
+            else
+                cast(listing_fx.rate_per_eur as {{ type_double() }})
+                / cast(shop_fx.rate_per_eur as {{ type_double() }})
+        end as shop_to_listing_rate
+    from marketplaces
+    {{ fx_rate_join('marketplaces.currency', as_of_date(), 'listing_fx') }}
+    {{ fx_rate_join(shop_currency(), as_of_date(), 'shop_fx') }}
+),
+
 latest_listing as (
     select
         *,
@@ -41,9 +66,15 @@ stocked as (
         latest_listing.is_enabled,
         products.sku is not null as is_known_product,
         products.status as product_status,
-        products.price as base_price,
-        products.compare_at_price,
-        products.unit_cost,
+        coalesce(listing_rates.listing_currency, {{ shop_currency() }}) as listing_currency,
+        -- A marketplace the seed does not list has no rules either (withdrawn below): priced as the shop.
+        case
+            when listing_rates.marketplace is null then cast(1 as {{ type_double() }})
+            else listing_rates.shop_to_listing_rate
+        end as shop_to_listing_rate,
+        products.price as shop_price,
+        products.compare_at_price as shop_compare_at_price,
+        products.unit_cost as shop_unit_cost,
         products.on_hand,
         coalesce(open_orders.open_order_quantity, 0) as open_order_quantity,
         case
@@ -63,7 +94,17 @@ stocked as (
     left join products on latest_listing.sku = products.sku
     left join open_orders on latest_listing.sku = open_orders.sku
     left join rules on latest_listing.marketplace = rules.marketplace
+    left join listing_rates on latest_listing.marketplace = listing_rates.marketplace
     where latest_listing.listing_order = 1
+),
+
+converted as (
+    select
+        *,
+        cast(shop_price * shop_to_listing_rate as decimal(18, 2)) as base_price,
+        cast(shop_compare_at_price * shop_to_listing_rate as decimal(18, 2)) as compare_at_price,
+        cast(shop_unit_cost * shop_to_listing_rate as decimal(18, 2)) as unit_cost
+    from stocked
 ),
 
 quantified as (
@@ -78,7 +119,7 @@ quantified as (
         cast(ceiling(unit_cost / (1 - min_margin_pct) * 100) / 100 as decimal(18, 2)) as min_margin_price,
         'available ' || cast(available_quantity as {{ dbt.type_string() }})
         || ' <= end-when buffer ' || cast(end_when_at_or_below as {{ dbt.type_string() }}) as buffer_reason
-    from stocked
+    from converted
 ),
 
 priced as (
@@ -102,15 +143,15 @@ final as (
         cast(listing_id as text) as listing_id,
         cast(
             case
-                when not is_enabled or not is_known_product or not has_rules
+                when not is_enabled or not is_known_product or not has_rules or shop_to_listing_rate is null
                     or coalesce(product_status, '') <> 'active' or on_hand is null then 0
                 else rule_quantity
             end as integer
         ) as quantity,
         cast(publish_price as decimal(18, 2)) as price,
-        cast('{{ var("listing_currency") }}' as text) as currency,
+        cast(listing_currency as text) as currency,
         cast(case
-            when not is_enabled or not is_known_product or not has_rules
+            when not is_enabled or not is_known_product or not has_rules or shop_to_listing_rate is null
                 or coalesce(product_status, '') <> 'active' or on_hand is null then 'withdrawn'
             when rule_quantity = 0 then 'withdrawn'
             else 'active'
@@ -119,6 +160,7 @@ final as (
             when not is_enabled then 'listing disabled'
             when not is_known_product then 'sku not in the shop catalogue'
             when not has_rules then 'no rules for marketplace ' || marketplace
+            when shop_to_listing_rate is null then 'no exchange rate for ' || listing_currency
             when coalesce(product_status, '') <> 'active' then 'product ' || coalesce(product_status, 'unknown')
             when on_hand is null then 'no ERP stock record'
             when available_quantity <= end_when_at_or_below then buffer_reason

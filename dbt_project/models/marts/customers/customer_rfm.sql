@@ -14,7 +14,7 @@ valid_orders as (
         customer_id,
         ordered_at,
         order_date,
-        net_revenue
+        net_revenue_reporting
     from orders
     where is_valid
         and customer_id is not null
@@ -29,7 +29,8 @@ per_customer as (
         max(order_date) as last_order_date,
         {{ as_of_date() }} as as_of_date,
         count(*) as frequency,
-        sum(net_revenue) as monetary
+        -- In the reporting currency; an order without a rate counts in frequency, not here (fx_conversion_gaps).
+        coalesce(sum(net_revenue_reporting), 0) as monetary
     from valid_orders
     group by customer_id
 ),

@@ -1,65 +1,28 @@
-{#- One row per (month, channel) present in the plan or in the actuals. The plan comes from the newest budget
-    file drop (raw.file_budget_plan) for that month and channel, else from the seed budget_plan that the
-    marketing team edits. Actuals come from kpi_channel_daily. variance = actual - planned; variance_pct =
-    variance / planned (null when nothing was planned). -#}
+{#- One row per (month, channel) present in the plan or in the actuals. The plan comes from int_budget_plan (the
+    newest budget file drop for that month and channel, else the seed budget_plan). Actuals come from
+    kpi_channel_daily. Money is in the reporting currency (var reporting_currency): a plan row in another
+    currency converts at the rate of the month's first day; one without a rate is left out (fx_conversion_gaps).
+    variance = actual - planned; variance_pct = variance / planned (null when nothing was planned). -#}
 with
 
-file_plan as (
-    select * from {{ ref('stg_files__budget_plans') }}
-),
-
-seed_plan as (
-    select * from {{ ref('budget_plan') }}
+budget_plan as (
+    select * from {{ ref('int_budget_plan') }}
 ),
 
 daily as (
     select * from {{ ref('kpi_channel_daily') }}
 ),
 
-latest_file_plan as (
-    select
-        *,
-        row_number() over (
-            partition by plan_month, channel order by loaded_at desc, file_name desc
-        ) as file_order
-    from file_plan
-),
-
-plan_rows as (
-    select
-        plan_month,
-        channel,
-        planned_spend,
-        planned_sessions,
-        planned_orders,
-        planned_revenue
-    from latest_file_plan
-    where file_order = 1
-    union all
-    select
-        seed_plan.month as plan_month,
-        lower(seed_plan.channel) as channel,
-        seed_plan.planned_spend,
-        seed_plan.planned_sessions,
-        seed_plan.planned_orders,
-        seed_plan.planned_revenue
-    from seed_plan
-    left join latest_file_plan
-        on seed_plan.month = latest_file_plan.plan_month
-        and lower(seed_plan.channel) = latest_file_plan.channel
-    where latest_file_plan.plan_month is null
-),
-
 plan as (
     select
-        cast(cast(plan_month || '-01' as date) as date) as month,
+        month,
         channel,
-        cast(sum(planned_spend) as decimal(18, 2)) as planned_spend,
+        cast(coalesce(sum(planned_spend_reporting), 0) as decimal(18, 2)) as planned_spend,
         cast(sum(planned_sessions) as bigint) as planned_sessions,
         cast(sum(planned_orders) as bigint) as planned_orders,
-        cast(sum(planned_revenue) as decimal(18, 2)) as planned_revenue
-    from plan_rows
-    group by plan_month, channel
+        cast(coalesce(sum(planned_revenue_reporting), 0) as decimal(18, 2)) as planned_revenue
+    from budget_plan
+    group by month, channel
 ),
 
 actual as (
@@ -96,6 +59,7 @@ final as (
     select
         month,
         cast(channel as text) as channel,
+        cast({{ reporting_currency() }} as text) as currency,
         cast(planned_spend as decimal(18, 2)) as planned_spend,
         cast(actual_spend as decimal(18, 2)) as actual_spend,
         cast(actual_spend - planned_spend as decimal(18, 2)) as spend_variance,

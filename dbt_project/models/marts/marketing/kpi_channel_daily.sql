@@ -1,7 +1,10 @@
 {#- One row per (date_day, channel, platform, campaign_id). Spend comes from the ad platforms; sessions from
     GA4 sessions by their channel; orders, revenue and margin from valid orders credited by int_order_attribution
     (last non-direct click by default). Sessions and orders are tied to a campaign when their utm campaign equals
-    the platform's campaign name; otherwise campaign_id is null. Ratios are null where the denominator is 0. -#}
+    the platform's campaign name; otherwise campaign_id is null. Ratios are null where the denominator is 0.
+    Money (spend, revenue, gross margin) is in the reporting currency (var reporting_currency) at each day's
+    rate; an amount without a rate is left out of the sums (its order still counts) and shown in
+    fx_conversion_gaps. -#}
 with
 
 spend as (
@@ -46,7 +49,7 @@ spend_daily as (
         channel,
         platform,
         campaign_id,
-        sum(spend) as spend,
+        coalesce(sum(spend_reporting), 0) as spend,
         sum(impressions) as impressions,
         sum(clicks) as clicks,
         0 as sessions,
@@ -108,8 +111,8 @@ orders_daily as (
         0 as sessions,
         count(*) as orders,
         sum(case when attribution.is_first_order then 1 else 0 end) as new_customers,
-        sum(attribution.net_revenue) as revenue,
-        sum(coalesce(attribution.gross_margin, 0)) as gross_margin
+        coalesce(sum(attribution.net_revenue_reporting), 0) as revenue,
+        sum(coalesce(attribution.gross_margin_reporting, 0)) as gross_margin
     from attribution
     left join campaigns
         on attribution.platform = campaigns.platform
@@ -158,6 +161,7 @@ final as (
         aggregated.new_customers,
         aggregated.revenue,
         aggregated.gross_margin,
+        cast({{ reporting_currency() }} as text) as currency,
         cast(aggregated.revenue / nullif(aggregated.spend, 0) as {{ type_double() }}) as roas,
         cast((aggregated.gross_margin - aggregated.spend) / nullif(aggregated.spend, 0) as {{ type_double() }})
             as roi,

@@ -79,8 +79,19 @@ def resolve_range(wh: Warehouse, filters: Filters) -> Filters:
     return filters.with_range(start, end)
 
 
+def fx_conversion_gaps(wh: Warehouse) -> list[Row]:
+    """Values the money totals leave out because their currency had no exchange rate (``fx_conversion_gaps``)."""
+    if not wh.table_exists(MARTS_SCHEMA, "fx_conversion_gaps"):
+        return []
+    return wh.rows(
+        f"""select model_name, measure, currency, reporting_currency, first_date, last_date, row_count, amount
+            from {MARTS_SCHEMA}.fx_conversion_gaps order by model_name, measure, currency"""
+    )
+
+
 def overview(wh: Warehouse) -> Row:
-    """Which marts hold data and the date range the KPI mart covers (drives the filter inputs)."""
+    """Which marts hold data, the date range the KPI mart covers (drives the filter inputs) and the values left out
+    of money totals for want of an exchange rate."""
     present = {name: wh.table_exists(MARTS_SCHEMA, name) for name in MARTS}
     bounds = data_range(wh)
     return {
@@ -90,4 +101,5 @@ def overview(wh: Warehouse) -> Row:
         "missing": [f"{MARTS_SCHEMA}.{name}" for name, found in present.items() if not found],
         "data_start": bounds[0].isoformat() if bounds else None,
         "data_end": bounds[1].isoformat() if bounds else None,
+        "fx_gaps": fx_conversion_gaps(wh),
     }

@@ -358,6 +358,7 @@
       if (url.get(k)) input.value = url.get(k);
     });
     if (url.get('channel')) select.value = url.get('channel');
+    showFxGaps(overview.body.fx_gaps || []);
     $('filters').addEventListener('submit', (event) => {
       event.preventDefault();
       history.replaceState(null, '', '?' + new URLSearchParams(currentFilters()).toString());
@@ -369,6 +370,17 @@
       loadCharts();
     });
     await loadCharts();
+  }
+
+  // Values in a currency without an exchange rate are left out of every money total; say which and how many.
+  function showFxGaps(gaps) {
+    if (!gaps.length) return;
+    const notice = $('fx-notice');
+    const lines = gaps.map((g) => `${g.row_count} ${g.measure} value(s) in ${g.currency} from ${g.first_date} to `
+      + `${g.last_date} (${g.model_name}, ${g.amount} ${g.currency})`);
+    notice.textContent = `Left out of money totals in ${gaps[0].reporting_currency}, for want of an exchange rate: `
+      + lines.join('; ') + '. Add the rates (ECB, or an fx_rates_*.csv file in the inbox) and run the pipeline.';
+    notice.classList.remove('hidden');
   }
 
   init().catch((error) => { showError('The dashboard could not load: ' + error); });

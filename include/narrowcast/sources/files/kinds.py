@@ -16,6 +16,15 @@ Privacy requests (``privacy_requests_*.csv`` or ``.parquet`` → ``raw.file_priv
 - optional: ``customer_id`` (text, kept exactly), ``email``; every row needs at least one of them.
   One invalid row rejects the whole file, naming each bad line and its rule: fix it and drop it again.
 
+Exchange rates (``fx_rates_*.csv`` or ``.parquet`` → ``raw.file_fx_rates``), the merchant's own rates:
+
+- required: ``date`` (the day the rate holds for), ``currency`` (ISO 4217), ``rate_per_eur`` (units of the
+  currency per 1 EUR, as the ECB quotes; > 0). A file's rate overrides the ECB's of the same day and currency
+  (``int_fx_rates_daily``); of two files, the one loaded last wins.
+
+Budget plans (``budget_plan_*``) may carry a ``currency`` column; a row without one is planned in the reporting
+currency.
+
 Any other column rejects the file (``schema:extra_column``), see ``inbox.py`` for why.
 """
 
@@ -65,6 +74,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
         "file_budget_plan",
         _both("budget_plan_*"),
         required=("month", "channel", "planned_spend", "planned_sessions", "planned_orders", "planned_revenue"),
+        optional=("currency",),
     ),
     FileKind(
         "file_marketplace_listings",
@@ -78,6 +88,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
         optional=("customer_id", "email"),
         numbered=True,
     ),
+    FileKind("file_fx_rates", _both("fx_rates_*"), required=("date", "currency", "rate_per_eur")),
 )
 
 

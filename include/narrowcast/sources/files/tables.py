@@ -65,13 +65,30 @@ FILE_BUDGET_PLAN = EntitySpec(
         "planned_sessions": "BIGINT",
         "planned_orders": "BIGINT",
         "planned_revenue": MONEY,
+        "currency": "VARCHAR",
         "_file_name": "VARCHAR",
     },
     key=("month", "channel"),
     partition_column="_file_name",
     required=("planned_spend", "planned_sessions", "planned_orders", "planned_revenue", "_file_name"),
     non_negative=("planned_spend", "planned_sessions", "planned_orders", "planned_revenue"),
-    notes={"month": "'YYYY-MM'"},
+    currency_columns=("currency",),
+    notes={"month": "'YYYY-MM'", "currency": "ISO 4217; empty = the reporting currency (dbt var)"},
+)
+
+# The merchant's own rates, beside the ECB's in raw.fx_rates (a raw table has one owner): dbt prefers a file's
+# rate over the ECB's for the same day and currency. Keyed by day and currency, so a later file's rate replaces an
+# earlier file's; a new version of a file replaces every row the old version loaded.
+FILE_FX_RATES = EntitySpec(
+    "file_fx_rates",
+    {"date": "DATE", "currency": "VARCHAR", "rate_per_eur": "DECIMAL(18,6)", "_file_name": "VARCHAR"},
+    key=("date", "currency"),
+    partition_column="_file_name",
+    required=("rate_per_eur", "_file_name"),
+    not_null=("rate_per_eur",),
+    non_negative=("rate_per_eur",),
+    currency_columns=("currency",),
+    notes={"rate_per_eur": "units of the currency per 1 EUR (the ECB's quotation)"},
 )
 
 FILE_MARKETPLACE_LISTINGS = EntitySpec(
@@ -113,7 +130,7 @@ FILE_PRIVACY_REQUESTS = EntitySpec(
 SOURCE = SourceSpec(
     "inbox",
     imported("narrowcast.sources.files.inbox:land_inbox"),
-    (FILE_ORDERS, FILE_ERP_STOCK, FILE_BUDGET_PLAN, FILE_MARKETPLACE_LISTINGS, FILE_PRIVACY_REQUESTS),
+    (FILE_ORDERS, FILE_ERP_STOCK, FILE_BUDGET_PLAN, FILE_MARKETPLACE_LISTINGS, FILE_PRIVACY_REQUESTS, FILE_FX_RATES),
     input_dir="inbox",
     batch_per_file=True,
 )
