@@ -21,7 +21,7 @@ published as (
         rate_date,
         currency,
         rate_per_eur,
-        'file' as rate_source
+        'merchant_file' as rate_source
     from file_rates
     union all
     select
