@@ -115,7 +115,7 @@ def identity_links(read: ReadTable) -> pd.DataFrame:
     links["linked_by"] = np.select(
         [links["kind"] == "shop_customer_id", links["shop_match"].notna(),
          links["owner"].notna() & (links["owner"] != links["own"])],
-        ["own_key", "shop_id", "email"], "own_key")
+        ["own_key", "shop_id", "email_address"], "own_key")
     return links[["source", "kind", "key", "customer_id", "linked_by", "email"]]
 
 

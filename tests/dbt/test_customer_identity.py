@@ -124,7 +124,7 @@ def test_order_file_ids_are_customers_exactly_as_the_file_writes_them(read: Read
 def test_identity_links_name_the_evidence_for_each_record(read: ReadTable) -> None:
     links = read("customer_identity_links").set_index(["source", "key_kind", "source_key"])
     assert tuple(links.loc[("file", "merchant_customer_id", "17"), ["customer_id", "linked_by"]]) == ("17", "shop_id")
-    assert tuple(links.loc[("file", "merchant_customer_id", "C-20"), ["customer_id", "linked_by"]]) == ("17", "email")
+    assert tuple(links.loc[("file", "merchant_customer_id", "C-20"), ["customer_id", "linked_by"]]) == ("17", "email_address")
     assert tuple(links.loc[("file", "merchant_customer_id", "00017"), ["customer_id", "linked_by"]]) == (
         "00017", "own_key")
     assert tuple(links.loc[("shop", "shop_customer_id", "17"), ["customer_id", "linked_by"]]) == ("17", "own_key")

@@ -1,17 +1,19 @@
 {#- Identity resolution: one row per buyer record (source, key_kind, source_key) with the customer it belongs to.
     Records are the shop's customers and every order's buyer key (int_order_buyers). Each record's customer, by
     the first rule that applies (linked_by):
-    - own_key   a Shopify customer is the customer under its own id (text);
-    - shop_id   a customer id from the merchant's own systems (a channel with is_own_shop: the order file) equal,
-                text for text, to a Shopify customer id is that customer ('17' is; '00017', '17.0', 'c-17' are not);
-    - email     the record's usable e-mail is held by a record ranked before it: Shopify customers first, then
-                the merchant's own channels, then marketplaces, then earliest seen, then lowest key; the record
-                joins that record's customer (one hop: a record carries one e-mail, its latest usable one);
-    - own_key   otherwise the record is a customer of its own. Key scheme: the merchant's keys stay as they
-                are (Shopify id, the order file's customer_id exactly); every other key is namespaced as
-                '<marketplace>:<source_key>' (seed marketplaces), e.g. 'ebay:<sha256 of the username>' — a
-                marketplace-only buyer never collides with a merchant key unless the merchant's own keys use
-                that very '<marketplace>:' form.
+    - own_key        a Shopify customer is the customer under its own id (text);
+    - shop_id        a customer id from the merchant's own systems (a channel with is_own_shop: the order file)
+                     equal, text for text, to a Shopify customer id is that customer ('17' is; '00017', '17.0',
+                     'c-17' are not);
+    - email_address  the record's usable e-mail is held by a record ranked before it: Shopify customers first,
+                     then the merchant's own channels, then marketplaces, then earliest seen, then lowest key;
+                     the record joins that record's customer (one hop: a record carries one e-mail, its latest
+                     usable one);
+    - own_key        otherwise the record is a customer of its own. Key scheme: the merchant's keys stay as they
+                     are (Shopify id, the order file's customer_id exactly); every other key is namespaced as
+                     '<marketplace>:<source_key>' (seed marketplaces), e.g. 'ebay:<sha256 of the username>'. A
+                     marketplace-only buyer never collides with a merchant key unless the merchant's own keys
+                     use that very '<marketplace>:' form.
     Usable e-mail = normalised, contains an '@', and its domain matches no pattern of the seed
     relay_email_domains (marketplace relay/alias addresses link nobody and are never marketing identifiers). -#}
 with
@@ -78,9 +80,9 @@ usable_emails as (
         row_number() over (
             partition by sightings.source, sightings.key_kind, sightings.source_key
             order by
-                case when sightings.is_profile then 0 else 1 end,
+                case when sightings.is_profile then 0 else 1 end asc,
                 sightings.seen_at desc,
-                sightings.email_normalized
+                sightings.email_normalized asc
         ) as email_order
     from sightings
     left join relay_emails on sightings.email_normalized = relay_emails.email_normalized
@@ -168,7 +170,8 @@ final as (
         case
             when keyed.key_kind = 'shop_customer_id' then 'own_key'
             when keyed.shop_customer_id is not null then 'shop_id'
-            when email_owners.customer_id is not null and email_owners.customer_id <> keyed.own_key then 'email'
+            when email_owners.customer_id is not null and email_owners.customer_id <> keyed.own_key
+                then 'email_address'
             else 'own_key'
         end as linked_by,
         keyed.is_own_shop,
