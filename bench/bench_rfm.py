@@ -108,7 +108,8 @@ with refunds as (
     select order_id, sum(subtotal) as refunded from raw.shop_refunds group by order_id
 ),
 valid as (
-    select o.customer_id, o.created_at, o.subtotal_price - coalesce(r.refunded, 0) as net
+    select cast(o.customer_id as varchar) as customer_id, o.created_at,
+        o.subtotal_price - coalesce(r.refunded, 0) as net
     from raw.shop_orders o left join refunds r on o.id = r.order_id
     where o.cancelled_at is null and not o.test and o.financial_status not in ('voided', 'refunded')
       and not (o.subtotal_price > 0 and coalesce(r.refunded, 0) >= o.subtotal_price)

@@ -239,10 +239,10 @@ def _event_key(*parts: object) -> str:
     return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def _ga4_rows() -> tuple[list[tuple], list[tuple]]:
+def _ga4_rows(sessions: list[tuple]) -> tuple[list[tuple], list[tuple]]:
     events: list[tuple] = []
     params: list[tuple] = []
-    for user, user_id, started, source, medium, campaign, gclid, session_events in SESSIONS:
+    for user, user_id, started, source, medium, campaign, gclid, session_events in sessions:
         session_id = _epoch_seconds(started)
         for ts, name, page, transaction, revenue in session_events:
             key = _event_key(user, ts, name)
@@ -272,17 +272,27 @@ def _ecb_rates() -> list[tuple]:
     return out
 
 
-def rows() -> dict[str, list[tuple]]:
-    """Every raw table's rows (contract columns only, in contract order)."""
+def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
+    """Every raw table's rows (contract columns only, in contract order).
+
+    ``extra`` adds scenario rows to the lists above, by list name ('CUSTOMERS', 'FILE_ORDERS', ...), in the
+    same tuple layouts: a test of its own rules writes a few rows on top of this scenario.
+    """
+    extra = extra or {}
+    known = {"CUSTOMERS", "SHOP_ORDERS", "FILE_ORDERS", "EBAY_ORDERS", "AMAZON_ORDERS", "PRIVACY_REQUESTS", "SESSIONS"}
+    if unknown := set(extra) - known:
+        raise ValueError(f"no scenario list named {sorted(unknown)}")
+    customers = CUSTOMERS + extra.get("CUSTOMERS", [])
     out: dict[str, list[tuple]] = {name: [] for name in RAW_TABLES}
-    for cid, email, phone, first, last, accepts, state, country, province, city in CUSTOMERS:
+    for cid, email, phone, first, last, accepts, state, country, province, city in customers:
         out["shop_customers"].append((cid, email, phone, first, last, accepts, state, country, province, city,
                                       _ts("2025-01-01 00:00:00"), _ts("2026-03-01 00:00:00"), None))
     for pid, sku, title, category, price, compare_at, status in PRODUCTS:
         out["shop_products"].append((pid, pid + 100, pid + 200, sku, title, category, "Acme", price, compare_at,
                                      status, _ts("2025-01-01 00:00:00"), _ts("2026-01-01 00:00:00")))
-    for oid, cust, created, cancelled, fin, fulfil, subtotal, discounts, test, lines in SHOP_ORDERS:
-        email = next((c[1] for c in CUSTOMERS if c[0] == cust), None)
+    for oid, cust, created, cancelled, fin, fulfil, subtotal, discounts, test, lines in (
+            SHOP_ORDERS + extra.get("SHOP_ORDERS", [])):
+        email = next((c[1] for c in customers if c[0] == cust), None)
         total = f"{float(subtotal) * 1.19 + 4.90:.2f}"
         out["shop_orders"].append((oid, oid, cust, email, _ts(created), _ts(created), _ts(created),
                                    _ts(cancelled) if cancelled else None, fin, fulfil, "EUR", subtotal, discounts,
@@ -294,17 +304,20 @@ def rows() -> dict[str, list[tuple]]:
                                             line_discount))
     for rid, oid, created, line_id, qty, subtotal in SHOP_REFUNDS:
         out["shop_refunds"].append((rid, oid, _ts(created), line_id, qty, subtotal))
-    for row in FILE_ORDERS:
+    for row in FILE_ORDERS + extra.get("FILE_ORDERS", []):
         oid, cust, ordered, currency, total, email, fin, cancelled, refunded, discount, sku, qty, price, line = row
         out["file_orders"].append((oid, cust, _ts(ordered), currency, total, email, fin, cancelled, refunded,
                                    discount, sku, qty, price, line, "orders_export_2026.csv"))
-    for oid, created, fulfil, payment, cancel, email, total, lines in EBAY_ORDERS:
+    for oid, created, fulfil, payment, cancel, email, total, lines, *buyer in (
+            EBAY_ORDERS + extra.get("EBAY_ORDERS", [])):
+        # A row may name its buyer's username; by default every order has a buyer of its own.
+        username = buyer[0] if buyer else "buyer-" + oid
         currency, market = ORDER_CURRENCIES.get(oid, ("EUR", "EBAY_DE"))
-        out["ebay_orders"].append((oid, _ts(created), _ts(created), fulfil, payment, cancel, "buyer-" + oid, email,
+        out["ebay_orders"].append((oid, _ts(created), _ts(created), fulfil, payment, cancel, username, email,
                                    total, currency, market))
         for line_id, sku, qty, cost in lines:
             out["ebay_order_lines"].append((line_id, oid, sku, qty, cost, fulfil))
-    for oid, purchased, status, email, total, items in AMAZON_ORDERS:
+    for oid, purchased, status, email, total, items in AMAZON_ORDERS + extra.get("AMAZON_ORDERS", []):
         currency, market = ORDER_CURRENCIES.get(oid, ("EUR", "A1PA6795UKMFR9"))
         out["amazon_orders"].append((oid, _ts(purchased), _ts(purchased), status, market, email, total, currency))
         for item_id, sku, ordered, shipped, price in items:
@@ -316,7 +329,8 @@ def rows() -> dict[str, list[tuple]]:
     for month, channel, spend, sessions, orders, revenue, currency in BUDGET_PLAN:
         out["file_budget_plan"].append((month, channel, spend, sessions, orders, revenue, currency,
                                         "budget_plan_2026.csv"))
-    for line, (cid, email, kind, requested) in enumerate(PRIVACY_REQUESTS, start=2):
+    for line, (cid, email, kind, requested) in enumerate(PRIVACY_REQUESTS + extra.get("PRIVACY_REQUESTS", []),
+                                                          start=2):
         out["file_privacy_requests"].append((cid, email, kind, _ts(requested), line, "privacy_requests_20260330.csv"))
     for account, campaign, name, day, imps, clicks, spend, purchases, value, currency in META_INSIGHTS:
         d = date.fromisoformat(day)
@@ -328,7 +342,7 @@ def rows() -> dict[str, list[tuple]]:
     for customer, campaign, name, day, imps, clicks, micros, conversions, value in GOOGLE_STATS:
         out["google_ads_campaign_stats"].append((customer, campaign, name, date.fromisoformat(day), imps, clicks,
                                                  micros, conversions, value))
-    out["ga4_events"], out["ga4_event_params"] = _ga4_rows()
+    out["ga4_events"], out["ga4_event_params"] = _ga4_rows(SESSIONS + extra.get("SESSIONS", []))
     return out
 
 
@@ -348,12 +362,12 @@ def write_rows(con: duckdb.DuckDBPyConnection, table: str, table_rows: list[tupl
         )
 
 
-def build(path: Path) -> Path:
-    """Write the fixture warehouse to ``path`` (replacing it) and return the path."""
+def build(path: Path, extra: dict[str, list[tuple]] | None = None) -> Path:
+    """Write the fixture warehouse (plus ``extra`` scenario rows, see rows()) to ``path``, replacing it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     with duckdb.connect(str(path)) as con:
         con.execute("create schema if not exists raw")
-        for table, table_rows in rows().items():
+        for table, table_rows in rows(extra).items():
             write_rows(con, table, table_rows)
     return path

@@ -5,6 +5,7 @@ Written from docs/data-contracts.md and DESIGN.md, not from the SQL, so a shared
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -64,13 +65,114 @@ def to_reporting(read: ReadTable, amounts: pd.Series, currencies: pd.Series, day
     return pd.Series(out, index=amounts.index, dtype=float)
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _text_ids(series: pd.Series) -> pd.Series:
+    """Shopify's numeric ids as the text keys customers are known by ('207119551', never '207119551.0')."""
+    return series.astype("Int64").astype("string")
+
+
+def _relay_patterns() -> list[re.Pattern[str]]:
+    return [_like(p) for p in pd.read_csv(SEEDS / "relay_email_domains.csv")["domain_pattern"]]
+
+
+def _usable(email: object, relay: list[re.Pattern[str]]) -> str | None:
+    """A normalised e-mail that names a person: it has an '@' and no marketplace issued it as a relay/alias."""
+    if not isinstance(email, str) or not re.fullmatch(r".+@.+", email):
+        return None
+    domain = email.split("@", 1)[1]
+    return None if any(p.match(domain) for p in relay) else email
+
+
+def buyer_records(read: ReadTable) -> pd.DataFrame:
+    """One row per order naming its buyer, and per shop customer: source, kind, key, e-mail, seen_at, order_key.
+
+    The key is the source's own: Shopify's id, the order file's customer_id exactly (else the SHA-256 of its
+    e-mail), the SHA-256 of eBay's username or of Amazon's BuyerEmail (docs/identity.md).
+    """
+    customers = read("raw.shop_customers")
+    shop = read("raw.shop_orders")
+    files = read("raw.file_orders").groupby("order_id").agg(
+        customer_ref=("customer_id", "max"), email=("email", "max"), ordered_at=("ordered_at", "min")).reset_index()
+    ebay = read("raw.ebay_orders")
+    amazon = read("raw.amazon_orders")
+    file_ref = files["customer_ref"].astype("string").str.strip().replace("", pd.NA)
+    file_email = _email(files["email"])
+    frames = [
+        pd.DataFrame({"source": "shop", "kind": "shop_customer_id", "key": _text_ids(customers["id"]),
+                      "email": _email(customers["email"]), "seen_at": customers["created_at"], "profile": True,
+                      "order_key": None}),
+        pd.DataFrame({"source": "shop", "kind": "shop_customer_id", "key": _text_ids(shop["customer_id"]),
+                      "email": _email(shop["email"]), "seen_at": shop["created_at"], "profile": False,
+                      "order_key": "shop:" + shop["id"].astype(str)}),
+        pd.DataFrame({"source": "file",
+                      "kind": np.where(file_ref.notna(), "merchant_customer_id", "buyer_email_sha256"),
+                      "key": file_ref.fillna(file_email.map(lambda e: _sha256(e) if isinstance(e, str) else pd.NA)),
+                      "email": file_email, "seen_at": files["ordered_at"], "profile": False,
+                      "order_key": "file:" + files["order_id"]}),
+        pd.DataFrame({"source": "ebay", "kind": "buyer_username_sha256",
+                      "key": ebay["buyer_username"].map(lambda u: _sha256(u.strip()) if isinstance(u, str) else pd.NA),
+                      "email": _email(ebay["buyer_email"]), "seen_at": ebay["creation_date"], "profile": False,
+                      "order_key": "ebay:" + ebay["order_id"]}),
+        pd.DataFrame({"source": "amazon", "kind": "buyer_email_sha256",
+                      "key": _email(amazon["buyer_email"]).map(lambda e: _sha256(e) if isinstance(e, str) else pd.NA),
+                      "email": _email(amazon["buyer_email"]), "seen_at": amazon["purchase_date"], "profile": False,
+                      "order_key": "amazon:" + amazon["amazon_order_id"]}),
+    ]
+    out = pd.concat(frames, ignore_index=True)
+    return out[out["key"].notna()].reset_index(drop=True)
+
+
+def identity_links(read: ReadTable) -> pd.DataFrame:
+    """customer_identity_links' buyer records recomputed: (source, kind, key) -> customer_id, linked_by.
+
+    Rules (docs/identity.md): Shopify customers are themselves; an order-file key equal, text for text, to a
+    Shopify id is that customer; else a record's usable e-mail joins it to the customer of the first record
+    holding that e-mail (Shopify customers, then own-shop channels, then marketplaces; earliest seen; lowest
+    key); else the record is its own customer, marketplace keys namespaced '<marketplace>:<key>'.
+    """
+    relay = _relay_patterns()
+    own_shop = set(pd.read_csv(SEEDS / "marketplaces.csv").query("is_own_shop")["marketplace"])
+    records = buyer_records(read)
+    records["usable"] = records["email"].map(lambda e: _usable(e, relay))
+    shop_ids = set(records.loc[records["kind"] == "shop_customer_id", "key"])
+    rows = []
+    for (source, kind, key), group in records.groupby(["source", "kind", "key"], sort=False):
+        with_email = group.dropna(subset=["usable"]).sort_values(
+            ["profile", "seen_at", "usable"], ascending=[False, False, True])
+        email = with_email["usable"].iloc[0] if len(with_email) else None
+        own = key if kind in ("shop_customer_id", "merchant_customer_id") else f"{source}:{key}"
+        shop_match = key if kind == "shop_customer_id" else (
+            key if kind == "merchant_customer_id" and source in own_shop and key in shop_ids else None)
+        rank = 0 if kind == "shop_customer_id" else 1 if source in own_shop else 2
+        rows.append({"source": source, "kind": kind, "key": key, "email": email, "own": own,
+                     "shop_match": shop_match, "rank": rank, "first_seen": group["seen_at"].min()})
+    links = pd.DataFrame(rows)
+    links["pre"] = links["shop_match"].fillna(links["own"])
+    owners = (links.dropna(subset=["email"]).sort_values(["rank", "first_seen", "pre"])
+              .drop_duplicates("email").set_index("email")["pre"])
+    links["owner"] = links["email"].map(owners)
+    links["customer_id"] = links["shop_match"].fillna(links["owner"]).fillna(links["own"])
+    links["linked_by"] = np.select(
+        [links["kind"] == "shop_customer_id", links["shop_match"].notna(),
+         links["owner"].notna() & (links["owner"] != links["own"])],
+        ["own_key", "shop_id", "email_address"], "own_key")
+    return links[["source", "kind", "key", "customer_id", "linked_by", "email"]]
+
+
+def order_customers(read: ReadTable) -> dict[str, str]:
+    """order_key -> customer_id for every order that names its buyer."""
+    links = identity_links(read).set_index(["source", "kind", "key"])["customer_id"]
+    orders = buyer_records(read).dropna(subset=["order_key"])
+    keys = list(zip(orders["source"], orders["kind"], orders["key"], strict=True))
+    return dict(zip(orders["order_key"], [links[k] for k in keys], strict=True))
+
+
 def valid_orders(read: ReadTable, reporting: str = "EUR") -> pd.DataFrame:
     """One row per valid order of every channel: order_key, customer_id, ordered_at, currency, net_revenue (in the
     order's currency), net_revenue_reporting, source."""
-    customers = read("raw.shop_customers")
-    by_email = (customers.assign(e=_email(customers["email"])).dropna(subset=["e"])
-                .groupby("e")["id"].min())
-
     shop = read("raw.shop_orders")
     refunds = read("raw.shop_refunds").groupby("order_id")["subtotal"].sum()
     shop["refunds"] = shop["id"].map(refunds).fillna(0).astype(float)
@@ -79,45 +181,43 @@ def valid_orders(read: ReadTable, reporting: str = "EUR") -> pd.DataFrame:
                   & ~shop["financial_status"].isin(["voided", "refunded"])
                   & ~((shop["subtotal_price"].astype(float) > 0) & (shop["refunds"] >= shop["subtotal_price"].astype(float))))
     shop_out = pd.DataFrame({
-        "order_key": "shop:" + shop["id"].astype(str), "customer_id": shop["customer_id"].astype("Int64"),
+        "order_key": "shop:" + shop["id"].astype(str),
         "ordered_at": shop["created_at"], "currency": shop["currency"], "net_revenue": shop["net"], "source": "shop",
     })[shop_valid.to_numpy()]
 
     files = read("raw.file_orders").groupby("order_id").agg(
-        customer_ref=("customer_id", "max"), email=("email", "max"), ordered_at=("ordered_at", "min"),
-        currency=("currency", "max"), total=("total_price", "max"), refunded=("refunded_amount", "max"),
+        ordered_at=("ordered_at", "min"), currency=("currency", "max"), total=("total_price", "max"),
+        refunded=("refunded_amount", "max"),
         status=("financial_status", "max"), cancelled=("cancelled_at", "max")).reset_index()
     files["total"] = files["total"].astype(float)
     files["refunded"] = files["refunded"].astype(float).fillna(0)
-    numeric = pd.to_numeric(files["customer_ref"].str.strip(), errors="coerce")
-    files["customer_id"] = numeric.fillna(_email(files["email"]).map(by_email)).astype("Int64")
     file_valid = (files["cancelled"].isna() & ~files["status"].isin(["refunded", "voided"])
                   & ~((files["total"] > 0) & (files["refunded"] >= files["total"])))
     file_out = pd.DataFrame({
-        "order_key": "file:" + files["order_id"], "customer_id": files["customer_id"],
-        "ordered_at": files["ordered_at"], "currency": files["currency"], "net_revenue": files["total"] - files["refunded"],
-        "source": "file",
+        "order_key": "file:" + files["order_id"],
+        "ordered_at": files["ordered_at"], "currency": files["currency"],
+        "net_revenue": files["total"] - files["refunded"], "source": "file",
     })[file_valid.to_numpy()]
 
     ebay = read("raw.ebay_orders")
     ebay_lines = read("raw.ebay_order_lines").groupby("order_id")["line_item_cost"].sum().astype(float)
     ebay_valid = (ebay["cancel_state"] != "CANCELED") & (ebay["order_payment_status"] != "FULLY_REFUNDED")
     ebay_out = pd.DataFrame({
-        "order_key": "ebay:" + ebay["order_id"], "customer_id": _email(ebay["buyer_email"]).map(by_email).astype("Int64"),
-        "ordered_at": ebay["creation_date"], "currency": ebay["currency"], "net_revenue": ebay["order_id"].map(ebay_lines),
-        "source": "ebay",
+        "order_key": "ebay:" + ebay["order_id"],
+        "ordered_at": ebay["creation_date"], "currency": ebay["currency"],
+        "net_revenue": ebay["order_id"].map(ebay_lines), "source": "ebay",
     })[ebay_valid.to_numpy()]
 
     amazon = read("raw.amazon_orders")
     items = read("raw.amazon_order_items").groupby("amazon_order_id")["item_price"].sum().astype(float)
     amazon_out = pd.DataFrame({
         "order_key": "amazon:" + amazon["amazon_order_id"],
-        "customer_id": _email(amazon["buyer_email"]).map(by_email).astype("Int64"),
         "ordered_at": amazon["purchase_date"], "currency": amazon["currency"],
         "net_revenue": amazon["amazon_order_id"].map(items), "source": "amazon",
     })[(amazon["order_status"] != "Canceled").to_numpy()]
 
     out = pd.concat([shop_out, file_out, ebay_out, amazon_out], ignore_index=True)
+    out["customer_id"] = out["order_key"].map(order_customers(read)).astype("string")
     out["order_date"] = pd.to_datetime(out["ordered_at"]).dt.date
     out["net_revenue_reporting"] = to_reporting(read, out["net_revenue"], out["currency"], out["order_date"], reporting)
     return out
@@ -219,22 +319,22 @@ def revenue_by_channel(read: ReadTable, lookback_days: int = 30) -> pd.DataFrame
     orders = valid_orders(read)
     sess = sessions(read)
     events = read("raw.ga4_events")
-    customers = set(read("raw.shop_customers")["id"])
+    customers = set(identity_links(read)["customer_id"])
     shop = read("raw.shop_orders")
-    # Identity: logged-in user_id first, then purchase transaction ids.
+    # Identity: logged-in user_id first (the customer key, text for text), then purchase transaction ids.
     ids = events.dropna(subset=["user_id"])
-    ids = ids[pd.to_numeric(ids["user_id"], errors="coerce").isin(customers)]
-    identity = dict(zip(ids["user_pseudo_id"], pd.to_numeric(ids["user_id"]).astype(int), strict=True))
+    ids = ids[ids["user_id"].str.strip().isin(customers)]
+    identity = dict(zip(ids["user_pseudo_id"], ids["user_id"].str.strip(), strict=True))
     purchases = events[(events["event_name"] == "purchase") & events["ecommerce_transaction_id"].notna()].copy()
     purchases["order_id"] = purchases["ecommerce_transaction_id"].str.replace("#", "", regex=False)
     params = read("raw.ga4_event_params")
     sid = params[params["key"] == "ga_session_id"].set_index("event_key")["int_value"]
     purchases["session_id"] = purchases["event_key"].map(sid)
-    order_customer = dict(zip(shop["id"].astype(str), shop["customer_id"], strict=True))
+    order_customer = dict(zip(shop["id"].astype(str), _text_ids(shop["customer_id"]), strict=True))
     for row in purchases.itertuples():
         customer = order_customer.get(row.order_id)
         if row.user_pseudo_id not in identity and customer is not None and not pd.isna(customer):
-            identity[row.user_pseudo_id] = int(customer)
+            identity[row.user_pseudo_id] = customer
     converting = {"shop:" + r.order_id: f"{r.user_pseudo_id}-{int(r.session_id)}"
                   for r in purchases.itertuples() if not pd.isna(r.session_id)}
     sess["customer_id"] = sess["user_pseudo_id"].map(identity)

@@ -23,7 +23,7 @@ def test_customer_rfm_matches_pandas_row_by_row(read_table: ReadTable) -> None:
     # WHEN reading the mart
     actual = read_table("customer_rfm").sort_values("customer_id").reset_index(drop=True)
     # THEN every customer, measure, score and segment agrees
-    assert actual["customer_id"].tolist() == expected["customer_id"].astype(int).tolist()
+    assert actual["customer_id"].tolist() == expected["customer_id"].tolist()
     for column in ["recency_days", "frequency", "r_score", "f_score", "m_score"]:
         assert actual[column].astype(int).tolist() == expected[column].astype(int).tolist(), column
     assert actual["monetary"].astype(float).round(2).tolist() == expected["monetary"].round(2).tolist()
@@ -36,11 +36,11 @@ def test_customer_rfm_counts_the_file_import_customer_and_ignores_invalid_and_fu
 ) -> None:
     rfm = read_table("customer_rfm").set_index("customer_id")
     # Customer 9 exists only in a minimal orders-import file (order_id, customer_id, ordered_at, currency, total).
-    assert rfm.loc[9, "frequency"] == 1 and float(rfm.loc[9, "monetary"]) == 45.0
+    assert rfm.loc["9", "frequency"] == 1 and float(rfm.loc["9", "monetary"]) == 45.0
     # Customer 4 has only a test order and a fully refunded one: not scored.
-    assert 4 not in rfm.index
+    assert "4" not in rfm.index
     # Customer 1's order of 2026-04-02 is after as_of_date: last order stays 2026-03-28.
-    assert rfm.loc[1, "last_order_at"] == pd.Timestamp("2026-03-28 10:05:00")
+    assert rfm.loc["1", "last_order_at"] == pd.Timestamp("2026-03-28 10:05:00")
 
 
 def test_daily_spend_per_channel_matches_the_ad_platforms(read_table: ReadTable) -> None:
@@ -105,8 +105,8 @@ def test_listing_feed_subtracts_open_orders_of_every_channel(read_table: ReadTab
 
 def test_audience_members_exclude_opted_out_and_non_consenting_customers(read_table: ReadTable) -> None:
     members = read_table("audience_members")
-    assert not set(members["customer_id"]) & {4, 5}  # 4: no consent, 5: opt-out request
-    ads_only = members[members["customer_id"] == 3]
+    assert not set(members["customer_id"]) & {"4", "5"}  # 4: no consent, 5: opt-out request
+    ads_only = members[members["customer_id"] == "3"]
     assert ads_only["email"].isna().all() and ads_only["email_sha256"].notna().all()
     assert {"rfm_champions_loyal", "abandoned_cart", "geo_de", "cross_sell_kitchen"} <= set(members["audience_id"])
 

@@ -17,6 +17,7 @@ from dbt_postgres_cluster import Cluster, copy_schema, throwaway_cluster
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
 KEY_MARTS = {
+    "customer_identity_links": ["source", "key_kind", "source_key"],
     "customer_rfm": ["customer_id"],
     "customer_segments": ["customer_id", "segment"],
     "customer_recommendations": ["customer_id", "rank"],

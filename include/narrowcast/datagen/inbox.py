@@ -78,7 +78,13 @@ def privacy_requests(rng: np.random.Generator, customers: Customers, end_s: int)
 
 def orders_export(rng: np.random.Generator, customers: Customers, catalog: Catalog, start_s: int,
                   end_s: int, n_orders: int) -> pa.Table:
-    """Point-of-sale orders (one row per line) in the generic orders-import format; ids are 'POS-<n>'."""
+    """Point-of-sale orders (one row per line) in the generic orders-import format; ids are 'POS-<n>'.
+
+    customer_id is the POS system's text key, as a real export writes it: the Shopify id for customers the POS
+    shares with the shop (one of them zero-padded by the POS, '00…', linked back only by the e-mail on the
+    row), 'C-<n>' for walk-in customers the shop has never seen (with their own e-mail or none), empty for
+    anonymous sales.
+    """
     per = rng.choice([1, 2, 3], n_orders, p=[0.6, 0.3, 0.1])
     o = np.repeat(np.arange(n_orders), per)
     line_number = np.arange(len(o)) - np.concatenate([[0], np.cumsum(per)[:-1]])[o] + 1
@@ -96,9 +102,16 @@ def orders_export(rng: np.random.Generator, customers: Customers, catalog: Catal
     who = pool[rng.integers(0, len(pool), n_orders)]
     ordered = np.sort(start_s + 3600 + (rng.random(n_orders) * (end_s - start_s - 7200)).astype(np.int64))
     ol = pa.array(o)
-    cust_id = pc.if_else(pa.array(known), pa.array(CUSTOMER_ID_BASE + who).cast(pa.string()),
-                         pa.nulls(n_orders, pa.string()))
-    email = pc.if_else(pa.array(known), customers.email.take(pa.array(who)), pa.nulls(n_orders, pa.string()))
+    walk_in = known & (rng.random(n_orders) < 0.25)
+    walk_in_no = rng.integers(1, max(2, n_orders // 6), n_orders)  # a small pool: walk-ins come back
+    shop_id = (CUSTOMER_ID_BASE + who).astype(str).astype(object)
+    padded = np.flatnonzero(known & ~walk_in)[:1]
+    shop_id[padded] = ["00" + shop_id[i] for i in padded]
+    walk_in_id = np.array([f"C-{n}" for n in walk_in_no], dtype=object)
+    walk_in_email = np.array([f"walkin{n}@example.net" if n % 3 else None for n in walk_in_no], dtype=object)
+    cust_id = pa.array(np.where(walk_in, walk_in_id, np.where(known, shop_id, None)), pa.string())
+    shop_email = customers.email.take(pa.array(who)).to_numpy(zero_copy_only=False)
+    email = pa.array(np.where(walk_in, walk_in_email, np.where(known, shop_email, None)), pa.string())
     return pa.table({
         "order_id": pc.binary_join_element_wise("POS-", pa.array((100_001 + np.arange(n_orders)).astype(str)),
                                                 "").take(ol),

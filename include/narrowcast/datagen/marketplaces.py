@@ -1,8 +1,11 @@
 """eBay and Amazon orders (some by known shop customers, some by marketplace-only buyers) and the listings.
 
-Known buyers carry the customer's clean e-mail (marketplaces store it trimmed and lower-cased), so identity
-stitching has to normalise the shop's messy e-mails to match them. Recent orders are still open/unshipped, which
-the listing feed must subtract from stock.
+Known eBay buyers carry the customer's clean e-mail (eBay returns the buyer's address on recent orders, trimmed
+and lower-cased), so identity stitching has to normalise the shop's messy e-mails to match them; other eBay
+buyers show only eBay's member alias address. Amazon never shares the buyer's address: BuyerEmail is an
+anonymised relay address per buyer on the marketplace's domain (SP-API Orders v0, BuyerInfo.BuyerEmail), so
+Amazon buyers stay Amazon customers. Each buyer keeps one username / relay address across orders. Recent orders
+are still open/unshipped, which the listing feed must subtract from stock.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from narrowcast.datagen.table_writer import money, pick, timestamps
 EBAY_MARKETS = (("EBAY_DE", "EUR", 0.6), ("EBAY_FR", "EUR", 0.15), ("EBAY_IT", "EUR", 0.1), ("EBAY_GB", "GBP", 0.15))
 AMAZON_MARKETS = (("A1PA6795UKMFR9", "EUR", 0.5), ("A13V1IB3VIYZZH", "EUR", 0.15), ("APJ6JRA9NG5V4", "EUR", 0.1),
                   ("A1RKKUPIHCS9HS", "EUR", 0.1), ("A1F83G8C2ARO7P", "GBP", 0.15))
+# The relay domain of each AMAZON_MARKETS entry (DE, FR, IT, ES, UK).
+AMAZON_RELAY_DOMAINS = ("marketplace.amazon.de", "marketplace.amazon.fr", "marketplace.amazon.it",
+                        "marketplace.amazon.es", "marketplace.amazon.co.uk")
 GBP_PER_EUR = 0.86
 EBAY_FULFILMENT = ("NOT_STARTED", "IN_PROGRESS", "FULFILLED")
 AMAZON_STATUS = ("Pending", "Unshipped", "PartiallyShipped", "Shipped", "Canceled")
@@ -29,6 +35,14 @@ def _buyers(rng: np.random.Generator, customers: Customers, n_orders: int) -> tu
     known_pool = np.flatnonzero(~customers.is_test)
     buyer = np.where(rng.random(n_orders) < 0.3, known_pool[rng.integers(0, len(known_pool), n_orders)], -1)
     return buyer, mp_only
+
+
+def _buyer_tokens(buyer: np.ndarray, prefix: str) -> pa.Array:
+    """A stable opaque token per buyer (known customers by index, strangers one per order)."""
+    known = buyer >= 0
+    seed = np.where(known, buyer, 10_000_000 + np.arange(len(buyer)))
+    token = (seed * 2_654_435_761 % 2**32).astype(np.int64)
+    return pa.array([f"{prefix}{t:08x}" for t in token], pa.string())
 
 
 def _order_times(rng: np.random.Generator, n: int, start_s: int, end_s: int) -> np.ndarray:
@@ -81,7 +95,7 @@ def build_ebay_orders(rng: np.random.Generator, customers: Customers, catalog: C
     stranger = pc.binary_join_element_wise("ebay.buyer.", pa.array((np.arange(n_orders) + 1).astype(str)),
                                            "@members.ebay.example", "")
     email = pc.if_else(pa.array(buyer >= 0), customers.email_clean.take(pa.array(np.maximum(buyer, 0))), stranger)
-    username = pc.binary_join_element_wise("buyer_", pa.array((created % 977_117 + np.arange(n_orders)).astype(str)), "")
+    username = _buyer_tokens(buyer, "buyer_")
     order_id = pc.binary_join_element_wise(
         pa.array(np.char.zfill((11 + np.arange(n_orders) % 89).astype(str), 2)), "-",
         pa.array((10000 + np.arange(n_orders) // 89 % 90000).astype(str)), "-",
@@ -119,9 +133,8 @@ def build_amazon_orders(rng: np.random.Generator, customers: Customers, catalog:
     status = np.where((status == 1) & (rng.random(n_orders) < 0.1), 2, status)
     status = np.where(rng.random(n_orders) < 0.02, 4, status)
     modified = np.minimum(created + rng.integers(600, 3 * 86400, n_orders), end_s - 1)
-    stranger = pc.binary_join_element_wise(pa.array((np.arange(n_orders) * 104_729 % 10**9 + 10**9).astype(str)),
-                                           "@marketplace.amazon.example", "")
-    email = pc.if_else(pa.array(buyer >= 0), customers.email_clean.take(pa.array(np.maximum(buyer, 0))), stranger)
+    email = pc.binary_join_element_wise(_buyer_tokens(buyer, ""), "@",
+                                        pick(list(AMAZON_RELAY_DOMAINS), market), "")
     seq = np.arange(n_orders)
     order_id = pc.binary_join_element_wise(
         pa.array((302 + seq % 3 * 100).astype(str)), "-", pa.array((1_000_000 + seq * 37 % 9_000_000).astype(str)),

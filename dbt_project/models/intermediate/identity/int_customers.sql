@@ -1,7 +1,17 @@
-{#- One row per shop customer with normalised identifiers, consent and privacy status applied. -#}
+{#- One row per customer (every key int_customer_identity_links resolves to): Shopify customers with their
+    profile, and buyers known only to the order file or a marketplace. Identifiers are normalised for matching;
+    the e-mail is the Shopify profile's, else the usable e-mail of the customer's earliest linked record (never a
+    marketplace relay address); consent exists only where Shopify records it, so buyers outside Shopify have
+    none. A privacy request (opt_out/delete) blocks the customer when its text customer_id equals the customer's
+    key or the key of any record linked to it, or its normalised e-mail equals any linked record's usable
+    e-mail. -#}
 with
 
-customers as (
+links as (
+    select * from {{ ref('int_customer_identity_links') }}
+),
+
+shop_customers as (
     select * from {{ ref('stg_shop__customers') }}
 ),
 
@@ -13,27 +23,49 @@ privacy_requests as (
     select * from {{ ref('stg_files__privacy_requests') }}
 ),
 
-normalised as (
+linked_emails as (
     select
-        customers.customer_id,
-        {{ normalize_email('customers.email') }} as email_normalized,
-        {{ normalize_phone_e164_digits(
-            'customers.phone', 'calling_codes.calling_code', 'calling_codes.trunk_prefix'
-        ) }} as phone_e164_digits,
-        customers.country_code,
-        customers.region,
-        customers.city,
-        customers.accepts_marketing,
-        customers.email_marketing_consent_state,
-        customers.tags,
-        customers.created_at
-    from customers
-    left join calling_codes on customers.country_code = calling_codes.country_code
+        customer_id,
+        email_normalized,
+        row_number() over (
+            partition by customer_id
+            order by case when key_kind = 'shop_customer_id' then 0 else 1 end, first_seen_at, email_normalized
+        ) as email_order
+    from links
+    where email_normalized is not null
 ),
 
--- A request matches by customer id (as text: request ids are the merchant's text keys) or by the normalised
--- e-mail (requests sent by people, not systems); either may be missing from a request. Two equi-joins rather
--- than one OR join, which would be a nested loop over all customers.
+customer_keys as (
+    select
+        customer_id,
+        min(first_seen_at) as first_seen_at
+    from links
+    group by customer_id
+),
+
+normalised as (
+    select
+        customer_keys.customer_id,
+        linked_emails.email_normalized,
+        {{ normalize_phone_e164_digits(
+            'shop_customers.phone', 'calling_codes.calling_code', 'calling_codes.trunk_prefix'
+        ) }} as phone_e164_digits,
+        shop_customers.country_code,
+        shop_customers.region,
+        shop_customers.city,
+        shop_customers.accepts_marketing,
+        shop_customers.email_marketing_consent_state,
+        coalesce(shop_customers.created_at, customer_keys.first_seen_at) as created_at
+    from customer_keys
+    left join linked_emails
+        on customer_keys.customer_id = linked_emails.customer_id
+        and linked_emails.email_order = 1
+    left join shop_customers on customer_keys.customer_id = shop_customers.customer_id
+    left join calling_codes on shop_customers.country_code = calling_codes.country_code
+),
+
+-- Requests sent by people name an e-mail, those sent by systems a key; either may be missing. Each is one
+-- equi-join over the linked records (an OR join would be a nested loop over all of them).
 blocking_requests as (
     select
         customer_id,
@@ -42,15 +74,27 @@ blocking_requests as (
     where request_type in ('opt_out', 'delete')
 ),
 
-blocked as (
-    select normalised.customer_id
-    from normalised
-    inner join blocking_requests
-        on cast(normalised.customer_id as {{ dbt.type_string() }}) = blocking_requests.customer_id
+request_keys as (
+    select
+        customer_id as request_key,
+        customer_id
+    from links
     union
-    select normalised.customer_id
-    from normalised
-    inner join blocking_requests on normalised.email_normalized = blocking_requests.email_normalized
+    select
+        source_key as request_key,
+        customer_id
+    from links
+    where key_kind in ('shop_customer_id', 'merchant_customer_id')
+),
+
+blocked as (
+    select request_keys.customer_id
+    from request_keys
+    inner join blocking_requests on request_keys.request_key = blocking_requests.customer_id
+    union
+    select links.customer_id
+    from links
+    inner join blocking_requests on links.email_normalized = blocking_requests.email_normalized
 ),
 
 final as (

@@ -1,6 +1,7 @@
-{#- Identity stitching: which shop customer each GA4 browser (user_pseudo_id) belongs to.
-    Evidence, strongest first: the user_id the site sets after login (= shop customer id), then the purchase
-    events whose transaction_id is a shop order (id or order number). Latest evidence wins within a kind. -#}
+{#- Identity stitching: which customer each GA4 browser (user_pseudo_id) belongs to.
+    Evidence, strongest first: the user_id the site sets after login (the customer's key, matched text for text:
+    '17' is customer 17, '00017' is not), then the purchase events whose transaction_id is a shop order (id or
+    order number). Latest evidence wins within a kind. -#}
 with
 
 events as (
@@ -27,7 +28,7 @@ order_references as (
 ),
 
 customers as (
-    select * from {{ ref('stg_shop__customers') }}
+    select * from {{ ref('int_customers') }}
 ),
 
 by_user_id as (
@@ -36,10 +37,10 @@ by_user_id as (
         customers.customer_id,
         'user_id' as matched_by,
         1 as evidence_strength,
+        min(events.event_at) as first_seen_at,
         max(events.event_at) as last_seen_at
     from events
-    inner join customers
-        on {{ try_cast_bigint('events.user_id') }} = customers.customer_id
+    inner join customers on events.user_id = customers.customer_id
     group by events.user_pseudo_id, customers.customer_id
 ),
 
@@ -49,6 +50,7 @@ by_transaction as (
         order_references.customer_id,
         'transaction_id' as matched_by,
         2 as evidence_strength,
+        min(events.event_at) as first_seen_at,
         max(events.event_at) as last_seen_at
     from events
     inner join order_references on replace(events.transaction_id, '#', '') = order_references.transaction_ref
@@ -79,6 +81,7 @@ final as (
         user_pseudo_id,
         customer_id,
         matched_by,
+        first_seen_at,
         last_seen_at
     from ranked
     where evidence_order = 1

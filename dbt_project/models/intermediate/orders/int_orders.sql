@@ -35,21 +35,29 @@ order_lines as (
     select * from {{ ref('int_order_lines') }}
 ),
 
-customers as (
-    select * from {{ ref('int_customers') }}
+order_buyers as (
+    select * from {{ ref('int_order_buyers') }}
+),
+
+identity_links as (
+    select * from {{ ref('int_customer_identity_links') }}
 ),
 
 marketplaces as (
     select * from {{ ref('marketplaces') }}
 ),
 
-customer_by_email as (
+-- Each order's customer as identity resolution decided it (rules in int_customer_identity_links).
+order_customers as (
     select
-        email_normalized,
-        min(customer_id) as customer_id
-    from customers
-    where email_normalized is not null
-    group by email_normalized
+        order_buyers.orders_model,
+        order_buyers.order_id,
+        identity_links.customer_id
+    from order_buyers
+    inner join identity_links
+        on order_buyers.source = identity_links.source
+        and order_buyers.key_kind = identity_links.key_kind
+        and order_buyers.buyer_key = identity_links.source_key
 ),
 
 refunds_per_order as (
@@ -126,7 +134,7 @@ file_import as (
     select
         'stg_files__order_lines' as orders_model,
         file_orders.order_id,
-        coalesce({{ try_cast_bigint('file_orders.customer_ref') }}, customer_by_email.customer_id) as customer_id,
+        order_customers.customer_id,
         {{ normalize_email('file_orders.email') }} as email_normalized,
         file_orders.ordered_at,
         file_orders.currency,
@@ -146,15 +154,16 @@ file_import as (
         ) as is_fully_refunded,
         cast(null as {{ dbt.type_string() }}) as discount_codes
     from file_orders
-    left join customer_by_email
-        on {{ normalize_email('file_orders.email') }} = customer_by_email.email_normalized
+    left join order_customers
+        on order_customers.orders_model = 'stg_files__order_lines'
+        and file_orders.order_id = order_customers.order_id
 ),
 
 ebay as (
     select
         'stg_ebay__orders' as orders_model,
         ebay_orders.order_id,
-        customer_by_email.customer_id,
+        order_customers.customer_id,
         {{ normalize_email('ebay_orders.buyer_email') }} as email_normalized,
         ebay_orders.created_at as ordered_at,
         ebay_orders.currency,
@@ -174,15 +183,16 @@ ebay as (
     left join line_totals
         on line_totals.orders_model = 'stg_ebay__orders'
         and ebay_orders.order_id = line_totals.order_id
-    left join customer_by_email
-        on {{ normalize_email('ebay_orders.buyer_email') }} = customer_by_email.email_normalized
+    left join order_customers
+        on order_customers.orders_model = 'stg_ebay__orders'
+        and ebay_orders.order_id = order_customers.order_id
 ),
 
 amazon as (
     select
         'stg_amazon__orders' as orders_model,
         amazon_orders.order_id,
-        customer_by_email.customer_id,
+        order_customers.customer_id,
         {{ normalize_email('amazon_orders.buyer_email') }} as email_normalized,
         amazon_orders.created_at as ordered_at,
         amazon_orders.currency,
@@ -202,8 +212,9 @@ amazon as (
     left join line_totals
         on line_totals.orders_model = 'stg_amazon__orders'
         and amazon_orders.order_id = line_totals.order_id
-    left join customer_by_email
-        on {{ normalize_email('amazon_orders.buyer_email') }} = customer_by_email.email_normalized
+    left join order_customers
+        on order_customers.orders_model = 'stg_amazon__orders'
+        and amazon_orders.order_id = order_customers.order_id
 ),
 
 unioned as (

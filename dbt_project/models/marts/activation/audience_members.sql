@@ -1,7 +1,9 @@
 {#- One row per (audience, customer). Audiences are defined in the seed audiences (audience_id ->
     segment_pattern, a SQL LIKE pattern over customer_segments.segment); an audience_id ending in '*' expands to
     one audience per matched segment value, e.g. 'cross_sell_*' + 'cross_sell:%' -> cross_sell_<category>.
-    Privacy: customers with an opt_out/delete request, or with neither e-mail nor ads consent, never appear.
+    Privacy: customers with an opt_out/delete request, with neither e-mail nor ads consent, or with no usable
+    identifier (int_customers carries no marketplace relay address, so a buyer known only by one has none)
+    never appear.
     email is the normalised address only where the customer consented to e-mail; email_sha256/phone_sha256/
     phone_e164_sha256 (normalised, SHA-256 hex) only where the customer consented to ads. is_holdout is a deterministic
     var holdout_share sample keyed on hash(customer_id || var holdout_salt): the same customers are held out
@@ -67,12 +69,13 @@ eligible_customers as (
     select * from customers
     where not is_privacy_blocked
         and (consent_email or consent_ads)
+        and (email_normalized is not null or phone_e164_digits is not null)
 ),
 
 final as (
     select
         cast(deduplicated.audience_id as text) as audience_id,
-        deduplicated.customer_id,
+        cast(deduplicated.customer_id as text) as customer_id,
         cast(case when eligible_customers.consent_email then eligible_customers.email_normalized end as text) as email,
         cast({{ sha256_hex_with_consent(
             'eligible_customers.consent_ads', 'eligible_customers.email_normalized'

@@ -159,7 +159,7 @@ ranked as (
 
 final as (
     select
-        ranked.customer_id,
+        cast(ranked.customer_id as text) as customer_id,
         cast(ranked.recommendation_rank as integer) as rank,
         cast(ranked.sku as text) as sku,
         cast(products.product_title as text) as product_title,

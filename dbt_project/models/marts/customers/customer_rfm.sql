@@ -107,7 +107,7 @@ segment_grid as (
 
 final as (
     select
-        scored.customer_id,
+        cast(scored.customer_id as text) as customer_id,
         scored.first_order_at,
         scored.last_order_at,
         cast(scored.recency_days as integer) as recency_days,

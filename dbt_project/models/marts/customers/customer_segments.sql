@@ -286,7 +286,7 @@ unioned as (
 
 final as (
     select
-        cast(customer_id as bigint) as customer_id,
+        cast(customer_id as text) as customer_id,
         cast(segment as text) as segment,
         cast(segment_type as text) as segment_type,
         cast(reason as text) as reason,

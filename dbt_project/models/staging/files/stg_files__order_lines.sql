@@ -8,6 +8,8 @@ renamed as (
     select
         cast(order_id as {{ dbt.type_string() }}) as order_id,
         coalesce(cast(line_number as integer), 1) as line_number,
+        -- The merchant's own customer key, text exactly as exported ('C-17', '00017' and '17' are three keys);
+        -- only surrounding blanks, which CSV tools add and no key system keeps, are dropped.
         nullif(trim(cast(customer_id as {{ dbt.type_string() }})), '') as customer_ref,
         cast(ordered_at as timestamp) as ordered_at,
         upper(currency) as currency,

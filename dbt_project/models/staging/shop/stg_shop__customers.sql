@@ -6,7 +6,8 @@ source as (
 
 renamed as (
     select
-        cast(id as bigint) as customer_id,
+        -- Text like every customer key: the shop's numeric id as the merchant sees it ('207119551').
+        cast(id as {{ dbt.type_string() }}) as customer_id,
         email,
         phone,
         first_name,

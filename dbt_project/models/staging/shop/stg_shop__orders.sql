@@ -8,7 +8,7 @@ renamed as (
     select
         cast(id as bigint) as order_id,
         cast(order_number as {{ dbt.type_string() }}) as order_number,
-        cast(customer_id as bigint) as customer_id,
+        cast(customer_id as {{ dbt.type_string() }}) as customer_id,
         email,
         cast(created_at as timestamp) as created_at,
         cast(updated_at as timestamp) as updated_at,
