@@ -126,6 +126,7 @@ def _sign(name: str) -> str:
 class ShopifyEmulator(ShopifyErrors, Emulator):
     name = "shopify"
     prefix = "shopify"
+    emulates = "the orders, customers, products, bulkOperation and shop queries and bulkOperationRunQuery"
 
     def __init__(self, world_dir: Path | None) -> None:
         self.bucket = CostBucket()

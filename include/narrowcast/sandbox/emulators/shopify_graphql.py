@@ -335,6 +335,8 @@ def throttled(cost: dict[str, Any]) -> Response:
 
 
 class GraphqlHandler(Protocol):
+    emulates: str  # what the emulator serves, for the answer to anything no emulator serves
+
     def answers(self, query: str) -> bool:
         """Whether this emulator serves the operation in ``query``."""
 
@@ -360,24 +362,19 @@ def add_graphql_route(router: APIRouter, unauthorized: Any) -> None:
                                               status_code=400)
         else:
             variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
-            handlers = [e for e in request.app.state.emulators.values()
-                        if hasattr(e, "answers") and e.answers(query)]
+            shopify = [e for e in request.app.state.emulators.values() if hasattr(e, "answers")]
+            handlers = [e for e in shopify if e.answers(query)]
             if handlers:
                 # Handlers get the version as asked: the inventory emulator models each version's rules, also
                 # for versions the shop no longer serves (its tests pin them).
                 response = handlers[0].answer(query, variables, version, request)
             else:
-                response = _unknown_root(query)
+                response = _not_emulated(shopify)
         response.headers["X-Shopify-API-Version"] = served
         return response
 
 
-def _unknown_root(query: str) -> Response:
-    try:
-        operation = parse(query)[0]
-    except GraphQLSyntaxError as exc:
-        return graphql_error(str(exc), None)
-    root = "Mutation" if operation.kind == "mutation" else "QueryRoot"
-    name = operation.root.fields()[0].name
-    return graphql_error(f"Field '{name}' doesn't exist on type '{root}'", "undefinedField", typeName=root,
-                         fieldName=name)
+def _not_emulated(handlers: list[Any]) -> Response:
+    # Not a Shopify error: the operation exists on the real API (or not), the sandbox just does not serve it.
+    served = " and ".join(h.emulates for h in handlers) or "nothing on this path"
+    return graphql_error(f"This sandbox only emulates {served}", None)

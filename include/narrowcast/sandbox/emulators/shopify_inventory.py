@@ -80,6 +80,7 @@ def _user_error(index: int | None, field: str, code: str, message: str) -> dict[
 class ShopifyInventoryEmulator(Emulator):
     name = "shopify_inventory"
     prefix = "shopify"
+    emulates = "the inventorySetQuantities mutation and the inventory-level read"
 
     def __init__(self, world_dir: Path | None) -> None:
         # GraphQL cost bucket (points)
