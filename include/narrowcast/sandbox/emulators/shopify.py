@@ -335,7 +335,7 @@ def _bulk_problem(text: Any) -> tuple[str | None, Selection | None]:
     connections, depth = _connection_shape(root)
     if connections > MAX_BULK_CONNECTIONS:
         return f"Bulk queries cannot contain more than {MAX_BULK_CONNECTIONS} connections.", None
-    if depth > MAX_BULK_DEPTH + 1:
+    if depth > MAX_BULK_DEPTH:
         return f"Bulk queries cannot contain connections with a nesting depth greater than {MAX_BULK_DEPTH}.", None
     return None, root
 
