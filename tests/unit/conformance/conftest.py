@@ -14,7 +14,7 @@ from conformance_recording import Sent, decoded
 from narrowcast.sandbox.server import SandboxServer
 
 EMULATORS = ["amazon_orders", "amazon_listings", "data_manager", "ebay_fulfillment", "ebay_inventory", "klaviyo",
-             "meta_audiences", "shopify_inventory"]
+             "meta_audiences", "shopify", "shopify_inventory"]
 
 
 @pytest.fixture(scope="session")
