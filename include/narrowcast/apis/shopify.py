@@ -228,7 +228,7 @@ class ShopifyApi(VersionedApi):
         # The requested cost of a query is known once Shopify has priced it; the next page of the same query
         # costs the same, so it is sent only once the bucket holds that much (no THROTTLED round trip).
         cost, available = self._requested.get(query), self.available_points()
-        if cost is None or available is None or cost <= available or self._throttle is None:
+        if cost is None or available is None or self._throttle is None or cost <= available:
             return
         restore = self._throttle[2]
         if restore > 0:
@@ -238,7 +238,8 @@ class ShopifyApi(VersionedApi):
             self._sleep(wait)
 
     def _note_cost(self, query: str | None, answer: Mapping[str, Any]) -> None:
-        cost = (answer.get("extensions") or {}).get("cost") if isinstance(answer.get("extensions"), dict) else None
+        extensions = answer.get("extensions")
+        cost = extensions.get("cost") if isinstance(extensions, dict) else None
         if not isinstance(cost, dict):
             return
         status = cost.get("throttleStatus") or {}
@@ -354,7 +355,7 @@ class ShopifyApi(VersionedApi):
         storage = HttpClient(url, api_name=f"{self.api_name} bulk result", session=self.session,
                              timeout=self.timeout, retry=self.retry, sleep=self._sleep)
         response = storage.request("GET", url)
-        response.encoding = response.encoding or "utf-8"
+        response.encoding = "utf-8"  # JSON Lines are UTF-8; never let requests guess over a large file
         return response.text
 
 

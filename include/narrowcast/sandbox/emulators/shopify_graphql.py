@@ -362,7 +362,7 @@ def add_graphql_route(router: APIRouter, unauthorized: Any) -> None:
                                               status_code=400)
         else:
             variables = body.get("variables") if isinstance(body.get("variables"), dict) else {}
-            shopify = [e for e in request.app.state.emulators.values() if hasattr(e, "answers")]
+            shopify: list[GraphqlHandler] = [e for e in request.app.state.emulators.values() if hasattr(e, "answers")]
             handlers = [e for e in shopify if e.answers(query)]
             if handlers:
                 # Handlers get the version as asked: the inventory emulator models each version's rules, also
@@ -374,7 +374,7 @@ def add_graphql_route(router: APIRouter, unauthorized: Any) -> None:
         return response
 
 
-def _not_emulated(handlers: list[Any]) -> Response:
+def _not_emulated(handlers: list[GraphqlHandler]) -> Response:
     # Not a Shopify error: the operation exists on the real API (or not), the sandbox just does not serve it.
     served = " and ".join(h.emulates for h in handlers) or "nothing on this path"
     return graphql_error(f"This sandbox only emulates {served}", None)
