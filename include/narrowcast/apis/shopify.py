@@ -107,6 +107,8 @@ BULK_FAILED = frozenset({"FAILED", "CANCELED", "CANCELING", "EXPIRED"})
 # BulkOperationErrorCode: INTERNAL_SERVER_ERROR is Shopify's own failure, worth a new operation later (the task
 # is retried); ACCESS_DENIED (missing scope) and TIMEOUT (the query is too heavy for one operation) are not.
 BULK_RETRIABLE_ERRORS = frozenset({"INTERNAL_SERVER_ERROR"})
+# BulkOperationUserErrorCode of a shop already running as many bulk operations as it may ("try again later").
+BULK_BUSY = frozenset({"LIMIT_REACHED", "OPERATION_IN_PROGRESS"})
 
 
 def gid_kind(value: Any) -> str | None:
@@ -309,8 +311,10 @@ class ShopifyApi(VersionedApi):
         user_errors = started.get("userErrors") or []
         operation = started.get("bulkOperation") or {}
         if user_errors or not operation.get("id"):
-            raise FatalApiError(self.api_name, "POST", self.url(self.graphql_path), 200,
-                                "bulkOperationRunQuery refused: " + user_error_messages(user_errors), started)
+            busy = any(isinstance(e, Mapping) and e.get("code") in BULK_BUSY for e in user_errors)
+            raise (RetriableApiError if busy else FatalApiError)(
+                self.api_name, "POST", self.url(self.graphql_path), 200,
+                "bulkOperationRunQuery refused: " + user_error_messages(user_errors), started)
         operation_id = str(operation["id"])
         finished = self.wait_for_bulk(operation_id)
         url = finished.get("url")

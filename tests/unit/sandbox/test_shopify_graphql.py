@@ -142,6 +142,14 @@ def test_bulk_queries_outside_the_documented_restrictions_get_user_errors(sandbo
         assert answer["userErrors"][0]["field"] == ["query"]
 
 
+def test_a_sixth_running_bulk_query_is_refused_with_limit_reached(sandbox, shop):
+    for _ in range(5):
+        run_bulk(sandbox, PRODUCTS.bulk_query(""))
+    answer = graphql(sandbox, "mutation run($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } "
+                              "userErrors { message code } } }", q=PRODUCTS.bulk_query(""))
+    assert answer["data"]["bulkOperationRunQuery"]["userErrors"][0]["code"] == "LIMIT_REACHED"
+
+
 def test_a_failed_bulk_operation_names_its_error_code_and_partial_data(sandbox, shop):
     shop.fail_next_bulk("TIMEOUT", partial=True)
     operation_id, _ = run_bulk(sandbox, PRODUCTS.bulk_query(""))

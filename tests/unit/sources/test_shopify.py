@@ -346,3 +346,10 @@ def test_the_fixtures_follow_the_documented_envelopes():
     assert "data" not in throttled and throttled["extensions"]["cost"]["actualQueryCost"] is None
     assert all(json.loads(line).get("__parentId", "").startswith("gid://shopify/")
                for line in bulk_lines().decode().splitlines()[2:])
+
+
+def test_a_shop_at_its_bulk_operation_limit_is_retried_later_not_failed_for_good(http):
+    busy = {"data": {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [
+        {"field": None, "message": "Bulk operations limit reached. Please try again later.", "code": "LIMIT_REACHED"}]}}}
+    with pytest.raises(RetriableApiError, match="limit reached"):
+        run(FakeSession(reply(body=busy)), http, MONTH)

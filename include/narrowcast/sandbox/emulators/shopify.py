@@ -269,13 +269,15 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         problem, root = _bulk_problem(text)
         with self.lock:
             running = sum(op["status"] in ("CREATED", "RUNNING") for op in self.operations.values())
+        code = "INVALID"
         if problem is None and running >= MAX_RUNNING_BULK:
-            problem = (f"A maximum of {MAX_RUNNING_BULK} bulk query operations can run at the same time per shop "
-                       "in this API version.")
+            # BulkOperationUserErrorCode LIMIT_REACHED: "Bulk operations limit reached. Please try again later."
+            # (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode)
+            problem, code = "Bulk operations limit reached. Please try again later.", "LIMIT_REACHED"
         if problem is not None:
             payload = {"__typename": "BulkOperationRunQueryPayload", "bulkOperation": None,
-                       "userErrors": [{"__typename": "BulkOperationUserError", "field": ["query"],
-                                       "message": problem, "code": "INVALID"}]}
+                       "userErrors": [{"__typename": "BulkOperationUserError", "field": None if code != "INVALID"
+                                       else ["query"], "message": problem, "code": code}]}
             return _project(payload, selection, variables, _Run())
         run = _Run(bulk=True)
         self._connection(root, {}, run)
