@@ -90,7 +90,7 @@ def _shopify(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime)
     version = versions.SHOPIFY.of_connection(conn)
     check_version(diagnosis, versions.SHOPIFY, version, today)
     client = shopify.ShopifyApi.from_connection(conn, **PROBE)
-    response = client.request("GET", client.rest_path("orders"), params={"limit": 1, "status": "any"})
+    response = client.request("POST", client.graphql_path, json={"query": "{ shop { name } }"})
     served = response.headers.get("X-Shopify-API-Version")
     # Shopify answers an unsupported version with the oldest supported one instead of failing.
     if served and served != version:

@@ -238,7 +238,8 @@ def test_make_sandbox_serves_the_emulators_and_stops_clean(demo_data_dir, tmp_pa
 
     _wait_answering(f"http://127.0.0.1:{port}/_sandbox/health", sandbox, timeout=60)
 
-    products = requests.get(f"http://127.0.0.1:{port}/shopify/admin/api/2024-10/products.json",
-                            headers={"X-Shopify-Access-Token": LOCAL_API_TOKEN}, timeout=30)
-    assert products.ok and products.json()["products"], products.text[:500]
+    products = requests.post(f"http://127.0.0.1:{port}/shopify/admin/api/2026-10/graphql.json",
+                             headers={"X-Shopify-Access-Token": LOCAL_API_TOKEN},
+                             json={"query": "{ products(first: 5) { edges { node { id } } } }"}, timeout=30)
+    assert products.ok and products.json()["data"]["products"]["edges"], products.text[:500]
     _stop_and_assert_nothing_left(sandbox, timeout=30)

@@ -1,31 +1,48 @@
-"""Shopify Admin API (REST and GraphQL) wire conventions, for the shop source and the inventory destination.
+"""Shopify GraphQL Admin API wire conventions, for the shop source and the inventory destination.
 
 Connection ``narrowcast_shopify``: ``base_url`` = the shop URL (``https://{shop}.myshopify.com``), ``password``
 = the Admin API access token (sent as ``X-Shopify-Access-Token``), extra ``api_version`` (default below).
-REST pages by ``Link: <...page_info=...>; rel="next"``; REST errors are ``{"errors": "text" | {field: [...]}}``.
-GraphQL throttling is cost-based: HTTP 200 with ``errors[].extensions.code == "THROTTLED"``, retried like a
-429 after (requested − currentlyAvailable) / restoreRate seconds. Inventory is set by compare-and-set: the
-``available`` quantities are read first (:data:`AVAILABLE_AT_LOCATION`) and sent as ``changeFromQuantity``.
+Every request is a POST to ``/admin/api/<version>/graphql.json``; the REST Admin API is legacy since 2024-10-01
+(https://shopify.dev/docs/api/admin-rest) and is not used.
+
+Throttling is cost-based (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): every answer
+reports ``extensions.cost`` (``requestedQueryCost``, ``actualQueryCost``, ``throttleStatus { maximumAvailable
+currentlyAvailable restoreRate }``). The client remembers the last throttle status and each query's requested
+cost, and before sending a query whose cost exceeds what the bucket holds by now it waits for the restore; an
+answer that is HTTP 200 with ``errors[].extensions.code == "THROTTLED"`` is retried like a 429 after
+(requested − currentlyAvailable) / restoreRate seconds. Bucket sizes are not published (only restore rates,
+100 points/s on standard plans), so nothing here assumes one: it is read from every answer.
+
+Bulk operations (https://shopify.dev/docs/api/usage/bulk-operations/queries): ``bulkOperationRunQuery`` starts
+one, ``bulkOperation(id:)`` (from 2026-01, https://shopify.dev/changelog/new-queries-for-bulk-operations; every
+supported version has it, and ``currentBulkOperation`` is deprecated) is polled until a final status, and the
+JSONL at ``url`` (a pre-signed storage URL: no Shopify token goes there; null when the query matched nothing)
+is read line by line; nested connections arrive as lines of their own carrying ``__parentId`` and are put back
+under their parent by :func:`reassemble`. From 2026-01 up to five bulk queries may run at once per shop, so one
+extract never waits for another's operation. Inventory is set by compare-and-set: the ``available`` quantities
+are read first (:data:`AVAILABLE_AT_LOCATION`) and sent as ``changeFromQuantity``.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import requests
 
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
-from narrowcast.http import Auth, FatalApiError, VersionedApi
+from narrowcast.contracts.redaction import redacting_logger
+from narrowcast.http import Auth, FatalApiError, HttpClient, RetriableApiError, VersionedApi
 from narrowcast.http.bodies import json_object
-from narrowcast.http.pagination import LinkHeaderCursor, next_link_param
+
+log = redacting_logger(__name__)
 
 CONNECTION_ID = "narrowcast_shopify"
 DEFAULT_API_VERSION = versions.SHOPIFY.default
-# Filters may not travel with a page_info cursor: later REST pages carry the cursor and the page size only.
-REST_PAGES = LinkHeaderCursor(param="page_info", carry=("limit",))
 _NUMERIC = re.compile(r"[0-9]+")
 _GID = re.compile(r"gid://shopify/(\w+)/([0-9]+)")
 
@@ -47,11 +64,6 @@ AVAILABLE_AT_LOCATION = """query inventoryAvailable($ids: [ID!]!, $locationId: I
   }
 }"""
 NOT_STOCKED = "not stocked"
-
-
-def next_page_info(link_header: str | None) -> str | None:
-    """The ``page_info`` cursor of the ``rel="next"`` link, or ``None`` on the last page."""
-    return next_link_param(link_header, REST_PAGES.param)
 
 
 def to_gid(kind: str, value: Any) -> str | None:
@@ -83,34 +95,121 @@ def available_at(client: ShopifyApi, items: list[str], location: str) -> dict[st
     return found
 
 
+# ---- bulk operations ---------------------------------------------------------------------------------------
+BULK_RUN = """mutation bulkOperationRunQuery($query: String!) {
+  bulkOperationRunQuery(query: $query) { bulkOperation { id status } userErrors { field message code } }
+}"""
+BULK_STATUS = """query bulkOperation($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }
+}"""
+# BulkOperationStatus values after which the operation never changes again (CANCELING ends in CANCELED).
+BULK_FAILED = frozenset({"FAILED", "CANCELED", "CANCELING", "EXPIRED"})
+# BulkOperationErrorCode: INTERNAL_SERVER_ERROR is Shopify's own failure, worth a new operation later (the task
+# is retried); ACCESS_DENIED (missing scope) and TIMEOUT (the query is too heavy for one operation) are not.
+BULK_RETRIABLE_ERRORS = frozenset({"INTERNAL_SERVER_ERROR"})
+# BulkOperationUserErrorCode of a shop already running as many bulk operations as it may ("try again later").
+BULK_BUSY = frozenset({"LIMIT_REACHED", "OPERATION_IN_PROGRESS"})
+
+
+def gid_kind(value: Any) -> str | None:
+    """The resource kind of a GID (``LineItem`` for ``gid://shopify/LineItem/1``), or None."""
+    match = _GID.fullmatch(value) if isinstance(value, str) else None
+    return match.group(1) if match else None
+
+
+def gid_number(value: Any) -> int | None:
+    """The numeric id in a GID (the id the REST API used), or None for anything else."""
+    match = _GID.fullmatch(value) if isinstance(value, str) else None
+    return int(match.group(2)) if match else None
+
+
+def reassemble(lines: Iterable[str], connections: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The root objects of a bulk JSONL file with every child line put back under its parent.
+
+    A child line names its parent in ``__parentId``; ``connections`` maps the child's GID kind to the parent's
+    connection field (``{"LineItem": "lineItems"}``), where it is appended as ``{"edges": [{"node": child}]}``:
+    the shape a paged query answers, so one parser reads both. A parent may be nested inside a root (a refund in
+    an order's ``refunds`` list); children may come in any order once ``groupObjects`` is off (its default from
+    2026-01), so the file is read whole before anything is attached.
+    """
+    roots: list[dict[str, Any]] = []
+    children: list[tuple[str, dict[str, Any], int]] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            raise ValueError(f"bulk result line {number} is not JSON") from None
+        if not isinstance(obj, dict):
+            raise ValueError(f"bulk result line {number} is not a JSON object")
+        parent = obj.pop("__parentId", None)
+        if parent is None:
+            roots.append(obj)
+        else:
+            children.append((parent, obj, number))
+    by_id: dict[str, dict[str, Any]] = {}
+    for obj in [*roots, *(child for _, child, _ in children)]:
+        _index(obj, by_id)
+    for parent_id, child, number in children:
+        kind = gid_kind(child.get("id"))
+        if kind not in connections:
+            raise ValueError(f"bulk result line {number}: child {kind or child.get('id')!r} is not expected")
+        parent = by_id.get(parent_id)
+        if parent is None:
+            raise ValueError(f"bulk result line {number}: parent {parent_id} is not in the file")
+        parent.setdefault(connections[kind], {"edges": []})["edges"].append({"node": child})
+    return roots
+
+
+def _index(obj: Any, by_id: dict[str, dict[str, Any]]) -> None:
+    if isinstance(obj, dict):
+        if isinstance(obj.get("id"), str):
+            by_id.setdefault(obj["id"], obj)
+        for value in obj.values():
+            _index(value, by_id)
+    elif isinstance(obj, list):
+        for value in obj:
+            _index(value, by_id)
+
+
 def auth(conn: Connection) -> Auth:
     return Auth(conn.require_password("the Admin API access token"),
                 headers=lambda token: {"X-Shopify-Access-Token": token})
 
 
 class ShopifyApi(VersionedApi):
-    """One shop's Admin API: REST resources and GraphQL, its error envelopes and its throttling."""
+    """One shop's GraphQL Admin API: queries with cost-based throttling, bulk operations, error envelopes."""
 
     api_name = "shopify"
     versions = versions.SHOPIFY
+    # Polling a bulk operation: first wait, growth per poll, longest wait, and how long to wait at most before
+    # giving up (the operation itself may run for up to 10 days; a task retry starts a new one).
+    bulk_poll = (1.0, 1.5, 30.0)
+    bulk_timeout = 3 * 3600.0
+
+    def __init__(self, base_url: str, *, clock: Callable[[], float] = time.monotonic, **http: Any) -> None:
+        super().__init__(base_url, **http)
+        self._clock = clock
+        self._throttle: tuple[float, float, float, float] | None = None  # maximum, available, restore, when
+        self._requested: dict[str, float] = {}  # requestedQueryCost last reported per query text
 
     @classmethod
     def connection_settings(cls, conn: Connection) -> dict[str, Any]:
         return {**super().connection_settings(conn), "auth": auth(conn)}
 
-    def rest_path(self, resource: str) -> str:
-        return f"admin/api/{self.api_version}/{resource}.json"
-
     @property
     def graphql_path(self) -> str:
         return f"admin/api/{self.api_version}/graphql.json"
 
-    def graphql(self, query: str, variables: Mapping[str, Any]) -> dict[str, Any]:
-        """The ``data`` of one GraphQL request; throttling is retried by the client, other ``errors`` raised."""
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The ``data`` of one GraphQL request; throttling is waited for and retried, other ``errors`` raised."""
         path = self.graphql_path
-        answer = self.post_json(path, {"query": query, "variables": dict(variables)})
+        self._wait_for_budget(query)
+        answer = self.post_json(path, {"query": query, "variables": dict(variables or {})})
         if not isinstance(answer, dict):
             raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer is not a JSON object", answer)
+        self._note_cost(query, answer)
         if answer.get("errors"):
             raise FatalApiError(self.api_name, "POST", self.url(path), 200,
                                 f"GraphQL error: {graphql_messages(answer['errors'])}", answer)
@@ -119,14 +218,50 @@ class ShopifyApi(VersionedApi):
             raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer has no data", answer)
         return data
 
+    # ---- cost-based throttling -----------------------------------------------------------------------------
+    def available_points(self) -> float | None:
+        """Points the bucket holds now, projected from the last reported throttle status (None before any)."""
+        if self._throttle is None:
+            return None
+        maximum, available, restore, when = self._throttle
+        return min(maximum, available + max(0.0, self._clock() - when) * restore)
+
+    def _wait_for_budget(self, query: str) -> None:
+        # The requested cost of a query is known once Shopify has priced it; the next page of the same query
+        # costs the same, so it is sent only once the bucket holds that much (no THROTTLED round trip).
+        cost, available = self._requested.get(query), self.available_points()
+        if cost is None or available is None or self._throttle is None or cost <= available:
+            return
+        restore = self._throttle[2]
+        if restore > 0:
+            wait = (cost - available) / restore
+            log.info("%s: waiting %.2fs for %.0f query points (%.0f available)", self.api_name, wait, cost,
+                     available)
+            self._sleep(wait)
+
+    def _note_cost(self, query: str | None, answer: Mapping[str, Any]) -> None:
+        extensions = answer.get("extensions")
+        cost = extensions.get("cost") if isinstance(extensions, dict) else None
+        if not isinstance(cost, dict):
+            return
+        status = cost.get("throttleStatus") or {}
+        try:
+            self._throttle = (float(status["maximumAvailable"]), float(status["currentlyAvailable"]),
+                              float(status["restoreRate"]), self._clock())
+        except (KeyError, TypeError, ValueError):
+            pass
+        if query is not None and isinstance(cost.get("requestedQueryCost"), int | float):
+            self._requested[query] = float(cost["requestedQueryCost"])
+
     def is_throttled_answer(self, response: requests.Response) -> bool:
-        # Only GraphQL answers 200 + THROTTLED; REST pages are never decoded twice for it.
         return _is_graphql(response) and _throttled(json_object(response).get("errors"))
 
     def retry_after(self, response: requests.Response) -> float | None:
         """For a GraphQL answer, seconds until the cost bucket holds the request's cost:
         (requested − currentlyAvailable) / restoreRate; otherwise the ``Retry-After`` header."""
-        cost = (json_object(response).get("extensions") or {}).get("cost") or {}
+        body = json_object(response)
+        self._note_cost(None, body)
+        cost = (body.get("extensions") or {}).get("cost") or {}
         status = cost.get("throttleStatus") or {}
         try:
             requested = float(cost["requestedQueryCost"])
@@ -140,13 +275,107 @@ class ShopifyApi(VersionedApi):
         errors = json_object(response).get("errors")
         if _throttled(errors):
             return f"GraphQL {graphql_messages(errors)}: the query cost limit stayed exhausted"
-        # REST's envelope is {"errors": "text"} or {"errors": {"field": ["text", ...]}}.
+        # Outside GraphQL errors (auth, HTTP-level refusals) the envelope is {"errors": "text" | {field: [...]}}.
         if isinstance(errors, dict):
             return "; ".join(f"{field}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
                              for field, v in errors.items())[:500]
         if isinstance(errors, list):
-            return "; ".join(map(str, errors))[:500]
+            return graphql_messages(errors)
         return str(errors)[:500] if errors else super().error_message(response)
+
+    # ---- paged queries -------------------------------------------------------------------------------------
+    def connection_pages(self, query: str, variables: Mapping[str, Any], connection: str
+                         ) -> Iterator[list[dict[str, Any]]]:
+        """The nodes of the top-level ``connection`` (``edges { node }`` + ``pageInfo { hasNextPage endCursor
+        }``), one list per page, following ``endCursor`` as ``$after``."""
+        after: str | None = None
+        while True:
+            data = self.graphql(query, {**variables, "after": after})
+            found = data.get(connection)
+            if not isinstance(found, dict) or not isinstance(found.get("edges"), list):
+                raise FatalApiError(self.api_name, "POST", self.url(self.graphql_path), 200,
+                                    f"GraphQL answer has no {connection} connection", data)
+            yield [edge["node"] for edge in found["edges"] if isinstance(edge, dict) and "node" in edge]
+            page_info = found.get("pageInfo") or {}
+            if not page_info.get("hasNextPage"):
+                return
+            after = page_info.get("endCursor")
+            if not after:
+                raise FatalApiError(self.api_name, "POST", self.url(self.graphql_path), 200,
+                                    f"{connection}: hasNextPage without an endCursor", data)
+
+    # ---- bulk operations -----------------------------------------------------------------------------------
+    def bulk_query(self, query: str) -> tuple[str, list[str]]:
+        """Run ``query`` as a bulk operation and wait for it: (operation id, the JSONL lines of its result)."""
+        started = self.graphql(BULK_RUN, {"query": query}).get("bulkOperationRunQuery") or {}
+        user_errors = started.get("userErrors") or []
+        operation = started.get("bulkOperation") or {}
+        if user_errors or not operation.get("id"):
+            busy = any(isinstance(e, Mapping) and e.get("code") in BULK_BUSY for e in user_errors)
+            raise (RetriableApiError if busy else FatalApiError)(
+                self.api_name, "POST", self.url(self.graphql_path), 200,
+                "bulkOperationRunQuery refused: " + user_error_messages(user_errors), started)
+        operation_id = str(operation["id"])
+        finished = self.wait_for_bulk(operation_id)
+        url = finished.get("url")
+        if not url:
+            return operation_id, []  # Shopify leaves url null when the query matched nothing
+        return operation_id, self.download(str(url)).splitlines()
+
+    def wait_for_bulk(self, operation_id: str) -> dict[str, Any]:
+        """Poll ``bulkOperation(id:)`` until COMPLETED (returned) or a final failure (raised)."""
+        delay, growth, longest = self.bulk_poll
+        deadline = self._clock() + self.bulk_timeout
+        while True:
+            operation = self.graphql(BULK_STATUS, {"id": operation_id}).get("bulkOperation")
+            if not isinstance(operation, dict):
+                raise FatalApiError(self.api_name, "POST", self.url(self.graphql_path), 200,
+                                    f"bulk operation {operation_id} is unknown to the shop", operation)
+            status = operation.get("status")
+            if status == "COMPLETED":
+                return operation
+            if status in BULK_FAILED:
+                raise self._bulk_failure(operation_id, operation)
+            if self._clock() >= deadline:
+                raise RetriableApiError(self.api_name, "POST", self.url(self.graphql_path), 200,
+                                        f"bulk operation {operation_id} still {status} after "
+                                        f"{self.bulk_timeout:.0f}s", operation)
+            self._sleep(delay)
+            delay = min(longest, delay * growth)
+
+    def _bulk_failure(self, operation_id: str, operation: Mapping[str, Any]) -> FatalApiError | RetriableApiError:
+        code = operation.get("errorCode")
+        # A failed operation may leave partialDataUrl; partial rows are not loaded (the window would be marked
+        # done with rows missing), and the pre-signed URL itself is never put in a message or a log.
+        partial = ", partial data was left (partialDataUrl) but is not loaded" if operation.get("partialDataUrl") else ""
+        message = f"bulk operation {operation_id} ended {operation.get('status')}" + (
+            f" with errorCode {code}" if code else "") + partial
+        kind = RetriableApiError if code in BULK_RETRIABLE_ERRORS else FatalApiError
+        return kind(self.api_name, "POST", self.url(self.graphql_path), 200, message, dict(operation))
+
+    def download(self, url: str) -> str:
+        """The text at a bulk operation's pre-signed ``url``: no Shopify token is sent to the storage host, and
+        its own failures (5xx, 429) are retried like any other."""
+        storage = HttpClient(url, api_name=f"{self.api_name} bulk result", session=self.session,
+                             timeout=self.timeout, retry=self.retry, sleep=self._sleep)
+        response = storage.request("GET", url)
+        response.encoding = "utf-8"  # JSON Lines are UTF-8; never let requests guess over a large file
+        return response.text
+
+
+def user_error_messages(user_errors: Any) -> str:
+    """A mutation's ``userErrors`` as one line: each message with its field path and code."""
+    if not isinstance(user_errors, list) or not user_errors:
+        return "no bulk operation was returned"
+    parts = []
+    for error in user_errors:
+        if isinstance(error, Mapping):
+            field = ".".join(map(str, error.get("field") or []))
+            code = error.get("code")
+            parts.append(f"{error.get('message')}" + (f" [{field}]" if field else "") + (f" ({code})" if code else ""))
+        else:
+            parts.append(str(error))
+    return "; ".join(parts)[:500]
 
 
 def graphql_messages(errors: Any) -> str:

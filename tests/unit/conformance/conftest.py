@@ -14,7 +14,8 @@ from conformance_recording import Sent, decoded
 from narrowcast.sandbox.server import SandboxServer
 
 EMULATORS = ["amazon_orders", "amazon_listings", "data_manager", "ebay_fulfillment", "ebay_inventory",
-             "google_ads_reporting", "google_customer_match", "klaviyo", "meta_audiences", "shopify_inventory"]
+             "google_ads_reporting", "google_customer_match", "klaviyo", "meta_audiences", "shopify",
+             "shopify_inventory"]
 
 
 @pytest.fixture(scope="session")

@@ -23,11 +23,13 @@ def client(world_dir: Path) -> TestClient:
 
 
 def test_shopify_falls_forward_from_a_sunset_version_and_says_which_version_answered(client):
-    old = client.get("/shopify/admin/api/2024-10/orders.json", headers={"X-Shopify-Access-Token": LOCAL_API_TOKEN})
+    shop = {"query": "{ shop { name } }"}
+    headers = {"X-Shopify-Access-Token": LOCAL_API_TOKEN}
+    old = client.post("/shopify/admin/api/2024-10/graphql.json", headers=headers, json=shop)
     assert old.status_code == 200 and old.headers["X-Shopify-API-Version"] == "2026-01"
-    current = client.get(f"/shopify/admin/api/{SHOPIFY.default}/orders.json",
-                         headers={"X-Shopify-Access-Token": LOCAL_API_TOKEN})
+    current = client.post(f"/shopify/admin/api/{SHOPIFY.default}/graphql.json", headers=headers, json=shop)
     assert current.status_code == 200 and current.headers["X-Shopify-API-Version"] == SHOPIFY.default
+    assert current.json()["data"] == {"shop": {"name": "Narrowcast Demo Shop"}}
 
 
 def test_meta_refuses_an_expired_version_with_error_2635(client):

@@ -14,7 +14,7 @@ from narrowcast.activation.spec import load_syncs
 from narrowcast.apis import amazon, data_manager, ebay, google_ads, klaviyo, meta, shopify
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
-from narrowcast.http import Auth, HttpClient, RetriableApiError, RetryPolicy, TokenBucket
+from narrowcast.http import Auth, FatalApiError, HttpClient, RetriableApiError, RetryPolicy, TokenBucket
 from narrowcast.sources import amazon as amazon_source
 from narrowcast.sources import ebay as ebay_source
 from narrowcast.sources import google_ads as google_source
@@ -87,10 +87,10 @@ def test_todays_default_versions_are_kept():
 def test_the_version_from_the_connection_is_in_the_paths_the_source_and_destination_send():
     conn = Connection("narrowcast_shopify", "https://acme.myshopify.com", password="tok",
                       extra={"api_version": "2025-01"})
-    session = FakeSession(reply(body={"orders": []}))
+    session = FakeSession(reply(body={"data": {"shop": {"name": "acme"}}}))
     client = shopify_source.ShopifyClient.from_connection(conn, session=session)
-    list(client.paginate("orders", {}))
-    assert session.sent[0].path == "/admin/api/2025-01/orders.json"
+    client.graphql("{ shop { name } }")
+    assert session.sent[0].path == "/admin/api/2025-01/graphql.json"
     assert shopify.ShopifyApi.from_connection(conn).graphql_path == "admin/api/2025-01/graphql.json"
 
 
@@ -155,10 +155,11 @@ def test_every_destination_declares_the_connection_its_shipped_syncs_use():
         ebay.CONNECTION_ID, amazon.CONNECTION_ID, klaviyo.CONNECTION_ID}
 
 
-def test_shopify_rest_pages_are_never_taken_for_graphql_throttling():
-    # A REST body is not decoded a second time to look for GraphQL's THROTTLED, even if it has an errors list.
+def test_shopify_http_errors_are_never_taken_for_graphql_throttling():
+    # Only a 200 GraphQL answer can be THROTTLED; a 4xx with an errors list stays the fatal error it is.
     conn = Connection("narrowcast_shopify", "https://acme.myshopify.com", password="tok")
-    rest = FakeSession(reply(body={"orders": [], "errors": [{"extensions": {"code": "THROTTLED"}}]}))
-    client = shopify_source.ShopifyClient.from_connection(conn, session=rest)
-    assert list(client.paginate("orders", {})) == [([], "GET /admin/api/2026-10/orders.json page 1")]
-    assert len(rest.sent) == 1
+    refused = FakeSession(reply(403, {"errors": [{"message": "Access denied", "extensions": {"code": "THROTTLED"}}]}))
+    client = shopify_source.ShopifyClient.from_connection(conn, session=refused)
+    with pytest.raises(FatalApiError, match="HTTP 403"):
+        client.graphql("{ shop { name } }")
+    assert len(refused.sent) == 1

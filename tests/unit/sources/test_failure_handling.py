@@ -42,8 +42,10 @@ class Api:
 
 
 def shopify_ok() -> list[requests.Response]:
-    order = fixture("shopify_order.json") | {"updated_at": "2024-03-01T10:00:00Z"}
-    return [reply(body={"orders": [order]}), reply(body={"customers": []}), reply(body={"products": []})]
+    page = fixture("shopify_orders_page.json")
+    page["data"]["orders"]["pageInfo"]["hasNextPage"] = False
+    nothing = {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    return [reply(body=page), reply(body={"data": {"customers": nothing}}), reply(body={"data": {"products": nothing}})]
 
 
 def amazon_ok() -> list[requests.Response]:
@@ -79,7 +81,8 @@ APIS = [
         shopify_ok, "shop_orders",
         reply(401, {"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"}),
         "Invalid API key or access token",
-        reply(429, {"errors": "Exceeded 2 calls per second for api client."}, {"Retry-After": "2.0"}), 2.0,
+        # GraphQL throttling: HTTP 200 + THROTTLED; the wait is (requested - available) / restoreRate.
+        reply(body=fixture("shopify_throttled.json")), 4.0,
         reply(503, {"errors": "Service Unavailable"})),
     Api("meta", meta_ads, meta_ads.MetaClient,
         Connection("narrowcast_meta", "https://graph.facebook.com", password=TOKEN,
@@ -179,9 +182,9 @@ def test_retries_stop_after_the_policy_limit_with_the_api_message(api: Api, http
                  "(#100) time_range is malformed (type OAuthException, code 100", id="meta code 100 on HTTP 400 is fatal"),
     pytest.param(APIS[2], reply(400, google_error(400, "INVALID_ARGUMENT", "Unrecognized field in the query")),
                  "INVALID_ARGUMENT: Unrecognized field in the query", id="google ads INVALID_ARGUMENT is fatal"),
-    pytest.param(APIS[0], reply(400, {"errors": {"updated_at_min": ["cannot be passed when page_info is present"]}}),
-                 "updated_at_min: cannot be passed when page_info is present",
-                 id="shopify field errors are fatal and name the field"),
+    pytest.param(APIS[0], reply(400, {"errors": {"query": "Required parameter missing or invalid"}}),
+                 "query: Required parameter missing or invalid",
+                 id="shopify parameter errors are fatal and name the parameter"),
     pytest.param(APIS[4], reply(400, {"errors": [{"code": "InvalidInput", "message": "Invalid MarketplaceIds"}]}),
                  "InvalidInput: Invalid MarketplaceIds", id="amazon InvalidInput is fatal"),
 ])

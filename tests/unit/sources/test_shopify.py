@@ -1,104 +1,127 @@
-"""Shopify connector against a fake HTTP layer: request shape, cursor pagination, window boundary, parsing."""
+"""Shopify connector against a fake HTTP layer and hand-written answers in the GraphQL Admin API's documented
+shapes: request shape, cursor pages, bulk operations and their JSONL, cost-based throttling, parsing."""
 
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from fake_http import FakeSession, fixture, reply
+from fake_http import FIXTURES, FakeSession, fixture, reply
 
-from narrowcast.apis.shopify import next_page_info
+from narrowcast.apis.shopify import reassemble
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
+from narrowcast.http import FatalApiError, RetriableApiError
 from narrowcast.sources.shopify import ENTITIES, ShopifyClient, extract
+from narrowcast.sources.shopify.queries import ORDERS
 
 CONN = Connection("narrowcast_shopify", "https://acme.myshopify.com", password="shpat_secret",
                   extra={"api_version": "2026-10"})
-WINDOW = Window(datetime(2024, 3, 1), datetime(2024, 3, 2))
-EMPTY = {"orders": []}
+DAY = Window(datetime(2024, 3, 1), datetime(2024, 3, 2))
+MONTH = Window(datetime(2024, 3, 1), datetime(2024, 4, 1))
+GRAPHQL = "https://acme.myshopify.com/admin/api/2026-10/graphql.json"
+RESULT_URL = "https://storage.googleapis.com/shopify-tiers-assets-prod-us-east1/bulk-720918.jsonl?X-Goog-Signature=abc"
+COST = {"requestedQueryCost": 10, "actualQueryCost": 10,
+        "throttleStatus": {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}}
 
 
-def order(order_id: int, updated_at: str) -> dict:
-    body = copy.deepcopy(fixture("shopify_order.json"))
-    body["id"], body["updated_at"] = order_id, updated_at
-    return body
+def orders_page(*orders: dict, next_cursor: str | None = None) -> dict:
+    page = copy.deepcopy(fixture("shopify_orders_page.json"))
+    page["data"]["orders"]["edges"] = [{"node": o} for o in orders]
+    page["data"]["orders"]["pageInfo"] = {"hasNextPage": next_cursor is not None, "endCursor": next_cursor}
+    return page
 
 
-def next_link(cursor: str) -> dict[str, str]:
-    return {"Link": f'<https://acme.myshopify.com/admin/api/2026-10/orders.json?limit=250&page_info={cursor}>; '
-                    f'rel="next"'}
+def order(number: int = 450789469, updated_at: str = "2024-03-01T16:00:00Z") -> dict:
+    node = copy.deepcopy(fixture("shopify_orders_page.json")["data"]["orders"]["edges"][0]["node"])
+    node["id"], node["updatedAt"] = f"gid://shopify/Order/{number}", updated_at
+    return node
 
 
-def run(session: FakeSession, http, window: Window = WINDOW) -> list:
-    return list(extract(CONN, window, client=ShopifyClient.from_connection(CONN, **http(session))))
+def empty(connection: str) -> dict:
+    return {"data": {connection: {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}},
+            "extensions": {"cost": COST}}
 
 
-def empty_other_resources() -> list:
-    return [reply(body={"customers": []}), reply(body={"products": []})]
+def bulk_started(number: int) -> dict:
+    return {"data": {"bulkOperationRunQuery": {"bulkOperation": {"id": f"gid://shopify/BulkOperation/{number}",
+                                                                 "status": "CREATED"}, "userErrors": []}},
+            "extensions": {"cost": COST}}
 
 
-def test_the_first_orders_request_carries_the_window_filters_and_the_access_token_header(http):
-    session = FakeSession(reply(body=EMPTY), *empty_other_resources())
-    run(session, http)
+def bulk_status(number: int, status: str, url: str | None = None, **fields) -> dict:
+    operation = {"id": f"gid://shopify/BulkOperation/{number}", "status": status, "errorCode": None,
+                 "objectCount": "0", "url": url, "partialDataUrl": None, **fields}
+    return {"data": {"bulkOperation": operation}, "extensions": {"cost": COST}}
+
+
+def bulk_lines() -> bytes:
+    return (FIXTURES / "shopify_bulk_orders.jsonl").read_bytes()
+
+
+def no_rows_in_bulk(number: int) -> list:
+    return [reply(body=bulk_started(number)), reply(body=bulk_status(number, "COMPLETED"))]
+
+
+def run(session: FakeSession, http, window: Window = DAY, **client) -> list:
+    return list(extract(CONN, window, client=ShopifyClient.from_connection(CONN, **http(session), **client)))
+
+
+def records(pages: list, entity: str) -> list[dict]:
+    return [r for p in pages if p.entity == entity for r in p.records]
+
+
+# ---- paged queries ------------------------------------------------------------------------------------------
+def test_a_short_window_is_read_with_paged_queries_filtered_on_updated_at(http):
+    session = FakeSession(reply(body=empty("orders")), reply(body=empty("customers")), reply(body=empty("products")))
+    pages = run(session, http)
+    assert {p.entity for p in pages} == set(ENTITIES) and all(p.records == [] for p in pages)
     first = session.sent[0]
-    assert first.url == "https://acme.myshopify.com/admin/api/2026-10/orders.json"
-    assert first.query == {"status": "any", "updated_at_min": "2024-03-01T00:00:00Z",
-                           "updated_at_max": "2024-03-02T00:00:00Z", "limit": "250"}
+    assert (first.method, first.url) == ("POST", GRAPHQL)
     assert first.headers["X-Shopify-Access-Token"] == "shpat_secret"
-    assert [s.path for s in session.sent] == ["/admin/api/2026-10/orders.json", "/admin/api/2026-10/customers.json",
-                                              "/admin/api/2026-10/products.json"]
+    assert first.json["variables"] == {"first": 5, "after": None,
+                                       "query": "updated_at:>='2024-03-01T00:00:00Z' AND updated_at:<'2024-03-02T00:00:00Z'"}
+    assert first.json["query"].startswith("query orders(") and "sortKey: UPDATED_AT" in first.json["query"]
+    assert [s.json["query"].split("(")[0] for s in session.sent] == ["query orders", "query customers", "query products"]
 
 
 def test_a_window_end_with_sub_seconds_is_rounded_up_for_shopifys_second_precision_filter(http):
-    session = FakeSession(reply(body=EMPTY), *empty_other_resources())
+    session = FakeSession(reply(body=empty("orders")), reply(body=empty("customers")), reply(body=empty("products")))
     run(session, http, Window(datetime(2024, 3, 1), datetime(2024, 3, 1, 12, 0, 0, 250000)))
-    assert session.sent[0].query["updated_at_max"] == "2024-03-01T12:00:01Z"
+    assert session.sent[0].json["variables"]["query"].endswith("updated_at:<'2024-03-01T12:00:01Z'")
 
 
-def test_an_empty_window_yields_pages_without_records(http):
-    pages = run(FakeSession(reply(body=EMPTY), *empty_other_resources()), http)
-    assert {p.entity for p in pages} == set(ENTITIES)
-    assert all(p.records == [] for p in pages)
-
-
-def test_later_pages_send_only_page_info_and_limit(http):
-    # GIVEN three pages linked by rel="next" cursors
-    session = FakeSession(
-        reply(body={"orders": [order(1, "2024-03-01T02:00:00+01:00")]}, headers=next_link("c2")),
-        reply(body={"orders": [order(2, "2024-03-01T05:00:00Z")]}, headers={
-            "Link": '<https://acme.myshopify.com/admin/api/2026-10/orders.json?limit=250&page_info=c1>; '
-                    'rel="previous", <https://acme.myshopify.com/admin/api/2026-10/orders.json?limit=250&'
-                    'page_info=c3>; rel="next"'}),
-        reply(body={"orders": [order(3, "2024-03-01T23:59:59Z")]}),
-        *empty_other_resources(),
-    )
+def test_later_pages_send_the_end_cursor_of_the_page_before(http):
+    # GIVEN two pages of orders, the first saying hasNextPage with its endCursor
+    session = FakeSession(reply(body=orders_page(order(1), next_cursor="c2")), reply(body=orders_page(order(2))),
+                          reply(body=empty("customers")), reply(body=empty("products")))
     # WHEN the window is extracted
     pages = run(session, http)
-    # THEN the follow-up requests carry only the cursor and the page size, and every order arrives once
-    assert [s.query for s in session.sent[1:3]] == [{"page_info": "c2", "limit": "250"},
-                                                    {"page_info": "c3", "limit": "250"}]
-    orders = [r for p in pages if p.entity == "shop_orders" for r in p.records]
-    assert [o["id"] for o in orders] == [1, 2, 3]
+    # THEN the second request asks for the page after c2, with the same query and filter, and each order arrives once
+    assert session.sent[1].json["variables"]["after"] == "c2"
+    assert session.sent[1].json["query"] == session.sent[0].json["query"]
+    assert [o["id"] for o in records(pages, "shop_orders")] == [1, 2]
     assert [p.source_ref for p in pages if p.entity == "shop_orders"] == [
-        f"GET /admin/api/2026-10/orders.json page {n}" for n in (1, 2, 3)]
+        "POST graphql.json orders page 1", "POST graphql.json orders page 2"]
 
 
 @pytest.mark.parametrize(("updated_at", "kept"), [
     pytest.param("2024-03-01T00:00:00Z", True, id="an order updated exactly at the window start is kept"),
     pytest.param("2024-03-02T00:00:00Z", False, id="an order updated exactly at the window end is left to the next"),
-    pytest.param("2024-03-02T00:59:59+01:00", True, id="shop-local times are compared in UTC"),
+    pytest.param("2024-03-02T00:59:59+01:00", True, id="times with an offset are compared in UTC"),
 ])
-def test_the_window_is_half_open_although_shopify_updated_at_max_is_inclusive(http, updated_at, kept):
-    session = FakeSession(reply(body={"orders": [order(7, updated_at)]}), *empty_other_resources())
-    orders = [r for p in run(session, http) if p.entity == "shop_orders" for r in p.records]
-    assert [o["id"] for o in orders] == ([7] if kept else [])
+def test_the_window_is_half_open(http, updated_at, kept):
+    session = FakeSession(reply(body=orders_page(order(7, updated_at))), reply(body=empty("customers")),
+                          reply(body=empty("products")))
+    assert [o["id"] for o in records(run(session, http), "shop_orders")] == ([7] if kept else [])
 
 
-def test_a_shopify_order_parses_into_the_raw_columns(http):
-    session = FakeSession(reply(body={"orders": [order(450789469, "2024-03-01T11:00:00-05:00")]}),
-                          *empty_other_resources())
+def test_a_graphql_order_parses_into_the_raw_columns_rest_gave(http):
+    session = FakeSession(reply(body=orders_page(order())), reply(body=empty("customers")),
+                          reply(body=empty("products")))
     pages = {p.entity: p.records for p in run(session, http) if p.records}
     assert pages["shop_orders"] == [{
         "id": 450789469, "order_number": 1001, "customer_id": 207119551, "email": "bob.norman@mail.example.com",
@@ -108,16 +131,14 @@ def test_a_shopify_order_parses_into_the_raw_columns(http):
         "total_discounts": Decimal("10.00"), "total_tax": Decimal("11.94"), "total_shipping": Decimal("0.00"),
         "total_price": Decimal("598.94"), "discount_codes": "TENOFF", "test": False, "source_name": "web",
         "landing_site": "http://www.example.com?source=abc", "referring_site": "http://www.otherexample.com",
-        "billing_country_code": "US",
+        "billing_country_code": "US", "presentment_currency": "EUR", "total_price_presentment": Decimal("552.15"),
     }]
-    lines = pages["shop_order_lines"]
-    assert [(li["id"], li["sku"], li["product_id"], li["total_discount"]) for li in lines] == [
-        (466157049, "IPOD2008GREEN", 632910392, Decimal("0.00")),
-        (518995019, "IPOD2008RED", 632910392, Decimal("3.33")),
-        (703073504, None, None, Decimal("0.00")),
+    assert [(li["id"], li["sku"], li["product_id"], li["variant_id"], li["total_discount"])
+            for li in pages["shop_order_lines"]] == [
+        (466157049, "IPOD2008GREEN", 632910392, 39072856, Decimal("0.00")),
+        (518995019, "IPOD2008RED", 632910392, 49148385, Decimal("3.33")),
+        (703073504, None, None, None, Decimal("0.00")),
     ]
-    assert set(lines[0]) == {"id", "order_id", "product_id", "variant_id", "sku", "title", "quantity", "price",
-                             "total_discount"}
     assert pages["shop_refunds"] == [
         {"id": 509562969, "order_id": 450789469, "created_at": datetime(2024, 9, 10, 15, 0),
          "line_item_id": 703073504, "quantity": 1, "subtotal": Decimal("195.66")},
@@ -126,23 +147,40 @@ def test_a_shopify_order_parses_into_the_raw_columns(http):
     ]
 
 
+@pytest.mark.parametrize(("status", "rest"), [
+    pytest.param("FULFILLED", "fulfilled", id="FULFILLED is fulfilled"),
+    pytest.param("PARTIALLY_FULFILLED", "partial", id="PARTIALLY_FULFILLED is REST's partial"),
+    pytest.param("UNFULFILLED", None, id="UNFULFILLED is REST's null"),
+])
+def test_fulfillment_statuses_keep_the_values_rest_wrote(http, status, rest):
+    node = order() | {"displayFulfillmentStatus": status}
+    session = FakeSession(reply(body=orders_page(node)), reply(body=empty("customers")), reply(body=empty("products")))
+    assert records(run(session, http), "shop_orders")[0]["fulfillment_status"] == rest
+
+
 def test_customers_and_products_parse_into_the_raw_columns(http):
-    customer = {"id": 207119551, "email": "bob@example.com", "phone": None, "first_name": "Bob",
-                "last_name": "Norman", "created_at": "2024-03-01T10:00:00Z", "updated_at": "2024-03-01T10:00:00Z",
-                "tags": "vip", "email_marketing_consent": {"state": "subscribed"},
-                "default_address": {"country_code": "DE", "province": "Berlin", "city": "Berlin"}}
-    product = {"id": 632910392, "title": "IPod Nano", "product_type": "Cult Products", "vendor": "Apple",
-               "status": "active", "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-03-01T12:00:00Z",
-               "variants": [{"id": 808950810, "sku": "IPOD2008PINK", "price": "199.00", "compare_at_price": None,
-                             "inventory_item_id": 808950810}]}
-    session = FakeSession(reply(body=EMPTY), reply(body={"customers": [customer]}),
-                          reply(body={"products": [product]}))
-    pages = {p.entity: p.records for p in run(session, http) if p.records}
+    customer = {"id": "gid://shopify/Customer/207119551", "firstName": "Bob", "lastName": "Norman",
+                "createdAt": "2024-03-01T10:00:00Z", "updatedAt": "2024-03-01T10:00:00Z", "tags": ["vip", "wholesale"],
+                "defaultEmailAddress": {"emailAddress": "bob@example.com", "marketingState": "SUBSCRIBED"},
+                "defaultPhoneNumber": None,
+                "defaultAddress": {"countryCodeV2": "DE", "province": "Berlin", "city": "Berlin"}}
+    product = {"id": "gid://shopify/Product/632910392", "title": "IPod Nano", "productType": "Cult Products",
+               "vendor": "Apple", "status": "ACTIVE", "createdAt": "2024-01-01T00:00:00Z",
+               "updatedAt": "2024-03-01T12:00:00Z",
+               "variants": {"edges": [{"node": {"id": "gid://shopify/ProductVariant/808950810", "sku": "IPOD2008PINK",
+                                                "price": "199.00", "compareAtPrice": None,
+                                                "inventoryItem": {"id": "gid://shopify/InventoryItem/808950810"}}}],
+                            "pageInfo": {"hasNextPage": False}}}
+    customers, products = empty("customers"), empty("products")
+    customers["data"]["customers"]["edges"] = [{"node": customer}]
+    products["data"]["products"]["edges"] = [{"node": product}]
+    pages = {p.entity: p.records for p in run(FakeSession(reply(body=empty("orders")), reply(body=customers),
+                                                          reply(body=products)), http) if p.records}
     assert pages["shop_customers"] == [{
         "id": 207119551, "email": "bob@example.com", "phone": None, "first_name": "Bob", "last_name": "Norman",
         "accepts_marketing": True, "email_marketing_consent_state": "subscribed", "country_code": "DE",
-        "province": "Berlin", "city": "Berlin", "created_at": datetime(2024, 3, 1, 10), "updated_at":
-        datetime(2024, 3, 1, 10), "tags": "vip"}]
+        "province": "Berlin", "city": "Berlin", "created_at": datetime(2024, 3, 1, 10),
+        "updated_at": datetime(2024, 3, 1, 10), "tags": "vip, wholesale"}]
     assert pages["shop_products"] == [{
         "product_id": 632910392, "variant_id": 808950810, "inventory_item_id": 808950810, "sku": "IPOD2008PINK",
         "title": "IPod Nano", "product_type": "Cult Products", "vendor": "Apple", "price": Decimal("199.00"),
@@ -151,18 +189,167 @@ def test_customers_and_products_parse_into_the_raw_columns(http):
 
 
 def test_a_bad_money_string_fails_with_the_order_and_field_named(http):
-    bad = order(42, "2024-03-01T10:00:00Z")
-    bad["total_price"] = "12,50"
-    with pytest.raises(ValueError, match=r"orders.json page 1 order 42 total_price: '12,50' is not a money amount"):
-        run(FakeSession(reply(body={"orders": [bad]})), http)
+    bad = order(42)
+    bad["totalPriceSet"]["shopMoney"]["amount"] = "12,50"
+    with pytest.raises(ValueError, match=r"orders page 1 order gid://shopify/Order/42 totalPriceSet: '12,50' is not"):
+        run(FakeSession(reply(body=orders_page(bad))), http)
 
 
-@pytest.mark.parametrize(("header", "cursor"), [
-    pytest.param(None, None, id="no Link header means one page"),
-    pytest.param('<https://s/admin/api/2026-10/orders.json?page_info=abc&limit=250>; rel="previous"', None,
-                 id="only a previous link means the last page"),
-    pytest.param('<https://s/orders.json?limit=250&page_info=eyJsYXN0>; rel="next"', "eyJsYXN0",
-                 id="the next link's page_info is the cursor"),
+def test_an_order_with_more_lines_than_a_page_holds_sends_the_window_to_bulk(http):
+    # GIVEN a paged order whose lineItems say there is another page
+    crowded = order()
+    crowded["lineItems"]["pageInfo"]["hasNextPage"] = True
+    session = FakeSession(reply(body=orders_page(crowded)), reply(body=bulk_started(1)),
+                          reply(body=bulk_status(1, "COMPLETED", RESULT_URL)), reply(body=bulk_lines()),
+                          reply(body=empty("customers")), reply(body=empty("products")))
+    # WHEN the short window is extracted
+    pages = run(session, http)
+    # THEN the orders are read again in bulk, and only the bulk's rows are yielded
+    assert "bulkOperationRunQuery" in session.sent[1].json["query"]
+    assert [o["id"] for o in records(pages, "shop_orders")] == [450789469, 450789470]
+
+
+# ---- bulk operations ----------------------------------------------------------------------------------------
+def test_a_bulk_result_is_reassembled_from_its_parent_ids():
+    roots = reassemble(bulk_lines().decode().splitlines(), ORDERS.children)
+    assert [r["id"] for r in roots] == ["gid://shopify/Order/450789469", "gid://shopify/Order/450789470"]
+    lines = [e["node"]["id"] for e in roots[0]["lineItems"]["edges"]]
+    assert lines == ["gid://shopify/LineItem/466157049", "gid://shopify/LineItem/518995019",
+                     "gid://shopify/LineItem/703073504"]
+    assert [e["node"]["sku"] for e in roots[1]["lineItems"]["edges"]] == ["IPOD2008BLUE"]
+    refund_items = roots[0]["refunds"][0]["refundLineItems"]["edges"]
+    assert [e["node"]["lineItem"]["id"] for e in refund_items] == ["gid://shopify/LineItem/703073504",
+                                                                   "gid://shopify/LineItem/466157049"]
+    assert all("__parentId" not in e["node"] for e in refund_items)
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    pytest.param('{"id":"gid://shopify/LineItem/1","__parentId":"gid://shopify/Order/9"}', "parent gid://shopify/Order/9",
+                 id="a child of a parent the file does not hold"),
+    pytest.param('{"id":"gid://shopify/Fulfillment/1","__parentId":"gid://shopify/Order/450789469"}', "Fulfillment",
+                 id="a child of a kind the query did not ask for"),
+    pytest.param("{not json", "line 9 is not JSON", id="a line that is not JSON"),
 ])
-def test_next_page_info_reads_the_link_header(header, cursor):
-    assert next_page_info(header) == cursor
+def test_a_bulk_result_that_does_not_fit_its_query_is_refused(line, message):
+    with pytest.raises(ValueError, match=message):
+        reassemble([*bulk_lines().decode().splitlines(), line], ORDERS.children)
+
+
+def test_a_long_window_is_one_bulk_operation_per_resource_and_parses_like_pages(http, waits):
+    # GIVEN a shop whose orders bulk operation runs once, then completes with a result file
+    session = FakeSession(reply(body=bulk_started(720918)), reply(body=bulk_status(720918, "RUNNING")),
+                          reply(body=bulk_status(720918, "COMPLETED", RESULT_URL, objectCount="9")),
+                          reply(body=bulk_lines()), *no_rows_in_bulk(2), *no_rows_in_bulk(3))
+    # WHEN a month is extracted
+    pages = run(session, http, MONTH)
+    # THEN the bulk query carries the window as a literal filter, nested connections without page sizes
+    started = session.sent[0].json
+    assert started["variables"]["query"].startswith(
+        "{\n  orders(query: \"updated_at:>='2024-03-01T00:00:00Z' AND updated_at:<'2024-04-01T00:00:00Z'\")")
+    assert "lineItems {" in started["variables"]["query"] and "first:" not in started["variables"]["query"]
+    # AND the operation is polled by id, waiting between polls
+    assert session.sent[1].json["variables"] == {"id": "gid://shopify/BulkOperation/720918"}
+    assert waits == [1.0]
+    # AND the result is fetched from its URL without the shop's token
+    download = session.sent[3]
+    assert (download.method, download.url) == ("GET", RESULT_URL)
+    assert not any(h.lower() == "x-shopify-access-token" for h in download.headers)
+    # AND the reassembled orders give the same records as the paged query
+    paged = {p.entity: p.records for p in run(FakeSession(reply(body=orders_page(order())),
+                                                          reply(body=empty("customers")),
+                                                          reply(body=empty("products"))), http) if p.records}
+    assert records(pages, "shop_orders")[0] == paged["shop_orders"][0]
+    assert [r for r in records(pages, "shop_order_lines") if r["order_id"] == 450789469] == paged["shop_order_lines"]
+    assert records(pages, "shop_refunds") == paged["shop_refunds"]
+    assert [p.source_ref for p in pages if p.entity == "shop_orders"] == [
+        "bulk operation gid://shopify/BulkOperation/720918 orders 1-2"]
+
+
+def test_a_bulk_operation_that_matched_nothing_has_no_url_and_nothing_is_downloaded(http):
+    session = FakeSession(reply(body=bulk_started(720919)), reply(body=fixture("shopify_bulk_empty.json")),
+                          *no_rows_in_bulk(2), *no_rows_in_bulk(3))
+    pages = run(session, http, MONTH)
+    assert all(p.records == [] for p in pages) and {p.entity for p in pages} == set(ENTITIES)
+    assert all(s.method == "POST" for s in session.sent)
+
+
+@pytest.mark.parametrize(("status", "error", "partial", "kind", "message"), [
+    pytest.param("FAILED", "ACCESS_DENIED", False, FatalApiError, "ended FAILED with errorCode ACCESS_DENIED",
+                 id="ACCESS_DENIED is fatal"),
+    pytest.param("FAILED", "TIMEOUT", True, FatalApiError, "TIMEOUT, partial data was left",
+                 id="TIMEOUT is fatal and its partial data is not loaded"),
+    pytest.param("FAILED", "INTERNAL_SERVER_ERROR", False, RetriableApiError, "INTERNAL_SERVER_ERROR",
+                 id="Shopify's own failure is worth a later retry"),
+    pytest.param("CANCELED", None, False, FatalApiError, "ended CANCELED", id="a canceled operation is fatal"),
+    pytest.param("EXPIRED", None, False, FatalApiError, "ended EXPIRED", id="an expired operation is fatal"),
+])
+def test_a_bulk_operation_that_does_not_complete_fails_the_extract(http, status, error, partial, kind, message):
+    answer = fixture("shopify_bulk_failed.json")
+    answer["data"]["bulkOperation"].update(status=status, errorCode=error,
+                                           partialDataUrl=RESULT_URL if partial else None)
+    with pytest.raises(kind, match=message) as caught:
+        run(FakeSession(reply(body=bulk_started(720918)), reply(body=answer)), http, MONTH)
+    assert "X-Goog-Signature" not in str(caught.value)  # the pre-signed URL is a credential
+
+
+def test_a_refused_bulk_query_is_fatal_with_shopifys_user_error(http):
+    refused = {"data": {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [
+        {"field": ["query"], "message": "Bulk queries cannot contain more than 5 connections.", "code": "INVALID"}]}}}
+    with pytest.raises(FatalApiError, match=r"more than 5 connections. \[query\] \(INVALID\)"):
+        run(FakeSession(reply(body=refused)), http, MONTH)
+
+
+# ---- cost-based throttling ----------------------------------------------------------------------------------
+def test_a_throttled_query_is_retried_after_the_restore_time_of_the_points_it_lacks(http, waits):
+    # GIVEN a shop that answers THROTTLED (787 points asked, 387 available, 100 restored per second) once
+    session = FakeSession(reply(body=fixture("shopify_throttled.json")), reply(body=orders_page(order())),
+                          reply(body=empty("customers")), reply(body=empty("products")))
+    # WHEN the window is extracted
+    pages = run(session, http)
+    # THEN the same query is sent again after (787 - 387) / 100 seconds and its order arrives
+    assert waits == [4.0]
+    assert session.sent[1].json == session.sent[0].json
+    assert [o["id"] for o in records(pages, "shop_orders")] == [450789469]
+
+
+def test_a_query_costing_more_than_the_bucket_holds_waits_before_it_is_sent(http, waits):
+    # GIVEN a first page whose answer leaves 100 of the 787 points its query costs, and a clock that stands still
+    first = orders_page(order(1), next_cursor="c2")
+    first["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] = 100
+    session = FakeSession(reply(body=first), reply(body=orders_page(order(2))),
+                          reply(body=empty("customers")), reply(body=empty("products")))
+    # WHEN the window is extracted
+    run(session, http, clock=lambda: 0.0)
+    # THEN the second page waits (787 - 100) / 100 s before it is sent; other queries, not priced yet, do not
+    assert waits == [pytest.approx(6.87)]
+    assert len(session.sent) == 4
+
+
+def test_a_query_the_bucket_can_pay_for_is_sent_without_waiting(http, waits):
+    first = orders_page(order(1), next_cursor="c2")  # 1969 points left, 787 asked
+    session = FakeSession(reply(body=first), reply(body=orders_page(order(2))),
+                          reply(body=empty("customers")), reply(body=empty("products")))
+    run(session, http, clock=lambda: 0.0)
+    assert waits == []
+
+
+def test_graphql_errors_other_than_throttling_are_fatal_with_their_code(http):
+    error = {"errors": [{"message": "Field 'landingSite' doesn't exist on type 'Order'",
+                         "extensions": {"code": "undefinedField", "typeName": "Order", "fieldName": "landingSite"}}]}
+    with pytest.raises(FatalApiError, match=r"doesn't exist on type 'Order' \(undefinedField\)"):
+        run(FakeSession(reply(body=error)), http)
+
+
+def test_the_fixtures_follow_the_documented_envelopes():
+    # The throttled answer has no data, errors[0].extensions.code THROTTLED and a null actualQueryCost.
+    throttled = fixture("shopify_throttled.json")
+    assert "data" not in throttled and throttled["extensions"]["cost"]["actualQueryCost"] is None
+    assert all(json.loads(line).get("__parentId", "").startswith("gid://shopify/")
+               for line in bulk_lines().decode().splitlines()[2:])
+
+
+def test_a_shop_at_its_bulk_operation_limit_is_retried_later_not_failed_for_good(http):
+    busy = {"data": {"bulkOperationRunQuery": {"bulkOperation": None, "userErrors": [
+        {"field": None, "message": "Bulk operations limit reached. Please try again later.", "code": "LIMIT_REACHED"}]}}}
+    with pytest.raises(RetriableApiError, match="limit reached"):
+        run(FakeSession(reply(body=busy)), http, MONTH)

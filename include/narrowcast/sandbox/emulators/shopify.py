@@ -1,49 +1,76 @@
-"""Shopify Admin REST emulator (source side): ``orders.json``, ``customers.json``, ``products.json``.
+"""Shopify GraphQL Admin API emulator (source side): ``orders``, ``customers``, ``products``, bulk operations.
 
-Served from the world files sorted by ``(updated_at, id)``; cursor pagination through the ``Link`` header with
-an opaque ``page_info`` that carries the filters, so — as on the real API — later pages accept only
-``page_info``, ``limit`` and ``fields``. Timestamps are rendered in the shop's zone (UTC+01:00), money as
-strings. Other Shopify emulators (inventory) reuse :class:`ShopifyErrors` for the error envelope.
+Served from the world files through the shop's one GraphQL endpoint (:mod:`.shopify_graphql`), answering only
+the fields a query selects, as Shopify does:
+
+- ``orders``/``customers``/``products(first:, after:, query:, sortKey:)`` — connections sorted by
+  ``(updatedAt, id)`` with opaque cursors, ``pageInfo { hasNextPage endCursor }``, and the ``updated_at`` /
+  ``created_at`` range terms of Shopify's search syntax (https://shopify.dev/docs/api/usage/search-syntax;
+  other terms are ignored). Nested connections need ``first`` or ``last``; a page holds at most 250 nodes.
+- ``bulkOperationRunQuery(query:)`` and ``bulkOperation(id:)`` (from 2026-01; ``currentBulkOperation`` is
+  deprecated) — https://shopify.dev/docs/api/usage/bulk-operations/queries: one top-level connection, at most
+  five connections nested at most two deep, no ``node``/``nodes`` root, else ``userErrors``; at most five bulk
+  queries running per shop (from 2026-01). An operation goes CREATED → RUNNING → COMPLETED, one step per poll;
+  its result is JSONL with each nested connection's nodes on lines of their own carrying ``__parentId``, at a
+  signed URL under ``/bulk-operation-results/`` that needs no Shopify token (``url`` is null when nothing
+  matched). :meth:`ShopifyEmulator.fail_next_bulk` makes the next operation end FAILED with an ``errorCode``
+  (ACCESS_DENIED, INTERNAL_SERVER_ERROR, TIMEOUT) and, if asked, a ``partialDataUrl``.
+- ``shop { name currencyCode ianaTimezone }`` — what a connection check reads.
+
+Every answer carries ``extensions.cost`` from the emulator's cost bucket (standard plan: 100 points/s); a query
+the bucket cannot pay for answers ``THROTTLED``. Timestamps are ISO 8601 in UTC, money ``MoneyBag`` decimal
+strings in the shop currency (the world holds one currency per order, so presentment equals shop money).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
-import time
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from narrowcast.sandbox.api_versions import shopify_served_version
+from narrowcast.sandbox.emulators.shopify_graphql import (
+    MAX_QUERY_COST,
+    MUTATION_COST,
+    CostBucket,
+    GraphQLSyntaxError,
+    Selection,
+    add_graphql_route,
+    graphql_error,
+    is_connection,
+    parse,
+    requested_cost,
+    throttled,
+)
 from narrowcast.sandbox.emulators.world_index import (
     KeyIndex,
     decode_cursor,
     encode_cursor,
     epoch_us,
-    json_array,
+    iso_z,
     money_text,
     read_world_table,
 )
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.framework import Emulator
 
-SHOP_ZONE = timezone(timedelta(hours=1))  # the demo shop's zone: Shopify renders times in shop time
-MAX_LIMIT = 250
-DEFAULT_LIMIT = 50
-_VERSION = re.compile(r"^\d{4}-\d{2}$|^unstable$")
-_ORDER_STATUSES = ("open", "closed", "cancelled", "any")
-# Leaky bucket reported in X-Shopify-Shop-Api-Call-Limit (standard plan: 40 deep, 2 leak per second).
-_BUCKET_SIZE = 40
-_LEAK_PER_SECOND = 2.0
+MAX_PAGE = 250  # "first" above this is refused (https://shopify.dev/docs/api/usage/pagination-graphql)
+MAX_BULK_CONNECTIONS, MAX_BULK_DEPTH, MAX_RUNNING_BULK = 5, 2, 5
+BULK_FAILURES = frozenset({"ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "TIMEOUT"})
+_SEARCH_TERM = re.compile(r"(updated_at|created_at):(>=|<=|>|<)?'?([^'\s]+)'?")
+_SIGNING_KEY = b"narrowcast-sandbox-bulk-results"
+_ROOTS = {"orders": "Order", "customers": "Customer", "products": "Product"}
 
 
 class ShopifyErrors:
-    """Shopify's error envelope: ``{"errors": "..."}`` or ``{"errors": {"field": ["..."]}}``."""
+    """Shopify's HTTP-level error envelope (auth, rate limit, server errors): ``{"errors": "..."}``."""
 
     def shopify_error(self, status: int, errors: Any, headers: dict[str, str] | None = None) -> Response:
         return JSONResponse({"errors": errors}, status_code=status, headers=headers)
@@ -51,7 +78,7 @@ class ShopifyErrors:
     def rate_limited(self, retry_after: float) -> Response:
         return self.shopify_error(
             429, "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.",
-            {"Retry-After": f"{float(retry_after):.1f}", "X-Shopify-Shop-Api-Call-Limit": f"{_BUCKET_SIZE}/{_BUCKET_SIZE}"},
+            {"Retry-After": f"{float(retry_after):.1f}"},
         )
 
     def server_error(self) -> Response:
@@ -60,205 +87,471 @@ class ShopifyErrors:
     def unauthorized(self) -> Response:
         return self.shopify_error(401, "[API] Invalid API key or access token (unrecognized login or wrong password)")
 
-    def authorized(self, request: Request) -> bool:
-        return request.headers.get("X-Shopify-Access-Token") == SANDBOX_TOKEN
+
+class Connection(list):
+    """A connection field of an emulated object: its nodes, paged by ``first``/``after`` when selected."""
 
 
-def shop_time(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=UTC).astimezone(SHOP_ZONE).isoformat()
+class QueryError(Exception):
+    """A top-level GraphQL error: message, ``extensions.code`` (None where Shopify documents none), path."""
+
+    def __init__(self, message: str, code: str | None = None, **extensions: Any) -> None:
+        super().__init__(message)
+        self.code, self.extensions = code, extensions
+
+
+@dataclass
+class _Run:
+    """What one query's execution saw: its cost once run, and (bulk) the JSONL lines it wrote."""
+
+    bulk: bool = False
+    actual: int = 0
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    children: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _money(amount: Any, currency: str) -> dict[str, Any]:
+    money = {"__typename": "MoneyV2", "amount": money_text(amount), "currencyCode": currency}
+    return {"__typename": "MoneyBag", "shopMoney": money, "presentmentMoney": dict(money)}
+
+
+def _gid(kind: str, number: Any) -> str:
+    return f"gid://shopify/{kind}/{int(number)}"
+
+
+def _sign(name: str) -> str:
+    return hmac.new(_SIGNING_KEY, name.encode(), hashlib.sha256).hexdigest()
 
 
 class ShopifyEmulator(ShopifyErrors, Emulator):
     name = "shopify"
     prefix = "shopify"
+    emulates = "the orders, customers, products, bulkOperation and shop queries and bulkOperationRunQuery"
 
     def __init__(self, world_dir: Path | None) -> None:
-        self._bucket = 0.0
-        self._bucket_at = time.monotonic()
+        self.bucket = CostBucket()
+        self.operations: dict[str, dict[str, Any]] = {}
+        self.downloads: list[dict[str, Any]] = []  # per result download: whether a Shopify token came along
+        self._next_failure: tuple[str, bool] | None = None
         super().__init__(world_dir)
 
-    # ---- world → indexes -----------------------------------------------------------------------------
+    # ---- world → GraphQL objects ---------------------------------------------------------------------------
     def load(self) -> None:
-        customers = read_world_table(self.world_dir, "customers")
-        customer_json = {c["customer_id"]: _customer(c) for c in customers}
+        self.operations.clear()
+        self.downloads.clear()
+        self._next_failure = None
+        self.bucket.reset()
+        customers = {c["customer_id"]: _customer(c) for c in read_world_table(self.world_dir, "customers")}
         lines: dict[int, list[dict]] = defaultdict(list)
         for line in read_world_table(self.world_dir, "order_lines"):
             lines[line["order_id"]].append(line)
         refunds: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
         for refund in read_world_table(self.world_dir, "refunds"):
             refunds[refund["order_id"]][refund["refund_id"]].append(refund)
-        by_status: dict[str, list[tuple[int, int, str]]] = {status: [] for status in _ORDER_STATUSES}
-        for order in read_world_table(self.world_dir, "orders"):
-            blob = json.dumps(_order(order, lines.get(order["order_id"], []), refunds.get(order["order_id"], {}),
-                                     customer_json.get(order["customer_id"])), separators=(",", ":"))
-            entry = (epoch_us(order["updated_at"]), order["order_id"], blob)
-            by_status["any"].append(entry)
-            by_status["cancelled" if order["cancelled_at"] is not None else "open"].append(entry)
-        self.indexes: dict[str, dict[str, KeyIndex]] = {
-            "orders": {status: KeyIndex(entries) for status, entries in by_status.items()},
-            "customers": {"any": KeyIndex([
-                (epoch_us(c["updated_at"]), c["customer_id"], json.dumps(customer_json[c["customer_id"]]))
-                for c in customers])},
-            "products": {"any": KeyIndex([
-                (epoch_us(p["updated_at"]), p["product_id"], json.dumps(_product(p)))
-                for p in read_world_table(self.world_dir, "products")])},
-        }
+        orders = [_order(o, lines.get(o["order_id"], []), refunds.get(o["order_id"], {}))
+                  for o in read_world_table(self.world_dir, "orders")]
+        products = [_product(p) for p in read_world_table(self.world_dir, "products")]
+        self.currency = next((o["currencyCode"] for o in orders), "EUR")
+        self.indexes = {name: KeyIndex([(epoch_us(datetime.fromisoformat(obj["updatedAt"])), _number(obj["id"]),
+                                         obj) for obj in objects])
+                        for name, objects in (("orders", orders), ("customers", list(customers.values())),
+                                              ("products", products))}
 
-    # ---- routes ------------------------------------------------------------------------------------
-    def routes(self, router: APIRouter) -> None:
-        for resource in ("orders", "customers", "products"):
-            router.add_api_route(f"/admin/api/{{version}}/{resource}.json", self._endpoint(resource),
-                                 methods=["GET"], name=f"shopify_{resource}")
-
-    def _endpoint(self, resource: str):
-        def handler(version: str, request: Request) -> Response:
-            # A sunset version falls forward to the oldest supported one, and every answer names the version
-            # that served it in X-Shopify-API-Version (https://shopify.dev/docs/api/usage/versioning).
-            served = shopify_served_version(version)
-            response = self.list_resource(resource, served, request)
-            response.headers["X-Shopify-API-Version"] = served
-            return response
-        return handler
-
-    def list_resource(self, resource: str, version: str, request: Request) -> Response:
-        if not self.authorized(request):
-            return self.unauthorized()
-        if not _VERSION.match(version):
-            return self.shopify_error(404, "Not Found")
-        query = request.query_params
-        try:
-            limit = int(query.get("limit", DEFAULT_LIMIT))
-        except ValueError:
-            return self.shopify_error(400, {"limit": ["expected Integer to be a Integer"]})
-        limit = max(1, min(limit, MAX_LIMIT))
-        if "page_info" in query:
-            extra = sorted(set(query) - {"page_info", "limit", "fields"})
-            if extra:
-                return self.shopify_error(400, {extra[0]: [f"{extra[0]} cannot be passed when page_info is present"]})
-            try:
-                state = decode_cursor(query["page_info"])
-                status, low, high, after = state["status"], state["min"], state["max"], tuple(state["after"])
-            except (ValueError, KeyError, TypeError):
-                return self.shopify_error(400, {"page_info": ["Invalid value."]})
-        else:
-            status = query.get("status", "open") if resource == "orders" else "any"
-            if status not in _ORDER_STATUSES:
-                return self.shopify_error(400, {"status": [f"{status!r} is not a valid status"]})
-            try:
-                low = _micros(query.get("updated_at_min"))
-                high = _micros(query.get("updated_at_max"))
-            except ValueError as exc:
-                return self.shopify_error(400, {"updated_at": [str(exc)]})
-            after = None
-        index = self.indexes[resource].get(status) or KeyIndex([])
-        lo, hi = index.bounds(low, high)
-        start = max(lo, index.after(after)) if after else lo
-        stop = min(hi, start + limit)
-        headers = {"X-Shopify-Shop-Api-Call-Limit": self._call_limit()}
-        if stop < hi:
-            cursor = encode_cursor({"status": status, "min": low, "max": high, "after": list(index.keys[stop - 1])})
-            next_url = request.url.replace(query=urlencode({"limit": limit, "page_info": cursor}))
-            headers["Link"] = f'<{next_url}>; rel="next"'
-        body = f'{{"{resource}":{json_array(index.payloads[start:stop])}}}'
-        return Response(body, media_type="application/json", headers=headers)
-
-    def _call_limit(self) -> str:
+    def fail_next_bulk(self, error_code: str, *, partial: bool = False) -> None:
+        """Make the next bulk operation end FAILED with ``error_code`` (and a ``partialDataUrl`` if ``partial``)."""
+        if error_code not in BULK_FAILURES:
+            raise ValueError(f"not a BulkOperationErrorCode: {error_code}")
         with self.lock:
-            now = time.monotonic()
-            self._bucket = max(0.0, self._bucket - (now - self._bucket_at) * _LEAK_PER_SECOND) + 1
-            self._bucket_at = now
-            return f"{min(int(self._bucket), _BUCKET_SIZE - 1)}/{_BUCKET_SIZE}"
+            self._next_failure = (error_code, partial)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"operations": {k: {f: v for f, v in op.items() if f != "lines"} for k, op in self.operations.items()},
+                "downloads": self.downloads}
+
+    # ---- routes --------------------------------------------------------------------------------------------
+    def routes(self, router: APIRouter) -> None:
+        add_graphql_route(router, self.unauthorized)
+
+        @router.get("/bulk-operation-results/{name}.jsonl")
+        def bulk_result(name: str, request: Request) -> Response:
+            # Stands in for the storage host behind a result url: the signature in the URL is the credential.
+            with self.lock:
+                self.downloads.append({"name": name, "shopify_token_sent":
+                                       "x-shopify-access-token" in request.headers})
+                operation = self.operations.get(_gid("BulkOperation", name.split("-")[0])) if name[:1].isdigit() else None
+            signature = request.query_params.get("signature", "")
+            if operation is None or not hmac.compare_digest(signature, _sign(name)):
+                return Response("<Error><Code>AccessDenied</Code><Message>Access denied.</Message></Error>",
+                                status_code=403, media_type="application/xml")
+            lines = operation["lines"] if not name.endswith("-partial") else operation["lines"][:len(operation["lines"]) // 2]
+            body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
+            return Response(body, media_type="application/jsonl")
+
+    def answers(self, query: str) -> bool:
+        try:
+            operation = parse(query)[0]
+        except GraphQLSyntaxError:
+            return False
+        served = {"mutation": {"bulkOperationRunQuery"}}.get(
+            operation.kind, {"orders", "customers", "products", "bulkOperation", "shop"})
+        return any(f.name in served for f in operation.root.fields())
+
+    def answer(self, query: str, variables: dict[str, Any], version: str, request: Request) -> Response:
+        operation = parse(query)[0]
+        try:
+            if operation.kind == "mutation":
+                admitted, cost = self.bucket.spend(MUTATION_COST)
+                if not admitted:
+                    return throttled(cost)
+                data = {f.key: self._mutation(f, variables, request) for f in operation.root.fields()}
+                return JSONResponse({"data": data, "extensions": {"cost": cost}})
+            requested = requested_cost(operation.root, variables)
+            if requested > MAX_QUERY_COST:
+                # https://shopify.dev/docs/api/usage/limits: refused before it runs, whatever the bucket holds.
+                return graphql_error(f"Query cost is {requested}, which exceeds the single query max cost limit "
+                                     f"({MAX_QUERY_COST}).", "MAX_COST_EXCEEDED", cost=requested,
+                                     maxCost=MAX_QUERY_COST)
+            run = _Run()
+            data = {f.key: self._query(f, variables, run) for f in operation.root.fields()}
+        except QueryError as exc:
+            return graphql_error(str(exc), exc.code, **exc.extensions)
+        admitted, cost = self.bucket.spend(requested, max(1, run.actual))
+        if not admitted:
+            return throttled(cost)
+        return JSONResponse({"data": data, "extensions": {"cost": cost}})
+
+    # ---- query root ----------------------------------------------------------------------------------------
+    def _query(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
+        if selection.name in _ROOTS:
+            return self._connection(selection, variables, run)
+        if selection.name == "bulkOperation":
+            return self._bulk_operation(selection, variables, run)
+        shop = {"__typename": "Shop", "id": "gid://shopify/Shop/1", "name": "Narrowcast Demo Shop",
+                "currencyCode": self.currency, "ianaTimezone": "Europe/Berlin"}
+        return _project(shop, selection, variables, run)
+
+    def _connection(self, selection: Selection, variables: dict[str, Any], run: _Run) -> dict[str, Any]:
+        index = self.indexes[selection.name]
+        low, high, high_inclusive = _search_bounds(selection.argument("query", variables))
+        lo, hi = index.bounds(low, high, high_inclusive=high_inclusive)
+        if run.bulk:
+            return _project_connection(Connection(index.payloads[lo:hi]), selection, variables, run, None)
+        first = _page_size(selection, variables)
+        after = selection.argument("after", variables)
+        start = lo
+        if after:
+            try:
+                state = decode_cursor(after)
+                start = max(lo, index.after((int(state["u"]), int(state["id"]))))
+            except (ValueError, KeyError, TypeError):
+                raise QueryError(f"Invalid cursor for current pagination: {after}", "BAD_REQUEST") from None
+        stop = min(hi, start + first)
+        nodes = index.payloads[start:stop]
+        cursors = [encode_cursor({"u": k[0], "id": k[1]}) for k in index.keys[start:stop]]
+        page_info = {"hasNextPage": stop < hi, "hasPreviousPage": start > lo,
+                     "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None}
+        return _project_page(nodes, cursors, page_info, selection, variables, run)
+
+    def _bulk_operation(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
+        with self.lock:
+            operation = self.operations.get(str(selection.argument("id", variables)))
+            if operation is None:
+                return None
+            _advance(operation, self._next_failure)
+            if operation["status"] == "FAILED":
+                self._next_failure = None
+            public = {k: v for k, v in operation.items() if not k.startswith("_") and k not in ("lines", "name")}
+        return _project(public, selection, variables, run)
+
+    # ---- mutations -----------------------------------------------------------------------------------------
+    def _mutation(self, selection: Selection, variables: dict[str, Any], request: Request) -> Any:
+        text = selection.argument("query", variables)
+        problem, root = _bulk_problem(text)
+        with self.lock:
+            running = sum(op["status"] in ("CREATED", "RUNNING") for op in self.operations.values())
+        code = "INVALID"
+        if problem is None and running >= MAX_RUNNING_BULK:
+            # BulkOperationUserErrorCode LIMIT_REACHED: "Bulk operations limit reached. Please try again later."
+            # (https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode)
+            problem, code = "Bulk operations limit reached. Please try again later.", "LIMIT_REACHED"
+        if problem is not None:
+            payload = {"__typename": "BulkOperationRunQueryPayload", "bulkOperation": None,
+                       "userErrors": [{"__typename": "BulkOperationUserError", "field": None if code != "INVALID"
+                                       else ["query"], "message": problem, "code": code}]}
+            return _project(payload, selection, variables, _Run())
+        run = _Run(bulk=True)
+        self._connection(root, {}, run)
+        with self.lock:
+            number = len(self.operations) + 1
+            operation_id = _gid("BulkOperation", number)
+            now = iso_z(datetime.now(UTC).replace(tzinfo=None))
+            lines = run.lines + run.children
+            name = str(number)
+            base = str(request.base_url).rstrip("/") + "/shopify/bulk-operation-results"
+            self.operations[operation_id] = {
+                "__typename": "BulkOperation", "id": operation_id, "status": "CREATED", "errorCode": None,
+                "type": "QUERY", "query": text, "createdAt": now, "completedAt": None,
+                "objectCount": "0", "rootObjectCount": "0", "fileSize": None, "url": None, "partialDataUrl": None,
+                "lines": lines, "name": name,
+                "_url": f"{base}/{name}.jsonl?signature={_sign(name)}" if lines else None,
+                "_partial_url": f"{base}/{name}-partial.jsonl?signature={_sign(name + '-partial')}",
+                "_counts": (str(len(lines)), str(len(run.lines)), str(sum(len(json.dumps(x)) + 1 for x in lines))),
+            }
+            created = {k: v for k, v in self.operations[operation_id].items() if not k.startswith("_")}
+        payload = {"__typename": "BulkOperationRunQueryPayload", "bulkOperation": created, "userErrors": []}
+        return _project(payload, selection, variables, _Run())
 
 
-def _micros(value: str | None) -> int | None:
-    if not value:
-        return None
+def _advance(operation: dict[str, Any], failure: tuple[str, bool] | None) -> None:
+    """One step of a bulk operation's life per poll: CREATED → RUNNING → COMPLETED (or FAILED when asked)."""
+    if operation["status"] == "CREATED":
+        operation["status"] = "RUNNING"
+        return
+    if operation["status"] != "RUNNING":
+        return
+    objects, roots, size = operation["_counts"]
+    if failure is not None:
+        code, partial = failure
+        operation.update(status="FAILED", errorCode=code, partialDataUrl=operation["_partial_url"] if partial else None)
+        return
+    operation.update(status="COMPLETED", completedAt=iso_z(datetime.now(UTC).replace(tzinfo=None)), objectCount=objects,
+                     rootObjectCount=roots, fileSize=size if operation["_url"] else None, url=operation["_url"])
+
+
+def _bulk_problem(text: Any) -> tuple[str | None, Selection | None]:
+    """Why a bulk query is refused (bulk operations guide, "Operation restrictions"), and its root field."""
+    if not isinstance(text, str):
+        return "Invalid query", None
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{value!r} is not an ISO 8601 time") from None
-    return epoch_us(moment)
+        operations = parse(text)
+    except GraphQLSyntaxError as exc:
+        return f"Invalid query: {exc}", None
+    roots = operations[0].root.fields() if len(operations) == 1 and operations[0].kind == "query" else []
+    if len(roots) != 1:
+        return "Bulk queries must contain exactly one top-level field.", None
+    root = roots[0]
+    if root.name in ("node", "nodes"):
+        return "Bulk queries cannot contain a top level `node` or `nodes` field.", None
+    if root.name not in _ROOTS or not is_connection(root):
+        return "Bulk queries must contain at least one connection.", None
+    connections, depth = _connection_shape(root)
+    if connections > MAX_BULK_CONNECTIONS:
+        return f"Bulk queries cannot contain more than {MAX_BULK_CONNECTIONS} connections.", None
+    if depth > MAX_BULK_DEPTH:
+        return f"Bulk queries cannot contain connections with a nesting depth greater than {MAX_BULK_DEPTH}.", None
+    return None, root
 
 
-# ---- world rows → Shopify JSON ---------------------------------------------------------------------------
+def _connection_shape(selection: Selection, depth: int = 0) -> tuple[int, int]:
+    here = is_connection(selection)
+    count, deepest = int(here), depth + here
+    for child in selection.fields():
+        c, d = _connection_shape(child, depth + here)
+        count, deepest = count + c, max(deepest, d)
+    return count, deepest
+
+
+def _page_size(selection: Selection, variables: dict[str, Any]) -> int:
+    first = selection.argument("first", variables)
+    last = selection.argument("last", variables)
+    size = first if first is not None else last
+    if not isinstance(size, int):
+        raise QueryError("you must provide one of first or last", None)
+    if size > MAX_PAGE:
+        raise QueryError(f"The '{'first' if first is not None else 'last'}' argument may not exceed {MAX_PAGE}.", None)
+    return size
+
+
+def _search_bounds(search: Any) -> tuple[int | None, int | None, bool]:
+    low = high = None
+    high_inclusive = True
+    for field_name, op, value in _SEARCH_TERM.findall(search if isinstance(search, str) else ""):
+        if field_name != "updated_at":
+            continue
+        try:
+            moment = epoch_us(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            continue  # Shopify ignores a term it cannot read
+        if op in ("", ">="):
+            low = moment
+        elif op == ">":
+            low = moment + 1
+        elif op == "<":
+            high, high_inclusive = moment, False
+        elif op == "<=":
+            high, high_inclusive = moment, True
+    return low, high, high_inclusive
+
+
+# ---- projection: only what the query selects ---------------------------------------------------------------
+def _project(obj: Any, selection: Selection, variables: dict[str, Any], run: _Run,
+             parent_id: str | None = None) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, list) and not isinstance(obj, Connection):
+        size = selection.argument("first", variables)
+        items = obj[:size] if isinstance(size, int) and not run.bulk else obj
+        return [_project(item, selection, variables, run, parent_id) for item in items]
+    if not isinstance(obj, dict):
+        return obj
+    run.actual += 1
+    own_id = obj.get("id") if isinstance(obj.get("id"), str) else parent_id
+    out: dict[str, Any] = {}
+    for child in selection.fields():
+        if child.name == "__typename":
+            out[child.key] = obj.get("__typename")
+            continue
+        if child.name not in obj:
+            type_name = obj.get("__typename", "Object")
+            raise QueryError(f"Field '{child.name}' doesn't exist on type '{type_name}'", "undefinedField",
+                             typeName=type_name, fieldName=child.name)
+        value = obj[child.name]
+        if isinstance(value, Connection):
+            if run.bulk:
+                # Nested connections leave their parent: each node is a line of its own naming its parent.
+                _project_connection(value, child, variables, run, own_id)
+                continue
+            size = _page_size(child, variables)
+            cursors = [encode_cursor({"i": n}) for n in range(min(size, len(value)))]
+            page_info = {"hasNextPage": len(value) > size, "hasPreviousPage": False,
+                         "startCursor": cursors[0] if cursors else None,
+                         "endCursor": cursors[-1] if cursors else None}
+            out[child.key] = _project_page(value[:size], cursors, page_info, child, variables, run)
+        elif child.selections:
+            out[child.key] = _project(value, child, variables, run, own_id)
+        else:
+            out[child.key] = value
+    return out
+
+
+def _project_page(nodes: list[Any], cursors: list[str], page_info: dict[str, Any], selection: Selection,
+                  variables: dict[str, Any], run: _Run) -> dict[str, Any]:
+    run.actual += 2
+    out: dict[str, Any] = {}
+    for child in selection.fields():
+        if child.name == "edges":
+            node_selection = next((s for s in child.fields() if s.name == "node"), None)
+            out[child.key] = [{**({"node": _project(n, node_selection, variables, run)} if node_selection else {}),
+                               **({"cursor": c} if any(s.name == "cursor" for s in child.fields()) else {})}
+                              for n, c in zip(nodes, cursors, strict=True)]
+        elif child.name == "nodes":
+            out[child.key] = [_project(n, child, variables, run) for n in nodes]
+        elif child.name == "pageInfo":
+            out[child.key] = {s.key: page_info.get(s.name) for s in child.fields()}
+        else:
+            raise QueryError(f"Field '{child.name}' doesn't exist on type 'Connection'", "undefinedField")
+    return out
+
+
+def _project_connection(nodes: list[Any], selection: Selection, variables: dict[str, Any], run: _Run,
+                        parent_id: str | None) -> None:
+    """A bulk operation's connection: one JSONL line per node, nested ones with ``__parentId``."""
+    node_selection = next((n for e in selection.fields() if e.name == "edges" for n in e.fields() if n.name == "node"),
+                          next((s for s in selection.fields() if s.name == "nodes"), None))
+    if node_selection is None:
+        return None
+    for node in nodes:
+        line = _project(node, node_selection, variables, run)
+        if parent_id is None:
+            run.lines.append(line)
+        else:
+            run.children.append({**line, "__parentId": parent_id})
+    return None
+
+
+# ---- world rows → GraphQL objects --------------------------------------------------------------------------
+def _number(gid: str) -> int:
+    return int(gid.rsplit("/", 1)[1])
+
+
 def _customer(c: dict[str, Any]) -> dict[str, Any]:
     if c["accepts_marketing"]:
-        state = "subscribed"
+        state = "SUBSCRIBED"
     elif c["marketing_consent_updated_at"] is not None:
-        state = "unsubscribed"
+        state = "UNSUBSCRIBED"
     else:
-        state = "not_subscribed"
+        state = "NOT_SUBSCRIBED"
     return {
-        "id": c["customer_id"], "email": c["email"], "accepts_marketing": bool(c["accepts_marketing"]),
-        "created_at": shop_time(c["created_at"]), "updated_at": shop_time(c["updated_at"]),
-        "first_name": c["first_name"], "last_name": c["last_name"], "state": "enabled", "note": None,
-        "verified_email": True, "tags": "test" if c["is_test"] else "", "phone": c["phone"],
-        "email_marketing_consent": {"state": state, "opt_in_level": "single_opt_in",
-                                    "consent_updated_at": shop_time(c["marketing_consent_updated_at"])},
-        "default_address": {"customer_id": c["customer_id"], "first_name": c["first_name"],
-                            "last_name": c["last_name"], "city": c["city"], "province": c["region"],
-                            "country_code": c["country_code"], "default": True},
-        "admin_graphql_api_id": f"gid://shopify/Customer/{c['customer_id']}",
+        "__typename": "Customer", "id": _gid("Customer", c["customer_id"]),
+        "legacyResourceId": str(c["customer_id"]), "firstName": c["first_name"], "lastName": c["last_name"],
+        "createdAt": iso_z(c["created_at"]), "updatedAt": iso_z(c["updated_at"]),
+        "tags": ["test"] if c["is_test"] else [], "state": "ENABLED", "note": None, "verifiedEmail": True,
+        "defaultEmailAddress": {"__typename": "CustomerEmailAddress", "emailAddress": c["email"],
+                                "marketingState": state, "marketingOptInLevel": "SINGLE_OPT_IN",
+                                "marketingUpdatedAt": iso_z(c["marketing_consent_updated_at"])}
+        if c["email"] else None,
+        "defaultPhoneNumber": {"__typename": "CustomerPhoneNumber", "phoneNumber": c["phone"]} if c["phone"] else None,
+        "defaultAddress": {"__typename": "MailingAddress", "firstName": c["first_name"], "lastName": c["last_name"],
+                           "city": c["city"], "province": c["region"], "countryCodeV2": c["country_code"]},
     }
 
 
-def _order(o: dict[str, Any], lines: list[dict], refunds: dict[int, list[dict]],
-           customer: dict[str, Any] | None) -> dict[str, Any]:
+_FINANCIAL = {"paid": "PAID", "partially_refunded": "PARTIALLY_REFUNDED", "refunded": "REFUNDED",
+              "pending": "PENDING", "voided": "VOIDED", "authorized": "AUTHORIZED", "partially_paid": "PARTIALLY_PAID"}
+_FULFILLMENT = {None: "UNFULFILLED", "partial": "PARTIALLY_FULFILLED", "fulfilled": "FULFILLED"}
+
+
+def _order(o: dict[str, Any], lines: list[dict], refunds: dict[int, list[dict]]) -> dict[str, Any]:
     currency = o["currency"]
-    line_items = [{
-        "id": li["line_item_id"], "product_id": li["product_id"], "variant_id": li["variant_id"],
-        "sku": li["sku"], "title": li["title"], "quantity": li["quantity"], "price": money_text(li["price"]),
-        "total_discount": money_text(li["total_discount"]), "fulfillable_quantity": li["quantity"],
-        "price_set": {"shop_money": {"amount": money_text(li["price"]), "currency_code": currency}},
-    } for li in lines]
-    refund_objects = []
-    for refund_id, rows in sorted(refunds.items()):
-        refund_objects.append({
-            "id": refund_id, "order_id": o["order_id"], "created_at": shop_time(rows[0]["created_at"]),
-            "processed_at": shop_time(rows[0]["created_at"]), "note": None, "restock": False,
-            "refund_line_items": [{
-                "id": refund_id * 100 + n, "line_item_id": r["line_item_id"], "quantity": r["quantity"],
-                "subtotal": money_text(r["subtotal"]), "total_tax": "0.00", "restock_type": "no_restock",
-            } for n, r in enumerate(rows, start=1)],
-            "transactions": [],
-        })
-    discount = o["discount_code"]
+    line_items = Connection({
+        "__typename": "LineItem", "id": _gid("LineItem", li["line_item_id"]),
+        "product": {"__typename": "Product", "id": _gid("Product", li["product_id"])} if li["product_id"] else None,
+        "variant": {"__typename": "ProductVariant", "id": _gid("ProductVariant", li["variant_id"])}
+        if li["variant_id"] else None,
+        "sku": li["sku"], "title": li["title"], "name": li["title"], "quantity": li["quantity"],
+        "originalUnitPriceSet": _money(li["price"], currency),
+        "totalDiscountSet": _money(li["total_discount"], currency),
+    } for li in lines)
+    refund_objects = [{
+        "__typename": "Refund", "id": _gid("Refund", refund_id), "createdAt": iso_z(rows[0]["created_at"]),
+        "note": None,
+        "refundLineItems": Connection({
+            "__typename": "RefundLineItem", "id": _gid("RefundLineItem", refund_id * 100 + n),
+            "lineItem": {"__typename": "LineItem", "id": _gid("LineItem", r["line_item_id"])},
+            "quantity": r["quantity"], "restockType": "NO_RESTOCK", "restocked": False,
+            "subtotalSet": _money(r["subtotal"], currency), "totalTaxSet": _money(0, currency),
+        } for n, r in enumerate(rows, start=1)),
+    } for refund_id, rows in sorted(refunds.items())]
+    landing = o["landing_site"]
     return {
-        "id": o["order_id"], "admin_graphql_api_id": f"gid://shopify/Order/{o['order_id']}",
-        "name": f"#{o['order_number']}", "order_number": o["order_number"], "email": o["email"],
-        "created_at": shop_time(o["created_at"]), "updated_at": shop_time(o["updated_at"]),
-        "processed_at": shop_time(o["processed_at"]), "cancelled_at": shop_time(o["cancelled_at"]),
-        "cancel_reason": o["cancel_reason"], "closed_at": None,
-        "financial_status": o["financial_status"], "fulfillment_status": o["fulfillment_status"],
-        "currency": currency, "presentment_currency": currency,
-        "subtotal_price": money_text(o["subtotal_price"]), "total_discounts": money_text(o["total_discounts"]),
-        "total_tax": money_text(o["total_tax"]), "total_price": money_text(o["total_price"]),
-        "total_shipping_price_set": {"shop_money": {"amount": money_text(o["total_shipping"]),
-                                                    "currency_code": currency}},
-        "discount_codes": [{"code": discount, "amount": money_text(o["total_discounts"]), "type": "percentage"}]
-        if discount else [],
-        "test": bool(o["test"]), "source_name": o["source_name"], "landing_site": o["landing_site"],
-        "referring_site": o["referring_site"],
-        "billing_address": {"country_code": o["billing_country_code"]} if o["billing_country_code"] else None,
-        "customer": customer, "line_items": line_items, "refunds": refund_objects,
+        "__typename": "Order", "id": _gid("Order", o["order_id"]), "legacyResourceId": str(o["order_id"]),
+        "name": f"#{o['order_number']}", "number": o["order_number"], "email": o["email"],
+        "createdAt": iso_z(o["created_at"]), "updatedAt": iso_z(o["updated_at"]),
+        "processedAt": iso_z(o["processed_at"]), "cancelledAt": iso_z(o["cancelled_at"]),
+        "cancelReason": o["cancel_reason"].upper() if o["cancel_reason"] else None, "closedAt": None,
+        "displayFinancialStatus": _FINANCIAL.get(o["financial_status"], (o["financial_status"] or "").upper() or None),
+        "displayFulfillmentStatus": _FULFILLMENT.get(o["fulfillment_status"], str(o["fulfillment_status"]).upper()),
+        "currencyCode": currency, "presentmentCurrencyCode": currency,
+        "subtotalPriceSet": _money(o["subtotal_price"], currency),
+        "totalDiscountsSet": _money(o["total_discounts"], currency),
+        "totalTaxSet": _money(o["total_tax"], currency),
+        "totalShippingPriceSet": _money(o["total_shipping"], currency),
+        "totalPriceSet": _money(o["total_price"], currency),
+        "discountCodes": [o["discount_code"]] if o["discount_code"] else [],
+        "test": bool(o["test"]), "sourceName": o["source_name"],
+        "customer": {"__typename": "Customer", "id": _gid("Customer", o["customer_id"])}
+        if o["customer_id"] is not None else None,
+        "billingAddress": {"__typename": "MailingAddress", "countryCodeV2": o["billing_country_code"]}
+        if o["billing_country_code"] else None,
+        "customerJourneySummary": {"__typename": "CustomerJourneySummary", "ready": True, "lastVisit": {
+            "__typename": "CustomerVisit", "landingPage": landing, "referrerUrl": o["referring_site"]}
+            if landing or o["referring_site"] else None},
+        "lineItems": line_items, "refunds": refund_objects,
     }
 
 
 def _product(p: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": p["product_id"], "title": p["title"], "vendor": p["brand"], "product_type": p["category"],
-        "handle": (p["sku"] or str(p["product_id"])).lower(), "status": p["status"],
-        "created_at": shop_time(p["created_at"]), "updated_at": shop_time(p["updated_at"]),
-        "published_at": shop_time(p["created_at"]), "tags": "",
-        "variants": [{
-            "id": p["variant_id"], "product_id": p["product_id"], "title": "Default Title",
-            "sku": p["sku"], "price": money_text(p["price"]), "compare_at_price": None, "position": 1,
-            "inventory_item_id": p["inventory_item_id"], "created_at": shop_time(p["created_at"]),
-            "updated_at": shop_time(p["updated_at"]),
-        }],
-        "options": [{"name": "Title", "values": ["Default Title"]}],
+        "__typename": "Product", "id": _gid("Product", p["product_id"]), "legacyResourceId": str(p["product_id"]),
+        "title": p["title"], "vendor": p["brand"], "productType": p["category"],
+        "handle": (p["sku"] or str(p["product_id"])).lower(), "status": str(p["status"]).upper(),
+        "createdAt": iso_z(p["created_at"]), "updatedAt": iso_z(p["updated_at"]), "tags": [],
+        "variants": Connection([{
+            "__typename": "ProductVariant", "id": _gid("ProductVariant", p["variant_id"]), "title": "Default Title",
+            "sku": p["sku"], "price": money_text(p["price"]), "compareAtPrice": None, "position": 1,
+            "inventoryItem": {"__typename": "InventoryItem", "id": _gid("InventoryItem", p["inventory_item_id"])}
+            if p["inventory_item_id"] is not None else None,
+        }]),
     }
 
 

@@ -1,8 +1,8 @@
 """Emulator of Shopify's GraphQL inventory writes (``inventorySetQuantities``) and the read they compare against.
 
-``POST /admin/api/{version}/graphql.json``: checks ``X-Shopify-Access-Token``; the JSON body's ``query`` must
-mention ``inventorySetQuantities`` or read ``nodes`` with ``inventoryLevel`` (the GraphQL text is not parsed
-further; anything else gets a GraphQL error). A cost bucket (``bucket_size`` points, default 1,000, refilled at
+Answers the shop's ``POST /admin/api/{version}/graphql.json`` (:mod:`.shopify_graphql` checks the token and
+dispatches) when the ``query`` mentions ``inventorySetQuantities`` or reads ``nodes`` with ``inventoryLevel``
+(the GraphQL text is not parsed further). A cost bucket (``bucket_size`` points, default 1,000, refilled at
 ``restore_rate`` points/s, default 50; each mutation costs ``mutation_cost`` = 10, each read ``read_cost`` per
 id) answers HTTP 200 with Shopify's ``THROTTLED`` error and ``extensions.cost`` when empty. Ill-typed
 variables (``INVALID_VARIABLE``) and more than 250 quantities (``MAX_INPUT_SIZE_EXCEEDED``) are refused as
@@ -32,8 +32,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from narrowcast.sandbox.emulators.shopify_graphql import add_graphql_route, graphql_error
 from narrowcast.sandbox.emulators.world_index import read_world_table
-from narrowcast.sandbox.framework import SANDBOX_TOKEN, Emulator
+from narrowcast.sandbox.framework import Emulator
 
 DEFAULT_LOCATION = 1
 MAX_QUANTITIES = 250
@@ -79,6 +80,7 @@ def _user_error(index: int | None, field: str, code: str, message: str) -> dict[
 class ShopifyInventoryEmulator(Emulator):
     name = "shopify_inventory"
     prefix = "shopify"
+    emulates = "the inventorySetQuantities mutation and the inventory-level read"
 
     def __init__(self, world_dir: Path | None) -> None:
         # GraphQL cost bucket (points)
@@ -150,16 +152,7 @@ class ShopifyInventoryEmulator(Emulator):
                                                  "currentlyAvailable": int(max(0.0, self.bucket_size - self._used)),
                                                  "restoreRate": self.restore_rate}}
 
-    @staticmethod
-    def graphql_error(message: str, code: str | None, cost: dict[str, Any] | None = None) -> Response:
-        # ``code`` None: Shopify documents the refusal but not its code, so the error carries the message alone.
-        error: dict[str, Any] = {"message": message}
-        if code is not None:
-            error["extensions"] = {"code": code}
-        body: dict[str, Any] = {"errors": [error]}
-        if cost is not None:
-            body["extensions"] = {"cost": cost}
-        return JSONResponse(body)
+    graphql_error = staticmethod(graphql_error)
 
     @staticmethod
     def input_problem(variables: Any, version: str) -> tuple[str, str] | None:
@@ -281,49 +274,40 @@ class ShopifyInventoryEmulator(Emulator):
         return {"nodes": nodes}
 
     def routes(self, router: APIRouter) -> None:
-        @router.post("/admin/api/{version}/graphql.json")
-        async def graphql(version: str, request: Request) -> Response:
-            if request.headers.get("x-shopify-access-token") != SANDBOX_TOKEN:
-                return self.unauthorized()
-            try:
-                body = await request.json()
-            except ValueError:
-                body = None
-            query = body.get("query") if isinstance(body, dict) else None
-            if not isinstance(query, str) or not query.strip():
-                return JSONResponse({"errors": {"query": "Required parameter missing or invalid"}}, status_code=400)
-            variables = body.get("variables")
-            if "inventorySetQuantities" not in query:
-                if "nodes" in query and "inventoryLevel" in query:
-                    return self._read(variables)
-                return self.graphql_error("This sandbox only emulates the inventorySetQuantities mutation and "
-                                          "the inventory-level read", None)
-            problem = self.input_problem(variables, version) or self.directive_problem(query, version)
-            if problem is not None:  # refused before it runs, so it costs nothing
-                return self.graphql_error(*problem)
-            key = (_IDEMPOTENT.search(query) or [None, None])[1]
+        add_graphql_route(router, self.unauthorized)
+
+    def answers(self, query: str) -> bool:
+        return "inventorySetQuantities" in query or ("nodes" in query and "inventoryLevel" in query)
+
+    def answer(self, query: str, variables: dict[str, Any], version: str, request: Request) -> Response:
+        if "inventorySetQuantities" not in query:
+            return self._read(variables)
+        problem = self.input_problem(variables, version) or self.directive_problem(query, version)
+        if problem is not None:  # refused before it runs, so it costs nothing
+            return self.graphql_error(*problem)
+        key = (_IDEMPOTENT.search(query) or [None, None])[1]
+        with self.lock:
+            earlier = self.idempotent.get(key) if key else None
+        if earlier is not None:
+            if earlier[0] == variables["input"]:
+                return JSONResponse(earlier[1])  # a retry: the original result, nothing applied again
+            mismatch = _user_error(None, "idempotencyKey", "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+                                   "The same idempotency key cannot be used with different operation parameters.")
+            return JSONResponse({"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": None,
+                                                                     "userErrors": [mismatch]}}})
+        admitted, cost = self._spend(self.mutation_cost)
+        if not admitted:
             with self.lock:
-                earlier = self.idempotent.get(key) if key else None
-            if earlier is not None:
-                if earlier[0] == variables["input"]:
-                    return JSONResponse(earlier[1])  # a retry: the original result, nothing applied again
-                mismatch = _user_error(None, "idempotencyKey", "IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
-                                       "The same idempotency key cannot be used with different operation parameters.")
-                return JSONResponse({"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": None,
-                                                                         "userErrors": [mismatch]}}})
-            admitted, cost = self._spend(self.mutation_cost)
-            if not admitted:
-                with self.lock:
-                    self.throttled += 1
-                return self.graphql_error("Throttled", "THROTTLED", cost)
-            user_errors, reason = self.set_quantities(variables["input"], version)
-            group = {"reason": reason} if reason is not None else None
-            answer = {"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": user_errors}},
-                      "extensions": {"cost": cost}}
-            if key:
-                with self.lock:
-                    self.idempotent[key] = (variables["input"], answer)
-            return JSONResponse(answer)
+                self.throttled += 1
+            return self.graphql_error("Throttled", "THROTTLED", cost)
+        user_errors, reason = self.set_quantities(variables["input"], version)
+        group = {"reason": reason} if reason is not None else None
+        answer = {"data": {"inventorySetQuantities": {"inventoryAdjustmentGroup": group, "userErrors": user_errors}},
+                  "extensions": {"cost": cost}}
+        if key:
+            with self.lock:
+                self.idempotent[key] = (variables["input"], answer)
+        return JSONResponse(answer)
 
     @staticmethod
     def directive_problem(query: str, version: str) -> tuple[str, str | None] | None:

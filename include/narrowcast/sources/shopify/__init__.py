@@ -1,8 +1,10 @@
-"""Shopify Admin REST source: orders with lines and refunds, customers, products.
+"""Shopify source through the GraphQL Admin API: orders with lines and refunds, customers, products.
 
 Connection ``narrowcast_shopify``: ``base_url`` = the shop URL (``https://{shop}.myshopify.com``; in the
 sandbox ``http://127.0.0.1:<port>/shopify``), ``password`` = the Admin API access token (sent as
-``X-Shopify-Access-Token``), extra ``api_version`` (default ``2024-10``).
+``X-Shopify-Access-Token``), extra ``api_version`` (default in ``narrowcast.apis.versions``). Long windows are
+read with bulk operations, short ones with paged queries (``settings.BULK_WINDOW``); the REST → GraphQL field
+mapping is in ``records``.
 """
 
 from narrowcast.sources.lazy_exports import lazy_exports

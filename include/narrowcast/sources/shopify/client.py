@@ -1,35 +1,83 @@
-"""Shopify source client: the Admin REST resources the shop source reads, page by page."""
+"""Shopify source client: reads one resource updated in a window, in pages (small windows) or in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
-from narrowcast.apis.shopify import REST_PAGES, ShopifyApi
-from narrowcast.http import FatalApiError
-from narrowcast.http.pagination import paginate
-from narrowcast.sources.shopify.settings import PAGE_LIMIT
+from narrowcast.apis.shopify import ShopifyApi, reassemble
+from narrowcast.contracts.redaction import redacting_logger
+from narrowcast.contracts.windows import Window
+from narrowcast.sources.shopify.queries import Resource
+from narrowcast.sources.shopify.settings import BULK_PAGE_ROOTS, BULK_WINDOW
+
+log = redacting_logger(__name__)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def window_search(window: Window) -> str:
+    """Shopify's search syntax for ``updated_at`` in ``[start, end)``
+    (https://shopify.dev/docs/api/usage/search-syntax). Shopify compares to the second: an end with sub-seconds
+    is rounded up so no row of the window's last second is cut off (the extractor drops anything at or after
+    the exact end)."""
+    end = window.end if window.end.microsecond == 0 else window.end.replace(microsecond=0) + timedelta(seconds=1)
+    return f"updated_at:>='{_iso(window.start)}' AND updated_at:<'{_iso(end)}'"
 
 
 class ShopifyClient(ShopifyApi):
-    """One shop's Admin REST API (``base_url`` is the shop URL, e.g. ``https://acme.myshopify.com``)."""
+    """One shop's GraphQL Admin API (``base_url`` is the shop URL, e.g. ``https://acme.myshopify.com``)."""
 
     def __init__(self, base_url: str, **http: Any) -> None:
         super().__init__(base_url, headers={"Accept": "application/json", **(http.pop("headers", None) or {})},
                          **http)
 
-    def paginate(self, resource: str, filters: Mapping[str, str]) -> Iterator[tuple[list[dict[str, Any]], str]]:
-        """Every page of ``resource`` (``orders``, ``customers``, ``products``) as (items, source_ref).
+    def read(self, resource: Resource, window: Window) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        """Every node of ``resource`` updated in the window, as (nodes, source_ref) pages.
 
-        Filters go on the first request only: Shopify rejects them next to ``page_info``, so later requests
-        carry just the cursor and the page size.
+        A window longer than :data:`BULK_WINDOW` is one bulk operation; a shorter one is read with paged
+        queries, unless one of its nodes has more nested children than a page holds: then the window is read
+        again in bulk (pages are held until the window is read, so nothing is yielded twice).
         """
-        path = self.rest_path(resource)
-        for page in paginate(self, path, {**filters, "limit": PAGE_LIMIT}, REST_PAGES):
-            ref = f"GET /{path} page {page.number}"
-            try:
-                items = page.json()[resource]
-            except (ValueError, KeyError, TypeError) as exc:
-                raise FatalApiError(self.api_name, "GET", page.response.url, page.response.status_code,
-                                    f"{ref}: response has no {resource!r} list") from exc
-            yield items, ref
+        search = window_search(window)
+        if window.end - window.start > BULK_WINDOW:
+            yield from self.read_bulk(resource, search)
+            return
+        pages: list[tuple[list[dict[str, Any]], str]] = []
+        query = resource.paged_query()
+        for number, nodes in enumerate(
+                self.connection_pages(query, {"first": resource.page_size, "query": search}, resource.connection),
+                start=1):
+            if any(_overflows(node, resource) for node in nodes):
+                log.info("shopify: a %s node has more nested items than a page holds; reading the window in bulk",
+                         resource.connection)
+                yield from self.read_bulk(resource, search)
+                return
+            pages.append((nodes, f"POST graphql.json {resource.connection} page {number}"))
+        yield from pages
+
+    def read_bulk(self, resource: Resource, search: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
+        operation, lines = self.bulk_query(resource.bulk_query(search))
+        roots = reassemble(lines, resource.children)
+        if not roots:
+            yield [], f"bulk operation {operation} ({resource.connection}, no rows)"
+        for start in range(0, len(roots), BULK_PAGE_ROOTS):
+            chunk = roots[start:start + BULK_PAGE_ROOTS]
+            yield chunk, f"bulk operation {operation} {resource.connection} {start + 1}-{start + len(chunk)}"
+
+
+def _overflows(node: Any, resource: Resource) -> bool:
+    """Whether a paged node was cut short: a nested connection with a next page, or a limited list that is full."""
+    if isinstance(node, dict):
+        if isinstance(node.get("pageInfo"), dict) and node["pageInfo"].get("hasNextPage"):
+            return True
+        for name in resource.lists:
+            if isinstance(node.get(name), list) and len(node[name]) >= resource.nested_pages[name]:
+                return True
+        return any(_overflows(value, resource) for value in node.values())
+    if isinstance(node, list):
+        return any(_overflows(value, resource) for value in node)
+    return False

@@ -1,19 +1,19 @@
 """Shopify extraction: orders (+ lines, refunds), customers and products updated in a half-open window.
 
-Shopify's ``updated_at_max`` is inclusive, so a row updated exactly at the window end would be read by this
-window and the next. Rows with ``updated_at == end`` are dropped here, which makes consecutive windows
-partition the timeline: each row lands in exactly one window.
+Shopify's search filter compares to the second, so a window end with sub-seconds is rounded up and rows with
+``updated_at`` at or after the exact end are dropped here: consecutive windows partition the timeline and each
+row lands in exactly one window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
 
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.pages import Page
 from narrowcast.contracts.windows import Window
 from narrowcast.sources.shopify.client import ShopifyClient
+from narrowcast.sources.shopify.queries import CUSTOMERS, ORDERS, PRODUCTS
 from narrowcast.sources.shopify.records import (
     customer_record,
     line_records,
@@ -31,19 +31,8 @@ ENTITIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _window_filters(window: Window) -> dict[str, str]:
-    # Shopify filters to the second: round the end up so no row of the window's last second is cut off
-    # (the client-side check below still drops anything at or after the exact end).
-    end = window.end if window.end.microsecond == 0 else window.end.replace(microsecond=0) + timedelta(seconds=1)
-    return {"updated_at_min": _iso(window.start), "updated_at_max": _iso(end)}
-
-
 def extract_orders(client: ShopifyClient, window: Window) -> Iterator[Page]:
-    for orders, ref in client.paginate("orders", {"status": "any", **_window_filters(window)}):
+    for orders, ref in client.read(ORDERS, window):
         parsed = [(order, order_record(order, ref)) for order in orders]
         kept = [(order, record) for order, record in parsed if window.contains(record["updated_at"])]
         yield Page("shop_orders", [record for _, record in kept], ref)
@@ -52,13 +41,13 @@ def extract_orders(client: ShopifyClient, window: Window) -> Iterator[Page]:
 
 
 def extract_customers(client: ShopifyClient, window: Window) -> Iterator[Page]:
-    for customers, ref in client.paginate("customers", _window_filters(window)):
+    for customers, ref in client.read(CUSTOMERS, window):
         records = [customer_record(c, ref) for c in customers]
         yield Page("shop_customers", [r for r in records if window.contains(r["updated_at"])], ref)
 
 
 def extract_products(client: ShopifyClient, window: Window) -> Iterator[Page]:
-    for products, ref in client.paginate("products", _window_filters(window)):
+    for products, ref in client.read(PRODUCTS, window):
         # One product gives one record per variant, all with the product's updated_at.
         records = [r for p in products for r in product_records(p, ref)]
         yield Page("shop_products", [r for r in records if window.contains(r["updated_at"])], ref)

@@ -1,0 +1,86 @@
+"""The GraphQL documents of the shop source: one selection per resource, written once and rendered either as a
+paged query (``first:``/``after:`` with ``pageInfo``) or as a bulk operation's query (nested connections without
+page sizes; Shopify returns every node, one JSONL line each).
+
+Every field is from the GraphQL Admin reference (https://shopify.dev/docs/api/admin-graphql/latest/objects/Order,
+``Customer``, ``Product``, ``ProductVariant``, ``LineItem``, ``Refund``, ``RefundLineItem``); the REST → GraphQL
+mapping of each raw column is in :mod:`narrowcast.sources.shopify.records`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from narrowcast.sources.shopify import settings
+
+# [lines], [refunds], [refund_lines], [variants]: nested page arguments; [more]: nested pageInfo (paged only).
+ORDER_FIELDS = """id number email createdAt updatedAt processedAt cancelledAt
+      displayFinancialStatus displayFulfillmentStatus currencyCode presentmentCurrencyCode
+      subtotalPriceSet { shopMoney { amount } } totalDiscountsSet { shopMoney { amount } }
+      totalTaxSet { shopMoney { amount } } totalShippingPriceSet { shopMoney { amount } }
+      totalPriceSet { shopMoney { amount } presentmentMoney { amount currencyCode } }
+      discountCodes test sourceName
+      customer { id }
+      billingAddress { countryCodeV2 }
+      customerJourneySummary { lastVisit { landingPage referrerUrl } }
+      lineItems[lines] {
+        edges { node { id sku title quantity product { id } variant { id }
+          originalUnitPriceSet { shopMoney { amount } } totalDiscountSet { shopMoney { amount } } } }[more]
+      }
+      refunds[refunds] {
+        id createdAt
+        refundLineItems[refund_lines] {
+          edges { node { id quantity lineItem { id } subtotalSet { shopMoney { amount } } } }[more]
+        }
+      }"""
+
+CUSTOMER_FIELDS = """id firstName lastName createdAt updatedAt tags
+      defaultEmailAddress { emailAddress marketingState }
+      defaultPhoneNumber { phoneNumber }
+      defaultAddress { countryCodeV2 province city }"""
+
+PRODUCT_FIELDS = """id title productType vendor status createdAt updatedAt
+      variants[variants] {
+        edges { node { id sku price compareAtPrice inventoryItem { id } } }[more]
+      }"""
+
+
+def _render(fields: str, marks: dict[str, str]) -> str:
+    for name, text in marks.items():
+        fields = fields.replace(f"[{name}]", text)
+    return fields
+
+
+@dataclass(frozen=True)
+class Resource:
+    """One top-level connection the source reads (``orders``) and the selection of its nodes."""
+
+    connection: str
+    fields: str
+    page_size: int
+    nested_pages: dict[str, int]  # placeholder -> page size of a nested connection or list in paged queries
+    children: dict[str, str]  # GID kind of a bulk child line -> the parent field it belongs to
+    lists: tuple[str, ...] = ()  # nested list fields (not connections) limited by a nested_pages size
+
+    def paged_query(self) -> str:
+        marks = {name: f"(first: {size})" for name, size in self.nested_pages.items()}
+        selection = _render(self.fields, {**marks, "more": " pageInfo { hasNextPage }"})
+        return (f"query {self.connection}($first: Int!, $after: String, $query: String) {{\n"
+                f"  {self.connection}(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{\n"
+                f"    edges {{ node {{ {selection} }} }}\n"
+                f"    pageInfo {{ hasNextPage endCursor }}\n  }}\n}}")
+
+    def bulk_query(self, search: str) -> str:
+        """The query of a bulk operation: no variables exist there, so the search filter is a literal."""
+        selection = _render(self.fields, {**dict.fromkeys(self.nested_pages, ""), "more": ""})
+        literal = search.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{{\n  {self.connection}(query: "{literal}") {{\n    edges {{ node {{ {selection} }} }}\n  }}\n}}'
+
+
+ORDERS = Resource("orders", ORDER_FIELDS, settings.ORDERS_PAGE,
+                  {"lines": settings.ORDER_LINES_PAGE, "refunds": settings.ORDER_REFUNDS_PAGE,
+                   "refund_lines": settings.REFUND_LINES_PAGE},
+                  {"LineItem": "lineItems", "RefundLineItem": "refundLineItems"}, lists=("refunds",))
+CUSTOMERS = Resource("customers", CUSTOMER_FIELDS, settings.CUSTOMERS_PAGE, {}, {})
+PRODUCTS = Resource("products", PRODUCT_FIELDS, settings.PRODUCTS_PAGE, {"variants": settings.VARIANTS_PAGE},
+                    {"ProductVariant": "variants"})

@@ -1,0 +1,212 @@
+"""The Shopify emulator's GraphQL endpoint as Shopify documents it (raw HTTP), and the shop connector against it:
+bulk lifecycle and JSONL, cursor pages, query cost and throttling, re-runs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import requests
+from tiny_world import WORLD_DAYS, WORLD_START, sandbox_connection
+
+from narrowcast.contracts.windows import Window
+from narrowcast.http import FatalApiError
+from narrowcast.sandbox.framework import SANDBOX_TOKEN
+from narrowcast.sources import shopify
+from narrowcast.sources.shopify.queries import ORDERS, PRODUCTS
+
+TOKEN = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
+WHOLE_WORLD = Window(WORLD_START - timedelta(days=1), WORLD_START + timedelta(days=WORLD_DAYS + 1))
+FIRST_DAY = Window(WORLD_START, WORLD_START + timedelta(days=1))
+
+
+def graphql(sandbox, document: str, **variables) -> dict:
+    response = requests.post(f"{sandbox.url}/shopify/admin/api/2026-10/graphql.json", headers=TOKEN,
+                             json={"query": document, "variables": variables}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture()
+def shop(sandbox) -> Iterator:
+    """The shop emulator, reset, with its cost bucket restored to the test session's deep one afterwards."""
+    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
+    emulator = sandbox.app.state.emulators["shopify"]
+    size, rate = emulator.bucket.size, emulator.bucket.restore_rate
+    yield emulator
+    emulator.bucket.size, emulator.bucket.restore_rate = size, rate
+    emulator.bucket.reset()
+
+
+def run_bulk(sandbox, query: str) -> tuple[str, list[dict]]:
+    started = graphql(sandbox, "mutation run($q: String!) { bulkOperationRunQuery(query: $q) { "
+                               "bulkOperation { id status } userErrors { field message code } } }", q=query)
+    payload = started["data"]["bulkOperationRunQuery"]
+    assert payload["userErrors"] == [] and payload["bulkOperation"]["status"] == "CREATED"
+    return payload["bulkOperation"]["id"], []
+
+
+def poll(sandbox, operation_id: str) -> dict:
+    return graphql(sandbox, "query($id: ID!) { bulkOperation(id: $id) { id status errorCode objectCount "
+                            "rootObjectCount url partialDataUrl } }", id=operation_id)["data"]["bulkOperation"]
+
+
+# ---- the endpoint --------------------------------------------------------------------------------------------
+def test_a_page_holds_only_the_selected_fields_and_pages_follow_the_end_cursor(sandbox, shop):
+    query = "query($after: String) { orders(first: 2, after: $after, sortKey: UPDATED_AT) { edges { node { id updatedAt " \
+            "totalPriceSet { shopMoney { amount currencyCode } } } } pageInfo { hasNextPage endCursor } } }"
+    first = graphql(sandbox, query)["data"]["orders"]
+    node = first["edges"][0]["node"]
+    assert set(node) == {"id", "updatedAt", "totalPriceSet"} and node["id"].startswith("gid://shopify/Order/")
+    assert node["updatedAt"].endswith("Z") and isinstance(node["totalPriceSet"]["shopMoney"]["amount"], str)
+    assert first["pageInfo"]["hasNextPage"] is True
+    second = graphql(sandbox, query, after=first["pageInfo"]["endCursor"])["data"]["orders"]
+    assert not {e["node"]["id"] for e in first["edges"]} & {e["node"]["id"] for e in second["edges"]}
+    refused = graphql(sandbox, query, after="not-a-cursor")
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+def test_every_answer_reports_its_cost_and_the_bucket(sandbox, shop):
+    cost = graphql(sandbox, "{ shop { name } }")["extensions"]["cost"]
+    assert set(cost) == {"requestedQueryCost", "actualQueryCost", "throttleStatus"}
+    assert set(cost["throttleStatus"]) == {"maximumAvailable", "currentlyAvailable", "restoreRate"}
+
+
+@pytest.mark.parametrize(("query", "code"), [
+    pytest.param("{ orders(first: 5) { edges { node { id landingSite } } } }", "undefinedField",
+                 id="a field Order does not have is undefinedField"),
+    pytest.param("{ orders(first: 250) { edges { node { id lineItems(first: 250) { edges { node { id } } } } } } }",
+                 "MAX_COST_EXCEEDED", id="a query over 1000 points is refused before it runs"),
+])
+def test_queries_shopify_refuses_get_its_error_codes(sandbox, shop, query, code):
+    assert graphql(sandbox, query)["errors"][0]["extensions"]["code"] == code
+
+
+def test_a_nested_connection_needs_a_page_size(sandbox, shop):
+    answer = graphql(sandbox, "{ orders(first: 1) { edges { node { lineItems { edges { node { id } } } } } } }")
+    assert answer["errors"][0]["message"] == "you must provide one of first or last"
+
+
+def test_an_empty_bucket_answers_throttled_with_the_documented_envelope(sandbox, shop):
+    shop.bucket.size, shop.bucket.restore_rate = 50.0, 0.001
+    shop.bucket.reset()
+    answer = graphql(sandbox, ORDERS.paged_query(), first=5, query=None)
+    assert "data" not in answer
+    assert answer["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert answer["extensions"]["cost"]["actualQueryCost"] is None
+    assert answer["extensions"]["cost"]["requestedQueryCost"] > 50
+
+
+# ---- bulk operations -----------------------------------------------------------------------------------------
+def test_a_bulk_operation_runs_polls_and_serves_jsonl_with_parent_ids(sandbox, shop):
+    operation_id, _ = run_bulk(sandbox, ORDERS.bulk_query("updated_at:>='2000-01-01T00:00:00Z'"))
+    assert poll(sandbox, operation_id)["status"] == "RUNNING"
+    done = poll(sandbox, operation_id)
+    assert done["status"] == "COMPLETED" and done["url"] and int(done["objectCount"]) > int(done["rootObjectCount"])
+    # GIVEN no Shopify token: the signed URL is the credential
+    lines = [json.loads(x) for x in requests.get(done["url"], timeout=10).text.splitlines()]
+    roots = [x for x in lines if "__parentId" not in x]
+    assert len(roots) == int(done["rootObjectCount"])
+    parents = {x["id"] for x in roots} | {r["id"] for x in roots for r in x["refunds"]}
+    children = [x for x in lines if "__parentId" in x]
+    assert children and all(c["__parentId"] in parents for c in children)
+    assert "lineItems" not in roots[0]  # nested connections leave their parent
+    assert requests.get(done["url"].replace("signature=", "signature=x"), timeout=10).status_code == 403
+
+
+def test_a_bulk_query_that_matches_nothing_completes_without_a_url(sandbox, shop):
+    operation_id, _ = run_bulk(sandbox, ORDERS.bulk_query("updated_at:>='2099-01-01T00:00:00Z'"))
+    poll(sandbox, operation_id)
+    assert poll(sandbox, operation_id) | {"id": None} == {
+        "id": None, "status": "COMPLETED", "errorCode": None, "objectCount": "0", "rootObjectCount": "0",
+        "url": None, "partialDataUrl": None}
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    pytest.param("{ node(id: \"gid://shopify/Order/1\") { id } }", "node", id="a node root"),
+    pytest.param("{ orders { edges { node { lineItems { edges { node { id } } } refunds { refundLineItems { "
+                 "edges { node { id lineItem { id } } } } } } } } } ", None, id="two levels are allowed"),
+    pytest.param("{ products { edges { node { id variants { edges { node { id sellingPlanGroups { edges { node { id } } } "
+                 "} } } } } } }", "nesting depth", id="three levels of connections"),
+])
+def test_bulk_queries_outside_the_documented_restrictions_get_user_errors(sandbox, shop, query, message):
+    answer = graphql(sandbox, "mutation run($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } "
+                              "userErrors { field message } } }", q=query)["data"]["bulkOperationRunQuery"]
+    if message is None:
+        assert answer["userErrors"] == [] and answer["bulkOperation"]["id"]
+    else:
+        assert answer["bulkOperation"] is None and message in answer["userErrors"][0]["message"]
+        assert answer["userErrors"][0]["field"] == ["query"]
+
+
+def test_a_sixth_running_bulk_query_is_refused_with_limit_reached(sandbox, shop):
+    for _ in range(5):
+        run_bulk(sandbox, PRODUCTS.bulk_query(""))
+    answer = graphql(sandbox, "mutation run($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } "
+                              "userErrors { message code } } }", q=PRODUCTS.bulk_query(""))
+    assert answer["data"]["bulkOperationRunQuery"]["userErrors"][0]["code"] == "LIMIT_REACHED"
+
+
+def test_a_failed_bulk_operation_names_its_error_code_and_partial_data(sandbox, shop):
+    shop.fail_next_bulk("TIMEOUT", partial=True)
+    operation_id, _ = run_bulk(sandbox, PRODUCTS.bulk_query(""))
+    poll(sandbox, operation_id)
+    failed = poll(sandbox, operation_id)
+    assert (failed["status"], failed["errorCode"], failed["url"]) == ("FAILED", "TIMEOUT", None)
+    assert requests.get(failed["partialDataUrl"], timeout=10).status_code == 200
+
+
+# ---- the connector against the emulator ----------------------------------------------------------------------
+def pull(sandbox, window: Window, **client) -> tuple[dict[str, list[dict]], shopify.ShopifyClient, list[float]]:
+    conn = sandbox_connection(sandbox, "shopify", "narrowcast_shopify")
+    waits: list[float] = []
+    api = shopify.ShopifyClient.from_connection(conn, sleep=waits.append, **client)
+    out: dict[str, list[dict]] = {entity: [] for entity in shopify.ENTITIES}
+    for page in shopify.extract(conn, window, client=api):
+        out[page.entity].extend(page.records)
+    return out, api, waits
+
+
+def test_a_full_load_goes_through_bulk_operations_and_a_rerun_gives_the_same_rows(sandbox, shop):
+    first, _, waits = pull(sandbox, WHOLE_WORLD)
+    operations = shop.snapshot()["operations"]
+    assert len(operations) == 3 and {op["status"] for op in operations.values()} == {"COMPLETED"}
+    assert waits and all(d["shopify_token_sent"] is False for d in shop.downloads)
+    again, _, _ = pull(sandbox, WHOLE_WORLD)
+    assert again == first and first["shop_orders"] and first["shop_order_lines"] and first["shop_refunds"]
+
+
+def test_an_increment_goes_through_pages_and_matches_the_bulk_rows(sandbox, shop):
+    paged, _, _ = pull(sandbox, FIRST_DAY)
+    assert shop.snapshot()["operations"] == {}
+    whole, _, _ = pull(sandbox, WHOLE_WORLD)
+    in_day = [o for o in whole["shop_orders"] if FIRST_DAY.contains(o["updated_at"])]
+    assert paged["shop_orders"] and sorted(paged["shop_orders"], key=lambda o: o["id"]) == sorted(
+        in_day, key=lambda o: o["id"])
+
+
+def test_the_connector_waits_out_an_exhausted_bucket_and_reads_every_row(sandbox, shop):
+    clean, _, _ = pull(sandbox, FIRST_DAY)
+    # GIVEN a bucket of 1,000 points restoring 2,000 per second, just emptied by other requests of the same app
+    shop.bucket.size, shop.bucket.restore_rate = 1000.0, 2000.0
+    shop.bucket.reset()
+    shop.bucket.spend(1000)
+    # WHEN a day is read page by page, sleeping for real
+    waits: list[float] = []
+    conn = sandbox_connection(sandbox, "shopify", "narrowcast_shopify")
+    api = shopify.ShopifyClient.from_connection(conn, sleep=lambda s: (waits.append(s), time.sleep(s)))
+    throttled = {entity: [] for entity in shopify.ENTITIES}
+    for page in shopify.extract(conn, FIRST_DAY, client=api):
+        throttled[page.entity].extend(page.records)
+    # THEN it waited for the restore the THROTTLED answer asked for, and got the same rows as an unthrottled run
+    assert waits and api.retries >= 1
+    assert throttled == clean
+
+
+def test_a_failed_bulk_operation_fails_the_extract_with_its_error_code(sandbox, shop):
+    shop.fail_next_bulk("ACCESS_DENIED")
+    with pytest.raises(FatalApiError, match="errorCode ACCESS_DENIED"):
+        pull(sandbox, WHOLE_WORLD)
