@@ -297,7 +297,7 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
         out["shop_orders"].append((oid, oid, cust, email, _ts(created), _ts(created), _ts(created),
                                    _ts(cancelled) if cancelled else None, fin, fulfil, "EUR", subtotal, discounts,
                                    f"{float(subtotal) * 0.19:.2f}", "4.90", total, None, test, "web", "/", None,
-                                   "DE"))
+                                   "DE", "EUR", total))
         for line_id, sku, qty, price, line_discount in lines:
             product_id = next(p[0] for p in PRODUCTS if p[1] == sku)
             out["shop_order_lines"].append((line_id, oid, product_id, product_id + 100, sku, sku, qty, price,

@@ -64,7 +64,7 @@ def test_an_order_in_a_currency_without_a_rate_is_held_out_of_every_sum_and_coun
     assert not order["has_fx_rate"] and pd.isna(order["net_revenue_reporting"])
     # THEN its customer counts the order but not its 99 francs
     rfm = read_table("customer_rfm").set_index("customer_id")
-    assert rfm.loc[12, "frequency"] == 1 and rfm.loc[12, "monetary"] == Decimal("0.00")
+    assert rfm.loc["12", "frequency"] == 1 and rfm.loc["12", "monetary"] == Decimal("0.00")
     # AND the daily revenue is exactly the converted orders', the francs not added as euros
     orders = read_table("int_order_attribution")
     kpi = read_table("kpi_channel_daily")
