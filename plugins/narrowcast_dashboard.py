@@ -33,13 +33,26 @@ _ICON_SVG = (
 ICON = "data:image/svg+xml," + quote(_ICON_SVG)
 
 
+def _connection_defined(conn_id: str) -> bool:
+    """Whether a connection is set in any of Airflow's places (environment, secrets backend, the UI's metadata
+    database): the dashboard's Sources panel says which sources are not connected from this."""
+    from airflow.exceptions import AirflowNotFoundException
+    from airflow.models.connection import Connection
+
+    try:
+        Connection.get_connection_from_secrets(conn_id)
+    except AirflowNotFoundException:
+        return False
+    return True
+
+
 class NarrowcastDashboardPlugin(AirflowPlugin):
     """Registers the dashboard app and its two views (dashboard, dbt docs)."""
 
     name = "narrowcast_dashboard"
     # Same login as the UI: the iframe sends the UI's JWT cookie, API clients a Bearer token.
     fastapi_apps = [{
-        "app": create_app(dependencies=[Depends(requires_authenticated())]),
+        "app": create_app(dependencies=[Depends(requires_authenticated())], connected=_connection_defined),
         "url_prefix": URL_PREFIX,
         "name": "Narrowcast dashboard",
     }]

@@ -1,6 +1,7 @@
 """Command line for syncs: ``narrowcast sync list`` and ``narrowcast sync run <sync_id> | --group <g> [--dry-run]``.
 
 ``--confirm-removals`` lets a mirror run remove more than its ``max_remove_share`` of the members (refused otherwise).
+A group run skips (and names) each sync whose destination connection is not set; a single sync needs its connection.
 
 Also ``python -m narrowcast.activation``. Connections come from ``AIRFLOW_CONN_<CONN_ID>`` environment variables
 (URI or JSON form), exactly as the Airflow tasks receive them, so a sync can be run or planned by hand outside
@@ -26,6 +27,7 @@ from narrowcast.contracts.connections import (
     connections_from_env,
 )
 from narrowcast.contracts.redaction import redact
+from narrowcast.sources.enabled import not_connected
 from narrowcast.warehouse import STATEMENT_ERRORS
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
@@ -96,16 +98,23 @@ def main(argv: list[str] | None = None, prog: str = "python -m narrowcast.activa
             return 0
         specs = _selected(args)
         connections = connections_from_env()
-        if not args.dry_run:
+        unconnected: list[SyncSpec] = []
+        if args.group and not args.dry_run:
+            # A merchant without a destination: the group's syncs for it are skipped with the fix, the others run.
+            unconnected = [s for s in specs if s.connection not in connections]
+        elif not args.dry_run:
             _require_connections(specs, connections)
         warehouse = args.warehouse or settings.paths().warehouse
         if not warehouse.is_file():
             # The engine would create an empty file here and then fail on the missing model.
             raise SyncConfigError(f"warehouse {warehouse} does not exist: run `make demo` (or dbt build) first, "
                                   "or point --warehouse / NARROWCAST_WAREHOUSE at it")
+        for spec in unconnected:
+            print(f"skipped: {not_connected(f'sync {spec.id}: destination {spec.destination}', spec.connection)}")
         if args.group:
             reports = run_group(args.group, connections=connections, warehouse=warehouse, dry_run=args.dry_run,
-                                syncs_dir=args.syncs, confirm_removals=args.confirm_removals)
+                                syncs_dir=args.syncs, confirm_removals=args.confirm_removals,
+                                exclude={s.id for s in unconnected})
         else:
             reports = [run_sync(specs[0], connections=connections, warehouse=warehouse, dry_run=args.dry_run,
                                 confirm_removals=args.confirm_removals)]

@@ -155,8 +155,11 @@ def run_group(
     syncs_dir: Path | None = None,
     sleep: Callable[[float], None] = time.sleep,
     confirm_removals: bool | Collection[str] = False,
+    exclude: Collection[str] = (),
 ) -> list[SyncReport]:
     """Run every sync of a schedule group; all run even if one fails, then the first failure is raised.
+
+    ``exclude`` names syncs the caller has decided not to run (e.g. their destination is not connected).
 
     ``confirm_removals`` is ``True`` for every sync of the group or the ids of the syncs whose removals are confirmed.
     An invalid declaration of the group is one of the failures; it does not keep the others from running.
@@ -166,7 +169,7 @@ def run_group(
         raise SyncFailed(f"no sync declared with schedule {group!r}")
     reports: list[SyncReport] = []
     failures: list[SyncFailed] = [SyncFailed(f"sync {i.id} is disabled: {i.error}") for i in invalid]
-    for spec in specs:
+    for spec in (s for s in specs if s.id not in exclude):
         try:
             reports.append(run_sync(spec, connections=connections, warehouse=warehouse, dry_run=dry_run, sleep=sleep,
                                     confirm_removals=removals_confirmed(confirm_removals, spec.id)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from pathlib import Path
 
@@ -86,3 +88,34 @@ def test_running_an_invalid_sync_by_id_exits_2_naming_the_file_and_key(syncs, ca
     assert main(["run", "champions_typo", "--dry-run", "--syncs", str(syncs),
                  "--warehouse", str(tmp_path / "w.duckdb")]) == 2
     assert "champions_typo.yml: key 'mode'" in capsys.readouterr().err
+
+
+def test_a_group_run_skips_the_syncs_whose_destination_is_not_connected_and_runs_the_others(
+        tmp_path, emulators, connections, warehouse, monkeypatch, capsys):
+    # GIVEN two audience syncs, Meta and Klaviyo, and only the Meta connection set
+    folder = tmp_path / "syncs"
+    folder.mkdir()
+    body = ("model: audience_members\nfilter: {audience_id: champions}\nkey: customer_id\nschedule: audiences\n"
+            "mode: mirror\n")
+    (folder / "champions_meta.yml").write_text(
+        body + "destination: meta_audiences\nconnection: narrowcast_meta\nobject: custom_audience\n"
+               "target: {audience_id: '2385000001'}\nfields: {EMAIL: email_sha256}\n")
+    (folder / "champions_klaviyo.yml").write_text(
+        body + "destination: klaviyo\nconnection: narrowcast_klaviyo\nobject: list_members\ntarget: {list_id: 'Xk1'}\n"
+               "fields: {email: email, external_id: customer_id}\n")
+    warehouse.replace("audience_members", audience_rows("champions", range(5)))
+    for name in [n for n in os.environ if n.startswith("AIRFLOW_CONN_")]:
+        monkeypatch.delenv(name)
+    meta = connections["narrowcast_meta"]
+    monkeypatch.setenv("AIRFLOW_CONN_NARROWCAST_META", json.dumps(
+        {"host": meta.base_url, "password": meta.password, "extra": meta.extra}))
+    # WHEN the group runs from the command line
+    code = main(["run", "--group", "audiences", "--syncs", str(folder), "--warehouse", str(warehouse.path)])
+    # THEN the Klaviyo sync is skipped with the fix named, and the Meta one is sent
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, captured.err
+    assert ("skipped: sync champions_klaviyo: destination klaviyo not connected: set connection narrowcast_klaviyo "
+            "(AIRFLOW_CONN_NARROWCAST_KLAVIYO or the Airflow UI)") in out
+    assert "champions_meta: success;" in out
+    assert len(emulators["meta_audiences"].snapshot()["audiences"]["2385000001"]) == 5

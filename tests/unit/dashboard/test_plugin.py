@@ -37,3 +37,13 @@ def test_both_views_render_inside_the_ui_and_need_the_ui_login():
         response = client.get(href)
         assert response.status_code == 401, href
         assert response.json()["detail"] == "Not authenticated"
+
+
+def test_inside_airflow_a_source_counts_as_connected_wherever_airflow_keeps_its_connection(monkeypatch):
+    # GIVEN the plugin's lookup, which asks Airflow's secrets backends (environment, secrets manager, metadata DB)
+    connected = load_plugin()._connection_defined
+    monkeypatch.delenv("AIRFLOW_CONN_NARROWCAST_SHOPIFY", raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_NARROWCAST_EBAY", "http://:token@127.0.0.1:9/")
+    # THEN a connection Airflow resolves is connected and one it does not know is not
+    assert connected("narrowcast_ebay") is True
+    assert connected("narrowcast_shopify") is False
