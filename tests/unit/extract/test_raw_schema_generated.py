@@ -46,12 +46,30 @@ def test_the_dbt_macro_creates_every_declared_raw_table_with_its_declared_types_
         assert described == {**spec.columns, "_batch_id": "VARCHAR", "_loaded_at": "TIMESTAMP", "_source": "VARCHAR"}
 
 
+def test_the_dbt_macro_adds_a_declared_column_a_table_created_by_an_older_version_lacks() -> None:
+    # GIVEN a warehouse whose budget plan table predates its optional currency column, holding one row
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute("create table raw.file_budget_plan (month varchar, channel varchar, planned_spend decimal(18,2))")
+    con.execute("insert into raw.file_budget_plan values ('2026-11', 'email', 100)")
+    # WHEN the macro's statements run (dbt's on-run-start)
+    for statement in _render_macro(raw_schema.DBT_MACRO.read_text()):
+        con.execute(statement)
+    # THEN the table has every declared column, the old row kept with NULL in the new ones
+    columns = [c for (c,) in con.execute("select column_name from information_schema.columns where table_schema = "
+                                         "'raw' and table_name = 'file_budget_plan'").fetchall()]
+    assert set(ENTITIES["file_budget_plan"].columns) <= set(columns)
+    assert con.execute("select month, planned_spend, currency from raw.file_budget_plan").fetchall() == [
+        ("2026-11", 100, None)]
+
+
 def test_a_new_declared_table_reaches_the_macro_and_the_contract() -> None:
     extra = EntitySpec("shop_gift_cards", {"id": "BIGINT", "balance": "DECIMAL(18,2)", "rate": "DOUBLE"}, key=("id",))
     shopify = SOURCES["shopify"]
     grown = replace(shopify, entities=(*shopify.entities, extra))
     macro = raw_schema.dbt_macro([extra])
-    assert "'shop_gift_cards': '\"id\" bigint, \"balance\" decimal(18,2), \"rate\" double precision'" in macro
+    assert ("'shop_gift_cards': ['\"id\" bigint', '\"balance\" decimal(18,2)', '\"rate\" double precision']"
+            in macro)
     table = raw_schema.contract_table([grown])
     assert re.search(r"^\| `raw.shop_gift_cards` \| shopify \| id \| merge \| id BIGINT, balance DECIMAL\(18,2\), rate DOUBLE \|$",
                      table, re.M)
