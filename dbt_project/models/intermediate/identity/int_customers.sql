@@ -127,12 +127,10 @@ final as (
         normalised.created_at,
         -- Shopify's consent state is authoritative; accepts_marketing is the legacy flag for older records.
         case
-            when normalised.has_shop_profile
-                then coalesce(
-                    normalised.email_marketing_consent_state = 'subscribed',
-                    coalesce(normalised.accepts_marketing, false)
-                )
-            else coalesce(normalised.file_accepts_marketing, false)
+            when not normalised.has_shop_profile then coalesce(normalised.file_accepts_marketing, false)
+            when normalised.email_marketing_consent_state is not null
+                then normalised.email_marketing_consent_state = 'subscribed'
+            else coalesce(normalised.accepts_marketing, false)
         end as consent_email,
         case
             when normalised.has_shop_profile then coalesce(normalised.accepts_marketing, false)
