@@ -4,9 +4,9 @@
     marketplace relay address). Consent: a customer with a Shopify profile has Shopify's (authoritative, whatever
     the order file says); any other customer has the latest answer the order file states for any of its linked
     records (accepts_marketing: e-mail and ads alike; of two stated at the same moment, the no), none when no
-    order states one. A privacy request (opt_out/delete) blocks the customer when its text customer_id equals the customer's
-    key or the key of any record linked to it, or its normalised e-mail equals any linked record's usable
-    e-mail. -#}
+    order states one. A privacy request (opt_out/delete) blocks the customer, whatever its consent, when its text
+    customer_id equals the customer's key or the key of any record linked to it, or its normalised e-mail equals
+    any linked record's usable e-mail. -#}
 with
 
 links as (
