@@ -305,9 +305,11 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
     for rid, oid, created, line_id, qty, subtotal in SHOP_REFUNDS:
         out["shop_refunds"].append((rid, oid, _ts(created), line_id, qty, subtotal))
     for row in FILE_ORDERS + extra.get("FILE_ORDERS", []):
-        oid, cust, ordered, currency, total, email, fin, cancelled, refunded, discount, sku, qty, price, line = row
+        # A row may end with the order's accepts_marketing; by default the file states no consent.
+        oid, cust, ordered, currency, total, email, fin, cancelled, refunded, discount, sku, qty, price, line, *consent = row
         out["file_orders"].append((oid, cust, _ts(ordered), currency, total, email, fin, cancelled, refunded,
-                                   discount, sku, qty, price, line, "orders_export_2026.csv"))
+                                   discount, sku, qty, price, line, consent[0] if consent else None,
+                                   "orders_export_2026.csv"))
     for oid, created, fulfil, payment, cancel, email, total, lines, *buyer in (
             EBAY_ORDERS + extra.get("EBAY_ORDERS", [])):
         # A row may name its buyer's username; by default every order has a buyer of its own.

@@ -5,6 +5,9 @@ The scenario adds hand-written rows to the fixture warehouse: a shop customer 17
 '00017', '17', '17.0', 'c-17' and 'Kü-17' in two unicode spellings; a file buyer tied to 17 by e-mail; a shop
 customer whose only e-mail is an Amazon relay address that an Amazon order and a file row also carry; Amazon and
 eBay buyers known to their marketplace only; GA4 logins as '17' and '00017'; privacy requests by text keys.
+Marketing consent as the order file states it: file-only buyers 'W-1' (no, then yes), 'W-2' (yes, then no, then
+an order saying nothing) and 'W-3' (yes, then an order saying nothing), and shop customers 30 and 31 whose file
+orders contradict Shopify. Their orders are from mid-2025, so each is 'lapsed', a segment with an audience.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ def file_order(order_id: str, customer_id: str, day: str, total: str, email: str
     return (order_id, customer_id, f"2026-03-{day} 12:00:00", "EUR", total, email, *NO_LINE)
 
 
+def consent_order(order_id: str, customer_id: str, at: str, email: str, accepts: bool | None) -> tuple:
+    """A file order stating the buyer's marketing consent (``None``: the cell is empty)."""
+    return (order_id, customer_id, at, "EUR", "20.00", email, *NO_LINE, accepts)
+
+
 def page_view(user: str, user_id: str, at: str) -> tuple:
     return (user, user_id, at, "(direct)", "(none)", None, None, [(at, "page_view", "https://shop.example/", None, None)])
 
@@ -45,6 +53,8 @@ IDENTITY_ROWS: dict[str, list[tuple]] = {
         # Imported from Amazon into the shop: the only address on file is Amazon's relay.
         (18, RELAY, None, "Quinn", "Q", True, "subscribed", "GB", "England", "London"),
         (19, "ivo@example.de", None, "Ivo", "I", True, "subscribed", "DE", "Bavaria", "Munich"),
+        (30, "sam@example.de", None, "Sam", "S", False, "unsubscribed", "DE", "Saxony", "Leipzig"),
+        (31, "tia@example.de", None, "Tia", "T", True, "subscribed", "DE", "Saxony", "Dresden"),
     ],
     "SHOP_ORDERS": [
         (1017, 17, "2026-03-05 10:00:00", None, "paid", "fulfilled", "10.00", "0.00", False,
@@ -61,6 +71,15 @@ IDENTITY_ROWS: dict[str, list[tuple]] = {
         file_order("F-24", "C-20", "10", "18.00", " Hanna@Example.DE "),
         file_order("F-25", "C-21", "11", "19.00", RELAY),
         file_order("F-26", "K-19", "12", "9.00", "IVO@example.de"),
+        consent_order("F-40", "W-1", "2025-06-01 12:00:00", "wanda@example.de", False),
+        consent_order("F-41", "W-1", "2025-07-01 12:00:00", "wanda@example.de", True),
+        consent_order("F-42", "W-2", "2025-06-01 12:00:00", "wim@example.de", True),
+        consent_order("F-43", "W-2", "2025-07-01 12:00:00", "wim@example.de", False),
+        consent_order("F-44", "W-2", "2025-07-10 12:00:00", "wim@example.de", None),
+        consent_order("F-45", "W-3", "2025-06-01 12:00:00", "wes@example.de", True),
+        consent_order("F-46", "W-3", "2025-07-10 12:00:00", "wes@example.de", None),
+        consent_order("F-47", "30", "2025-07-01 12:00:00", "sam@example.de", True),
+        consent_order("F-48", "31", "2025-07-01 12:00:00", "tia@example.de", False),
     ],
     "AMAZON_ORDERS": [
         ("A-10", "2026-03-15 07:00:00", "Shipped", RELAY, "8.00", [("AI-10", "TEA-01", 1, 1, "8.00")]),
@@ -197,3 +216,31 @@ def test_identity_and_rfm_match_the_pandas_reference_on_this_scenario(read: Read
     for column in ["frequency", "recency_days", "r_score", "f_score", "m_score"]:
         assert actual_rfm[column].astype(int).to_dict() == expected_rfm[column].astype(int).to_dict(), column
     assert actual_rfm["rfm_segment"].to_dict() == expected_rfm["rfm_segment"].to_dict()
+
+
+@pytest.mark.parametrize(
+    ("customer", "consents"),
+    [
+        pytest.param("W-1", True, id="a file-only buyer whose latest order says yes consents"),
+        pytest.param("W-2", False, id="a file-only buyer whose latest stated answer is no does not"),
+        pytest.param("W-3", True, id="a later order with an empty consent cell leaves the yes standing"),
+        pytest.param("30", False, id="a shop customer unsubscribed in Shopify stays so whatever the file says"),
+        pytest.param("31", True, id="a shop customer subscribed in Shopify stays so whatever the file says"),
+    ],
+)
+def test_order_file_consent_makes_file_only_buyers_activatable_and_shopify_stays_authoritative(
+    read: ReadTable, customer: str, consents: bool
+) -> None:
+    # GIVEN orders stating marketing consent (scenario in the module docstring)
+    customers = read("int_customers").set_index("customer_id")
+    # THEN the customer's consent is its latest stated answer, or Shopify's where it has a Shopify profile
+    assert (bool(customers.loc[customer, "consent_email"]), bool(customers.loc[customer, "consent_ads"])) == (
+        consents, consents)
+    # AND it is in the 'lapsed' audience, reachable by e-mail, exactly when it consents
+    members = read("audience_members")
+    lapsed = members[(members["audience_id"] == "lapsed") & (members["customer_id"] == customer)]
+    assert "lapsed" in set(read("customer_segments").query("customer_id == @customer")["segment"])
+    if consents:
+        assert len(lapsed) == 1 and lapsed["email"].notna().all() and lapsed["email_sha256"].notna().all()
+    else:
+        assert customer not in set(members["customer_id"])

@@ -2,8 +2,8 @@
 ``dbt build`` with the project's profile, ``narrowcast sync run`` and the dashboard's JSON, against the sandbox.
 
 - a second merchant with files only: a European orders export (semicolons, decimal comma, Windows-1252,
-  day-first dates, text customer ids, EUR and GBP), the exchange rates it was paid in and an e-mail-only opt-out,
-  checked against a computation written here over the fixture rows;
+  day-first dates, text customer ids, EUR and GBP, marketing consent as ja/nein/oui), the exchange rates it was
+  paid in and an e-mail-only opt-out, checked against a computation written here over the fixture rows;
 - a merchant with only Shopify connected, and one with only eBay and Amazon.
 
 Each variant has its own data directory and warehouse; they share one small generated world behind one sandbox
@@ -151,11 +151,17 @@ def _day_first(text: str) -> date:
     return datetime.strptime(text.split()[0], "%d.%m.%Y").date()
 
 
+# The merchant's words in the fixture's consent column; an empty cell states nothing.
+_CONSENT_WORDS = {"ja": True, "oui": True, "sì": True, "nein": False}
+
+
 @dataclass(frozen=True)
 class Expected:
     frequency: dict[str, int]
     monetary_eur: dict[str, Decimal]
     opted_out_ids: frozenset[str]
+    consenting_ids: frozenset[str]  # the latest order stating consent says yes
+    emailable_ids: frozenset[str]  # an order gives an e-mail address
 
 
 def expected_second_merchant() -> Expected:
@@ -167,6 +173,8 @@ def expected_second_merchant() -> Expected:
     frequency: dict[str, int] = defaultdict(int)
     monetary: dict[str, Decimal] = defaultdict(Decimal)
     opted_out_ids = set()
+    stated: dict[str, tuple[datetime, bool]] = {}
+    emailable = set()
     for order in _european_csv("orders_export_2026-11.csv"):
         customer = order["customer_id"]
         amount = _amount(order["total_price"])
@@ -176,7 +184,15 @@ def expected_second_merchant() -> Expected:
         monetary[customer] += amount
         if order["email"].strip().lower() in opted_out:
             opted_out_ids.add(customer)
-    return Expected(dict(frequency), {c: round(v, 2) for c, v in monetary.items()}, frozenset(opted_out_ids))
+        if order["email"].strip():
+            emailable.add(customer)
+        if word := order["accepts_marketing"].strip().lower():
+            at = datetime.strptime(order["ordered_at"], "%d.%m.%Y %H:%M")
+            if customer not in stated or at > stated[customer][0]:
+                stated[customer] = (at, _CONSENT_WORDS[word])
+    consenting = frozenset(c for c, (_, yes) in stated.items() if yes)
+    return Expected(dict(frequency), {c: round(v, 2) for c, v in monetary.items()}, frozenset(opted_out_ids),
+                    consenting, frozenset(emailable))
 
 
 @dataclass
@@ -214,7 +230,7 @@ def test_files_only_every_declared_raw_table_exists_after_the_build(files_only):
         "select table_name from information_schema.tables where table_schema = 'raw'")}
     assert set(ENTITIES) <= present
     assert files_only.merchant.query("select count(*) from raw.shop_orders") == [(0,)]
-    assert files_only.merchant.query("select count(*) from raw.file_orders") == [(12,)]
+    assert files_only.merchant.query("select count(*) from raw.file_orders") == [(19,)]
 
 
 def test_files_only_the_european_export_loads_every_order_with_its_amount_and_day(files_only):
@@ -273,11 +289,17 @@ def test_files_only_the_opted_out_person_is_in_no_audience_and_not_in_the_klaviy
     assert expected.opted_out_ids.isdisjoint(in_audiences)
     assert expected.opted_out_ids.isdisjoint(members)
     assert OPTED_OUT_EMAIL not in emails
-    # and the list holds exactly what the audience says it should (customer ids as text)
-    winback = {cid for (cid,) in files_only.merchant.query(
-        "select customer_id from main.audience_members "
-        "where audience_id = 'rfm_at_risk' and consent_email and not is_holdout")}
-    assert members == {str(cid) for cid in winback}
+    # and the list holds exactly the win-back customers the fixture's consent column allows: in an At Risk
+    # segment, consenting by their latest stated answer, with an e-mail address, not opted out, not held out
+    # (the fixture's at-risk customers: one said 'ja' and then nothing, one 'sì' and then 'nein', one is opted out)
+    at_risk = {cid for (cid,) in files_only.merchant.query(
+        "select customer_id from main.customer_segments "
+        "where segment in ('rfm:At Risk', 'rfm:Can''t Lose Them')")}
+    held_out = {cid for (cid,) in files_only.merchant.query(
+        "select customer_id from main.audience_members where audience_id = 'rfm_at_risk' and is_holdout")}
+    expected_list = (at_risk & expected.consenting_ids & expected.emailable_ids) - expected.opted_out_ids - held_out
+    assert expected_list, "the fixture should put a consenting customer in the win-back list"
+    assert members == expected_list
 
 
 def test_files_only_the_dashboard_names_the_sources_not_connected(files_only, monkeypatch):

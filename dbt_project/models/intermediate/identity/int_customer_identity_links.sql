@@ -15,7 +15,10 @@
                      marketplace-only buyer never collides with a merchant key unless the merchant's own keys
                      use that very '<marketplace>:' form.
     Usable e-mail = normalised, contains an '@', and its domain matches no pattern of the seed
-    relay_email_domains (marketplace relay/alias addresses link nobody and are never marketing identifiers). -#}
+    relay_email_domains (marketplace relay/alias addresses link nobody and are never marketing identifiers).
+    accepts_marketing is the consent the record's latest order stating one gives (an order that states none
+    leaves the earlier answer standing; of two stated at the same moment, the no), with when it was stated;
+    null for a record no order states consent for (Shopify customers keep theirs in their profile). -#}
 with
 
 order_buyers as (
@@ -88,6 +91,22 @@ usable_emails as (
     left join relay_emails on sightings.email_normalized = relay_emails.email_normalized
     where sightings.email_normalized like '%_@_%'
         and relay_emails.email_normalized is null
+),
+
+consent_statements as (
+    select
+        source,
+        key_kind,
+        buyer_key as source_key,
+        accepts_marketing,
+        ordered_at as stated_at,
+        row_number() over (
+            partition by source, key_kind, buyer_key
+            order by ordered_at desc, case when accepts_marketing then 1 else 0 end asc
+        ) as statement_order
+    from order_buyers
+    where buyer_key is not null
+        and accepts_marketing is not null
 ),
 
 records as (
@@ -177,9 +196,16 @@ final as (
         keyed.is_own_shop,
         keyed.email_normalized,
         keyed.first_seen_at,
-        keyed.last_seen_at
+        keyed.last_seen_at,
+        consent_statements.accepts_marketing,
+        consent_statements.stated_at as accepts_marketing_stated_at
     from keyed
     left join email_owners on keyed.email_normalized = email_owners.email_normalized
+    left join consent_statements
+        on keyed.source = consent_statements.source
+        and keyed.key_kind = consent_statements.key_kind
+        and keyed.source_key = consent_statements.source_key
+        and consent_statements.statement_order = 1
 )
 
 select * from final

@@ -1,10 +1,12 @@
 {#- One row per customer (every key int_customer_identity_links resolves to): Shopify customers with their
     profile, and buyers known only to the order file or a marketplace. Identifiers are normalised for matching;
     the e-mail is the Shopify profile's, else the usable e-mail of the customer's earliest linked record (never a
-    marketplace relay address); consent exists only where Shopify records it, so buyers outside Shopify have
-    none. A privacy request (opt_out/delete) blocks the customer when its text customer_id equals the customer's
-    key or the key of any record linked to it, or its normalised e-mail equals any linked record's usable
-    e-mail. -#}
+    marketplace relay address). Consent: a customer with a Shopify profile has Shopify's (authoritative, whatever
+    the order file says); any other customer has the latest answer the order file states for any of its linked
+    records (accepts_marketing: e-mail and ads alike; of two stated at the same moment, the no), none when no
+    order states one. A privacy request (opt_out/delete) blocks the customer, whatever its consent, when its text
+    customer_id equals the customer's key or the key of any record linked to it, or its normalised e-mail equals
+    any linked record's usable e-mail. -#}
 with
 
 links as (
@@ -21,6 +23,18 @@ calling_codes as (
 
 privacy_requests as (
     select * from {{ ref('stg_files__privacy_requests') }}
+),
+
+file_consents as (
+    select
+        customer_id,
+        accepts_marketing,
+        row_number() over (
+            partition by customer_id
+            order by accepts_marketing_stated_at desc, case when accepts_marketing then 1 else 0 end asc
+        ) as statement_order
+    from links
+    where accepts_marketing is not null
 ),
 
 linked_emails as (
@@ -55,12 +69,17 @@ normalised as (
         shop_customers.city,
         shop_customers.accepts_marketing,
         shop_customers.email_marketing_consent_state,
+        shop_customers.customer_id is not null as has_shop_profile,
+        file_consents.accepts_marketing as file_accepts_marketing,
         coalesce(shop_customers.created_at, customer_keys.first_seen_at) as created_at
     from customer_keys
     left join linked_emails
         on customer_keys.customer_id = linked_emails.customer_id
         and linked_emails.email_order = 1
     left join shop_customers on customer_keys.customer_id = shop_customers.customer_id
+    left join file_consents
+        on customer_keys.customer_id = file_consents.customer_id
+        and file_consents.statement_order = 1
     left join calling_codes on shop_customers.country_code = calling_codes.country_code
 ),
 
@@ -107,11 +126,16 @@ final as (
         normalised.city,
         normalised.created_at,
         -- Shopify's consent state is authoritative; accepts_marketing is the legacy flag for older records.
-        coalesce(
-            normalised.email_marketing_consent_state = 'subscribed',
-            coalesce(normalised.accepts_marketing, false)
-        ) as consent_email,
-        coalesce(normalised.accepts_marketing, false) as consent_ads,
+        case
+            when not normalised.has_shop_profile then coalesce(normalised.file_accepts_marketing, false)
+            when normalised.email_marketing_consent_state is not null
+                then normalised.email_marketing_consent_state = 'subscribed'
+            else coalesce(normalised.accepts_marketing, false)
+        end as consent_email,
+        case
+            when normalised.has_shop_profile then coalesce(normalised.accepts_marketing, false)
+            else coalesce(normalised.file_accepts_marketing, false)
+        end as consent_ads,
         blocked.customer_id is not null as is_privacy_blocked
     from normalised
     left join blocked on normalised.customer_id = blocked.customer_id

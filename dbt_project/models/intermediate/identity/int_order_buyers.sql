@@ -8,7 +8,10 @@
                              buyer: Amazon (BuyerEmail, a relay address per buyer) and file rows without a
                              customer_id.
     Orders naming no buyer at all (guest checkouts without a customer, marketplace orders whose buyer data has
-    expired) have no row: nothing says who bought them. -#}
+    expired) have no row: nothing says who bought them.
+    accepts_marketing is the buyer's marketing consent as the order file states it with the order (null: the
+    order states nothing; every other channel records consent elsewhere or not at all). Lines of one order that
+    disagree count as a no. -#}
 with
 
 shop_orders as (
@@ -38,7 +41,8 @@ shop as (
         'shop_customer_id' as key_kind,
         customer_id as buyer_key,
         {{ normalize_email('email') }} as email_normalized,
-        created_at as ordered_at
+        created_at as ordered_at,
+        cast(null as boolean) as accepts_marketing
     from shop_orders
     where customer_id is not null
 ),
@@ -48,7 +52,8 @@ file_orders as (
         order_id,
         max(customer_ref) as customer_ref,
         max({{ normalize_email('email') }}) as email_normalized,
-        min(ordered_at) as ordered_at
+        min(ordered_at) as ordered_at,
+        bool_and(accepts_marketing) as accepts_marketing
     from file_lines
     group by order_id
 ),
@@ -60,7 +65,8 @@ file_import as (
         case when customer_ref is not null then 'merchant_customer_id' else 'buyer_email_sha256' end as key_kind,
         coalesce(customer_ref, {{ sha256_hex('email_normalized') }}) as buyer_key,
         email_normalized,
-        ordered_at
+        ordered_at,
+        accepts_marketing
     from file_orders
     where customer_ref is not null
         or email_normalized is not null
@@ -73,7 +79,8 @@ ebay as (
         'buyer_username_sha256' as key_kind,
         {{ sha256_hex('trim(buyer_username)') }} as buyer_key,
         {{ normalize_email('buyer_email') }} as email_normalized,
-        created_at as ordered_at
+        created_at as ordered_at,
+        cast(null as boolean) as accepts_marketing
     from ebay_orders
     where nullif(trim(buyer_username), '') is not null
 ),
@@ -85,7 +92,8 @@ amazon as (
         'buyer_email_sha256' as key_kind,
         {{ sha256_hex(normalize_email('buyer_email')) }} as buyer_key,
         {{ normalize_email('buyer_email') }} as email_normalized,
-        created_at as ordered_at
+        created_at as ordered_at,
+        cast(null as boolean) as accepts_marketing
     from amazon_orders
     where {{ normalize_email('buyer_email') }} is not null
 ),
@@ -109,7 +117,8 @@ final as (
         unioned.key_kind,
         unioned.buyer_key,
         unioned.email_normalized,
-        unioned.ordered_at
+        unioned.ordered_at,
+        unioned.accepts_marketing
     from unioned
     inner join marketplaces on unioned.orders_model = marketplaces.orders_model
 )

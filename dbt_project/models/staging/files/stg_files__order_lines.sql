@@ -22,6 +22,8 @@ renamed as (
         sku,
         cast(quantity as integer) as quantity,
         cast(line_price as decimal(18, 2)) as line_amount,
+        -- The buyer's marketing consent (e-mail and ads) as of this order; null when the file states none.
+        cast(accepts_marketing as boolean) as accepts_marketing,
         _file_name as file_name,
         cast(_loaded_at as timestamp) as loaded_at
     from source

@@ -9,6 +9,13 @@ NULL; separator, encoding, decimal and date conventions as in ``dialect.py``:
   ``sku``, ``quantity``, ``line_price``, ``line_number``. With any of ``sku``/``quantity``/``line_price`` the
   file has one row per order line (the order columns repeated); lines are numbered per order in file order
   unless the file gives ``line_number`` itself. Without them: one row per order (``line_number`` 1).
+- optional consent: ``accepts_marketing``, the buyer's marketing consent as the shop recorded it with the order
+  (one answer for e-mail and ad audiences alike, as Shopify's legacy ``accepts_marketing`` flag feeds both of the
+  marts' consents): ``true``/``false``, ``yes``/``no``, ``1``/``0``,
+  ``y``/``n``, ``ja``/``nein``, ``oui``/``non``, ``sì``/``sí``/``si``/``no``, in any case (Parquet: a boolean
+  column, or ``true``/``false`` text). An empty cell says nothing (the buyer's earlier answer stands); any other
+  value quarantines the row as ``type:accepts_marketing`` with its file:line. The buyer's latest order with a
+  value decides (``docs/identity.md``).
 
 Privacy requests (``privacy_requests_*.csv`` or ``.parquet`` → ``raw.file_privacy_requests``):
 
@@ -65,7 +72,7 @@ FILE_KINDS: tuple[FileKind, ...] = (
         required=("order_id", "customer_id", "ordered_at", "currency", "total_price"),
         optional=(
             "email", "financial_status", "cancelled_at", "refunded_amount", "discount_amount",
-            "sku", "quantity", "line_price", "line_number",
+            "sku", "quantity", "line_price", "line_number", "accepts_marketing",
         ),
         line_columns=("sku", "quantity", "line_price"),
     ),

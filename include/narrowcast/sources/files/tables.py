@@ -26,6 +26,7 @@ FILE_ORDERS = EntitySpec(
         "quantity": "INTEGER",
         "line_price": MONEY,
         "line_number": "INTEGER",
+        "accepts_marketing": "BOOLEAN",
         "_file_name": "VARCHAR",
     },
     key=("order_id", "line_number"),
@@ -34,9 +35,10 @@ FILE_ORDERS = EntitySpec(
     non_negative=("total_price", "refunded_amount", "discount_amount", "quantity", "line_price"),
     not_future=("ordered_at", "cancelled_at"),
     currency_columns=("currency",),
-    personal=("email",),
+    personal=("email", "accepts_marketing"),
     subject_email="email",
     subject_id="customer_id",
+    notes={"accepts_marketing": "e-mail and ad consent as of the order; NULL = not stated"},
 )
 
 FILE_ERP_STOCK = EntitySpec(

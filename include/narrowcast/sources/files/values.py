@@ -1,5 +1,5 @@
 """A delivered file's values in the forms the contract's types parse: decimal commas and grouped thousands,
-day-first and named-month dates, lower-case currency codes.
+day-first and named-month dates, lower-case currency codes, yes/no in the merchant's language.
 
 What a column's values show decides the decimal separator and date order; what they cannot show must be declared
 (``inbox/dialects.yml``). Values that do not parse are left as they are, so the quality gate quarantines the row
@@ -120,17 +120,32 @@ def normalise_moment(text: str, date_order: str) -> str:
     return f"{iso} {hour:02d}:{minute:02d}:{second:02d}{clock[4] or ''}{offset}"
 
 
+# Yes and no as shop systems and merchants' spreadsheets write them; only these words, so a value such as
+# 'pending' or 'unknown' is never guessed into a consent.
+_BOOLEAN_WORDS = {
+    **dict.fromkeys(("true", "t", "yes", "y", "1", "ja", "oui", "sì", "sí", "si"), "true"),
+    **dict.fromkeys(("false", "f", "no", "n", "0", "nein", "non"), "false"),
+}
+
+
+def normalise_boolean(text: str) -> str:
+    """``Ja``, ``OUI``, ``y``, ``1`` → ``true``; ``nein``, ``non``, ``N``, ``0`` → ``false``; anything else stays."""
+    return _BOOLEAN_WORDS.get(text.strip().casefold(), text)
+
+
 # ----------------------------------------------------------------------------------------- columns and evidence
 
 
 @dataclass(frozen=True)
 class ValueColumns:
-    """Which columns of a file hold amounts, whole numbers, dates or currency codes (from the contract's types)."""
+    """Which columns of a file hold amounts, whole numbers, dates, currency codes or yes/no values (from the
+    contract's types)."""
 
     decimals: tuple[str, ...] = ()
     integers: tuple[str, ...] = ()
     moments: tuple[str, ...] = ()
     currencies: tuple[str, ...] = ()
+    booleans: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, types: dict[str, str], currencies: Iterable[str] = ()) -> ValueColumns:
@@ -138,7 +153,7 @@ class ValueColumns:
             return tuple(c for c, t in types.items() if t.upper().startswith(prefixes))
 
         return cls(typed("DECIMAL", "DOUBLE", "FLOAT", "REAL"), typed("INTEGER", "BIGINT", "SMALLINT"),
-                   typed("TIMESTAMP", "DATE"), tuple(currencies))
+                   typed("TIMESTAMP", "DATE"), tuple(currencies), typed("BOOLEAN"))
 
 
 class Evidence:
@@ -215,7 +230,8 @@ def _example(seen: tuple[str, int, str]) -> str:
 
 
 def normalise(table: pa.Table, columns: ValueColumns, dialect: Dialect) -> pa.Table:
-    """The chunk with amounts, whole numbers, dates and currency codes rewritten to the contract's forms."""
+    """The chunk with amounts, whole numbers, dates, currency codes and yes/no values rewritten to the contract's
+    forms."""
     for at, name in enumerate(table.column_names):
         column = table.column(name)
         if name in columns.decimals or name in columns.integers:
@@ -225,6 +241,8 @@ def normalise(table: pa.Table, columns: ValueColumns, dialect: Dialect) -> pa.Ta
             column = _rewrite(column, _CANONICAL_MOMENT, lambda v: normalise_moment(v, dialect.date_order))
         elif name in columns.currencies:
             column = currency_codes(column)
+        elif name in columns.booleans:
+            column = _rewrite(column, _CANONICAL_BOOLEAN, normalise_boolean)
         else:
             continue
         table = table.set_column(at, name, column)
@@ -242,6 +260,7 @@ _CANONICAL_WHOLE = r"^-?\d+$"
 _POINT_CENTS = r"^-?\d+\.\d{1,2}$"
 _EVIDENT_AMOUNT = r"^-?\d+(\.\d{1,2})?$"  # a whole number (no evidence) or point cents ('.'): never ambiguous
 _CANONICAL_MOMENT = "^" + _ISO_PLAIN.pattern + "$"
+_CANONICAL_BOOLEAN = "^(true|false)$"
 
 
 def _off_pattern(column: pa.ChunkedArray, canonical: str) -> list[int]:
