@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from fake_http import FIXTURES, FakeSession, fixture, reply
 
-from narrowcast.apis.shopify import reassemble
+from narrowcast.apis.shopify import ShopifyApi, reassemble
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError, RetriableApiError
@@ -249,7 +249,7 @@ def test_a_long_window_is_one_bulk_operation_per_resource_and_parses_like_pages(
     assert "lineItems {" in started["variables"]["query"] and "first:" not in started["variables"]["query"]
     # AND the operation is polled by id, waiting between polls
     assert session.sent[1].json["variables"] == {"id": "gid://shopify/BulkOperation/720918"}
-    assert waits == [1.0]
+    assert waits == [ShopifyApi.bulk_poll[0]]  # one wait: the first poll found it RUNNING
     # AND the result is fetched from its URL without the shop's token
     download = session.sent[3]
     assert (download.method, download.url) == ("GET", RESULT_URL)
