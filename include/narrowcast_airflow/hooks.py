@@ -13,9 +13,7 @@ from airflow.sdk import BaseHook
 
 from narrowcast.apis import amazon, data_manager, ebay, google_ads, klaviyo, meta, shopify
 from narrowcast.contracts.connections import Connection
-from narrowcast.contracts.redaction import redact
-
-MASK = "***"
+from narrowcast.contracts.redaction import SECRET_MASK, redact
 
 
 class NarrowcastHook(BaseHook):
@@ -48,10 +46,10 @@ class NarrowcastHook(BaseHook):
 def _without_secrets(message: str, conn: Connection) -> str:
     """The doctor never prints a credential; an API's error text quoting one is masked here all the same."""
     secrets = [conn.password] + [value for key, value in conn.extra.items()
-                                 if isinstance(value, str) and ("token" in key or "secret" in key)]
+                                 if isinstance(value, str) and key.endswith(("token", "secret"))]
     for secret in secrets:
         if secret and len(secret) >= 4:
-            message = message.replace(secret, MASK)
+            message = message.replace(secret, SECRET_MASK)
     return redact(message)
 
 
