@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,6 +89,28 @@ def test_a_host_without_its_scheme_fails_before_any_secret_is_sent(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_TMP8F3K2Q", conn.get_uri())
     ok, message = conn.test_connection()
     assert not ok and "https://a.klaviyo.com" in message and LOCAL_API_TOKEN not in message
+
+
+def test_airflows_test_route_answers_with_the_doctors_verdict(full_sandbox, tmp_path):
+    # GIVEN an Airflow of its own with connection tests enabled, and the Test button's form for two connections
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__TEST_CONNECTION": "Enabled", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+    bodies = []
+    for conn_id, extra in (("narrowcast_shopify", {}), ("narrowcast_meta", {"api_version": "v21.0"})):
+        raw = json.loads(sandbox_connection_json(conn_id, full_sandbox.url))
+        bodies.append({"connection_id": conn_id, "conn_type": conn_id, "host": raw["host"],
+                       "password": raw["password"], "extra": json.dumps({**raw["extra"], **extra})})
+    # WHEN they are posted to POST /api/v2/connections/test
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("post_connection_test.py")), json.dumps(bodies)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    healthy, sunset = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    # THEN the healthy one passes and the sunset version fails by name, neither quoting the token
+    assert healthy["http_status"] == 200 and healthy["status"] is True, healthy
+    assert sunset["status"] is False and "meta version v21.0 was sunset on 2025-09-09" in sunset["message"], sunset
+    assert LOCAL_API_TOKEN not in done.stdout
 
 
 @pytest.mark.parametrize(("host", "enabled"), [
