@@ -161,6 +161,11 @@ def ui_env(base: Mapping[str, str], port: int) -> dict[str, str]:
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
+    # Airflow ships the connection "Test" button off: it lets anyone allowed to edit connections make the api-server
+    # run hook code against a host of their choosing. Served on loopback to the one local user, who already holds every
+    # credential in this environment, there is no one to guard against; on any other host Airflow's default stays.
+    if env["AIRFLOW__API__HOST"] in ("127.0.0.1", "localhost", "::1"):
+        env.setdefault("AIRFLOW__CORE__TEST_CONNECTION", "Enabled")
     return env
 
 
