@@ -103,7 +103,7 @@ def test_airflows_test_route_answers_with_the_doctors_verdict(full_sandbox, tmp_
         bodies.append({"connection_id": conn_id, "conn_type": conn_id, "host": raw["host"],
                        "password": raw["password"], "extra": json.dumps({**raw["extra"], **extra})})
     # WHEN they are posted to POST /api/v2/connections/test
-    done = subprocess.run([sys.executable, str(Path(__file__).with_name("post_connection_test.py")), json.dumps(bodies)],
+    done = subprocess.run([sys.executable, str(Path(__file__).with_name("airflow_test_route.py")), json.dumps(bodies)],
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     healthy, sunset = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
