@@ -75,7 +75,8 @@ def test_a_source_and_a_destination_of_an_outside_package_run_from_extract_to_sy
 
 def test_a_registered_source_reaches_the_generated_dbt_macro_and_data_contract(registered: None) -> None:
     macro = raw_schema.dbt_macro(registry.ENTITIES.values())
-    assert "'loyalty_members': '\"member_id\" bigint, \"email\" varchar, \"points\" integer, \"updated_at\" timestamp'" in macro
+    assert ("'loyalty_members': ['\"member_id\" bigint', '\"email\" varchar', '\"points\" integer', "
+            "'\"updated_at\" timestamp']") in macro
     assert "| `raw.loyalty_members` | loyalty | member_id | merge |" in raw_schema.contract_table(registry.SOURCES.values())
 
 
