@@ -1,8 +1,8 @@
 """Emulator of Amazon SP-API shipment confirmation (Orders v0 ``confirmShipment``) and the packages an order
 shows in Orders 2026-01-01 ``getOrder`` (``includedData=PACKAGES``).
 
-Holds merchant-fulfilled orders seeded by :meth:`seed_orders` (order id → marketplace and order item id → SKU
-and quantity ordered) and the packages confirmed against them, which :meth:`snapshot` shows for tests. The body
+Holds the world's merchant-fulfilled orders (``amazon_orders``, one row per item) or those seeded by
+:meth:`seed_orders` (order id → marketplace and order item id → SKU and quantity ordered) and the packages confirmed against them, which :meth:`snapshot` shows for tests. The body
 is validated against ordersV0.json's ``ConfirmShipmentRequest``/``PackageDetail`` (required ``marketplaceId``,
 ``packageReferenceId`` — positive numeric —, ``carrierCode``, ``trackingNumber``, ``shipDate`` in ISO 8601,
 ``orderItems[{orderItemId, quantity}]``); success is 204 with no body.
@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from narrowcast.sandbox.emulators.amazon import AmazonErrors, amazon_authorized
+from narrowcast.sandbox.emulators.world_index import read_world_table
 from narrowcast.sandbox.framework import Emulator
 
 PACKAGE_FIELDS = ("packageReferenceId", "carrierCode", "trackingNumber", "shipDate", "orderItems")
@@ -36,6 +37,15 @@ class AmazonShipmentsEmulator(AmazonErrors, Emulator):
         self.packages: dict[str, list[dict[str, Any]]] = {}
         self.confirmed = 0
         super().__init__(world_dir)
+
+    def load(self) -> None:
+        columns = ["amazon_order_id", "marketplace_id", "order_item_id", "seller_sku", "quantity_ordered"]
+        by_market: dict[str, dict[str, dict[str, tuple[str, int]]]] = {}
+        for row in read_world_table(self.world_dir, "amazon_orders", columns):
+            by_market.setdefault(row["marketplace_id"], {}).setdefault(str(row["amazon_order_id"]), {})[
+                str(row["order_item_id"])] = (row["seller_sku"], int(row["quantity_ordered"]))
+        for marketplace_id, orders in by_market.items():
+            self.seed_orders(orders, marketplace_id)
 
     def seed_orders(self, orders: dict[str, dict[str, tuple[str, int]]], marketplace_id: str) -> None:
         """Hold these orders of ``marketplace_id``: order id → order item id → (SKU, quantity ordered)."""

@@ -1,6 +1,7 @@
 """Emulator of the eBay Sell Fulfillment API's shipping fulfillments (createShippingFulfillment and the list).
 
-Holds orders seeded by :meth:`seed_orders` (order id → line item id → SKU and quantity ordered) and the
+Holds the world's eBay orders (``ebay_orders``, one row per line) or those seeded by :meth:`seed_orders` (order
+id → line item id → SKU and quantity ordered) and the
 fulfillments created against them, which :meth:`snapshot` shows for tests. ``createShippingFulfillment``
 validates the body as the contract describes it and answers 201 with a ``Location`` header.
 
@@ -22,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from narrowcast.sandbox.emulators.ebay import EbayErrors, ebay_authorized
+from narrowcast.sandbox.emulators.world_index import read_world_table
 from narrowcast.sandbox.framework import Emulator
 
 DOMAIN = "API_FULFILLMENT"
@@ -39,6 +41,12 @@ class EbayShippingEmulator(EbayErrors, Emulator):
         self.created = 0
         super().__init__(world_dir)
 
+    def load(self) -> None:
+        orders: dict[str, dict[str, tuple[str, int]]] = {}
+        for row in read_world_table(self.world_dir, "ebay_orders", ["order_id", "line_item_id", "sku", "quantity"]):
+            orders.setdefault(str(row["order_id"]), {})[str(row["line_item_id"])] = (row["sku"], int(row["quantity"]))
+        self.seed_orders(orders)
+
     def seed_orders(self, orders: dict[str, dict[str, tuple[str, int]]]) -> None:
         """Hold these orders: order id → line item id → (SKU, quantity ordered)."""
         with self.lock:
@@ -51,7 +59,7 @@ class EbayShippingEmulator(EbayErrors, Emulator):
             self.orders.clear()
             self.fulfillments.clear()
             self.created = 0
-            super().reset()
+            super().reset()  # reloads the world's orders
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
