@@ -23,6 +23,10 @@ AMAZON_S3 = ("Amazon S3 API Reference, Error responses (list of error codes)", {
 EBAY_FULFILLMENT = ("sell_fulfillment_v1_oas3, getOrders errors; eBay common errors 1001 (invalid access token) "
                     "and 2001 (too many requests)",
                     {1001, 2001, 30500, 30700, 30800, 30810, 31000, 31100})
+EBAY_SHIPPING = ("sell_fulfillment_v1_oas3, createShippingFulfillment and getShippingFulfillments errors: 32100 invalid "
+                 "order id, 32200 invalid line item id, 32210 duplicate line item, 32300 invalid tracking number or "
+                 "carrier, 32500 invalid shipped date, 32600 invalid input data",
+                 {32100, 32200, 32210, 32300, 32500, 32600})
 EBAY_INVENTORY = ("sell_inventory_v1_oas3: 25001 system error and 25002 user error (every operation), 25713 offer "
                   "not available (getOffer, publishOffer, withdrawOffer); eBay common 1001 and 2001",
                   {1001, 2001, 25001, 25002, 25713})
@@ -49,6 +53,8 @@ EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]
     "amazon_listings": (AMAZON_SP_API, {"sp_error": (1, "code", None)}),
     "amazon_listings:s3": (AMAZON_S3, {"_s3_error": (1, "code", None)}),
     "ebay": (EBAY_FULFILLMENT, {"ebay_error": (1, "error_id", None)}),
+    "ebay_shipping": (EBAY_SHIPPING, {"_invalid": (0, "error_id", None)}),
+    "amazon_shipments": (AMAZON_SP_API, {"amazon_error": (1, "code", None)}),
     "ebay_inventory": (EBAY_INVENTORY, {"ebay_error": (0, "error_id", None)}),
     "klaviyo": (KLAVIYO, {"api_error": (3, "code", "invalid")}),
     "meta": (META, {"meta_error": (-1, "code", None)}),

@@ -29,6 +29,16 @@ Exchange rates (``fx_rates_*.csv`` or ``.parquet`` → ``raw.file_fx_rates``), t
   currency per 1 EUR, as the ECB quotes; > 0). A file's rate overrides the ECB's of the same day and currency
   (``int_fx_rates_daily``); of two files, the one loaded last wins.
 
+Shipments (``shipments_*.csv`` or ``.parquet`` → ``raw.file_shipments``), one row per shipped order line, pushed
+to the marketplace the order was placed on (``include/syncs/shipments_*.yml``):
+
+- required: ``order_id`` (the marketplace's own order id, e.g. eBay ``12-34567-89012``, Amazon
+  ``305-1234567-1234567``), ``marketplace`` (``ebay``, ``amazon``, ``shop``: the order's source), ``carrier`` (the
+  merchant's name for it, e.g. ``DHL``; mapped to each marketplace's code by the ``carrier_codes`` seed),
+  ``tracking_number``, ``shipped_at`` (date or timestamp, as for orders), ``sku``, ``quantity`` (> 0)
+- The rows of one ``order_id`` + ``tracking_number`` are one package; a shipment is sent once, so a file dropped
+  again changes nothing at the marketplace.
+
 Budget plans (``budget_plan_*``) may carry a ``currency`` column; a row without one is planned in the reporting
 currency.
 
@@ -96,6 +106,11 @@ FILE_KINDS: tuple[FileKind, ...] = (
         numbered=True,
     ),
     FileKind("file_fx_rates", _both("fx_rates_*"), required=("date", "currency", "rate_per_eur")),
+    FileKind(
+        "file_shipments",
+        _both("shipments_*"),
+        required=("order_id", "marketplace", "carrier", "tracking_number", "shipped_at", "sku", "quantity"),
+    ),
 )
 
 

@@ -129,10 +129,35 @@ FILE_PRIVACY_REQUESTS = EntitySpec(
     notes={"request_type": "'opt_out' or 'delete'", "line_number": "the request's CSV line, or Parquet row"},
 )
 
+# One row per shipped order line. Keyed by the package line, so the same shipment in a later file replaces the
+# earlier row instead of doubling it; a new version of a file replaces every row the old version loaded.
+FILE_SHIPMENTS = EntitySpec(
+    "file_shipments",
+    {
+        "order_id": "VARCHAR",
+        "marketplace": "VARCHAR",
+        "carrier": "VARCHAR",
+        "tracking_number": "VARCHAR",
+        "shipped_at": "TIMESTAMP",
+        "sku": "VARCHAR",
+        "quantity": "INTEGER",
+        "_file_name": "VARCHAR",
+    },
+    key=("marketplace", "order_id", "tracking_number", "sku"),
+    partition_column="_file_name",
+    required=("carrier", "shipped_at", "quantity", "_file_name"),
+    not_null=("carrier", "shipped_at", "quantity"),
+    non_negative=("quantity",),
+    not_future=("shipped_at",),
+    notes={"marketplace": "the order's source: 'ebay', 'amazon' or 'shop'",
+           "carrier": "the merchant's carrier name; the carrier_codes seed maps it per marketplace"},
+)
+
 SOURCE = SourceSpec(
     "inbox",
     imported("narrowcast.sources.files.inbox:land_inbox"),
-    (FILE_ORDERS, FILE_ERP_STOCK, FILE_BUDGET_PLAN, FILE_MARKETPLACE_LISTINGS, FILE_PRIVACY_REQUESTS, FILE_FX_RATES),
+    (FILE_ORDERS, FILE_ERP_STOCK, FILE_BUDGET_PLAN, FILE_MARKETPLACE_LISTINGS, FILE_PRIVACY_REQUESTS, FILE_FX_RATES,
+     FILE_SHIPMENTS),
     input_dir="inbox",
     batch_per_file=True,
 )
