@@ -65,10 +65,10 @@ scored as (
         *,
         (
             coalesce(case when margin_per_stock_unit is not null then
-                percent_rank() over (partition by margin_per_stock_unit is null order by margin_per_stock_unit)
+                    percent_rank() over (partition by margin_per_stock_unit is null order by margin_per_stock_unit)
             end, 0)
             + coalesce(case when margin_per_ad_spend is not null then
-                percent_rank() over (partition by margin_per_ad_spend is null order by margin_per_ad_spend)
+                    percent_rank() over (partition by margin_per_ad_spend is null order by margin_per_ad_spend)
             end, 0)
         ) / 2.0 as score
     from ranked
@@ -87,7 +87,7 @@ final as (
         cast(margin_per_stock_unit as decimal(18, 4)) as margin_per_stock_unit,
         cast(margin_per_ad_spend as decimal(18, 4)) as margin_per_ad_spend,
         cast(score as decimal(6, 4)) as score,
-        cast(row_number() over (order by score desc, margin_90d desc nulls last, sku) as integer) as best_rank
+        cast(row_number() over (order by score desc, margin_90d desc nulls last, sku asc) as integer) as best_rank
     from scored
 )
 

@@ -47,16 +47,21 @@ final as (
         cast(
             case
                 when order_fees.order_key is null then 0
-                when order_fees.fee_currencies = 1 and upper(order_fees.fee_currency) = upper(marketplace_orders.currency)
+                when order_fees.fee_currencies = 1
+                    and upper(order_fees.fee_currency) = upper(marketplace_orders.currency)
                     then order_fees.fee_amount
             end as decimal(18, 2)
         ) as fee_amount,
         marketplace_orders.reporting_currency,
         cast(marketplace_orders.net_revenue_reporting as decimal(18, 2)) as net_revenue_reporting,
-        cast(coalesce(order_fees.fee_amount_reporting, case when order_fees.order_key is null then 0 end)
-            as decimal(18, 2)) as fee_amount_reporting,
-        cast(marketplace_orders.net_revenue_reporting - marketplace_orders.gross_margin_reporting
-            as decimal(18, 2)) as cost_of_goods_reporting,
+        cast(
+            coalesce(order_fees.fee_amount_reporting, case when order_fees.order_key is null then 0 end)
+            as decimal(18, 2)
+        ) as fee_amount_reporting,
+        cast(
+            marketplace_orders.net_revenue_reporting - marketplace_orders.gross_margin_reporting
+            as decimal(18, 2)
+        ) as cost_of_goods_reporting,
         cast(
             marketplace_orders.gross_margin_reporting
             - coalesce(order_fees.fee_amount_reporting, case when order_fees.order_key is null then 0 end)

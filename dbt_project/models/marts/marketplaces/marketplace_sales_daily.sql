@@ -84,8 +84,10 @@ final as (
         cast(rolling.net_revenue_reporting as decimal(18, 2)) as net_revenue_reporting,
         cast(rolling.fee_amount_reporting as decimal(18, 2)) as fee_amount_reporting,
         cast(rolling.cost_of_goods_reporting as decimal(18, 2)) as cost_of_goods_reporting,
-        cast(rolling.net_revenue_reporting - rolling.fee_amount_reporting - rolling.cost_of_goods_reporting
-            as decimal(18, 2)) as margin_reporting,
+        cast(
+            rolling.net_revenue_reporting - rolling.fee_amount_reporting - rolling.cost_of_goods_reporting
+            as decimal(18, 2)
+        ) as margin_reporting,
         cast(products.on_hand as integer) as on_hand,
         cast(rolling.avg_daily_units_28d as decimal(18, 4)) as avg_daily_units_28d,
         cast(
