@@ -63,6 +63,13 @@ def test_the_finances_client_calls_the_apiz_host_unless_the_connection_names_one
     assert ebay_finances.EbayFinancesClient.base_url_of(conn) == "https://apiz.ebay.com/x"
 
 
+def test_the_finances_client_names_the_sellers_marketplace_when_the_connection_gives_one(finances):
+    conn = sandbox_connection(finances, "ebay", "narrowcast_ebay", marketplace_id="EBAY_DE")
+    client = ebay_finances.EbayFinancesClient.from_connection(conn)
+    response = client.request("GET", "sell/finances/v1/transaction", params={"limit": 1})
+    assert response.request.headers["X-EBAY-C-MARKETPLACE-ID"] == "EBAY_DE"
+
+
 def test_every_posted_amazon_order_has_one_shipment_with_a_commission_per_item(finances, world_dir):
     rows = pq.read_table(world_dir / "amazon_orders.parquet").to_pylist()
     posted = {r["amazon_order_id"] for r in rows if r["order_status"] not in ("Pending", "Canceled")}

@@ -40,6 +40,16 @@ class EbayFinancesClient(EbayApi):
     def base_url_of(cls, conn: Connection) -> str:
         return finances_base_url(conn)
 
+    @classmethod
+    def connection_settings(cls, conn: Connection) -> dict[str, Any]:
+        # Every Finances method requires X-EBAY-C-MARKETPLACE-ID and reads EBAY_US when it is absent
+        # (sell_finances_v1_oas3): a seller elsewhere names theirs in extra ``marketplace_id``.
+        settings = super().connection_settings(conn)
+        marketplace = conn.extra.get("marketplace_id")
+        if marketplace:
+            settings["headers"] = {**settings.get("headers", {}), "X-EBAY-C-MARKETPLACE-ID": str(marketplace)}
+        return settings
+
     def transactions(self, transaction_filter: str) -> Iterator[tuple[dict[str, Any], str]]:
         """Every page of ``getTransactions`` for ``transaction_filter`` as (page body, source_ref)."""
         params = {"filter": transaction_filter, "limit": PAGE_LIMIT, "offset": 0}
