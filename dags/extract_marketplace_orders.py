@@ -4,7 +4,8 @@
 Orders modified since the stored watermark up to the data interval's end, at most a day per window (eBay `filter=lastmodifieddate:[..]`, Amazon `lastUpdatedAfter/Before`
 with `paginationToken` paging, items in the same answer; Orders v0 `getOrders` + `getOrderItems` for a connection
 pinning it), merged on order and line ids. Open (unshipped) marketplace orders
-reduce the stock every marketplace may publish, so this runs often.
+reduce the stock every marketplace may publish, so this runs often. The same connections read each order's fees:
+eBay Finances `getTransactions` (apiz host, `sell.finances` scope) and Amazon Finances 2024-06-19 `listTransactions`.
 
 Connections: `narrowcast_ebay`, `narrowcast_amazon`.
 """
@@ -42,8 +43,23 @@ def extract_marketplace_orders():
 
         yield from run_extract("amazon", context)
 
+    # Fees per order (eBay Finances getTransactions, Amazon Finances listTransactions) for the margin marts.
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("ebay_finances"))
+    def extract_ebay_finances(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("ebay_finances", context)
+
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("amazon_finances"))
+    def extract_amazon_finances(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("amazon_finances", context)
+
     extract_ebay()
     extract_amazon()
+    extract_ebay_finances()
+    extract_amazon_finances()
 
 
 extract_marketplace_orders()

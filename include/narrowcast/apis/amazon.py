@@ -41,11 +41,15 @@ ORDERS_V0 = "orders/v0/orders"
 ORDERS = f"orders/{versions.AMAZON_ORDERS.default}/orders"
 LISTINGS = f"listings/{versions.AMAZON_LISTINGS.default}/items"
 FEEDS = f"feeds/{versions.AMAZON_FEEDS.default}"
+TRANSACTIONS = f"finances/{versions.AMAZON_FINANCES.default}/transactions"
 # A NextToken replaces the filters; MarketplaceIds stays required on every page.
 PAGES = BodyCursor(cursor=("payload", "NextToken"), param="NextToken", carry=("MarketplaceIds",))
 # searchOrders: "All other parameters must be provided with the same values that were provided with the request
 # that generated this token" (orders_2026-01-01.json, SearchOrdersResponse.pagination); the token lasts 24 hours.
 SEARCH_PAGES = BodyCursor(cursor=("pagination", "nextToken"), param="paginationToken")
+# listTransactions: "call the operation with this token and include the same arguments as the call that produced
+# the token"; a page may be empty while a token follows (finances_2024-06-19.json, TransactionsPayload).
+TRANSACTION_PAGES = BodyCursor(cursor=("payload", "nextToken"), param="nextToken")
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "createFeed": UsagePlan(0.0083, 15),
     "getFeed": UsagePlan(2.0, 15),
     "getFeedDocument": UsagePlan(0.0222, 10),
+    # finances_2024-06-19.json, listTransactions.
+    "listTransactions": UsagePlan(0.5, 10),
 }
 # (method, path pattern relative to the base URL) → operation, so every call is paced by its own plan.
 _OPERATIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
@@ -83,6 +89,7 @@ _OPERATIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("POST", re.compile(rf"^{FEEDS}/feeds$"), "createFeed"),
     ("GET", re.compile(rf"^{FEEDS}/feeds/[^/]+$"), "getFeed"),
     ("GET", re.compile(rf"^{FEEDS}/documents/[^/]+$"), "getFeedDocument"),
+    ("GET", re.compile(rf"^{TRANSACTIONS}$"), "listTransactions"),
 )
 
 # The buyer's e-mail is restricted data, behind a role that differs by version. Orders v0 BuyerInfo: the Tax

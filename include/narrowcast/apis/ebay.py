@@ -22,6 +22,16 @@ SCOPES = ("https://api.ebay.com/oauth/api_scope/sell.fulfillment "
           "https://api.ebay.com/oauth/api_scope/sell.inventory")
 FULFILLMENT = f"sell/fulfillment/{versions.EBAY_FULFILLMENT.default}"
 INVENTORY = f"sell/inventory/{versions.EBAY_INVENTORY.default}"
+FINANCES = f"sell/finances/{versions.EBAY_FINANCES.default}"
+
+
+def finances_base_url(conn: Connection) -> str:
+    """The Finances API's base URL: extra ``finances_base_url``, else the connection's with eBay's ``apiz``
+    host (the Finances API is served from apiz.ebay.com only, sell_finances_v1_oas3 ``servers``)."""
+    explicit = conn.extra.get("finances_base_url")
+    if explicit:
+        return str(explicit)
+    return (conn.base_url or "https://api.ebay.com").replace("://api.", "://apiz.", 1)
 # An offer's state as getOffer reports it (Sell Inventory v1 contract, EbayOfferDetailsWithAll): ``status``
 # PUBLISHED or UNPUBLISHED, and the live listing's ``listing.listingStatus``. Relisting and withdrawing are decided
 # from this state; no errorId of the contract says "not published".

@@ -168,6 +168,14 @@ EBAY_FULFILLMENT = ApiVersions("ebay_fulfillment", "v1", "https://developer.ebay
                                _major("v"))
 EBAY_INVENTORY = ApiVersions("ebay_inventory", "v1", "https://developer.ebay.com/api-docs/sell/inventory/overview.html",
                              _major("v"))
+# Finances: eBay's Sell Finances API v1 (apiz host, https://developer.ebay.com/api-docs/sell/finances/overview.html);
+# Amazon's Finances 2024-06-19 (listTransactions, finances_2024-06-19.json) is the current version: v0
+# listFinancialEvents is still served but Amazon's newer model covers every transaction type in one shape.
+EBAY_FINANCES = ApiVersions("ebay_finances", "v1", "https://developer.ebay.com/api-docs/sell/finances/overview.html",
+                            _major("v"))
+AMAZON_FINANCES = ApiVersions("amazon_finances", "2024-06-19",
+                              "https://developer-docs.amazon.com/sp-api/docs/finances-api-v2024-06-19-reference",
+                              _dated)
 # https://developers.google.com/data-manager/api/reference/rest (every method under /v1/); no other version and
 # no sunset announced.
 DATA_MANAGER = ApiVersions("data_manager", "v1", "https://developers.google.com/data-manager/api/reference/rest",

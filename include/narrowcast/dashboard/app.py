@@ -23,6 +23,7 @@ from narrowcast.dashboard.charts.customers import rfm_segments, top_recommendati
 from narrowcast.dashboard.charts.funnel import funnel
 from narrowcast.dashboard.charts.kpi import kpi_trend
 from narrowcast.dashboard.charts.listings import listing_health
+from narrowcast.dashboard.charts.marketplaces import marketplace_economics
 from narrowcast.dashboard.charts.syncs import sync_health
 from narrowcast.dashboard.filters import CHANNELS, FilterError, Filters, parse_filters
 from narrowcast.dashboard.sources_panel import no_data_message, sources_panel
@@ -48,6 +49,7 @@ CHARTS: dict[str, ChartQuery] = {
     "rfm": rfm_segments,
     "recommendations": top_recommendations,
     "listings": listing_health,
+    "marketplaces": marketplace_economics,
     "syncs": sync_health,
 }
 

@@ -22,6 +22,7 @@ CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "rfm": ORDER_SOURCES,
     "recommendations": ORDER_SOURCES,
     "listings": ("inbox", "shopify"),  # ERP stock file and the shop's catalogue
+    "marketplaces": (*ORDER_SOURCES, "ebay_finances", "amazon_finances"),
     "syncs": (),
 }
 

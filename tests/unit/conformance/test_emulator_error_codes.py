@@ -30,6 +30,8 @@ EBAY_SHIPPING = ("sell_fulfillment_v1_oas3, createShippingFulfillment and getShi
 EBAY_INVENTORY = ("sell_inventory_v1_oas3: 25001 system error and 25002 user error (every operation), 25713 offer "
                   "not available (getOffer, publishOffer, withdrawOffer); eBay common 1001 and 2001",
                   {1001, 2001, 25001, 25002, 25713})
+EBAY_FINANCES = ("sell_finances_v1_oas3, getTransactions errors: 135000 internal error, 135003 invalid pagination, "
+                 "135008 invalid transaction date filter; eBay common 1001 and 2001", {1001, 2001, 135000, 135003, 135008})
 KLAVIYO = ("Klaviyo API overview, errors (JSON:API error objects) and rate limits: invalid 400, "
            "not_authenticated 401, not_found 404, throttled 429, error 5xx",
            {"invalid", "not_authenticated", "not_found", "throttled", "error"})
@@ -56,6 +58,8 @@ EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]
     "ebay_shipping": (EBAY_SHIPPING, {"_invalid": (0, "error_id", None)}),
     "amazon_shipments": (AMAZON_SP_API, {"amazon_error": (1, "code", None)}),
     "ebay_inventory": (EBAY_INVENTORY, {"ebay_error": (0, "error_id", None)}),
+    "ebay_finances": (EBAY_FINANCES, {"ebay_error": (1, "error_id", None)}),
+    "amazon_finances": (AMAZON_SP_API, {"amazon_error": (1, "code", None)}),
     "klaviyo": (KLAVIYO, {"api_error": (3, "code", "invalid")}),
     "meta": (META, {"meta_error": (-1, "code", None)}),
     "meta_audiences": (META, {"graph_error": (1, "code", None)}),

@@ -171,6 +171,29 @@ select * from (values
     ('r-1', 'ebay_listings', 'SKU-004', 'change', 'Price below minimum', 'h3',
      timestamp '2026-10-30 10:00:10', timestamp '2026-10-31 10:00:05')
 ) as t(run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at);
+
+create table main.marketplace_sales_daily as
+with days as (
+    select cast(range as date) as sales_date, row_number() over (order by range) - 1 as d
+    from range(date '{first}', date '{first}' + interval {days} day, interval 1 day)
+),
+markets as (select * from (values ('ebay', 0.12), ('amazon', 0.15), ('shop', 0.0)) as t(marketplace, fee_rate))
+select
+    sales_date, marketplace, 'SKU-00' || cast(1 + d % 3 as varchar) as sku,
+    cast(1 + d % 4 as integer) as units, cast(0 as integer) as returned_units, 'EUR' as reporting_currency,
+    cast(20 * (1 + d % 4) as decimal(18, 2)) as net_revenue_reporting,
+    cast(20 * (1 + d % 4) * fee_rate as decimal(18, 2)) as fee_amount_reporting,
+    cast(8 * (1 + d % 4) as decimal(18, 2)) as cost_of_goods_reporting,
+    cast(20 * (1 + d % 4) * (1 - fee_rate) - 8 * (1 + d % 4) as decimal(18, 2)) as margin_reporting,
+    cast(40 as integer) as on_hand, cast(2.5 as decimal(18, 4)) as avg_daily_units_28d,
+    cast(16 as decimal(18, 1)) as stock_cover_days
+from days cross join markets;
+
+create table main.best_products as
+select * from (values
+    (1, 'SKU-001', 30, 250.00, 40, 6.25, 2.10, 0.9),
+    (2, 'SKU-002', 25, 180.00, 60, 3.00, 1.50, 0.5)
+) as t(best_rank, sku, units_90d, margin_90d, on_hand, margin_per_stock_unit, margin_per_ad_spend, score);
 """
 
 

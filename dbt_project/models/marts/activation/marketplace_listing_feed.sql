@@ -11,7 +11,15 @@
     Currency: prices are in each marketplace's currency (seed marketplaces): the shop's price, compare-at price
     and ERP cost (var shop_currency) convert at the as-of date's rate before the rules apply, and the fixed fee
     is in the marketplace's currency. A listing whose currency has no rate is withdrawn, never priced in the
-    shop's currency. -#}
+    shop's currency.
+    Price basis: the shop's prices and the MAP floors are VAT-inclusive (consumer prices); a marketplace whose
+    rule says prices_include_vat = false gets every price (base, compare-at, floor) divided by (1 + vat_rate)
+    before the rules apply. The ERP cost is net already and stays as it is.
+    MAP floor: a sku's minimum advertised price (seed minimum_advertised_prices, shop currency, VAT-inclusive)
+    converts like the prices, rounded up to the cent so conversion never undercuts it. A price below it is
+    clamped up to it (it wins over the compare-at cap and the minimum-margin price): the listing stays on sale
+    at the lowest price allowed, status_reason says so, and map_floor is in the feed so a destination can refuse
+    a row below it. -#}
 with
 
 listings as (
@@ -28,6 +36,10 @@ open_orders as (
 
 rules as (
     select * from {{ ref('marketplace_rules') }}
+),
+
+map_floors as (
+    select * from {{ ref('minimum_advertised_prices') }}
 ),
 
 marketplaces as (
@@ -75,6 +87,7 @@ stocked as (
         products.price as shop_price,
         products.compare_at_price as shop_compare_at_price,
         products.unit_cost as shop_unit_cost,
+        map_floors.map_floor as shop_map_floor,
         products.on_hand,
         coalesce(open_orders.open_order_quantity, 0) as open_order_quantity,
         case
@@ -89,21 +102,28 @@ stocked as (
         rules.markup_pct,
         rules.fixed_fee,
         rules.price_ending,
-        rules.min_margin_pct
+        rules.min_margin_pct,
+        -- A rule without a basis publishes VAT-inclusive prices, as every marketplace did before the column.
+        case
+            when coalesce(rules.prices_include_vat, true) then cast(1 as {{ type_double() }})
+            else 1 + cast(rules.vat_rate as {{ type_double() }})
+        end as vat_divisor
     from latest_listing
     left join products on latest_listing.sku = products.sku
     left join open_orders on latest_listing.sku = open_orders.sku
     left join rules on latest_listing.marketplace = rules.marketplace
     left join listing_rates on latest_listing.marketplace = listing_rates.marketplace
+    left join map_floors on latest_listing.sku = map_floors.sku
     where latest_listing.listing_order = 1
 ),
 
 converted as (
     select
         *,
-        cast(shop_price * shop_to_listing_rate as decimal(18, 2)) as base_price,
-        cast(shop_compare_at_price * shop_to_listing_rate as decimal(18, 2)) as compare_at_price,
-        cast(shop_unit_cost * shop_to_listing_rate as decimal(18, 2)) as unit_cost
+        cast(shop_price * shop_to_listing_rate / vat_divisor as decimal(18, 2)) as base_price,
+        cast(shop_compare_at_price * shop_to_listing_rate / vat_divisor as decimal(18, 2)) as compare_at_price,
+        cast(shop_unit_cost * shop_to_listing_rate as decimal(18, 2)) as unit_cost,
+        cast(ceiling(shop_map_floor * shop_to_listing_rate / vat_divisor * 100) / 100 as decimal(18, 2)) as map_floor
     from stocked
 ),
 
@@ -132,8 +152,18 @@ priced as (
                 and (min_margin_price is null or compare_at_price >= min_margin_price) then compare_at_price
             when compare_at_price is not null and rounded_price > compare_at_price then min_margin_price
             else rounded_price
-        end as publish_price
+        end as rule_price
     from quantified
+),
+
+floored as (
+    select
+        *,
+        case
+            when map_floor is not null and rule_price < map_floor then map_floor
+            else rule_price
+        end as publish_price
+    from priced
 ),
 
 final as (
@@ -165,6 +195,7 @@ final as (
             when on_hand is null then 'no ERP stock record'
             when available_quantity <= end_when_at_or_below then buffer_reason
             when rule_quantity = 0 then 'share of available rounds down to 0'
+            when rule_price < map_floor then 'price raised to MAP floor'
             when rounded_price < min_margin_price then 'price raised to minimum margin'
             when rounded_price > compare_at_price then 'price capped at compare-at price'
             else 'in stock'
@@ -172,8 +203,9 @@ final as (
         cast(available_quantity as integer) as available_quantity,
         cast(on_hand as integer) as on_hand,
         cast(open_order_quantity as integer) as open_order_quantity,
-        cast(base_price as decimal(18, 2)) as base_price
-    from priced
+        cast(base_price as decimal(18, 2)) as base_price,
+        cast(map_floor as decimal(18, 2)) as map_floor
+    from floored
 )
 
 select * from final

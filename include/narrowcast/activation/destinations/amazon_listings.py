@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.price_floor import split_by_floor
 from narrowcast.apis import amazon
 from narrowcast.apis.amazon import FEEDS, LISTINGS
 from narrowcast.contracts.connections import Connection
@@ -34,7 +35,7 @@ class AmazonListings(Destination):
     objects = {
         "listing": ObjectSpec(
             required_fields=frozenset({"sku", "quantity"}),
-            optional_fields=frozenset({"price", "currency", "status", "product_type"}),
+            optional_fields=frozenset({"price", "currency", "status", "product_type", "price_floor"}),
             default_mode="mirror",
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
@@ -49,9 +50,12 @@ class AmazonListings(Destination):
     def send(self, batch: Batch) -> list[RowResult]:
         extra = self.context.connection.extra
         threshold = int(extra.get("feed_threshold", DEFAULT_FEED_THRESHOLD))
-        if len(batch.changes) > threshold:
-            return self._feed(batch.changes)
-        return [self._patch(c) for c in batch.changes]
+        sendable, results = split_by_floor(batch.changes)
+        if len(sendable) > threshold:
+            results.update((result.key, result) for result in self._feed(sendable))
+        else:
+            results.update((c.key, self._patch(c)) for c in sendable)
+        return [results[c.key] for c in batch.changes]
 
     @property
     def seller_id(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.price_floor import split_by_floor
 from narrowcast.apis import ebay
 from narrowcast.apis.ebay import INVENTORY, is_live
 from narrowcast.contracts.connections import Connection
@@ -29,7 +30,7 @@ class EbayInventory(Destination):
     objects = {
         "offer": ObjectSpec(
             required_fields=frozenset({"sku", "offerId", "quantity"}),
-            optional_fields=frozenset({"price", "currency", "status"}),
+            optional_fields=frozenset({"price", "currency", "status", "price_floor"}),
             default_mode="mirror",
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
@@ -42,9 +43,9 @@ class EbayInventory(Destination):
                             "Content-Language": str(connection.extra.get("content_language", "en-US"))}}
 
     def send(self, batch: Batch) -> list[RowResult]:
-        results: dict[str, RowResult] = {}
+        sendable, results = split_by_floor(batch.changes)
         update: list[Change] = []
-        for change in batch.changes:
+        for change in sendable:
             if change.op == "remove" or change.payload.get("status") == "withdrawn":
                 results[change.key] = self._withdraw(change)
                 continue

@@ -258,6 +258,39 @@
     ], rows);
   }
 
+  function renderMarketplaces(body) {
+    const rows = body.marketplaces;
+    draw('chart-marketplaces', {
+      type: 'bar',
+      data: { labels: rows.map((r) => r.marketplace), datasets: [
+        { label: 'Net revenue', data: rows.map((r) => r.net_revenue), backgroundColor: '#2563eb' },
+        { label: 'Fees', data: rows.map((r) => r.fees), backgroundColor: '#f59e0b' },
+        { label: 'Margin', data: rows.map((r) => r.margin), backgroundColor: '#15803d' },
+      ] },
+      options: { scales: { y: { title: { display: true, text: rows.length ? rows[0].reporting_currency : '' } } } },
+    }, rows.length);
+    table('table-marketplaces', [
+      { key: 'marketplace', label: 'Marketplace', cls: 'text' },
+      { key: 'units', label: 'Units', fmt: fmt.num },
+      { key: 'returned_units', label: 'Returned', fmt: fmt.num },
+      { key: 'net_revenue', label: 'Net revenue', fmt: fmt.eur },
+      { key: 'fees', label: 'Fees', fmt: fmt.eur },
+      { key: 'fee_share', label: 'Fees / revenue', fmt: fmt.pct },
+      { key: 'margin', label: 'Margin', fmt: fmt.eur },
+      { key: 'margin_share', label: 'Margin / revenue', fmt: fmt.pct },
+    ], rows);
+    table('table-best-products', [
+      { key: 'best_rank', label: '#', fmt: fmt.num },
+      { key: 'sku', label: 'SKU', cls: 'text' },
+      { key: 'units_90d', label: 'Units (90 d)', fmt: fmt.num },
+      { key: 'margin_90d', label: 'Margin (90 d)', fmt: fmt.eur },
+      { key: 'on_hand', label: 'On hand', fmt: fmt.num },
+      { key: 'margin_per_stock_unit', label: 'Margin / unit of stock', fmt: fmt.dec },
+      { key: 'margin_per_ad_spend', label: 'Margin / ad spend', fmt: fmt.dec },
+      { key: 'score', label: 'Score', fmt: fmt.dec },
+    ], body.best_products);
+  }
+
   function statusClass(status) {
     const s = String(status || '').toLowerCase();
     if (['success', 'succeeded', 'ok', 'completed'].includes(s)) return 'success';
@@ -296,7 +329,8 @@
   const SECTIONS = [
     ['kpi', 'sec-kpi', renderKpi], ['budget', 'sec-budget', renderBudget], ['funnel', 'sec-funnel', renderFunnel],
     ['rfm', 'sec-rfm', renderRfm], ['recommendations', 'sec-recommendations', renderRecommendations],
-    ['listings', 'sec-listings', renderListings], ['syncs', 'sec-syncs', renderSyncs],
+    ['listings', 'sec-listings', renderListings], ['marketplaces', 'sec-marketplaces', renderMarketplaces],
+    ['syncs', 'sec-syncs', renderSyncs],
   ];
 
   async function loadCharts() {
