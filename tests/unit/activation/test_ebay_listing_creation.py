@@ -1,0 +1,89 @@
+"""eBay listing creation from the catalogue mart against the emulator: bulk calls of 25, created once, revised, ended."""
+
+from __future__ import annotations
+
+import pytest
+from listing_content_fixtures import content_rows, content_warehouse, listing_connections, listing_sync
+
+from narrowcast.activation import run_sync
+from narrowcast.activation.report import RemovalsNotConfirmed
+
+
+def test_sixty_new_skus_take_three_bulk_calls_of_each_kind_and_a_rerun_creates_nothing(emulators, sandbox, warehouse):
+    # GIVEN 60 catalogue rows for eBay that are not listed yet
+    wh = content_warehouse(warehouse)
+    rows = content_rows(60, "ebay")
+    wh.replace("marketplace_listing_content", rows)
+    connections = listing_connections(sandbox.url)
+    ebay = emulators["ebay_inventory"]
+    # WHEN the listing sync runs
+    report = run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    # THEN 3 calls of each bulk method created, offered and published every SKU once
+    assert (report.accepted, report.rejected) == (60, 0)
+    assert {m: ebay.calls[m] for m in ("bulkCreateOrReplaceInventoryItem", "bulkCreateOffer", "bulkPublishOffer")} == {
+        "bulkCreateOrReplaceInventoryItem": 3, "bulkCreateOffer": 3, "bulkPublishOffer": 3}
+    created = [o for o in ebay.offers.values() if o["sku"].startswith("CAT-")]
+    assert len(created) == 60 and all(o["status"] == "PUBLISHED" for o in created)
+    assert created[0]["listingPolicies"]["paymentPolicyId"] == "6000002" and created[0]["categoryId"] == "57990"
+    # WHEN it runs again over the same catalogue
+    again = run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    # THEN nothing is sent and no second offer exists
+    assert again.planned == 0 and ebay.calls["bulkCreateOffer"] == 3
+    assert len([o for o in ebay.offers.values() if o["sku"].startswith("CAT-")]) == 60
+
+
+def test_a_title_change_replaces_the_inventory_item_without_a_new_offer(emulators, sandbox, warehouse):
+    # GIVEN a listed SKU
+    wh = content_warehouse(warehouse)
+    rows = content_rows(2, "ebay")
+    wh.replace("marketplace_listing_content", rows)
+    connections = listing_connections(sandbox.url)
+    run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    # WHEN its title changes in the catalogue
+    rows[1]["title"] = "Linen shirt, stone washed"
+    wh.replace("marketplace_listing_content", rows)
+    report = run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    # THEN only that item is replaced (a published item's replace revises its listing) and no offer is created
+    ebay = emulators["ebay_inventory"]
+    assert (report.planned_changes, report.accepted) == (1, 1)
+    assert ebay.inventory_items["CAT-00001"]["product"]["title"] == "Linen shirt, stone washed"
+    assert ebay.inventory_items["CAT-00001"]["revisions"] == 1
+    assert ebay.calls["bulkCreateOffer"] == 1 and ebay.calls["bulkCreateOrReplaceInventoryItem"] == 2
+
+
+def test_a_sku_that_left_the_catalogue_is_withdrawn_once_the_removal_guard_is_satisfied(emulators, sandbox, warehouse):
+    # GIVEN four listed SKUs
+    wh = content_warehouse(warehouse)
+    rows = content_rows(4, "ebay")
+    wh.replace("marketplace_listing_content", rows)
+    connections = listing_connections(sandbox.url)
+    run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    # WHEN one leaves the catalogue
+    wh.replace("marketplace_listing_content", rows[:3])
+    # THEN a quarter of the listings ending is refused like any large removal, until confirmed
+    with pytest.raises(RemovalsNotConfirmed):
+        run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    report = run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path, confirm_removals=True)
+    # THEN its offer is found by SKU and withdrawn; the others stay live
+    ebay = emulators["ebay_inventory"]
+    status = {o["sku"]: o["status"] for o in ebay.offers.values() if o["sku"].startswith("CAT-")}
+    assert report.accepted == 1 and status["CAT-00003"] == "UNPUBLISHED"
+    assert [status[f"CAT-{i:05d}"] for i in range(3)] == ["PUBLISHED"] * 3
+
+
+def test_an_incomplete_row_is_rejected_with_the_marts_reason_and_a_missing_policy_with_ebays(
+        emulators, sandbox, warehouse):
+    # GIVEN one row the mart flags and a connection without a return policy
+    wh = content_warehouse(warehouse)
+    rows = content_rows(2, "ebay")
+    rows[0]["missing_reason"] = "no image_urls"
+    wh.replace("marketplace_listing_content", rows)
+    connections = listing_connections(sandbox.url)
+    connections["narrowcast_ebay"].extra.pop("return_policy_id")
+    # WHEN the sync runs
+    report = run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path, rejected_threshold=1.0)
+    # THEN the flagged row is never sent and the other carries eBay's own publish error
+    reasons = dict(wh.query("select record_key, reason from activation.sync_rejections order by record_key"))
+    assert report.rejected == 2 and report.sent == 1
+    assert reasons["CAT-00000"] == "catalogue incomplete: no image_urls"
+    assert "listingPolicies.returnPolicyId" in reasons["CAT-00001"]
