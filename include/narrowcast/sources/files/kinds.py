@@ -29,6 +29,17 @@ Exchange rates (``fx_rates_*.csv`` or ``.parquet`` → ``raw.file_fx_rates``), t
   currency per 1 EUR, as the ECB quotes; > 0). A file's rate overrides the ECB's of the same day and currency
   (``int_fx_rates_daily``); of two files, the one loaded last wins.
 
+Product catalogue (``catalogue_*.csv`` or ``.parquet`` → ``raw.file_catalogue``), the content listings are created
+from, one row per variant SKU:
+
+- required: ``sku``, ``title``
+- optional: ``description``, ``brand``, ``gtin`` (EAN/UPC digits), ``mpn``, ``condition`` (``new``, ``used``,
+  ``like_new``, ``refurbished``), ``category`` (the shop's category or product type, mapped per marketplace by
+  the seed ``listing_category_map``), ``image_urls`` (URLs separated by ``|``, the first is the main image),
+  ``price`` and ``currency`` (the base price; empty = the shop's), ``parent_sku`` (the variants of one product
+  share it), ``colour``, ``size``, ``material`` (attributes, renamed per marketplace by the seed
+  ``listing_attribute_map``). A new version of a file replaces what the previous one loaded.
+
 Budget plans (``budget_plan_*``) may carry a ``currency`` column; a row without one is planned in the reporting
 currency.
 
@@ -96,6 +107,13 @@ FILE_KINDS: tuple[FileKind, ...] = (
         numbered=True,
     ),
     FileKind("file_fx_rates", _both("fx_rates_*"), required=("date", "currency", "rate_per_eur")),
+    FileKind(
+        "file_catalogue",
+        _both("catalogue_*"),
+        required=("sku", "title"),
+        optional=("description", "brand", "gtin", "mpn", "condition", "category", "image_urls", "price", "currency",
+                  "parent_sku", "colour", "size", "material"),
+    ),
 )
 
 
