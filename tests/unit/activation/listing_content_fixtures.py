@@ -11,7 +11,7 @@ from narrowcast.contracts.connections import Connection
 
 CONTENT_DDL = """create table if not exists marketplace_listing_content (
     sku varchar, marketplace varchar, title varchar, description varchar, brand varchar, gtin varchar,
-    mpn varchar, condition varchar, image_urls varchar, category_id varchar, product_type varchar,
+    mpn varchar, condition varchar, image_urls varchar, marketplace_category varchar,
     aspects varchar, price decimal(18,2), currency varchar, quantity integer, missing_reason varchar)"""
 EBAY_POLICIES = {"merchant_location_key": "WH-1", "fulfillment_policy_id": "6000001",
                  "payment_policy_id": "6000002", "return_policy_id": "6000003", "marketplace_id": "EBAY_DE"}
@@ -23,8 +23,7 @@ def content_rows(skus: int, marketplace: str) -> list[dict[str, Any]]:
     return [{"sku": f"CAT-{i:05d}", "marketplace": marketplace, "title": f"Linen shirt {i}",
              "description": f"A linen shirt, cut {i}.", "brand": "Narrowcast Wear", "gtin": f"{4006381333900 + i}",
              "mpn": f"LS-{i}", "condition": "new", "image_urls": f"https://img.example/{i}.jpg",
-             "category_id": "57990" if marketplace == "ebay" else None,
-             "product_type": "SHIRT" if marketplace == "amazon" else None,
+             "marketplace_category": "57990" if marketplace == "ebay" else "SHIRT",
              "aspects": '{"Colour": "Blue", "Size": "M"}', "price": 29.99, "currency": "EUR", "quantity": 5,
              "missing_reason": None} for i in range(skus)]
 
@@ -41,10 +40,10 @@ def listing_connections(url: str) -> dict[str, Connection]:
 def listing_sync(marketplace: str, **overrides: Any) -> SyncSpec:
     if marketplace == "ebay":
         declared = {"destination": "ebay_listings", "connection": "narrowcast_ebay", "object": "listing",
-                    "fields": {**FIELDS, "category_id": "category_id"}, "batch_size": 25}
+                    "fields": {**FIELDS, "category_id": "marketplace_category"}, "batch_size": 25}
     else:
         declared = {"destination": "amazon_listing_content", "connection": "narrowcast_amazon", "object": "listing",
-                    "fields": {**FIELDS, "product_type": "product_type"}, "batch_size": 25}
+                    "fields": {**FIELDS, "product_type": "marketplace_category"}, "batch_size": 25}
     raw = {"id": f"test_listings_{marketplace}", "model": "marketplace_listing_content", "key": "sku",
            "filter": {"marketplace": marketplace}, "schedule": "inventory", "mode": "mirror",
            "rate_limit": {"rps": 500, "burst": 50, "concurrency": 1}, **declared, **overrides}
