@@ -12,7 +12,8 @@ from narrowcast.contracts.connections import Connection
 CONTENT_DDL = """create table if not exists marketplace_listing_content (
     sku varchar, marketplace varchar, title varchar, description varchar, brand varchar, gtin varchar,
     mpn varchar, condition varchar, image_urls varchar, marketplace_category varchar,
-    aspects varchar, price decimal(18,2), currency varchar, quantity integer, missing_reason varchar)"""
+    aspects varchar, price decimal(18,2), currency varchar, quantity integer, missing_reason varchar,
+    parent_sku varchar, variant_skus varchar, varies_by varchar)"""
 EBAY_POLICIES = {"merchant_location_key": "WH-1", "fulfillment_policy_id": "6000001",
                  "payment_policy_id": "6000002", "return_policy_id": "6000003", "marketplace_id": "EBAY_DE"}
 FIELDS = {name: name for name in ("sku", "title", "description", "brand", "gtin", "mpn", "condition", "image_urls",
@@ -40,7 +41,8 @@ def listing_connections(url: str) -> dict[str, Connection]:
 def listing_sync(marketplace: str, **overrides: Any) -> SyncSpec:
     if marketplace == "ebay":
         declared = {"destination": "ebay_listings", "connection": "narrowcast_ebay", "object": "listing",
-                    "fields": {**FIELDS, "category_id": "marketplace_category"}, "batch_size": 25}
+                    "fields": {**FIELDS, "category_id": "marketplace_category", "parent_sku": "parent_sku",
+                               "variant_skus": "variant_skus", "varies_by": "varies_by"}, "batch_size": 25}
     else:
         declared = {"destination": "amazon_listing_content", "connection": "narrowcast_amazon", "object": "listing",
                     "fields": {**FIELDS, "product_type": "marketplace_category"}, "batch_size": 25}

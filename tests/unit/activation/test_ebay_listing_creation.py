@@ -87,3 +87,24 @@ def test_an_incomplete_row_is_rejected_with_the_marts_reason_and_a_missing_polic
     assert report.rejected == 2 and report.sent == 1
     assert reasons["CAT-00000"] == "catalogue incomplete: no image_urls"
     assert "listingPolicies.returnPolicyId" in reasons["CAT-00001"]
+
+
+def test_variants_of_one_product_are_published_as_one_group_listing(emulators, sandbox, warehouse):
+    # GIVEN a shirt in three sizes and one single product
+    wh = content_warehouse(warehouse)
+    rows = content_rows(4, "ebay")
+    for row, size in zip(rows[:3], ("S", "M", "L"), strict=True):
+        row.update(parent_sku="LS", variant_skus="CAT-00000|CAT-00001|CAT-00002", varies_by='{"Size": ["S", "M", "L"]}',
+                   aspects=f'{{"Size": "{size}"}}')
+    wh.replace("marketplace_listing_content", rows)
+    # WHEN the listing sync runs
+    report = run_sync(listing_sync("ebay"), connections=listing_connections(sandbox.url), warehouse=wh.path)
+    # THEN the variants' offers went live through their group as one listing, the single product on its own
+    ebay = emulators["ebay_inventory"]
+    assert report.accepted == 4
+    assert ebay.item_groups["LS"]["variantSKUs"] == ["CAT-00000", "CAT-00001", "CAT-00002"]
+    assert ebay.item_groups["LS"]["variesBy"]["specifications"] == [{"name": "Size", "values": ["S", "M", "L"]}]
+    offers = {o["sku"]: o for o in ebay.offers.values() if o["sku"].startswith("CAT-")}
+    assert {offers[f"CAT-0000{i}"]["listing_id"] for i in range(3)} == {ebay.item_groups["LS"]["listing_id"]}
+    assert offers["CAT-00003"]["status"] == "PUBLISHED" and offers["CAT-00003"]["listing_id"] != ebay.item_groups["LS"]["listing_id"]
+    assert (ebay.calls["publishOfferByInventoryItemGroup"], ebay.calls["bulkPublishOffer"]) == (1, 1)

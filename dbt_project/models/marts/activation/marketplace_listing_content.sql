@@ -3,7 +3,8 @@
     SKU; a shop product no catalogue file names contributes its title, category, brand and price.
     marketplace_category comes from the seed listing_category_map (eBay categoryId, Amazon productType);
     aspects is a JSON object of the attributes the seed listing_attribute_map marks is_aspect, under the
-    marketplace's names. missing_reason lists the fields the seed marks is_required that are empty, and a
+    marketplace's names. Variants (one parent_sku): variant_skus lists every SKU of the product ('|'), varies_by
+    the aspects they differ in with their values (JSON), from which eBay builds one multi-variation listing. missing_reason lists the fields the seed marks is_required that are empty, and a
     category without a mapping; a row with a reason is refused by the listing sync with that reason.
     quantity follows marketplace_rules (share of on hand - open orders, rounded down, capped; 0 at or below the
     end-when buffer); price is the catalogue's (else the shop's) base price: the stock sync sets the published
@@ -128,6 +129,47 @@ aspects as (
     group by sku, marketplace
 ),
 
+variant_lists as (
+    select
+        parent_sku,
+        {{ dbt.listagg("sku", "'|'", "order by sku") }} as variant_skus
+    from catalogue
+    where parent_sku is not null
+    group by parent_sku
+),
+
+variant_values as (
+    select distinct
+        catalogue.parent_sku,
+        mapped_fields.marketplace,
+        mapped_fields.marketplace_attribute,
+        '"' || replace(mapped_fields.field_value, '"', '\"') || '"' as value_literal
+    from mapped_fields
+    inner join catalogue on mapped_fields.sku = catalogue.sku
+    where catalogue.parent_sku is not null and mapped_fields.is_aspect and mapped_fields.field_value is not null
+),
+
+-- The aspects the variants of one product differ in (eBay's variesBy), with every value they take.
+varying_aspects as (
+    select
+        parent_sku,
+        marketplace,
+        '"' || marketplace_attribute || '": ['
+        || {{ dbt.listagg("value_literal", "', '", "order by value_literal") }} || ']' as specification
+    from variant_values
+    group by parent_sku, marketplace, marketplace_attribute
+    having count(*) > 1
+),
+
+varies as (
+    select
+        parent_sku,
+        marketplace,
+        '{' || {{ dbt.listagg("specification", "', '", "order by specification") }} || '}' as varies_by
+    from varying_aspects
+    group by parent_sku, marketplace
+),
+
 listed as (
     select
         catalogue.*,
@@ -135,6 +177,8 @@ listed as (
         category_map.marketplace_category,
         missing_fields.missing,
         aspects.aspects,
+        variant_lists.variant_skus,
+        varies.varies_by,
         case
             when products.on_hand is null then 0
             when products.on_hand - coalesce(open_orders.open_order_quantity, 0) < 0 then 0
@@ -151,6 +195,9 @@ listed as (
     left join missing_fields
         on catalogue.sku = missing_fields.sku and listing_marketplaces.marketplace = missing_fields.marketplace
     left join aspects on catalogue.sku = aspects.sku and listing_marketplaces.marketplace = aspects.marketplace
+    left join variant_lists on catalogue.parent_sku = variant_lists.parent_sku
+    left join varies
+        on catalogue.parent_sku = varies.parent_sku and listing_marketplaces.marketplace = varies.marketplace
     left join products on catalogue.sku = products.sku
     left join open_orders on catalogue.sku = open_orders.sku
     left join rules on listing_marketplaces.marketplace = rules.marketplace
@@ -161,6 +208,8 @@ final as (
         sku,
         marketplace,
         parent_sku,
+        variant_skus,
+        varies_by,
         title,
         description,
         brand,

@@ -7,6 +7,10 @@ business policies; eBay refuses to publish without them) and ``content_language`
 A new SKU: ``bulkCreateOrReplaceInventoryItem`` → ``bulkCreateOffer`` → ``bulkPublishOffer``, 25 per call each
 (Sell Inventory v1). An offer is unique per SKU, marketplace and format at eBay, so a re-send after a crash never
 creates a second one: eBay answers "Offer entity already exists" with that offer's id, which is then published.
+Variants (rows with ``parent_sku``) are listed together: their offers are created as above, then the group
+(``createOrReplaceInventoryItemGroup``, keyed by ``parent_sku``, with the mart's ``variant_skus`` and
+``varies_by``) is published with ``publishOfferByInventoryItemGroup``, one multi-variation listing; a later batch
+holding more variants of the group replaces the group and publishes it again, which revises that listing.
 A content change replaces the inventory item (eBay revises the live listing of a published item). A SKU that
 left the catalogue has its offers found by ``getOffers?sku=`` and withdrawn (the listing ends; the inventory
 item stays, so a return is a plain create again). A row the catalogue mart flags as incomplete is rejected
@@ -32,7 +36,8 @@ MAX_TITLE = 80
 # The ConditionEnum values the catalogue's plain words map to; anything else is sent as written.
 CONDITIONS = {"new": "NEW", "used": "USED_GOOD", "refurbished": "SELLER_REFURBISHED", "like_new": "LIKE_NEW"}
 CONTENT_FIELDS = frozenset({"title", "description", "brand", "mpn", "gtin", "condition", "image_urls", "aspects",
-                            "category_id", "price", "currency", "quantity", "missing_reason"})
+                            "category_id", "price", "currency", "quantity", "missing_reason", "parent_sku",
+                            "variant_skus", "varies_by"})
 
 
 class EbayListings(Destination):
@@ -85,6 +90,8 @@ class EbayListings(Destination):
                 out[change.key] = RowResult(change.key, "rejected", refused)
             elif change.op == "add":
                 stored.append(change)
+            elif change.payload.get("parent_sku"):
+                out.update(self._publish_groups([change], {}))
             else:
                 out[change.key] = RowResult(change.key, "accepted")
         if not stored:
@@ -98,11 +105,45 @@ class EbayListings(Destination):
                 offer_ids[change.key] = str(offer_id)
             else:
                 out[change.key] = RowResult(change.key, "rejected", _refusal(answer or None, "offer"))
-        if offer_ids:
-            published = self._bulk("bulk_publish_offer", [{"offerId": o} for o in offer_ids.values()], "offerId")
-            for key, offer_id in offer_ids.items():
+        variants = [c for c in stored if c.key in offer_ids and c.payload.get("parent_sku")]
+        singles = {c.key: offer_ids[c.key] for c in stored if c.key in offer_ids and not c.payload.get("parent_sku")}
+        if singles:
+            published = self._bulk("bulk_publish_offer", [{"offerId": o} for o in singles.values()], "offerId")
+            for key, offer_id in singles.items():
                 refused = _refusal(published.get(offer_id), "publish")
                 out[key] = RowResult(key, "rejected", refused) if refused else RowResult(key, "accepted")
+        if variants:
+            out.update(self._publish_groups(variants, offer_ids))
+        return out
+
+    def _publish_groups(self, changes: list[Change], offer_ids: dict[str, str]) -> dict[str, RowResult]:
+        """Replace each variant group these rows belong to, then publish the group's offers as one listing
+        (only when a row of the group is new: a changed group's listing is revised by the replace)."""
+        groups: dict[str, list[Change]] = {}
+        for change in changes:
+            groups.setdefault(str(change.payload["parent_sku"]), []).append(change)
+        out: dict[str, RowResult] = {}
+        for group_key, members in groups.items():
+            first = members[0].payload
+            variant_skus = _list(first.get("variant_skus")) or [str(c.payload["sku"]) for c in members]
+            varies_by = _json(first.get("varies_by"))
+            body = {"title": str(first["title"])[:MAX_TITLE], "variantSKUs": variant_skus,
+                    "imageUrls": _list(first.get("image_urls")),
+                    "variesBy": {"aspectsImageVariesBy": [],
+                                 "specifications": [{"name": name, "values": values if isinstance(values, list)
+                                                     else [str(values)]} for name, values in varies_by.items()]}}
+            if first.get("description"):
+                body["description"] = str(first["description"])
+            try:
+                self.client.request("PUT", f"{INVENTORY}/inventory_item_group/{quote(group_key, safe='')}", json=body)
+                if any(c.key in offer_ids for c in members):
+                    self.client.post_json(f"{INVENTORY}/offer/publish_by_inventory_item_group",
+                                          {"inventoryItemGroupKey": group_key, "marketplaceId": self.marketplace_id})
+            except FatalApiError as exc:
+                out.update({c.key: RowResult(c.key, "rejected", f"eBay variant group {group_key}: {exc.message}")
+                            for c in members})
+                continue
+            out.update({c.key: RowResult(c.key, "accepted") for c in members})
         return out
 
     def _bulk(self, method: str, requests_: list[dict[str, Any]], by: str) -> dict[str, dict[str, Any]]:

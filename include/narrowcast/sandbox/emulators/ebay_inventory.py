@@ -12,7 +12,9 @@ revises its listing, as eBay does); an offer is unique per SKU, marketplace and 
 bulkCreateOffer for the same SKU answers 25002 "Offer entity already exists" with the existing ``offerId`` in
 the error's ``parameters``; publishing checks what eBay needs before it lists (title, description, an image,
 condition, category, price, merchant location and the three business policies) and answers 25002 naming
-the missing field.
+the missing field. Variants: createOrReplaceInventoryItemGroup (PUT, 204; every variant SKU must be an
+inventory item) and publishOfferByInventoryItemGroup (one listing for the group's offers on a marketplace, each
+checked as above).
 
 Every errorId is one the Sell Inventory v1 contract (sell_inventory_v1_oas3) lists for the operation: 25001
 "A system error has occurred" (all operations), 25002 "Any User error" (all operations), 25713 "This Offer is
@@ -56,6 +58,7 @@ class EbayInventoryEmulator(Emulator):
         self._listing_ids = itertools.count(110_000_000_000)
         self.offers: dict[str, dict[str, Any]] = {}
         self.inventory_items: dict[str, dict[str, Any]] = {}
+        self.item_groups: dict[str, dict[str, Any]] = {}
         self._offer_ids = itertools.count(900_000_000)
         self.calls: dict[str, int] = {}
         super().__init__(world_dir)
@@ -75,6 +78,7 @@ class EbayInventoryEmulator(Emulator):
         with self.lock:
             self.offers.clear()
             self.inventory_items.clear()
+            self.item_groups.clear()
             self.calls.clear()
             super().reset()
 
@@ -181,6 +185,48 @@ class EbayInventoryEmulator(Emulator):
             with self.lock:
                 return answer([self._publish_new(str(item.get("offerId"))) for item in items])
 
+        @router.put("/sell/inventory/v1/inventory_item_group/{group_key}")
+        async def put_group(group_key: str, request: Request) -> Response:
+            if not ebay_authorized(request):
+                return self.unauthorized()
+            self._count("createOrReplaceInventoryItemGroup")
+            body = await request.json()
+            variants = [str(s) for s in body.get("variantSKUs") or []]
+            with self.lock:
+                unknown = [s for s in variants if s not in self.inventory_items]
+                if not variants or unknown:
+                    return ebay_response(400, ebay_error(
+                        USER_ERROR, f"variantSKUs must name existing inventory items; unknown: {unknown or 'none given'}."))
+                if not ((body.get("variesBy") or {}).get("specifications")):
+                    return ebay_response(400, ebay_error(USER_ERROR, "variesBy.specifications is required."))
+                self.item_groups[group_key] = {"variantSKUs": variants, "title": body.get("title"),
+                                               "variesBy": body.get("variesBy")}
+            return Response(status_code=204)
+
+        @router.post("/sell/inventory/v1/offer/publish_by_inventory_item_group")
+        async def publish_group(request: Request) -> Response:
+            if not ebay_authorized(request):
+                return self.unauthorized()
+            self._count("publishOfferByInventoryItemGroup")
+            body = await request.json()
+            with self.lock:
+                group = self.item_groups.get(str(body.get("inventoryItemGroupKey")))
+                if group is None:
+                    return ebay_response(400, ebay_error(USER_ERROR, "The inventory item group does not exist."))
+                offers = [oid for oid, o in self.offers.items() if o["sku"] in group["variantSKUs"]
+                          and o.get("marketplaceId") == body.get("marketplaceId")]
+                if not offers:
+                    return ebay_response(400, ebay_error(USER_ERROR, "No offers exist for the group's variants."))
+                errors = [e for oid in offers for e in self._publish_check(oid)]
+                if errors:
+                    return ebay_response(400, *errors)
+                listing_id = group.get("listing_id") or str(next(self._listing_ids))
+                group["listing_id"] = listing_id
+                for oid in offers:
+                    self.offers[oid]["status"] = "PUBLISHED"
+                    self.offers[oid]["listing_id"] = listing_id
+            return JSONResponse({"listingId": listing_id, "warnings": []})
+
         @router.get("/sell/inventory/v1/offer")
         def get_offers(request: Request, sku: str = "") -> Response:
             # getOffers: the sku query parameter is required; an unknown SKU is 25713 (its documented errors).
@@ -247,10 +293,21 @@ class EbayInventoryEmulator(Emulator):
 
     def _publish_new(self, offer_id: str) -> dict[str, Any]:
         out: dict[str, Any] = {"offerId": offer_id, "statusCode": 200}
-        held = self.offers.get(offer_id)
-        if held is None:
+        if offer_id not in self.offers:
             out["statusCode"], out["errors"] = 404, [ebay_error(OFFER_NOT_AVAILABLE, "This Offer is not available.")]
             return out
+        errors = self._publish_check(offer_id)
+        if errors:
+            out["statusCode"], out["errors"] = 400, errors
+            return out
+        held = self.offers[offer_id]
+        held["status"] = "PUBLISHED"
+        held["listing_id"] = out["listingId"] = str(next(self._listing_ids))
+        return out
+
+    def _publish_check(self, offer_id: str) -> list[dict[str, Any]]:
+        """The errors publishing this offer meets: a value eBay needs before it lists, per missing field."""
+        held = self.offers[offer_id]
         item = self.inventory_items.get(held["sku"], {})
         product = item.get("product") or {}
         policies = held.get("listingPolicies") or {}
@@ -261,14 +318,8 @@ class EbayInventoryEmulator(Emulator):
                   "listingPolicies.fulfillmentPolicyId": policies.get("fulfillmentPolicyId"),
                   "listingPolicies.paymentPolicyId": policies.get("paymentPolicyId"),
                   "listingPolicies.returnPolicyId": policies.get("returnPolicyId")}
-        missing = [name for name, value in needed.items() if not value]
-        if missing:
-            out["statusCode"] = 400
-            out["errors"] = [ebay_error(USER_ERROR, f"A value is required for {name}.") for name in missing]
-            return out
-        held["status"] = "PUBLISHED"
-        held["listing_id"] = out["listingId"] = str(next(self._listing_ids))
-        return out
+        return [ebay_error(USER_ERROR, f"A value is required for {name}.") for name, value in needed.items()
+                if not value]
 
     def _update(self, sku: Any, offer: dict[str, Any], ship_quantity: Any) -> dict[str, Any]:
         offer_id = str(offer.get("offerId"))
