@@ -69,4 +69,38 @@ def listing_health(wh: Warehouse, filters: Filters) -> Row:
             )
             if last:
                 row.update(last[0])
+    _add_listing_creation(wh, rows)
     return {"status": "ok", "marketplaces": rows}
+
+
+def _add_listing_creation(wh: Warehouse, rows: list[Row]) -> None:
+    """Per marketplace, the catalogue's readiness for listing creation (``marketplace_listing_content``) and the
+    open rejections of its listing sync (``listings_<marketplace>``, the marketplace's own message)."""
+    has_content = wh.table_exists(MARTS_SCHEMA, "marketplace_listing_content")
+    has_rejections = wh.table_exists(ACTIVATION_SCHEMA, "sync_rejections")
+    for row in rows:
+        row["catalogue_skus"], row["catalogue_incomplete"], row["catalogue_problems"] = 0, 0, []
+        row["creation_rejections"] = []
+        if has_content:
+            problems = wh.rows(
+                f"""
+                select coalesce(missing_reason, '') as reason, count(*) as skus
+                from {MARTS_SCHEMA}.marketplace_listing_content where marketplace = ?
+                group by 1 order by skus desc, reason
+                """,
+                [row["marketplace"]],
+            )
+            row["catalogue_skus"] = sum(p["skus"] for p in problems)
+            row["catalogue_problems"] = [p for p in problems if p["reason"]][:5]
+            row["catalogue_incomplete"] = sum(p["skus"] for p in problems if p["reason"])
+        if has_rejections:
+            rejected = wh.rows(
+                f"""
+                select reason, count(*) as skus, min(record_key) as example_sku
+                from {ACTIVATION_SCHEMA}.sync_rejections
+                where sync_id = ? and resolved_at is null
+                group by reason order by skus desc, reason limit 5
+                """,
+                [f"listings_{row['marketplace']}"],
+            )
+            row["creation_rejections"] = [{**r, "reason": redact(r["reason"] or "no reason given")} for r in rejected]
