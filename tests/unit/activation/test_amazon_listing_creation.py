@@ -9,22 +9,25 @@ from narrowcast.activation import run_sync
 
 def test_a_missing_required_attribute_is_rejected_locally_with_its_schema_path_and_never_sent(
         emulators, sandbox, warehouse):
-    # GIVEN two shirts for Amazon, one without a brand and neither with the SHIRT type's required size
+    # GIVEN shirts for Amazon: one without a brand, one without the SHIRT type's required size, one with a GTIN
+    # that is not digits, and a complete one
     wh = content_warehouse(warehouse)
-    rows = content_rows(3, "amazon")
+    rows = content_rows(4, "amazon")
     rows[0]["brand"] = None
     rows[1]["aspects"] = '{"color": "Blue"}'
     rows[2]["aspects"] = '{"size": "M", "color": "Blue"}'
+    rows[3]["aspects"], rows[3]["gtin"] = '{"size": "L"}', "EAN-UNKNOWN"
     wh.replace("marketplace_listing_content", rows)
     # WHEN the listing sync runs
     report = run_sync(listing_sync("amazon"), connections=listing_connections(sandbox.url), warehouse=wh.path,
                       rejected_threshold=1.0)
-    # THEN the two incomplete rows are refused with the JSON-schema path, only the valid one reaches Amazon
+    # THEN the three invalid rows are refused with the JSON-schema path, only the valid one reaches Amazon
     amazon = emulators["amazon_listings"]
     reasons = dict(wh.query("select record_key, reason from activation.sync_rejections"))
-    assert (report.accepted, report.rejected, report.sent) == (1, 2, 1)
+    assert (report.accepted, report.rejected, report.sent) == (1, 3, 1)
     assert "$.attributes.brand: 'brand' is a required property" in reasons["CAT-00000"]
     assert "$.attributes.size: 'size' is a required property" in reasons["CAT-00001"]
+    assert "$.attributes.externally_assigned_product_identifier[0].value: 'EAN-UNKNOWN' does not match" in reasons["CAT-00003"]
     assert amazon.calls["putListingsItem"] == 1 and list(amazon.puts) == ["CAT-00002"]
     assert amazon.puts["CAT-00002"]["attributes"]["brand"][0]["value"] == "Narrowcast Wear"
     # AND the product type definition was asked for once, its schema downloaded once

@@ -21,7 +21,15 @@ from urllib.parse import quote
 
 import jsonschema
 
-from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.base import (
+    Batch,
+    Change,
+    Destination,
+    Limits,
+    ObjectSpec,
+    RowResult,
+    SendContext,
+)
 from narrowcast.apis import amazon
 from narrowcast.apis.amazon import DEFINITIONS, LISTINGS
 from narrowcast.contracts.connections import Connection
@@ -52,7 +60,7 @@ class AmazonListingContent(Destination):
     limits = Limits(max_batch_size=100, default_rps=amazon.USAGE_PLANS["putListingsItem"].rate,
                     default_burst=float(amazon.USAGE_PLANS["putListingsItem"].burst), max_concurrency=1)
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: SendContext) -> None:
         super().__init__(context)
         self._validators: dict[str, jsonschema.protocols.Validator] = {}
 
@@ -128,6 +136,8 @@ class AmazonListingContent(Destination):
         for field, attribute in (("title", "item_name"), ("brand", "brand"), ("description", "product_description")):
             if p.get(field):
                 out[attribute] = text(p[field])
+        if p.get("mpn"):
+            out["part_number"] = [{"value": str(p["mpn"]), "marketplace_id": marketplace}]
         if p.get("gtin"):
             out["externally_assigned_product_identifier"] = [
                 {"type": "ean", "value": str(p["gtin"]), "marketplace_id": marketplace}]
@@ -152,7 +162,9 @@ class AmazonListingContent(Destination):
         for error in sorted(validator.iter_errors(attributes), key=lambda e: e.json_path):
             where = error.json_path.replace("$", "$.attributes", 1)
             if error.validator == "required":
-                missing = error.message.split("'")[1] if "'" in error.message else ""
+                # jsonschema reports each missing property as its own error, naming it only in the message.
+                missing = next((name for name in error.validator_value
+                                if name not in error.instance and f"{name!r}" in error.message), None)
                 where = f"{where}.{missing}" if missing else where
             problems.append(f"{where}: {error.message}")
         return problems

@@ -284,6 +284,11 @@ class AmazonListingsEmulator(AmazonErrors, Emulator):
         async def put(seller_id: str, sku: str, request: Request) -> Response:
             if not amazon_authorized(request):
                 return self.unauthorized()
+            # putListingsItem has the same usage plan as patchListingsItem (5/s, burst 10; Listings Items 2021-08-01).
+            bucket = self.buckets.setdefault(f"put:{seller_id}", _Bucket(self.patch_rate, self.patch_burst))
+            if not bucket.take():
+                return sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.",
+                                headers={"x-amzn-RateLimit-Limit": f"{self.patch_rate}"})
             self._count("putListingsItem")
             if not request.query_params.get("marketplaceIds"):
                 return sp_error(400, "InvalidInput", "marketplaceIds is required.")
