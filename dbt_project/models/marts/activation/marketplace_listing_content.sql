@@ -44,8 +44,21 @@ latest_catalogue as (
 
 catalogue as (
     select
-        sku, title, description, brand, gtin, mpn, coalesce(condition, 'new') as condition, category, image_urls,
-        price, currency, parent_sku, colour, size, material
+        sku,
+        title,
+        description,
+        brand,
+        gtin,
+        mpn,
+        coalesce(condition, 'new') as condition,
+        category,
+        image_urls,
+        price,
+        currency,
+        parent_sku,
+        colour,
+        size,
+        material
     from latest_catalogue
     where catalogue_order = 1
     union all
@@ -68,7 +81,7 @@ catalogue as (
     from products
     where products.sku is not null
         and products.status = 'active'
-        and products.sku not in (select sku from latest_catalogue)
+        and products.sku not in (select latest_catalogue.sku from latest_catalogue)
 ),
 
 listing_marketplaces as (
@@ -80,11 +93,14 @@ field_values as (
     {%- set fields = ['title', 'description', 'brand', 'gtin', 'mpn', 'condition', 'image_urls', 'price',
                       'colour', 'size', 'material'] %}
     {%- for field in fields %}
-    select sku, '{{ field }}' as attribute, cast({{ field }} as {{ dbt.type_string() }}) as field_value
-    from catalogue
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            sku,
+            '{{ field }}' as catalogue_field,
+            cast({{ field }} as {{ dbt.type_string() }}) as field_value
+        from catalogue
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 ),
 
@@ -98,7 +114,7 @@ mapped_fields as (
         attribute_map.is_aspect,
         nullif(trim(field_values.field_value), '') as field_value
     from field_values
-    inner join attribute_map on field_values.attribute = attribute_map.attribute
+    inner join attribute_map on field_values.catalogue_field = attribute_map.attribute
 ),
 
 missing_fields as (
@@ -232,7 +248,7 @@ final as (
         case
             when missing is not null and marketplace_category is null
                 then 'missing ' || missing || '; no ' || marketplace || ' category mapped for '
-                || coalesce(category, 'uncategorised')
+                    || coalesce(category, 'uncategorised')
             when missing is not null then 'missing ' || missing
             when marketplace_category is null
                 then 'no ' || marketplace || ' category mapped for ' || coalesce(category, 'uncategorised')
