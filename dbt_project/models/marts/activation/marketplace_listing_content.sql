@@ -221,23 +221,23 @@ listed as (
 
 final as (
     select
-        sku,
-        marketplace,
-        parent_sku,
-        variant_skus,
-        varies_by,
-        title,
-        description,
-        brand,
-        gtin,
-        mpn,
-        condition,
-        image_urls,
-        category,
-        marketplace_category,
-        aspects,
-        price,
-        currency,
+        cast(sku as {{ dbt.type_string() }}) as sku,
+        cast(marketplace as {{ dbt.type_string() }}) as marketplace,
+        cast(parent_sku as {{ dbt.type_string() }}) as parent_sku,
+        cast(variant_skus as {{ dbt.type_string() }}) as variant_skus,
+        cast(varies_by as {{ dbt.type_string() }}) as varies_by,
+        cast(title as {{ dbt.type_string() }}) as title,
+        cast(description as {{ dbt.type_string() }}) as description,
+        cast(brand as {{ dbt.type_string() }}) as brand,
+        cast(gtin as {{ dbt.type_string() }}) as gtin,
+        cast(mpn as {{ dbt.type_string() }}) as mpn,
+        cast(condition as {{ dbt.type_string() }}) as condition,
+        cast(image_urls as {{ dbt.type_string() }}) as image_urls,
+        cast(category as {{ dbt.type_string() }}) as category,
+        cast(marketplace_category as {{ dbt.type_string() }}) as marketplace_category,
+        cast(aspects as {{ dbt.type_string() }}) as aspects,
+        cast(price as decimal(18, 2)) as price,
+        cast(currency as {{ dbt.type_string() }}) as currency,
         cast(case
             when stock_share is null then available_quantity
             when available_quantity <= end_when_at_or_below then 0
@@ -245,14 +245,14 @@ final as (
             else floor(available_quantity * stock_share)
         end as integer) as quantity,
         missing is null and marketplace_category is not null as is_ready,
-        case
+        cast(case
             when missing is not null and marketplace_category is null
                 then 'missing ' || missing || '; no ' || marketplace || ' category mapped for '
                     || coalesce(category, 'uncategorised')
             when missing is not null then 'missing ' || missing
             when marketplace_category is null
                 then 'no ' || marketplace || ' category mapped for ' || coalesce(category, 'uncategorised')
-        end as missing_reason
+        end as {{ dbt.type_string() }}) as missing_reason
     from listed
 )
 
