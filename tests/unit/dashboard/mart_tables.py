@@ -166,7 +166,10 @@ create table activation.sync_state as
 select
     'ebay_listings' as sync_id, sku as record_key, md5(sku) as payload_hash, '{{}}' as payload,
     timestamp '2026-10-31 10:00:05' - to_minutes(cast(i as integer)) as confirmed_at
-from (select 'SKU-' || lpad(cast(range + 1 as varchar), 3, '0') as sku, range as i from range(9));
+from (select 'SKU-' || lpad(cast(range + 1 as varchar), 3, '0') as sku, range as i from range(9))
+union all
+-- a listing created later by the listing-creation sync: not a stock push
+select 'listings_ebay', 'SKU-001', md5('SKU-001'), '{{}}', timestamp '2026-10-31 12:00:00';
 
 create table activation.sync_rejections as
 select * from (values

@@ -135,6 +135,7 @@ def test_listing_health_counts_statuses_and_reads_the_last_push_from_sync_state(
     assert set(by_market) == {"amazon", "ebay", "shop"}
     # the fixture withdraws every 4th of 12 SKUs on every marketplace
     assert all((m["active"], m["withdrawn"]) == (9, 3) for m in by_market.values())
+    # the later confirmation of the listing-creation sync (listings_ebay) is not a stock push
     assert by_market["ebay"]["last_pushed_at"] == "2026-10-31 10:00:05"
     assert by_market["ebay"]["confirmed_listings"] == 9
     assert by_market["amazon"]["last_pushed_at"] is None  # only a dry run so far

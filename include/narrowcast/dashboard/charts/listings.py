@@ -12,7 +12,8 @@ def listing_health(wh: Warehouse, filters: Filters) -> Row:
     """Active/withdrawn listings per marketplace (``marketplace_listing_feed``) and when each was last pushed.
 
     "Last pushed" is the latest ``confirmed_at`` in ``activation.sync_state`` of the syncs whose id names
-    the marketplace (e.g. ``ebay_listings``): the moment the destination last accepted a listing.
+    the marketplace (e.g. ``ebay_listings``): the moment the destination last accepted a listing. The listing
+    creation syncs (``listings_<marketplace>``) are left out: they create listings, they do not push stock.
     """
     require(wh, (MARTS_SCHEMA, "marketplace_listing_feed"))
     rows = wh.rows(
@@ -52,7 +53,7 @@ def listing_health(wh: Warehouse, filters: Filters) -> Row:
             state = wh.rows(
                 f"""
                 select max(confirmed_at) as last_pushed_at, count(*) as confirmed_listings
-                from {ACTIVATION_SCHEMA}.sync_state where lower(sync_id) like ?
+                from {ACTIVATION_SCHEMA}.sync_state where lower(sync_id) like ? and lower(sync_id) not like 'listings%'
                 """,
                 [pattern],
             )[0]
@@ -62,7 +63,7 @@ def listing_health(wh: Warehouse, filters: Filters) -> Row:
                 f"""
                 select started_at as last_run_at, status as last_run_status
                 from {ACTIVATION_SCHEMA}.sync_runs
-                where lower(sync_id) like ? and not coalesce(dry_run, false)
+                where lower(sync_id) like ? and lower(sync_id) not like 'listings%' and not coalesce(dry_run, false)
                 order by started_at desc limit 1
                 """,
                 [pattern],
