@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from listing_content_fixtures import content_rows, content_warehouse, listing_connections, listing_sync
 
 from narrowcast.activation import run_sync
 from narrowcast.activation.report import RemovalsNotConfirmed
+from narrowcast.sandbox.framework import SANDBOX_TOKEN
 
 
 def test_sixty_new_skus_take_three_bulk_calls_of_each_kind_and_a_rerun_creates_nothing(emulators, sandbox, warehouse):
@@ -108,3 +110,30 @@ def test_variants_of_one_product_are_published_as_one_group_listing(emulators, s
     assert {offers[f"CAT-0000{i}"]["listing_id"] for i in range(3)} == {ebay.item_groups["LS"]["listing_id"]}
     assert offers["CAT-00003"]["status"] == "PUBLISHED" and offers["CAT-00003"]["listing_id"] != ebay.item_groups["LS"]["listing_id"]
     assert (ebay.calls["publishOfferByInventoryItemGroup"], ebay.calls["bulkPublishOffer"]) == (1, 1)
+
+
+def test_a_resend_after_a_crash_publishes_the_offer_ebay_already_holds_instead_of_a_second_one(
+        emulators, sandbox, warehouse):
+    # GIVEN a SKU whose inventory item and offer eBay created before the run crashed (no sync state was written)
+    wh = content_warehouse(warehouse)
+    rows = content_rows(1, "ebay")
+    wh.replace("marketplace_listing_content", rows)
+    connections = listing_connections(sandbox.url)
+    run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    ebay = emulators["ebay_inventory"]
+    offer_id = next(oid for oid, o in ebay.offers.items() if o["sku"] == "CAT-00000")
+    ebay.offers[offer_id]["status"] = "UNPUBLISHED"
+    wh.execute("delete from activation.sync_state")
+    # WHEN the row is sent again as new
+    report = run_sync(listing_sync("ebay"), connections=connections, warehouse=wh.path)
+    # THEN eBay's "Offer entity already exists" names the offer, which is published; no second offer exists
+    assert (report.planned_adds, report.accepted) == (1, 1)
+    assert [oid for oid, o in ebay.offers.items() if o["sku"] == "CAT-00000"] == [offer_id]
+    assert ebay.offers[offer_id]["status"] == "PUBLISHED"
+
+
+def test_the_emulator_refuses_a_bulk_call_of_more_than_25_items(emulators, sandbox):
+    answer = requests.post(f"{sandbox.url}/ebay/sell/inventory/v1/bulk_create_offer",
+                           json={"requests": [{"sku": f"S{i}"} for i in range(26)]},
+                           headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"}, timeout=10)
+    assert answer.status_code == 400 and answer.json()["errors"][0]["errorId"] == 25002
