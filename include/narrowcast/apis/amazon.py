@@ -42,6 +42,8 @@ ORDERS = f"orders/{versions.AMAZON_ORDERS.default}/orders"
 LISTINGS = f"listings/{versions.AMAZON_LISTINGS.default}/items"
 FEEDS = f"feeds/{versions.AMAZON_FEEDS.default}"
 TRANSACTIONS = f"finances/{versions.AMAZON_FINANCES.default}/transactions"
+# Product Type Definitions has one version, 2020-09-01, with no successor announced.
+DEFINITIONS = "definitions/2020-09-01/productTypes"
 # A NextToken replaces the filters; MarketplaceIds stays required on every page.
 PAGES = BodyCursor(cursor=("payload", "NextToken"), param="NextToken", carry=("MarketplaceIds",))
 # searchOrders: "All other parameters must be provided with the same values that were provided with the request
@@ -62,7 +64,8 @@ class UsagePlan:
 
 # Amazon's default usage plans, from the "Usage Plan" table of each operation in the selling-partner-api-models
 # references: Orders 2026-01-01 (orders_2026-01-01.json), Orders v0 (ordersV0.json), Listings Items 2021-08-01
-# (listingsItems_2021-08-01.json) and Feeds 2021-06-30 (feeds_2021-06-30.json).
+# (listingsItems_2021-08-01.json), Feeds 2021-06-30 (feeds_2021-06-30.json) and Product Type Definitions 2020-09-01
+# (definitionsProductTypes_2020-09-01.json).
 USAGE_PLANS: dict[str, UsagePlan] = {
     "searchOrders": UsagePlan(0.0056, 20),
     "getOrders": UsagePlan(0.0167, 20),
@@ -70,6 +73,9 @@ USAGE_PLANS: dict[str, UsagePlan] = {
     "getOrder": UsagePlan(0.5, 30),
     "confirmShipment": UsagePlan(2.0, 10),
     "patchListingsItem": UsagePlan(5.0, 10),
+    "putListingsItem": UsagePlan(5.0, 10),
+    "deleteListingsItem": UsagePlan(5.0, 10),
+    "getDefinitionsProductType": UsagePlan(5.0, 10),
     "createFeedDocument": UsagePlan(0.5, 15),
     "createFeed": UsagePlan(0.0083, 15),
     "getFeed": UsagePlan(2.0, 15),
@@ -85,6 +91,9 @@ _OPERATIONS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("GET", re.compile(rf"^{ORDERS}/[^/]+$"), "getOrder"),
     ("POST", re.compile(rf"^{ORDERS_V0}/[^/]+/shipmentConfirmation$"), "confirmShipment"),
     ("PATCH", re.compile(rf"^{LISTINGS}/[^/]+/.+$"), "patchListingsItem"),
+    ("PUT", re.compile(rf"^{LISTINGS}/[^/]+/.+$"), "putListingsItem"),
+    ("DELETE", re.compile(rf"^{LISTINGS}/[^/]+/.+$"), "deleteListingsItem"),
+    ("GET", re.compile(rf"^{DEFINITIONS}/[^/]+$"), "getDefinitionsProductType"),
     ("POST", re.compile(rf"^{FEEDS}/documents$"), "createFeedDocument"),
     ("POST", re.compile(rf"^{FEEDS}/feeds$"), "createFeed"),
     ("GET", re.compile(rf"^{FEEDS}/feeds/[^/]+$"), "getFeed"),

@@ -143,6 +143,12 @@ select
     cast(2 as integer) as open_order_quantity, cast(19.99 + i as decimal(18, 2)) as base_price
 from skus cross join markets;
 
+create table main.marketplace_listing_content as
+select
+    'SKU-' || lpad(cast(range + 1 as varchar), 3, '0') as sku, marketplace,
+    case when range < 2 and marketplace = 'amazon' then 'missing gtin' end as missing_reason
+from range(4) cross join (values ('ebay'), ('amazon')) as t(marketplace);
+
 create table activation.sync_runs as
 select * from (values
     ('r-1', 'ebay_listings', timestamp '2026-10-30 10:00:00', timestamp '2026-10-30 10:00:12', false, 'success',
@@ -160,7 +166,10 @@ create table activation.sync_state as
 select
     'ebay_listings' as sync_id, sku as record_key, md5(sku) as payload_hash, '{{}}' as payload,
     timestamp '2026-10-31 10:00:05' - to_minutes(cast(i as integer)) as confirmed_at
-from (select 'SKU-' || lpad(cast(range + 1 as varchar), 3, '0') as sku, range as i from range(9));
+from (select 'SKU-' || lpad(cast(range + 1 as varchar), 3, '0') as sku, range as i from range(9))
+union all
+-- a listing created later by the listing-creation sync: not a stock push
+select 'listings_ebay', 'SKU-001', md5('SKU-001'), '{{}}', timestamp '2026-10-31 12:00:00';
 
 create table activation.sync_rejections as
 select * from (values
@@ -169,7 +178,10 @@ select * from (values
     ('r-3', 'meta_audience_champions', 'cust-2', 'add', 'Invalid email hash for j.roe@example.org', 'h2',
      timestamp '2026-10-31 06:00:31', cast(null as timestamp)),
     ('r-1', 'ebay_listings', 'SKU-004', 'change', 'Price below minimum', 'h3',
-     timestamp '2026-10-30 10:00:10', timestamp '2026-10-31 10:00:05')
+     timestamp '2026-10-30 10:00:10', timestamp '2026-10-31 10:00:05'),
+    ('r-5', 'listings_amazon', 'SKU-003', 'add',
+     'refused to send, product type schema: $.attributes.brand: ''brand'' is a required property', 'h4',
+     timestamp '2026-10-31 11:00:00', cast(null as timestamp))
 ) as t(run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at);
 
 create table main.marketplace_sales_daily as

@@ -135,10 +135,22 @@ def test_listing_health_counts_statuses_and_reads_the_last_push_from_sync_state(
     assert set(by_market) == {"amazon", "ebay", "shop"}
     # the fixture withdraws every 4th of 12 SKUs on every marketplace
     assert all((m["active"], m["withdrawn"]) == (9, 3) for m in by_market.values())
+    # the later confirmation of the listing-creation sync (listings_ebay) is not a stock push
     assert by_market["ebay"]["last_pushed_at"] == "2026-10-31 10:00:05"
     assert by_market["ebay"]["confirmed_listings"] == 9
     assert by_market["amazon"]["last_pushed_at"] is None  # only a dry run so far
     assert by_market["amazon"]["withdrawn_reasons"][0]["listings"] == 3
+
+
+def test_listing_health_shows_catalogue_readiness_and_listing_creation_problems_per_marketplace(client: TestClient):
+    by_market = {m["marketplace"]: m for m in client.get("/api/listings").json()["marketplaces"]}
+    amazon = by_market["amazon"]
+    assert (amazon["catalogue_skus"], amazon["catalogue_incomplete"]) == (4, 2)
+    assert amazon["catalogue_problems"] == [{"reason": "missing gtin", "skus": 2}]
+    assert amazon["creation_rejections"] == [{
+        "reason": "refused to send, product type schema: $.attributes.brand: 'brand' is a required property",
+        "skus": 1, "example_sku": "SKU-003"}]
+    assert (by_market["ebay"]["catalogue_incomplete"], by_market["ebay"]["creation_rejections"]) == (0, [])
 
 
 def test_sync_health_shows_each_syncs_last_run_and_scrubbed_open_rejections(client: TestClient):
@@ -153,7 +165,10 @@ def test_sync_health_shows_each_syncs_last_run_and_scrubbed_open_rejections(clie
     # two reasons that differ only by the e-mail address merge once the address is masked; resolved ones drop
     assert body["open_rejections"] == [
         {"sync_id": "meta_audience_champions", "reason": "Invalid email hash for <email>", "rows": 2,
-         "last_rejected_at": "2026-10-31 06:00:31"}
+         "last_rejected_at": "2026-10-31 06:00:31"},
+        {"sync_id": "listings_amazon",
+         "reason": "refused to send, product type schema: $.attributes.brand: 'brand' is a required property",
+         "rows": 1, "last_rejected_at": "2026-10-31 11:00:00"},
     ]
     assert "@" not in response.text
 

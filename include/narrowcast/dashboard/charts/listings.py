@@ -12,7 +12,8 @@ def listing_health(wh: Warehouse, filters: Filters) -> Row:
     """Active/withdrawn listings per marketplace (``marketplace_listing_feed``) and when each was last pushed.
 
     "Last pushed" is the latest ``confirmed_at`` in ``activation.sync_state`` of the syncs whose id names
-    the marketplace (e.g. ``ebay_listings``): the moment the destination last accepted a listing.
+    the marketplace (e.g. ``ebay_listings``): the moment the destination last accepted a listing. The listing
+    creation syncs (``listings_<marketplace>``) are left out: they create listings, they do not push stock.
     """
     require(wh, (MARTS_SCHEMA, "marketplace_listing_feed"))
     rows = wh.rows(
@@ -52,7 +53,7 @@ def listing_health(wh: Warehouse, filters: Filters) -> Row:
             state = wh.rows(
                 f"""
                 select max(confirmed_at) as last_pushed_at, count(*) as confirmed_listings
-                from {ACTIVATION_SCHEMA}.sync_state where lower(sync_id) like ?
+                from {ACTIVATION_SCHEMA}.sync_state where lower(sync_id) like ? and lower(sync_id) not like 'listings%'
                 """,
                 [pattern],
             )[0]
@@ -62,11 +63,45 @@ def listing_health(wh: Warehouse, filters: Filters) -> Row:
                 f"""
                 select started_at as last_run_at, status as last_run_status
                 from {ACTIVATION_SCHEMA}.sync_runs
-                where lower(sync_id) like ? and not coalesce(dry_run, false)
+                where lower(sync_id) like ? and lower(sync_id) not like 'listings%' and not coalesce(dry_run, false)
                 order by started_at desc limit 1
                 """,
                 [pattern],
             )
             if last:
                 row.update(last[0])
+    _add_listing_creation(wh, rows)
     return {"status": "ok", "marketplaces": rows}
+
+
+def _add_listing_creation(wh: Warehouse, rows: list[Row]) -> None:
+    """Per marketplace, the catalogue's readiness for listing creation (``marketplace_listing_content``) and the
+    open rejections of its listing sync (``listings_<marketplace>``, the marketplace's own message)."""
+    has_content = wh.table_exists(MARTS_SCHEMA, "marketplace_listing_content")
+    has_rejections = wh.table_exists(ACTIVATION_SCHEMA, "sync_rejections")
+    for row in rows:
+        row["catalogue_skus"], row["catalogue_incomplete"], row["catalogue_problems"] = 0, 0, []
+        row["creation_rejections"] = []
+        if has_content:
+            problems = wh.rows(
+                f"""
+                select coalesce(missing_reason, '') as reason, count(*) as skus
+                from {MARTS_SCHEMA}.marketplace_listing_content where marketplace = ?
+                group by 1 order by skus desc, reason
+                """,
+                [row["marketplace"]],
+            )
+            row["catalogue_skus"] = sum(p["skus"] for p in problems)
+            row["catalogue_problems"] = [p for p in problems if p["reason"]][:5]
+            row["catalogue_incomplete"] = sum(p["skus"] for p in problems if p["reason"])
+        if has_rejections:
+            rejected = wh.rows(
+                f"""
+                select reason, count(*) as skus, min(record_key) as example_sku
+                from {ACTIVATION_SCHEMA}.sync_rejections
+                where sync_id = ? and resolved_at is null
+                group by reason order by skus desc, reason limit 5
+                """,
+                [f"listings_{row['marketplace']}"],
+            )
+            row["creation_rejections"] = [{**r, "reason": redact(r["reason"] or "no reason given")} for r in rejected]

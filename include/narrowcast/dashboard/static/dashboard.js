@@ -255,6 +255,11 @@
       { key: 'last_pushed_at', label: 'Last pushed', html: (r) => (r.last_pushed_at ? escapeHtml(r.last_pushed_at) : badge('never', 'warn')) },
       { key: 'withdrawn_reasons', label: 'Main withdrawal reason', cls: 'wrap',
         value: (r) => (r.withdrawn_reasons.length ? `${r.withdrawn_reasons[0].reason} (${r.withdrawn_reasons[0].listings})` : null) },
+      { key: 'catalogue_incomplete', label: 'Catalogue SKUs not ready', fmt: fmt.num },
+      { key: 'creation_rejections', label: 'Main listing-creation problem', cls: 'wrap',
+        value: (r) => (r.creation_rejections.length
+          ? `${r.creation_rejections[0].reason} (${r.creation_rejections[0].skus}, e.g. ${r.creation_rejections[0].example_sku})`
+          : (r.catalogue_problems.length ? `${r.catalogue_problems[0].reason} (${r.catalogue_problems[0].skus})` : null)) },
     ], rows);
   }
 

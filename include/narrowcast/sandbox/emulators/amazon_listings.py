@@ -1,4 +1,13 @@
-"""Emulator of Amazon SP-API Listings Items (``patchListingsItem``) and the ``JSON_LISTINGS_FEED`` feed flow.
+"""Emulator of Amazon SP-API Listings Items (put/patch/delete), Product Type Definitions and JSON_LISTINGS_FEED.
+
+Listing creation: ``putListingsItem`` (PUT, ``productType`` + ``requirements`` + ``attributes``) validates the
+attributes against the product type's schema as Amazon does and answers ``INVALID`` with issues naming each
+attribute (code 90220 for a missing required one); ``deleteListingsItem`` removes a listing.
+``getDefinitionsProductType`` (Product Type Definitions 2020-09-01) answers the documented envelope
+(``productType``, ``productTypeVersion``, ``requirements``, ``requirementsEnforced``, ``schema.link.resource``
++ ``checksum``, ``propertyGroups``) for the sandbox's product types; the link serves a small JSON Schema written
+here after the shape Amazon documents for its product type schemas (attributes as arrays of objects carrying
+``value``, ``marketplace_id``, ``language_tag``), not a copy of a real one.
 
 PATCH: token bucket per seller at patchListingsItem's usage plan (5 requests/s, burst 10, Listings Items
 2021-08-01 reference) → 429 ``QuotaExceeded``; an unknown SKU is a 404 ``NotFound``, a patch path other than a
@@ -16,6 +25,7 @@ InternalFailure 500.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import itertools
 import json
 import threading
@@ -23,6 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -31,6 +42,46 @@ from narrowcast.sandbox.emulators.world_index import read_world_table
 from narrowcast.sandbox.framework import Emulator
 
 FEED_LIMIT = 25_000
+PRODUCT_TYPE_VERSION = "UHARDCODEDSANDBOX1"
+
+
+def _text(max_length: int) -> dict[str, Any]:
+    """An attribute holding one text value per marketplace and language, as product type schemas declare them."""
+    return {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["value"],
+        "properties": {"value": {"type": "string", "minLength": 1, "maxLength": max_length},
+                       "language_tag": {"type": "string"}, "marketplace_id": {"type": "string"}}}}
+
+
+# The sandbox's product type schemas: the required attributes of a real LISTING schema for a simple product
+# type (Product Type Definitions use-case guide) in its documented shape; SHIRT adds a required size.
+_BASE_PROPERTIES: dict[str, Any] = {
+    "item_name": _text(200),
+    "brand": _text(100),
+    "product_description": _text(2000),
+    "condition_type": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["value"],
+        "properties": {"value": {"enum": ["new_new", "used_like_new", "used_good", "refurbished_refurbished"]}}}},
+    "externally_assigned_product_identifier": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["type", "value"],
+        "properties": {"type": {"enum": ["ean", "upc", "gtin", "isbn"]},
+                       "value": {"type": "string", "pattern": "^[0-9]{8,14}$"}}}},
+    "list_price": {"type": "array", "minItems": 1, "items": {
+        "type": "object", "required": ["currency", "value"],
+        "properties": {"currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                       "value": {"type": "number", "exclusiveMinimum": 0}}}},
+    "main_product_image_locator": {"type": "array", "items": {
+        "type": "object", "required": ["media_location"],
+        "properties": {"media_location": {"type": "string", "format": "uri"}}}},
+}
+_BASE_REQUIRED = ["item_name", "brand", "externally_assigned_product_identifier", "list_price", "condition_type"]
+PRODUCT_TYPE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "PRODUCT": {"$schema": "https://json-schema.org/draft/2019-09/schema", "type": "object",
+                "properties": _BASE_PROPERTIES, "required": _BASE_REQUIRED},
+    "SHIRT": {"$schema": "https://json-schema.org/draft/2019-09/schema", "type": "object",
+              "properties": {**_BASE_PROPERTIES, "size": _text(50), "color": _text(50)},
+              "required": [*_BASE_REQUIRED, "size"]},
+}
 # patchListingsItem's usage plan in the Listings Items 2021-08-01 reference.
 PATCH_RATE, PATCH_BURST = 5.0, 10.0
 
@@ -70,6 +121,7 @@ class AmazonListingsEmulator(AmazonErrors, Emulator):
         self.feed_level_issues: list[dict[str, Any]] = []
         self.buckets: dict[str, _Bucket] = {}
         self.calls: dict[str, int] = {}
+        self.puts: dict[str, dict[str, Any]] = {}
         self.patch_rate, self.patch_burst = PATCH_RATE, PATCH_BURST
         super().__init__(world_dir)
 
@@ -89,6 +141,7 @@ class AmazonListingsEmulator(AmazonErrors, Emulator):
             self.compressed.clear()
             self.feed_level_issues = []
             self.feeds.clear()
+            self.puts.clear()
             self.buckets.clear()
             self.calls.clear()
             super().reset()
@@ -101,6 +154,8 @@ class AmazonListingsEmulator(AmazonErrors, Emulator):
             self.calls[method] = self.calls.get(method, 0) + 1
 
     def routes(self, router: APIRouter) -> None:
+        self._creation_routes(router)
+
         @router.patch("/listings/2021-08-01/items/{seller_id}/{sku:path}")
         async def patch(seller_id: str, sku: str, request: Request) -> Response:
             if not amazon_authorized(request):
@@ -223,6 +278,92 @@ class AmazonListingsEmulator(AmazonErrors, Emulator):
                 # Feeds 2021-06-30 FeedDocument.compressionAlgorithm: the content must be unzipped after download.
                 answer["compressionAlgorithm"] = "GZIP"
             return JSONResponse(answer)
+
+    def _creation_routes(self, router: APIRouter) -> None:
+        @router.put("/listings/2021-08-01/items/{seller_id}/{sku:path}")
+        async def put(seller_id: str, sku: str, request: Request) -> Response:
+            if not amazon_authorized(request):
+                return self.unauthorized()
+            # putListingsItem has the same usage plan as patchListingsItem (5/s, burst 10; Listings Items 2021-08-01).
+            bucket = self.buckets.setdefault(f"put:{seller_id}", _Bucket(self.patch_rate, self.patch_burst))
+            if not bucket.take():
+                return sp_error(429, "QuotaExceeded", "You exceeded your quota for the requested resource.",
+                                headers={"x-amzn-RateLimit-Limit": f"{self.patch_rate}"})
+            self._count("putListingsItem")
+            if not request.query_params.get("marketplaceIds"):
+                return sp_error(400, "InvalidInput", "marketplaceIds is required.")
+            body = await request.json()
+            product_type = str(body.get("productType") or "")
+            if product_type not in PRODUCT_TYPE_SCHEMAS:
+                return sp_error(400, "InvalidInput", f"productType {product_type!r} is not valid.")
+            attributes = body.get("attributes") or {}
+            issues = [{"code": "90220" if error.validator == "required" else "90244",
+                       "message": error.message, "severity": "ERROR",
+                       "attributeNames": [str(error.path[0]) if error.path else
+                                          str(error.message).split("'")[1]]}
+                      for error in jsonschema.Draft201909Validator(PRODUCT_TYPE_SCHEMAS[product_type])
+                      .iter_errors(attributes)]
+            submission = f"sub{next(self._ids)}"
+            if issues:
+                return JSONResponse({"sku": sku, "status": "INVALID", "submissionId": submission, "issues": issues})
+            with self.lock:
+                self.puts[sku] = {"productType": product_type, "attributes": attributes}
+                held = self.listings.setdefault(sku, {"quantity": 0, "price": None, "currency": None,
+                                                      "status": "INACTIVE"})
+                price = attributes["list_price"][0]
+                held["price"], held["currency"] = f"{float(price['value']):.2f}", price["currency"]
+            return JSONResponse({"sku": sku, "status": "ACCEPTED", "submissionId": submission, "issues": []})
+
+        @router.delete("/listings/2021-08-01/items/{seller_id}/{sku:path}")
+        def delete(seller_id: str, sku: str, request: Request) -> Response:
+            if not amazon_authorized(request):
+                return self.unauthorized()
+            self._count("deleteListingsItem")
+            with self.lock:
+                if self.listings.pop(sku, None) is None:
+                    return sp_error(404, "NotFound", "The resource specified does not exist.")
+                self.puts.pop(sku, None)
+            return JSONResponse({"sku": sku, "status": "ACCEPTED", "submissionId": f"sub{next(self._ids)}",
+                                 "issues": []})
+
+        @router.get("/definitions/2020-09-01/productTypes/{product_type}")
+        def definition(product_type: str, request: Request) -> Response:
+            if not amazon_authorized(request):
+                return self.unauthorized()
+            self._count("getDefinitionsProductType")
+            marketplaces = request.query_params.get("marketplaceIds")
+            if not marketplaces:
+                return sp_error(400, "InvalidInput", "marketplaceIds is required.")
+            if product_type not in PRODUCT_TYPE_SCHEMAS:
+                return sp_error(404, "NotFound", f"Product type {product_type} not found.")
+            base = str(request.base_url).rstrip("/")
+            schema_text = json.dumps(PRODUCT_TYPE_SCHEMAS[product_type], sort_keys=True).encode()
+            return JSONResponse({
+                "metaSchema": {"link": {"resource": f"{base}/amazon/_schemas/meta-schema", "verb": "GET"},
+                               "checksum": "sandbox"},
+                "schema": {"link": {"resource": f"{base}/amazon/_schemas/{product_type}", "verb": "GET"},
+                           "checksum": hashlib.md5(schema_text).hexdigest()},
+                "requirements": request.query_params.get("requirements", "LISTING"),
+                "requirementsEnforced": request.query_params.get("requirementsEnforced", "ENFORCED"),
+                "propertyGroups": {"offer": {"title": "Offer", "propertyNames": ["list_price", "condition_type"]},
+                                   "product_identity": {"title": "Product Identity", "propertyNames": [
+                                       "item_name", "brand", "externally_assigned_product_identifier"]}},
+                "locale": request.query_params.get("locale", "DEFAULT"),
+                "marketplaceIds": marketplaces.split(","),
+                "productType": product_type,
+                "displayName": product_type.title(),
+                "productTypeVersion": {"version": PRODUCT_TYPE_VERSION, "latest": True, "releaseCandidate": False},
+            })
+
+        @router.get("/_schemas/{product_type}")
+        def schema_document(product_type: str, request: Request) -> Response:
+            # Served from a pre-signed S3 link: no SP-API token is asked for.
+            self._count("schemaDownload")
+            if (refused := _s3_refusal(request)) is not None:
+                return refused
+            if product_type not in PRODUCT_TYPE_SCHEMAS:
+                return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+            return JSONResponse(PRODUCT_TYPE_SCHEMAS[product_type])
 
     def _apply(self, sku: str, patches: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Validate then apply one listing's patches; returns ERROR issues (nothing applied if any)."""

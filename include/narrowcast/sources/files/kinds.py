@@ -39,6 +39,17 @@ to the marketplace the order was placed on (``include/syncs/shipments_*.yml``):
 - The rows of one ``order_id`` + ``tracking_number`` are one package; a shipment is sent once, so a file dropped
   again changes nothing at the marketplace.
 
+Product catalogue (``catalogue_*.csv`` or ``.parquet`` → ``raw.file_catalogue``), the content listings are created
+from, one row per variant SKU:
+
+- required: ``sku``, ``title``
+- optional: ``description``, ``brand``, ``gtin`` (EAN/UPC digits), ``mpn``, ``condition`` (``new``, ``used``,
+  ``like_new``, ``refurbished``), ``category`` (the shop's category or product type, mapped per marketplace by
+  the seed ``listing_category_map``), ``image_urls`` (URLs separated by ``|``, the first is the main image),
+  ``price`` and ``currency`` (the base price; empty = the shop's), ``parent_sku`` (the variants of one product
+  share it), ``colour``, ``size``, ``material`` (attributes, renamed per marketplace by the seed
+  ``listing_attribute_map``). A new version of a file replaces what the previous one loaded.
+
 Budget plans (``budget_plan_*``) may carry a ``currency`` column; a row without one is planned in the reporting
 currency.
 
@@ -110,6 +121,13 @@ FILE_KINDS: tuple[FileKind, ...] = (
         "file_shipments",
         _both("shipments_*"),
         required=("order_id", "marketplace", "carrier", "tracking_number", "shipped_at", "sku", "quantity"),
+    ),
+    FileKind(
+        "file_catalogue",
+        _both("catalogue_*"),
+        required=("sku", "title"),
+        optional=("description", "brand", "gtin", "mpn", "condition", "category", "image_urls", "price", "currency",
+                  "parent_sku", "colour", "size", "material"),
     ),
 )
 

@@ -151,13 +151,42 @@ FILE_SHIPMENTS = EntitySpec(
     not_future=("shipped_at",),
     notes={"marketplace": "the order's source: 'ebay', 'amazon' or 'shop'",
            "carrier": "the merchant's carrier name; the carrier_codes seed maps it per marketplace"},
+# One row per variant SKU; a new version of a catalogue file replaces every row the previous version loaded.
+FILE_CATALOGUE = EntitySpec(
+    "file_catalogue",
+    {
+        "sku": "VARCHAR",
+        "title": "VARCHAR",
+        "description": "VARCHAR",
+        "brand": "VARCHAR",
+        "gtin": "VARCHAR",
+        "mpn": "VARCHAR",
+        "condition": "VARCHAR",
+        "category": "VARCHAR",
+        "image_urls": "VARCHAR",
+        "price": MONEY,
+        "currency": "VARCHAR",
+        "parent_sku": "VARCHAR",
+        "colour": "VARCHAR",
+        "size": "VARCHAR",
+        "material": "VARCHAR",
+        "_file_name": "VARCHAR",
+    },
+    key=("_file_name", "sku"),
+    partition_column="_file_name",
+    required=("title", "_file_name"),
+    not_null=("title",),
+    non_negative=("price",),
+    currency_columns=("currency",),
+    notes={"image_urls": "URLs separated by '|', the first is the main image",
+           "gtin": "EAN/UPC digits as text (leading zeros kept)"},
 )
 
 SOURCE = SourceSpec(
     "inbox",
     imported("narrowcast.sources.files.inbox:land_inbox"),
     (FILE_ORDERS, FILE_ERP_STOCK, FILE_BUDGET_PLAN, FILE_MARKETPLACE_LISTINGS, FILE_PRIVACY_REQUESTS, FILE_FX_RATES,
-     FILE_SHIPMENTS),
+     FILE_SHIPMENTS, FILE_CATALOGUE),
     input_dir="inbox",
     batch_per_file=True,
 )
