@@ -151,6 +151,8 @@ FILE_SHIPMENTS = EntitySpec(
     not_future=("shipped_at",),
     notes={"marketplace": "the order's source: 'ebay', 'amazon' or 'shop'",
            "carrier": "the merchant's carrier name; the carrier_codes seed maps it per marketplace"},
+)
+
 # One row per variant SKU; a new version of a catalogue file replaces every row the previous version loaded.
 FILE_CATALOGUE = EntitySpec(
     "file_catalogue",
