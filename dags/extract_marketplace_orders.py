@@ -1,12 +1,13 @@
 """
-### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API Orders searchOrders)
+### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API Orders searchOrders, Etsy getShopReceipts)
 
 Orders modified since the stored watermark up to the data interval's end, at most a day per window (eBay `filter=lastmodifieddate:[..]`, Amazon `lastUpdatedAfter/Before`
 with `paginationToken` paging, items in the same answer; Orders v0 `getOrders` + `getOrderItems` for a connection
-pinning it), merged on order and line ids. Open (unshipped) marketplace orders
+pinning it; Etsy `min_last_modified`/`max_last_modified` with `limit`/`offset`, transactions in the receipt),
+merged on order and line ids. Open (unshipped) marketplace orders
 reduce the stock every marketplace may publish, so this runs often.
 
-Connections: `narrowcast_ebay`, `narrowcast_amazon`.
+Connections: `narrowcast_ebay`, `narrowcast_amazon`, `narrowcast_etsy`.
 """
 
 from __future__ import annotations
@@ -42,8 +43,15 @@ def extract_marketplace_orders():
 
         yield from run_extract("amazon", context)
 
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("etsy"))
+    def extract_etsy(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("etsy", context)
+
     extract_ebay()
     extract_amazon()
+    extract_etsy()
 
 
 extract_marketplace_orders()

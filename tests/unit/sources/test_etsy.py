@@ -170,3 +170,21 @@ def test_a_key_without_the_shared_secret_is_refused_with_etsys_message(sandbox, 
     api.auth._headers = lambda token: {"x-api-key": LOCAL_CLIENT_ID, "Authorization": f"Bearer {token}"}
     with pytest.raises(Exception, match="Shared secret is required"):
         list(extract(conn, WINDOW, client=api))
+
+
+def test_the_doctor_refreshes_the_token_and_reads_one_receipt(sandbox, etsy):
+    from narrowcast.doctor import diagnose
+
+    diagnosis = diagnose(connection(sandbox))
+    assert diagnosis.problems == []
+    assert "authenticated" in diagnosis.notes and etsy.calls["getShopReceipts"] == 1
+
+
+def test_the_doctor_names_a_missing_shop_id_without_the_secret(sandbox, etsy):
+    from narrowcast.doctor import diagnose
+
+    conn = connection(sandbox)
+    broken = Connection(conn.conn_id, conn.base_url, login=conn.login, password=conn.password,
+                        extra={k: v for k, v in conn.extra.items() if k != "shop_id"})
+    problems = " ".join(diagnose(broken).problems)
+    assert "shop_id" in problems and LOCAL_CLIENT_SECRET not in problems
