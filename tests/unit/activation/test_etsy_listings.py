@@ -9,8 +9,11 @@ import pytest
 import yaml
 
 from narrowcast.activation import run_sync
+from narrowcast.activation.destinations.base import Batch, Change, SendContext
+from narrowcast.activation.destinations.etsy import EtsyListings
 from narrowcast.activation.spec import parse_sync
 from narrowcast.contracts.connections import Connection
+from narrowcast.http import TokenBucket
 from narrowcast.local_credentials import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REFRESH_TOKEN
 from narrowcast.sandbox.server import SandboxServer
 
@@ -119,3 +122,16 @@ def test_one_variation_at_zero_keeps_the_listing_active(etsy, conns, warehouse):
     sync(warehouse, conns, feed(b1=0))
     assert etsy.listings["502"]["state"] == "active"
     assert offerings(etsy, "502") == {"SKU-B1": (0, 2490), "SKU-B2": (4, 2590)}
+
+
+def test_a_receipt_shipment_posts_tracking_code_and_carrier_once_per_receipt(etsy, etsy_sandbox, conns):
+    etsy.seed_receipts([{"receipt_id": 31, "update_timestamp": 0, "create_timestamp": 0, "is_shipped": False}])
+    destination = EtsyListings(SendContext(conns["narrowcast_etsy"], {}, "receipt_shipment",
+                                           TokenBucket(1_000.0, 1_000.0)))
+    results = destination.send(Batch("run", "add", 1, 1, [
+        Change("31", "add", {"receipt_id": "31", "tracking_code": "JJD000390007", "carrier_name": "dhl"}),
+        Change("32", "add", {"receipt_id": "32", "tracking_code": "JJD000390008", "carrier_name": "dhl"})]))
+    assert [(r.outcome, r.reason) for r in results] == [("accepted", None),
+                                                        ("rejected", "Etsy: Receipt 32 not found")]
+    assert etsy.shipments == [{"receipt_id": "31", "tracking_code": "JJD000390007", "carrier_name": "dhl"}]
+    assert etsy.receipts["31"]["is_shipped"] is True

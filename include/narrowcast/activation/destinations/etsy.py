@@ -6,6 +6,9 @@ sent back with only the changed SKUs' offerings altered (price and quantity per 
 every offering would be at zero stays as it is and is set ``state=inactive`` (updateListing), as Etsy keeps no
 active listing without quantity; when stock returns, the inventory goes first and ``state=active`` after it.
 Rows that left the feed deactivate their listing.
+
+Object ``receipt_shipment``: a receipt's tracking code and carrier through createReceiptShipment (scope
+``transactions_w``), which also marks the receipt shipped and notifies the buyer; sent once per receipt.
 """
 
 from __future__ import annotations
@@ -69,12 +72,20 @@ class EtsyListings(Destination):
             optional_fields=frozenset({"price", "status"}),
             default_mode="mirror",
             allowed_modes=frozenset({"upsert", "mirror"}),
-        )
+        ),
+        "receipt_shipment": ObjectSpec(
+            required_fields=frozenset({"receipt_id", "tracking_code", "carrier_name"}),
+            optional_fields=frozenset({"send_bcc"}),
+            default_mode="add_only",
+            allowed_modes=frozenset({"add_only"}),
+        ),
     }
     # Two to three calls per listing; Etsy's default app allowance is 10 requests per second.
     limits = Limits(max_batch_size=20, default_rps=3.0, default_burst=3.0, max_concurrency=1)
 
     def send(self, batch: Batch) -> list[RowResult]:
+        if self.object == "receipt_shipment":
+            return [self._ship(change) for change in batch.changes]
         by_listing: dict[str, list[Change]] = defaultdict(list)
         for change in batch.changes:
             by_listing[str(change.payload["listing_id"])].append(change)
@@ -103,6 +114,18 @@ class EtsyListings(Destination):
         if any(c.previous is not None and (int(c.previous.get("quantity") or 0) == 0
                                            or c.previous.get("status") == "withdrawn") for c in changes):
             self._set_state(listing_id, "active")
+
+    def _ship(self, change: Change) -> RowResult:
+        p = change.payload
+        form = {"tracking_code": str(p["tracking_code"]), "carrier_name": str(p["carrier_name"])}
+        if p.get("send_bcc") is not None:
+            form["send_bcc"] = "true" if p["send_bcc"] else "false"
+        shop = etsy.shop_id(self.context.connection)
+        try:
+            self.client.request("POST", f"{APPLICATION}/shops/{shop}/receipts/{p['receipt_id']}/tracking", data=form)
+        except FatalApiError as exc:
+            return RowResult(change.key, "rejected", f"Etsy: {exc.message}")
+        return RowResult(change.key, "accepted")
 
     def _set_state(self, listing_id: str, state: str) -> None:
         shop = etsy.shop_id(self.context.connection)
