@@ -12,6 +12,8 @@ import pytest
 from dbt_invocation import run_dbt
 from dbt_raw_schema import columns
 
+pytestmark = pytest.mark.e2e  # one `dbt build` of the orders and stock-feed chain on its own warehouse
+
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, *rows: tuple) -> None:
     names = ", ".join(f'"{name}"' for name in columns(table))
