@@ -12,12 +12,12 @@ Errors are ``{"error": "<message>"}`` (the base client shows it as is). Lists pa
 and report ``count``. Rate limits ("Rate Limits" in Etsy's essentials): per second and per day for the app,
 reported on every answer as ``x-limit-per-second``, ``x-remaining-this-second``, ``x-limit-per-day`` and
 ``x-remaining-today``; a refusal is 429 with ``retry-after`` in seconds. The client paces itself with a token
-bucket that follows the per-second limit each answer reports.
+bucket of its own that follows the per-second limit each answer reports; a sync's own rate limit (the
+engine's bucket) applies besides it, so Etsy's allowance never raises what a sync declared.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -32,7 +32,7 @@ from narrowcast.http.auth import RefreshGrant
 from narrowcast.http.pagination import FetchedPage, PageRequest
 
 CONNECTION_ID = "narrowcast_etsy"
-# The refresh-token grant of Etsy's OAuth 2 ("Authentication"): form body with client_id = keystring.
+# The refresh-token grant of Etsy's OAuth 2 ("Authentication"): form grant_type, client_id (keystring), refresh_token.
 TOKEN_URL = "https://api.etsy.com/v3/public/oauth/token"
 APPLICATION = f"{versions.ETSY.default}/application"
 # A new commercial app's default allowance ("Rate Limits"); the answers' x-limit-per-second replaces it.
@@ -57,8 +57,9 @@ def auth(conn: Connection) -> RefreshingAuth:
         raise ValueError(f"connection {conn.conn_id!r} needs the app keystring (login), its shared secret "
                          "(password) and extra refresh_token: Etsy access tokens last one hour")
     api_key = f"{conn.login}:{conn.password}"
-    grant = RefreshGrant(conn.conn_id, str(conn.extra.get("token_url") or TOKEN_URL), conn.login, conn.password,
-                         str(refresh_token))
+    # The refresh grant names the app by its keystring only ("Authentication"): the shared secret stays out of it.
+    grant = RefreshGrant(conn.conn_id, str(conn.extra.get("token_url") or TOKEN_URL), conn.login, "",
+                         str(refresh_token), "public")
     return RefreshingAuth(grant, headers=lambda token: {"x-api-key": api_key, "Authorization": f"Bearer {token}"})
 
 
@@ -110,9 +111,8 @@ class EtsyApi(HttpClient):
     default_base_url = "https://openapi.etsy.com"
 
     def __init__(self, base_url: str, **http: Any) -> None:
-        http.setdefault("rate_limiter", TokenBucket(DEFAULT_PER_SECOND, DEFAULT_PER_SECOND,
-                                                    sleep=http.get("sleep") or time.sleep))
         super().__init__(base_url, **http)
+        self.app_pace = TokenBucket(DEFAULT_PER_SECOND, DEFAULT_PER_SECOND, sleep=self._sleep)
         self.remaining_today: int | None = None
 
     @classmethod
@@ -120,6 +120,7 @@ class EtsyApi(HttpClient):
         return {"auth": auth(conn)}
 
     def request(self, method: str, path_or_url: str, **kwargs: Any) -> requests.Response:
+        self.app_pace.acquire()
         response = super().request(method, path_or_url, **kwargs)
         self.follow_limits(response)
         return response
@@ -131,8 +132,8 @@ class EtsyApi(HttpClient):
     def follow_limits(self, response: requests.Response) -> None:
         """Pace by the per-second limit the answer reports and remember what is left of the day's."""
         per_second = _number(response.headers.get("x-limit-per-second"))
-        if per_second and self.rate_limiter is not None and per_second != self.rate_limiter.rate:
-            self.rate_limiter.set_rate(per_second)
+        if per_second and per_second > 0 and per_second != self.app_pace.rate:
+            self.app_pace.set_rate(per_second)
         remaining = _number(response.headers.get("x-remaining-today"))
         if remaining is not None:
             self.remaining_today = int(remaining)

@@ -33,7 +33,9 @@ GET_RECEIPTS_QUERY = {"type": "object", "additionalProperties": False,
                                      "sort_on": {"enum": ["created", "updated", "receipt_id"]},
                                      "sort_order": {"enum": ["asc", "ascending", "desc", "descending", "up",
                                                              "down"]}}}
+# The refresh grant of a public client: no client secret, in the form or as HTTP Basic.
 TOKEN_FORM = {"type": "object", "required": ["grant_type", "client_id", "refresh_token"],
+              "additionalProperties": False,
               "properties": {"grant_type": {"const": "refresh_token"}, "client_id": {"type": "string"},
                              "refresh_token": {"type": "string"}}}
 PROPERTY_VALUE = {"type": "object", "required": ["property_id", "value_ids"], "additionalProperties": False,
@@ -83,6 +85,7 @@ def test_receipt_requests_follow_get_shop_receipts_and_the_token_grant(sandbox, 
     assert len(token_calls) == 1 and receipt_calls
     assert token_calls[0].method == "POST" and violations(TOKEN_FORM, token_calls[0].body) == []
     assert "authorization" not in lower_keys(token_calls[0].headers)
+    assert LOCAL_CLIENT_SECRET not in str(token_calls[0].body)
     for call in receipt_calls:
         assert call.method == "GET" and call.body is None
         assert violations(GET_RECEIPTS_QUERY, call.query) == []

@@ -147,7 +147,7 @@ def test_the_rate_limit_headers_set_the_clients_pace(sandbox, etsy):
     # WHEN the window is extracted
     assert len(kept_ids(extract(connection(sandbox), WINDOW, client=api))) == 150
     # THEN the token bucket follows the reported rate and the day's remainder is known
-    assert api.rate_limiter.rate == 4.0
+    assert api.app_pace.rate == 4.0
     assert api.remaining_today == 100_000 - etsy.calls["getShopReceipts"]
 
 
