@@ -90,14 +90,17 @@ class EtsyEmulator(Emulator):
 
     def _guard(self, request: Request, operation: str) -> tuple[dict[str, str], Response | None]:
         api_key = request.headers.get("x-api-key", "")
+        # "Request Standards": x-api-key on every request; since 2025 keystring:shared secret, else 403.
         if api_key != f"{LOCAL_CLIENT_ID}:{LOCAL_CLIENT_SECRET}":
             return {}, etsy_error(403, "Shared secret is required in x-api-key header." if api_key == LOCAL_CLIENT_ID
                                   else "Invalid API key")
         token = bearer(request) or ""
+        # "Authentication": an expired or unknown access token is refused with 401 invalid_token.
         if not accepts(request, "etsy", token):
             return {}, etsy_error(401, "invalid_token")
         headers, allowed = self._limits()
         if not allowed:
+            # "Rate Limits": 429 once the second's or the day's allowance is used, retry-after in seconds.
             return headers, etsy_error(429, "You have exceeded your quota of requests",
                                        {**headers, "retry-after": str(self.retry_after_seconds)})
         with self.lock:
@@ -151,6 +154,7 @@ class EtsyEmulator(Emulator):
             limit, offset = int(query.get("limit", DEFAULT_LIMIT)), int(query.get("offset", 0))
         except ValueError:
             return etsy_error(400, "Expected integer query parameters", headers)
+        # getShopReceipts reference: limit 1..100 (default 25), offset >= 0; a bad value is a 400.
         if not 1 <= limit <= MAX_LIMIT or offset < 0:
             return etsy_error(400, f"limit must be between 1 and {MAX_LIMIT}, offset at least 0", headers)
         sort_key = {"created": "create_timestamp", "updated": "update_timestamp",
@@ -218,6 +222,7 @@ class EtsyEmulator(Emulator):
         state = form.get("state")
         if state not in ("active", "inactive"):
             return etsy_error(400, "state must be active or inactive", headers)
+        # updateListing: Etsy does not activate a listing whose inventory has no quantity (400).
         if state == "active" and not any(o["quantity"] > 0 for p in listing["inventory"]["products"]
                                          for o in p["offerings"]):
             return etsy_error(400, "A listing without quantity cannot be activated", headers)
@@ -233,6 +238,7 @@ class EtsyEmulator(Emulator):
         if receipt is None:
             return etsy_error(404, f"Receipt {receipt_id} not found", headers)
         form = await request.form()
+        # createReceiptShipment: tracking_code and carrier_name are both needed (400 otherwise).
         if not form.get("tracking_code") or not form.get("carrier_name"):
             return etsy_error(400, "tracking_code and carrier_name are required", headers)
         with self.lock:
