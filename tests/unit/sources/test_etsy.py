@@ -188,3 +188,17 @@ def test_the_doctor_names_a_missing_shop_id_without_the_secret(sandbox, etsy):
                         extra={k: v for k, v in conn.extra.items() if k != "shop_id"})
     problems = " ".join(diagnose(broken).problems)
     assert "shop_id" in problems and LOCAL_CLIENT_SECRET not in problems
+
+
+def test_a_receipt_leaving_the_window_between_two_pages_pushes_no_other_past_the_offset(sandbox, etsy):
+    # GIVEN 150 receipts in the window, oldest change first
+    etsy.seed_receipts([receipt(i, START + 10 + i) for i in range(1, 151)])
+    pages = iter(extract(connection(sandbox), WINDOW, client=client(sandbox)))
+    first = [next(pages), next(pages)]
+    # WHEN a receipt of the first page is modified again after the window's end (it leaves the filtered set, and
+    # every later receipt moves one place up)
+    etsy.receipts["3"]["update_timestamp"] = END + 60
+    rest = list(pages)
+    # THEN receipt 101, now at offset 99, still arrives: the next page started a few rows back
+    ids = kept_ids(first + rest)
+    assert sorted(ids, key=int) == [str(i) for i in range(1, 151)]
