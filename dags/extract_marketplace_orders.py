@@ -1,13 +1,14 @@
 """
-### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API Orders searchOrders)
+### Extract marketplace orders (eBay Fulfillment getOrders, Amazon SP-API Orders searchOrders, Etsy getShopReceipts)
 
 Orders modified since the stored watermark up to the data interval's end, at most a day per window (eBay `filter=lastmodifieddate:[..]`, Amazon `lastUpdatedAfter/Before`
 with `paginationToken` paging, items in the same answer; Orders v0 `getOrders` + `getOrderItems` for a connection
-pinning it), merged on order and line ids. Open (unshipped) marketplace orders
+pinning it; Etsy `min_last_modified`/`max_last_modified` with `limit`/`offset`, transactions in the receipt),
+merged on order and line ids. Open (unshipped) marketplace orders
 reduce the stock every marketplace may publish, so this runs often. The same connections read each order's fees:
 eBay Finances `getTransactions` (apiz host, `sell.finances` scope) and Amazon Finances 2024-06-19 `listTransactions`.
 
-Connections: `narrowcast_ebay`, `narrowcast_amazon`.
+Connections: `narrowcast_ebay`, `narrowcast_amazon`, `narrowcast_etsy`.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def extract_marketplace_orders():
 
         yield from run_extract("amazon", context)
 
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("etsy"))
+    def extract_etsy(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("etsy", context)
+
     # Fees per order (eBay Finances getTransactions, Amazon Finances listTransactions) for the margin marts.
     @task(pool=WAREHOUSE_POOL, outlets=raw_assets("ebay_finances"))
     def extract_ebay_finances(**context):
@@ -58,6 +65,7 @@ def extract_marketplace_orders():
 
     extract_ebay()
     extract_amazon()
+    extract_etsy()
     extract_ebay_finances()
     extract_amazon_finances()
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from narrowcast.apis import amazon, data_manager, ebay, google_ads, klaviyo, meta, shopify, versions
+from narrowcast.apis import amazon, data_manager, ebay, etsy, google_ads, klaviyo, meta, shopify, versions
 from narrowcast.contracts.connections import Connection, ConnectionNotUsable, connections_from_env
 from narrowcast.http import ApiError, Auth, FatalApiError, RefreshingAuth, RetryPolicy, TokenRefreshError
 
@@ -141,6 +141,14 @@ def _ebay(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) ->
         diagnosis.notes.append("authenticated")
 
 
+def _etsy(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
+    check_version(diagnosis, versions.ETSY, versions.ETSY.default, today)
+    client = etsy.EtsyApi.from_connection(conn, **PROBE)
+    if check_token(diagnosis, client.auth):
+        client.get_json(f"{etsy.APPLICATION}/shops/{etsy.shop_id(conn)}/receipts", params={"limit": 1})
+        diagnosis.notes.append("authenticated")
+
+
 def _amazon(conn: Connection, diagnosis: Diagnosis, today: date, now: datetime) -> None:
     orders_version = versions.AMAZON_ORDERS.of_connection(conn)
     check_version(diagnosis, versions.AMAZON_ORDERS, orders_version, today)
@@ -183,6 +191,7 @@ CHECKS: dict[str, Callable[[Connection, Diagnosis, date, datetime], None]] = {
     amazon.CONNECTION_ID: _amazon,
     klaviyo.CONNECTION_ID: _klaviyo,
     data_manager.CONNECTION_ID: _data_manager,
+    etsy.CONNECTION_ID: _etsy,
 }
 
 

@@ -55,6 +55,7 @@ SANDBOX_CONNECTIONS: dict[str, tuple[str, dict[str, object]]] = {
     "narrowcast_klaviyo": ("klaviyo", {"revision": "2026-10-15"}),
     "narrowcast_google_data_manager": ("data_manager", {"api_version": "v1"}),
     "narrowcast_ecb": ("ecb", {}),
+    "narrowcast_etsy": ("etsy", {"shop_id": "27182818"}),
 }
 
 # The APIs whose real access tokens expire within hours authenticate with a refresh-token grant, against the
@@ -64,6 +65,7 @@ SANDBOX_TOKEN_ENDPOINTS = {
     "narrowcast_ebay": "oauth/ebay/identity/v1/oauth2/token",
     "narrowcast_google_ads": "oauth/google/token",
     "narrowcast_google_data_manager": "oauth/google/token",
+    "narrowcast_etsy": "etsy/v3/public/oauth/token",
 }
 
 

@@ -32,7 +32,7 @@ def syncs_with_a_broken_stock_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(spec, "SYNCS_DIR", folder)
     monkeypatch.setenv("NARROWCAST_DATA_DIR", str(tmp_path / "data"))
     # The merchant has every stock destination connected (a sync without its connection is skipped).
-    for conn_id in ("narrowcast_ebay", "narrowcast_amazon", "narrowcast_shopify"):
+    for conn_id in ("narrowcast_ebay", "narrowcast_amazon", "narrowcast_shopify", "narrowcast_etsy"):
         monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", '{"conn_type": "https", "host": "api.example.com"}')
     return folder
 
@@ -48,7 +48,8 @@ def test_the_invalid_sync_is_a_failed_task_with_its_file_and_key_and_the_others_
     dag = dag_of("activate_inventory")
     # GIVEN the inventory DAG's list of syncs to map over
     ids = dag.get_task("inventory_syncs").python_callable()
-    assert ids == ["shipments_amazon", "shipments_ebay", "stock_amazon", "stock_ebay", "stock_ebay_eu", "stock_shop"]
+    assert ids == ["shipments_amazon", "shipments_ebay", "stock_amazon", "stock_ebay", "stock_ebay_eu", "stock_etsy",
+                   "stock_shop"]
     sent = []
     monkeypatch.setattr("narrowcast.activation.run_sync",
                         lambda spec, **kw: sent.append(spec.id) or SimpleNamespace(as_dict=lambda: {}))
@@ -61,7 +62,7 @@ def test_the_invalid_sync_is_a_failed_task_with_its_file_and_key_and_the_others_
         except AirflowFailException as exc:  # fails the task without its retries
             failures[sync_id] = exc
     # THEN the valid syncs ran and the invalid one failed, naming its file and key
-    assert sent == ["shipments_amazon", "shipments_ebay", "stock_amazon", "stock_ebay", "stock_shop"]
+    assert sent == ["shipments_amazon", "shipments_ebay", "stock_amazon", "stock_ebay", "stock_etsy", "stock_shop"]
     message = str(failures["stock_ebay_eu"])
     assert "stock_ebay_eu.yml: key 'batch_size'" in message and "disabled" in message
     # AND the failure alert (what the DAG's failure callback sends) names them too

@@ -180,7 +180,10 @@ AMAZON_FINANCES = ApiVersions("amazon_finances", "2024-06-19",
 # no sunset announced.
 DATA_MANAGER = ApiVersions("data_manager", "v1", "https://developers.google.com/data-manager/api/reference/rest",
                            _major("v"))
+# https://developers.etsy.com/documentation/ (Open API v3, every path under /v3/); v2 was shut down in 2022
+# and no v3 sunset is announced.
+ETSY = ApiVersions("etsy", "v3", "https://developers.etsy.com/documentation/", _major("v"))
 
 KNOWN: dict[str, ApiVersions] = {v.api: v for v in (
     GOOGLE_ADS, META, SHOPIFY, KLAVIYO, AMAZON_ORDERS, AMAZON_LISTINGS, AMAZON_FEEDS, EBAY_FULFILLMENT, EBAY_INVENTORY,
-    DATA_MANAGER)}
+    DATA_MANAGER, ETSY)}

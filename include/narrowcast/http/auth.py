@@ -66,14 +66,15 @@ class Auth:
 @dataclass(frozen=True)
 class RefreshGrant:
     """An OAuth 2 refresh-token grant (RFC 6749 §6): where to send it and how the client authenticates,
-    in the request body (Amazon LWA, Google) or as HTTP Basic (eBay)."""
+    in the request body (Amazon LWA, Google), as HTTP Basic (eBay), or as a public client that sends only its id
+    (Etsy, whose apps use PKCE)."""
 
     conn_id: str
     token_url: str
     client_id: str
     client_secret: str = field(repr=False)
     refresh_token: str = field(repr=False)
-    client_auth: Literal["body", "basic"] = "body"
+    client_auth: Literal["body", "basic", "public"] = "body"
     scope: str | None = None
 
 
@@ -130,6 +131,8 @@ class RefreshingAuth(Auth):
         basic = None
         if grant.client_auth == "basic":
             basic = (grant.client_id, grant.client_secret)
+        elif grant.client_auth == "public":
+            form["client_id"] = grant.client_id
         else:
             form |= {"client_id": grant.client_id, "client_secret": grant.client_secret}
         if grant.scope:

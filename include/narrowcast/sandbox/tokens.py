@@ -21,7 +21,7 @@ from starlette.requests import Request
 from narrowcast.local_credentials import LOCAL_API_TOKEN
 
 # The vendors whose access tokens expire within hours, each with the lifetime it documents (seconds).
-VENDOR_LIFETIMES = {"amazon": 3600.0, "ebay": 7200.0, "google": 3599.0}
+VENDOR_LIFETIMES = {"amazon": 3600.0, "ebay": 7200.0, "google": 3599.0, "etsy": 3600.0}
 MODES = ("static", "tokens")
 
 

@@ -48,6 +48,10 @@ DATA_MANAGER = ("Data Manager API ErrorReason (developers.google.com/data-manage
                  "INVALID_BASE64_ENCODING", "INVALID_SHA256_FORMAT", "TOO_MANY_AUDIENCE_MEMBERS",
                  "TOO_MANY_USER_IDENTIFIERS", "TOO_MANY_DESTINATIONS", "INVALID_USER_LIST_ID",
                  "TERMS_AND_CONDITIONS_NOT_SIGNED", "NOT_FOUND", "RESOURCE_EXHAUSTED"})
+ETSY = ("Etsy Open API v3 reference, the responses of getShopReceipts, getListingInventory, updateListingInventory, "
+        "updateListing and createReceiptShipment (400, 401, 403, 404, 409, 500; errors are {\"error\": ...}), and "
+        "'Rate Limits' (429 with retry-after); Etsy's errors carry no code, so the HTTP status is checked",
+        {400, 401, 403, 404, 409, 429, 500})
 
 # emulator module → (vendor table, {error builder: where its code argument sits (position, keyword, default)})
 EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]]] = {
@@ -67,6 +71,7 @@ EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]
     "google_customer_match": (GOOGLE, {"google_error": (1, "status", None)}),
     "data_manager": (DATA_MANAGER, {"data_manager_error": (0, "reason", None), "_violation": (1, "reason", None)}),
     "data_manager:status": (GOOGLE, {"rpc_status": (1, "status", None)}),
+    "etsy": (ETSY, {"etsy_error": (0, "status", None)}),
 }
 
 

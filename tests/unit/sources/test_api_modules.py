@@ -11,7 +11,7 @@ from fake_http import FakeSession, reply
 from narrowcast.activation.destinations import DESTINATIONS
 from narrowcast.activation.destinations.base import SendContext
 from narrowcast.activation.spec import load_syncs
-from narrowcast.apis import amazon, data_manager, ebay, google_ads, klaviyo, meta, shopify
+from narrowcast.apis import amazon, data_manager, ebay, etsy, google_ads, klaviyo, meta, shopify
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.http import Auth, FatalApiError, HttpClient, RetriableApiError, RetryPolicy, TokenBucket
@@ -152,7 +152,7 @@ def test_every_destination_declares_the_connection_its_shipped_syncs_use():
         assert DESTINATIONS[spec.destination].connection_id == spec.connection, spec.id
     assert {cls.connection_id for cls in DESTINATIONS.values()} == {
         shopify.CONNECTION_ID, meta.CONNECTION_ID, google_ads.CONNECTION_ID, data_manager.CONNECTION_ID,
-        ebay.CONNECTION_ID, amazon.CONNECTION_ID, klaviyo.CONNECTION_ID}
+        ebay.CONNECTION_ID, amazon.CONNECTION_ID, klaviyo.CONNECTION_ID, etsy.CONNECTION_ID}
 
 
 def test_shopify_http_errors_are_never_taken_for_graphql_throttling():

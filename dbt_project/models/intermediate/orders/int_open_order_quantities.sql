@@ -3,7 +3,8 @@
     - shop: orders not cancelled/test/voided/refunded whose fulfillment_status is unfulfilled or partial
       (a partial order counts whole: Shopify's order-level status cannot say which lines shipped);
     - eBay: lines not FULFILLED of orders not CANCELED;
-    - Amazon: ordered - shipped for Pending, Unshipped and PartiallyShipped orders. -#}
+    - Amazon: ordered - shipped for Pending, Unshipped and PartiallyShipped orders;
+    - Etsy: transactions not shipped (no shipped_at) of receipts not shipped, not canceled, not fully refunded. -#}
 with
 
 shop_orders as (
@@ -28,6 +29,14 @@ amazon_orders as (
 
 amazon_items as (
     select * from {{ ref('stg_amazon__order_items') }}
+),
+
+etsy_orders as (
+    select * from {{ ref('stg_etsy__orders') }}
+),
+
+etsy_lines as (
+    select * from {{ ref('stg_etsy__order_lines') }}
 ),
 
 shop_open as (
@@ -63,12 +72,25 @@ amazon_open as (
     where amazon_orders.order_status in ('Pending', 'Unshipped', 'PartiallyShipped')
 ),
 
+etsy_open as (
+    select
+        etsy_lines.sku,
+        etsy_lines.quantity as open_quantity
+    from etsy_orders
+    inner join etsy_lines on etsy_orders.order_id = etsy_lines.order_id
+    where not etsy_orders.is_shipped
+        and etsy_lines.shipped_at is null
+        and etsy_orders.status not in ('canceled', 'fully refunded')
+),
+
 unioned as (
     select * from shop_open
     union all
     select * from ebay_open
     union all
     select * from amazon_open
+    union all
+    select * from etsy_open
 ),
 
 final as (

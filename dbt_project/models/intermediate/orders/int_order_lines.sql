@@ -1,4 +1,4 @@
-{#- One row per order line from every channel (shop, file import, eBay, Amazon), with refunded quantities
+{#- One row per order line from every channel (shop, file import, eBay, Amazon, Etsy), with refunded quantities
     netted out and the ERP unit cost of the sku. order_key = '<source>:<order id>'. Each CTE below tags its
     lines with the staging model of their orders (orders_model), which the seed marketplaces maps to the
     marketplace, as in int_orders. Money: net_line_revenue is in the order's currency, cost_of_goods in the shop
@@ -26,6 +26,10 @@ amazon_items as (
     select * from {{ ref('stg_amazon__order_items') }}
 ),
 
+etsy_lines as (
+    select * from {{ ref('stg_etsy__order_lines') }}
+),
+
 products as (
     select * from {{ ref('int_products') }}
 ),
@@ -44,6 +48,10 @@ ebay_orders as (
 
 amazon_orders as (
     select * from {{ ref('stg_amazon__orders') }}
+),
+
+etsy_orders as (
+    select * from {{ ref('stg_etsy__orders') }}
 ),
 
 -- Each order's currency and day, which its lines' money converts at.
@@ -76,6 +84,13 @@ order_money as (
         currency,
         created_at as ordered_at
     from amazon_orders
+    union all
+    select
+        'stg_etsy__orders' as orders_model,
+        order_id,
+        currency,
+        created_at as ordered_at
+    from etsy_orders
 ),
 
 refunded_per_line as (
@@ -139,6 +154,19 @@ amazon as (
     from amazon_items
 ),
 
+-- Etsy's transaction price is per unit; the receipt's discount stays at order level (int_orders).
+etsy as (
+    select
+        'stg_etsy__orders' as orders_model,
+        order_id,
+        order_line_id as line_ref,
+        sku,
+        quantity,
+        quantity as net_quantity,
+        line_amount as net_line_revenue
+    from etsy_lines
+),
+
 unioned as (
     select * from shop
     union all
@@ -147,6 +175,8 @@ unioned as (
     select * from ebay
     union all
     select * from amazon
+    union all
+    select * from etsy
 ),
 
 final as (

@@ -1,4 +1,4 @@
-{#- One row per order from every channel: shop (Shopify), file import, eBay and Amazon.
+{#- One row per order from every channel: shop (Shopify), file import, eBay, Amazon and Etsy.
     Each CTE below reads one staging model and names it in orders_model; the seed marketplaces says which
     marketplace (order_source) those orders belong to, whether that is the own shop and which channel they are
     credited to. A new marketplace is one more CTE here and one more seed row; the test
@@ -29,6 +29,10 @@ ebay_orders as (
 
 amazon_orders as (
     select * from {{ ref('stg_amazon__orders') }}
+),
+
+etsy_orders as (
+    select * from {{ ref('stg_etsy__orders') }}
 ),
 
 order_lines as (
@@ -217,6 +221,37 @@ amazon as (
         and amazon_orders.order_id = order_customers.order_id
 ),
 
+-- Etsy: total_price is the goods before discounts, subtotal after them (ShopReceipt). The buyer's e-mail is
+-- not used to link identities (see stg_etsy__orders), so an Etsy order names no customer yet.
+etsy as (
+    select
+        'stg_etsy__orders' as orders_model,
+        etsy_orders.order_id,
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as email_normalized,
+        etsy_orders.created_at as ordered_at,
+        etsy_orders.currency,
+        coalesce(etsy_orders.items_price, line_totals.net_line_revenue) as gross_revenue,
+        coalesce(etsy_orders.total_discounts, 0) as discounts,
+        cast(0 as decimal(18, 2)) as refunds,
+        coalesce(
+            etsy_orders.subtotal_price,
+            coalesce(etsy_orders.items_price, line_totals.net_line_revenue) - coalesce(etsy_orders.total_discounts, 0)
+        ) as net_revenue,
+        etsy_orders.total_tax as tax,
+        etsy_orders.total_shipping as shipping,
+        etsy_orders.total_price,
+        etsy_orders.status = 'canceled' as is_cancelled,
+        false as is_test,
+        false as is_voided,
+        etsy_orders.status = 'fully refunded' as is_fully_refunded,
+        cast(null as {{ dbt.type_string() }}) as discount_codes
+    from etsy_orders
+    left join line_totals
+        on line_totals.orders_model = 'stg_etsy__orders'
+        and etsy_orders.order_id = line_totals.order_id
+),
+
 unioned as (
     select * from shop
     union all
@@ -225,6 +260,8 @@ unioned as (
     select * from ebay
     union all
     select * from amazon
+    union all
+    select * from etsy
 ),
 
 final as (

@@ -1,0 +1,251 @@
+"""Etsy Open API v3 emulator: the token endpoint, shop receipts, listing inventory and listing state.
+
+Routes under ``/etsy`` (the API host): ``POST /v3/public/oauth/token`` (refresh-token grant, "Authentication":
+form ``grant_type``, ``client_id``, ``refresh_token``; answers ``{access_token, token_type, expires_in,
+refresh_token}``, the access token prefixed with the numeric user id and a dot), ``GET
+/v3/application/shops/{shop_id}/receipts`` (getShopReceipts: ``min_last_modified``/``max_last_modified``,
+``limit`` 1..100 default 25, ``offset``, ``sort_on``/``sort_order``; answers ``{count, results}``), ``GET``/``PUT
+/v3/application/listings/{listing_id}/inventory`` (getListingInventory/updateListingInventory), ``PATCH
+/v3/application/shops/{shop_id}/listings/{listing_id}`` (updateListing, form ``state``) and ``POST
+/v3/application/shops/{shop_id}/receipts/{receipt_id}/tracking`` (createReceiptShipment). Receipts and
+listings are seeded by tests (:meth:`seed_receipts`, :meth:`seed_listing`).
+
+Every answer carries the rate-limit headers of Etsy's "Rate Limits" page (``x-limit-per-second``,
+``x-remaining-this-second``, ``x-limit-per-day``, ``x-remaining-today``); past the per-second allowance it
+answers 429 with ``retry-after`` (seconds). Errors are ``{"error": "..."}`` ("Request Standards"); a key header
+without the shared secret is refused with 403 as Etsy does since the 2025 key change.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from narrowcast.local_credentials import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REFRESH_TOKEN
+from narrowcast.sandbox.framework import Emulator
+from narrowcast.sandbox.tokens import accepts, bearer
+
+USER_ID = 48151623
+DEFAULT_LIMIT, MAX_LIMIT = 25, 100
+LISTING_STATES = ("active", "inactive", "draft", "expired", "sold_out")
+
+
+def etsy_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+class EtsyEmulator(Emulator):
+    name = "etsy"
+    prefix = "etsy"
+
+    def load(self) -> None:
+        self.receipts: dict[str, dict[str, Any]] = {}
+        self.listings: dict[str, dict[str, Any]] = {}
+        self.shipments: list[dict[str, Any]] = []
+        self.calls: dict[str, int] = {}
+        # Per-second and per-day allowances ("Rate Limits"); tests lower them to provoke a 429.
+        self.per_second, self.per_day = 10_000, 100_000
+        self.retry_after_seconds = 1
+        # Requests refused because other clients of the same app key used up this second (the limits are per
+        # app, "Rate Limits"), whatever this client's own pace.
+        self.taken_by_others = 0
+        self._second, self._used_this_second, self._used_today = 0, 0, 0
+
+    # ---- seeding (tests) ----------------------------------------------------------------------------
+    def seed_receipts(self, receipts: list[dict[str, Any]]) -> None:
+        for receipt in receipts:
+            self.receipts[str(receipt["receipt_id"])] = copy.deepcopy(receipt)
+
+    def seed_listing(self, listing_id: str, products: list[dict[str, Any]], state: str = "active",
+                     quantity_on_property: list[int] | None = None) -> None:
+        """A listing whose inventory answers ``products`` (getListingInventory's shape)."""
+        self.listings[str(listing_id)] = {
+            "state": state, "revisions": 0,
+            "inventory": {"products": copy.deepcopy(products), "price_on_property": [],
+                          "quantity_on_property": quantity_on_property or [], "sku_on_property": []},
+        }
+
+    # ---- plumbing -----------------------------------------------------------------------------------
+    def _limits(self) -> tuple[dict[str, str], bool]:
+        with self.lock:
+            now = int(time.monotonic())
+            if now != self._second:
+                self._second, self._used_this_second = now, 0
+            allowed = self._used_this_second < self.per_second and self._used_today < self.per_day
+            if self.taken_by_others > 0:
+                self.taken_by_others -= 1
+                allowed = False
+            if allowed:
+                self._used_this_second += 1
+                self._used_today += 1
+            headers = {"x-limit-per-second": str(self.per_second),
+                       "x-remaining-this-second": str(max(0, self.per_second - self._used_this_second)),
+                       "x-limit-per-day": str(self.per_day),
+                       "x-remaining-today": str(max(0, self.per_day - self._used_today))}
+        return headers, allowed
+
+    def _guard(self, request: Request, operation: str) -> tuple[dict[str, str], Response | None]:
+        api_key = request.headers.get("x-api-key", "")
+        # "Request Standards": x-api-key on every request; since 2025 keystring:shared secret, else 403.
+        if api_key != f"{LOCAL_CLIENT_ID}:{LOCAL_CLIENT_SECRET}":
+            return {}, etsy_error(403, "Shared secret is required in x-api-key header." if api_key == LOCAL_CLIENT_ID
+                                  else "Invalid API key")
+        token = bearer(request) or ""
+        # "Authentication": an expired or unknown access token is refused with 401 invalid_token.
+        if not accepts(request, "etsy", token):
+            return {}, etsy_error(401, "invalid_token")
+        headers, allowed = self._limits()
+        if not allowed:
+            # "Rate Limits": 429 once the second's or the day's allowance is used, retry-after in seconds.
+            return headers, etsy_error(429, "You have exceeded your quota of requests",
+                                       {**headers, "retry-after": str(self.retry_after_seconds)})
+        with self.lock:
+            self.calls[operation] = self.calls.get(operation, 0) + 1
+        return headers, None
+
+    def rate_limited(self, retry_after: float) -> Response:
+        return etsy_error(429, "You have exceeded your quota of requests", {"retry-after": f"{retry_after:g}"})
+
+    def server_error(self) -> Response:
+        return etsy_error(500, "Internal Server Error")
+
+    def unauthorized(self) -> Response:
+        return etsy_error(401, "invalid_token")
+
+    # ---- routes -------------------------------------------------------------------------------------
+    def routes(self, router: APIRouter) -> None:
+        router.add_api_route("/v3/public/oauth/token", self.token, methods=["POST"])
+        router.add_api_route("/v3/application/shops/{shop_id}/receipts", self.get_receipts, methods=["GET"])
+        router.add_api_route("/v3/application/listings/{listing_id}/inventory", self.get_inventory,
+                             methods=["GET"])
+        router.add_api_route("/v3/application/listings/{listing_id}/inventory", self.put_inventory,
+                             methods=["PUT"])
+        router.add_api_route("/v3/application/shops/{shop_id}/listings/{listing_id}", self.update_listing,
+                             methods=["PATCH"])
+        router.add_api_route("/v3/application/shops/{shop_id}/receipts/{receipt_id}/tracking",
+                             self.create_shipment, methods=["POST"])
+
+    async def token(self, request: Request) -> Response:
+        form = await request.form()
+        if form.get("grant_type") != "refresh_token":
+            return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
+        if form.get("client_id") != LOCAL_CLIENT_ID:
+            return JSONResponse({"error": "invalid_client"}, status_code=401)
+        tokens = request.app.state.access_tokens
+        if form.get("refresh_token") != LOCAL_REFRESH_TOKEN or tokens.policy.revoked:
+            return JSONResponse({"error": "invalid_grant", "error_description": "refresh token expired or revoked"},
+                                status_code=400)
+        token, lifetime = tokens.issue("etsy", f"{USER_ID}.")
+        return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": lifetime,
+                             "refresh_token": LOCAL_REFRESH_TOKEN})
+
+    def get_receipts(self, shop_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "getShopReceipts")
+        if refused is not None:
+            return refused
+        query = request.query_params
+        try:
+            low = int(query["min_last_modified"]) if "min_last_modified" in query else None
+            high = int(query["max_last_modified"]) if "max_last_modified" in query else None
+            limit, offset = int(query.get("limit", DEFAULT_LIMIT)), int(query.get("offset", 0))
+        except ValueError:
+            return etsy_error(400, "Expected integer query parameters", headers)
+        # getShopReceipts reference: limit 1..100 (default 25), offset >= 0; a bad value is a 400.
+        if not 1 <= limit <= MAX_LIMIT or offset < 0:
+            return etsy_error(400, f"limit must be between 1 and {MAX_LIMIT}, offset at least 0", headers)
+        sort_key = {"created": "create_timestamp", "updated": "update_timestamp",
+                    "receipt_id": "receipt_id"}.get(query.get("sort_on", "created"))
+        if sort_key is None:
+            return etsy_error(400, "sort_on must be one of created, updated, receipt_id", headers)
+        with self.lock:
+            matching = [r for r in self.receipts.values()
+                        if (low is None or r["update_timestamp"] >= low)
+                        and (high is None or r["update_timestamp"] <= high)]
+        matching.sort(key=lambda r: (r[sort_key], r["receipt_id"]), reverse=query.get("sort_order") == "desc")
+        return JSONResponse({"count": len(matching), "results": matching[offset:offset + limit]}, headers=headers)
+
+    def get_inventory(self, listing_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "getListingInventory")
+        if refused is not None:
+            return refused
+        listing = self.listings.get(listing_id)
+        if listing is None:
+            return etsy_error(404, f"Listing {listing_id} not found", headers)
+        return JSONResponse(listing["inventory"], headers=headers)
+
+    async def put_inventory(self, listing_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "updateListingInventory")
+        if refused is not None:
+            return refused
+        listing = self.listings.get(listing_id)
+        if listing is None:
+            return etsy_error(404, f"Listing {listing_id} not found", headers)
+        body = await request.json()
+        products = body.get("products")
+        if not isinstance(products, list) or not products:
+            return etsy_error(400, "products is required", headers)
+        stored = []
+        for number, product in enumerate(products, start=1):
+            offerings = product.get("offerings") or []
+            if not offerings or any(not isinstance(o.get("price"), int | float) or int(o.get("quantity", -1)) < 0
+                                    for o in offerings):
+                return etsy_error(400, "Each product needs offerings with a numeric price and a quantity", headers)
+            stored.append({
+                "product_id": number, "sku": product.get("sku", ""), "is_deleted": False,
+                "property_values": product.get("property_values") or [],
+                "offerings": [{"offering_id": number * 100 + i, "quantity": int(o["quantity"]),
+                               "is_enabled": bool(o.get("is_enabled", True)), "is_deleted": False,
+                               "price": {"amount": round(float(o["price"]) * 100), "divisor": 100,
+                                         "currency_code": "EUR"}}
+                              for i, o in enumerate(offerings)],
+            })
+        with self.lock:
+            listing["inventory"] = {"products": stored,
+                                    **{k: body.get(k) or [] for k in ("price_on_property", "quantity_on_property",
+                                                                      "sku_on_property")}}
+            listing["revisions"] += 1
+            self.received.append({"listing_id": listing_id, "inventory": body})
+        return JSONResponse(listing["inventory"], headers=headers)
+
+    async def update_listing(self, shop_id: str, listing_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "updateListing")
+        if refused is not None:
+            return refused
+        listing = self.listings.get(listing_id)
+        if listing is None:
+            return etsy_error(404, f"Listing {listing_id} not found", headers)
+        form = await request.form()
+        state = form.get("state")
+        if state not in ("active", "inactive"):
+            return etsy_error(400, "state must be active or inactive", headers)
+        # updateListing: Etsy does not activate a listing whose inventory has no quantity (400).
+        if state == "active" and not any(o["quantity"] > 0 for p in listing["inventory"]["products"]
+                                         for o in p["offerings"]):
+            return etsy_error(400, "A listing without quantity cannot be activated", headers)
+        with self.lock:
+            listing["state"] = state
+        return JSONResponse({"listing_id": int(listing_id), "state": state}, headers=headers)
+
+    async def create_shipment(self, shop_id: str, receipt_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "createReceiptShipment")
+        if refused is not None:
+            return refused
+        receipt = self.receipts.get(receipt_id)
+        if receipt is None:
+            return etsy_error(404, f"Receipt {receipt_id} not found", headers)
+        form = await request.form()
+        # createReceiptShipment: tracking_code and carrier_name are both needed (400 otherwise).
+        if not form.get("tracking_code") or not form.get("carrier_name"):
+            return etsy_error(400, "tracking_code and carrier_name are required", headers)
+        with self.lock:
+            self.shipments.append({"receipt_id": receipt_id, "tracking_code": form["tracking_code"],
+                                   "carrier_name": form["carrier_name"]})
+            receipt["is_shipped"] = True
+        return JSONResponse(receipt, headers=headers)
+
+
+EMULATOR = EtsyEmulator
