@@ -21,5 +21,5 @@ def test_the_listing_content_unit_test_and_seed_tests_pass(tmp_path: Path) -> No
                        "listing_attribute_map"], warehouse=warehouse, target_path=target, as_of_date="2026-03-31")
     # THEN every one passed, the mapping unit test among them
     statuses = {r["unique_id"]: r["status"] for r in results if not str(r["unique_id"]).startswith("operation.")}
-    assert "unit_test.narrowcast.marketplace_listing_content.listing_content_maps_categories_attributes_and_flags_missing_fields" in statuses
+    assert "unit_test.narrowcast.marketplace_listing_content.listing_content_maps_categories_and_flags_missing_fields" in statuses
     assert set(statuses.values()) == {"pass"}, statuses
