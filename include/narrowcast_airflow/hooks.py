@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from narrowcast.apis import amazon, data_manager, ebay, google_ads, klaviyo, meta, shopify
+from narrowcast.apis import amazon, data_manager, ebay, etsy, google_ads, klaviyo, meta, shopify
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import SECRET_MASK, redact
 
@@ -78,6 +78,11 @@ class NarrowcastAmazonHook(NarrowcastHook):
     hook_name = "Narrowcast: Amazon Selling Partner API"
 
 
+class NarrowcastEtsyHook(NarrowcastHook):
+    conn_type = etsy.CONNECTION_ID
+    hook_name = "Narrowcast: Etsy Open API v3"
+
+
 class NarrowcastKlaviyoHook(NarrowcastHook):
     conn_type = klaviyo.CONNECTION_ID
     hook_name = "Narrowcast: Klaviyo API"
@@ -92,5 +97,5 @@ class NarrowcastGoogleDataManagerHook(NarrowcastHook):
 HOOKS: dict[str, type[NarrowcastHook]] = {
     hook.conn_type: hook
     for hook in (NarrowcastShopifyHook, NarrowcastMetaHook, NarrowcastGoogleAdsHook, NarrowcastEbayHook,
-                 NarrowcastAmazonHook, NarrowcastKlaviyoHook, NarrowcastGoogleDataManagerHook)
+                 NarrowcastAmazonHook, NarrowcastEtsyHook, NarrowcastKlaviyoHook, NarrowcastGoogleDataManagerHook)
 }
