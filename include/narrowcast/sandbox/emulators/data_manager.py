@@ -124,7 +124,9 @@ class DataManagerEmulator(Emulator):
         if not accepts(request, "google", bearer(request)):
             return self.unauthorized()
         if version != DATA_MANAGER.default:
-            # A path of no API method is refused before the API sees it: a bare NOT_FOUND status, no ErrorInfo.
+            # A path of no API method is refused before the API sees it: a bare NOT_FOUND status, no ErrorInfo
+            # (google.rpc.Code NOT_FOUND = HTTP 404, googleapis google/rpc/code.proto; Google's API design guide,
+            # "Errors"). No Data Manager page describes an unserved version itself: the doctor only needs the 404.
             return rpc_status(404, "NOT_FOUND", f"Method not found: /{version}/… is not a Data Manager API method.")
         return None
 
