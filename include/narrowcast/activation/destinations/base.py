@@ -52,6 +52,8 @@ class RowResult(NamedTuple):
     """The destination's answer for one row; ``sent`` is False when the connector decided without calling the API.
 
     ``job``: the asynchronous job an accepted row went into, when the API only decides later.
+    ``remote_id``: the id the destination gave the object an accepted row created or updated (an eBay offer id, an
+    Etsy listing id, a Shopify inventory item id), so later syncs can address it without a hand-kept mapping.
     """
 
     key: str
@@ -59,6 +61,7 @@ class RowResult(NamedTuple):
     reason: str | None = None
     sent: bool = True
     job: str | None = None
+    remote_id: str | None = None
 
 
 class JobStatus(NamedTuple):
