@@ -31,6 +31,7 @@ commands:
              $NARROWCAST_UI_PORT or 8080]; sign in as admin / admin
   doctor     check every connection: reachable, authenticated, API version and token still valid
   privacy    privacy purge: erase everyone with a delete request (raw tables, landing files, quarantine)
+  serve      Shopify webhook receiver, profile read API, profile snapshot, API keys (narrowcast serve --help)
 """
 
 DBT_DIR = settings.PROJECT_ROOT / "dbt_project"
@@ -126,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             # By hand on the local runtime, the same salt its Airflow tasks use (a deployment's own wins).
             os.environ.setdefault("NARROWCAST_ERASURE_SALT", env["NARROWCAST_ERASURE_SALT"])
             return privacy(rest)
+        if command == "serve":
+            from narrowcast.serve.cli import main as serve
+
+            return serve(rest)
         if command == "demo":
             return demo.main(rest)
         if command == "manifest":

@@ -22,14 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from narrowcast import settings
 from narrowcast.contracts.sql import quote_ident
-from narrowcast.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from narrowcast.warehouse import Warehouse
 
 SNAPSHOT_FILE = ("snapshots", "profiles.arrow")
 # Where dbt builds the marts on the embedded warehouse (docs/data-contracts.md §3).

@@ -230,7 +230,7 @@ def webhook_app(config: WebhookConfig, clock=_utc_now) -> Starlette:
         received_at = now.isoformat(timespec="microseconds").replace("+00:00", "Z")
         landed = await run_in_threadpool(land, config.inbox, delivery, received_at)
         if not landed:
-            log.info("shopify webhook %s %s already landed: acknowledged", delivery.topic, delivery.webhook_id)
+            log.debug("shopify webhook %s %s already landed: acknowledged", delivery.topic, delivery.webhook_id)
         return JSONResponse({"landed": landed, "duplicate": not landed})
 
     async def health(_: Request) -> JSONResponse:
