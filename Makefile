@@ -10,7 +10,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export DO_NOT_TRACK := 1
 export SCARF_NO_ANALYTICS := true
 
-.PHONY: setup demo test lint ui docs manifest sandbox bench clean
+.PHONY: setup demo test lint ui docs manifest sandbox serve-webhooks serve-profiles bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install -q uv
@@ -44,6 +44,12 @@ docs: setup ## generate and serve dbt docs on http://localhost:8081 ($NARROWCAST
 
 sandbox: setup ## serve the API emulators on 127.0.0.1:8765 ($NARROWCAST_SANDBOX_PORT)
 	$(BIN)/python -m narrowcast.cli sandbox
+
+serve-webhooks: setup ## Shopify webhook receiver on 127.0.0.1:8790 ($NARROWCAST_WEBHOOKS_PORT), docs/serve.md
+	$(BIN)/python -m narrowcast.cli serve webhooks
+
+serve-profiles: setup ## profile read API on 127.0.0.1:8791 ($NARROWCAST_PROFILES_PORT), docs/serve.md
+	$(BIN)/python -m narrowcast.cli serve profiles
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b --quick || exit 1; done
