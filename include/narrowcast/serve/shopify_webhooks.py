@@ -30,7 +30,7 @@ import hmac
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -216,7 +216,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def webhook_app(config: WebhookConfig, clock=_utc_now) -> Starlette:
+def webhook_app(config: WebhookConfig, clock: Callable[[], datetime] = _utc_now) -> Starlette:
     """The receiver as an ASGI app: ``POST /webhooks/shopify`` and ``GET /healthz``."""
 
     async def receive(request: Request) -> JSONResponse:
