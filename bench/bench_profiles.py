@@ -3,7 +3,8 @@
 Writes a synthetic snapshot straight from generated rows (not through the pipeline: profiles of a realistic
 size, every tenth customer with a discount code), times opening it and looking customers up in-process, then
 starts ``narrowcast serve profiles`` in a child process (one uvicorn worker) and sends authenticated GETs over
-keep-alive connections: 90 % existing customers, 10 % unknown keys (404).
+keep-alive connections: 90 % existing customers, 10 % unknown keys (404); then the same one connection at a
+time, for the latency of a request that does not queue.
 
     python bench/bench_profiles.py                 # 1,000,000 customers, 50,000 requests, 32 connections
     python bench/bench_profiles.py --quick         # 100,000 customers, 5,000 requests (what `make bench` runs)
@@ -100,9 +101,13 @@ def main(argv: list[str] | None = None) -> int:
                         if n % 10 else request_bytes("GET", f"/profiles/unknown-{n}", host, headers)
                         for n in range(count)]
             result = run_load("127.0.0.1", port, requests, options.concurrency)
-    print(f"HTTP: {result.requests:,} requests over {options.concurrency} connections in {result.seconds:.2f} s: "
-          f"{result.per_second():,.0f} requests/s, p50 {result.percentile_ms(0.5):.2f} ms, "
+            # One request at a time: the server's own latency, without the queueing of a saturated run.
+            alone = run_load("127.0.0.1", port, requests[: max(count // 10, 10)], 1)
+    print(f"HTTP, saturated: {result.requests:,} requests over {options.concurrency} connections in "
+          f"{result.seconds:.2f} s: {result.per_second():,.0f} requests/s, p50 {result.percentile_ms(0.5):.2f} ms, "
           f"p99 {result.percentile_ms(0.99):.2f} ms; answers {dict(sorted(result.statuses.items()))}")
+    print(f"HTTP, one connection: {alone.requests:,} requests, p50 {alone.percentile_ms(0.5):.2f} ms, "
+          f"p99 {alone.percentile_ms(0.99):.2f} ms")
     expected = {200: count - len(range(0, count, 10)), 404: len(range(0, count, 10))}
     if dict(result.statuses) != expected:
         print(f"FAIL: expected {expected}", file=sys.stderr)

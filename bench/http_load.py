@@ -36,6 +36,14 @@ def request_bytes(method: str, path: str, host: str, headers: dict[str, str], bo
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
+async def _read_chunks(reader: asyncio.StreamReader) -> None:
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(size + 2)
+        if size == 0:
+            return
+
+
 async def _client(host: str, port: int, queue: list[bytes], result: LoadResult) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -45,11 +53,16 @@ async def _client(host: str, port: int, queue: list[bytes], result: LoadResult) 
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             status = int(head[9:12])
-            length = 0
+            length, chunked = 0, False
             for line in head.split(b"\r\n")[1:]:
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            if length:
+                name, _, value = line.partition(b":")
+                if name.lower() == b"content-length":
+                    length = int(value)
+                elif name.lower() == b"transfer-encoding":
+                    chunked = b"chunked" in value.lower()
+            if chunked:
+                await _read_chunks(reader)
+            elif length:
                 await reader.readexactly(length)
             result.latencies.append(time.perf_counter() - started)
             result.statuses[status] += 1
