@@ -104,7 +104,7 @@ class WebhookConfig:
         previous = env.get("NARROWCAST_SHOPIFY_PREVIOUS_WEBHOOK_SECRET") or extra.get("previous_webhook_secret")
         topics = _names(env.get("NARROWCAST_WEBHOOK_TOPICS", "")) or DEFAULT_TOPICS
         return cls(
-            secrets=tuple(s for s in (current, previous) if s) or ("",),
+            secrets=tuple(s for s in (current, previous) if s),
             shop_domains=_names(env.get("NARROWCAST_SHOPIFY_SHOP_DOMAINS", "")) or _connection_shops(conn),
             inbox=shopify_inbox(),
             topics=topics,

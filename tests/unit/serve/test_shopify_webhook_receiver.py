@@ -167,7 +167,8 @@ def test_an_old_retry_of_a_landed_webhook_is_still_acknowledged(config):
 def test_out_of_order_deliveries_keep_their_triggered_at_so_readers_can_order_them(client, config):
     # GIVEN an update triggered after the create, delivered first
     update = delivery(Topic="checkouts/update", Triggered_At="2026-12-06T09:59:30Z")
-    create = delivery(Triggered_At="2026-12-06T09:59:00Z")
+    # (nanoseconds, as Shopify spells X-Shopify-Triggered-At)
+    create = delivery(Triggered_At="2026-12-06T09:59:00.877041743Z")
     for request in (update, create):
         assert client.post("/webhooks/shopify", **request).status_code == 200
     # THEN ordering the files by triggered_at puts the create first
