@@ -16,7 +16,7 @@ from narrowcast.serve.api_keys import (
     load_keys,
     new_token,
 )
-from narrowcast.serve.profile_snapshot import SnapshotHolder, export_profile_snapshot, snapshot_path
+from narrowcast.serve.profile_snapshot import SnapshotHolder, export_from_warehouse, snapshot_path
 
 USAGE = """usage: narrowcast serve <command> [args]
 
@@ -72,17 +72,12 @@ def profiles(args: list[str]) -> int:
 
 
 def export_profiles(args: list[str]) -> int:
-    from narrowcast.warehouse import read_only
-
     parser = argparse.ArgumentParser(prog="narrowcast serve export-profiles")
     parser.add_argument("--reporting-currency", default="EUR",
                         help="currency of the RFM amounts (the dbt var reporting_currency; default EUR)")
     parser.add_argument("--output", type=Path, default=None, help=f"default {snapshot_path()}")
     options = parser.parse_args(args)
-    with read_only() as wh:
-        if wh is None:
-            raise settings.ConfigError(f"warehouse {settings.paths().warehouse} does not exist: run `make demo` first")
-        rows = export_profile_snapshot(wh, options.output, reporting_currency=options.reporting_currency)
+    rows = export_from_warehouse(options.output, reporting_currency=options.reporting_currency)
     print(f"profile snapshot: {rows} customers in {options.output or snapshot_path()}")
     return 0
 

@@ -163,6 +163,16 @@ def export_profile_snapshot(wh: Warehouse, path: Path | None = None, *, reportin
     return write_snapshot((_customer(key, parts) for key, parts in customers.items()), path or snapshot_path())
 
 
+def export_from_warehouse(output: Path | None = None, *, reporting_currency: str = "EUR") -> int:
+    """Open the warehouse read-only and export the snapshot (what a task after the transform calls)."""
+    from narrowcast.warehouse import read_only
+
+    with read_only() as wh:
+        if wh is None:
+            raise settings.ConfigError(f"warehouse {settings.paths().warehouse} does not exist: run `make demo` first")
+        return export_profile_snapshot(wh, output, reporting_currency=reporting_currency)
+
+
 def _customer(key: str, parts: dict[str, Any]) -> Customer:
     sources, discounts = parts.pop("sources"), parts.pop("discounts")
     return Customer(key, tuple(sources), parts, discounts)

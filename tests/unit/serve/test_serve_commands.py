@@ -43,3 +43,9 @@ def test_export_profiles_reads_the_warehouse_file_without_a_discount_code_table(
 def test_an_unknown_serve_command_prints_the_commands(capsys):
     assert narrowcast(["serve", "nonsense"]) == 2
     assert "export-profiles" in capsys.readouterr().out
+
+
+def test_export_profiles_without_a_warehouse_says_what_to_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(tmp_path / "missing.duckdb"))
+    assert narrowcast(["serve", "export-profiles"]) == 2
+    assert "make demo" in capsys.readouterr().err
