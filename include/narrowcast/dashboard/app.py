@@ -25,6 +25,7 @@ from narrowcast.dashboard.charts.kpi import kpi_trend
 from narrowcast.dashboard.charts.listings import listing_health
 from narrowcast.dashboard.charts.marketplaces import marketplace_economics
 from narrowcast.dashboard.charts.syncs import sync_health
+from narrowcast.dashboard.charts.uplift import audience_uplift
 from narrowcast.dashboard.filters import CHANNELS, FilterError, Filters, parse_filters
 from narrowcast.dashboard.sources_panel import no_data_message, sources_panel
 from narrowcast.sources.enabled import ConnectionLookup, source_states
@@ -51,6 +52,7 @@ CHARTS: dict[str, ChartQuery] = {
     "listings": listing_health,
     "marketplaces": marketplace_economics,
     "syncs": sync_health,
+    "uplift": audience_uplift,
 }
 
 

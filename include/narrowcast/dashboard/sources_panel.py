@@ -23,6 +23,7 @@ CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "recommendations": ORDER_SOURCES,
     "listings": ("inbox", "shopify"),  # ERP stock file and the shop's catalogue
     "marketplaces": (*ORDER_SOURCES, "ebay_finances", "amazon_finances"),
+    "uplift": ORDER_SOURCES,  # outcomes are orders; the groups come from the audiences
     "syncs": (),
 }
 

@@ -201,6 +201,22 @@ select
     cast(16 as decimal(18, 1)) as stock_cover_days
 from days cross join markets;
 
+create table main.audience_uplift as
+select
+    sync_id, destination, audience_id, date_trunc('month', date '{first}' + interval {days} day - interval 1 day)
+        as period_start, 'EUR' as currency, cast(treated as bigint) as treated_members,
+    cast(held as bigint) as holdout_members, cast(treated * 0.1 as bigint) as treated_conversions,
+    cast(held * 0.06 as bigint) as holdout_conversions, 30.0 as avg_observed_days, 0.1 as treated_conversion_rate,
+    0.06 as holdout_conversion_rate, 0.04 as conversion_uplift, 0.01 as conversion_uplift_ci_low,
+    0.07 as conversion_uplift_ci_high, 6.0 as treated_revenue_per_member, 6.0 - uplift as holdout_revenue_per_member,
+    uplift as revenue_per_member_uplift, uplift - 1.5 as revenue_per_member_uplift_ci_low,
+    uplift + 1.5 as revenue_per_member_uplift_ci_high, uplift * treated as incremental_revenue,
+    (uplift - 1.5) * treated as incremental_revenue_ci_low, (uplift + 1.5) * treated as incremental_revenue_ci_high,
+    treated < 30 as too_small_to_conclude, treated >= 30 and uplift - 1.5 > 0 as is_significant
+from (values ('rfm_at_risk_klaviyo', 'klaviyo', 'rfm_at_risk', 900, 100, 2.5),
+             ('cross_sell_meta', 'meta_audiences', 'cross_sell_kitchen', 450, 50, 0.4)) as t(sync_id, destination,
+      audience_id, treated, held, uplift);
+
 create table main.best_products as
 select * from (values
     (1, 'SKU-001', 30, 250.00, 40, 6.25, 2.10, 0.9),

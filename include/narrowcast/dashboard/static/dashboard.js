@@ -296,6 +296,33 @@
     ], body.best_products);
   }
 
+  function renderUplift(body) {
+    const rows = body.uplift;
+    const labels = rows.map((r) => `${r.sync_id} · ${r.audience_id} · ${String(r.period_start).slice(0, 7)}`);
+    const colour = (r) => (r.too_small_to_conclude ? '#cbd5e1' : (r.is_significant ? '#15803d' : '#f59e0b'));
+    draw('chart-uplift', {
+      type: 'bar',
+      data: { labels, datasets: [
+        { label: '95% interval', data: rows.map((r) => [r.revenue_per_member_uplift_ci_low, r.revenue_per_member_uplift_ci_high]),
+          backgroundColor: rows.map(colour) },
+        { type: 'scatter', label: 'Estimate', data: rows.map((r, i) => ({ x: r.revenue_per_member_uplift, y: labels[i] })),
+          backgroundColor: '#111827', pointRadius: 4 },
+      ] },
+      options: { indexAxis: 'y', scales: { x: { title: { display: true,
+        text: 'revenue per member vs holdout' + (rows.length ? ` (${rows[0].currency})` : '') } } } },
+    }, rows.length);
+    table('table-uplift', [
+      { key: 'sync_id', label: 'Sync', cls: 'text' },
+      { key: 'audience_id', label: 'Audience', cls: 'text' },
+      { key: 'period_start', label: 'Entered', cls: 'text' },
+      { label: 'Treated / held out', value: (r) => `${fmt.num(r.treated_members)} / ${fmt.num(r.holdout_members)}` },
+      { label: 'Conversion (treated / held out)', value: (r) => `${fmt.pct(r.treated_conversion_rate)} / ${fmt.pct(r.holdout_conversion_rate)}` },
+      { key: 'incremental_revenue', label: 'Incremental revenue', fmt: fmt.eur },
+      { label: '95% interval', value: (r) => `${fmt.eur(r.incremental_revenue_ci_low)} … ${fmt.eur(r.incremental_revenue_ci_high)}` },
+      { key: 'verdict', label: 'Verdict', html: (r) => badge(r.verdict, r.too_small_to_conclude ? 'neutral' : (r.is_significant ? 'success' : 'warn')) },
+    ], rows);
+  }
+
   function statusClass(status) {
     const s = String(status || '').toLowerCase();
     if (['success', 'succeeded', 'ok', 'completed'].includes(s)) return 'success';
@@ -335,7 +362,7 @@
     ['kpi', 'sec-kpi', renderKpi], ['budget', 'sec-budget', renderBudget], ['funnel', 'sec-funnel', renderFunnel],
     ['rfm', 'sec-rfm', renderRfm], ['recommendations', 'sec-recommendations', renderRecommendations],
     ['listings', 'sec-listings', renderListings], ['marketplaces', 'sec-marketplaces', renderMarketplaces],
-    ['syncs', 'sec-syncs', renderSyncs],
+    ['uplift', 'sec-uplift', renderUplift], ['syncs', 'sec-syncs', renderSyncs],
   ];
 
   async function loadCharts() {
