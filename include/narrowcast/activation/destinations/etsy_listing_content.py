@@ -178,8 +178,8 @@ class EtsyListingContent(Destination):
             if rank <= have:  # uploaded before a crash
                 continue
             image = self._download(url)
-            self.client.request("POST", path, data={"rank": str(rank)},
-                                files={"image": (url.rsplit("/", 1)[-1] or f"{rank}.jpg", image)})
+            body, headers = etsy.image_form(url.rsplit("/", 1)[-1] or f"{rank}.jpg", image, rank=str(rank))
+            self.client.request("POST", path, data=body, headers=headers)
 
     def _download(self, url: str) -> bytes:
         """The image the merchant hosts; no Etsy credential goes to that host."""
