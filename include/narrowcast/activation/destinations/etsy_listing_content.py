@@ -27,11 +27,11 @@ sent again on the next run.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.listing_images import image_urls
 from narrowcast.apis import etsy
 from narrowcast.apis.etsy import APPLICATION, MAX_LIMIT
 from narrowcast.http import ApiError, FatalApiError, HttpClient
@@ -118,7 +118,7 @@ class EtsyListingContent(Destination):
             # A new listing, or one a crash left half-built: finish what Etsy does not have yet.
             if not listed.get("new"):
                 self._set_inventory(listing_id, p)
-            self._upload_images(listing_id, _urls(p.get("image_urls")))
+            self._upload_images(listing_id, image_urls(p.get("image_urls")))
             if int(p.get("quantity") or 0) > 0:
                 self._update(listing_id, {"state": "active"})
                 listed["state"] = "active"
@@ -205,12 +205,3 @@ class EtsyListingContent(Destination):
 def _id(listed: dict[str, Any] | None) -> str | None:
     return str(listed["listing_id"]) if listed else None
 
-
-def _urls(value: Any) -> list[str]:
-    """Image URLs: a list, a JSON list, or the catalogue's text with URLs separated by ``|``."""
-    if isinstance(value, list):
-        return [str(v) for v in value if v]
-    text = str(value or "").strip()
-    if text.startswith("["):
-        return [str(v) for v in json.loads(text) if v]
-    return [part.strip() for part in text.split("|") if part.strip()]
