@@ -166,6 +166,11 @@ def test_a_sku_that_left_the_catalogue_has_its_listing_set_inactive_once_removal
     assert report.accepted == 1
     assert states == {"CAT-00000": "active", "CAT-00001": "active", "CAT-00002": "active", "CAT-00003": "inactive"}
 
+    # WHEN the SKU comes back to the catalogue
+    wh.replace("marketplace_listing_content", catalogue)
+    report = run_sync(spec(), connections=conns, warehouse=wh.path)
+    # THEN its listing is active again; no second listing
+    assert report.accepted == 1 and created(etsy)["CAT-00003"]["state"] == "active" and len(etsy.listings) == 4
 
 def test_a_crash_after_the_draft_was_created_is_finished_on_the_rerun_without_a_second_listing(
         etsy, conns, warehouse, image_host):

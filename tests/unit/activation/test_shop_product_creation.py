@@ -129,6 +129,10 @@ def test_a_sku_that_left_the_catalogue_file_is_archived_once_removals_are_confir
     # the variant is still there: archiving keeps the product and its history
     assert shop.by_sku("CAT-00003")["variants"][0]["sku"] == "CAT-00003"
 
+    # WHEN it comes back to the catalogue file, the archived product is active again; no second product
+    wh.replace("marketplace_listing_content", catalogue)
+    run_sync(spec(), connections=conns, warehouse=wh.path)
+    assert shop.by_sku("CAT-00003")["status"] == "ACTIVE" and len(shop.products) == 4
 
 def test_the_shops_own_products_are_never_touched(shop, conns, warehouse):
     # GIVEN the shop already sells CAT-00001 on a product of its own

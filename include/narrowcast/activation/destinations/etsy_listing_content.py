@@ -10,7 +10,8 @@ A new SKU: createDraftListing → uploadListingImage (multipart: the reference t
 image the merchant hosts is downloaded first; at most 10) → updateListingInventory (one product with the SKU,
 price and quantity) → updateListing ``state=active`` when there is stock, since Etsy publishes a draft only with
 an image, a shipping profile and quantity. A content change updates title, description and taxonomy
-(updateListing); a SKU that left the catalogue has its listing set ``state=inactive``. A row the mart flags as
+(updateListing); a SKU that left the catalogue has its listing set ``state=inactive``, and one that comes back
+has it updated and active again. A row the mart flags as
 incomplete is rejected with the mart's reason before any call.
 
 Etsy keeps no idempotency key, so the SKU is the key: before any write the shop's listings are read once per
@@ -111,17 +112,22 @@ class EtsyListingContent(Destination):
             listed = self._create_draft(p)
             self.listed()[sku] = listed
             self._set_inventory(str(listed["listing_id"]), p)
-        elif change.op == "change":
+        else:
             self._update(listed["listing_id"], self._content(p))
         listing_id = str(listed["listing_id"])
+        in_stock = int(p.get("quantity") or 0) > 0
         if listed["state"] == "draft":
             # A new listing, or one a crash left half-built: finish what Etsy does not have yet.
             if not listed.get("new"):
                 self._set_inventory(listing_id, p)
             self._upload_images(listing_id, image_urls(p.get("image_urls")))
-            if int(p.get("quantity") or 0) > 0:
+            if in_stock:
                 self._update(listing_id, {"state": "active"})
                 listed["state"] = "active"
+        elif listed["state"] == "inactive" and change.op == "add" and in_stock:
+            # A SKU back in the catalogue: its ended listing is reactivated rather than listed twice.
+            self._update(listing_id, {"state": "active"})
+            listed["state"] = "active"
         return RowResult(change.key, "accepted", remote_id=listing_id)
 
     # ---- reads ----------------------------------------------------------------------------------------------
