@@ -246,3 +246,39 @@ def test_the_client_paces_itself_by_the_per_second_limit_etsy_reports(etsy, conn
     # retry-after) was waited out and retried, so the listing was completed
     assert result.outcome == "accepted" and created(etsy)["CAT-00000"]["state"] == "active"
     assert destination.client.app_pace.rate == 4
+
+
+class _Pages:
+    """getListingsByShop answers as the reference documents them ({count, results: [ShopListing]}), by state."""
+
+    def __init__(self, by_state: dict[str, list[dict[str, Any]]]) -> None:
+        self.by_state, self.asked = by_state, []
+        self.remaining_today = None
+
+    def get_json(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.asked.append((params["state"], params["offset"]))
+        listings = self.by_state.get(params["state"], [])
+        return {"count": len(listings), "results": listings[params["offset"]:params["offset"] + params["limit"]]}
+
+
+def shop_listing(listing_id: int, state: str, skus: list[str], tags: list[str]) -> dict[str, Any]:
+    return {"listing_id": listing_id, "user_id": 929786967, "shop_id": 27182818, "title": "Linen shirt",
+            "state": state, "quantity": 3, "url": f"https://www.etsy.com/listing/{listing_id}/linen-shirt",
+            "skus": skus, "tags": tags, "taxonomy_id": 1187, "who_made": "someone_else", "when_made": "made_to_order",
+            "price": {"amount": 2999, "divisor": 100, "currency_code": "EUR"}}
+
+
+def test_the_shops_listings_are_indexed_by_inventory_sku_and_by_sku_tag_across_states_and_pages(conns):
+    destination = EtsyListingContent(SendContext(conns["narrowcast_etsy"], {}, "listing", TokenBucket(1e3, 1e3)))
+    active = [shop_listing(1000 + i, "active", [f"A-{i}"], []) for i in range(150)]
+    pages = _Pages({"active": active, "draft": [shop_listing(7, "draft", [], ["CAT-9", "linen"])],
+                    "inactive": [shop_listing(8, "inactive", ["B-1", "B-2"], [])]})
+    destination.client = pages
+    listed = destination.listed()
+    # two pages of active listings (100 + 50), one each for draft and inactive; read once per run
+    assert sorted(pages.asked) == [("active", 0), ("active", 100), ("draft", 0), ("inactive", 0)]
+    assert listed["A-149"] == {"listing_id": 1149, "state": "active"}
+    assert listed["CAT-9"] == {"listing_id": 7, "state": "draft"}  # a draft found by its SKU tag alone
+    assert listed["B-2"] == {"listing_id": 8, "state": "inactive"}
+    destination.listed()
+    assert len(pages.asked) == 4

@@ -14,7 +14,7 @@ from listing_content_fixtures import content_rows, content_warehouse
 
 from narrowcast.activation import run_sync
 from narrowcast.activation.destinations.base import Batch, Change, SendContext
-from narrowcast.activation.destinations.shopify_products import OWN_TAG, ShopifyProducts, handle_for
+from narrowcast.activation.destinations.shopify_products import OWN_TAG, ShopifyProducts, _html, handle_for
 from narrowcast.activation.report import RemovalsNotConfirmed
 from narrowcast.activation.spec import parse_sync
 from narrowcast.http import TokenBucket
@@ -196,3 +196,38 @@ def test_a_user_error_rejects_the_row_with_shopifys_message_and_code(shop, conns
 def test_the_handle_of_a_sku(sku, handle):
     assert handle_for(sku).startswith(handle)
     assert handle_for("A_1") != handle_for("A-1")
+
+
+class _Answers:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data, self.sent = data, []
+
+    def graphql(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append(variables)
+        return self.data
+
+
+def variant_node(sku: str, product: int, tags: list[str]) -> dict[str, Any]:
+    """A productVariants node as the GraphQL Admin reference shapes it (ProductVariant with inventoryItem, product)."""
+    return {"id": f"gid://shopify/ProductVariant/{product}1", "sku": sku,
+            "inventoryItem": {"id": f"gid://shopify/InventoryItem/{product}2"},
+            "product": {"id": f"gid://shopify/Product/{product}", "handle": f"h-{product}", "status": "ACTIVE",
+                        "tags": tags}}
+
+
+def test_the_sku_search_prefers_the_product_narrowcast_made_and_quotes_every_sku(conns):
+    sink = destination(conns)
+    sink.client = _Answers({"productVariants": {"nodes": [
+        variant_node("CAT-1", 11, [OWN_TAG]), variant_node("CAT-1", 12, ["summer"]),
+        variant_node('SHIRT "XL"', 13, []), variant_node("CAT-1-B", 14, [OWN_TAG])]}})
+    found = sink._find(["CAT-1", 'SHIRT "XL"'])
+    assert sink.client.sent == [{"query": 'sku:"CAT-1" OR sku:"SHIRT \\"XL\\""', "first": 250}]
+    # a prefix match the search may return (CAT-1-B) is not the SKU asked for
+    assert {sku: node["product"]["id"] for sku, node in found.items()} == {
+        "CAT-1": "gid://shopify/Product/11", 'SHIRT "XL"': "gid://shopify/Product/13"}
+
+
+def test_the_description_is_sent_as_escaped_html_paragraphs():
+    assert _html("Linen & cotton <soft>\n\nWash cold.\nLine dry.") == (
+        "<p>Linen &amp; cotton &lt;soft&gt;</p><p>Wash cold.<br>Line dry.</p>")
+    assert _html(None) == ""

@@ -252,6 +252,7 @@ class EtsyEmulator(Emulator):
         content = {k: v for k, v in form.items() if k in ("title", "description", "taxonomy_id",
                                                            "shipping_profile_id", "return_policy_id", "tags")}
         if state is None and not content:
+            # updateListing answers 400 for a request it cannot use ("There was a problem with the request data").
             return etsy_error(400, "Nothing to update", headers)
         # updateListing: Etsy does not activate a listing whose inventory has no quantity (400).
         if state == "active" and not any(o["quantity"] > 0 for p in listing["inventory"]["products"]
@@ -319,7 +320,10 @@ class EtsyEmulator(Emulator):
         try:
             price, quantity, taxonomy = float(form["price"]), int(form["quantity"]), int(form["taxonomy_id"])
         except ValueError:
+            # createDraftListing: price is a float, quantity and taxonomy_id integers; anything else is a 400.
             return etsy_error(400, "price, quantity and taxonomy_id must be numbers", headers)
+        # createDraftListing: "The positive non-zero price", "The positive non-zero number of products", a taxonomy
+        # id of at least 1.
         if price <= 0 or quantity < 1 or taxonomy < 1:
             return etsy_error(400, "price, quantity and taxonomy_id must be positive", headers)
         with self.lock:
@@ -382,6 +386,7 @@ class EtsyEmulator(Emulator):
         if image is None or isinstance(image, str):
             return etsy_error(400, "image must be uploaded as a multipart file", headers)
         data = await image.read()
+        # uploadListingImage: an image that is not one (here: an empty file) is a 400 with the error message.
         if not data:
             return etsy_error(400, "The uploaded image is empty", headers)
         with self.lock:

@@ -155,9 +155,11 @@ class ShopifyProductsEmulator(ShopifyErrors, Emulator):
         data, actual = {}, 0
         for field in fields:
             first = field.argument("first", variables)
-            if not isinstance(first, int) or not 0 < first <= MAX_PAGE:
-                # A connection needs first or last, at most 250 (pagination page above).
-                return graphql_error(f"The first argument must be between 1 and {MAX_PAGE}", "BAD_REQUEST")
+            if not isinstance(first, int) or first > MAX_PAGE:
+                # A connection needs first or last, at most 250 (pagination page above); the message is the one
+                # the shop emulator answers, with no code.
+                return graphql_error(f"The 'first' argument may not exceed {MAX_PAGE}." if isinstance(first, int)
+                                     else "you must provide one of first or last", None)
             nodes = self._variants(str(field.argument("query", variables) or ""))[:first]
             actual += 2 + len(nodes) * 3
             data[field.key] = project({"nodes": nodes, "pageInfo": {"hasNextPage": False, "endCursor": None}},
@@ -186,11 +188,14 @@ class ShopifyProductsEmulator(ShopifyErrors, Emulator):
         data = field.argument("input", variables)
         identifier = field.argument("identifier", variables) or {}
         if not isinstance(data, dict) or not isinstance(identifier, dict):
+            # GraphQL's variable coercion refuses an ill-typed input before the mutation runs (INVALID_VARIABLE).
             return graphql_error("Variable $input of type ProductSetInput! was provided invalid value",
                                  "INVALID_VARIABLE")
         if field.argument("synchronous", variables, True) is False:
+            # Not a Shopify refusal: the asynchronous mode exists, the sandbox does not emulate it.
             return graphql_error("This sandbox only emulates productSet in synchronous mode", None)
         if "status" in data and data["status"] not in PRODUCT_STATUSES:
+            # ProductStatus is an enum: an unknown value fails variable coercion (INVALID_VARIABLE).
             return graphql_error(f"Variable $input of type ProductSetInput! was provided invalid value for status "
                                  f"(Expected \"{data['status']}\" to be one of: {', '.join(sorted(PRODUCT_STATUSES))})",
                                  "INVALID_VARIABLE")
