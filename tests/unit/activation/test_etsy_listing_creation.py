@@ -282,3 +282,14 @@ def test_the_shops_listings_are_indexed_by_inventory_sku_and_by_sku_tag_across_s
     assert listed["B-2"] == {"listing_id": 8, "state": "inactive"}
     destination.listed()
     assert len(pages.asked) == 4
+
+
+def test_a_variant_row_is_skipped_unsent_with_its_reason(etsy, conns, warehouse, image_host):
+    wh = content_warehouse(warehouse)
+    catalogue = rows(2, image_host)
+    catalogue[0].update(parent_sku="LS", variant_skus="CAT-00000|CAT-00009", varies_by='{"Size": ["M", "L"]}')
+    wh.replace("marketplace_listing_content", catalogue)
+    report = run_sync(spec(), connections=conns, warehouse=wh.path)
+    assert (report.accepted, report.skipped, report.rejected) == (1, 1, 0)
+    [(reason,)] = wh.query("select reason from activation.sync_rejections where record_key = 'CAT-00000'")
+    assert "parent_sku LS" in reason and sorted(created(etsy)) == ["CAT-00001"]

@@ -231,3 +231,13 @@ def test_the_description_is_sent_as_escaped_html_paragraphs():
     assert _html("Linen & cotton <soft>\n\nWash cold.\nLine dry.") == (
         "<p>Linen &amp; cotton &lt;soft&gt;</p><p>Wash cold.<br>Line dry.</p>")
     assert _html(None) == ""
+
+
+def test_a_variant_row_is_skipped_unsent_with_its_reason(shop, conns, warehouse):
+    catalogue = rows(2)
+    catalogue[0].update(parent_sku="LS", variant_skus="CAT-00000|CAT-00009", varies_by='{"Size": ["M", "L"]}')
+    wh = warehouse_with(warehouse, catalogue)
+    report = run_sync(spec(), connections=conns, warehouse=wh.path)
+    assert (report.accepted, report.skipped, report.rejected) == (1, 1, 0)
+    [(reason,)] = wh.query("select reason from activation.sync_rejections where record_key = 'CAT-00000'")
+    assert "parent_sku LS" in reason and shop.by_sku("CAT-00000") is None

@@ -12,7 +12,8 @@ price and quantity) → updateListing ``state=active`` when there is stock, sinc
 an image, a shipping profile and quantity. A content change updates title, description and taxonomy
 (updateListing); a SKU that left the catalogue has its listing set ``state=inactive``, and one that comes back
 has it updated and active again. A row the mart flags as
-incomplete is rejected with the mart's reason before any call.
+incomplete is rejected with the mart's reason before any call; a variant row (``parent_sku``) is skipped, as a
+listing per size would have to be merged into one variation listing later.
 
 Etsy keeps no idempotency key, so the SKU is the key: before any write the shop's listings are read once per
 run (getListingsByShop for the draft, active and inactive states, 100 at a time; every listing carries its
@@ -82,6 +83,13 @@ class EtsyListingContent(Destination):
             if change.op != "remove" and change.payload.get("missing_reason"):
                 results.append(RowResult(change.key, "rejected",
                                          f"catalogue incomplete: {change.payload['missing_reason']}", sent=False))
+                continue
+            if change.op != "remove" and change.payload.get("parent_sku"):
+                # One listing per variant would have to be merged into a variation listing later; until variation
+                # listings are built, such rows wait, visibly, rather than list each size on its own.
+                results.append(RowResult(change.key, "skipped", "a variant of a product (parent_sku "
+                                         f"{change.payload['parent_sku']}): variation listings are not created on "
+                                         "Etsy yet", sent=False))
                 continue
             if self._day_used_up():
                 results.append(RowResult(change.key, "rejected", "Etsy's daily request allowance is used up "

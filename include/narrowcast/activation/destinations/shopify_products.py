@@ -17,7 +17,8 @@ id, so the inventory item stays; images only when they changed). A SKU that left
 product set ``ARCHIVED``: it leaves the storefront, its orders and history stay, and a return makes it ACTIVE
 again. Every accepted row answers the variant's inventory item id, which ``stock_shop`` addresses as
 ``inventory_item_id``. ``userErrors`` (``field``, ``message``, ``code``) reject the row with Shopify's words;
-throttling is the Shopify client's (cost bucket from ``extensions.cost``).
+throttling is the Shopify client's (cost bucket from ``extensions.cost``). A variant row (``parent_sku``) is
+skipped unsent: one product per size would have to be merged into a product with options later.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ PRODUCT_SET = """mutation catalogueProduct($input: ProductSetInput!, $identifier
   }
 }"""
 CONTENT_FIELDS = frozenset({"title", "description", "brand", "image_urls", "product_type", "price",
-                            "missing_reason", "currency", "quantity"})
+                            "missing_reason", "currency", "quantity", "parent_sku"})
 
 
 def handle_for(sku: str) -> str:
@@ -91,6 +92,12 @@ class ShopifyProducts(Destination):
             if change.op != "remove" and change.payload.get("missing_reason"):
                 results[change.key] = RowResult(change.key, "rejected",
                                                 f"catalogue incomplete: {change.payload['missing_reason']}", sent=False)
+            elif change.op != "remove" and change.payload.get("parent_sku"):
+                # A product per variant would have to be merged into one product with options later; until
+                # multi-variant products are built, such rows wait, visibly.
+                results[change.key] = RowResult(change.key, "skipped", "a variant of a product (parent_sku "
+                                                f"{change.payload['parent_sku']}): products with several variants are "
+                                                "not created yet", sent=False)
             else:
                 pending.append(change)
         if pending:
