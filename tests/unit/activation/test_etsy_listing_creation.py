@@ -271,16 +271,18 @@ def shop_listing(listing_id: int, state: str, skus: list[str], tags: list[str]) 
 def test_the_shops_listings_are_indexed_by_inventory_sku_and_by_sku_tag_across_states_and_pages(conns):
     destination = EtsyListingContent(SendContext(conns["narrowcast_etsy"], {}, "listing", TokenBucket(1e3, 1e3)))
     active = [shop_listing(1000 + i, "active", [f"A-{i}"], []) for i in range(150)]
-    pages = _Pages({"active": active, "draft": [shop_listing(7, "draft", [], ["CAT-9", "linen"])],
+    pages = _Pages({"active": [*active, shop_listing(9, "active", ["OWN-1"], ["linen"])],
+                    "draft": [shop_listing(7, "draft", [], ["cat-9", "cotton"])],
                     "inactive": [shop_listing(8, "inactive", ["B-1", "B-2"], [])]})
     destination.client = pages
-    listed = destination.listed()
-    # two pages of active listings (100 + 50), one each for draft and inactive; read once per run
+    # two pages of active listings (100 + 51), one each for draft and inactive; read once per run
+    assert destination.find("A-149") == {"listing_id": 1149, "state": "active"}
     assert sorted(pages.asked) == [("active", 0), ("active", 100), ("draft", 0), ("inactive", 0)]
-    assert listed["A-149"] == {"listing_id": 1149, "state": "active"}
-    assert listed["CAT-9"] == {"listing_id": 7, "state": "draft"}  # a draft found by its SKU tag alone
-    assert listed["B-2"] == {"listing_id": 8, "state": "inactive"}
-    destination.listed()
+    assert destination.find("B-2") == {"listing_id": 8, "state": "inactive"}
+    # a draft without inventory is found by its SKU tag, whatever case Etsy stored it in
+    assert destination.find("CAT-9") == {"listing_id": 7, "state": "draft"}
+    # a tag of a listing that has its own SKUs never claims it for another SKU
+    assert destination.find("linen") is None and destination.find("LINEN") is None
     assert len(pages.asked) == 4
 
 

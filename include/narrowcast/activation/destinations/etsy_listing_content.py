@@ -6,14 +6,14 @@ listing settings as extras: ``shipping_profile_id`` (createDraftListing requires
 ``readiness_state_id`` (the processing profile each offering names). The Etsy taxonomy id is the catalogue
 mart's ``marketplace_category`` (seed ``listing_category_map``).
 
-A new SKU: createDraftListing → uploadListingImage (multipart: the reference takes the file, not a URL, so each
-image the merchant hosts is downloaded first; at most 10) → updateListingInventory (one product with the SKU,
-price and quantity) → updateListing ``state=active`` when there is stock, since Etsy publishes a draft only with
-an image, a shipping profile and quantity. A content change updates title, description and taxonomy
-(updateListing); a SKU that left the catalogue has its listing set ``state=inactive``, and one that comes back
-has it updated and active again. A row the mart flags as
-incomplete is rejected with the mart's reason before any call; a variant row (``parent_sku``) is skipped, as a
-listing per size would have to be merged into one variation listing later.
+A new SKU: createDraftListing → updateListingInventory (one product with the SKU, price and quantity) →
+uploadListingImage (multipart: the reference takes the file, not a URL, so each image the merchant hosts is
+downloaded first; at most 10) → updateListing ``state=active`` when there is stock, since Etsy publishes a draft
+only with an image, a shipping profile and quantity. A content change updates title, description and taxonomy
+(updateListing); a SKU that left the catalogue has its listing set ``state=inactive``, and one that comes back has
+it updated and active again. A row the mart flags as incomplete is rejected with the mart's reason before any
+call; a variant row (``parent_sku``) is skipped, as a listing per size would have to be merged into one variation
+listing later.
 
 Etsy keeps no idempotency key, so the SKU is the key: before any write the shop's listings are read once per
 run (getListingsByShop for the draft, active and inactive states, 100 at a time; every listing carries its
@@ -32,7 +32,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.base import (
+    Batch,
+    Change,
+    Destination,
+    Limits,
+    ObjectSpec,
+    RowResult,
+    SendContext,
+)
 from narrowcast.activation.destinations.listing_images import image_urls
 from narrowcast.apis import etsy
 from narrowcast.apis.etsy import APPLICATION, MAX_LIMIT
@@ -42,7 +50,7 @@ from narrowcast.http import ApiError, FatalApiError, HttpClient
 MAX_TITLE = 140
 MAX_IMAGES = 10
 # createDraftListing tags: letters, numbers, whitespace, -, ', ™, ©, ® ("tags" field); 20 characters each.
-_TAG = re.compile(r"[\w\s\-'™©®]{1,20}")
+_TAG = re.compile(r"(?:[^\W_]|[\s\-'™©®]){1,20}")
 # Listing states a SKU can already be listed in; sold_out and expired listings are not revived by a create.
 LOOKUP_STATES = ("draft", "active", "inactive")
 # The most requests one row can take (create, image read, 10 uploads, inventory, state): below this many left
@@ -69,9 +77,10 @@ class EtsyListingContent(Destination):
     # Up to 14 calls for a new listing; Etsy's default app allowance is 10 requests per second.
     limits = Limits(max_batch_size=20, default_rps=3.0, default_burst=3.0, max_concurrency=1)
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: SendContext) -> None:
         super().__init__(context)
         self._listed: dict[str, dict[str, Any]] | None = None
+        self._drafts_by_tag: dict[str, dict[str, Any]] = {}
 
     @property
     def shop(self) -> str:
@@ -108,10 +117,10 @@ class EtsyListingContent(Destination):
 
     def _apply(self, change: Change) -> RowResult:
         sku = str(change.payload["sku"])
-        listed = self.listed().get(sku)
+        listed = self.find(sku)
         if change.op == "remove":
             if listed is None or listed["state"] == "inactive":
-                return RowResult(change.key, "accepted", remote_id=_id(listed))
+                return RowResult(change.key, "accepted", sent=False, remote_id=_id(listed))
             self._update(listed["listing_id"], {"state": "inactive"})
             listed["state"] = "inactive"
             return RowResult(change.key, "accepted", remote_id=_id(listed))
@@ -141,9 +150,12 @@ class EtsyListingContent(Destination):
     # ---- reads ----------------------------------------------------------------------------------------------
     def listed(self) -> dict[str, dict[str, Any]]:
         """SKU → listing (``listing_id``, ``state``) for every draft, active and inactive listing of the shop,
-        read once per run."""
+        read once per run. A listing is found by the SKUs of its inventory; a draft without any (a crash came
+        between createDraftListing and updateListingInventory) by its SKU tag, compared without case since
+        Etsy may store tags in lower case."""
         if self._listed is None:
-            found: dict[str, dict[str, Any]] = {}
+            by_sku: dict[str, dict[str, Any]] = {}
+            by_tag: dict[str, dict[str, Any]] = {}
             for state in LOOKUP_STATES:
                 offset = 0
                 while True:
@@ -151,14 +163,20 @@ class EtsyListingContent(Destination):
                                                 params={"state": state, "limit": MAX_LIMIT, "offset": offset}) or {}
                     results = page.get("results") or []
                     for listing in results:
-                        for sku in [*(listing.get("skus") or []), *(listing.get("tags") or [])]:
-                            found.setdefault(str(sku), {"listing_id": listing["listing_id"],
-                                                        "state": listing.get("state", state)})
+                        found = {"listing_id": listing["listing_id"], "state": listing.get("state", state)}
+                        for sku in listing.get("skus") or []:
+                            by_sku.setdefault(str(sku), found)
+                        if not listing.get("skus") and found["state"] == "draft":
+                            for tag in listing.get("tags") or []:
+                                by_tag.setdefault(str(tag).lower(), found)
                     offset += len(results)
                     if not results or offset >= int(page.get("count") or 0):
                         break
-            self._listed = found
+            self._listed, self._drafts_by_tag = by_sku, by_tag
         return self._listed
+
+    def find(self, sku: str) -> dict[str, Any] | None:
+        return self.listed().get(sku) or self._drafts_by_tag.get(sku.lower())
 
     # ---- writes ---------------------------------------------------------------------------------------------
     def _create_draft(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +189,7 @@ class EtsyListingContent(Destination):
         if extra.get("return_policy_id"):
             form["return_policy_id"] = str(extra["return_policy_id"])
         sku = str(p["sku"])
-        if _TAG.fullmatch(sku) and "_" not in sku:
+        if _TAG.fullmatch(sku):
             form["tags"] = sku
         created = self.client.request("POST", f"{APPLICATION}/shops/{self.shop}/listings", data=form).json()
         return {"listing_id": created["listing_id"], "state": created.get("state", "draft"), "new": True}
