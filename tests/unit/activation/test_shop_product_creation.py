@@ -102,6 +102,7 @@ def test_a_content_change_updates_the_product_and_keeps_its_variant_and_inventor
     wh = warehouse_with(warehouse, catalogue)
     run_sync(spec(), connections=conns, warehouse=wh.path)
     before = shop.by_sku("CAT-00001")["variants"][0]
+    shop.by_sku("CAT-00001")["tags"].append("summer")  # the merchant tags the product in the shop admin
     # WHEN the title and the price change
     catalogue[1].update(title="Linen shirt, stone washed", price=34.5)
     wh.replace("marketplace_listing_content", catalogue)
@@ -113,6 +114,7 @@ def test_a_content_change_updates_the_product_and_keeps_its_variant_and_inventor
     assert product["variants"][0]["id"] == before["id"]
     assert product["variants"][0]["inventoryItem"]["id"] == before["inventoryItem"]["id"]
     assert "files" not in shop.received[-1]["input"]
+    assert product["tags"] == [OWN_TAG, "summer"]
 
 
 def test_a_sku_that_left_the_catalogue_file_is_archived_once_removals_are_confirmed(shop, conns, warehouse):

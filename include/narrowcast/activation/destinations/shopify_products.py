@@ -134,11 +134,14 @@ class ShopifyProducts(Destination):
         sku = str(p["sku"])
         given: dict[str, Any] = {"optionValues": DEFAULT_VALUE, "price": f"{float(p['price']):.2f}",
                                  "inventoryItem": {"sku": sku, "tracked": True}}
+        tags = [OWN_TAG]
         if variant is not None:
             given["id"] = variant["id"]
+            # tags is a list field and replaced whole: the merchant's own tags on the product stay
+            tags = sorted({*(variant["product"].get("tags") or []), OWN_TAG})
         data: dict[str, Any] = {
             "title": str(p["title"]), "descriptionHtml": _html(p.get("description")),
-            "status": "ACTIVE", "tags": [OWN_TAG], "productOptions": [DEFAULT_OPTION], "variants": [given],
+            "status": "ACTIVE", "tags": tags, "productOptions": [DEFAULT_OPTION], "variants": [given],
         }
         if p.get("brand"):
             data["vendor"] = str(p["brand"])
