@@ -70,7 +70,7 @@ def payload(row: dict[str, Any]) -> dict[str, Any]:
 
 def test_new_skus_become_active_products_and_a_rerun_sends_nothing(shop, conns, warehouse):
     # GIVEN three catalogue-file SKUs the shop does not sell, and a shop product no file names
-    wh = warehouse_with(warehouse, [*rows(3), {**rows(4)[3], "content_source": "shop"}])
+    wh = warehouse_with(warehouse, [*rows(3), {**rows(4)[3], "content_source": "shop_product"}])
     # WHEN the sync runs
     report = run_sync(spec(), connections=conns, warehouse=wh.path)
     # THEN each file SKU is one ACTIVE product with the tag, one default variant with SKU and price, images by URL

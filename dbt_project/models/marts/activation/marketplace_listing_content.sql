@@ -1,7 +1,7 @@
 {#- One row per (sku, marketplace) for every catalogue SKU and every marketplace listing_attribute_map names: the
     content a new listing needs, in the marketplace's terms. The catalogue is the latest catalogue_*.csv row of a
     SKU; a shop product no catalogue file names contributes its title, category, brand and price.
-    content_source says which: 'catalogue_file' or 'shop' (the shop listing sync creates only the former).
+    content_source says which: 'catalogue_file' or 'shop_product' (the shop listing sync creates only the former).
     marketplace_category comes from the seed listing_category_map (eBay categoryId, Amazon productType, Etsy
     taxonomy_id, Shopify productType);
     aspects is a JSON object of the attributes the seed listing_attribute_map marks is_aspect, under the
@@ -81,7 +81,7 @@ catalogue as (
         cast(null as {{ dbt.type_string() }}) as colour,
         cast(null as {{ dbt.type_string() }}) as size,
         cast(null as {{ dbt.type_string() }}) as material,
-        'shop' as content_source
+        'shop_product' as content_source
     from products
     where products.sku is not null
         and products.status = 'active'
