@@ -23,8 +23,8 @@ at any point leaves a listing the next run finds and finishes (images missing, s
 creating a second one. Every accepted row answers the listing id.
 
 Rate limits ("Rate Limits"): the client paces itself by ``x-limit-per-second``; the day's allowance
-(``x-remaining-today``) is checked before each row, and rows that would run past it are rejected unsent, to be
-sent again on the next run.
+(``x-remaining-today``) is checked before each row, and rows that would run past it are skipped unsent, to be
+sent on the next run.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ class EtsyListingContent(Destination):
                                          "Etsy yet", sent=False))
                 continue
             if self._day_used_up():
-                results.append(RowResult(change.key, "rejected", "Etsy's daily request allowance is used up "
+                # Held back, not refused: nothing is wrong with the row, and the next run plans it again.
+                results.append(RowResult(change.key, "skipped", "Etsy's daily request allowance is used up "
                                          f"({self.client.remaining_today} left); sent again on the next run",
                                          sent=False))
                 continue
