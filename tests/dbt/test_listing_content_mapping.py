@@ -22,4 +22,5 @@ def test_the_listing_content_unit_test_and_seed_tests_pass(tmp_path: Path) -> No
     # THEN every one passed, the mapping unit test among them
     statuses = {r["unique_id"]: r["status"] for r in results if not str(r["unique_id"]).startswith("operation.")}
     assert "unit_test.narrowcast.marketplace_listing_content.listing_content_maps_categories_and_flags_missing_fields" in statuses
+    assert "unit_test.narrowcast.marketplace_listing_content.listing_content_tells_catalogue_rows_from_shop_products" in statuses
     assert set(statuses.values()) == {"pass"}, statuses

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 import requests
+from urllib3 import encode_multipart_formdata
 
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
@@ -61,6 +62,13 @@ def auth(conn: Connection) -> RefreshingAuth:
     grant = RefreshGrant(conn.conn_id, str(conn.extra.get("token_url") or TOKEN_URL), conn.login, "",
                          str(refresh_token), "public")
     return RefreshingAuth(grant, headers=lambda token: {"x-api-key": api_key, "Authorization": f"Bearer {token}"})
+
+
+def image_form(file_name: str, image: bytes, **fields: str) -> tuple[bytes, dict[str, str]]:
+    """An uploadListingImage body: multipart/form-data with the file as ``image`` (the reference takes the file
+    itself, not a URL) and ``fields`` such as ``rank``; returns (body, the Content-Type header naming its boundary)."""
+    body, content_type = encode_multipart_formdata({**fields, "image": (file_name, image, "image/jpeg")})
+    return body, {"Content-Type": content_type}
 
 
 def amount(money: dict[str, Any] | None, where: str) -> tuple[Decimal | None, str | None]:

@@ -111,6 +111,13 @@ BULK_RETRIABLE_ERRORS = frozenset({"INTERNAL_SERVER_ERROR"})
 BULK_BUSY = frozenset({"LIMIT_REACHED", "OPERATION_IN_PROGRESS"})
 
 
+def search_terms(field: str, values: Iterable[str]) -> str:
+    """A search query matching any of ``values`` in ``field``: ``sku:"A-1" OR sku:"B 2"``, each value quoted
+    with ``"`` and ``\\`` escaped (https://shopify.dev/docs/api/usage/search-syntax)."""
+    quoted = ('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return " OR ".join(f"{field}:{value}" for value in quoted)
+
+
 def gid_kind(value: Any) -> str | None:
     """The resource kind of a GID (``LineItem`` for ``gid://shopify/LineItem/1``), or None."""
     match = _GID.fullmatch(value) if isinstance(value, str) else None

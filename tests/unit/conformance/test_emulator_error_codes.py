@@ -49,9 +49,15 @@ DATA_MANAGER = ("Data Manager API ErrorReason (developers.google.com/data-manage
                  "TOO_MANY_USER_IDENTIFIERS", "TOO_MANY_DESTINATIONS", "INVALID_USER_LIST_ID",
                  "TERMS_AND_CONDITIONS_NOT_SIGNED", "NOT_FOUND", "RESOURCE_EXHAUSTED"})
 ETSY = ("Etsy Open API v3 reference, the responses of getShopReceipts, getListingInventory, updateListingInventory, "
-        "updateListing and createReceiptShipment (400, 401, 403, 404, 409, 500; errors are {\"error\": ...}), and "
+        "updateListing, createReceiptShipment, createDraftListing, getListingsByShop, getListingImages and "
+        "uploadListingImage (400, 401, 403, 404, 409, 500; errors are {\"error\": ...}), and "
         "'Rate Limits' (429 with retry-after); Etsy's errors carry no code, so the HTTP status is checked",
         {400, 401, 403, 404, 409, 429, 500})
+SHOPIFY_PRODUCT_SET = ("Shopify GraphQL Admin ProductSetUserErrorCode (the code of each ProductSetUserError "
+                       "productSet answers)",
+                       {"PRODUCT_DOES_NOT_EXIST", "MISSING_FIELD_REQUIRED", "PRODUCT_OPTIONS_INPUT_MISSING",
+                        "OPTION_VALUES_MISSING", "OPTION_VALUE_DOES_NOT_EXIST", "HANDLE_NOT_UNIQUE",
+                        "INVALID_VARIANT"})
 
 # emulator module → (vendor table, {error builder: where its code argument sits (position, keyword, default)})
 EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]]] = {
@@ -72,6 +78,7 @@ EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]
     "data_manager": (DATA_MANAGER, {"data_manager_error": (0, "reason", None), "_violation": (1, "reason", None)}),
     "data_manager:status": (GOOGLE, {"rpc_status": (1, "status", None)}),
     "etsy": (ETSY, {"etsy_error": (0, "status", None)}),
+    "shopify_products": (SHOPIFY_PRODUCT_SET, {"_user_error": (2, "code", None)}),
 }
 
 

@@ -4,6 +4,7 @@ key and bearer headers) and "Authentication" (the refresh-token grant)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -124,3 +125,73 @@ def test_listing_requests_follow_the_inventory_and_listing_contracts(sandbox, em
             assert violations(UPDATE_LISTING_FORM, call.body) == []
         else:
             assert call.body is None
+
+
+# createDraftListing (form): quantity, title, description, price, who_made, when_made, taxonomy_id required;
+# shipping_profile_id "Required when listing type is physical"; who_made and type are enums; tags comma-separated.
+CREATE_DRAFT_FORM = {
+    "type": "object", "additionalProperties": False,
+    "required": ["quantity", "title", "description", "price", "who_made", "when_made", "taxonomy_id",
+                 "shipping_profile_id"],
+    "properties": {"quantity": {"type": "string", "pattern": r"^[1-9][0-9]*$"},
+                   "title": {"type": "string", "minLength": 1, "maxLength": 140},
+                   "description": {"type": "string", "minLength": 1},
+                   "price": {"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$"},
+                   "who_made": {"enum": ["i_did", "someone_else", "collective"]},
+                   "when_made": {"type": "string", "pattern": r"^(made_to_order|[0-9]{4}_[0-9]{4}|[0-9]{3}0s|before_[0-9]{4})$"},
+                   "taxonomy_id": {"type": "string", "pattern": r"^[1-9][0-9]*$"},
+                   "shipping_profile_id": {"type": "string", "pattern": r"^[1-9][0-9]*$"},
+                   "return_policy_id": {"type": "string", "pattern": r"^[1-9][0-9]*$"},
+                   "is_supply": {"enum": ["true", "false"]}, "type": {"enum": ["physical", "download", "both"]},
+                   "tags": {"type": "string", "pattern": r"^[\w\s\-'™©®]{1,20}(,[\w\s\-'™©®]{1,20})*$"}}}
+# getListingsByShop: state one of the listing states, limit 1..100, offset >= 0.
+LISTINGS_BY_SHOP_QUERY = {"type": "object", "additionalProperties": False, "required": ["state"],
+                          "properties": {"state": {"enum": ["active", "inactive", "sold_out", "draft", "expired"]},
+                                         "limit": {"type": "string", "pattern": r"^([1-9][0-9]?|100)$"},
+                                         "offset": {"type": "string", "pattern": r"^[0-9]+$"}}}
+# updateListing (form): a content change or a state of active/inactive.
+UPDATE_LISTING_CONTENT_FORM = {"type": "object", "additionalProperties": False, "minProperties": 1,
+                               "properties": {"state": {"enum": ["active", "inactive"]},
+                                              "title": {"type": "string", "minLength": 1, "maxLength": 140},
+                                              "description": {"type": "string"},
+                                              "taxonomy_id": {"type": "string", "pattern": r"^[1-9][0-9]*$"}}}
+
+
+def test_listing_creation_requests_follow_the_listing_image_and_inventory_contracts(sandbox, emulators, sent,
+                                                                                   monkeypatch):
+    from narrowcast.activation.destinations.etsy_listing_content import EtsyListingContent
+
+    conn = etsy_connection(sandbox)
+    conn.extra.update(shipping_profile_id="234107945503", who_made="someone_else", when_made="made_to_order")
+    destination = EtsyListingContent(send_context(conn, {}, "listing"))
+    # the merchant's image host is not under test here: its bytes are a minimal JPEG
+    monkeypatch.setattr(destination, "_download", lambda url: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\xff\xd9")
+    row = {"sku": "LINEN-1", "title": "Linen shirt", "description": "A linen shirt.", "taxonomy_id": "1187",
+           "price": 29.99, "quantity": 4, "image_urls": "https://img.example/1.jpg|https://img.example/2.jpg"}
+    results = destination.send(Batch("run", "add", 1, 1, [Change("LINEN-1", "add", row)]))
+    changed = destination.send(Batch("run", "change", 1, 1, [Change("LINEN-1", "change", {**row, "title": "Linen"}),
+                                                             Change("LINEN-1x", "remove", {"sku": "LINEN-1x"})]))
+    assert [r.outcome for r in results + changed] == ["accepted"] * 3
+    # the shop's listings are read once per run (three states), then each write follows the reference
+    calls = [c for c in sent if "/v3/application/" in c.path]
+    kinds = [(c.method, re.sub(r"/[0-9]+", "/{id}", c.path.split("/v3/application/")[-1])) for c in calls]
+    assert kinds == [("GET", "shops/{id}/listings")] * 3 + [
+        ("POST", "shops/{id}/listings"), ("PUT", "listings/{id}/inventory"), ("GET", "shops/{id}/listings/{id}/images"),
+        ("POST", "shops/{id}/listings/{id}/images"), ("POST", "shops/{id}/listings/{id}/images"),
+        ("PATCH", "shops/{id}/listings/{id}"), ("PATCH", "shops/{id}/listings/{id}")]
+    for call in calls:
+        assert violations(HEADERS, lower_keys(call.headers)) == []
+        path = call.path.split("/v3/application/")[-1]
+        if call.method == "GET" and path.endswith("/listings"):
+            assert violations(LISTINGS_BY_SHOP_QUERY, call.query) == [] and call.body is None
+        elif call.method == "POST" and path.endswith("/listings"):
+            assert violations(CREATE_DRAFT_FORM, call.body) == []
+        elif call.method == "POST":
+            # uploadListingImage: multipart/form-data, the file in "image", its position in "rank"
+            content_type = lower_keys(call.headers)["content-type"]
+            assert content_type.startswith("multipart/form-data; boundary=")
+            assert b'name="image"; filename="' in call.body and b'name="rank"' in call.body
+        elif call.method == "PATCH":
+            assert violations(UPDATE_LISTING_CONTENT_FORM, call.body) == []
+        elif call.method == "PUT":
+            assert violations(UPDATE_INVENTORY, call.body) == []

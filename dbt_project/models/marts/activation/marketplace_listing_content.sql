@@ -1,7 +1,9 @@
 {#- One row per (sku, marketplace) for every catalogue SKU and every marketplace listing_attribute_map names: the
     content a new listing needs, in the marketplace's terms. The catalogue is the latest catalogue_*.csv row of a
     SKU; a shop product no catalogue file names contributes its title, category, brand and price.
-    marketplace_category comes from the seed listing_category_map (eBay categoryId, Amazon productType);
+    content_source says which: 'catalogue_file' or 'shop_product' (the shop listing sync creates only the former).
+    marketplace_category comes from the seed listing_category_map (eBay categoryId, Amazon productType, Etsy
+    taxonomy_id, Shopify productType);
     aspects is a JSON object of the attributes the seed listing_attribute_map marks is_aspect, under the
     marketplace's names. Variants (one parent_sku): variant_skus lists every SKU of the product ('|'), varies_by
     the aspects they differ in with their values (JSON), from which eBay builds one multi-variation listing. missing_reason lists the fields the seed marks is_required that are empty, and a
@@ -58,7 +60,8 @@ catalogue as (
         parent_sku,
         colour,
         size,
-        material
+        material,
+        'catalogue_file' as content_source
     from latest_catalogue
     where catalogue_order = 1
     union all
@@ -77,7 +80,8 @@ catalogue as (
         cast(null as {{ dbt.type_string() }}) as parent_sku,
         cast(null as {{ dbt.type_string() }}) as colour,
         cast(null as {{ dbt.type_string() }}) as size,
-        cast(null as {{ dbt.type_string() }}) as material
+        cast(null as {{ dbt.type_string() }}) as material,
+        'shop_product' as content_source
     from products
     where products.sku is not null
         and products.status = 'active'
@@ -234,6 +238,7 @@ final as (
         cast(condition as {{ dbt.type_string() }}) as condition,
         cast(image_urls as {{ dbt.type_string() }}) as image_urls,
         cast(category as {{ dbt.type_string() }}) as category,
+        cast(content_source as {{ dbt.type_string() }}) as content_source,
         cast(marketplace_category as {{ dbt.type_string() }}) as marketplace_category,
         cast(aspects as {{ dbt.type_string() }}) as aspects,
         cast(price as decimal(18, 2)) as price,

@@ -6,9 +6,16 @@ refresh_token}``, the access token prefixed with the numeric user id and a dot),
 /v3/application/shops/{shop_id}/receipts`` (getShopReceipts: ``min_last_modified``/``max_last_modified``,
 ``limit`` 1..100 default 25, ``offset``, ``sort_on``/``sort_order``; answers ``{count, results}``), ``GET``/``PUT
 /v3/application/listings/{listing_id}/inventory`` (getListingInventory/updateListingInventory), ``PATCH
-/v3/application/shops/{shop_id}/listings/{listing_id}`` (updateListing, form ``state``) and ``POST
+/v3/application/shops/{shop_id}/listings/{listing_id}`` (updateListing, form ``state`` and content fields) and ``POST
 /v3/application/shops/{shop_id}/receipts/{receipt_id}/tracking`` (createReceiptShipment). Receipts and
 listings are seeded by tests (:meth:`seed_receipts`, :meth:`seed_listing`).
+
+Listing creation: ``POST /v3/application/shops/{shop_id}/listings`` (createDraftListing, form fields; a
+``draft`` listing), ``GET /v3/application/shops/{shop_id}/listings`` (getListingsByShop: ``state``, ``limit``
+1..100, ``offset``; each listing's ``skus``) and ``GET``/``POST
+/v3/application/shops/{shop_id}/listings/{listing_id}/images`` (getListingImages; uploadListingImage, multipart
+``image`` file, at most 10 per listing). A draft goes active only with an image, a shipping profile and
+quantity, as updateListing's ``state`` field documents.
 
 Every answer carries the rate-limit headers of Etsy's "Rate Limits" page (``x-limit-per-second``,
 ``x-remaining-this-second``, ``x-limit-per-day``, ``x-remaining-today``); past the per-second allowance it
@@ -19,6 +26,7 @@ without the shared secret is refused with 403 as Etsy does since the 2025 key ch
 from __future__ import annotations
 
 import copy
+import re
 import time
 from typing import Any
 
@@ -32,6 +40,15 @@ from narrowcast.sandbox.tokens import accepts, bearer
 USER_ID = 48151623
 DEFAULT_LIMIT, MAX_LIMIT = 25, 100
 LISTING_STATES = ("active", "inactive", "draft", "expired", "sold_out")
+# createDraftListing's required fields ("createDraftListing" reference); shipping_profile_id only for physical.
+DRAFT_REQUIRED = ("quantity", "title", "description", "price", "who_made", "when_made", "taxonomy_id")
+WHO_MADE = ("i_did", "someone_else", "collective")
+# when_made is an enum of eras whose bounds Etsy moves forward over the years (made_to_order, "2020_2025",
+# "2010_2019", "1990s", "before_2006", ...): the emulator checks the shapes, not one year's list.
+WHEN_MADE = re.compile(r"made_to_order|[0-9]{4}_[0-9]{4}|[0-9]{3}0s|before_[0-9]{4}")
+# uploadListingImage: "a listing ... can include up to 10 images" (createDraftListing image_ids).
+MAX_IMAGES = 10
+FIRST_LISTING_ID = 1_400_000_001
 
 
 def etsy_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -54,6 +71,7 @@ class EtsyEmulator(Emulator):
         # app, "Rate Limits"), whatever this client's own pace.
         self.taken_by_others = 0
         self._second, self._used_this_second, self._used_today = 0, 0, 0
+        self.next_listing_id = FIRST_LISTING_ID
 
     # ---- seeding (tests) ----------------------------------------------------------------------------
     def seed_receipts(self, receipts: list[dict[str, Any]]) -> None:
@@ -64,7 +82,7 @@ class EtsyEmulator(Emulator):
                      quantity_on_property: list[int] | None = None) -> None:
         """A listing whose inventory answers ``products`` (getListingInventory's shape)."""
         self.listings[str(listing_id)] = {
-            "state": state, "revisions": 0,
+            "state": state, "revisions": 0, "fields": {}, "images": [],
             "inventory": {"products": copy.deepcopy(products), "price_on_property": [],
                           "quantity_on_property": quantity_on_property or [], "sku_on_property": []},
         }
@@ -128,6 +146,14 @@ class EtsyEmulator(Emulator):
                              methods=["PATCH"])
         router.add_api_route("/v3/application/shops/{shop_id}/receipts/{receipt_id}/tracking",
                              self.create_shipment, methods=["POST"])
+        router.add_api_route("/v3/application/shops/{shop_id}/listings", self.create_draft_listing,
+                             methods=["POST"])
+        router.add_api_route("/v3/application/shops/{shop_id}/listings", self.get_listings_by_shop,
+                             methods=["GET"])
+        router.add_api_route("/v3/application/shops/{shop_id}/listings/{listing_id}/images",
+                             self.get_listing_images, methods=["GET"])
+        router.add_api_route("/v3/application/shops/{shop_id}/listings/{listing_id}/images",
+                             self.upload_listing_image, methods=["POST"])
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
@@ -218,17 +244,34 @@ class EtsyEmulator(Emulator):
         listing = self.listings.get(listing_id)
         if listing is None:
             return etsy_error(404, f"Listing {listing_id} not found", headers)
-        form = await request.form()
-        state = form.get("state")
-        if state not in ("active", "inactive"):
+        form = dict(await request.form())
+        state = form.pop("state", None)
+        if state is not None and state not in ("active", "inactive"):
+            # updateListing: "When updating a listing, this value can be either active or inactive".
             return etsy_error(400, "state must be active or inactive", headers)
+        content = {k: v for k, v in form.items() if k in ("title", "description", "taxonomy_id",
+                                                           "shipping_profile_id", "return_policy_id", "tags")}
+        if state is None and not content:
+            # updateListing answers 400 for a request it cannot use ("There was a problem with the request data").
+            return etsy_error(400, "Nothing to update", headers)
         # updateListing: Etsy does not activate a listing whose inventory has no quantity (400).
         if state == "active" and not any(o["quantity"] > 0 for p in listing["inventory"]["products"]
                                          for o in p["offerings"]):
             return etsy_error(400, "A listing without quantity cannot be activated", headers)
+        if state == "active" and listing["state"] == "draft":
+            # updateListing, state: "Setting a draft listing to active will also publish the listing on etsy.com
+            # and requires that the listing have an image set"; a physical listing needs its shipping profile.
+            if not listing["images"]:
+                return etsy_error(400, "A listing must have at least one image to be activated", headers)
+            if not listing["fields"].get("shipping_profile_id"):
+                return etsy_error(400, "A physical listing needs a shipping_profile_id to be activated", headers)
         with self.lock:
-            listing["state"] = state
-        return JSONResponse({"listing_id": int(listing_id), "state": state}, headers=headers)
+            listing["fields"].update(content)
+            if state is not None:
+                listing["state"] = state
+            if content:
+                listing["revisions"] += 1
+        return JSONResponse(self._listing(listing_id, listing), headers=headers)
 
     async def create_shipment(self, shop_id: str, receipt_id: str, request: Request) -> Response:
         headers, refused = self._guard(request, "createReceiptShipment")
@@ -246,6 +289,115 @@ class EtsyEmulator(Emulator):
                                    "carrier_name": form["carrier_name"]})
             receipt["is_shipped"] = True
         return JSONResponse(receipt, headers=headers)
+
+
+    # ---- listing creation (createDraftListing, getListingsByShop, listing images) ----------------------------
+    def _listing(self, listing_id: str, listing: dict[str, Any]) -> dict[str, Any]:
+        """A ShopListing as Etsy answers it: its fields, state and the SKUs of its inventory."""
+        products = [p for p in listing["inventory"]["products"] if not p.get("is_deleted")]
+        quantity = sum(o["quantity"] for p in products for o in p["offerings"] if o.get("is_enabled", True))
+        tags = listing["fields"].get("tags")
+        return {**listing["fields"], "listing_id": int(listing_id), "shop_id": listing.get("shop_id"),
+                "state": listing["state"], "quantity": quantity,
+                # tags arrive as a comma-separated form value and are answered as a list (ShopListing.tags)
+                "tags": [t.strip() for t in str(tags).split(",") if t.strip()] if tags else [],
+                "skus": [p["sku"] for p in products if p.get("sku")]}
+
+    async def create_draft_listing(self, shop_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "createDraftListing")
+        if refused is not None:
+            return refused
+        form = dict(await request.form())
+        # createDraftListing: the required fields, shipping_profile_id "Required when listing type is physical",
+        # the who_made/when_made enums and a positive price; a bad request is 400 with the error message.
+        missing = [f for f in DRAFT_REQUIRED if not str(form.get(f) or "").strip()]
+        if form.get("type", "physical") == "physical" and not form.get("shipping_profile_id"):
+            missing.append("shipping_profile_id")
+        if missing:
+            return etsy_error(400, f"Missing required parameters: {', '.join(missing)}", headers)
+        if form["who_made"] not in WHO_MADE or not WHEN_MADE.fullmatch(form["when_made"]):
+            return etsy_error(400, "who_made or when_made is not one of the allowed values", headers)
+        try:
+            price, quantity, taxonomy = float(form["price"]), int(form["quantity"]), int(form["taxonomy_id"])
+        except ValueError:
+            # createDraftListing: price is a float, quantity and taxonomy_id integers; anything else is a 400.
+            return etsy_error(400, "price, quantity and taxonomy_id must be numbers", headers)
+        # createDraftListing: "The positive non-zero price", "The positive non-zero number of products", a taxonomy
+        # id of at least 1.
+        if price <= 0 or quantity < 1 or taxonomy < 1:
+            return etsy_error(400, "price, quantity and taxonomy_id must be positive", headers)
+        with self.lock:
+            listing_id = str(self.next_listing_id)
+            self.next_listing_id += 1
+            fields = {k: v for k, v in form.items() if k not in ("quantity", "price")}
+            fields["price"] = {"amount": round(price * 100), "divisor": 100, "currency_code": "EUR"}
+            # A new listing has one product carrying the listing's quantity and price, without a SKU until
+            # updateListingInventory sets one.
+            self.listings[listing_id] = {
+                "state": "draft", "revisions": 0, "fields": fields, "images": [], "shop_id": int(shop_id),
+                "inventory": {"products": [{"product_id": 1, "sku": "", "is_deleted": False, "property_values": [],
+                                            "offerings": [{"offering_id": 100, "quantity": quantity,
+                                                           "is_enabled": True, "is_deleted": False,
+                                                           "price": fields["price"]}]}],
+                              "price_on_property": [], "quantity_on_property": [], "sku_on_property": []}}
+            self.received.append({"created_listing": listing_id, "title": form["title"]})
+            answer = self._listing(listing_id, self.listings[listing_id])
+        return JSONResponse(answer, status_code=201, headers=headers)
+
+    def get_listings_by_shop(self, shop_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "getListingsByShop")
+        if refused is not None:
+            return refused
+        query = request.query_params
+        state = query.get("state", "active")
+        try:
+            limit, offset = int(query.get("limit", DEFAULT_LIMIT)), int(query.get("offset", 0))
+        except ValueError:
+            return etsy_error(400, "Expected integer query parameters", headers)
+        # getListingsByShop: state one of the listing states (default active), limit 1..100, offset >= 0.
+        if state not in LISTING_STATES or not 1 <= limit <= MAX_LIMIT or offset < 0:
+            return etsy_error(400, f"state must be one of {', '.join(LISTING_STATES)}; limit 1..{MAX_LIMIT}",
+                              headers)
+        with self.lock:
+            matching = [self._listing(i, entry) for i, entry in sorted(self.listings.items())
+                        if entry["state"] == state]
+        return JSONResponse({"count": len(matching), "results": matching[offset:offset + limit]}, headers=headers)
+
+    def get_listing_images(self, shop_id: str, listing_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "getListingImages")
+        if refused is not None:
+            return refused
+        listing = self.listings.get(listing_id)
+        if listing is None:
+            return etsy_error(404, f"Listing {listing_id} not found", headers)
+        return JSONResponse({"count": len(listing["images"]), "results": listing["images"]}, headers=headers)
+
+    async def upload_listing_image(self, shop_id: str, listing_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "uploadListingImage")
+        if refused is not None:
+            return refused
+        listing = self.listings.get(listing_id)
+        if listing is None:
+            return etsy_error(404, f"Listing {listing_id} not found", headers)
+        form = await request.form()
+        image = form.get("image")
+        # uploadListingImage takes the file itself (multipart "image") or a listing_image_id to re-attach; the
+        # reference has no URL parameter, so an image the seller hosts is downloaded and uploaded.
+        if image is None or isinstance(image, str):
+            return etsy_error(400, "image must be uploaded as a multipart file", headers)
+        data = await image.read()
+        # uploadListingImage: an image that is not one (here: an empty file) is a 400 with the error message.
+        if not data:
+            return etsy_error(400, "The uploaded image is empty", headers)
+        with self.lock:
+            if len(listing["images"]) >= MAX_IMAGES:
+                return etsy_error(400, f"A listing can have at most {MAX_IMAGES} images", headers)
+            rank = int(form.get("rank") or len(listing["images"]) + 1)
+            record = {"listing_id": int(listing_id), "listing_image_id": int(listing_id) * 100 + len(listing["images"]),
+                      "rank": rank, "full_height": None, "full_width": None, "alt_text": form.get("alt_text"),
+                      "url_fullxfull": f"https://i.etsystatic.com/{listing_id}/{rank}.jpg", "bytes": len(data)}
+            listing["images"].append(record)
+        return JSONResponse(record, headers=headers)
 
 
 EMULATOR = EtsyEmulator
