@@ -10,7 +10,8 @@ import dbt_fixture_warehouse
 import duckdb
 from dbt_invocation import run_dbt
 
-UNIT_TESTS = {"shipments_map_skus_to_marketplace_lines_and_carriers", "late_shipments_against_the_handling_time"}
+UNIT_TESTS = {"shipments_map_skus_to_marketplace_lines_and_carriers", "late_shipments_against_the_handling_time",
+              "shipment_lines_union_files_and_shop_fulfillments_once"}
 
 
 def test_the_shipment_marts_pass_their_unit_and_data_tests(tmp_path: Path) -> None:
