@@ -74,7 +74,7 @@ def build_mart(path: Path, sizes: dict[str, int]) -> None:
              "package_reference_id": 1, "carrier": "DHL", "carrier_code": CARRIERS[m], "carrier_name": None,
              "tracking_number": f"T{n:010d}", "shipped_at_iso": "2026-10-30T14:05:00.000Z",
              "line_items": json.dumps([{"line_item_id": f"{n}01", "quantity": 1}]), "status": "ready",
-             "status_reason": None, "source": "file"}
+             "status_reason": None, "source": "shipment_file"}
             for m, size in sizes.items() for n in range(size)]
     with duckdb.connect(str(path)) as con:
         con.execute("""create or replace table marketplace_shipments (

@@ -3,7 +3,8 @@
     marketplace, order and tracking number; one the files and the shop both know is one package, whose lines
     come from the files (the merchant's own statement) and whose source says both. A fulfillment counts for a
     marketplace when its order names that marketplace's order id (seed shop_marketplace_orders); orders of the
-    shop itself keep marketplace 'shop'. Only successful fulfillments with a tracking number are shipments. -#}
+    shop itself keep the own shop's marketplace (seed marketplaces). Only successful fulfillments with a
+    tracking number are shipments. -#}
 with
 
 file_lines as (
@@ -20,6 +21,11 @@ order_attributes as (
 
 rules as (
     select * from {{ ref('shop_marketplace_orders') }}
+),
+
+own_shop as (
+    select marketplace from {{ ref('marketplaces') }}
+    where orders_model = 'stg_shop__orders'
 ),
 
 -- Every rule an order's fulfillment matches, with the marketplace order id that rule reads.
@@ -52,7 +58,7 @@ first_matches as (
 
 shop_lines as (
     select
-        coalesce(first_matches.marketplace, 'shop') as marketplace,
+        coalesce(first_matches.marketplace, own_shop.marketplace) as marketplace,
         coalesce(
             first_matches.marketplace_order_id, cast(fulfillments.order_id as {{ dbt.type_string() }})
         ) as order_id,
@@ -62,6 +68,7 @@ shop_lines as (
         fulfillments.sku,
         fulfillments.quantity
     from fulfillments
+    cross join own_shop
     left join first_matches
         on fulfillments.fulfillment_id = first_matches.fulfillment_id
         and fulfillments.order_line_id = first_matches.order_line_id
@@ -108,7 +115,7 @@ from_files as (
         file_lines.carrier,
         file_lines.shipped_at,
         file_lines.quantity,
-        case when shop_package_keys.order_id is null then 'file' else 'file+shopify' end as source
+        case when shop_package_keys.order_id is null then 'shipment_file' else 'both' end as source
     from file_lines
     left join shop_package_keys
         on file_lines.marketplace = shop_package_keys.marketplace
@@ -125,7 +132,7 @@ from_shop as (
         shop_packages.carrier,
         shop_packages.shipped_at,
         shop_packages.quantity,
-        'shopify' as source
+        'shop_fulfillment' as source
     from shop_packages
     left join file_packages
         on shop_packages.marketplace = file_packages.marketplace
