@@ -20,7 +20,7 @@ import base64
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -148,7 +148,7 @@ class MessageSignature(requests.auth.AuthBase):
 @dataclass(frozen=True)
 class SigningKey:
     jwe: str
-    private_key: str
+    private_key: str = field(repr=False)  # a secret: never in a log line or an error
 
 
 def signing_key(conn: Connection) -> SigningKey | None:
@@ -186,6 +186,8 @@ class EbayApi(HttpClient):
     def __init__(self, base_url: str, *, signature: MessageSignature | None = None, **http: Any) -> None:
         super().__init__(base_url, **http)
         if signature is not None:
+            # requests applies a session's auth to every prepared request: the signature covers the final URL
+            # and body of each attempt, after the bearer token header is in place.
             self.session.auth = signature
 
     @classmethod
