@@ -48,8 +48,8 @@ def test_the_invalid_sync_is_a_failed_task_with_its_file_and_key_and_the_others_
     dag = dag_of("activate_inventory")
     # GIVEN the inventory DAG's list of syncs to map over
     ids = dag.get_task("inventory_syncs").python_callable()
-    assert ids == ["shipments_amazon", "shipments_ebay", "stock_amazon", "stock_ebay", "stock_ebay_eu", "stock_etsy",
-                   "stock_shop"]
+    assert ids == ["shipments_amazon", "shipments_ebay", "shipments_etsy", "stock_amazon", "stock_ebay",
+                   "stock_ebay_eu", "stock_etsy", "stock_shop"]
     sent = []
     monkeypatch.setattr("narrowcast.activation.run_sync",
                         lambda spec, **kw: sent.append(spec.id) or SimpleNamespace(as_dict=lambda: {}))
@@ -62,11 +62,12 @@ def test_the_invalid_sync_is_a_failed_task_with_its_file_and_key_and_the_others_
         except AirflowFailException as exc:  # fails the task without its retries
             failures[sync_id] = exc
     # THEN the valid syncs ran and the invalid one failed, naming its file and key
-    assert sent == ["shipments_amazon", "shipments_ebay", "stock_amazon", "stock_ebay", "stock_etsy", "stock_shop"]
+    assert sent == ["shipments_amazon", "shipments_ebay", "shipments_etsy", "stock_amazon", "stock_ebay", "stock_etsy",
+                    "stock_shop"]
     message = str(failures["stock_ebay_eu"])
     assert "stock_ebay_eu.yml: key 'batch_size'" in message and "disabled" in message
     # AND the failure alert (what the DAG's failure callback sends) names them too
-    ti = SimpleNamespace(dag_id="activate_inventory", task_id="sync", run_id="r1", map_index=4, try_number=1,
+    ti = SimpleNamespace(dag_id="activate_inventory", task_id="sync", run_id="r1", map_index=5, try_number=1,
                          max_tries=2)
     send_alert(alert_from_context({"ti": ti, "exception": failures["stock_ebay_eu"]}))
     (line,) = settings.paths().alerts.read_text().splitlines()

@@ -1,6 +1,7 @@
-"""The shipment marts on hand-written rows: SKUs become the marketplace's line ids, carriers its codes, and late
-orders are measured against the handling-time seed (dbt unit tests in ``_activation__models.yml``), and both
-marts build with their data tests on the fixture warehouse."""
+"""The shipment and returns models on hand-written rows: files and shop fulfillments become one set of packages,
+SKUs the marketplace's line ids, carriers its codes, late orders are measured against the handling-time seed,
+marketplace refunds become returns per line that reach the sales and margin marts (dbt unit tests in the models'
+yml), and the marts build with their data tests on the fixture warehouse."""
 
 from __future__ import annotations
 
@@ -10,16 +11,19 @@ import dbt_fixture_warehouse
 import duckdb
 from dbt_invocation import run_dbt
 
-UNIT_TESTS = {"shipments_map_skus_to_marketplace_lines_and_carriers", "late_shipments_against_the_handling_time"}
+UNIT_TESTS = {"shipments_map_skus_to_marketplace_lines_and_carriers", "late_shipments_against_the_handling_time",
+              "shipment_lines_union_files_and_shop_fulfillments_once",
+              "marketplace_returns_per_line_from_each_marketplace", "marketplace_fees_reach_the_order_margin",
+              "marketplace_sales_daily_fees_margin_and_stock_cover"}
 
 
-def test_the_shipment_marts_pass_their_unit_and_data_tests(tmp_path: Path) -> None:
+def test_the_shipment_and_returns_models_pass_their_unit_and_data_tests(tmp_path: Path) -> None:
     # GIVEN the fixture warehouse, which has eBay and Amazon orders and no shipments file yet
     warehouse = dbt_fixture_warehouse.build(tmp_path / "fixture.duckdb")
     # WHEN the two marts and everything upstream are built and tested
     # cautious: the other models' tests that merely touch a shared seed stay out of this build
-    results = run_dbt(["build", "--select", "+marketplace_shipments", "+late_shipments",
-                       "--indirect-selection", "cautious"],
+    results = run_dbt(["build", "--select", "+marketplace_shipments", "+late_shipments", "+marketplace_order_margin",
+                       "+marketplace_sales_daily", "--indirect-selection", "cautious"],
                       warehouse=warehouse, target_path=tmp_path / "target", as_of_date=dbt_fixture_warehouse.AS_OF_DATE)
     # THEN the hand-written cases passed (run_dbt raises on any failure) and the marts exist
     passed = {str(r["unique_id"]).rsplit(".", 1)[-1] for r in results if r["status"] == "pass"}

@@ -36,6 +36,8 @@
         'shop_order_lines': ['"id" bigint', '"order_id" bigint', '"product_id" bigint', '"variant_id" bigint', '"sku" varchar', '"title" varchar', '"quantity" integer', '"price" decimal(18,2)', '"total_discount" decimal(18,2)'],
         'shop_refunds': ['"id" bigint', '"order_id" bigint', '"created_at" timestamp', '"line_item_id" bigint', '"quantity" integer', '"subtotal" decimal(18,2)'],
         'shop_products': ['"product_id" bigint', '"variant_id" bigint', '"inventory_item_id" bigint', '"sku" varchar', '"title" varchar', '"product_type" varchar', '"vendor" varchar', '"price" decimal(18,2)', '"compare_at_price" decimal(18,2)', '"status" varchar', '"created_at" timestamp', '"updated_at" timestamp'],
+        'shop_fulfillments': ['"fulfillment_id" bigint', '"order_id" bigint', '"status" varchar', '"created_at" timestamp', '"updated_at" timestamp', '"tracking_company" varchar', '"tracking_number" varchar', '"tracking_url" varchar', '"tracking_numbers" varchar', '"order_source_name" varchar', '"order_source_identifier" varchar', '"line_item_id" bigint', '"sku" varchar', '"quantity" integer'],
+        'shop_order_attributes': ['"order_id" bigint', '"name" varchar', '"value" varchar'],
     } -%}
     {%- set statements = ["create schema if not exists raw"] -%}
     {%- for name, columns in tables.items() -%}

@@ -43,8 +43,8 @@ def test_the_other_declarations_load_and_the_invalid_ones_are_named_with_file_an
 def test_an_invalid_declaration_shows_in_its_own_group_and_an_unreadable_one_in_every_group(syncs):
     declarations = read_syncs(syncs)
     inventory_specs, inventory_invalid = declarations.in_group("inventory")
-    assert [s.id for s in inventory_specs] == ["shipments_amazon", "shipments_ebay", "stock_amazon", "stock_ebay",
-                                               "stock_etsy", "stock_shop"]
+    assert [s.id for s in inventory_specs] == ["shipments_amazon", "shipments_ebay", "shipments_etsy", "stock_amazon",
+                                               "stock_ebay", "stock_etsy", "stock_shop"]
     assert [i.id for i in inventory_invalid] == ["half_saved"]
     assert [i.id for i in declarations.in_group("audiences")[1]] == ["champions_typo", "half_saved"]
 

@@ -31,7 +31,8 @@ EBAY_INVENTORY = ("sell_inventory_v1_oas3: 25001 system error and 25002 user err
                   "not available (getOffer, publishOffer, withdrawOffer); eBay common 1001 and 2001",
                   {1001, 2001, 25001, 25002, 25713})
 EBAY_FINANCES = ("sell_finances_v1_oas3, getTransactions errors: 135000 internal error, 135003 invalid pagination, "
-                 "135008 invalid transaction date filter; eBay common 1001 and 2001", {1001, 2001, 135000, 135003, 135008})
+                 "135008 invalid transaction date filter; eBay common 1001 and 2001; 'Digital Signatures for APIs' "
+                 "215120 signature validation failed", {1001, 2001, 135000, 135003, 135008, 215120})
 KLAVIYO = ("Klaviyo API overview, errors (JSON:API error objects) and rate limits: invalid 400, "
            "not_authenticated 401, not_found 404, throttled 429, error 5xx",
            {"invalid", "not_authenticated", "not_found", "throttled", "error"})

@@ -22,7 +22,7 @@ from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
 WHOLE_WORLD = Window(WORLD_START - timedelta(days=1), WORLD_START + timedelta(days=WORLD_DAYS + 1))
 
 SOURCES = {
-    "shopify": (shopify, "shopify", "narrowcast_shopify", {}),
+    "shopify": (shopify, "shopify", "narrowcast_shopify", {"read_fulfillments": True}),
     "meta": (meta_ads, "meta", "narrowcast_meta", {"ad_account_id": f"act_{META_ACCOUNT}"}),
     "google_ads": (google_ads, "google_ads", "narrowcast_google_ads",
                    {"customer_id": str(GOOGLE_CUSTOMER), "developer_token": "dev", "login_customer_id": "1"}),
@@ -58,6 +58,12 @@ def expected_keys(world_dir) -> dict[str, set[tuple]]:
         "shop_refunds": {(r["refund_id"], r["line_item_id"]) for r in world(world_dir, "refunds")},
         "shop_customers": {(c["customer_id"],) for c in world(world_dir, "customers")},
         "shop_products": {(p["variant_id"],) for p in world(world_dir, "products")},
+        # a fulfilled world order has one fulfillment (order id * 10 + 1) of every line
+        "shop_fulfillments": {(o["order_id"] * 10 + 1, li["line_item_id"]) for o in world(world_dir, "orders")
+                              if o["fulfillment_status"] == "fulfilled"
+                              for li in world(world_dir, "order_lines") if li["order_id"] == o["order_id"]},
+        "shop_order_attributes": {(o["order_id"], "eBay Order ID") for o in world(world_dir, "orders")
+                                  if o["note_attributes"] and o["fulfillment_status"] == "fulfilled"},
         "meta_ad_insights": {(r["account_id"], r["campaign_id"], r["date"])
                              for r in world(world_dir, "meta_insights")},
         "google_ads_campaign_stats": {(r["customer_id"], r["campaign_id"], r["date"])

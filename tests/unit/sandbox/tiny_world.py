@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -96,7 +97,12 @@ def build_world(world: Path, seed: int = 7) -> Path:
             "order_id": oid, "order_number": 1000 + n, "customer_id": rng.choice([None, *range(1, N_CUSTOMERS)]),
             "email": f"o{n}@example.com", "created_at": created, "updated_at": updated, "processed_at": created,
             "cancelled_at": cancelled, "cancel_reason": "customer" if cancelled else None,
-            "financial_status": "partially_refunded" if refunded else "paid", "fulfillment_status": None,
+            "financial_status": "partially_refunded" if refunded else "paid",
+            "fulfillment_status": "fulfilled" if n % 3 == 0 else None,
+            # an order imported from a marketplace names the marketplace's order id (Order.sourceIdentifier, or a
+            # note attribute written by the importing app)
+            "source_identifier": f"12-{n:05d}-00001" if n % 6 == 0 else None,
+            "note_attributes": json.dumps({"eBay Order ID": f"13-{n:05d}-00002"}) if n % 9 == 0 else None,
             "currency": "EUR", "subtotal_price": subtotal, "total_discounts": Decimal("0.00"),
             "total_tax": Decimal("0.00"), "total_shipping": Decimal("4.90"), "total_price": subtotal + Decimal("4.90"),
             "discount_code": "SPRING10" if n % 7 == 0 else None, "test": n == 3, "source_name": "web",

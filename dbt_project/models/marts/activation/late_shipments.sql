@@ -11,11 +11,12 @@ handling_times as (
 ),
 
 shipment_lines as (
-    select * from {{ ref('stg_files__shipments') }}
+    select * from {{ ref('int_shipment_lines') }}
 ),
 
 -- Orders the marketplace shows as cancelled are never late; one it shows as shipped without a shipment in the
--- files was shipped by other means, at a time this project cannot know, so it is not reported as unshipped.
+-- files or the shop's fulfillments was shipped by other means, at a time this project cannot know, so it is not
+-- reported as unshipped.
 ebay_orders as (
     select
         order_id,
@@ -36,10 +37,22 @@ amazon_orders as (
     from {{ ref('stg_amazon__orders') }}
 ),
 
+etsy_orders as (
+    select
+        order_id,
+        created_at,
+        status = 'canceled' as is_cancelled,
+        is_shipped as is_marked_shipped,
+        'stg_etsy__orders' as orders_model
+    from {{ ref('stg_etsy__orders') }}
+),
+
 orders as (
     select * from ebay_orders
     union all
     select * from amazon_orders
+    union all
+    select * from etsy_orders
 ),
 
 first_shipments as (

@@ -1,9 +1,10 @@
 {#- One row per shipment (marketplace order + tracking number) of a third-party marketplace's order, in the terms
-    of that marketplace's API: its order id, its line ids and its carrier code. -#}
+    of that marketplace's API: its order id, its line ids and its carrier code. Packages come from the shipments
+    files and the shop's fulfillments (int_shipment_lines); source says which knew it. -#}
 with
 
 shipment_lines as (
-    select * from {{ ref('stg_files__shipments') }}
+    select * from {{ ref('int_shipment_lines') }}
 ),
 
 marketplaces as (
@@ -34,10 +35,21 @@ amazon_order_lines as (
     from {{ ref('stg_amazon__order_items') }}
 ),
 
+etsy_order_lines as (
+    select
+        order_id,
+        order_line_id,
+        sku,
+        'stg_etsy__orders' as orders_model
+    from {{ ref('stg_etsy__order_lines') }}
+),
+
 order_lines as (
     select * from ebay_order_lines
     union all
     select * from amazon_order_lines
+    union all
+    select * from etsy_order_lines
 ),
 
 -- An order listing one SKU on two lines ships against the first of them.
@@ -78,6 +90,7 @@ packages as (
         tracking_number,
         min(carrier) as carrier,
         min(shipped_at) as shipped_at,
+        min(source) as source,
         count(*) as line_count,
         count(order_line_id) as matched_line_count,
         {{ dbt.listagg("case when order_line_id is null then sku end", "', '", "order by sku") }} as unmatched_skus,
@@ -120,7 +133,8 @@ final as (
                 then 'carrier ' || numbered.carrier || ' has no code for this marketplace in seed carrier_codes'
             when numbered.matched_line_count < numbered.line_count
                 then 'SKU(s) ' || numbered.unmatched_skus || ' not on the marketplace order'
-        end as status_reason
+        end as status_reason,
+        numbered.source
     from numbered
     left join carrier_codes
         on lower(numbered.carrier) = lower(carrier_codes.carrier)

@@ -7,8 +7,12 @@ every offering would be at zero stays as it is and is set ``state=inactive`` (up
 active listing without quantity; when stock returns, the inventory goes first and ``state=active`` after it.
 Rows that left the feed deactivate their listing.
 
-Object ``receipt_shipment``: a receipt's tracking code and carrier through createReceiptShipment (scope
-``transactions_w``), which also marks the receipt shipped and notifies the buyer; sent once per receipt.
+Object ``receipt_shipment`` (sync ``shipments_etsy``): a receipt's tracking code and carrier through
+createReceiptShipment (``POST /shops/{shop_id}/receipts/{receipt_id}/tracking``, form ``tracking_code``,
+``carrier_name``, optional ``send_bcc``; scope ``transactions_w``), which also marks the receipt shipped and
+e-mails the buyer, once per shipment. Etsy adds a ShopReceiptShipment on every call, so a shipment may be sent
+again only after a crash between Etsy's answer and the sync state's commit: the receipt is read first
+(getShopReceipt) and one of its ``shipments`` with the same ``tracking_code`` means Etsy already has it.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ class EtsyListings(Destination):
             allowed_modes=frozenset({"add_only"}),
         ),
     }
-    # Two to three calls per listing; Etsy's default app allowance is 10 requests per second.
+    # Two to three calls per listing, two per shipment; Etsy's default app allowance is 10 requests per second.
     limits = Limits(max_batch_size=20, default_rps=3.0, default_burst=3.0, max_concurrency=1)
 
     def send(self, batch: Batch) -> list[RowResult]:
@@ -120,9 +124,12 @@ class EtsyListings(Destination):
         form = {"tracking_code": str(p["tracking_code"]), "carrier_name": str(p["carrier_name"])}
         if p.get("send_bcc") is not None:
             form["send_bcc"] = "true" if p["send_bcc"] else "false"
-        shop = etsy.shop_id(self.context.connection)
+        receipt_path = f"{APPLICATION}/shops/{etsy.shop_id(self.context.connection)}/receipts/{p['receipt_id']}"
         try:
-            self.client.request("POST", f"{APPLICATION}/shops/{shop}/receipts/{p['receipt_id']}/tracking", data=form)
+            receipt = self.client.get_json(receipt_path) or {}
+            if any(str(s.get("tracking_code")) == form["tracking_code"] for s in receipt.get("shipments") or []):
+                return RowResult(change.key, "accepted", sent=False)
+            self.client.request("POST", f"{receipt_path}/tracking", data=form)
         except FatalApiError as exc:
             return RowResult(change.key, "rejected", f"Etsy: {exc.message}")
         return RowResult(change.key, "accepted")

@@ -9,18 +9,31 @@ included), ``limit``/``offset`` paging with ``next`` hrefs and ``total``, 204 No
 Errors as sell_finances_v1_oas3 lists them for getTransactions: 135003 invalid pagination, 135008 invalid
 transaction date filter, 135000 internal error; eBay's common 1001 (invalid access token) and 2001 (too many
 requests) through :class:`EbayErrors`.
+
+Digital signatures ("Digital Signatures for APIs"): :meth:`create_signing_key` issues a keypair shaped as the Key
+Management API's createSigningKey answers it; with ``require_signatures``
+set (an EU/UK seller) every Finances call must carry ``x-ebay-signature-key`` (a JWE this emulator issued),
+``Signature-Input`` and ``Signature`` (RFC 9421 over the listed components, ``created`` within five minutes) and,
+with a body, a matching ``Content-Digest``; otherwise it is refused as eBay refuses it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import secrets
+import time
 from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -34,6 +47,9 @@ FINAL_VALUE_FEE_RATE = Decimal("0.11")
 FIXED_PER_ORDER_FEE = Decimal("0.35")
 _FILTER = re.compile(r"^transactionDate:\[(?P<a>[^\]]*?)\.\.(?P<b>[^\]]*)\]$")
 CENT = Decimal("0.01")
+# RFC 9421 Signature-Input member: label=("component" ...);created=<seconds>
+_SIGNATURE_INPUT = re.compile(r'^(?P<label>[\w-]+)=\((?P<components>[^)]*)\);created=(?P<created>\d+)$')
+SIGNATURE_MAX_AGE = 300  # created more than five minutes off is refused (eBay's signature time window)
 
 
 def _amount(value: Decimal, currency: str) -> dict[str, str]:
@@ -74,6 +90,66 @@ class EbayFinancesEmulator(EbayErrors, Emulator):
 
     def load(self) -> None:
         self.seed_orders(read_world_table(self.world_dir, "ebay_orders"))
+        # An EU/UK seller's calls must be signed; tests switch it on.
+        self.require_signatures = False
+        self.signing_keys: dict[str, ed25519.Ed25519PublicKey | rsa.RSAPublicKey] = {}
+
+    def create_signing_key(self, cipher: str = "ED25519") -> dict[str, Any]:
+        """A keypair as createSigningKey answers it (Key Management API SigningKey: signingKeyId,
+        signingKeyCipher, publicKey, privateKey as base64 DER, jwe, creationTime, expirationTime)."""
+        private_key = (ed25519.Ed25519PrivateKey.generate() if cipher == "ED25519"
+                       else rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        der = private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+        public_der = private_key.public_key().public_bytes(serialization.Encoding.DER,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+        # eBay's JWE wraps the public key for eBay alone; here it is an opaque token the emulator maps back.
+        header = base64.urlsafe_b64encode(b'{"alg":"A256GCMKW","enc":"A256GCM","zip":"DEF"}').rstrip(b"=").decode()
+        jwe = ".".join([header, *(secrets.token_urlsafe(24) for _ in range(4))])
+        with self.lock:
+            self.signing_keys[jwe] = private_key.public_key()
+        now = int(time.time())
+        return {"signingKeyId": secrets.token_hex(16), "signingKeyCipher": cipher,
+                "publicKey": base64.b64encode(public_der).decode(), "privateKey": base64.b64encode(der).decode(),
+                "jwe": jwe, "creationTime": now, "expirationTime": now + 3 * 365 * 86400}
+
+    def signature_problem(self, request: Request, body: bytes) -> str | None:
+        """Why a call's signature does not verify, or None when it does."""
+        headers = dict(request.headers)
+        public_key = self.signing_keys.get(headers.get("x-ebay-signature-key", ""))
+        match = _SIGNATURE_INPUT.match(headers.get("signature-input", "").strip())
+        signature = re.match(r"^([\w-]+)=:([A-Za-z0-9+/=]+):$", headers.get("signature", "").strip())
+        if public_key is None or match is None or signature is None or signature[1] != match["label"]:
+            return "signature headers missing or the key is unknown"
+        components = tuple(c.strip('"') for c in match["components"].split())
+        needed = {"x-ebay-signature-key", "@method", "@path", "@authority"} | ({"content-digest"} if body else set())
+        if not needed <= set(components):
+            return "a required component is not covered"
+        digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
+        if body and headers.get("content-digest") != digest:
+            return "Content-Digest does not match the body"
+        if abs(time.time() - int(match["created"])) > SIGNATURE_MAX_AGE:
+            return "created is outside the accepted window"
+        # RFC 9421 §2.5: one line per covered component in the order listed, then @signature-params.
+        derived = {"@method": request.method, "@path": request.url.path, "@authority": request.url.netloc}
+        lines = [f'"{c}": {derived[c] if c.startswith("@") else headers.get(c, "")}' for c in components]
+        lines.append(f'"@signature-params": ({match["components"]});created={match["created"]}')
+        base = "\n".join(lines).encode()
+        try:
+            raw = base64.b64decode(signature[2])
+            if isinstance(public_key, ed25519.Ed25519PublicKey):
+                public_key.verify(raw, base)
+            else:
+                public_key.verify(raw, base, padding.PKCS1v15(), hashes.SHA256())
+        except (InvalidSignature, ValueError, KeyError):
+            return "the signature does not verify"
+        return None
+
+    def signature_refused(self) -> Response:
+        # The refusal eBay answers to a call it cannot verify (errorId 215120, domain ACCESS, HTTP 403; as eBay
+        # reports it in eBay/digital-signature-verification-ebay-api issues on "Digital Signatures for APIs").
+        return self.ebay_error(403, 215120, "ACCESS", "REQUEST", "Signature validation failed",
+                               "Signature validation failed to fulfill the request.")
 
     def seed_orders(self, rows: list[dict[str, Any]]) -> None:
         """Serve the transactions of these order lines (rows shaped as the world's ``ebay_orders``)."""
@@ -88,9 +164,11 @@ class EbayFinancesEmulator(EbayErrors, Emulator):
     def routes(self, router: APIRouter) -> None:
         router.add_api_route("/sell/finances/v1/transaction", self.get_transactions, methods=["GET"])
 
-    def get_transactions(self, request: Request) -> Response:
+    async def get_transactions(self, request: Request) -> Response:
         if not ebay_authorized(request):
             return self.unauthorized()
+        if self.require_signatures and self.signature_problem(request, await request.body()) is not None:
+            return self.signature_refused()
         query = request.query_params
         low = high = None
         if query.get("filter"):

@@ -7,7 +7,9 @@ refresh_token}``, the access token prefixed with the numeric user id and a dot),
 ``limit`` 1..100 default 25, ``offset``, ``sort_on``/``sort_order``; answers ``{count, results}``), ``GET``/``PUT
 /v3/application/listings/{listing_id}/inventory`` (getListingInventory/updateListingInventory), ``PATCH
 /v3/application/shops/{shop_id}/listings/{listing_id}`` (updateListing, form ``state`` and content fields) and ``POST
-/v3/application/shops/{shop_id}/receipts/{receipt_id}/tracking`` (createReceiptShipment). Receipts and
+/v3/application/shops/{shop_id}/receipts/{receipt_id}/tracking`` (createReceiptShipment, which adds a
+ShopReceiptShipment to the receipt's ``shipments``) with ``GET /v3/application/shops/{shop_id}/receipts/{receipt_id}``
+(getShopReceipt) to read them back. Receipts and
 listings are seeded by tests (:meth:`seed_receipts`, :meth:`seed_listing`).
 
 Listing creation: ``POST /v3/application/shops/{shop_id}/listings`` (createDraftListing, form fields; a
@@ -154,6 +156,8 @@ class EtsyEmulator(Emulator):
                              self.get_listing_images, methods=["GET"])
         router.add_api_route("/v3/application/shops/{shop_id}/listings/{listing_id}/images",
                              self.upload_listing_image, methods=["POST"])
+        router.add_api_route("/v3/application/shops/{shop_id}/receipts/{receipt_id}", self.get_receipt,
+                             methods=["GET"])
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
@@ -287,8 +291,23 @@ class EtsyEmulator(Emulator):
         with self.lock:
             self.shipments.append({"receipt_id": receipt_id, "tracking_code": form["tracking_code"],
                                    "carrier_name": form["carrier_name"]})
+            # ShopReceiptShipment: Etsy records every call as a new shipment of the receipt, duplicates included.
+            receipt.setdefault("shipments", []).append({
+                "receipt_shipping_id": len(self.shipments), "shipment_notification_timestamp": int(time.time()),
+                "carrier_name": form["carrier_name"], "tracking_code": form["tracking_code"]})
             receipt["is_shipped"] = True
         return JSONResponse(receipt, headers=headers)
+
+    def get_receipt(self, shop_id: str, receipt_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "getShopReceipt")
+        if refused is not None:
+            return refused
+        receipt = self.receipts.get(receipt_id)
+        if receipt is None:
+            # getShopReceipt: an unknown receipt is a 404 with the error envelope ("Request Standards").
+            return etsy_error(404, f"Receipt {receipt_id} not found", headers)
+        with self.lock:
+            return JSONResponse({"shipments": [], **copy.deepcopy(receipt)}, headers=headers)
 
 
     # ---- listing creation (createDraftListing, getListingsByShop, listing images) ----------------------------

@@ -53,20 +53,20 @@ class ShopifyClient(ShopifyApi):
                 start=1):
             if any(_overflows(node, resource) for node in nodes):
                 log.info("shopify: a %s node has more nested items than a page holds; reading the window in bulk",
-                         resource.connection)
+                         resource.label)
                 yield from self.read_bulk(resource, search)
                 return
-            pages.append((nodes, f"POST graphql.json {resource.connection} page {number}"))
+            pages.append((nodes, f"POST graphql.json {resource.label} page {number}"))
         yield from pages
 
     def read_bulk(self, resource: Resource, search: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
         operation, lines = self.bulk_query(resource.bulk_query(search))
         roots = reassemble(lines, resource.children)
         if not roots:
-            yield [], f"bulk operation {operation} ({resource.connection}, no rows)"
+            yield [], f"bulk operation {operation} ({resource.label}, no rows)"
         for start in range(0, len(roots), BULK_PAGE_ROOTS):
             chunk = roots[start:start + BULK_PAGE_ROOTS]
-            yield chunk, f"bulk operation {operation} {resource.connection} {start + 1}-{start + len(chunk)}"
+            yield chunk, f"bulk operation {operation} {resource.label} {start + 1}-{start + len(chunk)}"
 
 
 def _overflows(node: Any, resource: Resource) -> bool:

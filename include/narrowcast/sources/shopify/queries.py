@@ -39,6 +39,20 @@ CUSTOMER_FIELDS = """id firstName lastName createdAt updatedAt tags
       defaultPhoneNumber { phoneNumber }
       defaultAddress { countryCodeV2 province city }"""
 
+# The shipments the shop's admin (or an app) recorded on an order, and the marketplace order id an order imported
+# from a marketplace carries (Order.sourceName/sourceIdentifier, customAttributes = the order's note attributes;
+# Fulfillment, FulfillmentTrackingInfo, FulfillmentLineItem). Read by a query of its own: on the orders query it
+# would push a page of five orders past the 1,000-point limit.
+FULFILLMENT_FIELDS = """id updatedAt sourceName sourceIdentifier
+      customAttributes { key value }
+      fulfillments[fulfillments] {
+        id status createdAt updatedAt
+        trackingInfo[trackingInfo] { company number url }
+        fulfillmentLineItems[fulfillment_lines] {
+          edges { node { id quantity lineItem { id sku } } }[more]
+        }
+      }"""
+
 PRODUCT_FIELDS = """id title productType vendor status createdAt updatedAt
       variants[variants] {
         edges { node { id sku price compareAtPrice inventoryItem { id } } }[more]
@@ -61,11 +75,17 @@ class Resource:
     nested_pages: dict[str, int]  # placeholder -> page size of a nested connection or list in paged queries
     children: dict[str, str]  # GID kind of a bulk child line -> the parent field it belongs to
     lists: tuple[str, ...] = ()  # nested list fields (not connections) limited by a nested_pages size
+    operation: str = ""  # the paged query's name when another resource reads the same connection
+
+    @property
+    def label(self) -> str:
+        """What the resource is called in queries and source refs."""
+        return self.operation or self.connection
 
     def paged_query(self) -> str:
         marks = {name: f"(first: {size})" for name, size in self.nested_pages.items()}
         selection = _render(self.fields, {**marks, "more": " pageInfo { hasNextPage }"})
-        return (f"query {self.connection}($first: Int!, $after: String, $query: String) {{\n"
+        return (f"query {self.label}($first: Int!, $after: String, $query: String) {{\n"
                 f"  {self.connection}(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{\n"
                 f"    edges {{ node {{ {selection} }} }}\n"
                 f"    pageInfo {{ hasNextPage endCursor }}\n  }}\n}}")
@@ -81,6 +101,11 @@ ORDERS = Resource("orders", ORDER_FIELDS, settings.ORDERS_PAGE,
                   {"lines": settings.ORDER_LINES_PAGE, "refunds": settings.ORDER_REFUNDS_PAGE,
                    "refund_lines": settings.REFUND_LINES_PAGE},
                   {"LineItem": "lineItems", "RefundLineItem": "refundLineItems"}, lists=("refunds",))
+FULFILLMENTS = Resource("orders", FULFILLMENT_FIELDS, settings.FULFILLMENT_ORDERS_PAGE,
+                        {"fulfillments": settings.FULFILLMENTS_PAGE, "trackingInfo": settings.TRACKING_INFO_PAGE,
+                         "fulfillment_lines": settings.FULFILLMENT_LINES_PAGE},
+                        {"FulfillmentLineItem": "fulfillmentLineItems"}, lists=("fulfillments", "trackingInfo"),
+                        operation="orderFulfillments")
 CUSTOMERS = Resource("customers", CUSTOMER_FIELDS, settings.CUSTOMERS_PAGE, {}, {})
 PRODUCTS = Resource("products", PRODUCT_FIELDS, settings.PRODUCTS_PAGE, {"variants": settings.VARIANTS_PAGE},
                     {"ProductVariant": "variants"})

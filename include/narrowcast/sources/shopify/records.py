@@ -29,6 +29,15 @@ REST → GraphQL, per column (GraphQL Admin reference, https://shopify.dev/docs/
   ``accepts_marketing`` is gone) · phone ← ``defaultPhoneNumber.phoneNumber`` · first_name, last_name ←
   ``firstName``, ``lastName`` · country_code, province, city ← ``defaultAddress.countryCodeV2``, ``.province``,
   ``.city`` · tags ← ``tags`` joined with ", " as REST wrote them.
+``shop_fulfillments`` (``Fulfillment`` × ``FulfillmentLineItem``, new with the GraphQL source)
+  fulfillment_id, status, created_at, updated_at ← the fulfillment's ``id``, ``status`` in lower case,
+  ``createdAt``, ``updatedAt`` · order_id ← the order · line_item_id, sku ← ``lineItem.id``, ``lineItem.sku``
+  · quantity ← ``quantity`` · tracking_company, tracking_number, tracking_url ← the first ``trackingInfo``'s
+  ``company``, ``number``, ``url`` (one package per fulfillment, as the admin records it); further numbers
+  comma-joined in tracking_numbers · order_source_name, order_source_identifier ← the order's ``sourceName``
+  and ``sourceIdentifier`` (an imported marketplace order's own id).
+``shop_order_attributes`` (``Order.customAttributes``, the order's note attributes)
+  order_id ← the order · name, value ← ``key``, ``value``; read with the fulfillments, for orders that have one.
 ``shop_products`` (``Product`` × ``ProductVariant``, one row per variant; GraphQL has no 100-variant cap)
   product_id ← product ``id`` · variant_id ← variant ``id`` · inventory_item_id ← ``inventoryItem.id`` · sku,
   price, compare_at_price ← ``sku``, ``price``, ``compareAtPrice`` (shop-currency decimal strings) · title,
@@ -163,6 +172,46 @@ def refund_records(order: dict[str, Any], ref: str) -> list[dict[str, Any]]:
                 "subtotal": shop_amount(item, "subtotalSet", where),
             })
     return records
+
+
+def fulfillment_records(order: dict[str, Any], ref: str) -> list[dict[str, Any]]:
+    """One record per shipped line of each fulfillment (``raw.shop_fulfillments`` is keyed on fulfillment id +
+    line item id)."""
+    order_id = gid(order, "id", f"{ref} order")
+    records = []
+    for fulfillment in order.get("fulfillments") or []:
+        where = f"{ref} order {order_id} fulfillment {fulfillment.get('id')}"
+        numbers = [t for t in fulfillment.get("trackingInfo") or [] if isinstance(t, dict) and t.get("number")]
+        first = numbers[0] if numbers else {}
+        head = {
+            "fulfillment_id": gid(fulfillment, "id", where),
+            "order_id": order_id,
+            "status": lower(fulfillment.get("status")),
+            "created_at": parse_timestamp(field(fulfillment, "createdAt", where), where=f"{where} createdAt"),
+            "updated_at": parse_timestamp(field(fulfillment, "updatedAt", where), where=f"{where} updatedAt"),
+            "tracking_company": first.get("company") or None,
+            "tracking_number": first.get("number") or None,
+            "tracking_url": first.get("url") or None,
+            "tracking_numbers": ",".join(str(t["number"]) for t in numbers) or None,
+            "order_source_name": order.get("sourceName") or None,
+            "order_source_identifier": order.get("sourceIdentifier") or None,
+        }
+        for item in nodes(fulfillment, "fulfillmentLineItems"):
+            line = field(item, "lineItem", where)
+            records.append({**head, "line_item_id": gid(line, "id", where), "sku": line.get("sku") or None,
+                            "quantity": int(field(item, "quantity", where))})
+    return records
+
+
+def order_attribute_records(order: dict[str, Any], ref: str) -> list[dict[str, Any]]:
+    """The note attributes of an order with a fulfillment: where marketplace importers write the marketplace's
+    order id. The last of a repeated key wins, as it does on the order page."""
+    if not order.get("fulfillments"):
+        return []
+    order_id = gid(order, "id", f"{ref} order")
+    attributes = {str(a["key"]): a.get("value") for a in order.get("customAttributes") or []
+                  if isinstance(a, dict) and a.get("key")}
+    return [{"order_id": order_id, "name": name, "value": value} for name, value in attributes.items()]
 
 
 def customer_record(customer: dict[str, Any], ref: str) -> dict[str, Any]:

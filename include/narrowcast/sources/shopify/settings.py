@@ -15,6 +15,12 @@ ORDERS_PAGE = 5
 ORDER_LINES_PAGE = 10
 ORDER_REFUNDS_PAGE = 3
 REFUND_LINES_PAGE = 5
+# Fulfillments are read by a query of their own over the same orders (queries.FULFILLMENT_FIELDS): an order
+# costs 1 + 3 fulfillments x (1 + 2 tracking infos + 2 + 10 lines x 2) = 76 points, ten orders about 770.
+FULFILLMENT_ORDERS_PAGE = 10
+FULFILLMENTS_PAGE = 3
+TRACKING_INFO_PAGE = 2
+FULFILLMENT_LINES_PAGE = 10
 CUSTOMERS_PAGE = 100
 PRODUCTS_PAGE = 20
 VARIANTS_PAGE = 20

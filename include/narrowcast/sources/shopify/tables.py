@@ -98,6 +98,37 @@ SHOP_REFUNDS = EntitySpec(
     parent=("shop_orders", {"order_id": "id"}),
 )
 
+SHOP_FULFILLMENTS = EntitySpec(
+    "shop_fulfillments",
+    {
+        **dict.fromkeys(("fulfillment_id", "order_id"), "BIGINT"),
+        "status": "VARCHAR",
+        **timestamp_columns("created_at", "updated_at"),
+        **text_columns("tracking_company", "tracking_number", "tracking_url", "tracking_numbers",
+                       "order_source_name", "order_source_identifier"),
+        "line_item_id": "BIGINT",
+        "sku": "VARCHAR",
+        "quantity": "INTEGER",
+    },
+    key=("fulfillment_id", "line_item_id"),
+    required=("order_id", "created_at"),
+    non_negative=("quantity",),
+    not_future=("created_at", "updated_at"),
+    notes={"status": "FulfillmentStatus in lower case: 'success', 'cancelled', 'error', 'failure', 'open', "
+                     "'pending'",
+           "tracking_number": "the fulfillment's first tracking number; all of them in tracking_numbers",
+           "order_source_identifier": "Order.sourceIdentifier: the originating platform's order id"},
+)
+
+SHOP_ORDER_ATTRIBUTES = EntitySpec(
+    "shop_order_attributes",
+    {"order_id": "BIGINT", "name": "VARCHAR", "value": "VARCHAR"},
+    key=("order_id", "name"),
+    notes={"name": "Order.customAttributes key (a note attribute), e.g. one a marketplace importer writes"},
+    # Note attributes are free text the buyer or an app wrote; they may hold anything.
+    personal=("value",),
+)
+
 SHOP_PRODUCTS = EntitySpec(
     "shop_products",
     {
@@ -115,6 +146,7 @@ SHOP_PRODUCTS = EntitySpec(
 SOURCE = SourceSpec(
     "shopify",
     connection_pages("narrowcast.sources.shopify:extract"),
-    (SHOP_CUSTOMERS, SHOP_ORDERS, SHOP_ORDER_LINES, SHOP_REFUNDS, SHOP_PRODUCTS),
+    (SHOP_CUSTOMERS, SHOP_ORDERS, SHOP_ORDER_LINES, SHOP_REFUNDS, SHOP_PRODUCTS, SHOP_FULFILLMENTS,
+     SHOP_ORDER_ATTRIBUTES),
     connection_id="narrowcast_shopify",
 )
