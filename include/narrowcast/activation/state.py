@@ -322,7 +322,7 @@ def _register_listings(wh: Warehouse, spec: SyncSpec, outcome: str, listings: Li
     accepted = f"""({outcome} select record_key, op, remote_id from batch_outcome where outcome = 'accepted') o"""
     params = {"sync_id": spec.id}
     if has_remote_ids and listings is not None:
-        params["marketplace"] = listings.marketplace
+        registered = {**params, "marketplace": listings.marketplace}
         # The first-seen time belongs to the id: a listing re-created under a new id is first seen now.
         wh.execute(
             f"""update activation.listing_ids set
@@ -333,7 +333,7 @@ def _register_listings(wh: Warehouse, spec: SyncSpec, outcome: str, listings: Li
                from {accepted}
                where listing_ids.sync_id = $sync_id and listing_ids.record_key = o.record_key
                  and o.op <> 'remove' and o.remote_id is not null""",
-            params,
+            registered,
         )
         wh.execute(
             f"""insert into activation.listing_ids
@@ -342,7 +342,7 @@ def _register_listings(wh: Warehouse, spec: SyncSpec, outcome: str, listings: Li
                from {accepted}
                where o.op <> 'remove' and o.remote_id is not null and not exists (
                    select 1 from activation.listing_ids l where l.sync_id = $sync_id and l.record_key = o.record_key)""",
-            params,
+            registered,
         )
         listings.tracked = True
     if listings is not None and listings.tracked:
