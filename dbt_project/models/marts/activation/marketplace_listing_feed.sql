@@ -77,34 +77,44 @@ latest_listing as (
     from listings
 ),
 
+-- The listings file's row per (sku, marketplace): its latest file.
+file_listings as (
+    select * from latest_listing
+    where listing_order = 1
+),
+
 -- Two syncs may list one SKU on the same marketplace: a live listing first, then the latest confirmed.
-latest_registered as (
+ranked_registered as (
     select
         *,
         row_number() over (
-            partition by sku, marketplace order by is_ended, last_confirmed_at desc, sync_id
+            partition by sku, marketplace order by is_ended asc, last_confirmed_at desc, sync_id asc
         ) as registered_order
     from registered_listings
+),
+
+latest_registered as (
+    select * from ranked_registered
+    where registered_order = 1
 ),
 
 -- A file row with a listing id wins over the registry; one without an id takes the registry's (its enabled
 -- flag still applies), so the merchant can switch off a listing Narrowcast created.
 all_listings as (
     select
-        coalesce(file_listings.sku, registered.sku) as sku,
-        coalesce(file_listings.marketplace, registered.marketplace) as marketplace,
-        coalesce(file_listings.listing_id, registered.listing_id) as listing_id,
+        coalesce(file_listings.sku, latest_registered.sku) as sku,
+        coalesce(file_listings.marketplace, latest_registered.marketplace) as marketplace,
+        coalesce(file_listings.listing_id, latest_registered.listing_id) as listing_id,
         coalesce(file_listings.is_enabled, true) as is_enabled,
-        coalesce(file_listings.listing_id is null and registered.is_ended, false) as is_ended,
+        coalesce(file_listings.listing_id is null and latest_registered.is_ended, false) as is_ended,
         case
             when file_listings.listing_id is not null then 'file'
-            when registered.listing_id is not null then 'registry'
+            when latest_registered.listing_id is not null then 'registry'
         end as listing_id_source
-    from (select * from latest_listing where listing_order = 1) as file_listings
-    full outer join (select * from latest_registered where registered_order = 1) as registered
-        on
-            file_listings.sku = registered.sku
-            and file_listings.marketplace = registered.marketplace
+    from file_listings
+    full outer join latest_registered
+        on file_listings.sku = latest_registered.sku
+        and file_listings.marketplace = latest_registered.marketplace
 ),
 
 stocked as (
