@@ -136,6 +136,21 @@ class World:
                                "from main.marketplace_listing_feed where sku = ?", [SKU]).fetchall()
         return {row[0]: row[1:] for row in rows}
 
+    def listing_id(self, marketplace: str) -> str:
+        """The id the listing sync registered for the SKU on ``marketplace``."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            [(remote_id,)] = con.execute("select remote_id from activation.listing_ids where record_key = ? "
+                                         "and marketplace = ?", [SKU, marketplace]).fetchall()
+        return remote_id
+
+    def rule_quantity(self, marketplace: str, available: int) -> int:
+        """The quantity the seed marketplace_rules publish for ``available`` units on ``marketplace``."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            [(share, most, end_at)] = con.execute(
+                "select stock_share, max_listed_quantity, end_when_at_or_below from main.marketplace_rules "
+                "where marketplace = ?", [marketplace]).fetchall()
+        return 0 if available <= end_at else min(int(available * share), most)
+
     def live(self) -> dict[str, Live]:
         listing_ids = {marketplace: row[0] for marketplace, row in self.feed().items()}
         return {m.name: m.view(self.emulators, listing_ids[m.name]) for m in MARKETPLACES}
@@ -154,6 +169,7 @@ def world(tmp_path: Path, sandbox: SandboxServer) -> World:
 
 
 def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(world: World) -> None:
+    everywhere = {m.name for m in MARKETPLACES}
     # GIVEN a new shop product with 20 on hand and its catalogue row; no listings file names it anywhere
     world.load("shop_products", (1, 11, 111, SKU, "Linen shirt", "Shirts", "Narrowcast Wear", "39.90", "49.90",
                                  "active", datetime(2026, 3, 1), datetime(2026, 3, 1)))
@@ -164,19 +180,18 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     # WHEN the listing syncs run
     created = world.sync("listing_sync")
     # THEN the SKU is a listing on every marketplace
-    assert {name: (r.accepted, r.rejected) for name, r in created.items()} == {m.name: (1, 0) for m in MARKETPLACES}
+    assert {name: (r.accepted, r.rejected) for name, r in created.items()} == {name: (1, 0) for name in everywhere}
 
     # WHEN the next transform and the stock syncs run
     world.transform()
     feed = world.feed()
     stock = world.sync("stock_sync")
     # THEN the feed addresses each listing by the id its marketplace gave it, from the registry, and the stock
-    # syncs publish the rule quantity to it (eBay 50 % of 20, Amazon 60 %)
-    assert {name: row[1:] for name, row in feed.items()} == {
-        "ebay": ("registry", 10, "active"), "amazon": ("registry", 12, "active")}
-    assert feed["ebay"][0] in world.emulators["ebay_inventory"].offers and feed["amazon"][0] == SKU
-    assert {name: (r.accepted, r.rejected) for name, r in stock.items()} == {m.name: (1, 0) for m in MARKETPLACES}
-    assert world.live() == {"ebay": Live(True, 10, "Linen shirt, blue"), "amazon": Live(True, 12, "Linen shirt, blue")}
+    # syncs publish each marketplace's rule quantity of the 20 to it
+    assert feed == {name: (world.listing_id(name), "registry", world.rule_quantity(name, 20), "active")
+                    for name in everywhere}
+    assert {name: (r.accepted, r.rejected) for name, r in stock.items()} == {name: (1, 0) for name in everywhere}
+    assert world.live() == {name: Live(True, world.rule_quantity(name, 20), "Linen shirt, blue") for name in everywhere}
 
     # WHEN the product sells out
     world.load("file_erp_stock", stock_row(0, "2026-03-31 12:00:00"))
@@ -184,9 +199,8 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     world.sync("listing_sync")
     world.sync("stock_sync")
     # THEN it is ended (eBay withdraws the offer) or zeroed (Amazon) everywhere
-    assert {name: (live.buyable, live.quantity) for name, live in world.live().items()} == {
-        "ebay": (False, 10), "amazon": (False, 0)}
-    assert world.emulators["ebay_inventory"].offers[feed["ebay"][0]]["status"] == "UNPUBLISHED"
+    assert {name: live.buyable for name, live in world.live().items()} == {name: False for name in everywhere}
+    assert world.emulators["ebay_inventory"].offers[world.listing_id("ebay")]["status"] == "UNPUBLISHED"
 
     # WHEN stock returns
     world.load("file_erp_stock", stock_row(30, "2026-03-31 18:00:00"))
@@ -194,8 +208,7 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     world.sync("listing_sync")
     world.sync("stock_sync")
     # THEN it is relisted everywhere with the new quantity, under the same listing ids
-    assert {name: (live.buyable, live.quantity) for name, live in world.live().items()} == {
-        "ebay": (True, 15), "amazon": (True, 18)}
+    assert world.live() == {name: Live(True, world.rule_quantity(name, 30), "Linen shirt, blue") for name in everywhere}
     assert {name: row[0] for name, row in world.feed().items()} == {name: row[0] for name, row in feed.items()}
 
     # WHEN the catalogue renames it
@@ -204,7 +217,7 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     renamed = world.sync("listing_sync")
     restocked = world.sync("stock_sync")
     # THEN every marketplace shows the new title; stock and price had nothing to send
-    assert {name: r.planned_changes for name, r in renamed.items()} == {m.name: 1 for m in MARKETPLACES}
+    assert {name: r.planned_changes for name, r in renamed.items()} == {name: 1 for name in everywhere}
     assert {name: live.title for name, live in world.live().items()} == {
-        m.name: "Linen shirt, stone washed" for m in MARKETPLACES}
-    assert {name: r.planned for name, r in restocked.items()} == {m.name: 0 for m in MARKETPLACES}
+        name: "Linen shirt, stone washed" for name in everywhere}
+    assert {name: r.planned for name, r in restocked.items()} == {name: 0 for name in everywhere}
