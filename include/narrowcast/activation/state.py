@@ -358,13 +358,6 @@ def _register_listings(wh: Warehouse, spec: SyncSpec, outcome: str, listings: Li
         )
 
 
-def listing_ids(wh: Warehouse, spec: SyncSpec) -> dict[str, tuple[str, bool]]:
-    """The registered listings of ``spec``: record key → (remote id, still live)."""
-    rows = wh.fetchall("select record_key, remote_id, ended_at is null from activation.listing_ids where sync_id = ?",
-                       [spec.id])
-    return {key: (remote_id, live) for key, remote_id, live in rows}
-
-
 def confirmed_members(wh: Warehouse, spec: SyncSpec) -> int:
     """How many rows the destination has confirmed for ``spec``: the base of the mirror removal guard."""
     return int(wh.scalar("select count(*) from activation.sync_state where sync_id = ?", [spec.id]))
