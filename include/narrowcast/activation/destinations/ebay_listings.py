@@ -11,6 +11,8 @@ Variants (rows with ``parent_sku``) are listed together: their offers are create
 (``createOrReplaceInventoryItemGroup``, keyed by ``parent_sku``, with the mart's ``variant_skus`` and
 ``varies_by``) is published with ``publishOfferByInventoryItemGroup``, one multi-variation listing; a later batch
 holding more variants of the group replaces the group and publishes it again, which revises that listing.
+The group names every variant of the mart, so when a new group is split over two batches of one run the
+first batch's group is refused (its variants do not all exist yet); those rows are rejected and succeed next run.
 A content change replaces the inventory item (eBay revises the live listing of a published item). A SKU that
 left the catalogue has its offers found by ``getOffers?sku=`` and withdrawn (the listing ends; the inventory
 item stays, so a return is a plain create again). A row the catalogue mart flags as incomplete is rejected
