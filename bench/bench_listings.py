@@ -1,9 +1,12 @@
-"""Listing-creation benchmark: a catalogue listed on eBay and Amazon through the sandbox emulators.
+"""Listing-creation benchmark: a catalogue listed on every marketplace through the sandbox emulators.
 
-Prints, per marketplace: API calls vs the minimum the API allows (eBay: inventory item, offer and publish calls
-of 25 each; Amazon: one PUT per listing plus one product type definition per run and one schema download per process), rows/s vs the
-declared ceiling (eBay rps × 25 / 3, Amazon's putListingsItem usage plan of 5/s), the unchanged rerun (must be
-0 calls) and a 1 % title change.
+Per marketplace (eBay, Amazon): API calls vs the minimum the API allows (eBay: inventory item, offer and publish
+calls of 25 each, a variant group one PUT and one publish; Amazon: one PUT or PATCH per listing plus one product
+type definition per run), rows/s vs the declared ceiling (eBay rps × 25 / 3 for creates, rps × 25 for changes;
+Amazon's putListingsItem usage plan of 5/s), the unchanged rerun (must be 0 calls), the listing id registry
+(every created listing registered), then a catalogue change (1 % titles, 1 % prices, new variants) timed until
+every marketplace shows it: listing syncs for content and new SKUs, then the stock syncs, which address the
+listings through the registry, for price.
 
     python bench/bench_listings.py                      # 10,000 SKUs on eBay and on Amazon (Amazon: ~35 min at 5/s)
     python bench/bench_listings.py --ebay-skus 10000 --amazon-skus 1000
@@ -18,6 +21,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,7 @@ import duckdb
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 
 from narrowcast.activation import run_sync  # noqa: E402
+from narrowcast.activation.report import SyncReport  # noqa: E402
 from narrowcast.activation.spec import SyncSpec, parse_sync  # noqa: E402
 from narrowcast.contracts.connections import Connection  # noqa: E402
 from narrowcast.sandbox.framework import SANDBOX_TOKEN  # noqa: E402
@@ -33,6 +38,16 @@ from narrowcast.sandbox.framework import SANDBOX_TOKEN  # noqa: E402
 EMULATORS = ["ebay_inventory", "amazon_listings"]
 FIELDS = ("sku", "title", "description", "brand", "gtin", "mpn", "condition", "image_urls", "aspects", "price",
           "currency", "quantity", "missing_reason")
+VARIANTS_PER_GROUP = 2
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    """One marketplace's listing sync and the stock sync that addresses its listings through the registry."""
+
+    name: str
+    listing: SyncSpec
+    stock: SyncSpec
 
 
 def serve(port: int, ready: Any) -> None:
@@ -52,30 +67,76 @@ def build_mart(path: Path, ebay_skus: int, amazon_skus: int) -> None:
                    'LS-' || i as mpn, 'new' as condition, 'https://img.example/' || i || '.jpg' as image_urls,
                    case m.marketplace when 'ebay' then '57990' else 'SHIRT' end as marketplace_category,
                    '{{"size": "M", "Colour": "Blue"}}' as aspects, 29.99::decimal(18, 2) as price, 'EUR' as currency,
-                   5 as quantity, null::varchar as missing_reason
+                   5 as quantity, null::varchar as missing_reason, null::varchar as parent_sku,
+                   null::varchar as variant_skus, null::varchar as varies_by
             from range({max(ebay_skus, amazon_skus)}) t(i)
             cross join (values ('ebay'), ('amazon')) m(marketplace)
             where (m.marketplace = 'ebay' and i < {ebay_skus}) or (m.marketplace = 'amazon' and i < {amazon_skus})""")
 
 
-def specs(ebay_rps: float) -> dict[str, SyncSpec]:
+def build_feed(path: Path) -> None:
+    """The stock feed as marketplace_listing_feed gives it for listings Narrowcast created: ids from the registry."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("""create or replace table marketplace_listing_feed as
+            select c.sku, c.marketplace, l.remote_id as listing_id, c.quantity, c.price, c.currency,
+                   case when c.quantity > 0 then 'active' else 'withdrawn' end as status
+            from marketplace_listing_content c
+            join activation.listing_ids l on l.record_key = c.sku and l.marketplace = c.marketplace
+            where l.ended_at is null""")
+
+
+def change_catalogue(path: Path, groups: int) -> None:
+    """1 % of titles, another 1 % of prices, and ``groups`` new products of two variants on every marketplace."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("update marketplace_listing_content set title = title || ' (new)' where hash(sku) % 100 = 0")
+        con.execute("update marketplace_listing_content set price = price + 2 where hash(sku) % 100 = 1")
+        con.execute(f"""insert into marketplace_listing_content
+            select 'NEW-' || g || '-' || s as sku, m.marketplace, 'Linen dress ' || g as title, 'A linen dress.',
+                   'Narrowcast Wear', (4006382000000 + g * 10 + (s = 'L')::int)::varchar, 'LD-' || g, 'new', 'https://img.example/d.jpg',
+                   case m.marketplace when 'ebay' then '57990' else 'SHIRT' end,
+                   '{{"size": "' || s || '"}}', 49.99, 'EUR', 3, null, 'NEW-' || g,
+                   'NEW-' || g || '-M|NEW-' || g || '-L', '{{"Size": ["M", "L"]}}'
+            from range({groups}) t(g) cross join (values ('M'), ('L')) v(s)
+            cross join (select distinct marketplace from marketplace_listing_content) m""")
+
+
+def specs(ebay_rps: float) -> list[Marketplace]:
     fields = {name: name for name in FIELDS}
     common = {"model": "marketplace_listing_content", "key": "sku", "mode": "mirror", "schedule": "inventory"}
-    return {
-        "ebay": parse_sync({**common, "id": "bench_listings_ebay", "filter": {"marketplace": "ebay"},
-                            "destination": "ebay_listings", "connection": "narrowcast_ebay", "object": "listing",
-                            "fields": {**fields, "category_id": "marketplace_category"}, "batch_size": 25,
-                            "rate_limit": {"rps": ebay_rps, "burst": ebay_rps, "concurrency": 2}}),
-        "amazon": parse_sync({**common, "id": "bench_listings_amazon", "filter": {"marketplace": "amazon"},
-                              "destination": "amazon_listing_content", "connection": "narrowcast_amazon",
-                              "object": "listing", "fields": {**fields, "product_type": "marketplace_category"},
-                              "batch_size": 100, "rate_limit": {"rps": 5, "burst": 10, "concurrency": 1}}),
-    }
+    stock = {"model": "marketplace_listing_feed", "key": "sku", "mode": "mirror", "schedule": "inventory"}
+    return [
+        Marketplace(
+            "ebay",
+            parse_sync({**common, "id": "bench_listings_ebay", "filter": {"marketplace": "ebay"},
+                        "destination": "ebay_listings", "connection": "narrowcast_ebay", "object": "listing",
+                        "fields": {**fields, "category_id": "marketplace_category", "parent_sku": "parent_sku",
+                                   "variant_skus": "variant_skus", "varies_by": "varies_by"},
+                        "batch_size": 25, "rate_limit": {"rps": ebay_rps, "burst": ebay_rps, "concurrency": 2}}),
+            parse_sync({**stock, "id": "bench_stock_ebay", "filter": {"marketplace": "ebay"},
+                        "destination": "ebay_inventory", "connection": "narrowcast_ebay", "object": "offer",
+                        "fields": {"sku": "sku", "offerId": "listing_id", "quantity": "quantity", "price": "price",
+                                   "currency": "currency", "status": "status"},
+                        "batch_size": 25, "rate_limit": {"rps": ebay_rps, "burst": ebay_rps, "concurrency": 2}})),
+        Marketplace(
+            "amazon",
+            parse_sync({**common, "id": "bench_listings_amazon", "filter": {"marketplace": "amazon"},
+                        "destination": "amazon_listing_content", "connection": "narrowcast_amazon",
+                        "object": "listing", "fields": {**fields, "product_type": "marketplace_category"},
+                        "batch_size": 100, "rate_limit": {"rps": 5, "burst": 10, "concurrency": 1}}),
+            parse_sync({**stock, "id": "bench_stock_amazon", "filter": {"marketplace": "amazon"},
+                        "destination": "amazon_listings", "connection": "narrowcast_amazon", "object": "listing",
+                        "fields": {"sku": "listing_id", "quantity": "quantity", "price": "price",
+                                   "currency": "currency", "status": "status"},
+                        "batch_size": 25000, "rate_limit": {"rps": 5, "burst": 5, "concurrency": 1}})),
+    ]
 
 
-def minimum_calls(name: str, adds: int, changes: int) -> int:
+def minimum_calls(name: str, adds: int, changes: int, groups: int = 0) -> int:
+    """The fewest calls the API allows for ``adds`` (``groups`` variant groups among them) and ``changes``."""
     if name == "ebay":
-        return 3 * math.ceil(adds / 25) + math.ceil(changes / 25)
+        singles = adds - groups * VARIANTS_PER_GROUP
+        # items for every row, offers for every new row, bulk publish for new singles, PUT + publish per group
+        return math.ceil((adds + changes) / 25) + math.ceil(adds / 25) + math.ceil(singles / 25) + 2 * groups
     # one definition for the single product type, then one request per listing (the schema document is
     # downloaded once per process and checksum, so the first run pays one call more)
     return (1 if adds or changes else 0) + adds + changes
@@ -87,16 +148,31 @@ def ceiling_rows_per_second(name: str, spec: SyncSpec, changes_only: bool) -> fl
     return spec.rate_limit.rps
 
 
-def line(name: str, label: str, report: Any, spec: SyncSpec, seconds: float) -> None:
+def line(name: str, label: str, report: SyncReport, spec: SyncSpec, seconds: float, groups: int = 0) -> None:
     rows = report.planned
-    minimum = minimum_calls(name, report.planned_adds, report.planned_changes)
+    minimum = minimum_calls(name, report.planned_adds, report.planned_changes, groups)
     ratio = report.api_calls / minimum if minimum else (0.0 if report.api_calls == 0 else float("inf"))
     rate = rows / seconds if seconds else 0.0
     ceiling = ceiling_rows_per_second(name, spec, changes_only=report.planned_adds == 0)
-    print(f"{name:7s} {label:10s} rows={rows:>7,d} calls={report.api_calls:>6,d} min={minimum:>6,d} "
+    print(f"{name:7s} {label:16s} rows={rows:>7,d} calls={report.api_calls:>6,d} min={minimum:>6,d} "
           f"ratio={ratio:5.3f} time={seconds:8.2f}s rows/s={rate:>8,.1f} ceiling={ceiling:>7,.1f} "
           f"({(rate / ceiling if rows else 0):6.1%}) accepted={report.accepted:,} rejected={report.rejected}",
           flush=True)
+
+
+def timed(spec: SyncSpec, conns: dict[str, Connection], warehouse: Path) -> tuple[SyncReport, float]:
+    started = time.monotonic()
+    report = run_sync(spec, connections=conns, warehouse=warehouse, confirm_removals=True)
+    return report, time.monotonic() - started
+
+
+def registry_line(warehouse: Path, markets: list[Marketplace], expected: dict[str, int]) -> None:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = dict(con.execute("select marketplace, count(*) from activation.listing_ids "
+                                  "where ended_at is null group by 1").fetchall())
+    verdict = "ok" if all(counts.get(m.name, 0) == expected[m.name] for m in markets) else "MISSING IDS"
+    print("registry          " + " ".join(f"{m.name}={counts.get(m.name, 0):,}/{expected[m.name]:,}" for m in markets)
+          + f" live listing ids ({verdict})", flush=True)
 
 
 def main() -> int:
@@ -104,6 +180,7 @@ def main() -> int:
     parser.add_argument("--ebay-skus", type=int, default=10_000)
     parser.add_argument("--amazon-skus", type=int, default=10_000)
     parser.add_argument("--ebay-rps", type=float, default=10.0)
+    parser.add_argument("--groups", type=int, default=None, help="new two-variant products in the catalogue change")
     parser.add_argument("--port", type=int, default=18766)
     parser.add_argument("--quick", action="store_true", help="500 SKUs on eBay, 50 on Amazon unless sizes are given")
     args = parser.parse_args()
@@ -111,6 +188,7 @@ def main() -> int:
         given = " ".join(sys.argv[1:])
         args.ebay_skus = args.ebay_skus if "--ebay-skus" in given else 500
         args.amazon_skus = args.amazon_skus if "--amazon-skus" in given else 50
+    groups = args.groups if args.groups is not None else max(1, min(args.ebay_skus, args.amazon_skus) // 1000)
 
     warehouse = Path(tempfile.mkdtemp(prefix="bench_listings_")) / "warehouse.duckdb"
     build_mart(warehouse, args.ebay_skus, args.amazon_skus)
@@ -126,22 +204,36 @@ def main() -> int:
              "narrowcast_amazon": Connection("narrowcast_amazon", f"{url}/amazon", password=SANDBOX_TOKEN,
                                              extra={**extra, "seller_id": "A2BENCH",
                                                     "marketplace_id": "A1PA6795UKMFR9"})}
-    syncs = specs(args.ebay_rps)
-    print(f"ebay_skus={args.ebay_skus:,} amazon_skus={args.amazon_skus:,}; declared rps ebay={args.ebay_rps} amazon=5",
-          flush=True)
+    markets = specs(args.ebay_rps)
+    skus = {"ebay": args.ebay_skus, "amazon": args.amazon_skus}
+    print(f"ebay_skus={args.ebay_skus:,} amazon_skus={args.amazon_skus:,} new variant groups={groups}; "
+          f"declared rps ebay={args.ebay_rps} amazon=5", flush=True)
     try:
-        for name, spec in syncs.items():
+        for market in markets:
             for label in ("initial", "unchanged"):
-                started = time.monotonic()
-                report = run_sync(spec, connections=conns, warehouse=warehouse)
-                line(name, label, report, spec, time.monotonic() - started)
-        with duckdb.connect(str(warehouse)) as con:
-            con.execute("update marketplace_listing_content set title = title || ' (new)' "
-                        "where hash(sku) % 100 = 0")
-        for name, spec in syncs.items():
-            started = time.monotonic()
-            report = run_sync(spec, connections=conns, warehouse=warehouse)
-            line(name, "1% change", report, spec, time.monotonic() - started)
+                report, seconds = timed(market.listing, conns, warehouse)
+                line(market.name, label, report, market.listing, seconds)
+        registry_line(warehouse, markets, skus)
+        build_feed(warehouse)
+        for market in markets:
+            report, seconds = timed(market.stock, conns, warehouse)
+            print(f"{market.name:7s} {'stock (registry)':16s} rows={report.planned:>7,d} calls={report.api_calls:>6,d} "
+                  f"time={seconds:8.2f}s accepted={report.accepted:,} rejected={report.rejected}", flush=True)
+
+        change_catalogue(warehouse, groups)
+        started = time.monotonic()
+        for market in markets:
+            report, seconds = timed(market.listing, conns, warehouse)
+            line(market.name, "catalogue change", report, market.listing, seconds,
+                 groups=groups if market.name == "ebay" else 0)
+        build_feed(warehouse)
+        for market in markets:
+            report, seconds = timed(market.stock, conns, warehouse)
+            print(f"{market.name:7s} {'price via stock':16s} rows={report.planned:>7,d} calls={report.api_calls:>6,d} "
+                  f"time={seconds:8.2f}s accepted={report.accepted:,} rejected={report.rejected}", flush=True)
+        print(f"catalogue change -> every marketplace: {time.monotonic() - started:.2f}s", flush=True)
+        registry_line(warehouse, markets,
+                      {name: count + groups * VARIANTS_PER_GROUP for name, count in skus.items()})
     finally:
         child.terminate()
         child.join(10)

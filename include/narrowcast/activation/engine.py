@@ -2,6 +2,11 @@
 
 Crash-safety comes from the order of work: a batch's state is committed only after the destination
 answered, so a crash re-sends at most the batches in flight, and destinations are written idempotently.
+
+Listings a sync creates are remembered with the batch's state: the ids a destination answers
+(``RowResult.remote_id``) go to ``activation.listing_ids`` under the marketplace the sync's
+``filter: {marketplace: ...}`` names, which is how a new listing destination joins the stock feed with no engine
+change (see ``include/syncs/README.md``).
 """
 
 from __future__ import annotations
@@ -260,6 +265,7 @@ def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: 
     rows = {"upsert": report.planned_adds + report.planned_changes, "remove": report.planned_removes}
     # Rejections of this run are inserted after this check, so only older ones can be resolved by it.
     open_rejections = state.has_open_rejections(wh, spec)
+    listings = state.ListingRegistry.of(wh, spec)
     # The plan streams from ``wh`` while state is written through a second session on the same database:
     # a statement on ``wh`` would end the open stream.
     with (wh.new_session() as writer,
@@ -273,9 +279,9 @@ def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: 
                 rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
                 in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
                 while len(in_flight) >= workers * 2:
-                    _collect(writer, spec, report, *in_flight.popleft(), open_rejections)
+                    _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings)
             while in_flight:
-                _collect(writer, spec, report, *in_flight.popleft(), open_rejections)
+                _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings)
 
 
 def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] | None) -> list[RowResult]:
@@ -308,9 +314,11 @@ def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] 
 
 
 def _collect(wh: Warehouse, spec: SyncSpec, report: SyncReport, batch: Batch, planned: pa.Table,
-             future: Future[list[RowResult]], open_rejections: bool) -> None:
+             future: Future[list[RowResult]], open_rejections: bool, listings: state.ListingRegistry) -> None:
     results = future.result()
-    outcomes = [r.outcome for r in results]
+    # One transpose (in C) instead of a Python loop per field: a batch can hold tens of thousands of answers.
+    answered = dict(zip(RowResult._fields, zip(*results, strict=True), strict=True)) if results else {}
+    outcomes: tuple[str, ...] = answered.get("outcome", ())
     accepted, skipped = outcomes.count("accepted"), outcomes.count("skipped")
     if accepted == len(results) == planned.num_rows:
         # The usual case: every planned row accepted, so the answers are the plan's own keys.
@@ -319,16 +327,16 @@ def _collect(wh: Warehouse, spec: SyncSpec, report: SyncReport, batch: Batch, pl
                             "reason": pa.nulls(accepted, pa.string())})
     else:
         # an API's reason may quote the rejected value (an e-mail): store it redacted
-        reasons = [redact(r.reason) if r.reason else None for r in results]
-        answers = pa.table({"record_key": pa.array([r.key for r in results], pa.string()),
+        reasons = [redact(r) if r else None for r in answered.get("reason", ())]
+        answers = pa.table({"record_key": pa.array(answered.get("key", ()), pa.string()),
                             "outcome": pa.array(outcomes, pa.string()), "reason": pa.array(reasons, pa.string())})
-    jobs = [r.job for r in results]
-    if any(jobs):
-        answers = answers.append_column("job", pa.array(jobs, pa.string()))
+    for optional in ("job", "remote_id"):
+        if any(answered.get(optional, ())):
+            answers = answers.append_column(optional, pa.array(answered[optional], pa.string()))
     replaces_state = bool(pc.any(pc.not_equal(planned.column("op"), "add")).as_py())
     state.record_results(wh, spec, report.run_id, planned, answers, open_rejections=open_rejections,
-                         replaces_state=replaces_state)
-    report.sent += [r.sent for r in results].count(True)
+                         replaces_state=replaces_state, listings=listings)
+    report.sent += answered.get("sent", ()).count(True)
     report.accepted += accepted
     report.skipped += skipped
     report.rejected += len(outcomes) - accepted - skipped

@@ -3,11 +3,18 @@
 The diff is one warehouse query: the model's mapped rows are hashed and full-outer-joined to the hashes the
 destination last confirmed. Only the resulting plan (adds, changes, removes) ever reaches Python, streamed as
 arrow batches; each batch's outcome goes back as arrow too.
+
+``activation.listing_ids`` is the listing id registry: the id a destination gave each listing a sync created
+(``RowResult.remote_id``: an eBay offer id, an Amazon SKU, an Etsy listing id, a Shopify inventory item id), per
+(sync, record key), with the marketplace the sync lists on, so the stock feed addresses listings Narrowcast
+created without a hand-kept file. dbt creates the same table empty (macro ``ensure_listing_registry``) so the feed
+can read it before any listing sync ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -18,6 +25,13 @@ from narrowcast.activation.spec import SyncSpec
 from narrowcast.contracts.sql import quote_qualified
 from narrowcast.warehouse import UndefinedObject, Warehouse, sql_string
 
+# The listing id registry, one row per (sync_id, record_key). first_seen_at: when this remote id was first confirmed
+# for the key; last_confirmed_at: the latest accepted create or update; ended_at: a remove ended the listing
+# (cleared when the key is created again). Keep in step with dbt_project/macros/ensure_listing_registry.sql.
+LISTING_IDS_DDL = """create table if not exists activation.listing_ids (
+    sync_id varchar not null, marketplace varchar not null, record_key varchar not null,
+    remote_id varchar not null, first_seen_at timestamp not null, last_confirmed_at timestamp not null,
+    ended_at timestamp)"""
 DDL = (
     """create table if not exists activation.sync_state (
         sync_id varchar not null, record_key varchar not null, payload_hash varchar not null,
@@ -39,6 +53,7 @@ DDL = (
     """create table if not exists activation.sync_job_rows (
         sync_id varchar not null, job varchar not null, record_key varchar not null, operation varchar not null,
         payload_hash varchar, previous_hash varchar, previous_payload varchar)""",
+    LISTING_IDS_DDL,
 )
 # Columns added after the first release; existing warehouses gain them on the next run.
 MIGRATIONS = tuple(
@@ -191,21 +206,33 @@ def stream_plan(wh: Warehouse, kind: str, batch_size: int) -> Iterator[pa.Table]
 
 
 def record_results(wh: Warehouse, spec: SyncSpec, run_id: str, planned: pa.Table,
-                   results: pa.Table, *, open_rejections: bool = True, replaces_state: bool = True) -> None:
+                   results: pa.Table, *, open_rejections: bool = True, replaces_state: bool = True,
+                   listings: ListingRegistry | None = None) -> None:
     """Advance state for accepted rows and log the others, in one transaction (one commit per batch).
 
     ``planned`` is the batch as streamed by :func:`stream_plan`; ``results`` has ``record_key``, ``outcome``,
-    ``reason`` and optionally ``job``. Both are arrow tables joined inside the warehouse, so no statement here loops over
-    rows in Python. Rows accepted into an asynchronous job also get their previous state kept with the job.
+    ``reason`` and optionally ``job`` and ``remote_id``. Both are arrow tables joined inside the warehouse, so no
+    statement here loops over rows in Python. Rows accepted into an asynchronous job also get their previous state
+    kept with the job; accepted rows with a remote id, and rows of a sync with registered listings, update
+    ``activation.listing_ids`` (see :func:`_register_listings`).
     """
     has_jobs = "job" in results.column_names and results.column("job").null_count < results.num_rows
+    has_remote_ids = ("remote_id" in results.column_names
+                      and results.column("remote_id").null_count < results.num_rows)
     outcome = f"""with batch_outcome as (
             select p.record_key, p.op, p.payload_hash, p.stored, p.payload, r.outcome, r.reason,
-                   {'r.job' if has_jobs else 'null::varchar as job'}
+                   {'r.job' if has_jobs else 'null::varchar as job'},
+                   {'r.remote_id' if has_remote_ids else 'null::varchar as remote_id'}
             from batch_planned p join batch_results r using (record_key))"""
     where = {"sync_id": spec.id}
+    if has_remote_ids and (listings is None or listings.marketplace is None):
+        raise SyncFailed(f"sync {spec.id} ({spec.where()}): its destination names the listings it creates, but the "
+                         "sync filters no single marketplace (filter: {marketplace: ...}), so the listing ids "
+                         "could not be registered for the feed")
     with (wh.arrow_relation("batch_planned", planned), wh.arrow_relation("batch_results", results),
           wh.transaction()):
+        if has_remote_ids or (listings is not None and listings.tracked):
+            _register_listings(wh, spec, outcome, listings, has_remote_ids=has_remote_ids)
         if has_jobs:
             wh.execute(
                 f"""insert into activation.sync_job_rows
@@ -263,6 +290,72 @@ def record_results(wh: Warehouse, spec: SyncSpec, run_id: str, planned: pa.Table
                    from batch_outcome where outcome in ('rejected', 'skipped')""",
                 {**where, "run_id": run_id},
             )
+
+
+@dataclass
+class ListingRegistry:
+    """What the engine knows of a sync's entries in ``activation.listing_ids`` during one run.
+
+    ``marketplace``: the sync's ``filter: {marketplace: ...}`` value, the feed's name for the marketplace the
+    sync lists on; ``tracked``: the sync has registered listings (before or during this run), so its removes end
+    them and its updates confirm them.
+    """
+
+    marketplace: str | None
+    tracked: bool
+
+    @classmethod
+    def of(cls, wh: Warehouse, spec: SyncSpec) -> ListingRegistry:
+        marketplace = spec.filter.get("marketplace")
+        return cls(marketplace=marketplace if isinstance(marketplace, str) else None,
+                   tracked=bool(wh.scalar("select count(*) from activation.listing_ids where sync_id = ?",
+                                          [spec.id])))
+
+
+def _register_listings(wh: Warehouse, spec: SyncSpec, outcome: str, listings: ListingRegistry | None, *,
+                       has_remote_ids: bool) -> None:
+    """Remember the remote ids of accepted creates and updates; end the listings of accepted removes.
+
+    An accepted update without a remote id (an API whose update answer names none) keeps the registered id and
+    only confirms it. Called inside :func:`record_results`' transaction, with its relations registered.
+    """
+    accepted = f"""({outcome} select record_key, op, remote_id from batch_outcome where outcome = 'accepted') o"""
+    params = {"sync_id": spec.id}
+    if has_remote_ids and listings is not None:
+        registered = {**params, "marketplace": listings.marketplace}
+        # The first-seen time belongs to the id: a listing re-created under a new id is first seen now.
+        wh.execute(
+            f"""update activation.listing_ids set
+                   first_seen_at = case when listing_ids.remote_id = o.remote_id then listing_ids.first_seen_at
+                                        else now()::timestamp end,
+                   remote_id = o.remote_id, marketplace = $marketplace, last_confirmed_at = now()::timestamp,
+                   ended_at = null
+               from {accepted}
+               where listing_ids.sync_id = $sync_id and listing_ids.record_key = o.record_key
+                 and o.op <> 'remove' and o.remote_id is not null""",
+            registered,
+        )
+        wh.execute(
+            f"""insert into activation.listing_ids
+                   (sync_id, marketplace, record_key, remote_id, first_seen_at, last_confirmed_at, ended_at)
+               select $sync_id, $marketplace, o.record_key, o.remote_id, now()::timestamp, now()::timestamp, null
+               from {accepted}
+               where o.op <> 'remove' and o.remote_id is not null and not exists (
+                   select 1 from activation.listing_ids l where l.sync_id = $sync_id and l.record_key = o.record_key)""",
+            registered,
+        )
+        listings.tracked = True
+    if listings is not None and listings.tracked:
+        wh.execute(
+            f"""update activation.listing_ids set
+                   last_confirmed_at = case when o.op = 'remove' then listing_ids.last_confirmed_at
+                                            else now()::timestamp end,
+                   ended_at = case when o.op = 'remove' then coalesce(listing_ids.ended_at, now()::timestamp) end
+               from {accepted}
+               where listing_ids.sync_id = $sync_id and listing_ids.record_key = o.record_key
+                 and (o.op = 'remove' or o.remote_id is null)""",
+            params,
+        )
 
 
 def confirmed_members(wh: Warehouse, spec: SyncSpec) -> int:

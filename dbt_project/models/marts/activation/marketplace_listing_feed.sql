@@ -1,5 +1,8 @@
 {#- One row per (sku, marketplace) listed in raw.file_marketplace_listings (the shop itself included as
-    marketplace 'shop'). Rules per marketplace come from the seed marketplace_rules.
+    marketplace 'shop') or created by a listing sync (activation.listing_ids, the registry the sync engine keeps).
+    Listing ids: the file's where it gives one for the (sku, marketplace) (the merchant's explicit mapping wins),
+    else the registry's newest live one; a listing the registry says ended (its SKU left the catalogue) is
+    withdrawn. Rules per marketplace come from the seed marketplace_rules.
     Stock: available = max(ERP on hand (latest snapshot) - open unshipped orders of every channel, 0);
     available <= end_when_at_or_below -> quantity 0 (buffer against overselling);
     else quantity = least(floor(available x stock_share), max_listed_quantity).
@@ -24,6 +27,10 @@ with
 
 listings as (
     select * from {{ ref('stg_files__marketplace_listings') }}
+),
+
+registered_listings as (
+    select * from {{ ref('stg_activation__listing_ids') }}
 ),
 
 products as (
@@ -70,12 +77,54 @@ latest_listing as (
     from listings
 ),
 
+-- The listings file's row per (sku, marketplace): its latest file.
+file_listings as (
+    select * from latest_listing
+    where listing_order = 1
+),
+
+-- Two syncs may list one SKU on the same marketplace: a live listing first, then the latest confirmed.
+ranked_registered as (
+    select
+        *,
+        row_number() over (
+            partition by sku, marketplace order by is_ended asc, last_confirmed_at desc, sync_id asc
+        ) as registered_order
+    from registered_listings
+),
+
+latest_registered as (
+    select * from ranked_registered
+    where registered_order = 1
+),
+
+-- A file row with a listing id wins over the registry; one without an id takes the registry's (its enabled
+-- flag still applies), so the merchant can switch off a listing Narrowcast created.
+all_listings as (
+    select
+        coalesce(file_listings.sku, latest_registered.sku) as sku,
+        coalesce(file_listings.marketplace, latest_registered.marketplace) as marketplace,
+        coalesce(file_listings.listing_id, latest_registered.listing_id) as listing_id,
+        coalesce(file_listings.is_enabled, true) as is_enabled,
+        coalesce(file_listings.listing_id is null and latest_registered.is_ended, false) as is_ended,
+        case
+            when file_listings.listing_id is not null then 'file'
+            when latest_registered.listing_id is not null then 'registry'
+        end as listing_id_source
+    from file_listings
+    full outer join latest_registered
+        on file_listings.sku = latest_registered.sku
+        and file_listings.marketplace = latest_registered.marketplace
+),
+
 stocked as (
     select
-        latest_listing.sku,
-        latest_listing.marketplace,
-        latest_listing.listing_id,
-        latest_listing.is_enabled,
+        all_listings.sku,
+        all_listings.marketplace,
+        all_listings.listing_id,
+        all_listings.listing_id_source,
+        all_listings.is_enabled and not all_listings.is_ended as is_enabled,
+        all_listings.is_ended,
         products.sku is not null as is_known_product,
         products.status as product_status,
         coalesce(listing_rates.listing_currency, {{ shop_currency() }}) as listing_currency,
@@ -108,13 +157,12 @@ stocked as (
             when coalesce(rules.prices_include_vat, true) then cast(1 as {{ type_double() }})
             else 1 + cast(rules.vat_rate as {{ type_double() }})
         end as vat_divisor
-    from latest_listing
-    left join products on latest_listing.sku = products.sku
-    left join open_orders on latest_listing.sku = open_orders.sku
-    left join rules on latest_listing.marketplace = rules.marketplace
-    left join listing_rates on latest_listing.marketplace = listing_rates.marketplace
-    left join map_floors on latest_listing.sku = map_floors.sku
-    where latest_listing.listing_order = 1
+    from all_listings
+    left join products on all_listings.sku = products.sku
+    left join open_orders on all_listings.sku = open_orders.sku
+    left join rules on all_listings.marketplace = rules.marketplace
+    left join listing_rates on all_listings.marketplace = listing_rates.marketplace
+    left join map_floors on all_listings.sku = map_floors.sku
 ),
 
 converted as (
@@ -187,6 +235,7 @@ final as (
             else 'active'
         end as text) as status,
         cast(case
+            when is_ended then 'listing ended (sku left the catalogue)'
             when not is_enabled then 'listing disabled'
             when not is_known_product then 'sku not in the shop catalogue'
             when not has_rules then 'no rules for marketplace ' || marketplace
@@ -204,7 +253,8 @@ final as (
         cast(on_hand as integer) as on_hand,
         cast(open_order_quantity as integer) as open_order_quantity,
         cast(base_price as decimal(18, 2)) as base_price,
-        cast(map_floor as decimal(18, 2)) as map_floor
+        cast(map_floor as decimal(18, 2)) as map_floor,
+        cast(listing_id_source as text) as listing_id_source
     from floored
 )
 

@@ -3,7 +3,8 @@
 Connection ``narrowcast_amazon`` (as for stock): extra ``seller_id``, ``marketplace_id``, ``language_tag``
 (default ``en_US``). A new SKU is created with ``putListingsItem`` (requirements ``LISTING``), a content change
 is sent as ``patchListingsItem`` replacing the attributes that differ, a SKU that left the catalogue is removed
-with ``deleteListingsItem`` (Listings Items 2021-08-01).
+with ``deleteListingsItem`` (Listings Items 2021-08-01). Listings Items addresses a listing by seller and SKU, so
+every accepted create or update answers the SKU as the listing's id (``RowResult.remote_id``).
 
 Before anything is sent, the attributes are validated against the JSON Schema that Product Type Definitions
 (``getDefinitionsProductType``, 2020-09-01) links in ``schema.link.resource`` for the row's product type: a
@@ -109,7 +110,7 @@ class AmazonListingContent(Destination):
                            for name, value in attributes.items() if before.get(name) != value]
                 patches += [{"op": "delete", "path": f"/attributes/{name}"} for name in before if name not in attributes]
                 if not patches:
-                    return RowResult(change.key, "accepted", sent=False)
+                    return RowResult(change.key, "accepted", sent=False, remote_id=sku)
                 answer = self.client.request("PATCH", path, params=params,
                                              json={"productType": product_type, "patches": patches}).json()
         except FatalApiError as exc:
@@ -117,7 +118,7 @@ class AmazonListingContent(Destination):
                 return RowResult(change.key, "rejected", f"Amazon refused the listing: {exc.message}")
             raise
         if answer.get("status") == "ACCEPTED":
-            return RowResult(change.key, "accepted")
+            return RowResult(change.key, "accepted", remote_id=sku)
         issues = [f"{i.get('code')} {','.join(i.get('attributeNames') or [])}: {i.get('message')}"
                   for i in answer.get("issues", []) if i.get("severity") == "ERROR"]
         return RowResult(change.key, "rejected", f"Amazon {answer.get('status')}: {'; '.join(issues) or 'no detail'}")

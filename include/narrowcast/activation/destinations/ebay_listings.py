@@ -11,10 +11,16 @@ Variants (rows with ``parent_sku``) are listed together: their offers are create
 (``createOrReplaceInventoryItemGroup``, keyed by ``parent_sku``, with the mart's ``variant_skus`` and
 ``varies_by``) is published with ``publishOfferByInventoryItemGroup``, one multi-variation listing; a later batch
 holding more variants of the group replaces the group and publishes it again, which revises that listing.
+The group names every variant of the mart, so when a new group is split over two batches of one run the
+first batch's group is refused (its variants do not all exist yet); those rows are rejected and succeed next run.
 A content change replaces the inventory item (eBay revises the live listing of a published item). A SKU that
 left the catalogue has its offers found by ``getOffers?sku=`` and withdrawn (the listing ends; the inventory
 item stays, so a return is a plain create again). A row the catalogue mart flags as incomplete is rejected
 before any call, with the mart's reason.
+
+Every accepted create answers the offer id (``RowResult.remote_id``, what the stock sync sends as ``offerId``),
+also when a re-send finds the offer already there. A content change answers none: eBay's replace names no offer,
+and a ``getOffers`` per changed SKU would double the calls of a catalogue change; the registry keeps the id it has.
 """
 
 from __future__ import annotations
@@ -111,7 +117,8 @@ class EbayListings(Destination):
             published = self._bulk("bulk_publish_offer", [{"offerId": o} for o in singles.values()], "offerId")
             for key, offer_id in singles.items():
                 refused = _refusal(published.get(offer_id), "publish")
-                out[key] = RowResult(key, "rejected", refused) if refused else RowResult(key, "accepted")
+                out[key] = (RowResult(key, "rejected", refused) if refused
+                            else RowResult(key, "accepted", remote_id=offer_id))
         if variants:
             out.update(self._publish_groups(variants, offer_ids))
         return out
@@ -143,7 +150,7 @@ class EbayListings(Destination):
                 out.update({c.key: RowResult(c.key, "rejected", f"eBay variant group {group_key}: {exc.message}")
                             for c in members})
                 continue
-            out.update({c.key: RowResult(c.key, "accepted") for c in members})
+            out.update({c.key: RowResult(c.key, "accepted", remote_id=offer_ids.get(c.key)) for c in members})
         return out
 
     def _bulk(self, method: str, requests_: list[dict[str, Any]], by: str) -> dict[str, dict[str, Any]]:

@@ -376,6 +376,7 @@ class AmazonListingsEmulator(AmazonErrors, Emulator):
                 # A feed message for a SKU the seller does not hold: a per-message NotFound-style issue.
                 return [issue("90220", f"SKU {sku} is required to exist but was not found.", "sku")]
             updates: dict[str, Any] = {}
+            content: dict[str, dict[str, Any]] = {}
             for patch in patches:
                 if not _top_level_attribute(patch):
                     return [issue("90244", f"We can't accept the path {patch.get('path')!r}.", "patches")]
@@ -398,7 +399,18 @@ class AmazonListingsEmulator(AmazonErrors, Emulator):
                     if price <= 0:
                         return [issue("90244", "We can't accept the price you entered.", attribute)]
                     updates["price"], updates["currency"] = f"{price:.2f}", value.get("currency")
+                else:
+                    content[attribute] = patch
             listing.update(updates)
+            # Any other attribute is the listing's content (patchListingsItem replaces or deletes it as a whole).
+            attributes = self.puts.get(sku, {}).get("attributes")
+            for attribute, patch in content.items():
+                if attributes is None:
+                    break
+                if patch.get("op") == "delete":
+                    attributes.pop(attribute, None)
+                else:
+                    attributes[attribute] = patch.get("value")
             listing["status"] = "ACTIVE" if listing["quantity"] > 0 else "INACTIVE"
         return []
 

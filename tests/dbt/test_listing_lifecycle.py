@@ -1,0 +1,223 @@
+"""A product's whole life on every marketplace, through dbt and the sync engine against the emulators.
+
+A tiny hand-written catalogue, shop product and ERP stock go through a real dbt run of the two marts the listing
+and stock syncs read; the shipped sync declarations (include/syncs) run against the in-process sandbox. No listings
+file is ever written: the stock syncs find the listings through the registry the listing syncs fill.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import requests
+import yaml
+from dbt_invocation import run_dbt
+from dbt_raw_schema import columns, create_table_sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "activation"))
+
+from listing_content_fixtures import listing_connections  # noqa: E402
+
+from narrowcast import settings  # noqa: E402
+from narrowcast.activation import run_sync  # noqa: E402
+from narrowcast.activation.spec import SyncSpec, parse_sync  # noqa: E402
+from narrowcast.sandbox.server import SandboxServer  # noqa: E402
+
+AS_OF_DATE = "2026-03-31"
+SKU = "LIN-01"
+MARTS = ("+marketplace_listing_content", "+marketplace_listing_feed")
+# After the first run only these tables read what the steps change (staging models are views).
+REBUILT = ("int_products", "marketplace_listing_content", "marketplace_listing_feed")
+
+
+@dataclass(frozen=True)
+class Live:
+    """What a marketplace shows for the SKU: listed and buyable, how many, under which title."""
+
+    buyable: bool
+    quantity: int
+    title: str | None
+
+
+def ebay_view(emulators: dict[str, Any], listing_id: str) -> Live:
+    offer = emulators["ebay_inventory"].offers[listing_id]
+    item = emulators["ebay_inventory"].inventory_items[offer["sku"]]
+    return Live(offer["status"] == "PUBLISHED" and offer["quantity"] > 0, offer["quantity"], item["product"]["title"])
+
+
+def amazon_view(emulators: dict[str, Any], listing_id: str) -> Live:
+    listing = emulators["amazon_listings"].listings[listing_id]
+    attributes = emulators["amazon_listings"].puts[listing_id]["attributes"]
+    return Live(listing["status"] == "ACTIVE", listing["quantity"], attributes["item_name"][0]["value"])
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    name: str
+    listing_sync: str
+    stock_sync: str
+    emulator: str
+    view: Callable[[dict[str, Any], str], Live]
+
+
+# One line per marketplace Narrowcast creates listings on (its listing sync, its stock sync, how to read it back).
+MARKETPLACES = [
+    Marketplace("ebay", "listings_ebay", "stock_ebay", "ebay_inventory", ebay_view),
+    Marketplace("amazon", "listings_amazon", "stock_amazon", "amazon_listings", amazon_view),
+]
+
+
+def shipped_sync(sync_id: str) -> SyncSpec:
+    """The declaration as shipped, unthrottled (the emulators' own limits still apply)."""
+    raw = yaml.safe_load((settings.PROJECT_ROOT / "include" / "syncs" / f"{sync_id}.yml").read_text(encoding="utf-8"))
+    return parse_sync({**raw, "id": sync_id, "rate_limit": {"rps": 500, "burst": 50, "concurrency": 1}})
+
+
+def insert(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime, *rows: tuple) -> None:
+    names = ", ".join(f'"{name}"' for name in columns(table))
+    placeholders = ", ".join(["?"] * len(columns(table)))
+    con.executemany(f"insert into raw.{table} ({names}) values ({placeholders})",
+                    [(*row, "lifecycle", loaded_at, "fixture") for row in rows])
+
+
+def catalogue_row(title: str) -> tuple:
+    # The catalogue drop's columns (docs/data-contracts.md, file_catalogue); Shirts maps to eBay 57990 / Amazon SHIRT.
+    return (SKU, title, "Washed linen, relaxed fit.", "Narrowcast Wear", "4006381333931", "LIN-01-M", "new", "Shirts",
+            "https://img.example/lin-01.jpg", "39.90", "EUR", None, "Blue", "M", "Linen", "catalogue_1.csv")
+
+
+def stock_row(on_hand: int, at: str) -> tuple:
+    return (SKU, on_hand, "12.00", "MAIN", datetime.fromisoformat(at), f"erp_stock_{on_hand}.csv")
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(None, only=sorted({m.emulator for m in MARKETPLACES})) as server:
+        yield server
+
+
+class World:
+    """The warehouse and the marketplaces: change the raw inputs, transform, run the syncs."""
+
+    def __init__(self, path: Path, target: Path, sandbox: SandboxServer) -> None:
+        self.path, self.target, self.sandbox = path, target, sandbox
+        self.connections = listing_connections(sandbox.url)
+        self.emulators = sandbox.app.state.emulators
+        self.clock = 0
+        self.built = False
+
+    def load(self, table: str, *rows: tuple) -> None:
+        self.clock += 1
+        with duckdb.connect(str(self.path)) as con:
+            insert(con, table, datetime(2026, 3, 31, 8, self.clock), *rows)
+
+    def transform(self) -> None:
+        # The first time with the seeds the marts read (one dbt invocation less); dbt's run-start hook creates
+        # every other raw table and the listing registry, empty.
+        command = (["run", "--select", *REBUILT] if self.built
+                   else ["build", "--select", *MARTS, "--resource-type", "seed", "--resource-type", "model"])
+        run_dbt(command, warehouse=self.path, target_path=self.target, as_of_date=AS_OF_DATE)
+        self.built = True
+
+    def sync(self, kind: str) -> dict[str, Any]:
+        return {m.name: run_sync(shipped_sync(getattr(m, kind)), connections=self.connections, warehouse=self.path)
+                for m in MARKETPLACES}
+
+    def feed(self) -> dict[str, tuple]:
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            rows = con.execute("select marketplace, listing_id, listing_id_source, quantity, status "
+                               "from main.marketplace_listing_feed where sku = ?", [SKU]).fetchall()
+        return {row[0]: row[1:] for row in rows}
+
+    def listing_id(self, marketplace: str) -> str:
+        """The id the listing sync registered for the SKU on ``marketplace``."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            [(remote_id,)] = con.execute("select remote_id from activation.listing_ids where record_key = ? "
+                                         "and marketplace = ?", [SKU, marketplace]).fetchall()
+        return remote_id
+
+    def rule_quantity(self, marketplace: str, available: int) -> int:
+        """The quantity the seed marketplace_rules publish for ``available`` units on ``marketplace``."""
+        with duckdb.connect(str(self.path), read_only=True) as con:
+            [(share, most, end_at)] = con.execute(
+                "select stock_share, max_listed_quantity, end_when_at_or_below from main.marketplace_rules "
+                "where marketplace = ?", [marketplace]).fetchall()
+        return 0 if available <= end_at else min(int(available * share), most)
+
+    def live(self) -> dict[str, Live]:
+        listing_ids = {marketplace: row[0] for marketplace, row in self.feed().items()}
+        return {m.name: m.view(self.emulators, listing_ids[m.name]) for m in MARKETPLACES}
+
+
+@pytest.fixture()
+def world(tmp_path: Path, sandbox: SandboxServer) -> World:
+    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
+    sandbox.faults("all")
+    path, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
+    with duckdb.connect(str(path)) as con:
+        con.execute("create schema raw")
+        for table in ("shop_products", "file_erp_stock", "file_catalogue"):
+            con.execute(create_table_sql(table))
+    return World(path, target, sandbox)
+
+
+def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(world: World) -> None:
+    everywhere = {m.name for m in MARKETPLACES}
+    # GIVEN a new shop product with 20 on hand and its catalogue row; no listings file names it anywhere
+    world.load("shop_products", (1, 11, 111, SKU, "Linen shirt", "Shirts", "Narrowcast Wear", "39.90", "49.90",
+                                 "active", datetime(2026, 3, 1), datetime(2026, 3, 1)))
+    world.load("file_erp_stock", stock_row(20, "2026-03-31 06:00:00"))
+    world.load("file_catalogue", catalogue_row("Linen shirt, blue"))
+    world.transform()
+    assert world.feed() == {}
+    # WHEN the listing syncs run
+    created = world.sync("listing_sync")
+    # THEN the SKU is a listing on every marketplace
+    assert {name: (r.accepted, r.rejected) for name, r in created.items()} == {name: (1, 0) for name in everywhere}
+
+    # WHEN the next transform and the stock syncs run
+    world.transform()
+    feed = world.feed()
+    stock = world.sync("stock_sync")
+    # THEN the feed addresses each listing by the id its marketplace gave it, from the registry, and the stock
+    # syncs publish each marketplace's rule quantity of the 20 to it
+    assert feed == {name: (world.listing_id(name), "registry", world.rule_quantity(name, 20), "active")
+                    for name in everywhere}
+    assert {name: (r.accepted, r.rejected) for name, r in stock.items()} == {name: (1, 0) for name in everywhere}
+    assert world.live() == {name: Live(True, world.rule_quantity(name, 20), "Linen shirt, blue") for name in everywhere}
+
+    # WHEN the product sells out
+    world.load("file_erp_stock", stock_row(0, "2026-03-31 12:00:00"))
+    world.transform()
+    world.sync("listing_sync")
+    world.sync("stock_sync")
+    # THEN it is ended (eBay withdraws the offer) or zeroed (Amazon) everywhere
+    assert {name: live.buyable for name, live in world.live().items()} == {name: False for name in everywhere}
+    assert world.emulators["ebay_inventory"].offers[world.listing_id("ebay")]["status"] == "UNPUBLISHED"
+
+    # WHEN stock returns
+    world.load("file_erp_stock", stock_row(30, "2026-03-31 18:00:00"))
+    world.transform()
+    world.sync("listing_sync")
+    world.sync("stock_sync")
+    # THEN it is relisted everywhere with the new quantity, under the same listing ids
+    assert world.live() == {name: Live(True, world.rule_quantity(name, 30), "Linen shirt, blue") for name in everywhere}
+    assert {name: row[0] for name, row in world.feed().items()} == {name: row[0] for name, row in feed.items()}
+
+    # WHEN the catalogue renames it
+    world.load("file_catalogue", catalogue_row("Linen shirt, stone washed"))
+    world.transform()
+    renamed = world.sync("listing_sync")
+    restocked = world.sync("stock_sync")
+    # THEN every marketplace shows the new title; stock and price had nothing to send
+    assert {name: r.planned_changes for name, r in renamed.items()} == {name: 1 for name in everywhere}
+    assert {name: live.title for name, live in world.live().items()} == {
+        name: "Linen shirt, stone washed" for name in everywhere}
+    assert {name: r.planned for name, r in restocked.items()} == {name: 0 for name in everywhere}
