@@ -24,6 +24,7 @@ CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "listings": ("inbox", "shopify"),  # ERP stock file and the shop's catalogue
     "marketplaces": (*ORDER_SOURCES, "ebay_finances", "amazon_finances"),
     "syncs": (),
+    "discounts": ("shopify",),  # redemptions are read from the shop's orders' discount codes
 }
 
 
