@@ -18,6 +18,7 @@ from narrowcast.activation.destinations.base import Batch, Change, SendContext
 from narrowcast.activation.destinations.shopify_customer_profile import ShopifyCustomerProfile
 from narrowcast.activation.report import RemovalsNotConfirmed
 from narrowcast.http import TokenBucket
+from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sandbox.server import SandboxServer
 
 PROFILE_DDL = """create table customer_shop_profile (shopify_customer_id varchar, customer_id varchar,
@@ -172,3 +173,41 @@ def test_metafields_set_never_carries_more_than_25_metafields(emulator, shop):
     sets = [v for body in seen if "metafieldsSet" in body["query"] for k, v in body["variables"].items()
             if isinstance(v, list) and v and isinstance(v[0], dict) and "type" in v[0]]
     assert sorted(len(s) for s in sets) == [12, 24]
+
+
+def graphql(shop: SandboxServer, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    answer = requests.post(f"{shop.url}/shopify/admin/api/2026-10/graphql.json", timeout=10,
+                           json={"query": query, "variables": variables},
+                           headers={"X-Shopify-Access-Token": SANDBOX_TOKEN})
+    assert answer.status_code == 200
+    return answer.json()
+
+
+SET = "mutation set($m: [MetafieldsSetInput!]!) { metafieldsSet(metafields: $m) { metafields { key } userErrors { field message code elementIndex } } }"
+
+
+def metafield(key: str, value: str = "x", owner: int = 1001, **more: Any) -> dict[str, Any]:
+    return {"ownerId": f"gid://shopify/Customer/{owner}", "namespace": "narrowcast", "key": key,
+            "type": "single_line_text_field", "value": value, **more}
+
+
+def test_the_emulator_refuses_what_shopify_documents_and_sets_nothing_of_a_refused_call(emulator, shop):
+    # more than 25 metafields in one call: refused before it runs (input array limit)
+    too_many = graphql(shop, SET, {"m": [metafield(f"k{i:02d}") for i in range(26)]})
+    assert too_many["errors"][0]["extensions"]["code"] == "MAX_INPUT_SIZE_EXCEEDED"
+    # a key too short and an unknown type: userErrors naming the element; the valid one is not set either
+    refused = graphql(shop, SET, {"m": [metafield("ok"), metafield("a"), metafield("ty", type="colour_wheel")]})
+    errors = refused["data"]["metafieldsSet"]["userErrors"]
+    assert {(e["code"], e["elementIndex"]) for e in errors} == {("TOO_SHORT", 1), ("INVALID_TYPE", 2)}
+    assert customer(emulator, 1)["metafields"] == {}
+    # a compareDigest that no longer matches the stored value
+    graphql(shop, SET, {"m": [metafield("ok", "first")]})
+    stale = graphql(shop, SET, {"m": [metafield("ok", "second", compareDigest="not-the-digest")]})
+    assert stale["data"]["metafieldsSet"]["userErrors"][0]["code"] == "STALE_OBJECT"
+    # tags on a customer the shop does not have; deleting a metafield that does not exist answers null
+    tags = graphql(shop, 'mutation t { tagsAdd(id: "gid://shopify/Customer/1", tags: ["nc:x"]) { userErrors { field message } } }', {})
+    assert tags["data"]["tagsAdd"]["userErrors"][0]["field"] == ["id"]
+    deleted = graphql(shop, "mutation d($m: [MetafieldIdentifierInput!]!) { metafieldsDelete(metafields: $m) "
+                      "{ deletedMetafields { key } userErrors { field message } } }",
+                      {"m": [{"ownerId": "gid://shopify/Customer/1001", "namespace": "narrowcast", "key": "none"}]})
+    assert deleted["data"]["metafieldsDelete"]["deletedMetafields"] == [None]
