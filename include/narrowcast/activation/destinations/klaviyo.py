@@ -165,7 +165,7 @@ class Klaviyo(Destination):
                 event["time"] = str(payload["time"])
             if payload.get("value") is not None:
                 event["value"] = payload["value"]
-            # Klaviyo resolves a profile by external id before e-mail: rows naming the same one share an entry.
+            # Rows naming the same external id (else the same e-mail) are one profile and share its entry.
             who = (f"external_id:{identity['external_id']}" if identity.get("external_id")
                    else f"email:{str(identity['email']).lower()}" if identity.get("email") else f"row:{change.key}")
             _, events, keys = by_profile.setdefault(who, (identity, [], []))
