@@ -3,6 +3,7 @@ and Narrowcast-owned tags, written only where the marts changed, against the san
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,7 +56,8 @@ def write_marts(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def shipped_sync() -> Any:
-    return next(s for s in load_syncs() if s.id == "shop_profile_shopify")
+    """The shipped declaration, turned on (it ships paused until the merchant grants the customer scope)."""
+    return dataclasses.replace(next(s for s in load_syncs() if s.id == "shop_profile_shopify"), enabled=True)
 
 
 def customer(emulator: Any, i: int) -> dict[str, Any]:

@@ -63,11 +63,12 @@ _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{3,255}")
 # Each mutation root field costs 10 points (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits);
 # 20 keep a document at 200 points, well inside the smallest bucket a shop reports.
 MAX_MUTATIONS = 20
-# A customer's metafields are read in one page; more than this many in the namespace is not Narrowcast's doing.
-READ_METAFIELDS = 25
-# The read costs about (1 + 2 + READ_METAFIELDS) points per customer; 30 customers stay under 1,000 points, the
+# A customer's namespace metafields are read in one page of this many: a sync writes a handful of keys, and the
+# page size is what the read costs, so it is kept small.
+READ_METAFIELDS = 10
+# The read costs about (1 + 2 + READ_METAFIELDS) points per customer; 70 customers stay under 1,000 points, the
 # most one query may request (https://shopify.dev/docs/api/usage/limits).
-READ_CUSTOMERS = 30
+READ_CUSTOMERS = 70
 READ_PROFILES = """query customerProfiles($ids: [ID!]!, $namespace: String!, $first: Int!) {
   nodes(ids: $ids) {
     ... on Customer { id tags metafields(first: $first, namespace: $namespace) { nodes { key type value } } }
@@ -118,6 +119,8 @@ class ShopifyCustomerProfile(Destination):
         if not str(target.get("tag_prefix", DEFAULT_TAG_PREFIX)).strip():
             return "tag_prefix must not be empty: it is what tells Narrowcast's tags from the merchant's"
         keys = [f[len(METAFIELD_PREFIX):] for f in fields if f.startswith(METAFIELD_PREFIX)]
+        if len(keys) > READ_METAFIELDS:
+            return f"at most {READ_METAFIELDS} metafields per sync: the shop's are read back in one page of that size"
         bad = [k for k in keys if not _KEY.fullmatch(k)]
         if bad:
             return f"metafield key(s) {', '.join(sorted(bad))} must be 2-64 letters, digits, hyphens or underscores"
