@@ -166,7 +166,8 @@ def line(name: str, label: str, report: Any, spec: SyncSpec, seconds: float, cpu
     ceiling = ceiling_rows_per_second(name, spec, rows)
     versus = (f"ceiling={ceiling:>9,.0f} ({rate / ceiling:6.1%})" if ceiling and rows
               else "ceiling=      n/a          ")
-    print(f"{name:7s} {label:10s} rows={rows:>9,d} calls={report.api_calls:>6,d} min={minimum:>6,d} "
+    per_row = report.api_calls / rows if rows else 0.0
+    print(f"{name:7s} {label:10s} rows={rows:>9,d} calls={report.api_calls:>6,d} calls/row={per_row:.4f} min={minimum:>6,d} "
           f"ratio={ratio:5.3f} time={seconds:8.2f}s rows/s={rate:>9,.0f} {versus} "
           f"engine_cpu={cpu:6.2f}s accepted={report.accepted:,} rejected={report.rejected}", flush=True)
 
