@@ -13,7 +13,8 @@ from narrowcast.warehouse import Warehouse
 
 
 def discount_codes(wh: Warehouse, filters: Filters) -> Row:
-    """Per campaign and code kind: codes issued and redeemed, recovered orders and revenue (``discount_redemptions``)."""
+    """Per campaign and code kind: codes issued and the share redeemed, recovered orders and revenue
+    (``discount_redemptions``)."""
     require(wh, (MARTS_SCHEMA, "discount_redemptions"))
     filters = resolve_range(wh, filters)
     rows = wh.rows(
@@ -24,7 +25,6 @@ def discount_codes(wh: Warehouse, filters: Filters) -> Row:
             max(reporting_currency) as reporting_currency,
             sum(codes_issued) as codes_issued,
             sum(issued_codes_redeemed) as issued_codes_redeemed,
-            sum(codes_redeemed) as codes_redeemed,
             sum(recovered_orders) as recovered_orders,
             sum(recovered_revenue_reporting) as recovered_revenue,
             sum(orders_without_fx_rate) as orders_without_fx_rate
@@ -35,6 +35,7 @@ def discount_codes(wh: Warehouse, filters: Filters) -> Row:
         """,
         [filters.start, filters.end],
     )
+    # codes_redeemed is left out: a code used on several days would be counted once per day in a sum.
     for row in rows:
         # Only unique codes have an issue cohort; a shared code is never "issued" to anyone.
         row["redemption_rate"] = ratio(row["issued_codes_redeemed"], row["codes_issued"])

@@ -346,7 +346,6 @@
       { key: 'code_kind', label: 'Codes', cls: 'text' },
       { key: 'codes_issued', label: 'Issued', fmt: fmt.num },
       { key: 'redemption_rate', label: 'Redeemed (of issued)', fmt: fmt.pct },
-      { key: 'codes_redeemed', label: 'Codes used', fmt: fmt.num },
       { key: 'recovered_orders', label: 'Recovered orders', fmt: fmt.num },
       { key: 'recovered_revenue', label: 'Recovered revenue', fmt: fmt.eur },
     ], rows);
