@@ -27,7 +27,8 @@ orders as (
 -- A Shopify checkout combines at most five product or order discount codes and one shipping code (Shopify Help
 -- Center, "Combining discounts"); eight positions leave room.
 code_positions as (
-    select n from (values (1), (2), (3), (4), (5), (6), (7), (8)) as positions (n)
+    select positions.n
+    from (values (1), (2), (3), (4), (5), (6), (7), (8)) as positions (n)
 ),
 
 shared_codes as (
@@ -134,9 +135,17 @@ issued_daily as (
 ),
 
 campaign_days as (
-    select campaign, code_kind, activity_date from issued_daily
+    select
+        campaign,
+        code_kind,
+        activity_date
+    from issued_daily
     union
-    select campaign, code_kind, activity_date from redeemed_daily
+    select
+        campaign,
+        code_kind,
+        activity_date
+    from redeemed_daily
 ),
 
 final as (
