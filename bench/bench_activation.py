@@ -1,6 +1,6 @@
 """Activation benchmark: a large audience and a large catalogue synced to the sandbox emulators.
 
-Prints, per sync: API calls vs the minimum the API allows (target ≤ 1.05×), rows/s vs the declared ceiling
+Prints, per sync (Klaviyo events included, declared as the shipped event syncs are): API calls vs the minimum the API allows (target ≤ 1.05×), rows/s vs the declared ceiling
 (rps × rows per request, target ≥ 80 %), the unchanged rerun (must be 0 calls), a 1 % change, and the time
 from a stock change to every marketplace showing it; plus the engine process's peak memory. The sandbox runs
 in a child process so its CPU time is not counted against the engine.
@@ -29,6 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "include"))
 
@@ -37,7 +38,8 @@ from narrowcast.activation.spec import SyncSpec, parse_sync  # noqa: E402
 from narrowcast.contracts.connections import Connection  # noqa: E402
 from narrowcast.sandbox.framework import SANDBOX_TOKEN  # noqa: E402
 
-EMULATORS = ["meta_audiences", "ebay_inventory", "amazon_listings", "shopify_inventory"]
+EMULATORS = ["meta_audiences", "ebay_inventory", "amazon_listings", "shopify_inventory", "klaviyo"]
+SHIPPED_EVENT_SYNC = Path(__file__).resolve().parents[1] / "include" / "syncs" / "rfm_at_risk_klaviyo_event.yml"
 
 
 def serve(world: Path, port: int, ready: Any) -> None:
@@ -67,7 +69,7 @@ def build_world(world: Path, skus: int, ebay_skus: int, shop_skus: int) -> None:
     pq.write_table(pa.Table.from_pylist(rows), world / "listings.parquet")
 
 
-def build_marts(path: Path, members: int, skus: int, ebay_skus: int, shop_skus: int) -> None:
+def build_marts(path: Path, members: int, skus: int, ebay_skus: int, shop_skus: int, events: int) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute(f"""create or replace table audience_members as
             select 'rfm_champions_loyal' as audience_id, i::bigint as customer_id, 'c' || i || '@example.com' as email,
@@ -76,6 +78,8 @@ def build_marts(path: Path, members: int, skus: int, ebay_skus: int, shop_skus: 
                    'Champions' as rfm_segment, null::varchar as recommended_skus, null::varchar as discount_code,
                    false as is_holdout, true as consent_email, true as consent_ads
             from range({members}) t(i)""")
+        con.execute(f"create or replace view bench_event_members as select * from audience_members "
+                    f"where customer_id < {events}")
         con.execute(f"""create or replace table marketplace_listing_feed as
             select 'SKU-' || lpad(i::varchar, 6, '0') as sku, m.marketplace,
                    case m.marketplace when 'ebay' then (500000000 + i)::varchar
@@ -89,9 +93,14 @@ def build_marts(path: Path, members: int, skus: int, ebay_skus: int, shop_skus: 
             where i < m.n""")
 
 
-def specs(meta_rps: float, ebay_rps: float, shop_rps: float) -> dict[str, SyncSpec]:
+def specs(meta_rps: float, ebay_rps: float, shop_rps: float, events: int) -> dict[str, SyncSpec]:
     feed = {"model": "marketplace_listing_feed", "key": "sku", "schedule": "inventory"}
+    # The shipped event sync's batch size, fields and rate, over the first ``events`` members of the bench audience.
+    shipped = yaml.safe_load(SHIPPED_EVENT_SYNC.read_text())
+    event_sync = {**shipped, "id": "bench_klaviyo_events", "filter": {"audience_id": "rfm_champions_loyal"},
+                  "mode": "add_only", "model": "bench_event_members"}
     return {
+        "events": parse_sync(event_sync),
         "meta": parse_sync({
             "id": "bench_meta", "model": "audience_members", "filter": {"audience_id": "rfm_champions_loyal"},
             "destination": "meta_audiences", "connection": "narrowcast_meta", "object": "custom_audience",
@@ -122,6 +131,8 @@ def minimum_calls(name: str, rows: int, spec: SyncSpec) -> int:
         return 0
     if name == "meta":
         return math.ceil(rows / 10_000)
+    if name == "events":
+        return math.ceil(rows / 1_000)  # bulk_create_events: up to 1,000 events per request
     if name == "ebay":
         return math.ceil(rows / 25)
     if name == "shop":
@@ -136,7 +147,7 @@ def ceiling_rows_per_second(name: str, spec: SyncSpec, rows: int) -> float | Non
     """rps × rows per request; None for Amazon's feed path, which is limited by feeds per 5 minutes instead."""
     if name == "amazon" and rows > 500:
         return None
-    per_call = {"meta": 10_000, "ebay": 25, "shop": 250, "amazon": 1}[name]
+    per_call = {"meta": 10_000, "ebay": 25, "shop": 250, "amazon": 1, "events": 1_000}[name]
     return spec.rate_limit.rps * per_call
 
 
@@ -155,7 +166,8 @@ def line(name: str, label: str, report: Any, spec: SyncSpec, seconds: float, cpu
     ceiling = ceiling_rows_per_second(name, spec, rows)
     versus = (f"ceiling={ceiling:>9,.0f} ({rate / ceiling:6.1%})" if ceiling and rows
               else "ceiling=      n/a          ")
-    print(f"{name:7s} {label:10s} rows={rows:>9,d} calls={report.api_calls:>6,d} min={minimum:>6,d} "
+    per_row = report.api_calls / rows if rows else 0.0
+    print(f"{name:7s} {label:10s} rows={rows:>9,d} calls={report.api_calls:>6,d} calls/row={per_row:.4f} min={minimum:>6,d} "
           f"ratio={ratio:5.3f} time={seconds:8.2f}s rows/s={rate:>9,.0f} {versus} "
           f"engine_cpu={cpu:6.2f}s accepted={report.accepted:,} rejected={report.rejected}", flush=True)
 
@@ -166,6 +178,8 @@ def main() -> int:
     parser.add_argument("--skus", type=int, default=100_000, help="SKUs on Amazon (feed path)")
     parser.add_argument("--ebay-skus", type=int, default=10_000, help="SKUs on eBay (25 per call)")
     parser.add_argument("--shop-skus", type=int, default=600, help="SKUs in the shop (250 per mutation)")
+    parser.add_argument("--events", type=int, default=100_000,
+                        help="members entering the Klaviyo event sync (1,000 per call; Klaviyo allows 150 calls/min)")
     parser.add_argument("--meta-rps", type=float, default=5.0)
     parser.add_argument("--ebay-rps", type=float, default=10.0)
     parser.add_argument("--shop-rps", type=float, default=20.0)
@@ -175,7 +189,8 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         given = set(sys.argv[1:])
-        for flag, small in (("--members", 20_000), ("--skus", 2_000), ("--ebay-skus", 200), ("--shop-skus", 40)):
+        for flag, small in (("--members", 20_000), ("--skus", 2_000), ("--ebay-skus", 200), ("--shop-skus", 40),
+                            ("--events", 5_000)):
             if flag not in given and not any(a.startswith(flag + "=") for a in given):
                 setattr(args, flag[2:].replace("-", "_"), small)
 
@@ -185,7 +200,8 @@ def main() -> int:
     build_world(world, args.skus, args.ebay_skus, args.shop_skus)
     warehouse = tmp / "warehouse.duckdb"
     builder = multiprocessing.Process(target=build_marts,
-                                      args=(warehouse, args.members, args.skus, args.ebay_skus, args.shop_skus))
+                                      args=(warehouse, args.members, args.skus, args.ebay_skus, args.shop_skus,
+                                            min(args.events, args.members)))
     builder.start()
     builder.join()
     if builder.exitcode != 0:
@@ -201,8 +217,8 @@ def main() -> int:
              for cid, prefix, more in [
                  ("narrowcast_meta", "meta", {}), ("narrowcast_ebay", "ebay", {}),
                  ("narrowcast_amazon", "amazon", {"seller_id": "A2BENCH", "marketplace_id": "A1PA6795UKMFR9"}),
-                 ("narrowcast_shopify", "shopify", {"location_id": 1})]}
-    syncs = specs(args.meta_rps, args.ebay_rps, args.shop_rps)
+                 ("narrowcast_shopify", "shopify", {"location_id": 1}), ("narrowcast_klaviyo", "klaviyo", {})]}
+    syncs = specs(args.meta_rps, args.ebay_rps, args.shop_rps, args.events)
     setup_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"members={args.members:,} amazon_skus={args.skus:,} ebay_skus={args.ebay_skus:,} "
           f"shop_skus={args.shop_skus:,}; declared rps meta={args.meta_rps} ebay={args.ebay_rps} amazon=5 "

@@ -20,6 +20,7 @@ from narrowcast import settings
 from narrowcast.dashboard.charts import availability
 from narrowcast.dashboard.charts.budget import budget_vs_actual
 from narrowcast.dashboard.charts.customers import rfm_segments, top_recommendations
+from narrowcast.dashboard.charts.discounts import discount_codes
 from narrowcast.dashboard.charts.funnel import funnel
 from narrowcast.dashboard.charts.kpi import kpi_trend
 from narrowcast.dashboard.charts.listings import listing_health
@@ -53,6 +54,7 @@ CHARTS: dict[str, ChartQuery] = {
     "marketplaces": marketplace_economics,
     "syncs": sync_health,
     "uplift": audience_uplift,
+    "discounts": discount_codes,
 }
 
 

@@ -25,6 +25,7 @@ CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "marketplaces": (*ORDER_SOURCES, "ebay_finances", "amazon_finances"),
     "uplift": ORDER_SOURCES,  # outcomes are orders; the groups come from the audiences
     "syncs": (),
+    "discounts": ("shopify",),  # redemptions are read from the shop's orders' discount codes
 }
 
 

@@ -3,11 +3,13 @@ stable: bulk_import_profiles, bulk_create_events, get_profiles, remove_profiles_
 
 from __future__ import annotations
 
+import requests
 from conformance_recording import connection, send_context
 from conformance_schemas import lower_keys, violations
 
 from narrowcast.activation.destinations.base import Batch, Change
 from narrowcast.activation.destinations.klaviyo import Klaviyo
+from narrowcast.sandbox.framework import SANDBOX_TOKEN
 
 HEADERS = {"type": "object", "required": ["authorization", "revision", "accept"],
            "properties": {"authorization": {"type": "string", "pattern": r"^Klaviyo-API-Key \S+$"},
@@ -103,3 +105,53 @@ def test_events_go_through_bulk_create_with_string_identifiers(sandbox, emulator
     assert len(calls) == len(sent) == 2
     for call in calls:
         assert violations(HEADERS, lower_keys(call.headers)) == [] and violations(BULK_EVENTS, call.body) == []
+
+
+def test_events_of_one_profile_travel_in_one_entry_and_calls_stay_at_the_minimum(sandbox, emulators, sent):
+    # GIVEN 2,500 entering rows, each of 500 customers entering with five keys (e.g. one per recommended SKU)
+    conn = connection(sandbox, "narrowcast_klaviyo", "klaviyo", revision="2026-10-15")
+    destination = Klaviyo(send_context(conn, {"metric": "Browse Abandoned"}, "event"))
+    changes = [Change(f"{c}:{n}", "add", {"email": f"c{c}@example.com", "external_id": c, "properties.sku": f"S{n}"})
+               for c in range(500) for n in range(5)]
+    # WHEN they are sent as one batch
+    results = destination.send(Batch("run", "upsert", 1, 1, changes))
+    # THEN every row is accepted, in ceil(2,500 / 1,000) = 3 requests, each within the documented caps, and each
+    # profile's events share its entry rather than repeating the profile per event
+    assert [r.key for r in results] == [c.key for c in changes] and {r.outcome for r in results} == {"accepted"}
+    calls = [c for c in sent if c.path.endswith("/api/event-bulk-create-jobs")]
+    assert len(calls) == len(sent) == 3
+    entries = [e for call in calls for e in call.body["data"]["attributes"]["events-bulk-create"]["data"]]
+    assert sum(len(e["attributes"]["events"]["data"]) for e in entries) == 2_500
+    assert len(entries) < 510  # 500 profiles, a few split where a request fills up
+    for call in calls:
+        assert call.status == 202 and call.answer in (None, "", b"")
+        assert violations(BULK_EVENTS, call.body) == []
+    assert len(emulators["klaviyo"].events) == 2_500
+
+
+def test_a_repeated_unique_id_in_one_bulk_request_fails_the_whole_request(sandbox, emulators):
+    # bulk_create_events, unique_id: "If a unique_id is repeated for the same profile and metric, the request will
+    # fail and no events will be processed."
+    event = {"type": "event", "attributes": {"properties": {}, "unique_id": "same",
+                                            "metric": {"data": {"type": "metric", "attributes": {"name": "M"}}}}}
+    body = {"data": {"type": "event-bulk-create-job", "attributes": {"events-bulk-create": {"data": [
+        {"type": "event-bulk-create", "attributes": {
+            "profile": {"data": {"type": "profile", "attributes": {"external_id": "1"}}},
+            "events": {"data": [event, event]}}}]}}}}
+    answer = requests.post(f"{sandbox.url}/klaviyo/api/event-bulk-create-jobs", json=body, timeout=10, headers={
+        "Authorization": f"Klaviyo-API-Key {SANDBOX_TOKEN}", "revision": "2026-10-15"})
+    assert answer.status_code == 400 and answer.json()["errors"][0]["code"] == "invalid"
+    assert emulators["klaviyo"].events == {}
+
+
+def test_a_refused_bulk_request_rejects_only_its_own_rows(sandbox, emulators):
+    # GIVEN 1,500 entering rows of which one carries a metric-breaking property count in the second request
+    conn = connection(sandbox, "narrowcast_klaviyo", "klaviyo", revision="2026-10-15")
+    destination = Klaviyo(send_context(conn, {"metric": "Win-back Eligible"}, "event"))
+    too_many = {f"properties.p{i}": i for i in range(401)}
+    changes = [Change(str(i), "add", {"external_id": i, **(too_many if i == 1_200 else {})}) for i in range(1_500)]
+    # WHEN they are sent
+    results = {r.key: r for r in destination.send(Batch("run", "upsert", 1, 1, changes))}
+    # THEN the first request's 1,000 rows are accepted and the refused request's rows carry Klaviyo's reason
+    assert sum(r.outcome == "accepted" for r in results.values()) == 1_000
+    assert results["1200"].outcome == "rejected" and "400 properties" in (results["1200"].reason or "")

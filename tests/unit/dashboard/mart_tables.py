@@ -222,6 +222,21 @@ select * from (values
     (1, 'SKU-001', 30, 250.00, 40, 6.25, 2.10, 0.9),
     (2, 'SKU-002', 25, 180.00, 60, 3.00, 1.50, 0.5)
 ) as t(best_rank, sku, units_90d, margin_90d, on_hand, margin_per_stock_unit, margin_per_ad_spend, score);
+
+create table main.discount_redemptions as
+with days as (
+    select cast(range as date) as activity_date, row_number() over (order by range) - 1 as d
+    from range(date '{first}', date '{first}' + interval {days} day, interval 1 day)
+)
+select
+    campaign, code_kind, activity_date,
+    case when code_kind = 'unique' then 4 + d % 3 else 0 end as codes_issued,
+    case when code_kind = 'unique' then 1 + d % 2 else 0 end as issued_codes_redeemed,
+    cast(case when code_kind = 'unique' then (1 + d % 2) / (4 + d % 3) end as decimal(9, 4)) as redemption_rate,
+    1 as codes_redeemed, 1 + d % 2 as recovered_orders,
+    cast(35 * (1 + d % 2) as decimal(18, 2)) as recovered_revenue_reporting, 'EUR' as reporting_currency,
+    0 as orders_without_fx_rate
+from days cross join (values ('abandoned_cart', 'unique'), ('rfm_at_risk', 'shared')) as t(campaign, code_kind);
 """
 
 

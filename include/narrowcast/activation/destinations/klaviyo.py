@@ -8,11 +8,15 @@ Connection ``narrowcast_klaviyo``: ``password`` = private API key (sent as ``Kla
   profile ids looked up by ``external_id`` then ``DELETE /api/lists/{id}/relationships/profiles`` (≤ 1,000).
   A failed row is recognised by the ``original_payload`` of its ``import-error`` (the OpenAPI's
   ImportErrorResponseObjectResource), never by parsing ``source.pointer``, whose format is undocumented.
-* ``event``: rows entering the model go through ``POST /api/event-bulk-create-jobs`` (≤ 1,000 events per
-  request, 5 MB), each with ``unique_id`` = record key + UTC day, so a re-send after a crash is de-duplicated by
-  Klaviyo rather than e-mailing the customer twice. In
-  mirror mode a row that leaves the model is only forgotten (events cannot be deleted), so a customer who
-  qualifies again later triggers the flow again.
+* ``event``: rows entering the model go through ``POST /api/event-bulk-create-jobs`` (bulk_create_events in
+  Klaviyo's OpenAPI: ≤ 1,000 events and 5 MB per request, burst 10/s, steady 150/m), one entry per profile
+  carrying all of that profile's events, each with ``unique_id`` = record key + UTC day, so a re-send after a crash
+  is de-duplicated by Klaviyo rather than e-mailing the customer twice. Klaviyo answers 202 with no body and
+  offers no job to poll: the 202 says the request was validated and queued, which is all Klaviyo ever confirms
+  (there is no per-event outcome to read later), so accepted rows are confirmed at once; a 4xx refuses the whole
+  request, whose rows are stored as rejected with Klaviyo's reason. The single-event ``POST /api/events`` has no
+  documented advantage here (it too only queues), so it is not used. In mirror mode a row that leaves the model
+  is only forgotten (events cannot be deleted), so a customer who qualifies again later triggers the flow again.
 * :func:`request_profile_deletion`: a person's data deletion (erasure request) through
   ``POST /api/data-privacy-deletion-jobs`` (202, asynchronous): Klaviyo deletes every profile matching the one
   identifier given (e-mail, phone number or profile id), with their events and list memberships.
@@ -39,6 +43,8 @@ from narrowcast.http.pagination import paginate
 
 PROFILE_FIELDS = frozenset({"email", "phone_number", "external_id", "first_name", "last_name"})
 DELETION_IDENTIFIERS = ("email", "phone_number", "profile_id")
+# bulk_create_events: "The maximum allowed payload size is 5MB"; the envelope around the entries is kept under it.
+MAX_EVENT_REQUEST_BYTES = 5 * 1024 * 1024 - 4_096
 
 
 class Klaviyo(Destination):
@@ -69,9 +75,7 @@ class Klaviyo(Destination):
         if self.object == "event":
             # Only entering the model is an event; a changed or departed row just updates what is confirmed.
             entering = [c for c in batch.changes if c.op == "add"]
-            sent: dict[str, RowResult] = {}
-            for group in chunks(entering, self.limits.request_caps["event_bulk_create"]):
-                sent.update((r.key, r) for r in self._events(group))
+            sent = {r.key: r for r in self._events(entering)} if entering else {}
             return [sent.get(c.key) or RowResult(c.key, "accepted", sent=False) for c in batch.changes]
         if batch.kind == "remove":
             return self._remove(batch.changes)
@@ -129,32 +133,48 @@ class Klaviyo(Destination):
 
     # ---- events ----------------------------------------------------------------------------------
     def _events(self, changes: list[Change]) -> list[RowResult]:
-        """One bulk-create job for up to 1,000 entering rows: each row is one profile with its one event."""
+        """Every entering row's event in as few bulk-create requests as the event and byte caps allow."""
+        results: list[RowResult] = []
+        for group in _event_requests(self._event_entries(changes), self.limits.request_caps["event_bulk_create"],
+                                     MAX_EVENT_REQUEST_BYTES):
+            body = {"data": {"type": "event-bulk-create-job",
+                             "attributes": {"events-bulk-create": {"data": [entry for entry, _ in group]}}}}
+            keys = [key for _, entry_keys in group for key in entry_keys]
+            try:
+                self.client.post_json("api/event-bulk-create-jobs", body)
+            except FatalApiError as exc:
+                if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403):
+                    results.extend(RowResult(k, "rejected", f"Klaviyo refused the events: {exc.message}") for k in keys)
+                    continue
+                raise
+            results.extend(RowResult(k, "accepted") for k in keys)
+        return results
+
+    def _event_entries(self, changes: list[Change]) -> list[tuple[dict[str, Any], list[str]]]:
+        """One bulk entry per profile with that profile's events (the OpenAPI's EventsBulkCreateQueryResourceObject),
+        each paired with the record keys of its events; the profile attributes are the first row's."""
         day = datetime.now(UTC).date().isoformat()
-        entries = []
+        metric = {"data": {"type": "metric", "attributes": {"name": str(self.target["metric"])}}}
+        by_profile: dict[str, tuple[dict[str, Any], list[dict[str, Any]], list[str]]] = {}
         for change in changes:
-            payload = dict(change.payload)
-            event: dict[str, Any] = {
-                "properties": _properties(payload),
-                "metric": {"data": {"type": "metric", "attributes": {"name": str(self.target["metric"])}}},
-                "unique_id": f"{change.key}:{day}",
-            }
+            payload = change.payload
+            identity = _identity_attributes(payload)
+            event: dict[str, Any] = {"properties": _properties(payload), "metric": metric,
+                                     "unique_id": f"{change.key}:{day}"}
             if payload.get("time"):
                 event["time"] = str(payload["time"])
             if payload.get("value") is not None:
                 event["value"] = payload["value"]
-            entries.append({"type": "event-bulk-create", "attributes": {
-                "profile": {"data": {"type": "profile", "attributes": _identity_attributes(payload)}},
-                "events": {"data": [{"type": "event", "attributes": event}]}}})
-        body = {"data": {"type": "event-bulk-create-job",
-                         "attributes": {"events-bulk-create": {"data": entries}}}}
-        try:
-            self.client.post_json("api/event-bulk-create-jobs", body)
-        except FatalApiError as exc:
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 403):
-                return [RowResult(c.key, "rejected", f"Klaviyo refused the events: {exc.message}") for c in changes]
-            raise
-        return [RowResult(c.key, "accepted") for c in changes]
+            # Rows naming the same external id (else the same e-mail) are one profile and share its entry.
+            who = (f"external_id:{identity['external_id']}" if identity.get("external_id")
+                   else f"email:{str(identity['email']).lower()}" if identity.get("email") else f"row:{change.key}")
+            _, events, keys = by_profile.setdefault(who, (identity, [], []))
+            events.append({"type": "event", "attributes": event})
+            keys.append(change.key)
+        return [({"type": "event-bulk-create", "attributes": {
+                    "profile": {"data": {"type": "profile", "attributes": identity}},
+                    "events": {"data": events}}}, keys)
+                for identity, events, keys in by_profile.values()]
 
 
 def request_profile_deletion(
@@ -177,6 +197,31 @@ def request_profile_deletion(
         profile["attributes"] = dict(given)
     body = {"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": {"data": profile}}}}
     client.request("POST", "api/data-privacy-deletion-jobs", json=body)
+
+
+def _event_requests(entries: list[tuple[dict[str, Any], list[str]]], max_events: int,
+                    max_bytes: int) -> list[list[tuple[dict[str, Any], list[str]]]]:
+    """Profile entries packed into requests of at most ``max_events`` events and about ``max_bytes`` of JSON; a
+    profile with more events than one request takes is split into several entries."""
+    packed: list[list[tuple[dict[str, Any], list[str]]]] = []
+    current: list[tuple[dict[str, Any], list[str]]] = []
+    events_in = bytes_in = 0
+    for entry, keys in entries:
+        attributes = entry["attributes"]
+        events = attributes["events"]["data"]
+        for start in range(0, len(events), max_events):
+            part = events[start:start + max_events]
+            piece = {"type": entry["type"], "attributes": {**attributes, "events": {"data": part}}}
+            size = len(json.dumps(piece, separators=(",", ":"), default=str)) + 1
+            if current and (events_in + len(part) > max_events or bytes_in + size > max_bytes):
+                packed.append(current)
+                current, events_in, bytes_in = [], 0, 0
+            current.append((piece, keys[start:start + max_events]))
+            events_in += len(part)
+            bytes_in += size
+    if current:
+        packed.append(current)
+    return packed
 
 
 def _properties(payload: dict[str, Any]) -> dict[str, Any]:

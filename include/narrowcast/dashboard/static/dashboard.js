@@ -358,11 +358,32 @@
     ], body.open_rejections);
   }
 
+  // ---- discount codes ----
+  function renderDiscounts(body) {
+    const rows = body.campaigns;
+    draw('chart-discounts', {
+      type: 'bar',
+      data: { labels: rows.map((r) => `${r.campaign} (${r.code_kind})`), datasets: [
+        { label: 'Recovered revenue', data: rows.map((r) => r.recovered_revenue), backgroundColor: '#15803d' },
+      ] },
+      options: { indexAxis: 'y', scales: { x: { title: { display: true, text: rows.length ? rows[0].reporting_currency : '' } } } },
+    }, rows.length);
+    table('table-discounts', [
+      { key: 'campaign', label: 'Campaign', cls: 'text' },
+      { key: 'code_kind', label: 'Codes', cls: 'text' },
+      { key: 'codes_issued', label: 'Issued', fmt: fmt.num },
+      { key: 'redemption_rate', label: 'Redeemed (of issued)', fmt: fmt.pct },
+      { key: 'recovered_orders', label: 'Recovered orders', fmt: fmt.num },
+      { key: 'recovered_revenue', label: 'Recovered revenue', fmt: fmt.eur },
+    ], rows);
+  }
+
   const SECTIONS = [
     ['kpi', 'sec-kpi', renderKpi], ['budget', 'sec-budget', renderBudget], ['funnel', 'sec-funnel', renderFunnel],
     ['rfm', 'sec-rfm', renderRfm], ['recommendations', 'sec-recommendations', renderRecommendations],
     ['listings', 'sec-listings', renderListings], ['marketplaces', 'sec-marketplaces', renderMarketplaces],
-    ['uplift', 'sec-uplift', renderUplift], ['syncs', 'sec-syncs', renderSyncs],
+    ['uplift', 'sec-uplift', renderUplift], ['discounts', 'sec-discounts', renderDiscounts],
+    ['syncs', 'sec-syncs', renderSyncs],
   ];
 
   async function loadCharts() {

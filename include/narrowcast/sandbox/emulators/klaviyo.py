@@ -5,7 +5,9 @@ Requires ``Authorization: Klaviyo-API-Key …`` and the ``revision`` header; enf
 5 MB per import job and ≤ 1,000 profiles per list-relationship call; per-account, per-endpoint fixed windows
 (burst per second, steady per minute, :data:`RATE_LIMITS`) answer 429 + ``Retry-After``. Jobs report queued → complete on polling, with
 bad rows (invalid e-mail) under ``import-errors`` carrying their ``original_payload``. Events, one by one or
-through ``event-bulk-create-jobs`` (≤ 1,000 events, 5 MB per request), are de-duplicated by ``unique_id``.
+through ``event-bulk-create-jobs`` (≤ 1,000 events, 5 MB per request, 202 with no body and no job to poll), are
+de-duplicated by ``unique_id`` across requests (create_event: "only the first processed event will be recorded");
+within one bulk request a repeated ``unique_id`` for a profile and metric fails the whole request.
 A ``data-privacy-deletion-jobs`` request names exactly one identifier (e-mail, phone number or profile id) and
 is answered 202 with no body; every matching profile disappears with its list memberships and events.
 
@@ -36,8 +38,13 @@ MAX_PROFILES = 10_000
 MAX_BYTES = 5 * 1024 * 1024
 # add/remove_profiles_to/from_list: "a maximum of 1000 profiles per call".
 LIST_LIMIT = 1_000
-# bulk_create_events: "Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB."
+# bulk_create_events: "Accepts up to 1,000 events per request. The maximum allowed payload size is 5MB. A single
+# string cannot exceed 100KB."; its event properties "must not exceed 400 properties"; a metric name "Must be less
+# than 128 characters".
 MAX_BULK_EVENTS = 1_000
+MAX_STRING_BYTES = 100 * 1024
+MAX_EVENT_PROPERTIES = 400
+MAX_METRIC_NAME = 127
 # Each endpoint's rate limit as its operation in Klaviyo's OpenAPI states it (x-klaviyo-ratelimit), counted per
 # account and endpoint: bulk_import_profiles, get_bulk_import_profiles_job(_errors), add/remove_profiles_to/from_list
 # and bulk_create_events 10/s & 150/m; get_profiles 75/s & 700/m; create_event 350/s & 3500/m;
@@ -241,14 +248,35 @@ class KlaviyoEmulator(Emulator):
                       for e in entries for item in e.get("attributes", {}).get("events", {}).get("data", [])]
             if len(events) > MAX_BULK_EVENTS:
                 return api_error(400, "Invalid input.", f"Accepts up to {MAX_BULK_EVENTS} events per request.")
-            for profile, event in events:
-                if not profile or not event.get("metric", {}).get("data", {}).get("attributes", {}).get("name"):
+            seen: set[tuple[str, str, str]] = set()
+            for index, (profile, event) in enumerate(events):
+                pointer = f"/data/attributes/events-bulk-create/data/{index}"
+                metric = event.get("metric", {}).get("data", {}).get("attributes", {}).get("name")
+                if not profile or not metric:
                     return api_error(400, "Invalid input.", "Each event needs a profile identifier and a metric name.",
-                                     pointer="/data/attributes/events-bulk-create/data")
+                                     pointer=pointer)
+                if len(metric) > MAX_METRIC_NAME:
+                    return api_error(400, "Invalid input.", "The metric name must be less than 128 characters.",
+                                     pointer=pointer)
+                properties = event.get("properties")
+                if not isinstance(properties, dict) or len(properties) > MAX_EVENT_PROPERTIES:
+                    return api_error(400, "Invalid input.", f"Event properties are required and must not exceed "
+                                     f"{MAX_EVENT_PROPERTIES} properties.", pointer=pointer)
+                if any(isinstance(v, str) and len(v.encode()) > MAX_STRING_BYTES for v in properties.values()):
+                    return api_error(400, "Invalid input.", "A single string cannot exceed 100KB.", pointer=pointer)
+                # bulk_create_events, unique_id: "If a unique_id is repeated for the same profile and metric, the
+                # request will fail and no events will be processed."
+                if event.get("unique_id"):
+                    who = str(profile.get("external_id") or profile.get("email") or profile.get("phone_number"))
+                    repeat = (who, metric, str(event["unique_id"]))
+                    if repeat in seen:
+                        return api_error(400, "Invalid input.", "unique_id is repeated for the same profile and "
+                                         "metric.", pointer=pointer)
+                    seen.add(repeat)
             with self.lock:
                 for profile, event in events:
                     self._record_event(profile, event)
-                self.received.append({"bulk_events": len(events)})
+                self.received.append({"bulk_events": len(events), "profiles": len(entries)})
             return Response(status_code=202)
 
         @router.post("/api/events")
@@ -306,6 +334,7 @@ class KlaviyoEmulator(Emulator):
                 self.events = {k: e for k, e in self.events.items() if e["external_id"] != external_id}
 
     def _record_event(self, profile: dict[str, Any], attrs: dict[str, Any]) -> None:
+        # Keyed by unique_id alone: the connector's ids embed the row key, so equal ids mean one profile and metric.
         unique_id = str(attrs.get("unique_id") or f"auto-{next(self._ids)}")
         if unique_id in self.events:
             self.duplicate_events += 1
