@@ -11,11 +11,12 @@ checkout has no e-mail field of its own: the buyer's address and consent come fr
 
 from __future__ import annotations
 
-# An abandoned checkout costs about 1 + lines × (a line and its four objects); 10 checkouts of up to 20 lines
-# stay well under the 1,000-point limit of one query (https://shopify.dev/docs/api/usage/limits). A checkout
-# with more lines than a page holds is read again on its own (``CHECKOUT_LINES``).
-CHECKOUTS_PAGE = 10
-CHECKOUT_LINES_PAGE = 20
+# A line costs about 10 points (itself, variant, product, image and two MoneyBags of two MoneyV2 each), so 5
+# checkouts of up to 10 lines stay near 550, under the 1,000-point limit of one query
+# (https://shopify.dev/docs/api/usage/limits). A checkout with more lines than a page holds is read again on
+# its own (``CHECKOUT_LINES``).
+CHECKOUTS_PAGE = 5
+CHECKOUT_LINES_PAGE = 10
 ORDERS_PAGE = 100
 
 _MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
