@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -77,6 +78,8 @@ CANDIDATE_COLUMNS = ("id", "email", "customer_id", "recovery_url", "currency", "
 STATE_COLUMNS = ("campaign", "checkout_id", "customer_key", "code", "status", "unique_id", "attempts", "last_error",
                  "updated_at", "sent_at")
 LINE_COLUMNS = ("sku", "title", "variant_title", "quantity", "price_presentment", "line_total_presentment", "image_url")
+# Events in flight at once: Klaviyo's create_event allows 350/s (x-klaviyo-ratelimit in its OpenAPI).
+SEND_CONCURRENCY = 8
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
 
@@ -266,10 +269,17 @@ def issue_codes(wh: Warehouse, shop: ShopifyApi, offer: Offer, rows: list[dict[s
     if not pending:
         return
     codes = [s["code"] for _, s in pending]
-    discount_id, starts, expires, first_done = _discount_for(wh, shop, offer, codes[0], pending[0][0]["currency"], now)
-    outcome = {codes[0]: None} if first_done else {}
-    outcome.update(add_redeem_codes(shop, discount_id, [c for c in codes if c not in outcome],
-                                    poll=(0.2, 2.0, 5.0)))
+    try:
+        discount_id, starts, expires, first_done = _discount_for(wh, shop, offer, codes[0], pending[0][0]["currency"],
+                                                                 now)
+        outcome = {codes[0]: None} if first_done else {}
+        outcome.update(add_redeem_codes(shop, discount_id, [c for c in codes if c not in outcome]))
+    except (RetriableApiError, FatalApiError, requests.RequestException) as exc:
+        # The shop is not creating codes now: these checkouts wait; those with a code still get their event.
+        report.codes_failed += len(pending)
+        log.warning("%s: the shop did not create %d discount code(s) (%s); their events are held back and the "
+                    "checkouts are tried again next run", offer.campaign, len(pending), exc)
+        return
     with wh.transaction():
         for row, s in pending:
             failure = outcome.get(s["code"], "no answer for the code")
@@ -293,20 +303,39 @@ def issue_codes(wh: Warehouse, shop: ShopifyApi, offer: Offer, rows: list[dict[s
 
 
 # ---- the event -------------------------------------------------------------------------------------------
-def _lines(wh: Warehouse, checkout_id: Any) -> list[dict[str, Any]]:
-    return _records(wh, f"select {', '.join(LINE_COLUMNS)} from raw.shop_abandoned_checkout_lines "
-                    "where checkout_id = ? order by position", [checkout_id], LINE_COLUMNS)
+def _lines(wh: Warehouse, checkout_ids: list[Any]) -> dict[Any, list[dict[str, Any]]]:
+    """The lines of each checkout, in checkout order."""
+    found: dict[Any, list[dict[str, Any]]] = {c: [] for c in checkout_ids}
+    for group in _groups(checkout_ids, 500):
+        marks = ", ".join("?" for _ in group)
+        for line in _records(wh, f"select checkout_id, {', '.join(LINE_COLUMNS)} from raw.shop_abandoned_checkout_lines "
+                             f"where checkout_id in ({marks}) order by checkout_id, position", group,
+                             ("checkout_id", *LINE_COLUMNS)):
+            found[line.pop("checkout_id")].append(line)
+    return found
 
 
-def _recommendations(wh: Warehouse, key: str | None, limit: int) -> list[str]:
-    if key is None or limit <= 0:
-        return []
-    try:
-        rows = wh.fetchall("select sku from customer_recommendations where cast(customer_id as varchar) = ? "
-                           "order by rank limit ?", [key, limit])
-    except UndefinedObject:  # the daily build has not made the mart yet: no recommendations
-        return []
-    return [str(r[0]) for r in rows if r[0] is not None]
+def _recommendations(wh: Warehouse, keys: list[str], limit: int) -> dict[str, list[str]]:
+    """Each customer's top ``limit`` recommended SKUs from the ``customer_recommendations`` mart, if built."""
+    found: dict[str, list[str]] = {k: [] for k in keys}
+    if limit <= 0:
+        return found
+    for group in _groups(keys, 500):
+        marks = ", ".join("?" for _ in group)
+        try:
+            rows = wh.fetchall(f"select cast(customer_id as varchar), sku from customer_recommendations "
+                               f"where cast(customer_id as varchar) in ({marks}) and rank <= ? order by rank",
+                               [*group, limit])
+        except UndefinedObject:  # the daily build has not made the mart yet: no recommendations
+            return found
+        for key, sku in rows:
+            if sku is not None:
+                found[key].append(str(sku))
+    return found
+
+
+def _groups(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[start:start + size] for start in range(0, len(items), size)]
 
 
 def _amount(value: Decimal | None) -> float | None:
@@ -340,33 +369,62 @@ def event_body(row: dict[str, Any], state: dict[str, Any], lines: list[dict[str,
 
 def send_events(wh: Warehouse, client: klaviyo.KlaviyoApi, offer: Offer, rows: list[dict[str, Any]],
                 state: dict[str, dict[str, Any]], config: Config, now: datetime, report: Report) -> None:
+    """One event per checkout with its code, a few at a time; the first wave Klaviyo does not answer stops the
+    run's sending (the rest wait for the next run). Sent checkouts are committed together at the end: a crash
+    before that re-sends them under the same unique_id, which Klaviyo keeps once."""
     ready = [(row, state[str(row["id"])]) for row in rows if state[str(row["id"])]["status"] == "code_ready"]
+    if not ready:
+        return
     expiries = dict(wh.fetchall("select code, expires_at from activation.discount_codes where campaign = ?",
                                 [offer.campaign]))
-    for number, (row, s) in enumerate(ready):
-        body = event_body(row, s, _lines(wh, row["id"]), _recommendations(wh, s["customer_key"], config.recommendations),
-                          offer, expiries.get(s["code"]), config.metric)
-        try:
-            client.post_json("api/events", body)
-        except (RetriableApiError, requests.RequestException) as exc:
-            report.waiting_for_klaviyo += len(ready) - number
-            log.warning("%s: Klaviyo is not answering (%s); %d event(s) wait with their codes for the next run",
-                        offer.campaign, type(exc).__name__, len(ready) - number)
-            return
-        except FatalApiError as exc:
-            report.rejected_by_klaviyo += 1
-            with wh.transaction():
-                wh.execute("update activation.realtime_checkouts set attempts = attempts + 1, last_error = ?, "
-                           "updated_at = ? where campaign = ? and checkout_id = ?",
-                           [f"Klaviyo refused the event: {exc.message}"[:500], now, offer.campaign, s["checkout_id"]])
-            log.error("%s: Klaviyo refused the event of checkout %s: %s", offer.campaign, s["checkout_id"], exc.message)
-            continue
-        sent_at = utc_naive(datetime.now(UTC))
-        with wh.transaction():
+    lines = _lines(wh, [row["id"] for row, _ in ready])
+    recommended = _recommendations(wh, sorted({s["customer_key"] for _, s in ready if s["customer_key"]}),
+                                   config.recommendations)
+    bodies = [event_body(row, s, lines[row["id"]], recommended.get(s["customer_key"], []), offer,
+                         expiries.get(s["code"]), config.metric) for row, s in ready]
+    sent: list[tuple[dict[str, Any], datetime]] = []
+    refused: list[tuple[dict[str, Any], str]] = []
+    with ThreadPoolExecutor(max_workers=SEND_CONCURRENCY) as pool:
+        for wave in _groups(list(zip(ready, bodies, strict=True)), SEND_CONCURRENCY):
+            outcomes = list(pool.map(lambda item: _send(client, item[1]), wave))
+            for ((row, s), _), outcome in zip(wave, outcomes, strict=True):
+                if isinstance(outcome, datetime):
+                    sent.append((row, outcome))
+                elif isinstance(outcome, FatalApiError):
+                    refused.append((s, outcome.message))
+            unanswered = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, FatalApiError)]
+            if unanswered:
+                waiting = len(ready) - len(sent) - len(refused)
+                report.waiting_for_klaviyo += waiting
+                log.warning("%s: Klaviyo is not answering (%s); %d event(s) wait with their codes for the next run",
+                            offer.campaign, type(unanswered[0]).__name__, waiting)
+                break
+    with wh.transaction():
+        for row, sent_at in sent:
             wh.execute("update activation.realtime_checkouts set status = 'sent', sent_at = ?, updated_at = ? "
-                       "where campaign = ? and checkout_id = ?", [sent_at, sent_at, offer.campaign, s["checkout_id"]])
-        report.sent += 1
-        report.latencies.append(max(0.0, (sent_at - (row["updated_at"] + config.quiet_period)).total_seconds()))
+                       "where campaign = ? and checkout_id = ?", [sent_at, sent_at, offer.campaign, str(row["id"])])
+        for s, message in refused:
+            wh.execute("update activation.realtime_checkouts set attempts = attempts + 1, last_error = ?, "
+                       "updated_at = ? where campaign = ? and checkout_id = ?",
+                       [f"Klaviyo refused the event: {message}"[:500], now, offer.campaign, s["checkout_id"]])
+            log.error("%s: Klaviyo refused the event of checkout %s: %s", offer.campaign, s["checkout_id"], message)
+    report.sent += len(sent)
+    report.rejected_by_klaviyo += len(refused)
+    report.latencies += [max(0.0, (at - (row["updated_at"] + config.quiet_period)).total_seconds())
+                         for row, at in sent]
+
+
+def _send(client: klaviyo.KlaviyoApi, body: dict[str, Any]) -> datetime | Exception:
+    """When Klaviyo accepted the event, or why not (a wrong key fails the whole run)."""
+    try:
+        client.post_json("api/events", body)
+    except FatalApiError as exc:
+        if exc.status in (401, 403):
+            raise
+        return exc
+    except (RetriableApiError, requests.RequestException) as exc:
+        return exc
+    return utc_naive(datetime.now(UTC))
 
 
 # ---- one run ---------------------------------------------------------------------------------------------
