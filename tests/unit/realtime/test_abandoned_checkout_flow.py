@@ -4,52 +4,18 @@ event with its items, recovery URL and a code that exists in the shop."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-import requests
+from realtime_fixtures import connections, now
 
-from narrowcast.contracts.connections import Connection
 from narrowcast.realtime import abandoned_checkouts as flow
 from narrowcast.realtime.holdout import Holdout
 from narrowcast.realtime.offers import Offer, campaign_offer
-from narrowcast.sandbox.framework import SANDBOX_TOKEN
-from narrowcast.sandbox.server import SandboxServer
 from narrowcast.warehouse import connect
 
 NO_HOLDOUT = Holdout(0.0, "salt")
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(None, only=["shopify", "shopify_checkouts", "klaviyo"]) as server:
-        yield server
-
-
-@pytest.fixture()
-def shop(sandbox):
-    requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
-    sandbox.faults("all")
-    yield sandbox.app.state.emulators["shopify_checkouts"]
-    sandbox.faults("all")
-
-
-@pytest.fixture()
-def klaviyo(sandbox, shop):
-    return sandbox.app.state.emulators["klaviyo"]
-
-
-def connections(url: str) -> tuple[Connection, Connection]:
-    fast = {"retry_base_delay": 0.01, "retry_max_delay": 0.02, "max_retries": 2, "timeout_seconds": 5.0}
-    return (Connection("narrowcast_shopify", f"{url}/shopify", password=SANDBOX_TOKEN, extra=fast),
-            Connection("narrowcast_klaviyo", f"{url}/klaviyo", password=SANDBOX_TOKEN, extra=fast))
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def run(sandbox, tmp_path: Path, at: datetime | None = None) -> flow.Report:
