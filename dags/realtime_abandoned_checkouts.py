@@ -40,17 +40,9 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 def realtime_abandoned_checkouts():
     @task(pool=WAREHOUSE_POOL)
     def send_abandoned_checkouts() -> dict:
-        from airflow.sdk.exceptions import AirflowSkipException
+        from narrowcast_airflow.realtime import run_abandoned_checkouts
 
-        from narrowcast.realtime import abandoned_checkouts
-        from narrowcast.sources.enabled import not_connected
-        from narrowcast_airflow.connections import connection_defined, get_connection
-
-        for conn_id in ("narrowcast_shopify", "narrowcast_klaviyo"):
-            if not connection_defined(conn_id):
-                raise AirflowSkipException(not_connected("abandoned-checkout reminders", conn_id))
-        report = abandoned_checkouts.run(get_connection("narrowcast_shopify"), get_connection("narrowcast_klaviyo"))
-        return report.as_dict()
+        return run_abandoned_checkouts()
 
     send_abandoned_checkouts()
 
