@@ -97,17 +97,16 @@ class Config:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Config:
         env = os.environ if environ is None else environ
-        prefix = "NARROWCAST_ABANDONED_CHECKOUT_"
         try:
             return cls(
-                campaign=env.get(prefix + "CAMPAIGN", cls.campaign),
-                quiet_period=timedelta(minutes=float(env.get(prefix + "QUIET_MINUTES", 60))),
-                max_age=timedelta(hours=float(env.get(prefix + "MAX_AGE_HOURS", 48))),
-                metric=env.get(prefix + "METRIC", cls.metric),
-                code_prefix=env.get(prefix + "CODE_PREFIX", cls.code_prefix),
+                campaign=env.get("NARROWCAST_ABANDONED_CHECKOUT_CAMPAIGN", cls.campaign),
+                quiet_period=timedelta(minutes=float(env.get("NARROWCAST_ABANDONED_CHECKOUT_QUIET_MINUTES", 60))),
+                max_age=timedelta(hours=float(env.get("NARROWCAST_ABANDONED_CHECKOUT_MAX_AGE_HOURS", 48))),
+                metric=env.get("NARROWCAST_ABANDONED_CHECKOUT_METRIC", cls.metric),
+                code_prefix=env.get("NARROWCAST_ABANDONED_CHECKOUT_CODE_PREFIX", cls.code_prefix),
             )
         except ValueError as exc:
-            raise settings.ConfigError(f"{prefix}*: {exc}") from None
+            raise settings.ConfigError(f"NARROWCAST_ABANDONED_CHECKOUT_*: {exc}") from None
 
 
 @dataclass

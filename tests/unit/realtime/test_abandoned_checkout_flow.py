@@ -123,3 +123,23 @@ def test_checkouts_without_an_email_or_consent_are_counted_not_sent(sandbox, sho
 
 def test_the_seed_gives_the_abandoned_cart_offer():
     assert campaign_offer("abandoned_cart") == Offer("abandoned_cart", "percentage", Decimal("10"), 7, 1)
+
+
+def test_a_checkout_seen_by_webhook_and_by_polling_is_one_row_with_what_each_told(sandbox, shop, klaviyo, tmp_path):
+    abandon(shop)
+    # GIVEN the same checkout landed as a checkouts/update webhook (REST shape: token, buyer consent)
+    inbox = tmp_path / "landing" / "webhooks" / "shopify" / "checkouts_update"
+    inbox.mkdir(parents=True)
+    updated = (now() - timedelta(minutes=61)).isoformat() + "Z"
+    (inbox / "w2.json").write_text(json.dumps({"topic": "checkouts/update", "webhook_id": "w2", "payload": {
+        "id": 4242, "token": "tok-4242", "email": "ada@example.com", "buyer_accepts_marketing": True,
+        "created_at": updated, "updated_at": updated, "currency": "EUR", "presentment_currency": "USD",
+        "total_price": "48.60", "line_items": [{"title": "Mug", "quantity": 2, "sku": "MUG-1", "price": "12.50"}],
+        "customer": {"id": 77}}}))
+    # WHEN the trigger runs THEN the raw table holds one row for it, keeping the webhook's token
+    report = run(sandbox, tmp_path)
+    with connect(tmp_path / "wh.duckdb") as wh:
+        assert wh.fetchall("select id, token, seen_via from raw.shop_abandoned_checkouts") == [
+            (4242, "tok-4242", "poll")]
+        assert wh.scalar("select count(*) from raw.shop_abandoned_checkout_lines") == 2
+    assert (report.sent, len(klaviyo.events)) == (1, 1)

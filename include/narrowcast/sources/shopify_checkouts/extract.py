@@ -23,6 +23,7 @@ from narrowcast.sources.shopify_checkouts.records import (
     webhook_checkout_line_records,
     webhook_checkout_record,
 )
+from narrowcast.sources.shopify_checkouts.tables import SHOP_ABANDONED_CHECKOUTS, SHOP_CHECKOUT_ORDERS
 from narrowcast.sources.shopify_checkouts.webhooks import CHECKOUT_TOPICS, ORDER_TOPICS, deliveries
 
 log = redacting_logger(__name__)
@@ -73,10 +74,18 @@ def recent_orders(client: ShopifyClient, context: ExtractContext) -> Iterator[di
             yield order_record(order, f"POST graphql.json orders page {number}", seen_via="poll")
 
 
-def _newest(found: dict[int, Any], key: int, updated: Any, item: Any, *, wins_tie: bool) -> None:
-    current = found.get(key)
-    if current is None or updated > current[0] or (wins_tie and updated == current[0]):
-        found[key] = (updated, item)
+def _keep_newest(found: dict[int, dict[str, Any]], record: dict[str, Any], keep: tuple[str, ...], *,
+                 wins_tie: bool) -> bool:
+    """Keep the newer of ``record`` and the one already found for its id, filling the winner's empty ``keep``
+    columns from the other (what only one way tells: the webhook's token, the poll's consent). True when
+    ``record`` won."""
+    current = found.get(record["id"])
+    won = current is None or record["updated_at"] > current["updated_at"] or (
+        wins_tie and record["updated_at"] == current["updated_at"])
+    winner, loser = (record, current) if won else (current, record)
+    found[record["id"]] = {**winner, **{c: loser[c] for c in keep
+                                        if loser is not None and winner.get(c) is None and loser.get(c) is not None}}
+    return won
 
 
 def extract(context: ExtractContext, *, client: ShopifyClient | None = None) -> Iterator[Page]:
@@ -85,20 +94,19 @@ def extract(context: ExtractContext, *, client: ShopifyClient | None = None) -> 
         raise ValueError("shopify_checkouts needs the narrowcast_shopify connection")
     client = client or ShopifyClient.from_connection(context.connection)
     window = context.window
-    checkouts: dict[int, tuple[Any, Checkout]] = {}
-    for record, lines in webhook_checkouts(context):
-        _newest(checkouts, record["id"], record["updated_at"], (record, lines), wins_tie=False)
-    for record, lines in polled_checkouts(client, window):
-        _newest(checkouts, record["id"], record["updated_at"], (record, lines), wins_tie=True)
-    orders: dict[int, tuple[Any, dict[str, Any]]] = {}
+    checkouts: dict[int, dict[str, Any]] = {}
+    lines: dict[int, list[dict[str, Any]]] = {}
+    for via_poll, found in ((False, webhook_checkouts(context)), (True, polled_checkouts(client, window))):
+        for record, its_lines in found:
+            if _keep_newest(checkouts, record, SHOP_ABANDONED_CHECKOUTS.keep_stored, wins_tie=via_poll):
+                lines[record["id"]] = its_lines
+    orders: dict[int, dict[str, Any]] = {}
     for order in recent_orders(client, context):
-        merged = {**order, **{k: v for k, v in (orders.get(order["id"], (None, {}))[1]).items()
-                              if k in ("checkout_id", "checkout_token") and v is not None}}
-        _newest(orders, order["id"], order["updated_at"], merged, wins_tie=order["seen_via"] == "poll")
-    kept = [item for _, item in checkouts.values() if window.contains(item[0]["updated_at"])]
+        _keep_newest(orders, order, SHOP_CHECKOUT_ORDERS.keep_stored, wins_tie=order["seen_via"] == "poll")
+    kept = [(record, lines[record["id"]]) for record in checkouts.values() if window.contains(record["updated_at"])]
     ref = f"shopify_checkouts {window.start.isoformat()}..{window.end.isoformat()}"
     log.info("shopify_checkouts: %d checkouts (%d by webhook), %d orders in the window", len(kept),
              sum(r["seen_via"] == "webhook" for r, _ in kept), len(orders))
     yield Page("shop_abandoned_checkouts", [record for record, _ in kept], ref)
-    yield Page("shop_abandoned_checkout_lines", [line for _, lines in kept for line in lines], ref)
-    yield Page("shop_checkout_orders", [o for _, o in orders.values() if window.contains(o["updated_at"])], ref)
+    yield Page("shop_abandoned_checkout_lines", [line for _, its_lines in kept for line in its_lines], ref)
+    yield Page("shop_checkout_orders", [o for o in orders.values() if window.contains(o["updated_at"])], ref)
