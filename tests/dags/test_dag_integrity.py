@@ -12,7 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted(p for p in (ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
 WAREHOUSE_WRITERS = {"extract_shop", "extract_web_events", "extract_ad_costs", "extract_marketplace_orders",
-                     "extract_inbox", "transform", "activate_audiences", "activate_inventory"}
+                     "extract_inbox", "transform", "activate_audiences", "activate_inventory",
+                     "realtime_abandoned_checkouts"}
 
 
 @pytest.fixture(scope="module")

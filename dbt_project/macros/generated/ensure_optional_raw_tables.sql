@@ -38,6 +38,9 @@
         'shop_products': ['"product_id" bigint', '"variant_id" bigint', '"inventory_item_id" bigint', '"sku" varchar', '"title" varchar', '"product_type" varchar', '"vendor" varchar', '"price" decimal(18,2)', '"compare_at_price" decimal(18,2)', '"status" varchar', '"created_at" timestamp', '"updated_at" timestamp'],
         'shop_fulfillments': ['"fulfillment_id" bigint', '"order_id" bigint', '"status" varchar', '"created_at" timestamp', '"updated_at" timestamp', '"tracking_company" varchar', '"tracking_number" varchar', '"tracking_url" varchar', '"tracking_numbers" varchar', '"order_source_name" varchar', '"order_source_identifier" varchar', '"line_item_id" bigint', '"sku" varchar', '"quantity" integer'],
         'shop_order_attributes': ['"order_id" bigint', '"name" varchar', '"value" varchar'],
+        'shop_abandoned_checkouts': ['"id" bigint', '"token" varchar', '"name" varchar', '"email" varchar', '"customer_id" bigint', '"accepts_marketing" boolean', '"recovery_url" varchar', '"currency" varchar', '"presentment_currency" varchar', '"total_price" decimal(18,2)', '"total_price_presentment" decimal(18,2)', '"created_at" timestamp', '"updated_at" timestamp', '"completed_at" timestamp', '"seen_via" varchar'],
+        'shop_abandoned_checkout_lines': ['"checkout_id" bigint', '"position" integer', '"sku" varchar', '"title" varchar', '"variant_title" varchar', '"product_id" bigint', '"variant_id" bigint', '"quantity" integer', '"price" decimal(18,2)', '"price_presentment" decimal(18,2)', '"line_total_presentment" decimal(18,2)', '"image_url" varchar'],
+        'shop_checkout_orders': ['"id" bigint', '"checkout_id" bigint', '"checkout_token" varchar', '"customer_id" bigint', '"email" varchar', '"created_at" timestamp', '"updated_at" timestamp', '"seen_via" varchar'],
     } -%}
     {%- set statements = ["create schema if not exists raw"] -%}
     {%- for name, columns in tables.items() -%}

@@ -407,3 +407,113 @@ def _is_graphql(response: requests.Response) -> bool:
 def _throttled(errors: Any) -> bool:
     return isinstance(errors, list) and bool(errors) and all(
         isinstance(e, Mapping) and (e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors)
+
+
+# ---- code discounts (unique codes for the real-time path) --------------------------------------------------
+# A code discount holds many redeem codes: ``discountCodeBasicCreate`` makes the discount with its first code
+# (https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountCodeBasicCreate), and
+# ``discountRedeemCodeBulkAdd`` adds further codes to it "asynchronously", at most 250 per call ("The list of
+# codes to associate with the code discount. Maximum: 250 codes.",
+# https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountRedeemCodeBulkAdd). The mutation answers a
+# ``DiscountRedeemCodeBulkCreation`` whose ``done`` turns true once the codes ran; each code's outcome (its
+# ``errors``, or the created ``discountRedeemCode``) is read from that object's ``codes`` connection
+# (https://shopify.dev/docs/api/admin-graphql/latest/objects/DiscountRedeemCodeBulkCreation).
+MAX_REDEEM_CODES = 250
+DISCOUNT_CODE_BASIC_CREATE = """mutation discountCodeBasicCreate($basicCodeDiscount: DiscountCodeBasicInput!) {
+  discountCodeBasicCreate(basicCodeDiscount: $basicCodeDiscount) {
+    codeDiscountNode { id }
+    userErrors { field message code }
+  }
+}"""
+DISCOUNT_REDEEM_CODE_BULK_ADD = """mutation discountRedeemCodeBulkAdd($discountId: ID!, $codes: [DiscountRedeemCodeInput!]!) {
+  discountRedeemCodeBulkAdd(discountId: $discountId, codes: $codes) {
+    bulkCreation { id done }
+    userErrors { field message code }
+  }
+}"""
+DISCOUNT_REDEEM_CODE_BULK_CREATION = """query discountRedeemCodeBulkCreation($id: ID!, $first: Int!, $after: String) {
+  discountRedeemCodeBulkCreation(id: $id) {
+    id done codesCount importedCount failedCount
+    codes(first: $first, after: $after) {
+      edges { node { code errors { field message code } discountRedeemCode { id code } } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}"""
+# DiscountErrorCode of a code that already exists in the shop (https://shopify.dev/docs/api/admin-graphql/latest/
+# enums/DiscountErrorCode): a code re-added after a crash is looked up instead of counted as failed.
+CODE_TAKEN = "TAKEN"
+CODE_DISCOUNT_BY_CODE = """query codeDiscountNodeByCode($code: String!) {
+  codeDiscountNodeByCode(code: $code) { id }
+}"""
+
+
+def create_code_discount(client: ShopifyApi, discount: Mapping[str, Any]) -> str:
+    """Create one code discount (``DiscountCodeBasicInput``); its ``DiscountCodeNode`` id."""
+    answer = client.graphql(DISCOUNT_CODE_BASIC_CREATE, {"basicCodeDiscount": dict(discount)})
+    payload = answer.get("discountCodeBasicCreate") or {}
+    node = payload.get("codeDiscountNode") or {}
+    if payload.get("userErrors") or not node.get("id"):
+        raise FatalApiError(client.api_name, "POST", client.url(client.graphql_path), 200,
+                            "discountCodeBasicCreate refused: " + user_error_messages(payload.get("userErrors")),
+                            payload)
+    return str(node["id"])
+
+
+def discount_of_code(client: ShopifyApi, code: str) -> str | None:
+    """The id of the code discount ``code`` redeems, or None when the shop has no such code."""
+    node = client.graphql(CODE_DISCOUNT_BY_CODE, {"code": code}).get("codeDiscountNodeByCode")
+    return str(node["id"]) if isinstance(node, Mapping) and node.get("id") else None
+
+
+def add_redeem_codes(client: ShopifyApi, discount_id: str, codes: list[str], *,
+                     poll: tuple[float, float, float] = (0.2, 2.0, 5.0), timeout: float = 120.0
+                     ) -> dict[str, str | None]:
+    """Add ``codes`` to a code discount and wait for them: per code, None once it exists in the shop for that
+    discount, else why it does not. Codes go 250 per mutation; a code that already exists for this discount (a
+    repeat after a crash) counts as created."""
+    outcome: dict[str, str | None] = {}
+    for start in range(0, len(codes), MAX_REDEEM_CODES):
+        group = codes[start:start + MAX_REDEEM_CODES]
+        answer = client.graphql(DISCOUNT_REDEEM_CODE_BULK_ADD,
+                                {"discountId": discount_id, "codes": [{"code": c} for c in group]})
+        payload = answer.get("discountRedeemCodeBulkAdd") or {}
+        creation = payload.get("bulkCreation") or {}
+        if payload.get("userErrors") or not creation.get("id"):
+            reason = "discountRedeemCodeBulkAdd refused: " + user_error_messages(payload.get("userErrors"))
+            outcome.update(dict.fromkeys(group, reason))
+            continue
+        outcome.update(_bulk_creation_outcome(client, str(creation["id"]), discount_id, group, poll, timeout))
+    return outcome
+
+
+def _bulk_creation_outcome(client: ShopifyApi, creation_id: str, discount_id: str, codes: list[str],
+                           poll: tuple[float, float, float], timeout: float) -> dict[str, str | None]:
+    delay, growth, longest = poll
+    waited = 0.0
+    while True:
+        creation = client.graphql(DISCOUNT_REDEEM_CODE_BULK_CREATION,
+                                  {"id": creation_id, "first": MAX_REDEEM_CODES}).get("discountRedeemCodeBulkCreation")
+        if not isinstance(creation, Mapping):
+            return dict.fromkeys(codes, f"bulk code creation {creation_id} is unknown to the shop")
+        if creation.get("done"):
+            break
+        if waited >= timeout:
+            return dict.fromkeys(codes, f"bulk code creation {creation_id} not done after {timeout:.0f}s")
+        client._sleep(delay)
+        waited += delay
+        delay = min(longest, delay * growth)
+    outcome: dict[str, str | None] = dict.fromkeys(codes, "not reported by the bulk code creation")
+    for edge in (creation.get("codes") or {}).get("edges") or []:
+        node = edge.get("node") if isinstance(edge, Mapping) else None
+        if not isinstance(node, Mapping) or node.get("code") not in outcome:
+            continue
+        errors = node.get("errors") or []
+        if not errors and node.get("discountRedeemCode"):
+            outcome[node["code"]] = None
+        elif errors and all(isinstance(e, Mapping) and e.get("code") == CODE_TAKEN for e in errors) \
+                and discount_of_code(client, node["code"]) == discount_id:
+            outcome[node["code"]] = None
+        else:
+            outcome[node["code"]] = user_error_messages(errors) if errors else "no code was created"
+    return outcome
