@@ -1,0 +1,116 @@
+"""Benchmark ``make demo``: seconds per step (set-up, each DAG run, summary) on a fresh data directory.
+
+    PYTHONPATH=include .venv/bin/python bench/bench_demo.py                # default size, 5,000 customers × 92 days
+    PYTHONPATH=include .venv/bin/python bench/bench_demo.py --quick        # 200 customers × 14 days
+    PYTHONPATH=include .venv/bin/python bench/bench_demo.py --quick --rerun   # then the same demo again (warm)
+    PYTHONPATH=include .venv/bin/python bench/bench_demo.py --quick --cli  # + each DAG as its own `airflow dags test`
+
+Runs ``python -m narrowcast.demo`` in a temporary data directory and Airflow home with its own sandbox port, and
+prints the demo's per-step seconds. ``--cli`` then runs the same DAG runs once more, each as one
+``airflow dags test`` process (what the demo did before it ran every DAG in one Airflow process), for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from narrowcast import demo
+from narrowcast.local_ports import free_port
+from narrowcast.runtime import airflow_env
+
+ROOT = Path(__file__).resolve().parents[1]
+STEP_LINE = re.compile(r"^\s*✓ (?P<step>.+?)\s+(?P<seconds>\d+\.\d)s$")
+
+
+def isolated_env(base: Path) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__", "NARROWCAST_"))}
+    port = free_port()
+    env["NARROWCAST_SANDBOX_PORT"] = str(port)
+    return airflow_env(env, airflow_home=base / "airflow", data_dir=base / "data", sandbox=f"http://127.0.0.1:{port}")
+
+
+def run_demo(env: dict[str, str], customers: int, days: int, label: str) -> float:
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "narrowcast.demo", "--customers", str(customers), "--days",
+                           str(days)], env=env, cwd=ROOT, capture_output=True, text=True)
+    total = time.monotonic() - started
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:] + proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{label}: the demo failed")
+    for line in proc.stdout.splitlines():
+        if match := STEP_LINE.match(line):
+            print(f"{label:<8} {match['step']:<32} {float(match['seconds']):7.1f}s")
+    print(f"{label:<8} {'total (process wall time)':<32} {total:7.1f}s", flush=True)
+    return total
+
+
+def run_cli(env: dict[str, str], customers: int, days: int, log_dir: Path) -> float:
+    """The demo's DAG runs again, each in its own ``airflow dags test`` process (the sandbox reused)."""
+    args = demo.WorldArgs(customers, days, "2026-08-01", 42)
+    paths_env = {**env}
+    total = 0.0
+    sandbox = subprocess.Popen([sys.executable, "-m", "narrowcast.sandbox.server", "--world",
+                                str(Path(env["NARROWCAST_DATA_DIR"]) / "world"), "--port",
+                                env["NARROWCAST_SANDBOX_PORT"]], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        from narrowcast.local_ports import wait_until_up
+
+        wait_until_up(f"http://127.0.0.1:{env['NARROWCAST_SANDBOX_PORT']}/_sandbox/health", timeout=60)
+        for run in demo.pipeline_plan(args):
+            started = time.monotonic()
+            log_dir.mkdir(parents=True, exist_ok=True)
+            with (log_dir / f"{run['step']}.log").open("w") as log:
+                proc = subprocess.run([str(Path(sys.executable).with_name("airflow")), "dags", "test", run["dag_id"],
+                                       run["logical_date"], "-c", json.dumps(run["conf"])], env=paths_env, cwd=ROOT,
+                                      stdout=log, stderr=subprocess.STDOUT)
+            seconds = time.monotonic() - started
+            total += seconds
+            state = "" if proc.returncode == 0 else f"  (failed, see {log_dir / (run['step'] + '.log')})"
+            print(f"{'cli':<8} {run['step']:<32} {seconds:7.1f}s{state}", flush=True)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=20)
+    print(f"{'cli':<8} {'total (DAG runs)':<32} {total:7.1f}s")
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=92)
+    parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
+    parser.add_argument("--rerun", action="store_true", help="run the demo a second time on the same data")
+    parser.add_argument("--cli", action="store_true", help="also run each DAG as its own `airflow dags test`")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.customers, args.days = 200, 14
+    base = Path(tempfile.mkdtemp(prefix="narrowcast-bench-demo-"))
+    try:
+        env = isolated_env(base)
+        run_demo(env, args.customers, args.days, "first")
+        if args.rerun:
+            run_demo(env, args.customers, args.days, "rerun")
+        if args.cli:
+            run_cli(env, args.customers, args.days, base / "cli-logs")
+    finally:
+        if args.keep:
+            print(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
