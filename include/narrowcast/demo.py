@@ -1,8 +1,9 @@
 """Run the whole pipeline end to end on demo data through Airflow, then print where to look.
 
-generate (synthetic shop) → sandbox APIs on loopback → ``airflow dags test`` of every extract DAG → transform
-(dbt via Cosmos) → activation DAGs → a summary of rows per stage and of every sync. Safe to re-run: the world is
-regenerated only when its arguments change, and a second run finds nothing new to send.
+generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
+DAGs → a summary of rows per stage and of every sync. The DAGs run one after another in one Airflow process, each
+as ``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`). Safe to re-run: the world is regenerated only
+when its arguments change, and a second run finds nothing new to send.
 """
 
 from __future__ import annotations
