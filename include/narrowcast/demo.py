@@ -84,12 +84,15 @@ def ensure_world(paths: settings.Paths, args: WorldArgs) -> None:
 
 @contextmanager
 def sandbox(paths: settings.Paths, env: dict[str, str]):
-    """The sandbox in a subprocess for the demo's lifetime (reused if one already answers on the port)."""
+    """The sandbox in a subprocess for the demo's lifetime (reused if one already answers on the port).
+
+    Yields a function that waits until it answers, so it starts up while the rest of the set-up runs.
+    """
     url = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
     try:
         if requests.get(f"{url}/_sandbox/health", timeout=2).ok:
             print(f"  ✓ sandbox already running at {url}")
-            yield url
+            yield lambda: url
             return
     except requests.ConnectionError:
         pass
@@ -97,13 +100,17 @@ def sandbox(paths: settings.Paths, env: dict[str, str]):
     proc = subprocess.Popen(
         [sys.executable, "-m", "narrowcast.sandbox.server", "--world", str(paths.world),
          "--port", str(settings.SANDBOX_PORT)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+
+    def ready() -> str:
         try:
             wait_until_up(f"{url}/_sandbox/health", timeout=60)
         except TimeoutError as exc:
             raise DemoError(f"sandbox did not start; see {paths.logs / 'sandbox.log'}") from exc
         print(f"  ✓ sandbox serving the APIs at {url}")
-        yield url
+        return url
+
+    try:
+        yield ready
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -156,6 +163,7 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     log_dir.mkdir(parents=True, exist_ok=True)
     runner_log = log_dir / "runner.log"
     seconds: dict[str, float] = {}
+    finished = 0
     failed: dict | None = None
     with runner_log.open("w") as stray:
         proc = subprocess.Popen(
@@ -168,6 +176,7 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
                 stray.write(line)  # the runner's own output, outside any step
                 continue
             seconds[done["step"]] = done["seconds"]
+            finished += 1
             if done["state"] != "success":
                 failed = done
                 continue
@@ -176,8 +185,8 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     if failed is not None:
         log_file = Path(failed["log"])
         tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
-        raise DemoError(f"step {failed['step']!r} failed ({failed['state']}); full log: {log_file}\n{tail}")
-    if returncode != 0 or len(seconds) < len(plan) + 1:
+        raise DemoError(f"step {failed['step']!r} failed; full log: {log_file}\n{tail}")
+    if returncode != 0 or finished < len(plan) + 1:  # + the runner's DAG-folder parse
         tail = "\n".join(runner_log.read_text(errors="replace").splitlines()[-25:])
         raise DemoError(f"the DAG runner exited {returncode} before every step ran; full log: {runner_log}\n{tail}")
     return seconds
@@ -221,9 +230,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Narrowcast demo — data directory {paths.data_dir}")
     try:
         ensure_world(paths, world)
-        ensure_airflow(env, log_dir)
-        ensure_manifest(env, log_dir, world.end.isoformat())
-        with sandbox(paths, env):
+        with sandbox(paths, env) as sandbox_ready:
+            ensure_airflow(env, log_dir)
+            ensure_manifest(env, log_dir, world.end.isoformat())
+            sandbox_ready()
             run_dags(pipeline_plan(world), env, log_dir)
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -22,13 +22,14 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-DAG_BAG_STEP = "dag-bag"
+# The first progress line: parsing the DAG folder, before any run.
+DAG_BAG_STEP = "parse-dags"
 
 
 @dataclass(frozen=True)
@@ -99,36 +100,36 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO) -> bool:
     """Run ``plan`` in order, one JSON progress line per run on ``progress``; False once a run did not succeed."""
     log_dir.mkdir(parents=True, exist_ok=True)
 
-    def attempt(step: str, dag_id: str, action) -> tuple[str, Any]:
+    def attempt(step: str, dag_id: str, action: Callable[[], str]) -> str:
+        """``action``'s state (an exception is ``failed``, its traceback in the log), reported as it finishes."""
         started = time.monotonic()
         log_file = log_dir / f"{step}.log"
         log_file.write_text("")
-        result = None
         with output_to(log_file):
             try:
-                result = action()
-                state = result if isinstance(result, str) else "success"
+                state = action()
             except Exception:
                 traceback.print_exc()
                 state = "failed"
         progress.write(json.dumps({"step": step, "dag_id": dag_id, "state": state,
                                    "seconds": round(time.monotonic() - started, 2), "log": str(log_file)}) + "\n")
         progress.flush()
-        return state, result
+        return state
 
-    def load() -> dict[str, Any]:
+    dags: dict[str, Any] = {}
+
+    def load() -> str:
         # What the CLI's commands do first (``providers_configuration_loaded``): the providers' config defaults.
         from airflow.providers_manager import ProvidersManager
 
         ProvidersManager().initialize_providers_configuration()
-        return load_dags()
+        dags.update(load_dags())
+        return "success"
 
-    state, dags = attempt(DAG_BAG_STEP, "", load)
-    if state != "success":
+    if attempt(DAG_BAG_STEP, "", load) != "success":
         return False
     for planned in plan:
-        state, _ = attempt(planned.step, planned.dag_id, lambda planned=planned: run_one(dags, planned))
-        if state != "success":
+        if attempt(planned.step, planned.dag_id, lambda planned=planned: run_one(dags, planned)) != "success":
             return False
     return True
 

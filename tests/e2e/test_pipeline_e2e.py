@@ -122,3 +122,21 @@ def test_activating_unchanged_marts_again_sends_nothing(pipeline, sandbox):
     assert all(calls == sent == jobs == 0 for sync_id, sent, calls, jobs, _ in rows
                if not sync_id.endswith("_google")), rows
     assert all((jobs > 0) == (sent > 0) for sync_id, sent, _, jobs, _ in rows if sync_id.endswith("_google")), rows
+
+
+def test_a_failed_dag_run_stops_the_demo_naming_its_step_and_log(pipeline, tmp_path):
+    # GIVEN a run whose conf the extract rejects (after its retries), and a run planned after it
+    from narrowcast import demo
+
+    plan = [{"step": "bad-window", "dag_id": "extract_web_events", "logical_date": END.isoformat(),
+             "conf": {"start": "not-a-date", "end": END.isoformat()}},
+            {"step": "after-it", "dag_id": "activate_inventory", "logical_date": END.isoformat(), "conf": {}}]
+    # WHEN the demo's runner runs the plan (the failure alert written into a data dir of its own)
+    env = {**pipeline.env, "NARROWCAST_DATA_DIR": str(tmp_path / "data")}
+    with pytest.raises(demo.DemoError) as failed:
+        demo.run_dags(plan, env, tmp_path)
+    # THEN the error names the step and its log, the log holds the task's error, and nothing after it ran
+    log = tmp_path / "bad-window.log"
+    assert f"step 'bad-window' failed; full log: {log}" in str(failed.value)
+    assert "run conf start='not-a-date' is not an ISO date or timestamp" in log.read_text()
+    assert not (tmp_path / "after-it.log").exists()
