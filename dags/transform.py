@@ -95,7 +95,9 @@ def transform():
     docs = BashOperator(
         task_id="generate_dbt_docs",
         bash_command=(
-            f"{DBT_BIN} docs generate --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --target {DBT_TARGET}"
+            # The profile and target named as Cosmos names them: dbt reuses a saved parse only when they match.
+            f"{DBT_BIN} docs generate --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
+            f" --target {DBT_TARGET}"
             " --vars '{as_of_date: \"" + AS_OF_DATE + "\"}'"
         ),
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},

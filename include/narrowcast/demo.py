@@ -1,8 +1,9 @@
 """Run the whole pipeline end to end on demo data through Airflow, then print where to look.
 
-generate (synthetic shop) → sandbox APIs on loopback → ``airflow dags test`` of every extract DAG → transform
-(dbt via Cosmos) → activation DAGs → a summary of rows per stage and of every sync. Safe to re-run: the world is
-regenerated only when its arguments change, and a second run finds nothing new to send.
+generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
+DAGs → a summary of rows per stage and of every sync. The DAGs run one after another in one Airflow process, each
+as ``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`). Safe to re-run: the world is regenerated only
+when its arguments change, and a second run finds nothing new to send.
 """
 
 from __future__ import annotations
@@ -83,12 +84,15 @@ def ensure_world(paths: settings.Paths, args: WorldArgs) -> None:
 
 @contextmanager
 def sandbox(paths: settings.Paths, env: dict[str, str]):
-    """The sandbox in a subprocess for the demo's lifetime (reused if one already answers on the port)."""
+    """The sandbox in a subprocess for the demo's lifetime (reused if one already answers on the port).
+
+    Yields a function that waits until it answers, so it starts up while the rest of the set-up runs.
+    """
     url = f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
     try:
         if requests.get(f"{url}/_sandbox/health", timeout=2).ok:
             print(f"  ✓ sandbox already running at {url}")
-            yield url
+            yield lambda: url
             return
     except requests.ConnectionError:
         pass
@@ -96,13 +100,17 @@ def sandbox(paths: settings.Paths, env: dict[str, str]):
     proc = subprocess.Popen(
         [sys.executable, "-m", "narrowcast.sandbox.server", "--world", str(paths.world),
          "--port", str(settings.SANDBOX_PORT)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+
+    def ready() -> str:
         try:
             wait_until_up(f"{url}/_sandbox/health", timeout=60)
         except TimeoutError as exc:
             raise DemoError(f"sandbox did not start; see {paths.logs / 'sandbox.log'}") from exc
         print(f"  ✓ sandbox serving the APIs at {url}")
-        yield url
+        return url
+
+    try:
+        yield ready
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -124,20 +132,78 @@ def ensure_airflow(env: dict[str, str], log_dir: Path) -> None:
     stamp.touch()
 
 
-def ensure_manifest(env: dict[str, str], log_dir: Path) -> None:
+def ensure_manifest(env: dict[str, str], log_dir: Path, as_of_date: str) -> None:
+    """``dbt parse``: the manifest Cosmos renders the transform DAG from, and dbt's partial-parse state.
+
+    dbt reuses a saved parse only for the same command-line vars, profile, target and connection; parsing with the
+    ones the transform DAG's dbt commands pass (``as_of_date`` from its run conf) lets its ``dbt build`` and
+    ``dbt docs generate`` skip a full parse each. Parses again when the project or those inputs change.
+    """
     dbt_dir = settings.PROJECT_ROOT / "dbt_project"
     manifest = dbt_dir / "target" / "manifest.json"
+    target = env.get("NARROWCAST_DBT_TARGET", "duckdb")
+    dbt_vars = json.dumps({"as_of_date": as_of_date})
+    inputs = json.dumps({"vars": dbt_vars, "target": target, "warehouse": env.get("NARROWCAST_WAREHOUSE", "")})
+    stamp = dbt_dir / "target" / ".narrowcast-parse-inputs.json"
     newest = max((p.stat().st_mtime for p in dbt_dir.rglob("*") if p.is_file() and "target" not in p.parts
                   and "logs" not in p.parts), default=0)
-    if manifest.exists() and manifest.stat().st_mtime >= newest:
+    if (manifest.exists() and manifest.stat().st_mtime >= newest and stamp.exists()
+            and stamp.read_text() == inputs):
         return
-    _run("dbt-parse (manifest)", [_bin("dbt"), "parse", "--project-dir", str(dbt_dir),
-                                   "--profiles-dir", str(dbt_dir)], env, log_dir)
+    _run("dbt-parse (manifest)", [_bin("dbt"), "parse", "--project-dir", str(dbt_dir), "--profiles-dir",
+                                   str(dbt_dir), "--profile", "narrowcast", "--target", target, "--vars", dbt_vars],
+         env, log_dir)
+    stamp.write_text(inputs)
 
 
-def dags_test(dag_id: str, logical_date: str, conf: dict, env: dict[str, str], log_dir: Path) -> float:
-    return _run(dag_id, [_bin("airflow"), "dags", "test", dag_id, logical_date, "-c", json.dumps(conf)],
-                env, log_dir)
+def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, float]:
+    """Run ``plan`` (``step``, ``dag_id``, ``logical_date``, ``conf`` per DAG run) in order in one Airflow process
+    (:mod:`narrowcast_airflow.runner`: ``DAG.test()`` per run, as ``airflow dags test`` does), printing each step as
+    it finishes; raise :class:`DemoError` naming the step that failed and its log. Returns seconds per step."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    runner_log = log_dir / "runner.log"
+    seconds: dict[str, float] = {}
+    finished = 0
+    failed: dict | None = None
+    with runner_log.open("w") as stray:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan", json.dumps(plan)],
+            env=env, stdout=subprocess.PIPE, stderr=stray, text=True, cwd=settings.PROJECT_ROOT)
+        for line in proc.stdout:
+            try:
+                done = json.loads(line)
+            except ValueError:
+                stray.write(line)  # the runner's own output, outside any step
+                continue
+            seconds[done["step"]] = done["seconds"]
+            finished += 1
+            if done["state"] != "success":
+                failed = done
+                continue
+            print(f"  ✓ {done['step']:<32} {done['seconds']:6.1f}s", flush=True)
+        returncode = proc.wait()
+    if failed is not None:
+        log_file = Path(failed["log"])
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
+        raise DemoError(f"step {failed['step']!r} failed; full log: {log_file}\n{tail}")
+    if returncode != 0 or finished < len(plan) + 1:  # + the runner's DAG-folder parse
+        tail = "\n".join(runner_log.read_text(errors="replace").splitlines()[-25:])
+        raise DemoError(f"the DAG runner exited {returncode} before every step ran; full log: {runner_log}\n{tail}")
+    return seconds
+
+
+def pipeline_plan(world: WorldArgs) -> list[dict]:
+    """Every DAG of the pipeline in order: extracts, transform, activation, all at the world's end date."""
+    window = {"start": world.start, "end": world.end.isoformat()}
+    # Entity sources (updated_at / last-modified watermarks) take everything up to the end on a first load.
+    full_history = {"start": FIRST_LOAD_START, "end": world.end.isoformat()}
+    logical = world.end.isoformat()
+    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
+             "conf": full_history if dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
+    plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
+                 "conf": {"as_of_date": world.end.isoformat()}})
+    plan += [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "conf": {}} for dag_id in ACTIVATE_DAGS]
+    return plan
 
 
 def summary(paths: settings.Paths) -> str:
@@ -164,19 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Narrowcast demo — data directory {paths.data_dir}")
     try:
         ensure_world(paths, world)
-        ensure_airflow(env, log_dir)
-        ensure_manifest(env, log_dir)
-        window = {"start": world.start, "end": world.end.isoformat()}
-        # Entity sources (updated_at / last-modified watermarks) take everything up to the end on a first load.
-        full_history = {"start": FIRST_LOAD_START, "end": world.end.isoformat()}
-        logical = world.end.isoformat()
-        with sandbox(paths, env):
-            for dag_id in EXTRACT_DAGS:
-                conf = full_history if dag_id in ENTITY_DAGS else window
-                dags_test(dag_id, logical, conf, env, log_dir)
-            dags_test("transform", logical, {"as_of_date": world.end.isoformat()}, env, log_dir)
-            for dag_id in ACTIVATE_DAGS:
-                dags_test(dag_id, logical, {}, env, log_dir)
+        with sandbox(paths, env) as sandbox_ready:
+            ensure_airflow(env, log_dir)
+            ensure_manifest(env, log_dir, world.end.isoformat())
+            sandbox_ready()
+            run_dags(pipeline_plan(world), env, log_dir)
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -116,6 +116,9 @@ def airflow_env(
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
+    # Cosmos keeps dbt's partial-parse state between runs; its default, one /tmp folder for every project on the
+    # machine, lets another checkout's parse (another warehouse path) force a full parse here.
+    env.setdefault("AIRFLOW__COSMOS__CACHE_DIR", str(Path(env["AIRFLOW_HOME"]) / "cosmos"))
     env["NARROWCAST_WAREHOUSE"] = env.get("NARROWCAST_WAREHOUSE") or str(
         Path(env["NARROWCAST_DATA_DIR"]) / "warehouse" / "narrowcast.duckdb"
     )

@@ -1,8 +1,11 @@
 """Runs the real demo (``python -m narrowcast.demo``) once per test session in an isolated data dir,
-Airflow home and sandbox port, so end-to-end tests exercise exactly what a user runs."""
+Airflow home and sandbox port, so end-to-end tests exercise exactly what a user runs; then more DAG runs, either
+several in one Airflow process (``narrowcast_airflow.runner``, as the demo runs them) or one per
+``airflow dags test`` (the operator's command)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +50,39 @@ def run_demo(env: dict[str, str], *extra: str, timeout: int = 1500) -> subproces
          *extra],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
     )
+
+
+@dataclass
+class DagRuns:
+    """What one runner process reported: each finished run's step, DAG, state, seconds and log file."""
+
+    proc: subprocess.CompletedProcess
+    finished: list[dict]
+
+    def failure(self) -> str:
+        """Empty when every run succeeded; else which one did not, with its log's tail (or the runner's output)."""
+        for run in self.finished:
+            if run["state"] != "success":
+                tail = "\n".join(Path(run["log"]).read_text(errors="replace").splitlines()[-60:])
+                return f"{run['step']} ({run['dag_id']}) {run['state']}; {run['log']}:\n{tail}"
+        if self.proc.returncode != 0:
+            return f"runner exited {self.proc.returncode}:\n{self.proc.stdout[-3000:]}{self.proc.stderr[-3000:]}"
+        return ""
+
+
+def run_dags(env: dict[str, str], log_dir: Path, runs: list[tuple[str, str, dict]]) -> DagRuns:
+    """``(dag_id, logical_date, conf)`` runs in order in one Airflow process, each as ``airflow dags test`` runs it.
+
+    Each run's log goes to ``log_dir/<n>-<dag_id>.log``; the runner stops at the first run that fails.
+    """
+    plan = [{"step": f"{n}-{dag_id}", "dag_id": dag_id, "logical_date": logical_date, "conf": conf}
+            for n, (dag_id, logical_date, conf) in enumerate(runs, start=1)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan", json.dumps(plan)],
+        env=env, cwd=ROOT, capture_output=True, text=True, timeout=600 * len(runs),
+    )
+    finished = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return DagRuns(proc, finished)
 
 
 def dags_test(env: dict[str, str], dag_id: str, logical_date: str, conf: str = "{}") -> subprocess.CompletedProcess:
