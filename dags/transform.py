@@ -9,7 +9,8 @@ Run conf: `{"as_of_date": "2026-10-31"}` pins the date RFM recency and segment w
 (default: the data interval end). `{"full_refresh": true}` rebuilds incremental models from scratch.
 
 The mart assets are published only when every model and test succeeded, so activation never runs after a
-failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI).
+failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI) and the
+profile read API's snapshot is exported (docs/serve.md).
 """
 
 from __future__ import annotations
@@ -113,7 +114,14 @@ def transform():
             if root is not producer:
                 producer >> root
 
-    dbt >> publish_marts() >> docs
+    @task(pool=WAREHOUSE_POOL)
+    def export_profile_snapshot() -> int:
+        """Refreshes the read-only snapshot the profile read API answers from (`narrowcast serve profiles`)."""
+        from narrowcast.serve.profile_snapshot import export_from_warehouse
+
+        return export_from_warehouse()
+
+    dbt >> publish_marts() >> [docs, export_profile_snapshot()]
 
 
 transform()
