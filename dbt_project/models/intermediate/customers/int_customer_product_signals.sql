@@ -4,7 +4,9 @@
     twenty times a day is one row) while each reader still applies its own, shorter window.
     A search matches a product when its trimmed, lower-cased term (at least var search_term_min_length
     characters) occurs in the product's title or equals its category; it counts 1 / (products the term
-    matched), so a vague term spreads one search thinly instead of boosting the whole catalogue. -#}
+    matched), so a vague term spreads one search thinly instead of boosting the whole catalogue, and a term
+    matching more than var search_term_max_products products says too little about what the customer wanted to
+    count at all (it would also multiply every such search by a large part of the catalogue). -#}
 with
 
 item_events as (
@@ -64,12 +66,21 @@ term_products as (
         or search_terms.search_term = lower(products.category)
 ),
 
+term_matches as (
+    select
+        search_term,
+        sku,
+        count(*) over (partition by search_term) as matched_products
+    from term_products
+),
+
 term_shares as (
     select
         search_term,
         sku,
-        1.0 / count(*) over (partition by search_term) as share
-    from term_products
+        1.0 / matched_products as share
+    from term_matches
+    where matched_products <= {{ var('search_term_max_products') | int }}
 ),
 
 search_signals as (
