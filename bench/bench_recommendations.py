@@ -50,9 +50,11 @@ def add_catalogue_and_browsing(path: Path, products: int, browse_events: int) ->
         con.execute(f"""
             insert into raw.shop_order_lines (id, order_id, product_id, variant_id, sku, title, quantity, price,
                 total_discount, _loaded_at)
-            select o.id * 10 + l, o.id, s.sku_id, s.sku_id, 'SKU-' || s.sku_id, 'Product', 1, 10, 0, now()
-            from raw.shop_orders as o, range(0, 2) as t(l),
-                lateral (select 1 + cast(floor({products} * pow(random(), 2)) as bigint) as sku_id) as s
+            select id * 10 + l, id, sku_id, sku_id, 'SKU-' || sku_id, 'Product', 1, 10, 0, now()
+            from (
+                select o.id, t.l, 1 + cast(floor({products} * pow(random(), 2)) as bigint) as sku_id
+                from raw.shop_orders as o, range(0, 2) as t(l)
+            )
         """)
         con.execute(f"""
             create temp table browse as
