@@ -10,6 +10,16 @@ add_to_cart, add_to_wishlist with their items and view_search_results with a sea
 customer drawn at random. Seeds, builds the chain once (``dbt run --select +journey_events``), then times a second run
 of the product-level models alone, as the daily run rebuilds them (the GA4 models upstream are incremental), and
 prints each model's execution time from run_results.
+
+Measured (December 2026, the shared 2-core development machine with other builds running, so wall times are
+upper bounds):
+- 10,000 customers, 30,000 orders, 200,000 browse events: int_customer_product_signals 0.9 s,
+  customer_recommendations 5.2 s wall / 2.0 s CPU. The purchase-only model it replaces took 33.8 s on the same
+  data: it scored every partner of every bought sku for every customer (5 million rows); each bought sku now
+  brings its 20 partners of highest lift and the upsell step is looked up once per product.
+- 50,000 customers, 150,000 orders, 1,000,000 browse events: signals 10 s, recommendations 63 s, segments 4 s,
+  journey_events 1.5 s (wall, under load). The models are linear in customers and events, so 1M customers
+  costs about twenty times the 50,000 figures.
 """
 
 from __future__ import annotations
