@@ -4,7 +4,7 @@ The scenario (as of 2026-03-31): eight shop customers with messy e-mails and pho
 cancelled, test, voided, fully and partly refunded, unfulfilled or dated after the reference day; a minimal
 orders-import file; eBay and Amazon orders (open, cancelled, shipped); GA4 sessions from paid social, paid
 search (utm and gclid-only), e-mail, affiliate, referral, organic and direct, one browser without
-ga_session_id; two days of Meta and Google Ads spend; ERP snapshots, listings, a budget plan and an opt-out.
+ga_session_id, product views and carts with their items and a site search; two days of Meta and Google Ads spend; ERP snapshots, listings, a budget plan and an opt-out.
 Money in other currencies: eBay UK and Amazon UK orders in GBP (one placed on a Saturday), a Meta account and a
 budget row in GBP, an imported order in CHF, for which no rate exists; ECB rates for GBP and USD on every working
 day, and one rate of a merchant's fx_rates file that overrides the ECB's.
@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import duckdb
 from dbt_raw_schema import RAW_TABLES, columns, create_table_sql
@@ -189,6 +190,9 @@ GOOGLE_STATS = [
     (1234567890, 222, "Brand Search", "2026-03-30", 100, 5, 5_500_000, 1.0, 20.0),
 ]
 
+# GA4 events whose items array names the product of their page.
+PRODUCT_EVENTS = {"view_item", "add_to_cart", "add_to_wishlist"}
+
 # GA4 sessions: (user_pseudo_id, user_id, ga_session_id or None, source, medium, campaign, gclid, events)
 # events: (timestamp, event_name, page_location, transaction_id, revenue)
 SESSIONS = [
@@ -216,7 +220,9 @@ SESSIONS = [
      [("2026-03-30 19:00:00", "view_item", "https://shop.example/p/tea-01", None, None),
       ("2026-03-30 19:01:00", "view_item", "https://shop.example/p/tea-02", None, None),
       ("2026-03-30 19:02:00", "view_item", "https://shop.example/p/mug-01", None, None),
-      ("2026-03-30 19:03:00", "add_to_cart", "https://shop.example/p/mug-01", None, None)]),
+      ("2026-03-30 19:03:00", "add_to_cart", "https://shop.example/p/mug-01", None, None),
+      ("2026-03-30 19:04:00", "view_search_results", "https://shop.example/search?q=Black+tea", None, None),
+      ("2026-03-30 19:05:00", "view_item", "https://shop.example/p/tea-01?utm_source=search#reviews", None, None)]),
     ("u9", None, "2026-03-29 21:00:00", "instagram", "paid", "Spring Sale", None,
      [("2026-03-29 21:00:00", "page_view", "https://shop.example/", None, None),
       ("2026-03-29 21:01:00", "view_item", "https://shop.example/p/mug-01", None, None)]),
@@ -239,9 +245,23 @@ def _event_key(*parts: object) -> str:
     return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()
 
 
-def _ga4_rows(sessions: list[tuple]) -> tuple[list[tuple], list[tuple]]:
+def _ga4_rows(sessions: list[tuple]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """raw.ga4_events, ga4_event_params and ga4_event_items as the loader flattens the export: a product event's
+    items array holds the product of its page (/p/<sku>), and GA4's enhanced measurement sets a search results
+    page's search_term param from the URL's q parameter."""
     events: list[tuple] = []
     params: list[tuple] = []
+    items: list[tuple] = []
+
+    def product_and_search(key: str, day: date, name: str, page: str) -> None:
+        url = urlsplit(page)
+        if name in PRODUCT_EVENTS and url.path.startswith("/p/"):
+            sku = url.path.removeprefix("/p/").upper()
+            title, category, price = next((p[2], p[3], p[4]) for p in PRODUCTS if p[1] == sku)
+            items.append((key, day, 1, sku, title, category, float(price), 1))
+        if name == "view_search_results" and (term := parse_qs(url.query).get("q")):
+            params.append((key, day, "search_term", term[0], None, None))
+
     for user, user_id, started, source, medium, campaign, gclid, session_events in sessions:
         session_id = _epoch_seconds(started)
         for ts, name, page, transaction, revenue in session_events:
@@ -252,13 +272,15 @@ def _ga4_rows(sessions: list[tuple]) -> tuple[list[tuple], list[tuple]]:
             params.append((key, day, "ga_session_id", None, session_id, None))
             params.append((key, day, "ga_session_number", None, 1, None))
             params.append((key, day, "page_location", page, None, None))
+            product_and_search(key, day, name, page)
     for user, user_id, ts, name, source, medium, page, transaction in SESSIONLESS_EVENTS:
         key = _event_key(user, ts, name)
         day = date.fromisoformat(ts[:10])
         events.append((key, day, _micros(ts), name, user, user_id, source, medium, None, None, source, medium,
                        "France", "Ile-de-France", "Paris", "mobile", transaction, None))
         params.append((key, day, "page_location", page, None, None))
-    return events, params
+        product_and_search(key, day, name, page)
+    return events, params, items
 
 
 def _ecb_rates() -> list[tuple]:
@@ -344,7 +366,8 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
     for customer, campaign, name, day, imps, clicks, micros, conversions, value in GOOGLE_STATS:
         out["google_ads_campaign_stats"].append((customer, campaign, name, date.fromisoformat(day), imps, clicks,
                                                  micros, conversions, value))
-    out["ga4_events"], out["ga4_event_params"] = _ga4_rows(SESSIONS + extra.get("SESSIONS", []))
+    out["ga4_events"], out["ga4_event_params"], out["ga4_event_items"] = _ga4_rows(
+        SESSIONS + extra.get("SESSIONS", []))
     return out
 
 

@@ -2,13 +2,17 @@
     - rfm:<segment>      every scored customer, from customer_rfm;
     - abandoned_cart     add_to_cart or begin_checkout in the last var abandoned_cart_days days with no
                          valid order at or after it;
-    - browse_abandoner   view_item in the last var browse_abandon_days days, no add_to_cart and no order after;
+    - browse_abandoner   has a product in int_browse_abandoned_products: viewed at least var
+                         browse_abandon_min_views times in the last var browse_abandon_days days, not carted,
+                         checked out or bought since the first of those views;
     - high_intent        at least var high_intent_min_product_views product views in the last
                          var high_intent_days days;
     - cross_sell:<cat>   has a cross-sell recommendation in category <cat>;
     - upsell             has an upsell recommendation;
     - lapsed             last valid order more than var lapsed_days days ago;
-    - vip                m_score >= var vip_min_m_score and f_score >= var vip_min_f_score;
+    - vip                rfm_segment = var vip_rfm_segment (Champions) and net revenue in the top
+                         var vip_top_monetary_share (a tenth) of scored customers: percent rank of monetary
+                         (ties share the lowest rank, as in customer_rfm) >= 1 - share;
     - new_customer       first valid order within the last var new_customer_days days;
     - geo:<country>      the customer's country (ISO alpha-2);
     - marketplace_only   every valid order came from a third-party marketplace (seed marketplaces, not
@@ -48,6 +52,10 @@ events as (
 
 identity_map as (
     select * from {{ ref('int_identity_map') }}
+),
+
+browse_abandoned_products as (
+    select * from {{ ref('int_browse_abandoned_products') }}
 ),
 
 customer_events as (
@@ -94,29 +102,16 @@ abandoned_cart as (
         or last_order.last_ordered_at < cart_activity.last_cart_at
 ),
 
-browse_activity as (
-    select
-        customer_id,
-        max(case when event_name = 'view_item' then event_at end) as last_view_at,
-        max(case when event_name in ('add_to_cart', 'begin_checkout') then event_at end) as last_cart_at
-    from customer_events
-    where cast(event_at as date) > {{ dbt.dateadd('day', -(var('browse_abandon_days') | int), as_of_date()) }}
-    group by customer_id
-),
-
 browse_abandoner as (
     select
-        browse_activity.customer_id,
+        customer_id,
         'browse_abandoner' as segment,
         'behaviour' as segment_type,
-        'viewed products in the last {{ var("browse_abandon_days") }} days without adding to cart or buying'
-            as reason,
-        browse_activity.last_view_at as qualified_at
-    from browse_activity
-    left join last_order on browse_activity.customer_id = last_order.customer_id
-    where browse_activity.last_view_at is not null
-        and browse_activity.last_cart_at is null
-        and (last_order.last_ordered_at is null or last_order.last_ordered_at < browse_activity.last_view_at)
+        'viewed a product at least {{ var("browse_abandon_min_views") }} times in the last '
+        || '{{ var("browse_abandon_days") }} days without carting or buying it since' as reason,
+        max(last_viewed_at) as qualified_at
+    from browse_abandoned_products
+    group by customer_id
 ),
 
 high_intent as (
@@ -177,16 +172,24 @@ lapsed as (
     where recency_days > {{ var('lapsed_days') | int }}
 ),
 
+monetary_ranks as (
+    select
+        customer_id,
+        rfm_segment,
+        {{ percent_rank_tied('monetary') }} as monetary_percent_rank
+    from rfm
+),
+
 vip as (
     select
         customer_id,
         'vip' as segment,
         'lifecycle' as segment_type,
-        'm_score >= {{ var("vip_min_m_score") }} and f_score >= {{ var("vip_min_f_score") }}' as reason,
+        'RFM {{ var("vip_rfm_segment") }} in the top {{ var("vip_top_monetary_share") }} by net revenue' as reason,
         cast({{ as_of_date() }} as timestamp) as qualified_at
-    from rfm
-    where m_score >= {{ var('vip_min_m_score') | int }}
-        and f_score >= {{ var('vip_min_f_score') | int }}
+    from monetary_ranks
+    where rfm_segment = '{{ var("vip_rfm_segment") }}'
+        and monetary_percent_rank >= 1 - {{ var('vip_top_monetary_share') | float }}
 ),
 
 new_customer as (
