@@ -2,7 +2,8 @@
     - rfm:<segment>      every scored customer, from customer_rfm;
     - abandoned_cart     add_to_cart or begin_checkout in the last var abandoned_cart_days days with no
                          valid order at or after it;
-    - browse_abandoner   view_item in the last var browse_abandon_days days, no add_to_cart and no order after;
+    - browse_abandoner   view_item in the last var browse_abandon_days days, no cart activity (add_to_cart or
+                         begin_checkout) in those days and no valid order at or after the last view;
     - high_intent        at least var high_intent_min_product_views product views in the last
                          var high_intent_days days;
     - cross_sell:<cat>   has a cross-sell recommendation in category <cat>;
