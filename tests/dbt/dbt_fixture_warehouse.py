@@ -127,10 +127,11 @@ SHOP_ORDERS = [
      [(5049, "MUG-02", 10, "20.00", "0.00")]),
     (1050, 47, "2026-03-20 16:10:00", None, "paid", "fulfilled", "10.00", "0.00", False,
      [(5050, "MUG-01", 1, "10.00", "0.00")]),
-    # 49 buys on eBay (E-40); a cancelled shop order and one after as_of_date leave 49 marketplace-only.
+    # 49 buys on eBay (E-40); a cancelled shop order and one after as_of_date leave 49 marketplace-only
+    # (fulfilled, so the listing feed's open quantities stay as they were).
     (1051, 49, "2026-03-21 10:00:00", "2026-03-21 11:00:00", "voided", None, "10.00", "0.00", False,
      [(5051, "MUG-01", 1, "10.00", "0.00")]),
-    (1052, 49, "2026-04-05 10:00:00", None, "paid", None, "10.00", "0.00", False,
+    (1052, 49, "2026-04-05 10:00:00", None, "paid", "fulfilled", "10.00", "0.00", False,
      [(5052, "MUG-01", 1, "10.00", "0.00")]),
 ]
 
