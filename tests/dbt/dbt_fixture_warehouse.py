@@ -46,6 +46,16 @@ CUSTOMERS = [
     (6, "eve@example.at", "0043 664 1234567", "Eve", "E", True, "subscribed", "AT", "Vienna", "Vienna"),
     (7, "frank@example.es", "612 345 678", "Frank", "F", True, "subscribed", "ES", "Catalonia", "Barcelona"),
     (8, "gina@example.be", None, "Gina", "G", True, "subscribed", "BE", "Flanders", "Ghent"),
+    # Customers 40-49 each sit on the edge of a segment rule of customer_segments (see their orders, sessions).
+    (40, "hugo@example.de", None, "Hugo", "H", True, "subscribed", "DE", "Hesse", "Kassel"),
+    (41, "ines@example.pt", None, "Ines", "I", True, "subscribed", "PT", "Lisboa", "Lisbon"),
+    (42, "jan@example.pl", None, "Jan", "J", True, "subscribed", "PL", "Mazovia", "Warsaw"),
+    (43, "kim@example.se", None, "Kim", "K", True, "subscribed", "SE", "Stockholm", "Stockholm"),
+    (44, "lea@example.dk", None, "Lea", "L", True, "subscribed", "DK", "Capital", "Copenhagen"),
+    (45, "max@example.de", None, "Max", "M", False, "not_subscribed", "DE", "Saxony", "Leipzig"),
+    (46, "nora@example.fi", None, "Nora", "N", True, "subscribed", "FI", "Uusimaa", "Helsinki"),
+    (47, "otto@example.cz", None, "Otto", "O", True, "subscribed", "CZ", "Prague", "Prague"),
+    (49, "olga@example.de", None, "Olga", "O", True, "subscribed", "DE", "Bremen", "Bremen"),
 ]
 
 PRODUCTS = [
@@ -55,6 +65,8 @@ PRODUCTS = [
     (103, "TEA-01", "Green tea", "Pantry", "8.00", "9.00", "active"),
     (104, "TEA-02", "Black tea", "Pantry", "12.00", None, "active"),
     (105, "OLD-01", "Old teapot", "Kitchen", "30.00", None, "archived"),
+    # Nobody bought it: an upsell for the buyers of MUG-02 that no co-purchase recommendation shadows.
+    (106, "MUG-03", "Jumbo mug", "Kitchen", "25.00", None, "active"),
 ]
 
 SHOP_ORDERS = [
@@ -88,12 +100,47 @@ SHOP_ORDERS = [
      [(5015, "MUG-01", 1, "10.00", "0.00")]),
     (1014, 7, "2026-03-30 14:00:00", None, "pending", "partial", "20.00", "0.00", False,
      [(5016, "MUG-02", 1, "20.00", "0.00")]),
+    # 42 orders half an hour after adding to cart: not an abandoned cart.
+    (1042, 42, "2026-03-29 10:30:00", None, "paid", "fulfilled", "10.00", "0.00", False,
+     [(5042, "MUG-01", 1, "10.00", "0.00")]),
+    # 43: first valid order exactly new_customer_days (30) before as_of_date: not a new customer; the order
+    # cancelled after the checkout of 30 March does not rescue that cart, so 43 abandoned it.
+    (1043, 43, "2026-03-01 12:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5043, "TEA-01", 1, "8.00", "0.00")]),
+    (1044, 43, "2026-03-30 11:05:00", "2026-03-30 11:30:00", "voided", None, "12.00", "0.00", False,
+     [(5044, "TEA-02", 1, "12.00", "0.00")]),
+    # 44 orders at the very second of adding to cart: "no valid order at or after it" keeps 44 out of
+    # abandoned_cart.
+    (1045, 44, "2026-03-30 12:00:00", None, "paid", None, "20.00", "0.00", False,
+     [(5045, "MUG-02", 1, "20.00", "0.00")]),
+    # 45: last valid order 181 days before as_of_date (lapsed); the fully refunded order of March does not
+    # make 45 active again.
+    (1046, 45, "2025-10-01 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5046, "TEA-01", 1, "8.00", "0.00")]),
+    (1047, 45, "2026-03-20 10:00:00", None, "refunded", "fulfilled", "12.00", "0.00", False,
+     [(5047, "TEA-02", 1, "12.00", "0.00")]),
+    # 46: last valid order exactly lapsed_days (180) before as_of_date: not lapsed.
+    (1048, 46, "2025-10-02 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5048, "TEA-01", 1, "8.00", "0.00")]),
+    # 47: first valid order 29 days before as_of_date (a new customer); the second order came through an
+    # affiliate, the first did not: no advocate.
+    (1049, 47, "2026-03-02 00:30:00", None, "paid", "fulfilled", "200.00", "0.00", False,
+     [(5049, "MUG-02", 10, "20.00", "0.00")]),
+    (1050, 47, "2026-03-20 16:10:00", None, "paid", "fulfilled", "10.00", "0.00", False,
+     [(5050, "MUG-01", 1, "10.00", "0.00")]),
+    # 49 buys on eBay (E-40); a cancelled shop order and one after as_of_date leave 49 marketplace-only
+    # (fulfilled, so the listing feed's open quantities stay as they were).
+    (1051, 49, "2026-03-21 10:00:00", "2026-03-21 11:00:00", "voided", None, "10.00", "0.00", False,
+     [(5051, "MUG-01", 1, "10.00", "0.00")]),
+    (1052, 49, "2026-04-05 10:00:00", None, "paid", "fulfilled", "10.00", "0.00", False,
+     [(5052, "MUG-01", 1, "10.00", "0.00")]),
 ]
 
 SHOP_REFUNDS = [
     # id, order_id, created_at, line_item_id, quantity, subtotal
     (9001, 1004, "2026-03-22 10:00:00", 5006, 1, "12.00"),
     (9002, 1009, "2025-12-05 10:00:00", 5011, 1, "20.00"),
+    (9047, 1047, "2026-03-22 10:00:00", 5047, 1, "12.00"),
 ]
 
 FILE_ORDERS = [
@@ -120,6 +167,9 @@ EBAY_ORDERS = [
      [("EL-4", "TEA-01", 1, "8.00")]),
     ("E-4", "2026-03-12 09:00:00", "FULFILLED", "PAID", "NONE_REQUESTED", "eve@example.at", "42.00",
      [("EL-5", "TEA-02", 3, "42.00")]),
+    # Shop customer 49's only valid order (linked by e-mail).
+    ("E-40", "2026-03-20 08:00:00", "FULFILLED", "PAID", "NONE_REQUESTED", "olga@example.de", "8.00",
+     [("EL-40", "TEA-01", 1, "8.00")]),
 ]
 
 AMAZON_ORDERS = [
@@ -229,6 +279,31 @@ SESSIONS = [
     ("u10", None, "2026-03-27 20:00:00", "blog.example.com", "referral", None, None,
      [("2026-03-27 20:00:00", "page_view", "https://shop.example/tea", None, None),
       ("2026-03-27 20:10:00", "purchase", "https://shop.example/thanks", "1012", 8.0)]),
+    # 40 views products on 24 March (browse_abandon_days and high_intent_days before as_of_date: outside both
+    # windows) and twice on 29 March, never adds to cart nor buys: a browse abandoner without high intent.
+    ("u40", "40", "2026-03-24 09:00:00", "(direct)", "(none)", None, None,
+     [("2026-03-24 09:00:00", "view_item", "https://shop.example/p/tea-01", None, None)]),
+    ("u40", "40", "2026-03-29 09:00:00", "(direct)", "(none)", None, None,
+     [("2026-03-29 09:00:00", "view_item", "https://shop.example/p/tea-01", None, None),
+      ("2026-03-29 09:01:00", "view_item", "https://shop.example/p/tea-02", None, None)]),
+    # 41 begins a checkout abandoned_cart_days (3) before as_of_date (outside that window) and views a product
+    # later: the checkout keeps 41 out of browse_abandoner, the window out of abandoned_cart.
+    ("u41", "41", "2026-03-28 12:00:00", "(direct)", "(none)", None, None,
+     [("2026-03-28 12:00:00", "begin_checkout", "https://shop.example/checkout", None, None)]),
+    ("u41", "41", "2026-03-29 12:00:00", "(direct)", "(none)", None, None,
+     [("2026-03-29 12:00:00", "view_item", "https://shop.example/p/mug-01", None, None)]),
+    # 42 adds to cart and orders (shop order 1042) half an hour later.
+    ("u42", "42", "2026-03-29 10:00:00", "(direct)", "(none)", None, None,
+     [("2026-03-29 10:00:00", "add_to_cart", "https://shop.example/p/mug-01", None, None)]),
+    # 43 begins a checkout; the order that follows (1044) was cancelled.
+    ("u43", "43", "2026-03-30 11:00:00", "(direct)", "(none)", None, None,
+     [("2026-03-30 11:00:00", "begin_checkout", "https://shop.example/checkout", None, None)]),
+    # 44 adds to cart in the same second as order 1045.
+    ("u44", "44", "2026-03-30 11:59:00", "(direct)", "(none)", None, None,
+     [("2026-03-30 12:00:00", "add_to_cart", "https://shop.example/p/mug-02", None, None)]),
+    # 47's second order (1050) came from an affiliate's link.
+    ("u47", "47", "2026-03-20 16:00:00", "partnerblog", "affiliate", None, None,
+     [("2026-03-20 16:00:00", "page_view", "https://shop.example/mugs", None, None)]),
 ]
 
 # Browser u3 sends no ga_session_id: the 30-minute rule must split these events into two sessions.

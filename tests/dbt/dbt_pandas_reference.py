@@ -314,29 +314,42 @@ def sessions(read: ReadTable, timeout_minutes: int = 30) -> pd.DataFrame:
     return out.reset_index()
 
 
-def revenue_by_channel(read: ReadTable, lookback_days: int = 30) -> pd.DataFrame:
-    """Valid orders' net revenue per (date_day, channel) under last non-direct click attribution."""
-    orders = valid_orders(read)
-    sess = sessions(read)
+def browser_customers(read: ReadTable) -> dict[str, str]:
+    """user_pseudo_id -> customer_id: the logged-in user_id first (the customer key, text for text), else the
+    customer of a shop order the browser's purchase event names."""
     events = read("raw.ga4_events")
     customers = set(identity_links(read)["customer_id"])
     shop = read("raw.shop_orders")
-    # Identity: logged-in user_id first (the customer key, text for text), then purchase transaction ids.
     ids = events.dropna(subset=["user_id"])
     ids = ids[ids["user_id"].str.strip().isin(customers)]
     identity = dict(zip(ids["user_pseudo_id"], ids["user_id"].str.strip(), strict=True))
+    order_customer = dict(zip(shop["id"].astype(str), _text_ids(shop["customer_id"]), strict=True))
+    for row in purchase_events(read).itertuples():
+        customer = order_customer.get(row.order_id)
+        if row.user_pseudo_id not in identity and customer is not None and not pd.isna(customer):
+            identity[row.user_pseudo_id] = customer
+    return identity
+
+
+def purchase_events(read: ReadTable) -> pd.DataFrame:
+    """GA4 purchase events naming a shop order: user_pseudo_id, order_id ('#1004' -> '1004'), session_id."""
+    events = read("raw.ga4_events")
     purchases = events[(events["event_name"] == "purchase") & events["ecommerce_transaction_id"].notna()].copy()
     purchases["order_id"] = purchases["ecommerce_transaction_id"].str.replace("#", "", regex=False)
     params = read("raw.ga4_event_params")
     sid = params[params["key"] == "ga_session_id"].set_index("event_key")["int_value"]
     purchases["session_id"] = purchases["event_key"].map(sid)
-    order_customer = dict(zip(shop["id"].astype(str), _text_ids(shop["customer_id"]), strict=True))
-    for row in purchases.itertuples():
-        customer = order_customer.get(row.order_id)
-        if row.user_pseudo_id not in identity and customer is not None and not pd.isna(customer):
-            identity[row.user_pseudo_id] = customer
+    return purchases
+
+
+def attributed_orders(read: ReadTable, lookback_days: int = 30) -> pd.DataFrame:
+    """Every valid order (valid_orders' columns) with the channel last non-direct click credits it to, and
+    is_first_order: the customer's earliest valid order (ties: the lower order_key)."""
+    orders = valid_orders(read)
+    sess = sessions(read)
+    identity = browser_customers(read)
     converting = {"shop:" + r.order_id: f"{r.user_pseudo_id}-{int(r.session_id)}"
-                  for r in purchases.itertuples() if not pd.isna(r.session_id)}
+                  for r in purchase_events(read).itertuples() if not pd.isna(r.session_id)}
     sess["customer_id"] = sess["user_pseudo_id"].map(identity)
     by_key = sess.set_index("session_key")
     channels = []
@@ -358,5 +371,14 @@ def revenue_by_channel(read: ReadTable, lookback_days: int = 30) -> pd.DataFrame
         pool = non_direct if not non_direct.empty else candidates
         channels.append(pool.sort_values("started_at").iloc[-1]["channel"])
     orders["channel"] = channels
+    first = (orders.dropna(subset=["customer_id"]).sort_values(["ordered_at", "order_key"])
+             .drop_duplicates("customer_id")["order_key"])
+    orders["is_first_order"] = orders["order_key"].isin(set(first))
+    return orders
+
+
+def revenue_by_channel(read: ReadTable, lookback_days: int = 30) -> pd.DataFrame:
+    """Valid orders' net revenue per (date_day, channel) under last non-direct click attribution."""
+    orders = attributed_orders(read, lookback_days)
     out = orders.groupby(["order_date", "channel"], as_index=False)["net_revenue_reporting"].sum()
     return out.rename(columns={"order_date": "date_day", "net_revenue_reporting": "revenue"})

@@ -1,0 +1,192 @@
+"""Independent pandas recomputation of customer_segments, one function per segment rule.
+
+Each rule is written from its documented definition (the header of customer_segments and the vars of
+dbt_project.yml), on top of the raw-table recomputations of dbt_pandas_reference, so a test can name the rule
+that disagrees with the mart. Every function returns rows (customer_id, segment, segment_type, qualified_at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import dbt_pandas_reference as reference
+import pandas as pd
+import yaml
+
+ReadTable = Callable[[str], pd.DataFrame]
+COLUMNS = ["customer_id", "segment", "segment_type", "qualified_at"]
+DBT_VARS = yaml.safe_load((Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml").read_text())["vars"]
+CART_EVENTS = ("add_to_cart", "begin_checkout")
+
+
+def _rows(frame: pd.DataFrame, segment: str | pd.Series, segment_type: str, qualified_at: object) -> pd.DataFrame:
+    out = pd.DataFrame({"customer_id": frame["customer_id"].astype(str).to_numpy()})
+    out["segment"] = segment.to_numpy() if isinstance(segment, pd.Series) else segment
+    out["segment_type"] = segment_type
+    out["qualified_at"] = qualified_at.to_numpy() if isinstance(qualified_at, pd.Series) else qualified_at
+    out["qualified_at"] = pd.to_datetime(out["qualified_at"])
+    return out[COLUMNS]
+
+
+def _in_last_days(days_ago_limit: int, as_of: date, moments: pd.Series) -> pd.Series:
+    """'In the last N days' of as_of_date: the N calendar days ending on as_of_date, as_of_date included."""
+    day = pd.to_datetime(moments).dt.date
+    return (day > as_of - timedelta(days=days_ago_limit)) & (day <= as_of)
+
+
+def customer_events(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """GA4 events of browsers stitched to a customer, up to as_of_date: customer_id, event_name, event_at."""
+    events = read("raw.ga4_events")
+    events["customer_id"] = events["user_pseudo_id"].map(reference.browser_customers(read))
+    events["event_at"] = pd.to_datetime(events["event_timestamp"], unit="us")
+    events = events.dropna(subset=["customer_id"])
+    return events[events["event_at"].dt.date <= as_of][["customer_id", "event_name", "event_at"]]
+
+
+def orders_until(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """Valid orders with a customer, placed on or before as_of_date."""
+    orders = reference.valid_orders(read)
+    orders["ordered_at"] = pd.to_datetime(orders["ordered_at"])
+    return orders[orders["customer_id"].notna() & (orders["order_date"] <= as_of)]
+
+
+def _last_order_at(read: ReadTable, as_of: date) -> pd.Series:
+    return orders_until(read, as_of).groupby("customer_id")["ordered_at"].max()
+
+
+def _no_order_since(read: ReadTable, as_of: date, moments: pd.Series) -> pd.Series:
+    """True where the customer (index) placed no valid order at or after the moment."""
+    last = moments.index.to_series().map(_last_order_at(read, as_of))
+    return last.isna() | (last < moments)
+
+
+def abandoned_cart(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """Cart activity (add_to_cart, begin_checkout) in the last abandoned_cart_days days with no valid order at
+    or after the latest of it; qualified at that latest cart event."""
+    events = customer_events(read, as_of)
+    carts = events[events["event_name"].isin(CART_EVENTS)
+                   & _in_last_days(int(DBT_VARS["abandoned_cart_days"]), as_of, events["event_at"])]
+    last_cart = carts.groupby("customer_id")["event_at"].max()
+    abandoned = last_cart[_no_order_since(read, as_of, last_cart)].rename("qualified_at").reset_index()
+    return _rows(abandoned, "abandoned_cart", "behaviour", abandoned["qualified_at"])
+
+
+def browse_abandoner(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """A product view in the last browse_abandon_days days, no cart activity in those days and no valid order
+    at or after the latest view; qualified at that view."""
+    events = customer_events(read, as_of)
+    recent = events[_in_last_days(int(DBT_VARS["browse_abandon_days"]), as_of, events["event_at"])]
+    carted = set(recent.loc[recent["event_name"].isin(CART_EVENTS), "customer_id"])
+    last_view = recent[recent["event_name"] == "view_item"].groupby("customer_id")["event_at"].max()
+    last_view = last_view[~last_view.index.isin(carted)]
+    browsers = last_view[_no_order_since(read, as_of, last_view)].rename("qualified_at").reset_index()
+    return _rows(browsers, "browse_abandoner", "behaviour", browsers["qualified_at"])
+
+
+def high_intent(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """At least high_intent_min_product_views product views in the last high_intent_days days; qualified at
+    the latest of them."""
+    events = customer_events(read, as_of)
+    views = events[(events["event_name"] == "view_item")
+                   & _in_last_days(int(DBT_VARS["high_intent_days"]), as_of, events["event_at"])]
+    per = views.groupby("customer_id")["event_at"].agg(["count", "max"]).reset_index()
+    per = per[per["count"] >= int(DBT_VARS["high_intent_min_product_views"])]
+    return _rows(per, "high_intent", "behaviour", per["max"])
+
+
+def _recommendations(read: ReadTable, kind: str) -> pd.DataFrame:
+    recommendations = read("customer_recommendations")
+    return recommendations[recommendations["kind"] == kind]
+
+
+def cross_sell(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """One row per category the customer has a cross-sell recommendation in."""
+    pairs = _recommendations(read, "cross_sell")[["customer_id", "category"]].drop_duplicates()
+    return _rows(pairs, "cross_sell:" + pairs["category"], "product", pd.Timestamp(as_of))
+
+
+def upsell(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """Customers with an upsell recommendation."""
+    customers = _recommendations(read, "upsell")[["customer_id"]].drop_duplicates()
+    return _rows(customers, "upsell", "product", pd.Timestamp(as_of))
+
+
+def rfm_segment(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """Every scored customer, in the segment of their R and F scores."""
+    rfm = reference.rfm(read, as_of)
+    return _rows(rfm, "rfm:" + rfm["rfm_segment"], "rfm", pd.Timestamp(as_of))
+
+
+def lapsed(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """Last valid order more than lapsed_days days before as_of_date."""
+    rfm = reference.rfm(read, as_of)
+    return _rows(rfm[rfm["recency_days"] > int(DBT_VARS["lapsed_days"])], "lapsed", "lifecycle", pd.Timestamp(as_of))
+
+
+def vip(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """m_score at least vip_min_m_score and f_score at least vip_min_f_score."""
+    rfm = reference.rfm(read, as_of)
+    chosen = rfm[(rfm["m_score"] >= int(DBT_VARS["vip_min_m_score"]))
+                 & (rfm["f_score"] >= int(DBT_VARS["vip_min_f_score"]))]
+    return _rows(chosen, "vip", "lifecycle", pd.Timestamp(as_of))
+
+
+def new_customer(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """First valid order in the last new_customer_days days; qualified at that order."""
+    first = orders_until(read, as_of).groupby("customer_id")["ordered_at"].min().rename("first").reset_index()
+    first = first[_in_last_days(int(DBT_VARS["new_customer_days"]), as_of, first["first"])]
+    return _rows(first, "new_customer", "lifecycle", first["first"])
+
+
+def geo(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """The country of every customer the shop knows one for, whether or not they ordered or consented."""
+    customers = read("raw.shop_customers")
+    country = customers["country_code"].astype("string").str.strip().str.upper()
+    known = customers.assign(customer_id=reference._text_ids(customers["id"]), country=country)
+    known = known[known["country"].notna() & (known["country"] != "")]
+    return _rows(known, "geo:" + known["country"], "geo", pd.Timestamp(as_of))
+
+
+def marketplace_only(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """Every valid order (up to as_of_date) came from a third-party marketplace (seed marketplaces)."""
+    own_shop = set(pd.read_csv(reference.SEEDS / "marketplaces.csv").query("is_own_shop")["marketplace"])
+    orders = orders_until(read, as_of)
+    own = orders.assign(own=orders["source"].isin(own_shop)).groupby("customer_id")["own"].any()
+    chosen = own[~own].reset_index()
+    return _rows(chosen, "marketplace_only", "channel", pd.Timestamp(as_of))
+
+
+def advocate(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """The customer's first valid order (earliest; ties: the lower order key) came through an affiliate channel
+    (seed channels); qualified at that order."""
+    affiliates = set(pd.read_csv(reference.SEEDS / "channels.csv").query("is_affiliate")["channel"])
+    orders = reference.attributed_orders(read)
+    orders["ordered_at"] = pd.to_datetime(orders["ordered_at"])
+    orders = orders[orders["customer_id"].notna() & (orders["order_date"] <= as_of)]
+    first = orders.sort_values(["ordered_at", "order_key"]).drop_duplicates("customer_id")
+    chosen = first[first["channel"].isin(affiliates)]
+    return _rows(chosen, "advocate", "channel", chosen["ordered_at"])
+
+
+# Segment id (or its prefix before ':') -> the rule that computes it.
+RULES: dict[str, Callable[[ReadTable, date], pd.DataFrame]] = {
+    "rfm": rfm_segment,
+    "abandoned_cart": abandoned_cart,
+    "browse_abandoner": browse_abandoner,
+    "high_intent": high_intent,
+    "cross_sell": cross_sell,
+    "upsell": upsell,
+    "lapsed": lapsed,
+    "vip": vip,
+    "new_customer": new_customer,
+    "geo": geo,
+    "marketplace_only": marketplace_only,
+    "advocate": advocate,
+}
+
+
+def rule_of(segment: str) -> str:
+    """The rule a segment id belongs to: 'rfm:Champions' -> 'rfm', 'lapsed' -> 'lapsed'."""
+    return segment.split(":", 1)[0]
