@@ -74,15 +74,11 @@ def abandoned_cart(read: ReadTable, as_of: date) -> pd.DataFrame:
 
 
 def browse_abandoner(read: ReadTable, as_of: date) -> pd.DataFrame:
-    """A product view in the last browse_abandon_days days, no cart activity in those days and no valid order
-    at or after the latest view; qualified at that view."""
-    events = customer_events(read, as_of)
-    recent = events[_in_last_days(int(DBT_VARS["browse_abandon_days"]), as_of, events["event_at"])]
-    carted = set(recent.loc[recent["event_name"].isin(CART_EVENTS), "customer_id"])
-    last_view = recent[recent["event_name"] == "view_item"].groupby("customer_id")["event_at"].max()
-    last_view = last_view[~last_view.index.isin(carted)]
-    browsers = last_view[_no_order_since(read, as_of, last_view)].rename("qualified_at").reset_index()
-    return _rows(browsers, "browse_abandoner", "behaviour", browsers["qualified_at"])
+    """A customer with at least one product in int_browse_abandoned_products (the per-product rule lives there and
+    is tested with that model); qualified at the latest view of those products."""
+    products = read("int_browse_abandoned_products")
+    per = products.groupby("customer_id")["last_viewed_at"].max().rename("qualified_at").reset_index()
+    return _rows(per, "browse_abandoner", "behaviour", per["qualified_at"])
 
 
 def high_intent(read: ReadTable, as_of: date) -> pd.DataFrame:
@@ -126,10 +122,12 @@ def lapsed(read: ReadTable, as_of: date) -> pd.DataFrame:
 
 
 def vip(read: ReadTable, as_of: date) -> pd.DataFrame:
-    """m_score at least vip_min_m_score and f_score at least vip_min_f_score."""
+    """RFM segment vip_rfm_segment and net revenue in the top vip_top_monetary_share of scored customers
+    (percent rank of monetary, ties sharing the lowest rank)."""
     rfm = reference.rfm(read, as_of)
-    chosen = rfm[(rfm["m_score"] >= int(DBT_VARS["vip_min_m_score"]))
-                 & (rfm["f_score"] >= int(DBT_VARS["vip_min_f_score"]))]
+    rank = reference._percent_rank(rfm["monetary"].round(2))
+    chosen = rfm[(rfm["rfm_segment"] == DBT_VARS["vip_rfm_segment"])
+                 & (rank >= 1 - float(DBT_VARS["vip_top_monetary_share"]))]
     return _rows(chosen, "vip", "lifecycle", pd.Timestamp(as_of))
 
 
