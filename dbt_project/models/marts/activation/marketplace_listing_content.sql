@@ -21,6 +21,11 @@ products as (
     select * from {{ ref('int_products') }}
 ),
 
+-- Stock by ERP record, not by shop product: a catalogue-file product is listed before the shop sells it.
+erp_stock as (
+    select * from {{ ref('int_erp_stock') }}
+),
+
 open_orders as (
     select * from {{ ref('int_open_order_quantities') }}
 ),
@@ -200,9 +205,9 @@ listed as (
         variant_lists.variant_skus,
         varies.varies_by,
         case
-            when products.on_hand is null then 0
-            when products.on_hand - coalesce(open_orders.open_order_quantity, 0) < 0 then 0
-            else products.on_hand - coalesce(open_orders.open_order_quantity, 0)
+            when erp_stock.on_hand is null then 0
+            when erp_stock.on_hand - coalesce(open_orders.open_order_quantity, 0) < 0 then 0
+            else erp_stock.on_hand - coalesce(open_orders.open_order_quantity, 0)
         end as available_quantity,
         rules.stock_share,
         rules.max_listed_quantity,
@@ -218,7 +223,7 @@ listed as (
     left join variant_lists on catalogue.parent_sku = variant_lists.parent_sku
     left join varies
         on catalogue.parent_sku = varies.parent_sku and listing_marketplaces.marketplace = varies.marketplace
-    left join products on catalogue.sku = products.sku
+    left join erp_stock on catalogue.sku = erp_stock.sku
     left join open_orders on catalogue.sku = open_orders.sku
     left join rules on listing_marketplaces.marketplace = rules.marketplace
 ),
