@@ -88,7 +88,9 @@ def test_new_skus_become_active_listings_with_images_and_inventory_and_a_rerun_s
     assert [(i["rank"], i["bytes"]) for i in first["images"]] == [(1, len(JPEG)), (2, len(JPEG))]
     [product] = first["inventory"]["products"]
     assert product["offerings"][0]["quantity"] == 5 and product["offerings"][0]["price"]["amount"] == 2999
-    assert etsy.calls["createDraftListing"] == 3
+    # (a listing created in this run has no images to count: createDraftListing, updateListingInventory, one
+    # upload per image and the activation are all it takes)
+    assert etsy.calls["createDraftListing"] == 3 and "getListingImages" not in etsy.calls
     # WHEN it runs again over the same catalogue
     calls = dict(etsy.calls)
     again = run_sync(spec(), connections=conns, warehouse=wh.path)
