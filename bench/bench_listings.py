@@ -11,7 +11,8 @@ the shop: the sync's rps over the calls a row needs), the unchanged rerun (must 
 every marketplace shows it: listing syncs for content and new SKUs, then the stock syncs, which address the
 listings through the registry, for price. Etsy and the shop skip variant rows unsent (no variation listings yet).
 
-    python bench/bench_listings.py                      # 10,000 SKUs on eBay and on Amazon (Amazon: ~35 min at 5/s)
+    python bench/bench_listings.py                      # 10,000 SKUs on eBay and Amazon, 500 on Etsy, 2,000 in the shop
+                                                        # (~1 h: Amazon 5/s, Etsy 3/s at 4 calls, the shop 4/s)
     python bench/bench_listings.py --ebay-skus 10000 --amazon-skus 1000
     python bench/bench_listings.py --quick              # 500 on eBay, 50 on Amazon, 20 on Etsy, 50 in the shop
     python bench/bench_listings.py --etsy-skus 0 --shop-skus 0   # eBay and Amazon only
@@ -200,8 +201,8 @@ def minimum_calls(name: str, adds: int, changes: int, groups: int = 0, listed: i
         reads = ETSY_STATES - 1 + max(1, math.ceil(listed / ETSY_PAGE)) if adds or changes else 0
         return reads + (adds - variant_rows) * 4 + changes  # create, inventory, one image, activate
     if name == "shop":
-        batches = math.ceil((adds + changes) / 25)
-        return batches + adds - variant_rows + changes
+        # a batch of variant rows only is skipped without its lookup
+        return math.ceil((adds + changes - variant_rows) / 25) + adds - variant_rows + changes
     if name == "ebay":
         singles = adds - groups * VARIANTS_PER_GROUP
         # items for every row, offers for every new row, bulk publish for new singles, PUT + publish per group
@@ -226,7 +227,8 @@ def line(name: str, label: str, report: SyncReport, spec: SyncSpec, seconds: flo
     rows = report.planned
     minimum = minimum_calls(name, report.planned_adds, report.planned_changes, groups, listed)
     ratio = report.api_calls / minimum if minimum else (0.0 if report.api_calls == 0 else float("inf"))
-    rate = rows / seconds if seconds else 0.0
+    # rows skipped unsent (Etsy's and the shop's variants) take no time: the rate counts the rows sent
+    rate = (rows - report.skipped) / seconds if seconds else 0.0
     ceiling = ceiling_rows_per_second(name, spec, changes_only=report.planned_adds == 0)
     print(f"{name:7s} {label:16s} rows={rows:>7,d} calls={report.api_calls:>6,d} min={minimum:>6,d} "
           f"ratio={ratio:5.3f} time={seconds:8.2f}s rows/s={rate:>8,.1f} ceiling={ceiling:>7,.1f} "
