@@ -1,25 +1,32 @@
 """Listing-creation benchmark: a catalogue listed on every marketplace through the sandbox emulators.
 
-Per marketplace (eBay, Amazon): API calls vs the minimum the API allows (eBay: inventory item, offer and publish
-calls of 25 each, a variant group one PUT and one publish; Amazon: one PUT or PATCH per listing plus one product
-type definition per run), rows/s vs the declared ceiling (eBay rps × 25 / 3 for creates, rps × 25 for changes;
-Amazon's putListingsItem usage plan of 5/s), the unchanged rerun (must be 0 calls), the listing id registry
+Per marketplace (eBay, Amazon, Etsy, the shop): API calls vs the minimum the API allows (eBay: inventory item,
+offer and publish calls of 25 each, a variant group one PUT and one publish; Amazon: one PUT or PATCH per listing
+plus one product type definition per run; Etsy: createDraftListing, updateListingInventory, one upload per image
+and the activation per new listing, one updateListing per change, plus the shop's listings read once per run, 100
+per page and state; the shop: one productSet per SKU plus one SKU lookup per batch), rows/s vs the declared
+ceiling (eBay rps × 25 / 3 for creates, rps × 25 for changes; Amazon's putListingsItem usage plan of 5/s; Etsy and
+the shop: the sync's rps over the calls a row needs), the unchanged rerun (must be 0 calls), the listing id registry
 (every created listing registered), then a catalogue change (1 % titles, 1 % prices, new variants) timed until
 every marketplace shows it: listing syncs for content and new SKUs, then the stock syncs, which address the
-listings through the registry, for price.
+listings through the registry, for price. Etsy and the shop skip variant rows unsent (no variation listings yet).
 
-    python bench/bench_listings.py                      # 10,000 SKUs on eBay and on Amazon (Amazon: ~35 min at 5/s)
+    python bench/bench_listings.py                      # 10,000 SKUs on eBay and Amazon, 500 on Etsy, 2,000 in the shop
+                                                        # (~1 h: Amazon 5/s, Etsy 3/s at 4 calls, the shop 4/s)
     python bench/bench_listings.py --ebay-skus 10000 --amazon-skus 1000
-    python bench/bench_listings.py --quick              # 500 on eBay, 50 on Amazon (what `make bench` runs)
+    python bench/bench_listings.py --quick              # 500 on eBay, 50 on Amazon, 20 on Etsy, 50 in the shop
+    python bench/bench_listings.py --etsy-skus 0 --shop-skus 0   # eBay and Amazon only
 """
 
 from __future__ import annotations
 
 import argparse
+import http.server
 import math
 import multiprocessing
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,12 +40,15 @@ from narrowcast.activation import run_sync  # noqa: E402
 from narrowcast.activation.report import SyncReport  # noqa: E402
 from narrowcast.activation.spec import SyncSpec, parse_sync  # noqa: E402
 from narrowcast.contracts.connections import Connection  # noqa: E402
+from narrowcast.local_credentials import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REFRESH_TOKEN  # noqa: E402
 from narrowcast.sandbox.framework import SANDBOX_TOKEN  # noqa: E402
 
-EMULATORS = ["ebay_inventory", "amazon_listings"]
+EMULATORS = ["ebay_inventory", "amazon_listings", "etsy", "shopify_products", "shopify_inventory"]
 FIELDS = ("sku", "title", "description", "brand", "gtin", "mpn", "condition", "image_urls", "aspects", "price",
           "currency", "quantity", "missing_reason")
 VARIANTS_PER_GROUP = 2
+ETSY_PAGE, ETSY_STATES = 100, 3  # getListingsByShop's largest page; draft, active and inactive are read
+CATEGORY = {"ebay": "57990", "amazon": "SHIRT", "etsy": "1187", "shop": "Shirts"}
 
 
 @dataclass(frozen=True)
@@ -59,19 +69,39 @@ def serve(port: int, ready: Any) -> None:
             time.sleep(3600)
 
 
-def build_mart(path: Path, ebay_skus: int, amazon_skus: int) -> None:
+class _Images(http.server.BaseHTTPRequestHandler):
+    """The merchant's image host: Etsy takes image files, so its listing sync downloads each image."""
+
+    def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+        body = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def category(column: str) -> str:
+    return "case " + " ".join(f"when {column} = '{m}' then '{c}'" for m, c in CATEGORY.items()) + " end"
+
+
+def build_mart(path: Path, skus: dict[str, int], image_host: str) -> None:
+    markets = ", ".join(f"('{name}', {count})" for name, count in skus.items())
     with duckdb.connect(str(path)) as con:
         con.execute(f"""create or replace table marketplace_listing_content as
             select 'SKU-' || lpad(i::varchar, 6, '0') as sku, m.marketplace, 'Linen shirt ' || i as title,
                    'A linen shirt.' as description, 'Narrowcast Wear' as brand, (4006381000000 + i)::varchar as gtin,
-                   'LS-' || i as mpn, 'new' as condition, 'https://img.example/' || i || '.jpg' as image_urls,
-                   case m.marketplace when 'ebay' then '57990' else 'SHIRT' end as marketplace_category,
+                   'LS-' || i as mpn, 'new' as condition, '{image_host}/' || i || '.jpg' as image_urls,
+                   {category("m.marketplace")} as marketplace_category,
                    '{{"size": "M", "Colour": "Blue"}}' as aspects, 29.99::decimal(18, 2) as price, 'EUR' as currency,
                    5 as quantity, null::varchar as missing_reason, null::varchar as parent_sku,
-                   null::varchar as variant_skus, null::varchar as varies_by
-            from range({max(ebay_skus, amazon_skus)}) t(i)
-            cross join (values ('ebay'), ('amazon')) m(marketplace)
-            where (m.marketplace = 'ebay' and i < {ebay_skus}) or (m.marketplace = 'amazon' and i < {amazon_skus})""")
+                   null::varchar as variant_skus, null::varchar as varies_by, 'catalogue_file' as content_source
+            from range({max(skus.values())}) t(i)
+            cross join (values {markets}) m(marketplace, skus)
+            where i < m.skus""")
 
 
 def build_feed(path: Path) -> None:
@@ -93,9 +123,9 @@ def change_catalogue(path: Path, groups: int) -> None:
         con.execute(f"""insert into marketplace_listing_content
             select 'NEW-' || g || '-' || s as sku, m.marketplace, 'Linen dress ' || g as title, 'A linen dress.',
                    'Narrowcast Wear', (4006382000000 + g * 10 + (s = 'L')::int)::varchar, 'LD-' || g, 'new', 'https://img.example/d.jpg',
-                   case m.marketplace when 'ebay' then '57990' else 'SHIRT' end,
+                   {category("m.marketplace")},
                    '{{"size": "' || s || '"}}', 49.99, 'EUR', 3, null, 'NEW-' || g,
-                   'NEW-' || g || '-M|NEW-' || g || '-L', '{{"Size": ["M", "L"]}}'
+                   'NEW-' || g || '-M|NEW-' || g || '-L', '{{"Size": ["M", "L"]}}', 'catalogue_file'
             from range({groups}) t(g) cross join (values ('M'), ('L')) v(s)
             cross join (select distinct marketplace from marketplace_listing_content) m""")
 
@@ -128,11 +158,51 @@ def specs(ebay_rps: float) -> list[Marketplace]:
                         "fields": {"sku": "listing_id", "quantity": "quantity", "price": "price",
                                    "currency": "currency", "status": "status"},
                         "batch_size": 25000, "rate_limit": {"rps": 5, "burst": 5, "concurrency": 1}})),
+        Marketplace(
+            "etsy",
+            parse_sync({**common, "id": "bench_listings_etsy", "filter": {"marketplace": "etsy"},
+                        "destination": "etsy_listing_content", "connection": "narrowcast_etsy", "object": "listing",
+                        "fields": {name: name for name in ("sku", "title", "description", "image_urls", "price",
+                                                           "currency", "quantity", "missing_reason", "parent_sku")}
+                        | {"taxonomy_id": "marketplace_category"},
+                        "batch_size": 20, "rate_limit": {"rps": 3, "burst": 3, "concurrency": 1}}),
+            parse_sync({**stock, "id": "bench_stock_etsy", "filter": {"marketplace": "etsy"},
+                        "destination": "etsy_listings", "connection": "narrowcast_etsy",
+                        "object": "listing_inventory",
+                        "fields": {"sku": "sku", "listing_id": "listing_id", "quantity": "quantity", "price": "price",
+                                   "status": "status"},
+                        "batch_size": 20, "rate_limit": {"rps": 3, "burst": 3, "concurrency": 1}})),
+        Marketplace(
+            "shop",
+            parse_sync({**common, "id": "bench_listings_shop",
+                        "filter": {"marketplace": "shop", "content_source": "catalogue_file"},
+                        "destination": "shopify_products", "connection": "narrowcast_shopify", "object": "product",
+                        "fields": {name: name for name in ("sku", "title", "description", "brand", "image_urls",
+                                                           "price", "missing_reason", "parent_sku")}
+                        | {"product_type": "marketplace_category"},
+                        "batch_size": 25, "rate_limit": {"rps": 4, "burst": 4, "concurrency": 1}}),
+            parse_sync({**stock, "id": "bench_stock_shop", "filter": {"marketplace": "shop"},
+                        "destination": "shopify_inventory", "connection": "narrowcast_shopify",
+                        "object": "inventory_level",
+                        "fields": {"sku": "sku", "inventory_item_id": "listing_id", "available": "quantity",
+                                   "status": "status"},
+                        "batch_size": 250, "rate_limit": {"rps": 4, "burst": 4, "concurrency": 2}})),
     ]
 
 
-def minimum_calls(name: str, adds: int, changes: int, groups: int = 0) -> int:
-    """The fewest calls the API allows for ``adds`` (``groups`` variant groups among them) and ``changes``."""
+def minimum_calls(name: str, adds: int, changes: int, groups: int = 0, listed: int = 0) -> int:
+    """The fewest calls the API allows for ``adds`` (``groups`` variant groups among them) and ``changes``.
+
+    ``listed``: the listings the marketplace holds before the run (Etsy reads them all once per run). Etsy and the
+    shop skip variant rows unsent, so a group's rows cost them nothing.
+    """
+    variant_rows = groups * VARIANTS_PER_GROUP
+    if name == "etsy":
+        reads = ETSY_STATES - 1 + max(1, math.ceil(listed / ETSY_PAGE)) if adds or changes else 0
+        return reads + (adds - variant_rows) * 4 + changes  # create, inventory, one image, activate
+    if name == "shop":
+        # a batch of variant rows only is skipped without its lookup
+        return math.ceil((adds + changes - variant_rows) / 25) + adds - variant_rows + changes
     if name == "ebay":
         singles = adds - groups * VARIANTS_PER_GROUP
         # items for every row, offers for every new row, bulk publish for new singles, PUT + publish per group
@@ -145,19 +215,25 @@ def minimum_calls(name: str, adds: int, changes: int, groups: int = 0) -> int:
 def ceiling_rows_per_second(name: str, spec: SyncSpec, changes_only: bool) -> float:
     if name == "ebay":
         return spec.rate_limit.rps * 25 / (1 if changes_only else 3)
+    if name == "etsy":
+        return spec.rate_limit.rps / (1 if changes_only else 4)
+    if name == "shop":
+        return spec.rate_limit.rps * 25 / 26
     return spec.rate_limit.rps
 
 
-def line(name: str, label: str, report: SyncReport, spec: SyncSpec, seconds: float, groups: int = 0) -> None:
+def line(name: str, label: str, report: SyncReport, spec: SyncSpec, seconds: float, groups: int = 0,
+         listed: int = 0) -> None:
     rows = report.planned
-    minimum = minimum_calls(name, report.planned_adds, report.planned_changes, groups)
+    minimum = minimum_calls(name, report.planned_adds, report.planned_changes, groups, listed)
     ratio = report.api_calls / minimum if minimum else (0.0 if report.api_calls == 0 else float("inf"))
-    rate = rows / seconds if seconds else 0.0
+    # rows skipped unsent (Etsy's and the shop's variants) take no time: the rate counts the rows sent
+    rate = (rows - report.skipped) / seconds if seconds else 0.0
     ceiling = ceiling_rows_per_second(name, spec, changes_only=report.planned_adds == 0)
     print(f"{name:7s} {label:16s} rows={rows:>7,d} calls={report.api_calls:>6,d} min={minimum:>6,d} "
           f"ratio={ratio:5.3f} time={seconds:8.2f}s rows/s={rate:>8,.1f} ceiling={ceiling:>7,.1f} "
-          f"({(rate / ceiling if rows else 0):6.1%}) accepted={report.accepted:,} rejected={report.rejected}",
-          flush=True)
+          f"({(rate / ceiling if rows else 0):6.1%}) accepted={report.accepted:,} skipped={report.skipped:,} "
+          f"rejected={report.rejected}", flush=True)
 
 
 def timed(spec: SyncSpec, conns: dict[str, Connection], warehouse: Path) -> tuple[SyncReport, float]:
@@ -179,6 +255,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ebay-skus", type=int, default=10_000)
     parser.add_argument("--amazon-skus", type=int, default=10_000)
+    parser.add_argument("--etsy-skus", type=int, default=500, help="Etsy: 4 calls per new listing at 3/s")
+    parser.add_argument("--shop-skus", type=int, default=2_000)
     parser.add_argument("--ebay-rps", type=float, default=10.0)
     parser.add_argument("--groups", type=int, default=None, help="new two-variant products in the catalogue change")
     parser.add_argument("--port", type=int, default=18766)
@@ -188,10 +266,16 @@ def main() -> int:
         given = " ".join(sys.argv[1:])
         args.ebay_skus = args.ebay_skus if "--ebay-skus" in given else 500
         args.amazon_skus = args.amazon_skus if "--amazon-skus" in given else 50
+        args.etsy_skus = args.etsy_skus if "--etsy-skus" in given else 20
+        args.shop_skus = args.shop_skus if "--shop-skus" in given else 50
+    skus = {"ebay": args.ebay_skus, "amazon": args.amazon_skus, "etsy": args.etsy_skus, "shop": args.shop_skus}
     groups = args.groups if args.groups is not None else max(1, min(args.ebay_skus, args.amazon_skus) // 1000)
 
+    images = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Images)
+    threading.Thread(target=images.serve_forever, daemon=True).start()
     warehouse = Path(tempfile.mkdtemp(prefix="bench_listings_")) / "warehouse.duckdb"
-    build_mart(warehouse, args.ebay_skus, args.amazon_skus)
+    build_mart(warehouse, {name: count for name, count in skus.items() if count},
+               f"http://127.0.0.1:{images.server_address[1]}")
     ready = multiprocessing.Event()
     child = multiprocessing.Process(target=serve, args=(args.port, ready), daemon=True)
     child.start()
@@ -203,11 +287,16 @@ def main() -> int:
     conns = {"narrowcast_ebay": Connection("narrowcast_ebay", f"{url}/ebay", password=SANDBOX_TOKEN, extra=extra),
              "narrowcast_amazon": Connection("narrowcast_amazon", f"{url}/amazon", password=SANDBOX_TOKEN,
                                              extra={**extra, "seller_id": "A2BENCH",
-                                                    "marketplace_id": "A1PA6795UKMFR9"})}
-    markets = specs(args.ebay_rps)
-    skus = {"ebay": args.ebay_skus, "amazon": args.amazon_skus}
-    print(f"ebay_skus={args.ebay_skus:,} amazon_skus={args.amazon_skus:,} new variant groups={groups}; "
-          f"declared rps ebay={args.ebay_rps} amazon=5", flush=True)
+                                                    "marketplace_id": "A1PA6795UKMFR9"}),
+             "narrowcast_shopify": Connection("narrowcast_shopify", f"{url}/shopify", password=SANDBOX_TOKEN,
+                                              extra={**extra, "location_id": 1}),
+             "narrowcast_etsy": Connection(
+                 "narrowcast_etsy", f"{url}/etsy", login=LOCAL_CLIENT_ID, password=LOCAL_CLIENT_SECRET,
+                 extra={**extra, "shop_id": "27182818", "refresh_token": LOCAL_REFRESH_TOKEN,
+                        "shipping_profile_id": "234107945503", "token_url": f"{url}/etsy/v3/public/oauth/token"})}
+    markets = [m for m in specs(args.ebay_rps) if skus[m.name]]
+    print(" ".join(f"{name}_skus={count:,}" for name, count in skus.items())
+          + f" new variant groups={groups}; declared rps ebay={args.ebay_rps} amazon=5 etsy=3 shop=4", flush=True)
     try:
         for market in markets:
             for label in ("initial", "unchanged"):
@@ -224,16 +313,17 @@ def main() -> int:
         started = time.monotonic()
         for market in markets:
             report, seconds = timed(market.listing, conns, warehouse)
-            line(market.name, "catalogue change", report, market.listing, seconds,
-                 groups=groups if market.name == "ebay" else 0)
+            line(market.name, "catalogue change", report, market.listing, seconds, groups=groups,
+                 listed=skus[market.name])
         build_feed(warehouse)
         for market in markets:
             report, seconds = timed(market.stock, conns, warehouse)
             print(f"{market.name:7s} {'price via stock':16s} rows={report.planned:>7,d} calls={report.api_calls:>6,d} "
                   f"time={seconds:8.2f}s accepted={report.accepted:,} rejected={report.rejected}", flush=True)
         print(f"catalogue change -> every marketplace: {time.monotonic() - started:.2f}s", flush=True)
-        registry_line(warehouse, markets,
-                      {name: count + groups * VARIANTS_PER_GROUP for name, count in skus.items()})
+        # Etsy and the shop skip the variants, so they register no id for them.
+        registry_line(warehouse, markets, {name: count + (groups * VARIANTS_PER_GROUP if name in ("ebay", "amazon")
+                                                          else 0) for name, count in skus.items()})
     finally:
         child.terminate()
         child.join(10)

@@ -1,8 +1,10 @@
-"""A product's whole life on every marketplace, through dbt and the sync engine against the emulators.
+"""A product's whole life on every marketplace and the merchant's shop, through dbt and the sync engine.
 
-A tiny hand-written catalogue, shop product and ERP stock go through a real dbt run of the two marts the listing
-and stock syncs read; the shipped sync declarations (include/syncs) run against the in-process sandbox. No listings
-file is ever written: the stock syncs find the listings through the registry the listing syncs fill.
+A catalogue-file merchant's new product (one catalogue row and its ERP stock; the shop does not sell it yet) goes
+through a real dbt run of the two marts the listing and stock syncs read; the shipped sync declarations
+(include/syncs) run against the in-process sandbox. The shop listing sync creates the shop's product, which the
+shop extract then brings back as a shop product, as it does every inventory cycle. No listings file is ever
+written: the stock syncs find the listings through the registry the listing syncs fill.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from dbt_raw_schema import columns, create_table_sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "activation"))
 
-from listing_content_fixtures import listing_connections  # noqa: E402
+from activation_fixtures import LOCATION_ID  # noqa: E402
+from listing_content_fixtures import etsy_connection, listing_connections, merchant_image_host  # noqa: E402
 
 from narrowcast import settings  # noqa: E402
 from narrowcast.activation import run_sync  # noqa: E402
@@ -34,7 +37,11 @@ AS_OF_DATE = "2026-03-31"
 SKU = "LIN-01"
 MARTS = ("+marketplace_listing_content", "+marketplace_listing_feed")
 # After the first run only these tables read what the steps change (staging models are views).
-REBUILT = ("int_products", "marketplace_listing_content", "marketplace_listing_feed")
+REBUILT = ("int_erp_stock", "int_products", "marketplace_listing_content", "marketplace_listing_feed")
+ETSY_SHOP = "27182818"
+# listing_category_map ships no Etsy rows (the shop's taxonomy ids are not verified), so the test maps Shirts to a
+# taxonomy id of its own, as a merchant does in the seed.
+ETSY_SHIRTS = ("Shirts", "etsy", "1187")
 
 
 @dataclass(frozen=True)
@@ -58,19 +65,39 @@ def amazon_view(emulators: dict[str, Any], listing_id: str) -> Live:
     return Live(listing["status"] == "ACTIVE", listing["quantity"], attributes["item_name"][0]["value"])
 
 
+def etsy_view(emulators: dict[str, Any], listing_id: str) -> Live:
+    listing = emulators["etsy"].listings[listing_id]
+    quantity = sum(o["quantity"] for p in listing["inventory"]["products"] for o in p["offerings"])
+    return Live(listing["state"] == "active" and quantity > 0, quantity, listing["fields"]["title"])
+
+
+def shop_product(emulators: dict[str, Any], inventory_item_id: str) -> dict[str, Any]:
+    gid = f"gid://shopify/InventoryItem/{inventory_item_id}"
+    return next(p for p in emulators["shopify_products"].products.values()
+                if any(v["inventoryItem"]["id"] == gid for v in p["variants"]))
+
+
+def shop_view(emulators: dict[str, Any], inventory_item_id: str) -> Live:
+    product = shop_product(emulators, inventory_item_id)
+    quantity = emulators["shopify_inventory"].levels.get((int(inventory_item_id), LOCATION_ID), 0)
+    return Live(product["status"] == "ACTIVE" and quantity > 0, quantity, product["title"])
+
+
 @dataclass(frozen=True)
 class Marketplace:
     name: str
     listing_sync: str
     stock_sync: str
-    emulator: str
+    emulators: tuple[str, ...]
     view: Callable[[dict[str, Any], str], Live]
 
 
 # One line per marketplace Narrowcast creates listings on (its listing sync, its stock sync, how to read it back).
 MARKETPLACES = [
-    Marketplace("ebay", "listings_ebay", "stock_ebay", "ebay_inventory", ebay_view),
-    Marketplace("amazon", "listings_amazon", "stock_amazon", "amazon_listings", amazon_view),
+    Marketplace("ebay", "listings_ebay", "stock_ebay", ("ebay_inventory",), ebay_view),
+    Marketplace("amazon", "listings_amazon", "stock_amazon", ("amazon_listings",), amazon_view),
+    Marketplace("etsy", "listings_etsy", "stock_etsy", ("etsy",), etsy_view),
+    Marketplace("shop", "listings_shop", "stock_shop", ("shopify_products", "shopify_inventory"), shop_view),
 ]
 
 
@@ -87,10 +114,11 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, loaded_at: datetime, *row
                     [(*row, "lifecycle", loaded_at, "fixture") for row in rows])
 
 
-def catalogue_row(title: str) -> tuple:
-    # The catalogue drop's columns (docs/data-contracts.md, file_catalogue); Shirts maps to eBay 57990 / Amazon SHIRT.
+def catalogue_row(title: str, image_host: str) -> tuple:
+    # The catalogue drop's columns (docs/data-contracts.md, file_catalogue); Shirts maps to eBay 57990 / Amazon SHIRT
+    # / the shop's product type Shirts. Etsy takes image files, so the image is on the merchant's host.
     return (SKU, title, "Washed linen, relaxed fit.", "Narrowcast Wear", "4006381333931", "LIN-01-M", "new", "Shirts",
-            "https://img.example/lin-01.jpg", "39.90", "EUR", None, "Blue", "M", "Linen", "catalogue_1.csv")
+            f"{image_host}/lin-01.jpg", "39.90", "EUR", None, "Blue", "M", "Linen", "catalogue_1.csv")
 
 
 def stock_row(on_hand: int, at: str) -> tuple:
@@ -98,8 +126,14 @@ def stock_row(on_hand: int, at: str) -> tuple:
 
 
 @pytest.fixture(scope="module")
+def image_host() -> Iterator[str]:
+    with merchant_image_host() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(None, only=sorted({m.emulator for m in MARKETPLACES})) as server:
+    with SandboxServer(None, only=sorted({e for m in MARKETPLACES for e in m.emulators})) as server:
         yield server
 
 
@@ -108,9 +142,11 @@ class World:
 
     def __init__(self, path: Path, target: Path, sandbox: SandboxServer) -> None:
         self.path, self.target, self.sandbox = path, target, sandbox
-        self.connections = listing_connections(sandbox.url)
+        self.connections = {**listing_connections(sandbox.url),
+                            "narrowcast_etsy": etsy_connection(sandbox.url, ETSY_SHOP)}
         self.emulators = sandbox.app.state.emulators
         self.clock = 0
+        self.image_host = ""
         self.built = False
 
     def load(self, table: str, *rows: tuple) -> None:
@@ -121,10 +157,23 @@ class World:
     def transform(self) -> None:
         # The first time with the seeds the marts read (one dbt invocation less); dbt's run-start hook creates
         # every other raw table and the listing registry, empty.
-        command = (["run", "--select", *REBUILT] if self.built
-                   else ["build", "--select", *MARTS, "--resource-type", "seed", "--resource-type", "model"])
-        run_dbt(command, warehouse=self.path, target_path=self.target, as_of_date=AS_OF_DATE)
-        self.built = True
+        if not self.built:
+            run_dbt(["build", "--select", *MARTS, "--resource-type", "seed", "--resource-type", "model"],
+                    warehouse=self.path, target_path=self.target, as_of_date=AS_OF_DATE)
+            with duckdb.connect(str(self.path)) as con:
+                con.execute("insert into main.listing_category_map values (?, ?, ?)", ETSY_SHIRTS)
+            self.built = True
+        run_dbt(["run", "--select", *REBUILT], warehouse=self.path, target_path=self.target, as_of_date=AS_OF_DATE)
+
+    def extract_shop(self) -> None:
+        """What the shop extract loads of the product the shop listing sync created (raw.shop_products)."""
+        product = shop_product(self.emulators, self.listing_id("shop"))
+        [variant] = product["variants"]
+        number = int(product["id"].rsplit("/", 1)[1])
+        self.load("shop_products", (number, int(variant["id"].rsplit("/", 1)[1]), int(self.listing_id("shop")),
+                                    SKU, product["title"], product["productType"], product["vendor"],
+                                    variant["price"], None, product["status"].lower(), datetime(2026, 3, 31),
+                                    datetime(2026, 3, 31)))
 
     def sync(self, kind: str) -> dict[str, Any]:
         return {m.name: run_sync(shipped_sync(getattr(m, kind)), connections=self.connections, warehouse=self.path)
@@ -155,9 +204,14 @@ class World:
         listing_ids = {marketplace: row[0] for marketplace, row in self.feed().items()}
         return {m.name: m.view(self.emulators, listing_ids[m.name]) for m in MARKETPLACES}
 
+    def view(self, marketplace: str) -> Live:
+        """The listing as its marketplace shows it, found by the id the registry holds."""
+        market = next(m for m in MARKETPLACES if m.name == marketplace)
+        return market.view(self.emulators, self.listing_id(marketplace))
+
 
 @pytest.fixture()
-def world(tmp_path: Path, sandbox: SandboxServer) -> World:
+def world(tmp_path: Path, sandbox: SandboxServer, image_host: str) -> World:
     requests.post(f"{sandbox.url}/_sandbox/reset", timeout=10).raise_for_status()
     sandbox.faults("all")
     path, target = tmp_path / "warehouse.duckdb", tmp_path / "target"
@@ -165,24 +219,30 @@ def world(tmp_path: Path, sandbox: SandboxServer) -> World:
         con.execute("create schema raw")
         for table in ("shop_products", "file_erp_stock", "file_catalogue"):
             con.execute(create_table_sql(table))
-    return World(path, target, sandbox)
+    world = World(path, target, sandbox)
+    world.image_host = image_host
+    return world
 
 
 def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(world: World) -> None:
     everywhere = {m.name for m in MARKETPLACES}
-    # GIVEN a new shop product with 20 on hand and its catalogue row; no listings file names it anywhere
-    world.load("shop_products", (1, 11, 111, SKU, "Linen shirt", "Shirts", "Narrowcast Wear", "39.90", "49.90",
-                                 "active", datetime(2026, 3, 1), datetime(2026, 3, 1)))
+    # GIVEN a new product in the catalogue file with 20 on hand in the ERP; the shop does not sell it and no
+    # listings file names it anywhere
     world.load("file_erp_stock", stock_row(20, "2026-03-31 06:00:00"))
-    world.load("file_catalogue", catalogue_row("Linen shirt, blue"))
+    world.load("file_catalogue", catalogue_row("Linen shirt, blue", world.image_host))
     world.transform()
     assert world.feed() == {}
     # WHEN the listing syncs run
     created = world.sync("listing_sync")
-    # THEN the SKU is a listing on every marketplace
+    # THEN the SKU is an active listing on every marketplace and a product of the shop, in that one run
     assert {name: (r.accepted, r.rejected) for name, r in created.items()} == {name: (1, 0) for name in everywhere}
+    # (eBay and Etsy publish the catalogue quantity with the listing; Amazon's offer and the shop's inventory level
+    # get theirs from the stock syncs, which address the new ids after the next transform)
+    assert (world.view("ebay").buyable, world.view("etsy").buyable) == (True, True)
+    assert shop_product(world.emulators, world.listing_id("shop"))["status"] == "ACTIVE"
 
-    # WHEN the next transform and the stock syncs run
+    # WHEN the shop extract loads the new product, then the next transform and the stock syncs run
+    world.extract_shop()
     world.transform()
     feed = world.feed()
     stock = world.sync("stock_sync")
@@ -198,7 +258,8 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     world.transform()
     world.sync("listing_sync")
     world.sync("stock_sync")
-    # THEN it is ended (eBay withdraws the offer) or zeroed (Amazon) everywhere
+    # THEN it is ended (eBay withdraws the offer, Etsy deactivates the listing) or zeroed (Amazon, the shop)
+    # everywhere
     assert {name: live.buyable for name, live in world.live().items()} == {name: False for name in everywhere}
     assert world.emulators["ebay_inventory"].offers[world.listing_id("ebay")]["status"] == "UNPUBLISHED"
 
@@ -212,7 +273,7 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     assert {name: row[0] for name, row in world.feed().items()} == {name: row[0] for name, row in feed.items()}
 
     # WHEN the catalogue renames it
-    world.load("file_catalogue", catalogue_row("Linen shirt, stone washed"))
+    world.load("file_catalogue", catalogue_row("Linen shirt, stone washed", world.image_host))
     world.transform()
     renamed = world.sync("listing_sync")
     restocked = world.sync("stock_sync")

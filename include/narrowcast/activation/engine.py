@@ -231,16 +231,64 @@ def _destination(spec: SyncSpec, connections: Mapping[str, Connection],
     return DESTINATIONS[spec.destination](context)
 
 
-def _batches(wh: Warehouse, run_id: str, kind: str, batch_size: int,
-             rows: int) -> Iterator[tuple[Batch, pa.Table]]:
-    total = -(-rows // batch_size)
+def _batches(wh: Warehouse, run_id: str, kind: str, batch_size: int, rows: int,
+             group_field: str | None = None) -> Iterator[tuple[Batch, pa.Table]]:
+    if group_field is None:
+        total = -(-rows // batch_size)
+        tables: Iterator[pa.Table] = state.stream_plan(wh, kind, batch_size)
+    else:
+        packed = _packed(list(state.stream_plan(wh, kind, batch_size)), batch_size, group_field)
+        total, tables = len(packed), iter(packed)
     streamed = 0
-    for seq, planned in enumerate(state.stream_plan(wh, kind, batch_size), start=1):
+    for seq, planned in enumerate(tables, start=1):
         streamed += planned.num_rows
         yield Batch(run_id=run_id, kind=kind, seq=seq, total=total, changes=_changes(planned)), planned
     if streamed != rows:
         # A stream cut short (e.g. by a statement run on its connection) must not pass for a finished run.
         raise SyncFailed(f"the {kind} plan streamed {streamed} of {rows} rows; rerun the sync")
+
+
+def _packed(chunks: list[pa.Table], batch_size: int, group_field: str) -> list[pa.Table]:
+    """The plan of one kind cut into batches so each operation's rows, and each group's, travel together.
+
+    For destinations whose objects declare a ``group_field`` (listings: thousands of rows, not millions, so the
+    whole kind is held): rows are ordered by operation, groups before single rows, and a group that would not fit
+    in the rest of a batch starts the next one after the gap is filled with single rows of the same operation.
+    Adds then share batches with adds only (a new listing costs calls a change does not), no group that fits in a
+    batch is split, and the batch count stays the minimum unless there are too few single rows to fill the gaps.
+    """
+    if not chunks:
+        return []
+    plan = pa.concat_tables(chunks).combine_chunks()
+    groups = [payload.get(group_field) or None for payload in json.loads(_json_list(plan.column("payload")))]
+    keys, ops = plan.column("record_key").to_pylist(), plan.column("op").to_pylist()
+    grouped: dict[str, dict[str, list[int]]] = {}  # op -> group -> its rows
+    singles: dict[str, list[int]] = {}  # op -> rows outside any group
+    for index in sorted(range(len(keys)), key=lambda i: (ops[i], str(groups[i]), keys[i])):
+        if groups[index] is None:
+            singles.setdefault(ops[index], []).append(index)
+        else:
+            grouped.setdefault(ops[index], {}).setdefault(str(groups[index]), []).append(index)
+    batches: list[list[int]] = [[]]
+
+    def place(rows: list[int]) -> None:
+        for index in rows:
+            if len(batches[-1]) == batch_size:
+                batches.append([])
+            batches[-1].append(index)
+
+    for op in sorted({*grouped, *singles}):
+        pool = singles.get(op, [])
+        for rows in grouped.get(op, {}).values():
+            free = batch_size - len(batches[-1])
+            if free < len(rows) <= batch_size:
+                filler = pool[len(pool) - min(free, len(pool)):]
+                del pool[len(pool) - len(filler):]
+                batches[-1].extend(filler)
+                batches.append([])
+            place(rows)
+        place(pool)
+    return [plan.take(pa.array(rows, pa.int64())) for rows in batches if rows]
 
 
 def _changes(planned: pa.Table) -> list[Change]:
@@ -266,6 +314,7 @@ def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: 
     # Rejections of this run are inserted after this check, so only older ones can be resolved by it.
     open_rejections = state.has_open_rejections(wh, spec)
     listings = state.ListingRegistry.of(wh, spec)
+    group_field = DESTINATIONS[spec.destination].objects[spec.object].group_field
     # The plan streams from ``wh`` while state is written through a second session on the same database:
     # a statement on ``wh`` would end the open stream.
     with (wh.new_session() as writer,
@@ -274,7 +323,7 @@ def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: 
             # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
             # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
             # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
-            for batch, planned in _batches(wh, report.run_id, kind, spec.batch_size, rows[kind]):
+            for batch, planned in _batches(wh, report.run_id, kind, spec.batch_size, rows[kind], group_field):
                 invalid = planned.column("invalid_fields")
                 rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
                 in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))

@@ -112,6 +112,26 @@ def test_variants_of_one_product_are_published_as_one_group_listing(emulators, s
     assert (ebay.calls["publishOfferByInventoryItemGroup"], ebay.calls["bulkPublishOffer"]) == (1, 1)
 
 
+def test_new_variant_groups_are_created_whole_in_the_fewest_bulk_calls_whatever_the_plan_order(
+        emulators, sandbox, warehouse):
+    # GIVEN 52 new SKUs where two products of two sizes sit across the 25-row batch boundaries of the mart's order
+    wh = content_warehouse(warehouse)
+    rows = [{**row, "parent_sku": None, "variant_skus": None, "varies_by": None} for row in content_rows(52, "ebay")]
+    for first, parent in ((24, "LS-A"), (49, "LS-B")):
+        variants = f"{rows[first]['sku']}|{rows[first + 1]['sku']}"
+        for row, size in zip(rows[first:first + 2], ("M", "L"), strict=True):
+            row.update(parent_sku=parent, variant_skus=variants, varies_by='{"Size": ["M", "L"]}',
+                       aspects=f'{{"Size": "{size}"}}')
+    wh.replace("marketplace_listing_content", rows)
+    # WHEN the listing sync runs once
+    report = run_sync(listing_sync("ebay"), connections=listing_connections(sandbox.url), warehouse=wh.path)
+    # THEN each group went live in its first run, and the 52 rows took the minimum of 3 batches
+    ebay = emulators["ebay_inventory"]
+    assert (report.accepted, report.rejected) == (52, 0)
+    assert ebay.calls["publishOfferByInventoryItemGroup"] == 2 and set(ebay.item_groups) >= {"LS-A", "LS-B"}
+    assert (ebay.calls["bulkCreateOrReplaceInventoryItem"], ebay.calls["bulkCreateOffer"]) == (3, 3)
+
+
 def test_a_resend_after_a_crash_publishes_the_offer_ebay_already_holds_instead_of_a_second_one(
         emulators, sandbox, warehouse):
     # GIVEN a SKU whose inventory item and offer eBay created before the run crashed (no sync state was written)

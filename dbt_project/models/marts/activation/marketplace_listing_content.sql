@@ -8,7 +8,8 @@
     marketplace's names. Variants (one parent_sku): variant_skus lists every SKU of the product ('|'), varies_by
     the aspects they differ in with their values (JSON), from which eBay builds one multi-variation listing. missing_reason lists the fields the seed marks is_required that are empty, and a
     category without a mapping; a row with a reason is refused by the listing sync with that reason.
-    quantity follows marketplace_rules (share of on hand - open orders, rounded down, capped; 0 at or below the
+    quantity follows marketplace_rules (share of ERP on hand (int_erp_stock: a catalogue-file product the shop does
+    not sell yet has stock too) - open orders, rounded down, capped; 0 at or below the
     end-when buffer); price is the catalogue's (else the shop's) base price: the stock sync sets the published
     price once the listing exists. -#}
 with
@@ -19,6 +20,11 @@ catalogue_files as (
 
 products as (
     select * from {{ ref('int_products') }}
+),
+
+-- Stock by ERP record, not by shop product: a catalogue-file product is listed before the shop sells it.
+erp_stock as (
+    select * from {{ ref('int_erp_stock') }}
 ),
 
 open_orders as (
@@ -200,9 +206,9 @@ listed as (
         variant_lists.variant_skus,
         varies.varies_by,
         case
-            when products.on_hand is null then 0
-            when products.on_hand - coalesce(open_orders.open_order_quantity, 0) < 0 then 0
-            else products.on_hand - coalesce(open_orders.open_order_quantity, 0)
+            when erp_stock.on_hand is null then 0
+            when erp_stock.on_hand - coalesce(open_orders.open_order_quantity, 0) < 0 then 0
+            else erp_stock.on_hand - coalesce(open_orders.open_order_quantity, 0)
         end as available_quantity,
         rules.stock_share,
         rules.max_listed_quantity,
@@ -218,7 +224,7 @@ listed as (
     left join variant_lists on catalogue.parent_sku = variant_lists.parent_sku
     left join varies
         on catalogue.parent_sku = varies.parent_sku and listing_marketplaces.marketplace = varies.marketplace
-    left join products on catalogue.sku = products.sku
+    left join erp_stock on catalogue.sku = erp_stock.sku
     left join open_orders on catalogue.sku = open_orders.sku
     left join rules on listing_marketplaces.marketplace = rules.marketplace
 ),

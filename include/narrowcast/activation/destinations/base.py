@@ -73,12 +73,17 @@ class JobStatus(NamedTuple):
 
 @dataclass(frozen=True)
 class ObjectSpec:
-    """What a destination object needs from a sync declaration; ``hashed_fields`` must arrive as SHA-256 hex."""
+    """What a destination object needs from a sync declaration; ``hashed_fields`` must arrive as SHA-256 hex.
+
+    ``group_field``: rows sharing a non-null value of this field belong together (an eBay variant group) and the
+    engine sends them in one batch whenever the group fits in one; it also sends each operation's rows together.
+    """
 
     required_fields: frozenset[str] = frozenset()
     optional_fields: frozenset[str] | None = None  # None: any other field name is allowed
     required_target: frozenset[str] = frozenset()
     hashed_fields: frozenset[str] = frozenset()
+    group_field: str | None = None
     default_mode: str = "upsert"
     allowed_modes: frozenset[str] = frozenset({"upsert", "mirror", "add_only"})
 

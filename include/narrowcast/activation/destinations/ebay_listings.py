@@ -11,8 +11,9 @@ Variants (rows with ``parent_sku``) are listed together: their offers are create
 (``createOrReplaceInventoryItemGroup``, keyed by ``parent_sku``, with the mart's ``variant_skus`` and
 ``varies_by``) is published with ``publishOfferByInventoryItemGroup``, one multi-variation listing; a later batch
 holding more variants of the group replaces the group and publishes it again, which revises that listing.
-The group names every variant of the mart, so when a new group is split over two batches of one run the
-first batch's group is refused (its variants do not all exist yet); those rows are rejected and succeed next run.
+The group names every variant of the mart, so the object declares ``parent_sku`` its ``group_field``: the engine
+sends a group's rows in one batch. Only a group of more than 25 variants is still split; its first batch is refused
+and succeeds next run.
 A content change replaces the inventory item (eBay revises the live listing of a published item). A SKU that
 left the catalogue has its offers found by ``getOffers?sku=`` and withdrawn (the listing ends; the inventory
 item stays, so a return is a plain create again). A row the catalogue mart flags as incomplete is rejected
@@ -55,6 +56,8 @@ class EbayListings(Destination):
         "listing": ObjectSpec(
             required_fields=frozenset({"sku", "title", "category_id", "price", "currency"}),
             optional_fields=CONTENT_FIELDS,
+            # A new group's request names all its variants, so they must be created in the same batch.
+            group_field="parent_sku",
             default_mode="mirror",
             allowed_modes=frozenset({"upsert", "mirror"}),
         )

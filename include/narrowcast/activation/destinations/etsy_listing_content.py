@@ -138,7 +138,7 @@ class EtsyListingContent(Destination):
             # A new listing, or one a crash left half-built: finish what Etsy does not have yet.
             if not listed.get("new"):
                 self._set_inventory(listing_id, p)
-            self._upload_images(listing_id, image_urls(p.get("image_urls")))
+            self._upload_images(listing_id, image_urls(p.get("image_urls")), new=bool(listed.get("new")))
             if in_stock:
                 self._update(listing_id, {"state": "active"})
                 listed["state"] = "active"
@@ -204,9 +204,10 @@ class EtsyListingContent(Destination):
     def _update(self, listing_id: Any, form: dict[str, str]) -> None:
         self.client.request("PATCH", f"{APPLICATION}/shops/{self.shop}/listings/{listing_id}", data=form)
 
-    def _upload_images(self, listing_id: str, urls: list[str]) -> None:
+    def _upload_images(self, listing_id: str, urls: list[str], *, new: bool) -> None:
         path = f"{APPLICATION}/shops/{self.shop}/listings/{listing_id}/images"
-        have = int((self.client.get_json(path) or {}).get("count") or 0)
+        # Only a draft a crash left behind can hold images already; one created in this run has none to count.
+        have = 0 if new else int((self.client.get_json(path) or {}).get("count") or 0)
         for rank, url in enumerate(urls[:MAX_IMAGES], start=1):
             if rank <= have:  # uploaded before a crash
                 continue
