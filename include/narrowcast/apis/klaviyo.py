@@ -8,6 +8,7 @@ source}]}``); pages by ``links.next``, a whole URL that carries every parameter.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from narrowcast.apis import versions
@@ -22,6 +23,10 @@ PAGES = NextHref(href=("links", "next"))
 
 
 FALL_FORWARD_OPT_OUT = "X-Klaviyo-Revision-Fall-Forward-Opt-Out"
+# bulk_create_events (Klaviyo's OpenAPI): at most 1,000 events and 5 MB per request; the margin leaves room for
+# the request envelope around the entries.
+BULK_EVENTS_MAX = 1_000
+BULK_EVENTS_MAX_BYTES = 5 * 1024 * 1024 - 4_096
 
 
 def auth(conn: Connection) -> Auth:
@@ -44,3 +49,35 @@ class KlaviyoApi(HttpClient):
 
     def describe_error(self, e: dict[str, Any]) -> str:
         return f"{e.get('code') or e.get('status')}: {e.get('detail') or e.get('title')}"
+
+
+def pack_event_requests(entries: list[tuple[dict[str, Any], list[str]]], max_events: int = BULK_EVENTS_MAX,
+                        max_bytes: int = BULK_EVENTS_MAX_BYTES) -> list[list[tuple[dict[str, Any], list[str]]]]:
+    """Bulk-create entries (one per profile, each paired with the caller's keys of its events) packed into
+    ``POST /api/event-bulk-create-jobs`` requests of at most ``max_events`` events and about ``max_bytes`` of JSON; a
+    profile with more events than one request takes is split into several entries."""
+    packed: list[list[tuple[dict[str, Any], list[str]]]] = []
+    current: list[tuple[dict[str, Any], list[str]]] = []
+    events_in = bytes_in = 0
+    for entry, keys in entries:
+        attributes = entry["attributes"]
+        events = attributes["events"]["data"]
+        for start in range(0, len(events), max_events):
+            part = events[start:start + max_events]
+            piece = {"type": entry["type"], "attributes": {**attributes, "events": {"data": part}}}
+            size = len(json.dumps(piece, separators=(",", ":"), default=str)) + 1
+            if current and (events_in + len(part) > max_events or bytes_in + size > max_bytes):
+                packed.append(current)
+                current, events_in, bytes_in = [], 0, 0
+            current.append((piece, keys[start:start + max_events]))
+            events_in += len(part)
+            bytes_in += size
+    if current:
+        packed.append(current)
+    return packed
+
+
+def bulk_events_body(group: list[tuple[dict[str, Any], list[str]]]) -> dict[str, Any]:
+    """The ``POST /api/event-bulk-create-jobs`` body for one group of :func:`pack_event_requests`."""
+    return {"data": {"type": "event-bulk-create-job",
+                     "attributes": {"events-bulk-create": {"data": [entry for entry, _ in group]}}}}

@@ -2,7 +2,8 @@
 
 One run (every few minutes, :func:`run`): load the checkouts and orders changed since the last run
 (``shopify_checkouts`` source: poll + landed webhooks), decide which checkouts qualify, give each a unique code
-in the shop, then send one event per checkout. A checkout qualifies when
+in the shop, then send one event per checkout, packed into Klaviyo's bulk-create requests (up to 1,000
+events or 5 MB each, so a run's events cost one call per thousand). A checkout qualifies when
 
 - it has been quiet for ``quiet_period`` since its last update (default 60 minutes) and is at most ``max_age`` old;
 - it is not recovered: not completed, and no order since it was created by its customer, its e-mail, its
@@ -25,7 +26,6 @@ from __future__ import annotations
 import os
 import secrets
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -78,8 +78,6 @@ CANDIDATE_COLUMNS = ("id", "email", "customer_id", "recovery_url", "currency", "
 STATE_COLUMNS = ("campaign", "checkout_id", "customer_key", "code", "status", "unique_id", "attempts", "last_error",
                  "updated_at", "sent_at")
 LINE_COLUMNS = ("sku", "title", "variant_title", "quantity", "price_presentment", "line_total_presentment", "image_url")
-# Events in flight at once: Klaviyo's create_event allows 350/s (x-klaviyo-ratelimit in its OpenAPI).
-SEND_CONCURRENCY = 8
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes are typed by hand
 
 
@@ -343,7 +341,7 @@ def _amount(value: Decimal | None) -> float | None:
 
 def event_body(row: dict[str, Any], state: dict[str, Any], lines: list[dict[str, Any]], recommendations: list[str],
                offer: Offer, expires: datetime | None, metric: str) -> dict[str, Any]:
-    """Klaviyo's Create Event request (``POST /api/events``) for one checkout."""
+    """One checkout's event in Klaviyo's Create Event shape (sent through bulk create, see :func:`bulk_entry`)."""
     items = [{"ProductName": line["title"], "SKU": line["sku"], "ImageURL": line["image_url"],
               "Quantity": line["quantity"], "ItemPrice": _amount(line["price_presentment"]),
               "RowTotal": _amount(line["line_total_presentment"])} for line in lines]
@@ -368,9 +366,10 @@ def event_body(row: dict[str, Any], state: dict[str, Any], lines: list[dict[str,
 
 def send_events(wh: Warehouse, client: klaviyo.KlaviyoApi, offer: Offer, rows: list[dict[str, Any]],
                 state: dict[str, dict[str, Any]], config: Config, now: datetime, report: Report) -> None:
-    """One event per checkout with its code, a few at a time; the first wave Klaviyo does not answer stops the
-    run's sending (the rest wait for the next run). Sent checkouts are committed together at the end: a crash
-    before that re-sends them under the same unique_id, which Klaviyo keeps once."""
+    """Every ready checkout's event in as few bulk-create requests as Klaviyo's caps allow (1,000 events, 5 MB);
+    the first request Klaviyo does not answer stops the run's sending (the rest wait for the next run). Sent
+    checkouts are committed together at the end: a crash before that re-sends them under the same unique_id,
+    which Klaviyo keeps once."""
     ready = [(row, state[str(row["id"])]) for row in rows if state[str(row["id"])]["status"] == "code_ready"]
     if not ready:
         return
@@ -379,25 +378,24 @@ def send_events(wh: Warehouse, client: klaviyo.KlaviyoApi, offer: Offer, rows: l
     lines = _lines(wh, [row["id"] for row, _ in ready])
     recommended = _recommendations(wh, sorted({s["customer_key"] for _, s in ready if s["customer_key"]}),
                                    config.recommendations)
-    bodies = [event_body(row, s, lines[row["id"]], recommended.get(s["customer_key"], []), offer,
-                         expiries.get(s["code"]), config.metric) for row, s in ready]
+    by_checkout = {str(row["id"]): (row, s) for row, s in ready}
+    entries = [bulk_entry(event_body(row, s, lines[row["id"]], recommended.get(s["customer_key"], []), offer,
+                                     expiries.get(s["code"]), config.metric), str(row["id"])) for row, s in ready]
     sent: list[tuple[dict[str, Any], datetime]] = []
     refused: list[tuple[dict[str, Any], str]] = []
-    with ThreadPoolExecutor(max_workers=SEND_CONCURRENCY) as pool:
-        for wave in _groups(list(zip(ready, bodies, strict=True)), SEND_CONCURRENCY):
-            outcomes = list(pool.map(lambda item: _send(client, item[1]), wave))
-            for ((row, s), _), outcome in zip(wave, outcomes, strict=True):
-                if isinstance(outcome, datetime):
-                    sent.append((row, outcome))
-                elif isinstance(outcome, FatalApiError):
-                    refused.append((s, outcome.message))
-            unanswered = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, FatalApiError)]
-            if unanswered:
-                waiting = len(ready) - len(sent) - len(refused)
-                report.waiting_for_klaviyo += waiting
-                log.warning("%s: Klaviyo is not answering (%s); %d event(s) wait with their codes for the next run",
-                            offer.campaign, type(unanswered[0]).__name__, waiting)
-                break
+    for group in klaviyo.pack_event_requests(entries):
+        checkouts = [by_checkout[key] for _, keys in group for key in keys]
+        outcome = _send(client, klaviyo.bulk_events_body(group))
+        if isinstance(outcome, datetime):
+            sent += [(row, outcome) for row, _ in checkouts]
+        elif isinstance(outcome, FatalApiError):
+            refused += [(s, outcome.message) for _, s in checkouts]
+        else:
+            waiting = len(ready) - len(sent) - len(refused)
+            report.waiting_for_klaviyo += waiting
+            log.warning("%s: Klaviyo is not answering (%s); %d event(s) wait with their codes for the next run",
+                        offer.campaign, type(outcome).__name__, waiting)
+            break
     with wh.transaction():
         for row, sent_at in sent:
             wh.execute("update activation.realtime_checkouts set status = 'sent', sent_at = ?, updated_at = ? "
@@ -413,10 +411,19 @@ def send_events(wh: Warehouse, client: klaviyo.KlaviyoApi, offer: Offer, rows: l
                          for row, at in sent]
 
 
+def bulk_entry(body: dict[str, Any], checkout_id: str) -> tuple[dict[str, Any], list[str]]:
+    """One checkout's Create Event body as a bulk-create entry (its profile and its one event), keyed by checkout:
+    each checkout is its own entry, so one customer's two checkouts are two events of the same profile."""
+    attributes = dict(body["data"]["attributes"])
+    profile = attributes.pop("profile")
+    return ({"type": "event-bulk-create", "attributes": {
+        "profile": profile, "events": {"data": [{"type": "event", "attributes": attributes}]}}}, [checkout_id])
+
+
 def _send(client: klaviyo.KlaviyoApi, body: dict[str, Any]) -> datetime | Exception:
-    """When Klaviyo accepted the event, or why not (a wrong key fails the whole run)."""
+    """When Klaviyo accepted the request, or why not (a wrong key fails the whole run)."""
     try:
-        client.post_json("api/events", body)
+        client.post_json("api/event-bulk-create-jobs", body)
     except FatalApiError as exc:
         if exc.status in (401, 403):
             raise

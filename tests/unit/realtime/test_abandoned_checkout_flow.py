@@ -143,3 +143,22 @@ def test_a_checkout_seen_by_webhook_and_by_polling_is_one_row_with_what_each_tol
             (4242, "tok-4242", "poll")]
         assert wh.scalar("select count(*) from raw.shop_abandoned_checkout_lines") == 2
     assert (report.sent, len(klaviyo.events)) == (1, 1)
+
+
+def test_a_run_sends_its_events_in_one_bulk_request(sandbox, shop, klaviyo, tmp_path, monkeypatch):
+    # GIVEN five checkouts of one customer that qualify in the same run
+    for checkout_id in range(5001, 5006):
+        abandon(shop, checkout_id=checkout_id)
+    paths: list[str] = []
+    post_json = flow.klaviyo.KlaviyoApi.post_json
+
+    def counting(self, path, body, *args, **kwargs):
+        paths.append(path)
+        return post_json(self, path, body, *args, **kwargs)
+
+    monkeypatch.setattr(flow.klaviyo.KlaviyoApi, "post_json", counting)
+    report = run(sandbox, tmp_path)
+    # THEN all five events went in one bulk-create request, each checkout its own event
+    assert report.sent == 5 and paths == ["api/event-bulk-create-jobs"]
+    assert sorted(e["unique_id"] for e in klaviyo.events.values()) == [
+        f"abandoned_cart:{checkout_id}" for checkout_id in range(5001, 5006)]

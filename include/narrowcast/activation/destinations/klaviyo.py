@@ -44,7 +44,6 @@ from narrowcast.http.pagination import paginate
 PROFILE_FIELDS = frozenset({"email", "phone_number", "external_id", "first_name", "last_name"})
 DELETION_IDENTIFIERS = ("email", "phone_number", "profile_id")
 # bulk_create_events: "The maximum allowed payload size is 5MB"; the envelope around the entries is kept under it.
-MAX_EVENT_REQUEST_BYTES = 5 * 1024 * 1024 - 4_096
 
 
 class Klaviyo(Destination):
@@ -69,7 +68,8 @@ class Klaviyo(Destination):
     # bulk-create job (bulk_create_events in Klaviyo's OpenAPI); profiles are looked up 100 external ids (one
     # page) at a time.
     limits = Limits(max_batch_size=10_000, default_rps=10.0, default_burst=10.0, max_concurrency=4,
-                    request_caps={"list_removal": 1_000, "profile_lookup": 100, "event_bulk_create": 1_000})
+                    request_caps={"list_removal": 1_000, "profile_lookup": 100,
+                                  "event_bulk_create": klaviyo.BULK_EVENTS_MAX})
 
     def send(self, batch: Batch) -> list[RowResult]:
         if self.object == "event":
@@ -135,10 +135,9 @@ class Klaviyo(Destination):
     def _events(self, changes: list[Change]) -> list[RowResult]:
         """Every entering row's event in as few bulk-create requests as the event and byte caps allow."""
         results: list[RowResult] = []
-        for group in _event_requests(self._event_entries(changes), self.limits.request_caps["event_bulk_create"],
-                                     MAX_EVENT_REQUEST_BYTES):
-            body = {"data": {"type": "event-bulk-create-job",
-                             "attributes": {"events-bulk-create": {"data": [entry for entry, _ in group]}}}}
+        for group in klaviyo.pack_event_requests(self._event_entries(changes),
+                                                 self.limits.request_caps["event_bulk_create"]):
+            body = klaviyo.bulk_events_body(group)
             keys = [key for _, entry_keys in group for key in entry_keys]
             try:
                 self.client.post_json("api/event-bulk-create-jobs", body)
@@ -197,31 +196,6 @@ def request_profile_deletion(
         profile["attributes"] = dict(given)
     body = {"data": {"type": "data-privacy-deletion-job", "attributes": {"profile": {"data": profile}}}}
     client.request("POST", "api/data-privacy-deletion-jobs", json=body)
-
-
-def _event_requests(entries: list[tuple[dict[str, Any], list[str]]], max_events: int,
-                    max_bytes: int) -> list[list[tuple[dict[str, Any], list[str]]]]:
-    """Profile entries packed into requests of at most ``max_events`` events and about ``max_bytes`` of JSON; a
-    profile with more events than one request takes is split into several entries."""
-    packed: list[list[tuple[dict[str, Any], list[str]]]] = []
-    current: list[tuple[dict[str, Any], list[str]]] = []
-    events_in = bytes_in = 0
-    for entry, keys in entries:
-        attributes = entry["attributes"]
-        events = attributes["events"]["data"]
-        for start in range(0, len(events), max_events):
-            part = events[start:start + max_events]
-            piece = {"type": entry["type"], "attributes": {**attributes, "events": {"data": part}}}
-            size = len(json.dumps(piece, separators=(",", ":"), default=str)) + 1
-            if current and (events_in + len(part) > max_events or bytes_in + size > max_bytes):
-                packed.append(current)
-                current, events_in, bytes_in = [], 0, 0
-            current.append((piece, keys[start:start + max_events]))
-            events_in += len(part)
-            bytes_in += size
-    if current:
-        packed.append(current)
-    return packed
 
 
 def _properties(payload: dict[str, Any]) -> dict[str, Any]:
