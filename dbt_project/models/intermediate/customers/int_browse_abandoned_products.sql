@@ -75,11 +75,11 @@ final as (
     left join web_progress
         on views.customer_id = web_progress.customer_id
         and views.sku = web_progress.sku
-        and web_progress.last_progressed_at >= views.first_viewed_at
+        and views.first_viewed_at <= web_progress.last_progressed_at
     left join bought
         on views.customer_id = bought.customer_id
         and views.sku = bought.sku
-        and bought.last_ordered_at >= views.first_viewed_at
+        and views.first_viewed_at <= bought.last_ordered_at
     where web_progress.sku is null
         and bought.sku is null
 )

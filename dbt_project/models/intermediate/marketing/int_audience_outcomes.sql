@@ -63,8 +63,8 @@ outcomes as (
     from sync_members
     left join orders
         on sync_members.customer_id = orders.customer_id
-        and orders.order_date > sync_members.entered_on
-        and orders.order_date <= sync_members.window_end
+        and sync_members.entered_on < orders.order_date
+        and sync_members.window_end >= orders.order_date
     group by sync_members.sync_id, sync_members.audience_id, sync_members.customer_id, sync_members.entered_on
 ),
 
@@ -77,8 +77,9 @@ final as (
         cast(sync_members.entered_on as date) as entered_on,
         cast(sync_members.period_start as date) as period_start,
         sync_members.is_holdout,
-        cast({{ dbt.datediff('sync_members.entered_on', 'sync_members.window_end', 'day') }} as integer)
-            as observed_days,
+        cast(
+            {{ dbt.datediff('sync_members.entered_on', 'sync_members.window_end', 'day') }} as integer
+        ) as observed_days,
         cast(outcomes.orders as integer) as orders,
         outcomes.orders > 0 as converted,
         cast(outcomes.revenue_reporting as decimal(18, 2)) as revenue_reporting

@@ -52,7 +52,7 @@ browse_abandoned_products as (
         cast(null as {{ dbt.type_string() }}) as because_of_sku,
         row_number() over (
             partition by journey_members.journey_id, journey_members.customer_id
-            order by browse_abandoned.views desc, browse_abandoned.last_viewed_at desc, browse_abandoned.sku
+            order by browse_abandoned.views desc, browse_abandoned.last_viewed_at desc, browse_abandoned.sku asc
         ) as product_rank
     from journey_members
     inner join browse_abandoned on journey_members.customer_id = browse_abandoned.customer_id
@@ -67,7 +67,7 @@ browsed_products as (
         cast(null as {{ dbt.type_string() }}) as because_of_sku,
         row_number() over (
             partition by journey_members.journey_id, journey_members.customer_id
-            order by recommendations.browse_score desc, recommendations.rank
+            order by recommendations.browse_score desc, recommendations.rank asc
         ) as product_rank
     from journey_members
     inner join recommendations on journey_members.customer_id = recommendations.customer_id

@@ -212,11 +212,20 @@ browse_interest as (
 ),
 
 candidate_keys as (
-    select customer_id, sku from cross_sell
+    select
+        customer_id,
+        sku
+    from cross_sell
     union
-    select customer_id, sku from upsell
+    select
+        customer_id,
+        sku
+    from upsell
     union
-    select customer_id, sku from browse_interest
+    select
+        customer_id,
+        sku
+    from browse_interest
 ),
 
 candidates as (

@@ -69,17 +69,17 @@ spells as (
 
 {% else %}
 
-spells as (
-    select
-        audience_id,
-        customer_id,
-        {{ as_of_date() }} as entered_on,
-        cast(null as date) as left_on,
-        is_holdout,
-        consent_email,
-        consent_ads
-    from current_members
-),
+    spells as (
+        select
+            audience_id,
+            customer_id,
+            {{ as_of_date() }} as entered_on,
+            cast(null as date) as left_on,
+            is_holdout,
+            consent_email,
+            consent_ads
+        from current_members
+    ),
 
 {% endif %}
 

@@ -30,7 +30,8 @@ groups as (
         sum(case when is_holdout then cast(revenue_reporting as {{ double }}) else 0 end) as holdout_revenue,
         sum(case when not is_holdout then power(cast(revenue_reporting as {{ double }}), 2) else 0 end)
             as treated_revenue_sq,
-        sum(case when is_holdout then power(cast(revenue_reporting as {{ double }}), 2) else 0 end) as holdout_revenue_sq,
+        sum(case when is_holdout then power(cast(revenue_reporting as {{ double }}), 2) else 0 end)
+            as holdout_revenue_sq,
         avg(cast(observed_days as {{ double }})) as avg_observed_days
     from outcomes
     group by sync_id, destination, audience_id, period_start
@@ -45,11 +46,15 @@ rates as (
         case when holdout_members > 0 then holdout_revenue / holdout_members end as holdout_revenue_per_member,
         -- Sample variance of revenue per member: (Σx² - n·mean²) / (n - 1), floored at 0 against rounding.
         case when treated_members > 1 then greatest(
-            (treated_revenue_sq - treated_revenue * treated_revenue / treated_members) / (treated_members - 1), 0
-        ) end as treated_revenue_variance,
+                    (treated_revenue_sq - treated_revenue * treated_revenue / treated_members) / (treated_members - 1),
+                    0
+                )
+        end as treated_revenue_variance,
         case when holdout_members > 1 then greatest(
-            (holdout_revenue_sq - holdout_revenue * holdout_revenue / holdout_members) / (holdout_members - 1), 0
-        ) end as holdout_revenue_variance
+                    (holdout_revenue_sq - holdout_revenue * holdout_revenue / holdout_members) / (holdout_members - 1),
+                    0
+                )
+        end as holdout_revenue_variance
     from groups
 ),
 
