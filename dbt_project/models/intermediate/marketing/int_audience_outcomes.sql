@@ -77,9 +77,8 @@ final as (
         cast(sync_members.entered_on as date) as entered_on,
         cast(sync_members.period_start as date) as period_start,
         sync_members.is_holdout,
-        cast(
-            {{ dbt.datediff('sync_members.entered_on', 'sync_members.window_end', 'day') }} as integer
-        ) as observed_days,
+        cast({{ dbt.datediff('sync_members.entered_on', 'sync_members.window_end', 'day') }} as integer)  -- noqa: LT05
+            as observed_days,
         cast(outcomes.orders as integer) as orders,
         outcomes.orders > 0 as converted,
         cast(outcomes.revenue_reporting as decimal(18, 2)) as revenue_reporting
