@@ -176,7 +176,8 @@ def test_listing_creation_requests_follow_the_listing_image_and_inventory_contra
     calls = [c for c in sent if "/v3/application/" in c.path]
     kinds = [(c.method, re.sub(r"/[0-9]+", "/{id}", c.path.split("/v3/application/")[-1])) for c in calls]
     assert kinds == [("GET", "shops/{id}/listings")] * 3 + [
-        ("POST", "shops/{id}/listings"), ("PUT", "listings/{id}/inventory"), ("GET", "shops/{id}/listings/{id}/images"),
+        # A listing created in this run has no images yet, so none are read before uploading.
+        ("POST", "shops/{id}/listings"), ("PUT", "listings/{id}/inventory"),
         ("POST", "shops/{id}/listings/{id}/images"), ("POST", "shops/{id}/listings/{id}/images"),
         ("PATCH", "shops/{id}/listings/{id}"), ("PATCH", "shops/{id}/listings/{id}")]
     for call in calls:

@@ -29,6 +29,7 @@ import hmac
 import json
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -123,6 +124,35 @@ def _sign(name: str) -> str:
     return hmac.new(_SIGNING_KEY, name.encode(), hashlib.sha256).hexdigest()
 
 
+
+def answer_operation(bucket: CostBucket, operation: Any, *, mutation: Callable[[Selection, _Run], Any],
+                     query: Callable[[Selection, _Run], Any], variables: dict[str, Any]) -> Response:
+    """One parsed operation under Shopify's cost rules (https://shopify.dev/docs/api/usage/limits): a mutation
+    costs its flat price up front; a query is refused unrun above the single-query maximum, runs, and is charged
+    its requested cost with the actual cost refunded; a throttled request answers THROTTLED. ``mutation`` and
+    ``query`` resolve one root field each; a :class:`QueryError` becomes a GraphQL error."""
+    run = _Run()
+    try:
+        if operation.kind == "mutation":
+            admitted, cost = bucket.spend(MUTATION_COST)
+            if not admitted:
+                return throttled(cost)
+            data = {f.key: mutation(f, run) for f in operation.root.fields()}
+            return JSONResponse({"data": data, "extensions": {"cost": cost}})
+        requested = requested_cost(operation.root, variables)
+        if requested > MAX_QUERY_COST:
+            # Refused before it runs, whatever the bucket holds.
+            return graphql_error(f"Query cost is {requested}, which exceeds the single query max cost limit "
+                                 f"({MAX_QUERY_COST}).", "MAX_COST_EXCEEDED", cost=requested,
+                                 maxCost=MAX_QUERY_COST)
+        data = {f.key: query(f, run) for f in operation.root.fields()}
+    except QueryError as exc:
+        return graphql_error(str(exc), exc.code, **exc.extensions)
+    admitted, cost = bucket.spend(requested, max(1, run.actual))
+    if not admitted:
+        return throttled(cost)
+    return JSONResponse({"data": data, "extensions": {"cost": cost}})
+
 class ShopifyEmulator(ShopifyErrors, Emulator):
     name = "shopify"
     prefix = "shopify"
@@ -197,28 +227,9 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         return any(f.name in served for f in operation.root.fields())
 
     def answer(self, query: str, variables: dict[str, Any], version: str, request: Request) -> Response:
-        operation = parse(query)[0]
-        try:
-            if operation.kind == "mutation":
-                admitted, cost = self.bucket.spend(MUTATION_COST)
-                if not admitted:
-                    return throttled(cost)
-                data = {f.key: self._mutation(f, variables, request) for f in operation.root.fields()}
-                return JSONResponse({"data": data, "extensions": {"cost": cost}})
-            requested = requested_cost(operation.root, variables)
-            if requested > MAX_QUERY_COST:
-                # https://shopify.dev/docs/api/usage/limits: refused before it runs, whatever the bucket holds.
-                return graphql_error(f"Query cost is {requested}, which exceeds the single query max cost limit "
-                                     f"({MAX_QUERY_COST}).", "MAX_COST_EXCEEDED", cost=requested,
-                                     maxCost=MAX_QUERY_COST)
-            run = _Run()
-            data = {f.key: self._query(f, variables, run) for f in operation.root.fields()}
-        except QueryError as exc:
-            return graphql_error(str(exc), exc.code, **exc.extensions)
-        admitted, cost = self.bucket.spend(requested, max(1, run.actual))
-        if not admitted:
-            return throttled(cost)
-        return JSONResponse({"data": data, "extensions": {"cost": cost}})
+        return answer_operation(self.bucket, parse(query)[0],
+                                mutation=lambda f, run: self._mutation(f, variables, request),
+                                query=lambda f, run: self._query(f, variables, run), variables=variables)
 
     # ---- query root ----------------------------------------------------------------------------------------
     def _query(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:

@@ -42,18 +42,14 @@ from narrowcast.sandbox.emulators.shopify import (
     _project_page,
     _Run,
     _search_bounds,
+    answer_operation,
 )
 from narrowcast.sandbox.emulators.shopify_graphql import (
-    MAX_QUERY_COST,
-    MUTATION_COST,
     CostBucket,
     GraphQLSyntaxError,
     Selection,
     add_graphql_route,
-    graphql_error,
     parse,
-    requested_cost,
-    throttled,
 )
 from narrowcast.sandbox.emulators.world_index import (
     decode_cursor,
@@ -207,29 +203,9 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
         return any(f.name in served for f in operation.root.fields())
 
     def answer(self, query: str, variables: dict[str, Any], version: str, request: Request) -> Response:
-        operation = parse(query)[0]
-        run = _Run()
-        try:
-            if operation.kind == "mutation":
-                admitted, cost = self.bucket.spend(MUTATION_COST)
-                if not admitted:
-                    return throttled(cost)
-                data = {f.key: _project(self._mutation(f, variables), f, variables, run)
-                        for f in operation.root.fields()}
-                return JSONResponse({"data": data, "extensions": {"cost": cost}})
-            requested = requested_cost(operation.root, variables)
-            if requested > MAX_QUERY_COST:
-                # https://shopify.dev/docs/api/usage/limits: refused before it runs, whatever the bucket holds.
-                return graphql_error(f"Query cost is {requested}, which exceeds the single query max cost limit "
-                                     f"({MAX_QUERY_COST}).", "MAX_COST_EXCEEDED", cost=requested,
-                                     maxCost=MAX_QUERY_COST)
-            data = {f.key: self._query(f, variables, run) for f in operation.root.fields()}
-        except QueryError as exc:
-            return graphql_error(str(exc), exc.code, **exc.extensions)
-        admitted, cost = self.bucket.spend(requested, max(1, run.actual))
-        if not admitted:
-            return throttled(cost)
-        return JSONResponse({"data": data, "extensions": {"cost": cost}})
+        return answer_operation(self.bucket, parse(query)[0],
+                                mutation=lambda f, run: _project(self._mutation(f, variables), f, variables, run),
+                                query=lambda f, run: self._query(f, variables, run), variables=variables)
 
     # ---- queries -------------------------------------------------------------------------------------------
     def _query(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
