@@ -108,7 +108,7 @@ all_listings as (
         coalesce(file_listings.is_enabled, true) as is_enabled,
         coalesce(file_listings.listing_id is null and latest_registered.is_ended, false) as is_ended,
         case
-            when file_listings.listing_id is not null then 'file'
+            when file_listings.listing_id is not null then 'listings_file'
             when latest_registered.listing_id is not null then 'registry'
         end as listing_id_source
     from file_listings

@@ -44,6 +44,7 @@ CUSTOMER_FIELDS = """id firstName lastName createdAt updatedAt tags
 # Fulfillment, FulfillmentTrackingInfo, FulfillmentLineItem). Read by a query of its own: on the orders query it
 # would push a page of five orders past the 1,000-point limit.
 FULFILLMENT_FIELDS = """id updatedAt sourceName sourceIdentifier
+      customer { id }
       customAttributes { key value }
       fulfillments[fulfillments] {
         id status createdAt updatedAt

@@ -211,7 +211,9 @@ def order_attribute_records(order: dict[str, Any], ref: str) -> list[dict[str, A
     order_id = gid(order, "id", f"{ref} order")
     attributes = {str(a["key"]): a.get("value") for a in order.get("customAttributes") or []
                   if isinstance(a, dict) and a.get("key")}
-    return [{"order_id": order_id, "name": name, "value": value} for name, value in attributes.items()]
+    customer_id = linked_id(order, "customer")
+    return [{"order_id": order_id, "customer_id": customer_id, "name": name, "value": value}
+            for name, value in attributes.items()]
 
 
 def customer_record(customer: dict[str, Any], ref: str) -> dict[str, Any]:

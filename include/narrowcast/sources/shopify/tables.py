@@ -122,11 +122,13 @@ SHOP_FULFILLMENTS = EntitySpec(
 
 SHOP_ORDER_ATTRIBUTES = EntitySpec(
     "shop_order_attributes",
-    {"order_id": "BIGINT", "name": "VARCHAR", "value": "VARCHAR"},
+    {"order_id": "BIGINT", "customer_id": "BIGINT", "name": "VARCHAR", "value": "VARCHAR"},
     key=("order_id", "name"),
-    notes={"name": "Order.customAttributes key (a note attribute), e.g. one a marketplace importer writes"},
+    notes={"name": "Order.customAttributes key (a note attribute), e.g. one a marketplace importer writes",
+           "customer_id": "the order's customer, so an erasure request finds the attributes"},
     # Note attributes are free text the buyer or an app wrote; they may hold anything.
     personal=("value",),
+    subject_id="customer_id",
 )
 
 SHOP_PRODUCTS = EntitySpec(
