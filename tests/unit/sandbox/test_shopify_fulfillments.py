@@ -97,4 +97,4 @@ def test_a_documented_fulfillment_becomes_one_row_per_shipped_line():
     }
     assert str(row["created_at"]) == "2026-10-30 14:05:00"
     assert order_attribute_records(DOCUMENTED_ORDER, "test") == [
-        {"order_id": 148977776, "name": "channel", "value": "eBay DE"}]
+        {"order_id": 148977776, "customer_id": None, "name": "channel", "value": "eBay DE"}]
