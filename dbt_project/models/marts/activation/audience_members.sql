@@ -29,8 +29,8 @@ rfm as (
     select * from {{ ref('customer_rfm') }}
 ),
 
-recommendations as (
-    select * from {{ ref('customer_recommendations') }}
+top_recommendations as (
+    select * from {{ ref('int_customer_top_recommendations') }}
 ),
 
 matched as (
@@ -53,16 +53,6 @@ deduplicated as (
         max(discount_code) as discount_code
     from matched
     group by audience_id, customer_id
-),
-
-top_recommendations as (
-    select
-        customer_id,
-        {{ dbt.listagg('sku', "','", 'order by rank', var('recommended_skus_in_audience') | int) }}
-            as recommended_skus
-    from recommendations
-    where rank <= {{ var('recommended_skus_in_audience') | int }}
-    group by customer_id
 ),
 
 eligible_customers as (

@@ -3,7 +3,7 @@
     customer_identity_links) appear; customers with an opt_out or delete request never appear, so the sync removes
     what it wrote for them. segments is every customer_segments.segment of the customer, sorted, comma-joined
     (commas inside a segment name become spaces: a Shopify tag cannot hold one); recommended_skus the top var
-    recommended_skus_in_audience of customer_recommendations by rank. -#}
+    recommended_skus_in_audience of customer_recommendations by rank (int_customer_top_recommendations). -#}
 with
 
 links as (
@@ -22,8 +22,8 @@ segments as (
     select * from {{ ref('customer_segments') }}
 ),
 
-recommendations as (
-    select * from {{ ref('customer_recommendations') }}
+top_recommendations as (
+    select * from {{ ref('int_customer_top_recommendations') }}
 ),
 
 shop_customers as (
@@ -40,16 +40,6 @@ customer_segment_list as (
         customer_id,
         {{ dbt.listagg("replace(segment, ',', ' ')", "','", 'order by segment') }} as segments
     from segments
-    group by customer_id
-),
-
-top_recommendations as (
-    select
-        customer_id,
-        {{ dbt.listagg('sku', "','", 'order by rank', var('recommended_skus_in_audience') | int) }}
-            as recommended_skus
-    from recommendations
-    where rank <= {{ var('recommended_skus_in_audience') | int }}
     group by customer_id
 ),
 
