@@ -19,6 +19,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -314,7 +315,10 @@ def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: 
     # Rejections of this run are inserted after this check, so only older ones can be resolved by it.
     open_rejections = state.has_open_rejections(wh, spec)
     listings = state.ListingRegistry.of(wh, spec)
-    group_field = DESTINATIONS[spec.destination].objects[spec.object].group_field
+    object_spec = DESTINATIONS[spec.destination].objects[spec.object]
+    group_field = object_spec.group_field
+    # Rows an earlier run journalled and never saw accepted; read before the plan streams from ``wh``.
+    in_doubt = state.open_intents(wh, spec) if object_spec.send_once else None
     # The plan streams from ``wh`` while state is written through a second session on the same database:
     # a statement on ``wh`` would end the open stream.
     with (wh.new_session() as writer,
@@ -326,11 +330,18 @@ def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: 
             for batch, planned in _batches(wh, report.run_id, kind, spec.batch_size, rows[kind], group_field):
                 invalid = planned.column("invalid_fields")
                 rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
+                if in_doubt is not None:
+                    # Committed before the send: a crash after it leaves the rows in doubt for the next run,
+                    # which then asks the destination what it has before sending them again.
+                    keys = [c.key for c in batch.changes]
+                    state.record_intents(writer, spec, report.run_id, keys)
+                    batch = replace(batch, in_doubt=in_doubt.intersection(keys))
                 in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
                 while len(in_flight) >= workers * 2:
-                    _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings)
+                    _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings,
+                             in_doubt is not None)
             while in_flight:
-                _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings)
+                _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings, in_doubt is not None)
 
 
 def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] | None) -> list[RowResult]:
@@ -347,7 +358,7 @@ def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] 
                 valid.append(change)
     if not valid:
         return results
-    sub = Batch(batch.run_id, batch.kind, batch.seq, batch.total, valid)
+    sub = replace(batch, changes=valid)
     try:
         answered = destination.send(sub)
     except ApiError as exc:
@@ -363,7 +374,8 @@ def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] 
 
 
 def _collect(wh: Warehouse, spec: SyncSpec, report: SyncReport, batch: Batch, planned: pa.Table,
-             future: Future[list[RowResult]], open_rejections: bool, listings: state.ListingRegistry) -> None:
+             future: Future[list[RowResult]], open_rejections: bool, listings: state.ListingRegistry,
+             journal_intents: bool = False) -> None:
     results = future.result()
     # One transpose (in C) instead of a Python loop per field: a batch can hold tens of thousands of answers.
     answered = dict(zip(RowResult._fields, zip(*results, strict=True), strict=True)) if results else {}
@@ -384,7 +396,7 @@ def _collect(wh: Warehouse, spec: SyncSpec, report: SyncReport, batch: Batch, pl
             answers = answers.append_column(optional, pa.array(answered[optional], pa.string()))
     replaces_state = bool(pc.any(pc.not_equal(planned.column("op"), "add")).as_py())
     state.record_results(wh, spec, report.run_id, planned, answers, open_rejections=open_rejections,
-                         replaces_state=replaces_state, listings=listings)
+                         replaces_state=replaces_state, listings=listings, journal_intents=journal_intents)
     report.sent += answered.get("sent", ()).count(True)
     report.accepted += accepted
     report.skipped += skipped

@@ -54,6 +54,12 @@ DDL = (
         sync_id varchar not null, job varchar not null, record_key varchar not null, operation varchar not null,
         payload_hash varchar, previous_hash varchar, previous_payload varchar)""",
     LISTING_IDS_DDL,
+    # The intent journal of destinations whose rows must reach the API once (a shipment): a row's key is written
+    # and committed here before it is sent, and removed in the transaction that records its acceptance. A row
+    # still here at the next run was sent by a run that died before its state commit, or refused.
+    """create table if not exists activation.sync_intents (
+        sync_id varchar not null, record_key varchar not null, run_id varchar not null,
+        intended_at timestamp not null)""",
 )
 # Columns added after the first release; existing warehouses gain them on the next run.
 MIGRATIONS = tuple(
@@ -207,14 +213,16 @@ def stream_plan(wh: Warehouse, kind: str, batch_size: int) -> Iterator[pa.Table]
 
 def record_results(wh: Warehouse, spec: SyncSpec, run_id: str, planned: pa.Table,
                    results: pa.Table, *, open_rejections: bool = True, replaces_state: bool = True,
-                   listings: ListingRegistry | None = None) -> None:
+                   listings: ListingRegistry | None = None, journal_intents: bool = False) -> None:
     """Advance state for accepted rows and log the others, in one transaction (one commit per batch).
 
     ``planned`` is the batch as streamed by :func:`stream_plan`; ``results`` has ``record_key``, ``outcome``,
     ``reason`` and optionally ``job`` and ``remote_id``. Both are arrow tables joined inside the warehouse, so no
     statement here loops over rows in Python. Rows accepted into an asynchronous job also get their previous state
     kept with the job; accepted rows with a remote id, and rows of a sync with registered listings, update
-    ``activation.listing_ids`` (see :func:`_register_listings`).
+    ``activation.listing_ids`` (see :func:`_register_listings`). With ``journal_intents``, accepted rows close
+    their intent (:func:`record_intents`) in the same transaction; refused ones keep it, as a refusal the engine
+    made of a failed request does not prove the destination never applied it.
     """
     has_jobs = "job" in results.column_names and results.column("job").null_count < results.num_rows
     has_remote_ids = ("remote_id" in results.column_names
@@ -273,6 +281,13 @@ def record_results(wh: Warehouse, spec: SyncSpec, run_id: str, planned: pa.Table
                from batch_outcome where outcome = 'accepted' and op <> 'remove'""",
             where,
         )
+        if journal_intents:
+            wh.execute(
+                """delete from activation.sync_intents
+                   where sync_id = $sync_id
+                     and record_key in (select record_key from batch_results where outcome = 'accepted')""",
+                where,
+            )
         if open_rejections:
             wh.execute(
                 """update activation.sync_rejections set resolved_at = now()::timestamp
@@ -361,6 +376,23 @@ def _register_listings(wh: Warehouse, spec: SyncSpec, outcome: str, listings: Li
 def confirmed_members(wh: Warehouse, spec: SyncSpec) -> int:
     """How many rows the destination has confirmed for ``spec``: the base of the mirror removal guard."""
     return int(wh.scalar("select count(*) from activation.sync_state where sync_id = ?", [spec.id]))
+
+
+def record_intents(wh: Warehouse, spec: SyncSpec, run_id: str, keys: list[str]) -> None:
+    """Journal, in a transaction of its own committed before the send, that these rows are about to be sent."""
+    with wh.arrow_relation("batch_intents", pa.table({"record_key": pa.array(keys, pa.string())})), wh.transaction():
+        wh.execute(
+            """insert into activation.sync_intents (sync_id, record_key, run_id, intended_at)
+               select distinct $sync_id, record_key, $run_id, now()::timestamp from batch_intents
+               where record_key not in (select record_key from activation.sync_intents where sync_id = $sync_id)""",
+            {"sync_id": spec.id, "run_id": run_id},
+        )
+
+
+def open_intents(wh: Warehouse, spec: SyncSpec) -> frozenset[str]:
+    """Keys of rows an earlier run journalled and never saw accepted: the destination may already have them."""
+    rows = wh.fetchall("select record_key from activation.sync_intents where sync_id = $sync_id", {"sync_id": spec.id})
+    return frozenset(str(row[0]) for row in rows)
 
 
 def has_open_rejections(wh: Warehouse, spec: SyncSpec) -> bool:

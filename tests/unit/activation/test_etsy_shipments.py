@@ -76,8 +76,11 @@ def test_an_etsy_shipment_is_sent_once_and_a_rerun_sends_nothing(etsy, connectio
                                "carrier_name": "dhl-germany"}]
     assert etsy.receipts[RECEIPT]["is_shipped"] is True
     assert (first.accepted, first.sent) == (1, 1)
-    # the pre-send read and the send
-    assert (etsy.calls["getShopReceipt"], etsy.calls["createReceiptShipment"]) == (1, 1)
+    # the send alone: no earlier run left the shipment in doubt, so the receipt is not read first
+    assert (etsy.calls.get("getShopReceipt", 0), etsy.calls["createReceiptShipment"]) == (0, 1)
+    assert first.api_calls == 1
+    # the intent journalled before the send is closed with the state commit
+    assert shop.query("select count(*) from activation.sync_intents where sync_id = 'shipments_etsy'") == [(0,)]
     assert (again.planned, again.api_calls) == (0, 0)
 
 
@@ -92,10 +95,13 @@ def test_a_crash_between_etsys_answer_and_the_state_commit_does_not_send_twice(e
     monkeypatch.setattr(state, "record_results", crash)
     with pytest.raises(KeyboardInterrupt):
         run_sync(etsy_sync(), connections=connections, warehouse=shop.path)
+    # the intent committed before the send outlives the crash
+    assert shop.query("select count(*) from activation.sync_intents where sync_id = 'shipments_etsy'") == [(1,)]
     monkeypatch.setattr(state, "record_results", committed)
     rerun = run_sync(etsy_sync(), connections=connections, warehouse=shop.path)
-    # the rerun finds the tracking code on the receipt, confirms it in state and sends nothing
-    assert (rerun.planned_adds, rerun.accepted, rerun.sent) == (1, 1, 0)
+    # the rerun reads the receipt of the shipment in doubt, finds the tracking code, confirms it and sends nothing
+    assert (rerun.planned_adds, rerun.accepted, rerun.sent, rerun.api_calls) == (1, 1, 0, 1)
+    assert shop.query("select count(*) from activation.sync_intents where sync_id = 'shipments_etsy'") == [(0,)]
     assert len(etsy.shipments) == 1
     assert len(etsy.receipts[RECEIPT]["shipments"]) == 1
     assert shop.query("select count(*) from activation.sync_state where sync_id = 'shipments_etsy'") == [(1,)]

@@ -91,6 +91,8 @@ def test_a_shipment_is_confirmed_once_on_its_own_marketplace_and_a_rerun_sends_n
     assert package["packageItems"] == [{"orderItemId": "79039765272157", "quantity": 1}]
     assert (package["packageReferenceId"], package["trackingNumber"]) == ("1", "01234567890123")
     assert [r.accepted for r in first] == [1, 1]
+    # with one call each: nothing was in doubt, so no order was read before its shipment was sent
+    assert [r.api_calls for r in first] == [1, 1]
     # and the rerun plans nothing, so it calls neither marketplace
     assert [(r.planned, r.api_calls) for r in again] == [(0, 0), (0, 0)]
 
@@ -116,8 +118,9 @@ def test_a_crash_between_the_marketplace_answer_and_the_state_commit_does_not_se
     # WHEN the sync runs again with the state intact
     monkeypatch.setattr(state, "record_results", committed)
     rerun = run_sync(shipped_sync(sync_name), connections=connections, warehouse=shop.path)
-    # THEN the shipment is planned again, found at the marketplace, confirmed in state and not sent again
-    assert (rerun.planned_adds, rerun.accepted, rerun.sent) == (1, 1, 0)
+    # THEN the shipment is planned again, its order read (its intent was left open), the shipment found at the
+    # marketplace, confirmed in state and not sent again
+    assert (rerun.planned_adds, rerun.accepted, rerun.sent, rerun.api_calls) == (1, 1, 0, 1)
     assert marketplaces["ebay_shipping"].snapshot()["created"] + marketplaces["amazon_shipments"].snapshot()["confirmed"] == 1
     assert shop.query("select count(*) from activation.sync_state where sync_id = ?", [sync_name]) == [(1,)]
 
@@ -141,3 +144,5 @@ def test_a_refused_shipment_is_logged_with_the_marketplace_message_and_planned_a
     (logged,) = shop.query("select reason from activation.sync_rejections where sync_id = ?", [sync_name])
     assert reason in logged[0]
     assert shop.query("select count(*) from activation.sync_state where sync_id = ?", [sync_name]) == [(0,)]
+    # and its intent stays open, so the next attempt asks the marketplace before sending it again
+    assert shop.query("select count(*) from activation.sync_intents where sync_id = ?", [sync_name]) == [(1,)]

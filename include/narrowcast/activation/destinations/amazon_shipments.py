@@ -4,11 +4,12 @@ Connection ``narrowcast_amazon`` (LWA access token; extra ``marketplace_id`` req
 documented in Orders API v0 only (the 2026-01-01 version has no write operation):
 ``POST /orders/v0/orders/{orderId}/shipmentConfirmation`` with ``marketplaceId`` and ``packageDetail``
 (``packageReferenceId`` — a positive number unique within the order —, ``carrierCode``, ``trackingNumber``,
-``shipDate``, ``orderItems[{orderItemId, quantity}]``); 204 on success. A shipment may be sent again only after
-a crash between Amazon's answer and the sync state's commit, so the order's packages are read first (Orders
-2026-01-01 ``getOrder`` with ``includedData=PACKAGES``): a package with the same tracking number means Amazon
-already has it, and nothing is sent. getOrder's usage plan (0.5/s, burst 30) bounds a large backlog to about
-1,800 shipments an hour. Amazon's refusals (400 ``InvalidInput``, 404 for an unknown
+``shipDate``, ``orderItems[{orderItemId, quantity}]``); 204 on success. The object is ``send_once``:
+the engine journals each shipment before it is sent, and only one whose intent an earlier run left open (a crash
+between Amazon's answer and the sync state's commit) has the order's packages read first (Orders 2026-01-01
+``getOrder`` with ``includedData=PACKAGES``): a package with the same tracking number means Amazon already has
+it, and nothing is sent. A clean run so never spends getOrder's usage plan (0.5/s, burst 30), which would bound
+a large backlog to about 1,800 shipments an hour. Amazon's refusals (400 ``InvalidInput``, 404 for an unknown
 order; ordersV0.json) are row rejections with Amazon's message.
 """
 
@@ -35,7 +36,7 @@ class AmazonShipments(Destination):
         "shipment": ObjectSpec(
             required_fields=frozenset({"orderId", "packageReferenceId", "carrierCode", "trackingNumber", "shipDate",
                                        "orderItems"}),
-            optional_fields=frozenset({"carrierName", "shippingMethod"}),
+            optional_fields=frozenset({"carrierName", "shippingMethod"}), send_once=True,
             default_mode="add_only", allowed_modes=frozenset({"add_only"})),
     }
     # One call per shipment; a batch only groups state commits. The client paces each call by its usage plan.
@@ -46,18 +47,19 @@ class AmazonShipments(Destination):
         return {"headers": {"Content-Type": "application/json"}}
 
     def send(self, batch: Batch) -> list[RowResult]:
-        return [self._confirm(change) for change in batch.changes]
+        return [self._confirm(change, change.key in batch.in_doubt) for change in batch.changes]
 
-    def _confirm(self, change: Change) -> RowResult:
+    def _confirm(self, change: Change, in_doubt: bool) -> RowResult:
         p = change.payload
         reference = str(p["packageReferenceId"])
         try:
-            order = self.client.get_json(f"{ORDERS}/{p['orderId']}", params={"includedData": "PACKAGES"}) or {}
-            packages = (order.get("order") or {}).get("packages") or []
-            # The tracking number, not the reference: a package confirmed by hand in Seller Central may carry
-            # the same small reference number for another parcel.
-            if any(k.get("trackingNumber") == p["trackingNumber"] for k in packages):
-                return RowResult(change.key, "accepted", sent=False)
+            if in_doubt:
+                order = self.client.get_json(f"{ORDERS}/{p['orderId']}", params={"includedData": "PACKAGES"}) or {}
+                packages = (order.get("order") or {}).get("packages") or []
+                # The tracking number, not the reference: a package confirmed by hand in Seller Central may carry
+                # the same small reference number for another parcel.
+                if any(k.get("trackingNumber") == p["trackingNumber"] for k in packages):
+                    return RowResult(change.key, "accepted", sent=False)
             detail: dict[str, Any] = {
                 "packageReferenceId": reference,
                 "carrierCode": p["carrierCode"],

@@ -39,13 +39,18 @@ class Change(NamedTuple):
 
 @dataclass(frozen=True)
 class Batch:
-    """A group of changes sent together; ``seq``/``total`` number the batches of one kind within a run."""
+    """A group of changes sent together; ``seq``/``total`` number the batches of one kind within a run.
+
+    ``in_doubt``: for an object that declares ``send_once``, the keys of rows an earlier run journalled as about to
+    be sent and never saw accepted; only these need the destination's current state read before they are sent.
+    """
 
     run_id: str
     kind: str
     seq: int
     total: int
     changes: list[Change]
+    in_doubt: frozenset[str] = frozenset()
 
 
 class RowResult(NamedTuple):
@@ -77,6 +82,10 @@ class ObjectSpec:
 
     ``group_field``: rows sharing a non-null value of this field belong together (an eBay variant group) and the
     engine sends them in one batch whenever the group fits in one; it also sends each operation's rows together.
+
+    ``send_once``: a row sent twice is applied twice (a shipment, which the marketplace records again on every
+    call). The engine journals each row's intent in the warehouse, committed before the send, and names the rows
+    whose intent an earlier run left open in :attr:`Batch.in_doubt`.
     """
 
     required_fields: frozenset[str] = frozenset()
@@ -84,6 +93,7 @@ class ObjectSpec:
     required_target: frozenset[str] = frozenset()
     hashed_fields: frozenset[str] = frozenset()
     group_field: str | None = None
+    send_once: bool = False
     default_mode: str = "upsert"
     allowed_modes: frozenset[str] = frozenset({"upsert", "mirror", "add_only"})
 

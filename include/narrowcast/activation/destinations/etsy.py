@@ -10,9 +10,10 @@ Rows that left the feed deactivate their listing.
 Object ``receipt_shipment`` (sync ``shipments_etsy``): a receipt's tracking code and carrier through
 createReceiptShipment (``POST /shops/{shop_id}/receipts/{receipt_id}/tracking``, form ``tracking_code``,
 ``carrier_name``, optional ``send_bcc``; scope ``transactions_w``), which also marks the receipt shipped and
-e-mails the buyer, once per shipment. Etsy adds a ShopReceiptShipment on every call, so a shipment may be sent
-again only after a crash between Etsy's answer and the sync state's commit: the receipt is read first
-(getShopReceipt) and one of its ``shipments`` with the same ``tracking_code`` means Etsy already has it.
+e-mails the buyer, once per shipment. Etsy adds a ShopReceiptShipment on every call, so the object is
+``send_once``: the engine journals each shipment before it is sent, and only one whose intent an earlier run left
+open (a crash between Etsy's answer and the sync state's commit) has its receipt read first (getShopReceipt): one
+of its ``shipments`` with the same ``tracking_code`` means Etsy already has it.
 """
 
 from __future__ import annotations
@@ -80,16 +81,17 @@ class EtsyListings(Destination):
         "receipt_shipment": ObjectSpec(
             required_fields=frozenset({"receipt_id", "tracking_code", "carrier_name"}),
             optional_fields=frozenset({"send_bcc"}),
+            send_once=True,
             default_mode="add_only",
             allowed_modes=frozenset({"add_only"}),
         ),
     }
-    # Two to three calls per listing, two per shipment; Etsy's default app allowance is 10 requests per second.
+    # Two to three calls per listing, one per shipment (two for one in doubt); Etsy's default app allowance is 10 requests per second.
     limits = Limits(max_batch_size=20, default_rps=3.0, default_burst=3.0, max_concurrency=1)
 
     def send(self, batch: Batch) -> list[RowResult]:
         if self.object == "receipt_shipment":
-            return [self._ship(change) for change in batch.changes]
+            return [self._ship(change, change.key in batch.in_doubt) for change in batch.changes]
         by_listing: dict[str, list[Change]] = defaultdict(list)
         for change in batch.changes:
             by_listing[str(change.payload["listing_id"])].append(change)
@@ -119,16 +121,17 @@ class EtsyListings(Destination):
                                            or c.previous.get("status") == "withdrawn") for c in changes):
             self._set_state(listing_id, "active")
 
-    def _ship(self, change: Change) -> RowResult:
+    def _ship(self, change: Change, in_doubt: bool) -> RowResult:
         p = change.payload
         form = {"tracking_code": str(p["tracking_code"]), "carrier_name": str(p["carrier_name"])}
         if p.get("send_bcc") is not None:
             form["send_bcc"] = "true" if p["send_bcc"] else "false"
         receipt_path = f"{APPLICATION}/shops/{etsy.shop_id(self.context.connection)}/receipts/{p['receipt_id']}"
         try:
-            receipt = self.client.get_json(receipt_path) or {}
-            if any(str(s.get("tracking_code")) == form["tracking_code"] for s in receipt.get("shipments") or []):
-                return RowResult(change.key, "accepted", sent=False)
+            if in_doubt:
+                receipt = self.client.get_json(receipt_path) or {}
+                if any(str(s.get("tracking_code")) == form["tracking_code"] for s in receipt.get("shipments") or []):
+                    return RowResult(change.key, "accepted", sent=False)
             self.client.request("POST", f"{receipt_path}/tracking", data=form)
         except FatalApiError as exc:
             return RowResult(change.key, "rejected", f"Etsy: {exc.message}")
