@@ -25,6 +25,7 @@ from narrowcast.activation.report import RemovalsNotConfirmed
 from narrowcast.activation.spec import parse_sync
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import TokenBucket
+from narrowcast.sandbox.emulators.etsy import variation_problem
 from narrowcast.sandbox.server import SandboxServer
 
 SYNC_FILE = Path(__file__).parents[3] / "include" / "syncs" / "listings_etsy.yml"
@@ -262,12 +263,96 @@ def test_the_shops_listings_are_indexed_by_inventory_sku_and_by_sku_tag_across_s
     assert len(pages.asked) == 4
 
 
-def test_a_variant_row_is_skipped_unsent_with_its_reason(etsy, conns, warehouse, image_host):
-    wh = content_warehouse(warehouse)
+def variant_rows(image_host: str) -> list[dict[str, Any]]:
+    """Two sizes of one shirt as the mart hands them to Etsy (varies_by and aspects under Etsy's names)."""
     catalogue = rows(2, image_host)
-    catalogue[0].update(parent_sku="LS", variant_skus="CAT-00000|CAT-00009", varies_by='{"Size": ["M", "L"]}')
-    wh.replace("marketplace_listing_content", catalogue)
+    for row, size, quantity, price in zip(catalogue, ("M", "L"), (5, 3), (29.99, 31.99), strict=True):
+        row.update(parent_sku="LS", variant_skus="CAT-00000|CAT-00001", varies_by='{"Size": ["L", "M"]}',
+                   aspects=f'{{"Size": "{size}"}}', quantity=quantity, price=price)
+    return catalogue
+
+
+def test_two_variants_become_one_listing_with_a_product_per_variant(etsy, conns, warehouse, image_host):
+    # GIVEN two sizes of one product in the catalogue mart
+    wh = content_warehouse(warehouse)
+    wh.replace("marketplace_listing_content", variant_rows(image_host))
+    # WHEN the listing sync runs, then runs again
     report = run_sync(spec(), connections=conns, warehouse=wh.path)
-    assert (report.accepted, report.skipped, report.rejected) == (1, 1, 0)
-    [(reason,)] = wh.query("select reason from activation.sync_rejections where record_key = 'CAT-00000'")
-    assert "parent_sku LS" in reason and sorted(created(etsy)) == ["CAT-00001"]
+    again = run_sync(spec(), connections=conns, warehouse=wh.path)
+    # THEN Etsy holds one active listing, tagged with the parent SKU, whose inventory has a product per size
+    assert (report.accepted, report.rejected, report.skipped) == (2, 0, 0)
+    assert etsy.calls["createDraftListing"] == 1 and again.planned == 0
+    [(listing_id, listing)] = etsy.listings.items()
+    assert listing["state"] == "active" and listing["fields"]["tags"] == "LS"
+    inventory = listing["inventory"]
+    by_sku = {p["sku"]: p for p in inventory["products"]}
+    assert sorted(by_sku) == ["CAT-00000", "CAT-00001"]
+    assert [(v["property_id"], v["property_name"], v["values"]) for v in by_sku["CAT-00001"]["property_values"]] == [
+        (513, "Size", ["L"])]
+    assert by_sku["CAT-00000"]["offerings"][0]["quantity"] == 5
+    assert by_sku["CAT-00001"]["offerings"][0]["price"]["amount"] == 3199
+    # each variant keeps its own price, quantity and SKU
+    assert [inventory[k] for k in ("price_on_property", "quantity_on_property", "sku_on_property")] == [[513]] * 3
+    # and both variant SKUs are registered under the one listing id, for the stock sync
+    registered = wh.query("select record_key, remote_id from activation.listing_ids order by record_key")
+    assert registered == [("CAT-00000", listing_id), ("CAT-00001", listing_id)]
+
+
+def test_a_variant_added_later_joins_the_listing_and_a_removed_one_leaves_it(etsy, conns, warehouse, image_host):
+    wh = content_warehouse(warehouse)
+    catalogue = variant_rows(image_host)
+    wh.replace("marketplace_listing_content", catalogue[:1])
+    run_sync(spec(), connections=conns, warehouse=wh.path)
+    # WHEN the second size arrives in a later catalogue
+    wh.replace("marketplace_listing_content", catalogue)
+    run_sync(spec(), connections=conns, warehouse=wh.path)
+    # THEN it is a second product of the same listing, not a listing of its own
+    [listing] = etsy.listings.values()
+    assert sorted(p["sku"] for p in listing["inventory"]["products"]) == ["CAT-00000", "CAT-00001"]
+    # WHEN the first size leaves the catalogue (the removal confirmed)
+    wh.replace("marketplace_listing_content", catalogue[1:])
+    run_sync(spec(), connections=conns, warehouse=wh.path, confirm_removals=True)
+    # THEN its product is dropped and the listing stays active with the other
+    assert [p["sku"] for p in listing["inventory"]["products"]] == ["CAT-00001"]
+    assert listing["state"] == "active" and etsy.calls["createDraftListing"] == 1
+
+
+def test_a_product_varying_by_three_aspects_is_refused_unsent_with_etsys_limit(etsy, conns, warehouse, image_host):
+    wh = content_warehouse(warehouse)
+    catalogue = variant_rows(image_host)
+    for row, colour in zip(catalogue, ("Blue", "Red"), strict=True):
+        row.update(varies_by='{"Colour": ["Blue", "Red"], "Fit": ["A", "B"], "Size": ["L", "M"]}',
+                   aspects=row["aspects"].replace("{", f'{{"Colour": "{colour}", "Fit": "A", '))
+    wh.replace("marketplace_listing_content", catalogue)
+    report = run_sync(spec(), connections=conns, warehouse=wh.path, rejected_threshold=1.0)
+    assert (report.accepted, report.rejected, report.sent) == (0, 2, 0)
+    [(reason,)] = wh.query("select distinct reason from activation.sync_rejections")
+    assert "at most 2 variation properties" in reason and not etsy.listings
+
+
+def inventory_of(*products: tuple[str, dict[str, str], float, int], on: list[int] | None = None) -> dict[str, Any]:
+    ids = {"Size": 513, "Colour": 514, "Fit": 200}
+    body = {"products": [{"sku": sku, "property_values": [{"property_id": ids[k], "property_name": k, "values": [v]}
+                                                          for k, v in values.items()],
+                          "offerings": [{"price": price, "quantity": quantity, "is_enabled": True}]}
+                         for sku, values, price, quantity in products]}
+    return {**body, **{f: list(on or []) for f in ("price_on_property", "quantity_on_property", "sku_on_property")}}
+
+
+@pytest.mark.parametrize(("body", "opted_in", "problem"), [
+    pytest.param(inventory_of(("A", {"Size": "M"}, 10.0, 1), ("B", {"Size": "L"}, 12.0, 2), on=[513]), False, None,
+                 id="two sizes with their own price, stock and SKU are an inventory"),
+    pytest.param(inventory_of(("A", {"Size": "M"}, 10.0, 1), ("B", {"Size": "L"}, 12.0, 2)), False,
+                 "incompatible with the on_property fields", id="prices differing along no named property"),
+    pytest.param(inventory_of(("A", {"Size": "M"}, 10.0, 1), ("B", {"Size": "M"}, 10.0, 1), on=[513]), False,
+                 "same property values", id="two products with the same size"),
+    pytest.param(inventory_of(("A", {"Size": "M"}, 10.0, 1), ("B", {"Colour": "Red"}, 10.0, 1), on=[]), False,
+                 "vary by the same properties", id="products varying by different properties"),
+    pytest.param(inventory_of(("A", {"Size": "M", "Colour": "Red", "Fit": "A"}, 10.0, 1)), False,
+                 "at most 2 variation properties", id="three properties without opting in"),
+    pytest.param(inventory_of(("A", {"Size": "M", "Colour": "Red", "Fit": "A"}, 10.0, 1)), True,
+                 "third variation cannot be a custom", id="a third variation beside two custom ones"),
+])
+def test_the_emulator_refuses_variations_etsy_documents_as_invalid(body, opted_in, problem):
+    found = variation_problem(body, opted_in=opted_in)
+    assert found is None if problem is None else problem in found

@@ -42,7 +42,7 @@ def etsy(etsy_sandbox):
     # listing 501: one SKU; listing 502: two sizes, SKU-B1 and SKU-B2
     emulator.seed_listing("501", [product(1, "SKU-A", 5, 1990, "One size")])
     emulator.seed_listing("502", [product(2, "SKU-B1", 3, 2490, "S"), product(3, "SKU-B2", 4, 2590, "M")],
-                          quantity_on_property=[100])
+                          quantity_on_property=[100], price_on_property=[100], sku_on_property=[100])
     return emulator
 
 

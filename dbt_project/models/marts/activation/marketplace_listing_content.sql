@@ -6,7 +6,8 @@
     taxonomy_id, Shopify productType);
     aspects is a JSON object of the attributes the seed listing_attribute_map marks is_aspect, under the
     marketplace's names. Variants (one parent_sku): variant_skus lists every SKU of the product ('|'), varies_by
-    the aspects they differ in with their values (JSON), from which eBay builds one multi-variation listing. missing_reason lists the fields the seed marks is_required that are empty, and a
+    the aspects they differ in with their values (JSON), from which eBay builds one multi-variation listing, Etsy
+    one listing with a product per variant and the shop one product with variants. missing_reason lists the fields the seed marks is_required that are empty, and a
     category without a mapping; a row with a reason is refused by the listing sync with that reason.
     quantity follows marketplace_rules (share of ERP on hand (int_erp_stock: a catalogue-file product the shop does
     not sell yet has stock too) - open orders, rounded down, capped; 0 at or below the

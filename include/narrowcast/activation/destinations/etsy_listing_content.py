@@ -12,8 +12,21 @@ downloaded first; at most 10) → updateListing ``state=active`` when there is s
 only with an image, a shipping profile and quantity. A content change updates title, description and taxonomy
 (updateListing); a SKU that left the catalogue has its listing set ``state=inactive``, and one that comes back has
 it updated and active again. A row the mart flags as incomplete is rejected with the mart's reason before any
-call; a variant row (``parent_sku``) is skipped, as a listing per size would have to be merged into one variation
-listing later.
+call.
+
+Variants (rows with ``parent_sku``; the object's ``group_field``, so the engine sends a product's rows in one
+batch) become one listing with a product per variant in its inventory: each product carries its SKU, the
+variant's values of the aspects the product varies by (the mart's ``varies_by``, each value from the variant's
+``aspects``) as ``property_values`` of Etsy's custom variation properties (ids 513 and 514, named after the
+aspect), and one offering with the variant's price and quantity. ``price_on_property``, ``quantity_on_property``
+and ``sku_on_property`` name every variation property, so each variant keeps its own price, stock and SKU
+(updateListingInventory: an inventory whose prices, quantities or SKUs differ along a property not named there
+is refused). Etsy takes at most two variation properties (the "Third Variation Tutorial": three only with
+``max_variations_supported=3``, and never a third custom one), so a product varying by more is rejected with
+that reason. The draft is tagged with the parent SKU, so a crash before its inventory is set is found again.
+A later batch holding some variants of a listed product reads the listing's inventory and sends it back with
+those variants' products added or replaced; a removed variant's product is dropped, and the listing goes
+inactive when none is left. Every variant row answers the listing id, which the stock sync addresses.
 
 Etsy keeps no idempotency key, so the SKU is the key: before any write the shop's listings are read once per
 run (getListingsByShop for the draft, active and inactive states, 100 at a time; every listing carries its
@@ -29,6 +42,7 @@ sent on the next run.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -41,6 +55,7 @@ from narrowcast.activation.destinations.base import (
     RowResult,
     SendContext,
 )
+from narrowcast.activation.destinations.etsy import inventory_request
 from narrowcast.activation.destinations.listing_images import image_urls
 from narrowcast.apis import etsy
 from narrowcast.apis.etsy import APPLICATION, MAX_LIMIT
@@ -56,6 +71,11 @@ LOOKUP_STATES = ("draft", "active", "inactive")
 # The most requests one row can take (create, image read, 10 uploads, inventory, state): below this many left
 # today, a row is held back for the next run rather than left half-built.
 CALLS_PER_ROW = 14
+# The property ids of a seller's own variations (getListingInventory answers them for custom variations); Etsy
+# takes two variation properties per listing unless the request opts into a third, which cannot be custom
+# ("Third Variation Tutorial").
+CUSTOM_PROPERTY_IDS = (513, 514)
+MAX_VARIATIONS = 2
 CONTENT_FIELDS = frozenset({"title", "description", "image_urls", "price", "quantity", "currency", "missing_reason",
                             "taxonomy_id", "tags", "brand", "gtin", "mpn", "condition", "aspects", "parent_sku",
                             "variant_skus", "varies_by"})
@@ -70,6 +90,8 @@ class EtsyListingContent(Destination):
         "listing": ObjectSpec(
             required_fields=frozenset({"sku", "title", "taxonomy_id", "price"}),
             optional_fields=CONTENT_FIELDS,
+            # A product's variants share one listing and its one inventory, so they are sent together.
+            group_field="parent_sku",
             default_mode="mirror",
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
@@ -87,30 +109,36 @@ class EtsyListingContent(Destination):
         return etsy.shop_id(self.context.connection)
 
     def send(self, batch: Batch) -> list[RowResult]:
-        results = []
+        results: dict[str, RowResult] = {}
+        variants: dict[str, list[Change]] = {}
         for change in batch.changes:
             if change.op != "remove" and change.payload.get("missing_reason"):
-                results.append(RowResult(change.key, "rejected",
-                                         f"catalogue incomplete: {change.payload['missing_reason']}", sent=False))
-                continue
-            if change.op != "remove" and change.payload.get("parent_sku"):
-                # One listing per variant would have to be merged into a variation listing later; until variation
-                # listings are built, such rows wait, visibly, rather than list each size on its own.
-                results.append(RowResult(change.key, "skipped", "a variant of a product (parent_sku "
-                                         f"{change.payload['parent_sku']}): variation listings are not created on "
-                                         "Etsy yet", sent=False))
-                continue
+                results[change.key] = RowResult(change.key, "rejected",
+                                                f"catalogue incomplete: {change.payload['missing_reason']}", sent=False)
+            elif change.payload.get("parent_sku"):
+                variants.setdefault(str(change.payload["parent_sku"]), []).append(change)
+            elif self._day_used_up():
+                results[change.key] = self._held_back(change)
+            else:
+                try:
+                    results[change.key] = self._apply(change)
+                except FatalApiError as exc:
+                    results[change.key] = RowResult(change.key, "rejected", f"Etsy: {exc.message}")
+        for parent, members in variants.items():
             if self._day_used_up():
-                # Held back, not refused: nothing is wrong with the row, and the next run plans it again.
-                results.append(RowResult(change.key, "skipped", "Etsy's daily request allowance is used up "
-                                         f"({self.client.remaining_today} left); sent again on the next run",
-                                         sent=False))
+                results.update({c.key: self._held_back(c) for c in members})
                 continue
             try:
-                results.append(self._apply(change))
+                results.update(self._apply_variants(parent, members))
             except FatalApiError as exc:
-                results.append(RowResult(change.key, "rejected", f"Etsy: {exc.message}"))
-        return results
+                results.update({c.key: RowResult(c.key, "rejected", f"Etsy, product {parent}: {exc.message}")
+                                for c in members})
+        return [results[c.key] for c in batch.changes]
+
+    def _held_back(self, change: Change) -> RowResult:
+        # Held back, not refused: nothing is wrong with the row, and the next run plans it again.
+        return RowResult(change.key, "skipped", "Etsy's daily request allowance is used up "
+                         f"({self.client.remaining_today} left); sent again on the next run", sent=False)
 
     def _day_used_up(self) -> bool:
         remaining = self.client.remaining_today
@@ -147,6 +175,83 @@ class EtsyListingContent(Destination):
             self._update(listing_id, {"state": "active"})
             listed["state"] = "active"
         return RowResult(change.key, "accepted", remote_id=listing_id)
+
+    def _apply_variants(self, parent: str, changes: list[Change]) -> dict[str, RowResult]:
+        """One product's variant rows: its listing created or its inventory merged (see the module docstring)."""
+        upserts = [c for c in changes if c.op != "remove"]
+        try:
+            products = {str(c.payload["sku"]): self._variant_product(c.payload) for c in upserts}
+        except ValueError as exc:
+            return {c.key: RowResult(c.key, "rejected", f"product {parent}: {exc}", sent=False) for c in changes}
+        siblings = [str(c.payload["sku"]) for c in changes] + [
+            sku for c in changes for sku in str(c.payload.get("variant_skus") or "").split("|") if sku]
+        listed = self._find_product(parent, siblings)
+        if listed is None:
+            if not upserts:
+                return {c.key: RowResult(c.key, "accepted", sent=False) for c in changes}
+            lead = upserts[0].payload
+            total = sum(int(c.payload.get("quantity") or 0) for c in upserts)
+            listed = self._create_draft({**lead, "sku": parent, "quantity": total,
+                                         "price": min(float(c.payload["price"]) for c in upserts)})
+            inventory: dict[str, Any] = {}
+        else:
+            if upserts:
+                self._update(listed["listing_id"], self._content(upserts[0].payload))
+            inventory = self.client.get_json(f"{APPLICATION}/listings/{listed['listing_id']}/inventory") or {}
+        listing_id = str(listed["listing_id"])
+        for change in changes:
+            self.listed()[str(change.payload["sku"])] = listed
+        dropped = {str(c.payload["sku"]) for c in changes}
+        kept = [p for p in inventory_request(inventory, {})["products"] if p["sku"] and p["sku"] not in dropped]
+        body_products = kept + list(products.values())
+        answered = {c.key: RowResult(c.key, "accepted", remote_id=listing_id) for c in changes}
+        if not body_products:
+            # Every variant left the catalogue: the listing ends, as a single SKU's does.
+            if listed["state"] != "inactive":
+                self._update(listing_id, {"state": "inactive"})
+                listed["state"] = "inactive"
+            return answered
+        properties = sorted({v["property_id"] for p in body_products for v in p["property_values"]})
+        body = {"products": body_products, "price_on_property": properties, "quantity_on_property": properties,
+                "sku_on_property": properties}
+        self.client.request("PUT", f"{APPLICATION}/listings/{listing_id}/inventory", json=body)
+        in_stock = any(o["quantity"] > 0 for p in body_products for o in p["offerings"])
+        if listed["state"] == "draft" and upserts:
+            self._upload_images(listing_id, image_urls(upserts[0].payload.get("image_urls")),
+                                new=bool(listed.get("new")))
+        if listed["state"] in ("draft", "inactive") and in_stock and (listed["state"] == "draft" or
+                                                                      any(c.op == "add" for c in upserts)):
+            self._update(listing_id, {"state": "active"})
+            listed["state"] = "active"
+        return answered
+
+    def _find_product(self, parent: str, skus: list[str]) -> dict[str, Any] | None:
+        """The listing of a product: the one holding any of its variant SKUs (those of this batch first, then the
+        rest of ``variant_skus``), else its draft by the parent's tag."""
+        listed = self.listed()
+        return next((listed[s] for s in skus if s in listed), None) or self._drafts_by_tag.get(parent.lower())
+
+    def _variant_product(self, p: Any) -> dict[str, Any]:
+        """A variant row as an updateListingInventory product: its SKU, its property values, one offering."""
+        varies_by = _json_object(p.get("varies_by"), "varies_by")
+        aspects = _json_object(p.get("aspects"), "aspects")
+        if not varies_by:
+            raise ValueError("its variants differ in no aspect the catalogue maps for Etsy (varies_by is empty)")
+        if len(varies_by) > MAX_VARIATIONS:
+            raise ValueError(f"varies by {len(varies_by)} aspects ({', '.join(sorted(varies_by))}); Etsy takes at "
+                             f"most {MAX_VARIATIONS} variation properties")
+        values = []
+        for property_id, name in zip(CUSTOM_PROPERTY_IDS, sorted(varies_by), strict=False):
+            value = aspects.get(name)
+            if value in (None, ""):
+                raise ValueError(f"variant {p['sku']} has no {name} value")
+            values.append({"property_id": property_id, "property_name": name, "values": [str(value)]})
+        offering: dict[str, Any] = {"price": float(p["price"]), "quantity": int(p.get("quantity") or 0),
+                                    "is_enabled": True}
+        readiness = self.context.connection.extra.get("readiness_state_id")
+        if readiness:
+            offering["readiness_state_id"] = int(readiness)
+        return {"sku": str(p["sku"]), "property_values": values, "offerings": [offering]}
 
     # ---- reads ----------------------------------------------------------------------------------------------
     def listed(self) -> dict[str, dict[str, Any]]:
@@ -234,6 +339,15 @@ class EtsyListingContent(Destination):
         body = {"products": [{"sku": str(p["sku"]), "property_values": [], "offerings": [offering]}],
                 "price_on_property": [], "quantity_on_property": [], "sku_on_property": []}
         self.client.request("PUT", f"{APPLICATION}/listings/{listing_id}/inventory", json=body)
+
+
+def _json_object(value: Any, name: str) -> dict[str, Any]:
+    if value in (None, ""):
+        return {}
+    decoded = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(decoded, dict):
+        raise ValueError(f"{name} is not a JSON object: {str(value)[:80]}")
+    return decoded
 
 
 def _id(listed: dict[str, Any] | None) -> str | None:

@@ -51,10 +51,69 @@ WHEN_MADE = re.compile(r"made_to_order|[0-9]{4}_[0-9]{4}|[0-9]{3}0s|before_[0-9]
 # uploadListingImage: "a listing ... can include up to 10 images" (createDraftListing image_ids).
 MAX_IMAGES = 10
 FIRST_LISTING_ID = 1_400_000_001
+# "Third Variation Tutorial": a listing's inventory uses at most two variation properties, three when the request
+# sets the query parameter max_variations_supported=3; the third cannot be a custom variation (ids 513, 514).
+MAX_VARIATIONS, MAX_VARIATIONS_OPTED_IN = 2, 3
+CUSTOM_PROPERTY_IDS = (513, 514)
+ON_PROPERTY_FIELDS = ("price_on_property", "quantity_on_property", "sku_on_property")
 
 
 def etsy_error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def variation_problem(body: dict[str, Any], *, opted_in: bool) -> str | None:
+    """Why updateListingInventory refuses these products' variations, or None.
+
+    The reference: every product's ``property_values`` name a listing property (``property_id`` minimum 1) with its
+    ``values``; the ``*_on_property`` fields are "unique listing property ID integers" of the properties that change
+    price, quantity or SKU, and "the update will fail if the supplied values for product sku and offering quantity
+    and price are incompatible with the supplied values of the 'on_property_*' fields". Products are told apart by
+    their property values, so two with the same values, or products that do not vary by the same properties,
+    describe no inventory Etsy can show.
+    """
+    products = body["products"]
+    combinations: list[tuple[tuple[int, tuple[str, ...]], ...]] = []
+    properties: set[int] | None = None
+    for product in products:
+        values = product.get("property_values") or []
+        pairs = []
+        for value in values:
+            pid = value.get("property_id")
+            if not isinstance(pid, int) or pid < 1 or not value.get("values"):
+                return "property_values need a property_id (at least 1) and values"
+            pairs.append((pid, tuple(str(v) for v in value["values"])))
+        ids = {pid for pid, _ in pairs}
+        if len(ids) != len(pairs):
+            return f"Product {product.get('sku')} names a property twice"
+        if properties is None:
+            properties = ids
+        elif ids != properties:
+            return "All products must vary by the same properties"
+        combinations.append(tuple(sorted(pairs)))
+    properties = properties or set()
+    limit = MAX_VARIATIONS_OPTED_IN if opted_in else MAX_VARIATIONS
+    if len(properties) > limit:
+        return f"A listing can have at most {limit} variation properties, got {len(properties)}"
+    if len(properties) == MAX_VARIATIONS_OPTED_IN and set(CUSTOM_PROPERTY_IDS) <= properties:
+        return "The third variation cannot be a custom variation"
+    if len(set(combinations)) != len(combinations):
+        return "Two products have the same property values"
+    for field in ON_PROPERTY_FIELDS:
+        named = body.get(field) or []
+        if len(set(named)) != len(named) or not set(named) <= properties:
+            return f"{field} must name distinct properties of the products"
+    for field, read in (("price_on_property", lambda p: p["offerings"][0]["price"]),
+                        ("quantity_on_property", lambda p: int(p["offerings"][0]["quantity"])),
+                        ("sku_on_property", lambda p: p.get("sku") or "")):
+        named = set(body.get(field) or [])
+        seen: dict[tuple[Any, ...], Any] = {}
+        for product, combination in zip(products, combinations, strict=True):
+            key = tuple(pair for pair in combination if pair[0] in named)
+            if seen.setdefault(key, read(product)) != read(product):
+                return (f"Products differ in {field.split('_')[0]} along a property {field} does not name; "
+                        "the values are incompatible with the on_property fields")
+    return None
 
 
 class EtsyEmulator(Emulator):
@@ -81,12 +140,14 @@ class EtsyEmulator(Emulator):
             self.receipts[str(receipt["receipt_id"])] = copy.deepcopy(receipt)
 
     def seed_listing(self, listing_id: str, products: list[dict[str, Any]], state: str = "active",
-                     quantity_on_property: list[int] | None = None) -> None:
+                     quantity_on_property: list[int] | None = None, price_on_property: list[int] | None = None,
+                     sku_on_property: list[int] | None = None) -> None:
         """A listing whose inventory answers ``products`` (getListingInventory's shape)."""
         self.listings[str(listing_id)] = {
             "state": state, "revisions": 0, "fields": {}, "images": [],
-            "inventory": {"products": copy.deepcopy(products), "price_on_property": [],
-                          "quantity_on_property": quantity_on_property or [], "sku_on_property": []},
+            "inventory": {"products": copy.deepcopy(products), "price_on_property": price_on_property or [],
+                          "quantity_on_property": quantity_on_property or [],
+                          "sku_on_property": sku_on_property or []},
         }
 
     # ---- plumbing -----------------------------------------------------------------------------------
@@ -219,14 +280,20 @@ class EtsyEmulator(Emulator):
         if not isinstance(products, list) or not products:
             return etsy_error(400, "products is required", headers)
         stored = []
-        for number, product in enumerate(products, start=1):
+        for product in products:
             offerings = product.get("offerings") or []
             if not offerings or any(not isinstance(o.get("price"), int | float) or int(o.get("quantity", -1)) < 0
                                     for o in offerings):
                 return etsy_error(400, "Each product needs offerings with a numeric price and a quantity", headers)
+        problem = variation_problem(body, opted_in=request.query_params.get("max_variations_supported") == "3")
+        if problem:
+            return etsy_error(400, problem, headers)
+        for number, product in enumerate(products, start=1):
+            offerings = product["offerings"]
             stored.append({
                 "product_id": number, "sku": product.get("sku", ""), "is_deleted": False,
-                "property_values": product.get("property_values") or [],
+                "property_values": [{"value_ids": [], "scale_id": None, **v}
+                                    for v in product.get("property_values") or []],
                 "offerings": [{"offering_id": number * 100 + i, "quantity": int(o["quantity"]),
                                "is_enabled": bool(o.get("is_enabled", True)), "is_deleted": False,
                                "price": {"amount": round(float(o["price"]) * 100), "divisor": 100,
