@@ -18,6 +18,7 @@ from narrowcast.activation.destinations.shopify_products import OWN_TAG, Shopify
 from narrowcast.activation.report import RemovalsNotConfirmed
 from narrowcast.activation.spec import parse_sync
 from narrowcast.http import TokenBucket
+from narrowcast.sandbox.emulators.shopify_products import ShopifyProductsEmulator
 from narrowcast.sandbox.server import SandboxServer
 
 SYNC_FILE = Path(__file__).parents[3] / "include" / "syncs" / "listings_shop.yml"
@@ -235,11 +236,76 @@ def test_the_description_is_sent_as_escaped_html_paragraphs():
     assert _html(None) == ""
 
 
-def test_a_variant_row_is_skipped_unsent_with_its_reason(shop, conns, warehouse):
+def variant_rows() -> list[dict[str, Any]]:
+    """Two sizes of one shirt as the mart hands them to the shop (varies_by and aspects under the shop's names)."""
     catalogue = rows(2)
-    catalogue[0].update(parent_sku="LS", variant_skus="CAT-00000|CAT-00009", varies_by='{"Size": ["M", "L"]}')
-    wh = warehouse_with(warehouse, catalogue)
+    for row, size, price in zip(catalogue, ("M", "L"), (29.99, 31.5), strict=True):
+        row.update(parent_sku="LS", variant_skus="CAT-00000|CAT-00001", varies_by='{"Size": ["L", "M"]}',
+                   aspects=f'{{"Size": "{size}"}}', price=price)
+    return catalogue
+
+
+def test_two_variants_become_one_product_with_an_option_and_two_variants(shop, shop_sandbox, conns, warehouse):
+    # GIVEN two sizes of one product
+    wh = warehouse_with(warehouse, variant_rows())
+    # WHEN the sync runs, then again
     report = run_sync(spec(), connections=conns, warehouse=wh.path)
-    assert (report.accepted, report.skipped, report.rejected) == (1, 1, 0)
-    [(reason,)] = wh.query("select reason from activation.sync_rejections where record_key = 'CAT-00000'")
-    assert "parent_sku LS" in reason and shop.by_sku("CAT-00000") is None
+    again = run_sync(spec(), connections=conns, warehouse=wh.path)
+    # THEN the shop has one product, handled by the parent SKU, with a Size option and a variant per size
+    assert (report.accepted, report.rejected, report.skipped) == (2, 0, 0) and again.planned == 0
+    assert len(shop.products) == 1 and shop.calls["productSet"] == 1
+    product = shop.by_sku("CAT-00000")
+    assert product["handle"] == handle_for("LS") and product["options"] == [{"name": "Size", "values": ["L", "M"]}]
+    variants = {v["sku"]: v for v in product["variants"]}
+    assert [o["value"] for o in variants["CAT-00001"]["selectedOptions"]] == ["L"]
+    assert (variants["CAT-00000"]["price"], variants["CAT-00001"]["price"]) == ("29.99", "31.50")
+    # and each variant SKU is registered under its own inventory item, which the stock sync can set
+    registered = dict(wh.query("select record_key, remote_id from activation.listing_ids"))
+    assert registered == {sku: v["inventoryItem"]["id"].rsplit("/", 1)[1] for sku, v in variants.items()}
+    assert {int(i) for i in registered.values()} <= shop_sandbox.app.state.emulators["shopify_inventory"].items
+
+
+def test_a_change_to_one_variant_keeps_the_other_as_the_shop_has_it(shop, conns, warehouse):
+    catalogue = variant_rows()
+    wh = warehouse_with(warehouse, catalogue)
+    run_sync(spec(), connections=conns, warehouse=wh.path)
+    before = {v["sku"]: v for v in shop.by_sku("CAT-00000")["variants"]}
+    # WHEN only the L's price changes
+    catalogue[1]["price"] = 33.0
+    wh.replace("marketplace_listing_content", catalogue)
+    report = run_sync(spec(), connections=conns, warehouse=wh.path)
+    # THEN productSet carries both variants (it replaces the list): M unchanged, L repriced, ids kept
+    after = {v["sku"]: v for v in shop.by_sku("CAT-00000")["variants"]}
+    assert report.planned_changes == 1 and sorted(after) == ["CAT-00000", "CAT-00001"]
+    assert (after["CAT-00000"]["price"], after["CAT-00001"]["price"]) == ("29.99", "33.00")
+    assert {s: v["id"] for s, v in after.items()} == {s: v["id"] for s, v in before.items()}
+
+
+def test_a_product_varying_by_four_aspects_is_refused_unsent(shop, conns, warehouse):
+    catalogue = variant_rows()
+    for row in catalogue:
+        row["varies_by"] = '{"Colour": ["A"], "Fit": ["A"], "Length": ["A"], "Size": ["L", "M"]}'
+    wh = warehouse_with(warehouse, catalogue)
+    report = run_sync(spec(), connections=conns, warehouse=wh.path, rejected_threshold=1.0)
+    assert (report.rejected, report.sent) == (2, 0) and not shop.products
+    [(reason,)] = wh.query("select distinct reason from activation.sync_rejections")
+    assert "at most 3 options" in reason
+
+
+@pytest.mark.parametrize(("options", "variants", "code"), [
+    pytest.param([{"name": n, "values": [{"name": "A"}]} for n in ("a", "b", "c", "d")],
+                 [{"optionValues": [{"optionName": n, "name": "A"} for n in "abcd"]}], "OPTIONS_OVER_LIMIT",
+                 id="four options"),
+    pytest.param([{"name": "Size", "values": [{"name": "M"}]}],
+                 [{"optionValues": [{"optionName": "Size", "name": "M"}]}] * 2, "INVALID_VARIANT",
+                 id="two variants with the same size"),
+    pytest.param([{"name": "Size", "values": [{"name": "M"}]}, {"name": "Colour", "values": [{"name": "Red"}]}],
+                 [{"optionValues": [{"optionName": "Size", "name": "M"}]}], "OPTION_VALUES_MISSING",
+                 id="a variant without a value for every option"),
+    pytest.param([{"name": "Size", "values": [{"name": "M"}, {"name": "M"}]}],
+                 [{"optionValues": [{"optionName": "Size", "name": "M"}]}], "DUPLICATED_OPTION_VALUE",
+                 id="an option value given twice"),
+])
+def test_the_emulator_refuses_options_and_variants_productset_documents_as_invalid(options, variants, code):
+    errors = ShopifyProductsEmulator._problems(None, {"title": "T", "productOptions": options, "variants": variants})
+    assert code in [e["code"] for e in errors]

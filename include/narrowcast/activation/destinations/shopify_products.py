@@ -17,14 +17,23 @@ id, so the inventory item stays; images only when they changed). A SKU that left
 product set ``ARCHIVED``: it leaves the storefront, its orders and history stay, and a return makes it ACTIVE
 again. Every accepted row answers the variant's inventory item id, which ``stock_shop`` addresses as
 ``inventory_item_id``. ``userErrors`` (``field``, ``message``, ``code``) reject the row with Shopify's words;
-throttling is the Shopify client's (cost bucket from ``extensions.cost``). A variant row (``parent_sku``) is
-skipped unsent: one product per size would have to be merged into a product with options later.
+throttling is the Shopify client's (cost bucket from ``extensions.cost``).
+
+Variants (rows with ``parent_sku``; the object's ``group_field``, so a product's rows travel in one batch) become
+one product with variants: ``productOptions`` are the aspects the mart's ``varies_by`` names (at most 3 options,
+2,048 variants a product: productSet's OPTIONS_OVER_LIMIT / VARIANTS_OVER_LIMIT, and the 2048-variant changelog),
+each variant gives its value of every option from its ``aspects``, its price and its SKU. productSet replaces the
+variant list whole, so the search asks for every SKU of the product (``variant_skus``) and a variant not in this
+batch is sent back as the shop has it (id, option values, price): a later batch adding, changing or removing one
+variant leaves the others as they are. The product's handle comes from the parent SKU; a product with no variant
+left is ARCHIVED. Every variant row answers its own inventory item id, so ``stock_shop`` sets each variant's stock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -47,14 +56,22 @@ FIND_VARIANTS = """query catalogueVariants($query: String!, $first: Int!) {
     nodes { id sku inventoryItem { id } product { id handle status tags } }
   }
 }"""
+# The same search for a batch with variants, which sends back the variants it does not change as the shop has them.
+# Each node costs one more point for its option list, so the page is halved to stay under the 1,000-point query
+# maximum (https://shopify.dev/docs/api/usage/limits).
+FIND_VARIANTS_WITH_OPTIONS = FIND_VARIANTS.replace("nodes { id sku ", "nodes { id sku price selectedOptions { name value } ")
+VARIANT_PAGE = PAGE // 2
 PRODUCT_SET = """mutation catalogueProduct($input: ProductSetInput!, $identifier: ProductSetIdentifiers) {
   productSet(input: $input, identifier: $identifier, synchronous: true) {
-    product { id handle status variants(first: 1) { nodes { id sku inventoryItem { id } } } }
+    product { id handle status variants(first: 250) { nodes { id sku inventoryItem { id } } } }
     userErrors { field message code }
   }
 }"""
 CONTENT_FIELDS = frozenset({"title", "description", "brand", "image_urls", "product_type", "price",
-                            "missing_reason", "currency", "quantity", "parent_sku"})
+                            "missing_reason", "currency", "quantity", "parent_sku", "variant_skus", "varies_by",
+                            "aspects"})
+# "Options over limit" (ProductSetUserErrorCode OPTIONS_OVER_LIMIT): a product has at most three options.
+MAX_OPTIONS = 3
 
 
 def handle_for(sku: str) -> str:
@@ -74,6 +91,8 @@ class ShopifyProducts(Destination):
         "product": ObjectSpec(
             required_fields=frozenset({"sku", "title", "price"}),
             optional_fields=CONTENT_FIELDS,
+            # A product's variants are one productSet, so they are sent together.
+            group_field="parent_sku",
             default_mode="mirror",
             allowed_modes=frozenset({"upsert", "mirror"}),
         )
@@ -88,27 +107,140 @@ class ShopifyProducts(Destination):
     def send(self, batch: Batch) -> list[RowResult]:
         results: dict[str, RowResult] = {}
         pending = []
+        variants: dict[str, list[Change]] = {}
         for change in batch.changes:
             if change.op != "remove" and change.payload.get("missing_reason"):
                 results[change.key] = RowResult(change.key, "rejected",
                                                 f"catalogue incomplete: {change.payload['missing_reason']}", sent=False)
-            elif change.op != "remove" and change.payload.get("parent_sku"):
-                # A product per variant would have to be merged into one product with options later; until
-                # multi-variant products are built, such rows wait, visibly.
-                results[change.key] = RowResult(change.key, "skipped", "a variant of a product (parent_sku "
-                                                f"{change.payload['parent_sku']}): products with several variants are "
-                                                "not created yet", sent=False)
+            elif change.payload.get("parent_sku"):
+                variants.setdefault(str(change.payload["parent_sku"]), []).append(change)
             else:
                 pending.append(change)
-        if pending:
-            found = self._find([str(c.payload["sku"]) for c in pending])
+        if pending or variants:
+            siblings = [sku for members in variants.values() for c in members
+                        for sku in str(c.payload.get("variant_skus") or "").split("|") if sku]
+            found = self._find(sorted({*(str(c.payload["sku"]) for c in batch.changes), *siblings}),
+                               with_options=bool(variants))
             for change in pending:
                 results[change.key] = self._apply(change, found.get(str(change.payload["sku"])))
+            for parent, members in variants.items():
+                results.update(self._apply_variants(parent, members, found))
         return [results[c.key] for c in batch.changes]
 
-    def _find(self, skus: list[str]) -> dict[str, dict[str, Any]]:
+    def _apply_variants(self, parent: str, changes: list[Change],
+                        found: dict[str, dict[str, Any]]) -> dict[str, RowResult]:
+        """One product's variant rows as one productSet of the whole product (see the module docstring)."""
+        out: dict[str, RowResult] = {}
+        mine = []
+        for change in changes:
+            variant = found.get(str(change.payload["sku"]))
+            if variant is not None and not _ours(variant):
+                out[change.key] = RowResult(change.key, "skipped", f"the shop already sells SKU "
+                                            f"{change.payload['sku']} on its own product {variant['product']['id']}: "
+                                            "left as it is", sent=False)
+            else:
+                mine.append(change)
+        if not mine:
+            return out
+        skus = {str(c.payload["sku"]) for c in mine}
+        names = {sku for c in mine for sku in str(c.payload.get("variant_skus") or "").split("|") if sku} | skus
+        existing = [found[s] for s in sorted(names) if s in found and _ours(found[s])]
+        product = existing[0]["product"] if existing else None
+        upserts = [c for c in mine if c.op != "remove"]
+        removed = {str(c.payload["sku"]) for c in mine if c.op == "remove"}
+        kept = [v for v in existing if v["sku"] not in skus and v["sku"] not in removed
+                and v["product"]["id"] == (product or {}).get("id")]
+        if not upserts and not kept:
+            if product is None:
+                return {**out, **{c.key: RowResult(c.key, "accepted") for c in mine}}
+            answered = self._product_set(mine[0], {"status": "ARCHIVED"}, {"id": product["id"]})
+            return {**out, **{c.key: answered._replace(key=c.key, remote_id=None) for c in mine}}
+        try:
+            data = self._variant_input(parent, upserts, kept, product, found)
+        except ValueError as exc:
+            return {**out, **{c.key: RowResult(c.key, "rejected", f"product {parent}: {exc}", sent=False)
+                              for c in mine}}
+        identifier = {"id": product["id"]} if product else {"handle": handle_for(parent)}
+        try:
+            answer = self.client.graphql(PRODUCT_SET, {"input": data, "identifier": identifier})["productSet"]
+        except FatalApiError as exc:
+            return {**out, **{c.key: RowResult(c.key, "rejected", f"Shopify: {exc.message}") for c in mine}}
+        if answer.get("userErrors"):
+            reason = f"Shopify productSet: {user_error_messages(answer['userErrors'])}"
+            return {**out, **{c.key: RowResult(c.key, "rejected", reason) for c in mine}}
+        items = {str(n.get("sku")): gid_number((n.get("inventoryItem") or {}).get("id"))
+                 for n in ((answer.get("product") or {}).get("variants") or {}).get("nodes") or []}
+        for change in mine:
+            sku = str(change.payload["sku"])
+            if change.op == "remove":
+                out[change.key] = RowResult(change.key, "accepted")
+            elif items.get(sku) is None:
+                out[change.key] = RowResult(change.key, "rejected", f"Shopify productSet answered no variant {sku}")
+            else:
+                out[change.key] = RowResult(change.key, "accepted", remote_id=str(items[sku]))
+        return out
+
+    def _variant_input(self, parent: str, upserts: list[Change], kept: list[dict[str, Any]],
+                       product: dict[str, Any] | None, found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """productSet's input for a product with options: every variant it keeps, each with all its option values."""
+        lead = (upserts[0].payload if upserts else {})
+        given_variants: list[dict[str, Any]] = []
+        values: dict[str, list[str]] = {}
+        for change in upserts:
+            p = change.payload
+            varies_by = _json_object(p.get("varies_by"), "varies_by")
+            aspects = _json_object(p.get("aspects"), "aspects")
+            if not varies_by:
+                raise ValueError("its variants differ in no aspect the catalogue maps for the shop (varies_by is empty)")
+            if len(varies_by) > MAX_OPTIONS:
+                raise ValueError(f"varies by {len(varies_by)} aspects ({', '.join(sorted(varies_by))}); a Shopify "
+                                 f"product has at most {MAX_OPTIONS} options")
+            option_values = []
+            for name in sorted(varies_by):
+                value = aspects.get(name)
+                if value in (None, ""):
+                    raise ValueError(f"variant {p['sku']} has no {name} value")
+                option_values.append({"optionName": name, "name": str(value)})
+            variant = {"optionValues": option_values, "price": f"{float(p['price']):.2f}",
+                       "inventoryItem": {"sku": str(p["sku"]), "tracked": True}}
+            earlier = found.get(str(p["sku"]))
+            if earlier is not None and _ours(earlier):
+                variant["id"] = earlier["id"]
+            given_variants.append(variant)
+        for variant in kept:
+            given_variants.append({"id": variant["id"], "price": str(variant.get("price") or "0.00"),
+                                   "optionValues": [{"optionName": o["name"], "name": o["value"]}
+                                                    for o in variant.get("selectedOptions") or []],
+                                   "inventoryItem": {"sku": variant["sku"], "tracked": True}})
+        for variant in given_variants:
+            for value in variant["optionValues"]:
+                listed = values.setdefault(value["optionName"], [])
+                if value["name"] not in listed:
+                    listed.append(value["name"])
+        if len(values) > MAX_OPTIONS:
+            raise ValueError(f"its variants name {len(values)} options; a Shopify product has at most {MAX_OPTIONS}")
+        tags = sorted({*((product or {}).get("tags") or []), OWN_TAG})
+        data: dict[str, Any] = {"status": "ACTIVE", "tags": tags, "variants": given_variants,
+                                "productOptions": [{"name": name, "values": [{"name": v} for v in sorted(listed)]}
+                                                   for name, listed in sorted(values.items())]}
+        if lead:
+            data.update({"title": str(lead["title"]), "descriptionHtml": _html(lead.get("description"))})
+            if lead.get("brand"):
+                data["vendor"] = str(lead["brand"])
+            if lead.get("product_type"):
+                data["productType"] = str(lead["product_type"])
+            previous = upserts[0].previous or {}
+            if product is None or previous.get("image_urls") != lead.get("image_urls"):
+                data["files"] = [{"originalSource": url, "contentType": "IMAGE", "alt": str(lead["title"])[:512]}
+                                 for url in image_urls(lead.get("image_urls"))]
+        if product is None:
+            data["handle"] = handle_for(parent)
+        return data
+
+    def _find(self, skus: list[str], *, with_options: bool = False) -> dict[str, dict[str, Any]]:
         """SKU → the variant the shop holds for it (one of Narrowcast's own products first)."""
-        data = self.client.graphql(FIND_VARIANTS, {"query": search_terms("sku", skus), "first": PAGE})
+        data = self.client.graphql(FIND_VARIANTS_WITH_OPTIONS if with_options else FIND_VARIANTS,
+                                   {"query": search_terms("sku", skus), "first": VARIANT_PAGE if with_options else PAGE})
         found: dict[str, dict[str, Any]] = {}
         wanted = set(skus)
         for node in (data.get("productVariants") or {}).get("nodes") or []:
@@ -168,6 +300,15 @@ class ShopifyProducts(Destination):
         if item is None:
             return RowResult(change.key, "rejected", "Shopify productSet answered no variant inventory item")
         return RowResult(change.key, "accepted", remote_id=str(item))
+
+
+def _json_object(value: Any, name: str) -> dict[str, Any]:
+    if value in (None, ""):
+        return {}
+    decoded = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(decoded, dict):
+        raise ValueError(f"{name} is not a JSON object: {str(value)[:80]}")
+    return decoded
 
 
 def _ours(variant: Mapping[str, Any]) -> bool:

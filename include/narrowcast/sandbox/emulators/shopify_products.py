@@ -13,7 +13,11 @@ list: variants are matched by ``id`` or by their option values and keep their id
 are deleted. Refusals are ``userErrors`` (ProductSetUserError: ``field``, ``message``, ``code`` from
 ProductSetUserErrorCode): ``PRODUCT_DOES_NOT_EXIST``, ``MISSING_FIELD_REQUIRED`` (a new product without a
 title), ``PRODUCT_OPTIONS_INPUT_MISSING`` (variants without ``productOptions``), ``OPTION_VALUES_MISSING``,
-``OPTION_VALUE_DOES_NOT_EXIST``, ``HANDLE_NOT_UNIQUE`` and ``INVALID_VARIANT`` (a price that is not a decimal).
+``OPTION_VALUE_DOES_NOT_EXIST``, ``HANDLE_NOT_UNIQUE`` and ``INVALID_VARIANT`` (a price that is not a decimal, or
+two variants with the same option values), ``DUPLICATED_OPTION_NAME``, ``DUPLICATED_OPTION_VALUE``,
+``OPTIONS_OVER_LIMIT`` ("Options over limit": more than three options) and ``VARIANTS_OVER_LIMIT`` ("Number of
+product variants exceeds shop limit": 2,048 since the changelog "The product variant limit is now 2048 for all
+merchants"); a variant must give a value for every option (``OPTION_VALUES_MISSING``).
 Only the synchronous mode is emulated (the default; the asynchronous one answers a ProductSetOperation to poll).
 
 ``productVariants(first:, query:)`` answers the variants whose SKU matches the ``sku:`` terms of the search
@@ -52,6 +56,9 @@ from narrowcast.sandbox.framework import Emulator
 
 MAX_PAGE = 250  # "first" above this is refused (https://shopify.dev/docs/api/usage/pagination-graphql)
 PRODUCT_STATUSES = frozenset({"ACTIVE", "ARCHIVED", "DRAFT", "UNLISTED"})
+# ProductSetUserErrorCode OPTIONS_OVER_LIMIT: a product has at most three options; VARIANTS_OVER_LIMIT: 2,048
+# variants a product ("The product variant limit is now 2048 for all merchants", Shopify developer changelog).
+MAX_OPTIONS, MAX_VARIANTS = 3, 2048
 FIRST_PRODUCT, FIRST_VARIANT, FIRST_ITEM = 8_100_000_001, 44_100_000_001, 46_100_000_001
 _SKU_TERM = re.compile(r'sku:(?:"((?:[^"\\]|\\.)*)"|([^\s()]+))')
 
@@ -251,14 +258,35 @@ class ShopifyProductsEmulator(ShopifyErrors, Emulator):
                                       "updating variants.", "PRODUCT_OPTIONS_INPUT_MISSING"))
             return errors
         declared = {(o.get("name"), v.get("name")) for o in options or [] for v in o.get("values") or []}
+        names = [o.get("name") for o in options or []]
+        if len(names) > MAX_OPTIONS:
+            errors.append(_user_error(["input", "productOptions"], "Options over limit.", "OPTIONS_OVER_LIMIT"))
+        if len(set(names)) != len(names):
+            errors.append(_user_error(["input", "productOptions"], "Duplicated option name.",
+                                      "DUPLICATED_OPTION_NAME"))
+        for o in options or []:
+            given = [v.get("name") for v in o.get("values") or []]
+            if len(set(given)) != len(given):
+                errors.append(_user_error(["input", "productOptions"], "Duplicated option value.",
+                                          "DUPLICATED_OPTION_VALUE"))
+        if len(variants or []) > MAX_VARIANTS:
+            errors.append(_user_error(["input", "variants"], "Number of product variants exceeds shop limit.",
+                                      "VARIANTS_OVER_LIMIT"))
+        combinations: set[tuple[tuple[str, str], ...]] = set()
         for i, variant in enumerate(variants or []):
             values = variant.get("optionValues") or []
-            if not values:
+            combination = tuple(sorted((str(v.get("optionName")), str(v.get("name"))) for v in values))
+            if not values or {v.get("optionName") for v in values} != set(names):
                 errors.append(_user_error(["input", "variants", str(i), "optionValues"],
                                           "Option values are required for each variant.", "OPTION_VALUES_MISSING"))
             elif any((v.get("optionName"), v.get("name")) not in declared for v in values):
                 errors.append(_user_error(["input", "variants", str(i), "optionValues"],
                                           "Option value does not exist.", "OPTION_VALUE_DOES_NOT_EXIST"))
+            elif combination in combinations:
+                errors.append(_user_error(["input", "variants", str(i), "optionValues"],
+                                          "Product variant is not valid: another variant has the same option "
+                                          "values.", "INVALID_VARIANT"))
+            combinations.add(combination)
             try:
                 Decimal(str(variant.get("price", "0")))
             except InvalidOperation:
