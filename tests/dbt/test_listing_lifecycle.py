@@ -282,3 +282,74 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     assert {name: live.title for name, live in world.live().items()} == {
         name: "Linen shirt, stone washed" for name in everywhere}
     assert {name: r.planned for name, r in restocked.items()} == {name: 0 for name in everywhere}
+
+
+VARIANTS = {"LIN-02-M": "M", "LIN-02-L": "L"}
+VARIATION_MARKETPLACES = [m for m in MARKETPLACES if m.name in ("etsy", "shop")]
+
+
+def variant_catalogue_row(sku: str, size: str, image_host: str) -> tuple:
+    # Two sizes of one shirt (parent_sku LIN-02): the seed listing_attribute_map maps size as an Etsy and shop aspect.
+    return (sku, f"Linen shirt {size}", "Washed linen, relaxed fit.", "Narrowcast Wear", None, None, "new", "Shirts",
+            f"{image_host}/lin-02.jpg", "39.90", "EUR", "LIN-02", "Blue", size, "Linen", "catalogue_2.csv")
+
+
+def variant_stock_row(sku: str, on_hand: int, at: str) -> tuple:
+    return (sku, on_hand, "12.00", "MAIN", datetime.fromisoformat(at), f"erp_stock_{sku}_{on_hand}.csv")
+
+
+def test_a_two_variant_product_is_one_listing_on_etsy_and_the_shop_and_a_sold_out_size_zeroes_only_itself(
+        world: World) -> None:
+    def sync(kind: str) -> dict[str, Any]:
+        return {m.name: run_sync(shipped_sync(getattr(m, kind)), connections=world.connections,
+                                 warehouse=world.path) for m in VARIATION_MARKETPLACES}
+
+    def registered(marketplace: str) -> dict[str, str]:
+        with duckdb.connect(str(world.path), read_only=True) as con:
+            return dict(con.execute("select record_key, remote_id from activation.listing_ids where marketplace = ?",
+                                    [marketplace]).fetchall())
+
+    def etsy_quantities() -> dict[str, int]:
+        [listing_id] = set(registered("etsy").values())
+        listing = world.emulators["etsy"].listings[listing_id]
+        assert listing["state"] == "active"
+        return {p["sku"]: p["offerings"][0]["quantity"] for p in listing["inventory"]["products"]}
+
+    def shop_quantities() -> dict[str, int]:
+        levels = world.emulators["shopify_inventory"].levels
+        return {sku: levels.get((int(item), LOCATION_ID), 0) for sku, item in registered("shop").items()}
+
+    # GIVEN two sizes of one shirt in the catalogue file, 20 of each on hand
+    world.load("file_erp_stock", *(variant_stock_row(sku, 20, "2026-03-31 06:00:00") for sku in VARIANTS))
+    world.load("file_catalogue", *(variant_catalogue_row(sku, size, world.image_host) for sku, size in VARIANTS.items()))
+    world.transform()
+    # WHEN the Etsy and shop listing syncs run
+    created = sync("listing_sync")
+    # THEN each marketplace holds one listing with both sizes: one Etsy listing, one shop product with two variants
+    assert {name: (r.accepted, r.rejected) for name, r in created.items()} == {"etsy": (2, 0), "shop": (2, 0)}
+    assert len(set(registered("etsy").values())) == 1 and len(world.emulators["etsy"].listings) == 1
+    [product] = world.emulators["shopify_products"].products.values()
+    assert sorted(v["sku"] for v in product["variants"]) == sorted(VARIANTS)
+    assert product["options"] == [{"name": "Size", "values": ["L", "M"]}]
+
+    # WHEN the shop extract brings the product back, the next transform and the stock syncs run
+    number = int(product["id"].rsplit("/", 1)[1])
+    world.load("shop_products", *((number, int(v["id"].rsplit("/", 1)[1]),
+                                   int(v["inventoryItem"]["id"].rsplit("/", 1)[1]), v["sku"], product["title"],
+                                   product["productType"], product["vendor"], v["price"], None, "active",
+                                   datetime(2026, 3, 31), datetime(2026, 3, 31)) for v in product["variants"]))
+    world.transform()
+    sync("stock_sync")
+    # THEN each size carries its own rule quantity of its 20
+    full = {name: world.rule_quantity(name, 20) for name in ("etsy", "shop")}
+    assert etsy_quantities() == {sku: full["etsy"] for sku in VARIANTS}
+    assert shop_quantities() == {sku: full["shop"] for sku in VARIANTS}
+
+    # WHEN size M sells out
+    world.load("file_erp_stock", variant_stock_row("LIN-02-M", 0, "2026-03-31 12:00:00"))
+    world.transform()
+    sync("listing_sync")
+    sync("stock_sync")
+    # THEN only M is zeroed: the Etsy listing stays active with L's stock, the shop's L keeps its level
+    assert etsy_quantities() == {"LIN-02-M": 0, "LIN-02-L": full["etsy"]}
+    assert shop_quantities() == {"LIN-02-M": 0, "LIN-02-L": full["shop"]}
