@@ -17,7 +17,7 @@ from narrowcast.local_credentials import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, L
 from narrowcast.sandbox.server import SandboxServer
 from narrowcast.sandbox.tokens import TokenPolicy
 from narrowcast.sources.etsy import EtsyClient, extract
-from narrowcast.sources.etsy.extract import receipt_record, transaction_records
+from narrowcast.sources.etsy.extract import receipt_record, refund_records, transaction_records
 
 WINDOW = Window(datetime(2026, 3, 1), datetime(2026, 3, 2))
 START = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
@@ -57,6 +57,31 @@ def test_a_receipt_parses_into_the_raw_columns_with_money_from_amount_and_diviso
     assert transaction_records(receipt(7, START + 3600), "page 1") == [{
         "transaction_id": "71", "receipt_id": "7", "listing_id": "1507", "product_id": "7001", "sku": "SKU-001",
         "quantity": 2, "price": Decimal("19.90"), "shipping_cost": Decimal("4.90"), "shipped_at": None}]
+
+
+def test_a_partially_refunded_receipts_refunds_become_one_record_each():
+    # ShopReceipt.refunds holds ShopRefund records: amount (Money), created_timestamp, reason, note_from_issuer,
+    # status; two refunds of one receipt, two of them in the same second
+    refunds = [
+        {"amount": money(1000), "created_timestamp": START + 7200, "reason": "damaged item",
+         "note_from_issuer": "Sorry about the chipped mug.", "status": "complete"},
+        {"amount": money(490), "created_timestamp": START + 7200, "reason": "shipping", "note_from_issuer": None,
+         "status": "complete"},
+        {"amount": money(990), "created_timestamp": START + 9000, "reason": None, "note_from_issuer": None,
+         "status": None},
+    ]
+    records = refund_records(receipt(7, START + 9000, status="partially refunded", refunds=refunds), "page 1")
+    assert records == [
+        {"refund_key": f"7:{START + 7200}:1", "receipt_id": "7", "refunded_at": datetime(2026, 3, 1, 2, 0),
+         "amount": Decimal("10"), "currency": "EUR", "reason": "damaged item", "status": "complete"},
+        {"refund_key": f"7:{START + 7200}:2", "receipt_id": "7", "refunded_at": datetime(2026, 3, 1, 2, 0),
+         "amount": Decimal("4.9"), "currency": "EUR", "reason": "shipping", "status": "complete"},
+        {"refund_key": f"7:{START + 9000}:1", "receipt_id": "7", "refunded_at": datetime(2026, 3, 1, 2, 30),
+         "amount": Decimal("9.9"), "currency": "EUR", "reason": None, "status": None}]
+    # a receipt without refunds has none; a refund without its amount is refused naming the receipt
+    assert refund_records(receipt(8, START), "page 1") == []
+    with pytest.raises(ValueError, match="receipt 9 refund at .*amount is missing"):
+        refund_records(receipt(9, START, refunds=[{"created_timestamp": START}]), "page 1")
 
 
 def test_a_receipt_without_its_id_is_refused_naming_the_page():

@@ -2,10 +2,12 @@
     for the line, from the data Narrowcast already reads. eBay: REFUND transactions of the Finances API, the
     amount spread over the lines the refund names (all the order's lines when it names none) by line amount.
     Amazon: Refund transactions of the Finances API, per item sku, on the order's first item of that sku. Etsy:
-    receipts whose status is 'fully refunded', every line in full (the receipts read carry no refund amounts, so
-    a partial Etsy refund is not here). Units: Amazon's item quantity; on eBay and Etsy a line counts as
-    returned only when its whole amount came back (a partial refund is money back, not a returned unit). The
-    own shop's refunds are netted in int_order_lines already and are not repeated here. -#}
+    every refund of the receipt (ShopReceipt.refunds, partial ones included), spread over the receipt's lines by
+    line amount like eBay's and capped at each line's amount (the rest of a whole refund is shipping and tax);
+    a receipt whose status is 'fully refunded' but whose refunds were never read returns every line in full.
+    Units: Amazon's item quantity; on eBay and Etsy a line counts as returned only when its whole amount came
+    back (a partial refund is money back, not a returned unit). The own shop's refunds are netted in
+    int_order_lines already and are not repeated here. -#}
 with
 
 ebay_refunds as (
@@ -18,6 +20,10 @@ amazon_refunds as (
 
 etsy_orders as (
     select * from {{ ref('stg_etsy__orders') }}
+),
+
+etsy_refunds as (
+    select * from {{ ref('stg_etsy__refunds') }}
 ),
 
 ebay_lines as (
@@ -99,7 +105,42 @@ amazon as (
         and amazon_refunds.sku = amazon_first_items.sku
 ),
 
-etsy as (
+etsy_refund_lines as (
+    select
+        etsy_refunds.refund_id,
+        etsy_refunds.order_id,
+        etsy_lines.order_line_id as line_ref,
+        etsy_lines.sku,
+        etsy_lines.quantity,
+        etsy_lines.line_amount,
+        least(
+            etsy_refunds.refunded_amount * etsy_lines.line_amount / nullif(
+                sum(etsy_lines.line_amount) over (partition by etsy_refunds.refund_id), 0
+            ),
+            etsy_lines.line_amount
+        ) as refunded_amount,
+        etsy_refunds.currency,
+        etsy_refunds.refunded_at
+    from etsy_refunds
+    inner join etsy_lines on etsy_refunds.order_id = etsy_lines.order_id
+),
+
+etsy_from_refunds as (
+    select
+        'stg_etsy__orders' as orders_model,
+        refund_id,
+        order_id,
+        line_ref,
+        sku,
+        case when refunded_amount >= line_amount then quantity else 0 end as refunded_quantity,
+        refunded_amount,
+        currency,
+        refunded_at
+    from etsy_refund_lines
+),
+
+-- A fully refunded receipt whose refunds were never read (loaded before they were): every line in full.
+etsy_from_status as (
     select
         'stg_etsy__orders' as orders_model,
         'receipt-' || etsy_orders.order_id as refund_id,
@@ -113,6 +154,7 @@ etsy as (
     from etsy_orders
     inner join etsy_lines on etsy_orders.order_id = etsy_lines.order_id
     where etsy_orders.status = 'fully refunded'
+        and etsy_orders.order_id not in (select etsy_refunds.order_id from etsy_refunds)
 ),
 
 unioned as (
@@ -120,7 +162,9 @@ unioned as (
     union all
     select * from amazon
     union all
-    select * from etsy
+    select * from etsy_from_refunds
+    union all
+    select * from etsy_from_status
 ),
 
 keyed as (

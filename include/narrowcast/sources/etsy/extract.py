@@ -1,8 +1,9 @@
-"""Etsy extraction: receipts (and their transactions) last modified in a half-open window.
+"""Etsy extraction: receipts (and their transactions and refunds) last modified in a half-open window.
 
 ``min_last_modified``/``max_last_modified`` are whole unix seconds and include both ends; the window is widened
 to whole seconds and receipts updated at or after its end are left to the next window. Etsy's receipt carries
-its transactions, so one request yields both tables.
+its transactions and its refunds (``refunds``: every ShopRefund, partial ones included), so one request yields
+the three tables.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from narrowcast.sources.etsy.client import EtsyClient
 ENTITIES: dict[str, tuple[str, ...]] = {
     "etsy_receipts": ("receipt_id",),
     "etsy_receipt_transactions": ("transaction_id",),
+    "etsy_receipt_refunds": ("refund_key",),
 }
 
 
@@ -74,6 +76,31 @@ def transaction_records(receipt: dict[str, Any], ref: str) -> list[dict[str, Any
     return records
 
 
+def refund_records(receipt: dict[str, Any], ref: str) -> list[dict[str, Any]]:
+    """One record per ShopRefund of the receipt (``refunds``): its time, amount and currency, reason, status."""
+    records = []
+    seen: dict[int, int] = {}
+    for refund in receipt.get("refunds") or []:
+        where = f"{ref} receipt {receipt['receipt_id']} refund"
+        created = refund.get("created_timestamp")
+        if created is None:
+            raise ValueError(f"{where}: created_timestamp is missing")
+        refunded, currency = amount(refund.get("amount"), f"{where} amount")
+        if refunded is None:
+            raise ValueError(f"{where} at {created}: amount is missing")
+        number = seen[int(created)] = seen.get(int(created), 0) + 1
+        records.append({
+            "refund_key": f"{receipt['receipt_id']}:{int(created)}:{number}",
+            "receipt_id": str(receipt["receipt_id"]),
+            "refunded_at": epoch_time(created, f"{where} created_timestamp"),
+            "amount": refunded,
+            "currency": currency,
+            "reason": refund.get("reason") or None,
+            "status": refund.get("status") or None,
+        })
+    return records
+
+
 def _modified_in(receipt: dict[str, Any], window: Window, ref: str) -> bool:
     where = f"{ref} receipt {receipt.get('receipt_id')} update_timestamp"
     modified = epoch_time(receipt.get("update_timestamp"), where)
@@ -97,3 +124,4 @@ def extract(conn: Connection, window: Window, *, client: EtsyClient | None = Non
                 kept.append(receipt)
         yield Page("etsy_receipts", [receipt_record(r, ref) for r in kept], ref)
         yield Page("etsy_receipt_transactions", [t for r in kept for t in transaction_records(r, ref)], ref)
+        yield Page("etsy_receipt_refunds", [f for r in kept for f in refund_records(r, ref)], ref)

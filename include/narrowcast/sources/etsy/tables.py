@@ -1,4 +1,4 @@
-"""The Etsy source declares its raw tables (receipts, receipt transactions) and how they load.
+"""The Etsy source declares its raw tables (receipts, their transactions and refunds) and how they load.
 
 The registry (``narrowcast.sources.registry``) collects ``SOURCE``; the loader, the quality gate, the dbt raw
 schema, the Airflow assets and the data contract are derived from these declarations.
@@ -53,9 +53,30 @@ ETSY_RECEIPT_TRANSACTIONS = EntitySpec(
     parent=("etsy_receipts", {"receipt_id": "receipt_id"}),
 )
 
+# ShopReceipt.refunds: ShopRefund records (amount Money, created_timestamp epoch seconds, reason, note_from_issuer,
+# status). Etsy gives a refund no id, so the key is the receipt, the refund's time and its place among refunds of
+# that same second; a receipt read again brings the same keys.
+ETSY_RECEIPT_REFUNDS = EntitySpec(
+    "etsy_receipt_refunds",
+    {
+        **text_columns("refund_key", "receipt_id"),
+        "refunded_at": "TIMESTAMP",
+        **money_columns("amount"),
+        **text_columns("currency", "reason", "status"),
+    },
+    key=("refund_key",),
+    required=("receipt_id", "refunded_at", "amount"),
+    non_negative=("amount",),
+    not_future=("refunded_at",),
+    currency_columns=("currency",),
+    notes={"amount": "ShopRefund.amount (amount / divisor): the refund total, whole or partial",
+           "refund_key": "receipt_id:created_timestamp:n (n counts refunds of the receipt in the same second)"},
+    parent=("etsy_receipts", {"receipt_id": "receipt_id"}),
+)
+
 SOURCE = SourceSpec(
     "etsy",
     connection_pages("narrowcast.sources.etsy:extract"),
-    (ETSY_RECEIPTS, ETSY_RECEIPT_TRANSACTIONS),
+    (ETSY_RECEIPTS, ETSY_RECEIPT_TRANSACTIONS, ETSY_RECEIPT_REFUNDS),
     connection_id="narrowcast_etsy",
 )
