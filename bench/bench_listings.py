@@ -9,7 +9,8 @@ ceiling (eBay rps × 25 / 3 for creates, rps × 25 for changes; Amazon's putList
 the shop: the sync's rps over the calls a row needs), the unchanged rerun (must be 0 calls), the listing id registry
 (every created listing registered), then a catalogue change (1 % titles, 1 % prices, new variants) timed until
 every marketplace shows it: listing syncs for content and new SKUs, then the stock syncs, which address the
-listings through the registry, for price. Etsy and the shop skip variant rows unsent (no variation listings yet).
+listings through the registry, for price. A new two-variant product is one listing on every marketplace: on Etsy
+one listing with a product per variant (create, inventory, image, activate), in the shop one productSet.
 
     python bench/bench_listings.py                      # 10,000 SKUs on eBay and Amazon, 500 on Etsy, 2,000 in the shop
                                                         # (~1 h: Amazon 5/s, Etsy 3/s at 4 calls, the shop 4/s)
@@ -115,16 +116,16 @@ def build_feed(path: Path) -> None:
             where l.ended_at is null""")
 
 
-def change_catalogue(path: Path, groups: int) -> None:
+def change_catalogue(path: Path, groups: int, image_host: str) -> None:
     """1 % of titles, another 1 % of prices, and ``groups`` new products of two variants on every marketplace."""
     with duckdb.connect(str(path)) as con:
         con.execute("update marketplace_listing_content set title = title || ' (new)' where hash(sku) % 100 = 0")
         con.execute("update marketplace_listing_content set price = price + 2 where hash(sku) % 100 = 1")
         con.execute(f"""insert into marketplace_listing_content
             select 'NEW-' || g || '-' || s as sku, m.marketplace, 'Linen dress ' || g as title, 'A linen dress.',
-                   'Narrowcast Wear', (4006382000000 + g * 10 + (s = 'L')::int)::varchar, 'LD-' || g, 'new', 'https://img.example/d.jpg',
+                   'Narrowcast Wear', (4006382000000 + g * 10 + (s = 'L')::int)::varchar, 'LD-' || g, 'new', '{image_host}/d.jpg',
                    {category("m.marketplace")},
-                   '{{"size": "' || s || '"}}', 49.99, 'EUR', 3, null, 'NEW-' || g,
+                   '{{"Size": "' || s || '"}}', 49.99, 'EUR', 3, null, 'NEW-' || g,
                    'NEW-' || g || '-M|NEW-' || g || '-L', '{{"Size": ["M", "L"]}}', 'catalogue_file'
             from range({groups}) t(g) cross join (values ('M'), ('L')) v(s)
             cross join (select distinct marketplace from marketplace_listing_content) m""")
@@ -163,7 +164,8 @@ def specs(ebay_rps: float) -> list[Marketplace]:
             parse_sync({**common, "id": "bench_listings_etsy", "filter": {"marketplace": "etsy"},
                         "destination": "etsy_listing_content", "connection": "narrowcast_etsy", "object": "listing",
                         "fields": {name: name for name in ("sku", "title", "description", "image_urls", "price",
-                                                           "currency", "quantity", "missing_reason", "parent_sku")}
+                                                           "currency", "quantity", "missing_reason", "parent_sku",
+                                                           "variant_skus", "varies_by", "aspects")}
                         | {"taxonomy_id": "marketplace_category"},
                         "batch_size": 20, "rate_limit": {"rps": 3, "burst": 3, "concurrency": 1}}),
             parse_sync({**stock, "id": "bench_stock_etsy", "filter": {"marketplace": "etsy"},
@@ -178,7 +180,8 @@ def specs(ebay_rps: float) -> list[Marketplace]:
                         "filter": {"marketplace": "shop", "content_source": "catalogue_file"},
                         "destination": "shopify_products", "connection": "narrowcast_shopify", "object": "product",
                         "fields": {name: name for name in ("sku", "title", "description", "brand", "image_urls",
-                                                           "price", "missing_reason", "parent_sku")}
+                                                           "price", "missing_reason", "parent_sku", "variant_skus",
+                                                           "varies_by", "aspects")}
                         | {"product_type": "marketplace_category"},
                         "batch_size": 25, "rate_limit": {"rps": 4, "burst": 4, "concurrency": 1}}),
             parse_sync({**stock, "id": "bench_stock_shop", "filter": {"marketplace": "shop"},
@@ -193,16 +196,15 @@ def specs(ebay_rps: float) -> list[Marketplace]:
 def minimum_calls(name: str, adds: int, changes: int, groups: int = 0, listed: int = 0) -> int:
     """The fewest calls the API allows for ``adds`` (``groups`` variant groups among them) and ``changes``.
 
-    ``listed``: the listings the marketplace holds before the run (Etsy reads them all once per run). Etsy and the
-    shop skip variant rows unsent, so a group's rows cost them nothing.
+    ``listed``: the listings the marketplace holds before the run (Etsy reads them all once per run). A variant
+    group is one listing: on Etsy the four calls of a single SKU's, in the shop one productSet.
     """
     variant_rows = groups * VARIANTS_PER_GROUP
     if name == "etsy":
         reads = ETSY_STATES - 1 + max(1, math.ceil(listed / ETSY_PAGE)) if adds or changes else 0
-        return reads + (adds - variant_rows) * 4 + changes  # create, inventory, one image, activate
+        return reads + (adds - variant_rows + groups) * 4 + changes  # create, inventory, one image, activate
     if name == "shop":
-        # a batch of variant rows only is skipped without its lookup
-        return math.ceil((adds + changes - variant_rows) / 25) + adds - variant_rows + changes
+        return math.ceil((adds + changes) / 25) + adds - variant_rows + groups + changes
     if name == "ebay":
         singles = adds - groups * VARIANTS_PER_GROUP
         # items for every row, offers for every new row, bulk publish for new singles, PUT + publish per group
@@ -227,7 +229,7 @@ def line(name: str, label: str, report: SyncReport, spec: SyncSpec, seconds: flo
     rows = report.planned
     minimum = minimum_calls(name, report.planned_adds, report.planned_changes, groups, listed)
     ratio = report.api_calls / minimum if minimum else (0.0 if report.api_calls == 0 else float("inf"))
-    # rows skipped unsent (Etsy's and the shop's variants) take no time: the rate counts the rows sent
+    # rows skipped unsent take no time: the rate counts the rows sent
     rate = (rows - report.skipped) / seconds if seconds else 0.0
     ceiling = ceiling_rows_per_second(name, spec, changes_only=report.planned_adds == 0)
     print(f"{name:7s} {label:16s} rows={rows:>7,d} calls={report.api_calls:>6,d} min={minimum:>6,d} "
@@ -274,8 +276,8 @@ def main() -> int:
     images = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Images)
     threading.Thread(target=images.serve_forever, daemon=True).start()
     warehouse = Path(tempfile.mkdtemp(prefix="bench_listings_")) / "warehouse.duckdb"
-    build_mart(warehouse, {name: count for name, count in skus.items() if count},
-               f"http://127.0.0.1:{images.server_address[1]}")
+    image_host = f"http://127.0.0.1:{images.server_address[1]}"
+    build_mart(warehouse, {name: count for name, count in skus.items() if count}, image_host)
     ready = multiprocessing.Event()
     child = multiprocessing.Process(target=serve, args=(args.port, ready), daemon=True)
     child.start()
@@ -309,7 +311,7 @@ def main() -> int:
             print(f"{market.name:7s} {'stock (registry)':16s} rows={report.planned:>7,d} calls={report.api_calls:>6,d} "
                   f"time={seconds:8.2f}s accepted={report.accepted:,} rejected={report.rejected}", flush=True)
 
-        change_catalogue(warehouse, groups)
+        change_catalogue(warehouse, groups, image_host)
         started = time.monotonic()
         for market in markets:
             report, seconds = timed(market.listing, conns, warehouse)
@@ -321,9 +323,8 @@ def main() -> int:
             print(f"{market.name:7s} {'price via stock':16s} rows={report.planned:>7,d} calls={report.api_calls:>6,d} "
                   f"time={seconds:8.2f}s accepted={report.accepted:,} rejected={report.rejected}", flush=True)
         print(f"catalogue change -> every marketplace: {time.monotonic() - started:.2f}s", flush=True)
-        # Etsy and the shop skip the variants, so they register no id for them.
-        registry_line(warehouse, markets, {name: count + (groups * VARIANTS_PER_GROUP if name in ("ebay", "amazon")
-                                                          else 0) for name, count in skus.items()})
+        # Every marketplace registers each variant SKU (on Etsy under its listing, in the shop its inventory item).
+        registry_line(warehouse, markets, {name: count + groups * VARIANTS_PER_GROUP for name, count in skus.items()})
     finally:
         child.terminate()
         child.join(10)
