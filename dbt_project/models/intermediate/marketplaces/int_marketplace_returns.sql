@@ -154,7 +154,10 @@ etsy_from_status as (
     from etsy_orders
     inner join etsy_lines on etsy_orders.order_id = etsy_lines.order_id
     where etsy_orders.status = 'fully refunded'
-        and etsy_orders.order_id not in (select etsy_refunds.order_id from etsy_refunds)
+        and not exists (
+            select 1 from etsy_refunds
+            where etsy_refunds.order_id = etsy_orders.order_id
+        )
 ),
 
 unioned as (

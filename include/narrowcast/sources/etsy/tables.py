@@ -66,6 +66,7 @@ ETSY_RECEIPT_REFUNDS = EntitySpec(
     },
     key=("refund_key",),
     required=("receipt_id", "refunded_at", "amount"),
+    not_null=("receipt_id", "refunded_at", "amount"),
     non_negative=("amount",),
     not_future=("refunded_at",),
     currency_columns=("currency",),
