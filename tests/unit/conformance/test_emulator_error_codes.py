@@ -58,7 +58,8 @@ SHOPIFY_PRODUCT_SET = ("Shopify GraphQL Admin ProductSetUserErrorCode (the code 
                        "productSet answers)",
                        {"PRODUCT_DOES_NOT_EXIST", "MISSING_FIELD_REQUIRED", "PRODUCT_OPTIONS_INPUT_MISSING",
                         "OPTION_VALUES_MISSING", "OPTION_VALUE_DOES_NOT_EXIST", "HANDLE_NOT_UNIQUE",
-                        "INVALID_VARIANT"})
+                        "INVALID_VARIANT", "DUPLICATED_OPTION_NAME", "DUPLICATED_OPTION_VALUE", "OPTIONS_OVER_LIMIT",
+                        "VARIANTS_OVER_LIMIT"})
 
 # emulator module → (vendor table, {error builder: where its code argument sits (position, keyword, default)})
 EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]]] = {
