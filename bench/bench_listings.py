@@ -125,7 +125,9 @@ def change_catalogue(path: Path, groups: int, image_host: str) -> None:
             select 'NEW-' || g || '-' || s as sku, m.marketplace, 'Linen dress ' || g as title, 'A linen dress.',
                    'Narrowcast Wear', (4006382000000 + g * 10 + (s = 'L')::int)::varchar, 'LD-' || g, 'new', '{image_host}/d.jpg',
                    {category("m.marketplace")},
-                   '{{"Size": "' || s || '"}}', 49.99, 'EUR', 3, null, 'NEW-' || g,
+                   -- each marketplace's name for the aspect (seed listing_attribute_map): Amazon's 'size', 'Size' elsewhere
+                   '{{"' || case when m.marketplace = 'amazon' then 'size' else 'Size' end || '": "' || s || '"}}',
+                   49.99, 'EUR', 3, null, 'NEW-' || g,
                    'NEW-' || g || '-M|NEW-' || g || '-L', '{{"Size": ["M", "L"]}}', 'catalogue_file'
             from range({groups}) t(g) cross join (values ('M'), ('L')) v(s)
             cross join (select distinct marketplace from marketplace_listing_content) m""")
