@@ -131,6 +131,11 @@ def postgres() -> PostgresSettings:
     )
 
 
+def marts_schema() -> str:
+    """The schema dbt builds the models and marts in: ``main`` on DuckDB, ``NARROWCAST_PG_SCHEMA`` on PostgreSQL."""
+    return postgres().schema if warehouse_engine() == "postgres" else "main"
+
+
 def dbt_target() -> str:
     """The dbt profile target: ``NARROWCAST_DBT_TARGET``, else the warehouse engine's name."""
     return os.environ.get("NARROWCAST_DBT_TARGET") or warehouse_engine()

@@ -49,10 +49,11 @@ class StagedBatch:
         if column not in self.present:
             return f"select null::{self.dialect.type_name(self.spec.columns[column])} as {quote_ident(column)} where false"
         typed = _cast(self.dialect, quote_ident(column), self.landed_types[column], self.spec.columns[column])
-        return f"select distinct {typed} as {quote_ident(column)} from (select distinct {quote_ident(column)} from {self.raw_source})"
+        return f"select distinct {typed} as {quote_ident(column)} from (select distinct {quote_ident(column)} from {self.raw_source} src) landed"
 
 
 def landed_source(wh: Warehouse, batch: Batch) -> str:
+    """The batch's landed rows as a table expression (callers give it an alias: PostgreSQL needs one)."""
     if not batch.parts:
         return "(select null::bigint as _row, null::varchar as _source_ref where false)"
     return wh.parquet_source(batch.glob)
@@ -83,7 +84,7 @@ def stage_batch(wh: Warehouse, batch: Batch, spec: EntitySpec) -> StagedBatch:
     view = f"stage_{spec.name}"
     dialect = wh.dialect
     source = landed_source(wh, batch)
-    landed = dict(wh.columns(f"select * from {source}"))
+    landed = dict(wh.columns(f"select * from {source} src"))
     selects = ["_row", "_source_ref"]
     present = []
     for name, target in spec.columns.items():
@@ -98,5 +99,5 @@ def stage_batch(wh: Warehouse, batch: Batch, spec: EntitySpec) -> StagedBatch:
             selects.append(f"false as {quote_ident('__type_' + name)}")
     # Dropped, not replaced: PostgreSQL replaces a view only when its columns stay the same.
     wh.execute(f"drop view if exists {view}")
-    wh.execute(f"create temp view {view} as select {', '.join(selects)} from {source}")
+    wh.execute(f"create temp view {view} as select {', '.join(selects)} from {source} src")
     return StagedBatch(batch, spec, view, tuple(present), tuple(landed), dialect, source, landed)
