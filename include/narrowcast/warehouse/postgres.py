@@ -18,6 +18,7 @@ import glob as globbing
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -180,7 +181,7 @@ class PostgresWarehouse(Warehouse):
         self._settings = settings
         self._read_only = read_only
         self._on_close = on_close
-        self._landed: dict[str, str] = {}
+        self._landed: dict[str, tuple[tuple[tuple[str, int, int], ...], str]] = {}  # glob → (files, temp table)
         try:
             self._con = psycopg2.connect(
                 **settings.connect_kwargs(), application_name="narrowcast",
@@ -285,12 +286,15 @@ class PostgresWarehouse(Warehouse):
 
     def parquet_source(self, glob: str) -> str:
         """A temp table holding the Parquet files matching ``glob`` (columns unioned by name), copied in once per
-        session: PostgreSQL cannot read Parquet, so pyarrow reads each file and COPY moves it."""
-        if glob in self._landed:
-            return self._landed[glob]
+        session (again if a file changed since): PostgreSQL cannot read Parquet, so pyarrow reads each file and COPY
+        moves it."""
         files = sorted(globbing.glob(glob))
         if not files:
             raise WarehouseError(f"no Parquet file matches {glob}")
+        stats = [os.stat(path) for path in files]
+        signature = tuple((path, s.st_size, s.st_mtime_ns) for path, s in zip(files, stats, strict=True))
+        if glob in self._landed and self._landed[glob][0] == signature:
+            return self._landed[glob][1]
         schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
         name = "_nc_landed_" + hashlib.md5(glob.encode("utf-8")).hexdigest()[:16]
         self._create_from_arrow(name, schema)
@@ -301,7 +305,7 @@ class PostgresWarehouse(Warehouse):
                 part = part.append_column(field, pa.nulls(part.num_rows, field.type))
             self.copy_arrow(name, part.select(schema.names))
         self.execute(f"analyze {name}")
-        self._landed[glob] = name
+        self._landed[glob] = (signature, name)
         return name
 
     @contextlib.contextmanager
