@@ -120,6 +120,11 @@ def _table(wh: Warehouse, sql: str, keys: list[str]) -> pd.DataFrame:
 CENT = 0.0100001
 
 
+def _same_number(a: float, b: float) -> bool:
+    in_cents = round(a, 2) == a and round(b, 2) == b
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=CENT if in_cents else 1e-9)
+
+
 def _assert_same(on_postgres: pd.DataFrame, on_duckdb: pd.DataFrame, name: str) -> None:
     assert list(on_postgres.columns) == list(on_duckdb.columns), f"{name}: columns differ"
     assert len(on_postgres) == len(on_duckdb), f"{name}: row count differs"
@@ -127,7 +132,7 @@ def _assert_same(on_postgres: pd.DataFrame, on_duckdb: pd.DataFrame, name: str) 
         left, right = on_postgres[column].tolist(), on_duckdb[column].tolist()
         for row, (a, b) in enumerate(zip(left, right, strict=True)):
             if isinstance(a, float) and isinstance(b, float):
-                assert math.isclose(a, b, rel_tol=1e-9, abs_tol=CENT), f"{name}.{column} row {row}: {a} != {b}"
+                assert _same_number(a, b), f"{name}.{column} row {row}: {a} != {b}"
             else:
                 assert a == b, f"{name}.{column} row {row}: {a!r} != {b!r}"
 
@@ -186,7 +191,7 @@ def test_the_dashboard_reads_the_same_figures(postgres_wh, duckdb_wh, chart):
 
 
 def _assert_close(a: object, b: object, where: str) -> None:
-    """Equal JSON-like values, floats within a cent (see CENT) or a billionth of their size."""
+    """Equal JSON-like values; floats as :func:`_same_number` compares them."""
     if isinstance(a, dict) and isinstance(b, dict):
         assert a.keys() == b.keys(), f"{where}: keys differ"
         for key in a:
@@ -196,7 +201,7 @@ def _assert_close(a: object, b: object, where: str) -> None:
         for index, (x, y) in enumerate(zip(a, b, strict=True)):
             _assert_close(x, y, f"{where}[{index}]")
     elif isinstance(a, float) and isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=CENT), f"{where}: {a} != {b}"
+        assert _same_number(a, b), f"{where}: {a} != {b}"
     else:
         assert a == b, f"{where}: {a!r} != {b!r}"
 
