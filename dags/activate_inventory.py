@@ -51,7 +51,7 @@ def activate_inventory():
         bash_command=(
             # The profile named as transform's dbt commands name it, so dbt reuses their saved parse.
             f"{DBT} build {' '.join(STOCK_FEED)} --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
-            " --target ${NARROWCAST_DBT_TARGET:-duckdb} --vars '{as_of_date: \"{{ data_interval_end | ds }}\"}'"
+            " --target ${NARROWCAST_DBT_TARGET:-${NARROWCAST_WAREHOUSE_ENGINE:-duckdb}} --vars '{as_of_date: \"{{ data_interval_end | ds }}\"}'"
         ),
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
         append_env=True,

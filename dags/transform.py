@@ -30,7 +30,8 @@ from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
-DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET", "duckdb")
+# The dbt target follows the warehouse engine unless set on its own.
+DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET") or os.environ.get("NARROWCAST_WAREHOUSE_ENGINE") or "duckdb"
 DBT_BIN = Path(sys.executable).parent / "dbt"
 # watcher: one `dbt build` process reports each node to its task (fast, one DuckDB writer);
 # local: one dbt process per node, serialised by the one-slot pool. Chosen by NARROWCAST_DBT_EXECUTION_MODE

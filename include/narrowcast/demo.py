@@ -141,7 +141,7 @@ def ensure_manifest(env: dict[str, str], log_dir: Path, as_of_date: str) -> None
     """
     dbt_dir = settings.PROJECT_ROOT / "dbt_project"
     manifest = dbt_dir / "target" / "manifest.json"
-    target = env.get("NARROWCAST_DBT_TARGET", "duckdb")
+    target = env["NARROWCAST_DBT_TARGET"]
     dbt_vars = json.dumps({"as_of_date": as_of_date})
     inputs = json.dumps({"vars": dbt_vars, "target": target, "warehouse": env.get("NARROWCAST_WAREHOUSE", "")})
     stamp = dbt_dir / "target" / ".narrowcast-parse-inputs.json"

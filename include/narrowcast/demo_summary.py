@@ -13,15 +13,23 @@ def _tables(con: Warehouse, schema: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _where(paths: settings.Paths) -> str:
+    if settings.warehouse_engine() == "postgres":
+        pg = settings.postgres()
+        return f"Warehouse:   PostgreSQL {pg.user}@{pg.host}:{pg.port}/{pg.dbname} (marts in schema {pg.schema})"
+    return f"Warehouse:   {paths.warehouse}  (open read-only: duckdb -readonly {paths.warehouse})"
+
+
 def render_summary(paths: settings.Paths) -> str:
     lines: list[str] = []
     with read_only(paths.warehouse) as con:
         if con is None:
             return f"No warehouse at {paths.warehouse} yet."
         lines.append("Rows per stage")
-        for schema, label in (("raw", "raw (loaded)"), ("main", "marts & models")):
+        models = settings.marts_schema()
+        for schema, label in (("raw", "raw (loaded)"), (models, "marts & models")):
             tables = _tables(con, schema)
-            if schema == "main":
+            if schema == models:
                 tables = [t for t in tables if not t.startswith(("stg_", "int_"))]
             total = 0
             for table in tables:
@@ -38,16 +46,16 @@ def render_summary(paths: settings.Paths) -> str:
             lines.append(f"  {'sync':<36}{'adds':>8}{'changes':>9}{'removes':>9}{'accepted':>10}"
                          f"{'rejected':>10}{'API calls':>10}")
             rows = con.fetchall("""
-                select sync_id, planned_adds, planned_changes, planned_removes, accepted, rejected, api_calls
+                select distinct on (sync_id)
+                       sync_id, planned_adds, planned_changes, planned_removes, accepted, rejected, api_calls
                 from activation.sync_runs
-                qualify row_number() over (partition by sync_id order by started_at desc) = 1
-                order by sync_id
+                order by sync_id, started_at desc
             """)
             for r in rows:
                 lines.append(f"  {r[0]:<36}{r[1]:>8,}{r[2]:>9,}{r[3]:>9,}{r[4]:>10,}{r[5]:>10,}{r[6]:>10,}")
     lines += [
         "",
-        f"Warehouse:   {paths.warehouse}  (open read-only: duckdb -readonly {paths.warehouse})",
+        _where(paths),
         "Airflow UI:  make ui  → http://localhost:8080 (user admin / admin); dashboard under 'Narrowcast'",
         "dbt docs:    make docs → http://localhost:8081",
         f"Run logs:    {paths.logs / 'demo'}",

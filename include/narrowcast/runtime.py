@@ -122,6 +122,9 @@ def airflow_env(
     env["NARROWCAST_WAREHOUSE"] = env.get("NARROWCAST_WAREHOUSE") or str(
         Path(env["NARROWCAST_DATA_DIR"]) / "warehouse" / "narrowcast.duckdb"
     )
+    # One setting moves every stage: the dbt target follows the warehouse engine unless set on its own.
+    env["NARROWCAST_DBT_TARGET"] = (env.get("NARROWCAST_DBT_TARGET") or env.get("NARROWCAST_WAREHOUSE_ENGINE")
+                                    or "duckdb").strip().lower()
     env["NARROWCAST_ERASURE_SALT"] = env.get("NARROWCAST_ERASURE_SALT") or local_salt(Path(env["NARROWCAST_DATA_DIR"]))
     # Airflow starts its components as `airflow ...` looked up on PATH: this interpreter's environment first.
     scripts = str(Path(sys.executable).parent)

@@ -87,6 +87,60 @@ def require_data_dir() -> Paths:
     return p
 
 
+WAREHOUSE_ENGINES = ("duckdb", "postgres")
+
+
+def warehouse_engine() -> str:
+    """The warehouse engine every stage uses (``NARROWCAST_WAREHOUSE_ENGINE``: ``duckdb``, the default, or
+    ``postgres``); the dbt target follows it unless ``NARROWCAST_DBT_TARGET`` says otherwise."""
+    raw = os.environ.get("NARROWCAST_WAREHOUSE_ENGINE", "").strip().lower() or "duckdb"
+    if raw not in WAREHOUSE_ENGINES:
+        raise ConfigError(f"NARROWCAST_WAREHOUSE_ENGINE={raw!r} is not one of {', '.join(WAREHOUSE_ENGINES)}")
+    return raw
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    """Where the PostgreSQL warehouse is: the same ``NARROWCAST_PG_*`` variables dbt's ``postgres`` target reads.
+
+    ``schema`` is dbt's target schema (models and marts); the package's own schemas (raw, meta, activation) sit
+    beside it in the same database.
+    """
+
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+    schema: str
+
+    def connect_kwargs(self) -> dict[str, object]:
+        return {"host": self.host, "port": self.port, "user": self.user, "password": self.password,
+                "dbname": self.dbname}
+
+
+def postgres() -> PostgresSettings:
+    """The PostgreSQL warehouse's settings (defaults as in ``dbt_project/profiles.yml``)."""
+    return PostgresSettings(
+        host=os.environ.get("NARROWCAST_PG_HOST") or "127.0.0.1",
+        port=env_int("NARROWCAST_PG_PORT", 5432),
+        user=os.environ.get("NARROWCAST_PG_USER") or "narrowcast",
+        password=os.environ.get("NARROWCAST_PG_PASSWORD", ""),
+        dbname=os.environ.get("NARROWCAST_PG_DBNAME") or "narrowcast",
+        schema=os.environ.get("NARROWCAST_PG_SCHEMA") or "main",
+    )
+
+
+def marts_schema() -> str:
+    """The schema dbt builds the models and marts in: ``main`` on DuckDB, ``NARROWCAST_PG_SCHEMA`` on PostgreSQL."""
+    return postgres().schema if warehouse_engine() == "postgres" else "main"
+
+
+def dbt_target() -> str:
+    """The dbt profile target: ``NARROWCAST_DBT_TARGET``, else the warehouse engine's name."""
+    return os.environ.get("NARROWCAST_DBT_TARGET") or warehouse_engine()
+
+
 def source_modules() -> tuple[str, ...]:
     """Modules outside ``narrowcast.sources`` that declare a ``SOURCE`` (``NARROWCAST_SOURCE_MODULES``, comma-separated)."""
     raw = os.environ.get("NARROWCAST_SOURCE_MODULES", "")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dbt_invocation import run_dbt
-from dbt_postgres_cluster import Cluster, copy_schema, throwaway_cluster
+from dbt_postgres_cluster import Cluster, copy_schema
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
 
@@ -55,15 +55,16 @@ def _read_postgres(cluster: Cluster, name: str) -> pd.DataFrame:
 
 def test_postgres_build_matches_duckdb_marts(
     tmp_path: Path, built_warehouse: Path, read_table: Callable[[str], pd.DataFrame], dbt_target_path: Path,
+    postgres_database: Callable[[str], Cluster],
 ) -> None:
-    # GIVEN the fixture's raw tables copied into a fresh PostgreSQL cluster
-    with throwaway_cluster() as cluster:
-        copied = copy_schema(built_warehouse, cluster)
-        assert "shop_orders" in copied and "file_orders" in copied
-        # WHEN the whole project is built there (models, seeds, data tests, unit tests)
-        run_dbt(["build"], warehouse=None, target_path=tmp_path / "pg_target", as_of_date=fixture.AS_OF_DATE,
-                target="postgres", env=cluster.env())
-        postgres = {name: _read_postgres(cluster, name) for name in KEY_MARTS}
+    # GIVEN the fixture's raw tables copied into a fresh database of the session's PostgreSQL cluster
+    cluster = postgres_database("dbt_parity")
+    copied = copy_schema(built_warehouse, cluster)
+    assert "shop_orders" in copied and "file_orders" in copied
+    # WHEN the whole project is built there (models, seeds, data tests, unit tests)
+    run_dbt(["build"], warehouse=None, target_path=tmp_path / "pg_target", as_of_date=fixture.AS_OF_DATE,
+            target="postgres", env=cluster.env())
+    postgres = {name: _read_postgres(cluster, name) for name in KEY_MARTS}
     # THEN every key mart has the same rows and values as the DuckDB build
     for name, keys in KEY_MARTS.items():
         duck = read_table(name)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,7 +39,10 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
     output = proc.stdout + proc.stderr
     (TEST_OUTPUT).mkdir(exist_ok=True)
     (TEST_OUTPUT / "demo_output.txt").write_text(output)
-    return PipelineRun(base / "data", env, output, proc.returncode)
+    run = PipelineRun(base / "data", env, output, proc.returncode)
+    if run.warehouse.exists():
+        shutil.copyfile(run.warehouse, run.demo_warehouse)
+    return run
 
 
 @pytest.fixture(scope="session")

@@ -28,10 +28,18 @@ class PipelineRun:
     def warehouse(self) -> Path:
         return self.data_dir / "warehouse" / "narrowcast.duckdb"
 
+    @property
+    def demo_warehouse(self) -> Path:
+        """A copy of the warehouse as the demo left it, before any other test ran more DAGs on it."""
+        return self.data_dir.parent / "demo-warehouse.duckdb"
 
-def isolated_env(base: Path, sandbox_port: int) -> dict[str, str]:
+
+def isolated_env(base: Path, sandbox_port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a pipeline run under ``base``; ``extra`` (e.g. the warehouse engine) is set before the
+    runtime derives what follows from it."""
     sys.path.insert(0, str(ROOT / "include"))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__", "NARROWCAST_"))}
+    env.update(extra or {})
     env.update({
         "NARROWCAST_DATA_DIR": str(base / "data"),
         "NARROWCAST_SANDBOX_PORT": str(sandbox_port),

@@ -457,10 +457,10 @@ def settle_jobs(wh: Warehouse, spec: SyncSpec, run_id: str, jobs: list[str],
                       (run_id, sync_id, record_key, operation, reason, payload_hash, rejected_at, resolved_at, outcome)
                    select $run_id, $sync_id, record_key, operation, $reason, payload_hash, now()::timestamp, null,
                           'rejected'
-                   from ({rows})""",
+                   from ({rows}) r""",
                 {**params, "run_id": run_id, "reason": reason},
             )
-            requeued += wh.scalar(f"select count(*) from ({rows})", params)
+            requeued += wh.scalar(f"select count(*) from ({rows}) r", params)
             wh.execute("delete from activation.sync_job_rows where sync_id = $sync_id and job = $job", params)
     return len(failed), requeued
 

@@ -156,7 +156,7 @@ def _replace_rows(
     with wh.unordered_inserts():
         inserted = wh.modified(
             f"""insert into {spec.table} ({col_list}, _batch_id, _loaded_at, _source)
-                select {col_list}, $batch, $loaded::timestamp, $source from {valid}""",
+                select {col_list}, $batch, $loaded::timestamp, $source from {valid} v""",
             {"batch": batch.batch_id, "loaded": batch.loaded_at, "source": batch.source},
         )
     if kept:

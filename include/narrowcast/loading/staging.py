@@ -29,6 +29,7 @@ class StagedBatch:
     present: tuple[str, ...]
     landed_columns: tuple[str, ...]
     dialect: Dialect  # how the warehouse that staged it spells its casts
+    source: str  # the landed Parquet as a table expression of the warehouse that staged it
     landed_types: dict[str, str] = field(default_factory=dict)  # landed column → its Parquet (warehouse) type
 
     @property
@@ -40,7 +41,7 @@ class StagedBatch:
     @property
     def raw_source(self) -> str:
         """The landed Parquet as a table expression (untyped, as extracted)."""
-        return landed_source(self.dialect, self.batch)
+        return self.source
 
     def distinct_typed(self, column: str) -> str:
         """A query for the distinct typed values of ``column``: the distinct landed values first, then the cast,
@@ -48,13 +49,14 @@ class StagedBatch:
         if column not in self.present:
             return f"select null::{self.dialect.type_name(self.spec.columns[column])} as {quote_ident(column)} where false"
         typed = _cast(self.dialect, quote_ident(column), self.landed_types[column], self.spec.columns[column])
-        return f"select distinct {typed} as {quote_ident(column)} from (select distinct {quote_ident(column)} from {self.raw_source})"
+        return f"select distinct {typed} as {quote_ident(column)} from (select distinct {quote_ident(column)} from {self.raw_source} src) landed"
 
 
-def landed_source(dialect: Dialect, batch: Batch) -> str:
+def landed_source(wh: Warehouse, batch: Batch) -> str:
+    """The batch's landed rows as a table expression (callers give it an alias: PostgreSQL needs one)."""
     if not batch.parts:
         return "(select null::bigint as _row, null::varchar as _source_ref where false)"
-    return dialect.scan_parquet(batch.glob)
+    return wh.parquet_source(batch.glob)
 
 
 def _cast(dialect: Dialect, expr: str, landed_type: str, target: str) -> str:
@@ -81,8 +83,8 @@ def stage_batch(wh: Warehouse, batch: Batch, spec: EntitySpec) -> StagedBatch:
     """Create the temp view ``stage_<entity>`` over ``batch`` and describe what it carries."""
     view = f"stage_{spec.name}"
     dialect = wh.dialect
-    source = landed_source(dialect, batch)
-    landed = dict(wh.columns(f"select * from {source}"))
+    source = landed_source(wh, batch)
+    landed = dict(wh.columns(f"select * from {source} src"))
     selects = ["_row", "_source_ref"]
     present = []
     for name, target in spec.columns.items():
@@ -95,5 +97,7 @@ def stage_batch(wh: Warehouse, batch: Batch, spec: EntitySpec) -> StagedBatch:
         else:
             selects.append(f"null::{dialect.type_name(target)} as {quote_ident(name)}")
             selects.append(f"false as {quote_ident('__type_' + name)}")
-    wh.execute(f"create or replace temp view {view} as select {', '.join(selects)} from {source}")
-    return StagedBatch(batch, spec, view, tuple(present), tuple(landed), dialect, landed)
+    # Dropped, not replaced: PostgreSQL replaces a view only when its columns stay the same.
+    wh.execute(f"drop view if exists {view}")
+    wh.execute(f"create temp view {view} as select {', '.join(selects)} from {source} src")
+    return StagedBatch(batch, spec, view, tuple(present), tuple(landed), dialect, source, landed)

@@ -101,7 +101,7 @@ def check_batch(
         picked = wh.frame(
             # A NULL screen means every predicate is false or NULL (a NULL value, which GX passes): no candidate.
             f"""select * from (select q.*, coalesce({screen}, false) as __candidate
-                               from ({_screen_query(staged, query)}) q)
+                               from ({_screen_query(staged, query)}) q) screened
                 where __candidate or {wh.dialect.hash_bucket('_row', stride)} = 0"""
         )
         sampled = set(picked.loc[~picked["__candidate"], "_row"].tolist())
@@ -285,7 +285,7 @@ def _check_query(staged: StagedBatch, rules: list[Rule], lines: StagedBatch | No
         joins = (
             # A line delivered twice (its order was duplicated) counts once: duplicates are the unique rule's.
             f" left join (select order_id, sum(price * quantity) as lines_total "
-            f"from (select distinct on (id) id, order_id, price, quantity from {lines.view}) "
+            f"from (select distinct on (id) id, order_id, price, quantity from {lines.view}) line "
             f"group by order_id) l on l.order_id = s.id"
         )
         selects.append(

@@ -1,11 +1,12 @@
-"""The warehouse seam: every SQL the package runs goes through a :class:`Warehouse` (DuckDB by default).
+"""The warehouse seam: every SQL the package runs goes through a :class:`Warehouse` (DuckDB by default, or
+PostgreSQL: ``narrowcast.warehouse.postgres.PostgresWarehouse``, chosen by ``NARROWCAST_WAREHOUSE_ENGINE``).
 
 Engine differences live in two places only: the :class:`Dialect` (how SQL is spelled) and the engine's
 :class:`Warehouse` subclass (how its driver opens, moves Arrow data and tunes bulk inserts).
 """
 
 from narrowcast.warehouse.connection import connect, in_memory, read_only
-from narrowcast.warehouse.dialect import Dialect, DuckDBDialect, sql_string
+from narrowcast.warehouse.dialect import Dialect, DuckDBDialect, PostgresDialect, sql_string
 from narrowcast.warehouse.warehouse import (
     STATEMENT_ERRORS,
     DuckDBWarehouse,
@@ -20,6 +21,7 @@ __all__ = [
     "Dialect",
     "DuckDBDialect",
     "DuckDBWarehouse",
+    "PostgresDialect",
     "UndefinedObject",
     "Warehouse",
     "WarehouseBusy",

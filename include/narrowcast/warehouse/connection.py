@@ -1,16 +1,23 @@
-"""Open the warehouse (DuckDB by default): one writer process at a time, any number of read-only readers.
+"""Open the warehouse the configuration selects (``NARROWCAST_WAREHOUSE_ENGINE``: DuckDB by default, or PostgreSQL).
 
-Writers go through one Airflow pool with a single slot; readers (dashboard, checks) use :func:`read_only`.
+DuckDB: one writer process at a time, any number of read-only readers; writers go through one Airflow pool with a
+single slot, readers (dashboard, checks) use :func:`read_only`. PostgreSQL: the same calls, over the database the
+``NARROWCAST_PG_*`` variables name (as dbt's ``postgres`` target); concurrent writers are its transactions' business,
+so :func:`connect` never waits for a lock. The DuckDB file path arguments mean nothing to PostgreSQL.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+import psycopg2
+from psycopg2 import sql as pgsql
 
 from narrowcast import settings
 from narrowcast.warehouse.warehouse import DuckDBWarehouse, Warehouse, WarehouseBusy
@@ -29,6 +36,15 @@ def _is_lock_error(exc: duckdb.IOException) -> bool:
 @contextlib.contextmanager
 def connect(path: str | Path | None = None, *, lock_wait_seconds: float = 60.0) -> Iterator[Warehouse]:
     """A read-write session; waits up to ``lock_wait_seconds`` for another writer to finish."""
+    if settings.warehouse_engine() == "postgres":
+        wh = _postgres()
+        try:
+            for schema in SCHEMAS:
+                wh.ensure_schema(schema)
+            yield wh
+        finally:
+            wh.close()
+        return
     target = _path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + lock_wait_seconds
@@ -55,8 +71,16 @@ def connect(path: str | Path | None = None, *, lock_wait_seconds: float = 60.0) 
 def read_only(path: str | Path | None = None) -> Iterator[Warehouse | None]:
     """A read-only session, or ``None`` when the warehouse file does not exist yet.
 
-    Raises :class:`WarehouseBusy` while a writer holds the file.
+    Raises :class:`WarehouseBusy` while a writer holds the file. On PostgreSQL the session refuses writes to
+    tables (``transaction read only``) and is never ``None``: a mart not built yet is an :class:`UndefinedObject`.
     """
+    if settings.warehouse_engine() == "postgres":
+        wh = _postgres(read_only=True)
+        try:
+            yield wh
+        finally:
+            wh.close()
+        return
     target = _path(path)
     if not target.exists():
         yield None
@@ -75,5 +99,38 @@ def read_only(path: str | Path | None = None) -> Iterator[Warehouse | None]:
 
 
 def in_memory() -> Warehouse:
-    """A private, empty warehouse in memory (tests, and scratch work that must not touch the real one)."""
+    """A private, empty warehouse (tests, and scratch work that must not touch the real one).
+
+    DuckDB: in memory. PostgreSQL: a new database on the configured server, dropped when the session closes
+    (the role needs CREATEDB).
+    """
+    if settings.warehouse_engine() == "postgres":
+        return _scratch_postgres()
     return DuckDBWarehouse(duckdb.connect(":memory:"))
+
+
+def _postgres(*, read_only: bool = False) -> Warehouse:
+    from narrowcast.warehouse.postgres import PostgresWarehouse
+
+    return PostgresWarehouse(settings.postgres(), read_only=read_only)
+
+
+def _scratch_postgres() -> Warehouse:
+    from narrowcast.warehouse.postgres import PostgresWarehouse
+
+    configured = settings.postgres()
+    name = f"narrowcast_scratch_{uuid.uuid4().hex[:12]}"
+
+    def admin(statement: pgsql.Composable) -> None:
+        con = psycopg2.connect(**configured.connect_kwargs())
+        try:
+            con.autocommit = True
+            with con.cursor() as cursor:
+                cursor.execute(statement)
+        finally:
+            con.close()
+
+    admin(pgsql.SQL("create database {}").format(pgsql.Identifier(name)))
+    scratch = dataclasses.replace(configured, dbname=name)
+    return PostgresWarehouse(scratch, on_close=lambda: admin(
+        pgsql.SQL("drop database if exists {} with (force)").format(pgsql.Identifier(name))))

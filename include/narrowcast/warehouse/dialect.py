@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 import duckdb
+import psycopg2.errors
 
 
 def sql_string(text: object) -> str:
@@ -125,3 +126,74 @@ class DuckDBDialect(Dialect):
     def scan_parquet(self, glob: str) -> str:
         # The landing layout's key=value directories are bookkeeping, not columns of the data.
         return f"read_parquet({sql_string(glob)}, union_by_name = true, hive_partitioning = false)"
+
+
+# strftime directives the PostgreSQL date parser understands, as (to_date pattern, regex of the text).
+_PG_DATE_DIRECTIVES = {"%Y": ("YYYY", r"\d{4}"), "%m": ("MM", r"\d{2}"), "%d": ("DD", r"\d{2}")}
+
+
+class PostgresDialect(Dialect):
+    """PostgreSQL 15: no TRY_CAST, so a failed cast is caught by a session function (``pg_temp.nc_try_cast``,
+    created by :class:`~narrowcast.warehouse.postgres.PostgresWarehouse` on connect)."""
+
+    name = "postgres"
+
+    undefined_object_errors = (psycopg2.errors.UndefinedTable, psycopg2.errors.UndefinedColumn,
+                               psycopg2.errors.UndefinedObject, psycopg2.errors.InvalidSchemaName)
+    _TYPES = {"DOUBLE": "double precision", "VARCHAR": "text", "JSON": "text"}
+
+    def type_name(self, declared: str) -> str:
+        return self._TYPES.get(declared.upper(), declared)
+
+    def try_cast(self, expression: str, sql_type: str) -> str:
+        # The INOUT argument's type picks the cast; text in, so every input goes through the type's parser.
+        return f"pg_temp.nc_try_cast(({expression})::text, null::{self.type_name(sql_type)})"
+
+    def timestamptz_to_utc(self, expression: str) -> str:
+        return f"(({expression}) at time zone 'UTC')"
+
+    def try_parse_date(self, expression: str, strftime_format: str) -> str:
+        pattern, regex, rest = "", "", strftime_format
+        while rest:
+            directive = rest[:2]
+            if directive in _PG_DATE_DIRECTIVES:
+                pattern += _PG_DATE_DIRECTIVES[directive][0]
+                regex += _PG_DATE_DIRECTIVES[directive][1]
+                rest = rest[2:]
+            elif rest[0] == "%":
+                raise ValueError(f"date format {strftime_format!r}: {directive} has no PostgreSQL equivalent here")
+            else:
+                pattern += rest[0]
+                regex += "\\" + rest[0] if not rest[0].isalnum() else rest[0]
+                rest = rest[1:]
+        # to_date accepts text of the wrong length and rolls out-of-range days over: check the shape first and
+        # that the date prints back as the same text.
+        return (f"case when ({expression}) ~ {sql_string('^' + regex + '$')} then "
+                f"pg_temp.nc_try_to_date({expression}, {sql_string(pattern)}) end")
+
+    def regex_search(self, expression: str, pattern: str) -> str:
+        return f"(({expression}) ~ {sql_string(pattern)})"
+
+    def regex_full_match(self, expression: str, pattern: str) -> str:
+        return f"(({expression}) ~ {sql_string('^(?:' + pattern + ')$')})"
+
+    def json_object(self, pairs: Sequence[tuple[str, str]]) -> str:
+        if len(pairs) > 50:  # a function call takes at most 100 arguments
+            return "(" + " || ".join(
+                f"({self.json_object(pairs[i:i + 50])})::jsonb" for i in range(0, len(pairs), 50)) + ")::text"
+        return "json_build_object(" + ", ".join(f"{sql_string(k)}, {v}" for k, v in pairs) + ")::text"
+
+    def row_to_json(self, alias: str) -> str:
+        return f"row_to_json({alias})::text"
+
+    def hash_bucket(self, expression: str, buckets: int) -> str:
+        n = int(buckets)
+        return f"((hashint8(({expression})::bigint)::bigint % {n} + {n}) % {n})"
+
+    def seconds_before_now(self, seconds: str) -> str:
+        return f"(now()::timestamp - make_interval(secs => ({seconds})::double precision))"
+
+    def scan_parquet(self, glob: str) -> str:
+        raise NotImplementedError(
+            "PostgreSQL cannot scan Parquet: read landed files through Warehouse.parquet_source, which copies them in"
+        )

@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import psycopg2
 import pyarrow as pa
 
 from narrowcast.warehouse.dialect import Dialect, DuckDBDialect
@@ -36,7 +37,7 @@ class UndefinedObject(WarehouseError):
 
 
 # What a caller catches to report any failed statement, whichever engine raised it (the drivers' own bases).
-STATEMENT_ERRORS: tuple[type[BaseException], ...] = (WarehouseError, duckdb.Error)
+STATEMENT_ERRORS: tuple[type[BaseException], ...] = (WarehouseError, duckdb.Error, psycopg2.Error)
 
 
 class Warehouse(ABC):
@@ -124,6 +125,13 @@ class Warehouse(ABC):
 
     def ensure_schema(self, schema: str) -> None:
         self.execute(self.dialect.create_schema(schema))
+
+    def parquet_source(self, glob: str) -> str:
+        """A table expression over the Parquet files matching ``glob``, columns unioned by name (landed batches).
+
+        An engine that scans Parquet answers with its dialect's scan; one that cannot copies the files in.
+        """
+        return self.dialect.scan_parquet(glob)
 
     def table_exists(self, schema: str, table: str) -> bool:
         return bool(self.scalar(

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from narrowcast import settings
 from narrowcast.dashboard.filters import Filters
 from narrowcast.warehouse import Warehouse
 
-MARTS_SCHEMA = "main"  # where dbt-duckdb builds the marts (docs/data-contracts.md §3)
+MARTS_SCHEMA = settings.marts_schema()  # where dbt builds the marts (docs/data-contracts.md §3)
 ACTIVATION_SCHEMA = "activation"
 NO_DATA_MESSAGE = "No data yet: run the pipeline (make demo)"
 DEFAULT_RANGE_DAYS = 90

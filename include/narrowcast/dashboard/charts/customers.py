@@ -44,8 +44,8 @@ def top_recommendations(wh: Warehouse, filters: Filters, limit: int = TOP_RECOMM
         f"""
         select
             sku,
-            any_value(product_title) as product_title,
-            any_value(category) as category,
+            min(product_title) as product_title,
+            min(category) as category,
             kind,
             count(distinct customer_id) as customers,
             avg(score) as avg_lift,

@@ -27,7 +27,7 @@ def audience_uplift(wh: Warehouse, filters: Filters) -> Row:
             incremental_revenue, incremental_revenue_ci_low, incremental_revenue_ci_high,
             avg_observed_days, too_small_to_conclude, is_significant
         from {MARTS_SCHEMA}.audience_uplift
-        where period_start <= ? and period_start + interval 1 month > ?
+        where period_start <= ? and period_start + interval '1 month' > ?
         order by incremental_revenue desc nulls last, sync_id, audience_id, period_start
         limit ?
         """,
