@@ -7,7 +7,8 @@
        before the order; the latest such session wins.
     3. affiliate_utm: the session int_order_attribution credits with the order is an affiliate session, so the
        affiliate channel's orders in kpi_channel_daily and the partners' orders here are the same.
-    Self-referral is excluded: a code or link of the buyer's own customer key never counts, and the next
+    Only own-shop orders (seed marketplaces, is_own_shop) are credited: a marketplace's buyers bought through the
+    marketplace, not through a referral. Self-referral is excluded: a code or link of the buyer's own customer key never counts, and the next
     candidate may apply. Ties within one kind: the latest session, then the lower code.
     Commission (seed affiliate_commission_rules): the rule naming the partner_id wins over its partner_type's
     rule (empty partner_id); commission = rate_pct % of the order's net revenue in the reporting currency plus
@@ -149,6 +150,10 @@ ranked as (
         ) as candidate_order
     from candidates
     inner join attribution on candidates.order_key = attribution.order_key
+    inner join orders
+        on candidates.order_key = orders.order_key
+        and orders.is_valid
+        and orders.is_own_shop
     -- Self-referral: the buyer's own code or link credits nobody.
     where candidates.referrer_customer_id is null
         or attribution.customer_id is null
