@@ -83,7 +83,7 @@ buyer_link_sessions as (
     inner join referral_sessions
         on identity_map.user_pseudo_id = referral_sessions.user_pseudo_id
         and referral_sessions.evidence = 'referral_link'
-        and referral_sessions.started_at <= attribution.ordered_at
+        and attribution.ordered_at >= referral_sessions.started_at
         and referral_sessions.started_at >= {{ dbt.dateadd(
             'day', -(var('attribution_lookback_days') | int), 'attribution.ordered_at'
         ) }}
@@ -143,10 +143,10 @@ ranked as (
         row_number() over (
             partition by candidates.order_key
             order by
-                candidates.precedence,
+                candidates.precedence asc,
                 candidates.session_started_at desc nulls last,
-                candidates.referral_code,
-                candidates.session_key
+                candidates.referral_code asc,
+                candidates.session_key asc
         ) as candidate_order
     from candidates
     inner join attribution on candidates.order_key = attribution.order_key
@@ -183,8 +183,8 @@ credited as (
 rule_choice as (
     select
         credited.order_key,
-        rules.rate_pct,
-        rules.fixed_per_order,
+        credited.net_revenue_reporting * coalesce(rules.rate_pct, 0) / 100 + coalesce(rules.fixed_per_order, 0)
+            as amount,
         rules.first_order_only,
         rules.cap_per_order,
         row_number() over (
@@ -194,7 +194,7 @@ rule_choice as (
     from credited
     inner join rules
         on credited.partner_type = rules.partner_type
-        and (rules.partner_id is null or rules.partner_id = credited.partner_id)
+        and (rules.partner_id is null or credited.partner_id = rules.partner_id)
 ),
 
 final as (
@@ -215,14 +215,8 @@ final as (
             when rule_choice.order_key is null then 0
             when rule_choice.first_order_only and not credited.is_first_order then 0
             when credited.net_revenue_reporting is null then null
-            when rule_choice.cap_per_order is null
-                then credited.net_revenue_reporting * coalesce(rule_choice.rate_pct, 0) / 100
-                    + coalesce(rule_choice.fixed_per_order, 0)
-            else least(
-                credited.net_revenue_reporting * coalesce(rule_choice.rate_pct, 0) / 100
-                    + coalesce(rule_choice.fixed_per_order, 0),
-                rule_choice.cap_per_order
-            )
+            when rule_choice.cap_per_order is null then rule_choice.amount
+            else least(rule_choice.amount, rule_choice.cap_per_order)
         end as decimal(18, 2)) as commission_reporting
     from credited
     left join rule_choice

@@ -292,9 +292,7 @@ advocate_candidate as (
     from rfm
     inner join customers on rfm.customer_id = customers.customer_id
     left join referrer on rfm.customer_id = referrer.customer_id
-    where rfm.rfm_segment in (
-        {%- for segment in var('advocate_rfm_segments') %}'{{ segment }}'{{ ", " if not loop.last }}{% endfor -%}
-    )
+    where rfm.rfm_segment in ('{{ var("advocate_rfm_segments") | join("', '") }}')  -- noqa: LT05
         and customers.consent_email
         and not customers.is_privacy_blocked
         and referrer.customer_id is null
