@@ -178,7 +178,7 @@ def referrer(read: ReadTable, as_of: date) -> pd.DataFrame:
     orders = reference.valid_orders(read).set_index("order_key")["ordered_at"]
     referred["ordered_at"] = pd.to_datetime(referred["order_key"].map(orders))
     first = referred.groupby("referrer_customer_id", as_index=False)["ordered_at"].min()
-    return _rows(first.rename(columns={"referrer_customer_id": "customer_id"}), "referrer", "referral",
+    return _rows(first.rename(columns={"referrer_customer_id": "customer_id"}), "referrer", "advocacy",
                  first["ordered_at"])
 
 
@@ -204,7 +204,7 @@ def advocate_candidate(read: ReadTable, as_of: date) -> pd.DataFrame:
     already = set(referrer(read, as_of)["customer_id"])
     chosen = rfm[rfm["rfm_segment"].isin(DBT_VARS["advocate_rfm_segments"])
                  & rfm["customer_id"].isin(_email_consenting(read)) & ~rfm["customer_id"].isin(already)]
-    return _rows(chosen, "advocate_candidate", "referral", pd.Timestamp(as_of))
+    return _rows(chosen, "advocate_candidate", "advocacy", pd.Timestamp(as_of))
 
 
 # Segment id (or its prefix before ':') -> the rule that computes it.

@@ -1,9 +1,10 @@
 {#- One row per (audience, contact) of the partners' lists (stg_files__partner_lists): audience_id
     'partner_' || partner_id, contact_key = SHA-256 of the normalised e-mail (the raw address is never a key).
     A contact is used only as its lawful basis and its partner allow, both at once:
-    - e-mail (column email, the normalised address): the basis allows 'email' in seed partner_consent_uses and the
-      row's allowed_uses lists email;
-    - ad audiences (column email_sha256): the basis allows 'ads' (only 'consent' does) and allowed_uses lists ads.
+    - e-mail (column email, the normalised address): the basis allows email_marketing in seed partner_consent_uses
+      and the row's allowed_uses lists its token (email);
+    - ad audiences (column email_sha256): the basis allows ad_audiences (only 'consent' does) and allowed_uses lists
+      its token (ads).
     A contact listed on several rows of one partner is used only as every one of those rows allows. A contact with
     an opt_out/delete privacy request naming their e-mail, or allowed no use at all, never appears.
     is_holdout: the deterministic var holdout_share sample of audience_members, keyed on the contact_key. -#}
@@ -29,21 +30,24 @@ blocked_emails as (
         and email is not null
 ),
 
+-- A row allows a use when its basis does (seed partner_consent_uses) and its allowed_uses lists the use's token.
 row_uses as (
     select
         contacts.partner_id,
         contacts.email_normalized,
-        coalesce(email_basis.is_allowed, false)
-        and '|' || contacts.allowed_uses || '|' like '%|email|%' as may_email,
-        coalesce(ads_basis.is_allowed, false)
-        and '|' || contacts.allowed_uses || '|' like '%|ads|%' as may_advertise
+        email_use.consent_basis is not null as may_email,
+        ad_use.consent_basis is not null as may_advertise
     from contacts
-    left join consent_uses as email_basis
-        on contacts.consent_basis = email_basis.consent_basis
-        and email_basis.data_use = 'email'
-    left join consent_uses as ads_basis
-        on contacts.consent_basis = ads_basis.consent_basis
-        and ads_basis.data_use = 'ads'
+    left join consent_uses as email_use
+        on contacts.consent_basis = email_use.consent_basis
+        and email_use.data_use = 'email_marketing'
+        and email_use.is_allowed
+        and '|' || contacts.allowed_uses || '|' like '%|' || email_use.file_token || '|%'
+    left join consent_uses as ad_use
+        on contacts.consent_basis = ad_use.consent_basis
+        and ad_use.data_use = 'ad_audiences'
+        and ad_use.is_allowed
+        and '|' || contacts.allowed_uses || '|' like '%|' || ad_use.file_token || '|%'
 ),
 
 contact_uses as (

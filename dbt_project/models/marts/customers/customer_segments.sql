@@ -273,7 +273,7 @@ referrer as (
     select
         referrer_customer_id as customer_id,
         'referrer' as segment,
-        'referral' as segment_type,
+        'advocacy' as segment_type,
         'a referral code or link of the customer brought an order' as reason,
         min(ordered_at) as qualified_at
     from order_referrals
@@ -286,7 +286,7 @@ advocate_candidate as (
     select
         rfm.customer_id,
         'advocate_candidate' as segment,
-        'referral' as segment_type,
+        'advocacy' as segment_type,
         'RFM ' || rfm.rfm_segment || ', consents to e-mail and has not referred yet' as reason,
         cast({{ as_of_date() }} as timestamp) as qualified_at
     from rfm
