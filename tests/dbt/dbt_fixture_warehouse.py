@@ -5,6 +5,8 @@ cancelled, test, voided, fully and partly refunded, unfulfilled or dated after t
 orders-import file; eBay and Amazon orders (open, cancelled, shipped); GA4 sessions from paid social, paid
 search (utm and gclid-only), e-mail, affiliate, referral, organic and direct, one browser without
 ga_session_id, product views and carts with their items and a site search; two days of Meta and Google Ads spend; ERP snapshots, listings, a budget plan and an opt-out.
+Referrals: a friend's referral code typed at checkout, a referral link landing, a buyer's own code (self-referral),
+a code and an affiliate link on one order, and a partner list with each consent basis.
 Money in other currencies: eBay UK and Amazon UK orders in GBP (one placed on a Saturday), a Meta account and a
 budget row in GBP, an imported order in CHF, for which no rate exists; ECB rates for GBP and USD on every working
 day, and one rate of a merchant's fx_rates file that overrides the ECB's.
@@ -22,6 +24,16 @@ from dbt_raw_schema import RAW_TABLES, columns, create_table_sql
 
 AS_OF_DATE = "2026-03-31"
 LOADED_AT = datetime(2026, 3, 31, 23, 0, 0)
+
+
+# The referral programme's key when NARROWCAST_REFERRAL_KEY is unset (dbt_project.yml var referral_code_key).
+REFERRAL_KEY = "narrowcast-demo-referral-key"
+
+
+def referral_code(customer_id: object) -> str:
+    """A customer's referral code as int_referral_codes documents it: REF- + 10 upper-case hex digits of the keyed
+    SHA-256 of the customer key."""
+    return "REF-" + hashlib.sha256(f"{REFERRAL_KEY}:{customer_id}".encode()).hexdigest()[:10].upper()
 
 
 def _ts(text: str) -> datetime:
@@ -136,6 +148,17 @@ SHOP_ORDERS = [
      [(5052, "MUG-01", 1, "10.00", "0.00")]),
 ]
 
+# Discount codes the buyer typed at checkout (Shopify's comma-joined discountCodes), by shop order id.
+ORDER_DISCOUNT_CODES = {
+    # 2's first order carries 1's referral code, in lower case and beside another code: 1 referred 2.
+    1004: f"SPRING5, {referral_code(1).lower()}",
+    # 5 types their own code: a self-referral credits nobody.
+    1010: referral_code(5),
+    # 47's second order came through an affiliate link and carries 1's code: the code wins, and 1's rule pays
+    # only on first orders.
+    1050: referral_code(1),
+}
+
 SHOP_REFUNDS = [
     # id, order_id, created_at, line_item_id, quantity, subtotal
     (9001, 1004, "2026-03-22 10:00:00", 5006, 1, "12.00"),
@@ -212,6 +235,19 @@ BUDGET_PLAN = [
 ]
 
 PRIVACY_REQUESTS = [("5", "dirk@example.nl", "opt_out", "2026-03-30 10:00:00")]
+
+PARTNER_LISTS = [
+    # partner_id, email, consent_basis, allowed_uses, collected_at
+    ("partnerblog", " Zoe@Example.org ", "consent", "email|ads", "2026-03-01 10:00:00"),
+    ("partnerblog", "yan@example.org", "legitimate_interest", "email | ads", None),
+    ("partnerblog", "xia@example.org", "contract", "email|ads", None),
+    ("partnerblog", "wil@example.org", "consent", "email", None),
+    # Opted out with the merchant: used nowhere, whatever the partner says.
+    ("partnerblog", "dirk@example.nl", "consent", "email|ads", None),
+    # Listed twice by one partner: used only as both rows allow (ads need consent: nothing is left).
+    ("Coop-Shop", "vic@example.org", "consent", "ads", None),
+    ("coop-shop", "VIC@example.org", "legitimate_interest", "ads", None),
+]
 
 META_INSIGHTS = [
     # account (digits: the extractor drops Meta's "act_"), campaign, name, date, impressions, clicks, spend,
@@ -293,8 +329,9 @@ SESSIONS = [
     ("u41", "41", "2026-03-29 12:00:00", "(direct)", "(none)", None, None,
      [("2026-03-29 12:00:00", "view_item", "https://shop.example/p/mug-01", None, None)]),
     # 42 adds to cart and orders (shop order 1042) half an hour later.
+    # 42 arrived through 6's referral link, so 6 referred 42.
     ("u42", "42", "2026-03-29 10:00:00", "(direct)", "(none)", None, None,
-     [("2026-03-29 10:00:00", "add_to_cart", "https://shop.example/p/mug-01", None, None)]),
+     [("2026-03-29 10:00:00", "add_to_cart", f"https://shop.example/p/mug-01?ref={referral_code(6)}", None, None)]),
     # 43 begins a checkout; the order that follows (1044) was cancelled.
     ("u43", "43", "2026-03-30 11:00:00", "(direct)", "(none)", None, None,
      [("2026-03-30 11:00:00", "begin_checkout", "https://shop.example/checkout", None, None)]),
@@ -393,7 +430,7 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
         total = f"{float(subtotal) * 1.19 + 4.90:.2f}"
         out["shop_orders"].append((oid, oid, cust, email, _ts(created), _ts(created), _ts(created),
                                    _ts(cancelled) if cancelled else None, fin, fulfil, "EUR", subtotal, discounts,
-                                   f"{float(subtotal) * 0.19:.2f}", "4.90", total, None, test, "web", "/", None,
+                                   f"{float(subtotal) * 0.19:.2f}", "4.90", total, ORDER_DISCOUNT_CODES.get(oid), test, "web", "/", None,
                                    "DE", "EUR", total))
         for line_id, sku, qty, price, line_discount in lines:
             product_id = next(p[0] for p in PRODUCTS if p[1] == sku)
@@ -431,6 +468,9 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
     for line, (cid, email, kind, requested) in enumerate(PRIVACY_REQUESTS + extra.get("PRIVACY_REQUESTS", []),
                                                           start=2):
         out["file_privacy_requests"].append((cid, email, kind, _ts(requested), line, "privacy_requests_20260330.csv"))
+    for line, (partner, email, basis, uses, collected) in enumerate(PARTNER_LISTS, start=2):
+        out["file_partner_lists"].append((partner, email, basis, uses, _ts(collected) if collected else None, line,
+                                          "partner_list_2026-03.csv"))
     for account, campaign, name, day, imps, clicks, spend, purchases, value, currency in META_INSIGHTS:
         d = date.fromisoformat(day)
         out["meta_ad_insights"].append((account, campaign, name, d, d, imps, clicks, spend, purchases, value,

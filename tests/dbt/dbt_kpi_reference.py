@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import dbt_affiliate_reference as affiliate
 import dbt_pandas_reference as reference
 import numpy as np
 import pandas as pd
@@ -49,8 +50,9 @@ def _ad_channels() -> dict[str, str]:
 
 
 def daily_volumes(read: ReadTable) -> pd.DataFrame:
-    """Per (date_day, channel): spend, impressions, clicks (ad platforms), sessions (GA4), orders, new_customers
-    and revenue (valid orders under last non-direct click); a missing volume is 0."""
+    """Per (date_day, channel): spend (ad platforms, and the affiliate channel's commission), impressions, clicks
+    (ad platforms), sessions (GA4), orders, new_customers and revenue (valid orders under last non-direct click);
+    a missing volume is 0."""
     channel_of = _ad_channels()
     meta = read("raw.meta_ad_insights")
     google = read("raw.google_ads_campaign_stats")
@@ -62,7 +64,7 @@ def daily_volumes(read: ReadTable) -> pd.DataFrame:
     ])
     ads["date_day"] = pd.to_datetime(ads["date_day"]).dt.date
     ads = ads.groupby(["date_day", "channel"])[["impressions", "clicks"]].sum()
-    spend = reference.daily_spend(read).set_index(["date_day", "channel"])[["spend"]]
+    spend = affiliate.daily_spend_with_commission(read).set_index(["date_day", "channel"])[["spend"]]
     sessions = reference.sessions(read)
     sessions["date_day"] = pd.to_datetime(sessions["started_at"]).dt.date
     visits = sessions.groupby(["date_day", "channel"]).size().rename("sessions").to_frame()

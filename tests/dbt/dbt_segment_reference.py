@@ -168,6 +168,45 @@ def advocate(read: ReadTable, as_of: date) -> pd.DataFrame:
     return _rows(chosen, "advocate", "channel", chosen["ordered_at"])
 
 
+def referrer(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """Someone else's valid order up to as_of_date is credited to the customer's referral code or link
+    (dbt_affiliate_reference's recomputation of int_order_referrals); qualified at the first such order."""
+    import dbt_affiliate_reference as affiliate
+
+    referred = affiliate.order_referrals(read).dropna(subset=["referrer_customer_id"])
+    referred = referred[referred["order_date"] <= as_of]
+    orders = reference.valid_orders(read).set_index("order_key")["ordered_at"]
+    referred["ordered_at"] = pd.to_datetime(referred["order_key"].map(orders))
+    first = referred.groupby("referrer_customer_id", as_index=False)["ordered_at"].min()
+    return _rows(first.rename(columns={"referrer_customer_id": "customer_id"}), "referrer", "advocacy",
+                 first["ordered_at"])
+
+
+def _email_consenting(read: ReadTable) -> set[str]:
+    """Shop customers subscribed to e-mail (Shopify's consent state, else the legacy accepts_marketing) and not
+    named by an opt_out/delete request (by key or e-mail). The fixture's other buyers state no consent."""
+    shop = read("raw.shop_customers")
+    state = shop["email_marketing_consent_state"]
+    subscribed = state.eq("subscribed").where(state.notna(), shop["accepts_marketing"].fillna(False).astype(bool))
+    requests = read("raw.file_privacy_requests")
+    requests = requests[requests["request_type"].isin(["opt_out", "delete"])]
+    blocked_ids = set(requests["customer_id"].dropna().astype(str))
+    blocked_emails = set(requests["email"].dropna().str.strip().str.lower())
+    emails = shop["email"].fillna("").str.strip().str.lower()
+    keep = subscribed.astype(bool) & ~shop["id"].astype(str).isin(blocked_ids) & ~emails.isin(blocked_emails)
+    return set(shop.loc[keep, "id"].astype(str))
+
+
+def advocate_candidate(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """An RFM segment of var advocate_rfm_segments, consent to e-mail, no privacy request, not a referrer yet."""
+    rfm = reference.rfm(read, as_of)
+    rfm["customer_id"] = rfm["customer_id"].astype(str)
+    already = set(referrer(read, as_of)["customer_id"])
+    chosen = rfm[rfm["rfm_segment"].isin(DBT_VARS["advocate_rfm_segments"])
+                 & rfm["customer_id"].isin(_email_consenting(read)) & ~rfm["customer_id"].isin(already)]
+    return _rows(chosen, "advocate_candidate", "advocacy", pd.Timestamp(as_of))
+
+
 # Segment id (or its prefix before ':') -> the rule that computes it.
 RULES: dict[str, Callable[[ReadTable, date], pd.DataFrame]] = {
     "rfm": rfm_segment,
@@ -182,6 +221,8 @@ RULES: dict[str, Callable[[ReadTable, date], pd.DataFrame]] = {
     "geo": geo,
     "marketplace_only": marketplace_only,
     "advocate": advocate,
+    "referrer": referrer,
+    "advocate_candidate": advocate_candidate,
 }
 
 

@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import date
 
+import dbt_affiliate_reference as affiliate
 import dbt_fixture_warehouse as fixture
 import dbt_pandas_reference as reference
 import pandas as pd
@@ -43,8 +44,8 @@ def test_customer_rfm_counts_the_file_import_customer_and_ignores_invalid_and_fu
     assert rfm.loc["1", "last_order_at"] == pd.Timestamp("2026-03-28 10:05:00")
 
 
-def test_daily_spend_per_channel_matches_the_ad_platforms(read_table: ReadTable) -> None:
-    expected = reference.daily_spend(read_table).set_index(["date_day", "channel"])["spend"]
+def test_daily_spend_per_channel_matches_the_ad_platforms_and_affiliate_commission(read_table: ReadTable) -> None:
+    expected = affiliate.daily_spend_with_commission(read_table).set_index(["date_day", "channel"])["spend"]
     kpi = read_table("kpi_channel_daily")
     kpi["date_day"] = pd.to_datetime(kpi["date_day"]).dt.date
     actual = kpi.groupby(["date_day", "channel"])["spend"].sum().astype(float)
@@ -69,7 +70,7 @@ def test_budget_variance_matches_plan_minus_recomputed_actuals(read_table: ReadT
     plan_currency = plan["currency"].fillna("EUR")
     plan["planned_spend"] = reference.to_reporting(read_table, plan["planned_spend"], plan_currency, first_days)
     plan["planned_revenue"] = reference.to_reporting(read_table, plan["planned_revenue"], plan_currency, first_days)
-    spend = reference.daily_spend(read_table)
+    spend = affiliate.daily_spend_with_commission(read_table)
     revenue = reference.revenue_by_channel(read_table)
     month = lambda frame: pd.to_datetime(frame["date_day"]).dt.to_period("M").dt.to_timestamp()  # noqa: E731
     actual_spend = spend.assign(month=month(spend)).groupby(["month", "channel"])["spend"].sum()

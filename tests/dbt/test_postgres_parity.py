@@ -26,6 +26,9 @@ KEY_MARTS = {
     "budget_vs_actual": ["month", "channel"],
     "marketplace_listing_feed": ["sku", "marketplace"],
     "audience_members": ["audience_id", "customer_id"],
+    "affiliate_performance": ["affiliate_day_key"],
+    "customer_referral_codes": ["customer_id"],
+    "partner_audience_members": ["audience_id", "contact_key"],
 }
 
 

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from narrowcast import settings
 from narrowcast.dashboard.charts import availability
+from narrowcast.dashboard.charts.affiliates import affiliate_referrals
 from narrowcast.dashboard.charts.budget import budget_vs_actual
 from narrowcast.dashboard.charts.customers import rfm_segments, top_recommendations
 from narrowcast.dashboard.charts.discounts import discount_codes
@@ -55,6 +56,7 @@ CHARTS: dict[str, ChartQuery] = {
     "syncs": sync_health,
     "uplift": audience_uplift,
     "discounts": discount_codes,
+    "affiliates": affiliate_referrals,
 }
 
 

@@ -26,6 +26,7 @@ CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "uplift": ORDER_SOURCES,  # outcomes are orders; the groups come from the audiences
     "syncs": (),
     "discounts": ("shopify",),  # redemptions are read from the shop's orders' discount codes
+    "affiliates": ("shopify", "inbox", "ga4"),  # referral codes on shop orders, referral and affiliate visits
 }
 
 

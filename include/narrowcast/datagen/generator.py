@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from narrowcast.datagen import defects as dirt
+from narrowcast.datagen import referrals
 from narrowcast.datagen.ad_stats import build_ad_stats
 from narrowcast.datagen.catalog import build_catalog, products_table
 from narrowcast.datagen.customers import build_customers
@@ -36,7 +37,7 @@ AFFILIATE_COMMISSION = 0.08
 # Generator-owned file patterns, cleared before a run so a folder always holds exactly one run's output.
 OWNED = {"world": ("*.parquet", "defects.json"), "exports/ga4": ("events_*.ndjson",),
          "inbox": ("erp_stock_*.csv", "budget_plan_*.csv", "marketplace_listings.csv", "privacy_requests_*.csv",
-                   "orders_export_*.csv", "*.csv.done")}
+                   "orders_export_*.csv", "partner_list_*.csv", "*.csv.done")}
 
 
 def validate(customers: int, days: int, start: date, seed: int) -> None:
@@ -107,7 +108,8 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     say("web orders")
     orders = build_web_orders(rng(4), people, catalog, start_s, end_s)
     all_campaigns = campaigns(days)
-    sources = traffic_sources(all_campaigns)
+    # The advocates' shared referral links come last, so every other source keeps its index.
+    sources = traffic_sources(all_campaigns) + referrals.referral_sources(people)
     say(f"{orders.size:,} orders; sessions")
     sessions = build_sessions(rng(5), people, orders, catalog, all_campaigns, sources, start_s, days)
     say(f"{sessions.size:,} sessions; ad platform statistics")
@@ -116,6 +118,7 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     # The converting session decides the order's landing and referring site.
     landing, referring = _order_sites(sessions, orders.size, sources)
     orders_table = with_sites(orders.orders, landing, referring)
+    orders_table = referrals.with_referral_codes(rng(15), orders_table, people)
     if dirty:
         orders_table, entries = dirt.corrupt_orders(rng(101), orders_table, end_s)
         report.defects += entries
@@ -142,6 +145,7 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
         f"privacy_requests_{last_day:%Y%m%d}.csv": privacy_requests(rng(12), people, end_s),
         f"orders_export_{last_day:%Y%m%d}.csv": orders_export(rng(13), people, catalog, start_s, end_s,
                                                               max(10, orders.size // 30)),
+        f"partner_list_{last_day:%Y%m%d}.csv": referrals.partner_list(rng(16), people, end_s),
     }
     months = month_labels(start, days)
     plan = budget_plan(rng(14), months, _actuals(months, sessions, orders, sources, meta, google, ebay, amazon))

@@ -7,7 +7,8 @@
     email is the normalised address only where the customer consented to e-mail; email_sha256/phone_sha256/
     phone_e164_sha256 (normalised, SHA-256 hex) only where the customer consented to ads. is_holdout is a deterministic
     var holdout_share sample keyed on hash(customer_id || var holdout_salt): the same customers are held out
-    on every run and every warehouse. -#}
+    on every run and every warehouse. referral_code (int_referral_codes) only where the customer consented to
+    e-mail, as customer_referral_codes publishes it. -#}
 with
 
 segments as (
@@ -31,6 +32,10 @@ rfm as (
 
 top_recommendations as (
     select * from {{ ref('int_customer_top_recommendations') }}
+),
+
+referral_codes as (
+    select * from {{ ref('int_referral_codes') }}
 ),
 
 matched as (
@@ -89,11 +94,14 @@ final as (
             10000
         ) }} < {{ (var('holdout_share') | float * 10000) | int }} as is_holdout,
         eligible_customers.consent_email,
-        eligible_customers.consent_ads
+        eligible_customers.consent_ads,
+        cast(case when eligible_customers.consent_email then referral_codes.referral_code end as text)
+            as referral_code
     from deduplicated
     inner join eligible_customers on deduplicated.customer_id = eligible_customers.customer_id
     left join rfm on deduplicated.customer_id = rfm.customer_id
     left join top_recommendations on deduplicated.customer_id = top_recommendations.customer_id
+    left join referral_codes on deduplicated.customer_id = referral_codes.customer_id
 )
 
 select * from final

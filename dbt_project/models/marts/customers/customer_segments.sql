@@ -18,7 +18,11 @@
     - marketplace_only   every valid order came from a third-party marketplace (seed marketplaces, not
                          is_own_shop: eBay, Amazon);
     - advocate           the first valid order came through an affiliate channel (seed channels, is_affiliate:
-                         partner/referral programmes).
+                         partner/referral programmes);
+    - referrer           someone else's valid order up to as_of_date was credited to the customer's referral
+                         code or link (int_order_referrals, self-referral excluded); qualified at the first;
+    - advocate_candidate an RFM segment of var advocate_rfm_segments (Champions, Loyal Customers), consent to
+                         e-mail, no opt_out/delete request, and not (yet) a referrer: who to invite to refer.
     Web behaviour is tied to customers by identity stitching (int_identity_map). -#}
 with
 
@@ -56,6 +60,10 @@ identity_map as (
 
 browse_abandoned_products as (
     select * from {{ ref('int_browse_abandoned_products') }}
+),
+
+order_referrals as (
+    select * from {{ ref('int_order_referrals') }}
 ),
 
 customer_events as (
@@ -261,6 +269,35 @@ advocate as (
         and channels.is_affiliate
 ),
 
+referrer as (
+    select
+        referrer_customer_id as customer_id,
+        'referrer' as segment,
+        'advocacy' as segment_type,
+        'a referral code or link of the customer brought an order' as reason,
+        min(ordered_at) as qualified_at
+    from order_referrals
+    where referrer_customer_id is not null
+        and order_date <= {{ as_of_date() }}
+    group by referrer_customer_id
+),
+
+advocate_candidate as (
+    select
+        rfm.customer_id,
+        'advocate_candidate' as segment,
+        'advocacy' as segment_type,
+        'RFM ' || rfm.rfm_segment || ', consents to e-mail and has not referred yet' as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from rfm
+    inner join customers on rfm.customer_id = customers.customer_id
+    left join referrer on rfm.customer_id = referrer.customer_id
+    where rfm.rfm_segment in ('{{ var("advocate_rfm_segments") | join("', '") }}')  -- noqa: LT05
+        and customers.consent_email
+        and not customers.is_privacy_blocked
+        and referrer.customer_id is null
+),
+
 unioned as (
     select * from rfm_segment
     union all
@@ -285,6 +322,10 @@ unioned as (
     select * from marketplace_only
     union all
     select * from advocate
+    union all
+    select * from referrer
+    union all
+    select * from advocate_candidate
 ),
 
 final as (

@@ -1,4 +1,7 @@
-{#- One row per (date_day, channel, platform, campaign_id). Spend comes from the ad platforms; sessions from
+{#- One row per (date_day, channel, platform, campaign_id). Spend comes from the ad platforms, plus the affiliate
+    programme's cost: the commission int_order_referrals owes on each day's orders (affiliate partners and
+    customer referrals alike, seed affiliate_commission_rules) is the spend of the affiliate channel (seed
+    channels, is_affiliate) on the own-site platform, campaign null; sessions from
     GA4 sessions by their channel; orders, revenue and margin from valid orders credited by int_order_attribution
     (last non-direct click by default). Sessions and orders are tied to a campaign when their utm campaign equals
     the platform's campaign name; otherwise campaign_id is null. Ratios are null where the denominator is 0.
@@ -17,6 +20,14 @@ sessions as (
 
 attribution as (
     select * from {{ ref('int_order_attribution') }}
+),
+
+order_referrals as (
+    select * from {{ ref('int_order_referrals') }}
+),
+
+channels as (
+    select * from {{ ref('channels') }}
 ),
 
 ad_platform_traffic as (
@@ -59,6 +70,33 @@ spend_daily as (
         cast(0 as decimal(18, 2)) as gross_margin
     from spend
     group by date_day, channel, platform, campaign_id
+),
+
+-- The affiliate channel's cost is the commission owed on the orders of the day (null commission: no FX rate).
+affiliate_channel as (
+    select min(channel) as channel
+    from channels
+    where is_affiliate
+),
+
+commission_daily as (
+    select
+        order_referrals.order_date as date_day,
+        affiliate_channel.channel,
+        '{{ var("own_site_platform") }}' as platform,
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        coalesce(sum(order_referrals.commission_reporting), 0) as spend,
+        0 as impressions,
+        0 as clicks,
+        0 as sessions,
+        0 as orders,
+        0 as new_customers,
+        cast(0 as decimal(18, 2)) as revenue,
+        cast(0 as decimal(18, 2)) as gross_margin
+    from order_referrals
+    cross join affiliate_channel
+    where affiliate_channel.channel is not null
+    group by order_referrals.order_date, affiliate_channel.channel
 ),
 
 -- Sessions no ad platform claims are the own site's.
@@ -122,6 +160,8 @@ orders_daily as (
 
 unioned as (
     select * from spend_daily
+    union all
+    select * from commission_daily
     union all
     select * from sessions_daily
     union all

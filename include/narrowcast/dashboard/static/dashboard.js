@@ -378,12 +378,44 @@
     ], rows);
   }
 
+  // ---- affiliates and referrals ----
+  function renderAffiliates(body) {
+    const rows = body.partners;
+    draw('chart-affiliates', {
+      type: 'bar',
+      data: { labels: rows.map((r) => r.partner_id), datasets: [
+        { label: 'Revenue', data: rows.map((r) => r.revenue), backgroundColor: '#15803d' },
+        { label: 'Commission', data: rows.map((r) => r.commission), backgroundColor: '#b45309' },
+      ] },
+      options: { indexAxis: 'y', scales: { x: { title: { display: true, text: rows.length ? rows[0].currency : '' } } } },
+    }, rows.length);
+    table('table-affiliates', [
+      { key: 'partner_id', label: 'Partner', cls: 'text' },
+      { key: 'partner_type', label: 'Type', cls: 'text' },
+      { key: 'sessions', label: 'Sessions', fmt: fmt.num },
+      { key: 'orders', label: 'Orders', fmt: fmt.num },
+      { key: 'new_customers', label: 'New customers', fmt: fmt.num },
+      { key: 'revenue', label: 'Revenue', fmt: fmt.eur },
+      { key: 'commission', label: 'Commission', fmt: fmt.eur },
+      { key: 'roas', label: 'ROAS', fmt: fmt.num },
+    ], rows);
+    table('table-affiliate-types', [
+      { key: 'partner_type', label: 'Type', cls: 'text' },
+      { key: 'partners', label: 'Partners', fmt: fmt.num },
+      { key: 'orders', label: 'Orders', fmt: fmt.num },
+      { key: 'new_customers', label: 'New customers', fmt: fmt.num },
+      { key: 'revenue', label: 'Revenue', fmt: fmt.eur },
+      { key: 'commission', label: 'Commission', fmt: fmt.eur },
+      { key: 'roas', label: 'ROAS', fmt: fmt.num },
+    ], body.by_type);
+  }
+
   const SECTIONS = [
     ['kpi', 'sec-kpi', renderKpi], ['budget', 'sec-budget', renderBudget], ['funnel', 'sec-funnel', renderFunnel],
     ['rfm', 'sec-rfm', renderRfm], ['recommendations', 'sec-recommendations', renderRecommendations],
     ['listings', 'sec-listings', renderListings], ['marketplaces', 'sec-marketplaces', renderMarketplaces],
     ['uplift', 'sec-uplift', renderUplift], ['discounts', 'sec-discounts', renderDiscounts],
-    ['syncs', 'sec-syncs', renderSyncs],
+    ['affiliates', 'sec-affiliates', renderAffiliates], ['syncs', 'sec-syncs', renderSyncs],
   ];
 
   async function loadCharts() {

@@ -50,6 +50,16 @@ from, one row per variant SKU:
   share it), ``colour``, ``size``, ``material`` (attributes, renamed per marketplace by the seed
   ``listing_attribute_map``). A new version of a file replaces what the previous one loaded.
 
+Partner lists (``partner_list_*.csv`` or ``.parquet`` → ``raw.file_partner_lists``), contacts a partner shares
+with the merchant, one row per person:
+
+- required: ``partner_id`` (the partner's key, e.g. its utm_source), ``email``, ``consent_basis`` (``consent``,
+  ``legitimate_interest`` or ``contract``, exactly: the lawful basis the partner collected the contact under)
+- optional: ``allowed_uses`` (the uses the partner permits, separated by ``|``: ``email``, ``ads``; empty = none),
+  ``collected_at`` (date or timestamp). A contact is used only as both its basis (seed ``partner_consent_uses``:
+  only ``consent`` rows may go to ad audiences) and its ``allowed_uses`` permit (``partner_audience_members``).
+  A row with an unknown basis or no e-mail is quarantined with its line and rule; the rest of the file loads.
+
 Budget plans (``budget_plan_*``) may carry a ``currency`` column; a row without one is planned in the reporting
 currency.
 
@@ -121,6 +131,13 @@ FILE_KINDS: tuple[FileKind, ...] = (
         "file_shipments",
         _both("shipments_*"),
         required=("order_id", "marketplace", "carrier", "tracking_number", "shipped_at", "sku", "quantity"),
+    ),
+    FileKind(
+        "file_partner_lists",
+        _both("partner_list_*"),
+        required=("partner_id", "email", "consent_basis"),
+        optional=("allowed_uses", "collected_at"),
+        numbered=True,
     ),
     FileKind(
         "file_catalogue",

@@ -184,11 +184,38 @@ FILE_CATALOGUE = EntitySpec(
            "gtin": "EAN/UPC digits as text (leading zeros kept)"},
 )
 
+# One row per contact of a partner's list, keyed by its line: a new version of the file replaces every row the
+# previous version loaded. A row without an e-mail or with an unknown consent basis is quarantined with its rule
+# (the rest of the file loads); how each basis may be used is the seed partner_consent_uses, applied in dbt.
+FILE_PARTNER_LISTS = EntitySpec(
+    "file_partner_lists",
+    {
+        "partner_id": "VARCHAR",
+        "email": "VARCHAR",
+        "consent_basis": "VARCHAR",
+        "allowed_uses": "VARCHAR",
+        "collected_at": "TIMESTAMP",
+        "line_number": "INTEGER",
+        "_file_name": "VARCHAR",
+    },
+    key=("_file_name", "line_number"),
+    partition_column="_file_name",
+    required=("partner_id", "email", "consent_basis", "_file_name"),
+    not_null=("partner_id", "email", "consent_basis"),
+    accepted_values={"consent_basis": ("consent", "legitimate_interest", "contract")},
+    not_future=("collected_at",),
+    personal=("email",),
+    subject_email="email",
+    notes={"consent_basis": "'consent', 'legitimate_interest' or 'contract'",
+           "allowed_uses": "uses the partner permits, separated by '|': 'email', 'ads'",
+           "line_number": "the contact's CSV line, or Parquet row"},
+)
+
 SOURCE = SourceSpec(
     "inbox",
     imported("narrowcast.sources.files.inbox:land_inbox"),
     (FILE_ORDERS, FILE_ERP_STOCK, FILE_BUDGET_PLAN, FILE_MARKETPLACE_LISTINGS, FILE_PRIVACY_REQUESTS, FILE_FX_RATES,
-     FILE_SHIPMENTS, FILE_CATALOGUE),
+     FILE_SHIPMENTS, FILE_CATALOGUE, FILE_PARTNER_LISTS),
     input_dir="inbox",
     batch_per_file=True,
 )
