@@ -247,11 +247,12 @@ GOOGLE_STATS = [
 ]
 
 # Campaign settings (raw.meta_campaigns, meta_ad_sets, google_ads_campaigns, google_ads_campaign_criteria):
-# Spring Sale targets a website custom audience (remarketing), Spring Sale UK has the leads objective
-# (prospecting), Brand Search has no settings rule and is brand by its name.
+# Spring Sale targets a website custom audience (remarketing: that rule comes before its traffic objective's),
+# Spring Sale UK has the leads objective (prospecting), Brand Search has no settings rule and is brand by its
+# name.
 META_CAMPAIGNS = [
     # account, campaign, name, objective, status, created, updated
-    (1, 111, "Spring Sale", "OUTCOME_SALES", "ACTIVE", "2026-03-01 09:00:00", "2026-03-20 09:00:00"),
+    (1, 111, "Spring Sale", "OUTCOME_TRAFFIC", "ACTIVE", "2026-03-01 09:00:00", "2026-03-20 09:00:00"),
     (2, 112, "Spring Sale UK", "OUTCOME_LEADS", "ACTIVE", "2026-03-01 09:00:00", "2026-03-20 09:00:00"),
 ]
 META_AD_SETS = [
