@@ -23,6 +23,7 @@ from narrowcast.dashboard.charts.customers import rfm_segments, top_recommendati
 from narrowcast.dashboard.charts.discounts import discount_codes
 from narrowcast.dashboard.charts.funnel import funnel
 from narrowcast.dashboard.charts.kpi import kpi_trend
+from narrowcast.dashboard.charts.leads import leads_vs_remarketing
 from narrowcast.dashboard.charts.listings import listing_health
 from narrowcast.dashboard.charts.marketplaces import marketplace_economics
 from narrowcast.dashboard.charts.syncs import sync_health
@@ -55,6 +56,7 @@ CHARTS: dict[str, ChartQuery] = {
     "syncs": sync_health,
     "uplift": audience_uplift,
     "discounts": discount_codes,
+    "leads": leads_vs_remarketing,
 }
 
 

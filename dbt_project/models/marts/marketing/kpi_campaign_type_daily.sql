@@ -169,6 +169,7 @@ final as (
         cast(ad_platforms.channel as text) as channel,
         cast(aggregated.campaign_type as text) as campaign_type,
         cast(campaign_types.is_unclassified as boolean) as is_unclassified,
+        cast(campaign_types.is_remarketing as boolean) as is_remarketing,
         aggregated.campaigns,
         aggregated.spend,
         cast(aggregated.sign_ups + aggregated.generated_leads + aggregated.newsletter_signups as bigint) as leads,
