@@ -10,6 +10,12 @@ The ECB's euro reference rates of the same days (and of every day back to the wa
 backfill of years reads the ECB's whole history file once) replace their days in `raw.fx_rates`, so spend and
 revenue in other currencies convert at their day's rate.
 
+Campaign metadata rides along on the same connections: Meta campaigns and ad sets created or changed since the
+watermark, plus every active one (`objective`, custom-audience targeting), merged into `raw.meta_campaigns` /
+`raw.meta_ad_sets`; every Google Ads campaign's channel type and bidding and its user-list criteria, merged
+into `raw.google_ads_campaigns` / `raw.google_ads_campaign_criteria`. The seed `campaign_type_rules` turns
+them into prospecting / remarketing / brand.
+
 Connections: `narrowcast_meta`, `narrowcast_google_ads`, `narrowcast_ecb`.
 """
 
@@ -46,6 +52,18 @@ def extract_ad_costs():
 
         yield from run_extract("google_ads", context)
 
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("meta_campaigns"))
+    def extract_meta_campaigns(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("meta_campaigns", context)
+
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("google_ads_campaigns"))
+    def extract_google_ads_campaigns(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("google_ads_campaigns", context)
+
     @task(pool=WAREHOUSE_POOL, outlets=raw_assets("ecb"))
     def extract_fx_rates(**context):
         from narrowcast_airflow.tasks import run_extract
@@ -54,6 +72,8 @@ def extract_ad_costs():
 
     extract_meta()
     extract_google_ads()
+    extract_meta_campaigns()
+    extract_google_ads_campaigns()
     extract_fx_rates()
 
 

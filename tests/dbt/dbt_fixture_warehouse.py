@@ -70,6 +70,12 @@ CUSTOMERS = [
     (49, "olga@example.de", None, "Olga", "O", True, "subscribed", "DE", "Bremen", "Bremen"),
 ]
 
+# When Shopify recorded a customer's last e-mail marketing consent change (a subscribed one is a newsletter
+# sign-up, int_leads): 1 subscribes during the Meta session of 28 March, 8 during the newsletter session of
+# 30 March, 6 with no session at all; 4 unsubscribed (no lead).
+CONSENT_UPDATED_AT = {1: "2026-03-28 10:04:00", 8: "2026-03-30 19:03:30", 6: "2026-03-29 12:00:00",
+                      4: "2026-03-10 08:00:00"}
+
 PRODUCTS = [
     # product_id, sku, title, category, price, compare_at_price, status
     (101, "MUG-01", "Stoneware mug", "Kitchen", "10.00", "15.00", "active"),
@@ -276,6 +282,25 @@ GOOGLE_STATS = [
     (1234567890, 222, "Brand Search", "2026-03-30", 100, 5, 5_500_000, 1.0, 20.0),
 ]
 
+# Campaign settings (raw.meta_campaigns, meta_ad_sets, google_ads_campaigns, google_ads_campaign_criteria):
+# Spring Sale targets a website custom audience (remarketing: that rule comes before its traffic objective's),
+# Spring Sale UK has the leads objective (prospecting), Brand Search has no settings rule and is brand by its
+# name.
+META_CAMPAIGNS = [
+    # account, campaign, name, objective, status, created, updated
+    (1, 111, "Spring Sale", "OUTCOME_TRAFFIC", "ACTIVE", "2026-03-01 09:00:00", "2026-03-20 09:00:00"),
+    (2, 112, "Spring Sale UK", "OUTCOME_LEADS", "ACTIVE", "2026-03-01 09:00:00", "2026-03-20 09:00:00"),
+]
+META_AD_SETS = [
+    # account, ad set, campaign, name, custom audience ids, names
+    (1, 1111, 111, "Visitors 30d", "9001", "Website visitors 30d"),
+    (2, 1121, 112, "Broad UK", None, None),
+]
+GOOGLE_CAMPAIGNS = [
+    # customer, campaign, name, status, channel type, sub type, bidding
+    (1234567890, 222, "Brand Search", "ENABLED", "SEARCH", None, "TARGET_IMPRESSION_SHARE"),
+]
+
 # GA4 events whose items array names the product of their page.
 PRODUCT_EVENTS = {"view_item", "add_to_cart", "add_to_wishlist"}
 
@@ -308,10 +333,13 @@ SESSIONS = [
       ("2026-03-30 19:02:00", "view_item", "https://shop.example/p/mug-01", None, None),
       ("2026-03-30 19:03:00", "add_to_cart", "https://shop.example/p/mug-01", None, None),
       ("2026-03-30 19:04:00", "view_search_results", "https://shop.example/search?q=Black+tea", None, None),
-      ("2026-03-30 19:05:00", "view_item", "https://shop.example/p/tea-01?utm_source=search#reviews", None, None)]),
+      ("2026-03-30 19:05:00", "view_item", "https://shop.example/p/tea-01?utm_source=search#reviews", None, None),
+      ("2026-03-30 19:06:00", "generate_lead", "https://shop.example/contact", None, None)]),
     ("u9", None, "2026-03-29 21:00:00", "instagram", "paid", "Spring Sale", None,
      [("2026-03-29 21:00:00", "page_view", "https://shop.example/", None, None),
-      ("2026-03-29 21:01:00", "view_item", "https://shop.example/p/mug-01", None, None)]),
+      ("2026-03-29 21:01:00", "view_item", "https://shop.example/p/mug-01", None, None),
+      # A lead from the paid session: GA4's recommended sign_up event.
+      ("2026-03-29 21:02:00", "sign_up", "https://shop.example/account/register", None, None)]),
     ("u10", None, "2026-03-27 20:00:00", "blog.example.com", "referral", None, None,
      [("2026-03-27 20:00:00", "page_view", "https://shop.example/tea", None, None),
       ("2026-03-27 20:10:00", "purchase", "https://shop.example/thanks", "1012", 8.0)]),
@@ -419,8 +447,10 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
     customers = CUSTOMERS + extra.get("CUSTOMERS", [])
     out: dict[str, list[tuple]] = {name: [] for name in RAW_TABLES}
     for cid, email, phone, first, last, accepts, state, country, province, city in customers:
+        consent = CONSENT_UPDATED_AT.get(cid)
         out["shop_customers"].append((cid, email, phone, first, last, accepts, state, country, province, city,
-                                      _ts("2025-01-01 00:00:00"), _ts("2026-03-01 00:00:00"), None))
+                                      _ts("2025-01-01 00:00:00"), _ts("2026-03-01 00:00:00"), None,
+                                      _ts(consent) if consent else None))
     for pid, sku, title, category, price, compare_at, status in PRODUCTS:
         out["shop_products"].append((pid, pid + 100, pid + 200, sku, title, category, "Acme", price, compare_at,
                                      status, _ts("2025-01-01 00:00:00"), _ts("2026-01-01 00:00:00")))
@@ -481,6 +511,14 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
     for customer, campaign, name, day, imps, clicks, micros, conversions, value in GOOGLE_STATS:
         out["google_ads_campaign_stats"].append((customer, campaign, name, date.fromisoformat(day), imps, clicks,
                                                  micros, conversions, value))
+    for account, campaign, name, objective, status, created, updated in META_CAMPAIGNS:
+        out["meta_campaigns"].append((account, campaign, name, objective, status, status, "AUCTION", _ts(created),
+                                      _ts(updated)))
+    for account, adset, campaign, name, audience_ids, audience_names in META_AD_SETS:
+        out["meta_ad_sets"].append((account, adset, campaign, name, "ACTIVE", audience_ids, audience_names, None,
+                                    _ts("2026-03-20 09:00:00")))
+    for customer, campaign, name, status, channel_type, sub_type, bidding in GOOGLE_CAMPAIGNS:
+        out["google_ads_campaigns"].append((customer, campaign, name, status, channel_type, sub_type, bidding))
     out["ga4_events"], out["ga4_event_params"], out["ga4_event_items"] = _ga4_rows(
         SESSIONS + extra.get("SESSIONS", []))
     return out

@@ -23,6 +23,8 @@ KEY_MARTS = {
     "customer_recommendations": ["customer_id", "rank"],
     "kpi_channel_daily": ["kpi_key"],
     "kpi_funnel": ["month", "channel"],
+    "kpi_campaign_type_daily": ["kpi_key"],
+    "leads_daily": ["leads_key"],
     "budget_vs_actual": ["month", "channel"],
     "marketplace_listing_feed": ["sku", "marketplace"],
     "audience_members": ["audience_id", "customer_id"],

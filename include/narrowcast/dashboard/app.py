@@ -24,6 +24,7 @@ from narrowcast.dashboard.charts.customers import rfm_segments, top_recommendati
 from narrowcast.dashboard.charts.discounts import discount_codes
 from narrowcast.dashboard.charts.funnel import funnel
 from narrowcast.dashboard.charts.kpi import kpi_trend
+from narrowcast.dashboard.charts.leads import leads_vs_remarketing
 from narrowcast.dashboard.charts.listings import listing_health
 from narrowcast.dashboard.charts.marketplaces import marketplace_economics
 from narrowcast.dashboard.charts.syncs import sync_health
@@ -57,6 +58,7 @@ CHARTS: dict[str, ChartQuery] = {
     "uplift": audience_uplift,
     "discounts": discount_codes,
     "affiliates": affiliate_referrals,
+    "leads": leads_vs_remarketing,
 }
 
 

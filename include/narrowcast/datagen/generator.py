@@ -19,10 +19,12 @@ import pyarrow.compute as pc
 from narrowcast.datagen import defects as dirt
 from narrowcast.datagen import referrals
 from narrowcast.datagen.ad_stats import build_ad_stats
+from narrowcast.datagen.campaign_metadata import build_campaign_metadata
 from narrowcast.datagen.catalog import build_catalog, products_table
 from narrowcast.datagen.customers import build_customers
 from narrowcast.datagen.ga4_export import event_file_name, write_ga4_exports
 from narrowcast.datagen.inbox import budget_plan, erp_stock, month_labels, orders_export, privacy_requests
+from narrowcast.datagen.lead_events import LeadEvents, chained
 from narrowcast.datagen.marketplaces import build_amazon_orders, build_ebay_orders, build_listings
 from narrowcast.datagen.report import GenerationError, GenerationReport
 from narrowcast.datagen.sessions import Sessions, build_sessions, pseudo_ids, sessions_table
@@ -127,6 +129,8 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     parquet("refunds", orders.refunds)
     parquet("meta_insights", meta)
     parquet("google_ads_stats", google)
+    for name, table in build_campaign_metadata(all_campaigns, start_s).items():
+        parquet(name, table)
     parquet("ga4_sessions", sessions_table(sessions, people, sources, pseudo_ids(sessions.visitor,
                                                                                  sessions.first_touch)))
 
@@ -165,7 +169,7 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     say(f"GA4 export files for {days} days")
     hook = dirt.Ga4Defects(seed, start, days) if dirty else None
     per_day = write_ga4_exports(ga4_dir, seed, sessions, people, orders, catalog, sources, start, days,
-                                hook=hook, progress=say)
+                                hook=chained(LeadEvents(seed), hook), progress=say)
     for day, rows in per_day.items():
         record(ga4_dir / event_file_name(day), rows)
     if hook is not None:

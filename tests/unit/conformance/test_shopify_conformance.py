@@ -135,7 +135,7 @@ FACTS: dict[str, dict[str, tuple[str | None, set[str]]]] = {
     "Customer": {**dict.fromkeys(("id", "firstName", "lastName", "createdAt", "updatedAt", "tags"), SCALAR),
                  "defaultEmailAddress": ("CustomerEmailAddress", set()),
                  "defaultPhoneNumber": ("CustomerPhoneNumber", set()), "defaultAddress": ("MailingAddress", set())},
-    "CustomerEmailAddress": dict.fromkeys(("emailAddress", "marketingState"), SCALAR),
+    "CustomerEmailAddress": dict.fromkeys(("emailAddress", "marketingState", "marketingUpdatedAt"), SCALAR),
     "CustomerPhoneNumber": {"phoneNumber": SCALAR},
     "Product": {**dict.fromkeys(("id", "title", "productType", "vendor", "status", "createdAt", "updatedAt"), SCALAR),
                 "variants": ("ProductVariantConnection", PAGING)},

@@ -237,6 +237,29 @@ select
     cast(35 * (1 + d % 2) as decimal(18, 2)) as recovered_revenue_reporting, 'EUR' as reporting_currency,
     0 as orders_without_fx_rate
 from days cross join (values ('abandoned_cart', 'unique'), ('rfm_at_risk', 'shared')) as t(campaign, code_kind);
+
+create table main.kpi_campaign_type_daily as
+with days as (
+    select cast(range as date) as date_day, row_number() over (order by range) - 1 as d
+    from range(date '{first}', date '{first}' + interval {days} day, interval 1 day)
+)
+select
+    date_day, platform, channel, campaign_type, campaign_type = 'unclassified' as is_unclassified,
+    campaign_type = 'remarketing' as is_remarketing, 1 as campaigns, cast(20 + d % 5 as decimal(18, 2)) as spend,
+    2 + 2 * (d % 2) as leads, 1 + d % 2 as sign_ups, 1 as generated_leads, d % 2 as newsletter_signups,
+    2 as orders, 1 as new_customer_orders, 1 as returning_customer_orders,
+    cast(30 as decimal(18, 2)) as new_customer_revenue, cast(45 as decimal(18, 2)) as returning_customer_revenue,
+    cast(75 as decimal(18, 2)) as revenue, 'EUR' as currency
+from days cross join (values ('meta', 'paid_social', 'prospecting'), ('meta', 'paid_social', 'remarketing'),
+                             ('google_ads', 'paid_search', 'unclassified')) as t(platform, channel, campaign_type);
+
+create table main.leads_daily as
+with days as (
+    select cast(range as date) as date_day from range(date '{first}', date '{first}' + interval {days} day, interval 1 day)
+)
+select date_day, channel, platform, lead_type, 3 as leads
+from days cross join (values ('paid_social', 'meta', 'sign_up'), ('email', 'web', 'newsletter_signup'))
+    as t(channel, platform, lead_type);
 """
 
 

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 
 from narrowcast.datagen import GenerationReport
 from narrowcast.datagen.ga4_export import KNOWN_EVENT_NAMES
+from narrowcast.datagen.lead_events import LEAD_EVENT_NAMES
 
 NOW = datetime(2030, 1, 1)  # later than any clean timestamp of the small world, earlier than every injected one
 
@@ -52,7 +53,7 @@ def _found_in_ga4(ga4: Path) -> Counter:
                 continue
             name = e.get("event_name")
             found["ga4_events", "not_null:event_name", path.name] += name is None
-            found["ga4_events", "known_event_name:event_name", path.name] += name is not None and name not in KNOWN_EVENT_NAMES
+            found["ga4_events", "known_event_name:event_name", path.name] += name is not None and name not in (*KNOWN_EVENT_NAMES, *LEAD_EVENT_NAMES)
             found["ga4_events", "not_future:event_timestamp", path.name] += e["event_timestamp"] > now_us
     return found
 

@@ -11,6 +11,7 @@ from datagen_helpers import param
 
 from narrowcast.datagen import GenerationReport
 from narrowcast.datagen.ga4_export import KNOWN_EVENT_NAMES
+from narrowcast.datagen.lead_events import LEAD_EVENT_NAMES
 
 FUNNEL = ("view_item", "add_to_cart", "begin_checkout", "purchase")
 
@@ -34,7 +35,7 @@ def test_every_non_test_web_order_has_exactly_one_purchase_event_with_its_id_and
 
 
 def test_every_event_carries_its_session_id_and_number_and_a_known_name(clean_events: list[dict]) -> None:
-    assert {e["event_name"] for e in clean_events} == set(KNOWN_EVENT_NAMES)
+    assert {e["event_name"] for e in clean_events} == set(KNOWN_EVENT_NAMES) | set(LEAD_EVENT_NAMES)
     assert all(isinstance(param(e, "ga_session_id"), int) for e in clean_events)
     assert all(param(e, "ga_session_number") >= 1 for e in clean_events)
     assert max(param(e, "ga_session_number") for e in clean_events) > 1  # returning visitors exist

@@ -163,7 +163,8 @@ def test_fulfillment_statuses_keep_the_values_rest_wrote(http, status, rest):
 def test_customers_and_products_parse_into_the_raw_columns(http):
     customer = {"id": "gid://shopify/Customer/207119551", "firstName": "Bob", "lastName": "Norman",
                 "createdAt": "2024-03-01T10:00:00Z", "updatedAt": "2024-03-01T10:00:00Z", "tags": ["vip", "wholesale"],
-                "defaultEmailAddress": {"emailAddress": "bob@example.com", "marketingState": "SUBSCRIBED"},
+                "defaultEmailAddress": {"emailAddress": "bob@example.com", "marketingState": "SUBSCRIBED",
+                                        "marketingUpdatedAt": "2024-03-01T09:30:00Z"},
                 "defaultPhoneNumber": None,
                 "defaultAddress": {"countryCodeV2": "DE", "province": "Berlin", "city": "Berlin"}}
     product = {"id": "gid://shopify/Product/632910392", "title": "IPod Nano", "productType": "Cult Products",
@@ -182,7 +183,8 @@ def test_customers_and_products_parse_into_the_raw_columns(http):
         "id": 207119551, "email": "bob@example.com", "phone": None, "first_name": "Bob", "last_name": "Norman",
         "accepts_marketing": True, "email_marketing_consent_state": "subscribed", "country_code": "DE",
         "province": "Berlin", "city": "Berlin", "created_at": datetime(2024, 3, 1, 10),
-        "updated_at": datetime(2024, 3, 1, 10), "tags": "vip, wholesale"}]
+        "updated_at": datetime(2024, 3, 1, 10), "tags": "vip, wholesale",
+        "email_marketing_consent_updated_at": datetime(2024, 3, 1, 9, 30)}]
     assert pages["shop_products"] == [{
         "product_id": 632910392, "variant_id": 808950810, "inventory_item_id": 808950810, "sku": "IPOD2008PINK",
         "title": "IPod Nano", "product_type": "Cult Products", "vendor": "Apple", "price": Decimal("199.00"),

@@ -14,6 +14,7 @@ renamed as (
         last_name,
         cast(accepts_marketing as boolean) as accepts_marketing,
         lower(email_marketing_consent_state) as email_marketing_consent_state,
+        cast(email_marketing_consent_updated_at as timestamp) as email_marketing_consent_updated_at,
         upper(country_code) as country_code,
         province as region,
         city,

@@ -410,11 +410,46 @@
     ], body.by_type);
   }
 
+  // ---- leads vs remarketing ----
+  function renderLeads(body) {
+    const rows = body.campaign_types;
+    const currency = rows.length ? rows[0].currency : '';
+    draw('chart-leads', {
+      type: 'bar',
+      data: { labels: rows.map((r) => r.campaign_type), datasets: [
+        { label: 'Spend', data: rows.map((r) => r.spend), backgroundColor: '#94a3b8' },
+        { label: 'New-customer revenue', data: rows.map((r) => r.new_customer_revenue), backgroundColor: '#2563eb' },
+        { label: 'Returning-customer revenue', data: rows.map((r) => r.returning_customer_revenue), backgroundColor: '#15803d' },
+      ] },
+      options: { scales: { y: { title: { display: true, text: currency } } } },
+    }, rows.length);
+    const note = document.getElementById('leads-unclassified');
+    note.textContent = body.unclassified_spend
+      ? `${fmt.eur(body.unclassified_spend)} of spend is on campaigns no rule classifies: add a rule to the seed campaign_type_rules.`
+      : '';
+    table('table-leads', [
+      { key: 'campaign_type', label: 'Campaign type', html: (r) => (r.is_unclassified ? badge(r.campaign_type, 'bad') : escapeHtml(fmt.label(r.campaign_type))) },
+      { key: 'spend', label: 'Spend', fmt: fmt.eur },
+      { key: 'leads', label: 'Leads', fmt: fmt.num },
+      { key: 'cpl', label: 'CPL', fmt: fmt.eur2 },
+      { key: 'new_customer_orders', label: 'New-customer orders', fmt: fmt.num },
+      { key: 'new_customer_roas', label: 'New-customer ROAS', fmt: fmt.x },
+      { key: 'returning_customer_orders', label: 'Repeat orders', fmt: fmt.num },
+      { key: 'returning_customer_roas', label: 'Returning ROAS', fmt: fmt.x },
+      { key: 'cost_per_upsell', label: 'Cost per upsell', fmt: fmt.eur2 },
+    ], rows);
+    table('table-leads-channels', [
+      { key: 'channel', label: 'Channel', cls: 'text' },
+      { key: 'lead_type', label: 'Lead', value: (r) => fmt.label(r.lead_type), cls: 'text' },
+      { key: 'leads', label: 'Leads', fmt: fmt.num },
+    ], body.leads_by_channel);
+  }
+
   const SECTIONS = [
     ['kpi', 'sec-kpi', renderKpi], ['budget', 'sec-budget', renderBudget], ['funnel', 'sec-funnel', renderFunnel],
     ['rfm', 'sec-rfm', renderRfm], ['recommendations', 'sec-recommendations', renderRecommendations],
     ['listings', 'sec-listings', renderListings], ['marketplaces', 'sec-marketplaces', renderMarketplaces],
-    ['uplift', 'sec-uplift', renderUplift], ['discounts', 'sec-discounts', renderDiscounts],
+    ['uplift', 'sec-uplift', renderUplift], ['leads', 'sec-leads', renderLeads], ['discounts', 'sec-discounts', renderDiscounts],
     ['affiliates', 'sec-affiliates', renderAffiliates], ['syncs', 'sec-syncs', renderSyncs],
   ];
 

@@ -212,6 +212,9 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
 
     def load(self) -> None:
         self.seed_stats(read_world_table(self.world_dir, "google_ads_stats"))
+        # Campaign settings and user-list criteria (emulators/google_ads_metadata.py serves their queries).
+        self.settings = {"campaign": read_world_table(self.world_dir, "google_ads_campaigns"),
+                         "campaign_criterion": read_world_table(self.world_dir, "google_ads_campaign_criteria")}
 
     def seed_stats(self, rows: list[dict[str, Any]]) -> None:
         """Serve these campaign-day rows (of the world's ``google_ads_stats`` table) instead of the world's."""
@@ -246,12 +249,17 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
                                      {"requestError": "UNSUPPORTED_VERSION"})
         if (gone := sunset_version(version)) is not None:
             return gone
-        if customer_id not in self.customers:
+        known = {str(r["customer_id"]) for rows in self.settings.values() for r in rows}
+        if customer_id not in self.customers and customer_id not in known:
             return self.google_error(403, "PERMISSION_DENIED",
                                      "The caller does not have permission", {"authorizationError":
                                                                              "USER_PERMISSION_DENIED"})
+        from narrowcast.sandbox.emulators.google_ads_metadata import is_settings_query
+
         try:
             body = await request.json()
+            if is_settings_query(body["query"]):
+                return self._settings_stream(customer_id, body["query"])
             query = parse_query(body["query"])
         except QueryError as exc:
             return self.google_error(400, "INVALID_ARGUMENT", str(exc), {"queryError": exc.code})
@@ -270,6 +278,24 @@ class GoogleAdsReportingEmulator(GoogleAdsErrors, Emulator):
         request_id = f"sandbox-{next(_request_ids)}"
         batches = [{"results": [render(r, query.fields) for r in rows[i:i + BATCH_SIZE]], "fieldMask": mask,
                     "requestId": request_id} for i in range(0, len(rows), BATCH_SIZE)]
+        return JSONResponse(batches or [{"fieldMask": mask, "requestId": request_id}])
+
+    def _settings_stream(self, customer_id: str, text: str) -> Response:
+        """A campaign-settings query (no metrics): one batch of every matching campaign or criterion."""
+        from narrowcast.sandbox.emulators.google_ads_metadata import (
+            METADATA_FIELDS,
+            parse_settings_query,
+            render_settings,
+            select_rows,
+        )
+
+        query = parse_settings_query(text)
+        rows = [r for r in self.settings[query.resource] if str(r["customer_id"]) == customer_id]
+        mask = ",".join(".".join(METADATA_FIELDS[f][0]) for f in query.fields)
+        request_id = f"sandbox-{next(_request_ids)}"
+        results = [render_settings(r, query) for r in select_rows(rows, query)]
+        batches = [{"results": results[i:i + BATCH_SIZE], "fieldMask": mask, "requestId": request_id}
+                   for i in range(0, len(results), BATCH_SIZE)]
         return JSONResponse(batches or [{"fieldMask": mask, "requestId": request_id}])
 
 

@@ -35,7 +35,7 @@ ORDER_FIELDS = """id number email createdAt updatedAt processedAt cancelledAt
       }"""
 
 CUSTOMER_FIELDS = """id firstName lastName createdAt updatedAt tags
-      defaultEmailAddress { emailAddress marketingState }
+      defaultEmailAddress { emailAddress marketingState marketingUpdatedAt }
       defaultPhoneNumber { phoneNumber }
       defaultAddress { countryCodeV2 province city }"""
 

@@ -26,7 +26,8 @@ REST → GraphQL, per column (GraphQL Admin reference, https://shopify.dev/docs/
 ``shop_customers`` (``Customer``)
   email ← ``defaultEmailAddress.emailAddress`` · email_marketing_consent_state ←
   ``defaultEmailAddress.marketingState`` in lower case · accepts_marketing ← that state is ``SUBSCRIBED`` (REST's
-  ``accepts_marketing`` is gone) · phone ← ``defaultPhoneNumber.phoneNumber`` · first_name, last_name ←
+  ``accepts_marketing`` is gone) · email_marketing_consent_updated_at ← ``defaultEmailAddress.marketingUpdatedAt``
+  (when the customer last subscribed or unsubscribed) · phone ← ``defaultPhoneNumber.phoneNumber`` · first_name, last_name ←
   ``firstName``, ``lastName`` · country_code, province, city ← ``defaultAddress.countryCodeV2``, ``.province``,
   ``.city`` · tags ← ``tags`` joined with ", " as REST wrote them.
 ``shop_fulfillments`` (``Fulfillment`` × ``FulfillmentLineItem``, new with the GraphQL source)
@@ -230,6 +231,8 @@ def customer_record(customer: dict[str, Any], ref: str) -> dict[str, Any]:
         "last_name": customer.get("lastName"),
         "accepts_marketing": state == "subscribed",
         "email_marketing_consent_state": state,
+        "email_marketing_consent_updated_at": parse_timestamp(email.get("marketingUpdatedAt"),
+                                                              where=f"{where} marketingUpdatedAt"),
         "country_code": address.get("countryCodeV2"),
         "province": address.get("province"),
         "city": address.get("city"),
