@@ -18,7 +18,16 @@
     - marketplace_only   every valid order came from a third-party marketplace (seed marketplaces, not
                          is_own_shop: eBay, Amazon);
     - advocate           the first valid order came through an affiliate channel (seed channels, is_affiliate:
-                         partner/referral programmes).
+                         partner/referral programmes);
+    - due_to_reorder     int_customer_purchase_regularity.is_due_to_reorder: at least var
+                         due_to_reorder_min_orders valid orders and more days since the last than var
+                         due_to_reorder_factor times the customer's median inter-purchase interval;
+    - frequent_browser   at least var frequent_browser_min_sessions_30d stitched GA4 sessions in the last 30
+                         days (int_customer_web_engagement); qualified at the latest session;
+    - category_affinity:<category>  the category the customer browses most (int_customer_category_affinity,
+                         weighted by the seed product_signal_weights) holds at least var
+                         category_affinity_min_share of their browsing weight and at least var
+                         category_affinity_min_weight of it.
     Web behaviour is tied to customers by identity stitching (int_identity_map). -#}
 with
 
@@ -56,6 +65,18 @@ identity_map as (
 
 browse_abandoned_products as (
     select * from {{ ref('int_browse_abandoned_products') }}
+),
+
+purchase_regularity as (
+    select * from {{ ref('int_customer_purchase_regularity') }}
+),
+
+web_engagement as (
+    select * from {{ ref('int_customer_web_engagement') }}
+),
+
+category_affinity as (
+    select * from {{ ref('int_customer_category_affinity') }}
 ),
 
 customer_events as (
@@ -261,6 +282,43 @@ advocate as (
         and channels.is_affiliate
 ),
 
+due_to_reorder as (
+    select
+        customer_id,
+        'due_to_reorder' as segment,
+        'lifecycle' as segment_type,
+        'more than {{ var("due_to_reorder_factor") }} times the median interval between orders since the last one'
+            as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from purchase_regularity
+    where is_due_to_reorder
+),
+
+frequent_browser as (
+    select
+        customer_id,
+        'frequent_browser' as segment,
+        'behaviour' as segment_type,
+        'at least {{ var("frequent_browser_min_sessions_30d") }} site sessions in the last 30 days' as reason,
+        last_session_at as qualified_at
+    from web_engagement
+    where sessions_30d >= {{ var('frequent_browser_min_sessions_30d') | int }}
+),
+
+category_affinity_segment as (
+    select
+        customer_id,
+        'category_affinity:' || top_category as segment,
+        'product' as segment_type,
+        'browses ' || top_category || ' most: '
+        || cast(cast(round(100 * top_category_share) as integer) as {{ dbt.type_string() }}) || '% of browsing'
+            as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from category_affinity
+    where top_category_share >= {{ var('category_affinity_min_share') | float }}
+        and top_category_weight >= {{ var('category_affinity_min_weight') | float }}
+),
+
 unioned as (
     select * from rfm_segment
     union all
@@ -285,6 +343,12 @@ unioned as (
     select * from marketplace_only
     union all
     select * from advocate
+    union all
+    select * from due_to_reorder
+    union all
+    select * from frequent_browser
+    union all
+    select * from category_affinity_segment
 ),
 
 final as (
