@@ -47,6 +47,15 @@ class WorldArgs:
     def end(self) -> date:
         return date.fromisoformat(self.start) + timedelta(days=self.days)
 
+    @property
+    def audience_entry(self) -> date | None:
+        """The day the demo records audience membership, so ``audience_uplift`` sees 30 days of outcomes after it
+        (the generator plants its treatment effects after this day: narrowcast.datagen.planted_uplift)."""
+        from narrowcast.datagen.planted_uplift import entry_day
+
+        day = entry_day(self.days)
+        return None if day is None else date.fromisoformat(self.start) + timedelta(days=day)
+
 
 def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
@@ -192,18 +201,37 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     return seconds
 
 
-def pipeline_plan(world: WorldArgs) -> list[dict]:
-    """Every DAG of the pipeline in order: extracts, transform, activation, all at the world's end date."""
+def pipeline_plan(world: WorldArgs, record_audience_entry: bool = False) -> list[dict]:
+    """Every DAG of the pipeline in order: extracts, transform, activation, all at the world's end date.
+
+    With ``record_audience_entry`` a transform at the world's audience entry day runs first, so the membership
+    history holds spells whose outcome window has passed by the end date (a shop running daily has them anyway).
+    """
     window = {"start": world.start, "end": world.end.isoformat()}
     # Entity sources (updated_at / last-modified watermarks) take everything up to the end on a first load.
     full_history = {"start": FIRST_LOAD_START, "end": world.end.isoformat()}
     logical = world.end.isoformat()
     plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
              "conf": full_history if dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
+    entry = world.audience_entry
+    if record_audience_entry and entry is not None:
+        plan.append({"step": "transform-audience-entry", "dag_id": "transform", "logical_date": entry.isoformat(),
+                     "conf": {"as_of_date": entry.isoformat()}})
     plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
                  "conf": {"as_of_date": world.end.isoformat()}})
     plan += [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "conf": {}} for dag_id in ACTIVATE_DAGS]
     return plan
+
+
+def membership_recorded(paths: settings.Paths) -> bool:
+    """Does the warehouse already hold an audience membership history (a re-run must not go back in time)?"""
+    from narrowcast.warehouse import read_only
+
+    with read_only(paths.warehouse) as con:
+        if con is None:
+            return False
+        return bool(con.scalar("select count(*) from information_schema.tables where table_schema = 'main' "
+                               "and table_name = 'audience_membership_history'"))
 
 
 def summary(paths: settings.Paths) -> str:
@@ -234,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             ensure_airflow(env, log_dir)
             ensure_manifest(env, log_dir, world.end.isoformat())
             sandbox_ready()
-            run_dags(pipeline_plan(world), env, log_dir)
+            run_dags(pipeline_plan(world, record_audience_entry=not membership_recorded(paths)), env, log_dir)
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

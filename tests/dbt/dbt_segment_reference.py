@@ -207,6 +207,50 @@ def advocate_candidate(read: ReadTable, as_of: date) -> pd.DataFrame:
     return _rows(chosen, "advocate_candidate", "advocacy", pd.Timestamp(as_of))
 
 
+def due_to_reorder(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """At least due_to_reorder_min_orders valid orders, a median interval (calendar days between consecutive
+    orders) above 0, and more days since the last order than due_to_reorder_factor times that median."""
+    orders = orders_until(read, as_of).sort_values(["customer_id", "ordered_at", "order_key"])
+    orders["day"] = pd.to_datetime(orders["order_date"])
+    orders["interval"] = orders.groupby("customer_id")["day"].diff().dt.days
+    per = orders.groupby("customer_id").agg(n=("day", "size"), last=("day", "max"), median=("interval", "median"))
+    since = (pd.Timestamp(as_of) - per["last"]).dt.days
+    chosen = per[(per["n"] >= int(DBT_VARS["due_to_reorder_min_orders"])) & (per["median"] > 0)
+                 & (since > float(DBT_VARS["due_to_reorder_factor"]) * per["median"])].reset_index()
+    return _rows(chosen, "due_to_reorder", "lifecycle", pd.Timestamp(as_of))
+
+
+def frequent_browser(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """At least frequent_browser_min_sessions_30d sessions (int_sessions, stitched to the customer) started in the
+    last 30 days; qualified at the latest of them."""
+    sessions = read("int_sessions")
+    sessions["customer_id"] = sessions["user_pseudo_id"].map(reference.browser_customers(read))
+    sessions["started_at"] = pd.to_datetime(sessions["started_at"])
+    recent = sessions.dropna(subset=["customer_id"])
+    recent = recent[_in_last_days(30, as_of, recent["started_at"])]
+    per = recent.groupby("customer_id")["started_at"].agg(["count", "max"]).reset_index()
+    per = per[per["count"] >= int(DBT_VARS["frequent_browser_min_sessions_30d"])]
+    return _rows(per, "frequent_browser", "behaviour", per["max"])
+
+
+def category_affinity(read: ReadTable, as_of: date) -> pd.DataFrame:
+    """The category with the most browsing weight (int_customer_product_signals × the seed product_signal_weights;
+    unweighted signals such as purchase do not count; ties: the alphabetically first category), when it holds at
+    least category_affinity_min_share of the customer's weight and at least category_affinity_min_weight."""
+    weights = pd.read_csv(reference.SEEDS / "product_signal_weights.csv").set_index("signal")["weight"]
+    signals = read("int_customer_product_signals")
+    signals["weight"] = signals["signal"].map(weights) * signals["signal_count"].astype(float)
+    signals["category"] = signals["sku"].map(read("int_products").set_index("sku")["category"])
+    signals = signals.dropna(subset=["weight", "category"])
+    per = signals.groupby(["customer_id", "category"])["weight"].sum().reset_index()
+    per["share"] = per["weight"] / per.groupby("customer_id")["weight"].transform("sum")
+    top = per.sort_values(["customer_id", "weight", "category"], ascending=[True, False, True])
+    top = top.drop_duplicates("customer_id")
+    top = top[(top["share"] >= float(DBT_VARS["category_affinity_min_share"]))
+              & (top["weight"] >= float(DBT_VARS["category_affinity_min_weight"]))]
+    return _rows(top, "category_affinity:" + top["category"], "product", pd.Timestamp(as_of))
+
+
 # Segment id (or its prefix before ':') -> the rule that computes it.
 RULES: dict[str, Callable[[ReadTable, date], pd.DataFrame]] = {
     "rfm": rfm_segment,
@@ -223,6 +267,9 @@ RULES: dict[str, Callable[[ReadTable, date], pd.DataFrame]] = {
     "advocate": advocate,
     "referrer": referrer,
     "advocate_candidate": advocate_candidate,
+    "due_to_reorder": due_to_reorder,
+    "frequent_browser": frequent_browser,
+    "category_affinity": category_affinity,
 }
 
 

@@ -15,8 +15,12 @@ pytestmark = pytest.mark.e2e  # reads the session's `dbt build` of the fixture w
 ReadTable = Callable[[str], pd.DataFrame]
 AS_OF = date.fromisoformat(fixture.AS_OF_DATE)
 # Rules no fixture customer meets (the comparison then only shows both sides empty), with the dbt unit test that
-# exercises each on hand-written rows instead: no fixture Champion is in the top tenth by net revenue.
-UNIT_TESTED_ONLY = {"vip": "journey_entry_rules_vip_lapsed_browse_high_intent_upsell"}
+# exercises each on hand-written rows instead: no fixture Champion is in the top tenth by net revenue; no fixture
+# customer has three valid orders with a rhythm and a gap long enough to be due to reorder, nor four sessions in
+# 30 days.
+UNIT_TESTED_ONLY = {"vip": "journey_entry_rules_vip_lapsed_browse_high_intent_upsell",
+                    "due_to_reorder": "purchase_regularity_due_needs_three_orders_and_a_rhythm",
+                    "frequent_browser": "segments_reorder_browser_and_category_affinity_edges"}
 
 
 def _as_rows(frame: pd.DataFrame) -> list[tuple[str, str, str, str]]:

@@ -49,7 +49,7 @@ def build_ad_stats(rng: np.random.Generator, s: Sessions, orders: WebOrders, all
     value = np.bincount(bkey, weights=orders.total_cents[s.order[bought]], minlength=n_c * days).reshape(n_c, days)
     active = active_matrix(all_campaigns, days).T  # campaigns × days
     landing_rate = rng.uniform(0.72, 0.93, (n_c, days))
-    clicks = np.ceil(sessions / landing_rate).astype(np.int64) + rng.poisson(2, (n_c, days))
+    clicks = np.ceil(sessions / landing_rate).astype(np.int64) + rng.poisson(0.3, (n_c, days))
     clicks = np.where(active, np.maximum(clicks, 1), 0)
     ctr = rng.uniform(0.008, 0.025, (n_c, days))
     impressions = np.where(active, np.ceil(clicks / ctr).astype(np.int64), 0)

@@ -20,9 +20,11 @@ LAST_NAMES = ("Muller", "Schmidt", "Schneider", "Fischer", "Weber", "Martin", "B
               "Bianchi", "Smith", "Jones", "Taylor", "Nowak", "Kowalski", "Jensen", "Nielsen", "Wagner", "Becker",
               "Moreau", "Laurent", "Bakker")
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example.com", "post.example.net")
-# How many web orders a buyer places in the window: a long tail so RFM frequency spreads over all scores.
+# How many web orders a buyer places in the window: a long tail so RFM frequency spreads over all scores, with
+# about a quarter of buyers ordering again (repeat purchase rate 20-30%, see narrowcast.datagen.benchmarks).
 ORDER_COUNT_VALUES = np.array([1, 2, 3, 4, 5, 6, 8])
-ORDER_COUNT_WEIGHTS = np.array([0.50, 0.19, 0.13, 0.08, 0.05, 0.03, 0.02])
+ORDER_COUNT_WEIGHTS = np.array([0.76, 0.12, 0.055, 0.03, 0.015, 0.01, 0.01])
+BUYER_SHARE = 0.40  # customers who place a web order in the window
 
 
 @dataclass
@@ -70,7 +72,7 @@ def build_customers(rng: np.random.Generator, n: int, start_s: int, end_s: int) 
     consent_known = accepts | (rng.random(n) < 0.3)
     is_test = np.zeros(n, dtype=bool)
     is_test[: min(2, n)] = True  # the merchant's own test accounts
-    buyer = rng.random(n) < 0.62
+    buyer = rng.random(n) < BUYER_SHARE
     web_orders = np.where(buyer, rng.choice(ORDER_COUNT_VALUES, n, p=ORDER_COUNT_WEIGHTS), 0)
     web_orders[is_test] = 0
     marketplace_only = (web_orders == 0) & ~is_test & (rng.random(n) < 0.18)

@@ -35,7 +35,6 @@ from narrowcast.datagen.web_orders import WebOrders, build_web_orders, with_site
 MIN_CUSTOMERS, MAX_CUSTOMERS = 50, 20_000_000
 MIN_DAYS, MAX_DAYS = 7, 731
 MIN_START, MAX_START = date(2000, 1, 1), date(2099, 1, 1)
-AFFILIATE_COMMISSION = 0.08
 # Generator-owned file patterns, cleared before a run so a folder always holds exactly one run's output.
 OWNED = {"world": ("*.parquet", "defects.json"), "exports/ga4": ("events_*.ndjson",),
          "inbox": ("erp_stock_*.csv", "budget_plan_*.csv", "marketplace_listings.csv", "privacy_requests_*.csv",
@@ -217,7 +216,9 @@ def _actuals(months: list[str], sessions: Sessions, orders: WebOrders, sources: 
         days_ = table.column("date").cast(pa.int32()).to_numpy().astype(np.int64) * 86400
         values = table.column(col).cast(pa.float64()).to_numpy() * scale
         spend[:, chan] += np.bincount(np.clip(month_of(days_), 0, n_m - 1), weights=values, minlength=n_m)
-    spend[:, AFFILIATE] = revenue[:, AFFILIATE] * AFFILIATE_COMMISSION
+    # Affiliate commissions are invoiced by the network, a cost no source of the pipeline carries: the plan
+    # budgets spend only where the warehouse sees the cost (the ad platforms), so plan and actual compare.
+    spend[:, AFFILIATE] = 0
     mp = CHANNELS.index("marketplace")
     for table, id_col, time_col, price_col in ((ebay, "order_id", "creation_date", "line_item_cost"),
                                                (amazon, "amazon_order_id", "purchase_date", "item_price")):

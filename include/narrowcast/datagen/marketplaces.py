@@ -32,8 +32,11 @@ AMAZON_STATUS = ("Pending", "Unshipped", "PartiallyShipped", "Shipped", "Cancele
 def _buyers(rng: np.random.Generator, customers: Customers, n_orders: int) -> tuple[np.ndarray, np.ndarray]:
     """Buyer customer index per order (-1 = stranger); every marketplace-only customer buys at least once."""
     mp_only = np.flatnonzero(customers.marketplace_only)
-    known_pool = np.flatnonzero(~customers.is_test)
-    buyer = np.where(rng.random(n_orders) < 0.3, known_pool[rng.integers(0, len(known_pool), n_orders)], -1)
+    # Known buyers are mostly the shop's own buyers: people who already ordered on the site also find the brand on
+    # marketplaces, which is what links them (eBay shares the e-mail).
+    shop_buyers = np.flatnonzero(~customers.is_test & (customers.web_orders > 0))
+    known_pool = shop_buyers if len(shop_buyers) else np.flatnonzero(~customers.is_test)
+    buyer = np.where(rng.random(n_orders) < 0.45, known_pool[rng.integers(0, len(known_pool), n_orders)], -1)
     return buyer, mp_only
 
 

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from narrowcast.datagen.catalog import Catalog
 from narrowcast.datagen.customers import Customers
 from narrowcast.datagen.geography import COUNTRIES
+from narrowcast.datagen.planted_uplift import planted_orders, treated_geo_members
 from narrowcast.datagen.table_writer import money, pick, timestamps
 
 ORDER_ID_BASE = 5_800_000_000
@@ -67,6 +68,7 @@ def build_web_orders(rng: np.random.Generator, customers: Customers, catalog: Ca
     # instead of piling up at the end for repeat buyers.
     active_share = rng.uniform(0.1, 1.0, customers.size)[cust]
     created = lo + (rng.random(len(cust)) * active_share * np.maximum(end_s - 600 - lo, 60)).astype(np.int64)
+    cust, created = _with_planted_orders(rng, customers, cust, created, start_s, end_s)
     n_guest = int(round(len(cust) * 0.1))
     guest_created = start_s + 3600 + rng.integers(0, end_s - start_s - 4200, n_guest)
     n_test = 3 if customers.is_test.any() else 0
@@ -219,6 +221,15 @@ def with_sites(orders: pa.Table, landing_site: pa.Array, referring_site: pa.Arra
     out = orders.drop_columns(["billing_country_code"])
     out = out.append_column("landing_site", landing_site).append_column("referring_site", referring_site)
     return out.append_column("billing_country_code", billing)
+
+
+def _with_planted_orders(rng: np.random.Generator, customers: Customers, cust: np.ndarray, created: np.ndarray,
+                         start_s: int, end_s: int) -> tuple[np.ndarray, np.ndarray]:
+    """The customers' orders plus the extra orders of treated geo-audience members (datagen.planted_uplift)."""
+    codes = np.array([c.code for c in COUNTRIES])[customers.country]
+    probability = treated_geo_members(customers.customer_id, codes, customers.accepts_marketing, customers.is_test)
+    who, when = planted_orders(rng, probability, customers.created_at, start_s, end_s)
+    return np.concatenate([cust, who]), np.concatenate([created, when])
 
 
 def _country_weights() -> np.ndarray:

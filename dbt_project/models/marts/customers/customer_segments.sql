@@ -23,6 +23,15 @@
                          code or link (int_order_referrals, self-referral excluded); qualified at the first;
     - advocate_candidate an RFM segment of var advocate_rfm_segments (Champions, Loyal Customers), consent to
                          e-mail, no opt_out/delete request, and not (yet) a referrer: who to invite to refer.
+    - due_to_reorder     int_customer_purchase_regularity.is_due_to_reorder: at least var
+                         due_to_reorder_min_orders valid orders and more days since the last than var
+                         due_to_reorder_factor times the customer's median inter-purchase interval;
+    - frequent_browser   at least var frequent_browser_min_sessions_30d stitched GA4 sessions in the last 30
+                         days (int_customer_web_engagement); qualified at the latest session;
+    - category_affinity:<category>  the category the customer browses most (int_customer_category_affinity,
+                         weighted by the seed product_signal_weights) holds at least var
+                         category_affinity_min_share of their browsing weight and at least var
+                         category_affinity_min_weight of it.
     Web behaviour is tied to customers by identity stitching (int_identity_map). -#}
 with
 
@@ -64,6 +73,18 @@ browse_abandoned_products as (
 
 order_referrals as (
     select * from {{ ref('int_order_referrals') }}
+),
+
+purchase_regularity as (
+    select * from {{ ref('int_customer_purchase_regularity') }}
+),
+
+web_engagement as (
+    select * from {{ ref('int_customer_web_engagement') }}
+),
+
+category_affinity as (
+    select * from {{ ref('int_customer_category_affinity') }}
 ),
 
 customer_events as (
@@ -298,6 +319,43 @@ advocate_candidate as (
         and referrer.customer_id is null
 ),
 
+due_to_reorder as (
+    select
+        customer_id,
+        'due_to_reorder' as segment,
+        'lifecycle' as segment_type,
+        'more than {{ var("due_to_reorder_factor") }} times the median interval between orders since the last one'
+            as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from purchase_regularity
+    where is_due_to_reorder
+),
+
+frequent_browser as (
+    select
+        customer_id,
+        'frequent_browser' as segment,
+        'behaviour' as segment_type,
+        'at least {{ var("frequent_browser_min_sessions_30d") }} site sessions in the last 30 days' as reason,
+        last_session_at as qualified_at
+    from web_engagement
+    where sessions_30d >= {{ var('frequent_browser_min_sessions_30d') | int }}
+),
+
+category_affinity_segment as (
+    select
+        customer_id,
+        'category_affinity:' || top_category as segment,
+        'product' as segment_type,
+        'browses ' || top_category || ' most: '
+        || cast(cast(round(100 * top_category_share) as integer) as {{ dbt.type_string() }}) || '% of browsing'
+            as reason,
+        cast({{ as_of_date() }} as timestamp) as qualified_at
+    from category_affinity
+    where top_category_share >= {{ var('category_affinity_min_share') | float }}
+        and top_category_weight >= {{ var('category_affinity_min_weight') | float }}
+),
+
 unioned as (
     select * from rfm_segment
     union all
@@ -326,6 +384,12 @@ unioned as (
     select * from referrer
     union all
     select * from advocate_candidate
+    union all
+    select * from due_to_reorder
+    union all
+    select * from frequent_browser
+    union all
+    select * from category_affinity_segment
 ),
 
 final as (

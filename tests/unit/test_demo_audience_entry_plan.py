@@ -1,0 +1,40 @@
+"""The demo records audience membership before the outcome window, so audience_uplift has outcomes to measure.
+
+GIVEN the demo's 92-day world, WHEN its first run is planned, THEN a transform at the audience entry day (40 days
+before the end) runs after the extracts and before the final transform; a re-run (the history exists) plans none,
+so the membership history never goes back in time.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from narrowcast import demo, settings
+
+WORLD = demo.WorldArgs(customers=5000, days=92, start="2026-08-01", seed=42)
+
+
+def test_a_first_run_transforms_at_the_entry_day_before_the_final_transform() -> None:
+    steps = [(run["step"], run["conf"].get("as_of_date")) for run in
+             demo.pipeline_plan(WORLD, record_audience_entry=True)]
+    assert WORLD.audience_entry == date(2026, 9, 22)
+    entry = steps.index(("transform-audience-entry", "2026-09-22"))
+    final = steps.index(("transform", "2026-11-01"))
+    assert steps.index(("extract_web_events", None)) < entry < final
+
+
+def test_a_rerun_plans_no_entry_transform() -> None:
+    steps = [run["step"] for run in demo.pipeline_plan(WORLD)]
+    assert "transform-audience-entry" not in steps and "transform" in steps
+
+
+def test_a_window_too_short_for_an_outcome_window_records_no_entry() -> None:
+    short = demo.WorldArgs(customers=500, days=30, start="2026-08-01", seed=42)
+    assert short.audience_entry is None
+    assert "transform-audience-entry" not in [r["step"] for r in demo.pipeline_plan(short, record_audience_entry=True)]
+
+
+def test_no_warehouse_means_no_membership_recorded(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("NARROWCAST_WAREHOUSE", raising=False)
+    assert not demo.membership_recorded(settings.Paths(tmp_path))
