@@ -6,7 +6,8 @@ manifest produced at setup (`make manifest`, `LoadMode.DBT_MANIFEST`: no `dbt ls
 DuckDB warehouse, so the dbt tasks run in the one-slot `narrowcast_warehouse` pool.
 
 Run conf: `{"as_of_date": "2026-10-31"}` pins the date RFM recency and segment windows are computed at
-(default: the data interval end). `{"full_refresh": true}` rebuilds incremental models from scratch.
+(default: the data interval end; for an asset-triggered run, the day it runs). `{"full_refresh": true}` rebuilds
+incremental models from scratch.
 
 The mart assets are published only when every model and test succeeded, so activation never runs after a
 failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI) and the
@@ -26,7 +27,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
-from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+from narrowcast_airflow.defaults import RUN_DATE, WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -36,7 +37,7 @@ DBT_BIN = Path(sys.executable).parent / "dbt"
 # local: one dbt process per node, serialised by the one-slot pool. Chosen by NARROWCAST_DBT_EXECUTION_MODE
 # (.env.example).
 EXECUTION_MODE = ExecutionMode(os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher"))
-AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or data_interval_end | ds }}"
+AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or " + RUN_DATE + " }}"
 
 
 def _any(assets):
