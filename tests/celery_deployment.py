@@ -56,6 +56,9 @@ LOOPBACK_TUNING = {
     # A busy 2-core machine answers the execution API slowly; the 5 s default timed task start-up out.
     "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
     "NO_PROXY": "*",
+    # The transform's dbt build as one task: each Celery task starts a process, and a few hundred node tasks
+    # through the one-slot pool would take most of the suite's time. The build and its marts are the same.
+    "NARROWCAST_DBT_EXECUTION_MODE": "build",
 }
 
 

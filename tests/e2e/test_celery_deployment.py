@@ -1,7 +1,7 @@
 """The distributed deployment (docker-compose.yml: CeleryExecutor, Redis, PostgreSQL metadata) runs the pipeline.
 
-GIVEN a small generated shop, run once embedded (the demo: every DAG in one process, as ``airflow dags test``
-runs it) and once on the deployment started as processes on loopback (``celery_cluster``: scheduler,
+GIVEN the shop the session's demo generated and ran embedded (every DAG in one process, as ``airflow dags test``
+runs it), run again on the deployment started as processes on loopback (``celery_cluster``: scheduler,
 dag-processor, api-server, triggerer and two Celery workers), WHEN the extract DAGs are triggered through the
 REST API with the demo's run conf, the ad platform refusing the first attempt of one task, then transform with
 the demo's ``as_of_date``, THEN the failed task succeeds on its retry, the activation DAGs follow on the mart
@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,14 +23,10 @@ import duckdb
 import pytest
 from celery_cluster import CeleryCluster, celery_cluster
 from celery_deployment import WAREHOUSE_POOL
-from pipeline_run import ROOT, isolated_env
-
-from narrowcast.local_ports import free_port
+from pipeline_run import PipelineRun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-# The smallest world the generator makes: this test is about the deployment, the demo's tests about the data.
-CUSTOMERS, DAYS = 50, 7
 PIPELINE_TIMEOUT_SECONDS = 1200
 ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
 # activate_inventory rebuilds the listing feed as of the day its asset-triggered run runs (the embedded run:
@@ -50,17 +44,6 @@ class DistributedRun:
     flaky_tries: list[tuple]  # (try_number, state) of the refused task, from the task instance history
     tasks_per_worker: dict[str, int]
     seconds: float
-
-
-@pytest.fixture(scope="module")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo on a small world: the data dir holding the generated inputs and the embedded run's warehouse."""
-    base = tmp_path_factory.mktemp("embedded")
-    env = isolated_env(base, free_port())
-    proc = subprocess.run([sys.executable, "-m", "narrowcast.demo", "--customers", str(CUSTOMERS), "--days",
-                           str(DAYS)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=1500)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return base / "data"
 
 
 def _wait(cluster: CeleryCluster, what: str, done, timeout: float = PIPELINE_TIMEOUT_SECONDS):
@@ -108,6 +91,13 @@ def _tasks_per_worker(cluster: CeleryCluster) -> dict[str, int]:
         received = set(re.findall(r"\[([0-9a-f-]{36})\] received", cluster.log(f"airflow-worker-{n}").read_text()))
         counts[hostname] = len(received & executor_ids)
     return counts
+
+
+@pytest.fixture(scope="module")
+def embedded(pipeline: PipelineRun) -> Path:
+    """The session's demo run (every DAG in one process): its generated shop and its warehouse are the reference."""
+    assert pipeline.returncode == 0, pipeline.stdout[-3000:]
+    return pipeline.data_dir
 
 
 @pytest.fixture(scope="module")
