@@ -48,8 +48,6 @@ DEPLOYMENT_LOCAL = ("AIRFLOW__CORE__EXECUTION_API_SERVER_URL", "PYTHONPATH", "NA
                     "NARROWCAST_DBT_PROJECT_DIR", "DBT_PROFILES_DIR")
 # What the loopback test sets on top, for speed and isolation only: none of it is a deployment setting.
 LOOPBACK_TUNING = {
-    # Only the runs the test triggers (and the asset-triggered runs they cause): no cron runs.
-    "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
     "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
     "AIRFLOW__API__WORKERS": "1",
