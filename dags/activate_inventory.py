@@ -25,7 +25,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from narrowcast_airflow.assets import MART_ASSETS, raw_asset
 from narrowcast_airflow.dbt_selections import STOCK_FEED
-from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+from narrowcast_airflow.defaults import RUN_DATE, WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -51,7 +51,8 @@ def activate_inventory():
         bash_command=(
             # The profile named as transform's dbt commands name it, so dbt reuses their saved parse.
             f"{DBT} build {' '.join(STOCK_FEED)} --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
-            " --target ${NARROWCAST_DBT_TARGET:-${NARROWCAST_WAREHOUSE_ENGINE:-duckdb}} --vars '{as_of_date: \"{{ data_interval_end | ds }}\"}'"
+            " --target ${NARROWCAST_DBT_TARGET:-${NARROWCAST_WAREHOUSE_ENGINE:-duckdb}}"
+            " --vars '{as_of_date: \"{{ " + RUN_DATE + " }}\"}'"
         ),
         env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
         append_env=True,

@@ -6,7 +6,8 @@ manifest produced at setup (`make manifest`, `LoadMode.DBT_MANIFEST`: no `dbt ls
 DuckDB warehouse, so the dbt tasks run in the one-slot `narrowcast_warehouse` pool.
 
 Run conf: `{"as_of_date": "2026-10-31"}` pins the date RFM recency and segment windows are computed at
-(default: the data interval end). `{"full_refresh": true}` rebuilds incremental models from scratch.
+(default: the data interval end; for an asset-triggered run, the day it runs). `{"full_refresh": true}` rebuilds
+incremental models from scratch.
 
 The mart assets are published only when every model and test succeeded, so activation never runs after a
 failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI) and the
@@ -26,7 +27,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
-from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+from narrowcast_airflow.defaults import RUN_DATE, WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -34,10 +35,14 @@ DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_
 DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET") or os.environ.get("NARROWCAST_WAREHOUSE_ENGINE") or "duckdb"
 DBT_BIN = Path(sys.executable).parent / "dbt"
 # watcher: one `dbt build` process reports each node to its task (fast, one DuckDB writer);
-# local: one dbt process per node, serialised by the one-slot pool. Chosen by NARROWCAST_DBT_EXECUTION_MODE
-# (.env.example).
-EXECUTION_MODE = ExecutionMode(os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher"))
-AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or data_interval_end | ds }}"
+# local: one dbt process per node, serialised by the one-slot pool;
+# build: one task runs `dbt build` (no task per node: for executors that start a process per task, such as
+# Celery workers, where a few hundred node tasks cost more than the build). Chosen by
+# NARROWCAST_DBT_EXECUTION_MODE (.env.example).
+ONE_BUILD_TASK = os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher") == "build"
+EXECUTION_MODE = ExecutionMode(
+    "local" if ONE_BUILD_TASK else os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher"))
+AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or " + RUN_DATE + " }}"
 
 
 def _any(assets):
@@ -58,36 +63,53 @@ def _any(assets):
     doc_md=__doc__,
 )
 def transform():
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_DIR,
-            manifest_path=DBT_DIR / "target" / "manifest.json",
-            env_vars={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
-        ),
-        profile_config=ProfileConfig(
-            profile_name="narrowcast",
-            target_name=DBT_TARGET,
-            profiles_yml_filepath=DBT_DIR / "profiles.yml",
-        ),
-        execution_config=ExecutionConfig(
-            execution_mode=EXECUTION_MODE,
+    profile_config = ProfileConfig(
+        profile_name="narrowcast",
+        target_name=DBT_TARGET,
+        profiles_yml_filepath=DBT_DIR / "profiles.yml",
+    )
+    operator_args = {
+        "pool": WAREHOUSE_POOL,
+        "vars": {"as_of_date": AS_OF_DATE},
+        "full_refresh": "{{ dag_run.conf.get('full_refresh', False) }}",
+        "install_deps": False,
+    }
+    if ONE_BUILD_TASK:
+        from cosmos.operators.local import DbtBuildLocalOperator
+
+        dbt = DbtBuildLocalOperator(
+            task_id="dbt_build",
+            project_dir=str(DBT_DIR),
+            profile_config=profile_config,
+            env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+            append_env=True,
             # A dbt subprocess releases the DuckDB file when it exits; in-process dbt-duckdb keeps it open.
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(DBT_BIN),
-        ),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
-            exclude=["path:models/exposures"],
-        ),
-        operator_args={
-            "pool": WAREHOUSE_POOL,
-            "vars": {"as_of_date": AS_OF_DATE},
-            "full_refresh": "{{ dag_run.conf.get('full_refresh', False) }}",
-            "install_deps": False,
-        },
-    )
+            **operator_args,
+        )
+    else:
+        dbt = DbtTaskGroup(
+            group_id="dbt",
+            project_config=ProjectConfig(
+                dbt_project_path=DBT_DIR,
+                manifest_path=DBT_DIR / "target" / "manifest.json",
+                env_vars={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+            ),
+            profile_config=profile_config,
+            execution_config=ExecutionConfig(
+                execution_mode=EXECUTION_MODE,
+                # A dbt subprocess releases the DuckDB file when it exits; in-process dbt-duckdb keeps it open.
+                invocation_mode=InvocationMode.SUBPROCESS,
+                dbt_executable_path=str(DBT_BIN),
+            ),
+            render_config=RenderConfig(
+                load_method=LoadMode.DBT_MANIFEST,
+                test_behavior=TestBehavior.AFTER_EACH,
+                exclude=["path:models/exposures"],
+            ),
+            operator_args=operator_args,
+        )
 
     @task(outlets=list(MART_ASSETS.values()))
     def publish_marts() -> list[str]:
@@ -107,7 +129,7 @@ def transform():
         pool=WAREHOUSE_POOL,
     )
 
-    if EXECUTION_MODE == ExecutionMode.WATCHER:
+    if not ONE_BUILD_TASK and EXECUTION_MODE == ExecutionMode.WATCHER:
         # Node tasks read the producer's per-node results. Ordering them after it keeps the one DuckDB writer
         # alone and lets sequential runners (`airflow dags test`) run the producer first.
         producer = next(t for t in dbt.get_roots() if t.task_id.endswith("dbt_producer_watcher"))

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The Debian packages the test suite needs beyond Python: a PostgreSQL server (adapter-parity tests start a
-# throwaway cluster) and Chromium with its driver (dashboard and Airflow UI browser tests).
+# throwaway cluster), a Redis server (the Celery broker of the distributed deployment test) and Chromium with its
+# driver (dashboard and Airflow UI browser tests).
 # Idempotent: installs only what is missing, so a second run is a fast no-op. Runs as root or through sudo.
 set -euo pipefail
 
-PACKAGES=(postgresql chromium chromium-driver)
+PACKAGES=(postgresql redis-server chromium chromium-driver)
 
 installed() {
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" = "installed" ]

@@ -8,6 +8,11 @@ from typing import Any
 # Every task that writes the DuckDB warehouse runs in this pool; it has one slot (DuckDB: one writer).
 WAREHOUSE_POOL = "narrowcast_warehouse"
 
+# The run's date as a Jinja expression: its data interval's end, or, for a run that has no data interval (an
+# asset-triggered run, a manual run without a logical date), when it was due to run. Airflow leaves
+# ``data_interval_end`` undefined in such runs, and its strict templates fail on an undefined name.
+RUN_DATE = "(data_interval_end if data_interval_end is defined and data_interval_end else dag_run.run_after) | ds"
+
 
 def default_args() -> dict[str, Any]:
     from narrowcast import settings
