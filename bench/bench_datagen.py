@@ -2,14 +2,19 @@
 
     PYTHONPATH=include .venv/bin/python bench/bench_datagen.py --customers 1000000
 
-Writes into a temporary directory (removed afterwards unless --keep) and prints one line per phase.
+Writes into a temporary directory (removed afterwards unless --keep) and prints one line per phase, then the wall
+time, the CPU seconds the process used (user + system: less sensitive to a shared machine) and the 1-minute load
+average before and after. ``--baseline-include /work/main/include`` first runs the same benchmark on another
+checkout's package (e.g. before a change) in a subprocess and prints both results side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +29,19 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _baseline(include: Path, argv: list[str]) -> str:
+    """Run this benchmark on ``include``'s package in a fresh interpreter; returns its result line."""
+    env = {**os.environ, "PYTHONPATH": str(include)}
+    args = [sys.executable, str(Path(__file__).resolve()), *argv]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
+    return [line for line in done.stdout.splitlines() if line.startswith("customers=")][-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
@@ -32,9 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dirty", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the output directory and print its path")
     parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
+    parser.add_argument("--baseline-include", type=Path,
+                        help="first run the same benchmark on the package under this include/ folder")
     args = parser.parse_args(argv)
     if args.quick:
         args.customers = 20_000
+    baseline = None
+    if args.baseline_include:
+        own = [a for a in (argv if argv is not None else sys.argv[1:]) if not a.startswith("--baseline-include")
+               and a != str(args.baseline_include)]
+        print(f"baseline run on {args.baseline_include} ...", flush=True)
+        baseline = _baseline(args.baseline_include, own)
+    load_before = os.getloadavg()[0]
     out = Path(tempfile.mkdtemp(prefix="narrowcast-bench-"))
     began = time.monotonic()
 
@@ -47,9 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.monotonic() - began
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         ga4 = sum(v for k, v in report.rows.items() if k.startswith("exports/ga4/"))
-        print(f"customers={args.customers:,} days={args.days} seconds={seconds:.1f} rows={report.total_rows:,} "
+        result = (f"customers={args.customers:,} days={args.days} seconds={seconds:.1f} rows={report.total_rows:,} "
               f"rows_per_s={report.total_rows / seconds:,.0f} ga4_events={ga4:,} "
-              f"output_mib={size / 2**20:,.0f} peak_rss_mib={_peak_rss_mib():,.0f}")
+              f"output_mib={size / 2**20:,.0f} peak_rss_mib={_peak_rss_mib():,.0f} cpu_s={_cpu_seconds():.1f} "
+              f"load1={load_before:.2f}->{os.getloadavg()[0]:.2f}")
+        print(result)
+        if baseline:
+            print(f"before: {baseline}\nafter:  {result}")
     finally:
         if args.keep:
             print(f"output kept in {out}")

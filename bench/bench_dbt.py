@@ -7,13 +7,18 @@ Raw data comes from bench_rfm.generate_raw (shop customers, orders, refunds, GA4
 of the dbt process, the summed node time and the slowest nodes. ``--daily`` then appends one more day of orders
 and events (the generated average per day) and times the next day's ``dbt build`` on the same warehouse (with
 ``--warehouse`` too, whose data must then end at ``--as-of-date``): the daily run, in which the event and session
-models are incremental (3-day lookback) and the rest rebuild.
+models are incremental (3-day lookback) and the rest rebuild. The daily run passes var data_tests_since_date (its first
+rebuilt day: 3 days back) so the data tests of the large incremental models read only the rebuilt days, as the
+daily DAG does; ``--daily-full-tests`` tests every row instead. Each build prints the 1-minute load average before
+and after, the dbt process's peak RSS and the warehouse file size.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -29,17 +34,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_rfm import ROOT, generate_raw, insert_events  # noqa: E402
 
 
-def build(warehouse: Path, target: Path, as_of_date: str | None) -> tuple[float, list[dict[str, object]]]:
+def build(warehouse: Path, target: Path, as_of_date: str | None,
+          extra_vars: dict[str, object] | None = None) -> tuple[float, list[dict[str, object]]]:
     env = {"NARROWCAST_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1",
            "PATH": str(Path(sys.executable).parent)}
     args = [str(Path(sys.executable).with_name("dbt")), "build",
             "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
             "--target-path", str(target), "--log-path", str(target / "logs")]
-    if as_of_date:
-        args += ["--vars", json.dumps({"as_of_date": as_of_date})]
+    dbt_vars = {**({"as_of_date": as_of_date} if as_of_date else {}), **(extra_vars or {})}
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     started = time.perf_counter()
     completed = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
+    print(f"load average after: {os.getloadavg()[0]:.2f}; dbt peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MiB; warehouse "
+          f"{warehouse.stat().st_size / 2**20:,.0f} MiB", flush=True)
     results = json.loads((target / "run_results.json").read_text())["results"]
     if completed.returncode != 0:
         failed = [f"{r['unique_id']}: {r['message']}" for r in results if r["status"] in {"error", "fail"}]
@@ -74,6 +85,8 @@ def main() -> None:
     parser.add_argument("--as-of-date", default="2026-03-31")
     parser.add_argument("--quick", action="store_true", help="small scale (what `make bench` runs)")
     parser.add_argument("--daily", action="store_true", help="then time the next day's incremental build")
+    parser.add_argument("--daily-full-tests", action="store_true",
+                        help="daily build tests every row (default: only the incremental window)")
     args = parser.parse_args()
     if args.quick:
         args.customers, args.orders = 2_000, 20_000
@@ -96,7 +109,9 @@ def main() -> None:
             per_day = max(orders // 730, 1)  # generate_raw spreads the orders over two years
             append_day(warehouse, next_day, per_day, args.events_per_order)
             print(f"appended {next_day}: {per_day:,} orders, {per_day * args.events_per_order:,} GA4 events")
-            wall, results = build(warehouse, Path(tmp) / "target", next_day)
+            since = (date.fromisoformat(next_day) - timedelta(days=3)).isoformat()
+            test_window = {} if args.daily_full_tests else {"data_tests_since_date": since}
+            wall, results = build(warehouse, Path(tmp) / "target", next_day, test_window)
             report("daily dbt build", wall, results)
 
 
@@ -104,7 +119,12 @@ def report(label: str, wall: float, results: list[dict[str, object]]) -> None:
     nodes = sum(float(r["execution_time"]) for r in results)
     print(f"{label + ' wall time':26s}: {wall:8.1f} s  ({len(results)} nodes, summed node time {nodes:.1f} s, "
           "2 threads)")
-    for r in sorted(results, key=lambda r: -float(r["execution_time"]))[:8]:
+    by_type: dict[str, float] = {}
+    for r in results:
+        kind = str(r["unique_id"]).split(".")[0]
+        by_type[kind] = by_type.get(kind, 0.0) + float(r["execution_time"])
+    print("  node time by type: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(by_type.items())))
+    for r in sorted(results, key=lambda r: -float(r["execution_time"]))[:15]:
         print(f"  {float(r['execution_time']):7.2f} s  {r['unique_id']}")
 
 

@@ -7,7 +7,8 @@ DuckDB warehouse, so the dbt tasks run in the one-slot `narrowcast_warehouse` po
 
 Run conf: `{"as_of_date": "2026-10-31"}` pins the date RFM recency and segment windows are computed at
 (default: the data interval end; for an asset-triggered run, the day it runs). `{"full_refresh": true}` rebuilds
-incremental models from scratch.
+incremental models from scratch and tests every row (a daily run tests the large incremental models' rebuilt days
+only).
 
 The mart assets are published only when every model and test succeeded, so activation never runs after a
 failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI) and the
@@ -43,6 +44,10 @@ ONE_BUILD_TASK = os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher") == "
 EXECUTION_MODE = ExecutionMode(
     "local" if ONE_BUILD_TASK else os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher"))
 AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or " + RUN_DATE + " }}"
+# The data tests of the large incremental models read only the days a daily run rebuilt (dbt var
+# incremental_lookback_days = 3; docs/scaling.md); a full refresh tests every row.
+DATA_TESTS_SINCE = ("{{ '1900-01-01' if dag_run.conf.get('full_refresh') else "
+                    "macros.ds_add(dag_run.conf.get('as_of_date') or " + RUN_DATE + ", -3) }}")
 
 
 def _any(assets):
@@ -70,7 +75,7 @@ def transform():
     )
     operator_args = {
         "pool": WAREHOUSE_POOL,
-        "vars": {"as_of_date": AS_OF_DATE},
+        "vars": {"as_of_date": AS_OF_DATE, "data_tests_since_date": DATA_TESTS_SINCE},
         "full_refresh": "{{ dag_run.conf.get('full_refresh', False) }}",
         "install_deps": False,
     }

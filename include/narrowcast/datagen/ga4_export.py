@@ -76,10 +76,8 @@ def write_ga4_exports(out_dir: Path, seed: int, s: Sessions, customers: Customer
             # Sessions in chunks keep memory bounded; events stay grouped by session, sessions by start time.
             for chunk_lo in range(lo, hi, SESSIONS_PER_CHUNK):
                 chunk_hi = min(chunk_lo + SESSIONS_PER_CHUNK, hi)
-                table = _events(seed, s, chunk_lo, chunk_hi, customers, orders, catalog, sources, vocab)
-                ts = table.column("event_timestamp").to_numpy()
-                today = (ts >= day_start_s * 1_000_000) & (ts < (day_start_s + 86400) * 1_000_000)
-                table = table.filter(pa.array(today))
+                table = _events(seed, s, chunk_lo, chunk_hi, customers, orders, catalog, sources, vocab,
+                                (day_start_s * 1_000_000, (day_start_s + 86400) * 1_000_000))
                 if hook is not None:
                     table = hook(day, table)
                 written += append_ndjson(table, fh)
@@ -159,7 +157,8 @@ class _Vocab:
 
 
 def _events(seed: int, s: Sessions, lo: int, hi: int, customers: Customers, orders: WebOrders,
-            catalog: Catalog, sources: list[TrafficSource], vocab: _Vocab) -> pa.Table:
+            catalog: Catalog, sources: list[TrafficSource], vocab: _Vocab, window_us: tuple[int, int]) -> pa.Table:
+    """Events of sessions ``lo``..``hi`` whose timestamp falls in the half-open ``window_us``."""
     sess = np.arange(lo, hi)
     k = len(sess)
     counts = s.event_count()[sess]
@@ -178,6 +177,10 @@ def _events(seed: int, s: Sessions, lo: int, hi: int, customers: Customers, orde
     event_hash = _mix((sess[ev].astype(np.uint64) << np.uint64(5)) + pos.astype(np.uint64) + salt)
     jitter = np.where(kind == PURCHASE, 0, (event_hash % np.uint64(_JITTER_US)).astype(np.int64))
     ts_us = (start[ev] + np.maximum(p, 0) * s.pace[sess][ev]) * 1_000_000 + jitter
+    # Keep only the window's events before any text is rendered (sessions spill over midnight).
+    keep = np.flatnonzero((ts_us >= window_us[0]) & (ts_us < window_us[1]))
+    ev, pos, p, kind, event_hash, ts_us = ev[keep], pos[keep], p[keep], kind[keep], event_hash[keep], ts_us[keep]
+    n = len(ev)
     ev_order = s.order[sess][ev]
     focus = s.focus_product[sess]
     session_idx = pa.array(ev)
@@ -197,10 +200,11 @@ def _events(seed: int, s: Sessions, lo: int, hi: int, customers: Customers, orde
         [p <= 1, kind == PAGE_VIEW, kind <= ADD_TO_CART, kind == BEGIN_CHECKOUT],
         [len(vocab.urls) + ev, vocab.url_collection_base + catalog.category[focus[ev]],
          vocab.url_product_base + focus[ev], 0], 1)
-    page_location = urls.take(pa.array(url_code))
+    # Rendered (quoted, escaped) once per URL of the day's vocabulary, then taken per event.
+    page_location_json = json_string(urls).take(pa.array(url_code))
 
     items, item_value = _items(ev, kind, ev_order, focus, orders, vocab)
-    params = _params(n, ev, kind, s.start[sess], s.number[sess], page_location, ev_order, orders, item_value,
+    params = _params(n, ev, kind, s.start[sess], s.number[sess], page_location_json, ev_order, orders, item_value,
                      event_hash)
     collected = pc.if_else(pa.array(paid_search),
                            pc.binary_join_element_wise(vocab.collected_head.take(src_idx), '"', gclid, '"}', ""),
@@ -262,10 +266,13 @@ def _items(ev: np.ndarray, kind: np.ndarray, ev_order: np.ndarray, focus: np.nda
 
 
 def _params(n: int, ev: np.ndarray, kind: np.ndarray, session_start: np.ndarray, number: np.ndarray,
-            page_location: pa.Array, ev_order: np.ndarray, orders: WebOrders, item_value_cents: np.ndarray,
+            page_location_json: pa.Array, ev_order: np.ndarray, orders: WebOrders, item_value_cents: np.ndarray,
             event_hash: np.ndarray) -> pa.Array:
-    """event_params as GA4 exports them: [{"key": ..., "value": {"<type>_value": ...}}, ...]."""
-    all_ev = np.arange(n)
+    """event_params as GA4 exports them: [{"key": ..., "value": {"<type>_value": ...}}, ...].
+
+    Every event carries the first three parameters; the later ones nest (engaged ⊇ valued ⊇ bought), so each
+    event's list is one join of fixed pieces with the parameters it lacks left out.
+    """
     engaged = np.flatnonzero(kind >= PAGE_VIEW)
     valued = np.flatnonzero(kind >= VIEW_ITEM)
     bought = np.flatnonzero(kind == PURCHASE)
@@ -274,28 +281,26 @@ def _params(n: int, ev: np.ndarray, kind: np.ndarray, session_start: np.ndarray,
     def ints(values: np.ndarray) -> pa.Array:
         return pa.array(values).cast(pa.string())
 
-    blocks = [  # (events, key, value type, JSON text of the values)
-        (all_ev, "ga_session_id", "int", ints(session_start[ev])),
-        (all_ev, "ga_session_number", "int", ints(number[ev])),
-        (all_ev, "page_location", "string", json_string(page_location)),
-        (engaged, "engagement_time_msec", "int",
-         ints(800 + ((event_hash[engaged] >> np.uint64(20)) % np.uint64(59_200)).astype(np.int64))),
-        (valued, "currency", "string", pa.array(np.full(len(valued), '"EUR"', dtype=object), pa.string())),
-        (valued, "value", "double", json_double(pa.array(value_cents[valued] / 100.0))),
-        (bought, "transaction_id", "string", json_string(ints(ORDER_ID_BASE + ev_order[bought]))),
-    ]
-    ev_parts, rank_parts, texts = [], [], []
-    for rank, (events, key, kind_name, values) in enumerate(blocks):
-        ev_parts.append(events)
-        rank_parts.append(np.full(len(events), rank))
-        texts.append(pc.binary_join_element_wise(f'{{"key":"{key}","value":{{"{kind_name}_value":', values,
-                                                 "}}", ""))
-    p_ev = np.concatenate(ev_parts)
-    order = pa.array(np.lexsort((np.concatenate(rank_parts), p_ev)))
-    flat = pa.concat_arrays(texts).take(order)
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(p_ev, minlength=n))]).astype(np.int32)
-    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), ",")
-    return pc.binary_join_element_wise("[", joined, "]", "")
+    def head(key: str, kind_name: str) -> str:
+        return f'{{"key":"{key}","value":{{"{kind_name}_value":'
+
+    def on(events: np.ndarray, *pieces: pa.Array | str) -> pa.Array:
+        """The pieces joined on ``events``, null (left out of the list) on every other event."""
+        text = pc.binary_join_element_wise(*pieces, "")
+        index = np.full(n, -1, dtype=np.int64)
+        index[events] = np.arange(len(events))
+        return text.take(pa.array(index, mask=index < 0))
+
+    return pc.binary_join_element_wise(
+        "[" + head("ga_session_id", "int"), ints(session_start[ev]), "}},",
+        head("ga_session_number", "int"), ints(number[ev]), "}},",
+        head("page_location", "string"), page_location_json, "}}",
+        on(engaged, "," + head("engagement_time_msec", "int"),
+           ints(800 + ((event_hash[engaged] >> np.uint64(20)) % np.uint64(59_200)).astype(np.int64)), "}}"),
+        on(valued, "," + head("currency", "string") + '"EUR"}},' + head("value", "double"),
+           json_double(pa.array(value_cents[valued] / 100.0)), "}}"),
+        on(bought, "," + head("transaction_id", "string") + '"', ints(ORDER_ID_BASE + ev_order[bought]), '"}}'),
+        "]", "", null_handling="replace", null_replacement="")
 
 
 def _ecommerce(kind: np.ndarray, ev_order: np.ndarray, orders: WebOrders) -> pa.Array:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -91,10 +92,27 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     def record(path: Path, rows: int) -> None:
         report.rows[path.relative_to(data_dir).as_posix()] = rows
 
+    # Parquet encoding and compression release the GIL: one writer thread encodes each world table while the
+    # next one is being built, so the second core is busy before the GA4 phase too.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
+    written: list[Future[int]] = []
+
     def parquet(name: str, table: pa.Table) -> None:
         path = world / f"{name}.parquet"
-        record(path, write_parquet(table, path))
+        record(path, table.num_rows)
+        written.append(writer.submit(write_parquet, table, path))
 
+    try:
+        return _generate(data_dir, world, ga4_dir, inbox, report, rng, record, parquet, customers=customers,
+                         days=days, start=start, seed=seed, dirty=dirty, say=say, began=began, written=written)
+    finally:
+        writer.shutdown(wait=True)
+
+
+def _generate(data_dir: Path, world: Path, ga4_dir: Path, inbox: Path, report: GenerationReport,
+              rng: Callable[[int], np.random.Generator], record: Callable[[Path, int], None],
+              parquet: Callable[[str, pa.Table], None], *, customers: int, days: int, start: date, seed: int,
+              dirty: bool, say: Callable[[str], None], began: float, written: list[Future[int]]) -> GenerationReport:
     start_s = int((np.datetime64(start, "s") - np.datetime64(0, "s")).astype(np.int64))
     end_s = start_s + days * 86400
     last_day = start + timedelta(days=days - 1)
@@ -173,6 +191,8 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
         record(ga4_dir / event_file_name(day), rows)
     if hook is not None:
         report.defects += hook.finish(ga4_dir)
+    for future in written:
+        future.result()  # a failed write raises here
     if dirty:
         report.defects.sort(key=lambda e: (str(e["target"]), str(e["where"]), str(e["rule"])))
         (world / "defects.json").write_text(json.dumps(report.defects, indent=2) + "\n", encoding="utf-8")

@@ -112,6 +112,38 @@ def append_ndjson(table: pa.Table, fh: BinaryIO, batch_rows: int = 20_000) -> in
 
 
 def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
+    # Each row's line is assembled by ONE join over (literal key, value) pieces, so the bytes of a wide line are
+    # copied once; a nullable column's piece is null where the value is, and null pieces are dropped ("").
+    pieces: list[pa.Array | str] = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        column = column.combine_chunks()
+        if column.null_count == len(column):
+            continue
+        how = (field.metadata or {}).get(b"json")
+        if not pieces and column.null_count:
+            # The first present member varies per row: fall back to cutting each line's leading comma.
+            _append_batch_leading_comma(table, fh)
+            return
+        lead = "{" if not pieces else ","
+        if how == b"members":
+            pieces += [lead, pc.fill_null(column, "")]
+        elif column.null_count:
+            text = column if how == b"raw" else to_json_text(column)
+            pieces.append(_member_or_null(f'{lead}"{field.name}":', text, pc.is_valid(column)))
+        else:
+            pieces += [f'{lead}"{field.name}":', column if how == b"raw" else to_json_text(column)]
+    if not pieces:
+        fh.write(b"{}\n" * table.num_rows)
+        return
+    _write_lines(pc.binary_join_element_wise(*pieces, "}\n", "", null_handling="replace", null_replacement=""), fh)
+
+
+def _member_or_null(head: str, text: pa.Array, valid: pa.Array) -> pa.Array:
+    member = pc.binary_join_element_wise(head, text, "")
+    return pc.if_else(valid, member, pa.scalar(None, pa.string()))
+
+
+def _append_batch_leading_comma(table: pa.Table, fh: BinaryIO) -> None:
     members: list[pa.Array] = []
     for field, column in zip(table.schema, table.columns, strict=True):
         column = column.combine_chunks()
@@ -123,10 +155,11 @@ def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
             members.append(pc.binary_join_element_wise(",", pc.fill_null(column, ""), ""))
         else:
             members.append(_member(field.name, column if how == b"raw" else to_json_text(column), valid))
-    if not members:
-        fh.write(b"{}\n" * table.num_rows)
-        return
     lines = pc.binary_join_element_wise(
         "{", pc.utf8_slice_codeunits(pc.binary_join_element_wise(*members, ""), 1), "}\n", "")
+    _write_lines(lines, fh)
+
+
+def _write_lines(lines: pa.Array, fh: BinaryIO) -> None:
     offsets = pa.Array.from_buffers(pa.int32(), len(lines) + 1, [None, lines.buffers()[1]], offset=lines.offset)
     fh.write(memoryview(lines.buffers()[2])[offsets[0].as_py():offsets[-1].as_py()])
