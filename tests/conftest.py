@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "include") not in sys.path:
@@ -17,3 +22,76 @@ for key, value in {
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
 }.items():
     os.environ.setdefault(key, value)
+
+
+# Under pytest-xdist (`scripts/test.sh` runs `-n 2 --dist loadscope`) each worker builds the session fixtures
+# its tests need. The scheduler below keeps every test of an expensive session fixture on one worker, so it is
+# built once, and every other test module together (its module fixtures built once too):
+# - the dbt fixture warehouse (`dbt build` of tests/dbt/dbt_fixture_warehouse.py);
+# - the DAG folder: the e2e tests run the demo and Airflow, which rewrite dbt_project/target/manifest.json while
+#   the DAG tests parse the folder (the transform DAG reads that manifest), so they share one worker.
+# Workers know each test's fixtures, the scheduler only node ids: each worker writes the groups of what it
+# collected to a file the scheduler reads once every worker has collected.
+HEAVY_FIXTURE_GROUPS = {"built_warehouse": "dbt-fixture-warehouse"}
+PATH_GROUPS = {"tests/e2e/": "dag-folder", "tests/dags/": "dag-folder"}
+GROUPS_FILE = "narrowcast_test_groups"
+groups_file_key = pytest.StashKey[Path]()
+
+
+def test_group_of(nodeid: str, fixturenames: list[str]) -> str:
+    """The unit of work a test belongs to: its heavy fixture's group, its folder's, else its module."""
+    for fixture, group in HEAVY_FIXTURE_GROUPS.items():
+        if fixture in fixturenames:
+            return group
+    for prefix, group in PATH_GROUPS.items():
+        if nodeid.startswith(prefix):
+            return group
+    return nodeid.split("::", 1)[0]
+
+
+test_group_of.__test__ = False  # a helper, not a test
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput") and config.getoption("dist", "no") == "loadscope":
+        config.stash[groups_file_key] = Path(tempfile.mkdtemp(prefix="narrowcast-test-groups-")) / "groups.json"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if groups_file_key in config.stash:
+        shutil.rmtree(config.stash[groups_file_key].parent, ignore_errors=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    if groups_file_key in node.config.stash:
+        node.workerinput[GROUPS_FILE] = str(node.config.stash[groups_file_key])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if groups_file_key not in config.stash:
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    groups_file = config.stash[groups_file_key]
+
+    class GroupScheduling(LoadScopeScheduling):
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                self.groups = json.loads(groups_file.read_text())
+            return self.groups.get(nodeid) or test_group_of(nodeid, [])
+
+    return GroupScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    target = getattr(config, "workerinput", {}).get(GROUPS_FILE)
+    if target is None:
+        return
+    groups = {item.nodeid: test_group_of(item.nodeid, item.fixturenames) for item in items}
+    partial = Path(f"{target}.{os.getpid()}")
+    partial.write_text(json.dumps(groups))
+    partial.replace(target)
