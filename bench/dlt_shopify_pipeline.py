@@ -12,18 +12,32 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import dlt
 import requests
 
 
+def post(session: requests.Session, url: str, payload: dict) -> dict:
+    """One GraphQL call; a THROTTLED answer waits until the cost bucket holds the query's cost, then retries."""
+    while True:
+        response = session.post(url, json=payload, timeout=60)
+        response.raise_for_status()
+        body = response.json()
+        errors = body.get("errors") or []
+        if not any((e.get("extensions") or {}).get("code") == "THROTTLED" for e in errors):
+            return body
+        cost = (body.get("extensions") or {}).get("cost") or {}
+        status = cost.get("throttleStatus") or {}
+        missing = cost.get("requestedQueryCost", 0) - status.get("currentlyAvailable", 0)
+        time.sleep(max(missing, 1) / max(status.get("restoreRate", 50), 1))
+
+
 def pages(session: requests.Session, url: str, query: str, variables: dict, connection: str):
     after = None
     while True:
-        response = session.post(url, json={"query": query, "variables": {**variables, "after": after}}, timeout=60)
-        response.raise_for_status()
-        body = response.json()
+        body = post(session, url, {"query": query, "variables": {**variables, "after": after}})
         if body.get("errors"):
             raise RuntimeError(f"{connection}: {body['errors']}")
         found = body["data"][connection]

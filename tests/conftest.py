@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from xdist_groups import work_group
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "include") not in sys.path:
@@ -25,31 +26,11 @@ for key, value in {
 
 
 # Under pytest-xdist (`scripts/test.sh` runs `-n 2 --dist loadscope`) each worker builds the session fixtures
-# its tests need. The scheduler below keeps every test of an expensive session fixture on one worker, so it is
-# built once, and every other test module together (its module fixtures built once too):
-# - the dbt fixture warehouse (`dbt build` of tests/dbt/dbt_fixture_warehouse.py);
-# - the DAG folder: the e2e tests run the demo and Airflow, which rewrite dbt_project/target/manifest.json while
-#   the DAG tests parse the folder (the transform DAG reads that manifest), so they share one worker.
-# Workers know each test's fixtures, the scheduler only node ids: each worker writes the groups of what it
-# collected to a file the scheduler reads once every worker has collected.
-HEAVY_FIXTURE_GROUPS = {"built_warehouse": "dbt-fixture-warehouse"}
-PATH_GROUPS = {"tests/e2e/": "dag-folder", "tests/dags/": "dag-folder"}
+# its tests need; the scheduler below keeps each group of xdist_groups.py on one worker. Workers know each test's
+# fixtures, the scheduler only node ids: each worker writes the groups of what it collected to a file the
+# scheduler reads once every worker has collected.
 GROUPS_FILE = "narrowcast_test_groups"
 groups_file_key = pytest.StashKey[Path]()
-
-
-def test_group_of(nodeid: str, fixturenames: list[str]) -> str:
-    """The unit of work a test belongs to: its heavy fixture's group, its folder's, else its module."""
-    for fixture, group in HEAVY_FIXTURE_GROUPS.items():
-        if fixture in fixturenames:
-            return group
-    for prefix, group in PATH_GROUPS.items():
-        if nodeid.startswith(prefix):
-            return group
-    return nodeid.split("::", 1)[0]
-
-
-test_group_of.__test__ = False  # a helper, not a test
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -82,7 +63,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
         def _split_scope(self, nodeid: str) -> str:
             if self.groups is None:
                 self.groups = json.loads(groups_file.read_text())
-            return self.groups.get(nodeid) or test_group_of(nodeid, [])
+            return self.groups.get(nodeid) or work_group(nodeid, [])
 
     return GroupScheduling(config, log)
 
@@ -91,7 +72,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     target = getattr(config, "workerinput", {}).get(GROUPS_FILE)
     if target is None:
         return
-    groups = {item.nodeid: test_group_of(item.nodeid, item.fixturenames) for item in items}
+    groups = {item.nodeid: work_group(item.nodeid, item.fixturenames) for item in items}
     partial = Path(f"{target}.{os.getpid()}")
     partial.write_text(json.dumps(groups))
     partial.replace(target)
