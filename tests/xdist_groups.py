@@ -4,14 +4,16 @@ Each worker builds the session fixtures its tests need, so every test of an expe
 worker and the fixture is built once; every other test module goes whole to one worker (its module fixtures built
 once too):
 - the dbt fixture warehouse (a ``dbt build`` of tests/dbt/dbt_fixture_warehouse.py);
-- the DAG folder: the e2e tests run the demo and Airflow, which rewrite dbt_project/target/manifest.json while the
-  DAG tests parse the folder (the transform DAG reads that manifest), so they share one worker.
+- the DAG folder: the e2e tests of the ``pipeline`` fixture (the demo, then Airflow on its data) rewrite
+  dbt_project/target/manifest.json while the DAG tests parse the folder (the transform DAG reads that manifest),
+  so they share one worker. Other e2e modules (own data dir, own dbt target, no Airflow) run as modules.
 """
 
 from __future__ import annotations
 
-HEAVY_FIXTURE_GROUPS = {"built_warehouse": "dbt-fixture-warehouse"}
-PATH_GROUPS = {"tests/e2e/": "dag-folder", "tests/dags/": "dag-folder"}
+# Fixture (a test's whole fixture closure counts) -> group; checked in this order.
+HEAVY_FIXTURE_GROUPS = {"built_warehouse": "dbt-fixture-warehouse", "pipeline": "dag-folder"}
+PATH_GROUPS = {"tests/dags/": "dag-folder"}
 
 
 def work_group(nodeid: str, fixturenames: list[str]) -> str:
