@@ -21,7 +21,9 @@ NARROWCAST_WAREHOUSE="$LINT_DB" $BIN/dbt parse --project-dir dbt_project --profi
 
 echo "== pytest"
 set +e
-$BIN/pytest -p no:cacheprovider --junitxml=test-output/junit.xml "$@"
+# Two workers (the machine has two cores); tests/conftest.py keeps the tests of an expensive session fixture
+# (tests/xdist_groups.py), and of each module, on one worker; the groups start in collection order (the DAG and dbt tests, the heaviest, first).
+$BIN/pytest -p no:cacheprovider -n "${NARROWCAST_TEST_WORKERS:-2}" --dist loadscope --no-loadscope-reorder --junitxml=test-output/junit.xml "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
