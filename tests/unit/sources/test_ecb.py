@@ -3,7 +3,6 @@ the ECB emulator (the file chosen per window, a ten-year backfill, reruns that c
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -100,9 +99,7 @@ def test_a_ten_year_backfill_loads_every_published_rate_once_and_a_rerun_changes
     window = Window(end - timedelta(days=3653), end)
     warehouse = tmp_path / "wh.duckdb"
     # WHEN the source runs, then runs the same window again
-    started = time.monotonic()
     run_source("ecb", _connection(ecb), window, data_dir=tmp_path, warehouse=warehouse)
-    elapsed = time.monotonic() - started
     first = _rows(warehouse)
     run_source("ecb", _connection(ecb), window, data_dir=tmp_path, warehouse=warehouse)
     # THEN every working day's rates (the 3-day lookback included) are there once, and unchanged by the rerun
@@ -112,7 +109,6 @@ def test_a_ten_year_backfill_loads_every_published_rate_once_and_a_rerun_changes
     gbp = {(d, r) for d, c, r, _s in first if c == "GBP"}
     some_day = fixing_days(last_day - timedelta(days=10), last_day)[0]
     assert (some_day, Decimal(rate_text("GBP", some_day))) in gbp
-    assert elapsed < 30, f"a ten-year backfill took {elapsed:.1f}s"
 
 
 def test_a_recent_window_reads_the_90_day_file_and_only_its_days(ecb: SandboxServer) -> None:
