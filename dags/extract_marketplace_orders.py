@@ -6,7 +6,9 @@ with `paginationToken` paging, items in the same answer; Orders v0 `getOrders` +
 pinning it; Etsy `min_last_modified`/`max_last_modified` with `limit`/`offset`, transactions in the receipt),
 merged on order and line ids. Open (unshipped) marketplace orders
 reduce the stock every marketplace may publish, so this runs often. The same connections read each order's fees:
-eBay Finances `getTransactions` (apiz host, `sell.finances` scope) and Amazon Finances 2024-06-19 `listTransactions`.
+eBay Finances `getTransactions` (apiz host, `sell.finances` scope), Amazon Finances 2024-06-19 `listTransactions`
+and Etsy's payment account ledger (`getShopPaymentAccountLedgerEntries` by `min_created`/`max_created`, fee entries
+tied to receipts, through `getPaymentAccountLedgerEntryPayments` where an entry names a payment).
 
 Connections: `narrowcast_ebay`, `narrowcast_amazon`, `narrowcast_etsy`.
 """
@@ -50,7 +52,8 @@ def extract_marketplace_orders():
 
         yield from run_extract("etsy", context)
 
-    # Fees per order (eBay Finances getTransactions, Amazon Finances listTransactions) for the margin marts.
+    # Fees per order (eBay Finances getTransactions, Amazon Finances listTransactions, Etsy ledger entries) for the
+    # margin marts.
     @task(pool=WAREHOUSE_POOL, outlets=raw_assets("ebay_finances"))
     def extract_ebay_finances(**context):
         from narrowcast_airflow.tasks import run_extract
@@ -63,11 +66,18 @@ def extract_marketplace_orders():
 
         yield from run_extract("amazon_finances", context)
 
+    @task(pool=WAREHOUSE_POOL, outlets=raw_assets("etsy_finances"))
+    def extract_etsy_finances(**context):
+        from narrowcast_airflow.tasks import run_extract
+
+        yield from run_extract("etsy_finances", context)
+
     extract_ebay()
     extract_amazon()
     extract_etsy()
     extract_ebay_finances()
     extract_amazon_finances()
+    extract_etsy_finances()
 
 
 extract_marketplace_orders()

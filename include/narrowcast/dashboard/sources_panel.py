@@ -22,7 +22,7 @@ CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "rfm": ORDER_SOURCES,
     "recommendations": ORDER_SOURCES,
     "listings": ("inbox", "shopify"),  # ERP stock file and the shop's catalogue
-    "marketplaces": (*ORDER_SOURCES, "ebay_finances", "amazon_finances"),
+    "marketplaces": (*ORDER_SOURCES, "ebay_finances", "amazon_finances", "etsy_finances"),
     "uplift": ORDER_SOURCES,  # outcomes are orders; the groups come from the audiences
     "syncs": (),
     "discounts": ("shopify",),  # redemptions are read from the shop's orders' discount codes

@@ -12,6 +12,14 @@ ShopReceiptShipment to the receipt's ``shipments``) with ``GET /v3/application/s
 (getShopReceipt) to read them back. Receipts and
 listings are seeded by tests (:meth:`seed_receipts`, :meth:`seed_listing`).
 
+Payment account: ``GET /v3/application/shops/{shop_id}/payment-account/ledger-entries``
+(getShopPaymentAccountLedgerEntries: ``min_created`` and ``max_created`` required, unix seconds from 946684800,
+both ends included; ``limit`` 1..100 default 25, ``offset``; answers ``{count, results}`` of
+PaymentAccountLedgerEntry) and ``GET /v3/application/shops/{shop_id}/payment-account/ledger-entries/payments``
+(getPaymentAccountLedgerEntryPayments: ``ledger_entry_ids`` required, an array; answers ``{count, results}`` of
+Payment), both scope ``transactions_r`` (Etsy Open API v3 reference, "Ledger Entry" and "Payment"). Ledger entries
+and the payment each payment entry refers to are seeded by tests (:meth:`seed_ledger_entries`).
+
 Listing creation: ``POST /v3/application/shops/{shop_id}/listings`` (createDraftListing, form fields; a
 ``draft`` listing), ``GET /v3/application/shops/{shop_id}/listings`` (getListingsByShop: ``state``, ``limit``
 1..100, ``offset``; each listing's ``skus``) and ``GET``/``POST
@@ -50,6 +58,8 @@ WHO_MADE = ("i_did", "someone_else", "collective")
 WHEN_MADE = re.compile(r"made_to_order|[0-9]{4}_[0-9]{4}|[0-9]{3}0s|before_[0-9]{4}")
 # uploadListingImage: "a listing ... can include up to 10 images" (createDraftListing image_ids).
 MAX_IMAGES = 10
+# getShopPaymentAccountLedgerEntries: min_created/max_created "minimum: 946684800" (the reference's bound).
+MIN_CREATED_BOUND = 946_684_800
 FIRST_LISTING_ID = 1_400_000_001
 # "Third Variation Tutorial": a listing's inventory uses at most two variation properties, three when the request
 # sets the query parameter max_variations_supported=3; the third cannot be a custom variation (ids 513, 514).
@@ -133,11 +143,19 @@ class EtsyEmulator(Emulator):
         self.taken_by_others = 0
         self._second, self._used_this_second, self._used_today = 0, 0, 0
         self.next_listing_id = FIRST_LISTING_ID
+        self.ledger_entries: list[dict[str, Any]] = []
+        self.payments: dict[str, dict[str, Any]] = {}
 
     # ---- seeding (tests) ----------------------------------------------------------------------------
     def seed_receipts(self, receipts: list[dict[str, Any]]) -> None:
         for receipt in receipts:
             self.receipts[str(receipt["receipt_id"])] = copy.deepcopy(receipt)
+
+    def seed_ledger_entries(self, entries: list[dict[str, Any]],
+                            payments: dict[str, dict[str, Any]] | None = None) -> None:
+        """Ledger entries (PaymentAccountLedgerEntry) and, by ledger entry id, the Payment each one belongs to."""
+        self.ledger_entries.extend(copy.deepcopy(entries))
+        self.payments.update(copy.deepcopy(payments or {}))
 
     def seed_listing(self, listing_id: str, products: list[dict[str, Any]], state: str = "active",
                      quantity_on_property: list[int] | None = None, price_on_property: list[int] | None = None,
@@ -219,6 +237,10 @@ class EtsyEmulator(Emulator):
                              self.upload_listing_image, methods=["POST"])
         router.add_api_route("/v3/application/shops/{shop_id}/receipts/{receipt_id}", self.get_receipt,
                              methods=["GET"])
+        router.add_api_route("/v3/application/shops/{shop_id}/payment-account/ledger-entries/payments",
+                             self.get_ledger_entry_payments, methods=["GET"])
+        router.add_api_route("/v3/application/shops/{shop_id}/payment-account/ledger-entries",
+                             self.get_ledger_entries, methods=["GET"])
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
@@ -258,6 +280,47 @@ class EtsyEmulator(Emulator):
                         and (high is None or r["update_timestamp"] <= high)]
         matching.sort(key=lambda r: (r[sort_key], r["receipt_id"]), reverse=query.get("sort_order") == "desc")
         return JSONResponse({"count": len(matching), "results": matching[offset:offset + limit]}, headers=headers)
+
+    def get_ledger_entries(self, shop_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "getShopPaymentAccountLedgerEntries")
+        if refused is not None:
+            return refused
+        query = request.query_params
+        # min_created and max_created are required query parameters (getShopPaymentAccountLedgerEntries).
+        if "min_created" not in query or "max_created" not in query:
+            return etsy_error(400, "min_created and max_created are required", headers)
+        try:
+            low, high = int(query["min_created"]), int(query["max_created"])
+            limit, offset = int(query.get("limit", DEFAULT_LIMIT)), int(query.get("offset", 0))
+        except ValueError:
+            return etsy_error(400, "Expected integer query parameters", headers)
+        if low < MIN_CREATED_BOUND or high < MIN_CREATED_BOUND:
+            return etsy_error(400, f"min_created and max_created must be at least {MIN_CREATED_BOUND}", headers)
+        # limit 1..100 (default 25), offset >= 0, as for every paged list of the reference.
+        if not 1 <= limit <= MAX_LIMIT or offset < 0:
+            return etsy_error(400, f"limit must be between 1 and {MAX_LIMIT}, offset at least 0", headers)
+        with self.lock:
+            matching = [e for e in self.ledger_entries if low <= e["create_date"] <= high]
+        # "The higher the sequence, the more recent the entry" (PaymentAccountLedgerEntry.sequence_number).
+        matching.sort(key=lambda e: (e["sequence_number"], e["entry_id"]))
+        return JSONResponse({"count": len(matching), "results": matching[offset:offset + limit]}, headers=headers)
+
+    def get_ledger_entry_payments(self, shop_id: str, request: Request) -> Response:
+        headers, refused = self._guard(request, "getPaymentAccountLedgerEntryPayments")
+        if refused is not None:
+            return refused
+        # ledger_entry_ids: a required array of positive integers; the form style repeats the name, a
+        # comma-separated value is read as well.
+        raw = [part for value in request.query_params.getlist("ledger_entry_ids") for part in value.split(",")]
+        if not raw or not all(part.strip().isdigit() and int(part) >= 1 for part in raw):
+            return etsy_error(400, "ledger_entry_ids must be a list of positive integers", headers)
+        with self.lock:
+            found = {}
+            for entry_id in raw:
+                payment = self.payments.get(entry_id.strip())
+                if payment is not None:
+                    found[payment["payment_id"]] = payment
+        return JSONResponse({"count": len(found), "results": list(found.values())}, headers=headers)
 
     def get_inventory(self, listing_id: str, request: Request) -> Response:
         headers, refused = self._guard(request, "getListingInventory")
