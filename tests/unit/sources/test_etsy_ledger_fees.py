@@ -139,6 +139,18 @@ def test_fee_entries_created_in_the_half_open_window_arrive_once_across_offset_p
     assert [u.split("offset=")[1] for u in made.sent] == ["0", "100", "200"]
 
 
+def test_a_429_on_the_ledger_is_retried_and_the_window_completes(sandbox, etsy):
+    # GIVEN one fee entry and another client of the app using up the current second once
+    etsy.seed_ledger_entries([fee_entry(1, START + 1)])
+    etsy.retry_after_seconds = 0
+    etsy.taken_by_others = 1
+    made = client(sandbox)
+    # WHEN the day is extracted THEN the refused request is sent again and the entry arrives
+    assert [r["entry_id"] for r in pull(sandbox, made)] == ["1"]
+    assert etsy.taken_by_others == 0  # the refusal was served
+    assert etsy.calls["getShopPaymentAccountLedgerEntries"] == 1
+
+
 @pytest.mark.parametrize("params, message", [
     pytest.param({"limit": 100}, "min_created and max_created are required", id="without the created bounds"),
     pytest.param({"min_created": START, "max_created": END, "limit": 101}, "limit must be between 1 and 100",

@@ -65,7 +65,7 @@ def fee_record(entry: dict[str, Any], receipts_of_payments: dict[str, str], ref:
     if _entry_id(entry) is None:
         raise ValueError(f"{where}: entry_id is missing")
     currency = entry.get("currency") or None
-    reference_type = str(entry.get("reference_type") or "") or None
+    reference_type = str(entry.get("reference_type") or "").lower() or None
     reference_id = None if entry.get("reference_id") in (None, "") else str(entry["reference_id"])
     receipt_id = None
     if reference_type == "receipt":
@@ -89,7 +89,7 @@ def fee_record(entry: dict[str, Any], receipts_of_payments: dict[str, str], ref:
 
 def receipts_of_payments(client: EtsyFinancesClient, shop: str, entries: list[dict[str, Any]]) -> dict[str, str]:
     """payment_id -> receipt_id for the entries that refer to a payment."""
-    ids = [str(_entry_id(e)) for e in entries if e.get("reference_type") == "payment"]
+    ids = [str(_entry_id(e)) for e in entries if str(e.get("reference_type") or "").lower() == "payment"]
     found: dict[str, str] = {}
     for start in range(0, len(ids), PAYMENT_LOOKUP_BATCH):
         for payment in client.ledger_entry_payments(shop, ids[start:start + PAYMENT_LOOKUP_BATCH]):
