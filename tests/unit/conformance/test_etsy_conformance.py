@@ -1,5 +1,6 @@
 """Requests the Etsy connectors send, validated against schemas written from Etsy's Open API v3 reference
-(getShopReceipts, getListingInventory, updateListingInventory, updateListing), its "Request Standards" (the
+(getShopReceipts, getListingInventory, updateListingInventory, updateListing, getShopPaymentAccountLedgerEntries),
+its "Request Standards" (the
 key and bearer headers) and "Authentication" (the refresh-token grant)."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.local_credentials import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET, LOCAL_REFRESH_TOKEN
 from narrowcast.sandbox.server import SandboxServer
+from narrowcast.sources import etsy_finances
 from narrowcast.sources.etsy import extract
 
 # Every request: x-api-key = keystring:shared secret; scoped ones: Bearer <numeric user id>.<token>.
@@ -34,6 +36,11 @@ GET_RECEIPTS_QUERY = {"type": "object", "additionalProperties": False,
                                      "sort_on": {"enum": ["created", "updated", "receipt_id"]},
                                      "sort_order": {"enum": ["asc", "ascending", "desc", "descending", "up",
                                                              "down"]}}}
+# getShopPaymentAccountLedgerEntries: min_created and max_created required (unix seconds), limit 1..100, offset >= 0.
+GET_LEDGER_ENTRIES_QUERY = {"type": "object", "required": ["min_created", "max_created"], "additionalProperties": False,
+                            "properties": {"min_created": EPOCH, "max_created": EPOCH,
+                                           "limit": {"type": "string", "pattern": r"^([1-9][0-9]?|100)$"},
+                                           "offset": {"type": "string", "pattern": r"^[0-9]+$"}}}
 # The refresh grant of a public client: no client secret, in the form or as HTTP Basic.
 TOKEN_FORM = {"type": "object", "required": ["grant_type", "client_id", "refresh_token"],
               "additionalProperties": False,
@@ -94,6 +101,24 @@ def test_receipt_requests_follow_get_shop_receipts_and_the_token_grant(sandbox, 
         # The answer carries the headers the client paces itself by ("Rate Limits").
         assert {"x-limit-per-second", "x-remaining-this-second", "x-limit-per-day",
                 "x-remaining-today"} <= set(lower_keys(call.answer_headers))
+
+
+def test_ledger_requests_follow_get_shop_payment_account_ledger_entries(sandbox, emulators, sent):
+    entry = {"entry_id": 41000003, "ledger_id": 7700, "sequence_number": 1, "amount": -169, "currency": "EUR",
+             "description": "Processing fee", "balance": 0, "create_date": 1772326801,
+             "ledger_type": "payment_processing_fee", "reference_type": "payment", "reference_id": "5501"}
+    emulators["etsy"].seed_ledger_entries([entry], {"41000003": {"payment_id": 5501, "receipt_id": 3001}})
+    list(etsy_finances.extract(etsy_connection(sandbox), Window(datetime(2026, 3, 1), datetime(2026, 3, 2))))
+    ledger_calls = [s for s in sent if s.path.endswith("/shops/27182818/payment-account/ledger-entries")]
+    payment_calls = [s for s in sent if s.path.endswith("/payment-account/ledger-entries/payments")]
+    assert ledger_calls and len(payment_calls) == 1
+    for call in ledger_calls:
+        assert call.method == "GET" and call.body is None
+        assert violations(GET_LEDGER_ENTRIES_QUERY, call.query) == []
+    for call in ledger_calls + payment_calls:
+        assert violations(HEADERS, lower_keys(call.headers)) == []
+    # the payment entry's id reached getPaymentAccountLedgerEntryPayments: its payment came back
+    assert payment_calls[0].answer["results"] == [{"payment_id": 5501, "receipt_id": 3001}]
 
 
 def test_listing_requests_follow_the_inventory_and_listing_contracts(sandbox, emulators, sent):
