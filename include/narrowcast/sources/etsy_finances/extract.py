@@ -9,7 +9,9 @@ last-modified times). Only fee entries (``settings.FEE_LEDGER_TYPES``) are kept.
 
 from __future__ import annotations
 
+import logging
 import math
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +29,7 @@ from narrowcast.sources.etsy_finances.settings import (
 )
 
 ENTITIES: dict[str, tuple[str, ...]] = {"etsy_ledger_fees": ("entry_id",)}
+log = logging.getLogger(__name__)
 
 
 def _epoch(moment: datetime) -> float:
@@ -106,5 +109,11 @@ def extract(conn: Connection, window: Window, *, client: EtsyFinancesClient | No
     for entries, ref in client.ledger_entries(shop, low, high):
         kept = [e for e in entries if is_fee(e) and window.contains(_created(e, f"{ref} ledger entry "
                                                                               f"{_entry_id(e)}"))]
+        # Entries of other types (sales, refunds, disbursements, or a fee type not in FEE_LEDGER_TYPES) are not
+        # loaded: name them with their counts so a fee type Etsy adds shows up in the task log, not nowhere.
+        skipped = Counter(str(e.get("ledger_type") or "(none)") for e in entries if not is_fee(e))
+        if skipped:
+            log.info("%s: ledger entries not loaded as fees, by ledger_type: %s", ref,
+                     ", ".join(f"{kind} {count}" for kind, count in sorted(skipped.items())))
         payments = receipts_of_payments(client, shop, kept)
         yield Page("etsy_ledger_fees", [fee_record(e, payments, ref) for e in kept], ref)
