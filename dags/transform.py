@@ -28,7 +28,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
-from narrowcast_airflow.defaults import RUN_DATE, WAREHOUSE_POOL, default_args
+from narrowcast_airflow.defaults import AS_OF_DATE, DATA_TESTS_SINCE, WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -43,11 +43,6 @@ DBT_BIN = Path(sys.executable).parent / "dbt"
 ONE_BUILD_TASK = os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher") == "build"
 EXECUTION_MODE = ExecutionMode(
     "local" if ONE_BUILD_TASK else os.environ.get("NARROWCAST_DBT_EXECUTION_MODE", "watcher"))
-AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or " + RUN_DATE + " }}"
-# The data tests of the large incremental models read only the days a daily run rebuilt (dbt var
-# incremental_lookback_days = 3; docs/scaling.md); a full refresh tests every row.
-DATA_TESTS_SINCE = ("{{ '1900-01-01' if dag_run.conf.get('full_refresh') else "
-                    "macros.ds_add(dag_run.conf.get('as_of_date') or " + RUN_DATE + ", -3) }}")
 
 
 def _any(assets):

@@ -12,6 +12,12 @@ WAREHOUSE_POOL = "narrowcast_warehouse"
 # asset-triggered run, a manual run without a logical date), when it was due to run. Airflow leaves
 # ``data_interval_end`` undefined in such runs, and its strict templates fail on an undefined name.
 RUN_DATE = "(data_interval_end if data_interval_end is defined and data_interval_end else dag_run.run_after) | ds"
+# The dbt var as_of_date of a transform run: the run conf's `as_of_date`, else the run's date.
+AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or " + RUN_DATE + " }}"
+# The dbt var data_tests_since_date: the data tests of the large incremental models read only the days a daily run
+# rebuilt (dbt var incremental_lookback_days = 3; docs/scaling.md); a full refresh tests every row.
+DATA_TESTS_SINCE = ("{{ '1900-01-01' if dag_run.conf.get('full_refresh') else "
+                    "macros.ds_add(dag_run.conf.get('as_of_date') or " + RUN_DATE + ", -3) }}")
 
 
 def default_args() -> dict[str, Any]:

@@ -348,7 +348,7 @@ category_affinity_segment as (
         'category_affinity:' || top_category as segment,
         'product' as segment_type,
         'browses ' || top_category || ' most: '
-        || cast(cast(round(100 * top_category_share) as integer) as {{ dbt.type_string() }}) || '% of browsing'
+        || cast(cast(floor(100 * top_category_share + 1e-9) as integer) as {{ dbt.type_string() }}) || '% of browsing'
             as reason,
         cast({{ as_of_date() }} as timestamp) as qualified_at
     from category_affinity
