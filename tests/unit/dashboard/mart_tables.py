@@ -260,6 +260,18 @@ with days as (
 select date_day, channel, platform, lead_type, 3 as leads
 from days cross join (values ('paid_social', 'meta', 'sign_up'), ('email', 'web', 'newsletter_signup'))
     as t(channel, platform, lead_type);
+
+create table main.affiliate_performance as
+with days as (
+    select cast(range as date) as date_day, row_number() over (order by range) - 1 as d
+    from range(date '{first}', date '{first}' + interval {days} day, interval 1 day)
+)
+select
+    partner_type, partner_id, referrer_customer_id, date_day, 4 + d % 3 as sessions, 1 + d % 2 as orders,
+    d % 2 as new_customers, cast(60 + 10 * (d % 4) as decimal(18, 2)) as revenue,
+    cast(6 as decimal(18, 2)) as commission, 'EUR' as currency
+from days cross join (values ('affiliate_partner', 'awin', cast(null as varchar)),
+                             ('customer_referral', 'customer:7', '7')) as t(partner_type, partner_id, referrer_customer_id);
 """
 
 
