@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from dbt_invocation import run_dbt
+from dbt_uplift_mart import uplift_mart
 
 MEMBER_COLUMNS = "audience_id varchar, customer_id varchar, is_holdout boolean, consent_email boolean, consent_ads boolean"
 
@@ -114,22 +115,8 @@ def _independent_statistics(outcomes: pd.DataFrame) -> dict[str, dict[str, float
 
 @pytest.fixture(scope="module")
 def uplift(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame]:
-    tmp = tmp_path_factory.mktemp("uplift")
-    warehouse = tmp / "uplift.duckdb"
     outcomes = _planted_outcomes()
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.register("planted", outcomes)
-        con.execute("create table main.int_audience_outcomes as select * from planted")
-    finally:
-        con.close()
-    run_dbt(["run", "--select", "audience_uplift"], warehouse=warehouse, target_path=tmp / "target")
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        mart = con.sql("select * from main.audience_uplift").df().set_index("audience_id")
-    finally:
-        con.close()
-    return outcomes, mart
+    return outcomes, uplift_mart(outcomes, tmp_path_factory.mktemp("uplift"))
 
 
 def test_uplift_statistics_equal_an_independent_computation(uplift) -> None:

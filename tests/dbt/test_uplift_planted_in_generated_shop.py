@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 import pytest
-from dbt_invocation import run_dbt
+from dbt_uplift_mart import uplift_mart
 
 from narrowcast.datagen import planted_uplift as planted
 from narrowcast.datagen.catalog import build_catalog
@@ -72,20 +71,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, p
     # revenue is the mean over all web orders (0 where invalid).
     order_truth = (float(orders.valid.mean()), float(np.where(orders.valid, orders.net, 0.0).mean()))
 
-    tmp = tmp_path_factory.mktemp("planted_uplift")
-    warehouse = tmp / "uplift.duckdb"
-    con = duckdb.connect(str(warehouse))
-    try:
-        con.register("outcomes", outcomes)
-        con.execute("create table main.int_audience_outcomes as select * from outcomes")
-    finally:
-        con.close()
-    run_dbt(["run", "--select", "audience_uplift"], warehouse=warehouse, target_path=tmp / "target")
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        mart = con.sql("select * from main.audience_uplift").df().set_index("audience_id")
-    finally:
-        con.close()
+    mart = uplift_mart(outcomes, tmp_path_factory.mktemp("planted_uplift"))
     assert pc.sum(pc.is_null(web.orders.column("customer_id"))).as_py() > 0  # guests exist, and are no members
     return outcomes, mart, order_truth
 

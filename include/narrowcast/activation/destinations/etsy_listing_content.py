@@ -42,7 +42,6 @@ sent on the next run.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -57,6 +56,7 @@ from narrowcast.activation.destinations.base import (
 )
 from narrowcast.activation.destinations.etsy import inventory_request
 from narrowcast.activation.destinations.listing_images import image_urls
+from narrowcast.activation.destinations.listing_variations import variation_aspects
 from narrowcast.apis import etsy
 from narrowcast.apis.etsy import APPLICATION, MAX_LIMIT
 from narrowcast.http import ApiError, FatalApiError, HttpClient
@@ -233,13 +233,9 @@ class EtsyListingContent(Destination):
 
     def _variant_product(self, p: Any) -> dict[str, Any]:
         """A variant row as an updateListingInventory product: its SKU, its property values, one offering."""
-        varies_by = _json_object(p.get("varies_by"), "varies_by")
-        aspects = _json_object(p.get("aspects"), "aspects")
-        if not varies_by:
-            raise ValueError("its variants differ in no aspect the catalogue maps for Etsy (varies_by is empty)")
-        if len(varies_by) > MAX_VARIATIONS:
-            raise ValueError(f"varies by {len(varies_by)} aspects ({', '.join(sorted(varies_by))}); Etsy takes at "
-                             f"most {MAX_VARIATIONS} variation properties")
+        varies_by, aspects = variation_aspects(
+            p, marketplace="Etsy", limit=MAX_VARIATIONS,
+            limit_text=f"Etsy takes at most {MAX_VARIATIONS} variation properties")
         values = []
         for property_id, name in zip(CUSTOM_PROPERTY_IDS, sorted(varies_by), strict=False):
             value = aspects.get(name)
@@ -339,15 +335,6 @@ class EtsyListingContent(Destination):
         body = {"products": [{"sku": str(p["sku"]), "property_values": [], "offerings": [offering]}],
                 "price_on_property": [], "quantity_on_property": [], "sku_on_property": []}
         self.client.request("PUT", f"{APPLICATION}/listings/{listing_id}/inventory", json=body)
-
-
-def _json_object(value: Any, name: str) -> dict[str, Any]:
-    if value in (None, ""):
-        return {}
-    decoded = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(decoded, dict):
-        raise ValueError(f"{name} is not a JSON object: {str(value)[:80]}")
-    return decoded
 
 
 def _id(listed: dict[str, Any] | None) -> str | None:

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
 from narrowcast.activation.destinations.listing_images import image_urls
+from narrowcast.activation.destinations.listing_variations import variation_aspects
 from narrowcast.apis import shopify
 from narrowcast.apis.shopify import gid_number, search_terms, user_error_messages
 from narrowcast.contracts.connections import Connection
@@ -188,13 +188,9 @@ class ShopifyProducts(Destination):
         values: dict[str, list[str]] = {}
         for change in upserts:
             p = change.payload
-            varies_by = _json_object(p.get("varies_by"), "varies_by")
-            aspects = _json_object(p.get("aspects"), "aspects")
-            if not varies_by:
-                raise ValueError("its variants differ in no aspect the catalogue maps for the shop (varies_by is empty)")
-            if len(varies_by) > MAX_OPTIONS:
-                raise ValueError(f"varies by {len(varies_by)} aspects ({', '.join(sorted(varies_by))}); a Shopify "
-                                 f"product has at most {MAX_OPTIONS} options")
+            varies_by, aspects = variation_aspects(
+                p, marketplace="the shop", limit=MAX_OPTIONS,
+                limit_text=f"a Shopify product has at most {MAX_OPTIONS} options")
             option_values = []
             for name in sorted(varies_by):
                 value = aspects.get(name)
@@ -300,15 +296,6 @@ class ShopifyProducts(Destination):
         if item is None:
             return RowResult(change.key, "rejected", "Shopify productSet answered no variant inventory item")
         return RowResult(change.key, "accepted", remote_id=str(item))
-
-
-def _json_object(value: Any, name: str) -> dict[str, Any]:
-    if value in (None, ""):
-        return {}
-    decoded = json.loads(value) if isinstance(value, str) else value
-    if not isinstance(decoded, dict):
-        raise ValueError(f"{name} is not a JSON object: {str(value)[:80]}")
-    return decoded
 
 
 def _ours(variant: Mapping[str, Any]) -> bool:
