@@ -300,15 +300,18 @@
     const rows = body.uplift;
     const labels = rows.map((r) => `${r.sync_id} · ${r.audience_id} · ${String(r.period_start).slice(0, 7)}`);
     const colour = (r) => (r.too_small_to_conclude ? '#cbd5e1' : (r.is_significant ? '#15803d' : '#f59e0b'));
+    // One readable row per sync, audience and month: the box grows with the rows instead of skipping labels.
+    document.getElementById('chart-uplift').parentElement.style.height = `${Math.max(260, rows.length * 22 + 70)}px`;
     draw('chart-uplift', {
       type: 'bar',
       data: { labels, datasets: [
         { label: '95% interval', data: rows.map((r) => [r.revenue_per_member_uplift_ci_low, r.revenue_per_member_uplift_ci_high]),
-          backgroundColor: rows.map(colour) },
+          backgroundColor: rows.map(colour), order: 2 },
+        // order 1: drawn over the interval bars (Chart.js draws higher orders first).
         { type: 'scatter', label: 'Estimate', data: rows.map((r, i) => ({ x: r.revenue_per_member_uplift, y: labels[i] })),
-          backgroundColor: '#111827', pointRadius: 4 },
+          backgroundColor: '#111827', pointRadius: 4, order: 1 },
       ] },
-      options: { indexAxis: 'y', scales: { x: { title: { display: true,
+      options: { indexAxis: 'y', scales: { y: { ticks: { autoSkip: false } }, x: { title: { display: true,
         text: 'revenue per member vs holdout' + (rows.length ? ` (${rows[0].currency})` : '') } } } },
     }, rows.length);
     table('table-uplift', [
@@ -366,7 +369,7 @@
       data: { labels: rows.map((r) => `${r.campaign} (${r.code_kind})`), datasets: [
         { label: 'Recovered revenue', data: rows.map((r) => r.recovered_revenue), backgroundColor: '#15803d' },
       ] },
-      options: { indexAxis: 'y', scales: { x: { title: { display: true, text: rows.length ? rows[0].reporting_currency : '' } } } },
+      options: { indexAxis: 'y', scales: { y: { ticks: { autoSkip: false } }, x: { title: { display: true, text: rows.length ? rows[0].reporting_currency : '' } } } },
     }, rows.length);
     table('table-discounts', [
       { key: 'campaign', label: 'Campaign', cls: 'text' },
@@ -387,7 +390,7 @@
         { label: 'Revenue', data: rows.map((r) => r.revenue), backgroundColor: '#15803d' },
         { label: 'Commission', data: rows.map((r) => r.commission), backgroundColor: '#b45309' },
       ] },
-      options: { indexAxis: 'y', scales: { x: { title: { display: true, text: rows.length ? rows[0].currency : '' } } } },
+      options: { indexAxis: 'y', scales: { y: { ticks: { autoSkip: false } }, x: { title: { display: true, text: rows.length ? rows[0].currency : '' } } } },
     }, rows.length);
     table('table-affiliates', [
       { key: 'partner_id', label: 'Partner', cls: 'text' },
