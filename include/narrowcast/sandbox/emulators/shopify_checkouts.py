@@ -382,27 +382,28 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
     def _create_discount(self, discount: dict[str, Any]) -> dict[str, Any]:
         code = str(discount.get("code") or "")
         value = ((discount.get("customerGets") or {}).get("value")) or {}
-        problems = []
+        problems: list[dict[str, Any]] = []
         if not discount.get("title"):
-            problems.append((["basicCodeDiscount", "title"], "Title can't be blank", "BLANK"))
+            problems.append(_user_error(["basicCodeDiscount", "title"], "Title can't be blank", "BLANK"))
         shape = _code_problem(code, ["basicCodeDiscount", "code"])
         if shape:
-            problems.append((shape["field"], shape["message"], shape["code"]))
+            problems.append(shape)
         if not discount.get("startsAt"):
-            problems.append((["basicCodeDiscount", "startsAt"], "Starts at can't be blank", "BLANK"))
+            problems.append(_user_error(["basicCodeDiscount", "startsAt"], "Starts at can't be blank", "BLANK"))
         percentage = value.get("percentage")
         if percentage is not None and not 0 < float(percentage) <= 1:
-            problems.append((["basicCodeDiscount", "customerGets", "value", "percentage"],
-                             "Value must be between 0.0 and 1.0", "VALUE_OUTSIDE_RANGE"))
+            problems.append(_user_error(["basicCodeDiscount", "customerGets", "value", "percentage"],
+                                        "Value must be between 0.0 and 1.0", "VALUE_OUTSIDE_RANGE"))
         if percentage is None and not (value.get("discountAmount") or {}).get("amount"):
-            problems.append((["basicCodeDiscount", "customerGets", "value"], "Value can't be blank", "BLANK"))
+            problems.append(_user_error(["basicCodeDiscount", "customerGets", "value"], "Value can't be blank",
+                                        "BLANK"))
         with self.lock:
             if code.casefold() in self.folded:
-                problems.append((["basicCodeDiscount", "code"], "Code must be unique. Please try a different code.",
-                                 "TAKEN"))
+                problems.append(_user_error(["basicCodeDiscount", "code"],
+                                            "Code must be unique. Please try a different code.", "TAKEN"))
             if problems:
                 return {"__typename": "DiscountCodeBasicCreatePayload", "codeDiscountNode": None,
-                        "userErrors": [_user_error(f, m, c) for f, m, c in problems]}
+                        "userErrors": problems}
             discount_id = f"gid://shopify/DiscountCodeNode/{next(self._ids)}"
             self.discounts[discount_id] = {
                 "title": discount["title"], "startsAt": discount.get("startsAt"), "endsAt": discount.get("endsAt"),
