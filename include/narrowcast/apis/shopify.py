@@ -431,6 +431,11 @@ DISCOUNT_REDEEM_CODE_BULK_ADD = """mutation discountRedeemCodeBulkAdd($discountI
     userErrors { field message code }
   }
 }"""
+# The creation is polled with its counts only (a point a read); its codes (250 nodes, some 750 points) are read
+# once it is done, and only when some code failed: a creation that imported every code needs no more.
+DISCOUNT_REDEEM_CODE_BULK_CREATION_STATUS = """query discountRedeemCodeBulkCreationStatus($id: ID!) {
+  discountRedeemCodeBulkCreation(id: $id) { id done codesCount importedCount failedCount }
+}"""
 DISCOUNT_REDEEM_CODE_BULK_CREATION = """query discountRedeemCodeBulkCreation($id: ID!, $first: Int!, $after: String) {
   discountRedeemCodeBulkCreation(id: $id) {
     id done codesCount importedCount failedCount
@@ -469,11 +474,13 @@ def discount_of_code(client: ShopifyApi, code: str) -> str | None:
 
 
 def add_redeem_codes(client: ShopifyApi, discount_id: str, codes: list[str], *,
-                     poll: tuple[float, float, float] = (0.2, 2.0, 5.0), timeout: float = 120.0
-                     ) -> dict[str, str | None]:
+                     poll: tuple[float, float, float] = (0.2, 2.0, 5.0), timeout: float = 120.0,
+                     held: Callable[[list[str]], set[str]] | None = None) -> dict[str, str | None]:
     """Add ``codes`` to a code discount and wait for them: per code, None once it exists in the shop for that
     discount, else why it does not. Codes go 250 per mutation; a code that already exists for this discount (a
-    repeat after a crash) counts as created."""
+    repeat after a crash) counts as created. ``held`` says which of the codes Shopify answered ``TAKEN`` this
+    discount holds (default :func:`codes_held_by`)."""
+    held = held or (lambda taken: codes_held_by(client, discount_id, taken))
     outcome: dict[str, str | None] = {}
     for start in range(0, len(codes), MAX_REDEEM_CODES):
         group = codes[start:start + MAX_REDEEM_CODES]
@@ -485,8 +492,16 @@ def add_redeem_codes(client: ShopifyApi, discount_id: str, codes: list[str], *,
             reason = "discountRedeemCodeBulkAdd refused: " + user_error_messages(payload.get("userErrors"))
             outcome.update(dict.fromkeys(group, reason))
             continue
-        outcome.update(_bulk_creation_outcome(client, str(creation["id"]), discount_id, group, poll, timeout))
+        outcome.update(_bulk_creation_outcome(client, str(creation["id"]), group, poll, timeout, held))
     return outcome
+
+
+def codes_held_by(client: ShopifyApi, discount_id: str, codes: list[str]) -> set[str]:
+    """Which of ``codes`` (each already in the shop) the discount holds: a few are looked up one query each, many
+    by paging the discount's codes (250 a page) until all are found."""
+    if len(codes) <= TAKEN_LOOKUPS:
+        return {c for c in codes if discount_of_code(client, c) == discount_id}
+    return set(redeem_code_ids(client, discount_id, codes))
 
 
 def _wait_until_done(client: ShopifyApi, read: Callable[[], Any], what: str, poll: tuple[float, float, float],
@@ -507,14 +522,18 @@ def _wait_until_done(client: ShopifyApi, read: Callable[[], Any], what: str, pol
         delay = min(longest, delay * growth)
 
 
-def _bulk_creation_outcome(client: ShopifyApi, creation_id: str, discount_id: str, codes: list[str],
-                           poll: tuple[float, float, float], timeout: float) -> dict[str, str | None]:
-    creation = _wait_until_done(
-        client, lambda: client.graphql(DISCOUNT_REDEEM_CODE_BULK_CREATION, {"id": creation_id, "first": MAX_REDEEM_CODES}
+def _bulk_creation_outcome(client: ShopifyApi, creation_id: str, codes: list[str], poll: tuple[float, float, float],
+                           timeout: float, held: Callable[[list[str]], set[str]]) -> dict[str, str | None]:
+    status = _wait_until_done(
+        client, lambda: client.graphql(DISCOUNT_REDEEM_CODE_BULK_CREATION_STATUS, {"id": creation_id}
                                        ).get("discountRedeemCodeBulkCreation"),
         f"bulk code creation {creation_id}", poll, timeout)
-    if isinstance(creation, str):
-        return dict.fromkeys(codes, creation)
+    if isinstance(status, str):
+        return dict.fromkeys(codes, status)
+    if status.get("failedCount") == 0 and status.get("importedCount") == status.get("codesCount") == len(codes):
+        return dict.fromkeys(codes)
+    creation = client.graphql(DISCOUNT_REDEEM_CODE_BULK_CREATION, {"id": creation_id, "first": MAX_REDEEM_CODES}
+                              ).get("discountRedeemCodeBulkCreation") or {}
     outcome: dict[str, str | None] = dict.fromkeys(codes, "not reported by the bulk code creation")
     taken: list[str] = []
     for edge in (creation.get("codes") or {}).get("edges") or []:
@@ -529,12 +548,9 @@ def _bulk_creation_outcome(client: ShopifyApi, creation_id: str, discount_id: st
         if errors and all(isinstance(e, Mapping) and e.get("code") == CODE_TAKEN for e in errors):
             taken.append(node["code"])
     # A taken code is this discount's own when it was added before (a resend after a crash, or a sync whose state
-    # was lost): a few are looked up one by one, many by paging the discount's codes once (250 a page).
-    if len(taken) <= TAKEN_LOOKUPS:
-        held = {c for c in taken if discount_of_code(client, c) == discount_id}
-    else:
-        held = set(redeem_code_ids(client, discount_id, taken))
-    outcome.update(dict.fromkeys(held))
+    # was lost); one another discount holds keeps Shopify's reason.
+    if taken:
+        outcome.update(dict.fromkeys(held(taken)))
     return outcome
 
 

@@ -89,8 +89,11 @@ def test_the_discount_is_created_once_codes_go_250_per_call_and_a_rerun_makes_no
     fresh = tmp_path / "fresh.duckdb"
     write_model(fresh, list(range(1, 301)))
     third = run_sync(shipped_sync(), connections=connections, warehouse=fresh)
-    # THEN the discount is found by its title, not created twice, and the codes it holds count as added
+    # THEN the discount is found by its title, not created twice, and the codes it holds count as added: the first
+    # bulk add answers TAKEN for its 250 (its status, then its codes read), the discount's codes are read once (2
+    # pages), and the other 50 need no call
     assert (third.accepted, third.rejected) == (300, 0)
+    assert (third.api_calls, third.sent) == (1 + 3 + 2, 250)
     assert len(programme(shop)) == 1 and len(shop.discounts[discount_id]["codes"]) == 300
 
 
@@ -269,15 +272,25 @@ class DocumentedShop:
 
 
 def test_a_documented_bulk_creation_is_polled_until_done_and_read_per_code():
-    shop = DocumentedShop(["bulk_add", "bulk_creation_running", "bulk_creation_done", "code_elsewhere"])
+    shop = DocumentedShop(["bulk_add", "bulk_creation_running", "bulk_creation_finished", "bulk_creation_done",
+                           "code_elsewhere"])
     codes = ["REF-0A1B2C3D4E", "REF-5F6A7B8C9D", "SUMMER10"]
     outcome = add_redeem_codes(shop, "gid://shopify/DiscountCodeNode/1", codes)  # type: ignore[arg-type]
     assert outcome["REF-0A1B2C3D4E"] is None and outcome["REF-5F6A7B8C9D"] is None
     # SUMMER10 is TAKEN by another discount (codeDiscountNodeByCode names discount 990001): a refusal with the reason
     assert outcome["SUMMER10"] == "Code must be unique. Please try a different code. [code] (TAKEN)"
-    assert [name for name, _ in shop.asked] == ["discountRedeemCodeBulkAdd", "discountRedeemCodeBulkCreation",
-                                                "discountRedeemCodeBulkCreation", "codeDiscountNodeByCode"]
+    # polled by its counts until done; its codes read once, because one failed
+    assert [name for name, _ in shop.asked] == [
+        "discountRedeemCodeBulkAdd", "discountRedeemCodeBulkCreationStatus", "discountRedeemCodeBulkCreationStatus",
+        "discountRedeemCodeBulkCreation", "codeDiscountNodeByCode"]
     assert shop.asked[0][1]["codes"] == [{"code": c} for c in codes] and len(shop.slept) == 1
+
+
+def test_a_documented_bulk_creation_that_imported_every_code_is_not_read_further():
+    shop = DocumentedShop(["bulk_add", "bulk_creation_all_imported"])
+    codes = ["REF-0A1B2C3D4E", "REF-5F6A7B8C9D", "REF-77"]
+    assert add_redeem_codes(shop, "gid://shopify/DiscountCodeNode/1", codes) == dict.fromkeys(codes)  # type: ignore[arg-type]
+    assert [name for name, _ in shop.asked] == ["discountRedeemCodeBulkAdd", "discountRedeemCodeBulkCreationStatus"]
 
 
 def test_a_documented_bulk_delete_waits_for_its_job_and_a_refusal_says_why():

@@ -175,19 +175,31 @@ class ShopifyDiscountCodes(Destination):
                 if not errors or any(e.get("code") != shopify.CODE_TAKEN for e in errors):
                     raise
                 outcome[first] = shopify.user_error_messages(errors)
+        unsent: set[str] = set()
+        if discount_id is not None and self._code_ids is not None:
+            # The discount's codes were read this run (a state rebuilt from the shop): codes it holds need no call.
+            unsent = {c for c in codes if c not in outcome and c.casefold() in self._code_ids}
+            outcome.update(dict.fromkeys(unsent))
         if discount_id is not None:
-            outcome.update(shopify.add_redeem_codes(self.client, discount_id, [c for c in codes if c not in outcome]))
-        replaced = {c.key: str((c.previous or {}).get("code") or "").strip() for c in owners.values()
-                    if c.op == "change"}
+            outcome.update(shopify.add_redeem_codes(self.client, discount_id, [c for c in codes if c not in outcome],
+                                                    held=lambda taken: self._held(discount_id, taken)))
+        added = [(code, change) for code, change in zip(codes, owners.values(), strict=True)
+                 if outcome.get(code, "no answer for the code") is None]
         for code, change in zip(codes, owners.values(), strict=True):
-            failure = outcome.get(code, "no answer for the code")
-            if failure is not None:
-                results[change.key] = RowResult(change.key, "rejected", f"Shopify refused the code: {failure}")
-                continue
-            old = replaced.get(change.key)
-            problem = self._delete([old]).get(old) if old and old.casefold() != code.casefold() else None
-            results[change.key] = (RowResult(change.key, "accepted") if problem is None else
-                                   RowResult(change.key, "rejected", f"added, but the old code was not deleted: {problem}"))
+            if outcome.get(code, "no answer for the code") is not None:
+                results[change.key] = RowResult(change.key, "rejected",
+                                                f"Shopify refused the code: {outcome.get(code, 'no answer for the code')}")
+        # A changed code replaces the old one: the old codes of the batch go in one deletion, once the new are in.
+        old = {change.key: str((change.previous or {}).get("code") or "").strip() for code, change in added
+               if change.op == "change" and (change.previous or {}).get("code")
+               and str(change.previous["code"]).strip().casefold() != code.casefold()}
+        problems = self._delete(list(old.values())) if old else {}
+        for code, change in added:
+            problem = problems.get(old.get(change.key, ""))
+            results[change.key] = (
+                RowResult(change.key, "rejected", f"added, but the old code was not deleted: {problem}")
+                if problem is not None else
+                RowResult(change.key, "accepted", sent=code not in unsent or old.get(change.key, "") in problems))
         return results
 
     def _remove(self, changes: list[Change]) -> dict[str, RowResult]:
@@ -196,21 +208,34 @@ class ShopifyDiscountCodes(Destination):
         return {key: RowResult(key, "accepted", sent=code in problems) if problems.get(code) is None
                 else RowResult(key, "rejected", f"not deleted: {problems[code]}") for key, code in codes.items()}
 
+    def _listing(self, discount_id: str) -> dict[str, str]:
+        """Every code the discount holds (casefolded) with its DiscountRedeemCode id, read once per run: removals
+        come after every add of a run, and the codes they delete were confirmed by earlier runs."""
+        if self._code_ids is None:
+            self._code_ids = {code.casefold(): rid for code, rid in
+                              shopify.redeem_code_ids(self.client, discount_id).items()}
+        return self._code_ids
+
+    def _held(self, discount_id: str, taken: list[str]) -> set[str]:
+        """Which codes Shopify answered TAKEN the programme's discount holds: a few looked up one by one; many
+        (a state rebuilt after it was lost) by reading the discount's codes once, which later batches then skip."""
+        if self._code_ids is None and len(taken) <= shopify.TAKEN_LOOKUPS:
+            return shopify.codes_held_by(self.client, discount_id, taken)
+        listing = self._listing(discount_id)
+        return {c for c in taken if c.casefold() in listing}
+
     def _delete(self, codes: list[str]) -> dict[str, str | None]:
         """Delete ``codes`` from the discount: per code sent, None once deleted or the reason it was not. A code
         the discount does not hold (already deleted, never added) is absent: there is nothing to do."""
         discount_id = self._existing_discount()
         if discount_id is None or not codes:
             return {}
-        if self._code_ids is None:
-            # Read once per run: removals follow every add of the run, and each batch of them then costs one call.
-            self._code_ids = {code.casefold(): rid for code, rid in
-                              shopify.redeem_code_ids(self.client, discount_id).items()}
-        held = {c: self._code_ids[c.casefold()] for c in codes if c.casefold() in self._code_ids}
+        listing = self._listing(discount_id)
+        held = {c: listing[c.casefold()] for c in codes if c.casefold() in listing}
         if not held:
             return {}
         failure = shopify.delete_redeem_codes(self.client, discount_id, list(held.values()))
         if failure is None:
             for code in held:
-                self._code_ids.pop(code.casefold(), None)
+                listing.pop(code.casefold(), None)
         return dict.fromkeys(held, failure)
