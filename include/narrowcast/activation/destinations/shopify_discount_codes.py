@@ -17,12 +17,16 @@ The discount is created with ``discountCodeBasicCreate`` carrying the first code
 (https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountCodeBasicCreate). A run finds it first by
 title (one query), so a rerun, or a run whose warehouse state was lost, never creates a second one; its id is kept
 for the rest of the run. Codes are added with ``discountRedeemCodeBulkAdd``, 250 per call and asynchronous: the
-``DiscountRedeemCodeBulkCreation`` is polled until ``done`` and each code's ``errors`` read, so a code Shopify
-refuses (``TAKEN`` by another discount, ``TOO_LONG``) is a rejected row with Shopify's reason, while a code this
-discount already holds (a resend after a crash) counts as added. A removed row (the customer left the model:
-consent withdrawn, erasure) has its code deleted with ``discountCodeRedeemCodeBulkDelete`` by redeem code id, the
-ids found by paging the discount's codes (250 a page) once in a run that removes any; removals
-go through the engine's removal guard like any mirror sync's. A changed code is added, then the old one deleted.
+``DiscountRedeemCodeBulkCreation`` is polled by its counts until ``done`` and, when a code failed, each code's
+``errors`` are read, so a code Shopify refuses (``TAKEN`` by another discount, ``TOO_LONG``) is a rejected row with
+Shopify's reason, while a code this discount already holds (a resend after a crash) counts as added; when many do
+(a state rebuilt after it was lost), the discount's codes are read once and later batches skip the codes it holds.
+
+A removed row (the customer left the model: consent withdrawn, erasure) has its code deleted with
+``discountCodeRedeemCodeBulkDelete``, which takes redeem code ids. Shopify offers no lookup of a redeem code by its
+text (the discount's ``codes`` connection filters on ``times_used`` only), so a run that deletes any code first
+pages through the discount's codes once (250 a page, about one query point per code); removals go through the
+engine's removal guard like any mirror sync's. A changed code is added, then the batch's old codes deleted.
 """
 
 from __future__ import annotations
@@ -33,7 +37,15 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.base import (
+    Batch,
+    Change,
+    Destination,
+    Limits,
+    ObjectSpec,
+    RowResult,
+    SendContext,
+)
 from narrowcast.apis import shopify
 from narrowcast.contracts.connections import Connection
 from narrowcast.http import FatalApiError
@@ -82,11 +94,12 @@ class ShopifyDiscountCodes(Destination):
     }
     # discountRedeemCodeBulkAdd takes at most 250 codes; one batch is one call. One batch at a time: the first
     # batch may create the discount, which every other batch then adds to.
-    limits = Limits(max_batch_size=shopify.MAX_REDEEM_CODES, default_rps=2.0, default_burst=2.0, max_concurrency=1,
+    limits = Limits(max_batch_size=shopify.MAX_REDEEM_CODES, default_rps=4.0, default_burst=4.0, max_concurrency=1,
                     request_caps={"add": shopify.MAX_REDEEM_CODES, "delete": shopify.MAX_INPUT_ARRAY})
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: SendContext) -> None:
         super().__init__(context)
+        # Batches arrive on the engine's worker threads; one at a time, so the discount is created once.
         self._lock = threading.Lock()
         self._discount_id: str | None = str(self.target["discount_id"]) if self.target.get("discount_id") else None
         self._looked_up = self._discount_id is not None
