@@ -18,6 +18,7 @@ from activation_fixtures import make_connections
 from narrowcast.activation import load_syncs, run_sync
 from narrowcast.activation.destinations.shopify_discount_codes import ShopifyDiscountCodes
 from narrowcast.activation.report import RemovalsNotConfirmed
+from narrowcast.activation.spec import read_syncs
 from narrowcast.apis import shopify
 from narrowcast.apis.shopify import ShopifyApi, add_redeem_codes, create_code_discount, delete_redeem_codes
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
@@ -188,6 +189,15 @@ def test_a_run_that_would_delete_most_codes_is_refused_before_anything_is_delete
 ])
 def test_a_bad_offer_is_refused_at_declaration(target, problem):
     assert problem in (ShopifyDiscountCodes.check_declaration("redeem_code", target, {"code"}) or "")
+
+
+def test_a_bad_offer_in_the_yaml_disables_that_sync_naming_the_file_and_key(tmp_path):
+    shipped = next(s for s in load_syncs() if s.id == "referral_codes_shop").path.read_text()
+    broken = tmp_path / "referral_codes_shop.yml"
+    broken.write_text(shipped.replace("  percentage: 10\n", "  percentage: 10\n  amount: 5\n"))
+    [invalid] = read_syncs(tmp_path).invalid
+    assert str(broken) in str(invalid.error) and "key 'target'" in str(invalid.error)
+    assert "exactly one of percentage" in str(invalid.error)
 
 
 # ---- the emulator refuses what Shopify documents --------------------------------------------------------------
