@@ -587,28 +587,34 @@ def discounts_titled(client: ShopifyApi, title: str) -> list[str]:
             and (n.get("codeDiscount") or {}).get("title") == title]
 
 
-def redeem_code_ids(client: ShopifyApi, discount_id: str, codes: Iterable[str] | None = None) -> dict[str, str]:
-    """The DiscountRedeemCode id of each of ``codes`` the discount holds, or of all its codes when ``codes`` is
-    None (codes compare case-insensitively, as Shopify's do); pages stop once every wanted code is found."""
-    wanted = None if codes is None else {c.casefold(): c for c in codes}
-    found: dict[str, str] = {}
+def redeem_code_pages(client: ShopifyApi, discount_id: str) -> Iterator[dict[str, str]]:
+    """The discount's codes, one page (250) at a time: code → DiscountRedeemCode id, in Shopify's order."""
     after: str | None = None
-    while wanted is None or wanted:
+    while True:
         node = client.graphql(DISCOUNT_REDEEM_CODES, {"id": discount_id, "first": MAX_REDEEM_CODES, "after": after}
                               ).get("codeDiscountNode")
         page = ((node or {}).get("codeDiscount") or {}).get("codes") if isinstance(node, Mapping) else None
         if not isinstance(page, Mapping):
-            break  # the discount is gone, and its codes with it
-        for item in page.get("nodes") or []:
-            if not isinstance(item, Mapping) or not item.get("id"):
-                continue
-            code = str(item.get("code", "")) if wanted is None else wanted.pop(str(item.get("code", "")).casefold(), None)
-            if code:
-                found[code] = str(item["id"])
+            return  # the discount is gone, and its codes with it
+        yield {str(item["code"]): str(item["id"]) for item in page.get("nodes") or []
+               if isinstance(item, Mapping) and item.get("id") and item.get("code")}
         info = page.get("pageInfo") or {}
         if not info.get("hasNextPage") or not info.get("endCursor"):
-            break
+            return
         after = str(info["endCursor"])
+
+
+def redeem_code_ids(client: ShopifyApi, discount_id: str, codes: Iterable[str]) -> dict[str, str]:
+    """The DiscountRedeemCode id of each of ``codes`` the discount holds (codes compare case-insensitively, as
+    Shopify's do); pages stop once every code is found."""
+    wanted = {c.casefold(): c for c in codes}
+    found: dict[str, str] = {}
+    for page in redeem_code_pages(client, discount_id):
+        for code, redeem_id in page.items():
+            if code.casefold() in wanted:
+                found[wanted.pop(code.casefold())] = redeem_id
+        if not wanted:
+            break
     return found
 
 

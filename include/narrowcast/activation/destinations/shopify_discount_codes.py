@@ -24,15 +24,16 @@ Shopify's reason, while a code this discount already holds (a resend after a cra
 
 A removed row (the customer left the model: consent withdrawn, erasure) has its code deleted with
 ``discountCodeRedeemCodeBulkDelete``, which takes redeem code ids. Shopify offers no lookup of a redeem code by its
-text (the discount's ``codes`` connection filters on ``times_used`` only), so a run that deletes any code first
-pages through the discount's codes once (250 a page, about one query point per code); removals go through the
+text (the discount's ``codes`` connection filters on ``times_used`` only), so a run that deletes codes pages
+through the discount's codes (250 a page, about one query point per code) until it has found them, at most once
+per run; removals go through the
 engine's removal guard like any mirror sync's. A changed code is added, then the batch's old codes deleted.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -103,7 +104,8 @@ class ShopifyDiscountCodes(Destination):
         self._lock = threading.Lock()
         self._discount_id: str | None = str(self.target["discount_id"]) if self.target.get("discount_id") else None
         self._looked_up = self._discount_id is not None
-        self._code_ids: dict[str, str] | None = None  # casefolded code -> DiscountRedeemCode id, once read
+        self._code_ids: dict[str, str] = {}  # casefolded code -> DiscountRedeemCode id, as far as read
+        self._pages: Iterator[dict[str, str]] | None = None  # the discount's codes, read on as needed
 
     @classmethod
     def check_declaration(cls, object_name: str, target: Mapping[str, Any], fields: set[str]) -> str | None:
@@ -189,7 +191,7 @@ class ShopifyDiscountCodes(Destination):
                     raise
                 outcome[first] = shopify.user_error_messages(errors)
         unsent: set[str] = set()
-        if discount_id is not None and self._code_ids is not None:
+        if discount_id is not None and self._code_ids:
             # The discount's codes were read this run (a state rebuilt from the shop): codes it holds need no call.
             unsent = {c for c in codes if c not in outcome and c.casefold() in self._code_ids}
             outcome.update(dict.fromkeys(unsent))
@@ -221,21 +223,30 @@ class ShopifyDiscountCodes(Destination):
         return {key: RowResult(key, "accepted", sent=code in problems) if problems.get(code) is None
                 else RowResult(key, "rejected", f"not deleted: {problems[code]}") for key, code in codes.items()}
 
-    def _listing(self, discount_id: str) -> dict[str, str]:
-        """Every code the discount holds (casefolded) with its DiscountRedeemCode id, read once per run: removals
-        come after every add of a run, and the codes they delete were confirmed by earlier runs."""
-        if self._code_ids is None:
-            self._code_ids = {code.casefold(): rid for code, rid in
-                              shopify.redeem_code_ids(self.client, discount_id).items()}
+    def _find(self, discount_id: str, codes: list[str] | None) -> dict[str, str]:
+        """The discount's codes read so far (casefolded → DiscountRedeemCode id), read on from where the run left
+        off until ``codes`` (None: every code) are all found or the discount has no more: one pass over the
+        discount per run at most. Removals come after every add of a run, and the codes they delete were confirmed
+        by earlier runs."""
+        if self._pages is None:
+            self._pages = shopify.redeem_code_pages(self.client, discount_id)
+        missing = {c.casefold() for c in codes} - set(self._code_ids) if codes is not None else None
+        while missing is None or missing:
+            page = next(self._pages, None)
+            if page is None:
+                break
+            self._code_ids.update((code.casefold(), rid) for code, rid in page.items())
+            if missing is not None:
+                missing -= {code.casefold() for code in page}
         return self._code_ids
 
     def _held(self, discount_id: str, taken: list[str]) -> set[str]:
         """Which codes Shopify answered TAKEN the programme's discount holds: a few looked up one by one; many
-        (a state rebuilt after it was lost) by reading the discount's codes once, which later batches then skip."""
-        if self._code_ids is None and len(taken) <= shopify.TAKEN_LOOKUPS:
+        (a state rebuilt after it was lost) by reading all the discount's codes, which later batches then skip."""
+        if self._pages is None and len(taken) <= shopify.TAKEN_LOOKUPS:
             return shopify.codes_held_by(self.client, discount_id, taken)
-        listing = self._listing(discount_id)
-        return {c for c in taken if c.casefold() in listing}
+        found = self._find(discount_id, None)
+        return {c for c in taken if c.casefold() in found}
 
     def _delete(self, codes: list[str]) -> dict[str, str | None]:
         """Delete ``codes`` from the discount: per code sent, None once deleted or the reason it was not. A code
@@ -243,7 +254,7 @@ class ShopifyDiscountCodes(Destination):
         discount_id = self._existing_discount()
         if discount_id is None or not codes:
             return {}
-        listing = self._listing(discount_id)
+        listing = self._find(discount_id, codes)
         held = {c: listing[c.casefold()] for c in codes if c.casefold() in listing}
         if not held:
             return {}
