@@ -371,10 +371,10 @@ class ShopifyApi(VersionedApi):
         return response.text
 
 
-def user_error_messages(user_errors: Any) -> str:
-    """A mutation's ``userErrors`` as one line: each message with its field path and code."""
+def user_error_messages(user_errors: Any, none: str = "no bulk operation was returned") -> str:
+    """A mutation's ``userErrors`` as one line: each message with its field path and code (``none`` when empty)."""
     if not isinstance(user_errors, list) or not user_errors:
-        return "no bulk operation was returned"
+        return none
     parts = []
     for error in user_errors:
         if isinstance(error, Mapping):
@@ -431,6 +431,11 @@ DISCOUNT_REDEEM_CODE_BULK_ADD = """mutation discountRedeemCodeBulkAdd($discountI
     userErrors { field message code }
   }
 }"""
+# The creation is polled with its counts only (a point a read); its codes (250 nodes, some 750 points) are read
+# once it is done, and only when some code failed: a creation that imported every code needs no more.
+DISCOUNT_REDEEM_CODE_BULK_CREATION_STATUS = """query discountRedeemCodeBulkCreationStatus($id: ID!) {
+  discountRedeemCodeBulkCreation(id: $id) { id done codesCount importedCount failedCount }
+}"""
 DISCOUNT_REDEEM_CODE_BULK_CREATION = """query discountRedeemCodeBulkCreation($id: ID!, $first: Int!, $after: String) {
   discountRedeemCodeBulkCreation(id: $id) {
     id done codesCount importedCount failedCount
@@ -443,6 +448,8 @@ DISCOUNT_REDEEM_CODE_BULK_CREATION = """query discountRedeemCodeBulkCreation($id
 # DiscountErrorCode of a code that already exists in the shop (https://shopify.dev/docs/api/admin-graphql/latest/
 # enums/DiscountErrorCode): a code re-added after a crash is looked up instead of counted as failed.
 CODE_TAKEN = "TAKEN"
+# Up to this many taken codes of one bulk add are looked up one query each; more, by paging the discount's codes.
+TAKEN_LOOKUPS = 5
 CODE_DISCOUNT_BY_CODE = """query codeDiscountNodeByCode($code: String!) {
   codeDiscountNodeByCode(code: $code) { id }
 }"""
@@ -467,11 +474,13 @@ def discount_of_code(client: ShopifyApi, code: str) -> str | None:
 
 
 def add_redeem_codes(client: ShopifyApi, discount_id: str, codes: list[str], *,
-                     poll: tuple[float, float, float] = (0.2, 2.0, 5.0), timeout: float = 120.0
-                     ) -> dict[str, str | None]:
+                     poll: tuple[float, float, float] = (0.2, 2.0, 5.0), timeout: float = 120.0,
+                     held: Callable[[list[str]], set[str]] | None = None) -> dict[str, str | None]:
     """Add ``codes`` to a code discount and wait for them: per code, None once it exists in the shop for that
     discount, else why it does not. Codes go 250 per mutation; a code that already exists for this discount (a
-    repeat after a crash) counts as created."""
+    repeat after a crash) counts as created. ``held`` says which of the codes Shopify answered ``TAKEN`` this
+    discount holds (default :func:`codes_held_by`)."""
+    held = held or (lambda taken: codes_held_by(client, discount_id, taken))
     outcome: dict[str, str | None] = {}
     for start in range(0, len(codes), MAX_REDEEM_CODES):
         group = codes[start:start + MAX_REDEEM_CODES]
@@ -483,27 +492,50 @@ def add_redeem_codes(client: ShopifyApi, discount_id: str, codes: list[str], *,
             reason = "discountRedeemCodeBulkAdd refused: " + user_error_messages(payload.get("userErrors"))
             outcome.update(dict.fromkeys(group, reason))
             continue
-        outcome.update(_bulk_creation_outcome(client, str(creation["id"]), discount_id, group, poll, timeout))
+        outcome.update(_bulk_creation_outcome(client, str(creation["id"]), group, poll, timeout, held))
     return outcome
 
 
-def _bulk_creation_outcome(client: ShopifyApi, creation_id: str, discount_id: str, codes: list[str],
-                           poll: tuple[float, float, float], timeout: float) -> dict[str, str | None]:
+def codes_held_by(client: ShopifyApi, discount_id: str, codes: list[str]) -> set[str]:
+    """Which of ``codes`` (each already in the shop) the discount holds: a few are looked up one query each, many
+    by paging the discount's codes (250 a page) until all are found."""
+    if len(codes) <= TAKEN_LOOKUPS:
+        return {c for c in codes if discount_of_code(client, c) == discount_id}
+    return set(redeem_code_ids(client, discount_id, codes))
+
+
+def _wait_until_done(client: ShopifyApi, read: Callable[[], Any], what: str, poll: tuple[float, float, float],
+                     timeout: float) -> Mapping[str, Any] | str:
+    """Read an asynchronous object (``read``) until its ``done`` is true: the object, or why it is not there."""
     delay, growth, longest = poll
     waited = 0.0
     while True:
-        creation = client.graphql(DISCOUNT_REDEEM_CODE_BULK_CREATION,
-                                  {"id": creation_id, "first": MAX_REDEEM_CODES}).get("discountRedeemCodeBulkCreation")
-        if not isinstance(creation, Mapping):
-            return dict.fromkeys(codes, f"bulk code creation {creation_id} is unknown to the shop")
-        if creation.get("done"):
-            break
+        found = read()
+        if not isinstance(found, Mapping):
+            return f"{what} is unknown to the shop"
+        if found.get("done"):
+            return found
         if waited >= timeout:
-            return dict.fromkeys(codes, f"bulk code creation {creation_id} not done after {timeout:.0f}s")
+            return f"{what} not done after {timeout:.0f}s"
         client._sleep(delay)
         waited += delay
         delay = min(longest, delay * growth)
+
+
+def _bulk_creation_outcome(client: ShopifyApi, creation_id: str, codes: list[str], poll: tuple[float, float, float],
+                           timeout: float, held: Callable[[list[str]], set[str]]) -> dict[str, str | None]:
+    status = _wait_until_done(
+        client, lambda: client.graphql(DISCOUNT_REDEEM_CODE_BULK_CREATION_STATUS, {"id": creation_id}
+                                       ).get("discountRedeemCodeBulkCreation"),
+        f"bulk code creation {creation_id}", poll, timeout)
+    if isinstance(status, str):
+        return dict.fromkeys(codes, status)
+    if status.get("failedCount") == 0 and status.get("importedCount") == status.get("codesCount") == len(codes):
+        return dict.fromkeys(codes)
+    creation = client.graphql(DISCOUNT_REDEEM_CODE_BULK_CREATION, {"id": creation_id, "first": MAX_REDEEM_CODES}
+                              ).get("discountRedeemCodeBulkCreation") or {}
     outcome: dict[str, str | None] = dict.fromkeys(codes, "not reported by the bulk code creation")
+    taken: list[str] = []
     for edge in (creation.get("codes") or {}).get("edges") or []:
         node = edge.get("node") if isinstance(edge, Mapping) else None
         if not isinstance(node, Mapping) or node.get("code") not in outcome:
@@ -511,9 +543,97 @@ def _bulk_creation_outcome(client: ShopifyApi, creation_id: str, discount_id: st
         errors = node.get("errors") or []
         if not errors and node.get("discountRedeemCode"):
             outcome[node["code"]] = None
-        elif errors and all(isinstance(e, Mapping) and e.get("code") == CODE_TAKEN for e in errors) \
-                and discount_of_code(client, node["code"]) == discount_id:
-            outcome[node["code"]] = None
-        else:
-            outcome[node["code"]] = user_error_messages(errors) if errors else "no code was created"
+            continue
+        outcome[node["code"]] = user_error_messages(errors) if errors else "no code was created"
+        if errors and all(isinstance(e, Mapping) and e.get("code") == CODE_TAKEN for e in errors):
+            taken.append(node["code"])
+    # A taken code is this discount's own when it was added before (a resend after a crash, or a sync whose state
+    # was lost); one another discount holds keeps Shopify's reason.
+    if taken:
+        outcome.update(dict.fromkeys(held(taken)))
     return outcome
+
+
+# ---- a code discount's redeem codes, found and deleted (the referral codes sync) ---------------------------
+# A discount is found again by its title through ``codeDiscountNodes(query:)`` (the ``title`` filter of
+# https://shopify.dev/docs/api/admin-graphql/latest/queries/codeDiscountNodes); titles are not unique in a shop, so
+# the exact title is compared here and more than one match is the caller's to resolve.
+CODE_DISCOUNTS_BY_TITLE = """query codeDiscountsByTitle($query: String!) {
+  codeDiscountNodes(first: 10, query: $query) { nodes { id codeDiscount { ... on DiscountCodeBasic { title } } } }
+}"""
+# The codes connection of a DiscountCodeBasic filters on ``times_used`` only, so a code's DiscountRedeemCode id
+# (what discountCodeRedeemCodeBulkDelete takes) is found by paging the discount's codes, 250 a page.
+DISCOUNT_REDEEM_CODES = """query discountRedeemCodes($id: ID!, $first: Int!, $after: String) {
+  codeDiscountNode(id: $id) {
+    codeDiscount { ... on DiscountCodeBasic { codes(first: $first, after: $after) {
+      nodes { id code } pageInfo { hasNextPage endCursor } } } }
+  }
+}"""
+# ``discountCodeRedeemCodeBulkDelete`` deletes "asynchronously" and answers a Job
+# (https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountCodeRedeemCodeBulkDelete), polled with
+# ``job(id:)`` until ``done`` (https://shopify.dev/docs/api/admin-graphql/latest/queries/job). Its ``ids`` are an
+# input array: at most 250 each call.
+DISCOUNT_REDEEM_CODE_BULK_DELETE = """mutation discountCodeRedeemCodeBulkDelete($discountId: ID!, $ids: [ID!]) {
+  discountCodeRedeemCodeBulkDelete(discountId: $discountId, ids: $ids) { job { id done } userErrors { field message code } }
+}"""
+JOB = """query job($id: ID!) { job(id: $id) { id done } }"""
+
+
+def discounts_titled(client: ShopifyApi, title: str) -> list[str]:
+    """The ids of the code discounts whose title is exactly ``title``."""
+    nodes = (client.graphql(CODE_DISCOUNTS_BY_TITLE, {"query": search_terms("title", [title])})
+             .get("codeDiscountNodes") or {}).get("nodes") or []
+    return [str(n["id"]) for n in nodes if isinstance(n, Mapping) and n.get("id")
+            and (n.get("codeDiscount") or {}).get("title") == title]
+
+
+def redeem_code_pages(client: ShopifyApi, discount_id: str) -> Iterator[dict[str, str]]:
+    """The discount's codes, one page (250) at a time: code → DiscountRedeemCode id, in Shopify's order."""
+    after: str | None = None
+    while True:
+        node = client.graphql(DISCOUNT_REDEEM_CODES, {"id": discount_id, "first": MAX_REDEEM_CODES, "after": after}
+                              ).get("codeDiscountNode")
+        page = ((node or {}).get("codeDiscount") or {}).get("codes") if isinstance(node, Mapping) else None
+        if not isinstance(page, Mapping):
+            return  # the discount is gone, and its codes with it
+        yield {str(item["code"]): str(item["id"]) for item in page.get("nodes") or []
+               if isinstance(item, Mapping) and item.get("id") and item.get("code")}
+        info = page.get("pageInfo") or {}
+        if not info.get("hasNextPage") or not info.get("endCursor"):
+            return
+        after = str(info["endCursor"])
+
+
+def redeem_code_ids(client: ShopifyApi, discount_id: str, codes: Iterable[str]) -> dict[str, str]:
+    """The DiscountRedeemCode id of each of ``codes`` the discount holds (codes compare case-insensitively, as
+    Shopify's do); pages stop once every code is found."""
+    wanted = {c.casefold(): c for c in codes}
+    found: dict[str, str] = {}
+    for page in redeem_code_pages(client, discount_id):
+        for code, redeem_id in page.items():
+            if code.casefold() in wanted:
+                found[wanted.pop(code.casefold())] = redeem_id
+        if not wanted:
+            break
+    return found
+
+
+def delete_redeem_codes(client: ShopifyApi, discount_id: str, ids: list[str], *,
+                        poll: tuple[float, float, float] = (0.2, 2.0, 5.0), timeout: float = 120.0) -> str | None:
+    """Delete redeem codes of a discount by id, 250 per call, waiting for each job: None once all are deleted,
+    else why not."""
+    for start in range(0, len(ids), MAX_INPUT_ARRAY):
+        group = ids[start:start + MAX_INPUT_ARRAY]
+        payload = client.graphql(DISCOUNT_REDEEM_CODE_BULK_DELETE, {"discountId": discount_id, "ids": group}
+                                 ).get("discountCodeRedeemCodeBulkDelete") or {}
+        job = payload.get("job") or {}
+        if payload.get("userErrors") or not job.get("id"):
+            return "discountCodeRedeemCodeBulkDelete refused: " + user_error_messages(payload.get("userErrors"),
+                                                                                      "no job was returned")
+        job_id = str(job["id"])
+        done = job if job.get("done") else _wait_until_done(
+            client, lambda job_id=job_id: client.graphql(JOB, {"id": job_id}).get("job"), f"code deletion job {job_id}",
+            poll, timeout)
+        if isinstance(done, str):
+            return done
+    return None

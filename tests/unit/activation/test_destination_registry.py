@@ -23,7 +23,8 @@ def test_every_connector_module_of_the_package_is_collected_under_its_name() -> 
     assert set(DESTINATIONS) == {"meta_audiences", "google_audiences", "google_customer_match", "klaviyo", "ebay_inventory",
                                  "amazon_listings", "shopify_inventory", "ebay_shipments", "amazon_shipments",
                                  "ebay_listings", "amazon_listing_content", "etsy_listings",
-                                 "etsy_listing_content", "shopify_products", "shopify_customer_profile"}
+                                 "etsy_listing_content", "shopify_products", "shopify_customer_profile",
+                                 "shopify_discount_codes"}
     assert all(cls.name == name for name, cls in DESTINATIONS.items())
 
 

@@ -15,7 +15,7 @@ from narrowcast.sandbox.server import SandboxServer
 
 EMULATORS = ["amazon_orders", "amazon_listings", "data_manager", "ebay_fulfillment", "ebay_inventory",
              "google_ads_reporting", "google_customer_match", "klaviyo", "meta_audiences", "shopify",
-             "shopify_inventory", "shopify_customer_profile"]
+             "shopify_inventory", "shopify_customer_profile", "shopify_checkouts"]
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,10 @@ SHOPIFY_PRODUCT_SET = ("Shopify GraphQL Admin ProductSetUserErrorCode (the code 
                         "OPTION_VALUES_MISSING", "OPTION_VALUE_DOES_NOT_EXIST", "HANDLE_NOT_UNIQUE",
                         "INVALID_VARIANT", "DUPLICATED_OPTION_NAME", "DUPLICATED_OPTION_VALUE", "OPTIONS_OVER_LIMIT",
                         "VARIANTS_OVER_LIMIT"})
+SHOPIFY_DISCOUNTS = ("Shopify GraphQL Admin DiscountErrorCode (the code of each DiscountUserError the discount "
+                     "mutations and a DiscountRedeemCodeBulkCreation's codes answer)",
+                     {"BLANK", "TAKEN", "TOO_LONG", "INVALID", "MISSING_ARGUMENT", "VALUE_OUTSIDE_RANGE",
+                      "INTERNAL_ERROR"})
 
 # emulator module → (vendor table, {error builder: where its code argument sits (position, keyword, default)})
 EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]]] = {
@@ -81,6 +85,7 @@ EMULATORS: dict[str, tuple[tuple[str, set[Any]], dict[str, tuple[int, str, Any]]
     "data_manager:status": (GOOGLE, {"rpc_status": (1, "status", None)}),
     "etsy": (ETSY, {"etsy_error": (0, "status", None)}),
     "shopify_products": (SHOPIFY_PRODUCT_SET, {"_user_error": (2, "code", None)}),
+    "shopify_checkouts": (SHOPIFY_DISCOUNTS, {"_user_error": (2, "code", None)}),
 }
 
 

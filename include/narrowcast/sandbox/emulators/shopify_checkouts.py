@@ -11,9 +11,21 @@ Answers the shop's one GraphQL endpoint (:mod:`.shopify_graphql`) for:
 - ``discountRedeemCodeBulkAdd(discountId:, codes:)`` — at most 250 codes ("Maximum: 250 codes",
   https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountRedeemCodeBulkAdd; more is refused as
   ``MAX_INPUT_SIZE_EXCEEDED``, the limits page's error for an oversized input array); asynchronous: the
-  ``DiscountRedeemCodeBulkCreation`` answers ``done: false`` and its codes are created on its first read.
-- ``discountRedeemCodeBulkCreation(id:)`` with ``codes`` (each ``code``, ``errors``, ``discountRedeemCode``) and
-  ``codeDiscountNodeByCode(code:)``.
+  ``DiscountRedeemCodeBulkCreation`` answers ``done: false`` and its codes are created on its first read
+  (https://shopify.dev/docs/api/admin-graphql/latest/objects/DiscountRedeemCodeBulkCreation), each refused one
+  with ``errors`` on its row: ``BLANK``, ``TOO_LONG`` above 255 characters (a code's documented maximum,
+  https://shopify.dev/docs/api/admin-rest/latest/resources/discountcode: "maximum: 255 characters") or ``TAKEN``
+  when the shop already has it in any discount. Codes are case-insensitive (same page), so ``ref-1`` takes
+  ``REF-1``; a code repeated within one call is taken by its first occurrence.
+- ``discountCodeRedeemCodeBulkDelete(discountId:, ids:)`` — at most 250 ids (an input array); ``userErrors``
+  ``INVALID`` for an unknown discount, ``MISSING_ARGUMENT`` without ids (DiscountErrorCode); asynchronous: it
+  answers a ``Job`` (https://shopify.dev/docs/api/admin-graphql/latest/mutations/discountCodeRedeemCodeBulkDelete)
+  whose codes are deleted on the first ``job(id:)`` read, which then answers ``done: true``. Ids of other
+  discounts' codes or of codes already gone are left alone. ``search`` and ``savedSearchId`` are not served.
+- ``discountRedeemCodeBulkCreation(id:)`` with ``codes`` (each ``code``, ``errors``, ``discountRedeemCode``),
+  ``codeDiscountNodeByCode(code:)``, ``codeDiscountNodes(first:, query:)`` (the ``title:`` term, or words of the
+  title; https://shopify.dev/docs/api/admin-graphql/latest/queries/codeDiscountNodes) and
+  ``codeDiscountNode(id:)`` whose ``DiscountCodeBasic`` has ``title`` and ``codes(first:, after:)`` in id order.
 
 Checkouts come from the world (one per seventh customer with an e-mail, carting two products, an hour before
 the customer's last update) and from tests: :meth:`put_checkout` / :meth:`complete_checkout`, also over HTTP
@@ -25,6 +37,7 @@ it could not create). Money is in the checkout's presentment currency and the sh
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -63,8 +76,24 @@ from narrowcast.sandbox.framework import Emulator
 
 SHOP_CURRENCY = "EUR"
 MAX_CODES = 250
-_QUERIES = {"abandonedCheckouts", "discountRedeemCodeBulkCreation", "codeDiscountNodeByCode"}
-_MUTATIONS = {"discountCodeBasicCreate", "discountRedeemCodeBulkAdd"}
+MAX_CODE_LENGTH = 255
+_QUERIES = {"abandonedCheckouts", "discountRedeemCodeBulkCreation", "codeDiscountNodeByCode", "codeDiscountNodes",
+            "codeDiscountNode", "job"}
+_MUTATIONS = {"discountCodeBasicCreate", "discountRedeemCodeBulkAdd", "discountCodeRedeemCodeBulkDelete"}
+_TITLE_TERM = re.compile(r'title:(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+
+
+def _user_error(field: list[str], message: str, code: str) -> dict[str, Any]:
+    return {"__typename": "DiscountUserError", "field": field, "message": message, "code": code}
+
+
+def _code_problem(code: str, field: list[str]) -> dict[str, Any] | None:
+    """The documented refusal of a code by its own shape (blank, longer than 255 characters), or None."""
+    if not code.strip():
+        return _user_error(field, "Code can't be blank", "BLANK")
+    if len(code) > MAX_CODE_LENGTH:
+        return _user_error(field, f"Code is too long (maximum is {MAX_CODE_LENGTH} characters)", "TOO_LONG")
+    return None
 
 
 def _money(amount: Decimal, currency: str, rate: Decimal) -> dict[str, Any]:
@@ -88,7 +117,9 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
         self.checkouts: dict[int, dict[str, Any]] = {}
         self.discounts: dict[str, dict[str, Any]] = {}
         self.codes: dict[str, str] = {}  # code -> discount id
+        self.folded: dict[str, str] = {}  # casefolded code -> code as created
         self.creations: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
         self.failing_codes = 0
         self._ids = itertools.count(1)
         super().__init__(world_dir)
@@ -98,7 +129,9 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
         self.checkouts.clear()
         self.discounts.clear()
         self.codes.clear()
+        self.folded.clear()
         self.creations.clear()
+        self.jobs.clear()
         self.failing_codes = 0
         self.bucket.reset()
         products = read_world_table(self.world_dir, "products")
@@ -212,9 +245,22 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
         if selection.name == "abandonedCheckouts":
             return self._checkouts(selection, variables, run)
         if selection.name == "codeDiscountNodeByCode":
-            discount = self.codes.get(str(selection.argument("code", variables)))
+            with self.lock:
+                held = self.folded.get(str(selection.argument("code", variables)).casefold())
+                discount = self.codes.get(held) if held else None
             return _project({"__typename": "DiscountCodeNode", "id": discount} if discount else None,
                             selection, variables, run)
+        if selection.name == "codeDiscountNodes":
+            return self._discounts(selection, variables, run)
+        if selection.name == "codeDiscountNode":
+            return self._discount_node(selection, variables, run)
+        if selection.name == "job":
+            with self.lock:
+                job = self.jobs.get(str(selection.argument("id", variables)))
+                if job is not None and not job["done"]:
+                    self._run_deletion(job)
+                public = {k: v for k, v in job.items() if not k.startswith("_")} if job else None
+            return _project(public, selection, variables, run)
         with self.lock:
             creation = self.creations.get(str(selection.argument("id", variables)))
             if creation is not None and not creation["done"]:
@@ -250,10 +296,71 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
                 "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None}
         return _project_page(page, cursors, info, selection, variables, run)
 
+    def _discounts(self, selection: Selection, variables: dict[str, Any], run: _Run) -> dict[str, Any]:
+        """Code discounts whose title matches the search: a ``title:`` term exactly (case-insensitive), other
+        words as parts of the title."""
+        search = str(selection.argument("query", variables) or "")
+        exact = [(m.group(1) if m.group(1) is not None else m.group(2)).replace('\\"', '"').replace("\\\\", "\\")
+                 for m in _TITLE_TERM.finditer(search)]
+        words = _TITLE_TERM.sub(" ", search).split()
+        with self.lock:
+            found = [(discount_id, d) for discount_id, d in self.discounts.items()
+                     if all(d["title"].casefold() == t.casefold() for t in exact)
+                     and all(w.casefold() in d["title"].casefold() for w in words)]
+        first = _page_size(selection, variables)
+        nodes = [self._node(discount_id, d, None) for discount_id, d in found[:first]]
+        cursors = [encode_cursor({"id": discount_id}) for discount_id, _ in found[:first]]
+        info = {"hasNextPage": len(found) > first, "hasPreviousPage": False,
+                "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None}
+        return _project_page(nodes, cursors, info, selection, variables, run)
+
+    def _discount_node(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
+        with self.lock:
+            discount_id = str(selection.argument("id", variables))
+            discount = self.discounts.get(discount_id)
+            if discount is None:
+                return None
+            codes = next((c for s in selection.fields() if s.name == "codeDiscount"
+                          for c in s.fields() if c.name == "codes"), None)
+            node = self._node(discount_id, discount, self._codes_page(discount, codes, variables) if codes else None)
+        return _project(node, selection, variables, run)
+
+    def _node(self, discount_id: str, discount: dict[str, Any], codes: dict[str, Any] | None) -> dict[str, Any]:
+        basic: dict[str, Any] = {"__typename": "DiscountCodeBasic", "title": discount["title"]}
+        if codes is not None:
+            basic["codes"] = codes
+        return {"__typename": "DiscountCodeNode", "id": discount_id, "codeDiscount": basic}
+
+    @staticmethod
+    def _codes_page(discount: dict[str, Any], selection: Selection, variables: dict[str, Any]) -> dict[str, Any]:
+        """One page of a discount's redeem codes in id order, following ``after``."""
+        ordered = sorted(discount["codes"].items(), key=lambda item: int(item[1].rsplit("/", 1)[1]))
+        after = selection.argument("after", variables)
+        start = 0
+        if after:
+            try:
+                last = int(decode_cursor(after)["id"])
+            except (ValueError, KeyError, TypeError):
+                raise QueryError(f"Invalid cursor for current pagination: {after}", "BAD_REQUEST") from None
+            start = next((i for i, (_, rid) in enumerate(ordered) if int(rid.rsplit("/", 1)[1]) > last), len(ordered))
+        page = ordered[start:start + _page_size(selection, variables)]
+        nodes = [{"__typename": "DiscountRedeemCode", "id": rid, "code": code, "asyncUsageCount": 0}
+                 for code, rid in page]
+        cursors = [encode_cursor({"id": int(rid.rsplit("/", 1)[1])}) for _, rid in page]
+        return {"__typename": "DiscountRedeemCodeConnection", "nodes": nodes,
+                "edges": [{"__typename": "DiscountRedeemCodeEdge", "node": n, "cursor": c}
+                          for n, c in zip(nodes, cursors, strict=True)],
+                "pageInfo": {"__typename": "PageInfo", "hasNextPage": start + len(page) < len(ordered),
+                             "hasPreviousPage": start > 0, "startCursor": cursors[0] if cursors else None,
+                             "endCursor": cursors[-1] if cursors else None}}
+
     # ---- mutations -----------------------------------------------------------------------------------------
     def _mutation(self, selection: Selection, variables: dict[str, Any]) -> dict[str, Any]:
         if selection.name == "discountCodeBasicCreate":
             return self._create_discount(selection.argument("basicCodeDiscount", variables) or {})
+        if selection.name == "discountCodeRedeemCodeBulkDelete":
+            return self._delete_codes(str(selection.argument("discountId", variables)),
+                                      [str(i) for i in selection.argument("ids", variables) or []])
         discount_id = str(selection.argument("discountId", variables))
         codes = [str((c or {}).get("code") or "") for c in selection.argument("codes", variables) or []]
         if len(codes) > MAX_CODES:
@@ -275,55 +382,90 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
     def _create_discount(self, discount: dict[str, Any]) -> dict[str, Any]:
         code = str(discount.get("code") or "")
         value = ((discount.get("customerGets") or {}).get("value")) or {}
-        problems = []
+        problems: list[dict[str, Any]] = []
         if not discount.get("title"):
-            problems.append((["basicCodeDiscount", "title"], "Title can't be blank", "BLANK"))
-        if not code:
-            problems.append((["basicCodeDiscount", "code"], "Code can't be blank", "BLANK"))
+            problems.append(_user_error(["basicCodeDiscount", "title"], "Title can't be blank", "BLANK"))
+        shape = _code_problem(code, ["basicCodeDiscount", "code"])
+        if shape:
+            problems.append(shape)
         if not discount.get("startsAt"):
-            problems.append((["basicCodeDiscount", "startsAt"], "Starts at can't be blank", "BLANK"))
+            problems.append(_user_error(["basicCodeDiscount", "startsAt"], "Starts at can't be blank", "BLANK"))
         percentage = value.get("percentage")
         if percentage is not None and not 0 < float(percentage) <= 1:
-            problems.append((["basicCodeDiscount", "customerGets", "value", "percentage"],
-                             "Value must be between 0.0 and 1.0", "VALUE_OUTSIDE_RANGE"))
+            problems.append(_user_error(["basicCodeDiscount", "customerGets", "value", "percentage"],
+                                        "Value must be between 0.0 and 1.0", "VALUE_OUTSIDE_RANGE"))
         if percentage is None and not (value.get("discountAmount") or {}).get("amount"):
-            problems.append((["basicCodeDiscount", "customerGets", "value"], "Value can't be blank", "BLANK"))
+            problems.append(_user_error(["basicCodeDiscount", "customerGets", "value"], "Value can't be blank",
+                                        "BLANK"))
         with self.lock:
-            if code in self.codes:
-                problems.append((["basicCodeDiscount", "code"], "Code must be unique. Please try a different code.",
-                                 "TAKEN"))
+            if code.casefold() in self.folded:
+                problems.append(_user_error(["basicCodeDiscount", "code"],
+                                            "Code must be unique. Please try a different code.", "TAKEN"))
             if problems:
-                return {"__typename": "DiscountCodeBasicCreatePayload", "codeDiscountNode": None, "userErrors": [
-                    {"__typename": "DiscountUserError", "field": f, "message": m, "code": c} for f, m, c in problems]}
+                return {"__typename": "DiscountCodeBasicCreatePayload", "codeDiscountNode": None,
+                        "userErrors": problems}
             discount_id = f"gid://shopify/DiscountCodeNode/{next(self._ids)}"
-            self.discounts[discount_id] = {"title": discount["title"], "startsAt": discount.get("startsAt"),
-                                           "endsAt": discount.get("endsAt"), "usageLimit": discount.get("usageLimit"),
-                                           "value": value, "codes": {code}}
-            self.codes[code] = discount_id
+            self.discounts[discount_id] = {
+                "title": discount["title"], "startsAt": discount.get("startsAt"), "endsAt": discount.get("endsAt"),
+                "usageLimit": discount.get("usageLimit"), "value": value, "codes": {},
+                "appliesOncePerCustomer": bool(discount.get("appliesOncePerCustomer")),
+                "minimumRequirement": discount.get("minimumRequirement"), "combinesWith": discount.get("combinesWith")}
+            self._hold(code, discount_id)
         return {"__typename": "DiscountCodeBasicCreatePayload", "userErrors": [],
                 "codeDiscountNode": {"__typename": "DiscountCodeNode", "id": discount_id}}
+
+    def _hold(self, code: str, discount_id: str) -> str:
+        """Give ``code`` to the discount; its new DiscountRedeemCode id."""
+        redeem_id = f"gid://shopify/DiscountRedeemCode/{next(self._ids)}"
+        self.codes[code] = discount_id
+        self.folded[code.casefold()] = code
+        self.discounts[discount_id]["codes"][code] = redeem_id
+        return redeem_id
+
+    def _delete_codes(self, discount_id: str, ids: list[str]) -> dict[str, Any]:
+        if len(ids) > MAX_CODES:
+            raise QueryError(f"The input array size of {len(ids)} is greater than the maximum allowed of "
+                             f"{MAX_CODES}.", "MAX_INPUT_SIZE_EXCEEDED")
+        problems = []
+        with self.lock:
+            if discount_id not in self.discounts:
+                problems.append(_user_error(["discountId"], "Code discount does not exist.", "INVALID"))
+            elif not ids:
+                problems.append(_user_error(["ids"], "Specify the codes to delete.", "MISSING_ARGUMENT"))
+            if problems:
+                return {"__typename": "DiscountCodeRedeemCodeBulkDeletePayload", "job": None, "userErrors": problems}
+            job_id = f"gid://shopify/Job/{next(self._ids)}"
+            self.jobs[job_id] = {"__typename": "Job", "id": job_id, "done": False, "_discount": discount_id,
+                                 "_ids": set(ids)}
+            return {"__typename": "DiscountCodeRedeemCodeBulkDeletePayload", "userErrors": [],
+                    "job": {"__typename": "Job", "id": job_id, "done": False}}
+
+    def _run_deletion(self, job: dict[str, Any]) -> None:
+        """The codes of a bulk deletion, deleted on the job's first read (the mutation itself only queues them)."""
+        held = self.discounts.get(job["_discount"], {}).get("codes", {})
+        ids = job.pop("_ids")
+        for code in [c for c, rid in held.items() if rid in ids]:
+            del held[code]
+            self.codes.pop(code, None)
+            self.folded.pop(code.casefold(), None)
+        job["done"] = True
 
     def _run_creation(self, creation: dict[str, Any]) -> None:
         """The codes of a bulk creation, created on its first read (the mutation itself only queues them)."""
         discount_id = creation["_discount"]
         for code in creation.pop("_pending"):
             errors = []
-            if not code:
-                errors.append({"__typename": "DiscountUserError", "field": ["code"], "message": "Code can't be blank",
-                               "code": "BLANK"})
-            elif code in self.codes:
-                errors.append({"__typename": "DiscountUserError", "field": ["code"],
-                               "message": "Code must be unique. Please try a different code.", "code": "TAKEN"})
+            shape = _code_problem(code, ["code"])
+            if shape:
+                errors.append(shape)
+            elif code.casefold() in self.folded:
+                errors.append(_user_error(["code"], "Code must be unique. Please try a different code.", "TAKEN"))
             elif self.failing_codes > 0:
                 self.failing_codes -= 1
-                errors.append({"__typename": "DiscountUserError", "field": ["code"],
-                               "message": "Code could not be created.", "code": "INTERNAL_ERROR"})
+                errors.append(_user_error(["code"], "Code could not be created.", "INTERNAL_ERROR"))
             node = None
             if not errors:
-                self.codes[code] = discount_id
-                self.discounts[discount_id]["codes"].add(code)
-                node = {"__typename": "DiscountRedeemCode", "id": f"gid://shopify/DiscountRedeemCode/{next(self._ids)}",
-                        "code": code}
+                node = {"__typename": "DiscountRedeemCode", "id": self._hold(code, discount_id), "code": code}
             creation["codes"].append({"__typename": "DiscountRedeemCodeBulkCreationCode", "code": code,
                                       "errors": errors, "discountRedeemCode": node})
         creation["importedCount"] = sum(c["discountRedeemCode"] is not None for c in creation["codes"])
