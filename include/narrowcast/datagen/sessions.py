@@ -155,9 +155,11 @@ def _browse_starts(rng: np.random.Generator, n: int, order_times: np.ndarray, st
 def _customers_at(rng: np.random.Generator, customers: Customers, when: np.ndarray) -> np.ndarray:
     """A random real customer whose account existed at each time (-1 where none did yet)."""
     real = np.flatnonzero(~customers.is_test)
+    if len(real) == 0:
+        return np.full(len(when), -1, dtype=np.int64)
     real = real[np.argsort(customers.created_at[real], kind="stable")]
     existing = np.searchsorted(customers.created_at[real], when, side="right")
-    pick = real[np.minimum((rng.random(len(when)) * existing).astype(np.int64), max(len(real) - 1, 0))]
+    pick = real[np.minimum((rng.random(len(when)) * existing).astype(np.int64), len(real) - 1)]
     return np.where(existing > 0, pick, -1)
 
 
