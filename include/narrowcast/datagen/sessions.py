@@ -38,6 +38,8 @@ ANONYMOUS_VISITORS_PER_CUSTOMER = 8
 # About 2.3 carts are left for every cart that becomes an order, Baymard's 70% cart abandonment average.
 BROWSE_DEPTH = np.array([0.600, 0.339, 0.037, 0.024])
 PURCHASE_DEPTH = 4
+# A session that does not buy starts within this many days either side of some order: visits keep the orders' pace.
+BROWSE_SPREAD_DAYS = 3.5
 DEVICES = ("desktop", "mobile", "tablet")
 
 
@@ -80,12 +82,15 @@ def build_sessions(rng: np.random.Generator, customers: Customers, orders: WebOr
     n_buy = len(buying)
     n_browse = max(n_buy * BROWSE_SESSIONS_PER_ORDER, n_cust)
 
-    # Who: buyers are the order's customer (guests are anonymous visitors); browsers are a customer or anonymous.
+    # When: a purchase session ends at its order; the others keep the orders' pace (_browse_starts).
+    window_end = end_s - 7200
+    browse_start = _browse_starts(rng, n_browse, np.sort(orders.created_at[buying]), start_s, window_end)
+    # Who: buyers are the order's customer (guests are anonymous visitors); browsers are anonymous or a customer
+    # who already had an account when the visit started.
     buy_cust = orders.customer[buying]
     buy_visitor = np.where(buy_cust >= 0, buy_cust, n_cust + rng.integers(0, n_anon, n_buy))
-    real_customers = np.flatnonzero(~customers.is_test)
-    browse_is_cust = rng.random(n_browse) < 0.35
-    browse_cust = np.where(browse_is_cust, real_customers[rng.integers(0, len(real_customers), n_browse)], -1)
+    browse_cust = np.where(rng.random(n_browse) < 0.35, _customers_at(rng, customers, browse_start), -1)
+    browse_is_cust = browse_cust >= 0
     browse_visitor = np.where(browse_is_cust, browse_cust, n_cust + rng.integers(0, n_anon, n_browse))
     visitor = np.concatenate([buy_visitor, browse_visitor])
     customer = np.where(visitor < n_cust, visitor, -1)
@@ -98,12 +103,7 @@ def build_sessions(rng: np.random.Generator, customers: Customers, orders: WebOr
     pace = rng.integers(15, 240, n)
     # Events after session_start: page_view + extras + funnel steps; first_visit shares session_start's time.
     duration = (1 + extra_pv + depth) * pace
-    window_end = end_s - 7200
-    lo = np.where(customer >= 0, np.maximum(customers.created_at[np.maximum(customer, 0)], start_s), start_s)
-    lo = np.minimum(lo, window_end - 60)
-    browse_start = lo + (rng.random(n) * (window_end - lo)).astype(np.int64)
-    buy_end = np.concatenate([orders.created_at[buying], np.zeros(n_browse, dtype=np.int64)])
-    start = np.where(is_buy, buy_end - duration, browse_start)
+    start = np.concatenate([orders.created_at[buying] - duration[:n_buy], browse_start])
     day = np.clip((start - start_s) // 86400, 0, days - 1)
 
     source = _pick_sources(rng, is_buy, customer, customers.accepts_marketing, day, all_campaigns, sources, days)
@@ -132,6 +132,35 @@ def build_sessions(rng: np.random.Generator, customers: Customers, orders: WebOr
     day_offsets[-1] = n
     return Sessions(visitor, customer, start, pace, extra_pv, depth, source, logged_in, device, place, order,
                     focus, number, first_source, first_touch, day_offsets)
+
+
+def _browse_starts(rng: np.random.Generator, n: int, order_times: np.ndarray, start_s: int,
+                   window_end: int) -> np.ndarray:
+    """Start times of ``n`` sessions that do not buy, at the orders' pace: each near a random order (uniformly
+    within BROWSE_SPREAD_DAYS either side, reflected into [start_s, window_end]); uniform when there is no order.
+
+    Visits and orders rise and fall together, so the share of sessions that convert, and with it paid ROAS (spend
+    follows the paid sessions' clicks, revenue their orders), hold steady week to week as in a real shop. Spread
+    evenly over the window instead, visits kept their pace while orders, placed mostly early, thinned out: weekly
+    paid ROAS fell about threefold over 92 days (narrowcast.datagen.benchmarks)."""
+    if len(order_times) == 0:
+        return start_s + (rng.random(n) * (window_end - start_s)).astype(np.int64)
+    anchor = order_times[rng.integers(0, len(order_times), n)]
+    start = anchor + ((rng.random(n) * 2 - 1) * BROWSE_SPREAD_DAYS * 86400).astype(np.int64)
+    start = np.where(start < start_s, 2 * start_s - start, start)
+    start = np.where(start > window_end, 2 * window_end - start, start)
+    return np.clip(start, start_s, window_end)
+
+
+def _customers_at(rng: np.random.Generator, customers: Customers, when: np.ndarray) -> np.ndarray:
+    """A random real customer whose account existed at each time (-1 where none did yet)."""
+    real = np.flatnonzero(~customers.is_test)
+    if len(real) == 0:
+        return np.full(len(when), -1, dtype=np.int64)
+    real = real[np.argsort(customers.created_at[real], kind="stable")]
+    existing = np.searchsorted(customers.created_at[real], when, side="right")
+    pick = real[np.minimum((rng.random(len(when)) * existing).astype(np.int64), len(real) - 1)]
+    return np.where(existing > 0, pick, -1)
 
 
 def _pick_sources(rng: np.random.Generator, is_buy: np.ndarray, customer: np.ndarray, consent: np.ndarray,

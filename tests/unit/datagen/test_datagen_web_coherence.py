@@ -109,3 +109,18 @@ def test_ad_platform_rows_exist_only_for_campaign_days_with_spend(clean_world: G
     assert all(r["cost_micros"] > 0 for r in google)
     assert len({(r["campaign_id"], r["date"]) for r in meta}) == len(meta)
     assert len({(r["campaign_id"], r["date"]) for r in google}) == len(google)
+
+
+def test_no_customer_visits_before_their_account_exists_and_late_sign_ups_visit_too(
+        clean_world: GenerationReport) -> None:
+    """GIVEN sessions placed at the orders' pace and then given to a customer, THEN each went to a customer whose
+    account already existed, and customers who signed up during the window have visits of their own."""
+    world = clean_world.data_dir / "world"
+    early, in_window_visitors = duckdb.sql(f"""
+        select count(*) filter (where s.started_at < c.created_at),
+               count(distinct c.customer_id) filter (where c.created_at >= date '2026-08-01' and s.logged_in is not null)
+        from read_parquet('{world}/ga4_sessions.parquet') s
+        join read_parquet('{world}/customers.parquet') c using (customer_id)
+    """).fetchone()
+    assert early == 0
+    assert in_window_visitors > 0
