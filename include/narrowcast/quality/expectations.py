@@ -15,13 +15,14 @@ import functools
 import importlib.util
 import sys
 from datetime import datetime
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from narrowcast.quality.ga4_event_names import KNOWN_GA4_EVENT_NAMES
 from narrowcast.quality.iso_currencies import ISO_4217_CODES
 from narrowcast.quality.rules import LINE_TOTAL_TOLERANCE, Rule
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Imported by GX at start-up (``from scipy import stats``), used only by expectations the rules never build.
 # (``import altair as alt`` reads the module's ``__spec__``, which would load a deferred module at once.)
@@ -149,4 +150,6 @@ def _row_of(index_entry: Any) -> int:
 
 def _gx_limits(future_limits: dict[str, Any]) -> dict[str, Any]:
     # Pandas compares datetime64 columns with datetime bounds; BIGINT µs columns with ints.
+    import pandas as pd
+
     return {k: (pd.Timestamp(v) if isinstance(v, datetime) else v) for k, v in future_limits.items()}
