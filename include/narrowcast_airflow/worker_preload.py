@@ -6,7 +6,8 @@ it forks, each task process inherits copy-on-write. Importing this module there 
 Expectations with the quality gate's context built (:func:`narrowcast.quality.expectations.prepare`), pandas,
 pyarrow, DuckDB and the extract runner, instead of each task importing them again (about 3 CPU seconds).
 
-How a deployment imports it (:data:`narrowcast.runtime.WORKER_PRELOAD`; ``docs/scaling.md``):
+How a deployment imports it (:data:`narrowcast.runtime.LOCAL_EXECUTOR_PRELOAD`,
+:data:`narrowcast.runtime.CELERY_WORKER_PRELOAD`; ``docs/scaling.md``):
 
 - LocalExecutor: ``[scheduler] mp_start_method = forkserver`` and ``[scheduler] mp_forkserver_preload``
   naming this module. The scheduler then starts its executor workers from a forkserver process that imported
@@ -21,6 +22,8 @@ The api-server, dag-processor and triggerer never read either setting.
 
 from __future__ import annotations
 
+import logging
+
 import duckdb  # noqa: F401 - imported for the task processes forked after this
 import pandas  # noqa: F401
 import pyarrow  # noqa: F401
@@ -29,4 +32,6 @@ import pyarrow.parquet  # noqa: F401
 import narrowcast.extract  # noqa: F401
 from narrowcast.quality.expectations import prepare
 
+# GX logs each public function it registers at import, at INFO; a Celery worker has set up INFO logging by now.
+logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)
 prepare()

@@ -92,8 +92,8 @@ def check_batch(
     query = _check_query(staged, rules, lines)
     received = wh.scalar(f"select count(*) from {staged.view}")
     if not received:
-        # Every rule passes an empty batch: no frame to build, so a run that received nothing imports neither
-        # pandas nor GX (seconds of a small run's start-up).
+        # Every rule passes an empty batch: no frame to build and nothing for GX to validate, so a run that
+        # received nothing never imports GX (seconds of a small run's start-up).
         return GateResult(batch.batch_id, spec.name, 0, _failure_table({}))
 
     if received <= gx_full_max_rows:
