@@ -22,25 +22,26 @@ dlt is a benchmark-only dependency kept out of the project's lock: install it in
 it the dlt side is skipped with a message and only narrowcast's figures print.
 
 Measured December 2026, 100 customers x 7 days (22 rows in narrowcast's increment, which dlt's normalisation
-counts as 53 with its child tables), on the shared 2-core machine at a 1-minute load average of 11-14, so CPU
-seconds are the figure to compare (wall times were 3-18x them). "earlier" and "before" are the single ``--quick``
+counts as 53 with its child tables), on the shared 2-core machine at a 1-minute load average of 13-15, so CPU
+seconds are the figure to compare (wall times were 3-19x them). "earlier" and "before" are the single ``--quick``
 runs this docstring gave before (load average 16-18); "now" is the median of three (``--runs 3``):
 
     CPU seconds                               earlier  before  now    dlt 1.31 (Parquet)
-    full load (fresh process)                   6.8      4.5    4.1    2.0
-    small increment (fresh process)             6.1      3.9    3.2    1.8
-    small increment, forked                      -       0.9    0.9    0.4
-    small increment, forked, Airflow preload     -        -     0.8     -
+    full load (fresh process)                   6.8      4.5    3.6    2.0
+    small increment (fresh process)             6.1      3.9    3.3    1.9
+    small increment, forked                      -       0.9    0.6    0.4
+    small increment, forked, Airflow preload     -        -     0.6     -
 
-"earlier": GX imported ``scipy.stats`` at start-up and the suite was built with ``add_expectation``. In a fresh
-process what is left is imports: pyarrow (which imports pandas on its first conversion of Python values, so an
-extract cannot leave pandas out), DuckDB, requests, and GX with its context (~1.6 CPU-s); an interleaved A/B of
-the fresh small increment, three runs each, measured 3.72 CPU-s before and 3.73 after this version's lazy
-imports, which only spare a run that receives no rows its frame. Forked, a small increment spends about 60% of
-its CPU in GX's validation (0.46 of 0.77 CPU-s in-process: ~7 ms per expectation, 65 expectations over the 3
-batches with rows; building the suite is 0.1 ms of a batch's 47 ms, so caching it gains nothing), 0.14 in the
-DuckDB loads and the rest in paging, landing and bookkeeping: about 0.3 CPU-s without the quality gate, below
-dlt's 0.4. dlt runs no data validation.
+"earlier": GX imported ``scipy.stats`` at start-up and the suite was built with ``add_expectation``. "now": the
+gate runs every rule once for its verdict alone (GX's ``BOOLEAN_ONLY``) and only the failed rules again for
+their rows, which halves GX's validation of a clean batch (0.46 -> 0.23 CPU-s of a warm run's increment, 65
+expectations over its 3 batches with rows; building the suite is 0.1 ms of a batch's 47 ms, so caching it would
+gain nothing). A warm run of the increment is then 0.55 CPU-s: GX 0.23, the DuckDB loads 0.14, paging, landing
+and bookkeeping the rest; dlt runs no data validation. In a fresh process what is left is imports: pyarrow (which
+imports pandas on its first conversion of Python values, so an extract cannot leave pandas out), DuckDB,
+requests, and GX with its context (~1.6 CPU-s); an interleaved A/B of the fresh small increment, three runs
+each, measured 3.72 CPU-s before and 3.73 after the lazy imports, which only spare a run that receives no rows
+its frame. In Airflow that import cost is paid once per worker, not per task (``narrowcast_airflow.worker_preload``).
 """
 
 from __future__ import annotations

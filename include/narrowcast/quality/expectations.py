@@ -4,9 +4,10 @@ GX is imported inside the functions (its import takes seconds) and one ephemeral
 datasource is reused for the process. ``scipy.stats``, which GX imports at start-up only for expectations this
 project does not use (KL divergence, Kolmogorov-Smirnov tests), is loaded on first use instead: about a quarter
 of GX's import time (1.6 of ~6 CPU seconds). :func:`prepare` imports GX and builds the context
-ahead of the first batch, for a long-lived process whose forked task processes then inherit both. The frame's
-index is the landed ``_row``, so GX's
-``unexpected_index_list`` (result format COMPLETE) names the failing rows directly.
+ahead of the first batch, for a long-lived process whose forked task processes then inherit both. A batch is
+validated for each rule's verdict first (result format BOOLEAN_ONLY, half the cost), then the failed rules again
+with result format COMPLETE; the frame's index is the landed ``_row``, so GX's ``unexpected_index_list`` names
+the failing rows directly.
 """
 
 from __future__ import annotations
