@@ -7,28 +7,41 @@ Each side runs as a fresh process, as a scheduler starts it: narrowcast's
 ``python -m narrowcast.extract shopify --start ... --end ...`` (extract, land Parquet, the Great Expectations
 quality gate, load into DuckDB) and ``bench/dlt_shopify_pipeline.py`` (dlt paging the same queries, normalising
 and writing Parquet to a local filesystem destination). Two loads: the full history, then a small increment
-(the world's last ``--increment-hours``, default 24, which still receives rows). The small increment runs once
-more "forked": each run forked from a process that imported the program first (``forked_runs.py``; narrowcast's
+(the world's last ``--increment-hours``, default 24, which still receives rows). The small increment runs again
+"forked": each run forked from a process that imported the program first (``forked_runs.py``; narrowcast's
 also built its GX context with ``narrowcast.quality.expectations.prepare``), which is how Airflow's LocalExecutor
-and Celery workers start task processes on Linux when the worker imported the task code. Prints wall and CPU
-seconds (user + system of the process and its children; steadier than wall time on a shared machine) and rows.
+and Celery workers start task processes on Linux when the worker imported the task code. Narrowcast's runs once
+more "forked, Airflow preload": forked from a worker that a forkserver started after importing
+``narrowcast_airflow.worker_preload``, exactly as ``make ui``'s scheduler starts its LocalExecutor workers
+(``narrowcast.runtime.LOCAL_EXECUTOR_PRELOAD``; a Celery worker imports the same module before its pool forks).
+Prints wall and CPU seconds (user + system of the process and its children; steadier than wall time on a shared
+machine) and rows.
 
 dlt is a benchmark-only dependency kept out of the project's lock: install it into its own virtualenv
 (``bench/requirements-dlt.txt`` says how) and pass ``--dlt-python`` (default ``.venv-dlt/bin/python``). Without
 it the dlt side is skipped with a message and only narrowcast's figures print.
 
-Measured December 2026, ``--quick`` (100 customers x 7 days; 34 rows in the increment, which dlt's normalisation
-counts as 91 with its child tables), one run each, load average 16-18 on the shared 2-core machine, so CPU seconds
-are the figure to compare (wall times were 5-20x them):
+Measured December 2026, 100 customers x 7 days (22 rows in narrowcast's increment, which dlt's normalisation
+counts as 53 with its child tables), on the shared 2-core machine at a 1-minute load average of 13-15, so CPU
+seconds are the figure to compare (wall times were 3-19x them). "earlier" and "before" are the single ``--quick``
+runs this docstring gave before (load average 16-18); "now" is the median of three (``--runs 3``):
 
-    CPU seconds                   narrowcast before   narrowcast now   dlt 1.31 (Parquet)
-    full load (fresh process)          6.8                4.5              2.6
-    small increment (fresh process)    6.1                3.9              2.3
-    small increment, forked             -                 0.9              0.4
+    CPU seconds                               earlier  before  now    dlt 1.31 (Parquet)
+    full load (fresh process)                   6.8      4.5    3.6    2.0
+    small increment (fresh process)             6.1      3.9    3.3    1.9
+    small increment, forked                      -       0.9    0.6    0.4
+    small increment, forked, Airflow preload     -        -     0.6     -
 
-"before": GX imported ``scipy.stats`` at start-up and the suite was built with ``add_expectation``. What is left
-in a fresh process is mostly imports (GX ~2 s, pandas/pyarrow/duckdb ~0.5 s); in a forked one, GX's validation
-(its metric graph, ~0.07 s per batch) and the DuckDB loads.
+"earlier": GX imported ``scipy.stats`` at start-up and the suite was built with ``add_expectation``. "now": the
+gate runs every rule once for its verdict alone (GX's ``BOOLEAN_ONLY``) and only the failed rules again for
+their rows, which halves GX's validation of a clean batch (0.46 -> 0.23 CPU-s of a warm run's increment, 65
+expectations over its 3 batches with rows; building the suite is 0.1 ms of a batch's 47 ms, so caching it would
+gain nothing). A warm run of the increment is then 0.55 CPU-s: GX 0.23, the DuckDB loads 0.14, paging, landing
+and bookkeeping the rest; dlt runs no data validation. In a fresh process what is left is imports: pyarrow (which
+imports pandas on its first conversion of Python values, so an extract cannot leave pandas out), DuckDB,
+requests, and GX with its context (~1.6 CPU-s); an interleaved A/B of the fresh small increment, three runs
+each, measured 3.72 CPU-s before and 3.73 after the lazy imports, which only spare a run that receives no rows
+its frame. In Airflow that import cost is paid once per worker, not per task (``narrowcast_airflow.worker_preload``).
 """
 
 from __future__ import annotations
@@ -52,7 +65,7 @@ from narrowcast.apis.shopify import DEFAULT_API_VERSION
 from narrowcast.contracts.windows import Window
 from narrowcast.datagen import generate
 from narrowcast.local_ports import free_port, wait_until_up
-from narrowcast.runtime import airflow_env
+from narrowcast.runtime import LOCAL_EXECUTOR_PRELOAD, airflow_env
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sources.shopify.client import window_search
 from narrowcast.sources.shopify.queries import CUSTOMERS, FULFILLMENTS, ORDERS, PRODUCTS
@@ -61,6 +74,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DLT_PIPELINE = ROOT / "bench" / "dlt_shopify_pipeline.py"
 FORKED_RUNS = ROOT / "bench" / "forked_runs.py"
 FIRST_LOAD_START = datetime(2020, 1, 1, tzinfo=UTC)
+PRELOAD_SETTING = "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD"
 
 
 @contextlib.contextmanager
@@ -133,7 +147,7 @@ def report(side: str, load: str, runs: list[tuple[float, float, int]]) -> None:
     wall = statistics.median(r[0] for r in runs)
     cpu = statistics.median(r[1] for r in runs)
     rows = f"{runs[-1][2]:9,d} rows" if runs[-1][2] >= 0 else " " * 14
-    print(f"{side:<11} {load:<28} {wall:8.1f}s wall {cpu:8.1f}s CPU {rows}  (median of {len(runs)})", flush=True)
+    print(f"{side:<11} {load:<40} {wall:8.1f}s wall {cpu:8.1f}s CPU {rows}  (median of {len(runs)})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -172,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
                 sys.executable, env, ["--import", "narrowcast.extract", "--prepare",
                                       "narrowcast.quality.expectations:prepare", "--run", "narrowcast.extract:main"],
                 small_args, args.runs))
+            report("narrowcast", "small increment, forked, Airflow preload", forked(
+                sys.executable, env, ["--forkserver-preload", LOCAL_EXECUTOR_PRELOAD[PRELOAD_SETTING],
+                                      "--run", "narrowcast.extract:main"], small_args, args.runs))
             if has_dlt:
                 dlt_env = {**clean, "RUNTIME__LOG_LEVEL": "WARNING"}
                 dlt_env.pop("PYTHONPATH")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from narrowcast.runtime import CELERY_WORKER_PRELOAD
+
 # The one-slot pool every warehouse writer runs in (DuckDB takes one writer); created by the init step.
 WAREHOUSE_POOL = "narrowcast_warehouse"
 WAREHOUSE_POOL_DESCRIPTION = "DuckDB takes one writer: every warehouse writer runs here"
@@ -89,6 +91,8 @@ def airflow_settings(endpoints: Endpoints) -> dict[str, str]:
         "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql+psycopg2://{postgres}",
         "AIRFLOW__CELERY__BROKER_URL": f"redis://:@{redis}/{BROKER_DB}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(WORKER_CONCURRENCY),
+        # A worker imports the task modules once, before its pool forks (narrowcast_airflow.celery_config).
+        **CELERY_WORKER_PRELOAD,
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "true",
         "AIRFLOW__CORE__LOAD_EXAMPLES": "false",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "true",

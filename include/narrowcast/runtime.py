@@ -69,6 +69,16 @@ SANDBOX_TOKEN_ENDPOINTS = {
 }
 
 
+# Executor workers import the task modules once, before they fork task processes
+# (``narrowcast_airflow.worker_preload``): the LocalExecutor's workers through the scheduler's forkserver, which
+# leaves the scheduler process itself as it was; a Celery worker through its Celery configuration's ``imports``.
+LOCAL_EXECUTOR_PRELOAD = {
+    "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+    "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": "narrowcast_airflow.worker_preload",
+}
+CELERY_WORKER_PRELOAD = {"AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "narrowcast_airflow.celery_config.CELERY_CONFIG"}
+
+
 def sandbox_url() -> str:
     return f"http://{settings.SANDBOX_HOST}:{settings.SANDBOX_PORT}"
 
@@ -148,7 +158,8 @@ def cpu_count() -> int:
 
 
 def ui_env(base: Mapping[str, str], port: int) -> dict[str, str]:
-    """``airflow standalone`` settings on top of :func:`airflow_env`: loopback only, sized to the machine.
+    """``airflow standalone`` settings on top of :func:`airflow_env`: loopback only, sized to the machine, its
+    LocalExecutor's workers pre-importing the task modules (:data:`LOCAL_EXECUTOR_PRELOAD`).
 
     The simple auth manager reads its passwords from a file; the local login is fixed there (see
     :func:`write_ui_login`) so the README's ``admin`` / ``admin`` works, which is safe only because the
@@ -164,6 +175,7 @@ def ui_env(base: Mapping[str, str], port: int) -> dict[str, str]:
         "AIRFLOW__API__WORKERS": "1",
         # LocalExecutor starts one worker process per parallelism slot: one per CPU, not Airflow's 32.
         "AIRFLOW__CORE__PARALLELISM": str(max(2, cpu_count())),
+        **LOCAL_EXECUTOR_PRELOAD,
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{LOCAL_UI_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "simple_auth_manager_passwords.json"),
     }

@@ -24,6 +24,7 @@ import requests
 from pipeline_run import PipelineRun, isolated_env, run_demo
 
 from narrowcast.local_ports import free_port
+from narrowcast.runtime import LOCAL_EXECUTOR_PRELOAD
 
 REPO = Path(__file__).resolve().parents[2]
 TEST_OUTPUT = REPO / "test-output"
@@ -150,6 +151,7 @@ def airflow_standalone(demo_data_dir: Path, tmp_path_factory: pytest.TempPathFac
         "NO_PROXY": "*",
         "SCARF_NO_ANALYTICS": "true",
         "DO_NOT_TRACK": "1",
+        **LOCAL_EXECUTOR_PRELOAD,
     }
     log_path = home / "standalone.log"
     with log_path.open("w") as log:

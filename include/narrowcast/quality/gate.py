@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import pyarrow as pa
 
 from narrowcast import settings
@@ -34,6 +33,9 @@ from narrowcast.loading.staging import StagedBatch
 from narrowcast.quality.expectations import failing_rows
 from narrowcast.quality.rules import DUPLICATE_COLUMN, LINE_DIFF_COLUMN, Rule, rules_for, screen_predicate
 from narrowcast.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 GX_FULL_MAX_ROWS = 50_000
 SCREEN_SAMPLE_ROWS = 5_000
@@ -89,6 +91,10 @@ def check_batch(
     gx_limits, sql_limits = _future_limits(staged, rules, limit)
     query = _check_query(staged, rules, lines)
     received = wh.scalar(f"select count(*) from {staged.view}")
+    if not received:
+        # Every rule passes an empty batch: no frame to build and nothing for GX to validate, so a run that
+        # received nothing never imports GX (seconds of a small run's start-up).
+        return GateResult(batch.batch_id, spec.name, 0, _failure_table({}))
 
     if received <= gx_full_max_rows:
         frame = wh.frame(query).set_index("_row")
@@ -123,18 +129,22 @@ def check_batch(
     for rule in rules:  # first failing rule wins, so the per-rule counts add up
         for row in by_rule[rule.name]:
             assigned.setdefault(row, rule)
+    counts: dict[str, int] = {}
+    for rule in assigned.values():
+        counts[rule.name] = counts.get(rule.name, 0) + 1
+    return GateResult(batch.batch_id, spec.name, received, _failure_table(assigned), counts, len(frame))
+
+
+def _failure_table(assigned: dict[int, Rule]) -> pa.Table:
+    """One row per quarantined row, in ``_row`` order: the rule it is quarantined under and that rule's column."""
     ordered = sorted(assigned)
-    failures = pa.table(
+    return pa.table(
         {
             "_row": pa.array(ordered, pa.int64()),
             "rule": pa.array([assigned[r].name for r in ordered], pa.string()),
             "column_name": pa.array([assigned[r].column_name for r in ordered], pa.string()),
         }
     )
-    counts: dict[str, int] = {}
-    for rule in assigned.values():
-        counts[rule.name] = counts.get(rule.name, 0) + 1
-    return GateResult(batch.batch_id, spec.name, received, failures, counts, len(frame))
 
 
 def enforce_threshold(

@@ -12,14 +12,16 @@ import datetime as dt
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 import psycopg2
 import pyarrow as pa
 
 from narrowcast.warehouse.dialect import Dialect, DuckDBDialect
+
+if TYPE_CHECKING:
+    import pandas as pd  # a frame is asked for only by the quality gate, for a batch that has rows
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 
