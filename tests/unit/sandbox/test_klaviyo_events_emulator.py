@@ -8,11 +8,13 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import duckdb
 import pytest
 import requests
 from tiny_world import sandbox_connection
 
 from narrowcast.contracts.windows import Window
+from narrowcast.extract import run_source
 from narrowcast.http import FatalApiError, RetryPolicy
 from narrowcast.sandbox.emulators.klaviyo_events import RATE_LIMITS
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
@@ -118,3 +120,21 @@ def test_links_next_is_the_request_itself_with_the_next_cursor_and_a_foreign_cur
     foreign = requests.get(f"{server.url}/klaviyo/api/events", params={"page[cursor]": "bmV4dDo6aWQ6OjQ2NjU3NzQ3Njk"},
                            headers=HEADERS, timeout=10)
     assert foreign.status_code == 400 and foreign.json()["errors"][0]["source"] == {"parameter": "page[cursor]"}
+
+
+def test_the_extract_runner_lands_gates_and_merges_the_sign_ups_and_a_rerun_changes_nothing(server, klaviyo,
+                                                                                           tmp_path):
+    # GIVEN 250 sign-ups in the day (two pages)
+    klaviyo.seed_signups([signup(n, DAY + timedelta(minutes=5 * n)) for n in range(250)])
+    conn = sandbox_connection(server, "klaviyo", "narrowcast_klaviyo")
+    warehouse = tmp_path / "wh.duckdb"
+    # WHEN the day is extracted twice through the runner (landing, quality gate, merge)
+    reports = [run_source("klaviyo", conn, WINDOW, data_dir=tmp_path, warehouse=warehouse) for _ in range(2)]
+    # THEN every sign-up is loaded once, typed, and the second run merges the same rows
+    assert [r.entities["klaviyo_subscription_events"].loaded for r in reports] == [250, 250]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*), count(distinct event_id), min(subscribed_at) "
+                           "from raw.klaviyo_subscription_events").fetchone() == (250, 250, DAY)
+        assert con.execute("select email, metric_name, subscribed_at from raw.klaviyo_subscription_events "
+                           "where event_id = 'ev0007'").fetchone() == (
+            "reader7@example.org", "Subscribed to List", DAY + timedelta(minutes=35))
