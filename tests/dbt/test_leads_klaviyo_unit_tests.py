@@ -19,6 +19,6 @@ def test_the_int_leads_unit_tests_pass_the_klaviyo_branch_and_its_dedupe_among_t
                       target_path=target, as_of_date="2026-03-31")
     # THEN every one passed, both unit tests among them
     statuses = {r["unique_id"]: r["status"] for r in results if not str(r["unique_id"]).startswith("operation.")}
-    assert {"unit_test.narrowcast.int_leads.leads_count_a_klaviyo_sign_up_once_and_dedupe_it_against_the_shop_consent",
-            "unit_test.narrowcast.int_leads.leads_keep_ga4_and_shop_leads_as_before_when_klaviyo_has_none"} <= set(statuses)
+    assert {"unit_test.narrowcast.int_leads.leads_count_klaviyo_signups_once_against_shop_consent",
+            "unit_test.narrowcast.int_leads.leads_ga4_and_shop_as_before_without_klaviyo"} <= set(statuses)
     assert set(statuses.values()) == {"pass"}, statuses
