@@ -24,7 +24,7 @@ from narrowcast.contracts.windows import Window
 from narrowcast.datagen import generate
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sandbox.server import free_port, wait_until_up
-from narrowcast.sources import amazon, ebay, google_ads, meta_ads, shopify
+from narrowcast.sources import amazon, ebay, google_ads, klaviyo, meta_ads, shopify
 
 
 @contextlib.contextmanager
@@ -64,6 +64,7 @@ WORLD_KEYS = {
     "ebay_order_lines": ("ebay_orders", ["line_item_id"]),
     "amazon_orders": ("amazon_orders", ["amazon_order_id"]),
     "amazon_order_items": ("amazon_orders", ["order_item_id"]),
+    "klaviyo_subscription_events": ("klaviyo_signups", ["event_id"]),
 }
 
 
@@ -90,6 +91,7 @@ def connectors(sandbox_url: str, world: Path) -> list[tuple[str, object, type, C
         ("amazon", amazon, amazon.AmazonClient,
          conn("amazon", "narrowcast_amazon",
               marketplace_ids=",".join(distinct(world, "amazon_orders", "marketplace_id")))),
+        ("klaviyo", klaviyo, klaviyo.KlaviyoEventsClient, conn("klaviyo", "narrowcast_klaviyo")),
     ]
 
 

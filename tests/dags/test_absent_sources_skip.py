@@ -44,6 +44,7 @@ def _skip_reason(call) -> str:
     pytest.param("extract_shop", "extract_shopify", "shopify", "narrowcast_shopify", id="the shop without Shopify"),
     pytest.param("extract_marketplace_orders", "extract_ebay", "ebay", "narrowcast_ebay", id="no eBay account"),
     pytest.param("extract_ad_costs", "extract_meta", "meta_ads", "narrowcast_meta", id="no Meta ads"),
+    pytest.param("extract_shop", "extract_klaviyo", "klaviyo", "narrowcast_klaviyo", id="no Klaviyo account"),
 ])
 def test_an_extract_task_whose_connection_is_not_set_is_skipped_naming_the_connection(dag_id, task_id, source,
                                                                                        connection,

@@ -76,6 +76,19 @@ CUSTOMERS = [
 CONSENT_UPDATED_AT = {1: "2026-03-28 10:04:00", 8: "2026-03-30 19:03:30", 6: "2026-03-29 12:00:00",
                       4: "2026-03-10 08:00:00"}
 
+# Klaviyo sign-up events (raw.klaviyo_subscription_events; int_leads counts a person once against the shop's
+# consent, the earlier wins): customer 1's consent synced into Klaviyo 5 minutes after the shop recorded it (the
+# shop's counts), customer 6 signed up through a Klaviyo form an hour before the shop's consent (Klaviyo's counts),
+# and a visitor the shop does not know, subscribed to a list and to e-mail marketing at once (one lead).
+KLAVIYO_SIGNUPS = [
+    # event_id, metric_name, profile_id, email, list_name, subscribed_at
+    ("kev1", "Subscribed to Email Marketing", "01FIXP1", "test.user@example.com", None, "2026-03-28 10:09:00"),
+    ("kev2", "Subscribed to List", "01FIXP6", "eve@example.at", "Newsletter", "2026-03-29 11:00:00"),
+    ("kev3", "Subscribed to List", "01FIXP9", "Reader@example.org", "Footer popup", "2026-03-29 09:00:00"),
+    ("kev4", "Subscribed to Email Marketing", "01FIXP9", "Reader@example.org", None, "2026-03-29 09:00:02"),
+]
+KLAVIYO_METRIC_IDS = {"Subscribed to Email Marketing": "Y6rLvz", "Subscribed to List": "TspjNE"}
+
 PRODUCTS = [
     # product_id, sku, title, category, price, compare_at_price, status
     (101, "MUG-01", "Stoneware mug", "Kitchen", "10.00", "15.00", "active"),
@@ -511,6 +524,9 @@ def rows(extra: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
     for customer, campaign, name, day, imps, clicks, micros, conversions, value in GOOGLE_STATS:
         out["google_ads_campaign_stats"].append((customer, campaign, name, date.fromisoformat(day), imps, clicks,
                                                  micros, conversions, value))
+    for event_id, metric, profile, email, list_name, subscribed in KLAVIYO_SIGNUPS:
+        out["klaviyo_subscription_events"].append((event_id, KLAVIYO_METRIC_IDS[metric], metric, profile, email,
+                                                   list_name, _ts(subscribed)))
     for account, campaign, name, objective, status, created, updated in META_CAMPAIGNS:
         out["meta_campaigns"].append((account, campaign, name, objective, status, status, "AUCTION", _ts(created),
                                       _ts(updated)))

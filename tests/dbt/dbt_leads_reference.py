@@ -1,6 +1,6 @@
 """Independent pandas recomputation of leads vs remarketing: each campaign's type from the raw campaign settings
-and the seed campaign_type_rules, leads from raw GA4 events and shop customers, and kpi_campaign_type_daily's
-volumes and ratios per (date_day, platform, campaign_type).
+and the seed campaign_type_rules, leads from raw GA4 events, shop customers and Klaviyo sign-ups, and
+kpi_campaign_type_daily's volumes and ratios per (date_day, platform, campaign_type).
 
 Written from the models' yml descriptions. Orders come from int_order_attribution (the attribution model, checked
 against pandas in test_dbt_kpis_match_pandas); everything this feature adds on top is recomputed here.
@@ -108,7 +108,7 @@ def _session_platform(sessions: pd.DataFrame) -> pd.Series:
 
 def leads(read: ReadTable, types: pd.DataFrame) -> pd.DataFrame:
     """One row per lead: lead_type, lead_date, platform, campaign_id (GA4 lead events in their session;
-    subscribed customers at their consent time in their browsers' latest session of the 30 days before)."""
+    newsletter sign-ups (newsletter_signups) in their customer's browsers' latest session of the 30 days before)."""
     sessions = reference.sessions(read)
     sessions["platform"] = _session_platform(sessions)
     events = read("raw.ga4_events")
@@ -120,13 +120,9 @@ def leads(read: ReadTable, types: pd.DataFrame) -> pd.DataFrame:
         f"{user}-{int(sid[key])}" if key in sid.index and not pd.isna(sid[key]) else None
         for user, key in zip(found["user_pseudo_id"], found["event_key"], strict=True)]
     rows = [(r.event_name, r.at, r.session_key) for r in found.itertuples()]
-    customers = read("raw.shop_customers")
-    subscribed = customers[(customers["email_marketing_consent_state"] == "subscribed")
-                           & customers["email_marketing_consent_updated_at"].notna()]
     browsers = pd.Series(reference.browser_customers(read))
-    for row in subscribed.itertuples():
-        at = pd.Timestamp(row.email_marketing_consent_updated_at)
-        mine = sessions[sessions["user_pseudo_id"].isin(browsers[browsers == str(row.id)].index)
+    for customer, at in newsletter_signups(read):
+        mine = sessions[sessions["user_pseudo_id"].isin(browsers[browsers == customer].index)
                         & (sessions["started_at"] <= at) & (sessions["started_at"] >= at - timedelta(days=LOOKBACK_DAYS))]
         key = mine.sort_values("started_at")["session_key"].iloc[-1] if len(mine) else None
         rows.append(("newsletter_signup", at, key))
@@ -136,6 +132,35 @@ def leads(read: ReadTable, types: pd.DataFrame) -> pd.DataFrame:
     out["utm_campaign"] = out["session_key"].map(by_key["collected_campaign_name"])
     out["campaign_id"] = _campaign_ids(out["platform"], out["utm_campaign"], types)
     out["lead_date"] = out["lead_at"].dt.date
+    return out
+
+
+def newsletter_signups(read: ReadTable) -> list[tuple[str | None, pd.Timestamp]]:
+    """(customer_id, subscribed_at) of each newsletter sign-up: subscribed shop customers at their consent time and
+    each person's first Klaviyo sign-up (person = trimmed, lower-cased e-mail, else profile); a person with both
+    counts once, the earlier (the shop's on a tie). A Klaviyo sign-up's customer: the shop customer with its
+    e-mail (the lowest id as text), else none."""
+    customers = read("raw.shop_customers")
+    customers = customers.assign(email_key=customers["email"].str.strip().str.lower(), id_text=customers["id"].astype(str))
+    subscribed = customers[(customers["email_marketing_consent_state"] == "subscribed")
+                           & customers["email_marketing_consent_updated_at"].notna()]
+    klaviyo = read("raw.klaviyo_subscription_events")
+    klaviyo = klaviyo.assign(email_key=klaviyo["email"].str.strip().str.lower(),
+                             at=pd.to_datetime(klaviyo["subscribed_at"]))
+    klaviyo["person"] = klaviyo["email_key"].fillna("profile:" + klaviyo["profile_id"].astype(str))
+    firsts = klaviyo.sort_values(["at", "event_id"]).drop_duplicates("person")
+    first_klaviyo = firsts.dropna(subset=["email_key"]).set_index("email_key")["at"]
+    shop_at = subscribed.assign(at=pd.to_datetime(subscribed["email_marketing_consent_updated_at"]))
+    first_shop = shop_at.dropna(subset=["email_key"]).groupby("email_key")["at"].min()
+    out: list[tuple[str | None, pd.Timestamp]] = []
+    for row in shop_at.itertuples():
+        if not (row.email_key in first_klaviyo.index and first_klaviyo[row.email_key] < row.at):
+            out.append((row.id_text, row.at))
+    holders = customers.dropna(subset=["email_key"]).groupby("email_key")["id_text"].min()
+    for row in firsts.itertuples():
+        if isinstance(row.email_key, str) and row.email_key in first_shop.index and first_shop[row.email_key] <= row.at:
+            continue
+        out.append((holders.get(row.email_key) if isinstance(row.email_key, str) else None, row.at))
     return out
 
 

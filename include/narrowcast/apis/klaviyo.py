@@ -1,4 +1,4 @@
-"""Klaviyo API (JSON:API) wire conventions, for the Klaviyo destination.
+"""Klaviyo API (JSON:API) wire conventions, for the Klaviyo destination and the Klaviyo sign-up source.
 
 Connection ``narrowcast_klaviyo``: ``base_url`` = ``https://a.klaviyo.com``, ``password`` = a private API key
 (sent as ``Authorization: Klaviyo-API-Key <key>``), extra ``revision`` (the dated API version sent in the
@@ -9,6 +9,7 @@ source}]}``); pages by ``links.next``, a whole URL that carries every parameter.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from narrowcast.apis import versions
@@ -81,3 +82,16 @@ def bulk_events_body(group: list[tuple[dict[str, Any], list[str]]]) -> dict[str,
     """The ``POST /api/event-bulk-create-jobs`` body for one group of :func:`pack_event_requests`."""
     return {"data": {"type": "event-bulk-create-job",
                      "attributes": {"events-bulk-create": {"data": [entry for entry, _ in group]}}}}
+
+
+def filter_datetime(moment: datetime) -> str:
+    """A naive-UTC moment as a ``filter`` datetime argument: ISO 8601 with its offset, unquoted (Klaviyo's
+    "Filtering" guide: datetimes are written without quotes; a quoted one is an invalid filter)."""
+    return moment.replace(tzinfo=UTC).isoformat(timespec="seconds")
+
+
+def filter_string(value: str) -> str:
+    """A ``filter`` string argument: double-quoted, as the guide writes them (``equals(email,"a@b.com")``)."""
+    if '"' in value:
+        raise ValueError(f"Klaviyo filter value {value!r} contains a double quote")
+    return f'"{value}"'

@@ -27,8 +27,8 @@ CHART_SOURCES: dict[str, tuple[str, ...]] = {
     "syncs": (),
     "discounts": ("shopify",),  # redemptions are read from the shop's orders' discount codes
     "affiliates": ("shopify", "inbox", "ga4"),  # referral codes on shop orders, referral and affiliate visits
-    # campaign types and spend, GA4 lead events, the shop's newsletter consent and its orders
-    "leads": ("ga4", "shopify", *AD_SOURCES, "meta_campaigns", "google_ads_campaigns"),
+    # campaign types and spend, GA4 lead events, the shop's newsletter consent, Klaviyo sign-ups and the orders
+    "leads": ("ga4", "shopify", *AD_SOURCES, "meta_campaigns", "google_ads_campaigns", "klaviyo"),
 }
 
 

@@ -25,6 +25,7 @@ from narrowcast.datagen.catalog import build_catalog, products_table
 from narrowcast.datagen.customers import build_customers
 from narrowcast.datagen.ga4_export import event_file_name, write_ga4_exports
 from narrowcast.datagen.inbox import budget_plan, erp_stock, month_labels, orders_export, privacy_requests
+from narrowcast.datagen.klaviyo_signups import build_klaviyo_signups
 from narrowcast.datagen.lead_events import LeadEvents, chained
 from narrowcast.datagen.marketplaces import build_amazon_orders, build_ebay_orders, build_listings
 from narrowcast.datagen.report import GenerationError, GenerationReport
@@ -148,6 +149,7 @@ def _generate(data_dir: Path, world: Path, ga4_dir: Path, inbox: Path, report: G
     parquet("google_ads_stats", google)
     for name, table in build_campaign_metadata(all_campaigns, start_s).items():
         parquet(name, table)
+    parquet("klaviyo_signups", build_klaviyo_signups(rng(17), people, start_s, end_s))
     parquet("ga4_sessions", sessions_table(sessions, people, sources, pseudo_ids(sessions.visitor,
                                                                                  sessions.first_touch)))
 

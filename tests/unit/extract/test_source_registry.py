@@ -24,9 +24,10 @@ API_SOURCES = [n for n, s in SOURCES.items() if isinstance(s.extractor, Connecti
 def test_the_registry_collects_every_source_package_of_narrowcast_sources() -> None:
     assert set(SOURCES) == {"shopify", "meta_ads", "google_ads", "ebay", "amazon", "ga4", "inbox", "ecb",
                             "ebay_finances", "amazon_finances", "etsy", "etsy_finances", "shopify_checkouts",
-                            "meta_campaigns", "google_ads_campaigns"}
+                            "meta_campaigns", "google_ads_campaigns", "klaviyo"}
     assert set(API_SOURCES) == {"shopify", "meta_ads", "google_ads", "ebay", "amazon", "ecb", "ebay_finances",
-                                "amazon_finances", "etsy", "etsy_finances", "meta_campaigns", "google_ads_campaigns"}
+                                "amazon_finances", "etsy", "etsy_finances", "meta_campaigns", "google_ads_campaigns",
+                                "klaviyo"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, id=f"{n} connector") for n in API_SOURCES])

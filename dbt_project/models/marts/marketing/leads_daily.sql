@@ -1,6 +1,7 @@
 {#- One row per (date_day, channel, platform, campaign_id, lead_type) with at least one lead (int_leads): GA4
-    sign_up and generate_lead events and newsletter sign-ups, on every channel, paid or not; campaign_id and its
-    campaign type where the session's utm campaign names an ad platform's campaign. -#}
+    sign_up and generate_lead events and newsletter sign-ups (shop consent and Klaviyo sign-ups, one per person
+    where both record it), on every channel, paid or not; campaign_id and its campaign type where the session's
+    utm campaign names an ad platform's campaign. -#}
 with
 
 leads as (

@@ -60,10 +60,13 @@ _ANY = re.compile(r'^(any|equals)\((external_id|email|id),\s*(.+)\)$')
 
 
 def api_error(status: int, title: str, detail: str, code: str = "invalid",
-              headers: dict[str, str] | None = None, pointer: str | None = None) -> JSONResponse:
+              headers: dict[str, str] | None = None, pointer: str | None = None,
+              parameter: str | None = None) -> JSONResponse:
     error: dict[str, Any] = {"id": "sandbox", "status": status, "code": code, "title": title, "detail": detail}
     if pointer:
         error["source"] = {"pointer": pointer}
+    elif parameter:  # a refused query parameter (ClientError's source.parameter)
+        error["source"] = {"parameter": parameter}
     return JSONResponse({"errors": [error]}, status_code=status, headers=headers)
 
 
