@@ -20,6 +20,7 @@ import json
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
@@ -271,8 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ensure_world(paths, world)
         with sandbox(paths, env) as sandbox_ready:
-            ensure_airflow(env, log_dir)
-            ensure_manifest(env, log_dir, world.end.isoformat())
+            # Independent set-up steps (Airflow's metadata DB, dbt's parse) run side by side, beside the sandbox.
+            with ThreadPoolExecutor(max_workers=2) as setup:
+                steps = [setup.submit(ensure_airflow, env, log_dir),
+                         setup.submit(ensure_manifest, env, log_dir, world.end.isoformat())]
+                for step in steps:
+                    step.result()
             sandbox_ready()
             plan = pipeline_plan(world, record_audience_entry=not membership_recorded(paths),
                                  one_build_task=env["NARROWCAST_DBT_EXECUTION_MODE"] == "build")
