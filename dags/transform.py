@@ -30,7 +30,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
-from narrowcast_airflow.dbt_selections import publishes, refuse_partial_build, select_partial_build
+from narrowcast_airflow.dbt_selections import refuse_partial_build, select_partial_build, unpublished_reason
 from narrowcast_airflow.defaults import AS_OF_DATE, DATA_TESTS_SINCE, WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -109,7 +109,7 @@ def transform():
     @task(outlets=list(MART_ASSETS.values()))
     def publish_marts(dag_run=None) -> list[str]:
         """Marks every mart asset updated (only reached when all dbt models and tests passed)."""
-        if reason := publishes(dag_run.conf):
+        if reason := unpublished_reason(dag_run.conf):
             raise AirflowSkipException(reason)  # so are the docs and the profile snapshot after it
         return sorted(MART_ASSETS)
 

@@ -46,7 +46,7 @@ def refuse_partial_build(context) -> None:
                          "task); this transform renders a task per dbt node, which builds the whole project")
 
 
-def publishes(conf: dict | None) -> str | None:
+def unpublished_reason(conf: dict | None) -> str | None:
     """Why a transform run publishes nothing (a partial build), or None when it publishes the marts."""
     name = partial_build(conf)
     return None if name is None else f"run conf build={name!r} built part of the project: nothing is published"

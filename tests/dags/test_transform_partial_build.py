@@ -10,9 +10,9 @@ import pytest
 from narrowcast_airflow.dbt_selections import (
     PARTIAL_BUILDS,
     partial_build,
-    publishes,
     refuse_partial_build,
     select_partial_build,
+    unpublished_reason,
 )
 
 
@@ -33,11 +33,11 @@ def test_a_run_without_a_partial_build_builds_everything_and_publishes() -> None
     select_partial_build(context)
     refuse_partial_build(context)
     assert context["task"].dbt_cmd_flags == ["--fail-fast"]
-    assert publishes({"as_of_date": "2026-11-01"}) is None and publishes(None) is None
+    assert unpublished_reason({"as_of_date": "2026-11-01"}) is None and unpublished_reason(None) is None
 
 
 def test_a_partial_build_publishes_nothing() -> None:
-    assert "nothing is published" in publishes({"build": "audience_history"})
+    assert "nothing is published" in unpublished_reason({"build": "audience_history"})
 
 
 def test_an_unknown_partial_build_is_refused_naming_the_known_ones() -> None:
