@@ -4,7 +4,9 @@
 Reads every GA4 export file (`events_YYYYMMDD.ndjson` or `.parquet`) whose version (name + checksum, logged in
 `meta.files`) has not loaded yet, whatever its day, so late and re-exported days load whenever they arrive;
 validates them (known event names, no future timestamps, event name and timestamp present) and replaces each
-file's own `event_date` in `raw.ga4_events`, `raw.ga4_event_params`, `raw.ga4_event_items`. A day whose export
+file's own `event_date` in `raw.ga4_events`, `raw.ga4_event_params`, `raw.ga4_event_items`. The run's new files
+(a backfill delivers many days) are gated and loaded together, one batch per table, each file logged and held to
+the quarantine threshold on its own. A day whose export
 is due but absent keeps its loaded events and raises a `missing_export` alert. A truncated or unparsable file
 fails the task with its name and position, loads nothing of it, and is retried next run.
 

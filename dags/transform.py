@@ -8,7 +8,8 @@ DuckDB warehouse, so the dbt tasks run in the one-slot `narrowcast_warehouse` po
 Run conf: `{"as_of_date": "2026-10-31"}` pins the date RFM recency and segment windows are computed at
 (default: the data interval end; for an asset-triggered run, the day it runs). `{"full_refresh": true}` rebuilds
 incremental models from scratch and tests every row (a daily run tests the large incremental models' rebuilt days
-only).
+only). `{"build": "audience_history"}` (one-task build mode) builds part of the project and publishes nothing
+(`narrowcast_airflow.dbt_selections`).
 
 The mart assets are published only when every model and test succeeded, so activation never runs after a
 failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI) and the
@@ -24,10 +25,12 @@ from pathlib import Path
 
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import dag, task
+from airflow.sdk.exceptions import AirflowSkipException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
+from narrowcast_airflow.dbt_selections import refuse_partial_build, select_partial_build, unpublished_reason
 from narrowcast_airflow.defaults import AS_OF_DATE, DATA_TESTS_SINCE, WAREHOUSE_POOL, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -63,16 +66,14 @@ def _any(assets):
     doc_md=__doc__,
 )
 def transform():
-    profile_config = ProfileConfig(
-        profile_name="narrowcast",
-        target_name=DBT_TARGET,
-        profiles_yml_filepath=DBT_DIR / "profiles.yml",
-    )
+    profile_config = ProfileConfig(profile_name="narrowcast", target_name=DBT_TARGET,
+                                   profiles_yml_filepath=DBT_DIR / "profiles.yml")
     operator_args = {
         "pool": WAREHOUSE_POOL,
         "vars": {"as_of_date": AS_OF_DATE, "data_tests_since_date": DATA_TESTS_SINCE},
         "full_refresh": "{{ dag_run.conf.get('full_refresh', False) }}",
         "install_deps": False,
+        "pre_execute": select_partial_build if ONE_BUILD_TASK else refuse_partial_build,
     }
     if ONE_BUILD_TASK:
         from cosmos.operators.local import DbtBuildLocalOperator
@@ -91,11 +92,8 @@ def transform():
     else:
         dbt = DbtTaskGroup(
             group_id="dbt",
-            project_config=ProjectConfig(
-                dbt_project_path=DBT_DIR,
-                manifest_path=DBT_DIR / "target" / "manifest.json",
-                env_vars={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
-            ),
+            project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=DBT_DIR / "target" / "manifest.json",
+                                         env_vars={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"}),
             profile_config=profile_config,
             execution_config=ExecutionConfig(
                 execution_mode=EXECUTION_MODE,
@@ -103,17 +101,16 @@ def transform():
                 invocation_mode=InvocationMode.SUBPROCESS,
                 dbt_executable_path=str(DBT_BIN),
             ),
-            render_config=RenderConfig(
-                load_method=LoadMode.DBT_MANIFEST,
-                test_behavior=TestBehavior.AFTER_EACH,
-                exclude=["path:models/exposures"],
-            ),
+            render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+                                       exclude=["path:models/exposures"]),
             operator_args=operator_args,
         )
 
     @task(outlets=list(MART_ASSETS.values()))
-    def publish_marts() -> list[str]:
+    def publish_marts(dag_run=None) -> list[str]:
         """Marks every mart asset updated (only reached when all dbt models and tests passed)."""
+        if reason := unpublished_reason(dag_run.conf):
+            raise AirflowSkipException(reason)  # so are the docs and the profile snapshot after it
         return sorted(MART_ASSETS)
 
     docs = BashOperator(

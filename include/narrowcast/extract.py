@@ -9,9 +9,11 @@ and exits 0 for a source the merchant does not use (:mod:`narrowcast.sources.ena
 Steps: extract the window widened by the source's lookback and land every page (the warehouse is not opened
 while an API is being paged); then, per entity batch, type it, run the quality gate and load the valid rows
 (quarantine + load + ``meta.batches`` in one transaction); finally advance ``meta.watermarks`` to the window's
-end for every entity that loaded. A source that lands a batch per file (inbox, GA4 exports) loads each file's
-batches on their own, replacing only what the file holds, and logs each attempt in ``meta.files``. A batch
-above the quarantine threshold, a schema drift or an unreadable file records its failure, lets the other
+end for every entity that loaded. A source that lands a batch per file (the inbox) loads each file's batches on
+their own, replacing only what the file holds, and logs each attempt in ``meta.files``; one whose files load
+together (GA4 exports: a backfill brings many days) lands the run's new files into one batch per entity, gated
+and loaded once, each file still logged and held to the threshold on its own (when one fails it, every file's
+rows are split off into batches of their own and load as the inbox's do). A batch above the quarantine threshold, a schema drift or an unreadable file records its failure, lets the other
 entities/files load, and then fails the run with every reason. Parents are gated before their children: a
 child row whose parent row was quarantined is quarantined with it.
 """
@@ -41,11 +43,17 @@ from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.tables import SourceSpec
 from narrowcast.contracts.timestamps import utc_naive
 from narrowcast.contracts.windows import Window
-from narrowcast.landing.zone import Batch, LandingZone
+from narrowcast.landing.zone import Batch, FileShare, LandingZone
 from narrowcast.loading.ddl import META_TABLES, ensure_meta_tables
 from narrowcast.loading.loader import load_batch
 from narrowcast.loading.staging import StagedBatch, stage_batch
-from narrowcast.quality.gate import QualityGateFailed, check_batch, enforce_threshold, hold_back_children
+from narrowcast.quality.gate import (
+    GateResult,
+    QualityGateFailed,
+    check_batch,
+    enforce_threshold,
+    hold_back_children,
+)
 from narrowcast.sources.enabled import source_state
 from narrowcast.sources.registry import SOURCES
 from narrowcast.sources.registry import source as source_spec
@@ -108,7 +116,8 @@ class _Run:
         self.zone = LandingZone(paths.landing)
         self.warehouse_path = warehouse
         self.batches: dict[str, Batch] = {}
-        self.files: list[tuple[InputFile, Batch]] = []
+        self.files: list[tuple[InputFile, Batch | FileShare]] = []
+        self._together: dict[str, Batch] = {}  # entity → the run's batch its files share (files_load_together)
         self.errors: list[str] = []
         # Without an alert connection, alerts go to the run's own JSON-lines file.
         self.alerts = alerts or Connection("narrowcast_alerts", "", extra={"sink": "file", "path": str(paths.alerts)})
@@ -139,10 +148,15 @@ class _Run:
         )
         return row is not None and datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None) < row
 
-    def file_batch(self, file: InputFile) -> Batch:
+    def file_batch(self, file: InputFile) -> Batch | FileShare:
         if not self.spec.batch_per_file:
             raise ValueError(f"{self.source} lands one batch per entity and run, not per file (batch_per_file)")
-        batch = self.zone.new_batch(self.source, file.entity, self.interval)
+        if self.spec.files_load_together:
+            if file.entity not in self._together:
+                self._together[file.entity] = self.zone.new_batch(self.source, file.entity, self.interval)
+            batch: Batch | FileShare = FileShare(self._together[file.entity])
+        else:
+            batch = self.zone.new_batch(self.source, file.entity, self.interval)
         self.files.append((file, batch))
         return batch
 
@@ -164,7 +178,7 @@ class _Run:
     def set_aside(self, file: InputFile) -> None:
         self._failed_files.add(file.path)
 
-    def file_batches(self) -> list[tuple[InputFile, Batch]]:
+    def file_batches(self) -> list[tuple[InputFile, Batch | FileShare]]:
         """The per-file batches to load: every file landed and neither rejected nor set aside."""
         return [(f, b) for f, b in self.files if f.path not in self._failed_files]
 
@@ -207,10 +221,7 @@ def run_source(
         con = run.warehouse()
         if run.batches:
             _check_and_load(con, spec, list(run.batches.values()), run.window, limit, now, report)
-        for file, batch in run.file_batches():
-            # A file replaces what it holds (its rows, its days), never a calendar window.
-            ok = _check_and_load(con, spec, [batch], None, limit, now, report)
-            _record_file(con, file, batch, status="loaded" if ok else "failed", error=None if ok else report.errors[-1])
+        _load_files(con, spec, run, limit, now, report)
         _advance_watermarks(con, spec, report, window)
     finally:
         run.close()
@@ -298,6 +309,31 @@ def _record_file(con: Warehouse, file: InputFile, batch: Batch | None, *, status
     )
 
 
+def _load_files(con: Warehouse, spec: SourceSpec, run: _Run, threshold: float, now: datetime | None,
+                report: ExtractReport) -> None:
+    """Gate, load and log the run's files: each on its own, or, for a source whose files load together, all at
+    once when every file passes the gate; else each file's rows are split off and the files load one by one."""
+    files = run.file_batches()
+    if spec.files_load_together and files:
+        shares: dict[str, list[FileShare]] = {}
+        for _, share in files:
+            shares.setdefault(share.batch.entity, []).append(share)
+        kept = {id(share) for _, share in files}
+        # A file set aside after it landed rows shares the batch: those rows must not load, so split.
+        stray = any(share.rows for _, share in run.files if id(share) not in kept)
+        batches = [group[0].batch for group in shares.values()]
+        if not stray and _check_and_load(con, spec, batches, None, threshold, now, report, shares=shares):
+            for file, share in files:
+                _record_file(con, file, share, status="loaded", error=None)
+            return
+        log.warning("%s: %d files did not pass the gate together; loading each on its own", spec.name, len(files))
+        files = [(file, run.zone.split_off(share, run.interval)) for file, share in files]
+    for file, batch in files:
+        # A file replaces what it holds (its rows, its days), never a calendar window.
+        ok = _check_and_load(con, spec, [batch], None, threshold, now, report)
+        _record_file(con, file, batch, status="loaded" if ok else "failed", error=None if ok else report.errors[-1])
+
+
 def _check_and_load(
     con: Warehouse,
     spec: SourceSpec,
@@ -306,50 +342,80 @@ def _check_and_load(
     threshold: float,
     now: datetime | None,
     report: ExtractReport,
+    *,
+    shares: dict[str, list[FileShare]] | None = None,
 ) -> bool:
-    """Gate and load each batch; returns False when any of them failed (its reason is in ``report.errors``)."""
+    """Gate every batch, then load each; returns False when any of them failed (its reason is in ``report.errors``).
+
+    ``shares``: the files each entity's batch holds, each held to the threshold on its own; when any file fails
+    the gate, nothing loads or is recorded and False is returned (the caller splits the files).
+    """
     staged: dict[str, StagedBatch] = {b.entity: stage_batch(con, b, spec.entity(b.entity)) for b in batches}
-    # Parents load first: which of their rows were quarantined decides which children are held back.
+    # Parents are gated first: which of their rows are quarantined decides which children are held back.
     ordered = sorted(staged.items(), key=lambda item: item[1].spec.parent is not None)
     parent_failures: dict[str, pa.Table] = {}
-    all_ok = True
+    gated: list[tuple[StagedBatch, datetime, GateResult | QualityGateFailed, pa.Table]] = []
     for entity, batch_staged in ordered:
         started = datetime.now(UTC)
-        entry = report.entities[entity]
-        batch = batch_staged.batch
-        entry.batch_ids.append(batch.batch_id)
-        entry.landed_paths.append(str(batch.path))
         lines = staged.get("shop_order_lines") if batch_staged.spec.line_totals else None
         failures = EMPTY_FAILURES
         try:
             result = check_batch(con, batch_staged, lines=lines, now=now)
             failures = result.failures
+            if shares is not None and _a_file_fails(result, shares[entity], threshold,
+                                                    batch_staged.spec.all_or_nothing):
+                return False
             enforce_threshold(con, batch_staged, result, threshold)
             parent = batch_staged.spec.parent
             if parent is not None and parent[0] in parent_failures:
                 result = hold_back_children(con, batch_staged, result, staged[parent[0]], parent_failures[parent[0]])
         except QualityGateFailed as exc:  # schema drift or too many bad rows: record, load nothing, go on
-            failed = load_batch(con, batch_staged, failures, started_at=started, status="failed", error=str(exc))
+            if shares is not None:
+                return False
+            gated.append((batch_staged, started, exc, failures))
+            continue
+        parent_failures[entity] = result.failures
+        gated.append((batch_staged, started, result, failures))
+    all_ok = True
+    for batch_staged, started, outcome, failures in gated:
+        entry = report.entities[batch_staged.spec.name]
+        batch = batch_staged.batch
+        entry.batch_ids.append(batch.batch_id)
+        entry.landed_paths.append(str(batch.path))
+        if isinstance(outcome, QualityGateFailed):
+            failed = load_batch(con, batch_staged, failures, started_at=started, status="failed", error=str(outcome))
             entry.failed_batches.append(batch.batch_id)
             entry.received += failed.received
             entry.quarantined += failed.quarantined
-            report.errors.append(str(exc))
-            log.error("%s", exc)
+            report.errors.append(str(outcome))
+            log.error("%s", outcome)
             all_ok = False
             continue
-        loaded = load_batch(con, batch_staged, result.failures, replace_window=wide, started_at=started)
-        parent_failures[entity] = result.failures
+        loaded = load_batch(con, batch_staged, outcome.failures, replace_window=wide, started_at=started)
         entry.received += loaded.received
         entry.loaded += loaded.loaded
         entry.quarantined += loaded.quarantined
-        for rule, count in result.rule_counts.items():
+        for rule, count in outcome.rule_counts.items():
             entry.rule_counts[rule] = entry.rule_counts.get(rule, 0) + count
         log.info(
             "%s.%s batch %s: received %d, loaded %d, quarantined %d %s",
-            spec.name, entity, batch.batch_id, loaded.received, loaded.loaded, loaded.quarantined,
-            result.rule_counts or "",
+            spec.name, batch_staged.spec.name, batch.batch_id, loaded.received, loaded.loaded, loaded.quarantined,
+            outcome.rule_counts or "",
         )
     return all_ok
+
+
+def _a_file_fails(result: GateResult, shares: list[FileShare], threshold: float, all_or_nothing: bool) -> bool:
+    """Whether any one file's rows in a shared batch fail the gate: above ``threshold`` (or any, all or nothing)."""
+    if all_or_nothing and result.quarantined:
+        return True
+    failed_rows = result.failures.column("_row").to_numpy()
+    for share in shares:
+        failed = sum(int(((failed_rows >= first) & (failed_rows < first + n)).sum())
+                     for first, n in share.row_ranges)
+        if share.rows and failed / share.rows > threshold:
+            return True
+    return False
 
 
 def _advance_watermarks(

@@ -15,7 +15,8 @@ from airflow.dag_processing.dagbag import DagBag
 bag = DagBag("dags/transform.py")
 dag = bag.dags.get("transform")
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
-                  "tasks": {t.task_id: [t.pool, sorted(t.downstream_task_ids)] for t in dag.tasks} if dag else {}}))
+                  "tasks": {t.task_id: [t.pool, sorted(t.downstream_task_ids)] for t in dag.tasks} if dag else {},
+                  "hook": getattr(dag.get_task("dbt_build")._pre_execute_hook, "__name__", None) if dag else None}))
 """
 
 
@@ -29,3 +30,5 @@ def test_build_mode_renders_one_dbt_task_ahead_of_the_mart_assets(tmp_path):
     assert parsed["errors"] == {}
     assert parsed["tasks"]["dbt_build"] == ["narrowcast_warehouse", ["publish_marts"]]
     assert set(parsed["tasks"]) == {"dbt_build", "publish_marts", "generate_dbt_docs", "export_profile_snapshot"}
+    # a run conf `build` (the demo's audience-entry day) narrows that one task's dbt build
+    assert parsed["hook"] == "select_partial_build"

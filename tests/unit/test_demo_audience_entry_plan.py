@@ -24,6 +24,18 @@ def test_a_first_run_transforms_at_the_entry_day_before_the_final_transform() ->
     assert steps.index(("extract_web_events", None)) < entry < final
 
 
+def test_the_entry_transform_builds_only_the_audience_history_path_when_dbt_runs_as_one_task() -> None:
+    def entry_conf(one_build_task: bool) -> dict:
+        plan = demo.pipeline_plan(WORLD, record_audience_entry=True, one_build_task=one_build_task)
+        return next(run["conf"] for run in plan if run["step"] == "transform-audience-entry")
+
+    assert entry_conf(True) == {"as_of_date": "2026-09-22", "build": "audience_history"}
+    # a transform with a task per dbt node builds the whole project, so the entry run asks for no partial build
+    assert entry_conf(False) == {"as_of_date": "2026-09-22"}
+    final = next(run for run in demo.pipeline_plan(WORLD, record_audience_entry=True) if run["step"] == "transform")
+    assert "build" not in final["conf"]
+
+
 def test_a_rerun_plans_no_entry_transform() -> None:
     steps = [run["step"] for run in demo.pipeline_plan(WORLD)]
     assert "transform-audience-entry" not in steps and "transform" in steps

@@ -66,7 +66,8 @@ class ExtractContext(Protocol):
         ...
 
     def file_batch(self, file: InputFile) -> BatchSink:
-        """A new batch for one file: gated, loaded and logged in ``meta.files`` on its own."""
+        """A new batch for one file: gated, loaded and logged in ``meta.files`` on its own; for a source whose
+        files load together (``SourceSpec.files_load_together``), the file's share of the run's batch."""
         ...
 
     def reject(self, what: str, reason: str, *, file: InputFile | None = None) -> None:

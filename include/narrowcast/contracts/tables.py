@@ -89,6 +89,11 @@ class SourceSpec:
     # One batch per input file, loaded once per file version and logged in meta.files; otherwise every run
     # lands one batch per entity (an empty one too: its watermark advances, its window is replaced).
     batch_per_file: bool = False
+    # With a batch per file: the run's new files land in one batch per entity, gated and loaded at once (one
+    # quality-gate pass and one load per table, not per file: a backfill of a hundred daily exports), each file
+    # still logged in meta.files and held to the quarantine threshold on its own. When any file fails the gate,
+    # each file's rows are split off into a batch of its own and the files load one by one, as without it.
+    files_load_together: bool = False
     # A scheduled run reads from the source's stored watermark, so hours missed while the scheduler was down are
     # extracted too; a longer gap is read in windows of at most this length, each advancing the watermark.
     # (Sources with a batch per file track files, not windows: they never catch up.)

@@ -121,6 +121,42 @@ class Batch:
         return str(self.path / "part-*.parquet")
 
 
+@dataclass
+class FileShare:
+    """One file's part of a batch that several files land into (a source whose files load together).
+
+    Writes go to ``batch``; ``parts``, ``rows`` and ``row_ranges`` (``_row`` start, count) are this file's own, so
+    the gate can hold each file to the threshold and a file's rows can be split off into a batch of their own.
+    """
+
+    batch: Batch
+    parts: list[Path] = field(default_factory=list)
+    row_ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def batch_id(self) -> str:
+        return self.batch.batch_id
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, n in self.row_ranges)
+
+    def write_records(self, records: list[dict[str, Any]], source_ref: str) -> Path | None:
+        return self._wrote(self.batch.rows, self.batch.write_records(records, source_ref))
+
+    def write_table(self, table: pa.Table, source_ref: str) -> Path | None:
+        return self._wrote(self.batch.rows, self.batch.write_table(table, source_ref))
+
+    def write_query(self, con: duckdb.DuckDBPyConnection, sql: str, source_ref: str) -> Path | None:
+        return self._wrote(self.batch.rows, self.batch.write_query(con, sql, source_ref))
+
+    def _wrote(self, first_row: int, part: Path | None) -> Path | None:
+        if part is not None:
+            self.parts.append(part)
+            self.row_ranges.append((first_row, self.batch.rows - first_row))
+        return part
+
+
 class LandingZone:
     """Creates batches under one landing root."""
 
@@ -142,6 +178,22 @@ class LandingZone:
         path.mkdir(parents=True, exist_ok=False)  # immutable: never write into an existing batch
         moment = utc_naive(loaded_at or datetime.now(UTC))
         return Batch(batch_id, source, entity, window, path, moment)
+
+    def split_off(self, share: FileShare, window: Window) -> Batch:
+        """A new batch holding exactly ``share``'s rows (as landed, in order, with their ``_source_ref``)."""
+        import duckdb
+
+        batch = self.new_batch(share.batch.source, share.batch.entity, window)
+        if share.parts:
+            files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in share.parts)
+            restamped = ", ".join(c for c in BOOKKEEPING_COLUMNS if c != "_source_ref")
+            con = duckdb.connect()
+            try:
+                batch.write_query(con, f"select * exclude ({restamped}) from read_parquet([{files}], "
+                                       "union_by_name = true) order by _row", share.batch.batch_id)
+            finally:
+                con.close()
+        return batch
 
 
 def records_to_table(records: Iterable[dict[str, Any]]) -> pa.Table:

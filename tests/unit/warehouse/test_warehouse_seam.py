@@ -14,8 +14,9 @@ ALLOWED = {
     # Parses a GA4 export day with an in-memory DuckDB (JSON and Parquet readers) before anything is landed;
     # it never opens the warehouse.
     "sources/ga4/reader.py": "in-memory DuckDB as a local file parser",
-    # Batch.write_query lands a query of that same in-memory parser as Parquet; the import is for the type only.
-    "landing/zone.py": "type of the GA4 parser's in-memory connection",
+    # Batch.write_query lands a query of that same in-memory parser as Parquet; LandingZone.split_off copies one
+    # file's landed rows into a batch of their own with an in-memory DuckDB (Parquet to Parquet, never the warehouse).
+    "landing/zone.py": "the GA4 parser's in-memory connection; landed Parquet copied with an in-memory DuckDB",
 }
 
 

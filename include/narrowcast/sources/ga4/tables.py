@@ -80,4 +80,5 @@ SOURCE = SourceSpec(
     lookback=timedelta(days=3),
     input_dir="exports/ga4",
     batch_per_file=True,
+    files_load_together=True,
 )
