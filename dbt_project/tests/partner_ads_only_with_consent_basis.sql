@@ -1,6 +1,7 @@
 {#- Fails on any partner-list contact whose hashed e-mail reaches ad audiences (partner_audience_members.email_sha256)
     while a row of theirs in the partner's list has a basis other than consent or does not list ads in
-    allowed_uses; or whose plain e-mail is there while a row has the contract basis. -#}
+    allowed_uses; or whose plain e-mail is there while a row has the contract basis. The rows are the partner's
+    current list (int_partner_list_contacts), the one the mart may use. -#}
 with
 
 members as (
@@ -8,7 +9,7 @@ members as (
 ),
 
 contacts as (
-    select * from {{ ref('stg_files__partner_lists') }}
+    select * from {{ ref('int_partner_list_contacts') }}
 )
 
 select

@@ -7,6 +7,8 @@ search (utm and gclid-only), e-mail, affiliate, referral, organic and direct, on
 ga_session_id, product views and carts with their items and a site search; two days of Meta and Google Ads spend; ERP snapshots, listings, a budget plan and an opt-out.
 Referrals: a friend's referral code typed at checkout, a referral link landing, a buyer's own code (self-referral),
 a code and an affiliate link on one order, and a partner list with each consent basis.
+Segment edges: customers 40-53 each sit on one side of a customer_segments rule's boundary (e.g. 50 is due to
+reorder and 51, a day later, is not; 52 browsed four times in 30 days, 53 three times in them).
 Money in other currencies: eBay UK and Amazon UK orders in GBP (one placed on a Saturday), a Meta account and a
 budget row in GBP, an imported order in CHF, for which no rate exists; ECB rates for GBP and USD on every working
 day, and one rate of a merchant's fx_rates file that overrides the ECB's.
@@ -68,6 +70,10 @@ CUSTOMERS = [
     (46, "nora@example.fi", None, "Nora", "N", True, "subscribed", "FI", "Uusimaa", "Helsinki"),
     (47, "otto@example.cz", None, "Otto", "O", True, "subscribed", "CZ", "Prague", "Prague"),
     (49, "olga@example.de", None, "Olga", "O", True, "subscribed", "DE", "Bremen", "Bremen"),
+    (50, "pia@example.de", None, "Pia", "P", True, "subscribed", "DE", "Bavaria", "Nuremberg"),
+    (51, "quirin@example.at", None, "Quirin", "Q", True, "subscribed", "AT", "Tyrol", "Innsbruck"),
+    (52, "rosa@example.nl", None, "Rosa", "R", True, "subscribed", "NL", "Utrecht", "Utrecht"),
+    (53, "stijn@example.be", None, "Stijn", "S", True, "subscribed", "BE", "Flanders", "Antwerp"),
 ]
 
 # When Shopify recorded a customer's last e-mail marketing consent change (a subscribed one is a newsletter
@@ -165,6 +171,22 @@ SHOP_ORDERS = [
      [(5051, "MUG-01", 1, "10.00", "0.00")]),
     (1052, 49, "2026-04-05 10:00:00", None, "paid", "fulfilled", "10.00", "0.00", False,
      [(5052, "MUG-01", 1, "10.00", "0.00")]),
+    # 50 buys tea every 14 days (median interval 14) and last did 22 days before as_of_date: more than
+    # due_to_reorder_factor (1.5) x 14 = 21 days, so due to reorder.
+    (1060, 50, "2026-02-09 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5060, "TEA-01", 1, "8.00", "0.00")]),
+    (1061, 50, "2026-02-23 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5061, "TEA-01", 1, "8.00", "0.00")]),
+    (1062, 50, "2026-03-09 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5062, "TEA-01", 1, "8.00", "0.00")]),
+    # 51 keeps the same 14-day rhythm a day later: exactly 21 days since the last order is not more than
+    # 1.5 x 14, so not (yet) due.
+    (1063, 51, "2026-02-10 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5063, "TEA-01", 1, "8.00", "0.00")]),
+    (1064, 51, "2026-02-24 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5064, "TEA-01", 1, "8.00", "0.00")]),
+    (1065, 51, "2026-03-10 10:00:00", None, "paid", "fulfilled", "8.00", "0.00", False,
+     [(5065, "TEA-01", 1, "8.00", "0.00")]),
 ]
 
 # Discount codes the buyer typed at checkout (Shopify's comma-joined discountCodes), by shop order id.
@@ -382,6 +404,15 @@ SESSIONS = [
     # 47's second order (1050) came from an affiliate's link.
     ("u47", "47", "2026-03-20 16:00:00", "partnerblog", "affiliate", None, None,
      [("2026-03-20 16:00:00", "page_view", "https://shop.example/mugs", None, None)]),
+    # 52 comes back weekly, two pages a visit (engaged sessions), four times in the last 30 days: exactly
+    # frequent_browser_min_sessions_30d (4), a frequent browser. 53 visits as often, but the first visit falls
+    # exactly 30 days before as_of_date, outside the window: three sessions, not a frequent browser.
+    *[(user, user[1:], f"{day} 18:00:00", "(direct)", "(none)", None, None,
+       [(f"{day} 18:00:00", "page_view", "https://shop.example/", None, None),
+        (f"{day} 18:02:00", "page_view", "https://shop.example/tea", None, None)])
+      for user, days in (("u52", ("2026-03-05", "2026-03-12", "2026-03-19", "2026-03-26")),
+                         ("u53", ("2026-03-01", "2026-03-10", "2026-03-17", "2026-03-24")))
+      for day in days],
 ]
 
 # Browser u3 sends no ga_session_id: the 30-minute rule must split these events into two sessions.

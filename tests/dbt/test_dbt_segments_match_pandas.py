@@ -15,12 +15,8 @@ pytestmark = pytest.mark.e2e  # reads the session's `dbt build` of the fixture w
 ReadTable = Callable[[str], pd.DataFrame]
 AS_OF = date.fromisoformat(fixture.AS_OF_DATE)
 # Rules no fixture customer meets (the comparison then only shows both sides empty), with the dbt unit test that
-# exercises each on hand-written rows instead: no fixture Champion is in the top tenth by net revenue; no fixture
-# customer has three valid orders with a rhythm and a gap long enough to be due to reorder, nor four sessions in
-# 30 days.
-UNIT_TESTED_ONLY = {"vip": "journey_entry_rules_vip_lapsed_browse_high_intent_upsell",
-                    "due_to_reorder": "purchase_regularity_due_needs_three_orders_and_a_rhythm",
-                    "frequent_browser": "segments_reorder_browser_and_category_affinity_edges"}
+# exercises each on hand-written rows instead: no fixture Champion is in the top tenth by net revenue.
+UNIT_TESTED_ONLY = {"vip": "journey_entry_rules_vip_lapsed_browse_high_intent_upsell"}
 
 
 def _as_rows(frame: pd.DataFrame) -> list[tuple[str, str, str, str]]:
@@ -68,6 +64,13 @@ def test_every_segment_of_the_mart_belongs_to_a_documented_rule(read_table: Read
         pytest.param("3", "advocate", True, id="a first order through an affiliate makes an advocate"),
         pytest.param("47", "advocate", False, id="only a later order through an affiliate is no advocate"),
         pytest.param("6", "upsell", True, id="a buyer of the dearest active mug gets the upsell"),
+        pytest.param("50", "due_to_reorder", True,
+                     id="22 days since the last of orders 14 days apart is more than 1.5 intervals: due"),
+        pytest.param("51", "due_to_reorder", False,
+                     id="exactly 1.5 intervals since the last order is not yet due to reorder"),
+        pytest.param("52", "frequent_browser", True, id="exactly four sessions in the last 30 days browse often"),
+        pytest.param("53", "frequent_browser", False,
+                     id="a session exactly 30 days ago is outside the window: three are too few"),
     ],
 )
 def test_fixture_rows_sit_on_the_edge_they_were_written_for(

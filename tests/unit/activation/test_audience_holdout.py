@@ -1,8 +1,8 @@
 """Every audience sync leaves the holdout out, and the seed the uplift marts read matches the declarations.
 
-GIVEN the sync declarations, THEN each sync of audience_members filters ``is_holdout: false`` (else its held-out
-members would be sent and audience_uplift would compare treated with treated), and ``dbt_project/seeds/
-audience_syncs.csv`` is exactly what ``python -m narrowcast.activation.audience_syncs`` writes from them.
+GIVEN the sync declarations, THEN each sync of audience_members or partner_audience_members filters
+``is_holdout: false`` (else its held-out members would be sent and the control group would be treated too), and
+``dbt_project/seeds/audience_syncs.csv`` is exactly what ``python -m narrowcast.activation.audience_syncs`` writes from them.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from narrowcast.activation.spec import load_syncs, parse_sync
 
 
 def test_every_audience_sync_excludes_the_holdout() -> None:
-    audience = [s for s in load_syncs() if s.model == "audience_members"]
-    assert audience, "the project declares audience syncs"
+    audience = [s for s in load_syncs() if s.model in ("audience_members", "partner_audience_members")]
+    assert {s.model for s in audience} == {"audience_members", "partner_audience_members"}
     assert [s.id for s in audience if s.filter.get("is_holdout") is not False] == []
 
 

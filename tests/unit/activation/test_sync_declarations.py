@@ -14,6 +14,9 @@ from narrowcast.activation.spec import SYNCS_DIR
 from narrowcast.settings import PROJECT_ROOT
 
 EXPOSURES = PROJECT_ROOT / "dbt_project" / "models" / "exposures" / "_activation__exposures.yml"
+# The column of each audience model that says a row may go to ad platforms, or be e-mailed.
+AD_CONSENT_COLUMN = {"audience_members": "consent_ads", "partner_audience_members": "may_advertise"}
+EMAIL_CONSENT_COLUMN = {"audience_members": "consent_email", "partner_audience_members": "may_email"}
 VALID: dict[str, Any] = {
     "model": "audience_members", "destination": "meta_audiences", "connection": "narrowcast_meta",
     "object": "custom_audience", "target": {"audience_id": "1"}, "key": "customer_id",
@@ -24,14 +27,18 @@ VALID: dict[str, Any] = {
 def test_the_shipped_syncs_load_and_cover_every_default_activation():
     syncs = {s.id: s for s in load_syncs()}
     assert set(syncs) >= {
-        "abandoned_cart_klaviyo_list", "abandoned_cart_klaviyo_event", "rfm_champions_loyal_meta",
+        "partner_awin_meta", "partner_awin_klaviyo_list", "abandoned_cart_klaviyo_list", "abandoned_cart_klaviyo_event", "rfm_champions_loyal_meta",
         "rfm_at_risk_google", "rfm_at_risk_klaviyo", "rfm_at_risk_klaviyo_event", "cross_sell_meta", "lapsed_google", "geo_meta",
         "stock_ebay", "stock_amazon", "stock_shop",
     }
-    # ad-platform audiences are mirrored (so opted-out customers are removed) and never include the holdout
+    # ad-platform audiences are mirrored (so opted-out customers are removed), never include the holdout, and send
+    # only rows whose model says they may be advertised to
     for spec in syncs.values():
         if spec.destination in ("meta_audiences", "google_audiences", "google_customer_match"):
-            assert spec.mode == "mirror" and spec.filter.get("is_holdout") is False and spec.filter.get("consent_ads")
+            assert spec.mode == "mirror" and spec.filter.get("is_holdout") is False, spec.id
+            assert spec.filter.get(AD_CONSENT_COLUMN[spec.model]) is True, spec.id
+        if spec.destination == "klaviyo" and spec.model in EMAIL_CONSENT_COLUMN:
+            assert spec.filter.get(EMAIL_CONSENT_COLUMN[spec.model]) is True, spec.id
     assert {s.schedule for s in syncs.values() if s.model == "marketplace_listing_feed"} == {"inventory"}
     # Google audiences go through the Data Manager API: the Google Ads API route is closed to new adopters
     assert {syncs[i].destination for i in ("lapsed_google", "rfm_at_risk_google")} == {"google_audiences"}

@@ -1,4 +1,5 @@
-{#- One row per (audience, contact) of the partners' lists (stg_files__partner_lists): audience_id
+{#- One row per (audience, contact) of the partners' current lists (int_partner_list_contacts: each partner's
+    latest drop, so a contact gone from it leaves the audience): audience_id
     'partner_' || partner_id, contact_key = SHA-256 of the normalised e-mail (the raw address is never a key).
     A contact is used only as its lawful basis and its partner allow, both at once:
     - e-mail (column email, the normalised address): the basis allows email_marketing in seed partner_consent_uses
@@ -11,7 +12,7 @@
 with
 
 contacts as (
-    select * from {{ ref('stg_files__partner_lists') }}
+    select * from {{ ref('int_partner_list_contacts') }}
     where email_normalized is not null
 ),
 

@@ -13,7 +13,8 @@ renamed as (
         lower(replace(coalesce(allowed_uses, ''), ' ', '')) as allowed_uses,
         cast(collected_at as timestamp) as collected_at,
         _file_name as file_name,
-        cast(line_number as integer) as line_number
+        cast(line_number as integer) as line_number,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 
