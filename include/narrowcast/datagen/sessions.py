@@ -66,9 +66,11 @@ class Sessions:
     def size(self) -> int:
         return len(self.start)
 
-    def event_count(self) -> np.ndarray:
-        """session_start + page_view + extra page views + one event per funnel step (+ first_visit)."""
-        return 2 + self.extra_page_views + self.depth + (self.number == 1)
+    def event_count(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """session_start + page_view + extra page views + one event per funnel step (+ first_visit), for the
+        sessions ``lo``..``hi`` (all by default)."""
+        part = slice(lo, hi)
+        return 2 + self.extra_page_views[part] + self.depth[part] + (self.number[part] == 1)
 
 
 def build_sessions(rng: np.random.Generator, customers: Customers, orders: WebOrders, catalog: Catalog,
