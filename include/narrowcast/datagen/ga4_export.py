@@ -13,7 +13,7 @@ import gzip
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -97,7 +97,7 @@ _JOB: _Job | None = None
 def _write_day(d: int) -> tuple[int, int, object]:
     """Write day ``d``'s file; returns (d, rows, what ``tally`` collected from the hook for that day)."""
     job = _JOB
-    assert job is not None, "_write_day runs only inside write_ga4_exports"
+    assert job is not None, "_write_day runs only in the workers of start_ga4_exports"
     day = job.start + timedelta(days=d)
     day_start_s = job.start_s + d * 86400
     s = job.s
@@ -124,37 +124,66 @@ def _executor(workers: int) -> Executor:
     return ThreadPoolExecutor(workers)
 
 
-def write_ga4_exports(out_dir: Path, seed: int, s: Sessions, customers: Customers, orders: WebOrders,
+def start_ga4_exports(out_dir: Path, seed: int, s: Sessions, customers: Customers, orders: WebOrders,
                       catalog: Catalog, sources: list[TrafficSource], start: date, days: int,
                       hook: DayHook | None = None, progress: Callable[[str], None] | None = None, *,
                       gzipped: bool = False, tally: Callable[[], object] | None = None,
-                      merge: Callable[[object], None] | None = None) -> dict[date, int]:
-    """Write one NDJSON file per day (gzip-compressed with ``gzipped``); ``hook`` may alter each chunk of a day's
-    events before it is written. Returns the rows written per day.
+                      merge: Callable[[object], None] | None = None) -> Ga4Writing:
+    """Start writing one NDJSON file per day (gzip-compressed with ``gzipped``); :meth:`Ga4Writing.wait` returns
+    the rows written per day. ``hook`` may alter each chunk of a day's events before it is
+    written.
 
     Days are independent (per-event values come from a seeded hash, not a shared stream), so one worker process
-    per core writes them in parallel; a file's bytes do not depend on the number of workers. A hook that counts
-    what it does gives ``tally`` (called in the worker after each day: take and reset the counts) and ``merge``
-    (called here with each day's tally, in day order).
+    per core writes them in parallel, while the caller goes on with other work; a file's bytes do not depend on
+    the number of workers. The session, customer and order arrays must not change until the wait returns. A hook
+    that counts what it does gives ``tally`` (called in the worker after each day: take and reset the counts)
+    and ``merge`` (called in this process with each day's tally, in day order). Call from a process with no
+    other thread busy: the workers fork.
     """
     global _JOB
     out_dir.mkdir(parents=True, exist_ok=True)
     start_s = int((np.datetime64(start, "s") - np.datetime64(0, "s")).astype(np.int64))
     _JOB = _Job(out_dir, seed, s, customers, orders, catalog, _Vocab.build(catalog, sources), start, start_s,
                 gzipped, hook, tally)
-    rows: dict[date, int] = {}
+    pool = _executor(max(1, min(MAX_WORKERS, os.cpu_count() or 1, days)))
+    writing = Ga4Writing(pool, start, progress, merge)
     try:
-        with _executor(max(1, min(MAX_WORKERS, os.cpu_count() or 1, days))) as pool:
-            for d, count, counted in pool.map(_write_day, range(days)):
-                day = start + timedelta(days=d)
+        writing.pending = [pool.submit(_write_day, d) for d in range(days)]
+    except BaseException:
+        writing.cancel()
+        raise
+    return writing
+
+
+class Ga4Writing:
+    """The GA4 days being written by :func:`start_ga4_exports`: :meth:`wait` for them, or :meth:`cancel`."""
+
+    def __init__(self, pool: Executor, start: date, progress: Callable[[str], None] | None,
+                 merge: Callable[[object], None] | None) -> None:
+        self.pool, self.start, self.progress, self.merge = pool, start, progress, merge
+        self.pending: list[Future[tuple[int, int, object]]] = []
+
+    def wait(self) -> dict[date, int]:
+        """The rows written per day, once every day is written (a failed day raises here)."""
+        rows: dict[date, int] = {}
+        try:
+            for future in self.pending:
+                d, count, counted = future.result()
+                day = self.start + timedelta(days=d)
                 rows[day] = count
-                if merge is not None:
-                    merge(counted)
-                if progress is not None and d % 7 == 6:
-                    progress(f"ga4: wrote {sum(rows.values()):,} events up to {day:%Y-%m-%d}")
-    finally:
+                if self.merge is not None:
+                    self.merge(counted)
+                if self.progress is not None and d % 7 == 6:
+                    self.progress(f"ga4: wrote {sum(rows.values()):,} events up to {day:%Y-%m-%d}")
+        finally:
+            self.cancel()
+        return rows
+
+    def cancel(self) -> None:
+        """Drop the days not started yet and wait for the ones being written (nothing once :meth:`wait` is done)."""
+        global _JOB
+        self.pool.shutdown(wait=True, cancel_futures=True)
         _JOB = None
-    return rows
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from narrowcast.datagen.ad_stats import build_ad_stats
 from narrowcast.datagen.campaign_metadata import build_campaign_metadata
 from narrowcast.datagen.catalog import build_catalog, products_table
 from narrowcast.datagen.customers import build_customers
-from narrowcast.datagen.ga4_export import event_file_name, write_ga4_exports
+from narrowcast.datagen.ga4_export import Ga4Writing, event_file_name, start_ga4_exports
 from narrowcast.datagen.inbox import budget_plan, erp_stock, month_labels, orders_export, privacy_requests
 from narrowcast.datagen.lead_events import LeadEvents, chained
 from narrowcast.datagen.marketplaces import build_amazon_orders, build_ebay_orders, build_listings
@@ -99,6 +99,7 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     # next one is being built, so the second core is busy before the GA4 phase too.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parquet")
     written: list[Future[int]] = []
+    ga4: list[Ga4Writing] = []  # the GA4 days being written, cancelled when the run fails before they are done
 
     def parquet(name: str, table: pa.Table) -> None:
         path = world / f"{name}.parquet"
@@ -108,8 +109,10 @@ def generate(data_dir: Path, *, customers: int = 5000, days: int = 92, start: da
     try:
         return _generate(data_dir, world, ga4_dir, inbox, report, rng, record, parquet, customers=customers,
                          days=days, start=start, seed=seed, dirty=dirty, ga4_gzip=ga4_gzip, say=say, began=began,
-                         written=written)
+                         written=written, ga4=ga4)
     finally:
+        for writing in ga4:
+            writing.cancel()
         writer.shutdown(wait=True)
 
 
@@ -117,7 +120,7 @@ def _generate(data_dir: Path, world: Path, ga4_dir: Path, inbox: Path, report: G
               rng: Callable[[int], np.random.Generator], record: Callable[[Path, int], None],
               parquet: Callable[[str, pa.Table], None], *, customers: int, days: int, start: date, seed: int,
               dirty: bool, ga4_gzip: bool, say: Callable[[str], None], began: float,
-              written: list[Future[int]]) -> GenerationReport:
+              written: list[Future[int]], ga4: list[Ga4Writing]) -> GenerationReport:
     start_s = int((np.datetime64(start, "s") - np.datetime64(0, "s")).astype(np.int64))
     end_s = start_s + days * 86400
     last_day = start + timedelta(days=days - 1)
@@ -136,7 +139,16 @@ def _generate(data_dir: Path, world: Path, ga4_dir: Path, inbox: Path, report: G
     sources = traffic_sources(all_campaigns) + referrals.referral_sources(people)
     say(f"{orders.size:,} orders; sessions")
     sessions = build_sessions(rng(5), people, orders, catalog, all_campaigns, sources, start_s, days)
-    say(f"{sessions.size:,} sessions; ad platform statistics")
+    # The GA4 export needs only what exists now: its workers write it while the rest of the world is built. They
+    # fork, so the Parquet writer thread must be idle first (a fork copies no running thread).
+    for future in written:
+        future.result()  # a failed write raises here
+    say(f"{sessions.size:,} sessions; GA4 export files for {days} days start")
+    hook = dirt.Ga4Defects(seed, start, days, gzipped=ga4_gzip) if dirty else None
+    ga4.append(start_ga4_exports(ga4_dir, seed, sessions, people, orders, catalog, sources, start, days,
+                                 hook=chained(LeadEvents(seed), hook), progress=say, gzipped=ga4_gzip,
+                                 tally=hook.take_counts if hook else None, merge=hook.add_counts if hook else None))
+    say("ad platform statistics")
     meta, google = build_ad_stats(rng(6), sessions, orders, all_campaigns, sources, start_s, days)
 
     # The converting session decides the order's landing and referring site.
@@ -188,14 +200,10 @@ def _generate(data_dir: Path, world: Path, ga4_dir: Path, inbox: Path, report: G
         marker.touch()
         record(marker, 0)
 
-    # The GA4 workers fork: the Parquet writer thread must be idle by then (a fork copies no running thread).
+    say(f"world and inbox written; waiting for the GA4 export of {days} days")
+    per_day = ga4[0].wait()
     for future in written:
-        future.result()  # a failed write raises here
-    say(f"GA4 export files for {days} days")
-    hook = dirt.Ga4Defects(seed, start, days, gzipped=ga4_gzip) if dirty else None
-    per_day = write_ga4_exports(ga4_dir, seed, sessions, people, orders, catalog, sources, start, days,
-                                hook=chained(LeadEvents(seed), hook), progress=say, gzipped=ga4_gzip,
-                                tally=hook.take_counts if hook else None, merge=hook.add_counts if hook else None)
+        future.result()
     for day, rows in per_day.items():
         record(ga4_dir / event_file_name(day, ga4_gzip), rows)
     if hook is not None:

@@ -71,3 +71,14 @@ def test_a_gzip_ga4_export_holds_exactly_the_uncompressed_lines_and_is_itself_de
     assert (tmp_path / "gz" / "world" / "defects.json").read_text() == manifest.replace(".ndjson", ".ndjson.gz")
     # AND the compressed bytes repeat for the seed
     assert _digests(tmp_path / "gz") == _digests(tmp_path / "gz2")
+
+
+@pytest.mark.parametrize("spread", [3, 50, 10**6], ids=["mostly ties", "some ties", "almost no ties"])
+def test_the_session_order_is_the_lexsort_order_ties_included(spread: int) -> None:
+    import numpy as np
+
+    from narrowcast.datagen.sessions import _order_by
+
+    rng = np.random.default_rng(spread)
+    major, minor = 1_785_542_400 + rng.integers(0, spread, 20_000), rng.integers(0, spread, 20_000)
+    assert (_order_by(major, minor) == np.lexsort((minor, major))).all()
