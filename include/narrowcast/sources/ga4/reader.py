@@ -25,7 +25,6 @@ text: the quality gate's typing (``type:<col>``) decides what loads, the same wa
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import tempfile
@@ -37,6 +36,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from isal import igzip
 
 from narrowcast.contracts.extraction import BatchSink, ExtractContext, InputFile
 from narrowcast.contracts.pages import Page
@@ -213,9 +213,10 @@ def _parquet_lines_sql(path: Path) -> str:
 
 def _check_gzip(path: Path) -> None:
     """Raise unless ``path`` is a whole gzip stream: DuckDB reads a stream cut short without complaint, and a cut
-    at a line boundary would load a day with its last events silently missing."""
+    at a line boundary would load a day with its last events silently missing. ISA-L inflates ~3x faster than
+    zlib, so the check costs a fraction of the parse."""
     try:
-        with gzip.open(path, "rb") as fh:
+        with igzip.open(path, "rb") as fh:
             while fh.read(1 << 24):
                 pass
     except (OSError, EOFError, zlib.error) as exc:
