@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--start", type=_iso_date, default=date(2026, 8, 1), help="first day, YYYY-MM-DD")
     parser.add_argument("--seed", type=_int("--seed"), default=42, help="random seed")
     parser.add_argument("--dirty", action="store_true", help="inject defects and write world/defects.json")
+    parser.add_argument("--ga4-gzip", action="store_true",
+                        help="write the GA4 export as gzip-compressed NDJSON (events_YYYYMMDD.ndjson.gz)")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="output folder (default: NARROWCAST_DATA_DIR or ./data)")
     parser.add_argument("--quiet", action="store_true", help="print only the final summary")
@@ -61,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     progress = None if args.quiet else (lambda msg: print(f"datagen: {msg}", flush=True))
     try:
         report = generate(data_dir, customers=args.customers, days=args.days, start=args.start, seed=args.seed,
-                          dirty=args.dirty, progress=progress)
+                          dirty=args.dirty, ga4_gzip=args.ga4_gzip, progress=progress)
     except GenerationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

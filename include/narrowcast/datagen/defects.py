@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from narrowcast.datagen.catalog import Catalog
-from narrowcast.datagen.ga4_export import event_file_name
+from narrowcast.datagen.ga4_export import event_file_name, open_export
 from narrowcast.datagen.table_writer import TIMESTAMP
 
 Entry = dict[str, object]
@@ -111,14 +111,16 @@ def corrupt_inbox(rng: np.random.Generator, files: dict[str, pa.Table], catalog:
 class Ga4Defects:
     """Hook for the GA4 writer, called per chunk of a day's events: unknown event names, future timestamps and
     null event_name on page_view rows (not a null user_pseudo_id: consent mode exports those, they are valid);
-    after writing, :meth:`finish` cuts one file's last line mid-JSON."""
+    after writing, :meth:`finish` cuts one file's last line mid-JSON. Days written in worker processes report
+    their counts through :meth:`take_counts` (in the worker) and :meth:`add_counts` (here)."""
 
-    def __init__(self, seed: int, start: date, days: int) -> None:
+    def __init__(self, seed: int, start: date, days: int, gzipped: bool = False) -> None:
         self.seed = seed
         self.start = start
+        self.gzipped = gzipped
         self.truncated_day = start + timedelta(days=days // 2)
         self.counts: Counter[tuple[str, str]] = Counter()
-        self._lock = threading.Lock()  # days are written by two threads
+        self._lock = threading.Lock()  # days may be written by several threads
 
     def __call__(self, day: date, table: pa.Table) -> pa.Table:
         n = table.num_rows
@@ -147,16 +149,31 @@ class Ga4Defects:
         ts = table.column("event_timestamp")
         table = table.set_column(table.schema.get_field_index("event_timestamp"), "event_timestamp",
                                  pc.if_else(mask(future), pc.add(ts, FUTURE_SHIFT_SECONDS * 1_000_000), ts))
-        where = event_file_name(day)
+        where = event_file_name(day, self.gzipped)
         with self._lock:
             for rule in ("known_event_name:event_name", "not_future:event_timestamp", "not_null:event_name"):
                 self.counts[where, rule] += k
         return table
 
+    def take_counts(self) -> Counter[tuple[str, str]]:
+        """The counts so far, reset to none."""
+        with self._lock:
+            counts, self.counts = self.counts, Counter()
+        return counts
+
+    def add_counts(self, counts: object) -> None:
+        if not isinstance(counts, Counter):
+            raise TypeError(f"expected the Counter take_counts returns, got {type(counts).__name__}")
+        with self._lock:
+            self.counts.update(counts)
+
     def finish(self, ga4_dir: Path) -> list[Entry]:
-        path = ga4_dir / event_file_name(self.truncated_day)
-        body = path.read_bytes().rstrip(b"\n")
+        # A compressed export is cut in its text and compressed again: a valid gzip stream with a broken last line.
+        path = ga4_dir / event_file_name(self.truncated_day, self.gzipped)
+        with open_export(path, "rb") as fh:
+            body = fh.read().rstrip(b"\n")
         last_start = body.rfind(b"\n") + 1
-        path.write_bytes(body[: last_start + (len(body) - last_start) // 2])
+        with open_export(path) as fh:
+            fh.write(body[: last_start + (len(body) - last_start) // 2])
         entries = [_entry("ga4_events", rule, count, where) for (where, rule), count in sorted(self.counts.items())]
         return [*entries, _entry("ga4_events", "parse:truncated", 1, path.name)]

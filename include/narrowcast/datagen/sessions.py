@@ -68,9 +68,11 @@ class Sessions:
     def size(self) -> int:
         return len(self.start)
 
-    def event_count(self) -> np.ndarray:
-        """session_start + page_view + extra page views + one event per funnel step (+ first_visit)."""
-        return 2 + self.extra_page_views + self.depth + (self.number == 1)
+    def event_count(self, lo: int = 0, hi: int | None = None) -> np.ndarray:
+        """session_start + page_view + extra page views + one event per funnel step (+ first_visit), for the
+        sessions ``lo``..``hi`` (all by default)."""
+        part = slice(lo, hi)
+        return 2 + self.extra_page_views[part] + self.depth[part] + (self.number[part] == 1)
 
 
 def build_sessions(rng: np.random.Generator, customers: Customers, orders: WebOrders, catalog: Catalog,
@@ -114,11 +116,11 @@ def build_sessions(rng: np.random.Generator, customers: Customers, orders: WebOr
     place = np.where(customer >= 0, customers.place[np.maximum(customer, 0)], anon_place[visitor - n_cust])
     device = rng.choice(3, n, p=[0.38, 0.55, 0.07])
 
-    by_start = np.lexsort((visitor, start))
+    by_start = _order_by(start, visitor)
     cols = [visitor, customer, start, pace, extra_pv, depth, source, logged_in, device, place, order, focus]
     visitor, customer, start, pace, extra_pv, depth, source, logged_in, device, place, order, focus = (
         c[by_start] for c in cols)
-    by_visitor = np.lexsort((start, visitor))
+    by_visitor = _order_by(visitor, start)
     v_sorted = visitor[by_visitor]
     group_start = np.searchsorted(v_sorted, v_sorted, side="left")
     number = np.empty(n, dtype=np.int64)
@@ -161,6 +163,25 @@ def _customers_at(rng: np.random.Generator, customers: Customers, when: np.ndarr
     existing = np.searchsorted(customers.created_at[real], when, side="right")
     pick = real[np.minimum((rng.random(len(when)) * existing).astype(np.int64), len(real) - 1)]
     return np.where(existing > 0, pick, -1)
+
+
+def _order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
+    """The permutation ``np.lexsort((minor, major))`` gives (ties keep their order), ~4x faster: one unstable
+    sort of a combined int64 key, then the rare equal keys put back in their original order."""
+    lo_major, lo_minor = int(major.min(initial=0)), int(minor.min(initial=0))
+    width = int(minor.max(initial=0)) - lo_minor + 1
+    if (int(major.max(initial=0)) - lo_major + 1) * width >= 2**62:
+        return np.lexsort((minor, major))
+    key = (major - lo_major) * width + (minor - lo_minor)
+    order = np.argsort(key)
+    ranked = key[order]
+    tied = np.flatnonzero(ranked[1:] == ranked[:-1])
+    if len(tied):
+        at = np.union1d(tied, tied + 1)  # every position inside a run of equal keys, ascending
+        run = np.cumsum(np.concatenate([[1], np.diff(at) != 1]) | np.concatenate([[True], ranked[at[1:]] !=
+                                                                                   ranked[at[:-1]]]))
+        order[at] = order[at][np.lexsort((order[at], run))]
+    return order
 
 
 def _pick_sources(rng: np.random.Generator, is_buy: np.ndarray, customer: np.ndarray, consent: np.ndarray,

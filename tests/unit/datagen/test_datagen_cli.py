@@ -49,3 +49,15 @@ def test_a_good_run_prints_progress_and_returns_0(tmp_path: Path, capsys: pytest
     assert "datagen: generated" in out
     assert (tmp_path / "world" / "orders.parquet").is_file()
     assert len(list((tmp_path / "exports" / "ga4").glob("events_*.ndjson"))) == 7
+
+
+def test_ga4_gzip_writes_only_compressed_ga4_files_and_a_rerun_without_it_leaves_none(tmp_path: Path) -> None:
+    # GIVEN a run with --ga4-gzip
+    assert main(["--data-dir", str(tmp_path), "--customers", "100", "--days", "7", "--quiet", "--ga4-gzip"]) == 0
+    ga4 = tmp_path / "exports" / "ga4"
+    # THEN each day is one gzip file (magic bytes 1f 8b) and no uncompressed file is written
+    assert sorted(p.name[-10:] for p in ga4.iterdir()) == [".ndjson.gz"] * 7
+    assert all(p.read_bytes()[:2] == b"\x1f\x8b" for p in ga4.iterdir())
+    # AND a plain rerun into the same folder replaces them: one format per day, as the GA4 source requires
+    assert main(["--data-dir", str(tmp_path), "--customers", "100", "--days", "7", "--quiet"]) == 0
+    assert sorted(p.suffix for p in ga4.iterdir()) == [".ndjson"] * 7

@@ -114,3 +114,21 @@ def test_an_export_loaded_and_untouched_since_is_not_even_hashed(
     monkeypatch.setattr(reader, "sha256_of", lambda path: hashed.append(path.name) or "x")
     _run(tmp_path, 7)
     assert hashed == []
+
+
+def test_a_gzip_compressed_day_loads_and_a_day_in_two_forms_is_refused(tmp_path: Path, exports: Path) -> None:
+    import gzip
+
+    from narrowcast.extract import ExtractFailed
+
+    # GIVEN Jan 4 as NDJSON and Jan 5 as gzip-compressed NDJSON (BigQuery extract with compression GZIP)
+    _export(exports, 4, _page_views(4, 2))
+    (exports / "events_20240105.ndjson.gz").write_bytes(gzip.compress(ndjson(_page_views(5, 3)).encode()))
+    # WHEN the run comes THEN both days load
+    _run(tmp_path, 6)
+    assert _events_per_day(tmp_path / "wh.duckdb") == {date(2024, 1, 4): 2, date(2024, 1, 5): 3}
+    # AND a day delivered both compressed and not is refused, naming both files, and keeps what it loaded
+    _export(exports, 5, _page_views(5, 1))
+    with pytest.raises(ExtractFailed, match=r"both \.ndjson and \.ndjson\.gz exist; keep one"):
+        _run(tmp_path, 7)
+    assert _events_per_day(tmp_path / "wh.duckdb") == {date(2024, 1, 4): 2, date(2024, 1, 5): 3}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -101,6 +102,42 @@ def test_a_parquet_export_lands_the_same_columns_as_the_ndjson_one(tmp_path: Pat
 
     for entity in ENTITIES:
         assert comparable(from_parquet[entity]) == comparable(from_json[entity]), entity
+
+
+def test_a_gzip_export_lands_the_same_rows_as_the_uncompressed_one(tmp_path: Path, exports: Path) -> None:
+    # GIVEN the same day's lines once as NDJSON and once gzip-compressed (BigQuery extract, compression GZIP)
+    text = ndjson([page_view_event(), purchase_event()])
+    (exports / "events_20240105.ndjson").write_text(text)
+    plain = _land(tmp_path / "plain", exports)
+    (exports / "events_20240105.ndjson").unlink()
+    (exports / "events_20240105.ndjson.gz").write_bytes(gzip.compress(text.encode()))
+    # WHEN the compressed file is landed
+    packed = _land(tmp_path / "gz", exports)
+    # THEN every row, event key included, is the same; the source reference names the compressed file
+    for entity in ENTITIES:
+        assert [{k: v for k, v in r.items() if k not in ("_batch_id", "_source_ref")} for r in packed[entity]] == [
+            {k: v for k, v in r.items() if k not in ("_batch_id", "_source_ref")} for r in plain[entity]], entity
+    assert [e["_source_ref"] for e in packed["ga4_events"]] == [
+        "events_20240105.ndjson.gz:1", "events_20240105.ndjson.gz:2"]
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    pytest.param(20, "is not a complete gzip stream", id="a gzip stream cut inside its data"),
+    pytest.param(8, "is not a complete gzip stream", id="a gzip stream cut at its trailer, every line whole"),
+    pytest.param(0, "line 3 (byte", id="a whole gzip stream whose last line is cut"),
+])
+def test_a_broken_gzip_export_is_rejected_whole(tmp_path: Path, exports: Path, damage: int, expected: str) -> None:
+    good = ndjson([page_view_event(), purchase_event()])
+    cut = json.dumps(page_view_event(ts=1704448900000000))[:60]
+    packed = gzip.compress((good + (good if damage else cut)).encode())
+    path = exports / "events_20240105.ndjson.gz"
+    path.write_bytes(packed[: len(packed) - damage])
+    zone = LandingZone(tmp_path / "landing")
+    batches = {e: zone.new_batch("ga4", e, DAY) for e in ENTITIES}
+    with pytest.raises(InputFileError) as rejected:
+        land_export(path, batches)
+    assert str(rejected.value).startswith(f"events_20240105.ndjson.gz: parse:truncated: {expected}")
+    assert all(not b.parts for b in batches.values())
 
 
 def test_a_truncated_export_is_rejected_naming_the_file_line_and_byte_and_lands_nothing(tmp_path: Path, exports: Path) -> None:
