@@ -3,8 +3,8 @@
 GIVEN a small generated world (2,000 customers over the demo's 92 days), WHEN its figures are measured the way the
 marts measure them, THEN paid ROAS lies in 2-8x, cart abandonment in 60-80% (Baymard's average is 70%), and the site
 conversion rate, repeat-purchase rate and marketplace share of orders in their benchmark ranges
-(narrowcast.datagen.benchmarks names the source of each); and weekly paid ROAS holds steady over the window, as a
-real shop's does, instead of falling as the orders thin out.
+(narrowcast.datagen.benchmarks names the source of each); and weekly paid ROAS and weekly orders hold steady over
+the window, as a real shop's do, instead of falling as the orders thin out.
 """
 
 from __future__ import annotations
