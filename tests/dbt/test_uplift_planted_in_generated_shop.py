@@ -24,7 +24,9 @@ from narrowcast.datagen.web_orders import build_web_orders
 
 # One fixed world. A 95% interval misses the truth one time in twenty by design (test_audience_uplift checks that
 # coverage over 300 draws); this seed is one whose five intervals all behave, so a failure here means a broken rule.
-START, DAYS, CUSTOMERS, SEED = date(2026, 8, 1), 92, 20_000, 7
+# About half of seeds 1-100 are (each interval covers in 84-100% of them); pick another when the generator's draws
+# change, after checking that share still holds.
+START, DAYS, CUSTOMERS, SEED = date(2026, 8, 1), 92, 20_000, 5
 
 
 def _net_revenue(orders, refunds) -> pd.DataFrame:

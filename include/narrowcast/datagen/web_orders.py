@@ -29,6 +29,9 @@ FINANCIAL = ("paid", "partially_refunded", "refunded", "pending", "voided")
 FULFILLMENT = ("partial", "fulfilled")
 FREE_SHIPPING_FROM_CENTS = 5000
 SHIPPING_CENTS = 495
+# How much less often customers from before the window order at its end than at its start (some lapse): about as
+# much as the customers who sign up in it (30%, narrowcast.datagen.customers) add, so weekly orders hold level.
+EXISTING_CUSTOMER_FADE = 0.3
 
 
 @dataclass
@@ -63,11 +66,7 @@ class WebOrders:
 def build_web_orders(rng: np.random.Generator, customers: Customers, catalog: Catalog,
                      start_s: int, end_s: int) -> WebOrders:
     cust = np.repeat(np.arange(customers.size), customers.web_orders)
-    lo = np.maximum(customers.created_at[cust], start_s) + 3600
-    # Each customer stays active for part of the window only, so last-order dates (recency) spread evenly
-    # instead of piling up at the end for repeat buyers.
-    active_share = rng.uniform(0.1, 1.0, customers.size)[cust]
-    created = lo + (rng.random(len(cust)) * active_share * np.maximum(end_s - 600 - lo, 60)).astype(np.int64)
+    created = _order_times(rng, customers, cust, start_s, end_s)
     cust, created = _with_planted_orders(rng, customers, cust, created, start_s, end_s)
     n_guest = int(round(len(cust) * 0.1))
     guest_created = start_s + 3600 + rng.integers(0, end_s - start_s - 4200, n_guest)
@@ -221,6 +220,38 @@ def with_sites(orders: pa.Table, landing_site: pa.Array, referring_site: pa.Arra
     out = orders.drop_columns(["billing_country_code"])
     out = out.append_column("landing_site", landing_site).append_column("referring_site", referring_site)
     return out.append_column("billing_country_code", billing)
+
+
+def _order_times(rng: np.random.Generator, customers: Customers, cust: np.ndarray, start_s: int,
+                 end_s: int) -> np.ndarray:
+    """Creation times of the orders of customers ``cust`` (one entry per order, grouped by customer), at a steady
+    pace over the window, so weekly orders hold level as a real shop's do (narrowcast.datagen.benchmarks).
+
+    A buyer is active for a random 10-100% of the time they are a customer in the window (from the window start or
+    their sign-up to its end), so last-order dates (recency) spread for repeat buyers. A buyer from before the
+    window has that span anywhere in it, wrapping round from its end to its start, so each order is about equally
+    likely on every day; those customers order a little less as the window goes on (some lapse), as much as the
+    customers who sign up in it make up for. A buyer who signs up in the window orders within two days of signing
+    up (accounts are mostly made at checkout) and places any further orders in a span that starts at sign-up."""
+    signed_up = customers.created_at[cust]
+    joined_in = signed_up >= start_s
+    lo = np.maximum(signed_up, start_s) + 3600
+    span = np.maximum(end_s - 600 - lo, 60)
+    active_share = rng.uniform(0.1, 1.0, customers.size)[cust]
+    offset = np.where(joined_in, 0.0, rng.random(customers.size)[cust])
+    position = (offset + rng.random(len(cust)) * active_share) % 1.0
+    position = np.where(joined_in, position, _fading(position, EXISTING_CUSTOMER_FADE))
+    created = lo + (position * span).astype(np.int64)
+    first = np.ones(len(cust), dtype=bool)
+    first[1:] = cust[1:] != cust[:-1]
+    soon = lo + (rng.random(len(cust)) * np.minimum(span, 2 * 86400)).astype(np.int64)
+    return np.where(first & joined_in, soon, created)
+
+
+def _fading(u: np.ndarray, fade: float) -> np.ndarray:
+    """Uniform positions in [0, 1) mapped monotonically onto the density ∝ 1 - fade·x (inverse CDF), so the pace at
+    the end is ``1 - fade`` times that at the start."""
+    return (1 - np.sqrt(1 - 2 * fade * (1 - fade / 2) * u)) / fade
 
 
 def _with_planted_orders(rng: np.random.Generator, customers: Customers, cust: np.ndarray, created: np.ndarray,
