@@ -61,9 +61,9 @@ def test_a_klaviyo_sign_up_counts_once_against_the_shop_consent_of_the_same_pers
     model = read_table("int_leads").set_index("lead_key")["lead_source"]
     # customer 1's consent synced to Klaviyo after the shop's: the shop's counts; customer 6 used a Klaviyo form
     # first: Klaviyo's counts; the visitor's two events (a list and e-mail marketing) are one lead
-    assert {key: model.get(key) for key in ("newsletter:1", "klaviyo:kev2", "klaviyo:kev3")} == {
-        "newsletter:1": "shop", "klaviyo:kev2": "klaviyo", "klaviyo:kev3": "klaviyo"}
-    assert not {"klaviyo:kev1", "newsletter:6", "klaviyo:kev4"} & set(model.index)
+    assert {key: model.get(key) for key in ("newsletter:1", "klaviyo_signup:kev2", "klaviyo_signup:kev3")} == {
+        "newsletter:1": "shop_consent", "klaviyo_signup:kev2": "klaviyo_signup", "klaviyo_signup:kev3": "klaviyo_signup"}
+    assert not {"klaviyo_signup:kev1", "newsletter:6", "klaviyo_signup:kev4"} & set(model.index)
 
 
 def test_kpi_campaign_type_daily_matches_pandas_row_by_row(read_table: ReadTable) -> None:

@@ -92,7 +92,7 @@ web_leads as (
         lead_events.event_at as lead_at,
         cast(null as {{ dbt.type_string() }}) as customer_id,
         event_sessions.session_key,
-        'ga4' as lead_source
+        'web_event' as lead_source
     from lead_events
     left join event_sessions
         on lead_events.event_key = event_sessions.event_key
@@ -157,16 +157,16 @@ signups as (
         'newsletter:' || shop_signups.customer_id as lead_key,
         shop_signups.customer_id,
         shop_signups.subscribed_at,
-        'shop' as lead_source
+        'shop_consent' as lead_source
     from shop_signups
     left join klaviyo_firsts on shop_signups.email_normalized = klaviyo_firsts.email_normalized
     where klaviyo_firsts.subscribed_at is null or klaviyo_firsts.subscribed_at >= shop_signups.subscribed_at
     union all
     select
-        'klaviyo:' || klaviyo_firsts.event_id as lead_key,
+        'klaviyo_signup:' || klaviyo_firsts.event_id as lead_key,
         customers_by_email.customer_id,
         klaviyo_firsts.subscribed_at,
-        'klaviyo' as lead_source
+        'klaviyo_signup' as lead_source
     from klaviyo_firsts
     left join first_shop_signup_by_email
         on klaviyo_firsts.email_normalized = first_shop_signup_by_email.email_normalized
