@@ -13,3 +13,23 @@
 {% macro days_before(day, days) -%}
     {{ return(dbt.dateadd('day', -(days | int), "cast('" ~ day ~ "' as date)")) }}
 {%- endmacro %}
+
+{#- The literal timestamp `value` (e.g. a load time from newest_built_value), in the adapter's SQL. -#}
+{% macro timestamp_literal(value) -%}
+    {{ return("cast('" ~ value ~ "' as timestamp)") }}
+{%- endmacro %}
+
+{#- True when the privacy purge recorded an erasure after `value` (a timestamp from newest_built_value). The purge
+    blanks personal columns in place and leaves _loaded_at as it was, so a model keyed on load times cannot see
+    which rows it blanked: the models that carry personal data re-derive every row after an erasure. -#}
+{% macro erased_since(value) -%}
+    {%- if not execute or value is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set erased = adapter.get_relation(database=target.database, schema='meta', identifier='erased_subjects') -%}
+    {%- if erased is none -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query('select count(*) from ' ~ erased ~ ' where erased_at > ' ~ timestamp_literal(value)) -%}
+    {{ return(found.columns[0].values()[0] > 0) }}
+{%- endmacro %}
