@@ -126,10 +126,11 @@ def report(label: str, wall: float, results: list[dict[str, object]]) -> None:
     print("  node time by type: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(by_type.items())))
     for r in sorted(results, key=lambda r: -float(r["execution_time"]))[:15]:
         print(f"  {float(r['execution_time']):7.2f} s  {r['unique_id']}")
-    tests = sorted((r for r in results if str(r["unique_id"]).startswith("test.")),
-                   key=lambda r: -float(r["execution_time"]))
-    print("  slowest data tests: " + ", ".join(
-        f"{str(r['unique_id']).split('.')[2]} {float(r['execution_time']):.1f} s" for r in tests[:8]))
+    for kind, shown in (("model", 20), ("test", 8)):
+        slowest = sorted((r for r in results if str(r["unique_id"]).startswith(kind + ".")),
+                         key=lambda r: -float(r["execution_time"]))
+        print(f"  slowest {kind}s: " + ", ".join(
+            f"{str(r['unique_id']).split('.')[2]} {float(r['execution_time']):.1f} s" for r in slowest[:shown]))
 
 
 if __name__ == "__main__":

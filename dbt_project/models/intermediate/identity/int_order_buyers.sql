@@ -17,7 +17,8 @@
     loaded_at built (new orders, merged updates, a new version of an order file), and every order after the
     privacy purge erased someone (it blanks columns in place, leaving the load time as it was). An order that no
     longer names a buyer, or whose source rows are gone (an order file's new version without it), is written
-    once with a null buyer_key and deleted by the model's post-hook. -#}
+    once with a null buyer_key and deleted by the model's post-hook. A new order source loaded by replacing
+    partitions needs its own case in CTE vanished. -#}
 {%- set newest_loaded_at = newest_built_value('loaded_at') %}
 {%- set changed_only = newest_loaded_at is not none and not erased_since(newest_loaded_at) %}
 {%- set changed = ('and loaded_at > ' ~ timestamp_literal(newest_loaded_at)) if changed_only else '' %}
@@ -127,19 +128,9 @@ unioned as (
 ),
 
 {% if newest_loaded_at is not none %}
--- Every order the sources hold now, to find the orders built before whose source rows are gone.
-source_orders as (
-    select 'stg_shop__orders' as orders_model, cast(order_id as {{ dbt.type_string() }}) as order_id
-    from shop_orders
-    union all
-    select distinct 'stg_files__order_lines' as orders_model, order_id from file_lines
-    union all
-    select 'stg_ebay__orders' as orders_model, order_id from ebay_orders
-    union all
-    select 'stg_amazon__orders' as orders_model, order_id from amazon_orders
-),
-
 -- Orders built before whose source rows are gone: written with a null buyer_key, which the post-hook deletes.
+-- Only order-file rows can go: the loader replaces a file's rows by its new version (partition _file_name),
+-- while the other order sources merge on their key (a reload replaces the row, never drops it).
 vanished as (
     select
         built.orders_model,
@@ -151,12 +142,8 @@ vanished as (
         cast(null as boolean) as accepts_marketing,
         cast(null as timestamp) as loaded_at
     from {{ this }} as built
-    where not exists (
-        select 1
-        from source_orders
-        where source_orders.orders_model = built.orders_model
-            and source_orders.order_id = built.order_id
-    )
+    where built.orders_model = 'stg_files__order_lines'
+        and not exists (select 1 from file_lines where file_lines.order_id = built.order_id)
 ),
 {% endif %}
 
