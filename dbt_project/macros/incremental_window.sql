@@ -1,10 +1,13 @@
 {#- The newest value of `column` in the table this incremental model already built, read before the model's SQL
-    runs; none on a full build or when the table is empty (the model then rebuilds whole). Cutoffs derived from it
-    are literal dates in the SQL, which reach the scans below them: a scalar subquery on {{ this }} would not, and
-    every day ever loaded would be read. -#}
+    runs; none on a full build, when the table is empty or when it has no such column yet (built before the model
+    had it): the model then rebuilds whole. Cutoffs derived from it are literal dates in the SQL, which reach the
+    scans below them: a scalar subquery on {{ this }} would not, and every day ever loaded would be read. -#}
 {% macro newest_built_value(column) -%}
     {%- if is_incremental() and execute -%}
-        {{ return(run_query('select max(' ~ column ~ ') from ' ~ this).columns[0].values()[0]) }}
+        {%- set built = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+        {%- if column | lower in built -%}
+            {{ return(run_query('select max(' ~ column ~ ') from ' ~ this).columns[0].values()[0]) }}
+        {%- endif -%}
     {%- endif -%}
     {{ return(none) }}
 {%- endmacro %}
