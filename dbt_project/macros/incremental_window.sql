@@ -29,7 +29,9 @@
     {%- if not execute or value is none -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set erased = adapter.get_relation(database=target.database, schema='meta', identifier='erased_subjects') -%}
+    {#- the purge's table (narrowcast.privacy.subjects.TABLE), absent until someone is erased -#}
+    {%- set schema, identifier = 'meta.erased_subjects'.split('.') -%}
+    {%- set erased = adapter.get_relation(database=target.database, schema=schema, identifier=identifier) -%}
     {%- if erased is none -%}
         {{ return(false) }}
     {%- endif -%}
