@@ -4,10 +4,11 @@ Usage: ``.venv/bin/python bench/bench_dbt.py --customers 100000 --orders 1000000
 or point it at an existing warehouse (copied first, never modified): ``--warehouse data/warehouse/narrowcast.duckdb``.
 
 Raw data comes from bench_rfm.generate_raw (shop customers, orders, refunds, GA4 events); prints the wall time
-of the dbt process, the summed node time and the slowest nodes. ``--daily`` then appends one more day of orders
+of the dbt process, the summed node time and the slowest nodes, models and data tests. ``--daily`` then appends one more day of orders
 and events (the generated average per day) and times the next day's ``dbt build`` on the same warehouse (with
 ``--warehouse`` too, whose data must then end at ``--as-of-date``): the daily run, in which the event and session
-models are incremental (3-day lookback) and the rest rebuild. The daily run passes var data_tests_since_date (its first
+models are incremental (3-day lookback), int_order_buyers re-derives the orders loaded since (``_loaded_at``) and
+the rest rebuild. The daily run passes var data_tests_since_date (its first
 rebuilt day: 3 days back) so the data tests of the large incremental models read only the rebuilt days, as the
 daily DAG does; ``--daily-full-tests`` tests every row instead. Each build prints the 1-minute load average before
 and after, the dbt process's peak RSS and the warehouse file size.
@@ -126,6 +127,11 @@ def report(label: str, wall: float, results: list[dict[str, object]]) -> None:
     print("  node time by type: " + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(by_type.items())))
     for r in sorted(results, key=lambda r: -float(r["execution_time"]))[:15]:
         print(f"  {float(r['execution_time']):7.2f} s  {r['unique_id']}")
+    for kind, shown in (("model", 20), ("test", 8)):
+        slowest = sorted((r for r in results if str(r["unique_id"]).startswith(kind + ".")),
+                         key=lambda r: -float(r["execution_time"]))
+        print(f"  slowest {kind}s: " + ", ".join(
+            f"{str(r['unique_id']).split('.')[2]} {float(r['execution_time']):.1f} s" for r in slowest[:shown]))
 
 
 if __name__ == "__main__":

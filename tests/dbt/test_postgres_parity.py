@@ -1,4 +1,5 @@
-"""The dbt project builds on PostgreSQL 15 from the same raw rows and its key marts equal DuckDB's."""
+"""The dbt project builds on PostgreSQL 15 from the same raw rows and its key marts equal DuckDB's; an incremental
+run there re-derives a reloaded order."""
 
 from __future__ import annotations
 
@@ -76,3 +77,12 @@ def test_postgres_build_matches_duckdb_marts(
         assert len(postgres[name]) == len(duck), f"{name}: row count differs"
         assert list(postgres[name].columns) == list(duck.columns), f"{name}: columns differ"
         pd.testing.assert_frame_equal(_normalised(postgres[name], keys), _normalised(duck, keys), obj=name)
+    # AND an incremental run on PostgreSQL re-derives an order reloaded since: eBay no longer names E-3's buyer
+    with cluster.connect() as pg, pg.cursor() as cur:
+        cur.execute("update raw.ebay_orders set buyer_username = null, _loaded_at = _loaded_at + interval '1 day' "
+                    "where order_id = 'E-3'")
+    run_dbt(["run", "--select", "int_order_buyers"], warehouse=None, target_path=tmp_path / "pg_target",
+            as_of_date=fixture.AS_OF_DATE, target="postgres", env=cluster.env())
+    buyers = _read_postgres(cluster, "int_order_buyers")
+    before = read_table("int_order_buyers")
+    assert set(buyers["order_id"]) == set(before["order_id"]) - {"E-3"}

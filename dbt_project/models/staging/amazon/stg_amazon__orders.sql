@@ -13,7 +13,8 @@ renamed as (
         marketplace_id,
         buyer_email,
         cast(order_total as decimal(18, 2)) as total_price,
-        upper(currency) as currency
+        upper(currency) as currency,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 

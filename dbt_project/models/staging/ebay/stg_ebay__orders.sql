@@ -16,7 +16,8 @@ renamed as (
         buyer_email,
         cast(total as decimal(18, 2)) as total_price,
         upper(currency) as currency,
-        marketplace_id
+        marketplace_id,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 
