@@ -10,7 +10,8 @@ and events (the generated average per day) and times the next day's ``dbt build`
 models are incremental (3-day lookback), int_order_buyers re-derives the orders loaded since (``_loaded_at``) and
 the rest rebuild. The daily run passes var data_tests_since_date (its first
 rebuilt day: 3 days back) so the data tests of the large incremental models read only the rebuilt days, as the
-daily DAG does; ``--daily-full-tests`` tests every row instead. Each build prints the 1-minute load average before
+daily DAG does; ``--daily-full-tests`` tests every row instead. Like the DAGs, the builds leave dbt's unit
+tests out (``narrowcast_airflow.defaults.dbt_env``); ``--unit-tests`` runs them too. Each build prints the 1-minute load average before
 and after, the dbt process's peak RSS and the warehouse file size.
 """
 
@@ -30,6 +31,8 @@ from pathlib import Path
 
 import duckdb
 
+from narrowcast_airflow.defaults import dbt_env
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_rfm import ROOT, generate_raw, insert_events  # noqa: E402
@@ -37,8 +40,9 @@ from bench_rfm import ROOT, generate_raw, insert_events  # noqa: E402
 
 def build(warehouse: Path, target: Path, as_of_date: str | None,
           extra_vars: dict[str, object] | None = None) -> tuple[float, list[dict[str, object]]]:
-    env = {"NARROWCAST_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1",
-           "PATH": str(Path(sys.executable).parent)}
+    # The environment the DAGs give dbt (narrowcast_airflow.defaults.dbt_env): unit tests left out unless
+    # NARROWCAST_DBT_UNIT_TESTS_IN_RUNS=true (--unit-tests sets it).
+    env = {"NARROWCAST_WAREHOUSE": str(warehouse), "PATH": str(Path(sys.executable).parent), **dbt_env()}
     args = [str(Path(sys.executable).with_name("dbt")), "build",
             "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
             "--target-path", str(target), "--log-path", str(target / "logs")]
@@ -88,7 +92,11 @@ def main() -> None:
     parser.add_argument("--daily", action="store_true", help="then time the next day's incremental build")
     parser.add_argument("--daily-full-tests", action="store_true",
                         help="daily build tests every row (default: only the incremental window)")
+    parser.add_argument("--unit-tests", action="store_true",
+                        help="run dbt's unit tests in the builds too (the DAGs leave them out; CI runs them)")
     args = parser.parse_args()
+    if args.unit_tests:
+        os.environ["NARROWCAST_DBT_UNIT_TESTS_IN_RUNS"] = "true"
     if args.quick:
         args.customers, args.orders = 2_000, 20_000
     with tempfile.TemporaryDirectory(prefix="bench-dbt-") as tmp:

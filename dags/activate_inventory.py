@@ -25,7 +25,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from narrowcast_airflow.assets import MART_ASSETS, raw_asset
 from narrowcast_airflow.dbt_selections import STOCK_FEED
-from narrowcast_airflow.defaults import RUN_DATE, WAREHOUSE_POOL, default_args
+from narrowcast_airflow.defaults import RUN_DATE, WAREHOUSE_POOL, dbt_env, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -54,7 +54,7 @@ def activate_inventory():
             " --target ${NARROWCAST_DBT_TARGET:-${NARROWCAST_WAREHOUSE_ENGINE:-duckdb}}"
             " --vars '{as_of_date: \"{{ " + RUN_DATE + " }}\"}'"
         ),
-        env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+        env=dbt_env(),
         append_env=True,
         pool=WAREHOUSE_POOL,
     )

@@ -31,7 +31,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
 from narrowcast_airflow.dbt_selections import refuse_partial_build, select_partial_build, unpublished_reason
-from narrowcast_airflow.defaults import AS_OF_DATE, DATA_TESTS_SINCE, WAREHOUSE_POOL, default_args
+from narrowcast_airflow.defaults import AS_OF_DATE, DATA_TESTS_SINCE, WAREHOUSE_POOL, dbt_env, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -82,7 +82,7 @@ def transform():
             task_id="dbt_build",
             project_dir=str(DBT_DIR),
             profile_config=profile_config,
-            env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+            env=dbt_env(),
             append_env=True,
             # A dbt subprocess releases the DuckDB file when it exits; in-process dbt-duckdb keeps it open.
             invocation_mode=InvocationMode.SUBPROCESS,
@@ -93,7 +93,7 @@ def transform():
         dbt = DbtTaskGroup(
             group_id="dbt",
             project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=DBT_DIR / "target" / "manifest.json",
-                                         env_vars={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"}),
+                                         env_vars=dbt_env()),
             profile_config=profile_config,
             execution_config=ExecutionConfig(
                 execution_mode=EXECUTION_MODE,
@@ -121,7 +121,7 @@ def transform():
             f" --target {DBT_TARGET}"
             " --vars '{as_of_date: \"" + AS_OF_DATE + "\"}'"
         ),
-        env={"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"},
+        env=dbt_env(),
         append_env=True,
         pool=WAREHOUSE_POOL,
     )

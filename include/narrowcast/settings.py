@@ -176,6 +176,17 @@ def env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name}={raw!r} is not an integer") from exc
 
 
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not true or false")
+
+
 # Quality gate: share of failing rows above which a batch fails the task.
 QUARANTINE_THRESHOLD = env_float("NARROWCAST_QUARANTINE_THRESHOLD", 0.05)
 # Timestamps up to this far in the future are tolerated (clock skew).

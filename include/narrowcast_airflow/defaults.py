@@ -20,6 +20,23 @@ DATA_TESTS_SINCE = ("{{ '1900-01-01' if dag_run.conf.get('full_refresh') else "
                     "macros.ds_add(dag_run.conf.get('as_of_date') or " + RUN_DATE + ", -3) }}")
 
 
+def dbt_env() -> dict[str, str]:
+    """The environment of every dbt command a DAG runs (added to the task's own): telemetry off, and dbt's unit
+    tests left out of scheduled builds through ``DBT_EXCLUDE_RESOURCE_TYPES`` (dbt 1.9+, ``dbt build``/``dbt test``).
+
+    dbt Labs recommends running unit tests in development and CI only: their inputs are static, so running them
+    against production data every day spends compute and proves nothing new (docs.getdbt.com, "Unit tests", "When
+    to run unit tests"). The project's test command builds every unit test on the fixture warehouse. Set
+    ``NARROWCAST_DBT_UNIT_TESTS_IN_RUNS=true`` to run them in the DAGs' builds as well.
+    """
+    from narrowcast import settings
+
+    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1"}
+    if not settings.env_bool("NARROWCAST_DBT_UNIT_TESTS_IN_RUNS", False):
+        env["DBT_EXCLUDE_RESOURCE_TYPES"] = "unit_test"
+    return env
+
+
 def default_args() -> dict[str, Any]:
     from narrowcast import settings
     from narrowcast_airflow.notifiers import NarrowcastFailureNotifier
