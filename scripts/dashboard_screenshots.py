@@ -76,12 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
             page.set_default_timeout(120_000)
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(url)
             page.wait_for_selector("body[data-loaded=true]")
             page.wait_for_timeout(1_500)  # chart.js animations settle
+            # The sticky filter bar would cover the top of each section's picture: let it scroll away.
+            page.add_style_tag(content="header { position: static !important; }")
             written = [args.out / "dashboard_full.png"]
             page.screenshot(path=str(written[0]), full_page=True)
             for section in page.query_selector_all("#content section[id^=sec-]"):
