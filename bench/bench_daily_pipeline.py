@@ -1,0 +1,246 @@
+"""Benchmark one day of the whole pipeline through Airflow: every extract for the day, the transform, every sync.
+
+    PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --customers 5000 --days 45
+    PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --customers 200 --days 14   # a quick check
+
+Generates a shop of N customers × D days and runs the demo's machinery (:mod:`narrowcast.demo`: the sandbox APIs,
+``run_dags`` with the one-process runner :mod:`narrowcast_airflow.runner`) in a temporary data directory, Airflow
+home and sandbox port (``bench_demo.isolated_env``):
+
+1. history (untimed): every extract over ``[start, last day)`` (entity sources from their first-load start), the
+   audience-entry transform, the transform as of the last day, every activation DAG;
+2. the day (timed): :func:`narrowcast.demo.range_plan` for ``[last day, end)`` — each extract with a one-day
+   window (entity sources too: what changed that day), the transform with ``as_of_date`` the next day (a daily
+   run: incremental models, data tests of the large models over the rebuilt days only, as the transform DAG's
+   ``data_tests_since_date`` gives), each activation DAG.
+
+It prints seconds per DAG run (and dbt's own build time from the transform's log), rows each source received
+that day (``meta.batches``) beside its history and its average day, sync calls (``activation.sync_runs``), the
+wall total, the CPU seconds of all processes (the bench, the runner, dbt, the sandbox) and the 1-minute load
+average before and after. A source whose one-day extract receives far more than an average day is flagged: that
+is an extract re-reading history instead of reading its window.
+
+Measured December 2026 on the shared 2-core machine (other work running throughout; CPU seconds are the steadier
+figure), 45-day worlds, "the day" only:
+
+    (filled in below from the runs)
+
+Extrapolation to 1M customers (an extrapolation, not a measurement): see the scaling notes below the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# dbt's closing line in the transform's log: "Finished running … in 0 hours 0 minutes and 23.45 seconds (23.45s)."
+DBT_FINISHED = re.compile(r"Finished running .*\((?P<seconds>\d+(?:\.\d+)?)s\)")
+# A one-day extract receiving more than this many average days of its history is re-reading, not reading a day.
+REREAD_FACTOR = 5
+
+
+def cpu_seconds() -> float:
+    """User + system CPU of this process, its finished children, and its live descendants (the sandbox)."""
+    import psutil
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def load_1min() -> float:
+    return os.getloadavg()[0]
+
+
+def batches(warehouse: Path) -> dict[str, tuple[str, str, int, str, str]]:
+    """``meta.batches`` by batch id: source, entity, rows received, interval start and end."""
+    from narrowcast.warehouse import read_only
+
+    with read_only(warehouse) as con:
+        if con is None:
+            return {}
+        rows = con.fetchall("select batch_id, source, entity, coalesce(received, 0), cast(interval_start as varchar),"
+                            " cast(interval_end as varchar) from meta.batches")
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def sync_runs(warehouse: Path) -> dict[str, tuple]:
+    """``activation.sync_runs`` by run id: sync, status, planned adds/changes/removes, sent, API calls, seconds."""
+    from narrowcast.warehouse import read_only
+
+    with read_only(warehouse) as con:
+        if con is None:
+            return {}
+        rows = con.fetchall("select run_id, sync_id, status, coalesce(planned_adds, 0), coalesce(planned_changes, 0),"
+                            " coalesce(planned_removes, 0), coalesce(sent, 0), coalesce(api_calls, 0),"
+                            " coalesce(duration_seconds, 0) from activation.sync_runs")
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def rows_by_entity(found: dict[str, tuple]) -> dict[tuple[str, str], int]:
+    totals: dict[tuple[str, str], int] = {}
+    for source, entity, received, *_ in found.values():
+        totals[(source, entity)] = totals.get((source, entity), 0) + received
+    return totals
+
+
+def dbt_build_seconds(log_file: Path) -> list[float]:
+    if not log_file.exists():
+        return []
+    return [float(m["seconds"]) for m in DBT_FINISHED.finditer(log_file.read_text(errors="replace"))]
+
+
+def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: int) -> None:
+    before, today = rows_by_entity(history), rows_by_entity({k: v for k, v in day.items() if k not in history})
+    windows: dict[tuple[str, str], set[str]] = {}
+    for batch_id, (source, entity, _, start, end) in day.items():
+        if batch_id not in history:
+            windows.setdefault((source, entity), set()).add(f"[{(start or '?')[:16]}, {(end or '?')[:16]})")
+    print(f"\n{'source.entity':<40}{'day rows':>10}{'history':>11}{'share':>8}{'× avg day':>10}  window read")
+    rereads = []
+    for key in sorted(set(before) | set(today)):
+        rows, past = today.get(key, 0), before.get(key, 0)
+        per_day = past / history_days if history_days else 0
+        ratio = rows / per_day if per_day else float("nan")
+        share = rows / past if past else float("nan")
+        flag = ""
+        if per_day and ratio > REREAD_FACTOR:
+            flag = "  ← re-reads history"
+            rereads.append(f"{key[0]}.{key[1]}")
+        print(f"{key[0] + '.' + key[1]:<40}{rows:>10,}{past:>11,}{share:>8.1%}{ratio:>10.1f}  "
+              f"{', '.join(sorted(windows.get(key, {'(no batch)'})))}{flag}")
+    total_today, total_past = sum(today.values()), sum(before.values())
+    print(f"{'all sources':<40}{total_today:>10,}{total_past:>11,}"
+          f"{(total_today / total_past if total_past else 0):>8.1%}   (one day of {history_days} is "
+          f"{1 / history_days:.1%})")
+    print("re-reading sources: " + (", ".join(rereads) if rereads else
+                                    f"none (every source received ≤ {REREAD_FACTOR}× its average day)"))
+
+
+def report_syncs(history: dict[str, tuple], day: dict[str, tuple]) -> None:
+    print(f"\n{'sync':<36}{'status':>10}{'adds':>7}{'changes':>8}{'removes':>8}{'sent':>7}{'calls':>7}{'s':>7}")
+    calls = 0
+    for run_id, (sync_id, status, adds, changes, removes, sent, api_calls, seconds) in sorted(
+            day.items(), key=lambda item: item[1][0]):
+        if run_id in history:
+            continue
+        calls += api_calls
+        print(f"{sync_id:<36}{status:>10}{adds:>7,}{changes:>8,}{removes:>8,}{sent:>7,}{api_calls:>7,}{seconds:>7.1f}")
+    print(f"{'all syncs':<36}{'':>10}{'':>7}{'':>8}{'':>8}{'':>7}{calls:>7,}")
+
+
+def day_plan(day: date, end: date) -> list[dict]:
+    """The demo's plan for ``[day, end)``, its mirror syncs' removals confirmed: a small shop's daily membership
+    change can exceed a sync's ``max_remove_share``, and a refused sync would end the benchmark, not measure it."""
+    from narrowcast import demo
+
+    plan = demo.range_plan(day, end, first_load=False)
+    for run in plan:
+        if run["dag_id"] == "activate_audiences":
+            run["conf"] = {**run["conf"], "confirm_removals": True}
+    return plan
+
+
+def run_inner(customers: int, days: int, start: str, seed: int) -> int:
+    """Both phases, in the isolated environment this process was started in."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from narrowcast import demo, settings
+    from narrowcast.runtime import airflow_env
+
+    world = demo.WorldArgs(customers, days, start, seed)
+    last_day = world.end - timedelta(days=1)
+    paths = settings.paths().ensure()
+    env = airflow_env()
+    env.setdefault("NARROWCAST_DBT_EXECUTION_MODE", demo.DBT_EXECUTION_MODE)
+    one_build_task = env["NARROWCAST_DBT_EXECUTION_MODE"] == "build"
+    log_dir = paths.logs / "bench-daily"
+    print(f"world: {customers:,} customers × {days} days from {start}; the day: {last_day} (logs: {log_dir})")
+    try:
+        print("\nhistory (untimed)")
+        demo.ensure_world(paths, world)
+        with demo.sandbox(paths, env) as sandbox_ready:
+            with ThreadPoolExecutor(max_workers=2) as setup:
+                for step in [setup.submit(demo.ensure_airflow, env, log_dir),
+                             setup.submit(demo.ensure_manifest, env, log_dir, world.end.isoformat())]:
+                    step.result()
+            sandbox_ready()
+            history_plan = demo.range_plan(date.fromisoformat(start), last_day)
+            entry = world.audience_entry
+            if entry is not None and entry < last_day:
+                history_plan.insert(len(demo.EXTRACT_DAGS), demo.audience_entry_run(entry, one_build_task))
+            demo.run_dags(history_plan, env, log_dir / "history")
+            history_batches, history_syncs = batches(paths.warehouse), sync_runs(paths.warehouse)
+
+            print("\nthe day (timed)")
+            load_before, cpu_before, started = load_1min(), cpu_seconds(), time.monotonic()
+            seconds = demo.run_dags(day_plan(last_day, world.end), env, log_dir / "day")
+            wall, cpu, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, load_1min()
+    except demo.DemoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"\n{'stage':<40}{'seconds':>9}")
+    for step, value in seconds.items():
+        note = " (runner start: Airflow + DAG-folder parse)" if step == "parse-dags" else ""
+        print(f"{step:<40}{value:>9.1f}{note}")
+        if step == "transform":
+            for build in dbt_build_seconds(log_dir / "day" / "transform.log"):
+                print(f"{'  dbt (its own reported run time)':<40}{build:>9.1f}")
+    print(f"{'wall total':<40}{wall:>9.1f}")
+    print(f"{'CPU, all processes':<40}{cpu:>9.1f}")
+    print(f"{'load average (1 min) before / after':<40}{load_before:>9.1f} / {load_after:.1f}")
+    print("(the day's audience syncs ran with their removals confirmed: see day_plan)")
+    report_rows(history_batches, batches(paths.warehouse), (last_day - date.fromisoformat(start)).days)
+    report_syncs(history_syncs, sync_runs(paths.warehouse))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--start", default="2026-08-01")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
+    parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.customers < 10 or args.days < 2:
+        parser.error(f"need --customers ≥ 10 and --days ≥ 2, got {args.customers} and {args.days}")
+    if args.inner:
+        return run_inner(args.customers, args.days, args.start, args.seed)
+    from bench_demo import isolated_env
+
+    base = Path(tempfile.mkdtemp(prefix="narrowcast-bench-daily-"))
+    try:
+        # A process of its own, so every setting (sandbox port, data dir, Airflow home) is read from this environment.
+        proc = subprocess.run([sys.executable, __file__, "--inner", "--customers", str(args.customers), "--days",
+                               str(args.days), "--start", args.start, "--seed", str(args.seed)],
+                              env=isolated_env(base), cwd=ROOT)
+        return proc.returncode
+    finally:
+        if args.keep:
+            print(f"kept {base}")
+        else:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
