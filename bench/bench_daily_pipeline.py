@@ -45,8 +45,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # dbt's closing line in the transform's log: "Finished running … in 0 hours 0 minutes and 23.45 seconds (23.45s)."
 DBT_FINISHED = re.compile(r"Finished running .*\((?P<seconds>\d+(?:\.\d+)?)s\)")
-# A one-day extract receiving more than this many average days of its history is re-reading, not reading a day.
-REREAD_FACTOR = 5
+# A one-day extract receiving more than this many times the days it should read (its window plus the lookback
+# its source declares, averaged over the history) is re-reading history; below this many rows nobody cares.
+REREAD_FACTOR = 3
+REREAD_MIN_ROWS = 20
 
 
 def cpu_seconds() -> float:
@@ -102,6 +104,16 @@ def rows_by_entity(found: dict[str, tuple]) -> dict[tuple[str, str], int]:
     return totals
 
 
+def lookback_days(source: str) -> float:
+    """The lookback the source declares: a daily run re-reads that much before its window (restatements)."""
+    from narrowcast.sources.registry import source as source_spec
+
+    try:
+        return source_spec(source).lookback.total_seconds() / 86400
+    except KeyError:
+        return 0.0
+
+
 def dbt_build_seconds(log_file: Path) -> list[float]:
     if not log_file.exists():
         return []
@@ -114,25 +126,27 @@ def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: 
     for batch_id, (source, entity, _, start, end) in day.items():
         if batch_id not in history:
             windows.setdefault((source, entity), set()).add(f"[{(start or '?')[:16]}, {(end or '?')[:16]})")
-    print(f"\n{'source.entity':<40}{'day rows':>10}{'history':>11}{'share':>8}{'× avg day':>10}  window read")
+    print(f"\n{'source.entity':<44}{'day rows':>10}{'history':>11}{'share':>8}{'× avg day':>10}{'lookback':>9}"
+          "  window asked")
     rereads = []
     for key in sorted(set(before) | set(today)):
         rows, past = today.get(key, 0), before.get(key, 0)
         per_day = past / history_days if history_days else 0
         ratio = rows / per_day if per_day else float("nan")
         share = rows / past if past else float("nan")
+        lookback = lookback_days(key[0])
         flag = ""
-        if per_day and ratio > REREAD_FACTOR:
-            flag = "  ← re-reads history"
+        if per_day and rows >= REREAD_MIN_ROWS and ratio > REREAD_FACTOR * (1 + lookback):
+            flag = "  ← reads more than its window + lookback"
             rereads.append(f"{key[0]}.{key[1]}")
-        print(f"{key[0] + '.' + key[1]:<40}{rows:>10,}{past:>11,}{share:>8.1%}{ratio:>10.1f}  "
-              f"{', '.join(sorted(windows.get(key, {'(no batch)'})))}{flag}")
+        print(f"{key[0] + '.' + key[1]:<44}{rows:>10,}{past:>11,}{share:>8.1%}{ratio:>10.1f}{lookback:>8.1f}d  "
+              f"{', '.join(sorted(windows.get(key, {'(no batch: no new file)'})))}{flag}")
     total_today, total_past = sum(today.values()), sum(before.values())
-    print(f"{'all sources':<40}{total_today:>10,}{total_past:>11,}"
+    print(f"{'all sources':<44}{total_today:>10,}{total_past:>11,}"
           f"{(total_today / total_past if total_past else 0):>8.1%}   (one day of {history_days} is "
           f"{1 / history_days:.1%})")
     print("re-reading sources: " + (", ".join(rereads) if rereads else
-                                    f"none (every source received ≤ {REREAD_FACTOR}× its average day)"))
+                                    f"none (no source received > {REREAD_FACTOR}× its window + lookback)"))
 
 
 def report_syncs(history: dict[str, tuple], day: dict[str, tuple]) -> None:
