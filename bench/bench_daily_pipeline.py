@@ -47,6 +47,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # dbt's closing line in the transform's log: "Finished running … in 0 hours 0 minutes and 23.45 seconds (23.45s)."
 DBT_FINISHED = re.compile(r"Finished running .*\((?P<seconds>\d+(?:\.\d+)?)s\)")
+# DAG.test's own lines around each task it runs, in every run's log.
+TASK_EDGE = re.compile(r"^(?P<at>\S+) .*\[DAG TEST\] (?P<edge>starting|end task) task_id=(?P<task>\S+)", re.MULTILINE)
+# Tasks shorter than this are left out of the per-task lines.
+TASK_SHOWN_FROM = 1.0
 # A one-day extract receiving more than this many times the days it should read (its window plus the lookback
 # its source declares, averaged over the history) is re-reading history; below this many rows nobody cares.
 REREAD_FACTOR = 3
@@ -114,6 +118,24 @@ def lookback_days(source: str) -> float:
         return source_spec(source).lookback.total_seconds() / 86400
     except KeyError:
         return 0.0
+
+
+def task_seconds(log_file: Path) -> dict[str, float]:
+    """Seconds per task of one DAG run (a mapped task's instances summed), from DAG.test's lines in its log."""
+    from datetime import datetime
+
+    if not log_file.exists():
+        return {}
+    started: dict[str, datetime] = {}
+    seconds: dict[str, float] = {}
+    for edge in TASK_EDGE.finditer(log_file.read_text(errors="replace")):
+        at = datetime.fromisoformat(edge["at"].replace("Z", "+00:00"))
+        if edge["edge"] == "starting":
+            started[edge["task"]] = at
+        elif edge["task"] in started:
+            elapsed = (at - started.pop(edge["task"])).total_seconds()
+            seconds[edge["task"]] = seconds.get(edge["task"], 0.0) + elapsed
+    return seconds
 
 
 def dbt_build_seconds(log_file: Path) -> list[float]:
@@ -239,6 +261,9 @@ def run_inner(customers: int, days: int, start: str, seed: int) -> int:
     for step, value in seconds.items():
         note = " (runner start: Airflow + DAG-folder parse)" if step == "parse-dags" else ""
         print(f"{step:<40}{value:>9.1f}{note}")
+        for task, task_s in task_seconds(log_dir / "day" / f"{step}.log").items():
+            if task_s >= TASK_SHOWN_FROM:
+                print(f"{'  task ' + task:<40}{task_s:>9.1f}")
         if step == "transform":
             for build in dbt_build_seconds(log_dir / "day" / "transform.log"):
                 print(f"{'  dbt (its own reported run time)':<40}{build:>9.1f}")
