@@ -77,9 +77,19 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+
+import psutil
+from bench_demo import isolated_env
+
+from narrowcast import demo, settings
+from narrowcast.runtime import airflow_env
+from narrowcast.sources.ga4.reader import export_files
+from narrowcast.sources.registry import source as source_spec
+from narrowcast.warehouse import read_only
 
 ROOT = Path(__file__).resolve().parents[1]
 # dbt's closing line in the transform's log: "Finished running … in 0 hours 0 minutes and 23.45 seconds (23.45s)."
@@ -96,8 +106,6 @@ REREAD_MIN_ROWS = 20
 
 def cpu_seconds() -> float:
     """User + system CPU of this process, its finished children, and its live descendants (the sandbox)."""
-    import psutil
-
     total = 0.0
     for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
         usage = resource.getrusage(who)
@@ -117,8 +125,6 @@ def load_1min() -> float:
 
 def batches(warehouse: Path) -> dict[str, tuple[str, str, int, str, str]]:
     """``meta.batches`` by batch id: source, entity, rows received, interval start and end."""
-    from narrowcast.warehouse import read_only
-
     with read_only(warehouse) as con:
         if con is None:
             return {}
@@ -129,8 +135,6 @@ def batches(warehouse: Path) -> dict[str, tuple[str, str, int, str, str]]:
 
 def sync_runs(warehouse: Path) -> dict[str, tuple]:
     """``activation.sync_runs`` by run id: sync, status, planned adds/changes/removes, sent, API calls, seconds."""
-    from narrowcast.warehouse import read_only
-
     with read_only(warehouse) as con:
         if con is None:
             return {}
@@ -147,20 +151,16 @@ def rows_by_entity(found: dict[str, tuple]) -> dict[tuple[str, str], int]:
     return totals
 
 
-def lookback_days(source: str) -> float:
+def lookback_days(name: str) -> float:
     """The lookback the source declares: a daily run re-reads that much before its window (restatements)."""
-    from narrowcast.sources.registry import source as source_spec
-
     try:
-        return source_spec(source).lookback.total_seconds() / 86400
+        return source_spec(name).lookback.total_seconds() / 86400
     except KeyError:
         return 0.0
 
 
 def task_seconds(log_file: Path) -> dict[str, float]:
     """Seconds per task of one DAG run (a mapped task's instances summed), from DAG.test's lines in its log."""
-    from datetime import datetime
-
     if not log_file.exists():
         return {}
     started: dict[str, datetime] = {}
@@ -226,10 +226,7 @@ def report_syncs(history: dict[str, tuple], day: dict[str, tuple]) -> None:
 def held_back_exports(data_dir: Path, day: date) -> Iterator[list[str]]:
     """Keep the GA4 export of ``day`` out of its folder for the duration: the source loads every new export file
     whatever the run's window (files, not windows, decide), so a history run would otherwise load the day too."""
-    from narrowcast.sources.ga4.reader import export_files
-    from narrowcast.sources.registry import source
-
-    exports = data_dir / source("ga4").input_dir
+    exports = data_dir / source_spec("ga4").input_dir
     aside = data_dir / "held-back"
     aside.mkdir(exist_ok=True)
     files = export_files(exports).get(day, []) if exports.is_dir() else []
@@ -245,8 +242,6 @@ def held_back_exports(data_dir: Path, day: date) -> Iterator[list[str]]:
 def day_plan(day: date, end: date) -> list[dict]:
     """The demo's plan for ``[day, end)``, its mirror syncs' removals confirmed: a small shop's daily membership
     change can exceed a sync's ``max_remove_share``, and a refused sync would end the benchmark, not measure it."""
-    from narrowcast import demo
-
     plan = demo.range_plan(day, end, first_load=False)
     for run in plan:
         if run["dag_id"] == "activate_audiences":
@@ -256,11 +251,6 @@ def day_plan(day: date, end: date) -> list[dict]:
 
 def run_inner(customers: int, days: int, start: str, seed: int) -> int:
     """Both phases, in the isolated environment this process was started in."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from narrowcast import demo, settings
-    from narrowcast.runtime import airflow_env
-
     world = demo.WorldArgs(customers, days, start, seed)
     last_day = world.end - timedelta(days=1)
     paths = settings.paths().ensure()
@@ -319,15 +309,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--start", default="2026-08-01")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--quick", action="store_true", help="200 customers × 14 days (what `make bench` runs)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.customers, args.days = 200, 14
     if args.customers < 10 or args.days < 2:
         parser.error(f"need --customers ≥ 10 and --days ≥ 2, got {args.customers} and {args.days}")
     if args.inner:
         return run_inner(args.customers, args.days, args.start, args.seed)
-    from bench_demo import isolated_env
-
     base = Path(tempfile.mkdtemp(prefix="narrowcast-bench-daily-"))
     try:
         # A process of its own, so every setting (sandbox port, data dir, Airflow home) is read from this environment.
