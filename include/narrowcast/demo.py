@@ -211,27 +211,42 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     return seconds
 
 
+def range_plan(start: date, end: date, first_load: bool = True) -> list[dict]:
+    """Every DAG of the pipeline for the days ``[start, end)``: each extract over that window, the transform as of
+    ``end``, the activations, all at logical date ``end``.
+
+    On a ``first_load`` the entity sources (updated_at / last-modified watermarks) take everything up to ``end``;
+    otherwise they read what changed in the window, as a daily run does.
+    """
+    window = {"start": start.isoformat(), "end": end.isoformat()}
+    full_history = {"start": FIRST_LOAD_START, "end": end.isoformat()}
+    logical = end.isoformat()
+    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
+             "conf": full_history if first_load and dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
+    plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
+                 "conf": {"as_of_date": end.isoformat()}})
+    plan += [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "conf": {}} for dag_id in ACTIVATE_DAGS]
+    return plan
+
+
+def audience_entry_run(entry: date, one_build_task: bool = True) -> dict:
+    """The transform run that records audience membership at ``entry``; with ``one_build_task`` (the transform's
+    build mode) it builds only the audience-history path."""
+    conf = {"as_of_date": entry.isoformat(), **({"build": "audience_history"} if one_build_task else {})}
+    return {"step": "transform-audience-entry", "dag_id": "transform", "logical_date": entry.isoformat(),
+            "conf": conf}
+
+
 def pipeline_plan(world: WorldArgs, record_audience_entry: bool = False, one_build_task: bool = True) -> list[dict]:
     """Every DAG of the pipeline in order: extracts, transform, activation, all at the world's end date.
 
     With ``record_audience_entry`` a transform at the world's audience entry day runs first, so the membership
-    history holds spells whose outcome window has passed by the end date (a shop running daily has them anyway);
-    with ``one_build_task`` (the transform's build mode) it builds only the audience-history path.
+    history holds spells whose outcome window has passed by the end date (a shop running daily has them anyway).
     """
-    window = {"start": world.start, "end": world.end.isoformat()}
-    # Entity sources (updated_at / last-modified watermarks) take everything up to the end on a first load.
-    full_history = {"start": FIRST_LOAD_START, "end": world.end.isoformat()}
-    logical = world.end.isoformat()
-    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
-             "conf": full_history if dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
+    plan = range_plan(date.fromisoformat(world.start), world.end)
     entry = world.audience_entry
     if record_audience_entry and entry is not None:
-        conf = {"as_of_date": entry.isoformat(), **({"build": "audience_history"} if one_build_task else {})}
-        plan.append({"step": "transform-audience-entry", "dag_id": "transform", "logical_date": entry.isoformat(),
-                     "conf": conf})
-    plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
-                 "conf": {"as_of_date": world.end.isoformat()}})
-    plan += [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "conf": {}} for dag_id in ACTIVATE_DAGS]
+        plan.insert(len(EXTRACT_DAGS), audience_entry_run(entry, one_build_task))
     return plan
 
 

@@ -2,7 +2,7 @@
 
 GIVEN the demo's 92-day world, WHEN its first run is planned, THEN a transform at the audience entry day (40 days
 before the end) runs after the extracts and before the final transform; a re-run (the history exists) plans none,
-so the membership history never goes back in time.
+so the membership history never goes back in time. A daily range plan reads one day from every source.
 """
 
 from __future__ import annotations
@@ -50,3 +50,15 @@ def test_a_window_too_short_for_an_outcome_window_records_no_entry() -> None:
 def test_no_warehouse_means_no_membership_recorded(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("NARROWCAST_WAREHOUSE", raising=False)
     assert not demo.membership_recorded(settings.Paths(tmp_path))
+
+
+def test_a_daily_range_reads_one_day_from_every_source_and_transforms_as_of_the_next_day() -> None:
+    plan = demo.range_plan(date(2026, 10, 31), date(2026, 11, 1), first_load=False)
+    extracts = [run for run in plan if run["dag_id"].startswith("extract_")]
+    assert [run["dag_id"] for run in extracts] == list(demo.EXTRACT_DAGS)
+    # entity sources too: a daily run reads what changed that day, not everything since the first-load start
+    assert {(run["conf"]["start"], run["conf"]["end"]) for run in extracts} == {("2026-10-31", "2026-11-01")}
+    transform = next(run for run in plan if run["dag_id"] == "transform")
+    assert transform["conf"] == {"as_of_date": "2026-11-01"}
+    assert [run["dag_id"] for run in plan][-len(demo.ACTIVATE_DAGS):] == list(demo.ACTIVATE_DAGS)
+    assert {run["logical_date"] for run in plan} == {"2026-11-01"}
