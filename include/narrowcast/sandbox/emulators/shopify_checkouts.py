@@ -96,6 +96,22 @@ def _code_problem(code: str, field: list[str]) -> dict[str, Any] | None:
     return None
 
 
+def _gid_number(gid: str) -> int:
+    return int(gid.rsplit("/", 1)[1])
+
+
+def _start_after(ids: list[str], selection: Selection, variables: dict[str, Any]) -> int:
+    """Where a page starts in ``ids`` (GIDs in ascending number order): after the ``after`` cursor's id."""
+    after = selection.argument("after", variables)
+    if not after:
+        return 0
+    try:
+        last = int(decode_cursor(after)["id"])
+    except (ValueError, KeyError, TypeError):
+        raise QueryError(f"Invalid cursor for current pagination: {after}", "BAD_REQUEST") from None
+    return next((i for i, gid in enumerate(ids) if _gid_number(gid) > last), len(ids))
+
+
 def _money(amount: Decimal, currency: str, rate: Decimal) -> dict[str, Any]:
     """A MoneyBag: ``amount`` in the presentment currency, converted to the shop currency at ``rate``."""
     return {"__typename": "MoneyBag",
@@ -282,14 +298,7 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
                     continue
                 found.append(checkout)
         first = _page_size(selection, variables)
-        after = selection.argument("after", variables)
-        start = 0
-        if after:
-            try:
-                last = int(decode_cursor(after)["id"])
-            except (ValueError, KeyError, TypeError):
-                raise QueryError(f"Invalid cursor for current pagination: {after}", "BAD_REQUEST") from None
-            start = next((i for i, c in enumerate(found) if int(c["id"].rsplit("/", 1)[1]) > last), len(found))
+        start = _start_after([c["id"] for c in found], selection, variables)
         page = [{k: v for k, v in c.items() if not k.startswith("_")} for c in found[start:start + first]]
         cursors = [encode_cursor({"id": int(c["id"].rsplit("/", 1)[1])}) for c in page]
         info = {"hasNextPage": start + first < len(found), "hasPreviousPage": start > 0,
@@ -334,15 +343,8 @@ class ShopifyCheckoutsEmulator(ShopifyErrors, Emulator):
     @staticmethod
     def _codes_page(discount: dict[str, Any], selection: Selection, variables: dict[str, Any]) -> dict[str, Any]:
         """One page of a discount's redeem codes in id order, following ``after``."""
-        ordered = sorted(discount["codes"].items(), key=lambda item: int(item[1].rsplit("/", 1)[1]))
-        after = selection.argument("after", variables)
-        start = 0
-        if after:
-            try:
-                last = int(decode_cursor(after)["id"])
-            except (ValueError, KeyError, TypeError):
-                raise QueryError(f"Invalid cursor for current pagination: {after}", "BAD_REQUEST") from None
-            start = next((i for i, (_, rid) in enumerate(ordered) if int(rid.rsplit("/", 1)[1]) > last), len(ordered))
+        ordered = sorted(discount["codes"].items(), key=lambda item: _gid_number(item[1]))
+        start = _start_after([rid for _, rid in ordered], selection, variables)
         page = ordered[start:start + _page_size(selection, variables)]
         nodes = [{"__typename": "DiscountRedeemCode", "id": rid, "code": code, "asyncUsageCount": 0}
                  for code, rid in page]
