@@ -183,9 +183,11 @@ class LandingZone:
         """A new batch holding exactly ``share``'s rows (as landed, in order, with their ``_source_ref``)."""
         import duckdb
 
+        from narrowcast.warehouse import sql_string
+
         batch = self.new_batch(share.batch.source, share.batch.entity, window)
         if share.parts:
-            files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in share.parts)
+            files = ", ".join(sql_string(p) for p in share.parts)
             restamped = ", ".join(c for c in BOOKKEEPING_COLUMNS if c != "_source_ref")
             con = duckdb.connect()
             try:

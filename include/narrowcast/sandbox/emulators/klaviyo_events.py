@@ -238,7 +238,9 @@ class KlaviyoEventsEmulator(KlaviyoEmulator):
                 rows.reverse()
             offset = 0
             if query.get("page[cursor]"):
-                # Cursors are opaque ("Pagination" guide): one the sandbox never issued is invalid input.
+                # Cursors are opaque ("Pagination" guide). What Klaviyo answers to a cursor it never issued is not
+                # documented; the sandbox gives the documented 400 client-error shape (code "invalid",
+                # source.parameter), an assumption the connector treats like any other 400.
                 try:
                     offset = int(decode_cursor(query["page[cursor]"])["o"])
                 except (ValueError, KeyError, TypeError):
