@@ -25,7 +25,14 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from narrowcast_airflow.assets import MART_ASSETS, raw_asset
 from narrowcast_airflow.dbt_selections import STOCK_FEED
-from narrowcast_airflow.defaults import RUN_DATE, WAREHOUSE_POOL, dbt_env, default_args
+from narrowcast_airflow.defaults import (
+    RUN_DATE,
+    WAREHOUSE_POOL,
+    dbt_env,
+    dbt_vars,
+    dbt_vars_flag,
+    default_args,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -52,7 +59,7 @@ def activate_inventory():
             # The profile named as transform's dbt commands name it, so dbt reuses their saved parse.
             f"{DBT} build {' '.join(STOCK_FEED)} --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
             " --target ${NARROWCAST_DBT_TARGET:-${NARROWCAST_WAREHOUSE_ENGINE:-duckdb}}"
-            " --vars '{as_of_date: \"{{ " + RUN_DATE + " }}\"}'"
+            + dbt_vars_flag(dbt_vars(RUN_DATE))
         ),
         env=dbt_env(),
         append_env=True,

@@ -31,13 +31,14 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
 from narrowcast_airflow.dbt_selections import refuse_partial_build, select_partial_build, unpublished_reason
-from narrowcast_airflow.defaults import AS_OF_DATE, DATA_TESTS_SINCE, WAREHOUSE_POOL, dbt_env, default_args
+from narrowcast_airflow.defaults import TRANSFORM_VARS, WAREHOUSE_POOL, dbt_env, dbt_vars_flag, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
 # The dbt target follows the warehouse engine unless set on its own.
 DBT_TARGET = os.environ.get("NARROWCAST_DBT_TARGET") or os.environ.get("NARROWCAST_WAREHOUSE_ENGINE") or "duckdb"
 DBT_BIN = Path(sys.executable).parent / "dbt"
+SAVED_PARSE = DBT_DIR / "target" / "partial_parse.msgpack"
 # watcher: one `dbt build` process reports each node to its task (fast, one DuckDB writer);
 # local: one dbt process per node, serialised by the one-slot pool;
 # build: one task runs `dbt build` (no task per node: for executors that start a process per task, such as
@@ -70,7 +71,7 @@ def transform():
                                    profiles_yml_filepath=DBT_DIR / "profiles.yml")
     operator_args = {
         "pool": WAREHOUSE_POOL,
-        "vars": {"as_of_date": AS_OF_DATE, "data_tests_since_date": DATA_TESTS_SINCE},
+        "vars": TRANSFORM_VARS,
         "full_refresh": "{{ dag_run.conf.get('full_refresh', False) }}",
         "install_deps": False,
         "pre_execute": select_partial_build if ONE_BUILD_TASK else refuse_partial_build,
@@ -82,7 +83,8 @@ def transform():
             task_id="dbt_build",
             project_dir=str(DBT_DIR),
             profile_config=profile_config,
-            env=dbt_env(),
+            # dbt runs in a copy of the project: it reads the project's saved parse (same vars: a partial parse).
+            env={**dbt_env(), "DBT_PARTIAL_PARSE_FILE_PATH": str(SAVED_PARSE)},
             append_env=True,
             # A dbt subprocess releases the DuckDB file when it exits; in-process dbt-duckdb keeps it open.
             invocation_mode=InvocationMode.SUBPROCESS,
@@ -119,7 +121,7 @@ def transform():
             # The profile and target named as Cosmos names them: dbt reuses a saved parse only when they match.
             f"{DBT_BIN} docs generate --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
             f" --target {DBT_TARGET}"
-            " --vars '{as_of_date: \"" + AS_OF_DATE + "\"}'"
+            + dbt_vars_flag(TRANSFORM_VARS)
         ),
         env=dbt_env(),
         append_env=True,

@@ -155,13 +155,14 @@ def ensure_manifest(env: dict[str, str], log_dir: Path, as_of_date: str) -> None
     """``dbt parse``: the manifest Cosmos renders the transform DAG from, and dbt's partial-parse state.
 
     dbt reuses a saved parse only for the same command-line vars, profile, target and connection; parsing with the
-    ones the transform DAG's dbt commands pass (``as_of_date`` from its run conf) lets its ``dbt build`` and
-    ``dbt docs generate`` skip a full parse each. Parses again when the project or those inputs change.
+    ones the DAGs' dbt commands pass at the end date (:func:`dbt_parse_vars`) lets the final ``dbt build``,
+    ``dbt docs generate`` and the stock feed's build skip a full parse each. Parses again when the project or
+    those inputs change.
     """
     dbt_dir = settings.PROJECT_ROOT / "dbt_project"
     manifest = dbt_dir / "target" / "manifest.json"
     target = env["NARROWCAST_DBT_TARGET"]
-    dbt_vars = json.dumps({"as_of_date": as_of_date})
+    dbt_vars = json.dumps(dbt_parse_vars(date.fromisoformat(as_of_date)))
     inputs = json.dumps({"vars": dbt_vars, "target": target, "warehouse": env.get("NARROWCAST_WAREHOUSE", "")})
     stamp = dbt_dir / "target" / ".narrowcast-parse-inputs.json"
     newest = max((p.stat().st_mtime for p in dbt_dir.rglob("*") if p.is_file() and "target" not in p.parts
@@ -173,6 +174,15 @@ def ensure_manifest(env: dict[str, str], log_dir: Path, as_of_date: str) -> None
                                    str(dbt_dir), "--profile", "narrowcast", "--target", target, "--vars", dbt_vars],
          env, log_dir)
     stamp.write_text(inputs)
+
+
+def dbt_parse_vars(as_of: date) -> dict[str, str]:
+    """The dbt vars every dbt command of the DAGs passes for a run at ``as_of`` (``narrowcast_airflow.defaults``:
+    ``as_of_date`` and the first day a daily run rebuilt, from which the large models' data tests read)."""
+    from narrowcast_airflow.defaults import INCREMENTAL_LOOKBACK_DAYS
+
+    since = as_of - timedelta(days=INCREMENTAL_LOOKBACK_DAYS)
+    return {"as_of_date": as_of.isoformat(), "data_tests_since_date": since.isoformat()}
 
 
 def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, float]:

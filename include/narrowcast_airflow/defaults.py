@@ -12,12 +12,32 @@ WAREHOUSE_POOL = "narrowcast_warehouse"
 # asset-triggered run, a manual run without a logical date), when it was due to run. Airflow leaves
 # ``data_interval_end`` undefined in such runs, and its strict templates fail on an undefined name.
 RUN_DATE = "(data_interval_end if data_interval_end is defined and data_interval_end else dag_run.run_after) | ds"
-# The dbt var as_of_date of a transform run: the run conf's `as_of_date`, else the run's date.
-AS_OF_DATE = "{{ dag_run.conf.get('as_of_date') or " + RUN_DATE + " }}"
-# The dbt var data_tests_since_date: the data tests of the large incremental models read only the days a daily run
-# rebuilt (dbt var incremental_lookback_days = 3; docs/scaling.md); a full refresh tests every row.
-DATA_TESTS_SINCE = ("{{ '1900-01-01' if dag_run.conf.get('full_refresh') else "
-                    "macros.ds_add(dag_run.conf.get('as_of_date') or " + RUN_DATE + ", -3) }}")
+# The transform's run date: the run conf's `as_of_date`, else the run's date.
+TRANSFORM_DATE = "dag_run.conf.get('as_of_date') or " + RUN_DATE
+# The days a daily run rebuilds (dbt var incremental_lookback_days in dbt_project.yml; docs/scaling.md).
+INCREMENTAL_LOOKBACK_DAYS = 3
+
+
+def dbt_vars(date_expression: str) -> dict[str, str]:
+    """The dbt vars of a DAG's dbt command, as templates, for the run date ``date_expression`` (Jinja).
+
+    ``as_of_date`` is that date. ``data_tests_since_date``: the data tests of the large incremental models read only
+    the days a daily run rebuilt; a full refresh tests every row. Every dbt command of the DAGs passes both, so
+    the saved parse of one (dbt reparses the whole project whenever the vars differ) serves the next.
+    """
+    return {"as_of_date": "{{ " + date_expression + " }}",
+            "data_tests_since_date": "{{ '1900-01-01' if dag_run.conf.get('full_refresh') else macros.ds_add("
+                                     + date_expression + f", -{INCREMENTAL_LOOKBACK_DAYS}) }}}}"}
+
+
+def dbt_vars_flag(dbt_vars: dict[str, str]) -> str:
+    """`` --vars '{...}'`` of ``dbt_vars`` (:func:`dbt_vars`) for a templated shell command."""
+    pairs = ", ".join(f'{name}: "{value}"' for name, value in dbt_vars.items())
+    return f" --vars '{{{pairs}}}'"
+
+
+# The transform DAG's dbt vars: its dbt build and its docs generate pass the same.
+TRANSFORM_VARS = dbt_vars(TRANSFORM_DATE)
 
 
 def dbt_env() -> dict[str, str]:

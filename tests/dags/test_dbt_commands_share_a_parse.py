@@ -1,0 +1,80 @@
+"""Every dbt command of the DAGs passes the same vars for the same run date, and the demo parses with them, so each
+reuses the saved parse (dbt parses the whole project again whenever its vars differ from the saved parse's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import jinja2
+import yaml
+from airflow.sdk.definitions._internal.templater import FILTERS
+from airflow.sdk.execution_time.macros import ds_add
+
+from narrowcast import demo
+
+ROOT = Path(__file__).resolve().parents[2]
+PARSE = """
+import json
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag("dags")
+build = bag.dags["transform"].get_task("dbt_build")
+print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
+                  "build_vars": build.vars, "build_env": dict(build.env or {}),
+                  "docs": bag.dags["transform"].get_task("generate_dbt_docs").bash_command,
+                  "refresh": bag.dags["activate_inventory"].get_task("refresh_listing_feed").bash_command}))
+"""
+
+
+def render(template: str, conf: dict, interval_end: datetime) -> str:
+    # Airflow renders task templates with StrictUndefined and its own filters (``ds``) and macros (``ds_add``).
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
+    run = SimpleNamespace(conf=conf, run_after=datetime(2026, 12, 6, 3, 30, tzinfo=UTC))
+    return env.from_string(template).render(dag_run=run, data_interval_end=interval_end,
+                                            macros=SimpleNamespace(ds_add=ds_add))
+
+
+def vars_of(command: str) -> dict:
+    return yaml.safe_load(re.search(r"--vars '([^']*)'", command).group(1))
+
+
+def test_the_demos_final_dbt_commands_pass_the_vars_it_parsed_with(tmp_path):
+    env = {**os.environ, "NARROWCAST_DBT_EXECUTION_MODE": "build", "PYTHONPATH": str(ROOT / "include"),
+           "NARROWCAST_WAREHOUSE": str(tmp_path / "warehouse.duckdb"), "AIRFLOW_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", PARSE], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    parsed = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert parsed["errors"] == {}
+
+    end = date(2026, 11, 1)
+    world = demo.WorldArgs(customers=50, days=92, start="2026-08-01", seed=1)
+    assert world.end == end
+    final_runs = {run["dag_id"]: run for run in demo.pipeline_plan(world)}
+    interval_end = datetime.fromisoformat(final_runs["transform"]["logical_date"]).replace(tzinfo=UTC)
+    parsed_with = demo.dbt_parse_vars(end)
+    assert parsed_with == {"as_of_date": "2026-11-01", "data_tests_since_date": "2026-10-29"}
+
+    transform_conf = final_runs["transform"]["conf"]
+    build_vars = {name: render(value, transform_conf, interval_end) for name, value in parsed["build_vars"].items()}
+    assert build_vars == parsed_with
+    assert vars_of(render(parsed["docs"], transform_conf, interval_end)) == parsed_with
+    assert vars_of(render(parsed["refresh"], final_runs["activate_inventory"]["conf"], interval_end)) == parsed_with
+    # Cosmos runs the build in a copy of the project: dbt is pointed at the project's saved parse.
+    assert parsed["build_env"]["DBT_PARTIAL_PARSE_FILE_PATH"] == str(ROOT / "dbt_project" / "target"
+                                                                     / "partial_parse.msgpack")
+
+
+def test_a_full_refresh_tests_every_row():
+    from narrowcast_airflow.defaults import TRANSFORM_VARS
+
+    since = render(TRANSFORM_VARS["data_tests_since_date"], {"full_refresh": True, "as_of_date": "2026-11-01"},
+                   datetime(2026, 11, 1, tzinfo=UTC))
+    assert since == "1900-01-01"
