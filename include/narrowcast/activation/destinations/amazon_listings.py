@@ -2,7 +2,7 @@
 
 Connection ``narrowcast_amazon``: ``password`` = LWA access token (``x-amz-access-token``); extra
 ``seller_id`` and ``marketplace_id`` (required), ``feed_threshold`` (rows in one batch above which a
-``JSON_LISTINGS_FEED`` is cheaper than one PATCH per SKU; default 500), ``poll_interval_seconds``.
+``JSON_LISTINGS_FEED`` is sent instead of one PATCH per SKU; default 1,500, Amazon's advice), ``poll_interval_seconds``.
 Withdrawn rows and rows that left the feed are set to quantity 0 (the offer is kept, so relisting is a
 plain quantity update). Each SP-API operation is paced by its own usage plan (``narrowcast.apis.amazon``).
 """
@@ -22,8 +22,16 @@ from narrowcast.http import FatalApiError
 
 # The content type createFeedDocument is told and the upload must then carry (the pre-signed URL is bound to it).
 FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
-# Rows in one batch above which one JSON_LISTINGS_FEED is cheaper than one PATCH per SKU (extra feed_threshold).
-DEFAULT_FEED_THRESHOLD = 500
+# Rows in one batch above which one JSON_LISTINGS_FEED is sent instead of one PATCH per SKU (extra feed_threshold).
+# n PATCHes take about (n - burst) / 5 s (patchListingsItem's usage plan). A feed's calls fit in the bursts of
+# createFeedDocument, createFeed and getFeed, but its fixed cost is Amazon's queue: feeds are processed in order and
+# cannot be prioritised (Feeds API FAQ), JSON_LISTINGS_FEED takes five submissions per five minutes per region
+# (changelog "Feed size and rate limit changes for the JSON_LISTINGS_FEED", May 2025), and Amazon's best practices ask
+# for one feed of a type every 20 minutes and no small feeds (Feeds API Best Practices). Amazon's developer support
+# recommends the feed from 1,500 item updates and the Listings Items API below that (selling-partner-api-models
+# issues 543 and 4097), i.e. once the PATCHes would take five minutes or more. Amazon publishes no queue time, and
+# the sandbox does not model one (its feed is DONE at the second getFeed), so the sandbox must not set the threshold.
+DEFAULT_FEED_THRESHOLD = 1500
 
 
 class AmazonListings(Destination):
