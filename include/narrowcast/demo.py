@@ -40,6 +40,8 @@ ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
 # The demo's transform runs dbt as one task (see the module docstring); a user's own setting wins.
 DBT_EXECUTION_MODE = "build"
 WAREHOUSE_POOL = "narrowcast_warehouse"
+# The runner creates it before the DAG runs (``--pool``, as ``airflow pools set`` would in a process of its own).
+POOL = f"{WAREHOUSE_POOL}:1:DuckDB takes one writer: every warehouse writer runs here"
 
 
 class DemoError(RuntimeError):
@@ -137,7 +139,7 @@ def sandbox(paths: settings.Paths, env: dict[str, str]):
 
 
 def ensure_airflow(env: dict[str, str], log_dir: Path) -> None:
-    """Migrate the metadata DB and create the one-slot pool, once per Airflow version."""
+    """Migrate the metadata DB, once per Airflow version (the runner creates the one-slot pool: :data:`POOL`)."""
     from importlib.metadata import version
 
     home = Path(env["AIRFLOW_HOME"])
@@ -146,8 +148,6 @@ def ensure_airflow(env: dict[str, str], log_dir: Path) -> None:
     if stamp.exists():
         return
     _run("airflow-db-migrate", [_bin("airflow"), "db", "migrate"], env, log_dir)
-    _run("airflow-pool", [_bin("airflow"), "pools", "set", WAREHOUSE_POOL, "1",
-                          "DuckDB takes one writer: every warehouse writer runs here"], env, log_dir)
     stamp.touch()
 
 
@@ -196,7 +196,8 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     failed: dict | None = None
     with runner_log.open("w") as stray:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan", json.dumps(plan)],
+            [sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan", json.dumps(plan),
+             "--pool", POOL],
             env=env, stdout=subprocess.PIPE, stderr=stray, text=True, cwd=settings.PROJECT_ROOT)
         for line in proc.stdout:
             try:

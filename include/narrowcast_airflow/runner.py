@@ -9,7 +9,8 @@ given, and every DAG run and task instance is recorded in the metadata DB.
     python -m narrowcast_airflow.runner --log-dir LOGS --plan '[{"step": "extract_shop", "dag_id": "extract_shop",
         "logical_date": "2026-11-01", "conf": {"start": "2020-01-01", "end": "2026-11-01"}}, ...]'
 
-Each run's output (Airflow's, the tasks', dbt's) goes to ``LOGS/<step>.log``. Standard output carries one JSON
+``--pool NAME:SLOTS:DESCRIPTION`` (repeatable) creates or updates a pool first, as ``airflow pools set`` does,
+without a CLI process of its own. Each run's output (Airflow's, the tasks', dbt's) goes to ``LOGS/<step>.log``. Standard output carries one JSON
 line per finished run (``step``, ``dag_id``, ``state``, ``seconds``, ``log``); the runner stops at the first run
 that does not succeed and exits 1.
 """
@@ -63,6 +64,33 @@ def output_to(log_file: Path) -> Iterator[None]:
             os.close(saved[1])
 
 
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool the runs need: ``name``, ``slots`` and ``description``, as ``airflow pools set`` takes them."""
+
+    name: str
+    slots: int
+    description: str = ""
+
+    @classmethod
+    def parse(cls, text: str) -> PoolSpec:
+        """``NAME:SLOTS[:DESCRIPTION]``; ``ValueError`` naming the malformed argument."""
+        name, _, rest = text.partition(":")
+        slots, _, description = rest.partition(":")
+        if not name.strip() or not slots.strip().isdigit():
+            raise ValueError(f"--pool {text!r}: expected NAME:SLOTS[:DESCRIPTION] with SLOTS a whole number")
+        return cls(name.strip(), int(slots), description)
+
+
+def ensure_pools(pools: list[PoolSpec]) -> None:
+    """Create or update each pool in the metadata DB (what ``airflow pools set`` does)."""
+    from airflow.models.pool import Pool
+
+    for pool in pools:
+        Pool.create_or_update_pool(name=pool.name, slots=pool.slots, description=pool.description,
+                                   include_deferred=False)
+
+
 def load_dags() -> dict[str, Any]:
     """Parse the configured DAG folder once and record it in the metadata DB, as the CLI does before a test run.
 
@@ -96,8 +124,10 @@ def run_one(dags: dict[str, Any], planned: PlannedRun) -> str:
     return str(getattr(dag_run.state, "value", dag_run.state))
 
 
-def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO) -> bool:
-    """Run ``plan`` in order, one JSON progress line per run on ``progress``; False once a run did not succeed."""
+def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: list[PoolSpec] | None = None) -> bool:
+    """Run ``plan`` in order, one JSON progress line per run on ``progress``; False once a run did not succeed.
+
+    ``pools`` are created or updated before the DAG folder is parsed (the first step)."""
     log_dir.mkdir(parents=True, exist_ok=True)
 
     def attempt(step: str, dag_id: str, action: Callable[[], str]) -> str:
@@ -123,6 +153,7 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO) -> bool:
         from airflow.providers_manager import ProvidersManager
 
         ProvidersManager().initialize_providers_configuration()
+        ensure_pools(pools or [])
         dags.update(load_dags())
         return "success"
 
@@ -144,11 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan", required=True, help="JSON list of {step, dag_id, logical_date, conf}")
     parser.add_argument("--log-dir", required=True, type=Path)
+    parser.add_argument("--pool", action="append", default=[], help="NAME:SLOTS[:DESCRIPTION], created first")
     args = parser.parse_args(argv)
     plan = parse_plan(args.plan)
+    try:
+        pools = [PoolSpec.parse(text) for text in args.pool]
+    except ValueError as exc:
+        parser.error(str(exc))
     # Progress goes to the descriptor stdout had at start; runs write their own output into their logs.
     progress = os.fdopen(os.dup(1), "w")
-    return 0 if run_plan(plan, args.log_dir, progress) else 1
+    return 0 if run_plan(plan, args.log_dir, progress, pools) else 1
 
 
 if __name__ == "__main__":
