@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import resource
 import shutil
@@ -101,8 +102,6 @@ STEP_LINE = re.compile(r"^\s*✓ (?P<step>.+?)\s+(?P<seconds>\d+\.\d)s$")
 
 
 def isolated_env(base: Path) -> dict[str, str]:
-    import os
-
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__", "NARROWCAST_"))}
     port = free_port()
     env["NARROWCAST_SANDBOX_PORT"] = str(port)
@@ -115,8 +114,13 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def load_average() -> str:
+    """The 1-minute load average: on 2 shared cores it says how much of the machine a run got."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
 def run_demo(env: dict[str, str], customers: int, days: int, label: str) -> float:
-    started, cpu = time.monotonic(), children_cpu_seconds()
+    started, cpu, load = time.monotonic(), children_cpu_seconds(), load_average()
     proc = subprocess.run([sys.executable, "-m", "narrowcast.demo", "--customers", str(customers), "--days",
                            str(days)], env=env, cwd=ROOT, capture_output=True, text=True)
     total = time.monotonic() - started
@@ -128,6 +132,7 @@ def run_demo(env: dict[str, str], customers: int, days: int, label: str) -> floa
             print(f"{label:<8} {match['step']:<32} {float(match['seconds']):7.1f}s", flush=True)
     print(f"{label:<8} {'total (process wall time)':<32} {total:7.1f}s", flush=True)
     print(f"{label:<8} {'total (CPU, all processes)':<32} {children_cpu_seconds() - cpu:7.1f}s", flush=True)
+    print(f"{label:<8} {'load average (1 min), start → end':<32} {load} → {load_average()}", flush=True)
     return total
 
 
