@@ -59,9 +59,8 @@ class ShopifyClient(ShopifyApi):
         count, precision = self.count(resource, search)
         threshold = self.bulk_threshold(resource)
         if reads_in_bulk(count, precision, threshold):
-            log.info("shopify: %s%s %s in the window, more than paging reads faster than a bulk operation (%d); "
-                     "reading it in bulk", "at least " if precision == AT_LEAST else "", count, resource.label,
-                     threshold)
+            log.info("shopify: %s%s %s in the window, paging reads %d in a bulk operation's time; reading it in "
+                     "bulk", "at least " if precision == AT_LEAST else "", count, resource.label, threshold)
             yield from self.read_bulk(resource, search)
             return
         pages: list[tuple[list[dict[str, Any]], str]] = []
