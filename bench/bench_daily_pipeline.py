@@ -25,47 +25,54 @@ whatever the window) and put back for the day. The inbox's files are whole-perio
 once, so the day has none: its extract_inbox measures a run that finds no new file.
 
 Measured December 2026 on the shared 2-core machine, 30-day worlds (``--days 30``), "the day" only, one run
-each (other work on the machine; CPU seconds of all processes are the steadier figure):
+each (other work on the machine; CPU seconds of all processes are the steadier figure). N = 20,000, the same
+world and rows twice: the shop's day read page by page (before a short window was counted), then counted and
+sent to bulk (``ordersCount`` 758 > ``BULK_ABOVE_ORDERS`` = 25):
 
-    stage (seconds)                    N = 5,000 (load 3.2 → 3.8)    N = 20,000 (load 1.4 → 0.7)
-    runner start (parse-dags)                 5.3                          4.5
-    extract_inbox (no new file)               5.2                          4.9
-    extract_shop                             15.3  (74 orders)           113.5  (370 orders)
-      extract_shopify task                   14.2                        111.4  (103.0 s waiting on the bucket)
-    extract_web_events (one GA4 file)         1.8  (6,831 events)          2.5  (28,095 events)
-    extract_ad_costs                          1.8                          1.7
-    extract_marketplace_orders                3.1                          2.5
-    transform                                52.1                         48.7
-      dbt build task / dbt's own time    38.1 / 28.6                  34.8 / 26.1
-      generate_dbt_docs                      13.3                         12.2
-    activate_audiences                       15.2  (20 syncs)             13.7
-    activate_inventory                       20.4  (stock_amazon 45 calls) 45.8  (stock_amazon 177 calls, 34.5 s)
-    wall / CPU, all processes           123.0 / 86.9                 240.4 / 94.8
-    rows extracted that day             36,052 of 2.27M (1.6%)       148,527 of 8.88M (1.7%)
-    sync API calls                            120                          269
-(A first 20,000 run at load 4.3 → 1.8 took 246.7 s wall / 92.3 CPU-s, extract_shop 113.1 s, transform 50.9 s.
-An earlier 5,000 run at load 7.3 → 6.2, before the GA4 export was held back, took 186 s / 89 CPU-s. The day
-holds 1.6-1.7% of the history's rows, not 1/29 = 3.4%: the generator's last GA4 day is a light one.)
+    stage (seconds)                    paged (load 7.2 → 10.2)        counted → bulk (load 13.3 → 9.1)
+    runner start (parse-dags)                11.3                           18.6
+    extract_inbox (no new file)              22.2                           21.6
+    extract_shop                            243.2  (758 orders)             10.1  (758 orders)
+      extract_shopify task                  232.5                            2.4  (one bulk operation; 150
+                                                                                   customers still paged)
+    extract_web_events (one GA4 file)        12.9  (52,043 events)           7.8
+    extract_ad_costs                          5.0                            6.2
+    extract_marketplace_orders                7.7                            5.4
+    transform                               133.5                          124.5
+      dbt build task / dbt's own time   102.4 / 70.3                    91.6 / 60.3
+      generate_dbt_docs                      28.9                           26.5
+    activate_audiences                       28.5                           20.9
+    activate_inventory                       82.3  (stock_amazon 243 calls) 80.1  (the same calls)
+    wall / CPU, all processes           557.9 / 101.0                  306.1 / 97.2
+    rows extracted that day             275,010 of 8.75M (3.1%) both runs, 349 sync API calls both runs
+(Earlier, with a generator that wrote 370 orders for that day, at load 1.4 → 0.7: 240.4 s wall / 94.8 CPU-s,
+extract_shop 113.5 s of which 103.0 s waiting on the bucket; 5,000 customers at load 3.2 → 3.8: 123.0 s /
+86.9 CPU-s, extract_shop 15.3 s for 74 orders. The day holds 3.1% of the history's rows, about 1/29.)
 
 Every source read its window: no one-day extract received more than its window plus its declared lookback (Meta
 and Google Ads stats re-read 7 days, as their sources declare for restatements; the campaign lists are 4-row
-snapshots). What does not stay flat from 5,000 to 20,000 customers is waiting, not CPU (CPU +6%, wall ×2):
+snapshots). What the day waits for is not CPU (97-101 CPU-s in both runs):
 
-- extract_shop: paged GraphQL reads ``ORDERS_PAGE`` = 5 orders a query, each query asking 787 cost points of
-  a bucket refilled at 100 points/s (Shopify's standard plan), so ~1.5 s per 5 orders: 0.3 s per order (at
-  20,000: 67 waits for the bucket, 103 of the task's 111 seconds).
+- extract_shop, paged: ``ORDERS_PAGE`` = 5 orders a query, each asking 787 cost points of a bucket refilled at
+  100 points/s (Shopify's standard plan) and charged its actual ~32 points an order: ~0.3 s per order, 232 s
+  for 758. Counted: ``ordersCount`` (one point) says 758, more than the 25 orders paging reads in the ~8 s
+  budgeted for a bulk operation (``settings.BULK_ABOVE_ORDERS``), so the orders are one bulk operation; the
+  sandbox completes it on its second poll, 0.25 s after it starts, so the task takes 2.4 s. Shopify documents
+  no duration for a bulk operation: on a real shop the task waits for however long the operation runs.
 - activate_inventory: stock_amazon is one Listings Items call per changed SKU, paced at Amazon's 5 requests/s;
   the generator's catalogue grows with the customers (250 → 1,000 products).
-- The transform (dbt's own run time 26-29 s at both scales, a parse and ~600 nodes of overhead) and the fixed costs
-  (runner start, GX import in extract_inbox) stay flat.
+- The transform (dbt's own run time 60-70 s at this load) and the fixed costs (runner start, GX import in
+  extract_inbox) stay flat.
 
-Extrapolation to 1M customers (×50 the 20,000 run; an extrapolation, not a measurement): the day would be
-dominated by extract_shop — ~18,500 orders through 5-order paged queries at 100 points/s is ~3,700 queries,
-~90 minutes (~9 minutes at Shopify Plus's 1,000 points/s) — and by stock_amazon if the catalogue grew with the
-customers as the generator's does (~8,900 calls at 5/s, ~30 minutes; a real catalogue need not). The rest fits
-the 5-minute target's order of magnitude: dbt's daily build measured 200 s at 1M (docs/scaling.md,
-bench_dbt.py --daily), one GA4 day of ~1.4M events ~40 s at the landing rates bench_demo.py measured, the
-audience syncs' calls grow with membership changes (batched, ~10k rows a call), and ~20 s of fixed cost.
+Extrapolation to 1M customers (×50 the 20,000 run; an extrapolation, not a measurement): paged, the shop's
+~38,000 orders of such a day (~21,000 on an average day) would be ~7,600 queries at 100 points/s, over three
+hours; counted, they are one bulk operation per resource (the ~7,500 changed customers too, above their
+threshold of 200), whose run time on Shopify's side is not published, and a JSONL download. The day is then
+dominated by stock_amazon if the catalogue grew with the customers as the generator's does (~12,000 calls at
+5/s, ~40 minutes; a real catalogue need not). The rest fits the 5-minute target's order of magnitude: dbt's
+daily build measured 200 s at 1M (docs/scaling.md, bench_dbt.py --daily), one GA4 day of ~2.6M events ~75 s at
+the landing rates bench_demo.py measured, the audience syncs' calls grow with membership changes (batched,
+~10k rows a call), and ~20 s of fixed cost.
 """
 
 from __future__ import annotations

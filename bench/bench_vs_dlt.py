@@ -6,7 +6,9 @@
 Each side runs as a fresh process, as a scheduler starts it: narrowcast's
 ``python -m narrowcast.extract shopify --start ... --end ...`` (extract, land Parquet, the Great Expectations
 quality gate, load into DuckDB) and ``bench/dlt_shopify_pipeline.py`` (dlt paging the same queries, normalising
-and writing Parquet to a local filesystem destination). Two loads: the full history, then a small increment
+and writing Parquet to a local filesystem destination; narrowcast also counts each short window first, one point
+a resource, and reads one holding more rows than ``settings.BULK_ABOVE_*`` in bulk where dlt pages it). Two
+loads: the full history, then a small increment
 (the world's last ``--increment-hours``, default 24, which still receives rows). The small increment runs again
 "forked": each run forked from a process that imported the program first (``forked_runs.py``; narrowcast's
 also built its GX context with ``narrowcast.quality.expectations.prepare``), which is how Airflow's LocalExecutor

@@ -234,6 +234,10 @@ class ShopifyApi(VersionedApi):
         maximum, available, restore, when = self._throttle
         return min(maximum, available + max(0.0, self._clock() - when) * restore)
 
+    def restore_rate(self) -> float | None:
+        """Points per second the bucket restores, as the last answer reported (None before any)."""
+        return self._throttle[2] if self._throttle is not None else None
+
     def _wait_for_budget(self, query: str) -> None:
         # The requested cost of a query is known once Shopify has priced it; the next page of the same query
         # costs the same, so it is sent only once the bucket holds that much (no THROTTLED round trip).

@@ -108,8 +108,13 @@ FACTS: dict[str, dict[str, tuple[str | None, set[str]]]] = {
     "QueryRoot": {"orders": ("OrderConnection", SEARCHABLE | {"savedSearchId"}),
                   "customers": ("CustomerConnection", SEARCHABLE), "products": ("ProductConnection", SEARCHABLE),
                   # bulkOperation(id:) from 2026-01 (https://shopify.dev/changelog/new-queries-for-bulk-operations)
-                  "bulkOperation": ("BulkOperation", {"id"}), "shop": ("Shop", set())},
+                  "bulkOperation": ("BulkOperation", {"id"}), "shop": ("Shop", set()),
+                  # queries/ordersCount (from 2024-07), customersCount, productsCount: query, and limit from 2025-07
+                  # (https://shopify.dev/changelog/uncapped-graphql-counts); each returns a Count
+                  **dict.fromkeys(("ordersCount", "customersCount", "productsCount"), ("Count", {"query", "limit"}))},
     "Mutation": {"bulkOperationRunQuery": ("BulkOperationRunQueryPayload", {"query", "groupObjects"})},
+    # objects/Count: count Int!, precision CountPrecision! (EXACT, AT_LEAST)
+    "Count": dict.fromkeys(("count", "precision"), SCALAR),
     "PageInfo": dict.fromkeys(("hasNextPage", "hasPreviousPage", "startCursor", "endCursor"), SCALAR),
     "Order": {**dict.fromkeys(("id", "number", "email", "createdAt", "updatedAt", "processedAt", "cancelledAt",
                                "displayFinancialStatus", "displayFulfillmentStatus", "currencyCode",
@@ -229,7 +234,7 @@ def shop_requests(sandbox, emulators, sent) -> list[dict[str, Any]]:
 def test_the_source_selects_only_fields_the_admin_reference_documents(shop_requests):
     bodies = {body["query"].split("(")[0].split("{")[0].strip() or "bulk" for body in shop_requests}
     assert {"query orders", "query customers", "query products", "mutation bulkOperationRunQuery",
-            "query bulkOperation"} <= bodies
+            "query bulkOperation", "query ordersCount", "query customersCount", "query productsCount"} <= bodies
     for body in shop_requests:
         operation = parse(body["query"])[0]
         root = "Mutation" if operation.kind == "mutation" else "QueryRoot"

@@ -10,13 +10,16 @@ from datetime import timedelta
 
 import pytest
 import requests
-from tiny_world import WORLD_DAYS, WORLD_START, sandbox_connection
+from tiny_world import N_CUSTOMERS, N_ORDERS, N_PRODUCTS, WORLD_DAYS, WORLD_START, sandbox_connection
 
 from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError
+from narrowcast.sandbox.emulators import shopify as shop_emulator
 from narrowcast.sandbox.framework import SANDBOX_TOKEN
 from narrowcast.sources import shopify
-from narrowcast.sources.shopify.queries import ORDERS, PRODUCTS
+from narrowcast.sources.shopify.client import window_search
+from narrowcast.sources.shopify.queries import FULFILLMENTS, ORDERS, PRODUCTS
+from narrowcast.sources.shopify.settings import BULK_WINDOW
 
 TOKEN = {"X-Shopify-Access-Token": SANDBOX_TOKEN}
 WHOLE_WORLD = Window(WORLD_START - timedelta(days=1), WORLD_START + timedelta(days=WORLD_DAYS + 1))
@@ -100,6 +103,63 @@ def test_an_empty_bucket_answers_throttled_with_the_documented_envelope(sandbox,
     assert answer["extensions"]["cost"]["requestedQueryCost"] > 50
 
 
+# ---- counts --------------------------------------------------------------------------------------------------
+COUNT = "query($q: String, $limit: Int) { ordersCount(query: $q, limit: $limit) { count precision } }"
+COUNT_DEFAULT_LIMIT = "query($q: String) { ordersCount(query: $q) { count precision } }"
+
+
+def paged_ids(sandbox, search: str) -> list[str]:
+    query = "query($after: String, $q: String) { orders(first: 250, after: $after, query: $q, sortKey: UPDATED_AT) " \
+            "{ edges { node { id } } pageInfo { hasNextPage endCursor } } }"
+    ids, after = [], None
+    while True:
+        page = graphql(sandbox, query, after=after, q=search)["data"]["orders"]
+        ids += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return ids
+        after = page["pageInfo"]["endCursor"]
+
+
+def test_a_count_is_the_number_of_nodes_its_search_pages_through_and_costs_one_point(sandbox, shop):
+    search = window_search(FIRST_DAY)
+    answer = graphql(sandbox, COUNT_DEFAULT_LIMIT, q=search)
+    assert answer["data"]["ordersCount"] == {"count": len(paged_ids(sandbox, search)), "precision": "EXACT"}
+    assert answer["extensions"]["cost"]["requestedQueryCost"] == 1
+    assert answer["extensions"]["cost"]["actualQueryCost"] == 1
+    counts = graphql(sandbox, "{ customersCount { count } productsCount { count precision } }")["data"]
+    assert counts == {"customersCount": {"count": N_CUSTOMERS}, "productsCount": {"count": N_PRODUCTS,
+                                                                                  "precision": "EXACT"}}
+
+
+@pytest.mark.parametrize(("limit", "expected"), [
+    pytest.param(None, (N_ORDERS, "EXACT"), id="a null limit counts everything exactly"),
+    pytest.param(N_ORDERS + 1, (N_ORDERS, "EXACT"), id="a limit above the count is not reached"),
+    pytest.param(N_ORDERS, (N_ORDERS, "AT_LEAST"), id="a limit equal to the count is reached"),
+    pytest.param(3, (3, "AT_LEAST"), id="a limit below the count caps it and reads AT_LEAST"),
+])
+def test_a_count_stops_at_its_limit_and_then_reads_at_least(sandbox, shop, limit, expected):
+    found = graphql(sandbox, COUNT, limit=limit)["data"]["ordersCount"]
+    assert (found["count"], found["precision"]) == expected
+
+
+def test_a_count_without_a_limit_stops_at_the_default_cap(sandbox, shop, monkeypatch):
+    # GIVEN a default cap below the world's 620 orders (Shopify's is 10,000)
+    monkeypatch.setattr(shop_emulator, "COUNT_LIMIT", 100)
+    # THEN a count with no limit argument, or a limit variable left unset, stops there; an explicit null does not
+    assert graphql(sandbox, COUNT_DEFAULT_LIMIT)["data"]["ordersCount"] == {"count": 100, "precision": "AT_LEAST"}
+    assert graphql(sandbox, COUNT)["data"]["ordersCount"] == {"count": 100, "precision": "AT_LEAST"}
+    assert graphql(sandbox, COUNT, limit=None)["data"]["ordersCount"]["count"] == N_ORDERS
+
+
+@pytest.mark.parametrize("query", [
+    pytest.param("{ ordersCount { count total } }", id="a field Count does not have"),
+    pytest.param('{ ordersCount(limit: "ten") { count } }', id="a limit that is not an Int"),
+])
+def test_counts_shopify_refuses_are_errors(sandbox, shop, query):
+    answer = graphql(sandbox, query)
+    assert "data" not in answer and answer["errors"][0]["message"]
+
+
 # ---- bulk operations -----------------------------------------------------------------------------------------
 def test_a_bulk_operation_runs_polls_and_serves_jsonl_with_parent_ids(sandbox, shop):
     operation_id, _ = run_bulk(sandbox, ORDERS.bulk_query("updated_at:>='2000-01-01T00:00:00Z'"))
@@ -160,8 +220,10 @@ def test_a_failed_bulk_operation_names_its_error_code_and_partial_data(sandbox, 
 
 
 # ---- the connector against the emulator ----------------------------------------------------------------------
-def pull(sandbox, window: Window, **client) -> tuple[dict[str, list[dict]], shopify.ShopifyClient, list[float]]:
-    conn = sandbox_connection(sandbox, "shopify", "narrowcast_shopify")
+def pull(sandbox, window: Window, *, read_fulfillments: bool = False, **client
+         ) -> tuple[dict[str, list[dict]], shopify.ShopifyClient, list[float]]:
+    conn = sandbox_connection(sandbox, "shopify", "narrowcast_shopify",
+                              **({"read_fulfillments": True} if read_fulfillments else {}))
     waits: list[float] = []
     api = shopify.ShopifyClient.from_connection(conn, sleep=waits.append, **client)
     out: dict[str, list[dict]] = {entity: [] for entity in shopify.ENTITIES}
@@ -210,3 +272,32 @@ def test_a_failed_bulk_operation_fails_the_extract_with_its_error_code(sandbox, 
     shop.fail_next_bulk("ACCESS_DENIED")
     with pytest.raises(FatalApiError, match="errorCode ACCESS_DENIED"):
         pull(sandbox, WHOLE_WORLD)
+
+
+def test_a_short_window_with_many_rows_goes_to_bulk_with_the_rows_paging_reads_and_a_small_one_stays_paged(
+        sandbox, shop):
+    # GIVEN the standard plan's restore rate of 100 points/s, in a bucket deep enough that nothing waits, and two
+    # days (not longer than BULK_WINDOW) holding more orders than either orders query pages in a bulk operation's time
+    shop.bucket.restore_rate = 100.0
+    two_days = Window(WORLD_START, WORLD_START + BULK_WINDOW)
+    orders = graphql(sandbox, COUNT_DEFAULT_LIMIT, q=window_search(two_days))["data"]["ordersCount"]["count"]
+    assert orders > max(ORDERS.bulk_above, FULFILLMENTS.bulk_above)
+    # WHEN the two days are extracted with fulfillments
+    bulk, _, _ = pull(sandbox, two_days, read_fulfillments=True)
+    # THEN both orders queries ran as bulk operations, and the few customers and products were paged
+    operations = shop.snapshot()["operations"].values()
+    assert sorted(op["query"].split("(")[0].split()[-1] for op in operations) == ["orders", "orders"]
+    # AND paging the same window (a restore rate so fast no count is worth a bulk operation) gives the same rows
+    shop.bucket.restore_rate = 100_000.0
+    paged, _, _ = pull(sandbox, two_days, read_fulfillments=True)
+    assert len(shop.snapshot()["operations"]) == 2
+    assert {e: sorted(rows, key=repr) for e, rows in bulk.items()} == {
+        e: sorted(rows, key=repr) for e, rows in paged.items()}
+    # AND nothing is lost or read twice: every order the count counted, once
+    assert len(bulk["shop_orders"]) == len({o["id"] for o in bulk["shop_orders"]}) == orders
+    assert bulk["shop_fulfillments"] and bulk["shop_order_attributes"] and bulk["shop_order_lines"]
+    # AND an hour of the first day, a few orders, stays paged at the standard rate
+    shop.bucket.restore_rate = 100.0
+    hour = Window(WORLD_START + timedelta(hours=12), WORLD_START + timedelta(hours=13))
+    small, _, _ = pull(sandbox, hour, read_fulfillments=True)
+    assert len(shop.snapshot()["operations"]) == 2 and 0 < len(small["shop_orders"]) <= ORDERS.bulk_above

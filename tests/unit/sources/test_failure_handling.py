@@ -45,7 +45,13 @@ def shopify_ok() -> list[requests.Response]:
     page = fixture("shopify_orders_page.json")
     page["data"]["orders"]["pageInfo"]["hasNextPage"] = False
     nothing = {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
-    return [reply(body=page), reply(body={"data": {"customers": nothing}}), reply(body={"data": {"products": nothing}})]
+
+    def counted(field: str, count: int) -> requests.Response:  # the window is counted before it is read
+        return reply(body={"data": {field: {"count": count, "precision": "EXACT"}}})
+
+    return [counted("ordersCount", 1), reply(body=page), counted("customersCount", 0),
+            reply(body={"data": {"customers": nothing}}), counted("productsCount", 0),
+            reply(body={"data": {"products": nothing}})]
 
 
 def amazon_ok() -> list[requests.Response]:

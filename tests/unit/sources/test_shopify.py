@@ -4,11 +4,13 @@ shapes: request shape, cursor pages, bulk operations and their JSONL, cost-based
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import datetime
 from decimal import Decimal
 
 import pytest
+import requests
 from fake_http import FIXTURES, FakeSession, fixture, reply
 
 from narrowcast.apis.shopify import ShopifyApi, reassemble
@@ -16,7 +18,8 @@ from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError, RetriableApiError
 from narrowcast.sources.shopify import ENTITIES, ShopifyClient, extract
-from narrowcast.sources.shopify.queries import ORDERS
+from narrowcast.sources.shopify.queries import FULFILLMENTS, ORDERS
+from narrowcast.sources.shopify.settings import BULK_ABOVE_ORDERS
 
 CONN = Connection("narrowcast_shopify", "https://acme.myshopify.com", password="shpat_secret",
                   extra={"api_version": "2026-10"})
@@ -46,6 +49,22 @@ def order(number: int = 450789469, updated_at: str = "2024-03-01T16:00:00Z") -> 
 def empty(connection: str) -> dict:
     return {"data": {connection: {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}},
             "extensions": {"cost": COST}}
+
+
+def counted(connection: str, count: int, precision: str = "EXACT") -> dict:
+    """A count field's answer in the documented shape (``ordersCount`` → ``Count { count precision }``)."""
+    answer = copy.deepcopy(fixture("shopify_orders_count.json"))
+    answer["data"] = {f"{connection}Count": {"count": count, "precision": precision}}
+    return answer
+
+
+def few(connection: str, count: int = 1) -> requests.Response:
+    """The count of a window small enough to be paged."""
+    return reply(body=counted(connection, count))
+
+
+def no_customers_or_products() -> list[requests.Response]:
+    return [few("customers", 0), reply(body=empty("customers")), few("products", 0), reply(body=empty("products"))]
 
 
 def bulk_started(number: int) -> dict:
@@ -78,33 +97,38 @@ def records(pages: list, entity: str) -> list[dict]:
 
 # ---- paged queries ------------------------------------------------------------------------------------------
 def test_a_short_window_is_read_with_paged_queries_filtered_on_updated_at(http):
-    session = FakeSession(reply(body=empty("orders")), reply(body=empty("customers")), reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=empty("orders")), *no_customers_or_products())
     pages = run(session, http)
     assert {p.entity for p in pages} == set(ENTITIES) - UNREAD and all(p.records == [] for p in pages)
-    first = session.sent[0]
+    count, first = session.sent[:2]
     assert (first.method, first.url) == ("POST", GRAPHQL)
     assert first.headers["X-Shopify-Access-Token"] == "shpat_secret"
-    assert first.json["variables"] == {"first": 5, "after": None,
-                                       "query": "updated_at:>='2024-03-01T00:00:00Z' AND updated_at:<'2024-03-02T00:00:00Z'"}
+    search = "updated_at:>='2024-03-01T00:00:00Z' AND updated_at:<'2024-03-02T00:00:00Z'"
+    assert first.json["variables"] == {"first": 5, "after": None, "query": search}
     assert first.json["query"].startswith("query orders(") and "sortKey: UPDATED_AT" in first.json["query"]
-    assert [s.json["query"].split("(")[0] for s in session.sent] == ["query orders", "query customers", "query products"]
+    # AND each resource is counted with the same filter before it is read
+    assert count.json["variables"] == {"query": search} and "ordersCount(query: $query) { count precision }" in \
+        count.json["query"]
+    assert [s.json["query"].split("(")[0] for s in session.sent] == [
+        "query ordersCount", "query orders", "query customersCount", "query customers", "query productsCount",
+        "query products"]
 
 
 def test_a_window_end_with_sub_seconds_is_rounded_up_for_shopifys_second_precision_filter(http):
-    session = FakeSession(reply(body=empty("orders")), reply(body=empty("customers")), reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=empty("orders")), *no_customers_or_products())
     run(session, http, Window(datetime(2024, 3, 1), datetime(2024, 3, 1, 12, 0, 0, 250000)))
-    assert session.sent[0].json["variables"]["query"].endswith("updated_at:<'2024-03-01T12:00:01Z'")
+    assert session.sent[1].json["variables"]["query"].endswith("updated_at:<'2024-03-01T12:00:01Z'")
 
 
 def test_later_pages_send_the_end_cursor_of_the_page_before(http):
     # GIVEN two pages of orders, the first saying hasNextPage with its endCursor
-    session = FakeSession(reply(body=orders_page(order(1), next_cursor="c2")), reply(body=orders_page(order(2))),
-                          reply(body=empty("customers")), reply(body=empty("products")))
+    session = FakeSession(few("orders", 2), reply(body=orders_page(order(1), next_cursor="c2")),
+                          reply(body=orders_page(order(2))), *no_customers_or_products())
     # WHEN the window is extracted
     pages = run(session, http)
     # THEN the second request asks for the page after c2, with the same query and filter, and each order arrives once
-    assert session.sent[1].json["variables"]["after"] == "c2"
-    assert session.sent[1].json["query"] == session.sent[0].json["query"]
+    assert session.sent[2].json["variables"]["after"] == "c2"
+    assert session.sent[2].json["query"] == session.sent[1].json["query"]
     assert [o["id"] for o in records(pages, "shop_orders")] == [1, 2]
     assert [p.source_ref for p in pages if p.entity == "shop_orders"] == [
         "POST graphql.json orders page 1", "POST graphql.json orders page 2"]
@@ -116,14 +140,12 @@ def test_later_pages_send_the_end_cursor_of_the_page_before(http):
     pytest.param("2024-03-02T00:59:59+01:00", True, id="times with an offset are compared in UTC"),
 ])
 def test_the_window_is_half_open(http, updated_at, kept):
-    session = FakeSession(reply(body=orders_page(order(7, updated_at))), reply(body=empty("customers")),
-                          reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=orders_page(order(7, updated_at))), *no_customers_or_products())
     assert [o["id"] for o in records(run(session, http), "shop_orders")] == ([7] if kept else [])
 
 
 def test_a_graphql_order_parses_into_the_raw_columns_rest_gave(http):
-    session = FakeSession(reply(body=orders_page(order())), reply(body=empty("customers")),
-                          reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=orders_page(order())), *no_customers_or_products())
     pages = {p.entity: p.records for p in run(session, http) if p.records}
     assert pages["shop_orders"] == [{
         "id": 450789469, "order_number": 1001, "customer_id": 207119551, "email": "bob.norman@mail.example.com",
@@ -156,7 +178,7 @@ def test_a_graphql_order_parses_into_the_raw_columns_rest_gave(http):
 ])
 def test_fulfillment_statuses_keep_the_values_rest_wrote(http, status, rest):
     node = order() | {"displayFulfillmentStatus": status}
-    session = FakeSession(reply(body=orders_page(node)), reply(body=empty("customers")), reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=orders_page(node)), *no_customers_or_products())
     assert records(run(session, http), "shop_orders")[0]["fulfillment_status"] == rest
 
 
@@ -177,8 +199,9 @@ def test_customers_and_products_parse_into_the_raw_columns(http):
     customers, products = empty("customers"), empty("products")
     customers["data"]["customers"]["edges"] = [{"node": customer}]
     products["data"]["products"]["edges"] = [{"node": product}]
-    pages = {p.entity: p.records for p in run(FakeSession(reply(body=empty("orders")), reply(body=customers),
-                                                          reply(body=products)), http) if p.records}
+    session = FakeSession(few("orders", 0), reply(body=empty("orders")), few("customers"), reply(body=customers),
+                          few("products"), reply(body=products))
+    pages = {p.entity: p.records for p in run(session, http) if p.records}
     assert pages["shop_customers"] == [{
         "id": 207119551, "email": "bob@example.com", "phone": None, "first_name": "Bob", "last_name": "Norman",
         "accepts_marketing": True, "email_marketing_consent_state": "subscribed", "country_code": "DE",
@@ -196,21 +219,85 @@ def test_a_bad_money_string_fails_with_the_order_and_field_named(http):
     bad = order(42)
     bad["totalPriceSet"]["shopMoney"]["amount"] = "12,50"
     with pytest.raises(ValueError, match=r"orders page 1 order gid://shopify/Order/42 totalPriceSet: '12,50' is not"):
-        run(FakeSession(reply(body=orders_page(bad))), http)
+        run(FakeSession(few("orders"), reply(body=orders_page(bad))), http)
 
 
 def test_an_order_with_more_lines_than_a_page_holds_sends_the_window_to_bulk(http):
     # GIVEN a paged order whose lineItems say there is another page
     crowded = order()
     crowded["lineItems"]["pageInfo"]["hasNextPage"] = True
-    session = FakeSession(reply(body=orders_page(crowded)), reply(body=bulk_started(1)),
+    session = FakeSession(few("orders"), reply(body=orders_page(crowded)), reply(body=bulk_started(1)),
                           reply(body=bulk_status(1, "COMPLETED", RESULT_URL)), reply(body=bulk_lines()),
-                          reply(body=empty("customers")), reply(body=empty("products")))
+                          *no_customers_or_products())
     # WHEN the short window is extracted
     pages = run(session, http)
     # THEN the orders are read again in bulk, and only the bulk's rows are yielded
-    assert "bulkOperationRunQuery" in session.sent[1].json["query"]
+    assert "bulkOperationRunQuery" in session.sent[2].json["query"]
     assert [o["id"] for o in records(pages, "shop_orders")] == [450789469, 450789470]
+
+
+# ---- paging or bulk, by the window's volume -----------------------------------------------------------------
+def orders_in_bulk() -> list[requests.Response]:
+    return [reply(body=bulk_started(1)), reply(body=bulk_status(1, "COMPLETED", RESULT_URL)), reply(body=bulk_lines())]
+
+
+def plus_plan(answer: dict) -> dict:
+    answer["extensions"]["cost"]["throttleStatus"]["restoreRate"] = 1000.0  # Shopify Plus, rate-limits page
+    return answer
+
+
+@pytest.mark.parametrize(("count", "in_bulk"), [
+    pytest.param(counted("orders", 24), False, id="24 orders are paged"),
+    pytest.param(counted("orders", BULK_ABOVE_ORDERS), False, id="as many orders as the threshold are paged"),
+    pytest.param(counted("orders", BULK_ABOVE_ORDERS + 1), True, id="one order more than the threshold goes to bulk"),
+    pytest.param(counted("orders", 370), True, id="a day of a 20,000-customer shop goes to bulk"),
+    pytest.param(counted("orders", 10_000, "AT_LEAST"), True, id="a count at its 10,000 cap reads AT_LEAST and goes to bulk"),
+    pytest.param(counted("orders", 20, "AT_LEAST"), True,
+                 id="a count that reached a cap below the threshold still says the window is large"),
+    pytest.param(plus_plan(counted("orders", 250)), False,
+                 id="on Shopify Plus's 1,000 points a second 250 orders page faster than a bulk operation"),
+    pytest.param(plus_plan(counted("orders", 251)), True, id="on Shopify Plus 251 orders go to bulk"),
+])
+def test_a_short_window_is_read_in_bulk_when_its_count_says_paging_would_be_slower(http, count, in_bulk):
+    # GIVEN a one-day window whose ordersCount answers ``count``
+    orders = orders_in_bulk() if in_bulk else [reply(body=orders_page(order(450789469), order(450789470)))]
+    session = FakeSession(reply(body=count), *orders, *no_customers_or_products())
+    # WHEN the window is extracted
+    pages = run(session, http)
+    # THEN the orders are read in bulk exactly when the count is above the threshold (or at its cap)
+    sent = [s.json["query"].split("(")[0].split("{")[0].strip() for s in session.sent if s.method == "POST"]
+    assert sent[:2] == ["query ordersCount", "mutation bulkOperationRunQuery" if in_bulk else "query orders"]
+    # AND either way the same orders arrive, each once
+    assert [o["id"] for o in records(pages, "shop_orders")] == [450789469, 450789470]
+
+
+def test_the_fulfillments_read_the_orders_count_the_orders_read_asked_for_with_their_own_threshold(http):
+    # GIVEN a shop reading fulfillments, whose day holds 50 orders: more than the orders query pages in a bulk
+    # operation's time (BULK_ABOVE_ORDERS = 25), fewer than the lighter fulfillments query does (72)
+    conn = dataclasses.replace(CONN, extra={**CONN.extra, "read_fulfillments": True})
+    session = FakeSession(reply(body=counted("orders", 50)), reply(body=bulk_started(1)),
+                          reply(body=bulk_status(1, "COMPLETED")), reply(body=empty("orders")),
+                          *no_customers_or_products())
+    # WHEN the day is extracted
+    list(extract(conn, DAY, client=ShopifyClient.from_connection(conn, **http(session))))
+    # THEN the orders were counted once, read in bulk, and their fulfillments paged
+    sent = [s.json["query"].split("(")[0] for s in session.sent]
+    assert sent == ["query ordersCount", "mutation bulkOperationRunQuery", "query bulkOperation",
+                    "query orderFulfillments", "query customersCount", "query customers", "query productsCount",
+                    "query products"]
+    assert FULFILLMENTS.bulk_above > 50 > ORDERS.bulk_above
+
+
+@pytest.mark.parametrize("answer", [
+    pytest.param({"ordersCount": {"count": "370", "precision": "EXACT"}}, id="a count that is not an Int"),
+    pytest.param({"ordersCount": {"count": 370, "precision": "ESTIMATE"}}, id="a precision CountPrecision lacks"),
+    pytest.param({"ordersCount": None}, id="no Count at all"),
+])
+def test_a_count_answer_outside_the_documented_shape_fails_with_the_field_named(http, answer):
+    body = counted("orders", 1)
+    body["data"] = answer
+    with pytest.raises(FatalApiError, match=r"ordersCount is not a Count \{ count precision \}"):
+        run(FakeSession(reply(body=body)), http)
 
 
 # ---- bulk operations ----------------------------------------------------------------------------------------
@@ -259,9 +346,8 @@ def test_a_long_window_is_one_bulk_operation_per_resource_and_parses_like_pages(
     assert (download.method, download.url) == ("GET", RESULT_URL)
     assert not any(h.lower() == "x-shopify-access-token" for h in download.headers)
     # AND the reassembled orders give the same records as the paged query
-    paged = {p.entity: p.records for p in run(FakeSession(reply(body=orders_page(order())),
-                                                          reply(body=empty("customers")),
-                                                          reply(body=empty("products"))), http) if p.records}
+    paged = {p.entity: p.records for p in run(FakeSession(few("orders"), reply(body=orders_page(order())),
+                                                          *no_customers_or_products()), http) if p.records}
     assert records(pages, "shop_orders")[0] == paged["shop_orders"][0]
     assert [r for r in records(pages, "shop_order_lines") if r["order_id"] == 450789469] == paged["shop_order_lines"]
     assert records(pages, "shop_refunds") == paged["shop_refunds"]
@@ -306,13 +392,14 @@ def test_a_refused_bulk_query_is_fatal_with_shopifys_user_error(http):
 # ---- cost-based throttling ----------------------------------------------------------------------------------
 def test_a_throttled_query_is_retried_after_the_restore_time_of_the_points_it_lacks(http, waits):
     # GIVEN a shop that answers THROTTLED (787 points asked, 387 available, 100 restored per second) once
-    session = FakeSession(reply(body=fixture("shopify_throttled.json")), reply(body=orders_page(order())),
-                          reply(body=empty("customers")), reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=fixture("shopify_throttled.json")),
+                          reply(body=orders_page(order())),
+                          *no_customers_or_products())
     # WHEN the window is extracted
     pages = run(session, http)
     # THEN the same query is sent again after (787 - 387) / 100 seconds and its order arrives
     assert waits == [4.0]
-    assert session.sent[1].json == session.sent[0].json
+    assert session.sent[2].json == session.sent[1].json
     assert [o["id"] for o in records(pages, "shop_orders")] == [450789469]
 
 
@@ -320,19 +407,19 @@ def test_a_query_costing_more_than_the_bucket_holds_waits_before_it_is_sent(http
     # GIVEN a first page whose answer leaves 100 of the 787 points its query costs, and a clock that stands still
     first = orders_page(order(1), next_cursor="c2")
     first["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] = 100
-    session = FakeSession(reply(body=first), reply(body=orders_page(order(2))),
-                          reply(body=empty("customers")), reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=first), reply(body=orders_page(order(2))),
+                          *no_customers_or_products())
     # WHEN the window is extracted
     run(session, http, clock=lambda: 0.0)
     # THEN the second page waits (787 - 100) / 100 s before it is sent; other queries, not priced yet, do not
     assert waits == [pytest.approx(6.87)]
-    assert len(session.sent) == 4
+    assert len(session.sent) == 7
 
 
 def test_a_query_the_bucket_can_pay_for_is_sent_without_waiting(http, waits):
     first = orders_page(order(1), next_cursor="c2")  # 1969 points left, 787 asked
-    session = FakeSession(reply(body=first), reply(body=orders_page(order(2))),
-                          reply(body=empty("customers")), reply(body=empty("products")))
+    session = FakeSession(few("orders"), reply(body=first), reply(body=orders_page(order(2))),
+                          *no_customers_or_products())
     run(session, http, clock=lambda: 0.0)
     assert waits == []
 
@@ -341,13 +428,18 @@ def test_graphql_errors_other_than_throttling_are_fatal_with_their_code(http):
     error = {"errors": [{"message": "Field 'landingSite' doesn't exist on type 'Order'",
                          "extensions": {"code": "undefinedField", "typeName": "Order", "fieldName": "landingSite"}}]}
     with pytest.raises(FatalApiError, match=r"doesn't exist on type 'Order' \(undefinedField\)"):
-        run(FakeSession(reply(body=error)), http)
+        run(FakeSession(few("orders"), reply(body=error)), http)
 
 
 def test_the_fixtures_follow_the_documented_envelopes():
     # The throttled answer has no data, errors[0].extensions.code THROTTLED and a null actualQueryCost.
     throttled = fixture("shopify_throttled.json")
     assert "data" not in throttled and throttled["extensions"]["cost"]["actualQueryCost"] is None
+    # A count is a Count object { count: Int!, precision: CountPrecision! }, one point (an Object costs 1).
+    count = fixture("shopify_orders_count.json")
+    assert set(count["data"]["ordersCount"]) == {"count", "precision"}
+    assert count["data"]["ordersCount"]["precision"] in ("EXACT", "AT_LEAST")
+    assert count["extensions"]["cost"]["requestedQueryCost"] == 1
     assert all(json.loads(line).get("__parentId", "").startswith("gid://shopify/")
                for line in bulk_lines().decode().splitlines()[2:])
 

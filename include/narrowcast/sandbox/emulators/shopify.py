@@ -15,6 +15,8 @@ the fields a query selects, as Shopify does:
   signed URL under ``/bulk-operation-results/`` that needs no Shopify token (``url`` is null when nothing
   matched). :meth:`ShopifyEmulator.fail_next_bulk` makes the next operation end FAILED with an ``errorCode``
   (ACCESS_DENIED, INTERNAL_SERVER_ERROR, TIMEOUT) and, if asked, a ``partialDataUrl``.
+- ``ordersCount``/``customersCount``/``productsCount(query:, limit:)`` — ``Count { count precision }`` of the
+  nodes the same search matches (see :data:`COUNT_LIMIT`).
 - ``shop { name currencyCode ianaTimezone }`` — what a connection check reads.
 
 Every answer carries ``extensions.cost`` from the emulator's cost bucket (standard plan: 100 points/s); a query
@@ -44,6 +46,7 @@ from narrowcast.sandbox.emulators.shopify_graphql import (
     CostBucket,
     GraphQLSyntaxError,
     Selection,
+    Variable,
     add_graphql_route,
     graphql_error,
     is_connection,
@@ -68,6 +71,16 @@ BULK_FAILURES = frozenset({"ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "TIMEOUT"})
 _SEARCH_TERM = re.compile(r"(updated_at|created_at):(>=|<=|>|<)?'?([^'\s]+)'?")
 _SIGNING_KEY = b"narrowcast-sandbox-bulk-results"
 _ROOTS = {"orders": "Order", "customers": "Customer", "products": "Product"}
+# The count fields of the query root (https://shopify.dev/docs/api/admin-graphql/latest/queries/ordersCount,
+# .../queries/customersCount, .../queries/productsCount; ordersCount from 2024-07, https://shopify.dev/changelog/
+# added-new-field-orderscount-to-the-query-root): they take the connection's ``query`` and a ``limit``, "the upper
+# bound on count value before returning a result", default 10,000, ``null`` for none (every count field from
+# 2025-07, https://shopify.dev/changelog/uncapped-graphql-counts). They return ``Count { count: Int!, precision:
+# CountPrecision! }``: AT_LEAST when "a limit was imposed and reached", else EXACT
+# (https://shopify.dev/docs/api/admin-graphql/latest/enums/CountPrecision). A Count is an object, so a count costs
+# one point (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits, "Object 1").
+COUNT_LIMIT = 10_000
+_COUNTS = {"ordersCount": "orders", "customersCount": "customers", "productsCount": "products"}
 
 
 class ShopifyErrors:
@@ -156,7 +169,8 @@ def answer_operation(bucket: CostBucket, operation: Any, *, mutation: Callable[[
 class ShopifyEmulator(ShopifyErrors, Emulator):
     name = "shopify"
     prefix = "shopify"
-    emulates = "the orders, customers, products, bulkOperation and shop queries and bulkOperationRunQuery"
+    emulates = ("the orders, customers, products, their counts, bulkOperation and shop queries and "
+                "bulkOperationRunQuery")
 
     def __init__(self, world_dir: Path | None) -> None:
         self.bucket = CostBucket()
@@ -223,7 +237,7 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         except GraphQLSyntaxError:
             return False
         served = {"mutation": {"bulkOperationRunQuery"}}.get(
-            operation.kind, {"orders", "customers", "products", "bulkOperation", "shop"})
+            operation.kind, {*_ROOTS, *_COUNTS, "bulkOperation", "shop"})
         return any(f.name in served for f in operation.root.fields())
 
     def answer(self, query: str, variables: dict[str, Any], version: str, request: Request) -> Response:
@@ -235,6 +249,8 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
     def _query(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
         if selection.name in _ROOTS:
             return self._connection(selection, variables, run)
+        if selection.name in _COUNTS:
+            return self._count(selection, variables, run)
         if selection.name == "bulkOperation":
             return self._bulk_operation(selection, variables, run)
         shop = {"__typename": "Shop", "id": "gid://shopify/Shop/1", "name": "Narrowcast Demo Shop",
@@ -262,6 +278,16 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         page_info = {"hasNextPage": stop < hi, "hasPreviousPage": start > lo,
                      "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None}
         return _project_page(nodes, cursors, page_info, selection, variables, run)
+
+    def _count(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
+        index = self.indexes[_COUNTS[selection.name]]
+        low, high, high_inclusive = _search_bounds(selection.argument("query", variables))
+        lo, hi = index.bounds(low, high, high_inclusive=high_inclusive)
+        limit = _count_limit(selection, variables)
+        reached = limit is not None and hi - lo >= limit
+        count = {"__typename": "Count", "count": limit if reached else hi - lo,
+                 "precision": "AT_LEAST" if reached else "EXACT"}
+        return _project(count, selection, variables, run)
 
     def _bulk_operation(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
         with self.lock:
@@ -371,6 +397,18 @@ def _page_size(selection: Selection, variables: dict[str, Any]) -> int:
     if size > MAX_PAGE:
         raise QueryError(f"The '{'first' if first is not None else 'last'}' argument may not exceed {MAX_PAGE}.", None)
     return size
+
+
+def _count_limit(selection: Selection, variables: dict[str, Any]) -> int | None:
+    """A count field's ``limit``: the default when the argument (or the variable feeding it) is absent, None for
+    an explicit ``null``; it is typed ``Int`` in the reference."""
+    value = selection.arguments.get("limit", COUNT_LIMIT)
+    if isinstance(value, Variable):
+        value = variables.get(value.name, COUNT_LIMIT)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise QueryError(f"Argument 'limit' on Field '{selection.name}' has an invalid value ({value!r}). "
+                         "Expected type 'Int'.", None)
+    return value
 
 
 def _search_bounds(search: Any) -> tuple[int | None, int | None, bool]:

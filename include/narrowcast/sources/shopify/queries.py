@@ -9,7 +9,7 @@ mapping of each raw column is in :mod:`narrowcast.sources.shopify.records`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from narrowcast.sources.shopify import settings
 
@@ -77,6 +77,7 @@ class Resource:
     children: dict[str, str]  # GID kind of a bulk child line -> the parent field it belongs to
     lists: tuple[str, ...] = ()  # nested list fields (not connections) limited by a nested_pages size
     operation: str = ""  # the paged query's name when another resource reads the same connection
+    bulk_above: int = field(kw_only=True)  # rows of a short window above which bulk beats paging (settings)
 
     @property
     def label(self) -> str:
@@ -91,6 +92,17 @@ class Resource:
                 f"    edges {{ node {{ {selection} }} }}\n"
                 f"    pageInfo {{ hasNextPage endCursor }}\n  }}\n}}")
 
+    @property
+    def count_field(self) -> str:
+        """The query root's count of this connection's nodes (``ordersCount``), which takes the same ``query``."""
+        return f"{self.connection}Count"
+
+    def count_query(self) -> str:
+        """How many nodes match a search, as ``Count { count precision }``; the ``limit`` is left at its default
+        (10,000, reached = ``AT_LEAST``), far above any threshold."""
+        return (f"query {self.count_field}($query: String) {{\n"
+                f"  {self.count_field}(query: $query) {{ count precision }}\n}}")
+
     def bulk_query(self, search: str) -> str:
         """The query of a bulk operation: no variables exist there, so the search filter is a literal."""
         selection = _render(self.fields, {**dict.fromkeys(self.nested_pages, ""), "more": ""})
@@ -101,12 +113,14 @@ class Resource:
 ORDERS = Resource("orders", ORDER_FIELDS, settings.ORDERS_PAGE,
                   {"lines": settings.ORDER_LINES_PAGE, "refunds": settings.ORDER_REFUNDS_PAGE,
                    "refund_lines": settings.REFUND_LINES_PAGE},
-                  {"LineItem": "lineItems", "RefundLineItem": "refundLineItems"}, lists=("refunds",))
+                  {"LineItem": "lineItems", "RefundLineItem": "refundLineItems"}, lists=("refunds",),
+                  bulk_above=settings.BULK_ABOVE_ORDERS)
 FULFILLMENTS = Resource("orders", FULFILLMENT_FIELDS, settings.FULFILLMENT_ORDERS_PAGE,
                         {"fulfillments": settings.FULFILLMENTS_PAGE, "trackingInfo": settings.TRACKING_INFO_PAGE,
                          "fulfillment_lines": settings.FULFILLMENT_LINES_PAGE},
                         {"FulfillmentLineItem": "fulfillmentLineItems"}, lists=("fulfillments", "trackingInfo"),
-                        operation="orderFulfillments")
-CUSTOMERS = Resource("customers", CUSTOMER_FIELDS, settings.CUSTOMERS_PAGE, {}, {})
+                        operation="orderFulfillments", bulk_above=settings.BULK_ABOVE_FULFILLMENT_ORDERS)
+CUSTOMERS = Resource("customers", CUSTOMER_FIELDS, settings.CUSTOMERS_PAGE, {}, {},
+                     bulk_above=settings.BULK_ABOVE_CUSTOMERS)
 PRODUCTS = Resource("products", PRODUCT_FIELDS, settings.PRODUCTS_PAGE, {"variants": settings.VARIANTS_PAGE},
-                    {"ProductVariant": "variants"})
+                    {"ProductVariant": "variants"}, bulk_above=settings.BULK_ABOVE_PRODUCTS)
