@@ -67,9 +67,10 @@ snapshots). What the day waits for is not CPU (97-101 CPU-s in both runs):
 Extrapolation to 1M customers (×50 the 20,000 run; an extrapolation, not a measurement): paged, the shop's
 ~38,000 orders of such a day (~21,000 on an average day) would be ~7,600 queries at 100 points/s, over three
 hours; counted, they are one bulk operation per resource (the ~7,500 changed customers too, above their
-threshold of 200), whose run time on Shopify's side is not published, and a JSONL download. The day is then
-dominated by stock_amazon if the catalogue grew with the customers as the generator's does (~12,000 calls at
-5/s, ~40 minutes; a real catalogue need not). The rest fits the 5-minute target's order of magnitude: dbt's
+threshold of 200), whose run time on Shopify's side is not published, and a JSONL download. If the catalogue
+grew with the customers as the generator's does, ~12,000 changed SKUs would be one JSON_LISTINGS_FEED (above the
+1,500-row threshold Amazon advises; as PATCHes at 5/s they would be ~40 minutes), whose queue and processing time
+Amazon does not publish either (a real catalogue need not grow so). The rest fits the 5-minute target's order of magnitude: dbt's
 daily build measured 200 s at 1M (docs/scaling.md, bench_dbt.py --daily), one GA4 day of ~2.6M events ~75 s at
 the landing rates bench_demo.py measured, the audience syncs' calls grow with membership changes (batched,
 ~10k rows a call), and ~20 s of fixed cost.
