@@ -27,10 +27,13 @@ channels as (
     select * from {{ ref('channels') }}
 ),
 
--- GA4 sends ga_session_id on every event; when it is missing, fall back to a 30-minute inactivity rule.
+-- GA4 sends ga_session_id on every event; when it is missing, fall back to a 30-minute inactivity rule. Only
+-- those events go through the windows below.
 gaps as (
     select
         event_key,
+        user_pseudo_id,
+        event_at,
         case
             when lag(event_at) over (partition by user_pseudo_id order by event_at, event_key) is null then 1
             when {{ dbt.datediff(
@@ -46,16 +49,15 @@ gaps as (
 
 fallback_sequence as (
     select
-        events.event_key,
-        events.user_pseudo_id,
-        events.event_at,
-        sum(gaps.starts_session) over (
-            partition by events.user_pseudo_id
-            order by events.event_at, events.event_key
+        event_key,
+        user_pseudo_id,
+        event_at,
+        sum(starts_session) over (
+            partition by user_pseudo_id
+            order by event_at, event_key
             rows between unbounded preceding and current row
         ) as session_sequence
-    from events
-    inner join gaps on events.event_key = gaps.event_key
+    from gaps
 ),
 
 fallback_sessions as (
@@ -68,35 +70,35 @@ fallback_sessions as (
     from fallback_sequence
 ),
 
-sessionised as (
+-- The events with a ga_session_id keep it; the others take their fallback id (a join over those events only).
+sessioned_events as (
     select
         events.*,
-        coalesce(events.ga_session_id, fallback_sessions.fallback_session_id) as session_id,
-        events.user_pseudo_id || '-' || cast(
-            coalesce(events.ga_session_id, fallback_sessions.fallback_session_id) as {{ dbt.type_string() }}
-        ) as session_key,
-        case when events.ga_session_id is null then 1 else 0 end as is_fallback_session
+        events.ga_session_id as session_id,
+        0 as is_fallback_session
     from events
-    left join fallback_sessions on events.event_key = fallback_sessions.event_key
+    where events.ga_session_id is not null
+    union all
+    select
+        events.*,
+        fallback_sessions.fallback_session_id as session_id,
+        1 as is_fallback_session
+    from events
+    inner join fallback_sessions on events.event_key = fallback_sessions.event_key
+    where events.ga_session_id is null
 ),
 
-ordered as (
+sessionised as (
     select
         *,
-        case when gclid is not null then 'google' end as gclid_source,
-        case when gclid is not null then 'cpc' end as gclid_medium,
-        row_number() over (partition by session_key order by event_at, event_key) as event_order,
-        row_number() over (
-            partition by session_key
-            order by case when traffic_source is null and gclid is null then 1 else 0 end, event_at, event_key
-        ) as traffic_order,
-        row_number() over (
-            partition by session_key
-            order by case when page_location is null then 1 else 0 end, event_at, event_key
-        ) as page_order
-    from sessionised
+        user_pseudo_id || '-' || cast(session_id as {{ dbt.type_string() }}) as session_key,
+        case when traffic_source is null and gclid is null then 1 else 0 end as lacks_traffic,
+        case when page_location is null then 1 else 0 end as lacks_page
+    from sessioned_events
 ),
 
+-- Landing page, traffic source and device are those of the session's first event (by time, then event_key)
+-- that has them: first_by picks that row in the aggregate itself, without a window per ordering.
 aggregated as (
     select
         session_key,
@@ -113,17 +115,23 @@ aggregated as (
         sum(case when event_name = 'add_to_cart' then 1 else 0 end) as add_to_carts,
         sum(case when event_name = 'begin_checkout' then 1 else 0 end) as begin_checkouts,
         sum(case when event_name = 'purchase' then 1 else 0 end) as purchases,
-        max(case when page_order = 1 then page_location end) as landing_page,
-        max(case when page_order = 1 then page_referrer end) as landing_referrer,
+        {{ first_by('page_location', ['lacks_page', 'event_at', 'event_key']) }} as landing_page,
+        {{ first_by('page_referrer', ['lacks_page', 'event_at', 'event_key']) }} as landing_referrer,
         -- A gclid without utm tags is a Google Ads click (auto-tagging).
-        max(case when traffic_order = 1 then coalesce(traffic_source, gclid_source) end) as traffic_source,
-        max(case when traffic_order = 1 then coalesce(traffic_medium, gclid_medium) end) as traffic_medium,
-        max(case when traffic_order = 1 then traffic_campaign end) as traffic_campaign,
-        max(case when event_order = 1 then device_category end) as device_category,
-        max(case when event_order = 1 then geo_country end) as geo_country,
-        max(case when event_order = 1 then geo_region end) as geo_region,
-        max(case when event_order = 1 then geo_city end) as geo_city
-    from ordered
+        {{ first_by(
+            "coalesce(traffic_source, case when gclid is not null then 'google' end)",
+            ['lacks_traffic', 'event_at', 'event_key']
+        ) }} as traffic_source,
+        {{ first_by(
+            "coalesce(traffic_medium, case when gclid is not null then 'cpc' end)",
+            ['lacks_traffic', 'event_at', 'event_key']
+        ) }} as traffic_medium,
+        {{ first_by('traffic_campaign', ['lacks_traffic', 'event_at', 'event_key']) }} as traffic_campaign,
+        {{ first_by('device_category', ['event_at', 'event_key']) }} as device_category,
+        {{ first_by('geo_country', ['event_at', 'event_key']) }} as geo_country,
+        {{ first_by('geo_region', ['event_at', 'event_key']) }} as geo_region,
+        {{ first_by('geo_city', ['event_at', 'event_key']) }} as geo_city
+    from sessionised
     group by session_key
 ),
 

@@ -4,8 +4,15 @@ events as (
     select * from {{ source('ga4', 'ga4_events') }}
 ),
 
+-- Only the keys pivoted below: GA4 sends a dozen or more params per event (session_engaged, debug_mode,
+-- ignore_referrer, ...), and the others would each be a row through the group by for nothing.
 params as (
     select * from {{ source('ga4', 'ga4_event_params') }}
+    where
+        key in (
+            'ga_session_id', 'ga_session_number', 'page_location', 'page_referrer', 'page_title', 'search_term',
+            'engagement_time_msec', 'source', 'medium', 'campaign'
+        )
 ),
 
 -- event_params arrive as key + typed value; GA4 sometimes sends ids as strings, so both columns are read.
