@@ -49,7 +49,7 @@ class LeadEvents:
         session = table.column("session").take(pa.array(starts))
         prospecting = np.zeros(len(starts), dtype=bool)
         for marker in _PROSPECTING_MARKERS:
-            prospecting |= pc.fill_null(pc.match_substring(session, marker), False).to_numpy(zero_copy_only=False)
+            prospecting |= _contains(session, marker)
         rate = np.where(prospecting, PROSPECTING_RATE, BASE_RATE)
         draw = (_hash(ts, self.salt) >> np.uint64(11)).astype(np.float64) / float(2**53)
         lead = draw < 2 * rate  # below rate: sign_up; between rate and 2 × rate: generate_lead
@@ -64,6 +64,29 @@ class LeadEvents:
         rows = rows.set_column(rows.schema.get_field_index("event_timestamp"),
                                rows.schema.field("event_timestamp"), pa.array(ts[lead] + DELAY_US))
         return pa.concat_tables([table, rows])
+
+
+def _contains(text: pa.Array | pa.ChunkedArray, marker: str) -> np.ndarray:
+    """Per value, whether it contains ``marker`` (False for nulls): ``pc.match_substring``'s answer from one
+    vectorised scan of the data buffer, several times faster on long values."""
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    needle = np.frombuffer(marker.encode(), np.uint8)
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4).astype(np.int64)
+    found = np.zeros(len(text), dtype=bool)
+    data = text.buffers()[2]
+    if data is None or offsets[-1] - offsets[0] < len(needle):
+        return found
+    raw = np.frombuffer(data, np.uint8, int(offsets[-1] - offsets[0]), int(offsets[0]))
+    at = np.flatnonzero(raw[:len(raw) - len(needle) + 1] == needle[0])
+    for i in range(1, len(needle)):
+        at = at[raw[at + i] == needle[i]]
+    row = np.searchsorted(offsets, at + offsets[0], side="right") - 1
+    inside = at + offsets[0] + len(needle) <= offsets[row + 1]  # not straddling into the next value
+    found[row[inside]] = True
+    if text.null_count:
+        found &= pc.is_valid(text).to_numpy(zero_copy_only=False)
+    return found
 
 
 def chained(*hooks: Hook | None) -> Hook | None:

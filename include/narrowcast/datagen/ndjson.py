@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,12 +35,27 @@ def json_double(arr: pa.Array) -> pa.Array:
 
 def _string(arr: pa.Array) -> pa.Array:
     text = arr.cast(pa.string())
-    if pc.any(pc.match_substring_regex(text, '["\\\\\\x00-\\x1f]')).as_py():
+    if _may_need_escapes(text):
         text = pc.replace_substring(text, "\\", "\\\\")
         text = pc.replace_substring(text, '"', '\\"')
         for code in range(0x20):
             text = pc.replace_substring(text, chr(code), f"\\u{code:04x}")
     return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), _NULL)
+
+
+def _may_need_escapes(text: pa.Array) -> bool:
+    """Whether any byte of the values is a quote, a backslash or a control character (one scan of the data
+    buffer; bytes of values hidden by a null may give a false alarm, which only costs the escaping pass)."""
+    if isinstance(text, pa.ChunkedArray):
+        return any(_may_need_escapes(chunk) for chunk in text.chunks)
+    if len(text) == 0:
+        return False
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4)
+    data = text.buffers()[2]
+    if data is None:
+        return False
+    raw = np.frombuffer(data, np.uint8, int(offsets[-1] - offsets[0]), int(offsets[0]))
+    return bool(((raw < 0x20) | (raw == 0x22) | (raw == 0x5C)).any())
 
 
 def _double(arr: pa.Array) -> pa.Array:
