@@ -202,7 +202,7 @@ def _raw(arrays: dict[str, pa.Array]) -> pa.Table:
     return pa.Table.from_arrays(list(arrays.values()), schema=pa.schema(fields))
 
 
-_RAW_COLUMNS = {"event_params", "ecommerce", "items"}
+_RAW_COLUMNS = {"event_date", "event_params", "ecommerce", "items"}
 _DEVICE_OS = (("Windows", "Chrome"), ("Macintosh", "Safari"), ("iOS", "Safari"), ("Android", "Chrome"))
 
 
@@ -333,11 +333,11 @@ def _events(seed: int, s: Sessions, lo: int, hi: int, customers: Customers, orde
 
 
 def _event_dates(ts_us: np.ndarray) -> pa.Array:
-    """'YYYYMMDD' per event: each date spanned is formatted once, then taken per event."""
+    """'"YYYYMMDD"' per event (JSON text): each date spanned is formatted once, then taken per event."""
     day = ts_us // 86_400_000_000
     first, last = (int(day.min()), int(day.max())) if len(day) else (0, -1)
     spanned = pa.array(np.arange(first, last + 1) * 86400).cast(pa.timestamp("s"))
-    return pc.strftime(spanned, format="%Y%m%d").take(pa.array(day - first))
+    return json_string(pc.strftime(spanned, format="%Y%m%d")).take(pa.array(day - first))
 
 
 def _items(ev: np.ndarray, kind: np.ndarray, ev_order: np.ndarray, focus: np.ndarray, orders: WebOrders,
@@ -394,10 +394,12 @@ def _params(n: int, ev: np.ndarray, kind: np.ndarray, session_start: np.ndarray,
         index[events] = np.arange(len(events))
         return text.take(pa.array(index, mask=index < 0))
 
+    # The parameters up to page_location's value are the same for every event of a session: joined per session.
+    session_head = pc.binary_join_element_wise(
+        "[" + head("ga_session_id", "int"), ints(session_start), "}}," + head("ga_session_number", "int"),
+        ints(number), "}}," + head("page_location", "string"), "")
     return pc.binary_join_element_wise(
-        "[" + head("ga_session_id", "int"), ints(session_start[ev]), "}},",
-        head("ga_session_number", "int"), ints(number[ev]), "}},",
-        head("page_location", "string"), page_location_json, "}}",
+        session_head.take(pa.array(ev)), page_location_json, "}}",
         on(engaged, "," + head("engagement_time_msec", "int"),
            ints(800 + ((event_hash[engaged] >> np.uint64(20)) % np.uint64(59_200)).astype(np.int64)), "}}"),
         on(valued, "," + head("currency", "string") + '"EUR"}},' + head("value", "double"),

@@ -132,7 +132,7 @@ def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
     # copied once; a nullable column's piece is null where the value is, and null pieces are dropped ("").
     pieces: list[pa.Array | str] = []
     for field, column in zip(table.schema, table.columns, strict=True):
-        column = column.combine_chunks()
+        column = _one_array(column)
         if column.null_count == len(column):
             continue
         how = (field.metadata or {}).get(b"json")
@@ -154,6 +154,11 @@ def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
     _write_lines(pc.binary_join_element_wise(*pieces, "}\n", "", null_handling="replace", null_replacement=""), fh)
 
 
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    # combine_chunks copies even a single chunk: a batch within one chunk is taken as it is.
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _member_or_null(head: str, text: pa.Array, valid: pa.Array) -> pa.Array:
     member = pc.binary_join_element_wise(head, text, "")
     return pc.if_else(valid, member, pa.scalar(None, pa.string()))
@@ -162,7 +167,7 @@ def _member_or_null(head: str, text: pa.Array, valid: pa.Array) -> pa.Array:
 def _append_batch_leading_comma(table: pa.Table, fh: BinaryIO) -> None:
     members: list[pa.Array] = []
     for field, column in zip(table.schema, table.columns, strict=True):
-        column = column.combine_chunks()
+        column = _one_array(column)
         if column.null_count == len(column):
             continue
         valid = pc.is_valid(column) if column.null_count else None
