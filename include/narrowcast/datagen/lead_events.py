@@ -67,23 +67,27 @@ class LeadEvents:
 
 
 def _contains(text: pa.Array | pa.ChunkedArray, marker: str) -> np.ndarray:
-    """Per value, whether it contains ``marker`` (False for nulls): ``pc.match_substring``'s answer from one
-    vectorised scan of the data buffer, several times faster on long values."""
+    """Per value, whether it contains ``marker`` (False for nulls): ``pc.match_substring``'s answer from a
+    search of the data buffer (memchr-fast, one step per occurrence), several times faster on long values."""
     if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    needle = np.frombuffer(marker.encode(), np.uint8)
-    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4).astype(np.int64)
+        return (np.concatenate([_contains(chunk, marker) for chunk in text.chunks]) if text.num_chunks
+                else np.zeros(0, dtype=bool))
     found = np.zeros(len(text), dtype=bool)
     data = text.buffers()[2]
-    if data is None or offsets[-1] - offsets[0] < len(needle):
+    if len(text) == 0 or data is None:
         return found
-    raw = np.frombuffer(data, np.uint8, int(offsets[-1] - offsets[0]), int(offsets[0]))
-    at = np.flatnonzero(raw[:len(raw) - len(needle) + 1] == needle[0])
-    for i in range(1, len(needle)):
-        at = at[raw[at + i] == needle[i]]
-    row = np.searchsorted(offsets, at + offsets[0], side="right") - 1
-    inside = at + offsets[0] + len(needle) <= offsets[row + 1]  # not straddling into the next value
-    found[row[inside]] = True
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4)
+    haystack = data.to_pybytes()
+    needle = marker.encode()
+    at, end, hits = haystack.find(needle, int(offsets[0])), int(offsets[-1]), []
+    while 0 <= at and at + len(needle) <= end:
+        hits.append(at)
+        at = haystack.find(needle, at + 1)
+    if hits:
+        starts = np.asarray(hits, dtype=np.int64)
+        row = np.searchsorted(offsets, starts, side="right") - 1
+        inside = starts + len(needle) <= offsets[row + 1]  # not straddling into the next value
+        found[row[inside]] = True
     if text.null_count:
         found &= pc.is_valid(text).to_numpy(zero_copy_only=False)
     return found
