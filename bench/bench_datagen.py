@@ -34,10 +34,11 @@ def _peak_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     return resource.getrusage(who).ru_maxrss / 1024
 
 
-def _cpu_seconds() -> float:
-    # The GA4 days are written by worker processes: their CPU counts once they have finished.
-    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+def _cpu_seconds() -> tuple[float, float]:
+    """(user, system) CPU seconds. The GA4 days are written by worker processes: their CPU counts once they
+    have finished."""
+    usage = (resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN))
+    return sum(u.ru_utime for u in usage), sum(u.ru_stime for u in usage)
 
 
 def _baseline(include: Path, argv: list[str]) -> str:
@@ -74,12 +75,14 @@ def main(argv: list[str] | None = None) -> int:
                           dirty=args.dirty, progress=progress,
                           **({"ga4_gzip": True} if args.ga4_gzip else {}))
         seconds = time.monotonic() - began
+        cpu = _cpu_seconds()
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
         ga4 = sum(v for k, v in report.rows.items() if k.startswith("exports/ga4/"))
         result = (f"customers={args.customers:,} days={args.days} seconds={seconds:.1f} rows={report.total_rows:,} "
               f"rows_per_s={report.total_rows / seconds:,.0f} ga4_events={ga4:,} "
               f"output_mib={size / 2**20:,.0f} peak_rss_mib={_peak_rss_mib():,.0f} "
-              f"worker_peak_rss_mib={_peak_rss_mib(resource.RUSAGE_CHILDREN):,.0f} cpu_s={_cpu_seconds():.1f} "
+              f"worker_peak_rss_mib={_peak_rss_mib(resource.RUSAGE_CHILDREN):,.0f} cpu_s={sum(cpu):.1f} "
+              f"cpu_user_s={cpu[0]:.1f} cpu_sys_s={cpu[1]:.1f} "
               f"load1={load_before:.2f}->{os.getloadavg()[0]:.2f}")
         print(result)
     finally:
