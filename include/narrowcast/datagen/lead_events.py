@@ -46,12 +46,14 @@ class LeadEvents:
         if len(starts) == 0:
             return table
         ts = table.column("event_timestamp").to_numpy()[starts]
-        session = table.column("session").take(pa.array(starts))
+        draw = (_hash(ts, self.salt) >> np.uint64(11)).astype(np.float64) / float(2**53)
+        # Only a draw below twice the higher rate can give a lead: only those sessions' text is searched.
+        maybe = np.flatnonzero(draw < 2 * max(BASE_RATE, PROSPECTING_RATE))
+        session = table.column("session").take(pa.array(starts[maybe]))
         prospecting = np.zeros(len(starts), dtype=bool)
         for marker in _PROSPECTING_MARKERS:
-            prospecting |= _contains(session, marker)
+            prospecting[maybe] |= _contains(session, marker)
         rate = np.where(prospecting, PROSPECTING_RATE, BASE_RATE)
-        draw = (_hash(ts, self.salt) >> np.uint64(11)).astype(np.float64) / float(2**53)
         lead = draw < 2 * rate  # below rate: sign_up; between rate and 2 × rate: generate_lead
         day_end_us = (np.datetime64(day, "s") - np.datetime64(0, "s")).astype(np.int64) * 1_000_000 + 86_400_000_000
         lead &= ts + DELAY_US < day_end_us  # the lead event stays in the day's file
