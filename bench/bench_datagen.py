@@ -9,9 +9,9 @@ average before and after.
 
 Measured on the shared 2-core machine (docs/scaling.md): 100k customers 46.1 CPU-s / 162 s (load 12.8→11.8),
 with --ga4-gzip 35.8 CPU-s / 139 s / 629 MiB (load 13.5→17.1); 1M customers with --ga4-gzip 315.3 CPU-s / 517 s
-/ 6,078 MiB, peak RSS 8,948 MiB (load 2.6→6.2). After the rendering and huge-page changes, 100k with --ga4-gzip:
-20.1 CPU-s (16.7 user + 3.4 sys) / 34.8 s, against 33.3 CPU-s / 58.6 s for the previous code in the same slot
-(load 8.7→9.6); 1M not measured since. ``--baseline-include /work/main/include`` then runs the same benchmark on
+/ 6,078 MiB, peak RSS 8,948 MiB (load 2.6→6.2). After the rendering, huge-page and allocator changes, 100k
+with --ga4-gzip: 19.9 CPU-s (17.4 user + 2.5 sys) / 40.8 s, against 34.5 CPU-s / 68.8 s for the previous code
+in the same slot (load 8.8→9.0); 300k: 65.2 against 111.0 CPU-s; 1M not measured since. ``--baseline-include /work/main/include`` then runs the same benchmark on
 another checkout's package (e.g. before a change) in a subprocess and prints both results side by side.
 """
 
