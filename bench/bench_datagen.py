@@ -11,7 +11,8 @@ Measured on the shared 2-core machine (docs/scaling.md): 100k customers 46.1 CPU
 with --ga4-gzip 35.8 CPU-s / 139 s / 629 MiB (load 13.5→17.1); 1M customers with --ga4-gzip 315.3 CPU-s / 517 s
 / 6,078 MiB, peak RSS 8,948 MiB (load 2.6→6.2). After the rendering, huge-page and allocator changes, 100k
 with --ga4-gzip: 19.9 CPU-s (17.4 user + 2.5 sys) / 40.8 s, against 34.5 CPU-s / 68.8 s for the previous code
-in the same slot (load 8.8→9.0); 300k: 65.2 against 111.0 CPU-s; 1M not measured since. ``--baseline-include /work/main/include`` then runs the same benchmark on
+in the same slot (load 8.8→9.0); 300k: 65.2 against 111.0 CPU-s; 1M: 200.7 CPU-s (173.0 + 27.6 sys) / 272.6 s
+/ 6,089 MiB, peak RSS 8,471 MiB (load 3.0→7.2). ``--baseline-include /work/main/include`` then runs the same benchmark on
 another checkout's package (e.g. before a change) in a subprocess and prints both results side by side.
 """
 
