@@ -46,12 +46,14 @@ class LeadEvents:
         if len(starts) == 0:
             return table
         ts = table.column("event_timestamp").to_numpy()[starts]
-        session = table.column("session").take(pa.array(starts))
+        draw = (_hash(ts, self.salt) >> np.uint64(11)).astype(np.float64) / float(2**53)
+        # Only a draw below twice the higher rate can give a lead: only those sessions' text is searched.
+        maybe = np.flatnonzero(draw < 2 * max(BASE_RATE, PROSPECTING_RATE))
+        session = table.column("session").take(pa.array(starts[maybe]))
         prospecting = np.zeros(len(starts), dtype=bool)
         for marker in _PROSPECTING_MARKERS:
-            prospecting |= pc.fill_null(pc.match_substring(session, marker), False).to_numpy(zero_copy_only=False)
+            prospecting[maybe] |= _contains(session, marker)
         rate = np.where(prospecting, PROSPECTING_RATE, BASE_RATE)
-        draw = (_hash(ts, self.salt) >> np.uint64(11)).astype(np.float64) / float(2**53)
         lead = draw < 2 * rate  # below rate: sign_up; between rate and 2 × rate: generate_lead
         day_end_us = (np.datetime64(day, "s") - np.datetime64(0, "s")).astype(np.int64) * 1_000_000 + 86_400_000_000
         lead &= ts + DELAY_US < day_end_us  # the lead event stays in the day's file
@@ -64,6 +66,33 @@ class LeadEvents:
         rows = rows.set_column(rows.schema.get_field_index("event_timestamp"),
                                rows.schema.field("event_timestamp"), pa.array(ts[lead] + DELAY_US))
         return pa.concat_tables([table, rows])
+
+
+def _contains(text: pa.Array | pa.ChunkedArray, marker: str) -> np.ndarray:
+    """Per value, whether it contains ``marker`` (False for nulls): ``pc.match_substring``'s answer from a
+    search of the data buffer (memchr-fast, one step per occurrence), several times faster on long values."""
+    if isinstance(text, pa.ChunkedArray):
+        return (np.concatenate([_contains(chunk, marker) for chunk in text.chunks]) if text.num_chunks
+                else np.zeros(0, dtype=bool))
+    found = np.zeros(len(text), dtype=bool)
+    data = text.buffers()[2]
+    if len(text) == 0 or data is None:
+        return found
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4)
+    haystack = data.to_pybytes()
+    needle = marker.encode()
+    at, end, hits = haystack.find(needle, int(offsets[0])), int(offsets[-1]), []
+    while 0 <= at and at + len(needle) <= end:
+        hits.append(at)
+        at = haystack.find(needle, at + 1)
+    if hits:
+        starts = np.asarray(hits, dtype=np.int64)
+        row = np.searchsorted(offsets, starts, side="right") - 1
+        inside = starts + len(needle) <= offsets[row + 1]  # not straddling into the next value
+        found[row[inside]] = True
+    if text.null_count:
+        found &= pc.is_valid(text).to_numpy(zero_copy_only=False)
+    return found
 
 
 def chained(*hooks: Hook | None) -> Hook | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -34,12 +35,27 @@ def json_double(arr: pa.Array) -> pa.Array:
 
 def _string(arr: pa.Array) -> pa.Array:
     text = arr.cast(pa.string())
-    if pc.any(pc.match_substring_regex(text, '["\\\\\\x00-\\x1f]')).as_py():
+    if _may_need_escapes(text):
         text = pc.replace_substring(text, "\\", "\\\\")
         text = pc.replace_substring(text, '"', '\\"')
         for code in range(0x20):
             text = pc.replace_substring(text, chr(code), f"\\u{code:04x}")
     return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), _NULL)
+
+
+def _may_need_escapes(text: pa.Array) -> bool:
+    """Whether any byte of the values is a quote, a backslash or a control character (one scan of the data
+    buffer; bytes of values hidden by a null may give a false alarm, which only costs the escaping pass)."""
+    if isinstance(text, pa.ChunkedArray):
+        return any(_may_need_escapes(chunk) for chunk in text.chunks)
+    if len(text) == 0:
+        return False
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4)
+    data = text.buffers()[2]
+    if data is None:
+        return False
+    raw = np.frombuffer(data, np.uint8, int(offsets[-1] - offsets[0]), int(offsets[0]))
+    return bool(((raw < 0x20) | (raw == 0x22) | (raw == 0x5C)).any())
 
 
 def _double(arr: pa.Array) -> pa.Array:
@@ -116,7 +132,7 @@ def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
     # copied once; a nullable column's piece is null where the value is, and null pieces are dropped ("").
     pieces: list[pa.Array | str] = []
     for field, column in zip(table.schema, table.columns, strict=True):
-        column = column.combine_chunks()
+        column = _one_array(column)
         if column.null_count == len(column):
             continue
         how = (field.metadata or {}).get(b"json")
@@ -138,6 +154,11 @@ def _append_batch(table: pa.Table, fh: BinaryIO) -> None:
     _write_lines(pc.binary_join_element_wise(*pieces, "}\n", "", null_handling="replace", null_replacement=""), fh)
 
 
+def _one_array(column: pa.ChunkedArray) -> pa.Array:
+    # combine_chunks copies even a single chunk: a batch within one chunk is taken as it is.
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _member_or_null(head: str, text: pa.Array, valid: pa.Array) -> pa.Array:
     member = pc.binary_join_element_wise(head, text, "")
     return pc.if_else(valid, member, pa.scalar(None, pa.string()))
@@ -146,7 +167,7 @@ def _member_or_null(head: str, text: pa.Array, valid: pa.Array) -> pa.Array:
 def _append_batch_leading_comma(table: pa.Table, fh: BinaryIO) -> None:
     members: list[pa.Array] = []
     for field, column in zip(table.schema, table.columns, strict=True):
-        column = column.combine_chunks()
+        column = _one_array(column)
         if column.null_count == len(column):
             continue
         valid = pc.is_valid(column) if column.null_count else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from narrowcast.datagen.ndjson import to_json_text, write_ndjson
+from narrowcast.datagen.ndjson import append_ndjson, to_json_text, write_ndjson
 
 
 @pytest.mark.parametrize(
@@ -41,3 +41,22 @@ def test_a_table_is_written_one_object_per_line(tmp_path: Path) -> None:
     assert write_ndjson(table, path) == 2
     assert [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] == [
         {"id": 2}, {"id": 3, "tags": ["b", "c"]}]
+
+
+def test_strings_of_a_slice_are_escaped_when_the_slice_holds_a_control_character() -> None:
+    # GIVEN values whose escape-needing characters sit in some rows only, read through slices and a take
+    arr = pa.array(["plain", "tab\there", None, 'quote"', "end"])
+    for part, expected in ((arr.slice(0, 1), ['"plain"']), (arr.slice(1, 1), ['"tab\\u0009here"']),
+                           (arr.slice(2, 2), ["null", '"quote\\""']), (arr.take([4, 0]), ['"end"', '"plain"']),
+                           (arr.slice(5), [])):
+        # THEN each value is quoted, and escaped exactly where it needs it
+        assert to_json_text(part).to_pylist() == expected
+
+
+def test_a_table_from_several_chunks_is_written_whole(tmp_path: Path) -> None:
+    # GIVEN a table whose rows come in two chunks (as a hook appending rows makes), written in small batches
+    table = pa.concat_tables([pa.table({"id": [1, 2, 3]}), pa.table({"id": [4, 5]})])
+    path = tmp_path / "rows.ndjson"
+    with path.open("wb") as fh:
+        assert append_ndjson(table, fh, batch_rows=2) == 5
+    assert [json.loads(line)["id"] for line in path.read_text(encoding="utf-8").splitlines()] == [1, 2, 3, 4, 5]
