@@ -36,9 +36,9 @@ LATE_CHANGES = [
     # a new shop order of an old customer
     f"""insert into raw.shop_orders select * replace (9001 as id, '9001' as order_number,
         timestamp '2026-04-01 09:00:00' as created_at, {SECOND_LOAD} as _loaded_at) from raw.shop_orders where id = 1001""",
-    # a refund on an old order
-    f"""insert into raw.shop_refunds select * replace (9101 as id, 1002 as order_id, {SECOND_LOAD} as _loaded_at)
-        from raw.shop_refunds limit 1""",
+    # a refund of the whole of an old order, whose customer nothing else in this load touches
+    f"""insert into raw.shop_refunds select * replace (9101 as id, 1048 as order_id, 5048 as line_item_id,
+        8.00 as subtotal, {SECOND_LOAD} as _loaded_at) from raw.shop_refunds limit 1""",
     # eBay's buyer of E-2, a customer of its own so far, now gives customer 2's e-mail: the two merge
     f"""insert into raw.ebay_orders select * replace ('E-9' as order_id, 'anna@example.de' as buyer_email,
         timestamp '2026-04-01 08:00:00' as creation_date, {SECOND_LOAD} as _loaded_at)
@@ -92,6 +92,7 @@ def test_incremental_order_models_after_late_changes_and_an_erasure_equal_full_r
     assert "E-9" in set(buyers["order_id"])
     orders = _table(incremental, "int_orders").set_index("order_key")
     assert orders.loc["ebay:E-2", "customer_id"] == "2"
+    assert orders.loc["shop:1048", "is_fully_refunded"]
 
     # WHEN the privacy purge erases a person, and the models run incrementally again
     monkeypatch.setenv(SALT_VARIABLE, "test-salt-not-a-secret")
