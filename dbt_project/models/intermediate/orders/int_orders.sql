@@ -23,10 +23,17 @@
       file is taken to cover the days its earlier version did (an ERP file is one day's snapshot): rows it
       drops on days it no longer names are not seen until --full-refresh;
     and every order after the privacy purge erased someone (it blanks columns in place, as int_order_buyers
-    handles). Orders of an order file's earlier version that its new version drops are deleted by the post-hook.
-    A change outside these (a seed such as marketplaces, a new fx_max_rate_age_days) needs --full-refresh. -#}
+    handles), or after var reporting_currency changed. Orders of an order file's earlier version that its new
+    version drops are deleted by the post-hook. A change outside these (a seed such as marketplaces, a new
+    fx_max_rate_age_days or shop_currency) needs --full-refresh. -#}
 {%- set newest_loaded_at = newest_built_value('loaded_at') %}
 {%- set changed_only = newest_loaded_at is not none and not erased_since(newest_loaded_at) %}
+{%- if changed_only and execute %}
+    {#- built in another reporting currency (var reporting_currency changed): every order again -#}
+    {%- set converted = run_query(
+        'select count(*) from ' ~ this ~ ' where reporting_currency <> ' ~ reporting_currency()) %}
+    {%- set changed_only = converted.columns[0].values()[0] == 0 %}
+{%- endif %}
 {%- if changed_only %}
     {%- set since = timestamp_literal(newest_loaded_at) %}
     {%- set changed = 'where loaded_at > ' ~ since %}
