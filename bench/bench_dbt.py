@@ -7,8 +7,10 @@ Raw data comes from bench_rfm.generate_raw (shop customers, orders, refunds, GA4
 of the dbt process, the summed node time and the slowest nodes, models and data tests. ``--daily`` then appends one more day of orders
 and events (the generated average per day) and times the next day's ``dbt build`` on the same warehouse (with
 ``--warehouse`` too, whose data must then end at ``--as-of-date``): the daily run, in which the event and session
-models are incremental (3-day lookback), int_order_buyers re-derives the orders loaded since (``_loaded_at``) and
-the rest rebuild. The daily run passes var data_tests_since_date (its first
+models are incremental (3-day lookback), int_order_buyers and int_orders re-derive the orders whose inputs
+changed (``_loaded_at``) and the rest rebuild (``--daily-full-refresh`` then rebuilds that day with ``--full-refresh``:
+full vs incremental on the same data; ``--select`` builds some nodes only, e.g. ``--select +int_orders``). The daily
+run passes var data_tests_since_date (its first
 rebuilt day: 3 days back) so the data tests of the large incremental models read only the rebuilt days, as the
 daily DAG does; ``--daily-full-tests`` tests every row instead. Like the DAGs, the builds leave dbt's unit
 tests out (``narrowcast_airflow.defaults.dbt_env``); ``--unit-tests`` runs them too. Each build prints the 1-minute load average before
@@ -39,13 +41,14 @@ from bench_rfm import ROOT, generate_raw, insert_events  # noqa: E402
 
 
 def build(warehouse: Path, target: Path, as_of_date: str | None,
-          extra_vars: dict[str, object] | None = None) -> tuple[float, list[dict[str, object]]]:
+          extra_vars: dict[str, object] | None = None,
+          options: list[str] | None = None) -> tuple[float, list[dict[str, object]]]:
     # The environment the DAGs give dbt (narrowcast_airflow.defaults.dbt_env): unit tests left out unless
     # NARROWCAST_DBT_UNIT_TESTS_IN_RUNS=true (--unit-tests sets it).
     env = {"NARROWCAST_WAREHOUSE": str(warehouse), "PATH": str(Path(sys.executable).parent), **dbt_env()}
     args = [str(Path(sys.executable).with_name("dbt")), "build",
             "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
-            "--target-path", str(target), "--log-path", str(target / "logs")]
+            "--target-path", str(target), "--log-path", str(target / "logs"), *(options or [])]
     dbt_vars = {**({"as_of_date": as_of_date} if as_of_date else {}), **(extra_vars or {})}
     if dbt_vars:
         args += ["--vars", json.dumps(dbt_vars)]
@@ -92,6 +95,9 @@ def main() -> None:
     parser.add_argument("--daily", action="store_true", help="then time the next day's incremental build")
     parser.add_argument("--daily-full-tests", action="store_true",
                         help="daily build tests every row (default: only the incremental window)")
+    parser.add_argument("--select", nargs="+", help="build only these dbt nodes (dbt --select syntax)")
+    parser.add_argument("--daily-full-refresh", action="store_true",
+                        help="after the daily build, rebuild the same day with --full-refresh (full vs incremental)")
     parser.add_argument("--unit-tests", action="store_true",
                         help="run dbt's unit tests in the builds too (the DAGs leave them out; CI runs them)")
     args = parser.parse_args()
@@ -109,7 +115,9 @@ def main() -> None:
             generate_raw(warehouse, args.customers, args.orders, args.events_per_order)
             print(f"generated {args.customers:,} customers / {args.orders:,} orders / "
                   f"{args.orders * args.events_per_order:,} GA4 events in {time.perf_counter() - started:.1f}s")
-        wall, results = build(warehouse, Path(tmp) / "target", args.as_of_date)
+        # cautious: data tests that also read nodes outside the selection are left out
+        options = ["--select", *args.select, "--indirect-selection", "cautious"] if args.select else []
+        wall, results = build(warehouse, Path(tmp) / "target", args.as_of_date, options=options)
         report("full dbt build", wall, results)
         if args.daily:
             next_day = (date.fromisoformat(args.as_of_date) + timedelta(days=1)).isoformat()
@@ -120,8 +128,12 @@ def main() -> None:
             print(f"appended {next_day}: {per_day:,} orders, {per_day * args.events_per_order:,} GA4 events")
             since = (date.fromisoformat(next_day) - timedelta(days=3)).isoformat()
             test_window = {} if args.daily_full_tests else {"data_tests_since_date": since}
-            wall, results = build(warehouse, Path(tmp) / "target", next_day, test_window)
+            wall, results = build(warehouse, Path(tmp) / "target", next_day, test_window, options)
             report("daily dbt build", wall, results)
+            if args.daily_full_refresh:
+                wall, results = build(warehouse, Path(tmp) / "target", next_day, test_window,
+                                      [*options, "--full-refresh"])
+                report("same day, --full-refresh", wall, results)
 
 
 def report(label: str, wall: float, results: list[dict[str, object]]) -> None:

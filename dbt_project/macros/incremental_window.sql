@@ -38,3 +38,14 @@
     {%- set found = run_query('select count(*) from ' ~ erased ~ ' where erased_at > ' ~ timestamp_literal(value)) -%}
     {{ return(found.columns[0].values()[0] > 0) }}
 {%- endmacro %}
+
+{#- In an incremental run that re-derives some orders (`active`), a where clause keeping the orders of
+    `orders_model` whose id (`order_id`, an expression of the scanned table) the model's CTE orders_in_scope
+    lists; nothing otherwise. -#}
+{% macro orders_in_scope_filter(active, orders_model, order_id) -%}
+    {%- if active %}
+        where {{ order_id }} in (
+            select order_id from orders_in_scope where orders_model = '{{ orders_model }}'
+        )
+    {%- endif %}
+{%- endmacro %}

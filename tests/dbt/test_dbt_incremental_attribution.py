@@ -54,10 +54,11 @@ def test_incremental_credits_with_late_orders_and_events_equal_full_refresh(tmp_
             as_of_date=AS_OF)
     first_load = _table(incremental, "int_order_session_credits", "order_key")
     assert "shop:1043" not in set(first_load["order_key"])
-    # WHEN the held-back rows land and the models run incrementally
+    # WHEN the held-back rows land (a later load: a later _loaded_at) and the models run incrementally
     with duckdb.connect(str(incremental)) as con:
         for table in HELD_BACK:
-            con.execute(f"insert into raw.{table} select * from held_{table}")
+            con.execute(f"insert into raw.{table} select * replace (timestamp '2026-04-01 23:00:00' as _loaded_at) "
+                        f"from held_{table}")
             con.execute(f"drop table held_{table}")
     run_dbt(["run", *SELECT], warehouse=incremental, target_path=dbt_target_path, as_of_date=AS_OF)
     # (the recomputed days start at a literal date, and orders not built yet are found by key)

@@ -86,3 +86,25 @@ def test_postgres_build_matches_duckdb_marts(
     buyers = _read_postgres(cluster, "int_order_buyers")
     before = read_table("int_order_buyers")
     assert set(buyers["order_id"]) == set(before["order_id"]) - {"E-3"}
+    # AND int_orders, run incrementally there after a late fx revision and a stock file of a past day, equals its
+    # full refresh
+    with cluster.connect() as pg, pg.cursor() as cur:
+        cur.execute("insert into raw.file_fx_rates (\"date\", currency, rate_per_eur, _file_name, _batch_id, _loaded_at, "
+                    "_source) values (date '2026-03-12', 'GBP', 0.70, 'fx_rates_2026-03-12.csv', 'later', "
+                    "timestamp '2026-04-01 23:00:00', 'inbox')")
+        cur.execute("insert into raw.file_erp_stock (sku, on_hand, cost, warehouse, snapshot_at, _file_name, "
+                    "_batch_id, _loaded_at, _source) values ('MUG-01', 10, 4.50, 'A', timestamp '2026-03-10 06:00:00', "
+                    "'erp_stock_20260310.csv', 'later', timestamp '2026-04-01 23:00:00', 'inbox'), ('TEA-01', 10, "
+                    "3.00, 'A', timestamp '2026-03-10 06:00:00', 'erp_stock_20260310.csv', 'later', "
+                    "timestamp '2026-04-01 23:00:00', 'inbox')")
+    upstream = ["int_customer_identity_links", "int_customers", "int_fx_rates_daily", "int_erp_unit_cost_history",
+                "int_order_lines"]
+    run_dbt(["run", "--select", *upstream, "int_orders"], warehouse=None, target_path=tmp_path / "pg_target",
+            as_of_date=fixture.AS_OF_DATE, target="postgres", env=cluster.env())
+    incremental = _read_postgres(cluster, "int_orders")
+    run_dbt(["run", "--select", "int_orders", "--full-refresh"], warehouse=None, target_path=tmp_path / "pg_target",
+            as_of_date=fixture.AS_OF_DATE, target="postgres", env=cluster.env())
+    full = _read_postgres(cluster, "int_orders")
+    assert len(incremental) == len(full) and "ebay:E-3" in set(full["order_key"])
+    pd.testing.assert_frame_equal(_normalised(incremental, ["order_key"]), _normalised(full, ["order_key"]),
+                                  obj="int_orders")

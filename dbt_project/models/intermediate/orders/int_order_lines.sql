@@ -1,5 +1,7 @@
 {#- One row per order line from every channel (shop, file import, eBay, Amazon, Etsy), with refunded quantities
-    netted out and the ERP unit cost of the sku. order_key = '<source>:<order id>'. Each CTE below tags its
+    netted out and the sku's ERP unit cost valid on the order's date (int_erp_unit_cost_history: the latest cost
+    known on or before that day; an order older than the sku's first cost record takes that earliest known cost),
+    so a cost change never changes the margin of an order placed before it. order_key = '<source>:<order id>'. Each CTE below tags its
     lines with the staging model of their orders (orders_model), which the seed marketplaces maps to the
     marketplace, as in int_orders. Money: net_line_revenue is in the order's currency, cost_of_goods in the shop
     currency (var shop_currency, the ERP's); the *_reporting columns convert both at the order date's rate
@@ -32,6 +34,10 @@ etsy_lines as (
 
 products as (
     select * from {{ ref('int_products') }}
+),
+
+cost_history as (
+    select * from {{ ref('int_erp_unit_cost_history') }}
 ),
 
 marketplaces as (
@@ -111,7 +117,8 @@ shop as (
         shop_lines.quantity,
         shop_lines.quantity - coalesce(refunded_per_line.refunded_quantity, 0) as net_quantity,
         shop_lines.unit_price * shop_lines.quantity - coalesce(shop_lines.total_discount, 0)
-        - coalesce(refunded_per_line.refunded_amount, 0) as net_line_revenue
+        - coalesce(refunded_per_line.refunded_amount, 0) as net_line_revenue,
+        shop_lines.loaded_at
     from shop_lines
     left join refunded_per_line on shop_lines.order_line_id = refunded_per_line.order_line_id
 ),
@@ -125,7 +132,8 @@ file_import as (
         sku,
         coalesce(quantity, 1) as quantity,
         coalesce(quantity, 1) as net_quantity,
-        line_amount * coalesce(quantity, 1) as net_line_revenue
+        line_amount * coalesce(quantity, 1) as net_line_revenue,
+        loaded_at
     from file_lines
     where sku is not null
 ),
@@ -138,7 +146,8 @@ ebay as (
         sku,
         quantity,
         quantity as net_quantity,
-        line_amount as net_line_revenue
+        line_amount as net_line_revenue,
+        loaded_at
     from ebay_lines
 ),
 
@@ -150,7 +159,8 @@ amazon as (
         sku,
         quantity_ordered as quantity,
         quantity_ordered as net_quantity,
-        line_amount as net_line_revenue
+        line_amount as net_line_revenue,
+        loaded_at
     from amazon_items
 ),
 
@@ -163,7 +173,8 @@ etsy as (
         sku,
         quantity,
         quantity as net_quantity,
-        line_amount as net_line_revenue
+        line_amount as net_line_revenue,
+        loaded_at
     from etsy_lines
 ),
 
@@ -177,6 +188,63 @@ unioned as (
     select * from amazon
     union all
     select * from etsy
+),
+
+-- Each (sku, order day) with the day of the cost valid then: the latest cost day on or before it (a cost row sorts
+-- before a line of its own day), else the sku's first. A running max over days, not a range join: the history
+-- grows by one row per sku and stock file.
+sku_days as (
+    select
+        unioned.sku,
+        cast(order_money.ordered_at as date) as order_date
+    from unioned
+    inner join order_money
+        on unioned.orders_model = order_money.orders_model
+        and unioned.order_id = order_money.order_id
+    where unioned.sku is not null
+    group by unioned.sku, cast(order_money.ordered_at as date)
+),
+
+days_and_costs as (
+    select
+        sku,
+        order_date as on_day,
+        1 as is_order_day,
+        cast(null as date) as cost_date
+    from sku_days
+    union all
+    select
+        sku,
+        cost_date as on_day,
+        0 as is_order_day,
+        cost_date
+    from cost_history
+),
+
+order_day_costs as (
+    select
+        sku,
+        on_day as order_date,
+        is_order_day,
+        coalesce(
+            max(cost_date) over (
+                partition by sku order by on_day, is_order_day rows between unbounded preceding and current row
+            ),
+            min(cost_date) over (partition by sku)
+        ) as cost_date
+    from days_and_costs
+),
+
+costs_at_order_date as (
+    select
+        order_day_costs.sku,
+        order_day_costs.order_date,
+        cost_history.unit_cost
+    from order_day_costs
+    inner join cost_history
+        on order_day_costs.sku = cost_history.sku
+        and order_day_costs.cost_date = cost_history.cost_date
+    where order_day_costs.is_order_day = 1
 ),
 
 final as (
@@ -193,20 +261,24 @@ final as (
         unioned.quantity,
         unioned.net_quantity,
         cast(unioned.net_line_revenue as decimal(18, 2)) as net_line_revenue,
-        products.unit_cost,
-        cast(unioned.net_quantity * products.unit_cost as decimal(18, 2)) as cost_of_goods,
+        costs_at_order_date.unit_cost,
+        cast(unioned.net_quantity * costs_at_order_date.unit_cost as decimal(18, 2)) as cost_of_goods,
         order_money.currency,
         {{ reporting_currency() }} as reporting_currency,
         {{ to_reporting_currency('unioned.net_line_revenue', 'order_money.currency', 'line_fx') }}
             as net_line_revenue_reporting,
-        {{ to_reporting_currency('unioned.net_quantity * products.unit_cost', shop_currency(), 'cost_fx') }}
-            as cost_of_goods_reporting
+        {{ to_reporting_currency('unioned.net_quantity * costs_at_order_date.unit_cost', shop_currency(), 'cost_fx') }}
+            as cost_of_goods_reporting,
+        unioned.loaded_at
     from unioned
     left join marketplaces on unioned.orders_model = marketplaces.orders_model
     left join products on unioned.sku = products.sku
     left join order_money
         on unioned.orders_model = order_money.orders_model
         and unioned.order_id = order_money.order_id
+    left join costs_at_order_date
+        on unioned.sku = costs_at_order_date.sku
+        and cast(order_money.ordered_at as date) = costs_at_order_date.order_date
     {{ fx_rate_join('order_money.currency', 'order_money.ordered_at', 'line_fx') }}
     {{ fx_rate_join(shop_currency(), 'order_money.ordered_at', 'cost_fx') }}
 )

@@ -12,7 +12,8 @@ renamed as (
         cast(quantity_ordered as integer) as quantity_ordered,
         cast(quantity_shipped as integer) as quantity_shipped,
         -- SP-API ItemPrice is the price of the whole item line (unit price x quantity).
-        cast(item_price as decimal(18, 2)) as line_amount
+        cast(item_price as decimal(18, 2)) as line_amount,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 

@@ -11,7 +11,8 @@ renamed as (
         sku,
         cast(quantity as integer) as quantity,
         cast(line_item_cost as decimal(18, 2)) as line_amount,
-        upper(line_item_fulfillment_status) as fulfillment_status
+        upper(line_item_fulfillment_status) as fulfillment_status,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 

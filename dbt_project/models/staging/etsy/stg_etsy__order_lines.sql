@@ -13,7 +13,8 @@ renamed as (
         cast(quantity as integer) as quantity,
         cast(price as decimal(18, 2)) as unit_price,
         cast(price * quantity as decimal(18, 2)) as line_amount,
-        cast(shipped_at as timestamp) as shipped_at
+        cast(shipped_at as timestamp) as shipped_at,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 

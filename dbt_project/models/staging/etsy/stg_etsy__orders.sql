@@ -21,7 +21,8 @@ renamed as (
         cast(total_tax_cost as decimal(18, 2)) + coalesce(cast(total_vat_cost as decimal(18, 2)), 0) as total_tax,
         cast(total_shipping_cost as decimal(18, 2)) as total_shipping,
         cast(grandtotal as decimal(18, 2)) as total_price,
-        upper(currency) as currency
+        upper(currency) as currency,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 

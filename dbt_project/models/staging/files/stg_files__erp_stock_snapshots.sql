@@ -11,7 +11,8 @@ renamed as (
         cast(cost as decimal(18, 2)) as unit_cost,
         warehouse,
         cast(snapshot_at as timestamp) as snapshot_at,
-        _file_name as file_name
+        _file_name as file_name,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 

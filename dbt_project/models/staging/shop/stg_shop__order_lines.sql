@@ -14,7 +14,8 @@ renamed as (
         title,
         cast(quantity as integer) as quantity,
         cast(price as decimal(18, 2)) as unit_price,
-        cast(total_discount as decimal(18, 2)) as total_discount
+        cast(total_discount as decimal(18, 2)) as total_discount,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 

@@ -11,7 +11,8 @@ renamed as (
         cast(line_item_id as bigint) as order_line_id,
         cast(created_at as timestamp) as refunded_at,
         cast(quantity as integer) as quantity,
-        cast(subtotal as decimal(18, 2)) as refunded_amount
+        cast(subtotal as decimal(18, 2)) as refunded_amount,
+        cast(_loaded_at as timestamp) as loaded_at
     from source
 )
 
