@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -59,7 +60,13 @@ def build(warehouse: Path, target: Path, as_of_date: str | None,
     print(f"load average after: {os.getloadavg()[0]:.2f}; dbt peak RSS "
           f"{resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:,.0f} MiB; warehouse "
           f"{warehouse.stat().st_size / 2**20:,.0f} MiB", flush=True)
-    results = json.loads((target / "run_results.json").read_text())["results"]
+    run_results = json.loads((target / "run_results.json").read_text())
+    results = run_results["results"]
+    # dbt's own time before the first node and after the last (start-up, parsing the project — in full whenever
+    # --vars differ from the saved parse's, i.e. every daily run —, the adapter cache, writing artifacts).
+    threads = re.findall(r"Concurrency: (\d+) threads", (target / "logs" / "dbt.log").read_text(errors="replace"))
+    print(f"outside the nodes: {wall - float(run_results['elapsed_time']):.1f} s of {wall:.1f} s; dbt threads "
+          f"{threads[-1] if threads else '?'} (profile: NARROWCAST_DBT_THREADS)", flush=True)
     if completed.returncode != 0:
         failed = [f"{r['unique_id']}: {r['message']}" for r in results if r["status"] in {"error", "fail"}]
         raise SystemExit("dbt build failed:\n" + ("\n".join(failed) or completed.stdout[-3000:]))
@@ -139,7 +146,7 @@ def main() -> None:
 def report(label: str, wall: float, results: list[dict[str, object]]) -> None:
     nodes = sum(float(r["execution_time"]) for r in results)
     print(f"{label + ' wall time':26s}: {wall:8.1f} s  ({len(results)} nodes, summed node time {nodes:.1f} s, "
-          "2 threads)")
+          "see dbt threads above)")
     by_type: dict[str, float] = {}
     for r in results:
         kind = str(r["unique_id"]).split(".")[0]

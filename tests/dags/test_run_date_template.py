@@ -9,7 +9,7 @@ import jinja2
 import pytest
 from airflow.sdk.definitions._internal.templater import FILTERS
 
-from narrowcast_airflow.defaults import RUN_DATE
+from narrowcast_airflow.defaults import DATA_TESTS_SINCE, RUN_DATE
 
 RUN_AFTER = datetime(2026, 12, 6, 3, 30, tzinfo=UTC)
 INTERVAL_END = datetime(2026, 9, 5, tzinfo=UTC)
@@ -37,3 +37,19 @@ def test_a_bare_interval_end_fails_in_a_run_without_one():
     env.filters.update(FILTERS)
     with pytest.raises(jinja2.UndefinedError):
         env.from_string("{{ data_interval_end | ds }}").render()
+
+
+@pytest.mark.parametrize("conf, expected", [
+    pytest.param({}, "2026-09-02", id="a daily run tests the rows since its first rebuilt day"),
+    pytest.param({"as_of_date": "2026-10-31"}, "2026-10-28", id="a run pinned to a date tests from three days before it"),
+    pytest.param({"full_refresh": True}, "1900-01-01", id="a full refresh tests every row"),
+])
+def test_the_transform_passes_the_data_test_window_of_its_kind_of_run(conf, expected):
+    # The dbt var data_tests_since_date: the scoped data tests read rows on or after it (docs/scaling.md).
+    from airflow.sdk.execution_time import macros
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.filters.update(FILTERS)
+    rendered = env.from_string(DATA_TESTS_SINCE).render(
+        dag_run=SimpleNamespace(run_after=RUN_AFTER, conf=conf), data_interval_end=INTERVAL_END, macros=macros)
+    assert rendered == expected
