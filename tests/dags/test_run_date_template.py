@@ -9,7 +9,7 @@ import jinja2
 import pytest
 from airflow.sdk.definitions._internal.templater import FILTERS
 
-from narrowcast_airflow.defaults import DATA_TESTS_SINCE, RUN_DATE
+from narrowcast_airflow.defaults import RUN_DATE, TRANSFORM_VARS
 
 RUN_AFTER = datetime(2026, 12, 6, 3, 30, tzinfo=UTC)
 INTERVAL_END = datetime(2026, 9, 5, tzinfo=UTC)
@@ -50,6 +50,6 @@ def test_the_transform_passes_the_data_test_window_of_its_kind_of_run(conf, expe
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters.update(FILTERS)
-    rendered = env.from_string(DATA_TESTS_SINCE).render(
+    rendered = env.from_string(TRANSFORM_VARS["data_tests_since_date"]).render(
         dag_run=SimpleNamespace(run_after=RUN_AFTER, conf=conf), data_interval_end=INTERVAL_END, macros=macros)
     assert rendered == expected
