@@ -3,11 +3,7 @@ reuses the saved parse (dbt parses the whole project again whenever its vars dif
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -16,6 +12,7 @@ import jinja2
 import yaml
 from airflow.sdk.definitions._internal.templater import FILTERS
 from airflow.sdk.execution_time.macros import ds_add
+from build_mode import parse_dags_in_build_mode
 
 from narrowcast import demo
 
@@ -46,13 +43,7 @@ def vars_of(command: str) -> dict:
 
 
 def test_the_demos_final_dbt_commands_pass_the_vars_it_parsed_with(tmp_path):
-    env = {**os.environ, "NARROWCAST_DBT_EXECUTION_MODE": "build", "PYTHONPATH": str(ROOT / "include"),
-           "NARROWCAST_WAREHOUSE": str(tmp_path / "warehouse.duckdb"), "AIRFLOW_HOME": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-c", PARSE], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    parsed = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert parsed["errors"] == {}
+    parsed = parse_dags_in_build_mode(PARSE, tmp_path)
 
     end = date(2026, 11, 1)
     world = demo.WorldArgs(customers=50, days=92, start="2026-08-01", seed=1)

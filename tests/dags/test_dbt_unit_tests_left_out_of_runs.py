@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from build_mode import parse_dags_in_build_mode
 
 from narrowcast.settings import ConfigError
 from narrowcast_airflow.defaults import dbt_env
@@ -28,14 +29,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()}, "
 
 
 def test_the_dags_dbt_commands_leave_unit_tests_out_unless_asked(tmp_path, monkeypatch):
-    env = {**os.environ, "NARROWCAST_DBT_EXECUTION_MODE": "build", "PYTHONPATH": str(ROOT / "include"),
-           "NARROWCAST_WAREHOUSE": str(tmp_path / "warehouse.duckdb"), "AIRFLOW_HOME": str(tmp_path)}
-    env.pop("NARROWCAST_DBT_UNIT_TESTS_IN_RUNS", None)
-    proc = subprocess.run([sys.executable, "-c", PARSE], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    parsed = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert parsed["errors"] == {}
+    parsed = parse_dags_in_build_mode(PARSE, tmp_path, drop_env=("NARROWCAST_DBT_UNIT_TESTS_IN_RUNS",))
     for task_id, task_env in parsed["envs"].items():
         assert task_env.get("DBT_EXCLUDE_RESOURCE_TYPES") == "unit_test", task_id
 

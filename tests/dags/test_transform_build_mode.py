@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from build_mode import parse_dags_in_build_mode
 
-ROOT = Path(__file__).resolve().parents[2]
 PARSE = """
 import json
 from airflow.dag_processing.dagbag import DagBag
@@ -21,13 +16,7 @@ print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
 
 
 def test_build_mode_renders_one_dbt_task_ahead_of_the_mart_assets(tmp_path):
-    env = {**os.environ, "NARROWCAST_DBT_EXECUTION_MODE": "build", "PYTHONPATH": str(ROOT / "include"),
-           "NARROWCAST_WAREHOUSE": str(tmp_path / "warehouse.duckdb"), "AIRFLOW_HOME": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-c", PARSE], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    parsed = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert parsed["errors"] == {}
+    parsed = parse_dags_in_build_mode(PARSE, tmp_path)
     assert parsed["tasks"]["dbt_build"] == ["narrowcast_warehouse", ["publish_marts"]]
     assert set(parsed["tasks"]) == {"dbt_build", "publish_marts", "generate_dbt_docs", "export_profile_snapshot"}
     # a run conf `build` (the demo's audience-entry day) narrows that one task's dbt build
