@@ -21,6 +21,8 @@ KEY_MARTS = {
     "customer_identity_links": ["source", "key_kind", "source_key"],
     "customer_rfm": ["customer_id"],
     "customer_segments": ["customer_id", "segment"],
+    "int_customer_purchase_regularity": ["customer_id"],
+    "customer_shop_profile": ["shopify_customer_id"],
     "customer_recommendations": ["customer_id", "rank"],
     "kpi_channel_daily": ["kpi_key"],
     "kpi_funnel": ["month", "channel"],

@@ -38,7 +38,7 @@ shop_customers as (
 customer_segment_list as (
     select
         customer_id,
-        {{ dbt.listagg("replace(segment, ',', ' ')", "','", 'order by segment') }} as segments
+        {{ sorted_listagg('segment', "','", "replace(segment, ',', ' ')") }} as segments
     from segments
     group by customer_id
 ),

@@ -97,10 +97,13 @@ customer_events as (
     where cast(events.event_at as date) <= {{ as_of_date() }}
 ),
 
-last_order as (
+-- One pass over the valid orders for every order-based rule below (last order, channel mix).
+valid_order_summary as (
     select
         customer_id,
-        max(ordered_at) as last_ordered_at
+        max(ordered_at) as last_ordered_at,
+        sum(case when not is_own_shop then 0 else 1 end) as non_marketplace_orders,
+        count(*) as valid_orders
     from orders
     where is_valid
         and customer_id is not null
@@ -126,9 +129,9 @@ abandoned_cart as (
         'cart activity in the last {{ var("abandoned_cart_days") }} days without a later order' as reason,
         cart_activity.last_cart_at as qualified_at
     from cart_activity
-    left join last_order on cart_activity.customer_id = last_order.customer_id
-    where last_order.last_ordered_at is null
-        or last_order.last_ordered_at < cart_activity.last_cart_at
+    left join valid_order_summary on cart_activity.customer_id = valid_order_summary.customer_id
+    where valid_order_summary.last_ordered_at is null
+        or valid_order_summary.last_ordered_at < cart_activity.last_cart_at
 ),
 
 browse_abandoner as (
@@ -243,18 +246,6 @@ geo as (
     where country_code is not null
 ),
 
-channel_mix as (
-    select
-        customer_id,
-        sum(case when not is_own_shop then 0 else 1 end) as non_marketplace_orders,
-        count(*) as valid_orders
-    from orders
-    where is_valid
-        and customer_id is not null
-        and order_date <= {{ as_of_date() }}
-    group by customer_id
-),
-
 marketplace_only as (
     select
         customer_id,
@@ -262,19 +253,20 @@ marketplace_only as (
         'channel' as segment_type,
         'all ' || cast(valid_orders as {{ dbt.type_string() }}) || ' valid orders came from marketplaces' as reason,
         cast({{ as_of_date() }} as timestamp) as qualified_at
-    from channel_mix
+    from valid_order_summary
     where non_marketplace_orders = 0
 ),
 
+-- Each customer's first order (by time, then key) in one hash aggregate instead of a window over all orders.
 first_orders as (
     select
         customer_id,
-        channel,
-        ordered_at,
-        row_number() over (partition by customer_id order by ordered_at, order_key) as order_sequence
+        {{ first_by('channel', ['ordered_at', 'order_key']) }} as channel,
+        min(ordered_at) as ordered_at
     from attribution
     where customer_id is not null
         and order_date <= {{ as_of_date() }}
+    group by customer_id
 ),
 
 advocate as (
@@ -286,8 +278,7 @@ advocate as (
         first_orders.ordered_at as qualified_at
     from first_orders
     inner join channels on first_orders.channel = channels.channel
-    where first_orders.order_sequence = 1
-        and channels.is_affiliate
+    where channels.is_affiliate
 ),
 
 referrer as (
