@@ -5,7 +5,8 @@ or point it at an existing warehouse (copied first, never modified): ``--warehou
 
 Raw data comes from bench_rfm.generate_raw (shop customers, orders, refunds, GA4 events); prints the wall time
 of the dbt process, the summed node time and the slowest nodes, models and data tests. ``--daily`` then appends one more day of orders
-and events (the generated average per day) and times the next day's ``dbt build`` on the same warehouse (with
+and events (the generated average per day; generated rows carry the load time of the day they happened, on the
+benchmark's calendar, as a daily load would have stamped them) and times the next day's ``dbt build`` on the same warehouse (with
 ``--warehouse`` too, whose data must then end at ``--as-of-date``): the daily run, in which the event and session
 models are incremental (3-day lookback), int_order_buyers and int_orders re-derive the orders whose inputs
 changed (``_loaded_at``) and the rest rebuild (``--daily-full-refresh`` then rebuilds that day with ``--full-refresh``:
@@ -91,6 +92,25 @@ def append_day(warehouse: Path, day: str, orders: int, events_per_order: int) ->
             insert_events(con, events_per_order, after_order_id=first_id)
 
 
+# The generated rows' load times, on the benchmark's calendar rather than the clock of the machine: each row as
+# loaded when it happened (an order, a refund, a customer at its created_at, a GA4 row on its day). With the
+# machine's clock every row would be loaded "after" the daily run's first rebuilt day (var data_tests_since_date),
+# and the data tests scoped by load time (raw and staged Shopify rows, int_order_buyers) would read every row.
+LOADED_WHEN_IT_HAPPENED = {
+    "shop_customers": "created_at",
+    "shop_orders": "created_at",
+    "shop_refunds": "created_at",
+    "ga4_events": "cast(event_date as timestamp)",
+    "ga4_event_params": "cast(event_date as timestamp)",
+}
+
+
+def stamp_load_times(warehouse: Path) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        for table, happened in LOADED_WHEN_IT_HAPPENED.items():
+            con.execute(f"update raw.{table} set _loaded_at = {happened}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=100_000)
@@ -122,6 +142,7 @@ def main() -> None:
             generate_raw(warehouse, args.customers, args.orders, args.events_per_order)
             print(f"generated {args.customers:,} customers / {args.orders:,} orders / "
                   f"{args.orders * args.events_per_order:,} GA4 events in {time.perf_counter() - started:.1f}s")
+            stamp_load_times(warehouse)
         # cautious: data tests that also read nodes outside the selection are left out
         options = ["--select", *args.select, "--indirect-selection", "cautious"] if args.select else []
         wall, results = build(warehouse, Path(tmp) / "target", args.as_of_date, options=options)
@@ -132,6 +153,8 @@ def main() -> None:
                 orders = con.execute("select count(*) from raw.shop_orders").fetchone()[0]
             per_day = max(orders // 730, 1)  # generate_raw spreads the orders over two years
             append_day(warehouse, next_day, per_day, args.events_per_order)
+            if not args.warehouse:
+                stamp_load_times(warehouse)
             print(f"appended {next_day}: {per_day:,} orders, {per_day * args.events_per_order:,} GA4 events")
             since = (date.fromisoformat(next_day) - timedelta(days=3)).isoformat()
             test_window = {} if args.daily_full_tests else {"data_tests_since_date": since}
