@@ -1,9 +1,10 @@
 """A daily run's data tests of the large order-grain tables read the rows since var data_tests_since_date (rows
-loaded since then, orders placed since then); a run with the default tests every row, as a full refresh, CI and
-the project's tests do."""
+loaded since then, orders placed since then), and the tests of the project's own lists (seeds) are left out of
+it; a run with the default tests every row, as a full refresh, CI and the project's tests do."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -13,10 +14,14 @@ import pytest
 from dbt_invocation import DbtRunFailed, run_dbt
 
 SELECT = ["--select", "source:shop.shop_orders", "stg_shop__orders", "int_order_session_credits",
-          "int_order_attribution", "--indirect-selection", "cautious", "--exclude-resource-type", "unit_test"]
+          "int_order_attribution", "channels", "--indirect-selection", "cautious", "--exclude-resource-type",
+          "unit_test"]
 # What each planted fault breaks.
 OLD_FAULTS = ["source_unique_shop_shop_orders_id", "unique_stg_shop__orders_order_id",
-              "not_null_int_order_attribution_channel", "unique_int_order_session_credits_order_key"]
+              "not_null_int_order_attribution_channel", "unique_int_order_session_credits_order_key",
+              "unique_channels_channel", "channels_declare_one_direct_channel"]
+# Run only when every row is tested: the seeds change with the project alone, which CI tests.
+LIST_FAULTS = {"unique_channels_channel", "channels_declare_one_direct_channel"}
 NEW_FAULTS = ["source_unique_shop_shop_orders_id", "unique_stg_shop__orders_order_id",
               "not_null_int_order_attribution_channel"]
 
@@ -28,7 +33,8 @@ def _failed_tests(error: DbtRunFailed) -> set[str]:
 def test_daily_data_tests_read_the_rows_since_the_window_and_a_full_run_reads_all(
         built_warehouse: Path, dbt_target_path: Path, tmp_path: Path) -> None:
     # GIVEN the built fixture warehouse, its shop orders loaded a month ago, with faults in rows an earlier run
-    # tested: a shop order loaded twice under one id, an old order credited to no channel, one credited twice
+    # tested: a shop order loaded twice under one id, an old order credited to no channel, one credited twice,
+    # and a seed's row written twice (a second direct channel)
     warehouse = tmp_path / built_warehouse.name  # the views name their catalog after the file
     shutil.copy(built_warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as con:
@@ -40,9 +46,11 @@ def test_daily_data_tests_read_the_rows_since_the_window_and_a_full_run_reads_al
                     "min(order_key) from main.int_order_attribution where order_date < ?)", [since])
         con.execute("insert into main.int_order_session_credits select * from main.int_order_session_credits "
                     "where order_date < ? limit 1", [since])
+        con.execute("insert into main.channels select * from main.channels where is_direct")
     daily = {"data_tests_since_date": since.isoformat()}
 
-    # WHEN the tests run as a daily run does, THEN they pass: the faulty rows are older than the window
+    # WHEN the tests run as a daily run does, THEN they pass: the faulty rows are older than the window, and the
+    # seeds' tests are not run
     run_dbt(["test", *SELECT], warehouse=warehouse, target_path=dbt_target_path, as_of_date=fixture.AS_OF_DATE,
             extra_vars=daily)
 
@@ -67,3 +75,20 @@ def test_daily_data_tests_read_the_rows_since_the_window_and_a_full_run_reads_al
                 as_of_date=fixture.AS_OF_DATE, extra_vars=daily)
     failed = _failed_tests(in_window.value)
     assert set(NEW_FAULTS) <= failed and "unique_int_order_session_credits_order_key" not in failed, failed
+    assert not LIST_FAULTS & failed, failed
+
+
+def test_the_tests_left_out_of_a_daily_run_read_seeds_alone(tmp_path: Path) -> None:
+    # GIVEN the project parsed as every run parses it
+    target = tmp_path / "target"
+    run_dbt(["parse"], warehouse=tmp_path / "parse.duckdb", target_path=target, as_of_date=fixture.AS_OF_DATE)
+    manifest = json.loads((target / "manifest.json").read_text())
+    # WHEN the tests a daily run leaves out are listed (dbt_project.yml: data_tests, project_lists)
+    lists = {uid: node for uid, node in manifest["nodes"].items()
+             if node["resource_type"] == "test" and node["fqn"][1] == "project_lists"}
+    # THEN there are the seeds' tests, and each reads seeds only: a test of a model would miss its new rows
+    assert len(lists) > 100, sorted(lists)
+    reading_more = {uid: node["depends_on"]["nodes"] for uid, node in lists.items()
+                    if not node["depends_on"]["nodes"]
+                    or any(not parent.startswith("seed.") for parent in node["depends_on"]["nodes"])}
+    assert reading_more == {}, reading_more

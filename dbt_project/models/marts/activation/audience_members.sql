@@ -67,38 +67,49 @@ eligible_customers as (
         and (email_normalized is not null or phone_e164_digits is not null)
 ),
 
+-- Identifiers and the holdout draw hashed once per member customer, not once per (audience, customer) row: a
+-- customer is in several audiences, and the hashes are the costliest step of the model.
+member_identifiers as (
+    select
+        customer_id,
+        cast(case when consent_email then email_normalized end as text) as email,
+        cast({{ sha256_hex_with_consent('consent_ads', 'email_normalized') }} as text) as email_sha256,
+        cast({{ sha256_hex_with_consent('consent_ads', 'phone_e164_digits') }} as text) as phone_sha256,
+        -- Google Customer Match hashes the E.164 form with its '+'; Meta hashes the digits alone.
+        cast({{ sha256_hex_with_consent(
+            'consent_ads', 'phone_e164_digits', "'+' || phone_e164_digits"
+        ) }} as text) as phone_e164_sha256,
+        cast(country_code as text) as country_code,
+        {{ hash_bucket(
+            "cast(customer_id as " ~ dbt.type_string() ~ ") || '" ~ var('holdout_salt') ~ "'",
+            10000
+        ) }} < {{ (var('holdout_share') | float * 10000) | int }} as is_holdout,
+        consent_email,
+        consent_ads
+    from eligible_customers
+    where eligible_customers.customer_id in (select deduplicated.customer_id from deduplicated)
+),
+
 final as (
     select
         cast(deduplicated.audience_id as text) as audience_id,
         cast(deduplicated.customer_id as text) as customer_id,
-        cast(case when eligible_customers.consent_email then eligible_customers.email_normalized end as text) as email,
-        cast({{ sha256_hex_with_consent(
-            'eligible_customers.consent_ads', 'eligible_customers.email_normalized'
-        ) }} as text) as email_sha256,
-        cast({{ sha256_hex_with_consent(
-            'eligible_customers.consent_ads', 'eligible_customers.phone_e164_digits'
-        ) }} as text) as phone_sha256,
-        -- Google Customer Match hashes the E.164 form with its '+'; Meta hashes the digits alone.
-        cast({{ sha256_hex_with_consent(
-            'eligible_customers.consent_ads',
-            'eligible_customers.phone_e164_digits',
-            "'+' || eligible_customers.phone_e164_digits"
-        ) }} as text) as phone_e164_sha256,
-        cast(eligible_customers.country_code as text) as country_code,
+        member_identifiers.email,
+        member_identifiers.email_sha256,
+        member_identifiers.phone_sha256,
+        member_identifiers.phone_e164_sha256,
+        member_identifiers.country_code,
         cast(rfm.rfm_segment as text) as rfm_segment,
         cast(rfm.monetary as decimal(18, 2)) as customer_value,
         cast(top_recommendations.recommended_skus as text) as recommended_skus,
         cast(deduplicated.discount_code as text) as discount_code,
-        {{ hash_bucket(
-            "cast(deduplicated.customer_id as " ~ dbt.type_string() ~ ") || '" ~ var('holdout_salt') ~ "'",
-            10000
-        ) }} < {{ (var('holdout_share') | float * 10000) | int }} as is_holdout,
-        eligible_customers.consent_email,
-        eligible_customers.consent_ads,
-        cast(case when eligible_customers.consent_email then referral_codes.referral_code end as text)
+        member_identifiers.is_holdout,
+        member_identifiers.consent_email,
+        member_identifiers.consent_ads,
+        cast(case when member_identifiers.consent_email then referral_codes.referral_code end as text)
             as referral_code
     from deduplicated
-    inner join eligible_customers on deduplicated.customer_id = eligible_customers.customer_id
+    inner join member_identifiers on deduplicated.customer_id = member_identifiers.customer_id
     left join rfm on deduplicated.customer_id = rfm.customer_id
     left join top_recommendations on deduplicated.customer_id = top_recommendations.customer_id
     left join referral_codes on deduplicated.customer_id = referral_codes.customer_id
