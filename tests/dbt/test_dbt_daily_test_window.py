@@ -27,7 +27,9 @@ NEW_FAULTS = ["source_unique_shop_shop_orders_id", "unique_stg_shop__orders_orde
 
 
 def _failed_tests(error: DbtRunFailed) -> set[str]:
-    return {line.split(".")[2] for line in str(error).splitlines() if line.startswith("test.narrowcast.")}
+    # "test.narrowcast.<name>[.<hash>]: fail: ..." (a singular test's id has no hash)
+    return {line.split(":")[0].split(".")[2] for line in str(error).splitlines()
+            if line.startswith("test.narrowcast.")}
 
 
 def test_daily_data_tests_read_the_rows_since_the_window_and_a_full_run_reads_all(
