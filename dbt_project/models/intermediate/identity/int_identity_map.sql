@@ -9,8 +9,8 @@
     browsers_in_scope)
     - with evidence events on the days int_web_events may have replaced: from var incremental_lookback_days + 1
       days before the newest evidence built (one more day: event_date is the property's day, event_at UTC);
-    - with a purchase of a shop order loaded since (a new order, one reloaded with another customer) or of an
-      order of a customer key added since, or logged in as an added key (a split or a new buyer adds a key);
+    - with a purchase of a shop order loaded since (a new order, one reloaded with another customer), or logged
+      in as a customer key added since (a split or a new buyer adds one);
     - tied to a customer key removed since (a merge removes one);
     and every browser when the state table is missing. The privacy purge needs no case of its own: it blanks no
     column this model reads in place (GA4 events and shop orders' customer ids stay), and the customer keys an
@@ -54,14 +54,14 @@ removed_customers as (
     where not exists (select 1 from customers where customers.customer_id = state.customer_id)
 ),
 
--- Orders whose purchase events may name another customer now.
+-- Orders whose purchase events may name another customer now. An order's customer is always a customer key
+-- (identity links make every Shopify customer id a customer under its own id), so only orders loaded since.
 touched_orders as (
     select
         order_id,
         order_number
     from orders
     where loaded_at > {{ timestamp_literal(orders_loaded_through) }}
-        or customer_id in (select added_customers.customer_id from added_customers)
 ),
 
 touched_references as (
