@@ -1,5 +1,6 @@
 """int_identity_map built incrementally equals a full refresh, on DuckDB and on PostgreSQL, after each change that
-re-points a browser: a new browser and an anonymous one logging in (events in the rebuilt days), a purchase whose
+re-points a browser: a new browser, an anonymous one logging in and a day delivered again without a browser's
+only evidence (events in the rebuilt days), a purchase whose
 order is loaded late, an order reloaded with another customer, two customers merged by a shared e-mail, a split by
 a changed e-mail, and (DuckDB) an erasure by the privacy purge. The browsers of the last four have only events
 older than the rebuilt days, so only the scope's other parts can find them.
@@ -81,8 +82,12 @@ def _arrive(table: str) -> list[str]:
 
 # step -> (statements loading it, the browsers it re-points and the customer expected for each, None: no row)
 STEPS: dict[str, tuple[list[str], dict[str, str | None]]] = {
-    "new-and-logged-in-browsers": ([*_arrive("ga4_events"), *_arrive("ga4_event_params")],
-                                   {"u9": "8", "u-new": "3"}),
+    # ... and 30 March delivered again without u8's events, its only evidence
+    "new-and-logged-in-browsers": ([*_arrive("ga4_events"), *_arrive("ga4_event_params"),
+                                    "delete from raw.ga4_event_params where event_key in "
+                                    "(select event_key from raw.ga4_events where user_pseudo_id = 'u8')",
+                                    "delete from raw.ga4_events where user_pseudo_id = 'u8'"],
+                                   {"u9": "8", "u-new": "3", "u8": None}),
     "late-order": ([*_arrive("shop_orders"), *_arrive("shop_order_lines")], {"u-9002": "4"}),
     "reloaded-order": (["update raw.shop_orders set customer_id = 5, _loaded_at = {loaded} where id = 1003"],
                        {"u-1003": "5"}),
@@ -91,7 +96,7 @@ STEPS: dict[str, tuple[list[str], dict[str, str | None]]] = {
     "split": (["update raw.shop_customers set email = 'eve.new@example.at', _loaded_at = {loaded} where id = 6"],
               {"u-k6": "K-6"}),
 }
-BEFORE = {"u9": None, "u-new": None, "u-9002": None, "u-1003": "1", "u-k99": "K-99", "u-k6": None}
+BEFORE = {"u8": "8", "u9": None, "u-new": None, "u-9002": None, "u-1003": "1", "u-k99": "K-99", "u-k6": None}
 
 
 class Backend:

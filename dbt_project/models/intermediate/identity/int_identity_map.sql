@@ -8,7 +8,8 @@
     load time of the shop orders), so a run re-derives, from all their events, only the browsers (CTE
     browsers_in_scope)
     - with evidence events on the days int_web_events may have replaced: from var incremental_lookback_days + 1
-      days before the newest evidence built (one more day: event_date is the property's day, event_at UTC);
+      days before the newest evidence built (one more day: event_date is the property's day, event_at UTC), or
+      built with evidence seen then (a day delivered again may have lost it);
     - with a purchase of a shop order loaded since (a new order, one reloaded with another customer), or logged
       in as a customer key added since (a split or a new buyer adds one);
     - tied to a customer key removed since (a merge removes one);
@@ -89,6 +90,8 @@ browsers_in_scope as (
     select user_pseudo_id
     from built
     where customer_id in (select removed_customers.customer_id from removed_customers)
+        -- evidence on a replaced day may be gone (a day delivered again without it); event_at is UTC
+        or last_seen_at >= {{ days_before((newest_seen_at | string)[:10], var('incremental_lookback_days') | int + 2) }}
 ),
 {% endif %}
 
