@@ -87,7 +87,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -192,7 +192,10 @@ def dbt_build_seconds(log_file: Path) -> list[float]:
     return [float(m["seconds"]) for m in DBT_FINISHED.finditer(log_file.read_text(errors="replace"))]
 
 
-def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: int) -> None:
+def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: int,
+                days_of: dict[str, int] | None = None) -> None:
+    """Rows per source and entity that day beside the history; ``days_of`` the history days of a source whose
+    history is shorter than the world's (``--ga4-history-days``), its average day taken over those."""
     before, today = rows_by_entity(history), rows_by_entity({k: v for k, v in day.items() if k not in history})
     windows: dict[tuple[str, str], set[str]] = {}
     for batch_id, (source, entity, _, start, end) in day.items():
@@ -203,7 +206,8 @@ def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: 
     rereads = []
     for key in sorted(set(before) | set(today)):
         rows, past = today.get(key, 0), before.get(key, 0)
-        per_day = past / history_days if history_days else 0
+        source_days = (days_of or {}).get(key[0], history_days)
+        per_day = past / source_days if source_days else 0
         ratio = rows / per_day if per_day else float("nan")
         share = rows / past if past else float("nan")
         lookback = lookback_days(key[0])
@@ -234,13 +238,15 @@ def report_syncs(history: dict[str, tuple], day: dict[str, tuple]) -> None:
 
 
 @contextmanager
-def held_back_exports(data_dir: Path, day: date) -> Iterator[list[str]]:
-    """Keep the GA4 export of ``day`` out of its folder for the duration: the source loads every new export file
-    whatever the run's window (files, not windows, decide), so a history run would otherwise load the day too."""
+def held_back_exports(data_dir: Path, days: Collection[date], aside_name: str = "held-back") -> Iterator[list[str]]:
+    """Keep the GA4 exports of ``days`` out of their folder for the duration: the source loads every new export
+    file whatever the run's window (files, not windows, decide), so a history run would otherwise load the day too,
+    and the day's run every file the history left out (``--ga4-history-days``)."""
     exports = data_dir / source_spec("ga4").input_dir
-    aside = data_dir / "held-back"
+    aside = data_dir / aside_name
     aside.mkdir(exist_ok=True)
-    files = export_files(exports).get(day, []) if exports.is_dir() else []
+    by_day = export_files(exports) if exports.is_dir() else {}
+    files = [path for day in sorted(days) for path in by_day.get(day, [])]
     for path in files:
         path.rename(aside / path.name)
     try:
@@ -248,6 +254,24 @@ def held_back_exports(data_dir: Path, day: date) -> Iterator[list[str]]:
     finally:
         for path in files:
             (aside / path.name).rename(path)
+
+
+def ga4_days_left_out(start: date, last_day: date, ga4_history_days: int | None) -> list[date]:
+    """The export days before the ``ga4_history_days`` days that precede ``last_day`` (none when not given)."""
+    if ga4_history_days is None:
+        return []
+    first_loaded = max(start, last_day - timedelta(days=ga4_history_days))
+    return [start + timedelta(days=n) for n in range((first_loaded - start).days)]
+
+
+def history_plan(start: date, last_day: date, ga4_first_day: date) -> list[dict]:
+    """The demo's plan for ``[start, last_day)`` (entity sources from their first-load start), the web events'
+    extract from ``ga4_first_day``: its window says which export days are due, so none is reported missing."""
+    plan = demo.range_plan(start, last_day)
+    for run in plan:
+        if run["dag_id"] == "extract_web_events":
+            run["conf"] = {**run["conf"], "start": ga4_first_day.isoformat()}
+    return plan
 
 
 def day_plan(day: date, end: date) -> list[dict]:
@@ -260,32 +284,58 @@ def day_plan(day: date, end: date) -> list[dict]:
     return plan
 
 
-def run_inner(customers: int, days: int, start: str, seed: int) -> int:
+def generate_world(paths: settings.Paths, world: demo.WorldArgs, ga4_gzip: bool) -> None:
+    """The demo's world; with ``ga4_gzip`` its GA4 export as ``.ndjson.gz`` (the demo writes plain NDJSON)."""
+    if not ga4_gzip:
+        demo.ensure_world(paths, world)
+        return
+    from narrowcast.datagen import generate
+
+    started = time.monotonic()
+    generate(paths.data_dir, customers=world.customers, days=world.days, start=date.fromisoformat(world.start),
+             seed=world.seed, ga4_gzip=True, progress=lambda msg: print(f"    {msg}", flush=True))
+    print(f"  ✓ {'generate (GA4 gzip)':<32} {time.monotonic() - started:6.1f}s")
+
+
+def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days: int | None = None,
+              ga4_gzip: bool = False) -> int:
     """Both phases, in the isolated environment this process was started in."""
     world = demo.WorldArgs(customers, days, start, seed)
-    last_day = world.end - timedelta(days=1)
+    first_day, last_day = date.fromisoformat(start), world.end - timedelta(days=1)
+    left_out = ga4_days_left_out(first_day, last_day, ga4_history_days)
     paths = settings.paths().ensure()
     env = airflow_env()
     env.setdefault("NARROWCAST_DBT_EXECUTION_MODE", demo.DBT_EXECUTION_MODE)
     one_build_task = env["NARROWCAST_DBT_EXECUTION_MODE"] == "build"
     log_dir = paths.logs / "bench-daily"
     print(f"world: {customers:,} customers × {days} days from {start}; the day: {last_day} (logs: {log_dir})")
+    if left_out:
+        print(f"GA4 history: the {(last_day - first_day).days - len(left_out)} export days before the day; the "
+              f"{len(left_out)} before {first_day + timedelta(days=len(left_out))} are never loaded")
+    phases: dict[str, float] = {}
     try:
         print("\nhistory (untimed)")
-        demo.ensure_world(paths, world)
-        with demo.sandbox(paths, env) as sandbox_ready:
+        began = time.monotonic()
+        generate_world(paths, world, ga4_gzip)
+        phases["generate"] = time.monotonic() - began
+        with demo.sandbox(paths, env) as sandbox_ready, \
+                held_back_exports(paths.data_dir, left_out, "ga4-not-loaded"):
+            began = time.monotonic()
             with ThreadPoolExecutor(max_workers=2) as setup:
                 for step in [setup.submit(demo.ensure_airflow, env, log_dir),
                              setup.submit(demo.ensure_manifest, env, log_dir, world.end.isoformat())]:
                     step.result()
+            phases["Airflow DB + dbt parse"] = time.monotonic() - began
             sandbox_ready()
-            history_plan = demo.range_plan(date.fromisoformat(start), last_day)
+            phases["sandbox start-up (world loaded), beside them"] = time.monotonic() - began
+            plan = history_plan(first_day, last_day, first_day + timedelta(days=len(left_out)))
             entry = world.audience_entry
             if entry is not None and entry < last_day:
-                history_plan.insert(len(demo.EXTRACT_DAGS), demo.audience_entry_run(entry, one_build_task))
-            with held_back_exports(paths.data_dir, last_day) as held:
+                plan.insert(len(demo.EXTRACT_DAGS), demo.audience_entry_run(entry, one_build_task))
+            with held_back_exports(paths.data_dir, [last_day]) as held:
                 print(f"  (held back until the day: {', '.join(held) or 'no GA4 export of the day'})")
-                demo.run_dags(history_plan, env, log_dir / "history")
+                history_steps = demo.run_dags(plan, env, log_dir / "history")
+            phases.update({f"history {step}": value for step, value in history_steps.items()})
             history_batches, history_syncs = batches(paths.warehouse), sync_runs(paths.warehouse)
 
             print("\nthe day (timed)")
@@ -295,6 +345,9 @@ def run_inner(customers: int, days: int, start: str, seed: int) -> int:
     except demo.DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(f"\n{'history phase (untimed run)':<40}{'seconds':>9}")
+    for phase, value in phases.items():
+        print(f"{phase:<40}{value:>9.1f}")
     print(f"\n{'stage':<40}{'seconds':>9}")
     for step, value in seconds.items():
         note = " (runner start: Airflow + DAG-folder parse)" if step == "parse-dags" else ""
@@ -309,7 +362,8 @@ def run_inner(customers: int, days: int, start: str, seed: int) -> int:
     print(f"{'CPU, all processes':<40}{cpu:>9.1f}")
     print(f"{'load average (1 min) before / after':<40}{load_before:>9.1f} / {load_after:.1f}")
     print("(the day's audience syncs ran with their removals confirmed: see day_plan)")
-    report_rows(history_batches, batches(paths.warehouse), (last_day - date.fromisoformat(start)).days)
+    report_rows(history_batches, batches(paths.warehouse), (last_day - first_day).days,
+                {"ga4": (last_day - first_day).days - len(left_out)})
     report_syncs(history_syncs, sync_runs(paths.warehouse))
     return 0
 
@@ -321,6 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="2026-08-01")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="200 customers × 14 days (what `make bench` runs)")
+    parser.add_argument("--ga4-history-days", type=int, default=None,
+                        help="load only the GA4 exports of this many days before the day (default: every day)")
+    parser.add_argument("--ga4-gzip", action="store_true", help="GA4 export as .ndjson.gz (~14x less disk)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -328,13 +385,17 @@ def main(argv: list[str] | None = None) -> int:
         args.customers, args.days = 200, 14
     if args.customers < 10 or args.days < 2:
         parser.error(f"need --customers ≥ 10 and --days ≥ 2, got {args.customers} and {args.days}")
+    if args.ga4_history_days is not None and args.ga4_history_days < 1:
+        parser.error(f"need --ga4-history-days ≥ 1, got {args.ga4_history_days}")
     if args.inner:
-        return run_inner(args.customers, args.days, args.start, args.seed)
+        return run_inner(args.customers, args.days, args.start, args.seed, args.ga4_history_days, args.ga4_gzip)
     base = Path(tempfile.mkdtemp(prefix="narrowcast-bench-daily-"))
     try:
         # A process of its own, so every setting (sandbox port, data dir, Airflow home) is read from this environment.
         proc = subprocess.run([sys.executable, __file__, "--inner", "--customers", str(args.customers), "--days",
-                               str(args.days), "--start", args.start, "--seed", str(args.seed)],
+                               str(args.days), "--start", args.start, "--seed", str(args.seed),
+                               *(["--ga4-history-days", str(args.ga4_history_days)] if args.ga4_history_days else []),
+                               *(["--ga4-gzip"] if args.ga4_gzip else [])],
                               env=isolated_env(base), cwd=ROOT)
         return proc.returncode
     finally:
