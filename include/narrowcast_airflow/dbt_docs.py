@@ -2,7 +2,9 @@
 
 A transform run's ``dbt build`` (the one task in build mode, the producer in watcher mode) compiles every node it
 runs with the run's vars, in Cosmos's copy of the project. :func:`keep_build_manifest`, a Cosmos callback, saves
-that manifest under the project's target folder with the run's id. The docs step (``python -m
+that manifest under the project's target folder with the run's id, and the build's saved parse as the project's
+(dbt writes it to the copy only): made with the vars every dbt command of the run passes, so the docs step and
+the stock feed's build parse partially instead of in full (a daily run's vars differ from yesterday's). The docs step (``python -m
 narrowcast_airflow.dbt_docs``) then runs ``dbt docs generate --no-compile --no-write-json`` — the catalog, read
 from the warehouse for every relation of the project, and the site's index — and puts the saved manifest beside
 them: the docs show the project as that build ran it, compiled SQL included. When no manifest of this run was
@@ -24,6 +26,8 @@ from typing import Any
 SAVED_DIR = "build-manifest"
 MANIFEST = "manifest.json"
 RUN_ID = "run_id"
+# dbt's saved parse, in the target folder (dbt reads it from DBT_PARTIAL_PARSE_FILE_PATH, writes it here).
+SAVED_PARSE = "partial_parse.msgpack"
 
 
 def saved_dir(project_dir: Path) -> Path:
@@ -32,8 +36,12 @@ def saved_dir(project_dir: Path) -> Path:
 
 def keep_build_manifest(tmp_project_dir: str, project_dir: str, context: Any = None, **_: Any) -> Path | None:
     """Cosmos callback after a dbt command: save the manifest it wrote in ``tmp_project_dir`` (Cosmos's copy of
-    ``project_dir``) with the run's id. Returns where it was saved, or None when the command wrote none."""
+    ``project_dir``) with the run's id, and its saved parse as ``project_dir``'s. Returns where the manifest was
+    saved, or None when the command wrote none."""
     built = Path(tmp_project_dir) / "target" / MANIFEST
+    parse = built.with_name(SAVED_PARSE)
+    if parse.is_file():
+        _replace(parse, Path(project_dir) / "target" / SAVED_PARSE)
     if not built.is_file():
         return None
     run_id = str((context or {}).get("run_id") or "")
@@ -41,11 +49,17 @@ def keep_build_manifest(tmp_project_dir: str, project_dir: str, context: Any = N
     folder.mkdir(parents=True, exist_ok=True)
     # The id first: a manifest half-written by an interrupted copy never carries the new run's id.
     (folder / RUN_ID).unlink(missing_ok=True)
-    partial = folder / (MANIFEST + ".part")
-    shutil.copyfile(built, partial)
-    os.replace(partial, folder / MANIFEST)
+    _replace(built, folder / MANIFEST)
     (folder / RUN_ID).write_text(run_id)
     return folder / MANIFEST
+
+
+def _replace(source: Path, destination: Path) -> None:
+    """Copy ``source`` over ``destination`` atomically: a reader never sees a half-copied file."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".part")
+    shutil.copyfile(source, partial)
+    os.replace(partial, destination)
 
 
 def saved_manifest(project_dir: Path, run_id: str) -> Path | None:
@@ -86,10 +100,7 @@ def generate_docs(dbt_bin: str, project_dir: Path, run_id: str, dbt_args: list[s
     subprocess.run(docs_command(dbt_bin, project_dir, dbt_args, manifest is not None), check=True)
     if manifest is None:
         return False
-    published = project_dir / "target" / MANIFEST
-    partial = published.with_name(MANIFEST + ".part")
-    shutil.copyfile(manifest, partial)
-    os.replace(partial, published)  # the docs site never reads a half-copied manifest
+    _replace(manifest, project_dir / "target" / MANIFEST)  # the docs site reads it while this runs
     return True
 
 

@@ -52,17 +52,17 @@ def project(tmp_path, monkeypatch) -> Path:
     return root
 
 
-def dbt_args(root: Path) -> list[str]:
+def dbt_args(root: Path, as_of: str = "2026-11-01") -> list[str]:
     return ["--profiles-dir", str(root), "--profile", "narrowcast", "--target", "duckdb",
-            "--vars", json.dumps({"as_of_date": "2026-11-01"})]
+            "--vars", json.dumps({"as_of_date": as_of})]
 
 
-def build(root: Path, tmp_path: Path, run_id: str, save_manifest: bool = True) -> None:
+def build(root: Path, tmp_path: Path, run_id: str, save_manifest: bool = True, as_of: str = "2026-11-01") -> None:
     """What the transform's dbt task does: ``dbt build`` in a copy of the project, then Cosmos's callback."""
     copy = tmp_path / f"cosmos-copy-{run_id}"
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns("target"))
-    subprocess.run([DBT, "build", "--project-dir", str(copy), *dbt_args(copy)], check=True, capture_output=True,
-                   env=os.environ)
+    subprocess.run([DBT, "build", "--project-dir", str(copy), *dbt_args(copy, as_of)], check=True,
+                   capture_output=True, env=os.environ)
     if save_manifest:
         saved = dbt_docs.keep_build_manifest(str(copy), project_dir=str(root), context={"run_id": run_id})
         assert saved == dbt_docs.saved_dir(root) / "manifest.json"
@@ -81,17 +81,21 @@ def change_the_project(root: Path) -> None:
     (root / "models" / "orders_daily.sql").write_text("select 1 as order_day_count, 'EUR' as currency\n")
 
 
-def test_the_docs_after_a_run_name_the_model_that_run_added_with_its_compiled_sql(project, tmp_path):
+def test_the_docs_after_a_run_name_the_model_that_run_added_with_its_compiled_sql(project, tmp_path, capfd):
     # GIVEN a first run built and documented
     build(project, tmp_path, "run-1")
     assert dbt_docs.generate_docs(DBT, project, "run-1", dbt_args(project)) is True
-    # WHEN the next run builds a project with a model added and a model changed, and its docs step runs
+    # WHEN the next day's run (its own as_of_date) builds a project with a model added and a model changed, and
+    # its docs step runs
     change_the_project(project)
-    build(project, tmp_path, "run-2")
-    reused = dbt_docs.generate_docs(DBT, project, "run-2", dbt_args(project))
+    build(project, tmp_path, "run-2", as_of="2026-11-02")
+    capfd.readouterr()
+    reused = dbt_docs.generate_docs(DBT, project, "run-2", dbt_args(project, "2026-11-02"))
 
-    # THEN the docs reuse that build's manifest and name the new model, compiled, and both models' columns
+    # THEN the docs reuse that build's manifest and its parse (no full parse of the project again) and name the
+    # new model, compiled, and both models' columns
     assert reused is True
+    assert "Unable to do partial parsing" not in capfd.readouterr().out
     manifest, catalog = published(project)
     added = manifest["nodes"]["model.docs_probe.customer_totals"]
     assert "from" in added["compiled_code"] and "orders_daily" in added["compiled_code"]
