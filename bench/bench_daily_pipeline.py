@@ -238,15 +238,9 @@ def report_syncs(history: dict[str, tuple], day: dict[str, tuple]) -> None:
 
 
 @contextmanager
-def held_back_exports(data_dir: Path, days: Collection[date], aside_name: str = "held-back") -> Iterator[list[str]]:
-    """Keep the GA4 exports of ``days`` out of their folder for the duration: the source loads every new export
-    file whatever the run's window (files, not windows, decide), so a history run would otherwise load the day too,
-    and the day's run every file the history left out (``--ga4-history-days``)."""
-    exports = data_dir / source_spec("ga4").input_dir
-    aside = data_dir / aside_name
+def set_aside(files: list[Path], aside: Path) -> Iterator[list[str]]:
+    """Move ``files`` into ``aside`` for the duration (a source finds none of them), then put them back."""
     aside.mkdir(exist_ok=True)
-    by_day = export_files(exports) if exports.is_dir() else {}
-    files = [path for day in sorted(days) for path in by_day.get(day, [])]
     for path in files:
         path.rename(aside / path.name)
     try:
@@ -254,6 +248,20 @@ def held_back_exports(data_dir: Path, days: Collection[date], aside_name: str = 
     finally:
         for path in files:
             (aside / path.name).rename(path)
+
+
+def held_back_exports(data_dir: Path, days: Collection[date], aside_name: str = "held-back"):
+    """Keep the GA4 exports of ``days`` out of their folder for the duration: the source loads every new export
+    file whatever the run's window (files, not windows, decide), so a history run would otherwise load the day too,
+    and the day's run every file the history left out (``--ga4-history-days``)."""
+    exports = data_dir / source_spec("ga4").input_dir
+    by_day = export_files(exports) if exports.is_dir() else {}
+    return set_aside([path for day in sorted(days) for path in by_day.get(day, [])], data_dir / aside_name)
+
+
+def privacy_request_files(data_dir: Path) -> list[Path]:
+    """The inbox's privacy-request drops and their completion markers."""
+    return sorted((data_dir / source_spec("inbox").input_dir).glob("privacy_requests_*"))
 
 
 def ga4_days_left_out(start: date, last_day: date, ga4_history_days: int | None) -> list[date]:
@@ -298,7 +306,7 @@ def generate_world(paths: settings.Paths, world: demo.WorldArgs, ga4_gzip: bool)
 
 
 def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days: int | None = None,
-              ga4_gzip: bool = False) -> int:
+              ga4_gzip: bool = False, without_privacy_requests: bool = False) -> int:
     """Both phases, in the isolated environment this process was started in."""
     world = demo.WorldArgs(customers, days, start, seed)
     first_day, last_day = date.fromisoformat(start), world.end - timedelta(days=1)
@@ -319,7 +327,11 @@ def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days
         generate_world(paths, world, ga4_gzip)
         phases["generate"] = time.monotonic() - began
         with demo.sandbox(paths, env) as sandbox_ready, \
-                held_back_exports(paths.data_dir, left_out, "ga4-not-loaded"):
+                held_back_exports(paths.data_dir, left_out, "ga4-not-loaded"), \
+                set_aside(privacy_request_files(paths.data_dir) if without_privacy_requests else [],
+                          paths.data_dir / "inbox-not-loaded") as not_loaded:
+            if not_loaded:
+                print(f"  (never loaded: {', '.join(not_loaded)})")
             began = time.monotonic()
             with ThreadPoolExecutor(max_workers=2) as setup:
                 for step in [setup.submit(demo.ensure_airflow, env, log_dir),
@@ -378,6 +390,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ga4-history-days", type=int, default=None,
                         help="load only the GA4 exports of this many days before the day (default: every day)")
     parser.add_argument("--ga4-gzip", action="store_true", help="GA4 export as .ndjson.gz (~14x less disk)")
+    parser.add_argument("--without-privacy-requests", action="store_true",
+                        help="leave the inbox's privacy requests out (their Klaviyo deletions are paced at 60/min)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -388,14 +402,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.ga4_history_days is not None and args.ga4_history_days < 1:
         parser.error(f"need --ga4-history-days ≥ 1, got {args.ga4_history_days}")
     if args.inner:
-        return run_inner(args.customers, args.days, args.start, args.seed, args.ga4_history_days, args.ga4_gzip)
+        return run_inner(args.customers, args.days, args.start, args.seed, args.ga4_history_days, args.ga4_gzip,
+                         args.without_privacy_requests)
     base = Path(tempfile.mkdtemp(prefix="narrowcast-bench-daily-"))
     try:
         # A process of its own, so every setting (sandbox port, data dir, Airflow home) is read from this environment.
         proc = subprocess.run([sys.executable, __file__, "--inner", "--customers", str(args.customers), "--days",
                                str(args.days), "--start", args.start, "--seed", str(args.seed),
                                *(["--ga4-history-days", str(args.ga4_history_days)] if args.ga4_history_days else []),
-                               *(["--ga4-gzip"] if args.ga4_gzip else [])],
+                               *(["--ga4-gzip"] if args.ga4_gzip else []),
+                               *(["--without-privacy-requests"] if args.without_privacy_requests else [])],
                               env=isolated_env(base), cwd=ROOT)
         return proc.returncode
     finally:
