@@ -2,27 +2,47 @@
 
     PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --customers 20000     # 30 days by default
     PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --quick   # 200 customers × 14 days
+    PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --customers 1000000 \
+        --ga4-history-days 1 --ga4-gzip --without-privacy-requests     # the short history (below)
 
 Generates a shop of N customers × D days and runs the demo's machinery (:mod:`narrowcast.demo`: the sandbox APIs,
 ``run_dags`` with the one-process runner :mod:`narrowcast_airflow.runner`) in a temporary data directory, Airflow
 home and sandbox port (``bench_demo.isolated_env``):
 
 1. history (untimed): every extract over ``[start, last day)`` (entity sources from their first-load start), the
-   audience-entry transform when the world is long enough for one (``--days`` ≥ 47), the transform as of the last day, every activation DAG;
+   audience-entry transform when the world is long enough for one (``--days`` ≥ 47), the transform as of the last
+   day, every activation DAG (the first syncs); it prints seconds per phase (generator, set-up and the sandbox
+   loading the world, each history DAG run);
 2. the day (timed): :func:`narrowcast.demo.range_plan` for ``[last day, end)`` — each extract with a one-day
    window (entity sources too: what changed that day), the transform with ``as_of_date`` the next day (a daily
    run: incremental models, data tests of the large models over the rebuilt days only, as the transform DAG's
    ``data_tests_since_date`` gives), each activation DAG.
 
-It prints seconds per DAG run (and dbt's own build time from the transform's log), rows each source received
-that day (``meta.batches``) beside its history and its average day, sync calls (``activation.sync_runs``), the
-wall total, the CPU seconds of all processes (the bench, the runner, dbt, the sandbox) and the 1-minute load
+It prints seconds per DAG run and per task (and dbt's own build time from the transform's log), rows each source
+received that day (``meta.batches``) beside its history and its average day, sync calls (``activation.sync_runs``),
+the wall total, the CPU seconds of all processes (the bench, the runner, dbt, the sandbox) and the 1-minute load
 average before and after. A source whose one-day extract receives more than 3× its average day times the days it
 should read (the window plus its declared lookback) is flagged: that is an extract re-reading history.
 
 The GA4 export of the last day is held back from the history run (the source loads every new export file
 whatever the window) and put back for the day. The inbox's files are whole-period snapshots the generator writes
 once, so the day has none: its extract_inbox measures a run that finds no new file.
+
+The short history, for large worlds (the day itself is unchanged: the same plan, DAGs and windows):
+
+- ``--ga4-history-days K``: of the GA4 exports before the day only the last K are loaded (the web extract's window
+  starts there, so no day is reported missing); the older files stay out of the export folder for the whole run.
+  The customer base, the orders and every other source keep their whole history. Not exercised: the web events
+  of the older days, so the models that scan every event or session (attribution of the older orders, the
+  sessions behind the KPI marts' older dates) hold K days of web data instead of D - 1, and the day's
+  incremental web models rebuild their 3-day lookback over fewer earlier days. K ≥ 3 covers that lookback.
+- ``--ga4-gzip``: the generator writes the export as ``.ndjson.gz`` (as BigQuery's extract writes JSON with
+  GZIP), ~14x less disk; 1M customers × 30 days are ~87M events, ~78 GB of plain NDJSON.
+- ``--without-privacy-requests``: the inbox's privacy-request drop is never loaded. The generator writes 0.2%
+  of the customers' opt-outs and deletions; each deletion is a Klaviyo ``data-privacy-deletion-jobs`` request,
+  which Klaviyo limits to 60/min steady (3/s burst): 1,000 deletions at 1M customers are ~17 minutes of pacing
+  in the history's extract_inbox. Not exercised: the privacy purge, and those customers' suppression from the
+  audiences the day syncs (0.2% of them).
 
 Measured December 2026 on the shared 2-core machine, 30-day worlds (``--days 30``), "the day" only, one run
 each (other work on the machine; CPU seconds of all processes are the steadier figure). N = 20,000, the same
