@@ -127,6 +127,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DBT_FINISHED = re.compile(r"Finished running .*\((?P<seconds>\d+(?:\.\d+)?)s\)")
 # DAG.test's own lines around each task it runs, in every run's log.
 TASK_EDGE = re.compile(r"^(?P<at>\S+) .*\[DAG TEST\] (?P<edge>starting|end task) task_id=(?P<task>\S+)", re.MULTILINE)
+# The exception a failed task's log reports (Airflow's "Task failed with exception" traceback ends on it).
+FAILURE = re.compile(r"^(?:\w+\.)*\w+(?:Error|Failed|Exception): .+$", re.MULTILINE)
 # Tasks shorter than this are left out of the per-task lines.
 TASK_SHOWN_FROM = 1.0
 # A one-day extract receiving more than this many times the days it should read (its window plus the lookback
@@ -312,6 +314,35 @@ def day_plan(day: date, end: date) -> list[dict]:
     return plan
 
 
+def run_day(plan: list[dict], env: dict[str, str], log_dir: Path) -> tuple[dict[str, float], dict[str, str],
+                                                                            dict[str, Path]]:
+    """The day's plan through the runner. A DAG run that fails is recorded (with the error its log ends on) and
+    the runs after it go on in a new runner, whose start shows as another ``parse-dags``: every stage is measured.
+    Returns seconds per step, the failures, and each step's log."""
+    seconds: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    logs: dict[str, Path] = {}
+    remaining = list(plan)
+    while remaining:
+        part_dir = log_dir.with_name(f"{log_dir.name}-{len(failed)}") if failed else log_dir
+        try:
+            done = demo.run_dags(remaining, env, part_dir)
+            remaining = []
+        except demo.DemoError as exc:
+            if exc.step is None:
+                raise
+            done = exc.seconds
+            errors = FAILURE.findall((part_dir / f"{exc.step}.log").read_text(errors="replace"))
+            failed[exc.step] = errors[-1] if errors else str(exc).splitlines()[0]
+            print(f"  ✗ {exc.step:<32} {failed[exc.step][:160]}", flush=True)
+            steps = [run["step"] for run in remaining]
+            remaining = remaining[steps.index(exc.step) + 1:]
+        for step, value in done.items():
+            key = f"{step} (runner {len(failed) + 1})" if step in seconds else step
+            seconds[key], logs[key] = value, part_dir / f"{step}.log"
+    return seconds, failed, logs
+
+
 def generate_world(paths: settings.Paths, world: demo.WorldArgs, ga4_gzip: bool) -> None:
     """The demo's world; with ``ga4_gzip`` its GA4 export as ``.ndjson.gz`` (the demo writes plain NDJSON)."""
     if not ga4_gzip:
@@ -372,7 +403,7 @@ def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days
 
             print("\nthe day (timed)")
             load_before, cpu_before, started = load_1min(), cpu_seconds(), time.monotonic()
-            seconds = demo.run_dags(day_plan(last_day, world.end), env, log_dir / "day")
+            seconds, failed, logs = run_day(day_plan(last_day, world.end), env, log_dir / "day")
             wall, cpu, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, load_1min()
     except demo.DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -382,13 +413,14 @@ def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days
         print(f"{phase:<40}{value:>9.1f}")
     print(f"\n{'stage':<40}{'seconds':>9}")
     for step, value in seconds.items():
-        note = " (runner start: Airflow + DAG-folder parse)" if step == "parse-dags" else ""
+        note = " (runner start: Airflow + DAG-folder parse)" if step.startswith("parse-dags") else ""
+        note += f" FAILED: {failed[step][:100]}" if step in failed else ""
         print(f"{step:<40}{value:>9.1f}{note}")
-        for task, task_s in task_seconds(log_dir / "day" / f"{step}.log").items():
+        for task, task_s in task_seconds(logs[step]).items():
             if task_s >= TASK_SHOWN_FROM:
                 print(f"{'  task ' + task:<40}{task_s:>9.1f}")
         if step == "transform":
-            for build in dbt_build_seconds(log_dir / "day" / "transform.log"):
+            for build in dbt_build_seconds(logs[step]):
                 print(f"{'  dbt (its own reported run time)':<40}{build:>9.1f}")
     print(f"{'wall total':<40}{wall:>9.1f}")
     print(f"{'CPU, all processes':<40}{cpu:>9.1f}")
@@ -397,7 +429,9 @@ def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days
     report_rows(history_batches, batches(paths.warehouse), (last_day - first_day).days,
                 {"ga4": (last_day - first_day).days - len(left_out)})
     report_syncs(history_syncs, sync_runs(paths.warehouse))
-    return 0
+    for step, error in failed.items():
+        print(f"the day's {step} FAILED: {error}")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

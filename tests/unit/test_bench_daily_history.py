@@ -60,3 +60,33 @@ def test_the_privacy_requests_left_out_are_the_drop_and_its_marker_only(bench, t
         (inbox / name).write_text("x\n")
     assert [p.name for p in bench["privacy_request_files"](tmp_path)] == [
         "privacy_requests_20260830.csv", "privacy_requests_20260830.csv.done"]
+
+
+def test_a_failed_dag_run_of_the_day_is_recorded_and_the_runs_after_it_still_measured(bench, tmp_path,
+                                                                                       monkeypatch):
+    from narrowcast import demo
+
+    plan = [{"step": s} for s in ("extract_shop", "activate_audiences", "activate_inventory")]
+    calls = []
+
+    def run_dags(remaining, env, log_dir):
+        calls.append((log_dir.name, [run["step"] for run in remaining]))
+        log_dir.mkdir(parents=True, exist_ok=True)
+        if remaining[0]["step"] == "extract_shop":
+            (log_dir / "activate_audiences.log").write_text(
+                "Traceback (most recent call last):\n"
+                "narrowcast.activation.engine.SyncFailed: sync cross_sell_meta: 4419 of 4419 rows rejected\n")
+            raise demo.DemoError("step 'activate_audiences' failed", "activate_audiences",
+                                 {"parse-dags": 15.0, "extract_shop": 7.0, "activate_audiences": 40.0})
+        return {"parse-dags": 14.0, "activate_inventory": 80.0}
+
+    monkeypatch.setattr(demo, "run_dags", run_dags)
+    seconds, failed, logs = bench["run_day"](plan, {}, tmp_path / "day")
+
+    assert calls == [("day", ["extract_shop", "activate_audiences", "activate_inventory"]),
+                     ("day-1", ["activate_inventory"])]
+    assert seconds == {"parse-dags": 15.0, "extract_shop": 7.0, "activate_audiences": 40.0,
+                       "parse-dags (runner 2)": 14.0, "activate_inventory": 80.0}
+    assert failed == {"activate_audiences": "narrowcast.activation.engine.SyncFailed: sync cross_sell_meta: 4419 of "
+                                            "4419 rows rejected"}
+    assert logs["activate_inventory"] == tmp_path / "day-1" / "activate_inventory.log"
