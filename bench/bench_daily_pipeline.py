@@ -2,27 +2,47 @@
 
     PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --customers 20000     # 30 days by default
     PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --quick   # 200 customers × 14 days
+    PYTHONPATH=include .venv/bin/python bench/bench_daily_pipeline.py --customers 1000000 \
+        --ga4-history-days 1 --ga4-gzip --without-privacy-requests     # the short history (below)
 
 Generates a shop of N customers × D days and runs the demo's machinery (:mod:`narrowcast.demo`: the sandbox APIs,
 ``run_dags`` with the one-process runner :mod:`narrowcast_airflow.runner`) in a temporary data directory, Airflow
 home and sandbox port (``bench_demo.isolated_env``):
 
 1. history (untimed): every extract over ``[start, last day)`` (entity sources from their first-load start), the
-   audience-entry transform when the world is long enough for one (``--days`` ≥ 47), the transform as of the last day, every activation DAG;
+   audience-entry transform when the world is long enough for one (``--days`` ≥ 47), the transform as of the last
+   day, every activation DAG (the first syncs); it prints seconds per phase (generator, set-up and the sandbox
+   loading the world, each history DAG run);
 2. the day (timed): :func:`narrowcast.demo.range_plan` for ``[last day, end)`` — each extract with a one-day
    window (entity sources too: what changed that day), the transform with ``as_of_date`` the next day (a daily
    run: incremental models, data tests of the large models over the rebuilt days only, as the transform DAG's
    ``data_tests_since_date`` gives), each activation DAG.
 
-It prints seconds per DAG run (and dbt's own build time from the transform's log), rows each source received
-that day (``meta.batches``) beside its history and its average day, sync calls (``activation.sync_runs``), the
-wall total, the CPU seconds of all processes (the bench, the runner, dbt, the sandbox) and the 1-minute load
+It prints seconds per DAG run and per task (and dbt's own build time from the transform's log), rows each source
+received that day (``meta.batches``) beside its history and its average day, sync calls (``activation.sync_runs``),
+the wall total, the CPU seconds of all processes (the bench, the runner, dbt, the sandbox) and the 1-minute load
 average before and after. A source whose one-day extract receives more than 3× its average day times the days it
 should read (the window plus its declared lookback) is flagged: that is an extract re-reading history.
 
 The GA4 export of the last day is held back from the history run (the source loads every new export file
 whatever the window) and put back for the day. The inbox's files are whole-period snapshots the generator writes
 once, so the day has none: its extract_inbox measures a run that finds no new file.
+
+The short history, for large worlds (the day itself is unchanged: the same plan, DAGs and windows):
+
+- ``--ga4-history-days K``: of the GA4 exports before the day only the last K are loaded (the web extract's window
+  starts there, so no day is reported missing); the older files stay out of the export folder for the whole run.
+  The customer base, the orders and every other source keep their whole history. Not exercised: the web events
+  of the older days, so the models that scan every event or session (attribution of the older orders, the
+  sessions behind the KPI marts' older dates) hold K days of web data instead of D - 1, and the day's
+  incremental web models rebuild their 3-day lookback over fewer earlier days. K ≥ 3 covers that lookback.
+- ``--ga4-gzip``: the generator writes the export as ``.ndjson.gz`` (as BigQuery's extract writes JSON with
+  GZIP), ~14x less disk; 1M customers × 30 days are ~87M events, ~78 GB of plain NDJSON.
+- ``--without-privacy-requests``: the inbox's privacy-request drop is never loaded. The generator writes 0.2%
+  of the customers' opt-outs and deletions; each deletion is a Klaviyo ``data-privacy-deletion-jobs`` request,
+  which Klaviyo limits to 60/min steady (3/s burst): 1,000 deletions at 1M customers are ~17 minutes of pacing
+  in the history's extract_inbox. Not exercised: the privacy purge, and those customers' suppression from the
+  audiences the day syncs (0.2% of them).
 
 Measured December 2026 on the shared 2-core machine, 30-day worlds (``--days 30``), "the day" only, one run
 each (other work on the machine; CPU seconds of all processes are the steadier figure). N = 20,000, the same
@@ -67,13 +87,56 @@ snapshots). What the day waits for is not CPU (97-101 CPU-s in both runs):
 Extrapolation to 1M customers (×50 the 20,000 run; an extrapolation, not a measurement): paged, the shop's
 ~38,000 orders of such a day (~21,000 on an average day) would be ~7,600 queries at 100 points/s, over three
 hours; counted, they are one bulk operation per resource (the ~7,500 changed customers too, above their
-threshold of 200), whose run time on Shopify's side is not published, and a JSONL download. If the catalogue
-grew with the customers as the generator's does, ~12,000 changed SKUs would be one JSON_LISTINGS_FEED (above the
-1,500-row threshold Amazon advises; as PATCHes at 5/s they would be ~40 minutes), whose queue and processing time
-Amazon does not publish either (a real catalogue need not grow so). The rest fits the 5-minute target's order of magnitude: dbt's
-daily build measured 200 s at 1M (docs/scaling.md, bench_dbt.py --daily), one GA4 day of ~2.6M events ~75 s at
-the landing rates bench_demo.py measured, the audience syncs' calls grow with membership changes (batched,
-~10k rows a call), and ~20 s of fixed cost.
+threshold of 200), whose run time on Shopify's side is not published, and a JSONL download. The generator's
+catalogue stops at 2,000 products (``datagen.catalog.product_count``; 1,000 at 20,000 customers), so stock_amazon
+changes at most 2,000 SKUs a day: ≤ 400 s of PATCHes at 5/s, or one JSON_LISTINGS_FEED (Amazon advises a feed
+from 1,500 updates) whose queue and processing time Amazon does not publish. dbt's daily build measured 86-200 s
+at 1M (docs/scaling.md, bench_dbt.py --daily); one GA4 day is ~2.9M events at 1M.
+
+Measured December 2026, same machine, 30-day worlds, the day only (seconds), with the docs step reusing the
+build's manifest and parse (narrowcast_airflow.dbt_docs). 100k with the short history above (``--ga4-history-days 1
+--ga4-gzip --without-privacy-requests``); the machine went quiet during that day. The 20k day ran before the docs
+step reused the build's parse:
+
+    stage (seconds)                     20k (load 13.0 → 11.1)          100k (load 8.7 → 6.0)
+    runner start (parse-dags)                 16.3                           4.3 (+3.9 second runner)
+    extract_inbox (no new file)               16.9                           4.9
+    extract_shop                               7.7  (758 orders)             4.4  (3,575 orders, bulk)
+    extract_web_events                         8.2  (52,043 events)          5.0  (246,664 events)
+    extract_ad_costs / marketplace        3.5 / 7.3                     1.9 / 2.5
+    transform                                148.3                          34.1
+      dbt build task / dbt's own time  111.7 / 76.5                   26.1 / 18.0
+      generate_dbt_docs                       32.6  (compile skipped,         3.4
+                                                    full parse)
+      export_profile_snapshot                  2.8                           3.9
+    activate_audiences                        23.2                          33.1  FAILED: cross_sell_meta
+    activate_inventory                        80.1  (stock_amazon 243)     189.2  (stock_amazon 782 calls,
+                                                                                  155.5 s at Amazon's 5/s)
+    wall / CPU, all processes          319.8 / 97.4                   288.7 / 104.3
+    rows extracted that day                 275,010                      1,305,508; 962 sync API calls
+
+The 100k history (untimed): generate 46.8, Airflow DB + dbt parse 68.1 beside the sandbox loading the world
+95.6, extract_inbox 30.9 (109.5 with the privacy requests: 100 Klaviyo deletions paced at 60/min), extract_shop
+73.7 (the first load: 100k customers, 66k orders), one GA4 day 35.2, marketplaces 40.6, transform 132.1 (the full
+build), activate_audiences 52.2 and activate_inventory 135.9 (the first syncs), at a load of 16-20. The 20k
+history with every GA4 day: extract_web_events 168.2 (29 files, 1.69M events), transform 162.7,
+activate_inventory 257.9.
+
+The 100k day's activate_audiences failed: cross_sell_meta removed 4,004 members, and a Meta removal batch is a
+DELETE whose parameters (the hashed rows) travel in the query string (activation/destinations/meta_audiences.py),
+a URL of over 300 KB that the sandbox's HTTP server refuses ("Invalid HTTP request received"); the 1,098 removals
+of the 20k day passed. The bench records a failed DAG run and runs the rest of the day in a second runner.
+
+Not run at 1M: with the short history, the 100k history took ~11 minutes, and its stages grow with the
+customers (the shop's first load, the full build, the marketplaces' first load) while the first syncs stay (the
+catalogue stops at 2,000 products): ≥ 45 minutes at 1M before the timed day, more than the shared machine's slot
+allowed. The 1M day, stage by stage from the 100k day (extrapolated, not measured): fixed cost ~10-35 s; the
+shop's ~36k orders one bulk operation; one GA4 day of ~2.9M events ~60 s at the 100k day's ~50k events/s;
+transform 86-200 s (dbt's daily build at 1M, docs/scaling.md) + docs and snapshot; activate_inventory: with ten
+times the orders most of the 2,000 SKUs change: below 1,500 changes patchListingsItem calls at Amazon's documented
+5 requests/s (up to 300 s), from 1,500 one JSON_LISTINGS_FEED (the history's first sync at 100k: 1,911 listings,
+7 calls, 5.2 s in the sandbox; Amazon publishes no processing time). So the 1M day is ~6-10 minutes, not 5: dbt
+on 2 cores, the GA4 landing, and Amazon's pacing or its feed's unpublished time.
 """
 
 from __future__ import annotations
@@ -87,7 +150,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -107,6 +170,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DBT_FINISHED = re.compile(r"Finished running .*\((?P<seconds>\d+(?:\.\d+)?)s\)")
 # DAG.test's own lines around each task it runs, in every run's log.
 TASK_EDGE = re.compile(r"^(?P<at>\S+) .*\[DAG TEST\] (?P<edge>starting|end task) task_id=(?P<task>\S+)", re.MULTILINE)
+# The exception a failed task's log reports (Airflow's "Task failed with exception" traceback ends on it).
+FAILURE = re.compile(r"^(?:\w+\.)*\w+(?:Error|Failed|Exception): .+$", re.MULTILINE)
 # Tasks shorter than this are left out of the per-task lines.
 TASK_SHOWN_FROM = 1.0
 # A one-day extract receiving more than this many times the days it should read (its window plus the lookback
@@ -192,7 +257,10 @@ def dbt_build_seconds(log_file: Path) -> list[float]:
     return [float(m["seconds"]) for m in DBT_FINISHED.finditer(log_file.read_text(errors="replace"))]
 
 
-def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: int) -> None:
+def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: int,
+                days_of: dict[str, int] | None = None) -> None:
+    """Rows per source and entity that day beside the history; ``days_of`` the history days of a source whose
+    history is shorter than the world's (``--ga4-history-days``), its average day taken over those."""
     before, today = rows_by_entity(history), rows_by_entity({k: v for k, v in day.items() if k not in history})
     windows: dict[tuple[str, str], set[str]] = {}
     for batch_id, (source, entity, _, start, end) in day.items():
@@ -203,7 +271,8 @@ def report_rows(history: dict[str, tuple], day: dict[str, tuple], history_days: 
     rereads = []
     for key in sorted(set(before) | set(today)):
         rows, past = today.get(key, 0), before.get(key, 0)
-        per_day = past / history_days if history_days else 0
+        source_days = (days_of or {}).get(key[0], history_days)
+        per_day = past / source_days if source_days else 0
         ratio = rows / per_day if per_day else float("nan")
         share = rows / past if past else float("nan")
         lookback = lookback_days(key[0])
@@ -234,13 +303,9 @@ def report_syncs(history: dict[str, tuple], day: dict[str, tuple]) -> None:
 
 
 @contextmanager
-def held_back_exports(data_dir: Path, day: date) -> Iterator[list[str]]:
-    """Keep the GA4 export of ``day`` out of its folder for the duration: the source loads every new export file
-    whatever the run's window (files, not windows, decide), so a history run would otherwise load the day too."""
-    exports = data_dir / source_spec("ga4").input_dir
-    aside = data_dir / "held-back"
+def set_aside(files: list[Path], aside: Path) -> Iterator[list[str]]:
+    """Move ``files`` into ``aside`` for the duration (a source finds none of them), then put them back."""
     aside.mkdir(exist_ok=True)
-    files = export_files(exports).get(day, []) if exports.is_dir() else []
     for path in files:
         path.rename(aside / path.name)
     try:
@@ -248,6 +313,38 @@ def held_back_exports(data_dir: Path, day: date) -> Iterator[list[str]]:
     finally:
         for path in files:
             (aside / path.name).rename(path)
+
+
+def held_back_exports(data_dir: Path, days: Collection[date], aside_name: str = "held-back"):
+    """Keep the GA4 exports of ``days`` out of their folder for the duration: the source loads every new export
+    file whatever the run's window (files, not windows, decide), so a history run would otherwise load the day too,
+    and the day's run every file the history left out (``--ga4-history-days``)."""
+    exports = data_dir / source_spec("ga4").input_dir
+    by_day = export_files(exports) if exports.is_dir() else {}
+    return set_aside([path for day in sorted(days) for path in by_day.get(day, [])], data_dir / aside_name)
+
+
+def privacy_request_files(data_dir: Path) -> list[Path]:
+    """The inbox's privacy-request drops and their completion markers."""
+    return sorted((data_dir / source_spec("inbox").input_dir).glob("privacy_requests_*"))
+
+
+def ga4_days_left_out(start: date, last_day: date, ga4_history_days: int | None) -> list[date]:
+    """The export days before the ``ga4_history_days`` days that precede ``last_day`` (none when not given)."""
+    if ga4_history_days is None:
+        return []
+    first_loaded = max(start, last_day - timedelta(days=ga4_history_days))
+    return [start + timedelta(days=n) for n in range((first_loaded - start).days)]
+
+
+def history_plan(start: date, last_day: date, ga4_first_day: date) -> list[dict]:
+    """The demo's plan for ``[start, last_day)`` (entity sources from their first-load start), the web events'
+    extract from ``ga4_first_day``: its window says which export days are due, so none is reported missing."""
+    plan = demo.range_plan(start, last_day)
+    for run in plan:
+        if run["dag_id"] == "extract_web_events":
+            run["conf"] = {**run["conf"], "start": ga4_first_day.isoformat()}
+    return plan
 
 
 def day_plan(day: date, end: date) -> list[dict]:
@@ -260,58 +357,124 @@ def day_plan(day: date, end: date) -> list[dict]:
     return plan
 
 
-def run_inner(customers: int, days: int, start: str, seed: int) -> int:
+def run_day(plan: list[dict], env: dict[str, str], log_dir: Path) -> tuple[dict[str, float], dict[str, str],
+                                                                            dict[str, Path]]:
+    """The day's plan through the runner. A DAG run that fails is recorded (with the error its log ends on) and
+    the runs after it go on in a new runner, whose start shows as another ``parse-dags``: every stage is measured.
+    Returns seconds per step, the failures, and each step's log."""
+    seconds: dict[str, float] = {}
+    failed: dict[str, str] = {}
+    logs: dict[str, Path] = {}
+    remaining = list(plan)
+    while remaining:
+        part_dir = log_dir.with_name(f"{log_dir.name}-{len(failed)}") if failed else log_dir
+        try:
+            done = demo.run_dags(remaining, env, part_dir)
+            remaining = []
+        except demo.DemoError as exc:
+            if exc.step is None:
+                raise
+            done = exc.seconds
+            errors = FAILURE.findall((part_dir / f"{exc.step}.log").read_text(errors="replace"))
+            failed[exc.step] = errors[-1] if errors else str(exc).splitlines()[0]
+            print(f"  ✗ {exc.step:<32} {failed[exc.step][:160]}", flush=True)
+            steps = [run["step"] for run in remaining]
+            remaining = remaining[steps.index(exc.step) + 1:]
+        for step, value in done.items():
+            key = f"{step} (runner {len(failed) + 1})" if step in seconds else step
+            seconds[key], logs[key] = value, part_dir / f"{step}.log"
+    return seconds, failed, logs
+
+
+def generate_world(paths: settings.Paths, world: demo.WorldArgs, ga4_gzip: bool) -> None:
+    """The demo's world; with ``ga4_gzip`` its GA4 export as ``.ndjson.gz`` (the demo writes plain NDJSON)."""
+    if not ga4_gzip:
+        demo.ensure_world(paths, world)
+        return
+    from narrowcast.datagen import generate
+
+    started = time.monotonic()
+    generate(paths.data_dir, customers=world.customers, days=world.days, start=date.fromisoformat(world.start),
+             seed=world.seed, ga4_gzip=True, progress=lambda msg: print(f"    {msg}", flush=True))
+    print(f"  ✓ {'generate (GA4 gzip)':<32} {time.monotonic() - started:6.1f}s")
+
+
+def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days: int | None = None,
+              ga4_gzip: bool = False, without_privacy_requests: bool = False) -> int:
     """Both phases, in the isolated environment this process was started in."""
     world = demo.WorldArgs(customers, days, start, seed)
-    last_day = world.end - timedelta(days=1)
+    first_day, last_day = date.fromisoformat(start), world.end - timedelta(days=1)
+    left_out = ga4_days_left_out(first_day, last_day, ga4_history_days)
     paths = settings.paths().ensure()
     env = airflow_env()
     env.setdefault("NARROWCAST_DBT_EXECUTION_MODE", demo.DBT_EXECUTION_MODE)
     one_build_task = env["NARROWCAST_DBT_EXECUTION_MODE"] == "build"
     log_dir = paths.logs / "bench-daily"
     print(f"world: {customers:,} customers × {days} days from {start}; the day: {last_day} (logs: {log_dir})")
+    if left_out:
+        print(f"GA4 history: the {(last_day - first_day).days - len(left_out)} export days before the day; the "
+              f"{len(left_out)} before {first_day + timedelta(days=len(left_out))} are never loaded")
+    phases: dict[str, float] = {}
     try:
         print("\nhistory (untimed)")
-        demo.ensure_world(paths, world)
-        with demo.sandbox(paths, env) as sandbox_ready:
+        began = time.monotonic()
+        generate_world(paths, world, ga4_gzip)
+        phases["generate"] = time.monotonic() - began
+        with demo.sandbox(paths, env) as sandbox_ready, \
+                held_back_exports(paths.data_dir, left_out, "ga4-not-loaded"), \
+                set_aside(privacy_request_files(paths.data_dir) if without_privacy_requests else [],
+                          paths.data_dir / "inbox-not-loaded") as not_loaded:
+            if not_loaded:
+                print(f"  (never loaded: {', '.join(not_loaded)})")
+            began = time.monotonic()
             with ThreadPoolExecutor(max_workers=2) as setup:
                 for step in [setup.submit(demo.ensure_airflow, env, log_dir),
                              setup.submit(demo.ensure_manifest, env, log_dir, world.end.isoformat())]:
                     step.result()
+            phases["Airflow DB + dbt parse"] = time.monotonic() - began
             sandbox_ready()
-            history_plan = demo.range_plan(date.fromisoformat(start), last_day)
+            phases["sandbox start-up (world loaded), beside them"] = time.monotonic() - began
+            plan = history_plan(first_day, last_day, first_day + timedelta(days=len(left_out)))
             entry = world.audience_entry
             if entry is not None and entry < last_day:
-                history_plan.insert(len(demo.EXTRACT_DAGS), demo.audience_entry_run(entry, one_build_task))
-            with held_back_exports(paths.data_dir, last_day) as held:
+                plan.insert(len(demo.EXTRACT_DAGS), demo.audience_entry_run(entry, one_build_task))
+            with held_back_exports(paths.data_dir, [last_day]) as held:
                 print(f"  (held back until the day: {', '.join(held) or 'no GA4 export of the day'})")
-                demo.run_dags(history_plan, env, log_dir / "history")
+                history_steps = demo.run_dags(plan, env, log_dir / "history")
+            phases.update({f"history {step}": value for step, value in history_steps.items()})
             history_batches, history_syncs = batches(paths.warehouse), sync_runs(paths.warehouse)
 
             print("\nthe day (timed)")
             load_before, cpu_before, started = load_1min(), cpu_seconds(), time.monotonic()
-            seconds = demo.run_dags(day_plan(last_day, world.end), env, log_dir / "day")
+            seconds, failed, logs = run_day(day_plan(last_day, world.end), env, log_dir / "day")
             wall, cpu, load_after = time.monotonic() - started, cpu_seconds() - cpu_before, load_1min()
     except demo.DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    print(f"\n{'history phase (untimed run)':<40}{'seconds':>9}")
+    for phase, value in phases.items():
+        print(f"{phase:<40}{value:>9.1f}")
     print(f"\n{'stage':<40}{'seconds':>9}")
     for step, value in seconds.items():
-        note = " (runner start: Airflow + DAG-folder parse)" if step == "parse-dags" else ""
+        note = " (runner start: Airflow + DAG-folder parse)" if step.startswith("parse-dags") else ""
+        note += f" FAILED: {failed[step][:100]}" if step in failed else ""
         print(f"{step:<40}{value:>9.1f}{note}")
-        for task, task_s in task_seconds(log_dir / "day" / f"{step}.log").items():
+        for task, task_s in task_seconds(logs[step]).items():
             if task_s >= TASK_SHOWN_FROM:
                 print(f"{'  task ' + task:<40}{task_s:>9.1f}")
         if step == "transform":
-            for build in dbt_build_seconds(log_dir / "day" / "transform.log"):
+            for build in dbt_build_seconds(logs[step]):
                 print(f"{'  dbt (its own reported run time)':<40}{build:>9.1f}")
     print(f"{'wall total':<40}{wall:>9.1f}")
     print(f"{'CPU, all processes':<40}{cpu:>9.1f}")
     print(f"{'load average (1 min) before / after':<40}{load_before:>9.1f} / {load_after:.1f}")
     print("(the day's audience syncs ran with their removals confirmed: see day_plan)")
-    report_rows(history_batches, batches(paths.warehouse), (last_day - date.fromisoformat(start)).days)
+    report_rows(history_batches, batches(paths.warehouse), (last_day - first_day).days,
+                {"ga4": (last_day - first_day).days - len(left_out)})
     report_syncs(history_syncs, sync_runs(paths.warehouse))
-    return 0
+    for step, error in failed.items():
+        print(f"the day's {step} FAILED: {error}")
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,6 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="2026-08-01")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--quick", action="store_true", help="200 customers × 14 days (what `make bench` runs)")
+    parser.add_argument("--ga4-history-days", type=int, default=None,
+                        help="load only the GA4 exports of this many days before the day (default: every day)")
+    parser.add_argument("--ga4-gzip", action="store_true", help="GA4 export as .ndjson.gz (~14x less disk)")
+    parser.add_argument("--without-privacy-requests", action="store_true",
+                        help="leave the inbox's privacy requests out (their Klaviyo deletions are paced at 60/min)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory and print its path")
     parser.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -328,13 +496,19 @@ def main(argv: list[str] | None = None) -> int:
         args.customers, args.days = 200, 14
     if args.customers < 10 or args.days < 2:
         parser.error(f"need --customers ≥ 10 and --days ≥ 2, got {args.customers} and {args.days}")
+    if args.ga4_history_days is not None and args.ga4_history_days < 1:
+        parser.error(f"need --ga4-history-days ≥ 1, got {args.ga4_history_days}")
     if args.inner:
-        return run_inner(args.customers, args.days, args.start, args.seed)
+        return run_inner(args.customers, args.days, args.start, args.seed, args.ga4_history_days, args.ga4_gzip,
+                         args.without_privacy_requests)
     base = Path(tempfile.mkdtemp(prefix="narrowcast-bench-daily-"))
     try:
         # A process of its own, so every setting (sandbox port, data dir, Airflow home) is read from this environment.
         proc = subprocess.run([sys.executable, __file__, "--inner", "--customers", str(args.customers), "--days",
-                               str(args.days), "--start", args.start, "--seed", str(args.seed)],
+                               str(args.days), "--start", args.start, "--seed", str(args.seed),
+                               *(["--ga4-history-days", str(args.ga4_history_days)] if args.ga4_history_days else []),
+                               *(["--ga4-gzip"] if args.ga4_gzip else []),
+                               *(["--without-privacy-requests"] if args.without_privacy_requests else [])],
                               env=isolated_env(base), cwd=ROOT)
         return proc.returncode
     finally:

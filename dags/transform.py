@@ -12,8 +12,9 @@ only). `{"build": "audience_history"}` (one-task build mode) builds part of the 
 (`narrowcast_airflow.dbt_selections`).
 
 The mart assets are published only when every model and test succeeded, so activation never runs after a
-failed dbt build; then `dbt docs generate` refreshes the analysts' map (Docs → dbt docs in this UI) and the
-profile read API's snapshot is exported (docs/serve.md).
+failed dbt build; then the analysts' map is refreshed (Docs → dbt docs in this UI: the manifest the build wrote,
+compiled SQL included, with a catalog read afresh; `narrowcast_airflow.dbt_docs`) and the profile read API's
+snapshot is exported (docs/serve.md).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
+from narrowcast_airflow.dbt_docs import docs_bash_command, keep_build_manifest_args
 from narrowcast_airflow.dbt_selections import refuse_partial_build, select_partial_build, unpublished_reason
 from narrowcast_airflow.defaults import TRANSFORM_VARS, WAREHOUSE_POOL, dbt_env, dbt_vars_flag, default_args
 
@@ -76,6 +78,7 @@ def transform():
         "install_deps": False,
         "pre_execute": select_partial_build if ONE_BUILD_TASK else refuse_partial_build,
     }
+    keep_manifest = keep_build_manifest_args(DBT_DIR)  # the build's manifest, for the docs step
     if ONE_BUILD_TASK:
         from cosmos.operators.local import DbtBuildLocalOperator
 
@@ -90,6 +93,7 @@ def transform():
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=str(DBT_BIN),
             **operator_args,
+            **keep_manifest,
         )
     else:
         dbt = DbtTaskGroup(
@@ -117,12 +121,7 @@ def transform():
 
     docs = BashOperator(
         task_id="generate_dbt_docs",
-        bash_command=(
-            # The profile and target named as Cosmos names them: dbt reuses a saved parse only when they match.
-            f"{DBT_BIN} docs generate --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
-            f" --target {DBT_TARGET}"
-            + dbt_vars_flag(TRANSFORM_VARS)
-        ),
+        bash_command=docs_bash_command(DBT_BIN, DBT_DIR, DBT_TARGET) + dbt_vars_flag(TRANSFORM_VARS),
         env=dbt_env(),
         append_env=True,
         pool=WAREHOUSE_POOL,
@@ -132,6 +131,7 @@ def transform():
         # Node tasks read the producer's per-node results. Ordering them after it keeps the one DuckDB writer
         # alone and lets sequential runners (`airflow dags test`) run the producer first.
         producer = next(t for t in dbt.get_roots() if t.task_id.endswith("dbt_producer_watcher"))
+        producer.callback, producer.callback_args = keep_manifest["callback"], keep_manifest["callback_args"]
         for root in dbt.get_roots():
             if root is not producer:
                 producer >> root

@@ -45,7 +45,12 @@ POOL = f"{WAREHOUSE_POOL}:1:DuckDB takes one writer: every warehouse writer runs
 
 
 class DemoError(RuntimeError):
-    """A demo step failed; the message names the step and where its log is."""
+    """A demo step failed; the message names the step and where its log is. ``step`` is the DAG run that failed
+    (None for a set-up step) and ``seconds`` the runs' seconds up to and including it."""
+
+    def __init__(self, message: str, step: str | None = None, seconds: dict[str, float] | None = None):
+        super().__init__(message)
+        self.step, self.seconds = step, dict(seconds or {})
 
 
 @dataclass(frozen=True)
@@ -215,7 +220,7 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     if failed is not None:
         log_file = Path(failed["log"])
         tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
-        raise DemoError(f"step {failed['step']!r} failed; full log: {log_file}\n{tail}")
+        raise DemoError(f"step {failed['step']!r} failed; full log: {log_file}\n{tail}", failed["step"], seconds)
     if returncode != 0 or finished < len(plan) + 1:  # + the runner's DAG-folder parse
         tail = "\n".join(runner_log.read_text(errors="replace").splitlines()[-25:])
         raise DemoError(f"the DAG runner exited {returncode} before every step ran; full log: {runner_log}\n{tail}")

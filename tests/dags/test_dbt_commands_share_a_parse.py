@@ -34,7 +34,7 @@ def render(template: str, conf: dict, interval_end: datetime) -> str:
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters.update(FILTERS)
     run = SimpleNamespace(conf=conf, run_after=datetime(2026, 12, 6, 3, 30, tzinfo=UTC))
-    return env.from_string(template).render(dag_run=run, data_interval_end=interval_end,
+    return env.from_string(template).render(dag_run=run, data_interval_end=interval_end, run_id="manual__probe",
                                             macros=SimpleNamespace(ds_add=ds_add))
 
 
