@@ -1,7 +1,7 @@
 """int_order_session_credits and int_order_attribution built incrementally equal a full refresh of the same raw
 data: after a new day, late events and an old order arriving late; then after a new order, refunds (one making
 a customer's first order invalid, one of an order without a customer), an old order arriving late as a
-customer's new first order, an identity merge and split, a cancellation and an order file's new version
+customer's new first order, an identity merge and split, an order file naming another buyer, a cancellation and an order file's new version
 without two orders, and an fx revision rewriting orders whose customers nothing else touches."""
 
 from __future__ import annotations
@@ -71,8 +71,10 @@ LATE_CHANGES = [
         'fx_rates_2026-03-09.csv' as _file_name, {THIRD_LOAD} as _loaded_at) from raw.file_fx_rates""",
     # an Amazon order reloaded (merge on its key) as cancelled
     f"update raw.amazon_orders set order_status = 'Canceled', _loaded_at = {THIRD_LOAD} where amazon_order_id = 'A-3'",
-    # the order file's new version no longer holds F-1 (valid) nor F-3 (refunded)
+    # the order file's new version no longer holds F-1 (valid) nor F-3 (refunded), and names customer 9 as F-2's
+    # buyer instead of 7: F-2's credit is searched again, among 9's visits
     "delete from raw.file_orders where order_id in ('F-1', 'F-3')",
+    "update raw.file_orders set customer_id = '9', email = null where order_id = 'F-2'",
     f"update raw.file_orders set _loaded_at = {THIRD_LOAD}",
 ]
 
@@ -158,3 +160,4 @@ def test_incremental_attribution_after_late_data_and_changed_orders_equals_full_
     assert after["shop:1012"][0] is None and after["shop:1012"][2] < before["shop:1012"][2]
     assert "file:F-1" in before and not {"file:F-1", "amazon:A-3"} & set(after)
     assert not after["shop:1065"][1] and after["shop:1063"][1]
+    assert after["file:F-2"][0] == "9" != before["file:F-2"][0]
