@@ -56,6 +56,8 @@ LATE_CHANGES = [
 def _table(warehouse: Path, model: str) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         frame = con.sql(f"select * from main.{model}").df()
+    # built_at: when a run wrote the row (macro build_stamp), the one column a full refresh changes
+    frame = frame.drop(columns=["built_at"], errors="ignore")
     return frame.sort_values(MODELS[model]).reset_index(drop=True)
 
 

@@ -88,8 +88,8 @@ def test_postgres_build_matches_duckdb_marts(
     buyers = _read_postgres(cluster, "int_order_buyers")
     before = read_table("int_order_buyers")
     assert set(buyers["order_id"]) == set(before["order_id"]) - {"E-3"}
-    # AND int_orders, run incrementally there after a late fx revision and a stock file of a past day, equals its
-    # full refresh
+    # AND int_orders and the attribution tables, run incrementally there after a late fx revision and a stock
+    # file of a past day, equal their full refresh (but for the build stamp)
     with cluster.connect() as pg, pg.cursor() as cur:
         cur.execute("insert into raw.file_fx_rates (\"date\", currency, rate_per_eur, _file_name, _batch_id, _loaded_at, "
                     "_source) values (date '2026-03-12', 'GBP', 0.70, 'fx_rates_2026-03-12.csv', 'later', "
@@ -101,12 +101,15 @@ def test_postgres_build_matches_duckdb_marts(
                     "timestamp '2026-04-01 23:00:00', 'inbox')")
     upstream = ["int_customer_identity_links", "int_customers", "int_fx_rates_daily", "int_erp_unit_cost_history",
                 "int_order_lines"]
-    run_dbt(["run", "--select", *upstream, "int_orders"], warehouse=None, target_path=tmp_path / "pg_target",
+    order_models = ["int_orders", "int_order_session_credits", "int_order_attribution"]
+    run_dbt(["run", "--select", *upstream, *order_models], warehouse=None, target_path=tmp_path / "pg_target",
             as_of_date=fixture.AS_OF_DATE, target="postgres", env=cluster.env())
-    incremental = _read_postgres(cluster, "int_orders")
-    run_dbt(["run", "--select", "int_orders", "--full-refresh"], warehouse=None, target_path=tmp_path / "pg_target",
+    incremental = {name: _read_postgres(cluster, name).drop(columns="built_at") for name in order_models}
+    run_dbt(["run", "--select", *order_models, "--full-refresh"], warehouse=None, target_path=tmp_path / "pg_target",
             as_of_date=fixture.AS_OF_DATE, target="postgres", env=cluster.env())
-    full = _read_postgres(cluster, "int_orders")
-    assert len(incremental) == len(full) and "ebay:E-3" in set(full["order_key"])
-    pd.testing.assert_frame_equal(_normalised(incremental, ["order_key"]), _normalised(full, ["order_key"]),
-                                  obj="int_orders")
+    full = {name: _read_postgres(cluster, name).drop(columns="built_at") for name in order_models}
+    assert "ebay:E-3" in set(full["int_orders"]["order_key"])
+    for name in order_models:
+        assert len(incremental[name]) == len(full[name]), name
+        pd.testing.assert_frame_equal(_normalised(incremental[name], ["order_key"]),
+                                      _normalised(full[name], ["order_key"]), obj=name)

@@ -5,22 +5,22 @@
     order's current facts (validity, revenue, first order) to it.
     Incremental (unique_key order_key, delete+insert): each run recomputes the orders of the last
     var incremental_lookback_days + 1 days before the newest order_date built, which covers every session
-    int_sessions rebuilt (a session credits only orders placed after it started), and every order not built
-    yet, whatever its date (late order files). A session stitched to a buyer only after that window credits
-    the buyer's older orders at the next full refresh, as does a change of var attribution_model or
-    attribution_lookback_days. -#}
+    int_sessions rebuilt (a session credits only orders placed after it started), and, whatever their date,
+    the orders int_orders wrote since this model's newest built_at (macro build_stamp) that are new here (late
+    order files) or whose customer or time changed (an identity merge or split). The post-hook deletes orders
+    that vanished from int_orders (macro delete_orders_not_kept). A session stitched to a buyer only after that
+    window credits the buyer's older orders at the next full refresh, as does a change of var attribution_model
+    or attribution_lookback_days. -#}
 {%- set lookback_days = var('incremental_lookback_days') | int %}
+{%- set attribution_days = var('attribution_lookback_days') | int %}
 {%- set newest_order_date = newest_built_value('order_date') %}
+{%- set built_since = newest_built_value('built_at') %}
+{#- built before this model kept customer_id and ordered_at: rebuilt whole once -#}
+{%- set changed_only = newest_order_date is not none and built_since is not none
+    and newest_built_value('ordered_at') is not none %}
+{%- set window_start = days_before(newest_order_date, lookback_days + 1) if changed_only else none %}
 
 with
-
-orders as (
-    select * from {{ ref('int_orders') }}
-),
-
-sessions as (
-    select * from {{ ref('int_sessions') }}
-),
 
 identity_map as (
     select * from {{ ref('int_identity_map') }}
@@ -30,38 +30,69 @@ events as (
     select * from {{ ref('int_web_events') }}
 ),
 
-shop_orders as (
-    select * from {{ ref('stg_shop__orders') }}
-),
-
 channels as (
     select * from {{ ref('channels') }}
 ),
+{% if changed_only %}
 
-{% if newest_order_date is not none %}
 built as (
-    select order_key from {{ this }}
+    select * from {{ this }}
+),
+
+-- Older orders int_orders rewrote since (it rewrites every order of a buyer seen again) whose credit may differ:
+-- not credited yet, or with another customer or time than credited.
+rewritten_orders as (
+    select
+        rewritten.order_key,
+        rewritten.orders_model,
+        rewritten.order_id,
+        rewritten.customer_id,
+        rewritten.ordered_at,
+        rewritten.order_date
+    from {{ ref('int_orders') }} as rewritten
+    left join built on rewritten.order_key = built.order_key
+    where rewritten.is_own_shop
+        and rewritten.order_date < {{ window_start }}
+        and rewritten.built_at > {{ timestamp_literal(built_since) }}
+        and (
+            built.order_key is null
+            or built.customer_id is distinct from rewritten.customer_id
+            or built.ordered_at <> rewritten.ordered_at
+        )
 ),
 {% endif %}
 
+-- The recomputed days and the rewritten orders: two filters that reach the scans, where an OR of them would
+-- not. int_orders and int_sessions are read where they are used, not through an import CTE: a CTE read twice
+-- is materialised whole first.
 own_shop_orders as (
     select
-        orders.order_key,
-        orders.orders_model,
-        orders.order_id,
-        orders.customer_id,
-        orders.ordered_at,
-        orders.order_date,
-        {{ dbt.dateadd('day', -(var('attribution_lookback_days') | int), 'orders.ordered_at') }} as window_start
-    from orders
-    {% if newest_order_date is not none %}
-        left join built on orders.order_key = built.order_key
-    {% endif %}
-    where orders.is_own_shop
-    {% if newest_order_date is not none %}
-        and (
-            orders.order_date >= {{ days_before(newest_order_date, lookback_days + 1) }}
-            or built.order_key is null
+        order_key,
+        orders_model,
+        order_id,
+        customer_id,
+        ordered_at,
+        order_date,
+        {{ dbt.dateadd('day', -attribution_days, 'ordered_at') }} as window_start
+    from {{ ref('int_orders') }}
+    where is_own_shop
+    {%- if changed_only %}
+        and order_date >= {{ window_start }}
+        union all
+        select
+            *,
+            {{ dbt.dateadd('day', -attribution_days, 'ordered_at') }} as window_start
+        from rewritten_orders
+    {%- endif %}
+),
+
+-- The shop orders among them (stg_shop__orders), whose ids GA4 purchase events carry; matched as numbers, so
+-- the join's key range reaches the scan of the raw orders.
+shop_orders as (
+    select * from {{ ref('stg_shop__orders') }}
+    {% if changed_only %}
+        where order_id in (
+            select cast(order_id as bigint) from own_shop_orders where orders_model = 'stg_shop__orders'
         )
     {% endif %}
 ),
@@ -98,40 +129,45 @@ purchase_sessions as (
 buyer_sessions as (
     select
         own_shop_orders.order_key,
-        sessions.session_key
-    from own_shop_orders
-    inner join identity_map on own_shop_orders.customer_id = identity_map.customer_id
-    inner join sessions
-        on identity_map.user_pseudo_id = sessions.user_pseudo_id
-        and own_shop_orders.ordered_at >= sessions.started_at
-        and own_shop_orders.window_start <= sessions.started_at
-),
-
-candidate_keys as (
-    select
-        order_key,
-        session_key
-    from purchase_sessions
-    union
-    select
-        order_key,
-        session_key
-    from buyer_sessions
-),
-
-candidates as (
-    select
-        candidate_keys.order_key,
         sessions.session_key,
         sessions.started_at,
         sessions.channel,
         sessions.traffic_source,
         sessions.traffic_medium,
-        sessions.traffic_campaign,
+        sessions.traffic_campaign
+    from own_shop_orders
+    inner join identity_map on own_shop_orders.customer_id = identity_map.customer_id
+    inner join {{ ref('int_sessions') }} as sessions
+        on identity_map.user_pseudo_id = sessions.user_pseudo_id
+        and own_shop_orders.ordered_at >= sessions.started_at
+        and own_shop_orders.window_start <= sessions.started_at
+),
+
+converting_sessions as (
+    select
+        purchase_sessions.order_key,
+        sessions.session_key,
+        sessions.started_at,
+        sessions.channel,
+        sessions.traffic_source,
+        sessions.traffic_medium,
+        sessions.traffic_campaign
+    from purchase_sessions
+    inner join {{ ref('int_sessions') }} as sessions on purchase_sessions.session_key = sessions.session_key
+),
+
+candidate_sessions as (
+    select * from converting_sessions
+    union
+    select * from buyer_sessions
+),
+
+candidates as (
+    select
+        candidate_sessions.*,
         case when channels.is_direct then 1 else 0 end as is_direct
-    from candidate_keys
-    inner join sessions on candidate_keys.session_key = sessions.session_key
-    left join channels on sessions.channel = channels.channel
+    from candidate_sessions
+    left join channels on candidate_sessions.channel = channels.channel
 ),
 
 ranked as (
@@ -149,7 +185,10 @@ final as (
         ranked.channel,
         ranked.traffic_source,
         ranked.traffic_medium,
-        ranked.traffic_campaign
+        ranked.traffic_campaign,
+        own_shop_orders.customer_id,
+        own_shop_orders.ordered_at,
+        {{ build_stamp() }} as built_at
     from own_shop_orders
     left join ranked
         on own_shop_orders.order_key = ranked.order_key

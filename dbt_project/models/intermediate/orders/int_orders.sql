@@ -24,7 +24,8 @@
       drops on days it no longer names are not seen until --full-refresh;
     and every order after the privacy purge erased someone (it blanks columns in place, as int_order_buyers
     handles), or after var reporting_currency changed. Orders of an order file's earlier version that its new
-    version drops are deleted by the post-hook. A change outside these (a seed such as marketplaces, a new
+    version drops are deleted by the post-hook. built_at stamps the rows a run wrote (macro build_stamp): the
+    models built on int_orders re-derive those. A change outside these (a seed such as marketplaces, a new
     fx_max_rate_age_days or shop_currency) needs --full-refresh. -#}
 {%- set newest_loaded_at = newest_built_value('loaded_at') %}
 {%- set changed_only = newest_loaded_at is not none and not erased_since(newest_loaded_at) %}
@@ -610,7 +611,8 @@ final as (
         and not unioned.is_voided
         and not unioned.is_fully_refunded as is_valid,
         unioned.discount_codes,
-        greatest(unioned.loaded_at, coalesce(line_totals.loaded_at, unioned.loaded_at)) as loaded_at
+        greatest(unioned.loaded_at, coalesce(line_totals.loaded_at, unioned.loaded_at)) as loaded_at,
+        {{ build_stamp() }} as built_at
     from unioned
     left join marketplaces on unioned.orders_model = marketplaces.orders_model
     left join line_totals
