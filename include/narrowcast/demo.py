@@ -1,9 +1,13 @@
 """Run the whole pipeline end to end on demo data through Airflow, then print where to look.
 
 generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
-DAGs → a summary of rows per stage and of every sync. The DAGs run one after another in one Airflow process, each
-as ``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`). Safe to re-run: the world is regenerated only
-when its arguments change, and a second run finds nothing new to send.
+DAGs → a summary of rows per stage and of every sync. The DAGs run in one Airflow process, each as
+``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`), one after another except the two activation DAGs:
+they run side by side (:data:`ACTIVATE_STAGE`), as the scheduler runs them once the marts are published. The
+audience syncs start once the stock feed's dbt build is done (dbt does not wait for DuckDB's writer lock; the syncs
+do), and every sync holds the warehouse only to plan and to write each batch's outcome, not while it waits on a
+destination's rate limit or import job, so the audience syncs write between the stock pushes' paced calls.
+Safe to re-run: the world is regenerated only when its arguments change, and a second run finds nothing new to send.
 
 What the demo runs of the transform DAG: its dbt layer as one Airflow task, ``dbt build`` over the whole project
 (``NARROWCAST_DBT_EXECUTION_MODE=build`` unless set otherwise; every model, seed and test, each listed with its
@@ -37,6 +41,10 @@ EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_
 ENTITY_DAGS = ("extract_shop", "extract_marketplace_orders")
 FIRST_LOAD_START = "2020-01-01"
 ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
+# The activation DAG runs go side by side; the audience syncs wait for the stock feed's dbt build, which would fail
+# rather than wait if a sync held the DuckDB file when it starts.
+ACTIVATE_STAGE = "activate"
+ACTIVATE_AFTER = {"activate_audiences": "activate_inventory:refresh_listing_feed"}
 # The demo's transform runs dbt as one task (see the module docstring); a user's own setting wins.
 DBT_EXECUTION_MODE = "build"
 WAREHOUSE_POOL = "narrowcast_warehouse"
@@ -186,9 +194,10 @@ def dbt_parse_vars(as_of: date) -> dict[str, str]:
 
 
 def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, float]:
-    """Run ``plan`` (``step``, ``dag_id``, ``logical_date``, ``conf`` per DAG run) in order in one Airflow process
-    (:mod:`narrowcast_airflow.runner`: ``DAG.test()`` per run, as ``airflow dags test`` does), printing each step as
-    it finishes; raise :class:`DemoError` naming the step that failed and its log. Returns seconds per step."""
+    """Run ``plan`` (``step``, ``dag_id``, ``logical_date``, ``conf``, optional ``stage`` and ``after`` per DAG run)
+    in one Airflow process (:mod:`narrowcast_airflow.runner`: ``DAG.test()`` per run, as ``airflow dags test`` does;
+    adjacent runs of one stage side by side), printing each step as it finishes; raise :class:`DemoError` naming the
+    first step that failed and its log. Returns seconds per step."""
     log_dir.mkdir(parents=True, exist_ok=True)
     runner_log = log_dir / "runner.log"
     seconds: dict[str, float] = {}
@@ -208,7 +217,7 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
             seconds[done["step"]] = done["seconds"]
             finished += 1
             if done["state"] != "success":
-                failed = done
+                failed = failed or done  # the first: a run side by side may fail, or not start, because of it
                 continue
             print(f"  ✓ {done['step']:<32} {done['seconds']:6.1f}s", flush=True)
         returncode = proc.wait()
@@ -236,7 +245,8 @@ def range_plan(start: date, end: date, first_load: bool = True) -> list[dict]:
              "conf": full_history if first_load and dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
     plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
                  "conf": {"as_of_date": end.isoformat()}})
-    plan += [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "conf": {}} for dag_id in ACTIVATE_DAGS]
+    plan += [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "conf": {}, "stage": ACTIVATE_STAGE,
+              **({"after": ACTIVATE_AFTER[dag_id]} if dag_id in ACTIVATE_AFTER else {})} for dag_id in ACTIVATE_DAGS]
     return plan
 
 
