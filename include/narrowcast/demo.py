@@ -2,8 +2,9 @@
 
 generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
 DAGs → a summary of rows per stage and of every sync. The DAGs run in one Airflow process, each as
-``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`), one after another except the two activation DAGs:
-they run side by side (:data:`ACTIVATE_STAGE`), as the scheduler runs them once the marts are published. The
+``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`): the five extracts side by side
+(:data:`EXTRACT_STAGE`), then the transform runs one after another, then the two activation DAGs side by side
+(:data:`ACTIVATE_STAGE`), as the scheduler runs them once the marts are published. The
 audience syncs start once the stock feed's dbt build is done (dbt does not wait for DuckDB's writer lock; the syncs
 do), and every sync holds the warehouse only to plan and to write each batch's outcome, not while it waits on a
 destination's rate limit or import job, so the audience syncs write between the stock pushes' paced calls.
@@ -35,9 +36,13 @@ import requests
 from narrowcast import settings
 from narrowcast.local_ports import wait_until_up
 from narrowcast.runtime import airflow_env
+from narrowcast.warehouse.connection import LOCK_WAIT_VARIABLE
 
 EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_ad_costs",
                 "extract_marketplace_orders")
+# The extract DAG runs go side by side too: each lands its pages or files without the warehouse and takes DuckDB's
+# writer lock only to load (narrowcast.extract), so one lands while another loads.
+EXTRACT_STAGE = "extract"
 ENTITY_DAGS = ("extract_shop", "extract_marketplace_orders")
 FIRST_LOAD_START = "2020-01-01"
 ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
@@ -50,6 +55,10 @@ DBT_EXECUTION_MODE = "build"
 WAREHOUSE_POOL = "narrowcast_warehouse"
 # The runner creates it before the DAG runs (``--pool``, as ``airflow pools set`` would in a process of its own).
 POOL = f"{WAREHOUSE_POOL}:1:DuckDB takes one writer: every warehouse writer runs here"
+# How long a warehouse writer of a DAG run side by side with others waits for DuckDB's lock (connect()).
+LOCK_WAIT_SECONDS = 900
+# What an executor worker imports before it forks task processes; the runner imports it before forking runs.
+PRELOAD = "narrowcast_airflow.worker_preload"
 
 
 class DemoError(RuntimeError):
@@ -206,7 +215,7 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     with runner_log.open("w") as stray:
         proc = subprocess.Popen(
             [sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan", json.dumps(plan),
-             "--pool", POOL],
+             "--pool", POOL, "--preload", PRELOAD],
             env=env, stdout=subprocess.PIPE, stderr=stray, text=True, cwd=settings.PROJECT_ROOT)
         for line in proc.stdout:
             try:
@@ -241,7 +250,7 @@ def range_plan(start: date, end: date, first_load: bool = True) -> list[dict]:
     window = {"start": start.isoformat(), "end": end.isoformat()}
     full_history = {"start": FIRST_LOAD_START, "end": end.isoformat()}
     logical = end.isoformat()
-    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
+    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "stage": EXTRACT_STAGE,
              "conf": full_history if first_load and dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
     plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
                  "conf": {"as_of_date": end.isoformat()}})
@@ -302,6 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = settings.paths().ensure()
     env = airflow_env()
     env.setdefault("NARROWCAST_DBT_EXECUTION_MODE", DBT_EXECUTION_MODE)
+    # DAG runs side by side queue on DuckDB's writer lock; on a busy machine a load can hold it over a minute.
+    env.setdefault(LOCK_WAIT_VARIABLE, str(LOCK_WAIT_SECONDS))
     log_dir = paths.logs / "demo"
     started = time.monotonic()
     print(f"Narrowcast demo — data directory {paths.data_dir}")

@@ -16,7 +16,9 @@ connection a busy timeout, so the children's writes queue instead of failing wit
     python -m narrowcast_airflow.runner --log-dir LOGS --plan '[{"step": "extract_shop", "dag_id": "extract_shop",
         "logical_date": "2026-11-01", "conf": {"start": "2020-01-01", "end": "2026-11-01"}}, ...]'
 
-``--pool NAME:SLOTS:DESCRIPTION`` (repeatable) creates or updates a pool first, as ``airflow pools set`` does,
+``--preload MODULE`` (repeatable) imports a module before the DAG folder is parsed, as an executor worker imports
+``narrowcast_airflow.worker_preload`` before it forks task processes: runs forked side by side inherit it instead
+of each importing it again. ``--pool NAME:SLOTS:DESCRIPTION`` (repeatable) creates or updates a pool first, as ``airflow pools set`` does,
 without a CLI process of its own. Each run's output (Airflow's, the tasks', dbt's) goes to ``LOGS/<step>.log``. Standard output carries one JSON
 line per finished run (``step``, ``dag_id``, ``state``, ``seconds``, ``log``), in the order runs finish; the
 runner stops after the first stage in which a run does not succeed (its other runs finish first; a run waiting
@@ -26,9 +28,11 @@ for a task that never succeeded is reported ``not_started``) and exits 1.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -161,15 +165,30 @@ def queue_sqlite_writers() -> None:
 # The parent's in-process execution API objects, kept alive in a forked child: their event-loop thread did not
 # survive the fork, and finalising them would wait on that loop for ever.
 _INHERITED: list[Any] = []
+# The thread Airflow's in-process execution API runs its event loop in (``InProcessExecutionAPI.transport``).
+API_LOOP_THREAD = "InProcessExecutionAPI-loop"
+_api_started_here = False
+
+
+def _before_fork() -> None:
+    """Build the in-process execution API's app once, before the children need it, unless a ``DAG.test`` in this
+    process already started it (then each child builds its own, see :func:`_after_fork`)."""
+    global _api_started_here
+    from airflow.sdk.execution_time import supervisor
+
+    _api_started_here = any(thread.name == API_LOOP_THREAD for thread in threading.enumerate())
+    if not _api_started_here:
+        _ = supervisor.in_process_api_server().app  # the app alone starts no thread; each child starts its loop
 
 
 def _after_fork() -> None:
-    """In a forked child: a fresh in-process execution API for its own ``DAG.test`` (Airflow's fork hook has
-    already disposed the SQLAlchemy pool the parent's connections belong to)."""
+    """In a forked child: an in-process execution API whose event loop runs in this process (Airflow's fork
+    hook has already disposed the SQLAlchemy pool the parent's connections belong to)."""
     from airflow.sdk.execution_time import supervisor
 
-    _INHERITED.append(supervisor.in_process_api_server())
-    supervisor.in_process_api_server.cache_clear()
+    if _api_started_here:  # its loop thread stayed in the parent
+        _INHERITED.append(supervisor.in_process_api_server())
+        supervisor.in_process_api_server.cache_clear()
 
 
 def _fork_run(dags: dict[str, Any], planned: PlannedRun, log_file: Path) -> tuple[int, int]:
@@ -227,6 +246,7 @@ def run_side_by_side(dags: dict[str, Any], runs: list[PlannedRun], log_dir: Path
         if run.after is not None and run.after.partition(":")[0] not in by_step:
             raise ValueError(f"run {run.step!r}: after {run.after!r} names no other run of its stage "
                              f"({sorted(by_step)})")
+    _before_fork()
     started_at: dict[str, float] = {}
     children: dict[int, tuple[PlannedRun, int]] = {}
     finished: dict[str, str] = {}
@@ -277,10 +297,12 @@ def stages(plan: list[PlannedRun]) -> list[list[PlannedRun]]:
     return grouped
 
 
-def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: list[PoolSpec] | None = None) -> bool:
+def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: list[PoolSpec] | None = None,
+             preload: list[str] | None = None) -> bool:
     """Run ``plan`` stage by stage, one JSON progress line per run on ``progress``; False once a run did not succeed.
 
-    ``pools`` are created or updated before the DAG folder is parsed (the first step)."""
+    ``pools`` are created or updated and the ``preload`` modules imported before the DAG folder is parsed (the
+    first step)."""
     log_dir.mkdir(parents=True, exist_ok=True)
 
     def report(step: str, dag_id: str, state: str, seconds: float, log_file: Path) -> None:
@@ -313,6 +335,8 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
         if any(len(stage) > 1 for stage in grouped):
             queue_sqlite_writers()
         ensure_pools(pools or [])
+        for module in preload or []:
+            importlib.import_module(module)
         dags.update(load_dags())
         return "success"
 
@@ -343,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON list of {step, dag_id, logical_date, conf[, stage, after]}")
     parser.add_argument("--log-dir", required=True, type=Path)
     parser.add_argument("--pool", action="append", default=[], help="NAME:SLOTS[:DESCRIPTION], created first")
+    parser.add_argument("--preload", action="append", default=[], help="a module to import before any run")
     args = parser.parse_args(argv)
     plan = parse_plan(args.plan)
     try:
@@ -351,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     # Progress goes to the descriptor stdout had at start; runs write their own output into their logs.
     progress = os.fdopen(os.dup(1), "w")
-    return 0 if run_plan(plan, args.log_dir, progress, pools) else 1
+    return 0 if run_plan(plan, args.log_dir, progress, pools, args.preload) else 1
 
 
 if __name__ == "__main__":
