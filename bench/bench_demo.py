@@ -130,9 +130,11 @@ the shared machine, default size, fresh data dir:
     after                                      568.6 s    158.6
 
 The pair ran at the same time, so it compares like for like: 5 % less wall time for 19 % more CPU. The extra
-CPU is not yet profiled; suspects are what each forked child pays that the one process paid once (its own
-in-process execution API, the first imports of the task code it runs, the serialized DAG it loads) and the
-syncs' sessions (~50 ms CPU to open the 147 MB warehouse file, write and close, now once per batch that waited).
+CPU, measured in part: a forked child's first DAG run costs ~1.9 CPU-s more than a run in the process that
+already ran one (3.1 CPU-s for the first run of a process, 0.1 for the next; a two-task DAG), nearly all of it
+the in-process execution API answering its first requests on an app of its own (an app built in the parent
+before any run, and so shared, did not lower it): ~13 CPU-s for the demo's 7 children. The syncs' sessions add
+~50 ms CPU each (open the 147 MB warehouse file, write, close), now once per batch that waited.
 On 2 cores that are already saturated, overlap buys little wall time: it pays on a quiet machine, where 57 s of
 the run is waiting on vendors. In the "after" run the activation stage took 102 s (audience syncs 44 s inside the inventory's 102 s, stock_amazon
 still 238 calls at 5/s), the extract stage 196 s (all four small extracts done in 97 s, beside GA4's landing). At
