@@ -2,9 +2,9 @@
 
 generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
 DAGs → a summary of rows per stage and of every sync. The DAGs run in one Airflow process, each as
-``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`): the five extracts side by side
-(:data:`EXTRACT_STAGE`), then the transform runs one after another, then the two activation DAGs side by side
-(:data:`ACTIVATE_STAGE`), as the scheduler runs them once the marts are published. The
+``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`): the extracts and transforms one after
+another, then the two activation DAGs side by side (:data:`ACTIVATE_STAGE`), as the scheduler runs them once the
+marts are published. The
 audience syncs start once the stock feed's dbt build is done (dbt does not wait for DuckDB's writer lock; the syncs
 do), and every sync holds the warehouse only to plan and to write each batch's outcome, not while it waits on a
 destination's rate limit or import job, so the audience syncs write between the stock pushes' paced calls.
@@ -40,9 +40,9 @@ from narrowcast.warehouse.connection import LOCK_WAIT_VARIABLE
 
 EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_ad_costs",
                 "extract_marketplace_orders")
-# The extract DAG runs go side by side too: each lands its pages or files without the warehouse and takes DuckDB's
-# writer lock only to load (narrowcast.extract), so one lands while another loads.
-EXTRACT_STAGE = "extract"
+# The extract DAG runs stay one after another: they can run side by side (each lands its pages or files without the
+# warehouse and takes DuckDB's writer lock only to load), but on two cores their work is CPU, not waiting, and side by
+# side they took 40.6 s wall and more CPU against 27.5 s one after another (bench/bench_demo.py).
 ENTITY_DAGS = ("extract_shop", "extract_marketplace_orders")
 FIRST_LOAD_START = "2020-01-01"
 ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
@@ -250,7 +250,7 @@ def range_plan(start: date, end: date, first_load: bool = True) -> list[dict]:
     window = {"start": start.isoformat(), "end": end.isoformat()}
     full_history = {"start": FIRST_LOAD_START, "end": end.isoformat()}
     logical = end.isoformat()
-    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "stage": EXTRACT_STAGE,
+    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
              "conf": full_history if first_load and dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
     plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
                  "conf": {"as_of_date": end.isoformat()}})
