@@ -124,6 +124,7 @@ class _Run:
         self._failed_files: set[Path] = set()
         self._con: Warehouse | None = None
         self._open = contextlib.ExitStack()
+        self._loaded: dict[tuple[str, str], list[tuple[str, int, datetime]]] | None = None
         if not spec.batch_per_file:
             # Every entity gets its batch, an empty one too: its window is replaced and its watermark advances.
             self.batches = {e.name: self.zone.new_batch(spec.name, e.name, window) for e in spec.entities}
@@ -134,19 +135,32 @@ class _Run:
             raise ValueError(f"{self.source} has no run batch for {entity!r}: {why}")
         return self.batches[entity]
 
+    def _loaded_files(self) -> dict[tuple[str, str], list[tuple[str, int, datetime]]]:
+        """The files ``meta.files`` holds as loaded, by (file name, kind): (checksum, size, loaded at) of each.
+
+        Read once, in a session of its own unless the run already holds one, so landing files (reading, hashing,
+        flattening) holds no warehouse lock; nothing this run lands is loaded before landing ends.
+        """
+        if self._loaded is None:
+            with (contextlib.nullcontext(self._con) if self._con is not None
+                  else connect(self.warehouse_path)) as con:
+                ensure_meta_tables(con)
+                rows = con.fetchall("select file_name, kind, checksum, size_bytes, loaded_at from meta.files "
+                                    "where status = 'loaded'")
+            self._loaded = {}
+            for name, kind, checksum, size, loaded_at in rows:
+                self._loaded.setdefault((name, kind), []).append((checksum, size, loaded_at))
+        return self._loaded
+
     def already_loaded(self, file: InputFile) -> bool:
-        return bool(self.warehouse().scalar(
-            "select count(*) from meta.files where file_name = ? and checksum = ? and kind = ? and status = 'loaded'",
-            [file.path.name, file.checksum, file.entity],
-        ))
+        return any(checksum == file.checksum
+                   for checksum, _, _ in self._loaded_files().get((file.path.name, file.entity), ()))
 
     def loaded_unchanged(self, path: Path, entity: str) -> bool:
-        row = self.warehouse().scalar(
-            "select max(loaded_at) from meta.files where file_name = ? and size_bytes = ? and kind = ? "
-            "and status = 'loaded'",
-            [path.name, path.stat().st_size, entity],
-        )
-        return row is not None and datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None) < row
+        size = path.stat().st_size
+        loaded = [at for _, bytes_, at in self._loaded_files().get((path.name, entity), ()) if bytes_ == size
+                  and at is not None]
+        return bool(loaded) and datetime.fromtimestamp(path.stat().st_mtime, UTC).replace(tzinfo=None) < max(loaded)
 
     def file_batch(self, file: InputFile) -> Batch | FileShare:
         if not self.spec.batch_per_file:

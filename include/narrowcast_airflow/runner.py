@@ -1,4 +1,4 @@
-"""Run several DAGs one after another in one Airflow process, each exactly as ``airflow dags test`` runs it.
+"""Run several DAGs in one Airflow process, one after another or side by side, each as ``airflow dags test`` runs it.
 
 ``airflow dags test`` pays interpreter and Airflow start-up, a parse of every DAG file (the transform DAG renders
 the dbt manifest) and the first imports of the task code (Great Expectations alone takes seconds) once per DAG.
@@ -6,21 +6,33 @@ This runner pays them once: it parses the DAG folder once, then calls ``DAG.test
 call the CLI makes, so every task still runs through Airflow's task runner, with the run conf and logical date
 given, and every DAG run and task instance is recorded in the metadata DB.
 
+Runs that share a ``stage`` and stand next to each other in the plan run side by side: after the one parse, the
+runner forks a child per run (the fork inherits the parsed DAGs and every module imported so far; SQLAlchemy's
+pool is disposed in the child by Airflow's own fork hook). A run may wait for a task of another run of its stage
+(``"after": "STEP:TASK_ID"``): it starts once that task succeeded, e.g. once a dbt build that cannot wait for
+DuckDB's writer lock is done. On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
+connection a busy timeout, so the children's writes queue instead of failing with "database is locked".
+
     python -m narrowcast_airflow.runner --log-dir LOGS --plan '[{"step": "extract_shop", "dag_id": "extract_shop",
         "logical_date": "2026-11-01", "conf": {"start": "2020-01-01", "end": "2026-11-01"}}, ...]'
 
-``--pool NAME:SLOTS:DESCRIPTION`` (repeatable) creates or updates a pool first, as ``airflow pools set`` does,
+``--preload MODULE`` (repeatable) imports a module before the DAG folder is parsed, as an executor worker imports
+``narrowcast_airflow.worker_preload`` before it forks task processes: runs forked side by side inherit it instead
+of each importing it again. ``--pool NAME:SLOTS:DESCRIPTION`` (repeatable) creates or updates a pool first, as ``airflow pools set`` does,
 without a CLI process of its own. Each run's output (Airflow's, the tasks', dbt's) goes to ``LOGS/<step>.log``. Standard output carries one JSON
-line per finished run (``step``, ``dag_id``, ``state``, ``seconds``, ``log``); the runner stops at the first run
-that does not succeed and exits 1.
+line per finished run (``step``, ``dag_id``, ``state``, ``seconds``, ``log``), in the order runs finish; the
+runner stops after the first stage in which a run does not succeed (its other runs finish first; a run waiting
+for a task that never succeeded is reported ``not_started``) and exits 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -41,6 +53,9 @@ class PlannedRun:
     dag_id: str
     logical_date: str
     conf: dict[str, Any] = field(default_factory=dict)
+    # Adjacent runs with the same stage run side by side; ``after`` is "STEP:TASK_ID" of another run of the stage.
+    stage: str | None = None
+    after: str | None = None
 
 
 @contextmanager
@@ -124,11 +139,176 @@ def run_one(dags: dict[str, Any], planned: PlannedRun) -> str:
     return str(getattr(dag_run.state, "value", dag_run.state))
 
 
-def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: list[PoolSpec] | None = None) -> bool:
-    """Run ``plan`` in order, one JSON progress line per run on ``progress``; False once a run did not succeed.
+# How long a metadata-DB connection waits for another process's write (SQLite's busy timeout), in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 120_000
 
-    ``pools`` are created or updated before the DAG folder is parsed (the first step)."""
+
+def queue_sqlite_writers() -> None:
+    """On a SQLite metadata DB: WAL (readers never block the writer) and a busy timeout on every connection, so
+    DAG runs side by side wait for each other's short write transactions instead of failing "database is locked"."""
+    from airflow import settings
+    from sqlalchemy import event
+
+    engine = settings.engine
+    if engine is None or engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"pragma busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+    engine.dispose()  # connections opened so far get the timeout too
+    with engine.connect() as con:
+        con.exec_driver_sql("pragma journal_mode = wal")
+
+
+# The parent's in-process execution API objects, kept alive in a forked child: their event-loop thread did not
+# survive the fork, and finalising them would wait on that loop for ever.
+_INHERITED: list[Any] = []
+# The thread Airflow's in-process execution API runs its event loop in (``InProcessExecutionAPI.transport``).
+API_LOOP_THREAD = "InProcessExecutionAPI-loop"
+_api_started_here = False
+
+
+def _before_fork() -> None:
+    """Build the in-process execution API's app once, before the children need it, unless a ``DAG.test`` in this
+    process already started it (then each child builds its own, see :func:`_after_fork`)."""
+    global _api_started_here
+    from airflow.sdk.execution_time import supervisor
+
+    _api_started_here = any(thread.name == API_LOOP_THREAD for thread in threading.enumerate())
+    if not _api_started_here:
+        _ = supervisor.in_process_api_server().app  # the app alone starts no thread; each child starts its loop
+
+
+def _after_fork() -> None:
+    """In a forked child: an in-process execution API whose event loop runs in this process (Airflow's fork
+    hook has already disposed the SQLAlchemy pool the parent's connections belong to)."""
+    from airflow.sdk.execution_time import supervisor
+
+    if _api_started_here:  # its loop thread stayed in the parent
+        _INHERITED.append(supervisor.in_process_api_server())
+        supervisor.in_process_api_server.cache_clear()
+
+
+def _fork_run(dags: dict[str, Any], planned: PlannedRun, log_file: Path) -> tuple[int, int]:
+    """Start ``planned`` in a forked child writing to ``log_file``; (pid, the pipe its final state comes on)."""
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        return pid, read_end
+    code = 1
+    try:  # the child: never returns into the parent's code
+        os.close(read_end)
+        with output_to(log_file):
+            state = "failed"
+            try:
+                _after_fork()
+                state = run_one(dags, planned)
+            except BaseException:
+                traceback.print_exc()
+        os.write(write_end, state.encode())
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def task_succeeded(planned: PlannedRun, task_id: str, since: float) -> bool:
+    """Has task ``task_id`` of ``planned``'s DAG run (at its logical date, started after ``since``) succeeded?"""
+    from datetime import UTC, datetime
+
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.sdk import timezone
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        states = session.scalars(
+            select(TaskInstance.state).join(TaskInstance.dag_run).where(
+                DagRun.dag_id == planned.dag_id, DagRun.logical_date == timezone.parse(planned.logical_date),
+                TaskInstance.start_date >= datetime.fromtimestamp(since, UTC),
+                TaskInstance.task_id == task_id)).all()
+    return bool(states) and all(str(getattr(s, "value", s)) == "success" for s in states)
+
+
+def run_side_by_side(dags: dict[str, Any], runs: list[PlannedRun], log_dir: Path,
+                     report: Callable[[PlannedRun, str, float, Path], None], poll_seconds: float = 0.5) -> bool:
+    """Run ``runs`` at once, each in a forked child; a run with ``after`` starts once that task succeeded.
+
+    Reports each run as it finishes (a run whose awaited task ended otherwise is reported ``not_started``); waits
+    for every started run before returning. False unless every run succeeded."""
+    by_step = {run.step: run for run in runs}
+    for run in runs:
+        if run.after is not None and run.after.partition(":")[0] not in by_step:
+            raise ValueError(f"run {run.step!r}: after {run.after!r} names no other run of its stage "
+                             f"({sorted(by_step)})")
+    _before_fork()
+    started_at: dict[str, float] = {}
+    children: dict[int, tuple[PlannedRun, int]] = {}
+    finished: dict[str, str] = {}
+    waiting = list(runs)
+    while waiting or children:
+        for run in list(waiting):
+            step, _, task_id = (run.after or "").partition(":")
+            if run.after is not None:
+                if step not in started_at:
+                    continue
+                if not task_succeeded(by_step[step], task_id, started_at[step]):
+                    if step in finished:  # it ended without that task succeeding: this run cannot start
+                        waiting.remove(run)
+                        report(run, "not_started", 0.0, log_dir / f"{run.step}.log")
+                        finished[run.step] = "not_started"
+                    continue
+            waiting.remove(run)
+            log_file = log_dir / f"{run.step}.log"
+            log_file.write_text("")
+            started_at[run.step] = time.time()
+            pid, pipe = _fork_run(dags, run, log_file)
+            children[pid] = (run, pipe)
+        if not children:  # the rest wait for runs that can never start (``after`` in a circle)
+            for run in waiting:
+                report(run, "not_started", 0.0, log_dir / f"{run.step}.log")
+                finished[run.step] = "not_started"
+            break
+        pid, _ = os.waitpid(-1, os.WNOHANG) if waiting else os.waitpid(-1, 0)
+        if pid == 0:
+            time.sleep(poll_seconds)
+            continue
+        run, pipe = children.pop(pid)
+        with os.fdopen(pipe, "rb") as answer:
+            state = answer.read().decode() or "failed"  # nothing written: the child died before it could say
+        finished[run.step] = state
+        report(run, state, time.time() - started_at[run.step], log_dir / f"{run.step}.log")
+    return all(state == "success" for state in finished.values())
+
+
+def stages(plan: list[PlannedRun]) -> list[list[PlannedRun]]:
+    """``plan`` cut into what runs together: adjacent runs sharing a stage, every other run alone."""
+    grouped: list[list[PlannedRun]] = []
+    for run in plan:
+        if grouped and run.stage is not None and grouped[-1][-1].stage == run.stage:
+            grouped[-1].append(run)
+        else:
+            grouped.append([run])
+    return grouped
+
+
+def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: list[PoolSpec] | None = None,
+             preload: list[str] | None = None) -> bool:
+    """Run ``plan`` stage by stage, one JSON progress line per run on ``progress``; False once a run did not succeed.
+
+    ``pools`` are created or updated and the ``preload`` modules imported before the DAG folder is parsed (the
+    first step)."""
     log_dir.mkdir(parents=True, exist_ok=True)
+
+    def report(step: str, dag_id: str, state: str, seconds: float, log_file: Path) -> None:
+        progress.write(json.dumps({"step": step, "dag_id": dag_id, "state": state, "seconds": round(seconds, 2),
+                                   "log": str(log_file)}) + "\n")
+        progress.flush()
 
     def attempt(step: str, dag_id: str, action: Callable[[], str]) -> str:
         """``action``'s state (an exception is ``failed``, its traceback in the log), reported as it finishes."""
@@ -141,25 +321,34 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
             except Exception:
                 traceback.print_exc()
                 state = "failed"
-        progress.write(json.dumps({"step": step, "dag_id": dag_id, "state": state,
-                                   "seconds": round(time.monotonic() - started, 2), "log": str(log_file)}) + "\n")
-        progress.flush()
+        report(step, dag_id, state, time.monotonic() - started, log_file)
         return state
 
     dags: dict[str, Any] = {}
+    grouped = stages(plan)
 
     def load() -> str:
         # What the CLI's commands do first (``providers_configuration_loaded``): the providers' config defaults.
         from airflow.providers_manager import ProvidersManager
 
         ProvidersManager().initialize_providers_configuration()
+        if any(len(stage) > 1 for stage in grouped):
+            queue_sqlite_writers()
         ensure_pools(pools or [])
+        for module in preload or []:
+            importlib.import_module(module)
         dags.update(load_dags())
         return "success"
 
     if attempt(DAG_BAG_STEP, "", load) != "success":
         return False
-    for planned in plan:
+    for stage in grouped:
+        if len(stage) > 1:
+            if not run_side_by_side(dags, stage, log_dir, lambda run, state, seconds, log_file: report(
+                    run.step, run.dag_id, state, seconds, log_file)):
+                return False
+            continue
+        (planned,) = stage
         if attempt(planned.step, planned.dag_id, lambda planned=planned: run_one(dags, planned)) != "success":
             return False
     return True
@@ -167,15 +356,18 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
 
 def parse_plan(text: str) -> list[PlannedRun]:
     return [PlannedRun(step=item.get("step") or item["dag_id"], dag_id=item["dag_id"],
-                       logical_date=item["logical_date"], conf=item.get("conf") or {})
+                       logical_date=item["logical_date"], conf=item.get("conf") or {}, stage=item.get("stage"),
+                       after=item.get("after"))
             for item in json.loads(text)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--plan", required=True, help="JSON list of {step, dag_id, logical_date, conf}")
+    parser.add_argument("--plan", required=True,
+                        help="JSON list of {step, dag_id, logical_date, conf[, stage, after]}")
     parser.add_argument("--log-dir", required=True, type=Path)
     parser.add_argument("--pool", action="append", default=[], help="NAME:SLOTS[:DESCRIPTION], created first")
+    parser.add_argument("--preload", action="append", default=[], help="a module to import before any run")
     args = parser.parse_args(argv)
     plan = parse_plan(args.plan)
     try:
@@ -184,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     # Progress goes to the descriptor stdout had at start; runs write their own output into their logs.
     progress = os.fdopen(os.dup(1), "w")
-    return 0 if run_plan(plan, args.log_dir, progress, pools) else 1
+    return 0 if run_plan(plan, args.log_dir, progress, pools, args.preload) else 1
 
 
 if __name__ == "__main__":

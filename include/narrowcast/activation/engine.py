@@ -3,6 +3,12 @@
 Crash-safety comes from the order of work: a batch's state is committed only after the destination
 answered, so a crash re-sends at most the batches in flight, and destinations are written idempotently.
 
+The engine holds the warehouse only while it reads or writes it, never while it waits on a destination: the
+plan is read out of the warehouse before the first send (to files of its own, memory-mapped while sending), and
+intents and batch outcomes are written in short transactions on a session that is closed before each wait on
+the destination (a rate limit, an import job) and reopened, with :func:`connect`'s wait for DuckDB's writer lock,
+for the next write. Other DuckDB writers (another sync, an extract) so write while a sync is paced.
+
 Listings a sync creates are remembered with the batch's state: the ids a destination answers
 (``RowResult.remote_id``) go to ``activation.listing_ids`` under the marketplace the sync's
 ``filter: {marketplace: ...}`` names, which is how a new listing destination joins the stock feed with no engine
@@ -12,13 +18,15 @@ change (see ``include/syncs/README.md``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import json
+import tempfile
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 
@@ -85,50 +93,58 @@ def run_sync(
     threshold = settings.REJECTED_THRESHOLD if rejected_threshold is None else rejected_threshold
     report = SyncReport(run_id=uuid.uuid4().hex, sync_id=spec.id, dry_run=dry_run)
     started = time.monotonic()
+    destination: Destination | None = None
     with connect(warehouse) as wh:
         state.ensure_tables(wh)
-        destination: Destination | None = None
         jobs = [] if dry_run else state.pending_jobs(wh, spec)
-        if jobs:
-            # Before planning, so the rows of a job that failed since the last run are planned again now.
-            destination = _destination(spec, connections, sleep)
-            _settle_jobs(wh, spec, destination, jobs, report)
-        hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
-        counts = state.build_plan(wh, spec, hashed)
-        report.planned_adds, report.planned_changes, report.planned_removes = (
-            counts["add"], counts["change"], counts["remove"])
-        if spec.mode == "mirror":
-            report.members = state.confirmed_members(wh, spec)
-            report.max_remove_share = (settings.MAX_REMOVE_SHARE if spec.max_remove_share is None
-                                       else spec.max_remove_share)
-        if not dry_run and report.removals_need_confirmation and not confirm_removals:
-            report.status = "refused"
-            report.error = (
-                f"sync {spec.id}: refused: {report.removal_counts()}; nothing was sent and the sync state is "
-                f"unchanged. If these removals are intended, confirm them: `narrowcast sync run {spec.id} "
-                f"--confirm-removals`, or trigger the DAG with run conf {{\"confirm_removals\": [\"{spec.id}\"]}}"
-                f" (or raise max_remove_share in {spec.where()})")
-            report.duration_seconds = time.monotonic() - started
-            report.jobs_pending = len(state.pending_jobs(wh, spec))
-            if destination is not None:
-                report.api_calls = destination.api_calls
-            state.write_run(wh, report, finished=True)
-            log.error("%s", report.error)
-            raise RemovalsNotConfirmed(report.error, report)
-        if dry_run or report.planned == 0:
-            report.status = "planned" if dry_run else "success"
-            report.duration_seconds = time.monotonic() - started
-            report.jobs_pending = len(state.pending_jobs(wh, spec))
-            if destination is not None:
-                report.api_calls = destination.api_calls
-            state.write_run(wh, report, finished=True)
-            log.info("%s", report.summary())
-            return report
-        state.write_run(wh, report, finished=False)
+    statuses = None
+    if jobs:
+        # Before planning, so the rows of a job that failed since the last run are planned again now; asked
+        # without holding the warehouse.
+        destination = _destination(spec, connections, sleep)
+        statuses = _job_statuses(spec, destination, jobs)
+    with contextlib.ExitStack() as cleanup:
+        with connect(warehouse) as wh:
+            if statuses is not None:
+                _settle_jobs(wh, spec, jobs, statuses, report)
+            hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
+            counts = state.build_plan(wh, spec, hashed)
+            report.planned_adds, report.planned_changes, report.planned_removes = (
+                counts["add"], counts["change"], counts["remove"])
+            if spec.mode == "mirror":
+                report.members = state.confirmed_members(wh, spec)
+                report.max_remove_share = (settings.MAX_REMOVE_SHARE if spec.max_remove_share is None
+                                           else spec.max_remove_share)
+            if not dry_run and report.removals_need_confirmation and not confirm_removals:
+                report.status = "refused"
+                report.error = (
+                    f"sync {spec.id}: refused: {report.removal_counts()}; nothing was sent and the sync state is "
+                    f"unchanged. If these removals are intended, confirm them: `narrowcast sync run {spec.id} "
+                    f"--confirm-removals`, or trigger the DAG with run conf {{\"confirm_removals\": [\"{spec.id}\"]}}"
+                    f" (or raise max_remove_share in {spec.where()})")
+                report.duration_seconds = time.monotonic() - started
+                report.jobs_pending = len(state.pending_jobs(wh, spec))
+                if destination is not None:
+                    report.api_calls = destination.api_calls
+                state.write_run(wh, report, finished=True)
+                log.error("%s", report.error)
+                raise RemovalsNotConfirmed(report.error, report)
+            if dry_run or report.planned == 0:
+                report.status = "planned" if dry_run else "success"
+                report.duration_seconds = time.monotonic() - started
+                report.jobs_pending = len(state.pending_jobs(wh, spec))
+                if destination is not None:
+                    report.api_calls = destination.api_calls
+                state.write_run(wh, report, finished=True)
+                log.info("%s", report.summary())
+                return report
+            state.write_run(wh, report, finished=False)
+            plan = _read_plan(wh, spec, report, Path(cleanup.enter_context(tempfile.TemporaryDirectory(
+                prefix=f"narrowcast-plan-{spec.id}-"))))
         try:
             destination = destination or _destination(spec, connections, sleep)
             with _fewer_gc_passes():
-                _send_plan(wh, spec, destination, report)
+                _send_plan(warehouse, spec, destination, report, plan)
         except BaseException as exc:  # interrupts too: the run log must not call a killed run a success
             report.status = "failed"
             report.error = redact(str(exc))[:2000]
@@ -136,16 +152,17 @@ def run_sync(
         finally:
             if destination is not None:
                 report.api_calls = destination.api_calls
-            report.duration_seconds = time.monotonic() - started
-            report.jobs_pending = len(state.pending_jobs(wh, spec))
-            if report.status == "running":
-                report.status = "success"
-                if report.rejected_share > threshold:
-                    report.status = "failed"
-                    report.error = (f"{report.rejected} of {report.planned} rows rejected "
-                                    f"({report.rejected_share:.1%} > threshold {threshold:.1%}); "
-                                    f"see activation.sync_rejections where run_id = '{report.run_id}'")
-            state.write_run(wh, report, finished=True)
+            with connect(warehouse) as wh:
+                report.duration_seconds = time.monotonic() - started
+                report.jobs_pending = len(state.pending_jobs(wh, spec))
+                if report.status == "running":
+                    report.status = "success"
+                    if report.rejected_share > threshold:
+                        report.status = "failed"
+                        report.error = (f"{report.rejected} of {report.planned} rows rejected "
+                                        f"({report.rejected_share:.1%} > threshold {threshold:.1%}); "
+                                        f"see activation.sync_rejections where run_id = '{report.run_id}'")
+                state.write_run(wh, report, finished=True)
             log.info("%s", report.summary())
     if report.status == "failed" and report.error and report.rejected_share > threshold:
         raise SyncFailed(f"sync {spec.id}: {report.error}", report)
@@ -188,16 +205,19 @@ def run_group(
     return reports
 
 
-def _settle_jobs(wh: Warehouse, spec: SyncSpec, destination: Destination, jobs: list[str],
-                 report: SyncReport) -> None:
-    """Ask the destination how its pending ``jobs`` ended; the rows of failed ones go back into this run's plan."""
+def _job_statuses(spec: SyncSpec, destination: Destination, jobs: list[str]) -> dict | None:
+    """How the destination says its pending ``jobs`` ended (reasons redacted), or None if it could not say."""
     try:
         # a failed job's reason is stored and may quote the rows it refused: store it redacted
-        statuses = {job: s._replace(reason=s.reason and redact(s.reason)) for job, s in destination.job_statuses(jobs).items()}
+        return {job: s._replace(reason=s.reason and redact(s.reason)) for job, s in destination.job_statuses(jobs).items()}
     except ApiError as exc:
         log.warning("%s: could not read the state of %d pending job(s); asking again next run: %s", spec.id,
                     len(jobs), redact(str(exc))[:500])
-        return
+        return None
+
+
+def _settle_jobs(wh: Warehouse, spec: SyncSpec, jobs: list[str], statuses: dict, report: SyncReport) -> None:
+    """Record how the pending ``jobs`` ended; the rows of failed ones go back into this run's plan."""
     report.jobs_failed, report.rows_requeued = state.settle_jobs(wh, spec, report.run_id, jobs, statuses)
     if report.jobs_failed:
         log.warning("%s: %d job(s) failed at the destination; their %d rows are planned again (reasons in "
@@ -232,21 +252,69 @@ def _destination(spec: SyncSpec, connections: Mapping[str, Connection],
     return DESTINATIONS[spec.destination](context)
 
 
-def _batches(wh: Warehouse, run_id: str, kind: str, batch_size: int, rows: int,
-             group_field: str | None = None) -> Iterator[tuple[Batch, pa.Table]]:
-    if group_field is None:
-        total = -(-rows // batch_size)
-        tables: Iterator[pa.Table] = state.stream_plan(wh, kind, batch_size)
-    else:
+@dataclasses.dataclass
+class _Plan:
+    """A run's plan read out of the warehouse: per kind, its batches (count and tables) and what the send needs
+    to know of the sync's state, so sending holds no warehouse session."""
+
+    batches: dict[str, tuple[int, Callable[[], Iterator[pa.Table]]]]
+    open_rejections: bool
+    listings: state.ListingRegistry
+    in_doubt: frozenset[str] | None
+
+
+def _read_plan(wh: Warehouse, spec: SyncSpec, report: SyncReport, directory: Path) -> _Plan:
+    """Read the plan :func:`state.build_plan` made on ``wh`` into ``directory`` (arrow IPC files, one batch per
+    record batch; memory-mapped when sent, so a plan of millions of rows is not held in memory)."""
+    object_spec = DESTINATIONS[spec.destination].objects[spec.object]
+    rows = {"upsert": report.planned_adds + report.planned_changes, "remove": report.planned_removes}
+    batches = {kind: _spill(wh, kind, spec.batch_size, rows[kind], object_spec.group_field, directory / kind)
+               for kind in KINDS}
+    # Rejections of this run are inserted after this check, so only older ones can be resolved by it.
+    return _Plan(batches=batches, open_rejections=state.has_open_rejections(wh, spec),
+                 listings=state.ListingRegistry.of(wh, spec),
+                 # Rows an earlier run journalled and never saw accepted.
+                 in_doubt=state.open_intents(wh, spec) if object_spec.send_once else None)
+
+
+def _spill(wh: Warehouse, kind: str, batch_size: int, rows: int, group_field: str | None,
+           path: Path) -> tuple[int, Callable[[], Iterator[pa.Table]]]:
+    if group_field is not None:
+        # Listings (thousands of rows, not millions): packed in memory, see _packed.
         packed = _packed(list(state.stream_plan(wh, kind, batch_size)), batch_size, group_field)
-        total, tables = len(packed), iter(packed)
-    streamed = 0
-    for seq, planned in enumerate(tables, start=1):
-        streamed += planned.num_rows
-        yield Batch(run_id=run_id, kind=kind, seq=seq, total=total, changes=_changes(planned)), planned
+        return len(packed), lambda: iter(packed)
+    streamed, writer, sink = 0, None, None
+    try:
+        for table in state.stream_plan(wh, kind, batch_size):
+            if writer is None:
+                sink = pa.OSFile(str(path), "wb")
+                writer = pa.ipc.new_file(sink, table.schema)
+            writer.write_batch(table.combine_chunks().to_batches()[0])
+            streamed += table.num_rows
+    finally:
+        if writer is not None:
+            writer.close()
+        if sink is not None:
+            sink.close()
     if streamed != rows:
         # A stream cut short (e.g. by a statement run on its connection) must not pass for a finished run.
         raise SyncFailed(f"the {kind} plan streamed {streamed} of {rows} rows; rerun the sync")
+
+    def tables() -> Iterator[pa.Table]:
+        if writer is None:
+            return
+        # Not closed here: batches still in flight refer to the mapping (it goes with the last of them).
+        reader = pa.ipc.open_file(pa.memory_map(str(path)))
+        for index in range(reader.num_record_batches):
+            yield pa.Table.from_batches([reader.get_batch(index)])
+
+    return -(-rows // batch_size), tables
+
+
+def _batches(run_id: str, kind: str, plan: _Plan) -> Iterator[tuple[Batch, pa.Table]]:
+    total, tables = plan.batches[kind]
+    for seq, planned in enumerate(tables(), start=1):
+        yield Batch(run_id=run_id, kind=kind, seq=seq, total=total, changes=_changes(planned)), planned
 
 
 def _packed(chunks: list[pa.Table], batch_size: int, group_field: str) -> list[pa.Table]:
@@ -308,40 +376,68 @@ def _json_list(column: pa.ChunkedArray) -> str:
     return "[" + joined[0].as_py() + "]"
 
 
-def _send_plan(wh: Warehouse, spec: SyncSpec, destination: Destination, report: SyncReport) -> None:
+class _Writer:
+    """The session batch outcomes are written on: opened (waiting for DuckDB's writer lock) when there is
+    something to write, closed before the engine waits on the destination."""
+
+    def __init__(self, warehouse: Path | None) -> None:
+        self._warehouse = warehouse
+        self._session: contextlib.ExitStack | None = None
+        self._wh: Warehouse | None = None
+
+    def session(self) -> Warehouse:
+        if self._wh is None:
+            stack = contextlib.ExitStack()
+            self._wh = stack.enter_context(connect(self._warehouse))
+            self._session = stack
+        return self._wh
+
+    def release(self) -> None:
+        if self._session is not None:
+            session, self._session, self._wh = self._session, None, None
+            session.close()
+
+    def wait(self, future: Future) -> None:
+        """Wait for ``future`` without holding the warehouse (unless it is already done)."""
+        if not future.done():
+            self.release()
+            wait([future])
+
+
+def _send_plan(warehouse: Path | None, spec: SyncSpec, destination: Destination, report: SyncReport,
+               plan: _Plan) -> None:
     workers = spec.rate_limit.concurrency
     in_flight: deque[tuple[Batch, pa.Table, Future[list[RowResult]]]] = deque()
-    rows = {"upsert": report.planned_adds + report.planned_changes, "remove": report.planned_removes}
-    # Rejections of this run are inserted after this check, so only older ones can be resolved by it.
-    open_rejections = state.has_open_rejections(wh, spec)
-    listings = state.ListingRegistry.of(wh, spec)
-    object_spec = DESTINATIONS[spec.destination].objects[spec.object]
-    group_field = object_spec.group_field
-    # Rows an earlier run journalled and never saw accepted; read before the plan streams from ``wh``.
-    in_doubt = state.open_intents(wh, spec) if object_spec.send_once else None
-    # The plan streams from ``wh`` while state is written through a second session on the same database:
-    # a statement on ``wh`` would end the open stream.
-    with (wh.new_session() as writer,
-          ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool):
-        for kind in KINDS:
-            # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
-            # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
-            # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
-            for batch, planned in _batches(wh, report.run_id, kind, spec.batch_size, rows[kind], group_field):
-                invalid = planned.column("invalid_fields")
-                rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
-                if in_doubt is not None:
-                    # Committed before the send: a crash after it leaves the rows in doubt for the next run,
-                    # which then asks the destination what it has before sending them again.
-                    keys = [c.key for c in batch.changes]
-                    state.record_intents(writer, spec, report.run_id, keys)
-                    batch = replace(batch, in_doubt=in_doubt.intersection(keys))
-                in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
-                while len(in_flight) >= workers * 2:
-                    _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings,
-                             in_doubt is not None)
-            while in_flight:
-                _collect(writer, spec, report, *in_flight.popleft(), open_rejections, listings, in_doubt is not None)
+    in_doubt = plan.in_doubt
+    writer = _Writer(warehouse)
+
+    def collect_head() -> None:
+        writer.wait(in_flight[0][2])
+        _collect(writer.session(), spec, report, *in_flight.popleft(), plan.open_rejections, plan.listings,
+                 in_doubt is not None)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool:
+            for kind in KINDS:
+                # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
+                # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
+                # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
+                for batch, planned in _batches(report.run_id, kind, plan):
+                    invalid = planned.column("invalid_fields")
+                    rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
+                    if in_doubt is not None:
+                        # Committed before the send: a crash after it leaves the rows in doubt for the next run,
+                        # which then asks the destination what it has before sending them again.
+                        keys = [c.key for c in batch.changes]
+                        state.record_intents(writer.session(), spec, report.run_id, keys)
+                        batch = replace(batch, in_doubt=in_doubt.intersection(keys))
+                    in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
+                    while len(in_flight) >= workers * 2:
+                        collect_head()
+                while in_flight:
+                    collect_head()
+    finally:
+        writer.release()
 
 
 def _send_one(destination: Destination, batch: Batch, invalid: list[str | None] | None) -> list[RowResult]:

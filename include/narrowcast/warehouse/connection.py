@@ -23,6 +23,8 @@ from narrowcast import settings
 from narrowcast.warehouse.warehouse import DuckDBWarehouse, Warehouse, WarehouseBusy
 
 SCHEMAS = ("raw", "meta", "activation")
+LOCK_WAIT_VARIABLE = "NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS"
+DEFAULT_LOCK_WAIT_SECONDS = 60.0
 
 
 def _path(path: str | Path | None) -> Path:
@@ -34,8 +36,9 @@ def _is_lock_error(exc: duckdb.IOException) -> bool:
 
 
 @contextlib.contextmanager
-def connect(path: str | Path | None = None, *, lock_wait_seconds: float = 60.0) -> Iterator[Warehouse]:
-    """A read-write session; waits up to ``lock_wait_seconds`` for another writer to finish."""
+def connect(path: str | Path | None = None, *, lock_wait_seconds: float | None = None) -> Iterator[Warehouse]:
+    """A read-write session; waits up to ``lock_wait_seconds`` (default ``NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS``,
+    else 60) for another writer to finish."""
     if settings.warehouse_engine() == "postgres":
         wh = _postgres()
         try:
@@ -47,6 +50,8 @@ def connect(path: str | Path | None = None, *, lock_wait_seconds: float = 60.0) 
         return
     target = _path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if lock_wait_seconds is None:
+        lock_wait_seconds = settings.env_float(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT_SECONDS)
     deadline = time.monotonic() + lock_wait_seconds
     while True:
         try:

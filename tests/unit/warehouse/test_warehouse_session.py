@@ -86,3 +86,25 @@ def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp
             pass
     finally:
         holder.communicate("\n", timeout=30)
+
+
+def test_a_writer_waits_for_the_lock_as_long_as_the_setting_says_then_gets_it(tmp_path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    with connect(path):
+        pass
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+                               "sys.stdin.readline(); time.sleep(1.5); c.close()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "0")
+        with pytest.raises(WarehouseBusy), connect(path):
+            pass
+        monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "60")
+        holder.stdin.write("\n")
+        holder.stdin.flush()  # the holder lets go 1.5 s from now: a writer waiting up to 60 s gets the file
+        with connect(path) as wh:
+            assert wh.scalar("select 1") == 1
+    finally:
+        holder.communicate(timeout=30)

@@ -1,0 +1,163 @@
+"""The DAG runner runs adjacent runs of one stage side by side (a forked child each, after one parse), lets a run
+wait for a task of another, and stops after a stage in which a run failed, naming it.
+
+GIVEN a DAG folder of its own (a DAG whose task sleeps and records when it ran, one whose task fails), WHEN the
+runner runs a plan with a stage of two runs, THEN their tasks overlap in time and both are recorded in the SQLite
+metadata DB (its writers queue: no "database is locked"); a run with ``after`` starts once that task succeeded;
+a failing run in a stage is reported failed with its log, its neighbour still finishes, and no later run starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from narrowcast_airflow.runner import PlannedRun, parse_plan, stages
+
+ROOT = Path(__file__).resolve().parents[2]
+AIRFLOW = Path(sys.executable).with_name("airflow")
+
+DAGS = '''
+import json, os, time
+from datetime import datetime, UTC
+from airflow.sdk import dag, task
+
+def record(name, seconds):
+    started = time.time()
+    time.sleep(seconds)
+    with open(os.environ["STAGE_TEST_OUT"], "a") as out:
+        out.write(json.dumps({"name": name, "start": started, "end": time.time(), "pid": os.getpid()}) + "\\n")
+
+@dag(dag_id="slow", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC))
+def slow():
+    @task
+    def first(**context):
+        record(context["params"].get("name", "slow") + ":first", float(context["params"].get("seconds", 3)))
+    @task
+    def second(**context):
+        record(context["params"].get("name", "slow") + ":second", 0.1)
+    first() >> second()
+
+slow()
+
+@dag(dag_id="broken", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC))
+def broken():
+    @task(retries=0)
+    def fail():
+        raise ValueError("this run is meant to fail")
+    fail()
+
+broken()
+'''
+
+
+def test_adjacent_runs_of_one_stage_group_together_and_others_run_alone() -> None:
+    plan = parse_plan(json.dumps([
+        {"dag_id": "a", "logical_date": "2026-01-01"},
+        {"dag_id": "b", "logical_date": "2026-01-01", "stage": "s"},
+        {"dag_id": "c", "logical_date": "2026-01-01", "stage": "s", "after": "b:t"},
+        {"dag_id": "d", "logical_date": "2026-01-01", "stage": "other"},
+        {"dag_id": "e", "logical_date": "2026-01-01"}]))
+    assert [[run.step for run in stage] for stage in stages(plan)] == [["a"], ["b", "c"], ["d"], ["e"]]
+    assert plan[2] == PlannedRun("c", "c", "2026-01-01", {}, stage="s", after="b:t")
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from narrowcast.runtime import airflow_env
+
+    base = tmp_path_factory.mktemp("stages")
+    (base / "dags").mkdir()
+    (base / "dags" / "stage_dags.py").write_text(DAGS)
+    env = airflow_env({k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NARROWCAST_"))},
+                      airflow_home=base / "airflow", data_dir=base / "data")
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(base / "dags")
+    env["STAGE_TEST_OUT"] = str(base / "out.jsonl")
+    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True,
+                             timeout=600)
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    return env
+
+
+def run(env: dict[str, str], log_dir: Path, plan: list[dict]) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    out = Path(env["STAGE_TEST_OUT"])
+    out.unlink(missing_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan",
+                           json.dumps(plan)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    ran = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return proc, ran
+
+
+def progress(proc: subprocess.CompletedProcess) -> dict[str, str]:
+    return {done["step"]: done["state"] for done in map(json.loads, proc.stdout.splitlines())}
+
+
+@pytest.mark.e2e  # migrates an Airflow metadata DB and runs DAGs
+def test_two_runs_of_a_stage_run_side_by_side_and_a_run_can_wait_for_a_task(airflow, tmp_path: Path) -> None:
+    day = "2026-03-01"
+    proc, ran = run(airflow, tmp_path, [
+        {"step": "alone", "dag_id": "slow", "logical_date": "2026-02-01", "conf": {"name": "alone", "seconds": 0.1}},
+        {"step": "left", "dag_id": "slow", "logical_date": day, "conf": {"name": "left", "seconds": 6},
+         "stage": "s"},
+        {"step": "right", "dag_id": "slow", "logical_date": "2026-03-02", "conf": {"name": "right", "seconds": 6},
+         "stage": "s"},
+        {"step": "waits", "dag_id": "slow", "logical_date": "2026-03-03", "conf": {"name": "waits", "seconds": 0.1},
+         "stage": "s", "after": "left:first"}])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert progress(proc) == {"parse-dags": "success", "alone": "success", "left": "success", "right": "success",
+                              "waits": "success"}
+    task = {entry["name"]: entry for entry in ran}
+    # side by side: each slow task started before the other ended, in a process of its own
+    assert task["left:first"]["start"] < task["right:first"]["end"]
+    assert task["right:first"]["start"] < task["left:first"]["end"]
+    assert len({task["left:first"]["pid"], task["right:first"]["pid"], task["alone:first"]["pid"]}) == 3
+    # the waiting run started only after the task it waits for had finished
+    assert task["waits:first"]["start"] > task["left:first"]["end"]
+    for step in ("left", "right", "waits"):
+        assert "database is locked" not in (tmp_path / f"{step}.log").read_text()
+    (db,) = (Path(airflow["AIRFLOW_HOME"])).glob("*.db")
+    with sqlite3.connect(db) as con:
+        states = con.execute("select task_id, state from task_instance where dag_id = 'slow' and run_id in "
+                             "(select run_id from dag_run where dag_id = 'slow' and conf like '%\"name\": \"left\"%' "
+                             "or conf like '%\"name\": \"right\"%')").fetchall()
+    assert sorted(states) == [("first", "success")] * 2 + [("second", "success")] * 2, states
+
+
+@pytest.mark.e2e  # migrates an Airflow metadata DB and runs DAGs
+def test_a_failing_run_in_a_stage_stops_the_plan_and_is_named(airflow, tmp_path: Path) -> None:
+    proc, ran = run(airflow, tmp_path, [
+        {"step": "fails", "dag_id": "broken", "logical_date": "2026-04-01", "stage": "s"},
+        {"step": "beside", "dag_id": "slow", "logical_date": "2026-04-01", "conf": {"name": "beside", "seconds": 2},
+         "stage": "s"},
+        {"step": "waits-on-it", "dag_id": "slow", "logical_date": "2026-04-02", "stage": "s",
+         "after": "fails:fail"},
+        {"step": "later", "dag_id": "slow", "logical_date": "2026-04-03", "conf": {"name": "later"}}])
+    assert proc.returncode == 1
+    assert progress(proc) == {"parse-dags": "success", "fails": "failed", "beside": "success",
+                              "waits-on-it": "not_started"}
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    failed = next(line for line in lines if line["state"] == "failed")
+    assert failed["step"] == "fails" and failed["log"] == str(tmp_path / "fails.log")
+    assert "this run is meant to fail" in (tmp_path / "fails.log").read_text()
+    assert [entry["name"] for entry in ran] == ["beside:first", "beside:second"]  # nothing after the stage ran
+
+
+def test_the_demo_runs_its_activations_side_by_side() -> None:
+    from narrowcast import demo
+
+    world = demo.WorldArgs(customers=5000, days=92, start="2026-08-01", seed=42)
+    plan = parse_plan(json.dumps(demo.pipeline_plan(world, record_audience_entry=True)))
+    assert [[run.step for run in stage] for stage in stages(plan)] == [
+        *([dag_id] for dag_id in demo.EXTRACT_DAGS), ["transform-audience-entry"], ["transform"],
+        list(demo.ACTIVATE_DAGS)]
+    # the audience syncs wait for the stock feed's dbt build, a task the inventory DAG declares
+    audiences = next(run for run in plan if run.dag_id == "activate_audiences")
+    step, _, task_id = audiences.after.partition(":")
+    assert step == "activate_inventory"
+    assert f'task_id="{task_id}"' in (ROOT / "dags" / "activate_inventory.py").read_text()
