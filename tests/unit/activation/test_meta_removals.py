@@ -9,8 +9,10 @@ from narrowcast.activation.destinations.base import Batch, Change, SendContext
 from narrowcast.activation.destinations.meta_audiences import URL_BUDGET, MetaCustomAudiences
 from narrowcast.http import TokenBucket
 
-# The e-mail of Meta's "Hashing and Normalizing Data" example, normalised (trimmed, lower-cased) before hashing.
-DOCUMENTED_EMAIL = "test@example.com"
+# The hashed e-mail and phone of the user_data example in Meta's Conversions API documentation (the same SHA-256
+# of a normalised identifier that a Custom Audience takes).
+DOCUMENTED_EM = "309a0a5c3e211326ae75ca18196d301a9bdbd1a882a4d2569511033da23f0abd"
+DOCUMENTED_PH = "254aa248acb47dd654ca3ea53f48c2c26d641d23d7e2e93a1ec56258df7674c4"
 
 
 def destination(connections, audience_id: str = "77") -> MetaCustomAudiences:
@@ -24,7 +26,7 @@ def deletes(emulator) -> list[dict]:
 
 def test_removing_5000_members_takes_several_deletes_each_within_the_url_budget(emulators, connections):
     meta = emulators["meta_audiences"]
-    members = [sha(DOCUMENTED_EMAIL)] + [sha(f"member{i}@example.com") for i in range(5_199)]
+    members = [DOCUMENTED_EM, DOCUMENTED_PH] + [sha(f"member{i}@example.com") for i in range(5_198)]
     meta.audiences["77"] = {m: [m] for m in members}
     # WHEN 5,000 of the 5,200 members leave in one engine batch
     leaving = members[:5_000]
@@ -80,7 +82,7 @@ def test_a_mirror_sync_removes_thousands_of_members_through_the_engine(emulators
 
 def test_a_row_too_long_for_any_url_is_rejected_unsent_and_the_rest_still_leave(emulators, connections):
     meta = emulators["meta_audiences"]
-    keep, other = sha(DOCUMENTED_EMAIL), sha("other@example.com")
+    keep, other = DOCUMENTED_PH, DOCUMENTED_EM
     meta.audiences["77"] = {keep: [keep], other: [other]}
     changes = [Change("huge", "remove", {"EXTERN_ID": "x" * URL_BUDGET}), Change("ok", "remove", {"EXTERN_ID": "", "EMAIL": other})]
     results = destination(connections).send(Batch("run-3", "remove", 1, 1, changes))
