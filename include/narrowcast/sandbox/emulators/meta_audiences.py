@@ -4,7 +4,11 @@ Faithful where the engine depends on it: ``payload`` schema/data, ≤ 10,000 row
 schema names (single key ``EMAIL_SHA256``/``PHONE_SHA256``/``UID``/``MOBILE_ADVERTISER_ID``, multi-key
 ``EMAIL``, ``PHONE``, ...), SHA-256 hex required for hashed keys (others counted in ``num_invalid_entries``
 with samples), multi-batch sessions (no batch after ``last_batch_flag``), and a DELETE's parameters read from
-the query string as the SDK sends them. Holds the members per audience for :meth:`snapshot`.
+the query string as the SDK sends them. Meta's "Custom Audience Users" reference documents removal as ``DELETE
+/{custom_audience_id}/users`` only, so no POST override and no DELETE body is read. Meta documents no URL length
+limit of its own, so the emulator adds none: a request line longer than the HTTP server takes is refused by the
+server itself, as any server on the way may refuse one (RFC 9110, 414). Each request's target length is recorded
+(``target_bytes``) so a test can see what a client sent. Holds the members per audience for :meth:`snapshot`.
 
 Graph errors ``{"error": {message, type, code, error_subcode, fbtrace_id}}`` with the codes of Meta's "Graph API
 error handling" page: 1 unknown error (transient), 17 user request limit reached, 100 invalid parameter,
@@ -164,7 +168,7 @@ class MetaAudiencesEmulator(Emulator):
                         self.duplicate_adds += 1
                     members[member] = row
             self.received.append({"audience_id": audience_id, "method": request.method, "rows": len(data),
-                                  "session": session})
+                                  "session": session, "target_bytes": _target_bytes(request)})
         answer: dict[str, Any] = {"audience_id": audience_id, "num_received": len(data),
                                   "num_invalid_entries": len(data) - len(valid), "invalid_entry_samples": samples}
         if session is not None:
@@ -213,5 +217,12 @@ class MetaAudiencesEmulator(Emulator):
                 continue
             valid.append((identity, row))
         return valid, samples
+
+
+def _target_bytes(request: Request) -> int:
+    """The length of the request target as it came on the request line: path, and ``?`` and query when present."""
+    query = request.scope.get("query_string") or b""
+    return len(request.scope.get("raw_path") or request.url.path.encode()) + (len(query) + 1 if query else 0)
+
 
 EMULATOR = MetaAudiencesEmulator
