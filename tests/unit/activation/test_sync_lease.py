@@ -336,3 +336,38 @@ def test_two_runs_taking_over_one_stale_lease_on_postgres_leave_one_holder(pg, p
     assert isinstance(outcome.get("error"), SyncFailed), outcome
     assert "is already running: run run-b" in str(outcome["error"])
     assert wh.fetchall("select run_id from activation.sync_leases") == [("run-b",)]
+
+
+@pytest.mark.postgres
+def test_a_second_run_of_a_sync_on_postgres_is_refused_while_the_first_waits(
+        pg, pg_settings, monkeypatch, connections, emulators):
+    import pyarrow as pa
+    from activation_fixtures import AUDIENCE_DDL
+
+    wh, _ = pg
+    monkeypatch.setenv("NARROWCAST_WAREHOUSE_ENGINE", "postgres")
+    for name, value in {"HOST": pg_settings.host, "PORT": str(pg_settings.port), "USER": pg_settings.user,
+                        "PASSWORD": "", "DBNAME": pg_settings.dbname, "SCHEMA": pg_settings.schema}.items():
+        monkeypatch.setenv(f"NARROWCAST_PG_{name}", value)
+    monkeypatch.delenv("NARROWCAST_DBT_TARGET", raising=False)
+    wh.execute(f"create schema if not exists {pg_settings.schema}")
+    wh.execute("drop table if exists audience_members")
+    wh.execute(AUDIENCE_DDL)
+    with wh.arrow_relation("incoming", pa.Table.from_pylist(audience_rows("champions", range(250)))):
+        wh.execute("insert into audience_members select * from incoming")
+    spec = audience_sync("meta", batch_size=100, rate_limit={"rps": 500, "burst": 50, "concurrency": 1})
+    sent, may_answer = _blocking(spec, monkeypatch)
+    sync, outcome = _in_thread(lambda: run_sync(spec, connections=connections))
+    try:
+        assert sent.wait(60), "the first run never sent its second batch"
+        # WHEN a second run of the sync starts while the destination keeps the first waiting
+        with pytest.raises(SyncFailed, match=f"sync {spec.id} is already running: run ") as refused:
+            run_sync(spec, connections=connections)
+    finally:
+        may_answer.set()
+        sync.join(120)
+    report = outcome["report"]
+    assert f"run {report.run_id} (pid {os.getpid()}" in str(refused.value)
+    assert (report.status, report.accepted) == ("success", 250)
+    assert len(emulators["meta_audiences"].received) == 3
+    assert wh.fetchall(LEASES) == []
