@@ -9,6 +9,10 @@ intents and batch outcomes are written in short transactions on a session that i
 the destination (a rate limit, an import job) and reopened, with :func:`connect`'s wait for DuckDB's writer lock,
 for the next write. Other DuckDB writers (another sync, an extract) so write while a sync is paced.
 
+As the file lock no longer keeps two runs of one sync apart (nor does anything on PostgreSQL), a run holds its
+sync's lease in ``activation.sync_leases`` (:func:`state.take_lease`) from before planning to its end, renewing
+its heartbeat with every batch it records; a second run of the sync meanwhile fails at once naming the holder.
+
 Listings a sync creates are remembered with the batch's state: the ids a destination answers
 (``RowResult.remote_id``) go to ``activation.listing_ids`` under the marketplace the sync's
 ``filter: {marketplace: ...}`` names, which is how a new listing destination joins the stock feed with no engine
@@ -94,16 +98,19 @@ def run_sync(
     report = SyncReport(run_id=uuid.uuid4().hex, sync_id=spec.id, dry_run=dry_run)
     started = time.monotonic()
     destination: Destination | None = None
-    with connect(warehouse) as wh:
-        state.ensure_tables(wh)
-        jobs = [] if dry_run else state.pending_jobs(wh, spec)
-    statuses = None
-    if jobs:
-        # Before planning, so the rows of a job that failed since the last run are planned again now; asked
-        # without holding the warehouse.
-        destination = _destination(spec, connections, sleep)
-        statuses = _job_statuses(spec, destination, jobs)
     with contextlib.ExitStack() as cleanup:
+        with connect(warehouse) as wh:
+            state.ensure_tables(wh)
+            if not dry_run:  # a dry run sends nothing and changes no sync state: it may plan beside a run
+                state.take_lease(wh, spec.id, report.run_id)
+                cleanup.callback(_release_lease, warehouse, spec.id, report.run_id)
+            jobs = [] if dry_run else state.pending_jobs(wh, spec)
+        statuses = None
+        if jobs:
+            # Before planning, so the rows of a job that failed since the last run are planned again now; asked
+            # without holding the warehouse.
+            destination = _destination(spec, connections, sleep)
+            statuses = _job_statuses(spec, destination, jobs)
         with connect(warehouse) as wh:
             if statuses is not None:
                 _settle_jobs(wh, spec, jobs, statuses, report)
@@ -203,6 +210,17 @@ def run_group(
     if failures:
         raise SyncFailed("; ".join(str(f) for f in failures), failures[0].report)
     return reports
+
+
+def _release_lease(warehouse: Path | None, sync_id: str, run_id: str) -> None:
+    """Free the sync at the end of a run, however it ended; a failure to do so is logged, not raised over the
+    run's own outcome (the lease is then taken over once its process is gone or its heartbeat stale)."""
+    try:
+        with connect(warehouse) as wh:
+            state.release_lease(wh, sync_id, run_id)
+    except Exception as exc:  # noqa: BLE001 - the run's own outcome (or exception) matters more
+        log.error("sync %s: run %s could not release its lease (taken over once stale, %s): %s", sync_id, run_id,
+                  state.LEASE_STALE_VARIABLE, redact(str(exc))[:500])
 
 
 def _job_statuses(spec: SyncSpec, destination: Destination, jobs: list[str]) -> dict | None:
@@ -415,27 +433,34 @@ def _send_plan(warehouse: Path | None, spec: SyncSpec, destination: Destination,
         writer.wait(in_flight[0][2])
         _collect(writer.session(), spec, report, *in_flight.popleft(), plan.open_rejections, plan.listings,
                  in_doubt is not None)
+        state.renew_lease(writer.session(), spec.id, report.run_id)
 
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool:
-            for kind in KINDS:
-                # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
-                # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
-                # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
-                for batch, planned in _batches(report.run_id, kind, plan):
-                    invalid = planned.column("invalid_fields")
-                    rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
-                    if in_doubt is not None:
-                        # Committed before the send: a crash after it leaves the rows in doubt for the next run,
-                        # which then asks the destination what it has before sending them again.
-                        keys = [c.key for c in batch.changes]
-                        state.record_intents(writer.session(), spec, report.run_id, keys)
-                        batch = replace(batch, in_doubt=in_doubt.intersection(keys))
-                    in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
-                    while len(in_flight) >= workers * 2:
+            try:
+                for kind in KINDS:
+                    # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
+                    # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
+                    # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
+                    for batch, planned in _batches(report.run_id, kind, plan):
+                        invalid = planned.column("invalid_fields")
+                        rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
+                        if in_doubt is not None:
+                            # Committed before the send: a crash after it leaves the rows in doubt for the next run,
+                            # which then asks the destination what it has before sending them again.
+                            keys = [c.key for c in batch.changes]
+                            state.record_intents(writer.session(), spec, report.run_id, keys)
+                            batch = replace(batch, in_doubt=in_doubt.intersection(keys))
+                        in_flight.append((batch, planned, pool.submit(_send_one, destination, batch, rejects)))
+                        while len(in_flight) >= workers * 2:
+                            collect_head()
+                    while in_flight:
                         collect_head()
-                while in_flight:
-                    collect_head()
+            except BaseException:
+                # Batches not started yet are not sent: their outcome would never be recorded (and a run that
+                # lost its lease must not send any more).
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         writer.release()
 

@@ -9,10 +9,15 @@ arrow batches; each batch's outcome goes back as arrow too.
 (sync, record key), with the marketplace the sync lists on, so the stock feed addresses listings Narrowcast
 created without a hand-kept file. dbt creates the same table empty (macro ``ensure_listing_registry``) so the feed
 can read it before any listing sync ran.
+
+``activation.sync_leases`` keeps two runs of one sync from running at once (see :func:`take_lease`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +25,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from narrowcast import settings
 from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec
+from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.sql import quote_qualified
 from narrowcast.warehouse import UndefinedObject, Warehouse, sql_string
 
@@ -60,6 +67,10 @@ DDL = (
     """create table if not exists activation.sync_intents (
         sync_id varchar not null, record_key varchar not null, run_id varchar not null,
         intended_at timestamp not null)""",
+    # The run that holds each sync (see take_lease): one row per sync while a run of it is under way.
+    """create table if not exists activation.sync_leases (
+        sync_id varchar primary key, run_id varchar not null, host varchar not null, pid bigint not null,
+        pid_scope varchar not null, taken_at timestamp not null, heartbeat_at timestamp not null)""",
 )
 # Columns added after the first release; existing warehouses gain them on the next run.
 MIGRATIONS = tuple(
@@ -71,6 +82,7 @@ RUN_COLUMNS = ("run_id", "sync_id", "started_at", "finished_at", "dry_run", "sta
                "duration_seconds", "error", "jobs_pending", "jobs_failed", "rows_requeued")
 
 PLAN_TABLE = "activation_plan"
+log = redacting_logger(__name__)
 _MODE_OPS = {"upsert": ("add", "change"), "mirror": ("add", "change", "remove"), "add_only": ("add",)}
 
 
@@ -476,3 +488,131 @@ def write_run(wh: Warehouse, report: SyncReport, *, finished: bool) -> None:
          report.rejected, report.skipped, report.api_calls, report.duration_seconds, report.error,
          report.jobs_pending, report.jobs_failed, report.rows_requeued],
     )
+
+
+LEASE_STALE_VARIABLE = "NARROWCAST_SYNC_LEASE_STALE_SECONDS"
+DEFAULT_LEASE_STALE_SECONDS = 900.0
+_LEASE_COLUMNS = "run_id, host, pid, pid_scope, taken_at, heartbeat_at"
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who holds a sync: its run, the process (host, pid and the pid namespace it is counted in) and since when."""
+
+    run_id: str
+    host: str
+    pid: int
+    pid_scope: str
+    taken_at: dt.datetime
+    heartbeat_at: dt.datetime
+
+    def describe(self) -> str:
+        return (f"run {self.run_id} (pid {self.pid} on {self.host}) since {self.taken_at:%Y-%m-%d %H:%M:%S}, "
+                f"last heartbeat {self.heartbeat_at:%Y-%m-%d %H:%M:%S}")
+
+    def process_gone(self) -> bool:
+        """Whether the holding process is known to be dead: it ran on this host, in this pid namespace, and no
+        process has its pid any more. A holder elsewhere is never presumed dead (only its heartbeat tells)."""
+        if (self.host, self.pid_scope) != (socket.gethostname(), _pid_scope()):
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # e.g. another user's process: alive
+            return False
+        return False
+
+
+def _pid_scope() -> str:
+    """The pid namespace this process's pid is counted in (containers sharing a hostname get different ones)."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def lease_stale_seconds() -> float:
+    """``NARROWCAST_SYNC_LEASE_STALE_SECONDS`` (default 900): a lease whose heartbeat is older is taken over."""
+    seconds = settings.env_float(LEASE_STALE_VARIABLE, DEFAULT_LEASE_STALE_SECONDS)
+    if seconds <= 0:
+        raise settings.ConfigError(f"{LEASE_STALE_VARIABLE}={seconds:g} must be a positive number of seconds")
+    return seconds
+
+
+def lease_holder(wh: Warehouse, sync_id: str, stale_seconds: float | None = None) -> tuple[Lease, bool] | None:
+    """The lease on ``sync_id`` and whether its heartbeat is older than ``stale_seconds``, or None if free."""
+    stale = lease_stale_seconds() if stale_seconds is None else stale_seconds
+    row = wh.fetchone(
+        f"""select {_LEASE_COLUMNS}, heartbeat_at < {wh.dialect.seconds_before_now("$stale")}
+            from activation.sync_leases where sync_id = $sync_id""",
+        {"sync_id": sync_id, "stale": stale},
+    )
+    return None if row is None else (Lease(str(row[0]), str(row[1]), int(row[2]), str(row[3]), row[4], row[5]),
+                                      bool(row[6]))
+
+
+def take_lease(wh: Warehouse, sync_id: str, run_id: str, stale_seconds: float | None = None) -> Lease | None:
+    """Make ``run_id`` the one run of ``sync_id``; raises :class:`SyncFailed` naming the holder if another run
+    holds it. Returns the lease taken over (logged as a warning), if any.
+
+    A held lease is taken over when its heartbeat is older than ``stale_seconds`` (default
+    :func:`lease_stale_seconds`) or its process is known to be gone (:meth:`Lease.process_gone`: a killed run on
+    this host). Every write is one statement that succeeds only if the row is still as read (free, or held by the
+    same run with the same heartbeat), so of two runs racing for a sync on PostgreSQL exactly one wins: the other
+    blocks on the row, re-reads it and matches nothing. On DuckDB the writer lock serialises the transaction.
+    """
+    mine = {"sync_id": sync_id, "run_id": run_id, "host": socket.gethostname(), "pid": os.getpid(),
+            "pid_scope": _pid_scope()}
+    with wh.transaction():
+        held = lease_holder(wh, sync_id, stale_seconds)
+        if held is None:
+            taken = wh.modified(
+                f"""insert into activation.sync_leases (sync_id, {_LEASE_COLUMNS})
+                    values ($sync_id, $run_id, $host, $pid, $pid_scope, now()::timestamp, now()::timestamp)
+                    on conflict (sync_id) do nothing""",
+                mine,
+            )
+            previous = None
+        else:
+            previous, stale = held
+            reason = "its heartbeat is stale" if stale else "its process is gone" if previous.process_gone() else None
+            if reason is None:
+                raise SyncFailed(_held_message(sync_id, previous))
+            taken = wh.modified(
+                """update activation.sync_leases
+                   set run_id = $run_id, host = $host, pid = $pid, pid_scope = $pid_scope,
+                       taken_at = now()::timestamp, heartbeat_at = now()::timestamp
+                   where sync_id = $sync_id and run_id = $old_run and heartbeat_at = $old_heartbeat""",
+                {**mine, "old_run": previous.run_id, "old_heartbeat": previous.heartbeat_at},
+            )
+    if not taken:  # another run took the sync between the read and the write
+        winner = lease_holder(wh, sync_id, stale_seconds)
+        raise SyncFailed(_held_message(sync_id, winner[0]) if winner else
+                         f"sync {sync_id}: another run took and released it while this one started; run it again")
+    if previous is not None:
+        log.warning("sync %s: took over the lease of %s: %s", sync_id, previous.describe(), reason)
+    return previous
+
+
+def _held_message(sync_id: str, holder: Lease) -> str:
+    return (f"sync {sync_id} is already running: {holder.describe()}; this run sent nothing. A lease whose "
+            f"heartbeat is older than {LEASE_STALE_VARIABLE} seconds is taken over")
+
+
+def renew_lease(wh: Warehouse, sync_id: str, run_id: str) -> None:
+    """Refresh the heartbeat of ``run_id``'s lease; raises :class:`SyncFailed` if another run took it over (this
+    run was presumed dead: it must stop sending)."""
+    if wh.modified("update activation.sync_leases set heartbeat_at = now()::timestamp "
+                   "where sync_id = $sync_id and run_id = $run_id", {"sync_id": sync_id, "run_id": run_id}):
+        return
+    holder = lease_holder(wh, sync_id)
+    raise SyncFailed(f"sync {sync_id}: run {run_id} lost its lease "
+                     f"({'now held by ' + holder[0].describe() if holder else 'released'}): its heartbeat went "
+                     f"stale ({LEASE_STALE_VARIABLE}); stopping so two runs do not send the same rows")
+
+
+def release_lease(wh: Warehouse, sync_id: str, run_id: str) -> None:
+    """Free ``sync_id`` if ``run_id`` still holds it (a run that was taken over frees nothing)."""
+    wh.execute("delete from activation.sync_leases where sync_id = $sync_id and run_id = $run_id",
+               {"sync_id": sync_id, "run_id": run_id})
