@@ -70,14 +70,21 @@ def test_a_missing_table_is_reported_as_undefined(wh):
         wh.columns("select * from no_such_table")
 
 
-def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp_path):
-    path = tmp_path / "w.duckdb"
+def hold_the_file(path, then: str = "") -> subprocess.Popen:
+    """Another process holding ``path``'s write lock, once it has printed ``held``, until a line on its stdin
+    (then it runs ``then``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     with connect(path):
         pass
-    holder = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
-                               "sys.stdin.readline()"],
+                               f"sys.stdin.readline(); {then or 'pass'}"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+
+def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp_path):
+    path = tmp_path / "w.duckdb"
+    holder = hold_the_file(path)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(WarehouseBusy), read_only(path):
@@ -90,12 +97,7 @@ def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp
 
 def test_a_writer_waits_for_the_lock_as_long_as_the_setting_says_then_gets_it(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
-    with connect(path):
-        pass
-    holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
-                               "sys.stdin.readline(); time.sleep(1.5); c.close()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = hold_the_file(path, then="time.sleep(1.5); c.close()")
     try:
         assert holder.stdout.readline().strip() == "held"
         monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "0")
