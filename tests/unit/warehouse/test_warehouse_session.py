@@ -97,16 +97,18 @@ def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp
 
 def test_a_writer_waits_for_the_lock_as_long_as_the_setting_says_then_gets_it(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
-    holder = hold_the_file(path, then="time.sleep(1.5); c.close()")
+    holder = hold_the_file(path, then="time.sleep(3); c.close()")
     try:
         assert holder.stdout.readline().strip() == "held"
+        holder.stdin.write("\n")
+        holder.stdin.flush()  # the holder lets go 3 s from now
+        # Told not to wait, a writer gives up at once; one that ignored the setting and waited the default 60 s
+        # would get the file when the holder lets go and raise nothing.
         monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "0")
         with pytest.raises(WarehouseBusy), connect(path):
             pass
         monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "60")
-        holder.stdin.write("\n")
-        holder.stdin.flush()  # the holder lets go 1.5 s from now: a writer waiting up to 60 s gets the file
-        with connect(path) as wh:
+        with connect(path) as wh:  # waiting up to 60 s, it gets the file once the holder lets go
             assert wh.scalar("select 1") == 1
     finally:
         holder.communicate(timeout=30)
