@@ -3,7 +3,7 @@
 
 List once, sync everywhere, withdraw at zero stock. Runs every 10 minutes, and at once when dbt publishes a new
 `marketplace_listing_feed` or a new ERP stock file lands. First rebuilds the feed together with every model it
-reads (latest ERP snapshot, products, open orders of every channel; seeds stay with `transform`) and their
+reads (latest ERP snapshot, products, open orders of every channel, the marketplace seeds) and their
 tests, so the push never republishes the stock of the last `transform`, and a failed build pushes nothing
 (available = ERP on-hand − open orders, per-marketplace share/max/buffer, price rules). Then pushes only the
 quantities and prices that changed: eBay `bulk_update_price_quantity` (withdraw/publish offers), Amazon

@@ -2,12 +2,11 @@
 
 generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
 DAGs → a summary of rows per stage and of every sync. The DAGs run in one Airflow process, each as
-``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`): the extracts and transforms one after
-another, then the two activation DAGs side by side (:data:`ACTIVATE_STAGE`), as the scheduler runs them once the
-marts are published. The
-audience syncs start once the stock feed's dbt build is done (dbt does not wait for DuckDB's writer lock; the syncs
-do), and every sync holds the warehouse only to plan and to write each batch's outcome, not while it waits on a
-destination's rate limit or import job, so the audience syncs write between the stock pushes' paced calls.
+``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`): the extracts one after another, then the stock
+push beside the transforms, and the audience syncs once the transform succeeded (:data:`AFTER_EXTRACTS_STAGE`). The
+inventory DAG builds its own listing feed from the raw tables, as it does on its own schedule; the transforms start
+once that build is done. Every sync holds the warehouse only to plan and to write each batch's outcome, not while
+it waits on a destination's rate limit or import job, so the stock pushes' paced calls go on while dbt builds.
 Safe to re-run: the world is regenerated only when its arguments change, and a second run finds nothing new to send.
 
 What the demo runs of the transform DAG: its dbt layer as one Airflow task, ``dbt build`` over the whole project
@@ -46,10 +45,15 @@ EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_
 ENTITY_DAGS = ("extract_shop", "extract_marketplace_orders")
 FIRST_LOAD_START = "2020-01-01"
 ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
-# The activation DAG runs go side by side; the audience syncs wait for the stock feed's dbt build, which would fail
-# rather than wait if a sync held the DuckDB file when it starts.
-ACTIVATE_STAGE = "activate"
-ACTIVATE_AFTER = {"activate_audiences": "activate_inventory:refresh_listing_feed"}
+# After the extracts, one stage: the stock push beside the transform, the audiences after it. The inventory DAG
+# builds its own listing feed from the raw tables with every model upstream of it (its schedule is the clock and
+# new stock files, not the transform), so it needs only the extracts; its pushes then wait on the marketplaces'
+# rate limits (Amazon's 5 PATCHes a second) while the transform builds. The transforms start once the feed's dbt
+# build is done, so the two builds do not share the two cores; the audience syncs start once the transform
+# succeeded. A writer meeting the other's hold on the DuckDB file waits for it (the syncs: the lock wait below;
+# dbt: its profile's connect retries).
+AFTER_EXTRACTS_STAGE = "after-extracts"
+FEED_BUILT = "activate_inventory:refresh_listing_feed"
 # The demo's transform runs dbt as one task (see the module docstring); a user's own setting wins.
 DBT_EXECUTION_MODE = "build"
 WAREHOUSE_POOL = "narrowcast_warehouse"
@@ -247,22 +251,31 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     return seconds
 
 
-def range_plan(start: date, end: date, first_load: bool = True) -> list[dict]:
+def range_plan(start: date, end: date, first_load: bool = True, transforms_before: list[dict] | None = None
+               ) -> list[dict]:
     """Every DAG of the pipeline for the days ``[start, end)``: each extract over that window, the transform as of
     ``end``, the activations, all at logical date ``end``.
 
     On a ``first_load`` the entity sources (updated_at / last-modified watermarks) take everything up to ``end``;
-    otherwise they read what changed in the window, as a daily run does.
+    otherwise they read what changed in the window, as a daily run does. ``transforms_before`` run, in order,
+    before the final transform. After the extracts the stock push runs beside the transforms
+    (:data:`AFTER_EXTRACTS_STAGE`), the audiences after them.
     """
     window = {"start": start.isoformat(), "end": end.isoformat()}
     full_history = {"start": FIRST_LOAD_START, "end": end.isoformat()}
     logical = end.isoformat()
     plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
              "conf": full_history if first_load and dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
-    plan.append({"step": "transform", "dag_id": "transform", "logical_date": logical,
-                 "conf": {"as_of_date": end.isoformat()}})
-    plan += [{"step": dag_id, "dag_id": dag_id, "logical_date": logical, "conf": {}, "stage": ACTIVATE_STAGE,
-              **({"after": ACTIVATE_AFTER[dag_id]} if dag_id in ACTIVATE_AFTER else {})} for dag_id in ACTIVATE_DAGS]
+    plan.append({"step": "activate_inventory", "dag_id": "activate_inventory", "logical_date": logical, "conf": {},
+                 "stage": AFTER_EXTRACTS_STAGE})
+    chain = [*(transforms_before or []),
+             {"step": "transform", "dag_id": "transform", "logical_date": logical,
+              "conf": {"as_of_date": end.isoformat()}},
+             {"step": "activate_audiences", "dag_id": "activate_audiences", "logical_date": logical, "conf": {}}]
+    after = FEED_BUILT
+    for run in chain:
+        plan.append({**run, "stage": AFTER_EXTRACTS_STAGE, "after": after})
+        after = run["step"]
     return plan
 
 
@@ -280,11 +293,9 @@ def pipeline_plan(world: WorldArgs, record_audience_entry: bool = False, one_bui
     With ``record_audience_entry`` a transform at the world's audience entry day runs first, so the membership
     history holds spells whose outcome window has passed by the end date (a shop running daily has them anyway).
     """
-    plan = range_plan(date.fromisoformat(world.start), world.end)
     entry = world.audience_entry
-    if record_audience_entry and entry is not None:
-        plan.insert(len(EXTRACT_DAGS), audience_entry_run(entry, one_build_task))
-    return plan
+    before = [audience_entry_run(entry, one_build_task)] if record_audience_entry and entry is not None else []
+    return range_plan(date.fromisoformat(world.start), world.end, transforms_before=before)
 
 
 def membership_recorded(paths: settings.Paths) -> bool:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-# The stock path's build before every push: the listing feed with every model upstream of it (ERP snapshots,
-# products, order lines, open orders of every channel), so a stock file or an order loaded since the last
-# transform reaches the push, and a failed test of any of them stops it. Seeds (price rules, channels) stay with
-# transform; "cautious" leaves out the tests that also read models outside this chain, which only transform
-# refreshes.
-STOCK_FEED = ("--select", "+marketplace_listing_feed", "--exclude", "resource_type:seed",
-              "--indirect-selection", "cautious")
+# The stock path's build before every push: the listing feed with every model and seed upstream of it (ERP
+# snapshots, products, order lines, open orders of every channel; the marketplaces, their rules and the minimum
+# advertised prices), so a stock file or an order loaded since the last transform reaches the push, the inventory
+# DAG works on a warehouse no transform has built yet, and a failed test of any of them stops it. The three seeds
+# are a few rows each. "cautious" leaves out the tests that also read models outside this chain, which only
+# transform refreshes.
+STOCK_FEED = ("--select", "+marketplace_listing_feed", "--indirect-selection", "cautious")
 
 # A transform run may build part of the project (run conf ``{"build": "<name>"}``, one-task build mode only): the
 # name's selection, and nothing is published (no mart asset event, no docs, no profile snapshot).

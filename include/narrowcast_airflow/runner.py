@@ -9,8 +9,9 @@ given, and every DAG run and task instance is recorded in the metadata DB.
 Runs that share a ``stage`` and stand next to each other in the plan run side by side: after the one parse, the
 runner forks a child per run (the fork inherits the parsed DAGs and every module imported so far; SQLAlchemy's
 pool is disposed in the child by Airflow's own fork hook). A run may wait for a task of another run of its stage
-(``"after": "STEP:TASK_ID"``): it starts once that task succeeded, e.g. once a dbt build that cannot wait for
-DuckDB's writer lock is done. On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
+(``"after": "STEP:TASK_ID"``): it starts once that task succeeded, e.g. once a dbt build that would compete with
+its own for the CPU is done; or for the whole run (``"after": "STEP"``): it starts once that run succeeded, so a
+stage can hold a chain (transform, then the audiences) beside a run it does not depend on. On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
 connection a busy timeout, so the children's writes queue instead of failing with "database is locked".
 
     python -m narrowcast_airflow.runner --log-dir LOGS --plan '[{"step": "extract_shop", "dag_id": "extract_shop",
@@ -53,7 +54,8 @@ class PlannedRun:
     dag_id: str
     logical_date: str
     conf: dict[str, Any] = field(default_factory=dict)
-    # Adjacent runs with the same stage run side by side; ``after`` is "STEP:TASK_ID" of another run of the stage.
+    # Adjacent runs with the same stage run side by side; ``after`` is "STEP:TASK_ID" or "STEP" (the whole run) of
+    # another run of the stage.
     stage: str | None = None
     after: str | None = None
 
@@ -235,9 +237,27 @@ def task_succeeded(planned: PlannedRun, task_id: str, since: float) -> bool:
     return bool(states) and all(str(getattr(s, "value", s)) == "success" for s in states)
 
 
+def _readiness(run: PlannedRun, by_step: dict[str, PlannedRun], started_at: dict[str, float],
+               finished: dict[str, str]) -> str:
+    """"ready" to start, "wait", or "never" (what it waits for ended without succeeding)."""
+    if run.after is None:
+        return "ready"
+    step, _, task_id = run.after.partition(":")
+    if step not in started_at:
+        return "wait"
+    if not task_id:  # the whole run
+        if step not in finished:
+            return "wait"
+        return "ready" if finished[step] == "success" else "never"
+    if task_succeeded(by_step[step], task_id, started_at[step]):
+        return "ready"
+    return "never" if step in finished else "wait"
+
+
 def run_side_by_side(dags: dict[str, Any], runs: list[PlannedRun], log_dir: Path,
                      report: Callable[[PlannedRun, str, float, Path], None], poll_seconds: float = 0.5) -> bool:
-    """Run ``runs`` at once, each in a forked child; a run with ``after`` starts once that task succeeded.
+    """Run ``runs`` at once, each in a forked child; a run with ``after`` starts once that task (or, without a
+    task id, that whole run) succeeded.
 
     Reports each run as it finishes (a run whose awaited task ended otherwise is reported ``not_started``); waits
     for every started run before returning. False unless every run succeeded."""
@@ -253,16 +273,14 @@ def run_side_by_side(dags: dict[str, Any], runs: list[PlannedRun], log_dir: Path
     waiting = list(runs)
     while waiting or children:
         for run in list(waiting):
-            step, _, task_id = (run.after or "").partition(":")
-            if run.after is not None:
-                if step not in started_at:
-                    continue
-                if not task_succeeded(by_step[step], task_id, started_at[step]):
-                    if step in finished:  # it ended without that task succeeding: this run cannot start
-                        waiting.remove(run)
-                        report(run, "not_started", 0.0, log_dir / f"{run.step}.log")
-                        finished[run.step] = "not_started"
-                    continue
+            readiness = _readiness(run, by_step, started_at, finished)
+            if readiness == "wait":
+                continue
+            if readiness == "never":
+                waiting.remove(run)
+                report(run, "not_started", 0.0, log_dir / f"{run.step}.log")
+                finished[run.step] = "not_started"
+                continue
             waiting.remove(run)
             log_file = log_dir / f"{run.step}.log"
             log_file.write_text("")

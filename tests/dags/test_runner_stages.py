@@ -1,9 +1,10 @@
 """The DAG runner runs adjacent runs of one stage side by side (a forked child each, after one parse), lets a run
-wait for a task of another, and stops after a stage in which a run failed, naming it.
+wait for a task of another run or for the whole run, and stops after a stage in which a run failed, naming it.
 
 GIVEN a DAG folder of its own (a DAG whose task sleeps and records when it ran, one whose task fails), WHEN the
 runner runs a plan with a stage of two runs, THEN their tasks overlap in time and both are recorded in the SQLite
-metadata DB (its writers queue: no "database is locked"); a run with ``after`` starts once that task succeeded;
+metadata DB (its writers queue: no "database is locked"); a run with ``after`` starts once that task (or that
+whole run) succeeded;
 a failing run in a stage is reported failed with its log, its neighbour still finishes, and no later run starts.
 """
 
@@ -108,10 +109,12 @@ def test_two_runs_of_a_stage_run_side_by_side_and_a_run_can_wait_for_a_task(airf
         {"step": "right", "dag_id": "slow", "logical_date": "2026-03-02", "conf": {"name": "right", "seconds": 6},
          "stage": "s"},
         {"step": "waits", "dag_id": "slow", "logical_date": "2026-03-03", "conf": {"name": "waits", "seconds": 0.1},
-         "stage": "s", "after": "left:first"}])
+         "stage": "s", "after": "left:first"},
+        {"step": "after-right", "dag_id": "slow", "logical_date": "2026-03-04",
+         "conf": {"name": "after-right", "seconds": 0.1}, "stage": "s", "after": "right"}])
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert progress(proc) == {"parse-dags": "success", "alone": "success", "left": "success", "right": "success",
-                              "waits": "success"}
+                              "waits": "success", "after-right": "success"}
     task = {entry["name"]: entry for entry in ran}
     # side by side: each slow task started before the other ended, in a process of its own
     assert task["left:first"]["start"] < task["right:first"]["end"]
@@ -119,6 +122,8 @@ def test_two_runs_of_a_stage_run_side_by_side_and_a_run_can_wait_for_a_task(airf
     assert len({task["left:first"]["pid"], task["right:first"]["pid"], task["alone:first"]["pid"]}) == 3
     # the waiting run started only after the task it waits for had finished
     assert task["waits:first"]["start"] > task["left:first"]["end"]
+    # a run waiting for a whole run started after that run's last task
+    assert task["after-right:first"]["start"] > task["right:second"]["end"]
     for step in ("left", "right", "waits"):
         assert "database is locked" not in (tmp_path / f"{step}.log").read_text()
     (db,) = (Path(airflow["AIRFLOW_HOME"])).glob("*.db")
@@ -137,10 +142,12 @@ def test_a_failing_run_in_a_stage_stops_the_plan_and_is_named(airflow, tmp_path:
          "stage": "s"},
         {"step": "waits-on-it", "dag_id": "slow", "logical_date": "2026-04-02", "stage": "s",
          "after": "fails:fail"},
+        {"step": "waits-for-the-run", "dag_id": "slow", "logical_date": "2026-04-04", "stage": "s",
+         "after": "fails"},
         {"step": "later", "dag_id": "slow", "logical_date": "2026-04-03", "conf": {"name": "later"}}])
     assert proc.returncode == 1
     assert progress(proc) == {"parse-dags": "success", "fails": "failed", "beside": "success",
-                              "waits-on-it": "not_started"}
+                              "waits-on-it": "not_started", "waits-for-the-run": "not_started"}
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     failed = next(line for line in lines if line["state"] == "failed")
     assert failed["step"] == "fails" and failed["log"] == str(tmp_path / "fails.log")
@@ -148,16 +155,22 @@ def test_a_failing_run_in_a_stage_stops_the_plan_and_is_named(airflow, tmp_path:
     assert [entry["name"] for entry in ran] == ["beside:first", "beside:second"]  # nothing after the stage ran
 
 
-def test_the_demo_runs_its_activations_side_by_side() -> None:
+def test_the_demo_pushes_stock_beside_the_transforms_and_syncs_audiences_after_them() -> None:
     from narrowcast import demo
 
     world = demo.WorldArgs(customers=5000, days=92, start="2026-08-01", seed=42)
     plan = parse_plan(json.dumps(demo.pipeline_plan(world, record_audience_entry=True)))
     assert [[run.step for run in stage] for stage in stages(plan)] == [
-        *([dag_id] for dag_id in demo.EXTRACT_DAGS), ["transform-audience-entry"], ["transform"],
-        list(demo.ACTIVATE_DAGS)]
-    # the audience syncs wait for the stock feed's dbt build, a task the inventory DAG declares
-    audiences = next(run for run in plan if run.dag_id == "activate_audiences")
-    step, _, task_id = audiences.after.partition(":")
+        *([dag_id] for dag_id in demo.EXTRACT_DAGS),
+        ["activate_inventory", "transform-audience-entry", "transform", "activate_audiences"]]
+    after = {run.step: run.after for run in plan}
+    # the transforms wait for the stock feed's dbt build, a task the inventory DAG declares; then one another
+    assert after["activate_inventory"] is None
+    assert after["transform-audience-entry"] == demo.FEED_BUILT
+    assert (after["transform"], after["activate_audiences"]) == ("transform-audience-entry", "transform")
+    step, _, task_id = demo.FEED_BUILT.partition(":")
     assert step == "activate_inventory"
     assert f'task_id="{task_id}"' in (ROOT / "dags" / "activate_inventory.py").read_text()
+    # without an entry transform the final one waits for the feed's build
+    rerun = {run["step"]: run.get("after") for run in demo.pipeline_plan(world)}
+    assert rerun["transform"] == demo.FEED_BUILT

@@ -15,6 +15,9 @@ from narrowcast_airflow.dbt_selections import STOCK_FEED
 
 pytestmark = pytest.mark.e2e  # needs the session's full `dbt build`, then one more dbt invocation
 
+FEED_SEEDS = {"seed.narrowcast.marketplaces", "seed.narrowcast.marketplace_rules",
+              "seed.narrowcast.minimum_advertised_prices"}
+
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, *rows: tuple) -> None:
     names = ", ".join(f'"{name}"' for name in columns(table))
@@ -50,9 +53,25 @@ def test_a_stock_file_and_an_order_loaded_after_the_last_transform_reach_the_nex
     after = feed_row(warehouse, "TEA-02", "amazon")
     assert (after["on_hand"], after["open_order_quantity"], after["available_quantity"]) == (20, 7, 13)
     assert after["quantity"] < before["quantity"]
-    # AND the build stayed on the feed's chain: no other mart, no seed
+    # AND the build stayed on the feed's chain: no other mart, only the feed's own seeds
     built = {r["unique_id"] for r in results}
     assert {"model.narrowcast.int_products", "model.narrowcast.int_open_order_quantities",
             "model.narrowcast.marketplace_listing_feed"} <= built
     assert "model.narrowcast.customer_rfm" not in built
-    assert not any(unique_id.startswith("seed.") for unique_id in built)
+    assert {unique_id for unique_id in built if unique_id.startswith("seed.")} == FEED_SEEDS
+
+
+def test_the_stock_path_builds_its_feed_on_a_warehouse_no_transform_has_built(
+        dbt_target_path: Path, tmp_path: Path) -> None:
+    # GIVEN only the raw tables the extracts load: no model, no seed (a fresh deployment whose inventory DAG runs
+    # on its schedule before the first transform)
+    warehouse = fixture.build(tmp_path / "raw-only.duckdb")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.sql("select count(*) from information_schema.tables where table_schema = 'main'").fetchone() == (0,)
+    # WHEN the stock path builds
+    results = run_dbt(["build", *STOCK_FEED], warehouse=warehouse, target_path=tmp_path / "target",
+                      as_of_date=fixture.AS_OF_DATE)
+    # THEN it loads the feed's seeds, builds the feed and its tests pass
+    assert {r["unique_id"] for r in results if r["unique_id"].startswith("seed.")} == FEED_SEEDS
+    assert all(r["status"] in {"success", "pass"} for r in results)
+    assert feed_row(warehouse, "TEA-02", "amazon")["on_hand"] == 50

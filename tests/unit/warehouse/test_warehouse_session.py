@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
 
 import pyarrow as pa
 import pytest
+from warehouse_holder import hold_the_file
 
 from narrowcast.warehouse import UndefinedObject, WarehouseBusy, connect, in_memory, read_only
 
@@ -68,18 +67,6 @@ def test_rows_are_json_ready_dicts(wh):
 def test_a_missing_table_is_reported_as_undefined(wh):
     with pytest.raises(UndefinedObject, match="no_such_table"):
         wh.columns("select * from no_such_table")
-
-
-def hold_the_file(path, then: str = "") -> subprocess.Popen:
-    """Another process holding ``path``'s write lock, once it has printed ``held``, until a line on its stdin
-    (then it runs ``then``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with connect(path):
-        pass
-    return subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb, sys, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
-                               f"sys.stdin.readline(); {then or 'pass'}"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
 
 def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp_path):
