@@ -38,7 +38,7 @@ def test_the_history_reads_web_events_from_the_first_loaded_day_and_every_other_
     assert windows["extract_web_events"] == {"start": "2026-08-27", "end": "2026-08-30"}
     assert windows["extract_ad_costs"] == {"start": "2026-08-01", "end": "2026-08-30"}
     assert windows["extract_shop"]["start"] < "2026-08-01"  # the entity sources' first load: their whole history
-    assert [run["dag_id"] for run in plan][-3:] == ["transform", "activate_audiences", "activate_inventory"]
+    assert [run["dag_id"] for run in plan][-3:] == ["activate_inventory", "transform", "activate_audiences"]
 
 
 def test_set_aside_exports_are_out_of_the_folder_while_it_runs_and_back_after(bench, tmp_path):
