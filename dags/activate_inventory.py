@@ -24,7 +24,7 @@ from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 from narrowcast_airflow.assets import MART_ASSETS, raw_asset
-from narrowcast_airflow.dbt_selections import STOCK_FEED
+from narrowcast_airflow.dbt_selections import INVENTORY_BUILD
 from narrowcast_airflow.defaults import (
     RUN_DATE,
     WAREHOUSE_POOL,
@@ -57,7 +57,7 @@ def activate_inventory():
         task_id="refresh_listing_feed",
         bash_command=(
             # The profile named as transform's dbt commands name it, so dbt reuses their saved parse.
-            f"{DBT} build {' '.join(STOCK_FEED)} --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
+            f"{DBT} build {' '.join(INVENTORY_BUILD)} --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
             " --target ${NARROWCAST_DBT_TARGET:-${NARROWCAST_WAREHOUSE_ENGINE:-duckdb}}"
             + dbt_vars_flag(dbt_vars(RUN_DATE))
         ),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-# The stock path's build before every push: the listing feed with every model and seed upstream of it (ERP
-# snapshots, products, order lines, open orders of every channel; the marketplaces, their rules and the minimum
-# advertised prices), so a stock file or an order loaded since the last transform reaches the push, the inventory
-# DAG works on a warehouse no transform has built yet, and a failed test of any of them stops it. The three seeds
-# are a few rows each. "cautious" leaves out the tests that also read models outside this chain, which only
-# transform refreshes.
-STOCK_FEED = ("--select", "+marketplace_listing_feed", "--indirect-selection", "cautious")
+# The inventory DAG's build before every push: each model its syncs read (the listing feed, the shipments, the
+# listing content) with every model and seed upstream of them (ERP snapshots, products, order lines, open orders and
+# fulfilments of every channel; the marketplaces, their rules, carrier codes, category and attribute maps), so a
+# stock file, an order or a shipment loaded since the last transform reaches the push, the DAG works on a warehouse
+# no transform has built yet, and a failed test of any of them stops it. The seeds are a few rows each.
+# "cautious" leaves out the tests that also read models outside this chain, which only transform refreshes.
+INVENTORY_MODELS = ("marketplace_listing_feed", "marketplace_shipments", "marketplace_listing_content")
+INVENTORY_BUILD = ("--select", *(f"+{model}" for model in INVENTORY_MODELS), "--indirect-selection", "cautious")
 
 # A transform run may build part of the project (run conf ``{"build": "<name>"}``, one-task build mode only): the
 # name's selection, and nothing is published (no mart asset event, no docs, no profile snapshot).

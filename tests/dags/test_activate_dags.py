@@ -74,14 +74,27 @@ def test_the_invalid_sync_is_a_failed_task_with_its_file_and_key_and_the_others_
     assert "stock_ebay_eu.yml: key 'batch_size'" in json.loads(line)["reason"]
 
 
+def test_the_inventory_build_refreshes_every_model_an_inventory_sync_reads():
+    from narrowcast.activation.spec import read_syncs
+    from narrowcast_airflow.dbt_selections import INVENTORY_BUILD, INVENTORY_MODELS
+
+    declared = read_syncs()
+    enabled, invalid = declared.in_group("inventory")
+    assert not invalid
+    # the paused ones too: enabling a sync must not leave it reading a table only the daily transform refreshes
+    every = [spec for spec in declared.specs if spec.schedule == "inventory"]
+    assert {spec.model for spec in every} == set(INVENTORY_MODELS) and len(every) > len(enabled)
+    assert {f"+{model}" for model in INVENTORY_MODELS} <= set(INVENTORY_BUILD)
+
+
 def test_the_stock_push_runs_only_after_the_feed_and_its_inputs_built_successfully():
-    from narrowcast_airflow.dbt_selections import STOCK_FEED
+    from narrowcast_airflow.dbt_selections import INVENTORY_BUILD
 
     dag = dag_of("activate_inventory")
     refresh = dag.get_task("refresh_listing_feed")
     # the listing feed is rebuilt with every model upstream of it, not alone
-    assert f"build {' '.join(STOCK_FEED)} --project-dir" in refresh.bash_command
-    assert "+marketplace_listing_feed" in STOCK_FEED
+    assert f"build {' '.join(INVENTORY_BUILD)} --project-dir" in refresh.bash_command
+    assert "+marketplace_listing_feed" in INVENTORY_BUILD
     # every push is downstream of that build and needs all its upstream tasks to have succeeded
     for task_id in ("inventory_syncs", "sync"):
         task = dag.get_task(task_id)

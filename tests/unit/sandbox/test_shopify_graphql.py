@@ -4,6 +4,7 @@ bulk lifecycle and JSONL, cursor pages, query cost and throttling, re-runs."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -175,6 +176,38 @@ def test_a_bulk_operation_runs_polls_and_serves_jsonl_with_parent_ids(sandbox, s
     assert children and all(c["__parentId"] in parents for c in children)
     assert "lineItems" not in roots[0]  # nested connections leave their parent
     assert requests.get(done["url"].replace("signature=", "signature=x"), timeout=10).status_code == 403
+
+
+def test_the_mutation_answers_at_once_and_a_poll_says_running_until_the_result_is_written(
+        sandbox, shop, monkeypatch):
+    # GIVEN a bulk query whose run (the emulator's projection of the nodes) cannot finish until the test says so
+    release, entered = threading.Event(), threading.Event()
+    project = shop._connection
+
+    def slow_connection(selection, variables, run):
+        if run.bulk:
+            entered.set()
+            release.wait(30)
+        return project(selection, variables, run)
+
+    monkeypatch.setattr(shop, "_connection", slow_connection)
+    monkeypatch.setattr(shop_emulator, "POLL_WAITS_SECONDS", 0.05)
+    try:
+        # WHEN it starts: the mutation answers CREATED while the query runs in the background (Shopify: bulk
+        # operations are asynchronous), so a slow query never holds the HTTP request
+        operation_id, _ = run_bulk(sandbox, ORDERS.bulk_query("updated_at:>='2000-01-01T00:00:00Z'"))
+        assert entered.wait(10)
+        # THEN polls say RUNNING while the result is being written, and give no URL
+        assert [poll(sandbox, operation_id)["status"] for _ in range(3)] == ["RUNNING"] * 3
+        assert poll(sandbox, operation_id)["url"] is None
+    finally:
+        release.set()
+    done = poll(sandbox, operation_id)
+    assert done["status"] == "COMPLETED" and done["url"]
+    lines = [json.loads(x) for x in requests.get(done["url"], timeout=10).text.splitlines()]
+    assert len(lines) == int(done["objectCount"]) > int(done["rootObjectCount"]) > 0
+    # roots first, then the nested nodes, each naming its parent
+    assert sum("__parentId" not in x for x in lines) == int(done["rootObjectCount"])
 
 
 def test_a_bulk_query_that_matches_nothing_completes_without_a_url(sandbox, shop):

@@ -10,10 +10,12 @@ the fields a query selects, as Shopify does:
 - ``bulkOperationRunQuery(query:)`` and ``bulkOperation(id:)`` (from 2026-01; ``currentBulkOperation`` is
   deprecated) — https://shopify.dev/docs/api/usage/bulk-operations/queries: one top-level connection, at most
   five connections nested at most two deep, no ``node``/``nodes`` root, else ``userErrors``; at most five bulk
-  queries running per shop (from 2026-01). An operation goes CREATED → RUNNING → COMPLETED, one step per poll;
-  its result is JSONL with each nested connection's nodes on lines of their own carrying ``__parentId``, at a
-  signed URL under ``/bulk-operation-results/`` that needs no Shopify token (``url`` is null when nothing
-  matched). :meth:`ShopifyEmulator.fail_next_bulk` makes the next operation end FAILED with an ``errorCode``
+  queries running per shop (from 2026-01). The mutation answers at once with the operation CREATED, and the
+  query runs in the background, as on Shopify ("bulk operations are asynchronous"); the operation goes CREATED →
+  RUNNING → COMPLETED, at most one step per poll, and stays RUNNING while its result is still being written (a
+  poll waits up to :data:`POLL_WAITS_SECONDS` for it). Its result is a JSONL file on disk, each nested
+  connection's nodes on lines of their own carrying ``__parentId``, streamed from a signed URL under
+  ``/bulk-operation-results/`` that needs no Shopify token (``url`` is null when nothing matched). :meth:`ShopifyEmulator.fail_next_bulk` makes the next operation end FAILED with an ``errorCode``
   (ACCESS_DENIED, INTERNAL_SERVER_ERROR, TIMEOUT) and, if asked, a ``partialDataUrl``.
 - ``ordersCount``/``customersCount``/``productsCount(query:, limit:)`` — ``Count { count precision }`` of the
   nodes the same search matches (see :data:`COUNT_LIMIT`).
@@ -28,8 +30,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
 import json
 import re
+import shutil
+import tempfile
+import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from narrowcast.sandbox.emulators.shopify_graphql import (
     MAX_QUERY_COST,
@@ -68,6 +74,9 @@ from narrowcast.sandbox.framework import Emulator
 MAX_PAGE = 250  # "first" above this is refused (https://shopify.dev/docs/api/usage/pagination-graphql)
 MAX_BULK_CONNECTIONS, MAX_BULK_DEPTH, MAX_RUNNING_BULK = 5, 2, 5
 BULK_FAILURES = frozenset({"ACCESS_DENIED", "INTERNAL_SERVER_ERROR", "TIMEOUT"})
+# A poll of a RUNNING operation waits this long for its result to be written before answering RUNNING again: a
+# small operation completes on its second poll, a large one (a million customers) answers RUNNING meanwhile.
+POLL_WAITS_SECONDS = 1.0
 _SEARCH_TERM = re.compile(r"(updated_at|created_at):(>=|<=|>|<)?'?([^'\s]+)'?")
 _SIGNING_KEY = b"narrowcast-sandbox-bulk-results"
 _ROOTS = {"orders": "Order", "customers": "Customer", "products": "Product"}
@@ -114,14 +123,31 @@ class QueryError(Exception):
         self.code, self.extensions = code, extensions
 
 
+class _JsonlSink:
+    """JSONL lines appended to a file as a bulk query projects them: its count and size, nothing held in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.count, self.size = path, 0, 0
+        self._out = path.open("w", encoding="utf-8")
+
+    def append(self, obj: dict[str, Any]) -> None:
+        text = json.dumps(obj, separators=(",", ":")) + "\n"
+        self._out.write(text)
+        self.count += 1
+        self.size += len(text.encode())
+
+    def close(self) -> None:
+        self._out.close()
+
+
 @dataclass
 class _Run:
-    """What one query's execution saw: its cost once run, and (bulk) the JSONL lines it wrote."""
+    """What one query's execution saw: its cost once run, and (bulk) where the JSONL lines it wrote go."""
 
     bulk: bool = False
     actual: int = 0
-    lines: list[dict[str, Any]] = field(default_factory=list)
-    children: list[dict[str, Any]] = field(default_factory=list)
+    lines: Any = field(default_factory=list)  # root nodes' lines (a _JsonlSink in a bulk operation)
+    children: Any = field(default_factory=list)  # nested nodes' lines, each with ``__parentId``
 
 
 def _money(amount: Any, currency: str) -> dict[str, Any]:
@@ -177,11 +203,17 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         self.operations: dict[str, dict[str, Any]] = {}
         self.downloads: list[dict[str, Any]] = []  # per result download: whether a Shopify token came along
         self._next_failure: tuple[str, bool] | None = None
+        self._results = Path(tempfile.mkdtemp(prefix="narrowcast-shopify-bulk-"))
+        self._numbers = itertools.count(1)
         super().__init__(world_dir)
 
     # ---- world → GraphQL objects ---------------------------------------------------------------------------
     def load(self) -> None:
+        for operation in self.operations.values():
+            operation["_thread"].join()
         self.operations.clear()
+        shutil.rmtree(self._results, ignore_errors=True)
+        self._results.mkdir(parents=True, exist_ok=True)
         self.downloads.clear()
         self._next_failure = None
         self.bucket.reset()
@@ -209,7 +241,8 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
             self._next_failure = (error_code, partial)
 
     def snapshot(self) -> dict[str, Any]:
-        return {"operations": {k: {f: v for f, v in op.items() if f != "lines"} for k, op in self.operations.items()},
+        return {"operations": {k: {f: v for f, v in op.items() if f not in ("_thread", "_path")}
+                               for k, op in self.operations.items()},
                 "downloads": self.downloads}
 
     # ---- routes --------------------------------------------------------------------------------------------
@@ -227,9 +260,15 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
             if operation is None or not hmac.compare_digest(signature, _sign(name)):
                 return Response("<Error><Code>AccessDenied</Code><Message>Access denied.</Message></Error>",
                                 status_code=403, media_type="application/xml")
-            lines = operation["lines"] if not name.endswith("-partial") else operation["lines"][:len(operation["lines"]) // 2]
-            body = "".join(json.dumps(line, separators=(",", ":")) + "\n" for line in lines)
-            return Response(body, media_type="application/jsonl")
+            if not name.endswith("-partial"):
+                return FileResponse(operation["_path"], media_type="application/jsonl")
+            half = int(operation["_counts"][0]) // 2
+
+            def first_half():
+                with open(operation["_path"], encoding="utf-8") as lines:
+                    yield from itertools.islice(lines, half)
+
+            return StreamingResponse(first_half(), media_type="application/jsonl")
 
     def answers(self, query: str) -> bool:
         try:
@@ -294,6 +333,10 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
             operation = self.operations.get(str(selection.argument("id", variables)))
             if operation is None:
                 return None
+            thread = operation["_thread"]
+        if operation["status"] == "RUNNING":
+            thread.join(POLL_WAITS_SECONDS)
+        with self.lock:
             _advance(operation, self._next_failure)
             if operation["status"] == "FAILED":
                 self._next_failure = None
@@ -316,27 +359,45 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
                        "userErrors": [{"__typename": "BulkOperationUserError", "field": None if code != "INVALID"
                                        else ["query"], "message": problem, "code": code}]}
             return _project(payload, selection, variables, _Run())
-        run = _Run(bulk=True)
-        self._connection(root, {}, run)
         with self.lock:
-            number = len(self.operations) + 1
+            number = next(self._numbers)
             operation_id = _gid("BulkOperation", number)
-            now = iso_z(datetime.now(UTC).replace(tzinfo=None))
-            lines = run.lines + run.children
             name = str(number)
             base = str(request.base_url).rstrip("/") + "/shopify/bulk-operation-results"
-            self.operations[operation_id] = {
+            operation = {
                 "__typename": "BulkOperation", "id": operation_id, "status": "CREATED", "errorCode": None,
-                "type": "QUERY", "query": text, "createdAt": now, "completedAt": None,
-                "objectCount": "0", "rootObjectCount": "0", "fileSize": None, "url": None, "partialDataUrl": None,
-                "lines": lines, "name": name,
-                "_url": f"{base}/{name}.jsonl?signature={_sign(name)}" if lines else None,
+                "type": "QUERY", "query": text, "createdAt": iso_z(datetime.now(UTC).replace(tzinfo=None)),
+                "completedAt": None, "objectCount": "0", "rootObjectCount": "0", "fileSize": None, "url": None,
+                "partialDataUrl": None, "name": name, "_path": str(self._results / f"{name}.jsonl"),
+                "_url": f"{base}/{name}.jsonl?signature={_sign(name)}",
                 "_partial_url": f"{base}/{name}-partial.jsonl?signature={_sign(name + '-partial')}",
-                "_counts": (str(len(lines)), str(len(run.lines)), str(sum(len(json.dumps(x)) + 1 for x in lines))),
+                "_counts": None,
             }
-            created = {k: v for k, v in self.operations[operation_id].items() if not k.startswith("_")}
+            operation["_thread"] = threading.Thread(target=self._write_result, args=(operation, root),
+                                                    name=f"shopify-bulk-{name}", daemon=True)
+            self.operations[operation_id] = operation
+            created = {k: v for k, v in operation.items() if not k.startswith("_") and k != "name"}
+        operation["_thread"].start()
         payload = {"__typename": "BulkOperationRunQueryPayload", "bulkOperation": created, "userErrors": []}
         return _project(payload, selection, variables, _Run())
+
+    def _write_result(self, operation: dict[str, Any], root: Selection) -> None:
+        """The bulk query's run: its root nodes' lines, then the nested ones', into the operation's JSONL file."""
+        path = Path(operation["_path"])
+        roots, children = _JsonlSink(path), _JsonlSink(path.with_suffix(".children"))
+        try:
+            self._connection(root, {}, _Run(bulk=True, lines=roots, children=children))
+        finally:
+            roots.close()
+            children.close()
+        with path.open("ab") as out, children.path.open("rb") as nested:
+            shutil.copyfileobj(nested, out)
+        children.path.unlink()
+        with self.lock:
+            objects = roots.count + children.count
+            operation["_counts"] = (str(objects), str(roots.count), str(roots.size + children.size))
+            if not objects:
+                operation["_url"] = None
 
 
 def _advance(operation: dict[str, Any], failure: tuple[str, bool] | None) -> None:
@@ -344,7 +405,7 @@ def _advance(operation: dict[str, Any], failure: tuple[str, bool] | None) -> Non
     if operation["status"] == "CREATED":
         operation["status"] = "RUNNING"
         return
-    if operation["status"] != "RUNNING":
+    if operation["status"] != "RUNNING" or operation["_counts"] is None:  # not run yet, or still writing
         return
     objects, roots, size = operation["_counts"]
     if failure is not None:

@@ -1,4 +1,5 @@
-"""The stock path's own build: a stock file or an order loaded after the last transform reaches the next push."""
+"""The inventory DAG's own build: a stock file or an order loaded after the last transform reaches the next push;
+on a warehouse no transform has built, it builds everything its syncs read."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import pytest
 from dbt_invocation import run_dbt
 from dbt_raw_schema import columns
 
-from narrowcast_airflow.dbt_selections import STOCK_FEED
+from narrowcast_airflow.dbt_selections import INVENTORY_BUILD, INVENTORY_MODELS
 
 pytestmark = pytest.mark.e2e  # needs the session's full `dbt build`, then one more dbt invocation
 
-FEED_SEEDS = {"seed.narrowcast.marketplaces", "seed.narrowcast.marketplace_rules",
-              "seed.narrowcast.minimum_advertised_prices"}
+# The seeds upstream of the inventory DAG's models (narrowcast_airflow.dbt_selections.INVENTORY_MODELS).
+INVENTORY_SEEDS = {f"seed.narrowcast.{name}" for name in (
+    "marketplaces", "marketplace_rules", "minimum_advertised_prices", "carrier_codes", "shop_marketplace_orders",
+    "listing_attribute_map", "listing_category_map")}
 
 
 def insert(con: duckdb.DuckDBPyConnection, table: str, *rows: tuple) -> None:
@@ -47,18 +50,18 @@ def test_a_stock_file_and_an_order_loaded_after_the_last_transform_reach_the_nex
                                     "NOT_STARTED", "PAID", "NONE_REQUESTED", "buyer-E-9", "eve@example.at", "36.00",
                                     "EUR", "EBAY_DE"))
         insert(con, "ebay_order_lines", ("EL-9", "E-9", "TEA-02", 3, "36.00", "NOT_STARTED"))
-    results = run_dbt(["build", *STOCK_FEED], warehouse=warehouse, target_path=dbt_target_path,
+    results = run_dbt(["build", *INVENTORY_BUILD], warehouse=warehouse, target_path=dbt_target_path,
                       as_of_date=fixture.AS_OF_DATE)
     # THEN the feed the syncs read has the new stock and the new open order: 20 - 7 = 13 available
     after = feed_row(warehouse, "TEA-02", "amazon")
     assert (after["on_hand"], after["open_order_quantity"], after["available_quantity"]) == (20, 7, 13)
     assert after["quantity"] < before["quantity"]
-    # AND the build stayed on the feed's chain: no other mart, only the feed's own seeds
+    # AND the build stayed on the inventory DAG's chain: no other mart, only that chain's seeds
     built = {r["unique_id"] for r in results}
     assert {"model.narrowcast.int_products", "model.narrowcast.int_open_order_quantities",
             "model.narrowcast.marketplace_listing_feed"} <= built
     assert "model.narrowcast.customer_rfm" not in built
-    assert {unique_id for unique_id in built if unique_id.startswith("seed.")} == FEED_SEEDS
+    assert {unique_id for unique_id in built if unique_id.startswith("seed.")} == INVENTORY_SEEDS
 
 
 def test_the_stock_path_builds_its_feed_on_a_warehouse_no_transform_has_built(
@@ -69,9 +72,10 @@ def test_the_stock_path_builds_its_feed_on_a_warehouse_no_transform_has_built(
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.sql("select count(*) from information_schema.tables where table_schema = 'main'").fetchone() == (0,)
     # WHEN the stock path builds
-    results = run_dbt(["build", *STOCK_FEED], warehouse=warehouse, target_path=tmp_path / "target",
+    results = run_dbt(["build", *INVENTORY_BUILD], warehouse=warehouse, target_path=tmp_path / "target",
                       as_of_date=fixture.AS_OF_DATE)
-    # THEN it loads the feed's seeds, builds the feed and its tests pass
-    assert {r["unique_id"] for r in results if r["unique_id"].startswith("seed.")} == FEED_SEEDS
+    # THEN it loads the chain's seeds, builds the feed, the shipments and the listing content, and its tests pass
+    assert {r["unique_id"] for r in results if r["unique_id"].startswith("seed.")} == INVENTORY_SEEDS
     assert all(r["status"] in {"success", "pass"} for r in results)
     assert feed_row(warehouse, "TEA-02", "amazon")["on_hand"] == 50
+    assert {f"model.narrowcast.{model}" for model in INVENTORY_MODELS} <= {r["unique_id"] for r in results}
