@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -131,42 +133,94 @@ def gid_number(value: Any) -> int | None:
 
 
 def reassemble(lines: Iterable[str], connections: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The root objects of a bulk JSONL file with every child line put back under its parent.
+    """The root objects of a bulk JSONL result given as lines, each with its children put back
+    (:func:`reassemble_file`)."""
+    with tempfile.TemporaryDirectory(prefix="narrowcast-shopify-bulk-") as tmp:
+        path = Path(tmp) / "result.jsonl"
+        with path.open("w", encoding="utf-8") as out:
+            out.writelines(line if line.endswith("\n") else line + "\n" for line in lines)
+        return [root for chunk in reassemble_file(path, connections, 1_000) for root in chunk]
+
+
+def reassemble_file(path: Path, connections: Mapping[str, str], chunk_size: int) -> Iterator[list[dict[str, Any]]]:
+    """The root objects of a bulk JSONL file, ``chunk_size`` at a time, with every child line put back under its
+    parent.
 
     A child line names its parent in ``__parentId``; ``connections`` maps the child's GID kind to the parent's
     connection field (``{"LineItem": "lineItems"}``), where it is appended as ``{"edges": [{"node": child}]}``:
     the shape a paged query answers, so one parser reads both. A parent may be nested inside a root (a refund in
     an order's ``refunds`` list); children may come in any order once ``groupObjects`` is off (its default from
-    2026-01), so the file is read whole before anything is attached.
+    2026-01). So the file is read twice and never held whole: a first pass checks every line and notes where each
+    parent's children are, a second reads the roots in order, each with its children from their offsets. Memory
+    is the offsets and the ids, not the objects (a first load of a million customers is a file of gigabytes).
     """
-    roots: list[dict[str, Any]] = []
-    children: list[tuple[str, dict[str, Any], int]] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except ValueError:
-            raise ValueError(f"bulk result line {number} is not JSON") from None
-        if not isinstance(obj, dict):
-            raise ValueError(f"bulk result line {number} is not a JSON object")
-        parent = obj.pop("__parentId", None)
-        if parent is None:
-            roots.append(obj)
-        else:
-            children.append((parent, obj, number))
+    roots: list[int] = []
+    children: dict[str, list[tuple[int, int]]] = {}
+    known: set[str] = set()
+    first_child_of: dict[str, int] = {}
+    with path.open("rb") as source:
+        offset = 0
+        for number, raw in enumerate(source, start=1):
+            at, offset = offset, offset + len(raw)
+            obj = _bulk_line(raw, number)
+            if obj is None:
+                continue
+            parent = obj.pop("__parentId", None)
+            if parent is None:
+                roots.append(at)
+            else:
+                kind = gid_kind(obj.get("id"))
+                if kind not in connections:
+                    raise ValueError(f"bulk result line {number}: child {kind or obj.get('id')!r} is not expected")
+                children.setdefault(parent, []).append((at, number))
+                first_child_of.setdefault(parent, number)
+            _ids(obj, known)
+    missing = sorted((number, parent) for parent, number in first_child_of.items() if parent not in known)
+    if missing:
+        number, parent = missing[0]
+        raise ValueError(f"bulk result line {number}: parent {parent} is not in the file")
+    with path.open("rb") as source:
+        for start in range(0, len(roots), chunk_size):
+            chunk = []
+            for at in roots[start:start + chunk_size]:
+                source.seek(at)
+                root = json.loads(source.readline())
+                by_id: dict[str, dict[str, Any]] = {}
+                _index(root, by_id)
+                pending = list(by_id)
+                while pending:
+                    parent_id = pending.pop(0)
+                    for child_at, _ in children.get(parent_id, ()):
+                        source.seek(child_at)
+                        child = json.loads(source.readline())
+                        del child["__parentId"]
+                        field = connections[gid_kind(child.get("id"))]
+                        by_id[parent_id].setdefault(field, {"edges": []})["edges"].append({"node": child})
+                        before = set(by_id)
+                        _index(child, by_id)
+                        pending.extend(key for key in by_id if key not in before)
+                chunk.append(root)
+            yield chunk
+
+
+def _bulk_line(raw: bytes, number: int) -> dict[str, Any] | None:
+    """One line of a bulk result as an object (None for a blank line); ``ValueError`` naming the line otherwise."""
+    if not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        raise ValueError(f"bulk result line {number} is not JSON") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"bulk result line {number} is not a JSON object")
+    return obj
+
+
+def _ids(obj: Any, into: set[str]) -> None:
+    """Every object id in ``obj`` (itself and what is nested in it)."""
     by_id: dict[str, dict[str, Any]] = {}
-    for obj in [*roots, *(child for _, child, _ in children)]:
-        _index(obj, by_id)
-    for parent_id, child, number in children:
-        kind = gid_kind(child.get("id"))
-        if kind not in connections:
-            raise ValueError(f"bulk result line {number}: child {kind or child.get('id')!r} is not expected")
-        parent = by_id.get(parent_id)
-        if parent is None:
-            raise ValueError(f"bulk result line {number}: parent {parent_id} is not in the file")
-        parent.setdefault(connections[kind], {"edges": []})["edges"].append({"node": child})
-    return roots
+    _index(obj, by_id)
+    into.update(by_id)
 
 
 def _index(obj: Any, by_id: dict[str, dict[str, Any]]) -> None:
@@ -317,8 +371,9 @@ class ShopifyApi(VersionedApi):
                                     f"{connection}: hasNextPage without an endCursor", data)
 
     # ---- bulk operations -----------------------------------------------------------------------------------
-    def bulk_query(self, query: str) -> tuple[str, list[str]]:
-        """Run ``query`` as a bulk operation and wait for it: (operation id, the JSONL lines of its result)."""
+    def bulk_query(self, query: str, into: Path) -> tuple[str, Path | None]:
+        """Run ``query`` as a bulk operation and wait for it: (operation id, its JSONL result written to ``into``,
+        or None when it matched nothing)."""
         started = self.graphql(BULK_RUN, {"query": query}).get("bulkOperationRunQuery") or {}
         user_errors = started.get("userErrors") or []
         operation = started.get("bulkOperation") or {}
@@ -331,8 +386,9 @@ class ShopifyApi(VersionedApi):
         finished = self.wait_for_bulk(operation_id)
         url = finished.get("url")
         if not url:
-            return operation_id, []  # Shopify leaves url null when the query matched nothing
-        return operation_id, self.download(str(url)).splitlines()
+            return operation_id, None  # Shopify leaves url null when the query matched nothing
+        into.write_bytes(self.download(str(url)))
+        return operation_id, into
 
     def wait_for_bulk(self, operation_id: str) -> dict[str, Any]:
         """Poll ``bulkOperation(id:)`` until COMPLETED (returned) or a final failure (raised)."""
@@ -365,14 +421,12 @@ class ShopifyApi(VersionedApi):
         kind = RetriableApiError if code in BULK_RETRIABLE_ERRORS else FatalApiError
         return kind(self.api_name, "POST", self.url(self.graphql_path), 200, message, dict(operation))
 
-    def download(self, url: str) -> str:
-        """The text at a bulk operation's pre-signed ``url``: no Shopify token is sent to the storage host, and
-        its own failures (5xx, 429) are retried like any other."""
+    def download(self, url: str) -> bytes:
+        """The bytes at a bulk operation's pre-signed ``url`` (UTF-8 JSON Lines, never decoded whole): no Shopify
+        token is sent to the storage host, and its own failures (5xx, 429) are retried like any other."""
         storage = HttpClient(url, api_name=f"{self.api_name} bulk result", session=self.session,
                              timeout=self.timeout, retry=self.retry, sleep=self._sleep)
-        response = storage.request("GET", url)
-        response.encoding = "utf-8"  # JSON Lines are UTF-8; never let requests guess over a large file
-        return response.text
+        return storage.request("GET", url).content
 
 
 def user_error_messages(user_errors: Any, none: str = "no bulk operation was returned") -> str:

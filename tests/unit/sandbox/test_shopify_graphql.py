@@ -202,7 +202,10 @@ def test_the_mutation_answers_at_once_and_a_poll_says_running_until_the_result_i
         assert poll(sandbox, operation_id)["url"] is None
     finally:
         release.set()
-    done = poll(sandbox, operation_id)
+    # once written (a poll waits only 0.05 s here, so a loaded machine may need a few), it completes
+    deadline = time.monotonic() + 30
+    while (done := poll(sandbox, operation_id))["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert done["status"] == "COMPLETED" and done["url"]
     lines = [json.loads(x) for x in requests.get(done["url"], timeout=10).text.splitlines()]
     assert len(lines) == int(done["objectCount"]) > int(done["rootObjectCount"]) > 0

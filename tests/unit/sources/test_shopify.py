@@ -13,7 +13,7 @@ import pytest
 import requests
 from fake_http import FIXTURES, FakeSession, fixture, reply
 
-from narrowcast.apis.shopify import ShopifyApi, reassemble
+from narrowcast.apis.shopify import ShopifyApi, reassemble, reassemble_file
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError, RetriableApiError
@@ -312,6 +312,19 @@ def test_a_bulk_result_is_reassembled_from_its_parent_ids():
     assert [e["node"]["lineItem"]["id"] for e in refund_items] == ["gid://shopify/LineItem/703073504",
                                                                    "gid://shopify/LineItem/466157049"]
     assert all("__parentId" not in e["node"] for e in refund_items)
+
+
+def test_a_bulk_result_file_is_read_a_chunk_of_roots_at_a_time_whichever_order_its_children_come_in(tmp_path):
+    whole = reassemble(bulk_lines().decode().splitlines(), ORDERS.children)
+    lines = bulk_lines().decode().splitlines()
+    # Shopify's order (each child after its parent) and every child at the end (groupObjects off)
+    children_last = [x for x in lines if "__parentId" not in x] + [x for x in lines if "__parentId" in x]
+    for order in (lines, children_last):
+        path = tmp_path / "result.jsonl"
+        path.write_text("\n".join(order) + "\n")
+        chunks = list(reassemble_file(path, ORDERS.children, chunk_size=1))
+        assert [len(chunk) for chunk in chunks] == [1, 1]
+        assert [root for chunk in chunks for root in chunk] == whole
 
 
 @pytest.mark.parametrize(("line", "message"), [

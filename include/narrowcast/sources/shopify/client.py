@@ -3,11 +3,13 @@ long window)."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from narrowcast.apis.shopify import ShopifyApi, reassemble
+from narrowcast.apis.shopify import ShopifyApi, reassemble_file
 from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError
@@ -103,13 +105,15 @@ class ShopifyClient(ShopifyApi):
         return int(resource.bulk_above * restore / STANDARD_RESTORE_RATE)
 
     def read_bulk(self, resource: Resource, search: str) -> Iterator[tuple[list[dict[str, Any]], str]]:
-        operation, lines = self.bulk_query(resource.bulk_query(search))
-        roots = reassemble(lines, resource.children)
-        if not roots:
-            yield [], f"bulk operation {operation} ({resource.label}, no rows)"
-        for start in range(0, len(roots), BULK_PAGE_ROOTS):
-            chunk = roots[start:start + BULK_PAGE_ROOTS]
-            yield chunk, f"bulk operation {operation} {resource.label} {start + 1}-{start + len(chunk)}"
+        """One bulk operation's rows, :data:`BULK_PAGE_ROOTS` roots at a time, its result file read from disk."""
+        with tempfile.TemporaryDirectory(prefix="narrowcast-shopify-bulk-") as tmp:
+            operation, result = self.bulk_query(resource.bulk_query(search), Path(tmp) / "result.jsonl")
+            read = 0
+            for chunk in reassemble_file(result, resource.children, BULK_PAGE_ROOTS) if result else ():
+                yield chunk, f"bulk operation {operation} {resource.label} {read + 1}-{read + len(chunk)}"
+                read += len(chunk)
+            if not read:
+                yield [], f"bulk operation {operation} ({resource.label}, no rows)"
 
 
 def reads_in_bulk(count: int, precision: str, threshold: int) -> bool:
