@@ -146,6 +146,7 @@ DuckDB (the profile's connect retries) instead of failing. On a quiet machine, d
     run                                              wall       CPU-s    load (1 min)
     before (stock push after the transforms)        147.3 s    118.1    1.9 → 0.8
     after                                           115.0 s    124.1    1.7 → 1.3
+    after, on main as merged                        108.5 s    111.2    0.2 → 0.9
     after, started on a loaded machine              121.1 s    130.8    6.2 → 1.7
 
 After the extracts, activate_inventory (73.3 s: its feed build 9.3, stock_ebay 13.3, stock_amazon's 238
