@@ -46,7 +46,7 @@ AMAZON_ORDER_ITEMS = EntitySpec(
 
 SOURCE = SourceSpec(
     "amazon",
-    connection_pages("narrowcast.sources.amazon:extract"),
+    connection_pages("narrowcast.sources.amazon.extract:extract"),
     (AMAZON_ORDERS, AMAZON_ORDER_ITEMS),
     # A window ending in the last minutes is cut short (extract.request_window): the next run re-reads that span.
     lookback=WINDOW_LAG,

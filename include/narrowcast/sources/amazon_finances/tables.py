@@ -46,7 +46,7 @@ AMAZON_FINANCE_BREAKDOWNS = EntitySpec(
 
 SOURCE = SourceSpec(
     "amazon_finances",
-    connection_pages("narrowcast.sources.amazon_finances:extract"),
+    connection_pages("narrowcast.sources.amazon_finances.extract:extract"),
     (AMAZON_FINANCE_TRANSACTIONS, AMAZON_FINANCE_BREAKDOWNS),
     lookback=WINDOW_LAG,
     connection_id="narrowcast_amazon",

@@ -48,7 +48,7 @@ EBAY_ORDER_LINES = EntitySpec(
 
 SOURCE = SourceSpec(
     "ebay",
-    connection_pages("narrowcast.sources.ebay:extract"),
+    connection_pages("narrowcast.sources.ebay.extract:extract"),
     (EBAY_ORDERS, EBAY_ORDER_LINES),
     connection_id="narrowcast_ebay",
 )

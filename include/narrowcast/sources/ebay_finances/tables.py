@@ -44,7 +44,7 @@ EBAY_FINANCE_FEE_LINES = EntitySpec(
 
 SOURCE = SourceSpec(
     "ebay_finances",
-    connection_pages("narrowcast.sources.ebay_finances:extract"),
+    connection_pages("narrowcast.sources.ebay_finances.extract:extract"),
     (EBAY_FINANCE_TRANSACTIONS, EBAY_FINANCE_FEE_LINES),
     connection_id="narrowcast_ebay",
 )

@@ -77,7 +77,7 @@ ETSY_RECEIPT_REFUNDS = EntitySpec(
 
 SOURCE = SourceSpec(
     "etsy",
-    connection_pages("narrowcast.sources.etsy:extract"),
+    connection_pages("narrowcast.sources.etsy.extract:extract"),
     (ETSY_RECEIPTS, ETSY_RECEIPT_TRANSACTIONS, ETSY_RECEIPT_REFUNDS),
     connection_id="narrowcast_etsy",
 )

@@ -35,7 +35,7 @@ ETSY_LEDGER_FEES = EntitySpec(
 
 SOURCE = SourceSpec(
     "etsy_finances",
-    connection_pages("narrowcast.sources.etsy_finances:extract"),
+    connection_pages("narrowcast.sources.etsy_finances.extract:extract"),
     (ETSY_LEDGER_FEES,),
     connection_id="narrowcast_etsy",
 )

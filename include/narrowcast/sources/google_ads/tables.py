@@ -34,7 +34,7 @@ GOOGLE_ADS_CAMPAIGN_STATS = EntitySpec(
 
 SOURCE = SourceSpec(
     "google_ads",
-    connection_pages("narrowcast.sources.google_ads:extract"),
+    connection_pages("narrowcast.sources.google_ads.extract:extract"),
     (GOOGLE_ADS_CAMPAIGN_STATS,),
     lookback=timedelta(days=7),  # ad platforms restate the last days' spend and clicks
     catch_up_step=timedelta(days=7),  # each window re-reads a week anyway: catch up a week at a time

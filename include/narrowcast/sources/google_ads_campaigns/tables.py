@@ -37,7 +37,7 @@ GOOGLE_ADS_CAMPAIGN_CRITERIA = EntitySpec(
 
 SOURCE = SourceSpec(
     "google_ads_campaigns",
-    connection_pages("narrowcast.sources.google_ads_campaigns:extract"),
+    connection_pages("narrowcast.sources.google_ads_campaigns.extract:extract"),
     (GOOGLE_ADS_CAMPAIGNS, GOOGLE_ADS_CAMPAIGN_CRITERIA),
     catch_up_step=timedelta(days=366),  # every run reads the whole account: one window catches up any gap
     connection_id="narrowcast_google_ads",

@@ -34,7 +34,7 @@ KLAVIYO_SUBSCRIPTION_EVENTS = EntitySpec(
 
 SOURCE = SourceSpec(
     "klaviyo",
-    connection_pages("narrowcast.sources.klaviyo:extract"),
+    connection_pages("narrowcast.sources.klaviyo.extract:extract"),
     (KLAVIYO_SUBSCRIPTION_EVENTS,),
     lookback=timedelta(hours=LOOKBACK_HOURS),
     catch_up_step=timedelta(days=7),  # a week of sign-ups is a few pages

@@ -37,7 +37,7 @@ META_AD_INSIGHTS = EntitySpec(
 
 SOURCE = SourceSpec(
     "meta_ads",
-    connection_pages("narrowcast.sources.meta_ads:extract"),
+    connection_pages("narrowcast.sources.meta_ads.extract:extract"),
     (META_AD_INSIGHTS,),
     lookback=timedelta(days=7),  # ad platforms restate the last days' spend and clicks
     catch_up_step=timedelta(days=7),  # each window re-reads a week anyway: catch up a week at a time

@@ -43,7 +43,7 @@ META_AD_SETS = EntitySpec(
 
 SOURCE = SourceSpec(
     "meta_campaigns",
-    connection_pages("narrowcast.sources.meta_campaigns:extract"),
+    connection_pages("narrowcast.sources.meta_campaigns.extract:extract"),
     (META_CAMPAIGNS, META_AD_SETS),
     lookback=timedelta(days=1),  # an object updated just before the previous window closed is read again
     catch_up_step=timedelta(days=31),  # metadata is small: catch up a month at a time

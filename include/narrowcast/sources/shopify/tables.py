@@ -149,7 +149,7 @@ SHOP_PRODUCTS = EntitySpec(
 
 SOURCE = SourceSpec(
     "shopify",
-    connection_pages("narrowcast.sources.shopify:extract"),
+    connection_pages("narrowcast.sources.shopify.extract:extract"),
     (SHOP_CUSTOMERS, SHOP_ORDERS, SHOP_ORDER_LINES, SHOP_REFUNDS, SHOP_PRODUCTS, SHOP_FULFILLMENTS,
      SHOP_ORDER_ATTRIBUTES),
     connection_id="narrowcast_shopify",
