@@ -157,7 +157,6 @@ def reassemble_file(path: Path, connections: Mapping[str, str], chunk_size: int)
     roots: list[int] = []
     children: dict[str, list[tuple[int, int]]] = {}
     known: set[str] = set()
-    first_child_of: dict[str, int] = {}
     with path.open("rb") as source:
         offset = 0
         for number, raw in enumerate(source, start=1):
@@ -173,9 +172,9 @@ def reassemble_file(path: Path, connections: Mapping[str, str], chunk_size: int)
                 if kind not in connections:
                     raise ValueError(f"bulk result line {number}: child {kind or obj.get('id')!r} is not expected")
                 children.setdefault(parent, []).append((at, number))
-                first_child_of.setdefault(parent, number)
             _ids(obj, known)
-    missing = sorted((number, parent) for parent, number in first_child_of.items() if parent not in known)
+    # the first line (its number) naming a parent the file does not hold
+    missing = sorted((lines[0][1], parent) for parent, lines in children.items() if parent not in known)
     if missing:
         number, parent = missing[0]
         raise ValueError(f"bulk result line {number}: parent {parent} is not in the file")
@@ -187,18 +186,19 @@ def reassemble_file(path: Path, connections: Mapping[str, str], chunk_size: int)
                 root = json.loads(source.readline())
                 by_id: dict[str, dict[str, Any]] = {}
                 _index(root, by_id)
-                pending = list(by_id)
-                while pending:
-                    parent_id = pending.pop(0)
+                parents = list(by_id)
+                for parent_id in parents:  # grows as children bring ids of their own (a refund's line items)
                     for child_at, _ in children.get(parent_id, ()):
                         source.seek(child_at)
                         child = json.loads(source.readline())
                         del child["__parentId"]
                         field = connections[gid_kind(child.get("id"))]
                         by_id[parent_id].setdefault(field, {"edges": []})["edges"].append({"node": child})
-                        before = set(by_id)
-                        _index(child, by_id)
-                        pending.extend(key for key in by_id if key not in before)
+                        found: dict[str, dict[str, Any]] = {}
+                        _index(child, found)
+                        parents.extend(key for key in found if key not in by_id)
+                        for key, obj in found.items():
+                            by_id.setdefault(key, obj)
                 chunk.append(root)
             yield chunk
 

@@ -340,7 +340,7 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
             _advance(operation, self._next_failure)
             if operation["status"] == "FAILED":
                 self._next_failure = None
-            public = {k: v for k, v in operation.items() if not k.startswith("_") and k not in ("lines", "name")}
+            public = {k: v for k, v in operation.items() if not k.startswith("_") and k != "name"}
         return _project(public, selection, variables, run)
 
     # ---- mutations -----------------------------------------------------------------------------------------
