@@ -155,11 +155,9 @@ import psutil
 from bench_demo import isolated_env
 
 from narrowcast import demo, settings
-from narrowcast.runtime import airflow_env
 from narrowcast.sources.ga4.reader import export_files
 from narrowcast.sources.registry import source as source_spec
 from narrowcast.warehouse import read_only
-from narrowcast.warehouse.connection import LOCK_WAIT_VARIABLE
 
 ROOT = Path(__file__).resolve().parents[1]
 # dbt's closing line in the transform's log: "Finished running … in 0 hours 0 minutes and 23.45 seconds (23.45s)."
@@ -404,11 +402,7 @@ def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days
     first_day, last_day = date.fromisoformat(start), world.end - timedelta(days=1)
     left_out = ga4_days_left_out(first_day, last_day, ga4_history_days)
     paths = settings.paths().ensure()
-    env = airflow_env()
-    env.setdefault("NARROWCAST_DBT_EXECUTION_MODE", demo.DBT_EXECUTION_MODE)
-    # Runs side by side queue on DuckDB's lock as the demo's do: the stock push waits out the transform's build
-    # (a full build at 1M held the file over the default 60 s, and the push failed and was retried).
-    env.setdefault(LOCK_WAIT_VARIABLE, str(demo.LOCK_WAIT_SECONDS))
+    env = demo.run_env()  # the demo's: its lock wait too (a full build at 1M held the file over the default 60 s)
     one_build_task = env["NARROWCAST_DBT_EXECUTION_MODE"] == "build"
     log_dir = paths.logs / "bench-daily"
     print(f"world: {customers:,} customers × {days} days from {start}; the day: {last_day} (logs: {log_dir})")

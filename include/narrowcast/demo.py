@@ -44,7 +44,6 @@ EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_
 # side they took 40.6 s wall and more CPU against 27.5 s one after another (bench/bench_demo.py).
 ENTITY_DAGS = ("extract_shop", "extract_marketplace_orders")
 FIRST_LOAD_START = "2020-01-01"
-ACTIVATE_DAGS = ("activate_audiences", "activate_inventory")
 # After the extracts, one stage: the stock push beside the transform, the audiences after it. The inventory DAG
 # builds its own listing feed from the raw tables with every model upstream of it (its schedule is the clock and
 # new stock files, not the transform), so it needs only the extracts; its pushes then wait on the marketplaces'
@@ -315,6 +314,16 @@ def summary(paths: settings.Paths) -> str:
     return render_summary(paths)
 
 
+def run_env() -> dict[str, str]:
+    """The environment the demo's DAG runs get: the local runtime's, dbt as one task (a user's setting wins), and
+    DAG runs side by side queueing on DuckDB's writer lock for up to :data:`LOCK_WAIT_SECONDS` (a load on a busy
+    machine, or a full build at 1M customers, holds it over the default minute)."""
+    env = airflow_env()
+    env.setdefault("NARROWCAST_DBT_EXECUTION_MODE", DBT_EXECUTION_MODE)
+    env.setdefault(LOCK_WAIT_VARIABLE, str(LOCK_WAIT_SECONDS))
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the Narrowcast pipeline end to end on demo data.")
     parser.add_argument("--customers", type=int, default=settings.env_int("NARROWCAST_DEMO_CUSTOMERS", 5000))
@@ -327,10 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     world = WorldArgs(args.customers, args.days, args.start, args.seed)
     paths = settings.paths().ensure()
-    env = airflow_env()
-    env.setdefault("NARROWCAST_DBT_EXECUTION_MODE", DBT_EXECUTION_MODE)
-    # DAG runs side by side queue on DuckDB's writer lock; on a busy machine a load can hold it over a minute.
-    env.setdefault(LOCK_WAIT_VARIABLE, str(LOCK_WAIT_SECONDS))
+    env = run_env()
     log_dir = paths.logs / "demo"
     started = time.monotonic()
     print(f"Narrowcast demo — data directory {paths.data_dir}")
