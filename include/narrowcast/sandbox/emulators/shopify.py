@@ -37,12 +37,15 @@ import shutil
 import tempfile
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
@@ -61,13 +64,16 @@ from narrowcast.sandbox.emulators.shopify_graphql import (
     throttled,
 )
 from narrowcast.sandbox.emulators.world_index import (
-    KeyIndex,
+    ColumnIndex,
     decode_cursor,
     encode_cursor,
+    epoch_seconds_us,
     epoch_us,
+    group_offsets,
     iso_z,
     money_text,
-    read_world_table,
+    read_world_arrow,
+    take_ranges,
 )
 from narrowcast.sandbox.framework import Emulator
 
@@ -217,21 +223,13 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         self.downloads.clear()
         self._next_failure = None
         self.bucket.reset()
-        customers = {c["customer_id"]: _customer(c) for c in read_world_table(self.world_dir, "customers")}
-        lines: dict[int, list[dict]] = defaultdict(list)
-        for line in read_world_table(self.world_dir, "order_lines"):
-            lines[line["order_id"]].append(line)
-        refunds: dict[int, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-        for refund in read_world_table(self.world_dir, "refunds"):
-            refunds[refund["order_id"]][refund["refund_id"]].append(refund)
-        orders = [_order(o, lines.get(o["order_id"], []), refunds.get(o["order_id"], {}))
-                  for o in read_world_table(self.world_dir, "orders")]
-        products = [_product(p) for p in read_world_table(self.world_dir, "products")]
-        self.currency = next((o["currencyCode"] for o in orders), "EUR")
-        self.indexes = {name: KeyIndex([(epoch_us(datetime.fromisoformat(obj["updatedAt"])), _number(obj["id"]),
-                                         obj) for obj in objects])
-                        for name, objects in (("orders", orders), ("customers", list(customers.values())),
-                                              ("products", products))}
+        self.indexes = {"customers": _customer_index(read_world_arrow(self.world_dir, "customers")),
+                        "orders": _order_index(read_world_arrow(self.world_dir, "orders"),
+                                               read_world_arrow(self.world_dir, "order_lines"),
+                                               read_world_arrow(self.world_dir, "refunds")),
+                        "products": _product_index(read_world_arrow(self.world_dir, "products"))}
+        first = self.indexes["orders"].payloads(0, 1)
+        self.currency = first[0]["currencyCode"] if first else "EUR"
 
     def fail_next_bulk(self, error_code: str, *, partial: bool = False) -> None:
         """Make the next bulk operation end FAILED with ``error_code`` (and a ``partialDataUrl`` if ``partial``)."""
@@ -301,7 +299,7 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         low, high, high_inclusive = _search_bounds(selection.argument("query", variables))
         lo, hi = index.bounds(low, high, high_inclusive=high_inclusive)
         if run.bulk:
-            return _project_connection(Connection(index.payloads[lo:hi]), selection, variables, run, None)
+            return _project_connection(index.iter_payloads(lo, hi), selection, variables, run, None)
         first = _page_size(selection, variables)
         after = selection.argument("after", variables)
         start = lo
@@ -312,8 +310,8 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
             except (ValueError, KeyError, TypeError):
                 raise QueryError(f"Invalid cursor for current pagination: {after}", "BAD_REQUEST") from None
         stop = min(hi, start + first)
-        nodes = index.payloads[start:stop]
-        cursors = [encode_cursor({"u": k[0], "id": k[1]}) for k in index.keys[start:stop]]
+        nodes = index.payloads(start, stop)
+        cursors = [encode_cursor({"u": u, "id": i}) for u, i in map(index.key, range(start, stop))]
         page_info = {"hasNextPage": stop < hi, "hasPreviousPage": start > lo,
                      "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None}
         return _project_page(nodes, cursors, page_info, selection, variables, run)
@@ -553,7 +551,7 @@ def _project_page(nodes: list[Any], cursors: list[str], page_info: dict[str, Any
     return out
 
 
-def _project_connection(nodes: list[Any], selection: Selection, variables: dict[str, Any], run: _Run,
+def _project_connection(nodes: Iterable[Any], selection: Selection, variables: dict[str, Any], run: _Run,
                         parent_id: str | None) -> None:
     """A bulk operation's connection: one JSONL line per node, nested ones with ``__parentId``."""
     node_selection = next((n for e in selection.fields() if e.name == "edges" for n in e.fields() if n.name == "node"),
@@ -570,8 +568,63 @@ def _project_connection(nodes: list[Any], selection: Selection, variables: dict[
 
 
 # ---- world rows → GraphQL objects --------------------------------------------------------------------------
-def _number(gid: str) -> int:
-    return int(gid.rsplit("/", 1)[1])
+# The world stays in its Arrow tables; an object is built when a page or a bulk query's chunk reaches it
+# (a million customers and their orders built up front held ~10 GB).
+def _empty_index() -> ColumnIndex:
+    return ColumnIndex(np.empty(0, np.int64), np.empty(0, np.int64), lambda rows: [])
+
+
+def _latest(table: pa.Table, key: str) -> pa.Table:
+    """One row per ``key``, the last in file order (a re-exported row replaces the one before it)."""
+    ids = table.column(key).to_numpy()
+    _, last_from_end = np.unique(ids[::-1], return_index=True)
+    if len(last_from_end) == len(ids):
+        return table
+    return table.take(pa.array(np.sort(len(ids) - 1 - last_from_end)))
+
+
+def _updated_index(table: pa.Table | None, key: str, build: Callable[[pa.Table], list[Any]]) -> ColumnIndex:
+    """The connection's order, ``(updatedAt, id)``, over ``table``'s rows; ``build`` makes objects of a slice."""
+    if table is None or not table.num_rows:
+        return _empty_index()
+    table = _latest(table, key)
+    return ColumnIndex(epoch_seconds_us(table.column("updated_at")), table.column(key).to_numpy(),
+                       lambda rows: build(table.take(pa.array(rows))))
+
+
+def _customer_index(customers: pa.Table | None) -> ColumnIndex:
+    return _updated_index(customers, "customer_id", lambda rows: [_customer(c) for c in rows.to_pylist()])
+
+
+def _product_index(products: pa.Table | None) -> ColumnIndex:
+    return _updated_index(products, "product_id", lambda rows: [_product(p) for p in rows.to_pylist()])
+
+
+def _order_index(orders: pa.Table | None, lines: pa.Table | None, refunds: pa.Table | None) -> ColumnIndex:
+    """Orders with their line items and refunds: the lines (and refunds) sorted by order, stably, so an order's
+    own are one contiguous run found by two binary searches."""
+    if lines is not None:
+        lines = lines.take(pc.sort_indices(lines, [("order_id", "ascending")]))
+    if refunds is not None:
+        refunds = refunds.take(pc.sort_indices(refunds, [("order_id", "ascending"), ("refund_id", "ascending")]))
+    line_keys = lines.column("order_id").to_numpy() if lines is not None else None
+    refund_keys = refunds.column("order_id").to_numpy() if refunds is not None else None
+
+    def build(rows: pa.Table) -> list[dict[str, Any]]:
+        ids = rows.column("order_id").to_numpy()
+        own_lines = (take_ranges(lines, *group_offsets(line_keys, ids)) if lines is not None
+                     else [[] for _ in ids])
+        own_refunds = (take_ranges(refunds, *group_offsets(refund_keys, ids)) if refunds is not None
+                       else [[] for _ in ids])
+        built = []
+        for order, order_lines, order_refunds in zip(rows.to_pylist(), own_lines, own_refunds, strict=True):
+            by_refund: dict[int, list[dict]] = defaultdict(list)
+            for refund in order_refunds:
+                by_refund[refund["refund_id"]].append(refund)
+            built.append(_order(order, order_lines, by_refund))
+        return built
+
+    return _updated_index(orders, "order_id", build)
 
 
 def _customer(c: dict[str, Any]) -> dict[str, Any]:

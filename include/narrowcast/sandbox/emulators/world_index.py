@@ -9,13 +9,51 @@ import base64
 import binascii
 import json
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+
+def read_world_arrow(world_dir: Path | None, name: str, columns: list[str] | None = None) -> pa.Table | None:
+    """``world_dir/{name}.parquet`` as an Arrow table (columnar: a few bytes a value, not a dict a row); None
+    when there is no such file."""
+    if world_dir is None:
+        return None
+    path = Path(world_dir) / f"{name}.parquet"
+    return pq.read_table(path, columns=columns) if path.is_file() else None
+
+
+def epoch_seconds_us(column: pa.ChunkedArray) -> np.ndarray:
+    """A naive-UTC timestamp column as epoch microseconds floored to the second (what a second-precision ISO
+    timestamp like ``2026-08-01T10:00:00Z`` sorts by); nulls sort first."""
+    micros = pc.cast(pc.cast(column, pa.timestamp("us")), pa.int64()).fill_null(0).to_numpy()
+    return micros - micros % 1_000_000
+
+
+def group_offsets(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For ``keys`` sorted ascending, the ``[start, stop)`` of each wanted key's run (empty when absent)."""
+    return np.searchsorted(keys, wanted, side="left"), np.searchsorted(keys, wanted, side="right")
+
+
+def take_ranges(table: pa.Table, starts: np.ndarray, stops: np.ndarray) -> list[list[dict[str, Any]]]:
+    """The rows ``table[start:stop]`` for each range, as plain Python values, with one ``take`` for them all."""
+    lengths = stops - starts
+    if not lengths.sum():
+        return [[] for _ in starts]
+    positions = np.concatenate([np.arange(a, b) for a, b in zip(starts, stops, strict=True) if b > a])
+    rows = table.take(pa.array(positions)).to_pylist()
+    out, at = [], 0
+    for n in lengths.tolist():
+        out.append(rows[at:at + n])
+        at += n
+    return out
 
 
 def read_world_table(world_dir: Path | None, name: str, columns: list[str] | None = None) -> list[dict[str, Any]]:
@@ -102,3 +140,49 @@ def decode_cursor(token: str) -> dict[str, Any]:
 def json_array(blobs: Sequence[str]) -> str:
     """Pre-rendered JSON objects joined into an array (no re-serialisation per request)."""
     return "[" + ",".join(blobs) + "]"
+
+
+class ColumnIndex:
+    """:class:`KeyIndex` for large world tables: sort values and integer ids are numpy arrays, and a payload is
+    built only when a page (or a bulk query's chunk) asks for it, from its row's position in the world table.
+
+    A million customers held as built objects are ~10 GB of Python dicts; here they are the Arrow table and
+    three int64 arrays. ``build(rows)`` turns an array of row positions into payloads, in that order.
+    """
+
+    def __init__(self, sort_values: np.ndarray, ids: np.ndarray,
+                 build: Callable[[np.ndarray], list[Any]]) -> None:
+        order = np.lexsort((ids, sort_values))
+        self.sort_values = np.ascontiguousarray(sort_values[order], dtype=np.int64)
+        self.ids = np.ascontiguousarray(ids[order], dtype=np.int64)
+        self._rows = order
+        self._build = build
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def bounds(self, low: int | None, high: int | None, *, high_inclusive: bool = True) -> tuple[int, int]:
+        """Index range of items with ``low <= sort_value <= high`` (or ``< high``); ``None`` = unbounded."""
+        lo = 0 if low is None else int(np.searchsorted(self.sort_values, low, side="left"))
+        if high is None:
+            hi = len(self)
+        else:
+            hi = int(np.searchsorted(self.sort_values, high, side="right" if high_inclusive else "left"))
+        return lo, max(lo, hi)
+
+    def after(self, key: tuple[int, int]) -> int:
+        """Index of the first item strictly after ``key`` = (sort value, id) (keyset pagination)."""
+        lo = int(np.searchsorted(self.sort_values, key[0], side="left"))
+        hi = int(np.searchsorted(self.sort_values, key[0], side="right"))
+        return lo + int(np.searchsorted(self.ids[lo:hi], key[1], side="right"))
+
+    def key(self, position: int) -> tuple[int, int]:
+        return int(self.sort_values[position]), int(self.ids[position])
+
+    def payloads(self, start: int, stop: int) -> list[Any]:
+        return self._build(self._rows[start:stop]) if stop > start else []
+
+    def iter_payloads(self, start: int, stop: int, chunk: int = 2_000) -> Iterator[Any]:
+        """The payloads of ``[start, stop)`` built ``chunk`` at a time (a bulk query over a whole table)."""
+        for at in range(start, stop, chunk):
+            yield from self.payloads(at, min(stop, at + chunk))
