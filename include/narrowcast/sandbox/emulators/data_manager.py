@@ -17,6 +17,7 @@ import binascii
 import itertools
 import re
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,9 @@ class DataManagerEmulator(Emulator):
         self._ids = itertools.count(int(time.time() * 1000))
         self.requests: dict[str, dict[str, Any]] = {}
         self.audiences: dict[tuple[str, str], dict[str, list[dict[str, str]]]] = {}
+        # Per audience, each identifier value → the members holding it: a removal finds its members by lookup,
+        # not by a scan of the audience per removed member (a million-member audience made that quadratic).
+        self._holders: dict[tuple[str, str], dict[str, set[str]]] = {}
         self.hold_requests = False
         super().__init__(world_dir)
 
@@ -91,6 +95,7 @@ class DataManagerEmulator(Emulator):
             super().reset()
             self.requests.clear()
             self.audiences.clear()
+            self._holders.clear()
             self.hold_requests = False
 
     def snapshot(self) -> dict[str, Any]:
@@ -189,15 +194,31 @@ class DataManagerEmulator(Emulator):
         for destination in held["destinations"]:
             key = (str(destination["operatingAccount"]["accountId"]), str(destination["productDestinationId"]))
             audience = self.audiences.setdefault(key, {})
+            holders = self._holders.setdefault(key, defaultdict(set))
             for member in held["members"]:
                 identifiers = [{k: _as_hex(v, held["encoding"]) for k, v in i.items()}
                                for i in member["userData"]["userIdentifiers"]]
                 values = [v for i in identifiers for v in i.values()]
                 if held["method"] == "ingest":
+                    _forget(audience, holders, values[0])
                     audience[values[0]] = identifiers
+                    for value in values:
+                        holders[value].add(values[0])
                 else:
-                    for known in [k for k, ids in audience.items() if {v for i in ids for v in i.values()} & set(values)]:
-                        audience.pop(known)
+                    # A removal removes every member holding any of its identifiers.
+                    for known in {k for v in values for k in holders.get(v, ())}:
+                        _forget(audience, holders, known)
+
+
+def _forget(audience: dict[str, list[dict[str, str]]], holders: dict[str, set[str]], member: str) -> None:
+    """Drop ``member`` from the audience and from the holders of each of its identifier values."""
+    for identifier in audience.pop(member, ()):
+        for value in identifier.values():
+            held_by = holders.get(value)
+            if held_by is not None:
+                held_by.discard(member)
+                if not held_by:
+                    del holders[value]
 
 
 def _violation(field: str, reason: str, description: str = "") -> dict[str, str]:
