@@ -214,9 +214,14 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         super().__init__(world_dir)
 
     # ---- world → GraphQL objects ---------------------------------------------------------------------------
-    def load(self) -> None:
-        for operation in self.operations.values():
+    def reset(self) -> None:
+        # A bulk query's thread takes the lock to record its result, and reset holds the lock while it reloads:
+        # wait for the threads first (joining them under the lock deadlocked).
+        for operation in list(self.operations.values()):
             operation["_thread"].join()
+        super().reset()
+
+    def load(self) -> None:
         self.operations.clear()
         shutil.rmtree(self._results, ignore_errors=True)
         self._results.mkdir(parents=True, exist_ok=True)
