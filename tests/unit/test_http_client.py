@@ -13,6 +13,7 @@ from narrowcast.contracts.money import parse_money
 from narrowcast.http import (
     FatalApiError,
     HttpClient,
+    OutcomeUnknownApiError,
     RetriableApiError,
     RetryPolicy,
     TokenBucket,
@@ -160,3 +161,22 @@ def test_connection_errors_are_retriable():
     client = HttpClient("http://127.0.0.1:9", sleep=lambda s: None, retry=RetryPolicy(max_attempts=2))
     with pytest.raises(RetriableApiError, match="ConnectionError"):
         client.get_json("/x")
+
+
+def test_a_request_that_must_not_be_resent_is_not_resent_after_a_read_timeout(server_factory):
+    """The server got it and answered late: it may have acted, so the client says so instead of sending it again."""
+    server = server_factory([("hang", 1.0, None), (200, {}, {"ok": 2})])
+    client = HttpClient(server.url, sleep=lambda s: None, timeout=(1, 0.2), retry=RetryPolicy(base_delay=0.01))
+    with pytest.raises(OutcomeUnknownApiError, match="may have taken effect; not sent again"):
+        client.request("GET", "/start", resend=False)
+    assert len(server.requests) == 1
+
+
+def test_a_request_that_must_not_be_resent_is_still_retried_when_it_never_left():
+    """A refused connection is certainly not acted on: retried as usual, then a plain retriable error."""
+    attempts: list[float] = []
+    client = HttpClient("http://127.0.0.1:9", sleep=attempts.append, retry=RetryPolicy(max_attempts=3))
+    with pytest.raises(RetriableApiError, match="ConnectionError after 3 attempts") as failed:
+        client.request("POST", "/start", resend=False)
+    assert not isinstance(failed.value, OutcomeUnknownApiError)
+    assert len(attempts) == 2

@@ -30,6 +30,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,14 @@ import requests
 from narrowcast.apis import versions
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redacting_logger
-from narrowcast.http import Auth, FatalApiError, HttpClient, RetriableApiError, VersionedApi
+from narrowcast.http import (
+    Auth,
+    FatalApiError,
+    HttpClient,
+    OutcomeUnknownApiError,
+    RetriableApiError,
+    VersionedApi,
+)
 from narrowcast.http.bodies import json_object
 
 log = redacting_logger(__name__)
@@ -111,6 +119,15 @@ BULK_FAILED = frozenset({"FAILED", "CANCELED", "CANCELING", "EXPIRED"})
 BULK_RETRIABLE_ERRORS = frozenset({"INTERNAL_SERVER_ERROR"})
 # BulkOperationUserErrorCode of a shop already running as many bulk operations as it may ("try again later").
 BULK_BUSY = frozenset({"LIMIT_REACHED", "OPERATION_IN_PROGRESS"})
+
+
+# bulkOperations (Admin API 2026-01+, https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperations):
+# the app's operations, newest first by default; the lookup after a lost bulkOperationRunQuery answer.
+BULK_FIND = """query bulkOperations($search: String!) {
+  bulkOperations(first: 10, query: $search, sortKey: CREATED_AT) { nodes { id status query createdAt } }
+}"""
+# How far before the lost request an operation it started may say it was created (clocks differ).
+BULK_CLOCK_SKEW = timedelta(minutes=10)
 
 
 def search_terms(field: str, values: Iterable[str]) -> str:
@@ -264,11 +281,13 @@ class ShopifyApi(VersionedApi):
     def graphql_path(self) -> str:
         return f"admin/api/{self.api_version}/graphql.json"
 
-    def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The ``data`` of one GraphQL request; throttling is waited for and retried, other ``errors`` raised."""
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None, *,
+                resend: bool = True) -> dict[str, Any]:
+        """The ``data`` of one GraphQL request; throttling is waited for and retried, other ``errors`` raised.
+        ``resend=False`` for a mutation that starts something (see :meth:`ApiClient.request`)."""
         path = self.graphql_path
         self._wait_for_budget(query)
-        answer = self.post_json(path, {"query": query, "variables": dict(variables or {})})
+        answer = self.post_json(path, {"query": query, "variables": dict(variables or {})}, resend=resend)
         if not isinstance(answer, dict):
             raise FatalApiError(self.api_name, "POST", self.url(path), 200, "GraphQL answer is not a JSON object", answer)
         self._note_cost(query, answer)
@@ -374,14 +393,7 @@ class ShopifyApi(VersionedApi):
     def bulk_query(self, query: str, into: Path) -> tuple[str, Path | None]:
         """Run ``query`` as a bulk operation and wait for it: (operation id, its JSONL result written to ``into``,
         or None when it matched nothing)."""
-        started = self.graphql(BULK_RUN, {"query": query}).get("bulkOperationRunQuery") or {}
-        user_errors = started.get("userErrors") or []
-        operation = started.get("bulkOperation") or {}
-        if user_errors or not operation.get("id"):
-            busy = any(isinstance(e, Mapping) and e.get("code") in BULK_BUSY for e in user_errors)
-            raise (RetriableApiError if busy else FatalApiError)(
-                self.api_name, "POST", self.url(self.graphql_path), 200,
-                "bulkOperationRunQuery refused: " + user_error_messages(user_errors), started)
+        operation = self._start_bulk(query)
         operation_id = str(operation["id"])
         finished = self.wait_for_bulk(operation_id)
         url = finished.get("url")
@@ -389,6 +401,40 @@ class ShopifyApi(VersionedApi):
             return operation_id, None  # Shopify leaves url null when the query matched nothing
         into.write_bytes(self.download(str(url)))
         return operation_id, into
+
+    def _start_bulk(self, query: str) -> Mapping[str, Any]:
+        """``bulkOperationRunQuery``, sent at most once per outcome: when its answer is lost (a read timeout: a
+        large shop's mutation can outlast it), the operation it may have started is looked up among the app's
+        recent ones (:meth:`started_bulk`) and followed, instead of starting a second run of the same query."""
+        asked_at = datetime.now(UTC)
+        try:
+            started = self.graphql(BULK_RUN, {"query": query}, resend=False).get("bulkOperationRunQuery") or {}
+        except OutcomeUnknownApiError as lost:
+            found = self.started_bulk(query, since=asked_at - BULK_CLOCK_SKEW)
+            if found is not None:
+                log.info("%s: bulkOperationRunQuery answer lost (%s); following the operation it started, %s",
+                         self.api_name, lost.message, found["id"])
+                return found
+            log.info("%s: bulkOperationRunQuery answer lost (%s) and no operation of it was found; starting it",
+                     self.api_name, lost.message)
+            started = self.graphql(BULK_RUN, {"query": query}, resend=False).get("bulkOperationRunQuery") or {}
+        user_errors = started.get("userErrors") or []
+        operation = started.get("bulkOperation") or {}
+        if user_errors or not operation.get("id"):
+            busy = any(isinstance(e, Mapping) and e.get("code") in BULK_BUSY for e in user_errors)
+            raise (RetriableApiError if busy else FatalApiError)(
+                self.api_name, "POST", self.url(self.graphql_path), 200,
+                "bulkOperationRunQuery refused: " + user_error_messages(user_errors), started)
+        return operation
+
+    def started_bulk(self, query: str, *, since: datetime) -> Mapping[str, Any] | None:
+        """The newest of the app's query operations created since ``since`` that runs exactly ``query`` and has
+        not failed or been cancelled (``bulkOperations``, Admin API 2026-01+), or None."""
+        search = f"operation_type:query created_at:>='{since.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}'"
+        nodes = (self.graphql(BULK_FIND, {"search": search}).get("bulkOperations") or {}).get("nodes") or []
+        live = [n for n in nodes if isinstance(n, Mapping) and n.get("query") == query
+                and n.get("status") in ("CREATED", "RUNNING", "COMPLETED")]
+        return max(live, key=lambda n: str(n.get("createdAt") or ""), default=None)
 
     def wait_for_bulk(self, operation_id: str) -> dict[str, Any]:
         """Poll ``bulkOperation(id:)`` until COMPLETED (returned) or a final failure (raised)."""

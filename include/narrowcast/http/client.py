@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Self
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact, redacting_logger
@@ -50,6 +51,23 @@ class FatalApiError(ApiError):
 
 class RetriableApiError(ApiError):
     """Retries were exhausted on a retriable failure (429, 5xx, timeout)."""
+
+
+class OutcomeUnknownApiError(RetriableApiError):
+    """A request that must not be sent twice was sent and no answer came (a read timeout, a connection dropped
+    mid-answer): the API may or may not have acted on it. The caller finds out before trying again."""
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """Whether a failed request certainly never reached the API: the connection was refused or timed out while
+    being made. A read timeout or a connection dropped after sending leaves the outcome unknown."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.ReadTimeout):
+        return False
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the connection's own error
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 @dataclass(frozen=True)
@@ -205,8 +223,13 @@ class HttpClient:
         data: Any = None,
         headers: Mapping[str, str] | None = None,
         ok_statuses: tuple[int, ...] = (),
+        resend: bool = True,
     ) -> requests.Response:
-        """Send one request, retrying retriable failures; returns the successful response."""
+        """Send one request, retrying retriable failures; returns the successful response.
+
+        ``resend=False`` for a request that must not take effect twice (it starts something): a failure after
+        which the API may have acted on it raises :class:`OutcomeUnknownApiError` instead of sending it again;
+        a connection that was never made is still retried."""
         url = self.url(path_or_url)
         merged_params = {**self.default_params, **(params or {})} if not path_or_url.startswith("http") else params
         attempt = 0
@@ -228,6 +251,11 @@ class HttpClient:
                     method, url, params=sent_params, json=json, data=data, headers=sent_headers, timeout=self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if not resend and not never_sent(exc):
+                    raise OutcomeUnknownApiError(
+                        self.api_name, method, url, None,
+                        f"{type(exc).__name__}: the request was sent and may have taken effect; not sent again",
+                    ) from exc
                 if attempt >= self.retry.max_attempts:
                     raise RetriableApiError(
                         self.api_name, method, url, None, f"{type(exc).__name__} after {attempt} attempts"

@@ -13,6 +13,7 @@ import pytest
 import requests
 from tiny_world import N_CUSTOMERS, N_ORDERS, N_PRODUCTS, WORLD_DAYS, WORLD_START, sandbox_connection
 
+from narrowcast.apis.shopify import ShopifyApi
 from narrowcast.contracts.windows import Window
 from narrowcast.http import FatalApiError
 from narrowcast.sandbox.emulators import shopify as shop_emulator
@@ -337,3 +338,61 @@ def test_a_short_window_with_many_rows_goes_to_bulk_with_the_rows_paging_reads_a
     hour = Window(WORLD_START + timedelta(hours=12), WORLD_START + timedelta(hours=13))
     small, _, _ = pull(sandbox, hour, read_fulfillments=True)
     assert len(shop.snapshot()["operations"]) == 2 and 0 < len(small["shop_orders"]) <= ORDERS.bulk_above
+
+
+LIST_OPERATIONS = ("query($q: String, $key: BulkOperationsSortKeys, $reverse: Boolean) { bulkOperations(first: 10, "
+                   "query: $q, sortKey: $key, reverse: $reverse) { nodes { id status type query createdAt } "
+                   "pageInfo { hasNextPage } } }")
+
+
+def test_bulk_operations_lists_the_apps_operations_newest_first_and_filters_by_the_documented_terms(sandbox, shop):
+    first, _ = run_bulk(sandbox, PRODUCTS.bulk_query(""))
+    second, _ = run_bulk(sandbox, ORDERS.bulk_query("updated_at:>='2000-01-01T00:00:00Z'"))
+    assert poll(sandbox, second)["status"] == "RUNNING"
+
+    def listed(**variables) -> list[dict]:
+        answer = graphql(sandbox, LIST_OPERATIONS, **variables)["data"]["bulkOperations"]
+        assert answer["pageInfo"] == {"hasNextPage": False}
+        return answer["nodes"]
+
+    assert [n["id"] for n in listed()] == [second, first]  # newest first by default
+    assert [n["id"] for n in listed(reverse=True)] == [first, second]
+    assert [n["id"] for n in listed(q="status:running")] == [second]
+    assert [n["status"] for n in listed(q="status:created")] == ["CREATED"]  # listing does not advance it
+    assert [n["id"] for n in listed(q="operation_type:mutation")] == []
+    assert {n["id"] for n in listed(q="operation_type:query created_at:>='2000-01-01T00:00:00Z'")} == {first, second}
+    assert listed(q="created_at:<'2000-01-01T00:00:00Z'") == []
+    assert listed(q="status:running")[0]["query"] == ORDERS.bulk_query("updated_at:>='2000-01-01T00:00:00Z'")
+
+
+def _slow_mutation(shop, monkeypatch, *, acted_on: bool) -> list[int]:
+    """Make the first bulkOperationRunQuery answer 1.5 s late: having started its operation, or having done
+    nothing (a request the shop dropped)."""
+    real, calls = shop._mutation, []
+
+    def late(selection, variables, request):
+        calls.append(1)
+        if len(calls) > 1:
+            return real(selection, variables, request)
+        answer = real(selection, variables, request) if acted_on else None
+        time.sleep(1.5)
+        return answer
+
+    monkeypatch.setattr(shop, "_mutation", late)
+    return calls
+
+
+@pytest.mark.parametrize("processed", [True, False], ids=["the operation started", "the request was not acted on"])
+def test_a_lost_bulk_start_answer_is_looked_up_not_sent_again(sandbox, shop, monkeypatch, tmp_path, processed):
+    """A read timeout on bulkOperationRunQuery: the operation it started is followed; one it did not start is
+    started once. Either way the shop runs the query exactly once."""
+    calls = _slow_mutation(shop, monkeypatch, acted_on=processed)
+    client = ShopifyApi.from_connection(
+        sandbox_connection(sandbox, "shopify", "narrowcast_shopify", timeout_seconds=0.5))
+    client.bulk_poll = (0.05, 1.0, 0.05)
+    query = PRODUCTS.bulk_query("")
+    operation_id, result = client.bulk_query(query, tmp_path / "products.jsonl")
+    assert len(shop.operations) == 1 and list(shop.operations) == [operation_id]
+    assert len(calls) == (1 if processed else 2)
+    roots = [json.loads(x) for x in result.read_text().splitlines() if "__parentId" not in x]
+    assert len(roots) == N_PRODUCTS

@@ -17,6 +17,9 @@ the fields a query selects, as Shopify does:
   connection's nodes on lines of their own carrying ``__parentId``, streamed from a signed URL under
   ``/bulk-operation-results/`` that needs no Shopify token (``url`` is null when nothing matched). :meth:`ShopifyEmulator.fail_next_bulk` makes the next operation end FAILED with an ``errorCode``
   (ACCESS_DENIED, INTERNAL_SERVER_ERROR, TIMEOUT) and, if asked, a ``partialDataUrl``.
+- ``bulkOperations(first:, after:, query:, sortKey:, reverse:)`` (from 2026-01): the app's operations, newest
+  first, filtered by ``status:``, ``operation_type:`` and ``created_at:`` (what a client reads to find out whether
+  a ``bulkOperationRunQuery`` whose answer it never got started an operation).
 - ``ordersCount``/``customersCount``/``productsCount(query:, limit:)`` — ``Count { count precision }`` of the
   nodes the same search matches (see :data:`COUNT_LIMIT`).
 - ``shop { name currencyCode ianaTimezone }`` — what a connection check reads.
@@ -201,7 +204,7 @@ def answer_operation(bucket: CostBucket, operation: Any, *, mutation: Callable[[
 class ShopifyEmulator(ShopifyErrors, Emulator):
     name = "shopify"
     prefix = "shopify"
-    emulates = ("the orders, customers, products, their counts, bulkOperation and shop queries and "
+    emulates = ("the orders, customers, products, their counts, bulkOperation(s) and shop queries and "
                 "bulkOperationRunQuery")
 
     def __init__(self, world_dir: Path | None) -> None:
@@ -279,7 +282,7 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         except GraphQLSyntaxError:
             return False
         served = {"mutation": {"bulkOperationRunQuery"}}.get(
-            operation.kind, {*_ROOTS, *_COUNTS, "bulkOperation", "shop"})
+            operation.kind, {*_ROOTS, *_COUNTS, "bulkOperation", "bulkOperations", "shop"})
         return any(f.name in served for f in operation.root.fields())
 
     def answer(self, query: str, variables: dict[str, Any], version: str, request: Request) -> Response:
@@ -295,6 +298,8 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
             return self._count(selection, variables, run)
         if selection.name == "bulkOperation":
             return self._bulk_operation(selection, variables, run)
+        if selection.name == "bulkOperations":
+            return self._bulk_operations(selection, variables, run)
         shop = {"__typename": "Shop", "id": "gid://shopify/Shop/1", "name": "Narrowcast Demo Shop",
                 "currencyCode": self.currency, "ianaTimezone": "Europe/Berlin"}
         return _project(shop, selection, variables, run)
@@ -345,6 +350,37 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
                 self._next_failure = None
             public = {k: v for k, v in operation.items() if not k.startswith("_") and k != "name"}
         return _project(public, selection, variables, run)
+
+    def _bulk_operations(self, selection: Selection, variables: dict[str, Any], run: _Run) -> Any:
+        """``bulkOperations(first:, after:, query:, sortKey:, reverse:)`` (from 2026-01,
+        https://shopify.dev/docs/api/admin-graphql/latest/queries/bulkOperations): the app's operations, "sorting by
+        created_at, with newest operations first" by default (``sortKey`` CREATED_AT or COMPLETED_AT, ``reverse``
+        flips), filtered by the search terms ``status:`` (canceled, canceling, completed, created, failed,
+        running), ``operation_type:`` (query, mutation) and ``created_at:`` with its comparators; other terms are
+        ignored. Listing an operation does not advance it: its status is what its polls made it."""
+        search = selection.argument("query", variables)
+        with self.lock:
+            public = [{k: v for k, v in op.items() if not k.startswith("_") and k != "name"}
+                      for op in self.operations.values()]
+        public = [op for op in public if _bulk_matches(op, search if isinstance(search, str) else "")]
+        key = "completedAt" if selection.argument("sortKey", variables) == "COMPLETED_AT" else "createdAt"
+        # Newest first; ties (one second) by id, the later operation first.
+        public.sort(key=lambda op: (op.get(key) or "", int(op["id"].rsplit("/", 1)[1])), reverse=True)
+        if selection.argument("reverse", variables):
+            public.reverse()
+        first = _page_size(selection, variables)
+        after = selection.argument("after", variables)
+        start = 0
+        if after:
+            try:
+                start = int(decode_cursor(after)["i"]) + 1
+            except (ValueError, KeyError, TypeError):
+                raise QueryError(f"Invalid cursor for current pagination: {after}", "BAD_REQUEST") from None
+        nodes = public[start:start + first]
+        cursors = [encode_cursor({"i": start + n}) for n in range(len(nodes))]
+        page_info = {"hasNextPage": start + first < len(public), "hasPreviousPage": start > 0,
+                     "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None}
+        return _project_page(nodes, cursors, page_info, selection, variables, run)
 
     # ---- mutations -----------------------------------------------------------------------------------------
     def _mutation(self, selection: Selection, variables: dict[str, Any], request: Request) -> Any:
@@ -417,6 +453,30 @@ def _advance(operation: dict[str, Any], failure: tuple[str, bool] | None) -> Non
         return
     operation.update(status="COMPLETED", completedAt=iso_z(datetime.now(UTC).replace(tzinfo=None)), objectCount=objects,
                      rootObjectCount=roots, fileSize=size if operation["_url"] else None, url=operation["_url"])
+
+
+_BULK_TERM = re.compile(r"(status|operation_type|created_at):(>=|<=|>|<)?'?([^'\s]+)'?")
+
+
+def _bulk_matches(operation: dict[str, Any], search: str) -> bool:
+    """Whether a listed operation meets every ``status:``, ``operation_type:`` and ``created_at:`` term."""
+    for field_name, op, value in _BULK_TERM.findall(search):
+        if field_name == "status" and operation["status"] != value.upper():
+            return False
+        if field_name == "operation_type" and operation["type"] != value.upper():
+            return False
+        if field_name == "created_at":
+            try:
+                bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue  # a term Shopify cannot read is ignored
+            bound = bound if bound.tzinfo else bound.replace(tzinfo=UTC)
+            created = datetime.fromisoformat(operation["createdAt"].replace("Z", "+00:00"))
+            holds = {">": created > bound, ">=": created >= bound, "<": created < bound,
+                     "<=": created <= bound, "": created >= bound}[op]
+            if not holds:
+                return False
+    return True
 
 
 def _bulk_problem(text: Any) -> tuple[str | None, Selection | None]:
