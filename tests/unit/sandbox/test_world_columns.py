@@ -94,3 +94,15 @@ def test_a_re_exported_world_row_replaces_the_one_before_it(world: Path, tmp_pat
     assert len(index) == N_CUSTOMERS
     names = {c["id"]: c["firstName"] for c in index.payloads(0, len(index))}
     assert names[f"gid://shopify/Customer/{again['customer_id']}"] == "Renamed"
+
+
+def test_bulk_result_files_are_removed_when_the_sandbox_process_ends(tmp_path: Path) -> None:
+    """A bulk result of a million customers is gigabytes: the emulator's result folder goes with its process."""
+    import subprocess
+    import sys
+
+    script = ("from narrowcast.sandbox.emulators.shopify import ShopifyEmulator\n"
+              "e = ShopifyEmulator(None)\n(e._results / 'r.jsonl').write_text('{}')\nprint(e._results)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    folder = Path(done.stdout.strip())
+    assert folder.name.startswith("narrowcast-shopify-bulk-") and not folder.exists()

@@ -31,6 +31,7 @@ strings in the shop currency (the world holds one currency per order, so present
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import hmac
 import itertools
@@ -213,6 +214,8 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         self.downloads: list[dict[str, Any]] = []  # per result download: whether a Shopify token came along
         self._next_failure: tuple[str, bool] | None = None
         self._results = Path(tempfile.mkdtemp(prefix="narrowcast-shopify-bulk-"))
+        # Result files of a million customers are gigabytes: gone when the sandbox process ends.
+        atexit.register(shutil.rmtree, self._results, ignore_errors=True)
         self._numbers = itertools.count(1)
         super().__init__(world_dir)
 
