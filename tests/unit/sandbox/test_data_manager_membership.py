@@ -47,8 +47,9 @@ def test_removal_matches_any_identifier_of_the_current_members_only() -> None:
     assert _held(emulator) == {_digest("b@example.com"), _digest("c@example.com")}
 
 
-def test_a_large_removal_is_a_lookup_per_member() -> None:
-    """50,000 members, then 25,000 removed in one request: linear (a scan per removed member was 1.25e9 steps)."""
+def test_a_large_removal_removes_exactly_the_named_members() -> None:
+    """50,000 members, then 25,000 removed in one request. Correctness only: the speed of the identifier index
+    (a scan per removed member was 1.25e9 steps) is not asserted here."""
     emulator = DataManagerEmulator(None)
     members = [_member(emailAddress=f"{n}@example.com") for n in range(50_000)]
     _send(emulator, "ingest", *members)
