@@ -3,7 +3,8 @@
 generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
 DAGs → a summary of rows per stage and of every sync. The DAGs run in one Airflow process, each as
 ``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`): the extracts one after another, then the stock
-push beside the transforms, and the audience syncs once the transform succeeded (:data:`AFTER_EXTRACTS_STAGE`). The
+push beside the transforms, and the audience syncs once the transform published the marts, beside its docs
+(:data:`AFTER_EXTRACTS_STAGE`). The
 inventory DAG builds its own listing feed from the raw tables, as it does on its own schedule; the transforms start
 once that build is done. Every sync holds the warehouse only to plan and to write each batch's outcome, not while
 it waits on a destination's rate limit or import job, so the stock pushes' paced calls go on while dbt builds.
@@ -53,6 +54,9 @@ FIRST_LOAD_START = "2020-01-01"
 # dbt: its profile's connect retries).
 AFTER_EXTRACTS_STAGE = "after-extracts"
 FEED_BUILT = "activate_inventory:refresh_listing_feed"
+# The transform's task that publishes the mart assets activate_audiences is scheduled on: the scheduler starts the
+# audience syncs when it succeeds, beside the docs and the profile snapshot, and so does the demo.
+MARTS_PUBLISHED = "transform:publish_marts"
 # The demo's transform runs dbt as one task (see the module docstring); a user's own setting wins.
 DBT_EXECUTION_MODE = "build"
 WAREHOUSE_POOL = "narrowcast_warehouse"
@@ -258,7 +262,8 @@ def range_plan(start: date, end: date, first_load: bool = True, transforms_befor
     On a ``first_load`` the entity sources (updated_at / last-modified watermarks) take everything up to ``end``;
     otherwise they read what changed in the window, as a daily run does. ``transforms_before`` run, in order,
     before the final transform. After the extracts the stock push runs beside the transforms
-    (:data:`AFTER_EXTRACTS_STAGE`), the audiences after them.
+    (:data:`AFTER_EXTRACTS_STAGE`), the audiences once the final transform published the marts
+    (:data:`MARTS_PUBLISHED`), as the scheduler starts them on those assets: beside its docs and profile snapshot.
     """
     window = {"start": start.isoformat(), "end": end.isoformat()}
     full_history = {"start": FIRST_LOAD_START, "end": end.isoformat()}
@@ -274,7 +279,7 @@ def range_plan(start: date, end: date, first_load: bool = True, transforms_befor
     after = FEED_BUILT
     for run in chain:
         plan.append({**run, "stage": AFTER_EXTRACTS_STAGE, "after": after})
-        after = run["step"]
+        after = MARTS_PUBLISHED if run["step"] == "transform" else run["step"]
     return plan
 
 

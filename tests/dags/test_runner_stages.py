@@ -155,7 +155,7 @@ def test_a_failing_run_in_a_stage_stops_the_plan_and_is_named(airflow, tmp_path:
     assert [entry["name"] for entry in ran] == ["beside:first", "beside:second"]  # nothing after the stage ran
 
 
-def test_the_demo_pushes_stock_beside_the_transforms_and_syncs_audiences_after_them() -> None:
+def test_the_demo_pushes_stock_beside_the_transforms_and_syncs_audiences_once_the_marts_are_published() -> None:
     from narrowcast import demo
 
     world = demo.WorldArgs(customers=5000, days=92, start="2026-08-01", seed=42)
@@ -167,10 +167,15 @@ def test_the_demo_pushes_stock_beside_the_transforms_and_syncs_audiences_after_t
     # the transforms wait for the stock feed's dbt build, a task the inventory DAG declares; then one another
     assert after["activate_inventory"] is None
     assert after["transform-audience-entry"] == demo.FEED_BUILT
-    assert (after["transform"], after["activate_audiences"]) == ("transform-audience-entry", "transform")
+    assert (after["transform"], after["activate_audiences"]) == ("transform-audience-entry", demo.MARTS_PUBLISHED)
     step, _, task_id = demo.FEED_BUILT.partition(":")
     assert step == "activate_inventory"
     assert f'task_id="{task_id}"' in (ROOT / "dags" / "activate_inventory.py").read_text()
+    # the audiences start when the transform publishes the mart assets they are scheduled on, as the scheduler
+    # starts them: the task is the one whose outlets are the marts
+    step, _, task_id = demo.MARTS_PUBLISHED.partition(":")
+    transform_dag = (ROOT / "dags" / "transform.py").read_text()
+    assert step == "transform" and f"@task(outlets=list(MART_ASSETS.values()))\n    def {task_id}(" in transform_dag
     # without an entry transform the final one waits for the feed's build
     rerun = {run["step"]: run.get("after") for run in demo.pipeline_plan(world)}
     assert rerun["transform"] == demo.FEED_BUILT

@@ -7,7 +7,11 @@ The engine holds the warehouse only while it reads or writes it, never while it 
 plan is read out of the warehouse before the first send (to files of its own, memory-mapped while sending), and
 intents and batch outcomes are written in short transactions on a session that is closed before each wait on
 the destination (a rate limit, an import job) and reopened, with :func:`connect`'s wait for DuckDB's writer lock,
-for the next write. Other DuckDB writers (another sync, an extract) so write while a sync is paced.
+for the next write. Other DuckDB writers (another sync, an extract) so write while a sync is paced. While another
+process holds the file (a dbt build), an idempotent sync does not stop: it keeps sending and writes the answered
+batches' outcomes, in order, once the file is free (at most :data:`UNRECORDED_MAX_ROWS` rows or
+:data:`UNRECORDED_MAX_SECONDS` behind; a crash meanwhile re-sends those batches too, which an idempotent write
+makes harmless). A send-once object (events, listing creation) writes each outcome before it sends more.
 
 As the file lock no longer keeps two runs of one sync apart (nor does anything on PostgreSQL), a run holds its
 sync's lease in ``activation.sync_leases`` (:func:`state.take_lease`) from before planning to its end, renewing
@@ -46,10 +50,14 @@ from narrowcast.activation.spec import SyncSpec, read_syncs
 from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http import ApiError, TokenBucket
-from narrowcast.warehouse import Warehouse, connect
+from narrowcast.warehouse import Warehouse, WarehouseBusy, connect
 
 log = redacting_logger(__name__)
 KINDS = ("upsert", "remove")  # upserts first: removing before adding can trip minimum-audience-size rules
+# An idempotent sync sends on while another process holds the DuckDB file, up to this many answered rows or this
+# long (a third of the lease's staleness if shorter) without writing their outcome; then it waits for the file.
+UNRECORDED_MAX_ROWS = 100_000
+UNRECORDED_MAX_SECONDS = 300.0
 
 
 def resolve(spec_or_id: SyncSpec | str, syncs_dir: Path | None = None) -> SyncSpec:
@@ -410,6 +418,18 @@ class _Writer:
             self._session = stack
         return self._wh
 
+    def session_if_free(self) -> Warehouse | None:
+        """The session, or None at once while another process holds the DuckDB file (nothing waits for it)."""
+        if self._wh is None:
+            stack = contextlib.ExitStack()
+            try:
+                self._wh = stack.enter_context(connect(self._warehouse, lock_wait_seconds=0))
+            except WarehouseBusy:
+                stack.close()
+                return None
+            self._session = stack
+        return self._wh
+
     def release(self) -> None:
         if self._session is not None:
             session, self._session, self._wh = self._session, None, None
@@ -428,20 +448,41 @@ def _send_plan(warehouse: Path | None, spec: SyncSpec, destination: Destination,
     in_flight: deque[tuple[Batch, pa.Table, Future[list[RowResult]]]] = deque()
     in_doubt = plan.in_doubt
     writer = _Writer(warehouse)
+    # Answered batches whose outcome is not written yet, in order: while another process holds the DuckDB file
+    # (a dbt build for a minute or more) an idempotent sync goes on sending and writes them once the file is
+    # free. A send-once object (in_doubt journalling) writes every outcome before it sends more, as before.
+    answered: deque[tuple[Batch, pa.Table, Future[list[RowResult]]]] = deque()
+    may_defer = in_doubt is None
+    lease_renewed = time.monotonic()
+    defer_seconds = min(UNRECORDED_MAX_SECONDS, state.lease_stale_seconds() / 3)
+
+    def record(wait_for_lock: bool) -> None:
+        nonlocal lease_renewed
+        if not answered:
+            return
+        must_wait = (wait_for_lock or not may_defer or time.monotonic() - lease_renewed > defer_seconds
+                     or sum(item[1].num_rows for item in answered) > UNRECORDED_MAX_ROWS)
+        wh = writer.session() if must_wait else writer.session_if_free()
+        if wh is None:
+            return
+        while answered:
+            _collect(wh, spec, report, *answered.popleft(), plan.open_rejections, plan.listings, in_doubt is not None)
+        state.renew_lease(wh, spec.id, report.run_id)
+        lease_renewed = time.monotonic()
 
     def collect_head() -> None:
         writer.wait(in_flight[0][2])
-        _collect(writer.session(), spec, report, *in_flight.popleft(), plan.open_rejections, plan.listings,
-                 in_doubt is not None)
-        state.renew_lease(writer.session(), spec.id, report.run_id)
+        answered.append(in_flight.popleft())
+        record(wait_for_lock=False)
 
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"sync-{spec.id}") as pool:
             try:
                 for kind in KINDS:
-                    # Removes start only after every upsert is confirmed, so the audience never dips needlessly.
+                    # Removes start only after every upsert is answered, so the audience never dips needlessly.
                     # Up to two batches per worker are in flight: the next is prepared while the previous are sent,
-                    # and a crash re-sends at most these (state is committed per batch, in order, on this thread).
+                    # and a crash re-sends at most these and the answered ones not written yet (state is committed
+                    # per batch, in order, on this thread).
                     for batch, planned in _batches(report.run_id, kind, plan):
                         invalid = planned.column("invalid_fields")
                         rejects = invalid.to_pylist() if invalid.null_count < len(invalid) else None
@@ -456,6 +497,7 @@ def _send_plan(warehouse: Path | None, spec: SyncSpec, destination: Destination,
                             collect_head()
                     while in_flight:
                         collect_head()
+                record(wait_for_lock=True)
             except BaseException:
                 # Batches not started yet are not sent: their outcome would never be recorded (and a run that
                 # lost its lease must not send any more).

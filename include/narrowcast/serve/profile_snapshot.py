@@ -205,10 +205,12 @@ def export_profile_snapshot(wh: Warehouse, path: Path | None = None, *, reportin
 
 
 def export_from_warehouse(output: Path | None = None, *, reporting_currency: str = "EUR") -> int:
-    """Open the warehouse read-only and export the snapshot (what a task after the transform calls)."""
+    """Open the warehouse read-only and export the snapshot (what a task after the transform calls). It waits for
+    another process's hold on the DuckDB file as a writer does (the audience syncs the same marts start beside it)."""
     from narrowcast.warehouse import read_only
+    from narrowcast.warehouse.connection import configured_lock_wait
 
-    with read_only() as wh:
+    with read_only(lock_wait_seconds=configured_lock_wait()) as wh:
         if wh is None:
             raise settings.ConfigError(f"warehouse {settings.paths().warehouse} does not exist: run `make demo` first")
         return export_profile_snapshot(wh, output, reporting_currency=reporting_currency)

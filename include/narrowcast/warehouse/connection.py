@@ -51,19 +51,8 @@ def connect(path: str | Path | None = None, *, lock_wait_seconds: float | None =
     target = _path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if lock_wait_seconds is None:
-        lock_wait_seconds = settings.env_float(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT_SECONDS)
-    deadline = time.monotonic() + lock_wait_seconds
-    while True:
-        try:
-            con = duckdb.connect(str(target))
-            break
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise WarehouseBusy(str(exc)) from exc
-            time.sleep(0.5)
-    wh = DuckDBWarehouse(con)
+        lock_wait_seconds = configured_lock_wait()
+    wh = DuckDBWarehouse(_open_duckdb(target, read_only=False, lock_wait_seconds=lock_wait_seconds))
     try:
         for schema in SCHEMAS:
             wh.ensure_schema(schema)
@@ -72,12 +61,34 @@ def connect(path: str | Path | None = None, *, lock_wait_seconds: float | None =
         wh.close()
 
 
+def configured_lock_wait() -> float:
+    """Seconds a session waits for another process's hold on the DuckDB file (``NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS``,
+    else 60)."""
+    return settings.env_float(LOCK_WAIT_VARIABLE, DEFAULT_LOCK_WAIT_SECONDS)
+
+
+def _open_duckdb(target: Path, *, read_only: bool, lock_wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying every half second while another process holds the file, for up to ``lock_wait_seconds``."""
+    deadline = time.monotonic() + lock_wait_seconds
+    while True:
+        try:
+            return duckdb.connect(str(target), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(str(exc)) from exc
+            time.sleep(0.5)
+
+
 @contextlib.contextmanager
-def read_only(path: str | Path | None = None) -> Iterator[Warehouse | None]:
+def read_only(path: str | Path | None = None, *, lock_wait_seconds: float = 0.0) -> Iterator[Warehouse | None]:
     """A read-only session, or ``None`` when the warehouse file does not exist yet.
 
-    Raises :class:`WarehouseBusy` while a writer holds the file. On PostgreSQL the session refuses writes to
-    tables (``transaction read only``) and is never ``None``: a mart not built yet is an :class:`UndefinedObject`.
+    Raises :class:`WarehouseBusy` while a writer holds the file, at once by default (a page asked for now), or
+    after waiting up to ``lock_wait_seconds`` for it (a task, which would otherwise fail and wait for its retry).
+    On PostgreSQL the session refuses writes to tables (``transaction read only``) and is never ``None``: a mart
+    not built yet is an :class:`UndefinedObject`.
     """
     if settings.warehouse_engine() == "postgres":
         wh = _postgres(read_only=True)
@@ -90,13 +101,7 @@ def read_only(path: str | Path | None = None) -> Iterator[Warehouse | None]:
     if not target.exists():
         yield None
         return
-    try:
-        con = duckdb.connect(str(target), read_only=True)
-    except duckdb.IOException as exc:
-        if not _is_lock_error(exc):
-            raise
-        raise WarehouseBusy(str(exc)) from exc
-    wh = DuckDBWarehouse(con)
+    wh = DuckDBWarehouse(_open_duckdb(target, read_only=True, lock_wait_seconds=lock_wait_seconds))
     try:
         yield wh
     finally:

@@ -99,3 +99,38 @@ def test_a_writer_waits_for_the_lock_as_long_as_the_setting_says_then_gets_it(tm
             assert wh.scalar("select 1") == 1
     finally:
         holder.communicate(timeout=30)
+
+
+def test_a_reader_told_to_wait_gets_the_file_once_the_writer_lets_go(tmp_path):
+    path = tmp_path / "w.duckdb"
+    holder = hold_the_file(path, then="time.sleep(2); c.close()")
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        holder.stdin.write("\n")
+        holder.stdin.flush()  # the holder lets go 2 s from now
+        with pytest.raises(WarehouseBusy), read_only(path):  # a page asks now: told at once
+            pass
+        with read_only(path, lock_wait_seconds=60) as wh:  # a task waits for it
+            assert wh is not None and wh.scalar("select 1") == 1
+    finally:
+        holder.communicate(timeout=30)
+
+
+def test_the_profile_snapshot_task_waits_for_a_writer_instead_of_failing(tmp_path, monkeypatch):
+    from narrowcast.serve import profile_snapshot
+
+    path = tmp_path / "w.duckdb"
+    holder = hold_the_file(path, then="time.sleep(2); c.close()")
+    opened: list[bool] = []
+    monkeypatch.setattr(profile_snapshot, "export_profile_snapshot",
+                        lambda wh, output, reporting_currency: opened.append(wh.scalar("select 1") == 1) or 0)
+    monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(path))
+    monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "60")
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert profile_snapshot.export_from_warehouse(tmp_path / "snapshot") == 0
+        assert opened == [True]
+    finally:
+        holder.communicate(timeout=30)
