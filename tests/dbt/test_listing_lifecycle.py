@@ -258,10 +258,13 @@ def test_a_product_is_listed_sold_out_relisted_and_renamed_on_every_marketplace(
     world.transform()
     world.sync("listing_sync")
     world.sync("stock_sync")
-    # THEN it is ended (eBay withdraws the offer, Etsy deactivates the listing) or zeroed (Amazon, the shop)
-    # everywhere
+    # THEN nobody can buy it anywhere: Etsy deactivates the listing, Amazon and the shop publish 0, and eBay keeps
+    # its listing alive at 0, out of stock (the shipped rules say zero_stock = keep_listed for eBay: the seller's
+    # out-of-stock option), so it comes back under the same listing
     assert {name: live.buyable for name, live in world.live().items()} == {name: False for name in everywhere}
-    assert world.emulators["ebay_inventory"].offers[world.listing_id("ebay")]["status"] == "UNPUBLISHED"
+    ebay_offer = world.emulators["ebay_inventory"].offers[world.listing_id("ebay")]
+    assert (ebay_offer["status"], ebay_offer["listing_status"], ebay_offer["quantity"]) == (
+        "PUBLISHED", "OUT_OF_STOCK", 0)
 
     # WHEN stock returns
     world.load("file_erp_stock", stock_row(30, "2026-03-31 18:00:00"))

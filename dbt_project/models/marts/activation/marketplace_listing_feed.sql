@@ -10,7 +10,8 @@
     (macro round_to_price_ending), then clamped: never above the shop's compare-at price (the MAP/max) and
     never below the minimum-margin price cost / (1 - min_margin_pct), rounded up to the cent; the floor wins.
     status = 'withdrawn' with a reason when the quantity is 0, the listing is disabled, the product is not
-    active or has no ERP stock record; otherwise 'active'.
+    active or has no ERP stock record; otherwise 'active'. A marketplace whose rule says zero_stock = 'keep_listed'
+    (eBay's out-of-stock option) keeps a listing whose stock ran out active at quantity 0 (status_reason says why).
     Currency: prices are in each marketplace's currency (seed marketplaces): the shop's price, compare-at price
     and ERP cost (var shop_currency) convert at the as-of date's rate before the rules apply, and the fixed fee
     is in the marketplace's currency. A listing whose currency has no rate is withdrawn, never priced in the
@@ -152,6 +153,7 @@ stocked as (
         rules.fixed_fee,
         rules.price_ending,
         rules.min_margin_pct,
+        coalesce(rules.zero_stock, 'end') = 'keep_listed' as keeps_listed_at_zero,
         -- A rule without a basis publishes VAT-inclusive prices, as every marketplace did before the column.
         case
             when coalesce(rules.prices_include_vat, true) then cast(1 as {{ type_double() }})
@@ -231,7 +233,7 @@ final as (
         cast(case
             when not is_enabled or not is_known_product or not has_rules or shop_to_listing_rate is null
                 or coalesce(product_status, '') <> 'active' or on_hand is null then 'withdrawn'
-            when rule_quantity = 0 then 'withdrawn'
+            when rule_quantity = 0 and not keeps_listed_at_zero then 'withdrawn'
             else 'active'
         end as text) as status,
         cast(case

@@ -7,6 +7,13 @@ live is read from ``GET /offer/{offerId}`` (``status`` and ``listing.listingStat
 errorId: a row coming back from ``withdrawn`` is published (``POST /offer/{offerId}/publish``) when its offer is
 not live, and a refused withdrawal of an offer that is no longer live counts as done, so a re-send after a
 crash is harmless.
+
+An active row at quantity 0 (the feed's ``zero_stock = keep_listed``: the seller's out-of-stock option) is a
+plain quantity update in the bulk call: with the option on, eBay keeps the listing alive, hidden from search
+(``listingStatus`` OUT_OF_STOCK). With it off eBay ends a fixed-price listing at 0, so a row coming back from
+quantity 0 is treated as one coming back from ``withdrawn``: its offer's state is read and it is published when
+not live. Nothing is lost whichever way the seller's option is set; with it on, running out costs no call of its
+own and coming back one read.
 """
 
 from __future__ import annotations
@@ -49,8 +56,9 @@ class EbayInventory(Destination):
             if change.op == "remove" or change.payload.get("status") == "withdrawn":
                 results[change.key] = self._withdraw(change)
                 continue
-            # A row back from withdrawn sits on an offer this sync unpublished: relist it first if it is not live.
-            if change.previous and change.previous.get("status") == "withdrawn":
+            # A row back from withdrawn sits on an offer this sync unpublished, one back from quantity 0 on a listing
+            # eBay may have ended (the seller's out-of-stock option off): relist it first if it is not live.
+            if _coming_back(change):
                 refused = self._publish_unless_live(change)
                 if refused is not None:
                     results[change.key] = refused
@@ -111,3 +119,21 @@ class EbayInventory(Destination):
         except FatalApiError as exc:
             return RowResult(change.key, "rejected", f"eBay publish failed: {exc.message}")
         return None
+
+
+def _coming_back(change: Change) -> bool:
+    """Was the row's listing withdrawn, or at quantity 0 (ended by eBay unless the out-of-stock option is on), and
+    is it to be sold again?"""
+    previous = change.previous
+    if not previous:
+        return False
+    if previous.get("status") == "withdrawn":
+        return True
+    return _quantity(previous) == 0 and _quantity(change.payload) > 0
+
+
+def _quantity(payload: dict[str, Any]) -> int:
+    try:
+        return int(payload.get("quantity") or 0)
+    except (TypeError, ValueError):
+        return 0

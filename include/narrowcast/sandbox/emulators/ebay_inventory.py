@@ -6,6 +6,14 @@ takes ≤ 25 requests and answers per item (unknown offer, SKU mismatch, > 250 r
 quantity); an unpublished offer takes the new price and quantity without being published, as eBay does.
 ``getOffer`` reports ``status`` and ``listing.listingStatus``; withdraw refuses an offer that is not published.
 
+A published listing whose quantity goes to 0 follows the seller's out-of-stock option (:attr:`out_of_stock_control`,
+on for the sandbox's seller; eBay's Trading user guide, "Out-of-Stock Control" and "Quantity": set by the
+OutOfStockControlPreference of SetUserPreferences, it applies to all of the seller's listings): on, the listing
+stays alive, hidden from search, ``listingStatus`` OUT_OF_STOCK, and is ACTIVE again once its quantity is above 0;
+off, "a fixed-price listing ends when the last item has been sold" (ENDED; only publishing lists it again). An
+offer published at quantity 0 is an out-of-stock listing (sell_inventory_v1_oas3, ``shipToLocationAvailability.
+quantity``: "out of stock listings will result if this field is omitted or set to 0").
+
 Listing creation (Sell Inventory v1: bulkCreateOrReplaceInventoryItem, bulkCreateOffer, bulkPublishOffer, each
 "up to 25" per call; getOffers by ``sku``): inventory items are held by SKU (a replace of a published item
 revises its listing, as eBay does); an offer is unique per SKU, marketplace and format, so a second
@@ -61,6 +69,8 @@ class EbayInventoryEmulator(Emulator):
         self.item_groups: dict[str, dict[str, Any]] = {}
         self._offer_ids = itertools.count(900_000_000)
         self.calls: dict[str, int] = {}
+        # The seller's out-of-stock option (My eBay selling preferences / SetUserPreferences).
+        self.out_of_stock_control = True
         super().__init__(world_dir)
 
     def load(self) -> None:
@@ -80,6 +90,7 @@ class EbayInventoryEmulator(Emulator):
             self.inventory_items.clear()
             self.item_groups.clear()
             self.calls.clear()
+            self.out_of_stock_control = True
             super().reset()
 
     def snapshot(self) -> dict[str, Any]:
@@ -134,7 +145,8 @@ class EbayInventoryEmulator(Emulator):
                 offer: dict[str, Any] = {"offerId": offer_id, "sku": held["sku"], "status": held["status"],
                                          "availableQuantity": held["quantity"]}
                 if held["status"] == "PUBLISHED":
-                    offer["listing"] = {"listingId": held.get("listing_id"), "listingStatus": "ACTIVE"}
+                    offer["listing"] = {"listingId": held.get("listing_id"),
+                                        "listingStatus": held.get("listing_status", "ACTIVE")}
             return JSONResponse(offer)
 
         @router.post("/sell/inventory/v1/offer/{offer_id}/withdraw")
@@ -223,7 +235,7 @@ class EbayInventoryEmulator(Emulator):
                 listing_id = group.get("listing_id") or str(next(self._listing_ids))
                 group["listing_id"] = listing_id
                 for oid in offers:
-                    self.offers[oid]["status"] = "PUBLISHED"
+                    self._list(self.offers[oid])
                     self.offers[oid]["listing_id"] = listing_id
             return JSONResponse({"listingId": listing_id, "warnings": []})
 
@@ -301,9 +313,15 @@ class EbayInventoryEmulator(Emulator):
             out["statusCode"], out["errors"] = 400, errors
             return out
         held = self.offers[offer_id]
-        held["status"] = "PUBLISHED"
+        self._list(held)
         held["listing_id"] = out["listingId"] = str(next(self._listing_ids))
         return out
+
+    @staticmethod
+    def _list(held: dict[str, Any]) -> None:
+        """Publish: a live listing, out of stock when the offer's quantity is 0."""
+        held["status"] = "PUBLISHED"
+        held["listing_status"] = "ACTIVE" if held.get("quantity") else "OUT_OF_STOCK"
 
     def _publish_check(self, offer_id: str) -> list[dict[str, Any]]:
         """The errors publishing this offer meets: a value eBay needs before it lists, per missing field."""
@@ -347,6 +365,11 @@ class EbayInventoryEmulator(Emulator):
         if quantity is not None:
             listed = quantity if ship_quantity is None else min(quantity, int(ship_quantity))
             held["quantity"] = listed
+            if held["status"] == "PUBLISHED" and held.get("listing_status", "ACTIVE") != "ENDED":
+                if listed > 0:
+                    held["listing_status"] = "ACTIVE"
+                else:
+                    held["listing_status"] = "OUT_OF_STOCK" if self.out_of_stock_control else "ENDED"
         if price is not None:
             held["price"], held["currency"] = str(price["value"]), price.get("currency")
         held["revisions"] += 1
@@ -360,9 +383,12 @@ class EbayInventoryEmulator(Emulator):
             held = self.offers.get(offer_id)
             if held is None:
                 return ebay_response(404, ebay_error(OFFER_NOT_AVAILABLE, "This Offer is not available."))
-            if not publish and held["status"] != "PUBLISHED":
+            if not publish and (held["status"] != "PUBLISHED" or held.get("listing_status") == "ENDED"):
                 return ebay_response(400, ebay_error(USER_ERROR, "The offer is not published."))
-            held["status"] = "PUBLISHED" if publish else "UNPUBLISHED"
+            if publish:
+                self._list(held)
+            else:
+                held["status"] = "UNPUBLISHED"
             self.received.append({"method": "publish" if publish else "withdraw", "offerId": offer_id})
         return JSONResponse({"listingId": str(next(self._listing_ids)), "warnings": []})
 
