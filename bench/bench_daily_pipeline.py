@@ -133,8 +133,12 @@ stopped holding a bulk result in memory) the history ran in full and the day ran
 2-core, 23.5 GiB machine 22 MB and it thrashed until the run was killed. Once the Shopify emulator kept its world
 in Arrow tables (the sandbox 4.6-5.8 GB at 1M) the 1M day ran to the end: 519.2 s wall, 369.4 CPU-s; extracts
 103.7, transform 122.1, activate_audiences 156.6 after it, activate_inventory 406.3 beside them (stock_ebay 236.5,
-stock_amazon 150.0 at Amazon's 5 requests/s). Figures and the side-by-side limits in docs/scaling.md ("The whole
-day through Airflow").
+stock_amazon 150.0 at Amazon's 5 requests/s). Then, with syncs that keep sending while dbt holds the warehouse,
+eBay's out-of-stock option in the shipped rules (stock_ebay 829 changes in 34 calls, 6.2 s) and the audiences
+starting when the marts are published: 423.9 s wall, 408.5 CPU-s; extracts 93.1, transform 140.2,
+activate_inventory 183.4 (stock_amazon 150.7), activate_audiences 182.5 (cross_sell_meta 117.1: 584 calls at
+the Meta default of 5/s). Figures and the side-by-side limits in docs/scaling.md ("The whole day through
+Airflow").
 """
 
 from __future__ import annotations

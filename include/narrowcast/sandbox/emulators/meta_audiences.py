@@ -13,12 +13,21 @@ server itself, as any server on the way may refuse one (RFC 9110, 414). Each req
 Graph errors ``{"error": {message, type, code, error_subcode, fbtrace_id}}`` with the codes of Meta's "Graph API
 error handling" page: 1 unknown error (transient), 17 user request limit reached, 100 invalid parameter,
 190 invalid OAuth access token.
+
+The ad account's score (Meta's "Marketing API Rate Limiting", API-level limits): every call adds to it, a read
+1 point and a write 3; it decays over 300 s; past the tier's maximum (Standard 9,000, blocked 60 s; development
+60, blocked 300 s) every call is refused with code 17, subcode 2446079, and ``X-Business-Use-Case-Usage``
+saying when access is regained (``estimated_time_to_regain_access``, minutes; the "Business Use Case Rate
+Limits" header). So a sustained pace above 10 writes/s at the Standard tier is refused, as Meta refuses it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +43,11 @@ KNOWN = HASHED | {"EXTERN_ID", "MADID", "LOOKALIKE_VALUE", "PAGEUID"}
 # CustomAudience.Schema: a single key's schema name, and the multi-key column it validates as.
 SINGLE_KEYS = {"EMAIL_SHA256": "EMAIL", "PHONE_SHA256": "PHONE", "UID": "EXTERN_ID", "MOBILE_ADVERTISER_ID": "MADID"}
 _SHA = re.compile(r"^[0-9a-f]{64}$")
+# Marketing API Rate Limiting, API-level limits: (maximum score, seconds blocked) per access tier; the score decays
+# over SCORE_DECAY_SECONDS; a read costs 1 point, a write 3.
+SCORE_TIERS = {"standard": (9000.0, 60.0), "development": (60.0, 300.0)}
+SCORE_DECAY_SECONDS = 300.0
+READ_POINTS, WRITE_POINTS = 1.0, 3.0
 
 
 def graph_error(message: str, code: int, status: int = 400, subcode: int | None = None,
@@ -55,6 +69,9 @@ class MetaAudiencesEmulator(Emulator):
         self.invalid_values: list[str] = []
         self.requests_by_method: dict[str, int] = {}
         self.duplicate_adds = 0
+        self.tier = "standard"
+        self.clock: Callable[[], float] = time.monotonic
+        self._score, self._scored_at, self._blocked_until = 0.0, 0.0, 0.0
 
     def reset(self) -> None:
         with self.lock:
@@ -64,6 +81,30 @@ class MetaAudiencesEmulator(Emulator):
             self.invalid_values.clear()
             self.requests_by_method.clear()
             self.duplicate_adds = 0
+            self.tier = "standard"
+            self._score, self._scored_at, self._blocked_until = 0.0, 0.0, 0.0
+
+    def _charge(self, points: float) -> Response | None:
+        """Add a call to the ad account's score; the refusal Meta answers once the score passed the tier's maximum
+        (and while the account is blocked), else None."""
+        maximum, blocked_for = SCORE_TIERS[self.tier]
+        with self.lock:
+            now = self.clock()
+            if now < self._blocked_until:
+                return self._throttled(self._blocked_until - now)
+            self._score = max(0.0, self._score - (now - self._scored_at) * maximum / SCORE_DECAY_SECONDS) + points
+            self._scored_at = now
+            if self._score <= maximum:
+                return None
+            self._blocked_until = now + blocked_for
+            return self._throttled(blocked_for)
+
+    @staticmethod
+    def _throttled(seconds: float) -> Response:
+        usage = {"act_sandbox": [{"type": "custom_audience", "call_count": 100, "total_cputime": 0, "total_time": 0,
+                                  "estimated_time_to_regain_access": math.ceil(seconds / 60)}]}
+        return graph_error("(#17) User request limit reached", 17, subcode=2446079,
+                           headers={"X-Business-Use-Case-Usage": json.dumps(usage)})
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -112,6 +153,8 @@ class MetaAudiencesEmulator(Emulator):
         def audience(version: str, audience_id: str, request: Request) -> Response:
             if request.query_params.get("access_token") != SANDBOX_TOKEN:
                 return self.unauthorized()
+            if (refused := self._charge(READ_POINTS)) is not None:
+                return refused
             with self.lock:
                 size = len(self.audiences.get(audience_id, {}))
             return JSONResponse({"id": audience_id, "approximate_count_lower_bound": size})
@@ -135,6 +178,8 @@ class MetaAudiencesEmulator(Emulator):
         token = request.query_params.get("access_token") or body.get("access_token")
         if token != SANDBOX_TOKEN:
             return self.unauthorized()
+        if (refused := self._charge(WRITE_POINTS)) is not None:
+            return refused
         payload, session = body.get("payload"), body.get("session")
         if not isinstance(payload, dict) or "schema" not in payload or not isinstance(payload.get("data"), list):
             return graph_error("(#100) The parameter payload is required: {schema, data}", 100)
