@@ -39,20 +39,15 @@ def _is_lock_error(exc: duckdb.IOException) -> bool:
 def connect(path: str | Path | None = None, *, lock_wait_seconds: float | None = None) -> Iterator[Warehouse]:
     """A read-write session; waits up to ``lock_wait_seconds`` (default ``NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS``,
     else 60) for another writer to finish."""
+    wh: Warehouse
     if settings.warehouse_engine() == "postgres":
         wh = _postgres()
-        try:
-            for schema in SCHEMAS:
-                wh.ensure_schema(schema)
-            yield wh
-        finally:
-            wh.close()
-        return
-    target = _path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if lock_wait_seconds is None:
-        lock_wait_seconds = configured_lock_wait()
-    wh = DuckDBWarehouse(_open_duckdb(target, read_only=False, lock_wait_seconds=lock_wait_seconds))
+    else:
+        target = _path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if lock_wait_seconds is None:
+            lock_wait_seconds = configured_lock_wait()
+        wh = DuckDBWarehouse(_open_duckdb(target, read_only=False, lock_wait_seconds=lock_wait_seconds))
     try:
         for schema in SCHEMAS:
             wh.ensure_schema(schema)

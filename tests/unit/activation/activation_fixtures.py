@@ -5,6 +5,7 @@ with exactly the contract's columns."""
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,15 @@ def feed_sync(marketplace: str, **overrides: Any) -> SyncSpec:
            "filter": {"marketplace": marketplace}, "schedule": "inventory",
            "rate_limit": {"rps": 500, "burst": 50, "concurrency": 2}, **FEED_SYNCS[marketplace], **overrides}
     return parse_sync(raw)
+
+
+def sync_in_thread(spec: SyncSpec, connections: dict[str, Connection], warehouse: Path
+                   ) -> tuple[threading.Thread, dict[str, Any]]:
+    """Start ``run_sync`` on a thread of its own; its report lands in the returned dict under ``report``."""
+    from narrowcast.activation import run_sync
+
+    outcome: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: outcome.update(report=run_sync(
+        spec, connections=connections, warehouse=warehouse)))
+    thread.start()
+    return thread, outcome

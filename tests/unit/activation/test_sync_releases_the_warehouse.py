@@ -12,9 +12,8 @@ import subprocess
 import sys
 import threading
 
-from activation_fixtures import audience_rows, audience_sync
+from activation_fixtures import audience_rows, audience_sync, sync_in_thread
 
-from narrowcast.activation import run_sync
 from narrowcast.activation.destinations import DESTINATIONS
 
 OTHER_WRITER = """
@@ -42,10 +41,7 @@ def test_another_process_writes_the_warehouse_while_a_sync_waits_on_its_destinat
             return super().send(batch)
 
     monkeypatch.setitem(DESTINATIONS, spec.destination, Blocking)
-    outcome: dict = {}
-    sync = threading.Thread(target=lambda: outcome.update(report=run_sync(
-        spec, connections=connections, warehouse=warehouse.path)))
-    sync.start()
+    sync, outcome = sync_in_thread(spec, connections, warehouse.path)
     try:
         assert second_batch_sent.wait(60), "the sync never sent its second batch"
         # WHEN another process writes while the destination keeps the sync waiting

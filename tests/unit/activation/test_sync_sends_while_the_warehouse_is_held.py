@@ -12,9 +12,8 @@ import subprocess
 import sys
 import threading
 
-from activation_fixtures import audience_rows, audience_sync
+from activation_fixtures import audience_rows, audience_sync, sync_in_thread
 
-from narrowcast.activation import run_sync
 from narrowcast.activation.destinations import DESTINATIONS
 
 HOLDER = """
@@ -47,10 +46,7 @@ def test_the_sync_sends_on_while_another_process_holds_the_warehouse(monkeypatch
             return super().send(batch)
 
     monkeypatch.setitem(DESTINATIONS, spec.destination, Watched)
-    outcome: dict = {}
-    sync = threading.Thread(target=lambda: outcome.update(report=run_sync(
-        spec, connections=connections, warehouse=warehouse.path)))
-    sync.start()
+    sync, outcome = sync_in_thread(spec, connections, warehouse.path)
     holder = None
     try:
         assert second_batch_sent.wait(60), "the sync never sent its second batch"

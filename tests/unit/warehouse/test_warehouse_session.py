@@ -6,7 +6,7 @@ import datetime as dt
 
 import pyarrow as pa
 import pytest
-from warehouse_holder import hold_the_file
+from warehouse_holder import held_for, hold_the_file
 
 from narrowcast.warehouse import UndefinedObject, WarehouseBusy, connect, in_memory, read_only
 
@@ -84,11 +84,7 @@ def test_a_reader_is_told_the_warehouse_is_busy_while_another_process_writes(tmp
 
 def test_a_writer_waits_for_the_lock_as_long_as_the_setting_says_then_gets_it(tmp_path, monkeypatch):
     path = tmp_path / "w.duckdb"
-    holder = hold_the_file(path, then="time.sleep(3); c.close()")
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        holder.stdin.write("\n")
-        holder.stdin.flush()  # the holder lets go 3 s from now
+    with held_for(path, 3):  # the holder lets go 3 s from now
         # Told not to wait, a writer gives up at once; one that ignored the setting and waited the default 60 s
         # would get the file when the holder lets go and raise nothing.
         monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "0")
@@ -97,40 +93,26 @@ def test_a_writer_waits_for_the_lock_as_long_as_the_setting_says_then_gets_it(tm
         monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "60")
         with connect(path) as wh:  # waiting up to 60 s, it gets the file once the holder lets go
             assert wh.scalar("select 1") == 1
-    finally:
-        holder.communicate(timeout=30)
 
 
 def test_a_reader_told_to_wait_gets_the_file_once_the_writer_lets_go(tmp_path):
     path = tmp_path / "w.duckdb"
-    holder = hold_the_file(path, then="time.sleep(2); c.close()")
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        holder.stdin.write("\n")
-        holder.stdin.flush()  # the holder lets go 2 s from now
+    with held_for(path, 2):
         with pytest.raises(WarehouseBusy), read_only(path):  # a page asks now: told at once
             pass
         with read_only(path, lock_wait_seconds=60) as wh:  # a task waits for it
             assert wh is not None and wh.scalar("select 1") == 1
-    finally:
-        holder.communicate(timeout=30)
 
 
 def test_the_profile_snapshot_task_waits_for_a_writer_instead_of_failing(tmp_path, monkeypatch):
     from narrowcast.serve import profile_snapshot
 
     path = tmp_path / "w.duckdb"
-    holder = hold_the_file(path, then="time.sleep(2); c.close()")
     opened: list[bool] = []
     monkeypatch.setattr(profile_snapshot, "export_profile_snapshot",
                         lambda wh, output, reporting_currency: opened.append(wh.scalar("select 1") == 1) or 0)
     monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(path))
     monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "60")
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        holder.stdin.write("\n")
-        holder.stdin.flush()
+    with held_for(path, 2):
         assert profile_snapshot.export_from_warehouse(tmp_path / "snapshot") == 0
-        assert opened == [True]
-    finally:
-        holder.communicate(timeout=30)
+    assert opened == [True]
