@@ -1,12 +1,14 @@
 """
 ### Activate stock and prices: listing feed → eBay, Amazon and the shop
 
-List once, sync everywhere, withdraw at zero stock. Runs every 10 minutes, and at once when dbt publishes a new
+List once, sync everywhere, withdraw at zero stock (or keep the listing alive at 0 where the marketplace's rule
+says `zero_stock: keep_listed`: eBay's out-of-stock option). Runs every 10 minutes, and at once when dbt publishes a new
 `marketplace_listing_feed` or a new ERP stock file lands. First rebuilds the feed together with every model it
 reads (latest ERP snapshot, products, open orders of every channel, the marketplace seeds) and their
 tests, so the push never republishes the stock of the last `transform`, and a failed build pushes nothing
 (available = ERP on-hand − open orders, per-marketplace share/max/buffer, price rules). Then pushes only the
-quantities and prices that changed: eBay `bulk_update_price_quantity` (withdraw/publish offers), Amazon
+quantities and prices that changed: eBay `bulk_update_price_quantity` (withdraw/publish offers; a listing
+back from 0 is read and relisted if eBay ended it), Amazon
 `patchListingsItem` (or a JSON_LISTINGS_FEED for large changes), Shopify inventory levels.
 Run conf `{"dry_run": true}` plans without sending; `{"confirm_removals": ["<sync_id>"]}` lets a sync withdraw
 more than its `max_remove_share` of the listings (refused otherwise). An invalid sync YAML disables only its sync:
