@@ -152,6 +152,13 @@ DuckDB (the profile's connect retries) instead of failing. On a quiet machine, d
 After the extracts, activate_inventory (73.3 s: its feed build 9.3, stock_ebay 13.3, stock_amazon's 238
 PATCHes 47.3) and the chain entry transform 15.5 → transform 28.0 → activate_audiences 19.5 end within 0.3 s of
 each other: both branches are now the critical path.
+
+December 2026, a slower day on the same machine (the same commit took 157.5 s / 173.6 CPU-s at load 1.1): the
+audiences start when the transform publishes the marts (beside its docs and profile snapshot), syncs write
+behind a held warehouse, eBay keeps sold-out listings at 0 and Meta's syncs run at 8/s. 150.4 s / 172.3 CPU-s
+and 157.6 s / 180.7 CPU-s (load 0.6-1.2): unchanged within the machine's noise. Both branches still end
+together (activate_inventory 70-79 s, 47 s of it stock_amazon's 238 PATCHes at Amazon's 5/s; the entry
+transform, transform and audiences 80-85 s), so the 120-s target is not met here today.
 """
 
 from __future__ import annotations
