@@ -11,7 +11,7 @@ for the next write. Other DuckDB writers (another sync, an extract) so write whi
 process holds the file (a dbt build), an idempotent sync does not stop: it keeps sending and writes the answered
 batches' outcomes, in order, once the file is free (at most :data:`UNRECORDED_MAX_ROWS` rows or
 :data:`UNRECORDED_MAX_SECONDS` behind; a crash meanwhile re-sends those batches too, which an idempotent write
-makes harmless). A send-once object (events, listing creation) writes each outcome before it sends more.
+makes harmless). A send-once object (a shipment) writes each outcome before it sends more.
 
 As the file lock no longer keeps two runs of one sync apart (nor does anything on PostgreSQL), a run holds its
 sync's lease in ``activation.sync_leases`` (:func:`state.take_lease`) from before planning to its end, renewing
