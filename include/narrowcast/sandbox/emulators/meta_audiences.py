@@ -58,6 +58,14 @@ def graph_error(message: str, code: int, status: int = 400, subcode: int | None 
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
+def _user_request_limit(seconds: float, headers: dict[str, str] | None = None) -> JSONResponse:
+    """Code 17, subcode 2446079, with the wait in X-Business-Use-Case-Usage (whole minutes, per business id)."""
+    usage = {"0": [{"type": "custom_audience", "call_count": 100, "total_cputime": 0, "total_time": 0,
+                    "estimated_time_to_regain_access": max(1, math.ceil(seconds / 60))}]}
+    return graph_error("(#17) User request limit reached", 17, subcode=2446079,
+                       headers={"X-Business-Use-Case-Usage": json.dumps(usage), **(headers or {})})
+
+
 class MetaAudiencesEmulator(Emulator):
     name = "meta_audiences"
     prefix = "meta"
@@ -91,20 +99,13 @@ class MetaAudiencesEmulator(Emulator):
         with self.lock:
             now = self.clock()
             if now < self._blocked_until:
-                return self._throttled(self._blocked_until - now)
+                return _user_request_limit(self._blocked_until - now)
             self._score = max(0.0, self._score - (now - self._scored_at) * maximum / SCORE_DECAY_SECONDS) + points
             self._scored_at = now
             if self._score <= maximum:
                 return None
             self._blocked_until = now + blocked_for
-            return self._throttled(blocked_for)
-
-    @staticmethod
-    def _throttled(seconds: float) -> Response:
-        usage = {"act_sandbox": [{"type": "custom_audience", "call_count": 100, "total_cputime": 0, "total_time": 0,
-                                  "estimated_time_to_regain_access": math.ceil(seconds / 60)}]}
-        return graph_error("(#17) User request limit reached", 17, subcode=2446079,
-                           headers={"X-Business-Use-Case-Usage": json.dumps(usage)})
+            return _user_request_limit(blocked_for)
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -116,10 +117,8 @@ class MetaAudiencesEmulator(Emulator):
         }
 
     def rate_limited(self, retry_after: float) -> Response:
-        return graph_error("(#17) User request limit reached", 17, subcode=2446079,
-                           headers={"Retry-After": f"{retry_after:g}",
-                                    "X-Business-Use-Case-Usage": json.dumps({"0": [{"type": "custom_audience",
-                                                                                    "call_count": 100}]})})
+        # An injected fault also says Retry-After, so a test waits its seconds rather than whole minutes.
+        return _user_request_limit(retry_after, {"Retry-After": f"{retry_after:g}"})
 
     def server_error(self) -> Response:
         return graph_error("An unknown error has occurred.", 1, status=500)
