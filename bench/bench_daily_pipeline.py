@@ -341,10 +341,11 @@ def ga4_days_left_out(start: date, last_day: date, ga4_history_days: int | None)
     return [start + timedelta(days=n) for n in range((first_loaded - start).days)]
 
 
-def history_plan(start: date, last_day: date, ga4_first_day: date) -> list[dict]:
+def history_plan(start: date, last_day: date, ga4_first_day: date, transforms_before: list[dict] | None = None
+                 ) -> list[dict]:
     """The demo's plan for ``[start, last_day)`` (entity sources from their first-load start), the web events'
     extract from ``ga4_first_day``: its window says which export days are due, so none is reported missing."""
-    plan = demo.range_plan(start, last_day)
+    plan = demo.range_plan(start, last_day, transforms_before=transforms_before)
     for run in plan:
         if run["dag_id"] == "extract_web_events":
             run["conf"] = {**run["conf"], "start": ga4_first_day.isoformat()}
@@ -437,10 +438,10 @@ def run_inner(customers: int, days: int, start: str, seed: int, ga4_history_days
             phases["Airflow DB + dbt parse"] = time.monotonic() - began
             sandbox_ready()
             phases["sandbox start-up (world loaded), beside them"] = time.monotonic() - began
-            plan = history_plan(first_day, last_day, first_day + timedelta(days=len(left_out)))
             entry = world.audience_entry
-            if entry is not None and entry < last_day:
-                plan.insert(len(demo.EXTRACT_DAGS), demo.audience_entry_run(entry, one_build_task))
+            plan = history_plan(first_day, last_day, first_day + timedelta(days=len(left_out)),
+                                [demo.audience_entry_run(entry, one_build_task)]
+                                if entry is not None and entry < last_day else None)
             with held_back_exports(paths.data_dir, [last_day]) as held:
                 print(f"  (held back until the day: {', '.join(held) or 'no GA4 export of the day'})")
                 history_steps = demo.run_dags(plan, env, log_dir / "history")

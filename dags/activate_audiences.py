@@ -13,6 +13,11 @@ pause a sync with `enabled: false` in its YAML. Trigger with run conf `{"dry_run
 A mirror sync that would remove more than its `max_remove_share` of the members fails without sending; trigger
 with `{"confirm_removals": ["<sync_id>"]}` once the removals are checked. An invalid YAML disables only its sync:
 its mapped task fails at once naming the file and key (and alerts), the other syncs run.
+
+The syncs run side by side, outside the one-slot `narrowcast_warehouse` pool: a sync holds the warehouse only in
+short sessions (its plan, its batches' outcomes), waiting for DuckDB's writer lock like any writer, and never
+while it is paced by a destination. The syncs of one connection share its account's rate budget, so they send one
+after another (each waits for the connection's lease in `activation.sync_leases`).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from datetime import UTC, datetime
 from airflow.sdk import dag, task
 
 from narrowcast_airflow.assets import MART_ASSETS
-from narrowcast_airflow.defaults import WAREHOUSE_POOL, default_args
+from narrowcast_airflow.defaults import default_args
 
 
 @dag(
@@ -42,7 +47,7 @@ def activate_audiences():
 
         return list_sync_ids("audiences")
 
-    @task(pool=WAREHOUSE_POOL, map_index_template="{{ sync_id }}")
+    @task(map_index_template="{{ sync_id }}")
     def sync(sync_id: str, **context):
         from narrowcast_airflow.tasks import run_sync
 

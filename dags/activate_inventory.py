@@ -13,6 +13,10 @@ back from 0 is read and relisted if eBay ended it), Amazon
 Run conf `{"dry_run": true}` plans without sending; `{"confirm_removals": ["<sync_id>"]}` lets a sync withdraw
 more than its `max_remove_share` of the listings (refused otherwise). An invalid sync YAML disables only its sync:
 its mapped task fails at once naming the file and key (and alerts), the other stock pushes run.
+
+The feed's dbt build writes the warehouse and runs in the one-slot `narrowcast_warehouse` pool. The syncs run side
+by side outside it: each holds the warehouse only in short sessions, never while a marketplace paces it, and the
+syncs of one connection (one seller account's rate budget) send one after another.
 """
 
 from __future__ import annotations
@@ -74,7 +78,7 @@ def activate_inventory():
 
         return list_sync_ids("inventory")
 
-    @task(pool=WAREHOUSE_POOL, map_index_template="{{ sync_id }}")
+    @task(map_index_template="{{ sync_id }}")
     def sync(sync_id: str, **context):
         from narrowcast_airflow.tasks import run_sync
 

@@ -11,8 +11,15 @@ runner forks a child per run (the fork inherits the parsed DAGs and every module
 pool is disposed in the child by Airflow's own fork hook). A run may wait for a task of another run of its stage
 (``"after": "STEP:TASK_ID"``): it starts once that task succeeded, e.g. once a dbt build that would compete with
 its own for the CPU is done; or for the whole run (``"after": "STEP"``): it starts once that run succeeded, so a
-stage can hold a chain (transform, then the audiences) beside a run it does not depend on. On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
+stage can hold a chain (transform, then the audiences) beside a run it does not depend on; or for several of these
+(``"after": [...]``). On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
 connection a busy timeout, so the children's writes queue instead of failing with "database is locked".
+
+Within a run, ``DAG.test()`` would run the task instances one after another; the runner starts each in a forked
+child as it becomes ready, as an executor does, bounded by its pool's slots within the run
+(:class:`TaskInstancesSideBySide`): a DAG's mapped syncs to different destinations send at once, its tasks in the
+one-slot warehouse pool run one at a time. Pools are not shared across the runs of a stage: runs side by side
+meet on DuckDB's writer lock, which every warehouse writer waits for.
 
     python -m narrowcast_airflow.runner --log-dir LOGS --plan '[{"step": "extract_shop", "dag_id": "extract_shop",
         "logical_date": "2026-11-01", "conf": {"start": "2020-01-01", "end": "2026-11-01"}}, ...]'
@@ -31,6 +38,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import os
 import sys
 import threading
@@ -55,9 +63,13 @@ class PlannedRun:
     logical_date: str
     conf: dict[str, Any] = field(default_factory=dict)
     # Adjacent runs with the same stage run side by side; ``after`` is "STEP:TASK_ID" or "STEP" (the whole run) of
-    # another run of the stage.
+    # another run of the stage, or several of them (it starts once all of them succeeded).
     stage: str | None = None
-    after: str | None = None
+    after: str | tuple[str, ...] | None = None
+
+    @property
+    def waits_for(self) -> tuple[str, ...]:
+        return () if self.after is None else (self.after,) if isinstance(self.after, str) else self.after
 
 
 @contextmanager
@@ -131,14 +143,138 @@ def load_dags() -> dict[str, Any]:
 
 
 def run_one(dags: dict[str, Any], planned: PlannedRun) -> str:
-    """``DAG.test()`` for one planned run; the DAG run's final state (``success`` or ``failed``)."""
+    """``DAG.test()`` for one planned run, its ready task instances side by side within their pools' slots
+    (:class:`TaskInstancesSideBySide`); the DAG run's final state (``success`` or ``failed``)."""
     from airflow.sdk import timezone
 
     dag = dags.get(planned.dag_id)
     if dag is None:
         raise RuntimeError(f"DAG {planned.dag_id!r} is not in the DAG folder (found: {sorted(dags)})")
-    dag_run = dag.test(logical_date=timezone.parse(planned.logical_date), run_conf=planned.conf)
+    with TaskInstancesSideBySide() as side_by_side:
+        dag_run = dag.test(logical_date=timezone.parse(planned.logical_date), run_conf=planned.conf)
+        side_by_side.wait_all()
     return str(getattr(dag_run.state, "value", dag_run.state))
+
+
+class _QuietWhileTasksRun(logging.Filter):
+    """Drops ``DAG.test()``'s "No tasks to run" line, which it logs every second while the task instances it
+    started run in their own processes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No tasks to run")
+
+
+# How long a task instance whose pool is full waits for a slot before DAG.test()'s loop goes on to the others.
+POOL_FULL_WAIT_SECONDS = 0.5
+
+
+class TaskInstancesSideBySide:
+    """While in effect, ``DAG.test()`` runs each task instance in a forked child and goes on scheduling the rest,
+    as an executor does, instead of running them one after another: mapped syncs to different destinations, or a
+    run's independent branches, run at once. A pool's slots bound how many of the run's task instances in it run
+    at once (the one-slot ``narrowcast_warehouse`` pool: one), as the scheduler bounds them.
+
+    The child runs Airflow's own ``_run_task`` (the task runner, the in-process execution API, XComs, the state in
+    the metadata DB), so ``DAG.test()``'s loop sees each task instance finish as it would its own. A child that
+    dies without recording an end state (killed, out of memory) has its task instance marked failed.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Condition()
+        self._running: dict[str, int] = {}  # pool -> task instances of this run in it, running
+        self._slots: dict[str, int] = {}
+        self._reapers: list[threading.Thread] = []
+        self._original: Callable[..., Any] | None = None
+        self._filter = _QuietWhileTasksRun()
+
+    def __enter__(self) -> TaskInstancesSideBySide:
+        from airflow.sdk.definitions import dag as dag_module
+
+        self._original = dag_module._run_task
+        dag_module._run_task = self._start
+        logging.getLogger(dag_module.__name__).addFilter(self._filter)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from airflow.sdk.definitions import dag as dag_module
+
+        dag_module._run_task = self._original
+        logging.getLogger(dag_module.__name__).removeFilter(self._filter)
+        self.wait_all()
+
+    def wait_all(self) -> None:
+        for reaper in self._reapers:
+            reaper.join()
+        self._reapers.clear()
+
+    def _pool_slots(self, pool: str) -> int:
+        if pool not in self._slots:
+            from airflow.models.pool import Pool
+
+            found = Pool.get_pool(pool)
+            # A pool's open slots (-1: unlimited); a pool that does not exist runs nothing in the scheduler, one
+            # at a time here.
+            self._slots[pool] = 1 if found is None else (sys.maxsize if found.slots < 0 else max(1, found.slots))
+        return self._slots[pool]
+
+    def _start(self, *, ti: Any, task: Any, run_triggerer: bool = False) -> None:
+        from airflow.utils.state import TaskInstanceState
+
+        pool = ti.pool or "default_pool"
+        slots = self._pool_slots(pool)
+        with self._lock:
+            # A full pool leaves the task instance scheduled: DAG.test()'s next pass offers it again, and the
+            # instances of other pools start meanwhile.
+            if not self._lock.wait_for(lambda: self._running.get(pool, 0) < slots, timeout=POOL_FULL_WAIT_SECONDS):
+                return
+            self._running[pool] = self._running.get(pool, 0) + 1
+        # Queued before the fork, so the next pass of DAG.test()'s loop does not schedule it again.
+        ti.set_state(TaskInstanceState.QUEUED)
+        original = self._original
+        _before_fork()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into DAG.test()'s loop
+            code = 1
+            try:
+                _after_fork()
+                original(ti=ti, task=task, run_triggerer=run_triggerer)
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        key = {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
+        reaper = threading.Thread(target=self._reap, args=(pid, pool, key), name=f"reap-{ti.task_id}", daemon=True)
+        self._reapers.append(reaper)
+        reaper.start()
+
+    def _reap(self, pid: int, pool: str, key: dict[str, Any]) -> None:
+        try:
+            os.waitpid(pid, 0)
+            _fail_if_unfinished(key)
+        finally:
+            with self._lock:
+                self._running[pool] -= 1
+                self._lock.notify_all()
+
+
+def _fail_if_unfinished(key: dict[str, Any]) -> None:
+    """Mark the task instance ``key`` failed if its process ended without recording an end state."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import State, TaskInstanceState
+    from sqlalchemy import select
+
+    with create_session() as session:
+        ti = session.scalar(select(TaskInstance).filter_by(**key))
+        if ti is not None and ti.state not in State.finished and ti.state != TaskInstanceState.UP_FOR_RETRY:
+            print(f"task {key['task_id']} (map index {key['map_index']}) ended without a final state; marked failed",
+                  file=sys.stderr, flush=True)
+            ti.set_state(TaskInstanceState.FAILED, session=session)
 
 
 # How long a metadata-DB connection waits for another process's write (SQLite's busy timeout), in milliseconds.
@@ -180,7 +316,17 @@ def _before_fork() -> None:
 
     _api_started_here = any(thread.name == API_LOOP_THREAD for thread in threading.enumerate())
     if not _api_started_here:
-        _ = supervisor.in_process_api_server().app  # the app alone starts no thread; each child starts its loop
+        # the app alone starts no thread; each child starts its loop
+        _build_versioned_routes(supervisor.in_process_api_server().app)
+
+
+def _build_versioned_routes(app: Any) -> None:
+    """Build the execution API's versioned routes now, once, for every child to inherit. Cadwyn (the API's
+    versioning) builds them on its first request, ~2 CPU-seconds that each forked task process would otherwise pay
+    again, several at once on two cores. Without that hook (another Cadwyn) the children build them as before."""
+    build = getattr(app, "_cadwyn_initialize", None)
+    if callable(build) and getattr(app, "_cadwyn_initialized", True) is False:
+        build()
 
 
 def _after_fork() -> None:
@@ -239,10 +385,14 @@ def task_succeeded(planned: PlannedRun, task_id: str, since: float) -> bool:
 
 def _readiness(run: PlannedRun, by_step: dict[str, PlannedRun], started_at: dict[str, float],
                finished: dict[str, str]) -> str:
-    """"ready" to start, "wait", or "never" (what it waits for ended without succeeding)."""
-    if run.after is None:
-        return "ready"
-    step, _, task_id = run.after.partition(":")
+    """"ready" to start, "wait", or "never" (something it waits for ended without succeeding)."""
+    answers = {_readiness_for(after, by_step, started_at, finished) for after in run.waits_for}
+    return "never" if "never" in answers else "wait" if "wait" in answers else "ready"
+
+
+def _readiness_for(after: str, by_step: dict[str, PlannedRun], started_at: dict[str, float],
+                   finished: dict[str, str]) -> str:
+    step, _, task_id = after.partition(":")
     if step not in started_at:
         return "wait"
     if not task_id:  # the whole run
@@ -263,9 +413,10 @@ def run_side_by_side(dags: dict[str, Any], runs: list[PlannedRun], log_dir: Path
     for every started run before returning. False unless every run succeeded."""
     by_step = {run.step: run for run in runs}
     for run in runs:
-        if run.after is not None and run.after.partition(":")[0] not in by_step:
-            raise ValueError(f"run {run.step!r}: after {run.after!r} names no other run of its stage "
-                             f"({sorted(by_step)})")
+        for after in run.waits_for:
+            if after.partition(":")[0] not in by_step:
+                raise ValueError(f"run {run.step!r}: after {after!r} names no other run of its stage "
+                                 f"({sorted(by_step)})")
     _before_fork()
     started_at: dict[str, float] = {}
     children: dict[int, tuple[PlannedRun, int]] = {}
@@ -350,8 +501,7 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
         from airflow.providers_manager import ProvidersManager
 
         ProvidersManager().initialize_providers_configuration()
-        if any(len(stage) > 1 for stage in grouped):
-            queue_sqlite_writers()
+        queue_sqlite_writers()  # runs side by side, and the task instances of every run
         ensure_pools(pools or [])
         for module in preload or []:
             importlib.import_module(module)
@@ -375,14 +525,14 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
 def parse_plan(text: str) -> list[PlannedRun]:
     return [PlannedRun(step=item.get("step") or item["dag_id"], dag_id=item["dag_id"],
                        logical_date=item["logical_date"], conf=item.get("conf") or {}, stage=item.get("stage"),
-                       after=item.get("after"))
+                       after=tuple(item["after"]) if isinstance(item.get("after"), list) else item.get("after"))
             for item in json.loads(text)]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan", required=True,
-                        help="JSON list of {step, dag_id, logical_date, conf[, stage, after]}")
+                        help="JSON list of {step, dag_id, logical_date, conf[, stage, after (one or a list)]}")
     parser.add_argument("--log-dir", required=True, type=Path)
     parser.add_argument("--pool", action="append", default=[], help="NAME:SLOTS[:DESCRIPTION], created first")
     parser.add_argument("--preload", action="append", default=[], help="a module to import before any run")

@@ -55,6 +55,28 @@ def broken():
     fail()
 
 broken()
+
+@dag(dag_id="fanout", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC))
+def fanout():
+    @task
+    def free(name):
+        record("free:" + name, 6)
+    @task(pool="one_slot")
+    def held(name):
+        record("held:" + name, 1)
+    free.expand(name=["a", "b", "c"])
+    held.expand(name=["x", "y"])
+
+fanout()
+
+@dag(dag_id="killed", schedule=None, start_date=datetime(2026, 1, 1, tzinfo=UTC))
+def killed():
+    @task(retries=0)
+    def dies():
+        os.kill(os.getpid(), 9)
+    dies()
+
+killed()
 '''
 
 
@@ -86,11 +108,13 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return env
 
 
-def run(env: dict[str, str], log_dir: Path, plan: list[dict]) -> tuple[subprocess.CompletedProcess, list[dict]]:
+def run(env: dict[str, str], log_dir: Path, plan: list[dict], pools: tuple[str, ...] = ()
+        ) -> tuple[subprocess.CompletedProcess, list[dict]]:
     out = Path(env["STAGE_TEST_OUT"])
     out.unlink(missing_ok=True)
     proc = subprocess.run([sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan",
-                           json.dumps(plan)], env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+                           json.dumps(plan), *(arg for pool in pools for arg in ("--pool", pool))],
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
     ran = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return proc, ran
 
@@ -155,18 +179,53 @@ def test_a_failing_run_in_a_stage_stops_the_plan_and_is_named(airflow, tmp_path:
     assert [entry["name"] for entry in ran] == ["beside:first", "beside:second"]  # nothing after the stage ran
 
 
+@pytest.mark.e2e  # migrates an Airflow metadata DB and runs DAGs
+def test_the_ready_task_instances_of_a_run_run_side_by_side_within_their_pools_slots(airflow, tmp_path: Path) -> None:
+    proc, ran = run(airflow, tmp_path, [{"step": "fanout", "dag_id": "fanout", "logical_date": "2026-05-01"}],
+                    pools=("one_slot:1:one at a time",))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    task = {entry["name"]: entry for entry in ran}
+    free = [task[f"free:{name}"] for name in "abc"]
+    # the default pool's three mapped instances at once, each in a process of its own
+    assert max(t["start"] for t in free) < min(t["end"] for t in free), free
+    assert len({t["pid"] for t in free}) == 3
+    # the one-slot pool's two one after another
+    held = sorted((task["held:x"], task["held:y"]), key=lambda t: t["start"])
+    assert held[0]["end"] <= held[1]["start"], held
+    assert "No tasks to run" not in (tmp_path / "fanout.log").read_text()
+    (db,) = (Path(airflow["AIRFLOW_HOME"])).glob("*.db")
+    with sqlite3.connect(db) as con:
+        states = con.execute("select task_id, map_index, state from task_instance where dag_id = 'fanout'").fetchall()
+    assert sorted(states) == [("free", 0, "success"), ("free", 1, "success"), ("free", 2, "success"),
+                              ("held", 0, "success"), ("held", 1, "success")], states
+
+
+@pytest.mark.e2e  # migrates an Airflow metadata DB and runs DAGs
+def test_a_task_whose_process_dies_is_marked_failed_and_fails_its_run(airflow, tmp_path: Path) -> None:
+    proc, _ = run(airflow, tmp_path, [{"step": "killed", "dag_id": "killed", "logical_date": "2026-05-02"}])
+    assert proc.returncode == 1
+    assert progress(proc) == {"parse-dags": "success", "killed": "failed"}
+    assert "task dies (map index -1) ended without a final state; marked failed" in (tmp_path / "killed.log").read_text()
+
+
 def test_the_demo_pushes_stock_beside_the_transforms_and_syncs_audiences_once_the_marts_are_published() -> None:
     from narrowcast import demo
 
     world = demo.WorldArgs(customers=5000, days=92, start="2026-08-01", seed=42)
     plan = parse_plan(json.dumps(demo.pipeline_plan(world, record_audience_entry=True)))
+    # the extracts the stock push reads first, one after another; then the push beside the other extracts
     assert [[run.step for run in stage] for stage in stages(plan)] == [
-        *([dag_id] for dag_id in demo.EXTRACT_DAGS),
-        ["activate_inventory", "transform-audience-entry", "transform", "activate_audiences"]]
+        ["extract_inbox"], ["extract_shop"], ["extract_marketplace_orders"],
+        ["extract_web_events", "extract_ad_costs", "activate_inventory", "transform-audience-entry", "transform",
+         "activate_audiences"]]
+    assert set(demo.EXTRACT_DAGS) == {"extract_inbox", "extract_shop", "extract_marketplace_orders",
+                                      "extract_web_events", "extract_ad_costs"}
     after = {run.step: run.after for run in plan}
-    # the transforms wait for the stock feed's dbt build, a task the inventory DAG declares; then one another
+    # the other extracts stay one after another; the transforms wait for the last of them and for the stock feed's
+    # dbt build, a task the inventory DAG declares; then one another
+    assert (after["extract_web_events"], after["extract_ad_costs"]) == (None, "extract_web_events")
     assert after["activate_inventory"] is None
-    assert after["transform-audience-entry"] == demo.FEED_BUILT
+    assert after["transform-audience-entry"] == ("extract_ad_costs", demo.FEED_BUILT)
     assert (after["transform"], after["activate_audiences"]) == ("transform-audience-entry", demo.MARTS_PUBLISHED)
     step, _, task_id = demo.FEED_BUILT.partition(":")
     assert step == "activate_inventory"
@@ -178,4 +237,4 @@ def test_the_demo_pushes_stock_beside_the_transforms_and_syncs_audiences_once_th
     assert step == "transform" and f"@task(outlets=list(MART_ASSETS.values()))\n    def {task_id}(" in transform_dag
     # without an entry transform the final one waits for the feed's build
     rerun = {run["step"]: run.get("after") for run in demo.pipeline_plan(world)}
-    assert rerun["transform"] == demo.FEED_BUILT
+    assert rerun["transform"] == ["extract_ad_costs", demo.FEED_BUILT]

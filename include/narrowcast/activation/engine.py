@@ -16,6 +16,9 @@ makes harmless). A send-once object (a shipment) writes each outcome before it s
 As the file lock no longer keeps two runs of one sync apart (nor does anything on PostgreSQL), a run holds its
 sync's lease in ``activation.sync_leases`` (:func:`state.take_lease`) from before planning to its end, renewing
 its heartbeat with every batch it records; a second run of the sync meanwhile fails at once naming the holder.
+Syncs run side by side (they are not in the warehouse's one-slot pool), but the syncs of one connection share its
+account's rate budget: a run plans, then waits for its connection's lease (:func:`_take_connection`) and holds it
+while it sends, so they send one after another and syncs to other accounts send beside them.
 
 Listings a sync creates are remembered with the batch's state: the ids a destination answers
 (``RowResult.remote_id``) go to ``activation.listing_ids`` under the marketplace the sync's
@@ -51,6 +54,7 @@ from narrowcast.contracts.connections import Connection
 from narrowcast.contracts.redaction import redact, redacting_logger
 from narrowcast.http import ApiError, TokenBucket
 from narrowcast.warehouse import Warehouse, WarehouseBusy, connect
+from narrowcast.warehouse.connection import configured_lock_wait
 
 log = redacting_logger(__name__)
 KINDS = ("upsert", "remove")  # upserts first: removing before adding can trip minimum-audience-size rules
@@ -58,6 +62,11 @@ KINDS = ("upsert", "remove")  # upserts first: removing before adding can trip m
 # long (a third of the lease's staleness if shorter) without writing their outcome; then it waits for the file.
 UNRECORDED_MAX_ROWS = 100_000
 UNRECORDED_MAX_SECONDS = 300.0
+# How long a sync's session waits for another process's hold on the DuckDB file (a full dbt build at 1M customers
+# holds it ~4 minutes; the default for other writers is a minute).
+SYNC_LOCK_WAIT_SECONDS = 900.0
+# How often a run waiting for its connection (another sync sends on it) asks again.
+CONNECTION_POLL_SECONDS = 1.0
 
 
 def resolve(spec_or_id: SyncSpec | str, syncs_dir: Path | None = None) -> SyncSpec:
@@ -107,7 +116,7 @@ def run_sync(
     started = time.monotonic()
     destination: Destination | None = None
     with contextlib.ExitStack() as cleanup:
-        with connect(warehouse) as wh:
+        with _session(warehouse) as wh:
             state.ensure_tables(wh)
             if not dry_run:  # a dry run sends nothing and changes no sync state: it may plan beside a run
                 state.take_lease(wh, spec.id, report.run_id)
@@ -119,7 +128,7 @@ def run_sync(
             # without holding the warehouse.
             destination = _destination(spec, connections, sleep)
             statuses = _job_statuses(spec, destination, jobs)
-        with connect(warehouse) as wh:
+        with _session(warehouse) as wh:
             if statuses is not None:
                 _settle_jobs(wh, spec, jobs, statuses, report)
             hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
@@ -158,6 +167,8 @@ def run_sync(
                 prefix=f"narrowcast-plan-{spec.id}-"))))
         try:
             destination = destination or _destination(spec, connections, sleep)
+            connection = _take_connection(warehouse, spec, report.run_id, sleep)
+            cleanup.callback(_release_lease, warehouse, connection, report.run_id)
             with _fewer_gc_passes():
                 _send_plan(warehouse, spec, destination, report, plan)
         except BaseException as exc:  # interrupts too: the run log must not call a killed run a success
@@ -167,7 +178,7 @@ def run_sync(
         finally:
             if destination is not None:
                 report.api_calls = destination.api_calls
-            with connect(warehouse) as wh:
+            with _session(warehouse) as wh:
                 report.duration_seconds = time.monotonic() - started
                 report.jobs_pending = len(state.pending_jobs(wh, spec))
                 if report.status == "running":
@@ -220,11 +231,43 @@ def run_group(
     return reports
 
 
+def _session(warehouse: Path | None) -> contextlib.AbstractContextManager[Warehouse]:
+    """A warehouse session that waits for DuckDB's writer lock up to :data:`SYNC_LOCK_WAIT_SECONDS` (or the
+    configured wait, if longer). A sync is not in the warehouse's one-slot pool: it plans and writes its outcomes in
+    short sessions beside the loads and dbt builds that are, and waiting out a build (minutes at a million
+    customers) is all it can usefully do meanwhile."""
+    return connect(warehouse, lock_wait_seconds=max(configured_lock_wait(), SYNC_LOCK_WAIT_SECONDS))
+
+
+def _take_connection(warehouse: Path | None, spec: SyncSpec, run_id: str, sleep: Callable[[float], None]) -> str:
+    """Wait until no other sync run sends on ``spec.connection``, then hold it (its lease key, returned): the
+    syncs of one destination account share its rate budget (Meta's ad-account score, Shopify's bucket), so they
+    send one after another while syncs to other accounts send beside them. While it waits, the run keeps its own
+    sync's lease alive; a holder that died or went silent is taken over as a sync's lease is."""
+    key = state.connection_lease(spec.connection)
+    waiting_since: float | None = None
+    while True:
+        with _session(warehouse) as wh:
+            try:
+                state.take_lease(wh, key, run_id)
+            except state.LeaseHeld as held:
+                state.renew_lease(wh, spec.id, run_id)
+                if waiting_since is None:
+                    waiting_since = time.monotonic()
+                    log.info("%s: waiting to send: %s", spec.id, held)
+            else:
+                if waiting_since is not None:
+                    log.info("%s: connection %s free after %.1fs", spec.id, spec.connection,
+                             time.monotonic() - waiting_since)
+                return key
+        sleep(CONNECTION_POLL_SECONDS)
+
+
 def _release_lease(warehouse: Path | None, sync_id: str, run_id: str) -> None:
     """Free the sync at the end of a run, however it ended; a failure to do so is logged, not raised over the
     run's own outcome (the lease is then taken over once its process is gone or its heartbeat stale)."""
     try:
-        with connect(warehouse) as wh:
+        with _session(warehouse) as wh:
             state.release_lease(wh, sync_id, run_id)
     except Exception as exc:  # noqa: BLE001 - the run's own outcome (or exception) matters more
         log.error("sync %s: run %s could not release its lease (taken over once stale, %s): %s", sync_id, run_id,
@@ -414,7 +457,7 @@ class _Writer:
     def session(self) -> Warehouse:
         if self._wh is None:
             stack = contextlib.ExitStack()
-            self._wh = stack.enter_context(connect(self._warehouse))
+            self._wh = stack.enter_context(_session(self._warehouse))
             self._session = stack
         return self._wh
 
@@ -468,6 +511,7 @@ def _send_plan(warehouse: Path | None, spec: SyncSpec, destination: Destination,
         while answered:
             _collect(wh, spec, report, *answered.popleft(), plan.open_rejections, plan.listings, in_doubt is not None)
         state.renew_lease(wh, spec.id, report.run_id)
+        state.renew_lease(wh, state.connection_lease(spec.connection), report.run_id)
         lease_renewed = time.monotonic()
 
     def collect_head() -> None:

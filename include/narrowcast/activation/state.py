@@ -10,7 +10,8 @@ arrow batches; each batch's outcome goes back as arrow too.
 created without a hand-kept file. dbt creates the same table empty (macro ``ensure_listing_registry``) so the feed
 can read it before any listing sync ran.
 
-``activation.sync_leases`` keeps two runs of one sync from running at once (see :func:`take_lease`).
+``activation.sync_leases`` keeps two runs of one sync from running at once (see :func:`take_lease`), and two syncs
+from sending on one destination account at once (:func:`connection_lease`: the row of key ``connection:<id>``).
 """
 
 from __future__ import annotations
@@ -552,9 +553,35 @@ def lease_holder(wh: Warehouse, sync_id: str, stale_seconds: float | None = None
                                       bool(row[6]))
 
 
+class LeaseHeld(SyncFailed):
+    """Another live run holds the lease; ``holder`` says which."""
+
+    def __init__(self, message: str, holder: Lease) -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+# A lease key names a sync, or with this prefix a connection (a destination account: its rate budget is shared by
+# every sync that sends on it).
+CONNECTION_LEASE_PREFIX = "connection:"
+
+
+def connection_lease(connection_id: str) -> str:
+    """The lease key of a connection: held by the one sync run sending on it (see :func:`take_lease`)."""
+    return CONNECTION_LEASE_PREFIX + connection_id
+
+
+def _held_message(key: str, holder: Lease) -> str:
+    if key.startswith(CONNECTION_LEASE_PREFIX):
+        return (f"connection {key.removeprefix(CONNECTION_LEASE_PREFIX)} is in use by {holder.describe()}. A lease "
+                f"whose heartbeat is older than {LEASE_STALE_VARIABLE} seconds is taken over")
+    return (f"sync {key} is already running: {holder.describe()}; this run sent nothing. A lease whose "
+            f"heartbeat is older than {LEASE_STALE_VARIABLE} seconds is taken over")
+
+
 def take_lease(wh: Warehouse, sync_id: str, run_id: str, stale_seconds: float | None = None) -> Lease | None:
-    """Make ``run_id`` the one run of ``sync_id``; raises :class:`SyncFailed` naming the holder if another run
-    holds it. Returns the lease taken over (logged as a warning), if any.
+    """Make ``run_id`` the one run of ``sync_id`` (or of a :func:`connection_lease` key); raises :class:`LeaseHeld`
+    naming the holder if another run holds it. Returns the lease taken over (logged as a warning), if any.
 
     A held lease is taken over when its heartbeat is older than ``stale_seconds`` (default
     :func:`lease_stale_seconds`) or its process is known to be gone (:meth:`Lease.process_gone`: a killed run on
@@ -578,7 +605,7 @@ def take_lease(wh: Warehouse, sync_id: str, run_id: str, stale_seconds: float | 
             previous, stale = held
             reason = "its heartbeat is stale" if stale else "its process is gone" if previous.process_gone() else None
             if reason is None:
-                raise SyncFailed(_held_message(sync_id, previous))
+                raise LeaseHeld(_held_message(sync_id, previous), previous)
             taken = wh.modified(
                 """update activation.sync_leases
                    set run_id = $run_id, host = $host, pid = $pid, pid_scope = $pid_scope,
@@ -588,16 +615,12 @@ def take_lease(wh: Warehouse, sync_id: str, run_id: str, stale_seconds: float | 
             )
     if not taken:  # another run took the sync between the read and the write
         winner = lease_holder(wh, sync_id, stale_seconds)
-        raise SyncFailed(_held_message(sync_id, winner[0]) if winner else
-                         f"sync {sync_id}: another run took and released it while this one started; run it again")
+        if winner:
+            raise LeaseHeld(_held_message(sync_id, winner[0]), winner[0])
+        raise SyncFailed(f"sync {sync_id}: another run took and released it while this one started; run it again")
     if previous is not None:
         log.warning("sync %s: took over the lease of %s: %s", sync_id, previous.describe(), reason)
     return previous
-
-
-def _held_message(sync_id: str, holder: Lease) -> str:
-    return (f"sync {sync_id} is already running: {holder.describe()}; this run sent nothing. A lease whose "
-            f"heartbeat is older than {LEASE_STALE_VARIABLE} seconds is taken over")
 
 
 def renew_lease(wh: Warehouse, sync_id: str, run_id: str) -> None:
@@ -607,7 +630,9 @@ def renew_lease(wh: Warehouse, sync_id: str, run_id: str) -> None:
                    "where sync_id = $sync_id and run_id = $run_id", {"sync_id": sync_id, "run_id": run_id}):
         return
     holder = lease_holder(wh, sync_id)
-    raise SyncFailed(f"sync {sync_id}: run {run_id} lost its lease "
+    name = (f"connection {sync_id.removeprefix(CONNECTION_LEASE_PREFIX)}"
+            if sync_id.startswith(CONNECTION_LEASE_PREFIX) else f"sync {sync_id}")
+    raise SyncFailed(f"{name}: run {run_id} lost its lease "
                      f"({'now held by ' + holder[0].describe() if holder else 'released'}): its heartbeat went "
                      f"stale ({LEASE_STALE_VARIABLE}); stopping so two runs do not send the same rows")
 

@@ -117,7 +117,7 @@ def test_a_second_run_of_a_sync_is_refused_while_the_first_waits_on_its_destinat
     assert second.returncode != 0
     assert "sync lease_meta is already running: run " + report.run_id in second.stderr, second.stderr[-2000:]
     assert " since " in second.stderr and f"pid {os.getpid()}" in second.stderr
-    assert held == [("lease_meta", report.run_id)]
+    assert sorted(held) == [("connection:narrowcast_meta", report.run_id), ("lease_meta", report.run_id)]
     # and the first finished alone: every row sent once, its lease freed
     assert (report.status, report.planned_adds, report.accepted) == ("success", 250, 250)
     assert warehouse.query("select count(*), count(distinct run_id) from activation.sync_runs") == [(1, 1)]
@@ -125,10 +125,10 @@ def test_a_second_run_of_a_sync_is_refused_while_the_first_waits_on_its_destinat
     assert warehouse.query(LEASES) == []
 
 
-def test_two_different_syncs_run_side_by_side(monkeypatch, emulators, connections, warehouse):
+def test_two_syncs_on_different_connections_run_side_by_side(monkeypatch, emulators, connections, warehouse):
     warehouse.replace("audience_members", audience_rows("champions", range(250)) + audience_rows("loyal", range(300, 350)))
     first = audience_sync("meta", batch_size=100, rate_limit={"rps": 500, "burst": 50, "concurrency": 1})
-    other = audience_sync("meta", audience_id="loyal", batch_size=100)
+    other = audience_sync("google", audience_id="loyal", batch_size=100)
     sent, may_answer = _blocking(first, monkeypatch)
     sync, outcome = _in_thread(lambda: run_sync(first, connections=connections, warehouse=warehouse.path))
     try:
@@ -141,7 +141,8 @@ def test_two_different_syncs_run_side_by_side(monkeypatch, emulators, connection
         sync.join(120)
     # THEN it ran to the end, beside the first's lease
     assert (report.status, report.accepted) == ("success", 50)
-    assert held == [(first.id, outcome["report"].run_id)]
+    assert sorted(held) == [("connection:narrowcast_meta", outcome["report"].run_id),
+                            (first.id, outcome["report"].run_id)]
     assert (outcome["report"].status, outcome["report"].accepted) == ("success", 250)
     assert warehouse.query(LEASES) == []
 
@@ -217,7 +218,8 @@ def test_the_lease_is_released_after_a_failure(monkeypatch, connections, emulato
         may_answer.set()  # WHEN the destination fails the run
         sync.join(120)
     assert isinstance(outcome.get("error"), RuntimeError), outcome
-    assert held == [(spec.id, warehouse.query("select run_id from activation.sync_runs")[0][0])]
+    (run_id,) = warehouse.query("select run_id from activation.sync_runs")[0]
+    assert sorted(held) == [("connection:narrowcast_meta", run_id), (spec.id, run_id)]
     assert warehouse.query(LEASES) == []
     assert warehouse.query("select status from activation.sync_runs") == [("failed",)]
     # a run that fails before sending (its model is gone) frees the sync too
@@ -240,7 +242,8 @@ def test_a_run_whose_lease_was_taken_over_stops_sending(monkeypatch, connections
         assert sent.wait(60), "the run never sent its second batch"
         _wait_for_state(warehouse, 100)  # the first batch is recorded (and its heartbeat written)
         # WHEN another run takes the sync over (as it would once this run's heartbeat went stale)
-        warehouse.execute("update activation.sync_leases set run_id = 'run-that-took-over'")
+        warehouse.execute("update activation.sync_leases set run_id = 'run-that-took-over' where sync_id = ?",
+                          [spec.id])
     finally:
         may_answer.set()
         sync.join(120)

@@ -1,0 +1,104 @@
+"""The syncs of one connection send one after another; syncs of other connections send beside them.
+
+A destination account's rate budget is shared by every sync that sends on it (Meta's ad-account score, Shopify's
+bucket, an Amazon seller's per-operation limits), and each sync paces itself alone, so two of them sending at once
+would ask for twice the budget. GIVEN two syncs on one connection and one on another, WHEN all three start at once
+(as the activation DAGs' mapped syncs do, outside the warehouse's one-slot pool), THEN the two that share the
+connection send one after another, each holding the connection's lease in ``activation.sync_leases`` while it
+sends; the third sends meanwhile; all three finish with every row accepted and no lease left. A holder whose
+process is gone is taken over.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from activation_fixtures import AUDIENCE_SYNCS, audience_rows, audience_sync
+
+from narrowcast.activation import run_sync
+from narrowcast.contracts.connections import connection_variable
+
+ROOT = Path(__file__).resolve().parents[3]
+LEASES = "select sync_id, run_id from activation.sync_leases"
+SLOW = {"rps": 500, "burst": 50, "concurrency": 1}
+
+
+class _Timed(list):
+    """An emulator's ``received`` list that notes when each entry arrived."""
+
+    def append(self, item) -> None:
+        super().append({**item, "at": time.monotonic()})
+
+
+def _env(connections) -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "include"), "NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS": "60"}
+    for conn in connections.values():
+        env[connection_variable(conn.conn_id)] = json.dumps(
+            {"conn_type": "http", "host": conn.base_url, "password": conn.password, "extra": conn.extra})
+    return env
+
+
+def test_two_syncs_on_one_connection_send_one_after_another_and_another_connection_beside_them(
+        tmp_path, sandbox, emulators, connections, warehouse):
+    warehouse.replace("audience_members", audience_rows("champions", range(300)) + audience_rows("loyal", range(400, 700))
+                      + audience_rows("vip", range(800, 1100)))
+    syncs = tmp_path / "syncs"
+    syncs.mkdir()
+    common = {"model": "audience_members", "key": "customer_id", "schedule": "audiences", "batch_size": 100,
+              "rate_limit": SLOW}
+    declared = {
+        "meta_champions": {**common, **AUDIENCE_SYNCS["meta"], "filter": {"audience_id": "champions"},
+                           "target": {"audience_id": "2385000001"}},
+        "meta_loyal": {**common, **AUDIENCE_SYNCS["meta"], "filter": {"audience_id": "loyal"},
+                       "target": {"audience_id": "2385000002"}},
+        "google_vip": {**common, **AUDIENCE_SYNCS["google_audiences"], "filter": {"audience_id": "vip"}}}
+    for sync_id, raw in declared.items():
+        (syncs / f"{sync_id}.yml").write_text(yaml.safe_dump(raw))
+    # every answer takes 1.5 s, so each sync sends for 4.5 s: long enough to meet the others
+    sandbox.faults("meta", latency_ms=1500)
+    sandbox.faults("data_manager", latency_ms=1500)
+    emulators["meta_audiences"].received = meta = _Timed()
+    emulators["data_manager"].received = google = _Timed()
+    # WHEN the three start at once, each in a process of its own (as the DAGs' mapped syncs run)
+    runs = [subprocess.Popen([sys.executable, "-m", "narrowcast.activation", "run", sync_id, "--syncs", str(syncs),
+                              "--warehouse", str(warehouse.path)], env=_env(connections), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for sync_id in declared]
+    outcomes = [run.communicate(timeout=180) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], [err[-2000:] for _, err in outcomes]
+    assert warehouse.query("select sync_id, status, accepted from activation.sync_runs order by 1") == [
+        ("google_vip", "success", 300), ("meta_champions", "success", 300), ("meta_loyal", "success", 300)]
+    # THEN the Meta syncs sent one after another: one audience's batches all before the other's ...
+    order = [entry["audience_id"] for entry in meta]
+    assert len(order) == 6 and order in (["2385000001"] * 3 + ["2385000002"] * 3,
+                                         ["2385000002"] * 3 + ["2385000001"] * 3), order
+    # ... and the Google sync sent while they did
+    meta_sending = (meta[0]["at"] - 1.5, meta[-1]["at"])
+    assert len(google) >= 1 and any(meta_sending[0] < entry["at"] < meta_sending[1] for entry in google), (
+        [e["at"] for e in google], meta_sending)
+    assert warehouse.query(LEASES) == []
+
+
+def test_a_connection_held_by_a_process_that_is_gone_is_taken_over(monkeypatch, emulators, connections, warehouse,
+                                                                    caplog):
+    from narrowcast.activation import state
+    from narrowcast.warehouse import connect
+
+    warehouse.replace("audience_members", audience_rows("champions", range(10)))
+    spec = audience_sync("meta")
+    with connect(warehouse.path) as wh:
+        state.ensure_tables(wh)
+    # a run on this host whose process no longer exists (pid 2**22 + 1 is above Linux's pid_max)
+    warehouse.execute("insert into activation.sync_leases values (?, 'run-killed', ?, ?, ?, now()::timestamp, "
+                      "now()::timestamp)", [state.connection_lease(spec.connection), socket.gethostname(),
+                                            2**22 + 1, state._pid_scope()])
+    report = run_sync(spec, connections=connections, warehouse=warehouse.path)
+    assert (report.status, report.accepted) == ("success", 10)
+    assert "took over the lease of run run-killed" in caplog.text
+    assert warehouse.query(LEASES) == []
