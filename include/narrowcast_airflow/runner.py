@@ -182,6 +182,7 @@ class TaskInstancesSideBySide:
     def __init__(self) -> None:
         self._lock = threading.Condition()
         self._running: dict[str, int] = {}  # pool -> task instances of this run in it, running
+        self._ended = 0  # task instances ended so far (wakes DAG.test()'s loop)
         self._slots: dict[str, int] = {}
         self._reapers: list[threading.Thread] = []
         self._original: Callable[..., Any] | None = None
@@ -193,14 +194,28 @@ class TaskInstancesSideBySide:
         self._original = dag_module._run_task
         dag_module._run_task = self._start
         logging.getLogger(dag_module.__name__).addFilter(self._filter)
+        # DAG.test()'s loop sleeps a second between passes while nothing is ready; a task instance ending wakes it,
+        # so the next one starts at once (the loop imports ``time`` inside the method: only ``time.sleep`` can be
+        # met, and only the loop's thread is answered by the early wake-up).
+        self._loop_thread, self._real_sleep = threading.get_ident(), time.sleep
+        time.sleep = self._sleep
         return self
 
     def __exit__(self, *exc: object) -> None:
         from airflow.sdk.definitions import dag as dag_module
 
+        time.sleep = self._real_sleep
         dag_module._run_task = self._original
         logging.getLogger(dag_module.__name__).removeFilter(self._filter)
         self.wait_all()
+
+    def _sleep(self, seconds: float) -> None:
+        if threading.get_ident() != self._loop_thread:
+            self._real_sleep(seconds)
+            return
+        with self._lock:
+            ended = self._ended
+            self._lock.wait_for(lambda: self._ended != ended, timeout=seconds)
 
     def wait_all(self) -> None:
         for reaper in self._reapers:
@@ -259,6 +274,7 @@ class TaskInstancesSideBySide:
         finally:
             with self._lock:
                 self._running[pool] -= 1
+                self._ended += 1
                 self._lock.notify_all()
 
 

@@ -115,22 +115,30 @@ def run_sync(
     report = SyncReport(run_id=uuid.uuid4().hex, sync_id=spec.id, dry_run=dry_run)
     started = time.monotonic()
     destination: Destination | None = None
+    connection = state.connection_lease(spec.connection)
+    # The leases this run holds: taken and freed inside the sessions the run opens anyway (a DuckDB session costs
+    # an open, a catalog read and a checkpoint); whatever is still held when the run ends otherwise is freed then.
+    held: list[str] = []
     with contextlib.ExitStack() as cleanup:
-        with _session(warehouse) as wh:
+        cleanup.callback(_release_leases, warehouse, held, report.run_id)
+        session = contextlib.ExitStack()
+        try:
+            wh = session.enter_context(_session(warehouse))
             state.ensure_tables(wh)
             if not dry_run:  # a dry run sends nothing and changes no sync state: it may plan beside a run
                 state.take_lease(wh, spec.id, report.run_id)
-                cleanup.callback(_release_lease, warehouse, spec.id, report.run_id)
+                held.append(spec.id)
             jobs = [] if dry_run else state.pending_jobs(wh, spec)
-        statuses = None
-        if jobs:
-            # Before planning, so the rows of a job that failed since the last run are planned again now; asked
-            # without holding the warehouse.
-            destination = _destination(spec, connections, sleep)
-            statuses = _job_statuses(spec, destination, jobs)
-        with _session(warehouse) as wh:
-            if statuses is not None:
-                _settle_jobs(wh, spec, jobs, statuses, report)
+            if jobs:
+                # Before planning, so the rows of a job that failed since the last run are planned again now; asked
+                # without holding the warehouse.
+                session.close()
+                destination = _destination(spec, connections, sleep)
+                statuses = _job_statuses(spec, destination, jobs)
+                session = contextlib.ExitStack()
+                wh = session.enter_context(_session(warehouse))
+                if statuses is not None:
+                    _settle_jobs(wh, spec, jobs, statuses, report)
             hashed = DESTINATIONS[spec.destination].objects[spec.object].hashed_fields
             counts = state.build_plan(wh, spec, hashed)
             report.planned_adds, report.planned_changes, report.planned_removes = (
@@ -146,29 +154,27 @@ def run_sync(
                     f"unchanged. If these removals are intended, confirm them: `narrowcast sync run {spec.id} "
                     f"--confirm-removals`, or trigger the DAG with run conf {{\"confirm_removals\": [\"{spec.id}\"]}}"
                     f" (or raise max_remove_share in {spec.where()})")
-                report.duration_seconds = time.monotonic() - started
-                report.jobs_pending = len(state.pending_jobs(wh, spec))
-                if destination is not None:
-                    report.api_calls = destination.api_calls
-                state.write_run(wh, report, finished=True)
+                _finish(wh, spec, report, destination, started, held)
                 log.error("%s", report.error)
                 raise RemovalsNotConfirmed(report.error, report)
             if dry_run or report.planned == 0:
                 report.status = "planned" if dry_run else "success"
-                report.duration_seconds = time.monotonic() - started
-                report.jobs_pending = len(state.pending_jobs(wh, spec))
-                if destination is not None:
-                    report.api_calls = destination.api_calls
-                state.write_run(wh, report, finished=True)
+                _finish(wh, spec, report, destination, started, held)
                 log.info("%s", report.summary())
                 return report
             state.write_run(wh, report, finished=False)
             plan = _read_plan(wh, spec, report, Path(cleanup.enter_context(tempfile.TemporaryDirectory(
                 prefix=f"narrowcast-plan-{spec.id}-"))))
+            # The connection's lease, if no other sync sends on it now; otherwise waited for below.
+            with contextlib.suppress(state.LeaseHeld):
+                state.take_lease(wh, connection, report.run_id)
+                held.append(connection)
+        finally:
+            session.close()
         try:
             destination = destination or _destination(spec, connections, sleep)
-            connection = _take_connection(warehouse, spec, report.run_id, sleep)
-            cleanup.callback(_release_lease, warehouse, connection, report.run_id)
+            if connection not in held:
+                held.append(_take_connection(warehouse, spec, report.run_id, sleep))
             with _fewer_gc_passes():
                 _send_plan(warehouse, spec, destination, report, plan)
         except BaseException as exc:  # interrupts too: the run log must not call a killed run a success
@@ -176,11 +182,7 @@ def run_sync(
             report.error = redact(str(exc))[:2000]
             raise
         finally:
-            if destination is not None:
-                report.api_calls = destination.api_calls
             with _session(warehouse) as wh:
-                report.duration_seconds = time.monotonic() - started
-                report.jobs_pending = len(state.pending_jobs(wh, spec))
                 if report.status == "running":
                     report.status = "success"
                     if report.rejected_share > threshold:
@@ -188,11 +190,34 @@ def run_sync(
                         report.error = (f"{report.rejected} of {report.planned} rows rejected "
                                         f"({report.rejected_share:.1%} > threshold {threshold:.1%}); "
                                         f"see activation.sync_rejections where run_id = '{report.run_id}'")
-                state.write_run(wh, report, finished=True)
+                _finish(wh, spec, report, destination, started, held)
             log.info("%s", report.summary())
     if report.status == "failed" and report.error and report.rejected_share > threshold:
         raise SyncFailed(f"sync {spec.id}: {report.error}", report)
     return report
+
+
+def _finish(wh: Warehouse, spec: SyncSpec, report: SyncReport, destination: Destination | None, started: float,
+            held: list[str]) -> None:
+    """Write the run's final record and free its leases, on the session the run is ending on."""
+    report.duration_seconds = time.monotonic() - started
+    report.jobs_pending = len(state.pending_jobs(wh, spec))
+    if destination is not None:
+        report.api_calls = destination.api_calls
+    state.write_run(wh, report, finished=True)
+    _release_in(wh, held, report.run_id)
+
+
+def _release_in(wh: Warehouse, held: list[str], run_id: str) -> None:
+    """Free the leases in ``held`` on ``wh``; a failure is logged, not raised over the run's own outcome (a lease
+    left behind is taken over once its process is gone or its heartbeat stale)."""
+    while held:
+        key = held.pop()
+        try:
+            state.release_lease(wh, key, run_id)
+        except Exception as exc:  # noqa: BLE001 - the run's own outcome (or exception) matters more
+            log.error("%s: run %s could not release its lease (taken over once stale, %s): %s", key, run_id,
+                      state.LEASE_STALE_VARIABLE, redact(str(exc))[:500])
 
 
 def run_group(
@@ -263,14 +288,15 @@ def _take_connection(warehouse: Path | None, spec: SyncSpec, run_id: str, sleep:
         sleep(CONNECTION_POLL_SECONDS)
 
 
-def _release_lease(warehouse: Path | None, sync_id: str, run_id: str) -> None:
-    """Free the sync at the end of a run, however it ended; a failure to do so is logged, not raised over the
-    run's own outcome (the lease is then taken over once its process is gone or its heartbeat stale)."""
+def _release_leases(warehouse: Path | None, held: list[str], run_id: str) -> None:
+    """Free what the run still holds when it ended before its final session (an error, an interrupt)."""
+    if not held:
+        return
     try:
         with _session(warehouse) as wh:
-            state.release_lease(wh, sync_id, run_id)
+            _release_in(wh, held, run_id)
     except Exception as exc:  # noqa: BLE001 - the run's own outcome (or exception) matters more
-        log.error("sync %s: run %s could not release its lease (taken over once stale, %s): %s", sync_id, run_id,
+        log.error("run %s could not release its leases %s (taken over once stale, %s): %s", run_id, held,
                   state.LEASE_STALE_VARIABLE, redact(str(exc))[:500])
 
 
