@@ -3,9 +3,8 @@
 generate (synthetic shop) → sandbox APIs on loopback → every extract DAG → transform (dbt via Cosmos) → activation
 DAGs → a summary of rows per stage and of every sync. The DAGs run in one Airflow process, each as
 ``airflow dags test`` runs it (:mod:`narrowcast_airflow.runner`, a DAG's ready tasks side by side within their
-pools): the extracts one after another, the stock push once the stock, products and orders landed, beside the other
-extracts and the transforms, and the audience syncs once the transform published the marts, beside its docs
-(:data:`AFTER_EXTRACTS_STAGE`). The
+pools): the extracts one after another, then the stock push beside the transforms, and the audience syncs once the
+transform published the marts, beside its docs (:data:`AFTER_EXTRACTS_STAGE`). The
 inventory DAG builds its own listing feed from the raw tables, as it does on its own schedule; the transforms start
 once that build is done. Every sync holds the warehouse only to plan and to write each batch's outcome, not while
 it waits on a destination's rate limit or import job, so the stock pushes' paced calls go on while dbt builds, and
@@ -40,22 +39,24 @@ from narrowcast.local_ports import wait_until_up
 from narrowcast.runtime import airflow_env
 from narrowcast.warehouse.connection import LOCK_WAIT_VARIABLE
 
-# The extracts the stock push reads (the ERP stock file, the products, the open orders of every channel) come first;
-# the inventory DAG starts after them, as the scheduler starts it on a new stock file, beside the other extracts.
-INVENTORY_EXTRACTS = ("extract_inbox", "extract_shop", "extract_marketplace_orders")
-OTHER_EXTRACTS = ("extract_web_events", "extract_ad_costs")
-EXTRACT_DAGS = INVENTORY_EXTRACTS + OTHER_EXTRACTS
+EXTRACT_DAGS = ("extract_inbox", "extract_shop", "extract_web_events", "extract_ad_costs",
+                "extract_marketplace_orders")
 # The extract DAG runs stay one after another: they can run side by side (each lands its pages or files without the
 # warehouse and takes DuckDB's writer lock only to load), but on two cores their work is CPU, not waiting, and side by
-# side they took 40.6 s wall and more CPU against 27.5 s one after another (bench/bench_demo.py).
+# side they took 40.6 s wall and more CPU against 27.5 s one after another (bench/bench_demo.py). Starting the stock
+# push after the three extracts it reads (stock, products, orders), beside the GA4 and ad-cost extracts, was measured
+# too (December 2026): the feed's dbt build then shares the two cores with the GA4 load, which took 35.4 s instead of
+# 23.6 s in the demo, and 101.3 s at 1M customers (45.8 s one after another in the previous measured day, on a day
+# the machine ran ~30% faster), on the audiences' path; so the stock push starts after the last extract.
 ENTITY_DAGS = ("extract_shop", "extract_marketplace_orders")
 FIRST_LOAD_START = "2020-01-01"
-# After the inventory's extracts, one stage: the other extracts one after another, beside them the stock push (the
-# inventory DAG builds its own listing feed from the raw tables with every model upstream of it, then its pushes
-# wait on the marketplaces' rate limits: Amazon's 5 PATCHes a second), the transforms once the last extract landed
-# and the feed's dbt build is done (so the two builds do not share the two cores), the audience syncs once the
-# transform published the marts. A writer meeting another's hold on the DuckDB file waits for it (loads and syncs:
-# the lock wait below; dbt: its profile's connect retries).
+# After the extracts, one stage: the stock push beside the transform, the audiences after it. The inventory DAG
+# builds its own listing feed from the raw tables with every model upstream of it (its schedule is the clock and
+# new stock files, not the transform), so it needs only the extracts; its pushes then wait on the marketplaces'
+# rate limits (Amazon's 5 PATCHes a second) while the transform builds. The transforms start once the feed's dbt
+# build is done, so the two builds do not share the two cores; the audience syncs start once the transform
+# succeeded. A writer meeting the other's hold on the DuckDB file waits for it (the syncs: the lock wait below;
+# dbt: its profile's connect retries).
 AFTER_EXTRACTS_STAGE = "after-extracts"
 FEED_BUILT = "activate_inventory:refresh_listing_feed"
 # The transform's task that publishes the mart assets activate_audiences is scheduled on: the scheduler starts the
@@ -265,28 +266,22 @@ def range_plan(start: date, end: date, first_load: bool = True, transforms_befor
 
     On a ``first_load`` the entity sources (updated_at / last-modified watermarks) take everything up to ``end``;
     otherwise they read what changed in the window, as a daily run does. ``transforms_before`` run, in order,
-    before the final transform. After the extracts the stock push reads (:data:`INVENTORY_EXTRACTS`) it runs beside
-    the other extracts and the transforms (:data:`AFTER_EXTRACTS_STAGE`); the transforms start once the last extract
-    landed and the feed is built, the audiences once the final transform published the marts
+    before the final transform. After the extracts the stock push runs beside the transforms
+    (:data:`AFTER_EXTRACTS_STAGE`), the audiences once the final transform published the marts
     (:data:`MARTS_PUBLISHED`), as the scheduler starts them on those assets: beside its docs and profile snapshot.
     """
     window = {"start": start.isoformat(), "end": end.isoformat()}
     full_history = {"start": FIRST_LOAD_START, "end": end.isoformat()}
     logical = end.isoformat()
-    extracts = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
-                 "conf": full_history if first_load and dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
-    plan = extracts[:len(INVENTORY_EXTRACTS)]
-    after: str | list[str] | None = None
-    for run in extracts[len(INVENTORY_EXTRACTS):]:
-        plan.append({**run, "stage": AFTER_EXTRACTS_STAGE, **({"after": after} if after else {})})
-        after = run["step"]
+    plan = [{"step": dag_id, "dag_id": dag_id, "logical_date": logical,
+             "conf": full_history if first_load and dag_id in ENTITY_DAGS else window} for dag_id in EXTRACT_DAGS]
     plan.append({"step": "activate_inventory", "dag_id": "activate_inventory", "logical_date": logical, "conf": {},
                  "stage": AFTER_EXTRACTS_STAGE})
     chain = [*(transforms_before or []),
              {"step": "transform", "dag_id": "transform", "logical_date": logical,
               "conf": {"as_of_date": end.isoformat()}},
              {"step": "activate_audiences", "dag_id": "activate_audiences", "logical_date": logical, "conf": {}}]
-    after = [OTHER_EXTRACTS[-1], FEED_BUILT]
+    after = FEED_BUILT
     for run in chain:
         plan.append({**run, "stage": AFTER_EXTRACTS_STAGE, "after": after})
         after = MARTS_PUBLISHED if run["step"] == "transform" else run["step"]
