@@ -251,6 +251,9 @@ class TaskInstancesSideBySide:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:  # the child: never returns into DAG.test()'s loop
+            # The loop's early wake-up is the parent's; the task's own sleeps are plain ones (and the condition it
+            # waits on may have been copied held by a reaper thread).
+            time.sleep = self._real_sleep
             code = 1
             try:
                 _after_fork()
