@@ -264,19 +264,30 @@ def _session(warehouse: Path | None) -> contextlib.AbstractContextManager[Wareho
     return connect(warehouse, lock_wait_seconds=max(configured_lock_wait(), SYNC_LOCK_WAIT_SECONDS))
 
 
+def _heartbeat_every() -> float:
+    """How often a run renews its leases: :data:`UNRECORDED_MAX_SECONDS`, or a third of the lease's staleness if
+    shorter, so a live run is never taken for a dead one."""
+    return min(UNRECORDED_MAX_SECONDS, state.lease_stale_seconds() / 3)
+
+
 def _take_connection(warehouse: Path | None, spec: SyncSpec, run_id: str, sleep: Callable[[float], None]) -> str:
     """Wait until no other sync run sends on ``spec.connection``, then hold it (its lease key, returned): the
     syncs of one destination account share its rate budget (Meta's ad-account score, Shopify's bucket), so they
     send one after another while syncs to other accounts send beside them. While it waits, the run keeps its own
-    sync's lease alive; a holder that died or went silent is taken over as a sync's lease is."""
+    sync's lease alive (renewed as often as a sending run renews it, not on every look); a holder that died or went
+    silent is taken over as a sync's lease is."""
     key = state.connection_lease(spec.connection)
     waiting_since: float | None = None
+    renewed = time.monotonic()
+    renew_every = _heartbeat_every()
     while True:
         with _session(warehouse) as wh:
             try:
                 state.take_lease(wh, key, run_id)
             except state.LeaseHeld as held:
-                state.renew_lease(wh, spec.id, run_id)
+                if time.monotonic() - renewed > renew_every:
+                    state.renew_lease(wh, spec.id, run_id)
+                    renewed = time.monotonic()
                 if waiting_since is None:
                     waiting_since = time.monotonic()
                     log.info("%s: waiting to send: %s", spec.id, held)
@@ -523,7 +534,7 @@ def _send_plan(warehouse: Path | None, spec: SyncSpec, destination: Destination,
     answered: deque[tuple[Batch, pa.Table, Future[list[RowResult]]]] = deque()
     may_defer = in_doubt is None
     lease_renewed = time.monotonic()
-    defer_seconds = min(UNRECORDED_MAX_SECONDS, state.lease_stale_seconds() / 3)
+    defer_seconds = _heartbeat_every()
 
     def record(wait_for_lock: bool) -> None:
         nonlocal lease_renewed

@@ -571,12 +571,18 @@ def connection_lease(connection_id: str) -> str:
     return CONNECTION_LEASE_PREFIX + connection_id
 
 
-def _held_message(key: str, holder: Lease) -> str:
+def _lease_name(key: str) -> str:
+    """What a lease key names, for messages: ``sync <id>`` or ``connection <id>``."""
     if key.startswith(CONNECTION_LEASE_PREFIX):
-        return (f"connection {key.removeprefix(CONNECTION_LEASE_PREFIX)} is in use by {holder.describe()}. A lease "
-                f"whose heartbeat is older than {LEASE_STALE_VARIABLE} seconds is taken over")
-    return (f"sync {key} is already running: {holder.describe()}; this run sent nothing. A lease whose "
-            f"heartbeat is older than {LEASE_STALE_VARIABLE} seconds is taken over")
+        return f"connection {key.removeprefix(CONNECTION_LEASE_PREFIX)}"
+    return f"sync {key}"
+
+
+def _held_message(key: str, holder: Lease) -> str:
+    taken_over = f"A lease whose heartbeat is older than {LEASE_STALE_VARIABLE} seconds is taken over"
+    if key.startswith(CONNECTION_LEASE_PREFIX):
+        return f"{_lease_name(key)} is in use by {holder.describe()}. {taken_over}"
+    return f"{_lease_name(key)} is already running: {holder.describe()}; this run sent nothing. {taken_over}"
 
 
 def take_lease(wh: Warehouse, sync_id: str, run_id: str, stale_seconds: float | None = None) -> Lease | None:
@@ -630,9 +636,7 @@ def renew_lease(wh: Warehouse, sync_id: str, run_id: str) -> None:
                    "where sync_id = $sync_id and run_id = $run_id", {"sync_id": sync_id, "run_id": run_id}):
         return
     holder = lease_holder(wh, sync_id)
-    name = (f"connection {sync_id.removeprefix(CONNECTION_LEASE_PREFIX)}"
-            if sync_id.startswith(CONNECTION_LEASE_PREFIX) else f"sync {sync_id}")
-    raise SyncFailed(f"{name}: run {run_id} lost its lease "
+    raise SyncFailed(f"{_lease_name(sync_id)}: run {run_id} lost its lease "
                      f"({'now held by ' + holder[0].describe() if holder else 'released'}): its heartbeat went "
                      f"stale ({LEASE_STALE_VARIABLE}); stopping so two runs do not send the same rows")
 
