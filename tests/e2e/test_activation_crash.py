@@ -39,7 +39,10 @@ def test_killing_the_sync_process_mid_run_loses_no_row_and_the_rerun_converges(t
         **AUDIENCE_SYNCS["meta"]}))
     sandbox.faults("meta", latency_ms=80)
     extra = {"retry_base_delay": 0.01}
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "include"),
+    # Its own TMPDIR: a SIGKILLed run leaves its plan's scratch folder behind, and it goes with tmp_path.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "include"), "TMPDIR": str(scratch),
            "AIRFLOW_CONN_NARROWCAST_META": json.dumps({"conn_type": "http", "host": f"{sandbox.url}/meta",
                                                         "password": SANDBOX_TOKEN, "extra": extra})}
     process = subprocess.Popen(

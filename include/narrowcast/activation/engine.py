@@ -354,7 +354,7 @@ def _destination(spec: SyncSpec, connections: Mapping[str, Connection],
                          f"(set AIRFLOW_CONN_{spec.connection.upper()})")
     limiter = TokenBucket(spec.rate_limit.rps, spec.rate_limit.burst, sleep=sleep)
     context = SendContext(connection=connections[spec.connection], target=spec.target, object=spec.object,
-                          rate_limiter=limiter, sleep=sleep)
+                          rate_limiter=limiter, sleep=sleep, concurrency=spec.rate_limit.concurrency)
     return DESTINATIONS[spec.destination](context)
 
 

@@ -17,6 +17,7 @@ import logging
 import pkgutil
 import random
 import threading
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,9 @@ class Emulator:
             self.received.clear()
             self.load()
 
+    def close(self) -> None:
+        """Free what the emulator holds outside its process's memory (called when the sandbox app shuts down)."""
+
     def snapshot(self) -> Any:
         """What the destination holds now, for assertions (default: everything received)."""
         return self.received
@@ -135,8 +139,16 @@ def discover_emulators() -> dict[str, type[Emulator]]:
 def create_app(world_dir: Path | None, only: list[str] | None = None, tokens: TokenPolicy | None = None) -> FastAPI:
     """The sandbox application: every emulator mounted at ``/{name}``, plus ``/_sandbox`` admin routes;
     ``tokens`` sets which access tokens the emulators accept (``narrowcast.sandbox.tokens``)."""
-    app = FastAPI(title="Narrowcast sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json")
     instances: dict[str, Emulator] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        yield
+        for emulator in instances.values():
+            emulator.close()
+
+    app = FastAPI(title="Narrowcast sandbox", docs_url="/_sandbox/docs", openapi_url="/_sandbox/openapi.json",
+                  lifespan=lifespan)
     states: dict[str, ApiState] = {}  # per prefix (API host)
     front: dict[str, Emulator] = {}  # the emulator answering injected faults for a prefix
     for name, cls in discover_emulators().items():

@@ -106,3 +106,13 @@ def test_bulk_result_files_are_removed_when_the_sandbox_process_ends(tmp_path: P
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
     folder = Path(done.stdout.strip())
     assert folder.name.startswith("narrowcast-shopify-bulk-") and not folder.exists()
+
+
+def test_bulk_result_files_are_removed_when_the_sandbox_shuts_down() -> None:
+    """A sandbox stopped in-process (tests, benchmarks) frees the folder too, not only when its process ends."""
+    from narrowcast.sandbox.server import SandboxServer
+
+    with SandboxServer(None, only=["shopify"]) as server:
+        folder = server.app.state.emulators["shopify"]._results
+        assert folder.is_dir()
+    assert not folder.exists()

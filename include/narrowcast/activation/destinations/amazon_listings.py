@@ -5,15 +5,29 @@ Connection ``narrowcast_amazon``: ``password`` = LWA access token (``x-amz-acces
 ``JSON_LISTINGS_FEED`` is sent instead of one PATCH per SKU; default 1,500, Amazon's advice), ``poll_interval_seconds``.
 Withdrawn rows and rows that left the feed are set to quantity 0 (the offer is kept, so relisting is a
 plain quantity update). Each SP-API operation is paced by its own usage plan (``narrowcast.apis.amazon``).
+
+The sync's ``rate_limit.concurrency`` is the number of PATCHes in flight at once, across all of a run's batches: a
+PATCH answers in a few hundred milliseconds, so with one in flight a seller gets well under the 5/s the usage plan
+grants (n PATCHes take n × the answer time instead of n / 5 s); the token bucket keeps the rate.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
-from narrowcast.activation.destinations.base import Batch, Change, Destination, Limits, ObjectSpec, RowResult
+from narrowcast.activation.destinations.base import (
+    Batch,
+    Change,
+    Destination,
+    Limits,
+    ObjectSpec,
+    RowResult,
+    SendContext,
+)
 from narrowcast.activation.destinations.price_floor import split_by_floor
 from narrowcast.apis import amazon
 from narrowcast.apis.amazon import FEEDS, LISTINGS
@@ -52,6 +66,11 @@ class AmazonListings(Destination):
     limits = Limits(max_batch_size=25_000, default_rps=amazon.USAGE_PLANS["patchListingsItem"].rate,
                     default_burst=float(amazon.USAGE_PLANS["patchListingsItem"].burst), max_concurrency=4)
 
+    def __init__(self, context: SendContext) -> None:
+        super().__init__(context)
+        # Bounds PATCHes in flight across the engine's batch workers too (they share this instance).
+        self._in_flight = threading.BoundedSemaphore(max(1, context.concurrency))
+
     def client_settings(self, connection: Connection) -> dict[str, Any]:
         return {"headers": {"Content-Type": "application/json"}}
 
@@ -61,6 +80,10 @@ class AmazonListings(Destination):
         sendable, results = split_by_floor(batch.changes)
         if len(sendable) > threshold:
             results.update((result.key, result) for result in self._feed(sendable))
+        elif self.context.concurrency > 1 and len(sendable) > 1:
+            with ThreadPoolExecutor(max_workers=self.context.concurrency, thread_name_prefix="amazon-patch") as pool:
+                answers = pool.map(self._patch, sendable)
+                results.update((c.key, result) for c, result in zip(sendable, answers, strict=True))
         else:
             results.update((c.key, self._patch(c)) for c in sendable)
         return [results[c.key] for c in batch.changes]
@@ -92,10 +115,11 @@ class AmazonListings(Destination):
         sku = str(change.payload["sku"])
         body = {"productType": change.payload.get("product_type") or "PRODUCT", "patches": self._patches(change)}
         try:
-            answer = self.client.request(
-                "PATCH", f"{LISTINGS}/{self.seller_id}/{quote(sku, safe='')}",
-                params={"marketplaceIds": self.marketplace_id, "includedData": "issues"}, json=body,
-            ).json()
+            with self._in_flight:
+                answer = self.client.request(
+                    "PATCH", f"{LISTINGS}/{self.seller_id}/{quote(sku, safe='')}",
+                    params={"marketplaceIds": self.marketplace_id, "includedData": "issues"}, json=body,
+                ).json()
         except FatalApiError as exc:
             if exc.status in (400, 404):
                 return RowResult(change.key, "rejected", f"Amazon refused the patch: {exc.message}")

@@ -124,6 +124,9 @@ class SendContext:
     rate_limiter: TokenBucket
     sleep: Callable[[float], None] = time.sleep
     extra: dict[str, Any] = field(default_factory=dict)
+    # The sync's rate_limit.concurrency: requests in flight at once. The engine sends that many batches side by
+    # side; a connector that makes one call per row (Amazon's patchListingsItem) spends it on those calls instead.
+    concurrency: int = 1
 
 
 class Destination(ABC):

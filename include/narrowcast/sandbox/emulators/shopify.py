@@ -214,7 +214,8 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         self.downloads: list[dict[str, Any]] = []  # per result download: whether a Shopify token came along
         self._next_failure: tuple[str, bool] | None = None
         self._results = Path(tempfile.mkdtemp(prefix="narrowcast-shopify-bulk-"))
-        # Result files of a million customers are gigabytes: gone when the sandbox process ends.
+        # Result files of a million customers are gigabytes: gone when the sandbox shuts down (close), or at
+        # least when its process ends.
         atexit.register(shutil.rmtree, self._results, ignore_errors=True)
         self._numbers = itertools.count(1)
         super().__init__(world_dir)
@@ -226,6 +227,11 @@ class ShopifyEmulator(ShopifyErrors, Emulator):
         for operation in list(self.operations.values()):
             operation["_thread"].join()
         super().reset()
+
+    def close(self) -> None:
+        for operation in list(self.operations.values()):
+            operation["_thread"].join(timeout=30)  # a result still being written (daemon threads)
+        shutil.rmtree(self._results, ignore_errors=True)
 
     def load(self) -> None:
         self.operations.clear()
