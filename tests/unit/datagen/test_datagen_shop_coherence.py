@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -154,3 +155,15 @@ def test_report_rows_match_the_files_written(clean_world: GenerationReport) -> N
         else:
             lines = path.read_text(encoding="utf-8").count("\n")
             assert lines - (1 if path.suffix == ".csv" else 0) == rows, rel
+
+
+def test_no_customer_changes_after_the_worlds_end(clean_world: GenerationReport) -> None:
+    # The world's end is "now" for every API: a profile updated later would be missing from a read up to the end,
+    # and a deployment's next scheduled read would find it (the customers created in the last 20 days consent
+    # up to 20 days after sign-up).
+    end = datetime.combine(SMALL["start"] + timedelta(days=SMALL["days"]), time.min)
+    customers = _world(clean_world, "customers")
+    late = [c["customer_id"] for c in customers if c["updated_at"] >= end
+            or (c["marketing_consent_updated_at"] or datetime.min) >= end]
+    assert late == []
+    assert max(c["created_at"] for c in customers) > end - timedelta(days=20)  # some did sign up near the end
