@@ -25,7 +25,7 @@ def dbt_target_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory: pytest.TempPathFactory, dbt_target_path: Path) -> Path:
     """The fixture warehouse after a full `dbt build` (models, seeds, data tests and unit tests all pass)."""
-    warehouse = dbt_fixture_warehouse.build(tmp_path_factory.mktemp("warehouse") / "fixture.duckdb")
+    warehouse = dbt_fixture_warehouse.build(tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb")
     run_dbt(["build"], warehouse=warehouse, target_path=dbt_target_path, as_of_date=dbt_fixture_warehouse.AS_OF_DATE)
     return warehouse
 

@@ -2,12 +2,22 @@
 
 dbt runs in a subprocess: dbt-duckdb keeps its database handle open for the life of the process, which would
 lock the warehouse against the test's own read-only connections.
+
+A full parse of the project costs about 14 s, a saved one about 5. dbt reuses its saved parse only for the same
+vars, target and connection details, and the DuckDB path is one of them: every test's own warehouse path made
+every invocation parse in full. So dbt runs in the warehouse's folder and opens it by its file name (tests name
+theirs ``warehouse.duckdb``, each in a folder of its own; the catalog, which dbt's views name, stays the file's
+name), and the saved parse of each set of vars, target and file name is kept in ``test-output/dbt-parse-cache``
+and put into a target folder before an invocation with the same ones. dbt still checks a saved parse against the
+project's files and parses again if anything changed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -15,6 +25,8 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 DBT = Path(sys.executable).with_name("dbt")
+SAVED_PARSE = "partial_parse.msgpack"
+PARSE_CACHE = PROJECT_DIR.parent / "test-output" / "dbt-parse-cache"
 
 
 class DbtRunFailed(AssertionError):
@@ -37,8 +49,12 @@ def run_dbt(
     """
     environment = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", "DO_NOT_TRACK": "1",
                    "NARROWCAST_DBT_TARGET": target, **(env or {})}
+    target_path = Path(target_path).resolve()  # dbt runs in the warehouse's folder
+    cwd = None
     if warehouse is not None:
-        environment["NARROWCAST_WAREHOUSE"] = str(warehouse)
+        cwd = Path(warehouse).resolve().parent
+        cwd.mkdir(parents=True, exist_ok=True)
+        environment["NARROWCAST_WAREHOUSE"] = Path(warehouse).name
     dbt_vars: dict[str, object] = dict(extra_vars or {})
     if as_of_date is not None:
         dbt_vars["as_of_date"] = as_of_date
@@ -53,7 +69,16 @@ def run_dbt(
         args += ["--vars", json.dumps(dbt_vars)]
     run_results = target_path / "run_results.json"
     run_results.unlink(missing_ok=True)
-    completed = subprocess.run(args, env=environment, capture_output=True, text=True, check=False)
+    saved = _saved_parse(dbt_vars, target, environment)
+    if saved.exists():
+        target_path.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(saved, target_path / SAVED_PARSE)
+    completed = subprocess.run(args, env=environment, capture_output=True, text=True, check=False, cwd=cwd)
+    if (target_path / SAVED_PARSE).exists():
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        partial = saved.with_suffix(f".{os.getpid()}")  # the two test workers may save the same one at once
+        shutil.copyfile(target_path / SAVED_PARSE, partial)
+        partial.replace(saved)
     results = json.loads(run_results.read_text())["results"] if run_results.exists() else []
     if completed.returncode != 0:
         failures = [f"{r['unique_id']}: {r['status']}: {r['message']}" for r in results
@@ -61,3 +86,10 @@ def run_dbt(
         detail = "\n".join(failures) or completed.stdout[-4000:] + completed.stderr[-2000:]
         raise DbtRunFailed(f"dbt {' '.join(command)} failed (target {target}, warehouse {warehouse}):\n{detail}")
     return results
+
+
+def _saved_parse(dbt_vars: dict[str, object], target: str, environment: dict[str, str]) -> Path:
+    """Where the saved parse for these vars, this target and these connection settings is kept."""
+    connection = {k: v for k, v in environment.items() if k.startswith(("NARROWCAST_PG_", "NARROWCAST_WAREHOUSE"))}
+    key = json.dumps({"vars": dbt_vars, "target": target, "connection": connection}, sort_keys=True, default=str)
+    return PARSE_CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.msgpack"

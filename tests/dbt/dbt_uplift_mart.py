@@ -11,7 +11,7 @@ from dbt_invocation import run_dbt
 
 def uplift_mart(outcomes: pd.DataFrame, tmp: Path) -> pd.DataFrame:
     """``audience_uplift`` built by dbt over ``outcomes`` standing in for ``int_audience_outcomes``, by audience."""
-    warehouse = tmp / "uplift.duckdb"
+    warehouse = tmp / "warehouse.duckdb"
     con = duckdb.connect(str(warehouse))
     try:
         con.register("planted", outcomes)

@@ -43,7 +43,7 @@ def _history(warehouse: Path) -> set[tuple]:
 
 
 def test_membership_history_opens_keeps_closes_and_reopens_spells(tmp_path: Path) -> None:
-    warehouse = tmp_path / "history.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     target = tmp_path / "target"
 
     def run(as_of: str, members: list[tuple]) -> set[tuple]:

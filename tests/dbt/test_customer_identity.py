@@ -112,7 +112,7 @@ def sha256(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def read(tmp_path_factory: pytest.TempPathFactory, dbt_target_path: Path) -> Iterator[ReadTable]:
-    warehouse = fixture.build(tmp_path_factory.mktemp("identity") / "identity.duckdb", IDENTITY_ROWS)
+    warehouse = fixture.build(tmp_path_factory.mktemp("identity") / "warehouse.duckdb", IDENTITY_ROWS)
     run_dbt(["build"], warehouse=warehouse, target_path=dbt_target_path, as_of_date=fixture.AS_OF_DATE)
     con = duckdb.connect(str(warehouse), read_only=True)
 

@@ -83,7 +83,7 @@ def test_daily_data_tests_read_the_rows_since_the_window_and_a_full_run_reads_al
 def test_the_tests_left_out_of_a_daily_run_read_seeds_alone(tmp_path: Path) -> None:
     # GIVEN the project parsed as every run parses it
     target = tmp_path / "target"
-    run_dbt(["parse"], warehouse=tmp_path / "parse.duckdb", target_path=target, as_of_date=fixture.AS_OF_DATE)
+    run_dbt(["parse"], warehouse=tmp_path / "parse" / "warehouse.duckdb", target_path=target, as_of_date=fixture.AS_OF_DATE)
     manifest = json.loads((target / "manifest.json").read_text())
     # WHEN the tests a daily run leaves out are listed (dbt_project.yml: data_tests, project_lists)
     lists = {uid: node for uid, node in manifest["nodes"].items()

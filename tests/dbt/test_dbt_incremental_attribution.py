@@ -96,6 +96,7 @@ def _differences(incremental: Path, full: Path, model: str) -> dict[str, list[tu
 
 def _assert_equals_full_refresh(incremental: Path, full: Path, target: Path) -> None:
     """``full`` becomes a copy of ``incremental``'s raw data, built from scratch; both models must match."""
+    full.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(incremental, full)
     run_dbt(["run", *SELECT, "--full-refresh"], warehouse=full, target_path=target, as_of_date=AS_OF)
     for model in MODELS:
@@ -116,7 +117,7 @@ def _compiled(target: Path, model: str) -> str:
 def test_incremental_attribution_after_late_data_and_changed_orders_equals_full_refresh(
         tmp_path: Path, dbt_target_path: Path) -> None:
     # GIVEN a warehouse holding only the orders and events before the cutoff, built once
-    incremental = fixture.build(tmp_path / "incremental.duckdb")
+    incremental = fixture.build(tmp_path / "incremental" / "warehouse.duckdb")
     with duckdb.connect(str(incremental)) as con:
         for table, where in HELD_BACK.items():  # in this order: the filters read raw.shop_orders, raw.ga4_events
             con.execute(f"create table held_{table} as select * from raw.{table} where {where}")
@@ -142,7 +143,7 @@ def test_incremental_attribution_after_late_data_and_changed_orders_equals_full_
     assert re.search(r"built_at > cast\('\d{4}-\d\d-\d\d [\d:.]+' as timestamp\)", credits_sql)
     assert "changed_orders" in _compiled(dbt_target_path, "int_order_attribution")
     # ... and both equal a full refresh, the late order included
-    _assert_equals_full_refresh(incremental, tmp_path / "full.duckdb", dbt_target_path)
+    _assert_equals_full_refresh(incremental, tmp_path / "full" / "warehouse.duckdb", dbt_target_path)
     assert _attribution(incremental)["shop:1043"][0] == "43"
 
     # WHEN a third load brings new orders and changes to old ones, and the models run incrementally
@@ -152,7 +153,7 @@ def test_incremental_attribution_after_late_data_and_changed_orders_equals_full_
             con.execute(statement)
     run_dbt(["run", *SELECT], warehouse=incremental, target_path=dbt_target_path, as_of_date=AS_OF)
     # THEN both equal a full refresh: first orders moved, refunded and vanished orders gone
-    _assert_equals_full_refresh(incremental, tmp_path / "full-after-changes.duckdb", dbt_target_path)
+    _assert_equals_full_refresh(incremental, tmp_path / "full-after-changes" / "warehouse.duckdb", dbt_target_path)
     after = _attribution(incremental)
     assert "shop:1049" not in after and after["shop:1050"][1] and after["shop:1050"][2] < before["shop:1050"][2]
     assert after["shop:9002"][1] and not after["shop:1060"][1]

@@ -119,7 +119,7 @@ def _hold_back(con: duckdb.DuckDBPyConnection) -> None:
 
 @contextmanager
 def _duckdb_backend(tmp_path: Path, target: Path) -> Iterator[Backend]:
-    warehouse = fixture.build(tmp_path / "identity.duckdb", SCENARIO)
+    warehouse = fixture.build(tmp_path / "identity" / "warehouse.duckdb", SCENARIO)
     with duckdb.connect(str(warehouse)) as con:
         _hold_back(con)
 
@@ -190,7 +190,7 @@ def test_incremental_identity_map_equals_full_refresh_on_duckdb(
                         "line_number, _file_name, _loaded_at) values (null, 'frank@example.es', 'delete', "
                         "timestamp '2026-04-08 20:00:00', 2, 'privacy_requests_20260408.csv', "
                         f"{LOADED.format(day=8)})")
-        with connect(tmp_path / "identity.duckdb") as wh:
+        with connect(tmp_path / "identity" / "warehouse.duckdb") as wh:
             purge_deleted(wh, ENTITIES.values(), tmp_path / "landing")
         # THEN an incremental run still equals a full refresh
         _assert_incremental_equals_full_refresh(backend, dbt_target_path, "erasure")

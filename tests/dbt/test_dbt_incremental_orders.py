@@ -63,6 +63,7 @@ def _table(warehouse: Path, model: str) -> pd.DataFrame:
 
 def _assert_equals_full_refresh(incremental: Path, full: Path, target: Path) -> None:
     """``full`` becomes a copy of ``incremental``'s raw data, built from scratch; every model must match."""
+    full.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(incremental, full)
     run_dbt(["run", *SELECT, "--full-refresh"], warehouse=full, target_path=target, as_of_date=fixture.AS_OF_DATE)
     for model in MODELS:
@@ -76,7 +77,7 @@ def _compiled(target: Path, model: str) -> str:
 def test_incremental_order_models_after_late_changes_and_an_erasure_equal_full_refresh(
         tmp_path: Path, dbt_target_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN the fixture warehouse built once
-    incremental = fixture.build(tmp_path / "incremental.duckdb")
+    incremental = fixture.build(tmp_path / "incremental" / "warehouse.duckdb")
     run_dbt(["build", *SELECT, "--full-refresh"], warehouse=incremental, target_path=dbt_target_path,
             as_of_date=fixture.AS_OF_DATE)
     before = _table(incremental, "int_order_buyers")
@@ -88,7 +89,7 @@ def test_incremental_order_models_after_late_changes_and_an_erasure_equal_full_r
     # THEN only the orders loaded since were re-derived (a literal load time cuts the scans) ...
     assert "loaded_at > cast('2026-03-31 23:00:00' as timestamp)" in _compiled(dbt_target_path, "int_order_buyers")
     # ... and every model equals a full refresh: the merged customers, the cancelled order, no F-3, no E-3 buyer
-    _assert_equals_full_refresh(incremental, tmp_path / "full.duckdb", dbt_target_path)
+    _assert_equals_full_refresh(incremental, tmp_path / "full" / "warehouse.duckdb", dbt_target_path)
     buyers = _table(incremental, "int_order_buyers")
     assert {"F-3", "E-3"} <= set(before["order_id"]) and not {"F-3", "E-3"} & set(buyers["order_id"])
     assert "E-9" in set(buyers["order_id"])
@@ -109,7 +110,7 @@ def test_incremental_order_models_after_late_changes_and_an_erasure_equal_full_r
     assert report.tables["amazon_orders"].rows_blanked == 2
     run_dbt(["run", *SELECT], warehouse=incremental, target_path=dbt_target_path, as_of_date=fixture.AS_OF_DATE)
     # THEN the erased person's e-mail and the Amazon orders only it named are gone, as in a full refresh
-    _assert_equals_full_refresh(incremental, tmp_path / "full-after-erasure.duckdb", dbt_target_path)
+    _assert_equals_full_refresh(incremental, tmp_path / "full-after-erasure" / "warehouse.duckdb", dbt_target_path)
     buyers = _table(incremental, "int_order_buyers")
     assert ERASED not in set(buyers["email_normalized"].dropna())
     assert not {"A-2", "A-3"} & set(buyers["order_id"])
@@ -140,14 +141,14 @@ def _stock_file(file_name: str, snapshot_at: str, loaded_at: str, *costs: tuple[
 def test_incremental_orders_after_a_merge_an_fx_revision_and_new_costs_equal_full_refresh(
         tmp_path: Path, dbt_target_path: Path) -> None:
     # GIVEN the fixture warehouse built once
-    incremental = fixture.build(tmp_path / "incremental.duckdb")
+    incremental = fixture.build(tmp_path / "incremental" / "warehouse.duckdb")
     run_dbt(["build", *SELECT, "--full-refresh"], warehouse=incremental, target_path=dbt_target_path,
             as_of_date=fixture.AS_OF_DATE)
 
     def run_incrementally_and_compare(step: str) -> pd.DataFrame:
         run_dbt(["run", *SELECT], warehouse=incremental, target_path=dbt_target_path, as_of_date=fixture.AS_OF_DATE)
         assert "orders_in_scope" in _compiled(dbt_target_path, "int_orders"), step
-        _assert_equals_full_refresh(incremental, tmp_path / f"full-{step}.duckdb", dbt_target_path)
+        _assert_equals_full_refresh(incremental, tmp_path / f"full-{step}" / "warehouse.duckdb", dbt_target_path)
         return _table(incremental, "int_orders").set_index("order_key")
 
     # WHEN an eBay buyer nobody else names orders for the first time: a customer of its own

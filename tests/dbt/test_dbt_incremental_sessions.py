@@ -39,7 +39,7 @@ def _events(warehouse: Path) -> pd.DataFrame:
 
 def test_incremental_run_with_late_events_equals_full_refresh(tmp_path: Path, dbt_target_path: Path) -> None:
     # GIVEN a warehouse holding only the events before the cutoff, built once
-    incremental = fixture.build(tmp_path / "incremental.duckdb")
+    incremental = fixture.build(tmp_path / "incremental" / "warehouse.duckdb")
     with duckdb.connect(str(incremental)) as con:
         con.execute(f"create table late_events as select * from raw.ga4_events where {LATE}")
         con.execute(f"create table late_params as select * from raw.ga4_event_params where {LATE}")
@@ -61,7 +61,7 @@ def test_incremental_run_with_late_events_equals_full_refresh(tmp_path: Path, db
     assert re.search(r"where event_date >=\s*\(cast\('2026-03-\d\d' as date\)", compiled)
     assert "max(session_date)" not in compiled
     # AND a second warehouse with all events is built from scratch
-    full = fixture.build(tmp_path / "full.duckdb")
+    full = fixture.build(tmp_path / "full" / "warehouse.duckdb")
     run_dbt(["build", *SELECT, "--full-refresh"], warehouse=full, target_path=dbt_target_path)
     # THEN both hold exactly the same events and sessions
     pd.testing.assert_frame_equal(_events(incremental), _events(full))

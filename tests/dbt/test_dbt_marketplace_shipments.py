@@ -19,7 +19,7 @@ UNIT_TESTS = {"shipments_map_skus_to_marketplace_lines_and_carriers", "late_ship
 
 def test_the_shipment_and_returns_models_pass_their_unit_and_data_tests(tmp_path: Path) -> None:
     # GIVEN the fixture warehouse, which has eBay and Amazon orders and no shipments file yet
-    warehouse = dbt_fixture_warehouse.build(tmp_path / "fixture.duckdb")
+    warehouse = dbt_fixture_warehouse.build(tmp_path / "warehouse.duckdb")
     # WHEN the two marts and everything upstream are built and tested
     # cautious: the other models' tests that merely touch a shared seed stay out of this build
     results = run_dbt(["build", "--select", "+marketplace_shipments", "+late_shipments", "+marketplace_order_margin",

@@ -19,7 +19,7 @@ def test_unique_reports_each_duplicated_key_once_with_its_count(
 ) -> None:
     # GIVEN the built fixture warehouse (its whole `dbt build`, unique tests included, passed), copied, with one
     # raw event three times and another twice
-    warehouse = tmp_path / "duplicated.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(built_warehouse, warehouse)
     with duckdb.connect(str(warehouse)) as con:
         first, second = (r[0] for r in con.execute(

@@ -38,7 +38,7 @@ def sandbox():
 def test_an_issued_code_redeemed_in_an_order_reaches_discount_redemptions(sandbox, tmp_path: Path) -> None:
     shop = sandbox.app.state.emulators["shopify_checkouts"]
     klaviyo = sandbox.app.state.emulators["klaviyo"]
-    warehouse = tmp_path / "wh.duckdb"
+    warehouse = tmp_path / "warehouse.duckdb"
     at = now()
     shop.put_checkout(4242, customer_id=77, email="ada@example.com", currency="EUR", rate="1",
                       updated_at=at - timedelta(minutes=61),

@@ -68,7 +68,7 @@ def test_the_stock_path_builds_its_feed_on_a_warehouse_no_transform_has_built(
         dbt_target_path: Path, tmp_path: Path) -> None:
     # GIVEN only the raw tables the extracts load: no model, no seed (a fresh deployment whose inventory DAG runs
     # on its schedule before the first transform)
-    warehouse = fixture.build(tmp_path / "raw-only.duckdb")
+    warehouse = fixture.build(tmp_path / "raw-only" / "warehouse.duckdb")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.sql("select count(*) from information_schema.tables where table_schema = 'main'").fetchone() == (0,)
     # WHEN the stock path builds
