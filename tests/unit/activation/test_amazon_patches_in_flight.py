@@ -14,7 +14,8 @@ import pytest
 from activation_fixtures import feed_rows, feed_sync
 
 from narrowcast.activation import run_sync
-from narrowcast.http.client import HttpClient
+from narrowcast.activation.report import SyncFailed
+from narrowcast.http.client import FatalApiError, HttpClient
 
 
 @pytest.fixture
@@ -59,3 +60,30 @@ def test_patches_in_flight_never_exceed_the_syncs_concurrency(
     # AND exactly `concurrency` PATCHes were in flight at the busiest moment: one batch uses all of it, and four
     # batches sent side by side by the engine's workers do not multiply it
     assert patches_in_flight["most"] == concurrency
+
+
+def test_a_fatal_answer_stops_the_patches_not_yet_sent(emulators, connections, warehouse, monkeypatch):
+    # GIVEN 40 stock changes sent three at a time, and Amazon refusing the fifth PATCH with an error not worth
+    # retrying (as a revoked seller authorisation is)
+    warehouse.replace("marketplace_listing_feed", feed_rows(40, ("amazon",), quantity=7))
+    spec = feed_sync("amazon", batch_size=40, rate_limit={"rps": 500, "burst": 50, "concurrency": 3})
+    sent = {"n": 0}
+    lock = threading.Lock()
+    request = HttpClient.request
+
+    def refusing(self, method, url, *args, **kwargs):
+        if method == "PATCH":
+            with lock:
+                sent["n"] += 1
+                n = sent["n"]
+            time.sleep(0.02)
+            if n == 5:
+                raise FatalApiError("amazon_sp_api", method, url, 403, "Access to requested resource is denied.")
+        return request(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(HttpClient, "request", refusing)
+    # WHEN the sync runs
+    with pytest.raises(SyncFailed):
+        run_sync(spec, connections=connections, warehouse=warehouse.path)
+    # THEN the run fails without sending the rest of the batch: at most the PATCHes already in flight follow
+    assert 5 <= sent["n"] <= 5 + 3

@@ -82,8 +82,14 @@ class AmazonListings(Destination):
             results.update((result.key, result) for result in self._feed(sendable))
         elif self.context.concurrency > 1 and len(sendable) > 1:
             with ThreadPoolExecutor(max_workers=self.context.concurrency, thread_name_prefix="amazon-patch") as pool:
-                answers = pool.map(self._patch, sendable)
-                results.update((c.key, result) for c, result in zip(sendable, answers, strict=True))
+                futures = [pool.submit(self._patch, c) for c in sendable]
+                try:
+                    results.update((c.key, future.result()) for c, future in zip(sendable, futures, strict=True))
+                except BaseException:
+                    # The batch fails: the PATCHes not started are not sent (the ones in flight finish; the next
+                    # run sends the batch again, a PATCH of the same values being harmless).
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
         else:
             results.update((c.key, self._patch(c)) for c in sendable)
         return [results[c.key] for c in batch.changes]
