@@ -68,9 +68,11 @@ def build_customers(rng: np.random.Generator, n: int, start_s: int, end_s: int) 
     created = np.where(before, start_s - rng.integers(86400, 3 * 365 * 86400, n),
                        start_s + rng.integers(0, max(end_s - start_s - 86400, 1), n))
     accepts = rng.random(n) < 0.62
-    # The world ends at end_s ("now" for every API): a consent given later has not happened yet, and neither has
-    # the profile update it makes (an updated_at past the end would hide the customer from a read up to the end).
-    consent_at = np.minimum(created + rng.integers(0, 20 * 86400, n), end_s - 3600)
+    # Consent comes up to 20 days after sign-up, and before the world's end ("now" for every API): an updated_at
+    # past the end would hide the customer from a read up to the end. A sign-up less than 20 days before the end
+    # draws its delay within the time left (no pile-up of consents on the last day).
+    consent_window = np.maximum(np.minimum(20 * 86400, end_s - 3600 - created), 1)
+    consent_at = created + rng.integers(0, 20 * 86400, n) % consent_window
     consent_known = accepts | (rng.random(n) < 0.3)
     is_test = np.zeros(n, dtype=bool)
     is_test[: min(2, n)] = True  # the merchant's own test accounts

@@ -167,3 +167,6 @@ def test_no_customer_changes_after_the_worlds_end(clean_world: GenerationReport)
             or (c["marketing_consent_updated_at"] or datetime.min) >= end]
     assert late == []
     assert max(c["created_at"] for c in customers) > end - timedelta(days=20)  # some did sign up near the end
+    # ... and their consents spread over the time left instead of piling up on the last day
+    last_day = [c for c in customers if (c["marketing_consent_updated_at"] or datetime.min) >= end - timedelta(days=1)]
+    assert len(last_day) <= len(customers) * 0.05
