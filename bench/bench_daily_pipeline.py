@@ -365,7 +365,8 @@ def day_plan(day: date, end: date) -> list[dict]:
 def run_day(plan: list[dict], env: dict[str, str], log_dir: Path) -> tuple[dict[str, float], dict[str, str],
                                                                             dict[str, Path]]:
     """The day's plan through the runner. A DAG run that fails is recorded (with the error its log ends on) and
-    the runs after it go on in a new runner, whose start shows as another ``parse-dags``: every stage is measured.
+    the runs that runner did not report go on in a new runner, whose start shows as another ``parse-dags``: every
+    stage is measured.
     Returns seconds per step, the failures, and each step's log."""
     seconds: dict[str, float] = {}
     failed: dict[str, str] = {}
@@ -383,12 +384,26 @@ def run_day(plan: list[dict], env: dict[str, str], log_dir: Path) -> tuple[dict[
             errors = FAILURE.findall((part_dir / f"{exc.step}.log").read_text(errors="replace"))
             failed[exc.step] = errors[-1] if errors else str(exc).splitlines()[0]
             print(f"  ✗ {exc.step:<32} {failed[exc.step][:160]}", flush=True)
-            steps = [run["step"] for run in remaining]
-            remaining = remaining[steps.index(exc.step) + 1:]
+            # what that runner did not report goes on in the next (a run side by side may have finished)
+            steps = {run["step"] for run in remaining}
+            remaining = _without_waits_on([run for run in remaining if run["step"] not in done], steps)
         for step, value in done.items():
             key = f"{step} (runner {len(failed) + 1})" if step in seconds else step
             seconds[key], logs[key] = value, part_dir / f"{step}.log"
     return seconds, failed, logs
+
+
+def _without_waits_on(runs: list[dict], before: set[str]) -> list[dict]:
+    """``runs`` with their ``after`` no longer naming runs that were in ``before`` and are not in ``runs``: a new
+    runner starts them without what an earlier runner ran, or failed to run."""
+    gone = before - {run["step"] for run in runs}
+    kept = []
+    for run in runs:
+        after = run.get("after")
+        waits = [after] if isinstance(after, str) else list(after or [])
+        waits = [name for name in waits if name.partition(":")[0] not in gone]
+        kept.append({**{k: v for k, v in run.items() if k != "after"}, **({"after": waits} if waits else {})})
+    return kept
 
 
 def generate_world(paths: settings.Paths, world: demo.WorldArgs, ga4_gzip: bool) -> None:

@@ -208,15 +208,19 @@ def test_a_task_whose_process_dies_is_marked_failed_and_fails_its_run(airflow, t
     assert "task dies (map index -1) ended without a final state; marked failed" in (tmp_path / "killed.log").read_text()
 
 
-def test_the_demo_pushes_stock_beside_the_transforms_and_syncs_audiences_once_the_marts_are_published() -> None:
+def test_the_demo_runs_its_extracts_in_two_lanes_pushes_stock_beside_the_transforms_and_syncs_audiences_after_the_marts() -> None:
     from narrowcast import demo
 
     world = demo.WorldArgs(customers=5000, days=92, start="2026-08-01", seed=42)
     plan = parse_plan(json.dumps(demo.pipeline_plan(world, record_audience_entry=True)))
     assert [[run.step for run in stage] for stage in stages(plan)] == [
-        *([dag_id] for dag_id in demo.EXTRACT_DAGS),
+        list(demo.EXTRACT_DAGS),
         ["activate_inventory", "transform-audience-entry", "transform", "activate_audiences"]]
     after = {run.step: run.after for run in plan}
+    # the extracts in two lanes: GA4's landing alone, the other four one after another
+    assert after["extract_web_events"] is None and after["extract_inbox"] is None
+    assert (after["extract_shop"], after["extract_ad_costs"], after["extract_marketplace_orders"]) == (
+        "extract_inbox", "extract_shop", "extract_ad_costs")
     # the transforms wait for the stock feed's dbt build, a task the inventory DAG declares; then one another
     assert after["activate_inventory"] is None
     assert after["transform-audience-entry"] == demo.FEED_BUILT
