@@ -37,10 +37,17 @@ def saved_dir(project_dir: Path) -> Path:
 def keep_build_manifest(tmp_project_dir: str, project_dir: str, context: Any = None, **_: Any) -> Path | None:
     """Cosmos callback after a dbt command: save the manifest it wrote in ``tmp_project_dir`` (Cosmos's copy of
     ``project_dir``) with the run's id, and its saved parse as ``project_dir``'s. Returns where the manifest was
-    saved, or None when the command wrote none."""
+    saved, or None when the command wrote none.
+
+    A partial build's run (run conf ``build``, e.g. the audience history at a past day) leaves the project's saved
+    parse alone: it was made with that run's vars, and the next whole-project run (the demo's final transform
+    right after it, the day's feed build) would parse in full against it."""
+    from narrowcast_airflow.dbt_selections import partial_build
+
     built = Path(tmp_project_dir) / "target" / MANIFEST
     parse = built.with_name(SAVED_PARSE)
-    if parse.is_file():
+    dag_run = (context or {}).get("dag_run")
+    if parse.is_file() and partial_build(getattr(dag_run, "conf", None)) is None:
         _replace(parse, Path(project_dir) / "target" / SAVED_PARSE)
     if not built.is_file():
         return None

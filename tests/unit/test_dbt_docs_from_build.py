@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -131,6 +132,22 @@ def test_only_the_runs_own_build_manifest_is_reused(tmp_path, saved_by, asked_by
     (copy / "target" / "manifest.json").write_text("{}")
     dbt_docs.keep_build_manifest(str(copy), project_dir=str(tmp_path / "project"), context={"run_id": saved_by})
     assert (dbt_docs.saved_manifest(tmp_path / "project", asked_by) is not None) is reused
+
+
+@pytest.mark.parametrize(("conf", "kept"), [
+    pytest.param({}, True, id="a whole-project build's saved parse becomes the project's"),
+    pytest.param({"build": "audience_history"}, False, id="a partial build's does not"),
+])
+def test_only_a_whole_project_builds_saved_parse_replaces_the_projects(tmp_path, conf, kept):
+    copy, project = tmp_path / "copy", tmp_path / "project"
+    (copy / "target").mkdir(parents=True)
+    (project / "target").mkdir(parents=True)
+    (copy / "target" / "partial_parse.msgpack").write_bytes(b"this run's vars")
+    (project / "target" / "partial_parse.msgpack").write_bytes(b"the day's vars")
+    dbt_docs.keep_build_manifest(str(copy), project_dir=str(project),
+                                 context={"run_id": "run-1", "dag_run": SimpleNamespace(conf=conf)})
+    assert (project / "target" / "partial_parse.msgpack").read_bytes() == (
+        b"this run's vars" if kept else b"the day's vars")
 
 
 def test_a_build_that_wrote_no_manifest_saves_nothing(tmp_path):
