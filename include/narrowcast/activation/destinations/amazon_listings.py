@@ -48,6 +48,10 @@ FEED_CONTENT_TYPE = "application/json; charset=UTF-8"
 DEFAULT_FEED_THRESHOLD = 1500
 
 
+class _BatchStopped(Exception):
+    """A PATCH not sent because another PATCH of its batch failed first."""
+
+
 class AmazonListings(Destination):
     name = "amazon_listings"
     connection_id = amazon.CONNECTION_ID
@@ -81,8 +85,21 @@ class AmazonListings(Destination):
         if len(sendable) > threshold:
             results.update((result.key, result) for result in self._feed(sendable))
         elif self.context.concurrency > 1 and len(sendable) > 1:
+            failed = threading.Event()
+
+            def patch(change: Change) -> RowResult:
+                # A PATCH that failed stops the batch: no worker starts another once it did (a worker picks its
+                # next PATCH as soon as its last one ends, before the failure reaches this thread).
+                if failed.is_set():
+                    raise _BatchStopped
+                try:
+                    return self._patch(change)
+                except BaseException:
+                    failed.set()
+                    raise
+
             with ThreadPoolExecutor(max_workers=self.context.concurrency, thread_name_prefix="amazon-patch") as pool:
-                futures = [pool.submit(self._patch, c) for c in sendable]
+                futures = [pool.submit(patch, c) for c in sendable]
                 try:
                     results.update((c.key, future.result()) for c, future in zip(sendable, futures, strict=True))
                 except BaseException:
