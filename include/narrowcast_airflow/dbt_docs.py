@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from narrowcast_airflow.dbt_selections import partial_build
+
 # Under the project's target folder: the build's manifest and the id of the run whose build wrote it.
 SAVED_DIR = "build-manifest"
 MANIFEST = "manifest.json"
@@ -42,8 +44,6 @@ def keep_build_manifest(tmp_project_dir: str, project_dir: str, context: Any = N
     A partial build's run (run conf ``build``, e.g. the audience history at a past day) leaves the project's saved
     parse alone: it was made with that run's vars, and the next whole-project run (the demo's final transform
     right after it, the day's feed build) would parse in full against it."""
-    from narrowcast_airflow.dbt_selections import partial_build
-
     built = Path(tmp_project_dir) / "target" / MANIFEST
     parse = built.with_name(SAVED_PARSE)
     dag_run = (context or {}).get("dag_run")
