@@ -92,9 +92,9 @@ def test_a_5xx_is_retried_with_backoff_then_succeeds(server_factory):
 
 
 def test_a_timeout_is_retried(server_factory):
-    server = server_factory([("hang", 1.0, None), (200, {}, {"ok": 2})])
+    server = server_factory([("hang", 2.0, None), (200, {}, {"ok": 2})])
     sleeps: list[float] = []
-    client = HttpClient(server.url, sleep=sleeps.append, timeout=(1, 0.2), retry=RetryPolicy(base_delay=0.01))
+    client = HttpClient(server.url, sleep=sleeps.append, timeout=(1, 0.6), retry=RetryPolicy(base_delay=0.01))
     assert client.get_json("/x") == {"ok": 2}
     assert len(sleeps) == 1
 
@@ -165,8 +165,8 @@ def test_connection_errors_are_retriable():
 
 def test_a_request_that_must_not_be_resent_is_not_resent_after_a_read_timeout(server_factory):
     """The server got it and answered late: it may have acted, so the client says so instead of sending it again."""
-    server = server_factory([("hang", 1.0, None), (200, {}, {"ok": 2})])
-    client = HttpClient(server.url, sleep=lambda s: None, timeout=(1, 0.2), retry=RetryPolicy(base_delay=0.01))
+    server = server_factory([("hang", 2.0, None), (200, {}, {"ok": 2})])
+    client = HttpClient(server.url, sleep=lambda s: None, timeout=(1, 0.6), retry=RetryPolicy(base_delay=0.01))
     with pytest.raises(OutcomeUnknownApiError, match="may have taken effect; not sent again"):
         client.request("GET", "/start", resend=False)
     assert len(server.requests) == 1

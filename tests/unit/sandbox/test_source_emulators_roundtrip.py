@@ -189,11 +189,13 @@ def test_a_wrong_token_fails_the_connector_at_once_with_the_apis_message(sandbox
 
 def test_slow_answers_past_the_client_timeout_are_retried(sandbox):
     clean = pull(sandbox, "ebay", WHOLE_WORLD)
-    sandbox.faults("ebay", timeout_share=0.5, timeout_seconds=1.0, seed=1)
-    slow = pull(sandbox, "ebay", WHOLE_WORLD, timeout=(2.0, 0.3),
+    # The read timeout leaves room for an answer on a loaded machine (0.3 s once gave 8 timeouts in a row on CI:
+    # answers the sandbox did not slow down were past it too); a slowed answer is well past it.
+    sandbox.faults("ebay", timeout_share=0.5, timeout_seconds=2.5, seed=1)
+    slow = pull(sandbox, "ebay", WHOLE_WORLD, timeout=(2.0, 1.0),
                 retry=RetryPolicy(max_attempts=8, base_delay=0, max_delay=0))
     # The sandbox counts a slow answer once its sleep is over, after the client has already given up on it.
-    time.sleep(1.5)
+    time.sleep(2.0)
     injected = requests.get(f"{sandbox.url}/_sandbox/stats/ebay", timeout=5).json()["faults_injected"]
     assert injected.get("timeout", 0) > 0
     assert slow == clean
