@@ -18,7 +18,9 @@ sync's lease in ``activation.sync_leases`` (:func:`state.take_lease`) from befor
 its heartbeat with every batch it records; a second run of the sync meanwhile fails at once naming the holder.
 Syncs run side by side (they are not in the warehouse's one-slot pool), but the syncs of one connection share its
 account's rate budget: a run plans, then waits for its connection's lease (:func:`_take_connection`) and holds it
-while it sends, so they send one after another and syncs to other accounts send beside them.
+while it sends, so they send one after another and syncs to other accounts send beside them. Where the API limits
+each endpoint on its own (Klaviyo), the lease is the object's rate budget on the connection
+(:attr:`ObjectSpec.rate_budget`), so syncs of objects that call different endpoints send beside each other too.
 
 Listings a sync creates are remembered with the batch's state: the ids a destination answers
 (``RowResult.remote_id``) go to ``activation.listing_ids`` under the marketplace the sync's
@@ -115,7 +117,7 @@ def run_sync(
     report = SyncReport(run_id=uuid.uuid4().hex, sync_id=spec.id, dry_run=dry_run)
     started = time.monotonic()
     destination: Destination | None = None
-    connection = state.connection_lease(spec.connection)
+    connection = _connection_lease(spec)
     # The leases this run holds: taken and freed inside the sessions the run opens anyway (a DuckDB session costs
     # an open, a catalog read and a checkpoint); whatever is still held when the run ends otherwise is freed then.
     held: list[str] = []
@@ -270,13 +272,18 @@ def _heartbeat_every() -> float:
     return min(UNRECORDED_MAX_SECONDS, state.lease_stale_seconds() / 3)
 
 
+def _connection_lease(spec: SyncSpec) -> str:
+    """The lease the sync holds while it sends: its connection's, or its object's rate budget on it."""
+    return state.connection_lease(spec.connection, DESTINATIONS[spec.destination].objects[spec.object].rate_budget)
+
+
 def _take_connection(warehouse: Path | None, spec: SyncSpec, run_id: str, sleep: Callable[[float], None]) -> str:
     """Wait until no other sync run sends on ``spec.connection``, then hold it (its lease key, returned): the
     syncs of one destination account share its rate budget (Meta's ad-account score, Shopify's bucket), so they
     send one after another while syncs to other accounts send beside them. While it waits, the run keeps its own
     sync's lease alive (renewed as often as a sending run renews it, not on every look); a holder that died or went
     silent is taken over as a sync's lease is."""
-    key = state.connection_lease(spec.connection)
+    key = _connection_lease(spec)
     waiting_since: float | None = None
     renewed = time.monotonic()
     renew_every = _heartbeat_every()
@@ -548,7 +555,7 @@ def _send_plan(warehouse: Path | None, spec: SyncSpec, destination: Destination,
         while answered:
             _collect(wh, spec, report, *answered.popleft(), plan.open_rejections, plan.listings, in_doubt is not None)
         state.renew_lease(wh, spec.id, report.run_id)
-        state.renew_lease(wh, state.connection_lease(spec.connection), report.run_id)
+        state.renew_lease(wh, _connection_lease(spec), report.run_id)
         lease_renewed = time.monotonic()
 
     def collect_head() -> None:

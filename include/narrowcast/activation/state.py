@@ -11,7 +11,8 @@ created without a hand-kept file. dbt creates the same table empty (macro ``ensu
 can read it before any listing sync ran.
 
 ``activation.sync_leases`` keeps two runs of one sync from running at once (see :func:`take_lease`), and two syncs
-from sending on one destination account at once (:func:`connection_lease`: the row of key ``connection:<id>``).
+from sending on one destination account at once (:func:`connection_lease`: the row of key ``connection:<id>``, or
+``connection:<id>:<budget>`` for an object whose API limits its endpoints on their own).
 """
 
 from __future__ import annotations
@@ -566,15 +567,17 @@ class LeaseHeld(SyncFailed):
 CONNECTION_LEASE_PREFIX = "connection:"
 
 
-def connection_lease(connection_id: str) -> str:
-    """The lease key of a connection: held by the one sync run sending on it (see :func:`take_lease`)."""
-    return CONNECTION_LEASE_PREFIX + connection_id
+def connection_lease(connection_id: str, rate_budget: str | None = None) -> str:
+    """The lease key of a connection (or of one of its rate budgets, where the API limits endpoints on their own:
+    :attr:`ObjectSpec.rate_budget`): held by the one sync run sending on it (see :func:`take_lease`)."""
+    return CONNECTION_LEASE_PREFIX + connection_id + (f":{rate_budget}" if rate_budget else "")
 
 
 def _lease_name(key: str) -> str:
-    """What a lease key names, for messages: ``sync <id>`` or ``connection <id>``."""
+    """What a lease key names, for messages: ``sync <id>``, ``connection <id>`` or ``connection <id> (<budget>)``."""
     if key.startswith(CONNECTION_LEASE_PREFIX):
-        return f"connection {key.removeprefix(CONNECTION_LEASE_PREFIX)}"
+        connection, _, budget = key.removeprefix(CONNECTION_LEASE_PREFIX).partition(":")
+        return f"connection {connection}" + (f" ({budget})" if budget else "")
     return f"sync {key}"
 
 

@@ -12,6 +12,7 @@ process is gone is taken over.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 from activation_fixtures import AUDIENCE_SYNCS, audience_rows, audience_sync
 
@@ -101,4 +103,49 @@ def test_a_connection_held_by_a_process_that_is_gone_is_taken_over(monkeypatch, 
     report = run_sync(spec, connections=connections, warehouse=warehouse.path)
     assert (report.status, report.accepted) == ("success", 10)
     assert "took over the lease of run run-killed" in caplog.text
+    assert warehouse.query(LEASES) == []
+
+
+def test_klaviyo_syncs_on_endpoints_limited_apart_send_side_by_side_and_on_one_endpoint_in_turn(
+        emulators, connections, warehouse, caplog):
+    """Klaviyo limits each endpoint on its own, per account: while a live run sends events on the connection, a
+    list sync (profile imports, list relationships) sends at once and another event sync waits for its turn."""
+    from narrowcast.activation import state
+    from narrowcast.warehouse import connect
+
+    warehouse.replace("audience_members", audience_rows("champions", range(10)))
+    list_sync = audience_sync("klaviyo")
+    event_sync = audience_sync("klaviyo", id="test_klaviyo_event", object="event", mode="add_only",
+                               target={"metric": "Entered champions"}, fields={"external_id": "customer_id"},
+                               pii=[])
+    caplog.set_level(logging.INFO, logger="narrowcast.activation.engine")
+    events_budget = state.connection_lease("narrowcast_klaviyo", "bulk_create_events")
+    with connect(warehouse.path) as wh:
+        state.ensure_tables(wh)
+        state.take_lease(wh, events_budget, "run-sending-events")  # this live process: not taken over
+
+    class WouldWait(Exception):
+        pass
+
+    def no_waiting(seconds: float) -> None:
+        raise WouldWait(seconds)
+
+    slept: list[float] = []
+
+    def a_few_job_polls(seconds: float) -> None:  # a list sync polls its import job; it must not wait for events
+        slept.append(seconds)
+        if len(slept) > 20:
+            raise WouldWait(seconds)
+
+    report = run_sync(list_sync, connections=connections, warehouse=warehouse.path, sleep=a_few_job_polls)
+    assert (report.status, report.accepted) == ("success", 10)
+    assert "test_klaviyo_champions: success" in caplog.text and "waiting to send" not in caplog.text
+    with pytest.raises(WouldWait):
+        run_sync(event_sync, connections=connections, warehouse=warehouse.path, sleep=no_waiting)
+    assert ("test_klaviyo_event: waiting to send: connection narrowcast_klaviyo (bulk_create_events) is in use by run "
+            "run-sending-events") in caplog.text
+    with connect(warehouse.path) as wh:
+        state.release_lease(wh, events_budget, "run-sending-events")
+    report = run_sync(event_sync, connections=connections, warehouse=warehouse.path, sleep=lambda _s: None)
+    assert (report.status, report.accepted) == ("success", 10)
     assert warehouse.query(LEASES) == []

@@ -86,6 +86,11 @@ class ObjectSpec:
     ``send_once``: a row sent twice is applied twice (a shipment, which the marketplace records again on every
     call). The engine journals each row's intent in the warehouse, committed before the send, and names the rows
     whose intent an earlier run left open in :attr:`Batch.in_doubt`.
+
+    ``rate_budget``: the rate limit the object's calls draw on, where the API limits each endpoint on its own
+    (Klaviyo). Syncs of one connection send one after another because they share its budget; syncs of objects
+    with different budgets share none, so they send side by side. ``None``: the whole account's (Meta's ad-account
+    score, Shopify's bucket).
     """
 
     required_fields: frozenset[str] = frozenset()
@@ -96,6 +101,7 @@ class ObjectSpec:
     send_once: bool = False
     default_mode: str = "upsert"
     allowed_modes: frozenset[str] = frozenset({"upsert", "mirror", "add_only"})
+    rate_budget: str | None = None
 
 
 @dataclass(frozen=True)

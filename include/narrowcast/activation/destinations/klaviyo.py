@@ -52,16 +52,22 @@ class Klaviyo(Destination):
     client_class = klaviyo.KlaviyoApi
     api_name = "klaviyo"
     objects = {
+        # Klaviyo limits each endpoint on its own, per account ("Rate limits, status codes, and errors": rate
+        # limits for specific endpoints are in each endpoint's reference; x-klaviyo-ratelimit per operation in its
+        # OpenAPI). The two objects call disjoint endpoints (bulk_import_profiles, its job and errors, get_profiles
+        # and the list relationships; bulk_create_events), so their syncs send side by side.
         "list_members": ObjectSpec(
             required_fields=frozenset({"email", "external_id"}),
             required_target=frozenset({"list_id"}),
             default_mode="mirror",
+            rate_budget="profile_imports_and_lists",
         ),
         "event": ObjectSpec(
             required_fields=frozenset({"external_id"}),
             required_target=frozenset({"metric"}),
             default_mode="mirror",
             allowed_modes=frozenset({"add_only", "mirror"}),
+            rate_budget="bulk_create_events",
         ),
     }
     # ≤ 10,000 profiles per bulk-import job; ≤ 1,000 profiles per list-relationship removal; ≤ 1,000 events per
