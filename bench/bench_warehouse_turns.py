@@ -10,11 +10,16 @@ file's busy share, first waiting on the turn file (:func:`narrowcast.warehouse.c
 turn file skipped (waiting on DuckDB's lock alone: an open retried every half second). Works on a copy of
 ``--warehouse`` (a demo warehouse gives realistic open and checkpoint costs), or on a new empty file.
 
-Measured December 2026 on the 2-core machine, on a copy of the demo's warehouse (150 MB, ~40 ms per session):
+Measured December 2026 on the 2-core machine (idle), on a copy of the demo's warehouse (150 MB; one session
+alone ~70 ms: open ~40 ms, write, close and checkpoint ~25 ms), three runs each:
 
-    21 processes × 4 sessions      wall      writers' CPU
-    DuckDB's lock alone           17.4 s        10.6 s
-    the turn file                  4.9 s         8.4 s
+    21 processes × 4 sessions      wall              writers' CPU
+    DuckDB's lock alone           10.6-10.8 s        8.5-8.9 s
+    the turn file                  7.1-7.4 s         7.7-8.1 s
+
+84 sessions one after another need ~5.9 s; the rest is the hand-over. DuckDB's lock alone hands the file over
+only when a waiter next tries to open it (each failed open ~4 ms of CPU, so not more often than every half
+second per waiter).
 """
 
 from __future__ import annotations
