@@ -27,8 +27,9 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -228,11 +229,15 @@ def dbt_parse_vars(as_of: date) -> dict[str, str]:
     return {"as_of_date": as_of.isoformat(), "data_tests_since_date": since.isoformat()}
 
 
-def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, float]:
+def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path,
+             set_up: Callable[[], None] | None = None) -> dict[str, float]:
     """Run ``plan`` (``step``, ``dag_id``, ``logical_date``, ``conf``, optional ``stage`` and ``after`` per DAG run)
     in one Airflow process (:mod:`narrowcast_airflow.runner`: ``DAG.test()`` per run, as ``airflow dags test`` does;
     adjacent runs of one stage side by side), printing each step as it finishes; raise :class:`DemoError` naming the
-    first step that failed and its log. Returns seconds per step."""
+    first step that failed and its log. Returns seconds per step.
+
+    ``set_up`` (the metadata DB's migration, dbt's parse) runs while the runner starts up: the runner imports and
+    builds what needs no metadata DB, then waits for it (``--wait-for-go``)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     runner_log = log_dir / "runner.log"
     seconds: dict[str, float] = {}
@@ -241,8 +246,20 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
     with runner_log.open("w") as stray:
         proc = subprocess.Popen(
             [sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir), "--plan", json.dumps(plan),
-             "--pool", POOL, "--preload", PRELOAD],
-            env=env, stdout=subprocess.PIPE, stderr=stray, text=True, cwd=settings.PROJECT_ROOT)
+             "--pool", POOL, "--preload", PRELOAD, *(["--wait-for-go"] if set_up else [])],
+            env=env, stdin=subprocess.PIPE if set_up else subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stray,
+            text=True, cwd=settings.PROJECT_ROOT)
+        if set_up is not None:
+            go = ""
+            try:
+                set_up()
+                go = "go\n"
+            finally:
+                with suppress(BrokenPipeError):  # a runner that failed to start up is reported below
+                    proc.stdin.write(go)
+                    proc.stdin.close()
+                if not go:
+                    proc.wait()
         for line in proc.stdout:
             try:
                 done = json.loads(line)
@@ -260,7 +277,7 @@ def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path) -> dict[str, 
         log_file = Path(failed["log"])
         tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-25:])
         raise DemoError(f"step {failed['step']!r} failed; full log: {log_file}\n{tail}", failed["step"], seconds)
-    if returncode != 0 or finished < len(plan) + 1:  # + the runner's DAG-folder parse
+    if returncode != 0 or finished < len(plan) + (2 if set_up else 1):  # + the DAG-folder parse (and start-up)
         tail = "\n".join(runner_log.read_text(errors="replace").splitlines()[-25:])
         raise DemoError(f"the DAG runner exited {returncode} before every step ran; full log: {runner_log}\n{tail}")
     return seconds
@@ -369,16 +386,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         ensure_world(paths, world)
         with sandbox(paths, env) as sandbox_ready:
-            # Independent set-up steps (Airflow's metadata DB, dbt's parse) run side by side, beside the sandbox.
-            with ThreadPoolExecutor(max_workers=2) as setup:
-                steps = [setup.submit(ensure_airflow, env, log_dir),
-                         setup.submit(ensure_manifest, env, log_dir, world.end.isoformat())]
-                for step in steps:
-                    step.result()
-            sandbox_ready()
             plan = pipeline_plan(world, record_audience_entry=not membership_recorded(paths),
                                  one_build_task=env["NARROWCAST_DBT_EXECUTION_MODE"] == "build")
-            run_dags(plan, env, log_dir)
+
+            def set_up() -> None:
+                # Airflow's metadata DB and dbt's parse side by side, beside the sandbox and the runner's start-up.
+                with ThreadPoolExecutor(max_workers=2) as setup:
+                    steps = [setup.submit(ensure_airflow, env, log_dir),
+                             setup.submit(ensure_manifest, env, log_dir, world.end.isoformat())]
+                    for step in steps:
+                        step.result()
+                sandbox_ready()
+
+            run_dags(plan, env, log_dir, set_up)
     except DemoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -52,6 +52,9 @@ from typing import Any, TextIO
 
 # The first progress line: parsing the DAG folder, before any run.
 DAG_BAG_STEP = "parse-dags"
+# With ``--wait-for-go``, the line before it: what the runner does before it needs the metadata DB.
+START_UP_STEP = "start-up"
+GO = "go"
 
 
 @dataclass(frozen=True)
@@ -485,11 +488,13 @@ def stages(plan: list[PlannedRun]) -> list[list[PlannedRun]]:
 
 
 def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: list[PoolSpec] | None = None,
-             preload: list[str] | None = None) -> bool:
+             preload: list[str] | None = None, go: Callable[[], bool] | None = None) -> bool:
     """Run ``plan`` stage by stage, one JSON progress line per run on ``progress``; False once a run did not succeed.
 
     ``pools`` are created or updated and the ``preload`` modules imported before the DAG folder is parsed (the
-    first step)."""
+    first step). With ``go``, the runner first starts up without the metadata DB (providers' configuration,
+    ``preload``, the in-process execution API: step :data:`START_UP_STEP`), then waits for ``go()`` (False: stop)
+    before its first use of the DB, so it can start while the DB is still being migrated."""
     log_dir.mkdir(parents=True, exist_ok=True)
 
     def report(step: str, dag_id: str, state: str, seconds: float, log_file: Path) -> None:
@@ -514,18 +519,30 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
     dags: dict[str, Any] = {}
     grouped = stages(plan)
 
-    def load() -> str:
+    def start_up() -> str:
         # What the CLI's commands do first (``providers_configuration_loaded``): the providers' config defaults.
         from airflow.providers_manager import ProvidersManager
 
         ProvidersManager().initialize_providers_configuration()
-        queue_sqlite_writers()  # runs side by side, and the task instances of every run
-        ensure_pools(pools or [])
         for module in preload or []:
             importlib.import_module(module)
+        if go is not None:
+            _before_fork()  # what the first side-by-side stage would build, built while the DB is not ready
+        return "success"
+
+    def load() -> str:
+        if go is None:
+            start_up()
+        queue_sqlite_writers()  # runs side by side, and the task instances of every run
+        ensure_pools(pools or [])
         dags.update(load_dags())
         return "success"
 
+    if go is not None:
+        if attempt(START_UP_STEP, "", start_up) != "success":
+            return False
+        if not go():
+            return False
     if attempt(DAG_BAG_STEP, "", load) != "success":
         return False
     for stage in grouped:
@@ -554,6 +571,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-dir", required=True, type=Path)
     parser.add_argument("--pool", action="append", default=[], help="NAME:SLOTS[:DESCRIPTION], created first")
     parser.add_argument("--preload", action="append", default=[], help="a module to import before any run")
+    parser.add_argument("--wait-for-go", action="store_true",
+                        help=f"start up, report step {START_UP_STEP!r}, then wait for a line {GO!r} on standard input "
+                             "before touching the metadata DB (any other line or its end: exit 1)")
     args = parser.parse_args(argv)
     plan = parse_plan(args.plan)
     try:
@@ -562,7 +582,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     # Progress goes to the descriptor stdout had at start; runs write their own output into their logs.
     progress = os.fdopen(os.dup(1), "w")
-    return 0 if run_plan(plan, args.log_dir, progress, pools, args.preload) else 1
+    go = (lambda: sys.stdin.readline().strip() == GO) if args.wait_for_go else None
+    return 0 if run_plan(plan, args.log_dir, progress, pools, args.preload, go) else 1
 
 
 if __name__ == "__main__":

@@ -236,3 +236,37 @@ def test_the_demo_runs_its_extracts_in_two_lanes_pushes_stock_beside_the_transfo
     # without an entry transform the final one waits for the feed's build
     rerun = {run["step"]: run.get("after") for run in demo.pipeline_plan(world)}
     assert rerun["transform"] == demo.FEED_BUILT
+
+
+@pytest.mark.e2e  # migrates an Airflow metadata DB and runs DAGs
+def test_a_runner_told_to_wait_starts_up_before_the_metadata_db_exists_and_runs_once_told_go(
+        airflow, tmp_path: Path) -> None:
+    """``--wait-for-go`` (the demo's): the runner imports and builds what needs no metadata DB while the DB is
+    migrated beside it, then runs the plan once told ``go``; told anything else, it stops before touching the DB."""
+    env = {**airflow, "AIRFLOW_HOME": str(tmp_path / "new-home")}  # a metadata DB not migrated yet
+    plan = json.dumps([
+        {"step": "left", "dag_id": "slow", "logical_date": "2026-06-01", "conf": {"name": "left", "seconds": 2},
+         "stage": "s"},
+        {"step": "right", "dag_id": "slow", "logical_date": "2026-06-02", "conf": {"name": "right", "seconds": 2},
+         "stage": "s"}])
+
+    def runner(log_dir: Path) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "narrowcast_airflow.runner", "--log-dir", str(log_dir),
+                                 "--plan", plan, "--wait-for-go"], env=env, cwd=ROOT, stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    told_to_stop = runner(tmp_path / "stopped")
+    assert json.loads(told_to_stop.stdout.readline())["step"] == "start-up"
+    out, err = told_to_stop.communicate("stop\n", timeout=120)
+    assert told_to_stop.returncode == 1 and out == "", err[-3000:]
+
+    proc = runner(tmp_path / "logs")
+    started = json.loads(proc.stdout.readline())
+    assert (started["step"], started["state"]) == ("start-up", "success")
+    migrate = subprocess.run([str(AIRFLOW), "db", "migrate"], env=env, cwd=ROOT, capture_output=True, text=True,
+                             timeout=600)
+    assert migrate.returncode == 0, migrate.stdout[-3000:] + migrate.stderr[-3000:]
+    out, err = proc.communicate("go\n", timeout=600)
+    assert proc.returncode == 0, out[-3000:] + err[-3000:]
+    assert {done["step"]: done["state"] for done in map(json.loads, out.splitlines())} == {
+        "parse-dags": "success", "left": "success", "right": "success"}
