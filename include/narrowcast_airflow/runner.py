@@ -153,9 +153,32 @@ def run_one(dags: dict[str, Any], planned: PlannedRun) -> str:
     dag = dags.get(planned.dag_id)
     if dag is None:
         raise RuntimeError(f"DAG {planned.dag_id!r} is not in the DAG folder (found: {sorted(dags)})")
-    with TaskInstancesSideBySide():  # leaving it waits for every task process it started
+    with TaskInstancesSideBySide(), _folder_synced_at_parse():  # leaving it waits for every task it started
         dag_run = dag.test(logical_date=timezone.parse(planned.logical_date), run_conf=planned.conf)
     return str(getattr(dag_run.state, "value", dag_run.state))
+
+
+@contextmanager
+def _folder_synced_at_parse() -> Iterator[None]:
+    """``DAG.test()`` writes the DAG folder to the metadata DB again on every call (``sync_bag_to_db``: every
+    DAG serialized and hashed, 0.7-2 s per run in the demo, beside other runs). The runner wrote the same folder
+    with the same bundle in :func:`load_dags` and the folder does not change while it runs, so within a run the
+    write is skipped: the DB already holds every DAG and its version. Only ``DAG.test()``'s own call, made in this
+    process and thread, is skipped; nothing else calls it here."""
+    from airflow.dag_processing import dagbag
+
+    write, caller = dagbag.sync_bag_to_db, threading.get_ident()
+
+    def already_synced(bag: Any, bundle_name: str, bundle_version: str | None, *args: Any, **kwargs: Any) -> None:
+        if threading.get_ident() != caller or os.getpid() != pid:
+            write(bag, bundle_name, bundle_version, *args, **kwargs)
+
+    pid = os.getpid()
+    dagbag.sync_bag_to_db = already_synced
+    try:
+        yield
+    finally:
+        dagbag.sync_bag_to_db = write
 
 
 class _QuietWhileTasksRun(logging.Filter):

@@ -150,6 +150,9 @@ def test_two_runs_of_a_stage_run_side_by_side_and_a_run_can_wait_for_a_task(airf
     assert task["after-right:first"]["start"] > task["right:second"]["end"]
     for step in ("left", "right", "waits"):
         assert "database is locked" not in (tmp_path / f"{step}.log").read_text()
+        # the DAG folder was written to the DB once, at the parse, not again by each run's DAG.test()
+        assert "Bulk-writing dags to db" not in (tmp_path / f"{step}.log").read_text()
+    assert "Bulk-writing dags to db" in (tmp_path / "parse-dags.log").read_text()
     (db,) = (Path(airflow["AIRFLOW_HOME"])).glob("*.db")
     with sqlite3.connect(db) as con:
         states = con.execute("select task_id, state from task_instance where dag_id = 'slow' and run_id in "
