@@ -71,9 +71,10 @@ def configured_lock_wait() -> float:
 # ``flock`` for a writer, a shared one for a reader, as DuckDB itself allows one writer or many readers). A waiter
 # there costs nothing and takes the file within a poll of its release. Waiting on DuckDB's own lock instead means
 # trying to open the file: each failed open costs ~4 ms of CPU (measured on the demo's warehouse), so waiters retry
-# only every half second, and the file then sits idle ~0.25 s between two sessions on average. With the demo's 21
-# audience syncs (a few short sessions each) those idle gaps were most of the ~27 s the syncs took. Processes that
-# do not take the turn (dbt) are still waited for on DuckDB's lock, as before.
+# only every half second, and the file sits idle until one of them next tries. 21 processes × 4 short sessions on
+# a copy of the demo's warehouse: 10.6-10.8 s on DuckDB's lock alone, 7.1-7.4 s taking turns, ~5.9 s of sessions
+# (bench/bench_warehouse_turns.py). Processes that do not take the turn (dbt) are still waited for on DuckDB's
+# lock, as before.
 TURN_SUFFIX = ".turn"
 _TURN_POLL_SECONDS = 0.02
 _turns: dict[str, list] = {}  # path -> [fd, sessions of this process on it]
