@@ -24,6 +24,10 @@ meet on DuckDB's writer lock, which every warehouse writer waits for.
     python -m narrowcast_airflow.runner --log-dir LOGS --plan '[{"step": "extract_shop", "dag_id": "extract_shop",
         "logical_date": "2026-11-01", "conf": {"start": "2020-01-01", "end": "2026-11-01"}}, ...]'
 
+``--wait-for-go`` (the demo's) lets the runner start while Airflow's DB is still being migrated: it imports and
+builds what needs no metadata DB (step ``start-up``), then waits for a line ``go`` on its standard input. Each run's
+``DAG.test()`` is kept from writing the DAG folder to the DB again: the runner wrote it once at its parse.
+
 ``--preload MODULE`` (repeatable) imports a module before the DAG folder is parsed, as an executor worker imports
 ``narrowcast_airflow.worker_preload`` before it forks task processes: runs forked side by side inherit it instead
 of each importing it again. ``--pool NAME:SLOTS:DESCRIPTION`` (repeatable) creates or updates a pool first, as ``airflow pools set`` does,
