@@ -171,13 +171,12 @@ def _folder_synced_at_parse() -> Iterator[None]:
     process and thread, is skipped; nothing else calls it here."""
     from airflow.dag_processing import dagbag
 
-    write, caller = dagbag.sync_bag_to_db, threading.get_ident()
+    write, caller, pid = dagbag.sync_bag_to_db, threading.get_ident(), os.getpid()
 
     def already_synced(bag: Any, bundle_name: str, bundle_version: str | None, *args: Any, **kwargs: Any) -> None:
         if threading.get_ident() != caller or os.getpid() != pid:
             write(bag, bundle_name, bundle_version, *args, **kwargs)
 
-    pid = os.getpid()
     dagbag.sync_bag_to_db = already_synced
     try:
         yield
