@@ -11,7 +11,7 @@ a resource, and reads one holding more rows than ``settings.BULK_ABOVE_*`` in bu
 loads: the full history, then a small increment
 (the world's last ``--increment-hours``, default 24, which still receives rows). The small increment runs again
 "forked": each run forked from a process that imported the program first (``forked_runs.py``; narrowcast's
-also built its GX context with ``narrowcast.quality.expectations.prepare``), which is how Airflow's LocalExecutor
+also built its GX context and warmed it with ``narrowcast.extract.prepare``), which is how Airflow's LocalExecutor
 and Celery workers start task processes on Linux when the worker imported the task code. Narrowcast's runs once
 more "forked, Airflow preload": forked from a worker that a forkserver started after importing
 ``narrowcast_airflow.worker_preload``, exactly as ``make ui``'s scheduler starts its LocalExecutor workers
@@ -149,7 +149,7 @@ def report(side: str, load: str, runs: list[tuple[float, float, int]]) -> None:
     wall = statistics.median(r[0] for r in runs)
     cpu = statistics.median(r[1] for r in runs)
     rows = f"{runs[-1][2]:9,d} rows" if runs[-1][2] >= 0 else " " * 14
-    print(f"{side:<11} {load:<40} {wall:8.1f}s wall {cpu:8.1f}s CPU {rows}  (median of {len(runs)})", flush=True)
+    print(f"{side:<11} {load:<40} {wall:8.1f}s wall {cpu:8.2f}s CPU {rows}  (median of {len(runs)})", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             small_args = ["shopify", "--start", small.start.isoformat(), "--end", small.end.isoformat()]
             report("narrowcast", "small increment, forked", forked(
                 sys.executable, env, ["--import", "narrowcast.extract", "--prepare",
-                                      "narrowcast.quality.expectations:prepare", "--run", "narrowcast.extract:main"],
+                                      "narrowcast.extract:prepare", "--run", "narrowcast.extract:main"],
                 small_args, args.runs))
             report("narrowcast", "small increment, forked, Airflow preload", forked(
                 sys.executable, env, ["--forkserver-preload", LOCAL_EXECUTOR_PRELOAD[PRELOAD_SETTING],

@@ -1,6 +1,6 @@
 """Run a program's entry point several times, each in a process forked from one that prepared it first.
 
-    python bench/forked_runs.py --import narrowcast.extract --prepare narrowcast.quality.expectations:prepare \
+    python bench/forked_runs.py --import narrowcast.extract --prepare narrowcast.extract:prepare \
         --run narrowcast.extract:main --runs 3 -- shopify --start ... --end ...
 
 What a run costs when a long-lived worker forks it, as Airflow's LocalExecutor and Celery workers fork every task

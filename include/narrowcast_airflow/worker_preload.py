@@ -3,8 +3,8 @@
 Airflow 3 starts every task by forking a long-lived worker process: a LocalExecutor worker (a child of the
 scheduler) or a Celery pool process (a child of ``airflow celery worker``). Whatever the worker imported before
 it forks, each task process inherits copy-on-write. Importing this module there gives every task Great
-Expectations with the quality gate's context built (:func:`narrowcast.quality.expectations.prepare`), pandas,
-pyarrow, DuckDB and the extract runner, instead of each task importing them again (about 3 CPU seconds).
+Expectations with the quality gate's context built and warmed by a first validation, DuckDB's pandas
+conversion warmed (:func:`narrowcast.extract.prepare`), pandas, pyarrow, DuckDB and the extract runner, instead of each task importing them again (about 3 CPU seconds).
 
 How a deployment imports it (:data:`narrowcast.runtime.LOCAL_EXECUTOR_PRELOAD`,
 :data:`narrowcast.runtime.CELERY_WORKER_PRELOAD`; ``docs/scaling.md``):
@@ -29,8 +29,7 @@ import pandas  # noqa: F401
 import pyarrow  # noqa: F401
 import pyarrow.parquet  # noqa: F401
 
-import narrowcast.extract  # noqa: F401
-from narrowcast.quality.expectations import prepare
+from narrowcast.extract import prepare
 
 # GX logs each public function it registers at import, at INFO; a Celery worker has set up INFO logging by now.
 logging.getLogger("great_expectations._docs_decorators").setLevel(logging.WARNING)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 from narrowcast.contracts.sql import quote_ident
 from narrowcast.contracts.tables import META_COLUMNS, EntitySpec
 from narrowcast.warehouse import Warehouse
@@ -31,17 +33,31 @@ META_TABLES: dict[str, dict[str, str]] = {
 META_KEYS: dict[str, tuple[str, ...]] = {"meta.batches": ("batch_id",), "meta.watermarks": ("source", "entity")}
 
 
+# The tables each open session has made sure of. A run loads many batches in one session and each load asks
+# again; outside a transaction the DDL commits at once, and nothing drops these tables while a session is open.
+_ENSURED: weakref.WeakKeyDictionary[Warehouse, set[str]] = weakref.WeakKeyDictionary()
+
+
+def _ensured(wh: Warehouse) -> set[str]:
+    return _ENSURED.setdefault(wh, set())
+
+
 def ensure_meta_tables(wh: Warehouse) -> None:
+    if "meta.*" in _ensured(wh):
+        return
     wh.ensure_schema("meta")
     for table, columns in META_TABLES.items():
         body = ", ".join(f"{name} {wh.dialect.type_name(sql_type)}" for name, sql_type in columns.items())
         if table in META_KEYS:
             body += f", primary key ({', '.join(META_KEYS[table])})"
         wh.execute(f"create table if not exists {table} ({body})")
+    _ensured(wh).add("meta.*")
 
 
 def ensure_raw_table(wh: Warehouse, spec: EntitySpec) -> None:
     """Create ``raw.<entity>``, or add the columns a newer registry declares (never drops or retypes one)."""
+    if spec.table in _ensured(wh):
+        return
     wh.ensure_schema("raw")
     columns = {name: wh.dialect.type_name(sql_type) for name, sql_type in {**spec.columns, **META_COLUMNS}.items()}
     body = ", ".join(f"{quote_ident(name)} {sql_type}" for name, sql_type in columns.items())
@@ -50,3 +66,4 @@ def ensure_raw_table(wh: Warehouse, spec: EntitySpec) -> None:
     for name, sql_type in columns.items():
         if name not in existing:
             wh.execute(f"alter table {spec.table} add column {quote_ident(name)} {sql_type}")
+    _ensured(wh).add(spec.table)

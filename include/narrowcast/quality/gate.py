@@ -205,6 +205,8 @@ def hold_back_children(
     their own keep it, so the counts still add up; the threshold was applied before, to the child's own failures.
     """
     assert child.spec.parent is not None
+    if not parent_failures.num_rows:
+        return result  # no parent row is quarantined, so none holds a child back
     columns = child.spec.parent[1]
     match = " and ".join(f"p.{quote_ident(p)} = c.{quote_ident(c)}" for c, p in columns.items())
     with wh.arrow_relation("_nc_parent_failures", parent_failures), \

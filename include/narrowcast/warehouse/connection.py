@@ -190,6 +190,21 @@ def read_only(path: str | Path | None = None, *, lock_wait_seconds: float = 0.0)
             wh.close()
 
 
+def warm_up_frames() -> None:
+    """Turn a first result with a bound parameter into a pandas frame, in a scratch session of the engine.
+
+    DuckDB builds its pandas conversion on a process's first such result (~35 ms more than the next). A
+    long-lived process that forks runs later calls this once (``narrowcast.extract.prepare``). PostgreSQL's
+    sessions need no warming and no scratch database is made for it.
+    """
+    if settings.warehouse_engine() == "postgres":
+        return
+    with contextlib.closing(duckdb.connect(":memory:")) as con:
+        DuckDBWarehouse(con).frame(
+            "select ?::bigint as n, 'a' as s, timestamp '2024-01-01' as t, 1.5::decimal(18, 2) as d", [1]
+        )
+
+
 def in_memory() -> Warehouse:
     """A private, empty warehouse (tests, and scratch work that must not touch the real one).
 

@@ -133,3 +133,52 @@ def test_a_batch_without_a_required_column_is_schema_drift(tmp_path: Path) -> No
     con = in_memory()
     with pytest.raises(SchemaDriftError, match=r"schema:missing_column: shop_orders .* created_at, total_price"):
         check_batch(con, stage_batch(con, batch, entity("shop_orders")), now=NOW)
+
+
+def _suites_asked(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The rule names of each suite the gate hands GX, in order."""
+    from narrowcast.quality import expectations
+
+    asked: list[list[str]] = []
+    real = expectations._suite
+
+    def spy(gx, rules, limits):
+        asked.append([rule.name for rule in rules])
+        return real(gx, rules, limits)
+
+    monkeypatch.setattr(expectations, "_suite", spy)
+    return asked
+
+
+def test_type_rules_are_judged_in_one_expectation_and_each_failing_column_is_still_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = LandingZone(tmp_path / "landing").new_batch("shopify", "shop_orders", WINDOW)
+    batch.write_records(
+        [_order(1), _order("A-2"), _order(3, created_at="gestern"), _order(4, order_number="1.001,5"),
+         _order(5, created_at="2024-05-01 10:00:00", order_number=" ")],  # blank is null, not a bad value
+        PAGE,
+    )
+    con = in_memory()
+    staged = stage_batch(con, batch, entity("shop_orders"))
+    asked = _suites_asked(monkeypatch)
+    result = check_batch(con, staged, now=NOW)
+    assert result.rule_counts == {"type:id": 1, "type:created_at": 1, "type:order_number": 1}
+    by_row = dict(zip(result.failures.column("_row").to_pylist(), result.failures.column("rule").to_pylist(), strict=True))
+    assert by_row == {1: "type:id", 2: "type:created_at", 3: "type:order_number"}
+    verdict, complete = asked
+    assert [name for name in verdict if name.startswith("type:")] == ["type:*"]
+    # The disjunction failed, so every type rule runs again for its own rows.
+    assert {name for name in complete if name.startswith("type:")} == {f"type:{c}" for c in staged.present}
+
+
+def test_a_clean_batch_asks_gx_one_verdict_for_all_its_type_rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = LandingZone(tmp_path / "landing").new_batch("shopify", "shop_orders", WINDOW)
+    batch.write_records([_order(1), _order(2)], PAGE)
+    con = in_memory()
+    asked = _suites_asked(monkeypatch)
+    result = check_batch(con, stage_batch(con, batch, entity("shop_orders")), now=NOW)
+    assert result.quarantined == 0
+    assert len(asked) == 1  # nothing failed, so no second, complete validation
+    assert [name for name in asked[0] if name.startswith("type:")] == ["type:*"]
+    assert "not_null:id" in asked[0] and "iso_currency:currency" in asked[0]
