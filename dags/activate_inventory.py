@@ -34,9 +34,8 @@ from narrowcast_airflow.dbt_selections import INVENTORY_BUILD
 from narrowcast_airflow.defaults import (
     RUN_DATE,
     WAREHOUSE_POOL,
+    dbt_dates_env,
     dbt_env,
-    dbt_vars,
-    dbt_vars_flag,
     default_args,
 )
 
@@ -65,9 +64,8 @@ def activate_inventory():
             # The profile named as transform's dbt commands name it, so dbt reuses their saved parse.
             f"{DBT} build {' '.join(INVENTORY_BUILD)} --project-dir {DBT_DIR} --profiles-dir {DBT_DIR} --profile narrowcast"
             " --target ${NARROWCAST_DBT_TARGET:-${NARROWCAST_WAREHOUSE_ENGINE:-duckdb}}"
-            + dbt_vars_flag(dbt_vars(RUN_DATE))
         ),
-        env=dbt_env(),
+        env={**dbt_env(), **dbt_dates_env(RUN_DATE)},
         append_env=True,
         pool=WAREHOUSE_POOL,
     )

@@ -33,7 +33,7 @@ from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavi
 from narrowcast_airflow.assets import ALL_RAW_ASSETS, MART_ASSETS
 from narrowcast_airflow.dbt_docs import docs_bash_command, keep_build_manifest_args
 from narrowcast_airflow.dbt_selections import refuse_partial_build, select_partial_build, unpublished_reason
-from narrowcast_airflow.defaults import TRANSFORM_VARS, WAREHOUSE_POOL, dbt_env, dbt_vars_flag, default_args
+from narrowcast_airflow.defaults import TRANSFORM_DATES_ENV, WAREHOUSE_POOL, dbt_env, default_args
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_DIR = Path(os.environ.get("NARROWCAST_DBT_PROJECT_DIR", PROJECT_ROOT / "dbt_project"))
@@ -73,7 +73,6 @@ def transform():
                                    profiles_yml_filepath=DBT_DIR / "profiles.yml")
     operator_args = {
         "pool": WAREHOUSE_POOL,
-        "vars": TRANSFORM_VARS,
         "full_refresh": "{{ dag_run.conf.get('full_refresh', False) }}",
         "install_deps": False,
         "pre_execute": select_partial_build if ONE_BUILD_TASK else refuse_partial_build,
@@ -86,8 +85,9 @@ def transform():
             task_id="dbt_build",
             project_dir=str(DBT_DIR),
             profile_config=profile_config,
-            # dbt runs in a copy of the project: it reads the project's saved parse (same vars: a partial parse).
-            env={**dbt_env(), "DBT_PARTIAL_PARSE_FILE_PATH": str(SAVED_PARSE)},
+            # dbt runs in a copy of the project: it reads the project's saved parse (a partial parse: the same vars,
+            # and only the files that read the run's dates in the environment again).
+            env={**dbt_env(), **TRANSFORM_DATES_ENV, "DBT_PARTIAL_PARSE_FILE_PATH": str(SAVED_PARSE)},
             append_env=True,
             # A dbt subprocess releases the DuckDB file when it exits; in-process dbt-duckdb keeps it open.
             invocation_mode=InvocationMode.SUBPROCESS,
@@ -99,7 +99,7 @@ def transform():
         dbt = DbtTaskGroup(
             group_id="dbt",
             project_config=ProjectConfig(dbt_project_path=DBT_DIR, manifest_path=DBT_DIR / "target" / "manifest.json",
-                                         env_vars=dbt_env()),
+                                         env_vars={**dbt_env(), **TRANSFORM_DATES_ENV}),
             profile_config=profile_config,
             execution_config=ExecutionConfig(
                 execution_mode=EXECUTION_MODE,
@@ -121,8 +121,8 @@ def transform():
 
     docs = BashOperator(
         task_id="generate_dbt_docs",
-        bash_command=docs_bash_command(DBT_BIN, DBT_DIR, DBT_TARGET) + dbt_vars_flag(TRANSFORM_VARS),
-        env=dbt_env(),
+        bash_command=docs_bash_command(DBT_BIN, DBT_DIR, DBT_TARGET),
+        env={**dbt_env(), **TRANSFORM_DATES_ENV},
         append_env=True,
         pool=WAREHOUSE_POOL,
     )

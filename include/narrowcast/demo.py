@@ -198,16 +198,17 @@ def ensure_airflow(env: dict[str, str], log_dir: Path) -> None:
 def ensure_manifest(env: dict[str, str], log_dir: Path, as_of_date: str) -> None:
     """``dbt parse``: the manifest Cosmos renders the transform DAG from, and dbt's partial-parse state.
 
-    dbt reuses a saved parse only for the same command-line vars, profile, target and connection; parsing with the
-    ones the DAGs' dbt commands pass at the end date (:func:`dbt_parse_vars`) lets the final ``dbt build``,
-    ``dbt docs generate`` and the stock feed's build skip a full parse each. Parses again when the project or
-    those inputs change.
+    dbt reuses a saved parse for the same command-line vars, profile, target and connection, re-parsing only the
+    files that read an environment variable whose value changed. Parsing with the environment the DAGs' dbt
+    commands get at the end date (:func:`dbt_parse_env`) lets the final ``dbt build``, ``dbt docs generate`` and
+    the stock feed's build re-parse nothing, and the audience-entry transform only the files that read its dates.
+    Parses again when the project or those inputs change.
     """
     dbt_dir = settings.PROJECT_ROOT / "dbt_project"
     manifest = dbt_dir / "target" / "manifest.json"
     target = env["NARROWCAST_DBT_TARGET"]
-    dbt_vars = json.dumps(dbt_parse_vars(date.fromisoformat(as_of_date)))
-    inputs = json.dumps({"vars": dbt_vars, "target": target, "warehouse": env.get("NARROWCAST_WAREHOUSE", "")})
+    dates = dbt_parse_env(date.fromisoformat(as_of_date))
+    inputs = json.dumps({"env": dates, "target": target, "warehouse": env.get("NARROWCAST_WAREHOUSE", "")})
     stamp = dbt_dir / "target" / ".narrowcast-parse-inputs.json"
     newest = max((p.stat().st_mtime for p in dbt_dir.rglob("*") if p.is_file() and "target" not in p.parts
                   and "logs" not in p.parts), default=0)
@@ -215,18 +216,20 @@ def ensure_manifest(env: dict[str, str], log_dir: Path, as_of_date: str) -> None
             and stamp.read_text() == inputs):
         return
     _run("dbt-parse (manifest)", [_bin("dbt"), "parse", "--project-dir", str(dbt_dir), "--profiles-dir",
-                                   str(dbt_dir), "--profile", "narrowcast", "--target", target, "--vars", dbt_vars],
-         env, log_dir)
+                                   str(dbt_dir), "--profile", "narrowcast", "--target", target],
+         {**env, **dates}, log_dir)
     stamp.write_text(inputs)
 
 
-def dbt_parse_vars(as_of: date) -> dict[str, str]:
-    """The dbt vars every dbt command of the DAGs passes for a run at ``as_of`` (``narrowcast_airflow.defaults``:
-    ``as_of_date`` and the first day a daily run rebuilt, from which the large models' data tests read)."""
+def dbt_parse_env(as_of: date) -> dict[str, str]:
+    """The dates every dbt command of the DAGs gets in its environment for a daily run at ``as_of``
+    (``narrowcast_airflow.defaults.dbt_dates_env``: ``as_of_date``, the first day a daily run rebuilt, from which
+    the large models' data tests read, and that the run's data tests are scoped)."""
     from narrowcast_airflow.defaults import INCREMENTAL_LOOKBACK_DAYS
 
     since = as_of - timedelta(days=INCREMENTAL_LOOKBACK_DAYS)
-    return {"as_of_date": as_of.isoformat(), "data_tests_since_date": since.isoformat()}
+    return {"NARROWCAST_AS_OF_DATE": as_of.isoformat(), "NARROWCAST_DATA_TESTS_SINCE_DATE": since.isoformat(),
+            "NARROWCAST_DBT_SCOPED_TESTS": "true"}
 
 
 def run_dags(plan: list[dict], env: dict[str, str], log_dir: Path,

@@ -86,7 +86,7 @@ def keep_build_manifest_args(project_dir: Path) -> dict[str, Any]:
 
 
 def docs_bash_command(dbt_bin: Path, project_dir: Path, target: str) -> str:
-    """The docs task's shell command for run ``{{ run_id }}``, dbt's vars to be appended."""
+    """The docs task's shell command for run ``{{ run_id }}`` (the run's dates come in its environment)."""
     # The profile and target named as Cosmos names them: dbt reuses a saved parse only when they match.
     return (f"{sys.executable} -m {__name__} --dbt {dbt_bin} --project-dir {project_dir} --run-id '{{{{ run_id }}}}'"
             f" -- --profiles-dir {project_dir} --profile narrowcast --target {target}")

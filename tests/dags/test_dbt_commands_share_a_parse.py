@@ -1,15 +1,14 @@
-"""Every dbt command of the DAGs passes the same vars for the same run date, and the demo parses with them, so each
-reuses the saved parse (dbt parses the whole project again whenever its vars differ from the saved parse's)."""
+"""Every dbt command of the DAGs gets the same dates in its environment for the same run date, passes no vars, and
+the demo parses with that environment, so each reuses the saved parse (dbt parses the whole project again whenever
+its vars differ from the saved parse's, and only the files that read a changed environment variable otherwise)."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import jinja2
-import yaml
 from airflow.sdk.definitions._internal.templater import FILTERS
 from airflow.sdk.execution_time.macros import ds_add
 from build_mode import parse_dags_in_build_mode
@@ -25,7 +24,9 @@ build = bag.dags["transform"].get_task("dbt_build")
 print(json.dumps({"errors": {k: str(v) for k, v in bag.import_errors.items()},
                   "build_vars": build.vars, "build_env": dict(build.env or {}),
                   "docs": bag.dags["transform"].get_task("generate_dbt_docs").bash_command,
-                  "refresh": bag.dags["activate_inventory"].get_task("refresh_listing_feed").bash_command}))
+                  "docs_env": dict(bag.dags["transform"].get_task("generate_dbt_docs").env or {}),
+                  "refresh": bag.dags["activate_inventory"].get_task("refresh_listing_feed").bash_command,
+                  "refresh_env": dict(bag.dags["activate_inventory"].get_task("refresh_listing_feed").env or {})}))
 """
 
 
@@ -38,11 +39,14 @@ def render(template: str, conf: dict, interval_end: datetime) -> str:
                                             macros=SimpleNamespace(ds_add=ds_add))
 
 
-def vars_of(command: str) -> dict:
-    return yaml.safe_load(re.search(r"--vars '([^']*)'", command).group(1))
+def dates_of(env: dict[str, str], conf: dict, interval_end: datetime) -> dict[str, str]:
+    return {name: render(value, conf, interval_end) for name, value in env.items() if name in DATES}
 
 
-def test_the_demos_final_dbt_commands_pass_the_vars_it_parsed_with(tmp_path):
+DATES = ("NARROWCAST_AS_OF_DATE", "NARROWCAST_DATA_TESTS_SINCE_DATE", "NARROWCAST_DBT_SCOPED_TESTS")
+
+
+def test_the_demos_final_dbt_commands_get_the_dates_it_parsed_with_and_no_vars(tmp_path):
     parsed = parse_dags_in_build_mode(PARSE, tmp_path)
 
     end = date(2026, 11, 1)
@@ -50,22 +54,26 @@ def test_the_demos_final_dbt_commands_pass_the_vars_it_parsed_with(tmp_path):
     assert world.end == end
     final_runs = {run["dag_id"]: run for run in demo.pipeline_plan(world)}
     interval_end = datetime.fromisoformat(final_runs["transform"]["logical_date"]).replace(tzinfo=UTC)
-    parsed_with = demo.dbt_parse_vars(end)
-    assert parsed_with == {"as_of_date": "2026-11-01", "data_tests_since_date": "2026-10-29"}
+    parsed_with = demo.dbt_parse_env(end)
+    assert parsed_with == {"NARROWCAST_AS_OF_DATE": "2026-11-01", "NARROWCAST_DATA_TESTS_SINCE_DATE": "2026-10-29",
+                           "NARROWCAST_DBT_SCOPED_TESTS": "true"}
 
     transform_conf = final_runs["transform"]["conf"]
-    build_vars = {name: render(value, transform_conf, interval_end) for name, value in parsed["build_vars"].items()}
-    assert build_vars == parsed_with
-    assert vars_of(render(parsed["docs"], transform_conf, interval_end)) == parsed_with
-    assert vars_of(render(parsed["refresh"], final_runs["activate_inventory"]["conf"], interval_end)) == parsed_with
+    assert dates_of(parsed["build_env"], transform_conf, interval_end) == parsed_with
+    assert dates_of(parsed["docs_env"], transform_conf, interval_end) == parsed_with
+    assert dates_of(parsed["refresh_env"], final_runs["activate_inventory"]["conf"], interval_end) == parsed_with
+    # No vars: a var that changes from day to day would make dbt parse the whole project again.
+    assert not parsed["build_vars"]
+    assert "--vars" not in parsed["docs"] and "--vars" not in parsed["refresh"]
     # Cosmos runs the build in a copy of the project: dbt is pointed at the project's saved parse.
     assert parsed["build_env"]["DBT_PARTIAL_PARSE_FILE_PATH"] == str(ROOT / "dbt_project" / "target"
                                                                      / "partial_parse.msgpack")
 
 
 def test_a_full_refresh_tests_every_row():
-    from narrowcast_airflow.defaults import TRANSFORM_VARS
+    from narrowcast_airflow.defaults import TRANSFORM_DATES_ENV
 
-    since = render(TRANSFORM_VARS["data_tests_since_date"], {"full_refresh": True, "as_of_date": "2026-11-01"},
-                   datetime(2026, 11, 1, tzinfo=UTC))
-    assert since == "1900-01-01"
+    dates = dates_of(TRANSFORM_DATES_ENV, {"full_refresh": True, "as_of_date": "2026-11-01"},
+                     datetime(2026, 11, 1, tzinfo=UTC))
+    assert dates == {"NARROWCAST_AS_OF_DATE": "2026-11-01", "NARROWCAST_DATA_TESTS_SINCE_DATE": "1900-01-01",
+                     "NARROWCAST_DBT_SCOPED_TESTS": "false"}

@@ -9,7 +9,7 @@ import jinja2
 import pytest
 from airflow.sdk.definitions._internal.templater import FILTERS
 
-from narrowcast_airflow.defaults import RUN_DATE, TRANSFORM_VARS
+from narrowcast_airflow.defaults import RUN_DATE, TRANSFORM_DATES_ENV
 
 RUN_AFTER = datetime(2026, 12, 6, 3, 30, tzinfo=UTC)
 INTERVAL_END = datetime(2026, 9, 5, tzinfo=UTC)
@@ -45,11 +45,11 @@ def test_a_bare_interval_end_fails_in_a_run_without_one():
     pytest.param({"full_refresh": True}, "1900-01-01", id="a full refresh tests every row"),
 ])
 def test_the_transform_passes_the_data_test_window_of_its_kind_of_run(conf, expected):
-    # The dbt var data_tests_since_date: the scoped data tests read rows on or after it (docs/scaling.md).
+    # NARROWCAST_DATA_TESTS_SINCE_DATE: the scoped data tests read rows on or after it (docs/scaling.md).
     from airflow.sdk.execution_time import macros
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined)
     env.filters.update(FILTERS)
-    rendered = env.from_string(TRANSFORM_VARS["data_tests_since_date"]).render(
+    rendered = env.from_string(TRANSFORM_DATES_ENV["NARROWCAST_DATA_TESTS_SINCE_DATE"]).render(
         dag_run=SimpleNamespace(run_after=RUN_AFTER, conf=conf), data_interval_end=INTERVAL_END, macros=macros)
     assert rendered == expected
