@@ -4,7 +4,7 @@
     agrees on "today". -#}
 {% macro as_of_date() -%}
     {#- The environment is read only when dbt executes: what a parse reads of it, dbt records for the file, and a
-        changed value then re-parses every model that calls this macro (~3 s); no model's configuration depends
+        changed value then re-parses every model that calls this macro (~1 s); no model's configuration depends
         on the date, so its SQL is all that needs it. -#}
     {%- set value = var('as_of_date', '') or (env_var('NARROWCAST_AS_OF_DATE', '') if execute else '') -%}
     {%- if value in (none, '') -%}

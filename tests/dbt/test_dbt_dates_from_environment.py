@@ -1,7 +1,7 @@
 """A DAG's dbt command gets its run dates in the environment (``narrowcast_airflow.defaults.dbt_dates_env``), not as
 dbt vars, so the next day's command re-parses only the files that read them. What the dates drive at run time
-must still follow the environment after a parse made with other dates: the reference date of the marts (read only
-when dbt executes, so a change re-parses no model) and the window of the scoped data tests (rendered at parse)."""
+must still follow the environment after a parse made with other dates: the reference date of the marts and the
+window of the scoped data tests, both read only when dbt executes (so a change of either re-parses nothing)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_a_days_dates_reach_the_sql_after_a_partial_parse_made_on_another_day(tm
     # WHEN the next command runs with another day's dates
     out = _dbt(project, ["compile", "--select", "customer_rfm", SCOPED_TEST], _dates("2026-09-22", "2026-09-19"))
 
-    # THEN dbt re-parsed only part of the project, and the SQL holds the new day's dates
+    # THEN dbt did not parse the project again, and the SQL holds the new day's dates
     assert "Unable to do partial parsing" not in out, out[-3000:]
     assert "cast('2026-09-22' as date)" in _compiled(project, "customer_rfm")
     assert "'2026-11-01'" not in _compiled(project, "customer_rfm")
