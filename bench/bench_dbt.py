@@ -42,18 +42,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_rfm import ROOT, generate_raw, insert_events  # noqa: E402
 
 
-def build(warehouse: Path, target: Path, as_of_date: str | None,
-          extra_vars: dict[str, object] | None = None,
+def build(warehouse: Path, target: Path, as_of_date: str | None, tests_since: str | None = None,
           options: list[str] | None = None) -> tuple[float, list[dict[str, object]]]:
-    # The environment the DAGs give dbt (narrowcast_airflow.defaults.dbt_env): unit tests left out unless
-    # NARROWCAST_DBT_UNIT_TESTS_IN_RUNS=true (--unit-tests sets it).
+    # The environment the DAGs give dbt (narrowcast_airflow.defaults.dbt_env and dbt_dates_env): unit tests left
+    # out unless NARROWCAST_DBT_UNIT_TESTS_IN_RUNS=true (--unit-tests sets it); the run's dates, and with
+    # ``tests_since`` (a daily run's first rebuilt day) the data tests scoped to the days it rebuilt.
     env = {"NARROWCAST_WAREHOUSE": str(warehouse), "PATH": str(Path(sys.executable).parent), **dbt_env()}
+    if as_of_date:
+        env["NARROWCAST_AS_OF_DATE"] = as_of_date
+    if tests_since:
+        env.update({"NARROWCAST_DATA_TESTS_SINCE_DATE": tests_since, "NARROWCAST_DBT_SCOPED_TESTS": "true"})
     args = [str(Path(sys.executable).with_name("dbt")), "build",
             "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
             "--target-path", str(target), "--log-path", str(target / "logs"), *(options or [])]
-    dbt_vars = {**({"as_of_date": as_of_date} if as_of_date else {}), **(extra_vars or {})}
-    if dbt_vars:
-        args += ["--vars", json.dumps(dbt_vars)]
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
     started = time.perf_counter()
     completed = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
@@ -63,8 +64,8 @@ def build(warehouse: Path, target: Path, as_of_date: str | None,
           f"{warehouse.stat().st_size / 2**20:,.0f} MiB", flush=True)
     run_results = json.loads((target / "run_results.json").read_text())
     results = run_results["results"]
-    # dbt's own time before the first node and after the last (start-up, parsing the project — in full whenever
-    # --vars differ from the saved parse's, i.e. every daily run —, the adapter cache, writing artifacts).
+    # dbt's own time before the first node and after the last (start-up, parsing the project — partly, as the dates
+    # come in the environment —, the adapter cache, writing artifacts).
     threads = re.findall(r"Concurrency: (\d+) threads", (target / "logs" / "dbt.log").read_text(errors="replace"))
     print(f"outside the nodes: {wall - float(run_results['elapsed_time']):.1f} s of {wall:.1f} s; dbt threads "
           f"{threads[-1] if threads else '?'} (profile: NARROWCAST_DBT_THREADS)", flush=True)
@@ -157,7 +158,7 @@ def main() -> None:
                 stamp_load_times(warehouse)
             print(f"appended {next_day}: {per_day:,} orders, {per_day * args.events_per_order:,} GA4 events")
             since = (date.fromisoformat(next_day) - timedelta(days=3)).isoformat()
-            test_window = {} if args.daily_full_tests else {"data_tests_since_date": since}
+            test_window = None if args.daily_full_tests else since
             wall, results = build(warehouse, Path(tmp) / "target", next_day, test_window, options)
             report("daily dbt build", wall, results)
             if args.daily_full_refresh:

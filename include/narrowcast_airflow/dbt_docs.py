@@ -102,9 +102,13 @@ def generate_docs(dbt_bin: str, project_dir: Path, run_id: str, dbt_args: list[s
     """Generate the docs into ``project_dir``/target for run ``run_id``; True when the build's manifest was reused.
 
     Raises ``subprocess.CalledProcessError`` when dbt fails (its output is on this process's output)."""
+    from narrowcast.warehouse import writer_turn
+
     project_dir = Path(project_dir)
     manifest = saved_manifest(project_dir, run_id)
-    subprocess.run(docs_command(dbt_bin, project_dir, dbt_args, manifest is not None), check=True)
+    # The catalog is read beside the audience syncs: they wait for its turn, instead of dbt retrying the file.
+    with writer_turn():
+        subprocess.run(docs_command(dbt_bin, project_dir, dbt_args, manifest is not None), check=True)
     if manifest is None:
         return False
     _replace(manifest, project_dir / "target" / MANIFEST)  # the docs site reads it while this runs

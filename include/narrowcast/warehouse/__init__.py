@@ -5,7 +5,7 @@ Engine differences live in two places only: the :class:`Dialect` (how SQL is spe
 :class:`Warehouse` subclass (how its driver opens, moves Arrow data and tunes bulk inserts).
 """
 
-from narrowcast.warehouse.connection import connect, in_memory, read_only, warm_up_frames
+from narrowcast.warehouse.connection import connect, in_memory, read_only, warm_up_frames, writer_turn
 from narrowcast.warehouse.dialect import Dialect, DuckDBDialect, PostgresDialect, sql_string
 from narrowcast.warehouse.warehouse import (
     STATEMENT_ERRORS,
@@ -31,4 +31,5 @@ __all__ = [
     "read_only",
     "sql_string",
     "warm_up_frames",
+    "writer_turn",
 ]

@@ -135,3 +135,35 @@ def test_writers_taking_turns_lose_no_write(warehouse):
     assert len(entries) == 60
     # Each session saw every write of the sessions before it: the counts each one read are 0..59, once each.
     assert sorted(int(e.rsplit("-", 1)[1]) for e in entries) == list(range(60))
+
+
+TURN_HELD_FOR_A_PROGRAM = """
+import sys
+from narrowcast.warehouse import writer_turn
+with writer_turn(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_the_writers_turn_held_for_another_program_leaves_it_the_file_and_queues_the_sessions(warehouse):
+    import duckdb
+
+    # GIVEN a process holding the writer's turn for a program that opens the file itself (the docs step's dbt)
+    holder = subprocess.Popen([sys.executable, "-c", TURN_HELD_FOR_A_PROGRAM, str(warehouse)], env=_env(),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        # THEN that program finds the file free: the turn opens nothing
+        with duckdb.connect(str(warehouse)) as program:
+            program.execute("insert into meta.turn_log values ('program')")
+        # AND the package's sessions wait for the turn
+        with pytest.raises(WarehouseBusy, match=r"w\.duckdb\.turn"), connect(warehouse, lock_wait_seconds=0):
+            pass
+        holder.communicate("\n", timeout=30)
+        with connect(warehouse, lock_wait_seconds=30) as wh:
+            assert wh.fetchall("select entry from meta.turn_log") == [("program",)]
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+    assert holder.returncode == 0
