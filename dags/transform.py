@@ -85,8 +85,8 @@ def transform():
             task_id="dbt_build",
             project_dir=str(DBT_DIR),
             profile_config=profile_config,
-            # dbt runs in a copy of the project: it reads the project's saved parse (a partial parse: the same vars,
-            # and only the files that read the run's dates in the environment again).
+            # dbt runs in a copy of the project: it reads the project's saved parse, which a new day's dates (in the
+            # environment, read only when dbt executes) leave valid.
             env={**dbt_env(), **TRANSFORM_DATES_ENV, "DBT_PARTIAL_PARSE_FILE_PATH": str(SAVED_PARSE)},
             append_env=True,
             # A dbt subprocess releases the DuckDB file when it exits; in-process dbt-duckdb keeps it open.

@@ -1,15 +1,19 @@
 """The transform's dbt docs, made from the manifest its own dbt build wrote, so the docs step compiles nothing again.
 
 A transform run's ``dbt build`` (the one task in build mode, the producer in watcher mode) compiles every node it
-runs with the run's vars, in Cosmos's copy of the project. :func:`keep_build_manifest`, a Cosmos callback, saves
-that manifest under the project's target folder with the run's id, and the build's saved parse as the project's
-(dbt writes it to the copy only): made with the vars every dbt command of the run passes, so the docs step and
-the stock feed's build parse partially instead of in full (a daily run's vars differ from yesterday's). The docs step (``python -m
+runs with the run's dates, in Cosmos's copy of the project. :func:`keep_build_manifest`, a Cosmos callback, saves
+that manifest under the project's target folder with the run's id. The docs step (``python -m
 narrowcast_airflow.dbt_docs``) then runs ``dbt docs generate --no-compile --no-write-json`` — the catalog, read
 from the warehouse for every relation of the project, and the site's index — and puts the saved manifest beside
 them: the docs show the project as that build ran it, compiled SQL included. When no manifest of this run was
 saved (local execution mode compiles one node per dbt process; a build that did not reach the callback), the
 step runs ``dbt docs generate`` in full, compiling every node itself.
+
+The build's saved parse stays in the copy. It names the copy's files, and dbt reads a seed's CSV by that path:
+a later command in the project that reused it would look for the seeds in the copy, which Cosmos deletes after
+the run. The project's own saved parse, written by the commands that run in the project (this docs step, the
+stock feed's build, the demo's ``dbt parse``), serves every command: the run's dates come in the environment and
+are read only when dbt executes (``narrowcast_airflow.defaults.dbt_dates_env``), so a new day re-parses nothing.
 """
 
 from __future__ import annotations
@@ -22,14 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from narrowcast_airflow.dbt_selections import partial_build
-
 # Under the project's target folder: the build's manifest and the id of the run whose build wrote it.
 SAVED_DIR = "build-manifest"
 MANIFEST = "manifest.json"
 RUN_ID = "run_id"
-# dbt's saved parse, in the target folder (dbt reads it from DBT_PARTIAL_PARSE_FILE_PATH, writes it here).
-SAVED_PARSE = "partial_parse.msgpack"
 
 
 def saved_dir(project_dir: Path) -> Path:
@@ -38,17 +38,10 @@ def saved_dir(project_dir: Path) -> Path:
 
 def keep_build_manifest(tmp_project_dir: str, project_dir: str, context: Any = None, **_: Any) -> Path | None:
     """Cosmos callback after a dbt command: save the manifest it wrote in ``tmp_project_dir`` (Cosmos's copy of
-    ``project_dir``) with the run's id, and its saved parse as ``project_dir``'s. Returns where the manifest was
-    saved, or None when the command wrote none.
+    ``project_dir``) with the run's id. Returns where it was saved, or None when the command wrote none.
 
-    A partial build's run (run conf ``build``, e.g. the audience history at a past day) leaves the project's saved
-    parse alone: it was made with that run's vars, and the next whole-project run (the demo's final transform
-    right after it, the day's feed build) would parse in full against it."""
+    The command's saved parse is left in the copy (see the module's docstring)."""
     built = Path(tmp_project_dir) / "target" / MANIFEST
-    parse = built.with_name(SAVED_PARSE)
-    dag_run = (context or {}).get("dag_run")
-    if parse.is_file() and partial_build(getattr(dag_run, "conf", None)) is None:
-        _replace(parse, Path(project_dir) / "target" / SAVED_PARSE)
     if not built.is_file():
         return None
     run_id = str((context or {}).get("run_id") or "")

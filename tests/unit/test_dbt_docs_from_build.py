@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -53,20 +52,27 @@ def project(tmp_path, monkeypatch) -> Path:
     return root
 
 
-def dbt_args(root: Path, as_of: str = "2026-11-01") -> list[str]:
-    return ["--profiles-dir", str(root), "--profile", "narrowcast", "--target", "duckdb",
-            "--vars", json.dumps({"as_of_date": as_of})]
+def dbt_args(root: Path) -> list[str]:
+    return ["--profiles-dir", str(root), "--profile", "narrowcast", "--target", "duckdb"]
 
 
 def build(root: Path, tmp_path: Path, run_id: str, save_manifest: bool = True, as_of: str = "2026-11-01") -> None:
-    """What the transform's dbt task does: ``dbt build`` in a copy of the project, then Cosmos's callback."""
+    """What the transform's dbt task does: ``dbt build`` in a copy of the project, reading the project's saved
+    parse (``DBT_PARTIAL_PARSE_FILE_PATH``), with the run's date in the environment; then Cosmos's callback; then
+    Cosmos deletes the copy."""
+    if not (root / "target" / "partial_parse.msgpack").exists():  # a deployment's set-up parses the project
+        subprocess.run([DBT, "parse", "--project-dir", str(root), *dbt_args(root)], check=True, capture_output=True,
+                       env=os.environ)
     copy = tmp_path / f"cosmos-copy-{run_id}"
     shutil.copytree(root, copy, ignore=shutil.ignore_patterns("target"))
-    subprocess.run([DBT, "build", "--project-dir", str(copy), *dbt_args(copy, as_of)], check=True,
-                   capture_output=True, env=os.environ)
+    env = {**os.environ, "NARROWCAST_AS_OF_DATE": as_of,
+           "DBT_PARTIAL_PARSE_FILE_PATH": str(root / "target" / "partial_parse.msgpack")}
+    subprocess.run([DBT, "build", "--project-dir", str(copy), *dbt_args(copy)], check=True, capture_output=True,
+                   env=env)
     if save_manifest:
         saved = dbt_docs.keep_build_manifest(str(copy), project_dir=str(root), context={"run_id": run_id})
         assert saved == dbt_docs.saved_dir(root) / "manifest.json"
+    shutil.rmtree(copy)
 
 
 def published(root: Path) -> tuple[dict, dict]:
@@ -91,10 +97,10 @@ def test_the_docs_after_a_run_name_the_model_that_run_added_with_its_compiled_sq
     change_the_project(project)
     build(project, tmp_path, "run-2", as_of="2026-11-02")
     capfd.readouterr()
-    reused = dbt_docs.generate_docs(DBT, project, "run-2", dbt_args(project, "2026-11-02"))
+    reused = dbt_docs.generate_docs(DBT, project, "run-2", dbt_args(project))
 
-    # THEN the docs reuse that build's manifest and its parse (no full parse of the project again) and name the
-    # new model, compiled, and both models' columns
+    # THEN the docs reuse that build's manifest and the project's parse (no full parse of the project again) and
+    # name the new model, compiled, and both models' columns
     assert reused is True
     assert "Unable to do partial parsing" not in capfd.readouterr().out
     manifest, catalog = published(project)
@@ -134,20 +140,22 @@ def test_only_the_runs_own_build_manifest_is_reused(tmp_path, saved_by, asked_by
     assert (dbt_docs.saved_manifest(tmp_path / "project", asked_by) is not None) is reused
 
 
-@pytest.mark.parametrize(("conf", "kept"), [
-    pytest.param({}, True, id="a whole-project build's saved parse becomes the project's"),
-    pytest.param({"build": "audience_history"}, False, id="a partial build's does not"),
-])
-def test_only_a_whole_project_builds_saved_parse_replaces_the_projects(tmp_path, conf, kept):
-    copy, project = tmp_path / "copy", tmp_path / "project"
-    (copy / "target").mkdir(parents=True)
-    (project / "target").mkdir(parents=True)
-    (copy / "target" / "partial_parse.msgpack").write_bytes(b"this run's vars")
-    (project / "target" / "partial_parse.msgpack").write_bytes(b"the day's vars")
-    dbt_docs.keep_build_manifest(str(copy), project_dir=str(project),
-                                 context={"run_id": "run-1", "dag_run": SimpleNamespace(conf=conf)})
-    assert (project / "target" / "partial_parse.msgpack").read_bytes() == (
-        b"this run's vars" if kept else b"the day's vars")
+def test_a_builds_saved_parse_made_in_the_copy_never_becomes_the_projects(project, tmp_path):
+    # GIVEN a project with a seed, parsed in the project as the demo's set-up and the docs step parse it
+    (project / "seeds").mkdir()
+    (project / "seeds" / "channels.csv").write_text("channel\nemail\n")
+    (project / "dbt_project.yml").write_text(PROJECT.replace('model-paths: ["models"]',
+                                                             'model-paths: ["models"]\nseed-paths: ["seeds"]'))
+    subprocess.run([DBT, "parse", "--project-dir", str(project), *dbt_args(project)], check=True,
+                   capture_output=True, env=os.environ)
+    before = (project / "target" / "partial_parse.msgpack").read_bytes()
+    # WHEN a run builds in Cosmos's copy (deleted afterwards) and then the stock feed's build runs in the project
+    build(project, tmp_path, "run-1")
+    assert (project / "target" / "partial_parse.msgpack").read_bytes() == before
+    done = subprocess.run([DBT, "build", "--select", "channels", "--project-dir", str(project), *dbt_args(project)],
+                          capture_output=True, text=True, env=os.environ)
+    # THEN that build reads its seed from the project (a parse made in the copy would name the deleted copy's file)
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 def test_a_build_that_wrote_no_manifest_saves_nothing(tmp_path):
