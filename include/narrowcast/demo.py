@@ -198,11 +198,11 @@ def ensure_airflow(env: dict[str, str], log_dir: Path) -> None:
 def ensure_manifest(env: dict[str, str], log_dir: Path, as_of_date: str) -> None:
     """``dbt parse``: the manifest Cosmos renders the transform DAG from, and dbt's partial-parse state.
 
-    dbt reuses a saved parse for the same command-line vars, profile, target and connection, re-parsing only the
-    files that read an environment variable whose value changed. Parsing with the environment the DAGs' dbt
-    commands get at the end date (:func:`dbt_parse_env`) lets the final ``dbt build``, ``dbt docs generate`` and
-    the stock feed's build re-parse nothing, and the audience-entry transform only the files that read its dates.
-    Parses again when the project or those inputs change.
+    dbt reuses a saved parse for the same command-line vars, profile, target and connection (and the environment
+    variables ``dbt_project.yml`` reads). Parsing with the environment the DAGs' dbt commands get
+    (:func:`dbt_parse_env`) lets every dbt command of the demo, the audience-entry transform's at an earlier date
+    included, re-parse nothing: the macros read the dates only when dbt executes. Parses again when the project or
+    those inputs change.
     """
     dbt_dir = settings.PROJECT_ROOT / "dbt_project"
     manifest = dbt_dir / "target" / "manifest.json"

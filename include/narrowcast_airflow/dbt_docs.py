@@ -26,6 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+# How long dbt-duckdb retries a held warehouse file with the project's profile (1 + 2 + … + 128 s).
+DBT_CONNECT_WAIT_SECONDS = 255
 # Under the project's target folder: the build's manifest and the id of the run whose build wrote it.
 SAVED_DIR = "build-manifest"
 MANIFEST = "manifest.json"
@@ -99,8 +101,9 @@ def generate_docs(dbt_bin: str, project_dir: Path, run_id: str, dbt_args: list[s
 
     project_dir = Path(project_dir)
     manifest = saved_manifest(project_dir, run_id)
-    # The catalog is read beside the audience syncs: they wait for its turn, instead of dbt retrying the file.
-    with writer_turn():
+    # The catalog is read beside the audience syncs: they wait for its turn, instead of dbt retrying the file. The
+    # turn is waited for as long as dbt itself would retry (profiles.yml: 8 connect attempts, up to 255 s).
+    with writer_turn(lock_wait_seconds=DBT_CONNECT_WAIT_SECONDS):
         subprocess.run(docs_command(dbt_bin, project_dir, dbt_args, manifest is not None), check=True)
     if manifest is None:
         return False

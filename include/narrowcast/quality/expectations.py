@@ -6,8 +6,8 @@ project does not use (KL divergence, Kolmogorov-Smirnov tests), is loaded on fir
 of GX's import time (1.6 of ~6 CPU seconds). :func:`prepare` imports GX and builds the context
 ahead of the first batch, for a long-lived process whose forked task processes then inherit both. A batch is
 validated for each rule's verdict first (result format BOOLEAN_ONLY, half the cost; the type rules as one
-expectation on their flags' disjunction), then the failed rules again with result format COMPLETE; the frame's index is the landed ``_row``, so GX's ``unexpected_index_list`` names
-the failing rows directly.
+expectation on their flags' disjunction), then the failed rules again with result format COMPLETE; the frame's
+index is the landed ``_row``, so GX's ``unexpected_index_list`` names the failing rows directly.
 """
 
 from __future__ import annotations
@@ -93,7 +93,8 @@ def _batch_definition() -> Any:
 
 
 # The verdict of every type rule of a batch at once, on the disjunction of their flags (see ``failing_rows``).
-TYPE_FLAGS_COLUMN = "__type_any"
+# Named apart from staging's flags (``__type_<column>``) and the any-not-null columns (``__any_<columns>``).
+TYPE_FLAGS_COLUMN = "__cast_failed_any"
 TYPE_VERDICT_RULE = Rule("type", (TYPE_FLAGS_COLUMN,), "*")
 
 
