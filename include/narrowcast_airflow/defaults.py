@@ -41,6 +41,9 @@ def dbt_dates_env(date_expression: str) -> dict[str, str]:
     }
 
 
+# The variables :func:`dbt_dates_env` sets (the dbt project reads them; a saved parse does not depend on the dates).
+DBT_DATE_VARIABLES = ("NARROWCAST_AS_OF_DATE", "NARROWCAST_DATA_TESTS_SINCE_DATE", "NARROWCAST_DBT_SCOPED_TESTS")
+
 # The transform DAG's dbt dates: its dbt build and its docs generate pass the same.
 TRANSFORM_DATES_ENV = dbt_dates_env(TRANSFORM_DATE)
 

@@ -40,10 +40,9 @@ def render(template: str, conf: dict, interval_end: datetime) -> str:
 
 
 def dates_of(env: dict[str, str], conf: dict, interval_end: datetime) -> dict[str, str]:
-    return {name: render(value, conf, interval_end) for name, value in env.items() if name in DATES}
+    from narrowcast_airflow.defaults import DBT_DATE_VARIABLES
 
-
-DATES = ("NARROWCAST_AS_OF_DATE", "NARROWCAST_DATA_TESTS_SINCE_DATE", "NARROWCAST_DBT_SCOPED_TESTS")
+    return {name: render(value, conf, interval_end) for name, value in env.items() if name in DBT_DATE_VARIABLES}
 
 
 def test_the_demos_final_dbt_commands_get_the_dates_it_parsed_with_and_no_vars(tmp_path):

@@ -135,8 +135,9 @@ def _saved_parse(dbt_vars: dict[str, object], target: str, environment: dict[str
     """Where the saved parse for these vars, this target, these connection settings and run dates is kept."""
     connection = {k: v for k, v in environment.items() if k.startswith(("NARROWCAST_PG_", "NARROWCAST_WAREHOUSE"))}
     # The run dates a DAG passes in the environment (narrowcast_airflow.defaults.dbt_dates_env): dbt records them.
-    dates = {k: v for k, v in environment.items()
-             if k in ("NARROWCAST_AS_OF_DATE", "NARROWCAST_DATA_TESTS_SINCE_DATE", "NARROWCAST_DBT_SCOPED_TESTS")}
+    from narrowcast_airflow.defaults import DBT_DATE_VARIABLES
+
+    dates = {k: v for k, v in environment.items() if k in DBT_DATE_VARIABLES}
     key = json.dumps({"vars": dbt_vars, "target": target, "connection": connection, **({"dates": dates} if dates else {})},
                      sort_keys=True, default=str)
     return PARSE_CACHE / f"{hashlib.sha256(key.encode()).hexdigest()[:20]}.msgpack"
