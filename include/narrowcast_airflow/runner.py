@@ -44,6 +44,7 @@ import importlib
 import json
 import logging
 import os
+import select
 import sys
 import threading
 import time
@@ -51,6 +52,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -147,6 +149,45 @@ def load_dags() -> dict[str, Any]:
         sync_bag_to_db(bag, bundle.name, bundle.version)
         dags.update(bag.dags)
     return dags
+
+
+def warm_up_dag_runs(dag: Any) -> None:
+    """Create a DAG run of ``dag`` and take one scheduling pass over it, then roll it all back: the metadata DB is
+    left as it was, and this process holds what the first run pays for otherwise.
+
+    Each run side by side is a forked child of this process. A child's ``DAG.test()`` compiled its first SQL
+    statements (SQLAlchemy caches them per engine, and the fork keeps the engine) and read Airflow's metrics
+    registry (a YAML file, on its first counter) itself: ~0.3 CPU-s per run, 0.6-1.4 s of wall time beside another
+    run on two cores, from "creating dag run" to "Created dag run." in every run's log."""
+    from airflow import settings
+    from airflow.models.dagrun import DagRun, get_or_create_dagrun
+    from airflow.sdk import timezone
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.utils.types import DagRunTriggeredByType, DagRunType
+    from sqlalchemy import select
+
+    scheduler_dag = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(dag))
+    # A microsecond after the latest start date: a run before a task's start date would have no task instance to
+    # create or schedule. No run is ever there; if one were, it is left alone and nothing is warmed.
+    starts = [start for start in (dag.start_date, *(task.start_date for task in dag.tasks)) if start is not None]
+    logical_date = timezone.coerce_datetime(max(starts, default=timezone.datetime(1970, 1, 1))) + timedelta(
+        microseconds=1)
+    session = settings.Session()
+    try:
+        if session.scalar(select(DagRun).where(DagRun.dag_id == dag.dag_id, DagRun.logical_date == logical_date)):
+            return
+        dag_run = get_or_create_dagrun(  # what DAG.test() calls
+            dag=scheduler_dag, logical_date=logical_date, run_after=logical_date, start_date=logical_date, conf={},
+            data_interval=coerce_to_core_timetable(dag.timetable).infer_manual_data_interval(run_after=logical_date),
+            run_id=DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=logical_date,
+                                          run_after=logical_date),
+            triggered_by=DagRunTriggeredByType.TEST, triggering_user_name="dag_test", session=session)
+        dag_run.update_state(session=session, execute_callbacks=False)
+        dag_run.get_task_instances(session=session)
+    finally:
+        session.rollback()
+        session.close()
 
 
 def run_one(dags: dict[str, Any], planned: PlannedRun) -> str:
@@ -452,7 +493,7 @@ def _readiness_for(after: str, by_step: dict[str, PlannedRun], started_at: dict[
 
 
 def run_side_by_side(dags: dict[str, Any], runs: list[PlannedRun], log_dir: Path,
-                     report: Callable[[PlannedRun, str, float, Path], None], poll_seconds: float = 0.5) -> bool:
+                     report: Callable[[PlannedRun, str, float, Path], None], poll_seconds: float = 0.1) -> bool:
     """Run ``runs`` at once, each in a forked child; a run with ``after`` starts once that task (or, without a
     task id, that whole run) succeeded.
 
@@ -490,13 +531,17 @@ def run_side_by_side(dags: dict[str, Any], runs: list[PlannedRun], log_dir: Path
                 report(run, "not_started", 0.0, log_dir / f"{run.step}.log")
                 finished[run.step] = "not_started"
             break
-        pid, _ = os.waitpid(-1, os.WNOHANG) if waiting else os.waitpid(-1, 0)
-        if pid == 0:
-            time.sleep(poll_seconds)
+        # A child's pipe is readable once it has written its state, or died: a run ending starts what waits for
+        # it at once. Only a wait for a task needs polling (the metadata DB says when the task succeeded).
+        pid_of = {pipe: pid for pid, (_, pipe) in children.items()}
+        ended, _, _ = select.select(list(pid_of), [], [], poll_seconds if waiting else None)
+        if not ended:
             continue
+        pid = pid_of[ended[0]]
         run, pipe = children.pop(pid)
         with os.fdopen(pipe, "rb") as answer:
             state = answer.read().decode() or "failed"  # nothing written: the child died before it could say
+        os.waitpid(pid, 0)
         finished[run.step] = state
         report(run, state, time.time() - started_at[run.step], log_dir / f"{run.step}.log")
     return all(state == "success" for state in finished.values())
@@ -562,6 +607,8 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
         queue_sqlite_writers()  # runs side by side, and the task instances of every run
         ensure_pools(pools or [])
         dags.update(load_dags())
+        if plan and plan[0].dag_id in dags:  # an unknown DAG fails its run, naming the DAG folder's
+            warm_up_dag_runs(dags[plan[0].dag_id])
         return "success"
 
     if go is not None:
