@@ -149,3 +149,32 @@ def test_klaviyo_syncs_on_endpoints_limited_apart_send_side_by_side_and_on_one_e
     report = run_sync(event_sync, connections=connections, warehouse=warehouse.path, sleep=lambda _s: None)
     assert (report.status, report.accepted) == ("success", 10)
     assert warehouse.query(LEASES) == []
+
+
+def test_a_run_waiting_for_its_connection_asks_again_as_soon_as_the_holder_frees_it(warehouse):
+    """The holder rings the connection's bell (a file beside the warehouse) once it freed the lease and closed its
+    session; a waiter looks at the bell between its asks, so it takes the connection on its next look instead of
+    after the rest of its second-long wait."""
+    from narrowcast.activation import engine, state
+    from narrowcast.warehouse import connect
+
+    spec = audience_sync("meta")
+    key = state.connection_lease(spec.connection)
+    with connect(warehouse.path) as wh:
+        state.ensure_tables(wh)
+        state.take_lease(wh, spec.id, "run-waiting")
+        state.take_lease(wh, key, "run-sending")  # this live process: not taken over
+    slept: list[float] = []
+
+    def holder_finishes_on_the_third_look(seconds: float) -> None:
+        slept.append(seconds)
+        if len(slept) == 3:
+            freed: list[str] = []
+            with connect(warehouse.path) as wh:
+                engine._release_in(wh, [key], "run-sending", freed)
+            engine._ring_bells(warehouse.path, freed)
+        assert len(slept) < 200, "the waiter never took the freed connection"
+
+    assert engine._take_connection(warehouse.path, spec, "run-waiting", holder_finishes_on_the_third_look) == key
+    assert len(slept) == 3 and sum(slept) < engine.CONNECTION_POLL_SECONDS / 10, slept
+    assert warehouse.query(LEASES + " where sync_id = ?", [key]) == [(key, "run-waiting")]
