@@ -78,8 +78,8 @@ def load_batch(
         if status != "failed":
             loaded = _replace_rows(wh, staged, replace_window, has_failures=failures.num_rows > 0)
         erase_reloaded(wh, spec, batch.batch_id, batch.path)
-        wh.execute(
-            wh.dialect.upsert("meta.batches", list(META_TABLES["meta.batches"]), ["batch_id"]),
+        _record_batch(
+            wh,
             [
                 batch.batch_id,
                 batch.source,
@@ -97,6 +97,19 @@ def load_batch(
             ],
         )
     return LoadResult(batch.batch_id, spec.name, batch.rows, loaded, quarantined, status)
+
+
+def _record_batch(wh: Warehouse, values: list) -> None:
+    """The batch's ``meta.batches`` row (``values`` in the table's column order), replacing an earlier load's.
+
+    A batch loaded again (a retried task) keeps its id, so the row is an upsert then. A new batch is a plain
+    insert: DuckDB's ``on conflict do update`` costs ~4 ms of CPU a row against ~1 ms for asking and inserting.
+    """
+    columns = list(META_TABLES["meta.batches"])
+    if wh.fetchone("select 1 from meta.batches where batch_id = ?", [values[0]]) is not None:
+        wh.execute(wh.dialect.upsert("meta.batches", columns, ["batch_id"]), values)
+        return
+    wh.execute(f"insert into meta.batches ({', '.join(columns)}) values ({', '.join('?' for _ in columns)})", values)
 
 
 def _quarantine(wh: Warehouse, staged: StagedBatch, now: datetime) -> None:

@@ -36,15 +36,16 @@ class Dialect(ABC):
         return f"create schema if not exists {schema}"
 
     def upsert(self, table: str, columns: Sequence[str], key: Sequence[str],
-               keep_greatest: Sequence[str] = ()) -> str:
-        """Insert one row of ``?`` values; on a key conflict overwrite the other columns, except that each of
-        ``keep_greatest`` keeps the larger of its stored and its new value (a watermark never moves back)."""
-        marks = ", ".join("?" for _ in columns)
+               keep_greatest: Sequence[str] = (), rows: int = 1) -> str:
+        """Insert ``rows`` rows of ``?`` values (the parameters row after row; no two with the same key); on a key
+        conflict overwrite the other columns, except that each of ``keep_greatest`` keeps the larger of its stored
+        and its new value (a watermark never moves back). One statement: its rows change together."""
+        marks = ", ".join(["(" + ", ".join("?" for _ in columns) + ")"] * rows)
         updates = ", ".join(
             f"{c} = {self.greatest(f'{table}.{c}', f'excluded.{c}')}" if c in keep_greatest else f"{c} = excluded.{c}"
             for c in columns if c not in key
         )
-        return (f"insert into {table} ({', '.join(columns)}) values ({marks}) "
+        return (f"insert into {table} ({', '.join(columns)}) values {marks} "
                 f"on conflict ({', '.join(key)}) do update set {updates}")
 
     def greatest(self, *expressions: str) -> str:

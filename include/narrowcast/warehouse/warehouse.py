@@ -18,6 +18,7 @@ import duckdb
 import psycopg2
 import pyarrow as pa
 
+from narrowcast.contracts.sql import quote_ident
 from narrowcast.warehouse.dialect import Dialect, DuckDBDialect
 
 if TYPE_CHECKING:
@@ -213,6 +214,23 @@ class DuckDBWarehouse(Warehouse):
     def new_session(self) -> Iterator[Warehouse]:
         with self._con.cursor() as cursor:
             yield DuckDBWarehouse(cursor)
+
+    # DuckDB's information_schema views read the whole catalog: 4-5 ms of CPU a question on the demo's warehouse,
+    # against ~0.8 ms for ``describe`` of the one table (~0.2 ms when it is missing, which leaves a transaction
+    # usable). A loaded batch asks for its raw table's columns; a small extract's seven batches asked ~35 ms.
+
+    def table_exists(self, schema: str, table: str) -> bool:
+        return self._described(schema, table) is not None
+
+    def column_names(self, schema: str, table: str) -> set[str]:
+        return {row[0] for row in self._described(schema, table) or []}
+
+    def _described(self, schema: str, table: str) -> list[tuple[Any, ...]] | None:
+        """``describe`` of a table or view (a row per column), None if there is none."""
+        try:
+            return self._con.execute(f"describe {quote_ident(schema)}.{quote_ident(table)}").fetchall()
+        except duckdb.CatalogException:
+            return None
 
     def close(self) -> None:
         self._con.close()

@@ -108,3 +108,19 @@ def test_a_merge_never_overwrites_a_stored_ebay_buyer_email_with_null(tmp_path: 
     # AND a later e-mail (non-null) still replaces the stored one
     _load(con, zone, "ebay_orders", [order | {"buyer_email": "c3d4@members.ebay.com"}])
     assert con.execute("select buyer_email from raw.ebay_orders").fetchall() == [("c3d4@members.ebay.com",)]
+
+
+def test_a_batch_loaded_again_keeps_one_bookkeeping_row_with_the_last_loads_figures(tmp_path: Path) -> None:
+    """A retried task loads the same landed batch (same id) again: its ``meta.batches`` row is replaced, never
+    doubled, and the rows it loaded are not loaded twice."""
+    zone, con = LandingZone(tmp_path), duckdb.connect()
+    batch = zone.new_batch("test", "shop_order_lines", WINDOW)
+    batch.write_records([{"id": 1, "order_id": 9, "quantity": 1}, {"id": 2, "order_id": 9, "quantity": -1}], "page 1")
+    wh = DuckDBWarehouse(con)
+    one_bad = pa.table({"_row": pa.array([1], pa.int64()), "rule": ["non_negative:quantity"],
+                        "column_name": ["quantity"]})
+    load_batch(wh, stage_batch(wh, batch, entity("shop_order_lines")), one_bad, replace_window=WINDOW)
+    load_batch(wh, stage_batch(wh, batch, entity("shop_order_lines")), NO_FAILURES, replace_window=WINDOW)
+    assert con.execute("select batch_id, received, loaded, quarantined, status from meta.batches").fetchall() == [
+        (batch.batch_id, 2, 2, 0, "loaded")]
+    assert con.execute("select id from raw.shop_order_lines order by id").fetchall() == [(1,), (2,)]

@@ -91,6 +91,9 @@ def test_an_upsert_keeps_the_greatest_watermark(wh):
     wh.execute(upsert, ["a", 2, earlier])
     assert wh.fetchall("select k, v, seen from t") == [("a", 2, later)]
     assert wh.modified("update t set v = v + 1 where k = ?", ["a"]) == 1
+    several = wh.dialect.upsert("t", ["k", "v", "seen"], ["k"], keep_greatest=["seen"], rows=2)
+    wh.execute(several, ["a", 5, earlier, "b", 6, earlier])
+    assert wh.fetchall("select k, v, seen from t order by k") == [("a", 5, later), ("b", 6, earlier)]
 
 
 def test_arrow_goes_in_through_copy_and_streams_back_in_batches(wh):

@@ -48,6 +48,27 @@ def test_an_upsert_overwrites_a_row_but_keeps_the_greatest_of_a_watermark(wh):
     assert wh.fetchall("select k, v, seen from t") == [("a", 2, later)]
 
 
+def test_an_upsert_of_several_rows_inserts_the_new_and_updates_the_known_in_one_statement(wh):
+    upsert = wh.dialect.upsert("t", ["k", "v", "seen"], ["k"], keep_greatest=["seen"], rows=2)
+    later, earlier = dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 1)
+    wh.execute("insert into t values ('a', 1, ?)", [later])
+    wh.execute(upsert, ["a", 2, earlier, "b", 3, earlier])
+    assert wh.fetchall("select k, v, seen from t order by k") == [("a", 2, later), ("b", 3, earlier)]
+
+
+def test_a_table_or_view_is_found_with_its_columns_and_a_missing_one_leaves_the_transaction_usable(wh):
+    wh.execute("create schema raw")
+    wh.execute('create table raw."Shop Orders" (id bigint, "Order Number" varchar)')
+    wh.execute("create view raw.v as select 1 as x")
+    with wh.transaction():
+        assert wh.table_exists("raw", "Shop Orders") and wh.table_exists("raw", "v")
+        assert not wh.table_exists("raw", "nope") and not wh.table_exists("nope", "t")
+        assert wh.column_names("raw", "Shop Orders") == {"id", "Order Number"}
+        assert wh.column_names("raw", "v") == {"x"} and wh.column_names("raw", "nope") == set()
+        wh.execute("insert into t values ('a', 1, null)")  # the misses did not abort the transaction
+    assert wh.scalar("select count(*) from t") == 1
+
+
 def test_arrow_goes_in_as_a_relation_for_the_block_and_comes_back_in_batches(wh):
     table = pa.table({"k": [str(i) for i in range(10)], "v": list(range(10))})
     with wh.arrow_relation("incoming", table):
