@@ -182,3 +182,45 @@ def test_a_clean_batch_asks_gx_one_verdict_for_all_its_type_rules(tmp_path: Path
     assert len(asked) == 1  # nothing failed, so no second, complete validation
     assert [name for name in asked[0] if name.startswith("type:")] == ["type:*"]
     assert "not_null:id" in asked[0] and "iso_currency:currency" in asked[0]
+
+
+def test_gx_builds_each_expectations_configuration_once_per_validation_and_finds_the_same_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Within a validation an expectation's configuration is built once and answered again (GX rebuilds it on
+    every read: ~40% of its time on a small batch); outside, GX's own property answers. The rows found failing
+    every kind of rule are the same as with GX's property alone."""
+    import contextlib
+
+    import pandas as pd
+    from great_expectations.expectations.core import ExpectColumnValuesToNotBeNull
+    from great_expectations.expectations.expectation import Expectation
+
+    from narrowcast.quality import expectations
+    from narrowcast.quality.rules import Rule
+
+    expectations.prepare()  # installs the memo with GX's context
+    expectation = ExpectColumnValuesToNotBeNull(column="id")
+    assert expectation.configuration is not expectation.configuration  # GX's own: a new one per read
+    with expectations._configurations_built_once():
+        assert expectation.configuration is expectation.configuration
+        assert expectation.configuration.to_json_dict() == ExpectColumnValuesToNotBeNull(
+            column="id").configuration.to_json_dict()
+    assert expectation.configuration is not expectation.configuration
+    assert isinstance(Expectation.__dict__["configuration"], property)
+
+    frame = pd.DataFrame(
+        {"id": [1, 1, None, 4], "code": ["EUR", "XXY", "USD", None], "amount": [1.5, -2.0, 0.0, 3.0],
+         "at": pd.to_datetime(["2024-01-01", "2030-01-01", "2024-01-02", "2024-01-03"]),
+         "__type_code": [False, False, True, False]},
+        index=pd.Index([10, 11, 12, 13], name="_row"))
+    rules = [Rule("type", ("__type_code",), "code"), Rule("not_null", ("id",), "id"),
+             Rule("unique", ("id",), "id"), Rule("non_negative", ("amount",), "amount"),
+             Rule("iso_currency", ("code",), "code"), Rule("not_future", ("at",), "at"),
+             Rule("any_not_null", ("id", "code"), "id|code")]
+    limits = {"at": datetime(2025, 1, 1)}
+    memoised = expectations.failing_rows(frame, rules, limits)
+    monkeypatch.setattr(expectations, "_configurations_built_once", contextlib.nullcontext)
+    assert expectations.failing_rows(frame, rules, limits) == memoised
+    assert memoised == {"type:code": [12], "not_null:id": [12], "unique:id": [10, 11], "non_negative:amount": [11],
+                        "iso_currency:code": [11], "not_future:at": [11], "any_not_null:id|code": []}
