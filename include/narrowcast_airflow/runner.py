@@ -12,7 +12,10 @@ pool is disposed in the child by Airflow's own fork hook). A run may wait for a 
 (``"after": "STEP:TASK_ID"``): it starts once that task succeeded, e.g. once a dbt build that would compete with
 its own for the CPU is done; or for the whole run (``"after": "STEP"``): it starts once that run succeeded, so a
 stage can hold a chain (transform, then the audiences) beside a run it does not depend on; or for several of these
-(``"after": [...]``). On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
+(``"after": [...]``). A run starts the moment what it waits for ended (each child's pipe wakes the runner; a
+wait for a task polls the metadata DB every tenth of a second). Before the first fork the runner creates one DAG
+run and takes a scheduling pass over it, then rolls both back (:func:`warm_up_dag_runs`): every child inherits
+Airflow's compiled SQL and metrics registry instead of building them again. On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
 connection a busy timeout, so the children's writes queue instead of failing with "database is locked".
 
 Within a run, ``DAG.test()`` would run the task instances one after another; the runner starts each in a forked

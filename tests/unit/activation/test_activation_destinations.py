@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from activation_fixtures import audience_rows, audience_sync, feed_rows, feed_sync, sha
@@ -50,6 +51,22 @@ def test_klaviyo_import_errors_reject_the_row_with_the_reason_and_keep_the_rest(
     (reason,) = warehouse.query("select reason from activation.sync_rejections where record_key = '2'")[0]
     assert reason == "Klaviyo import error: Invalid email address: The email is not valid."
     assert emulators["klaviyo"].snapshot()["lists"]["LIST1"] == ["0", "1", "3"]
+
+
+def test_a_klaviyo_import_job_is_asked_soon_then_at_waits_that_double_up_to_the_poll_interval(
+        emulators, connections, warehouse):
+    """A small import job is done in moments, so the first look comes after a quarter second; a job still
+    processing is asked after waits that double up to the connection's ``poll_interval_seconds`` (1 s)."""
+    warehouse.replace("audience_members", audience_rows("champions", range(3)))
+    emulators["klaviyo"].processing_polls = 5
+    klaviyo = connections["narrowcast_klaviyo"]
+    polled_each_second = {**connections, klaviyo.conn_id: dataclasses.replace(
+        klaviyo, extra={**klaviyo.extra, "poll_interval_seconds": 1.0})}
+    slept: list[float] = []
+    report = run_sync(audience_sync("klaviyo"), connections=polled_each_second, warehouse=warehouse.path,
+                      sleep=slept.append)
+    assert (report.status, report.accepted) == ("success", 3)
+    assert slept == [0.25, 0.5, 1.0, 1.0, 1.0]
 
 
 def test_abandoned_cart_events_fire_once_per_entry_and_again_after_re_entry(emulators, connections, warehouse):

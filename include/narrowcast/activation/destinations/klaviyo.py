@@ -1,7 +1,9 @@
 """Klaviyo (JSON:API): list members via profile bulk-import jobs, list removals, and metric events.
 
 Connection ``narrowcast_klaviyo``: ``password`` = private API key (sent as ``Klaviyo-API-Key``); extra
-``revision`` (default in ``narrowcast.apis.versions``) and ``poll_interval_seconds`` (default 1.0).
+``revision`` (default in ``narrowcast.apis.versions``) and ``poll_interval_seconds`` (default 1.0: an import job
+is asked after 0.25 s, then after waits that double up to that interval; the job's GET allows a burst of 10/s and
+150/min, Klaviyo's OpenAPI for get_bulk_import_profiles_job).
 
 * ``list_members``: adds/changes → ``POST /api/profile-bulk-import-jobs`` (≤ 10,000 profiles, upsert, with
   the list relationship) polled until complete; per-row failures read from ``import-errors``. Removals →
@@ -43,6 +45,8 @@ from narrowcast.http.pagination import paginate
 
 PROFILE_FIELDS = frozenset({"email", "phone_number", "external_id", "first_name", "last_name"})
 DELETION_IDENTIFIERS = ("email", "phone_number", "profile_id")
+# The first look at a profile import job, in seconds (then doubling up to the connection's poll_interval_seconds).
+FIRST_POLL_SECONDS = 0.25
 # bulk_create_events: "The maximum allowed payload size is 5MB"; the envelope around the entries is kept under it.
 
 
@@ -96,11 +100,13 @@ class Klaviyo(Destination):
         job = self.client.post_json("api/profile-bulk-import-jobs", body)
         job_id = job["data"]["id"]
         interval = float(self.context.connection.extra.get("poll_interval_seconds", 1.0))
+        wait = min(FIRST_POLL_SECONDS, interval)
         while True:
             status = self.client.get_json(f"api/profile-bulk-import-jobs/{job_id}")["data"]["attributes"]["status"]
             if status in ("complete", "cancelled", "failed"):
                 break
-            self.context.sleep(interval)
+            self.context.sleep(wait)
+            wait = min(wait * 2, interval)  # a small job is done in moments; a large one is asked once an interval
         if status != "complete":
             return [RowResult(c.key, "rejected", f"Klaviyo import job {job_id} ended {status}") for c in changes]
         by_identity = {identity: c.key for c in changes for identity in _identities(_profile(c.payload))}

@@ -83,6 +83,9 @@ class KlaviyoEmulator(Emulator):
         self.profiles: dict[str, dict[str, Any]] = {}
         self.lists: dict[str, set[str]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
+        # How many looks an import job answers "processing" before "complete" (a test may raise it: a large job
+        # stays processing for a while; the statuses are the OpenAPI's queued, processing, complete, ...).
+        self.processing_polls = 1
         self.events: dict[str, dict[str, Any]] = {}
         self.duplicate_events = 0
         self.deletion_requests = 0
@@ -101,6 +104,7 @@ class KlaviyoEmulator(Emulator):
             self._by_email.clear()
             self.duplicate_events = 0
             self.deletion_requests = 0
+            self.processing_polls = 1
 
     def snapshot(self) -> dict[str, Any]:
         by_id = self.profiles
@@ -180,7 +184,7 @@ class KlaviyoEmulator(Emulator):
                 if job is None:
                     return api_error(404, "Not found", f"Job {job_id} does not exist.", code="not_found")
                 job["polls"] += 1
-                status = "processing" if job["polls"] == 1 else "complete"
+                status = "processing" if job["polls"] <= self.processing_polls else "complete"
             return JSONResponse({"data": {"type": "profile-bulk-import-job", "id": job_id, "attributes": {
                 "status": status, "total_count": job["total"], "completed_count": job["total"] - len(job["errors"]),
                 "failed_count": len(job["errors"])}}})
