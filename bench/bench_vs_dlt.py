@@ -55,6 +55,12 @@ first DuckDB result before the fork, and the loader's DDL checks run once per se
 forked 0.70 and 0.80 against dlt's 0.60 and 0.66; fresh 3.9 and 4.45 against 2.4 and 2.6. The forked gap is
 what the validation costs (GX ~0.2 CPU-s for 33 expectations over 4 batches) and the ~120 DuckDB
 statements of staging, the gate and the loads (~0.3-0.4 CPU-s); dlt validates nothing and writes Parquet files.
+
+The stop after (same size, load 0.2-1.2): DuckDB's warehouse asks ``describe`` of a table instead of
+``information_schema`` (4-5 ms a question), a new batch's ``meta.batches`` row is a plain insert, a source's
+watermarks advance in one statement (the run's statements 0.29 -> 0.15-0.19 CPU-s), and GX builds each
+expectation's configuration once per validation instead of on every read (~40% of its time). Medians of three,
+CPU-s: forked 0.61 and preloaded 0.57 against dlt's 0.66; fresh 4.29 against 2.61 (the imports).
 """
 
 from __future__ import annotations
