@@ -15,8 +15,9 @@ stage can hold a chain (transform, then the audiences) beside a run it does not 
 (``"after": [...]``). A run starts the moment what it waits for ended (each child's pipe wakes the runner; a
 wait for a task polls the metadata DB every tenth of a second). Before the first fork the runner creates one DAG
 run and takes a scheduling pass over it, then rolls both back (:func:`warm_up_dag_runs`): every child inherits
-Airflow's compiled SQL and metrics registry instead of building them again. On a SQLite metadata DB (the demo's) the runner switches it to WAL and gives every
-connection a busy timeout, so the children's writes queue instead of failing with "database is locked".
+Airflow's compiled SQL and metrics registry instead of building them again. On a SQLite metadata DB (the demo's)
+the runner switches it to WAL and gives every connection a busy timeout, so the children's writes queue instead of
+failing with "database is locked".
 
 Within a run, ``DAG.test()`` would run the task instances one after another; the runner starts each in a forked
 child as it becomes ready, as an executor does, bounded by its pool's slots within the run
@@ -611,7 +612,11 @@ def run_plan(plan: list[PlannedRun], log_dir: Path, progress: TextIO, pools: lis
         ensure_pools(pools or [])
         dags.update(load_dags())
         if plan and plan[0].dag_id in dags:  # an unknown DAG fails its run, naming the DAG folder's
-            warm_up_dag_runs(dags[plan[0].dag_id])
+            try:
+                warm_up_dag_runs(dags[plan[0].dag_id])
+            except Exception:  # noqa: BLE001 - a saving, never a reason to stop: each run then pays it itself
+                logging.getLogger(__name__).warning("the DAG-run warm-up failed; each run builds its own",
+                                                    exc_info=True)
         return "success"
 
     if go is not None:
