@@ -7,7 +7,9 @@
 
 Runs ``python -m narrowcast.demo`` in a temporary data directory and Airflow home with its own sandbox port, and
 prints the demo's per-step seconds, its wall time and the CPU seconds of all its processes (steadier than wall
-time on a shared machine). ``--cli`` then runs the same DAG runs once more on the same data, each as one
+time on a shared machine), and the DAG runs' start-ups summed (from each run's log: ``DAG.test``'s DAG-bag fill to
+its first task instance running; 8.7 s over the default demo's 9 runs before the runner warmed the DAG-run path
+before forking, 1.1 s after, ``docs/scaling.md``). ``--cli`` then runs the same DAG runs once more on the same data, each as one
 ``airflow dags test`` process (what the demo did before it ran every DAG in one Airflow process): compare it with
 ``--rerun``, which does the same work in one process.
 
@@ -173,6 +175,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from narrowcast import demo
@@ -216,6 +219,33 @@ def run_demo(env: dict[str, str], customers: int, days: int, label: str) -> floa
     print(f"{label:<8} {'total (CPU, all processes)':<32} {children_cpu_seconds() - cpu:7.1f}s", flush=True)
     print(f"{label:<8} {'load average (1 min), start → end':<32} {load} → {load_average()}", flush=True)
     return total
+
+
+LOG_TIME = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+)Z")
+
+
+def dag_run_start_ups(log_dir: Path) -> dict[str, float]:
+    """Per DAG run (its log in ``log_dir``), the seconds from ``DAG.test``'s DAG-bag fill to its first task
+    instance running: what the runner's fork, the DAG run's creation and the first scheduling pass cost."""
+    start_ups = {}
+    for log in sorted(log_dir.glob("*.log")):
+        filled = None
+        for line in log.read_text(errors="replace").splitlines():
+            if (moment := LOG_TIME.match(line)) is None:
+                continue
+            if filled is None and "Filling up the DagBag" in line:
+                filled = datetime.fromisoformat(moment[1])
+            elif filled is not None and "[DAG TEST] running task" in line:
+                start_ups[log.stem] = (datetime.fromisoformat(moment[1]) - filled).total_seconds()
+                break
+    return start_ups
+
+
+def print_start_ups(env: dict[str, str], label: str) -> None:
+    start_ups = dag_run_start_ups(Path(env["NARROWCAST_DATA_DIR"]) / "logs" / "demo")
+    if start_ups:
+        print(f"{label:<8} {f'DAG-run start-ups ({len(start_ups)} runs, summed)':<32} {sum(start_ups.values()):7.1f}s"
+              f"  (longest {max(start_ups.values()):.2f}s)", flush=True)
 
 
 def run_cli(env: dict[str, str], customers: int, days: int, log_dir: Path) -> float:
@@ -264,8 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = isolated_env(base)
         run_demo(env, args.customers, args.days, "first")
+        print_start_ups(env, "first")
         if args.rerun:
             run_demo(env, args.customers, args.days, "rerun")
+            print_start_ups(env, "rerun")
         if args.cli:
             run_cli(env, args.customers, args.days, base / "cli-logs")
     finally:
