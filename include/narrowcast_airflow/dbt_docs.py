@@ -26,12 +26,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# How long dbt-duckdb retries a held warehouse file with the project's profile (1 + 2 + … + 128 s).
-DBT_CONNECT_WAIT_SECONDS = 255
+# The profile's dbt-duckdb connect attempts (profiles.yml reads the same variable, with the same default).
+DBT_CONNECT_ATTEMPTS_VARIABLE = "NARROWCAST_DBT_CONNECT_ATTEMPTS"
+DEFAULT_DBT_CONNECT_ATTEMPTS = 8
 # Under the project's target folder: the build's manifest and the id of the run whose build wrote it.
 SAVED_DIR = "build-manifest"
 MANIFEST = "manifest.json"
 RUN_ID = "run_id"
+
+
+def dbt_connect_wait_seconds() -> float:
+    """How long dbt-duckdb retries a held warehouse file with the project's profile: it sleeps 2**n s after its
+    n-th failed attempt, the last included (8 attempts: 1 + 2 + … + 128 = 255 s)."""
+    from narrowcast import settings
+
+    return float(2 ** settings.env_int(DBT_CONNECT_ATTEMPTS_VARIABLE, DEFAULT_DBT_CONNECT_ATTEMPTS) - 1)
 
 
 def saved_dir(project_dir: Path) -> Path:
@@ -102,8 +111,8 @@ def generate_docs(dbt_bin: str, project_dir: Path, run_id: str, dbt_args: list[s
     project_dir = Path(project_dir)
     manifest = saved_manifest(project_dir, run_id)
     # The catalog is read beside the audience syncs: they wait for its turn, instead of dbt retrying the file. The
-    # turn is waited for as long as dbt itself would retry (profiles.yml: 8 connect attempts, up to 255 s).
-    with writer_turn(lock_wait_seconds=DBT_CONNECT_WAIT_SECONDS):
+    # turn is waited for as long as dbt itself would retry.
+    with writer_turn(lock_wait_seconds=dbt_connect_wait_seconds()):
         subprocess.run(docs_command(dbt_bin, project_dir, dbt_args, manifest is not None), check=True)
     if manifest is None:
         return False
