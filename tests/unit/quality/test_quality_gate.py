@@ -193,6 +193,7 @@ def test_gx_builds_each_expectations_configuration_once_per_validation_and_finds
     import contextlib
 
     import pandas as pd
+    from great_expectations.expectations import expectation as expectation_module
     from great_expectations.expectations.core import ExpectColumnValuesToNotBeNull
     from great_expectations.expectations.expectation import Expectation
 
@@ -219,8 +220,19 @@ def test_gx_builds_each_expectations_configuration_once_per_validation_and_finds
              Rule("iso_currency", ("code",), "code"), Rule("not_future", ("at",), "at"),
              Rule("any_not_null", ("id", "code"), "id|code")]
     limits = {"at": datetime(2025, 1, 1)}
+    built: list[int] = []
+    configuration_class = expectation_module.ExpectationConfiguration
+
+    def counted(*args, **kwargs):
+        built.append(1)
+        return configuration_class(*args, **kwargs)
+
+    monkeypatch.setattr(expectation_module, "ExpectationConfiguration", counted)  # what the property builds
     memoised = expectations.failing_rows(frame, rules, limits)
+    builds_memoised = len(built)
     monkeypatch.setattr(expectations, "_configurations_built_once", contextlib.nullcontext)
     assert expectations.failing_rows(frame, rules, limits) == memoised
+    # the gate's validations use the memo: far fewer builds than GX's own property makes
+    assert builds_memoised * 3 < len(built) - builds_memoised, (builds_memoised, len(built) - builds_memoised)
     assert memoised == {"type:code": [12], "not_null:id": [12], "unique:id": [10, 11], "non_negative:amount": [11],
                         "iso_currency:code": [11], "not_future:at": [11], "any_not_null:id|code": []}
