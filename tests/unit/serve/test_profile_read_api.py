@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from starlette.testclient import TestClient
 
@@ -28,10 +29,10 @@ STOREFRONT = new_token()
 BACKOFFICE = new_token()
 
 
-@pytest.fixture(scope="module")
-def warehouse():
-    wh = in_memory()
-    wh.execute("create schema activation")
+def create_marts(wh) -> None:
+    """The marts the export reads, as a merchant's would hold them: text ids (a shop id, a marketplace buyer),
+    decimal money, a customer known to two sources."""
+    wh.execute("create schema if not exists activation")
     wh.execute("""create table customer_rfm as select * from (values
         ('207119551', 'Champions', '545', 5, 4, 5, 3, 7, 812.40::decimal(18,2), 116.06::decimal(18,2),
          timestamp '2026-12-03 08:00:00'),
@@ -48,6 +49,12 @@ def warehouse():
         ) t(customer_id, rank, sku, product_title, category, kind, score)""")
     wh.execute("""create table customer_identity_links as select * from (values
         ('shop', '207119551'), ('file', '207119551'), ('ebay', 'ebay:9f2c')) t(source, customer_id)""")
+
+
+@pytest.fixture(scope="module")
+def warehouse():
+    wh = in_memory()
+    create_marts(wh)
     return wh
 
 
@@ -248,3 +255,55 @@ def test_keys_are_read_from_a_file_holding_only_their_digests(tmp_path):
 def test_a_broken_keys_document_stops_the_server_with_a_message(text):
     with pytest.raises(ConfigError):
         parse_keys(text, "NARROWCAST_PROFILE_API_KEYS")
+
+
+def test_the_tasks_export_lets_the_warehouse_go_before_it_renders_and_writes_the_same_snapshot(tmp_path, monkeypatch):
+    """On DuckDB the export holds the file only while it copies the columns it reads: a writer (an audience sync
+    planning beside it) gets the warehouse while the profiles are rendered, and the snapshot is the one an export
+    reading the marts directly writes. The copies are removed."""
+    from narrowcast.serve import profile_snapshot
+    from narrowcast.warehouse import connect
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(path))
+    with connect(path) as wh:
+        create_marts(wh)
+        with_discount_codes(wh)
+        direct = tmp_path / "direct.arrow"
+        assert export_profile_snapshot(wh, direct, now=NOW) == 2
+    written: list[int] = []
+    write_columns = profile_snapshot.write_columns
+
+    def write_beside_a_writer(*columns):
+        # Refused at once (no wait) if the export still held the file.
+        with connect(path, lock_wait_seconds=0) as wh:
+            written.append(wh.modified("insert into activation.discount_codes (code) values ('WRITTEN-MEANWHILE')"))
+        return write_columns(*columns)
+
+    monkeypatch.setattr(profile_snapshot, "write_columns", write_beside_a_writer)
+    snapshot = tmp_path / "snapshots" / "profiles.arrow"
+    assert profile_snapshot.export_from_warehouse(snapshot, now=NOW) == 2
+    assert written == [1]
+    assert pa.ipc.open_file(snapshot).read_all().equals(pa.ipc.open_file(direct).read_all())
+    assert [p.name for p in snapshot.parent.iterdir()] == ["profiles.arrow"]
+
+
+def test_the_tasks_export_without_the_optional_tables_and_without_a_mart(tmp_path, monkeypatch):
+    from narrowcast.serve import profile_snapshot
+    from narrowcast.warehouse import UndefinedObject, connect
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(path))
+    with connect(path) as wh:
+        create_marts(wh)
+        wh.execute("drop table customer_identity_links")  # no discount codes either
+    snapshot = tmp_path / "profiles.arrow"
+    assert profile_snapshot.export_from_warehouse(snapshot, now=NOW) == 2
+    found = ProfileSnapshot(snapshot).lookup("207119551")
+    assert found is not None and found.sources == ",," and found.discounts is None
+    assert json.loads(found.profile)["segments"] == ["abandoned_cart", "rfm:Champions", "vip"]
+    with connect(path) as wh:
+        wh.execute("drop table customer_recommendations")
+    with pytest.raises(UndefinedObject, match="customer_recommendations"):
+        profile_snapshot.export_from_warehouse(snapshot, now=NOW)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".profiles-inputs-")] == []

@@ -131,7 +131,7 @@ def test_the_profile_snapshot_task_waits_for_a_writer_instead_of_failing(tmp_pat
     path = tmp_path / "w.duckdb"
     opened: list[bool] = []
     monkeypatch.setattr(profile_snapshot, "export_profile_snapshot",
-                        lambda wh, output, reporting_currency: opened.append(wh.scalar("select 1") == 1) or 0)
+                        lambda wh, output, **options: opened.append(wh.scalar("select 1") == 1) or 0)
     monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(path))
     monkeypatch.setenv("NARROWCAST_WAREHOUSE_LOCK_WAIT_SECONDS", "60")
     with held_for(path, 2):

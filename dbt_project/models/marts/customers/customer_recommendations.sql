@@ -112,37 +112,47 @@ top_partners as (
     where partner_order <= {{ var('recommendations_partners_per_sku') | int }}
 ),
 
-cross_sell_scored as (
+-- A customer's evidence for a partner b is the bought sku a whose pair has the highest lift, then confidence, then
+-- the first sku a. That order is the catalogue's, not the customer's: each pair is ranked once among the pairs of
+-- its b, and a customer's evidence is the pair of lowest rank among their bought skus (a min over integers, where
+-- ordering each customer's ~20 pairs per partner was the model's costliest step at a million customers).
+ranked_partners as (
+    select
+        *,
+        row_number() over (
+            partition by sku_b
+            order by lift desc, confidence desc, sku_a asc
+        ) as evidence_rank
+    from top_partners
+),
+
+cross_sell_evidence as (
     select
         baskets.customer_id,
-        top_partners.sku_b as sku,
-        top_partners.sku_a as because_of_sku,
-        top_partners.lift,
-        top_partners.support,
-        top_partners.confidence,
-        row_number() over (
-            partition by baskets.customer_id, top_partners.sku_b
-            order by top_partners.lift desc, top_partners.confidence desc, top_partners.sku_a asc
-        ) as evidence_order
+        ranked_partners.sku_b as sku,
+        min(ranked_partners.evidence_rank) as evidence_rank
     from baskets
-    inner join top_partners on baskets.sku = top_partners.sku_a
+    inner join ranked_partners on baskets.sku = ranked_partners.sku_a
+    group by baskets.customer_id, ranked_partners.sku_b
 ),
 
 cross_sell as (
     select
-        cross_sell_scored.customer_id,
-        cross_sell_scored.sku,
-        cross_sell_scored.because_of_sku,
-        cross_sell_scored.lift,
-        cross_sell_scored.support,
-        cross_sell_scored.confidence
-    from cross_sell_scored
-    inner join available_products on cross_sell_scored.sku = available_products.sku
+        cross_sell_evidence.customer_id,
+        cross_sell_evidence.sku,
+        ranked_partners.sku_a as because_of_sku,
+        ranked_partners.lift,
+        ranked_partners.support,
+        ranked_partners.confidence
+    from cross_sell_evidence
+    inner join ranked_partners
+        on cross_sell_evidence.sku = ranked_partners.sku_b
+        and cross_sell_evidence.evidence_rank = ranked_partners.evidence_rank
+    inner join available_products on cross_sell_evidence.sku = available_products.sku
     left join baskets
-        on cross_sell_scored.customer_id = baskets.customer_id
-        and cross_sell_scored.sku = baskets.sku
-    where cross_sell_scored.evidence_order = 1
-        and baskets.sku is null
+        on cross_sell_evidence.customer_id = baskets.customer_id
+        and cross_sell_evidence.sku = baskets.sku
+    where baskets.sku is null
 ),
 
 top_bought_per_category as (
