@@ -255,9 +255,7 @@ def staged_inputs(wh: Warehouse, folder: Path, marts_schema: str = MARTS_SCHEMA)
     ``wh`` may be closed as soon as this is entered. A relation missing from ``wh`` is missing from the copy
     (the optional ones then mean none; a missing mart fails the export, as it fails reading the warehouse).
     The folder is removed on exit."""
-    import duckdb
-
-    from narrowcast.warehouse import DuckDBWarehouse, sql_string
+    from narrowcast.warehouse import local_duckdb, sql_string
 
     folder.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".profiles-inputs-", dir=folder))
@@ -271,8 +269,7 @@ def staged_inputs(wh: Warehouse, folder: Path, marts_schema: str = MARTS_SCHEMA)
                        f"from {quote_ident(schema)}.{quote_ident(table)}) "
                        f"to {sql_string(str(file))} (format parquet, compression uncompressed)")
             copied.append((schema, table, file))
-        connection = duckdb.connect(":memory:", config={"temp_directory": str(staging)})
-        local = DuckDBWarehouse(connection)
+        local = local_duckdb(spill_folder=staging)
         try:
             for schema, table, file in copied:
                 local.execute(f"create schema if not exists {quote_ident(schema)}")

@@ -5,7 +5,14 @@ Engine differences live in two places only: the :class:`Dialect` (how SQL is spe
 :class:`Warehouse` subclass (how its driver opens, moves Arrow data and tunes bulk inserts).
 """
 
-from narrowcast.warehouse.connection import connect, in_memory, read_only, warm_up_frames, writer_turn
+from narrowcast.warehouse.connection import (
+    connect,
+    in_memory,
+    local_duckdb,
+    read_only,
+    warm_up_frames,
+    writer_turn,
+)
 from narrowcast.warehouse.dialect import Dialect, DuckDBDialect, PostgresDialect, sql_string
 from narrowcast.warehouse.warehouse import (
     STATEMENT_ERRORS,
@@ -28,6 +35,7 @@ __all__ = [
     "WarehouseError",
     "connect",
     "in_memory",
+    "local_duckdb",
     "read_only",
     "sql_string",
     "warm_up_frames",

@@ -234,6 +234,13 @@ def warm_up_frames() -> None:
         )
 
 
+def local_duckdb(spill_folder: Path | None = None) -> Warehouse:
+    """A private in-memory DuckDB session whatever the configured engine: scratch work on files (Parquet) this
+    process reads, spilling to ``spill_folder`` when it outgrows memory."""
+    config = {"temp_directory": str(spill_folder)} if spill_folder is not None else {}
+    return DuckDBWarehouse(duckdb.connect(":memory:", config=config))
+
+
 def in_memory() -> Warehouse:
     """A private, empty warehouse (tests, and scratch work that must not touch the real one).
 
