@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -307,3 +308,29 @@ def test_the_tasks_export_without_the_optional_tables_and_without_a_mart(tmp_pat
     with pytest.raises(UndefinedObject, match="customer_recommendations"):
         profile_snapshot.export_from_warehouse(snapshot, now=NOW)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".profiles-inputs-")] == []
+
+
+def test_the_tasks_export_removes_the_copies_a_killed_export_left_and_no_others(tmp_path, monkeypatch):
+    import socket
+    import subprocess
+    import sys
+
+    from narrowcast.serve import profile_snapshot
+    from narrowcast.warehouse import connect
+
+    path = tmp_path / "w.duckdb"
+    monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(path))
+    with connect(path) as wh:
+        create_marts(wh)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    host = socket.gethostname()
+    folder = tmp_path / "snapshots"
+    killed = folder / f".profiles-inputs-{host}-{gone}-x1"          # its process is gone: removed
+    running = folder / f".profiles-inputs-{host}-{os.getpid()}-x2"  # a live process's: kept
+    elsewhere = folder / f".profiles-inputs-other-host-{gone}-x3"   # another machine's: kept
+    for staging in (killed, running, elsewhere):
+        staging.mkdir(parents=True)
+        (staging / "main.customer_rfm.parquet").write_bytes(b"PAR1")
+    assert profile_snapshot.export_from_warehouse(folder / "profiles.arrow", now=NOW) == 2
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["profiles.arrow", running.name, elsewhere.name])
