@@ -18,8 +18,6 @@ from sending on one destination account at once (:func:`connection_lease`: the r
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +30,7 @@ from narrowcast.activation.report import SyncFailed, SyncReport
 from narrowcast.activation.spec import SyncSpec
 from narrowcast.contracts.redaction import redacting_logger
 from narrowcast.contracts.sql import quote_qualified
+from narrowcast.processes import process_gone, this_process
 from narrowcast.warehouse import UndefinedObject, Warehouse, sql_string
 
 # The listing id registry, one row per (sync_id, record_key). first_seen_at: when this remote id was first confirmed
@@ -515,23 +514,7 @@ class Lease:
     def process_gone(self) -> bool:
         """Whether the holding process is known to be dead: it ran on this host, in this pid namespace, and no
         process has its pid any more. A holder elsewhere is never presumed dead (only its heartbeat tells)."""
-        if (self.host, self.pid_scope) != (socket.gethostname(), _pid_scope()):
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return True
-        except OSError:  # e.g. another user's process: alive
-            return False
-        return False
-
-
-def _pid_scope() -> str:
-    """The pid namespace this process's pid is counted in (containers sharing a hostname get different ones)."""
-    try:
-        return os.readlink("/proc/self/ns/pid")
-    except OSError:
-        return ""
+        return process_gone(self.host, self.pid_scope, self.pid)
 
 
 def lease_stale_seconds() -> float:
@@ -598,8 +581,7 @@ def take_lease(wh: Warehouse, sync_id: str, run_id: str, stale_seconds: float | 
     same run with the same heartbeat), so of two runs racing for a sync on PostgreSQL exactly one wins: the other
     blocks on the row, re-reads it and matches nothing. On DuckDB the writer lock serialises the transaction.
     """
-    mine = {"sync_id": sync_id, "run_id": run_id, "host": socket.gethostname(), "pid": os.getpid(),
-            "pid_scope": _pid_scope()}
+    mine = {"sync_id": sync_id, "run_id": run_id, **this_process()}
     with wh.transaction():
         held = lease_holder(wh, sync_id, stale_seconds)
         if held is None:

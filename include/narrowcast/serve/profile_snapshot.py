@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from narrowcast import settings
 from narrowcast.contracts.sql import quote_ident
+from narrowcast.processes import process_gone, this_process
 
 if TYPE_CHECKING:
     from narrowcast.warehouse import Warehouse
@@ -238,27 +239,21 @@ def export_from_warehouse(output: Path | None = None, *, reporting_currency: str
         return export_profile_snapshot(local, output, reporting_currency=reporting_currency, now=now)
 
 
-# A staging folder is named for the host and process that made it, so an export whose process was killed before
-# it could remove its copies (hundreds of MB at a million customers) has them removed by the next export here.
+# A staging folder records the process that made it (``owner.json``), so the copies of an export killed before it
+# could remove them (hundreds of MB at a million customers) are removed by the next export on this machine.
 _INPUTS_PREFIX = ".profiles-inputs-"
+_OWNER_FILE = "owner.json"
 
 
 def _remove_abandoned_inputs(folder: Path) -> None:
-    host = socket.gethostname()
-    for staging in folder.glob(f"{_INPUTS_PREFIX}{host}-*-*"):
-        pid = staging.name[len(_INPUTS_PREFIX) + len(host) + 1:].split("-", 1)[0]
-        if pid.isdigit() and not _process_alive(int(pid)):
+    for staging in folder.glob(f"{_INPUTS_PREFIX}*"):
+        try:
+            owner = json.loads((staging / _OWNER_FILE).read_text())
+            gone = process_gone(owner["host"], owner["pid_scope"], int(owner["pid"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not ours to judge: one being made, or written by something else
+        if gone:
             shutil.rmtree(staging, ignore_errors=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def snapshot_inputs(marts_schema: str = MARTS_SCHEMA) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -283,8 +278,9 @@ def staged_inputs(wh: Warehouse, folder: Path, marts_schema: str = MARTS_SCHEMA)
 
     folder.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_inputs(folder)
-    staging = Path(tempfile.mkdtemp(prefix=f"{_INPUTS_PREFIX}{socket.gethostname()}-{os.getpid()}-", dir=folder))
+    staging = Path(tempfile.mkdtemp(prefix=_INPUTS_PREFIX, dir=folder))
     try:
+        (staging / _OWNER_FILE).write_text(json.dumps(this_process()))
         copied: list[tuple[str, str, Path]] = []
         for schema, table, columns in snapshot_inputs(marts_schema):
             if not wh.table_exists(schema, table):

@@ -26,6 +26,7 @@ from activation_fixtures import AUDIENCE_SYNCS, audience_rows, audience_sync
 
 from narrowcast.activation import run_sync
 from narrowcast.contracts.connections import connection_variable
+from narrowcast.processes import pid_scope
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASES = "select sync_id, run_id from activation.sync_leases"
@@ -108,7 +109,7 @@ def test_a_connection_held_by_a_process_that_is_gone_is_taken_over(monkeypatch, 
     # a run on this host whose process no longer exists (pid 2**22 + 1 is above Linux's pid_max)
     warehouse.execute("insert into activation.sync_leases values (?, 'run-killed', ?, ?, ?, now()::timestamp, "
                       "now()::timestamp)", [state.connection_lease(spec.connection), socket.gethostname(),
-                                            2**22 + 1, state._pid_scope()])
+                                            2**22 + 1, pid_scope()])
     report = run_sync(spec, connections=connections, warehouse=warehouse.path)
     assert (report.status, report.accepted) == ("success", 10)
     assert "took over the lease of run run-killed" in caplog.text

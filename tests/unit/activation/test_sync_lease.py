@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from activation_fixtures import AUDIENCE_SYNCS, audience_rows, audience_sync
 from narrowcast.activation import load_syncs, run_sync
 from narrowcast.activation.destinations import DESTINATIONS
 from narrowcast.activation.report import SyncFailed
+from narrowcast.processes import pid_scope
 
 ROOT = Path(__file__).resolve().parents[3]
 LEASES = "select sync_id, run_id from activation.sync_leases"
@@ -191,14 +193,13 @@ def test_a_stale_lease_is_taken_over_with_a_warning(stale_seconds, monkeypatch, 
 
 
 def test_the_lease_of_a_killed_run_on_this_host_is_taken_over_at_once(caplog, connections, emulators, warehouse):
-    from narrowcast.activation import state
 
     warehouse.replace("audience_members", audience_rows("champions", range(10)))
     spec = audience_sync("meta")
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
                           check=True)
-    _hold(warehouse, spec.id, "killed-run", host=state.socket.gethostname(), pid=int(gone.stdout),
-          pid_scope=state._pid_scope(), heartbeat_minutes_ago=0)
+    _hold(warehouse, spec.id, "killed-run", host=socket.gethostname(), pid=int(gone.stdout),
+          pid_scope=pid_scope(), heartbeat_minutes_ago=0)
     with caplog.at_level(logging.WARNING, logger="narrowcast.activation.state"):
         report = run_sync(spec, connections=connections, warehouse=warehouse.path)
     assert (report.status, report.accepted) == ("success", 10)

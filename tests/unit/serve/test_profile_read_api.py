@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from datetime import UTC, datetime
@@ -311,10 +310,10 @@ def test_the_tasks_export_without_the_optional_tables_and_without_a_mart(tmp_pat
 
 
 def test_the_tasks_export_removes_the_copies_a_killed_export_left_and_no_others(tmp_path, monkeypatch):
-    import socket
     import subprocess
     import sys
 
+    from narrowcast.processes import this_process
     from narrowcast.serve import profile_snapshot
     from narrowcast.warehouse import connect
 
@@ -322,15 +321,19 @@ def test_the_tasks_export_removes_the_copies_a_killed_export_left_and_no_others(
     monkeypatch.setenv("NARROWCAST_WAREHOUSE", str(path))
     with connect(path) as wh:
         create_marts(wh)
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
-                          check=True).stdout.strip()
-    host = socket.gethostname()
+    gone = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True).stdout)
+    here = this_process()
     folder = tmp_path / "snapshots"
-    killed = folder / f".profiles-inputs-{host}-{gone}-x1"          # its process is gone: removed
-    running = folder / f".profiles-inputs-{host}-{os.getpid()}-x2"  # a live process's: kept
-    elsewhere = folder / f".profiles-inputs-other-host-{gone}-x3"   # another machine's: kept
-    for staging in (killed, running, elsewhere):
-        staging.mkdir(parents=True)
-        (staging / "main.customer_rfm.parquet").write_bytes(b"PAR1")
+    owners = {".profiles-inputs-killed": {**here, "pid": gone},                # its process is gone: removed
+              ".profiles-inputs-running": here,                                # a live process's: kept
+              ".profiles-inputs-elsewhere": {**here, "host": "other-host", "pid": gone},  # another machine's: kept
+              ".profiles-inputs-unowned": None}                                # no owner record: kept
+    for name, owner in owners.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "main.customer_rfm.parquet").write_bytes(b"PAR1")
+        if owner is not None:
+            (folder / name / "owner.json").write_text(json.dumps(owner))
     assert profile_snapshot.export_from_warehouse(folder / "profiles.arrow", now=NOW) == 2
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["profiles.arrow", running.name, elsewhere.name])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["profiles.arrow", ".profiles-inputs-running", ".profiles-inputs-elsewhere", ".profiles-inputs-unowned"])
