@@ -12,6 +12,58 @@
     {{ return(none) }}
 {%- endmacro %}
 
+{#- The days from `since` (a literal date) on that this incremental model must rebuild, as 'YYYY-MM-DD' strings:
+    those where `upstream` (a relation with an event_date column; `upstream_filter` keeps the rows the model
+    keeps) holds rows loaded at another time (`upstream_loaded_at`, the newest of the day) than the rows this
+    model built for the day (its loaded_at column) or, with `compare_counts`, another number of rows; and the
+    days the model has not built at all. A state comparison, not a load-time cutoff: a load committed in any
+    order, a day re-delivered with the same rows or fewer, or rows blanked and reloaded, are all seen.
+    Days the model holds and upstream no longer has are left as they are (as the lookback always left them). -#}
+{% macro days_to_rebuild(upstream, upstream_loaded_at, since, upstream_filter='1 = 1', compare_counts=true) -%}
+    {%- set sql -%}
+        with upstream_days as (
+            select event_date, count(*) as row_count, max({{ upstream_loaded_at }}) as newest_loaded_at
+            from {{ upstream }}
+            where event_date >= {{ since }} and ({{ upstream_filter }})
+            group by event_date
+        ),
+
+        built_days as (
+            select event_date, count(*) as row_count, max(loaded_at) as newest_loaded_at
+            from {{ this }}
+            where event_date >= {{ since }}
+            group by event_date
+        )
+
+        select cast(upstream_days.event_date as {{ dbt.type_string() }}) as event_date
+        from upstream_days
+        left join built_days on upstream_days.event_date = built_days.event_date
+        where built_days.event_date is null
+            or upstream_days.newest_loaded_at is distinct from built_days.newest_loaded_at
+            {%- if compare_counts %}
+            or upstream_days.row_count <> built_days.row_count
+            {%- endif %}
+        order by 1
+    {%- endset -%}
+    {%- set days = [] -%}
+    {#- (agate may read the text back as a date or a datetime: the first ten characters either way) -#}
+    {%- for day in run_query(sql).columns[0].values() -%}
+        {%- do days.append((day | string)[:10]) -%}
+    {%- endfor -%}
+    {{ return(days) }}
+{%- endmacro %}
+
+{#- A where-clause condition keeping the rows of `days` (from days_to_rebuild) by `column`: a range the scans
+    below a view can use, then the days themselves; false when there is none. -#}
+{% macro on_days(column, days) -%}
+    {%- if days | length == 0 -%}
+        1 = 0
+    {%- else -%}
+        {{ column }} between cast('{{ days[0] }}' as date) and cast('{{ days[-1] }}' as date)
+        and {{ column }} in ({% for day in days %}cast('{{ day }}' as date){{ ", " if not loop.last }}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- The literal date `days` days before `day` (a date value, e.g. from newest_built_value), in the adapter's SQL. -#}
 {% macro days_before(day, days) -%}
     {{ return(dbt.dateadd('day', -(days | int), "cast('" ~ day ~ "' as date)")) }}

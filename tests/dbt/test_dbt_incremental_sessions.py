@@ -1,4 +1,5 @@
-"""int_web_events and int_sessions built incrementally (with late events inside the lookback) equal a full refresh."""
+"""int_web_events, int_web_item_events and int_sessions built incrementally (late events inside the lookback, re-delivered
+and new days) equal a full refresh, and a daily run replaces only the days whose raw rows changed."""
 
 from __future__ import annotations
 
@@ -68,3 +69,90 @@ def test_incremental_run_with_late_events_equals_full_refresh(tmp_path: Path, db
     pd.testing.assert_frame_equal(_sessions(incremental), _sessions(full))
     # one session per scenario session, and u3's events without ga_session_id split in two by the timeout
     assert len(_sessions(full)) == len(fixture.SESSIONS) + 2
+
+
+WEB_SELECT = ["--select", "stg_ga4__events", "stg_ga4__event_items", "int_web_events", "int_web_item_events",
+              "--indirect-selection", "cautious"]
+RAW_GA4 = ("ga4_events", "ga4_event_params", "ga4_event_items")
+LATER_LOAD = "2026-04-01 06:00:00"
+
+
+def _table(warehouse: Path, model: str, key: str) -> pd.DataFrame:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        frame = con.sql(f"select * from main.{model}").df()
+    return frame.sort_values(key).reset_index(drop=True)
+
+
+def test_incremental_run_replaces_only_the_days_whose_raw_rows_changed(tmp_path: Path,
+                                                                        dbt_target_path: Path) -> None:
+    # GIVEN the web models built from every GA4 day but the last (2026-03-30, the day a daily run brings)
+    incremental = fixture.build(tmp_path / "incremental" / "warehouse.duckdb")
+    with duckdb.connect(str(incremental)) as con:
+        for table in RAW_GA4:
+            con.execute(f"create table held_{table} as select * from raw.{table} where event_date = '2026-03-30'")
+            con.execute(f"delete from raw.{table} where event_date = '2026-03-30'")
+    run_dbt(["run", *WEB_SELECT, "--full-refresh"], warehouse=incremental, target_path=dbt_target_path)
+    # ... and the built rows of an unchanged day inside the lookback (2026-03-28, with items) marked, so that a
+    # rebuild of that day would show
+    with duckdb.connect(str(incremental)) as con:
+        con.execute("create table kept_items as select * from main.int_web_item_events where event_date = '2026-03-28'")
+        con.execute("update main.int_web_events set page_title = 'built before' where event_date = '2026-03-28'")
+        con.execute("update main.int_web_item_events set page_location = 'built before' "
+                    "where event_date = '2026-03-28'")
+        # WHEN GA4 re-delivers 2026-03-29 (same events, a page_location changed, loaded later) ...
+        for table in RAW_GA4:
+            con.execute(f"update raw.{table} set _loaded_at = '{LATER_LOAD}' where event_date = '2026-03-29'")
+        con.execute("update raw.ga4_event_params set string_value = string_value || '?redelivered' "
+                    "where event_date = '2026-03-29' and key = 'page_location'")
+        # ... one event of 2026-03-27 is gone from raw without a later load time (only the count shows it) ...
+        gone = con.execute("select min(event_key) from raw.ga4_events where event_date = '2026-03-27'").fetchone()[0]
+        con.execute("delete from raw.ga4_event_params where event_key = ?", [gone])
+        con.execute("delete from raw.ga4_events where event_key = ?", [gone])
+        # ... and the new day arrives
+        for table in RAW_GA4:
+            con.execute(f"insert into raw.{table} select * replace (cast('{LATER_LOAD}' as timestamp) as _loaded_at) "
+                        f"from held_{table}")
+            con.execute(f"drop table held_{table}")
+    run_dbt(["run", *WEB_SELECT], warehouse=incremental, target_path=dbt_target_path)
+    # THEN the run read exactly the changed days and the new one, as literal days the view's scans get
+    compiled = (dbt_target_path / "compiled" / "narrowcast" / "models" / "intermediate" / "web"
+                / "int_web_events.sql").read_text()
+    assert ("in (cast('2026-03-27' as date), cast('2026-03-29' as date), cast('2026-03-30' as date))"
+            in compiled)
+    items_compiled = (dbt_target_path / "compiled" / "narrowcast" / "models" / "intermediate" / "web"
+                      / "int_web_item_events.sql").read_text()
+    assert "cast('2026-03-28' as date)" not in items_compiled
+    # (2026-03-26 and 2026-03-27 have events but no items: no built item says when it was loaded, so they are read)
+    assert ("in (cast('2026-03-26' as date), cast('2026-03-27' as date), cast('2026-03-29' as date), "
+            "cast('2026-03-30' as date))" in items_compiled)
+    events, items = _table(incremental, "int_web_events", "event_key"), _table(incremental, "int_web_item_events",
+                                                                              "event_key")
+    # ... left the unchanged day as it was built ...
+    assert set(events.loc[events.event_date == pd.Timestamp("2026-03-28"), "page_title"]) == {"built before"}
+    assert set(items.loc[items.event_date == pd.Timestamp("2026-03-28"), "page_location"]) == {"built before"}
+    # ... and replaced the others
+    assert gone not in set(events.event_key)
+    redelivered = events.loc[(events.event_date == pd.Timestamp("2026-03-29")) & events.page_location.notna()]
+    assert len(redelivered) > 0 and redelivered.page_location.str.endswith("?redelivered").all()
+    assert items.loc[items.event_date == pd.Timestamp("2026-03-29"), "page_location"].str.endswith(
+        "?redelivered").all()
+    assert (events.event_date == pd.Timestamp("2026-03-30")).sum() == 15
+    # AND with the marks undone, both tables equal a full refresh of the same raw rows
+    with duckdb.connect(str(incremental)) as con:
+        con.execute("update main.int_web_events set page_title = null where page_title = 'built before'")
+        con.execute("delete from main.int_web_item_events where event_date = '2026-03-28'")
+        con.execute("insert into main.int_web_item_events by name select * from kept_items")
+        con.execute("drop table kept_items")
+    full = tmp_path / "full" / "warehouse.duckdb"
+    full.parent.mkdir()
+    with duckdb.connect(str(full)) as con:
+        con.execute("create schema raw")
+        con.execute(f"attach '{incremental}' as source (read_only)")
+        for table in RAW_GA4:
+            con.execute(f"create table raw.{table} as select * from source.raw.{table}")
+        con.execute("detach source")
+    run_dbt(["run", *WEB_SELECT, "--full-refresh"], warehouse=full, target_path=dbt_target_path)
+    pd.testing.assert_frame_equal(_table(incremental, "int_web_events", "event_key"),
+                                  _table(full, "int_web_events", "event_key"))
+    pd.testing.assert_frame_equal(_table(incremental, "int_web_item_events", "event_key"),
+                                  _table(full, "int_web_item_events", "event_key"))

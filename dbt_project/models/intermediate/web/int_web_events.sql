@@ -1,11 +1,23 @@
-{#- Incremental: each run replaces whole days, those from var incremental_lookback_days days before the newest
-    event_date already built onwards (unique_key event_date, strategy delete+insert), so late events and
-    re-delivered days give the same rows as a full refresh. An empty existing table is rebuilt whole. -#}
+{#- Incremental: each run replaces the whole days, from var incremental_lookback_days days before the newest
+    event_date already built onwards, whose raw events differ from what was built from them: another newest
+    load time or another number of events (macro days_to_rebuild; unique_key event_date, strategy
+    delete+insert). A day GA4 re-delivers (its late events) is replaced, the days that did not change are not
+    read at all: a daily run reads the new day, not the whole lookback. An empty existing table, or one built
+    before it kept loaded_at, is rebuilt whole. -#}
 {{ config(unique_key='event_date') }}
 
 {%- set lookback_days = var('incremental_lookback_days') | int %}
-{#- A literal cutoff reaches the event and param scans of the staging view (see macro newest_built_value). #}
 {%- set newest_event_date = newest_built_value('event_date') %}
+{%- set rebuilt_days = none %}
+{%- if newest_event_date is not none and newest_built_value('loaded_at') is not none %}
+    {#- Literal days reach the event and param scans of the staging view (see macro newest_built_value). -#}
+    {%- set rebuilt_days = days_to_rebuild(
+        source('ga4', 'ga4_events'),
+        'cast(_loaded_at as timestamp)',
+        days_before(newest_event_date, lookback_days),
+        upstream_filter='user_pseudo_id is not null'
+    ) %}
+{%- endif %}
 
 with
 
@@ -14,8 +26,8 @@ events as (
     -- Consent-mode "cookieless pings" (analytics storage denied) carry no user_pseudo_id: they stay in raw for
     -- event counts but cannot be sessionised or stitched to a customer.
     where user_pseudo_id is not null
-    {% if newest_event_date is not none %}
-        and event_date >= {{ days_before(newest_event_date, lookback_days) }}
+    {% if rebuilt_days is not none %}
+        and {{ on_days('event_date', rebuilt_days) }}
     {% endif %}
 )
 

@@ -1,26 +1,35 @@
 {#- One row per item of a GA4 event that carries items (view_item, add_to_cart, add_to_wishlist, begin_checkout,
     purchase, ...): the product-level behaviour that recommendations and journeys read. Incremental like
-    int_web_events (whole days from var incremental_lookback_days days before the newest event_date built,
-    unique_key event_date), so a late GA4 file rebuilds its days and nothing else. -#}
+    int_web_events (unique_key event_date): from var incremental_lookback_days days before the newest event_date
+    built, the days whose events in int_web_events were loaded at another time than the events these items were
+    built with (macro days_to_rebuild; a GA4 file loads a day's events, params and items together), so a late
+    GA4 file rebuilds its days and nothing else. An empty existing table, or one built before it kept loaded_at,
+    is rebuilt whole. -#}
 {{ config(unique_key='event_date') }}
 
 {%- set lookback_days = var('incremental_lookback_days') | int %}
 {%- set newest_event_date = newest_built_value('event_date') %}
+{%- set rebuilt_days = none %}
+{%- if newest_event_date is not none and newest_built_value('loaded_at') is not none %}
+    {%- set rebuilt_days = days_to_rebuild(
+        ref('int_web_events'), 'loaded_at', days_before(newest_event_date, lookback_days), compare_counts=false
+    ) %}
+{%- endif %}
 
 with
 
 items as (
     select * from {{ ref('stg_ga4__event_items') }}
     where sku is not null
-    {% if newest_event_date is not none %}
-        and event_date >= {{ days_before(newest_event_date, lookback_days) }}
+    {% if rebuilt_days is not none %}
+        and {{ on_days('event_date', rebuilt_days) }}
     {% endif %}
 ),
 
 events as (
     select * from {{ ref('int_web_events') }}
-    {% if newest_event_date is not none %}
-        where event_date >= {{ days_before(newest_event_date, lookback_days) }}
+    {% if rebuilt_days is not none %}
+        where {{ on_days('event_date', rebuilt_days) }}
     {% endif %}
 ),
 
@@ -34,7 +43,8 @@ final as (
         events.user_pseudo_id,
         items.sku,
         items.price as item_price,
-        events.page_location
+        events.page_location,
+        events.loaded_at
     from items
     -- Joined on the day too: both sides are partitioned by it, and a consent-mode ping without
     -- user_pseudo_id (absent from int_web_events) drops out here as it does there.
