@@ -3,7 +3,8 @@
 GX is imported inside the functions (its import takes seconds) and one ephemeral context with one pandas
 datasource is reused for the process. ``scipy.stats``, which GX imports at start-up only for expectations this
 project does not use (KL divergence, Kolmogorov-Smirnov tests), is loaded on first use instead: about a quarter
-of GX's import time (1.6 of ~6 CPU seconds). :func:`prepare` imports GX and builds the context
+of GX's import time (1.6 of ~6 CPU seconds); so is ``altair``, which GX imports only to draw the KL-divergence
+expectation's charts (a stand-in module until then, see :class:`_DeferredModule`). :func:`prepare` imports GX and builds the context
 ahead of the first batch, for a long-lived process whose forked task processes then inherit both. A batch is
 validated for each rule's verdict first (result format BOOLEAN_ONLY, half the cost; the type rules as one
 expectation on their flags' disjunction), then the failed rules again with result format COMPLETE; the frame's
@@ -16,6 +17,7 @@ import contextlib
 import functools
 import importlib.util
 import sys
+import types
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import datetime
@@ -29,8 +31,38 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # Imported by GX at start-up (``from scipy import stats``), used only by expectations the rules never build.
-# (``import altair as alt`` reads the module's ``__spec__``, which would load a deferred module at once.)
 DEFERRED_GX_IMPORTS = ("scipy.stats",)
+# Imported by GX at start-up as ``import altair as alt`` (the KL-divergence expectation's renderers), which reads
+# the module's ``__spec__``: a LazyLoader module would run at once, so these get a stand-in (_DeferredModule).
+DEFERRED_GX_TOP_LEVEL_IMPORTS = ("altair",)
+
+
+class _DeferredModule(types.ModuleType):
+    """A top-level module's stand-in in ``sys.modules`` that imports the real module at the first attribute it
+    lacks, then takes on the real module's attributes. It carries the real module's ``__spec__`` (unlike a
+    LazyLoader module, reading it loads nothing), so ``import name`` and ``import name as alias`` bind it without
+    running the module; ``__path__`` is not copied, so a submodule import loads the real package first."""
+
+    def __getattr__(self, attr: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update(real.__dict__)
+        return getattr(real, attr)
+
+
+def _stand_in(name: str) -> None:
+    """Put a :class:`_DeferredModule` for the top-level module ``name`` in ``sys.modules`` (when not imported yet
+    and installed)."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    module = _DeferredModule(name)
+    module.__spec__ = spec
+    module.__file__ = spec.origin
+    sys.modules[name] = module
 
 
 def _defer_import(name: str) -> None:
@@ -56,6 +88,8 @@ def _import_gx() -> Any:
     if "great_expectations" not in sys.modules:
         for name in DEFERRED_GX_IMPORTS:
             _defer_import(name)
+        for name in DEFERRED_GX_TOP_LEVEL_IMPORTS:
+            _stand_in(name)
     import great_expectations as gx
 
     return gx
