@@ -45,8 +45,25 @@
             {%- endif %}
         order by 1
     {%- endset -%}
+    {{ return(queried_days(sql)) }}
+{%- endmacro %}
+
+{#- The days of `relation` (a model with event_date and built_at, macro build_stamp) that a run after `built_since`
+    wrote: what a model downstream of it must redo, as 'YYYY-MM-DD' strings. -#}
+{% macro days_built_since(relation, built_since) -%}
+    {%- set sql -%}
+        select distinct cast(event_date as {{ dbt.type_string() }}) as event_date
+        from {{ relation }}
+        where built_at > {{ timestamp_literal(built_since) }}
+        order by 1
+    {%- endset -%}
+    {{ return(queried_days(sql)) }}
+{%- endmacro %}
+
+{#- The first column of `sql`'s rows as 'YYYY-MM-DD' strings (agate may read text back as a date or a datetime:
+    the first ten characters either way). -#}
+{% macro queried_days(sql) -%}
     {%- set days = [] -%}
-    {#- (agate may read the text back as a date or a datetime: the first ten characters either way) -#}
     {%- for day in run_query(sql).columns[0].values() -%}
         {%- do days.append((day | string)[:10]) -%}
     {%- endfor -%}

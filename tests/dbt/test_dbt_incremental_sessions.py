@@ -28,13 +28,13 @@ LATE = f"""(event_date >= date '{CUTOFF}' or event_key in (
 
 def _sessions(warehouse: Path) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        frame = con.sql("select * from main.int_sessions").df()
+        frame = con.sql("select * exclude (built_at) from main.int_sessions").df()
     return frame.sort_values("session_key").reset_index(drop=True)
 
 
 def _events(warehouse: Path) -> pd.DataFrame:
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        frame = con.sql("select * exclude (loaded_at) from main.int_web_events").df()
+        frame = con.sql("select * exclude (loaded_at, built_at) from main.int_web_events").df()
     return frame.sort_values("event_key").reset_index(drop=True)
 
 
@@ -72,14 +72,21 @@ def test_incremental_run_with_late_events_equals_full_refresh(tmp_path: Path, db
 
 
 WEB_SELECT = ["--select", "stg_ga4__events", "stg_ga4__event_items", "int_web_events", "int_web_item_events",
-              "--indirect-selection", "cautious"]
+              "channel_mapping", "channels", "int_sessions", "--indirect-selection", "cautious"]
+# The GA4 sessions of 2026-03-28 with no event on a day the incremental run below replaces
+UNTOUCHED_SESSIONS = """
+    select session_key from main.int_sessions
+    where session_date = '2026-03-28' and not is_fallback_session and session_key not in (
+        select user_pseudo_id || '-' || cast(ga_session_id as varchar) from main.int_web_events
+        where event_date in ('2026-03-27', '2026-03-29', '2026-03-30') and ga_session_id is not null)"""
 RAW_GA4 = ("ga4_events", "ga4_event_params", "ga4_event_items")
 LATER_LOAD = "2026-04-01 06:00:00"
 
 
 def _table(warehouse: Path, model: str, key: str) -> pd.DataFrame:
+    """The model's rows but when they were built (a run's own time)."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        frame = con.sql(f"select * from main.{model}").df()
+        frame = con.sql(f"select * from main.{model}").df().drop(columns=["built_at"], errors="ignore")
     return frame.sort_values(key).reset_index(drop=True)
 
 
@@ -91,11 +98,14 @@ def test_incremental_run_replaces_only_the_days_whose_raw_rows_changed(tmp_path:
         for table in RAW_GA4:
             con.execute(f"create table held_{table} as select * from raw.{table} where event_date = '2026-03-30'")
             con.execute(f"delete from raw.{table} where event_date = '2026-03-30'")
-    run_dbt(["run", *WEB_SELECT, "--full-refresh"], warehouse=incremental, target_path=dbt_target_path)
+    run_dbt(["build", *WEB_SELECT, "--full-refresh"], warehouse=incremental, target_path=dbt_target_path)
     # ... and the built rows of an unchanged day inside the lookback (2026-03-28, with items) marked, so that a
     # rebuild of that day would show
     with duckdb.connect(str(incremental)) as con:
         con.execute("create table kept_items as select * from main.int_web_item_events where event_date = '2026-03-28'")
+        con.execute(f"create table kept_sessions as select * from main.int_sessions where session_key in ({UNTOUCHED_SESSIONS})")
+        con.execute("update main.int_sessions set landing_referrer = 'built before' "
+                    "where session_key in (select session_key from kept_sessions)")
         con.execute("update main.int_web_events set page_title = 'built before' where event_date = '2026-03-28'")
         con.execute("update main.int_web_item_events set page_location = 'built before' "
                     "where event_date = '2026-03-28'")
@@ -130,6 +140,11 @@ def test_incremental_run_replaces_only_the_days_whose_raw_rows_changed(tmp_path:
     # ... left the unchanged day as it was built ...
     assert set(events.loc[events.event_date == pd.Timestamp("2026-03-28"), "page_title"]) == {"built before"}
     assert set(items.loc[items.event_date == pd.Timestamp("2026-03-28"), "page_location"]) == {"built before"}
+    sessions = _table(incremental, "int_sessions", "session_key")
+    with duckdb.connect(str(incremental), read_only=True) as con:
+        untouched = {row[0] for row in con.execute("select session_key from kept_sessions").fetchall()}
+    assert untouched, "the fixture has GA4 sessions on 2026-03-28 alone"
+    assert set(sessions.loc[sessions.landing_referrer == "built before", "session_key"]) == untouched
     # ... and replaced the others
     assert gone not in set(events.event_key)
     redelivered = events.loc[(events.event_date == pd.Timestamp("2026-03-29")) & events.page_location.notna()]
@@ -143,6 +158,9 @@ def test_incremental_run_replaces_only_the_days_whose_raw_rows_changed(tmp_path:
         con.execute("delete from main.int_web_item_events where event_date = '2026-03-28'")
         con.execute("insert into main.int_web_item_events by name select * from kept_items")
         con.execute("drop table kept_items")
+        con.execute("delete from main.int_sessions where session_key in (select session_key from kept_sessions)")
+        con.execute("insert into main.int_sessions by name select * from kept_sessions")
+        con.execute("drop table kept_sessions")
     full = tmp_path / "full" / "warehouse.duckdb"
     full.parent.mkdir()
     with duckdb.connect(str(full)) as con:
@@ -151,8 +169,10 @@ def test_incremental_run_replaces_only_the_days_whose_raw_rows_changed(tmp_path:
         for table in RAW_GA4:
             con.execute(f"create table raw.{table} as select * from source.raw.{table}")
         con.execute("detach source")
-    run_dbt(["run", *WEB_SELECT, "--full-refresh"], warehouse=full, target_path=dbt_target_path)
+    run_dbt(["build", *WEB_SELECT, "--full-refresh"], warehouse=full, target_path=dbt_target_path)
     pd.testing.assert_frame_equal(_table(incremental, "int_web_events", "event_key"),
                                   _table(full, "int_web_events", "event_key"))
     pd.testing.assert_frame_equal(_table(incremental, "int_web_item_events", "event_key"),
                                   _table(full, "int_web_item_events", "event_key"))
+    pd.testing.assert_frame_equal(_table(incremental, "int_sessions", "session_key"),
+                                  _table(full, "int_sessions", "session_key"))

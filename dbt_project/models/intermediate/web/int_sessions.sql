@@ -1,21 +1,61 @@
-{#- Incremental: each run recomputes the sessions that started in the last var incremental_lookback_days days
-    (from the newest session already built) and replaces them by session_key. Events are read from one extra day
-    earlier so a session that crosses midnight is rebuilt whole; a session started before the cutoff is never
-    rebuilt, so late events up to the lookback give the same rows as a full refresh. An empty existing table is
-    rebuilt whole. -#}
+{#- Incremental (unique_key session_key, delete+insert): each run redoes what int_web_events wrote since this
+    model's newest built_at (macro days_built_since: the event days it replaced). Every GA4 session with an event
+    on such a day is recomputed whole from its events from two days before the first of them on (so a session
+    that crossed midnight into a replaced day is whole again), and so is every session of the inactivity rule
+    started from the day before the first replaced day on (its split depends on the events around it); a session
+    started earlier is never rebuilt. Sessions of days int_web_events did not touch are neither read nor
+    rewritten: a daily run reads the new day's sessions and the previous day's that crossed into it. Late events
+    within int_web_events' lookback give the same rows as a full refresh. A table built before it kept built_at
+    redoes the sessions of the last var incremental_lookback_days days once; an empty existing table is rebuilt
+    whole. -#}
 {{ config(unique_key='session_key') }}
 
 {%- set timeout_seconds = var('session_timeout_minutes') | int * 60 %}
 {%- set lookback_days = var('incremental_lookback_days') | int %}
-{#- The newest session date already built; the cutoffs below are literal dates (see macro newest_built_value). #}
+{#- The cutoffs below are literal dates (see macro newest_built_value). #}
 {%- set newest_session_date = newest_built_value('session_date') %}
+{%- set built_since = newest_built_value('built_at') if newest_session_date is not none else none %}
+{%- set replaced_days = days_built_since(ref('int_web_events'), built_since) if built_since is not none else none %}
+{%- set events_from, first_day = none, none %}
+{%- if replaced_days %}
+    {%- set events_from = days_before(replaced_days[0], 2) %}
+    {%- set first_day = days_before(replaced_days[0], 1) %}
+{%- elif replaced_days is none and newest_session_date is not none %}
+    {%- set events_from = days_before(newest_session_date, lookback_days + 1) %}
+    {%- set first_day = days_before(newest_session_date, lookback_days) %}
+{%- endif %}
 
 with
 
+{% if replaced_days %}
+-- The GA4 sessions with an event on a replaced day.
+touched_sessions as (
+    select distinct
+        user_pseudo_id,
+        ga_session_id
+    from {{ ref('int_web_events') }}
+    where {{ on_days('event_date', replaced_days) }}
+        and ga_session_id is not null
+),
+
+{% endif %}
 events as (
-    select * from {{ ref('int_web_events') }}
-    {% if newest_session_date is not none %}
-        where event_date >= {{ days_before(newest_session_date, lookback_days + 1) }}
+    select web_events.* from {{ ref('int_web_events') }} as web_events
+    {% if replaced_days is not none and not replaced_days %}
+        where 1 = 0
+    {% elif events_from is not none %}
+        where event_date >= {{ events_from }}
+        {% if replaced_days %}
+            and (
+                ga_session_id is null
+                or exists (
+                    select 1 from touched_sessions
+                    where
+                        touched_sessions.user_pseudo_id = web_events.user_pseudo_id
+                        and touched_sessions.ga_session_id = web_events.ga_session_id
+                )
+            )
+        {% endif %}
     {% endif %}
 ),
 
@@ -172,16 +212,16 @@ final as (
         aggregated.device_category,
         aggregated.geo_country,
         aggregated.geo_region,
-        aggregated.geo_city
+        aggregated.geo_city,
+        {{ build_stamp() }} as built_at
     from aggregated
     left join channel_candidates
         on aggregated.session_key = channel_candidates.session_key
         and channel_candidates.match_order = 1
     -- One row: the test channels_declare_one_direct_channel keeps it so.
     left join channels as direct_channel on direct_channel.is_direct
-    {% if newest_session_date is not none %}
-        where cast(aggregated.started_at as date)
-            >= {{ days_before(newest_session_date, lookback_days) }}
+    {% if first_day is not none %}
+        where cast(aggregated.started_at as date) >= {{ first_day }}
     {% endif %}
 )
 

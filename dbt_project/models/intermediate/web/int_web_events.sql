@@ -2,8 +2,9 @@
     event_date already built onwards, whose raw events differ from what was built from them: another newest
     load time or another number of events (macro days_to_rebuild; unique_key event_date, strategy
     delete+insert). A day GA4 re-delivers (its late events) is replaced, the days that did not change are not
-    read at all: a daily run reads the new day, not the whole lookback. An empty existing table, or one built
-    before it kept loaded_at, is rebuilt whole. -#}
+    read at all: a daily run reads the new day, not the whole lookback. Each row keeps the run that wrote it
+    (built_at), so int_sessions can redo only what changed. An empty existing table, or one built before it kept
+    loaded_at, is rebuilt whole. -#}
 {{ config(unique_key='event_date') }}
 
 {%- set lookback_days = var('incremental_lookback_days') | int %}
@@ -31,4 +32,8 @@ events as (
     {% endif %}
 )
 
-select * from events
+select
+    *,
+    -- when this run wrote the day: the days a model downstream must redo (macro days_built_since)
+    {{ build_stamp() }} as built_at
+from events
