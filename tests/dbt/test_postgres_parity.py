@@ -1,5 +1,5 @@
 """The dbt project builds on PostgreSQL 15 from the same raw rows and its key marts equal DuckDB's; an incremental
-run there re-derives a reloaded order."""
+run there re-derives a reloaded order, and the web models replace a re-delivered GA4 day as a full refresh would."""
 
 from __future__ import annotations
 
@@ -113,3 +113,26 @@ def test_postgres_build_matches_duckdb_marts(
         assert len(incremental[name]) == len(full[name]), name
         pd.testing.assert_frame_equal(_normalised(incremental[name], ["order_key"]),
                                       _normalised(full[name], ["order_key"]), obj=name)
+    # AND the web models, run incrementally there after GA4 re-delivered a day (a page changed), replace that day
+    # and redo its sessions alone, and equal their full refresh
+    with cluster.connect() as pg, pg.cursor() as cur:
+        for table in ("ga4_events", "ga4_event_params", "ga4_event_items"):
+            cur.execute(f"update raw.{table} set _loaded_at = timestamp '2026-04-01 23:00:00' "
+                        "where event_date = date '2026-03-29'")
+        cur.execute("update raw.ga4_event_params set string_value = string_value || '?redelivered' "
+                    "where event_date = date '2026-03-29' and key = 'page_location'")
+    web_models = {"int_web_events": ["event_key"], "int_web_item_events": ["event_key", "item_index"],
+                  "int_sessions": ["session_key"]}
+    run_dbt(["run", "--select", *web_models], warehouse=None, target_path=tmp_path / "pg_target",
+            as_of_date=fixture.AS_OF_DATE, target="postgres", env=cluster.env())
+    compiled = (tmp_path / "pg_target" / "compiled" / "narrowcast" / "models" / "intermediate" / "web"
+                / "int_web_events.sql").read_text()
+    assert "in (cast('2026-03-29' as date))" in compiled
+    incremental = {name: _read_postgres(cluster, name).drop(columns="built_at", errors="ignore") for name in web_models}
+    assert incremental["int_web_events"]["page_location"].str.endswith("?redelivered").any()
+    run_dbt(["run", "--select", *web_models, "--full-refresh"], warehouse=None, target_path=tmp_path / "pg_target",
+            as_of_date=fixture.AS_OF_DATE, target="postgres", env=cluster.env())
+    full = {name: _read_postgres(cluster, name).drop(columns="built_at", errors="ignore") for name in web_models}
+    for name, keys in web_models.items():
+        assert len(incremental[name]) == len(full[name]), name
+        pd.testing.assert_frame_equal(_normalised(incremental[name], keys), _normalised(full[name], keys), obj=name)
