@@ -12,14 +12,21 @@
     {{ return(none) }}
 {%- endmacro %}
 
-{#- The days from `since` (a literal date) on that this incremental model must rebuild, as 'YYYY-MM-DD' strings:
-    those where `upstream` (a relation with an event_date column; `upstream_filter` keeps the rows the model
-    keeps) holds rows loaded at another time (`upstream_loaded_at`, the newest of the day) than the rows this
-    model built for the day (its loaded_at column) or, with `compare_counts`, another number of rows; and the
-    days the model has not built at all. A state comparison, not a load-time cutoff: a load committed in any
-    order, a day re-delivered with the same rows or fewer, or rows blanked and reloaded, are all seen.
-    Days the model holds and upstream no longer has are left as they are (as the lookback always left them). -#}
-{% macro days_to_rebuild(upstream, upstream_loaded_at, since, upstream_filter='1 = 1', compare_counts=true) -%}
+{#- The days this incremental model (unique_key event_date, with a loaded_at column) must rebuild, as 'YYYY-MM-DD'
+    strings; none when it must rebuild whole (a full build, an empty table, one built before it kept loaded_at).
+    Of the days from var incremental_lookback_days days before the newest event_date built: those where `upstream`
+    (a relation with an event_date column; `upstream_filter` keeps the rows the model keeps) holds rows loaded at
+    another time (`upstream_loaded_at`, the newest of the day) than the rows this model built for the day or, with
+    `compare_counts`, another number of rows; and the days the model has not built at all. A state comparison, not
+    a load-time cutoff: a load committed in any order, a day re-delivered with the same rows or fewer, or rows
+    blanked and reloaded, are all seen. Days the model holds and upstream no longer has are left as they are (as
+    the lookback always left them). -#}
+{% macro days_to_rebuild(upstream, upstream_loaded_at, upstream_filter='1 = 1', compare_counts=true) -%}
+    {%- set newest_event_date = newest_built_value('event_date') -%}
+    {%- if newest_event_date is none or newest_built_value('loaded_at') is none -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set since = days_before(newest_event_date, var('incremental_lookback_days') | int) -%}
     {%- set sql -%}
         with upstream_days as (
             select event_date, count(*) as row_count, max({{ upstream_loaded_at }}) as newest_loaded_at

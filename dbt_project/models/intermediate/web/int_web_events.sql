@@ -7,18 +7,10 @@
     loaded_at, is rebuilt whole. -#}
 {{ config(unique_key='event_date') }}
 
-{%- set lookback_days = var('incremental_lookback_days') | int %}
-{%- set newest_event_date = newest_built_value('event_date') %}
-{%- set rebuilt_days = none %}
-{%- if newest_event_date is not none and newest_built_value('loaded_at') is not none %}
-    {#- Literal days reach the event and param scans of the staging view (see macro newest_built_value). -#}
-    {%- set rebuilt_days = days_to_rebuild(
-        source('ga4', 'ga4_events'),
-        'cast(_loaded_at as timestamp)',
-        days_before(newest_event_date, lookback_days),
-        upstream_filter='user_pseudo_id is not null'
-    ) %}
-{%- endif %}
+{#- Literal days reach the event and param scans of the staging view (see macro newest_built_value). -#}
+{%- set rebuilt_days = days_to_rebuild(
+    source('ga4', 'ga4_events'), 'cast(_loaded_at as timestamp)', upstream_filter='user_pseudo_id is not null'
+) %}
 
 with
 

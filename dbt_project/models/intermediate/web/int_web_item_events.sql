@@ -7,14 +7,7 @@
     is rebuilt whole. -#}
 {{ config(unique_key='event_date') }}
 
-{%- set lookback_days = var('incremental_lookback_days') | int %}
-{%- set newest_event_date = newest_built_value('event_date') %}
-{%- set rebuilt_days = none %}
-{%- if newest_event_date is not none and newest_built_value('loaded_at') is not none %}
-    {%- set rebuilt_days = days_to_rebuild(
-        ref('int_web_events'), 'loaded_at', days_before(newest_event_date, lookback_days), compare_counts=false
-    ) %}
-{%- endif %}
+{%- set rebuilt_days = days_to_rebuild(ref('int_web_events'), 'loaded_at', compare_counts=false) %}
 
 with
 
